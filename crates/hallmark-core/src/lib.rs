@@ -1,0 +1,23 @@
+//! Hallmark's pure core: everything a verifier needs and nothing that touches the world.
+//!
+//! No I/O, no async, no clock, no randomness: callers pass in time and ids. Every
+//! function is deterministic, so the same inputs give the same signed bytes.
+//!
+//! Map:
+//! - [`jcs`]: RFC 8785 canonical JSON.
+//! - [`passport`]: the passport model (EN 18223 fields), GTIN and GS1 Digital Link.
+//! - [`sector`]: the versioned sector registry and JSON Schema validation.
+//! - [`access`]: legal access tiers and audience views.
+//! - [`keys`]: public-key encodings (Multikey) and stable key ids.
+//! - [`credential`]: W3C VC 2.0 issuance, secured as eddsa-jcs-2022 and as `vc+jwt`.
+//! - [`did`]: did:web identifiers and DID documents.
+//! - [`verify`]: offline verification with a per-check report.
+
+pub mod access;
+pub mod credential;
+pub mod did;
+pub mod jcs;
+pub mod keys;
+pub mod passport;
+pub mod sector;
+pub mod verify;

@@ -1,0 +1,1 @@
+//! The passport model. (Filled in by the passport-model work.)
