@@ -1,1 +1,273 @@
-//! credential (in progress)
+//! W3C Verifiable Credentials 2.0, secured two ways with the same Ed25519 key:
+//!
+//! - **Data Integrity** with the `eddsa-jcs-2022` cryptosuite (W3C *Data Integrity EdDSA
+//!   Cryptosuites v1.0* §3.3): the unsecured document and the proof configuration are each
+//!   canonicalized with JCS and hashed with SHA-256; the signature is over
+//!   `SHA-256(proof config) ‖ SHA-256(document)` and encoded as a base58btc multibase
+//!   `proofValue`.
+//! - **VC-JOSE** (`vc+jwt`, W3C *Securing VCs using JOSE and COSE*): a compact JWS with
+//!   header `{"alg":"EdDSA","kid":<verification method>,"typ":"vc+jwt"}` whose payload is
+//!   the JCS bytes of the unsecured credential.
+//!
+//! The JWS is assembled here (base64url and a dot are encoding, not cryptography) because
+//! signing must go through the [`Signer`] port so that HSM-held keys work; the signature
+//! itself always comes from `ed25519-dalek` or the HSM.
+
+use crate::jcs::{self, JcsError};
+use crate::keys::{signature_multibase, Signer, SignerError};
+use base64::Engine as _;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+/// The VC 2.0 base context; always first.
+pub const VC_V2_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
+/// Data Integrity proof type.
+pub const PROOF_TYPE: &str = "DataIntegrityProof";
+/// The cryptosuite Hallmark signs with.
+pub const CRYPTOSUITE: &str = "eddsa-jcs-2022";
+/// JOSE media type of a JWT-secured VC.
+pub const JWT_TYP: &str = "vc+jwt";
+
+/// Errors issuing credentials.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum CredentialError {
+    /// The document to secure is not a JSON object.
+    #[error("a credential must be a JSON object")]
+    NotAnObject,
+    /// The unsecured document already carries a proof.
+    #[error("the document already has a proof; proof sets and chains are not supported")]
+    AlreadySecured,
+    /// Canonicalization refused the document.
+    #[error(transparent)]
+    Jcs(#[from] JcsError),
+    /// The signer failed.
+    #[error(transparent)]
+    Signer(#[from] SignerError),
+    /// A timestamp could not be formatted.
+    #[error("invalid timestamp")]
+    Time,
+    /// The secured document has no single proof object.
+    #[error("missing or malformed proof")]
+    MissingProof,
+    /// The proof value does not decode to a signature.
+    #[error("proofValue: {0}")]
+    ProofValue(#[from] crate::keys::KeyError),
+    /// The signature does not verify.
+    #[error("signature does not match the document and proof")]
+    BadSignature,
+}
+
+/// Format a timestamp as an XML Schema `dateTimeStamp` in UTC with second precision.
+pub fn format_datetime(t: OffsetDateTime) -> Result<String, CredentialError> {
+    let t = t
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .map_err(|_| CredentialError::Time)?;
+    t.format(&time::format_description::well_known::Rfc3339)
+        .map_err(|_| CredentialError::Time)
+}
+
+/// An unsigned credential, before securing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnsignedCredential {
+    /// Credential id (a URL or URN).
+    pub id: String,
+    /// Extra types after `VerifiableCredential`.
+    pub types: Vec<String>,
+    /// Issuer DID.
+    pub issuer: String,
+    /// Start of validity.
+    pub valid_from: OffsetDateTime,
+    /// The subject (a JSON object).
+    pub subject: Value,
+    /// Extra contexts after the VC 2.0 context.
+    pub extra_contexts: Vec<String>,
+}
+
+impl UnsignedCredential {
+    /// Render as a VC 2.0 JSON document.
+    pub fn to_value(&self) -> Result<Value, CredentialError> {
+        let mut ctx = vec![Value::String(VC_V2_CONTEXT.to_string())];
+        ctx.extend(self.extra_contexts.iter().cloned().map(Value::String));
+        let mut types = vec![Value::String("VerifiableCredential".to_string())];
+        types.extend(self.types.iter().cloned().map(Value::String));
+        let mut m = Map::new();
+        m.insert("@context".into(), Value::Array(ctx));
+        m.insert("id".into(), Value::String(self.id.clone()));
+        m.insert("type".into(), Value::Array(types));
+        m.insert("issuer".into(), Value::String(self.issuer.clone()));
+        m.insert("validFrom".into(), Value::String(format_datetime(self.valid_from)?));
+        m.insert("credentialSubject".into(), self.subject.clone());
+        Ok(Value::Object(m))
+    }
+}
+
+/// Options of a Data Integrity proof.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProofOptions {
+    /// DID URL of the verification method (`did:web:…#z6Mk…`).
+    pub verification_method: String,
+    /// Proof creation time (already formatted, e.g. with [`format_datetime`]).
+    pub created: String,
+}
+
+/// Every intermediate value of an eddsa-jcs-2022 proof, for tests and audit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProofTrace {
+    /// JCS bytes of the unsecured document.
+    pub canonical_document: Vec<u8>,
+    /// JCS bytes of the proof configuration.
+    pub canonical_proof_config: Vec<u8>,
+    /// SHA-256 of the canonical document.
+    pub document_hash: [u8; 32],
+    /// SHA-256 of the canonical proof configuration.
+    pub proof_config_hash: [u8; 32],
+}
+
+impl ProofTrace {
+    /// The bytes that are signed: proof config hash ‖ document hash.
+    pub fn hash_data(&self) -> [u8; 64] {
+        let mut out = [0u8; 64];
+        out[..32].copy_from_slice(&self.proof_config_hash);
+        out[32..].copy_from_slice(&self.document_hash);
+        out
+    }
+}
+
+/// Build the proof configuration object (everything in the proof except `proofValue`).
+pub fn proof_config(document: &Value, options: &ProofOptions) -> Result<Map<String, Value>, CredentialError> {
+    let doc = document.as_object().ok_or(CredentialError::NotAnObject)?;
+    let mut p = Map::new();
+    p.insert("type".into(), Value::String(PROOF_TYPE.into()));
+    p.insert("cryptosuite".into(), Value::String(CRYPTOSUITE.into()));
+    p.insert("created".into(), Value::String(options.created.clone()));
+    p.insert(
+        "verificationMethod".into(),
+        Value::String(options.verification_method.clone()),
+    );
+    p.insert("proofPurpose".into(), Value::String("assertionMethod".into()));
+    if let Some(ctx) = doc.get("@context") {
+        p.insert("@context".into(), ctx.clone());
+    }
+    Ok(p)
+}
+
+/// Transform and hash a document and a proof configuration (eddsa-jcs-2022 §3.3.4–3.3.6).
+pub fn trace(document: &Value, proof_config: &Map<String, Value>) -> Result<ProofTrace, CredentialError> {
+    jcs::check_ijson(document)?;
+    let canonical_document = jcs::canonicalize(document)?;
+    let canonical_proof_config = jcs::canonicalize_serialize(proof_config)?;
+    Ok(ProofTrace {
+        document_hash: Sha256::digest(&canonical_document).into(),
+        proof_config_hash: Sha256::digest(&canonical_proof_config).into(),
+        canonical_document,
+        canonical_proof_config,
+    })
+}
+
+/// Secure a document with an eddsa-jcs-2022 Data Integrity proof.
+pub fn sign_data_integrity(
+    document: &Value,
+    options: &ProofOptions,
+    signer: &dyn Signer,
+) -> Result<Value, CredentialError> {
+    let doc = document.as_object().ok_or(CredentialError::NotAnObject)?;
+    if doc.contains_key("proof") {
+        return Err(CredentialError::AlreadySecured);
+    }
+    let config = proof_config(document, options)?;
+    let t = trace(document, &config)?;
+    let sig = signer.sign(&t.hash_data())?;
+    let mut proof = config;
+    proof.insert("proofValue".into(), Value::String(signature_multibase(&sig)));
+    let mut secured = doc.clone();
+    secured.insert("proof".into(), Value::Object(proof));
+    Ok(Value::Object(secured))
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Secure a document as a compact `vc+jwt` JWS.
+pub fn sign_jwt(document: &Value, kid: &str, signer: &dyn Signer) -> Result<String, CredentialError> {
+    let doc = document.as_object().ok_or(CredentialError::NotAnObject)?;
+    if doc.contains_key("proof") {
+        return Err(CredentialError::AlreadySecured);
+    }
+    jcs::check_ijson(document)?;
+    let header = serde_json::json!({"alg": "EdDSA", "kid": kid, "typ": JWT_TYP});
+    let header = jcs::canonicalize(&header)?;
+    let payload = jcs::canonicalize(document)?;
+    let mut out = format!("{}.{}", b64(&header), b64(&payload));
+    let sig = signer.sign(out.as_bytes())?;
+    out.push('.');
+    out.push_str(&b64(&sig.to_bytes()));
+    Ok(out)
+}
+
+/// Both secured forms of one credential, plus their content hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecuredCredential {
+    /// The Data Integrity credential as its JCS bytes: the bytes to store and serve.
+    pub data_integrity: Vec<u8>,
+    /// The `vc+jwt` compact serialisation.
+    pub jwt: String,
+    /// SHA-256 of `data_integrity`.
+    pub sha256: [u8; 32],
+}
+
+/// Secure an unsigned credential both ways with one key.
+pub fn secure(
+    credential: &UnsignedCredential,
+    verification_method: &str,
+    created: OffsetDateTime,
+    signer: &dyn Signer,
+) -> Result<SecuredCredential, CredentialError> {
+    let doc = credential.to_value()?;
+    let options = ProofOptions {
+        verification_method: verification_method.to_string(),
+        created: format_datetime(created)?,
+    };
+    let di = sign_data_integrity(&doc, &options, signer)?;
+    let data_integrity = jcs::canonicalize(&di)?;
+    let jwt = sign_jwt(&doc, verification_method, signer)?;
+    Ok(SecuredCredential {
+        sha256: Sha256::digest(&data_integrity).into(),
+        data_integrity,
+        jwt,
+    })
+}
+
+/// Verify an eddsa-jcs-2022 signature: `proof_value` over the document and proof
+/// configuration (the proof without `proofValue`), with `verify_strict`. Policy checks
+/// (proof type, purpose, key authorisation) are the caller's; see [`crate::verify`].
+pub fn verify_data_integrity_signature(
+    unsecured: &Value,
+    proof_config: &Map<String, Value>,
+    proof_value: &str,
+    key: &ed25519_dalek::VerifyingKey,
+) -> Result<ProofTrace, CredentialError> {
+    let sig = crate::keys::decode_signature_multibase(proof_value)?;
+    let t = trace(unsecured, proof_config)?;
+    key.verify_strict(&t.hash_data(), &sig)
+        .map_err(|_| CredentialError::BadSignature)?;
+    Ok(t)
+}
+
+/// Split a secured document into (unsecured document, proof configuration, proofValue) and
+/// verify its signature with `key`.
+pub fn verify_data_integrity(
+    secured: &Value,
+    key: &ed25519_dalek::VerifyingKey,
+) -> Result<ProofTrace, CredentialError> {
+    let mut doc = secured.as_object().ok_or(CredentialError::NotAnObject)?.clone();
+    let Some(Value::Object(mut config)) = doc.remove("proof") else {
+        return Err(CredentialError::MissingProof);
+    };
+    let Some(Value::String(pv)) = config.remove("proofValue") else {
+        return Err(CredentialError::MissingProof);
+    };
+    verify_data_integrity_signature(&Value::Object(doc), &config, &pv, key)
+}

@@ -1,1 +1,480 @@
-//! verify (in progress)
+//! Offline verification of a passport credential against a DID document.
+//!
+//! [`verify`] accepts either secured form — a Data Integrity JSON credential
+//! (`eddsa-jcs-2022`) or a compact `vc+jwt` — and returns a [`Report`] listing every check
+//! with its outcome, so a CLI can print it and a program can act on it. Nothing here
+//! touches the network: the caller supplies the DID document it resolved (or was given).
+//!
+//! Checks, in order (a check whose inputs failed is reported as skipped):
+//!
+//! | check | what it asserts |
+//! |---|---|
+//! | `format` | the input is a JSON credential or a compact JWS |
+//! | `well-formed` | strict JSON (no duplicate names), valid base64url for JWS |
+//! | `credential` | VC 2.0 shape: base context first, `VerifiableCredential` type, issuer, subject, timestamps |
+//! | `proof` | `DataIntegrityProof`/`eddsa-jcs-2022` with a `proofValue`, or JOSE `alg=EdDSA`, `typ=vc+jwt` |
+//! | `proof-purpose` | the proof is for `assertionMethod` |
+//! | `issuer` | issuer = the DID document's id, and the signing key belongs to that DID |
+//! | `key` | the verification method is in the DID document (a revoked key is not) |
+//! | `key-authorized` | the method is listed under `assertionMethod` |
+//! | `signature` | Ed25519 (`verify_strict`) over SHA-256(proof config) ‖ SHA-256(document), or over the JWS signing input |
+//! | `validity` | `validFrom` ≤ now < `validUntil` (only when the caller passes a time) |
+
+use crate::credential::{self, CRYPTOSUITE, JWT_TYP, PROOF_TYPE, VC_V2_CONTEXT};
+use crate::did::DidDocument;
+use crate::jcs;
+use crate::keys::decode_signature_multibase;
+use base64::Engine as _;
+use ed25519_dalek::{Signature, VerifyingKey};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::fmt;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Which secured form was presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Format {
+    /// JSON credential with an embedded Data Integrity proof.
+    DataIntegrity,
+    /// Compact JWS, `typ` = `vc+jwt`.
+    Jwt,
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", content = "detail", rename_all = "camelCase")]
+pub enum Outcome {
+    /// The check passed (with a short note).
+    Pass(String),
+    /// The check failed (with the reason).
+    Fail(String),
+    /// The check could not run (with the reason).
+    Skipped(String),
+}
+
+/// One named check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// Stable machine name, e.g. `signature`.
+    pub name: &'static str,
+    /// What happened.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// The result of verifying one credential.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// The form presented, if recognised.
+    pub format: Option<Format>,
+    /// Every check, in order.
+    pub checks: Vec<Check>,
+    /// The verification method that signed, if named.
+    pub verification_method: Option<String>,
+    /// The unsecured credential (for JWS: the payload), once parsed.
+    pub credential: Option<Value>,
+}
+
+impl Report {
+    /// True when no check failed and the signature check passed.
+    pub fn is_valid(&self) -> bool {
+        !self.checks.iter().any(|c| matches!(c.outcome, Outcome::Fail(_)))
+            && self
+                .checks
+                .iter()
+                .any(|c| c.name == "signature" && matches!(c.outcome, Outcome::Pass(_)))
+    }
+
+    /// The outcome of a named check.
+    pub fn check(&self, name: &str) -> Option<&Outcome> {
+        self.checks.iter().find(|c| c.name == name).map(|c| &c.outcome)
+    }
+
+    fn push(&mut self, name: &'static str, outcome: Outcome) -> bool {
+        let ok = matches!(outcome, Outcome::Pass(_));
+        self.checks.push(Check { name, outcome });
+        ok
+    }
+
+    fn skip_rest(&mut self, names: &[&'static str]) {
+        for n in names {
+            if !self.checks.iter().any(|c| c.name == *n) {
+                self.checks.push(Check {
+                    name: n,
+                    outcome: Outcome::Skipped("an earlier check failed".into()),
+                });
+            }
+        }
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in &self.checks {
+            let (mark, text) = match &c.outcome {
+                Outcome::Pass(t) => ("pass", t),
+                Outcome::Fail(t) => ("FAIL", t),
+                Outcome::Skipped(t) => ("skip", t),
+            };
+            writeln!(f, "{mark}  {:<15} {text}", c.name)?;
+        }
+        write!(f, "{}", if self.is_valid() { "VALID" } else { "INVALID" })
+    }
+}
+
+/// Options for [`verify_with`].
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Check the validity period against this time; skipped when `None`.
+    pub now: Option<OffsetDateTime>,
+}
+
+const ALL_CHECKS: [&str; 10] = [
+    "format",
+    "well-formed",
+    "credential",
+    "proof",
+    "proof-purpose",
+    "issuer",
+    "key",
+    "key-authorized",
+    "signature",
+    "validity",
+];
+
+/// Verify a credential (either form) against a DID document, without checking time.
+pub fn verify(input: &[u8], did_document: &DidDocument) -> Report {
+    verify_with(input, did_document, &VerifyOptions::default())
+}
+
+/// Verify a credential (either form) against a DID document.
+pub fn verify_with(input: &[u8], did_document: &DidDocument, options: &VerifyOptions) -> Report {
+    let mut r = Report {
+        format: None,
+        checks: Vec::new(),
+        verification_method: None,
+        credential: None,
+    };
+    let trimmed = input.trim_ascii();
+    let format = if matches!(trimmed.first(), Some(b'{' | b'[')) {
+        Format::DataIntegrity
+    } else if !trimmed.is_empty()
+        && trimmed.iter().filter(|b| **b == b'.').count() == 2
+        && trimmed
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        Format::Jwt
+    } else {
+        r.push(
+            "format",
+            Outcome::Fail("neither a JSON credential nor a compact JWS".into()),
+        );
+        r.skip_rest(&ALL_CHECKS);
+        return r;
+    };
+    r.format = Some(format);
+    r.push(
+        "format",
+        Outcome::Pass(match format {
+            Format::DataIntegrity => "JSON credential with Data Integrity proof".into(),
+            Format::Jwt => "compact JWS (vc+jwt)".into(),
+        }),
+    );
+    let ok = match format {
+        Format::DataIntegrity => verify_di(trimmed, did_document, &mut r),
+        Format::Jwt => verify_jwt(trimmed, did_document, &mut r),
+    };
+    if ok {
+        if let Some(cred) = &r.credential {
+            let outcome = validity(cred, options.now);
+            r.push("validity", outcome);
+        }
+    }
+    r.skip_rest(&ALL_CHECKS);
+    r
+}
+
+fn verify_di(input: &[u8], did: &DidDocument, r: &mut Report) -> bool {
+    let value = match jcs::parse_strict(input) {
+        Ok(v) => v,
+        Err(e) => return r.push("well-formed", Outcome::Fail(e.to_string())),
+    };
+    let Value::Object(mut doc) = value else {
+        return r.push("well-formed", Outcome::Fail("not a JSON object".into()));
+    };
+    r.push("well-formed", Outcome::Pass("strict JSON".into()));
+    let proof = match doc.remove("proof") {
+        Some(Value::Object(p)) => p,
+        Some(Value::Array(_)) => {
+            credential_shape(&doc, r);
+            return r.push(
+                "proof",
+                Outcome::Fail("proof sets are not supported; expected exactly one proof".into()),
+            );
+        }
+        _ => {
+            credential_shape(&doc, r);
+            return r.push("proof", Outcome::Fail("no proof object".into()));
+        }
+    };
+    r.credential = Some(Value::Object(doc.clone()));
+    if !credential_shape(&doc, r) {
+        return false;
+    }
+    let mut config = proof.clone();
+    let proof_value = config.remove("proofValue");
+    let s = |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
+    let vm = s(&config, "verificationMethod");
+    r.verification_method = vm.clone();
+    let proof_value = match (
+        s(&config, "type").as_deref(),
+        s(&config, "cryptosuite").as_deref(),
+        proof_value.as_ref().and_then(Value::as_str),
+    ) {
+        (Some(PROOF_TYPE), Some(CRYPTOSUITE), Some(pv)) => match decode_signature_multibase(pv) {
+            Ok(_) => pv.to_string(),
+            Err(e) => return r.push("proof", Outcome::Fail(format!("proofValue: {e}"))),
+        },
+        (Some(PROOF_TYPE), Some(other), _) if other != CRYPTOSUITE => {
+            return r.push("proof", Outcome::Fail(format!("unsupported cryptosuite {other:?}")))
+        }
+        (Some(PROOF_TYPE), _, None) => {
+            return r.push("proof", Outcome::Fail("missing proofValue".into()))
+        }
+        (t, _, _) => {
+            return r.push(
+                "proof",
+                Outcome::Fail(format!("unsupported proof type {:?}", t.unwrap_or("(none)"))),
+            )
+        }
+    };
+    if let Some(created) = config.get("created") {
+        if !created.as_str().is_some_and(|c| OffsetDateTime::parse(c, &Rfc3339).is_ok()) {
+            return r.push("proof", Outcome::Fail("proof created is not an RFC 3339 date-time".into()));
+        }
+    }
+    // The proof's @context, when present, must be a prefix of the document's (§3.3.2).
+    if let Some(pctx) = config.get("@context") {
+        let dctx = doc.get("@context");
+        let prefix_ok = match (pctx, dctx) {
+            (Value::Array(p), Some(Value::Array(d))) => d.starts_with(p),
+            (p, Some(d)) => p == d,
+            _ => false,
+        };
+        if !prefix_ok {
+            return r.push(
+                "proof",
+                Outcome::Fail("proof @context does not match the document's @context".into()),
+            );
+        }
+    }
+    r.push("proof", Outcome::Pass(format!("{PROOF_TYPE} / {CRYPTOSUITE}")));
+    match s(&config, "proofPurpose").as_deref() {
+        Some("assertionMethod") => r.push("proof-purpose", Outcome::Pass("assertionMethod".into())),
+        other => {
+            return r.push(
+                "proof-purpose",
+                Outcome::Fail(format!("expected assertionMethod, found {:?}", other.unwrap_or("(none)"))),
+            )
+        }
+    };
+    let Some(key) = resolve_key(&doc, vm.as_deref(), did, r) else {
+        return false;
+    };
+    let unsecured = Value::Object(doc);
+    let outcome =
+        match credential::verify_data_integrity_signature(&unsecured, &config, &proof_value, &key) {
+            Ok(t) => Outcome::Pass(format!(
+                "Ed25519 over SHA-256(proof config) ‖ SHA-256(document {})",
+                hex::encode(t.document_hash)
+            )),
+            Err(e) => Outcome::Fail(e.to_string()),
+        };
+    r.push("signature", outcome)
+}
+
+fn verify_jwt(input: &[u8], did: &DidDocument, r: &mut Report) -> bool {
+    let text = String::from_utf8_lossy(input);
+    let mut parts = text.split('.');
+    let (Some(h), Some(p), Some(sg)) = (parts.next(), parts.next(), parts.next()) else {
+        return r.push("well-formed", Outcome::Fail("expected three JWS parts".into()));
+    };
+    let dec = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s);
+    let (header, payload, sig) = match (dec(h), dec(p), dec(sg)) {
+        (Ok(h), Ok(p), Ok(s)) => (h, p, s),
+        _ => return r.push("well-formed", Outcome::Fail("invalid base64url".into())),
+    };
+    let header = match jcs::parse_strict(&header) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return r.push("well-formed", Outcome::Fail("JWS header is not an object".into())),
+        Err(e) => return r.push("well-formed", Outcome::Fail(format!("JWS header: {e}"))),
+    };
+    let doc = match jcs::parse_strict(&payload) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return r.push("well-formed", Outcome::Fail("JWS payload is not an object".into())),
+        Err(e) => return r.push("well-formed", Outcome::Fail(format!("JWS payload: {e}"))),
+    };
+    r.push("well-formed", Outcome::Pass("compact JWS with JSON header and payload".into()));
+    r.credential = Some(Value::Object(doc.clone()));
+    if !credential_shape(&doc, r) {
+        return false;
+    }
+    if doc.contains_key("proof") {
+        return r.push("proof", Outcome::Fail("a vc+jwt payload must not embed a proof".into()));
+    }
+    let hs = |k: &str| header.get(k).and_then(Value::as_str);
+    if hs("alg") != Some("EdDSA") {
+        return r.push(
+            "proof",
+            Outcome::Fail(format!("unsupported alg {:?}; only EdDSA is accepted", hs("alg").unwrap_or("(none)"))),
+        );
+    }
+    if hs("typ") != Some(JWT_TYP) {
+        return r.push("proof", Outcome::Fail(format!("typ must be {JWT_TYP}")));
+    }
+    if header.contains_key("crit") {
+        return r.push("proof", Outcome::Fail("unsupported critical header parameters".into()));
+    }
+    let Ok(sig) = Signature::from_slice(&sig) else {
+        return r.push("proof", Outcome::Fail("signature is not 64 bytes".into()));
+    };
+    r.push("proof", Outcome::Pass("JWS alg=EdDSA typ=vc+jwt".into()));
+    r.push("proof-purpose", Outcome::Pass("assertionMethod (implied by vc+jwt)".into()));
+    let kid = hs("kid").map(str::to_string);
+    r.verification_method = kid.clone();
+    let Some(key) = resolve_key(&doc, kid.as_deref(), did, r) else {
+        return false;
+    };
+    let signing_input = format!("{h}.{p}");
+    let outcome = match key.verify_strict(signing_input.as_bytes(), &sig) {
+        Ok(()) => Outcome::Pass("Ed25519 over the JWS signing input".into()),
+        Err(_) => Outcome::Fail("signature does not match header and payload".into()),
+    };
+    r.push("signature", outcome)
+}
+
+/// Issuer consistency, key lookup and authorisation. Returns the key when all pass.
+fn resolve_key(
+    doc: &Map<String, Value>,
+    vm: Option<&str>,
+    did: &DidDocument,
+    r: &mut Report,
+) -> Option<VerifyingKey> {
+    let issuer = issuer_id(doc).unwrap_or_default();
+    let Some(vm) = vm else {
+        r.push("issuer", Outcome::Fail("the proof names no verification method".into()));
+        return None;
+    };
+    let vm_did = vm.split('#').next().unwrap_or_default();
+    if issuer != did.id {
+        r.push(
+            "issuer",
+            Outcome::Fail(format!("issuer {issuer:?} is not the DID document's subject {:?}", did.id)),
+        );
+        return None;
+    }
+    if vm_did != issuer {
+        r.push(
+            "issuer",
+            Outcome::Fail(format!("verification method {vm:?} is not controlled by the issuer")),
+        );
+        return None;
+    }
+    r.push("issuer", Outcome::Pass(issuer.to_string()));
+    let Some(method) = did.verification_method(vm) else {
+        r.push(
+            "key",
+            Outcome::Fail(format!("{vm} is not in the DID document (unknown or revoked key)")),
+        );
+        return None;
+    };
+    if method.controller != issuer {
+        r.push("key", Outcome::Fail("verification method controller is not the issuer".into()));
+        return None;
+    }
+    let key = match method.public_key() {
+        Ok(k) => k,
+        Err(e) => {
+            r.push("key", Outcome::Fail(e.to_string()));
+            return None;
+        }
+    };
+    r.push("key", Outcome::Pass(vm.to_string()));
+    if !did.is_assertion_method(vm) {
+        r.push("key-authorized", Outcome::Fail("key is not listed under assertionMethod".into()));
+        return None;
+    }
+    r.push("key-authorized", Outcome::Pass("listed under assertionMethod".into()));
+    Some(key)
+}
+
+fn issuer_id(doc: &Map<String, Value>) -> Option<&str> {
+    match doc.get("issuer")? {
+        Value::String(s) => Some(s),
+        Value::Object(o) => o.get("id").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+fn credential_shape(doc: &Map<String, Value>, r: &mut Report) -> bool {
+    let problem = (|| {
+        match doc.get("@context") {
+            Some(Value::Array(c)) if c.first().and_then(Value::as_str) == Some(VC_V2_CONTEXT) => {}
+            _ => return Some(format!("@context must be an array starting with {VC_V2_CONTEXT}")),
+        }
+        let has_type = match doc.get("type") {
+            Some(Value::Array(t)) => t.iter().any(|v| v == "VerifiableCredential"),
+            Some(Value::String(s)) => s == "VerifiableCredential",
+            _ => false,
+        };
+        if !has_type {
+            return Some("type must include VerifiableCredential".into());
+        }
+        if issuer_id(doc).is_none() {
+            return Some("issuer must be a URL or an object with an id".into());
+        }
+        match doc.get("credentialSubject") {
+            Some(Value::Object(_)) => {}
+            Some(Value::Array(a)) if !a.is_empty() && a.iter().all(Value::is_object) => {}
+            _ => return Some("credentialSubject must be an object or a non-empty array of objects".into()),
+        }
+        for k in ["validFrom", "validUntil"] {
+            if let Some(v) = doc.get(k) {
+                if !v.as_str().is_some_and(|s| OffsetDateTime::parse(s, &Rfc3339).is_ok()) {
+                    return Some(format!("{k} is not an RFC 3339 date-time"));
+                }
+            }
+        }
+        None
+    })();
+    match problem {
+        None => r.push("credential", Outcome::Pass("VC Data Model 2.0".into())),
+        Some(p) => r.push("credential", Outcome::Fail(p)),
+    }
+}
+
+fn validity(doc: &Value, now: Option<OffsetDateTime>) -> Outcome {
+    let Some(now) = now else {
+        return Outcome::Skipped("no current time given".into());
+    };
+    let at = |k: &str| {
+        doc.get(k)
+            .and_then(Value::as_str)
+            .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+    };
+    if let Some(from) = at("validFrom") {
+        if now < from {
+            return Outcome::Fail(format!("not valid before {from}"));
+        }
+    }
+    if let Some(until) = at("validUntil") {
+        if now >= until {
+            return Outcome::Fail(format!("expired at {until}"));
+        }
+    }
+    Outcome::Pass("within validity period".into())
+}
