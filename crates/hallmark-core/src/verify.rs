@@ -161,12 +161,7 @@ pub fn verify_with(input: &[u8], did_document: &DidDocument, options: &VerifyOpt
     let trimmed = input.trim_ascii();
     let format = if matches!(trimmed.first(), Some(b'{' | b'[')) {
         Format::DataIntegrity
-    } else if !trimmed.is_empty()
-        && trimmed.iter().filter(|b| **b == b'.').count() == 2
-        && trimmed
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-    {
+    } else if trimmed.iter().filter(|b| **b == b'.').count() == 2 {
         Format::Jwt
     } else {
         r.push(
