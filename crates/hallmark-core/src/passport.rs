@@ -1,1 +1,0 @@
-//! The passport model. (Filled in by the passport-model work.)

@@ -1,0 +1,353 @@
+//! [`ProductIdentifier`]: GTIN plus optional lot (AI 10) and serial (AI 21), and its
+//! GS1 Digital Link URI form.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use super::error::{echo, PassportError};
+use super::granularity::Granularity;
+use super::gtin::Gtin;
+use super::json::Obj;
+
+/// Maximum length of a lot (AI 10) or serial (AI 21) value, per the GS1 General Specifications.
+pub const MAX_AI_VALUE_CHARS: usize = 20;
+
+const LOT: &str = "lot (GS1 AI 10)";
+const SERIAL: &str = "serial (GS1 AI 21)";
+
+/// The unique product identifier (EN 18219 / EN 18223 `uniqueProductIdentifier`), expressed
+/// with GS1 keys: a GTIN (AI 01), optionally qualified by a lot (AI 10) and/or a serial
+/// number (AI 21).
+///
+/// Lot and serial are 1 to 20 characters from GS1 AI encodable character set 82
+/// (`A-Z a-z 0-9 ! " % & ' ( ) * + , - . / : ; < = > ? _`; no space). Construction and
+/// deserialisation both validate, so a value of this type is always well-formed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductIdentifier {
+    gtin: Gtin,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lot: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    serial: Option<String>,
+}
+
+impl ProductIdentifier {
+    /// Validates lot and serial and builds the identifier.
+    pub fn new(
+        gtin: Gtin,
+        lot: Option<String>,
+        serial: Option<String>,
+    ) -> Result<Self, PassportError> {
+        if let Some(lot) = &lot {
+            validate_ai_value(LOT, lot)?;
+        }
+        if let Some(serial) = &serial {
+            validate_ai_value(SERIAL, serial)?;
+        }
+        Ok(Self { gtin, lot, serial })
+    }
+
+    /// The GTIN (AI 01).
+    pub fn gtin(&self) -> &Gtin {
+        &self.gtin
+    }
+
+    /// The lot / batch number (AI 10), if any.
+    pub fn lot(&self) -> Option<&str> {
+        self.lot.as_deref()
+    }
+
+    /// The serial number (AI 21), if any.
+    pub fn serial(&self) -> Option<&str> {
+        self.serial.as_deref()
+    }
+
+    /// The only granularity consistent with this identifier: `item` if there is a serial,
+    /// otherwise `batch` if there is a lot, otherwise `model`.
+    pub fn implied_granularity(&self) -> Granularity {
+        match (&self.lot, &self.serial) {
+            (_, Some(_)) => Granularity::Item,
+            (Some(_), None) => Granularity::Batch,
+            (None, None) => Granularity::Model,
+        }
+    }
+
+    /// Renders the GS1 Digital Link URI
+    /// `https://<resolver>/01/<gtin14>[/10/<lot>][/21/<serial>]`.
+    ///
+    /// `resolver` is either `host[:port][/path]` (https is implied) or a full base URL
+    /// `https://host[:port][/path]`. Plain `http://` is accepted only for `localhost` and
+    /// `127.0.0.1` (development). The host must be a DNS name or IPv4 address (it is
+    /// lowercased); no user info, query or fragment; path segments may use only RFC 3986
+    /// unreserved characters and may not be all digits (so they cannot be mistaken for GS1
+    /// Application Identifiers). A trailing `/` is ignored.
+    ///
+    /// Lot and serial are percent-encoded: every byte outside the RFC 3986 unreserved set
+    /// (`A-Z a-z 0-9 - . _ ~`) becomes `%XX` with uppercase hex, as the GS1 Digital Link
+    /// standard requires for AI values in path segments.
+    pub fn digital_link(&self, resolver: &str) -> Result<String, PassportError> {
+        let mut out = resolver_base(resolver)?;
+        out.push_str("/01/");
+        out.push_str(self.gtin.as_gtin14());
+        if let Some(lot) = &self.lot {
+            out.push_str("/10/");
+            percent_encode_into(lot, &mut out);
+        }
+        if let Some(serial) = &self.serial {
+            out.push_str("/21/");
+            percent_encode_into(serial, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// Parses a GS1 Digital Link URI back into an identifier.
+    ///
+    /// The part before the first `/01/` segment must be an acceptable resolver (same rules
+    /// as [`digital_link`](Self::digital_link), but any scheme case). GTIN-8/12/13/14 are
+    /// accepted after `/01/`. Only the key qualifiers `/10/` and `/21/`, in that order, may
+    /// follow; anything else (e.g. AI 22 or 235) is rejected rather than silently dropped.
+    /// A query string (GS1 data attributes such as `?17=...`) and a fragment are ignored:
+    /// they do not take part in the product's identity.
+    pub fn parse_digital_link(uri: &str) -> Result<Self, PassportError> {
+        let dl_err = |reason: String| PassportError::InvalidDigitalLink { reason };
+        let without_fragment = uri.split('#').next().unwrap_or_default();
+        let s = without_fragment.split('?').next().unwrap_or_default();
+        let Some(scheme_end) = s.find("://") else {
+            return Err(dl_err("must be an absolute https:// URI".to_owned()));
+        };
+        let after_scheme = scheme_end + 3;
+        let Some(path_start) = s[after_scheme..].find('/').map(|i| i + after_scheme) else {
+            return Err(dl_err("no `/01/<gtin>` path segment".to_owned()));
+        };
+        let segments: Vec<&str> = s[path_start + 1..].split('/').collect();
+        let Some(key_pos) = segments.iter().position(|seg| *seg == "01") else {
+            return Err(dl_err("no `/01/<gtin>` path segment".to_owned()));
+        };
+        let mut base = s[..path_start].to_owned();
+        for seg in &segments[..key_pos] {
+            base.push('/');
+            base.push_str(seg);
+        }
+        resolver_base(&base)?;
+
+        let tail = &segments[key_pos + 1..];
+        let Some((gtin, mut rest)) = tail.split_first() else {
+            return Err(dl_err("missing GTIN after `/01/`".to_owned()));
+        };
+        let gtin = Gtin::parse(gtin)?;
+        let mut take = |ai: &str| -> Result<Option<String>, PassportError> {
+            match rest {
+                [first, value, tail @ ..] if *first == ai => {
+                    rest = tail;
+                    percent_decode(value).map(Some)
+                }
+                [first] if *first == ai => Err(dl_err(format!("`/{ai}/` has no value"))),
+                _ => Ok(None),
+            }
+        };
+        let lot = take("10")?;
+        let serial = take("21")?;
+        if let Some(extra) = rest.first() {
+            return Err(dl_err(format!(
+                "unsupported or out-of-order path segment {:?}; only `/10/<lot>` then \
+                 `/21/<serial>` may follow the GTIN",
+                echo(extra)
+            )));
+        }
+        Self::new(gtin, lot, serial)
+    }
+
+    pub(crate) fn from_value(v: &Value, path: &str) -> Result<Self, PassportError> {
+        let obj = Obj::new(v, path, &["gtin", "lot", "serial"])?;
+        let gtin = Gtin::parse(obj.req_str("gtin")?)?;
+        let lot = obj.opt_str("lot")?.map(str::to_owned);
+        let serial = obj.opt_str("serial")?.map(str::to_owned);
+        Self::new(gtin, lot, serial)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProductIdentifier {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(deserializer)?;
+        Self::from_value(&v, "").map_err(serde::de::Error::custom)
+    }
+}
+
+/// GS1 AI encodable character set 82.
+fn is_cs82(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            '!' | '"'
+                | '%'
+                | '&'
+                | '\''
+                | '('
+                | ')'
+                | '*'
+                | '+'
+                | ','
+                | '-'
+                | '.'
+                | '/'
+                | ':'
+                | ';'
+                | '<'
+                | '='
+                | '>'
+                | '?'
+                | '_'
+        )
+}
+
+fn validate_ai_value(field: &'static str, value: &str) -> Result<(), PassportError> {
+    let len = value.chars().count();
+    if !(1..=MAX_AI_VALUE_CHARS).contains(&len) {
+        return Err(PassportError::AiValueLength { field, len });
+    }
+    if let Some((position, character)) = value.chars().enumerate().find(|(_, c)| !is_cs82(*c)) {
+        return Err(PassportError::AiValueCharacter {
+            field,
+            position,
+            character,
+        });
+    }
+    Ok(())
+}
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+fn percent_encode_into(value: &str, out: &mut String) {
+    for b in value.bytes() {
+        if is_unreserved(b) {
+            out.push(char::from(b));
+        } else {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+}
+
+fn percent_decode(segment: &str) -> Result<String, PassportError> {
+    let dl_err = |reason: String| PassportError::InvalidDigitalLink { reason };
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            let hex_pair = bytes.get(i + 1..i + 3).unwrap_or_default();
+            let decoded = std::str::from_utf8(hex_pair)
+                .ok()
+                .filter(|h| h.len() == 2 && h.bytes().all(|c| c.is_ascii_hexdigit()))
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            let Some(decoded) = decoded else {
+                return Err(dl_err(format!(
+                    "bad percent-escape in path segment {:?}",
+                    echo(segment)
+                )));
+            };
+            out.push(decoded);
+            i += 3;
+        } else if is_unreserved(b) || b"!$&'()*+,;=:@".contains(&b) {
+            out.push(b);
+            i += 1;
+        } else {
+            return Err(dl_err(format!(
+                "character {:?} in path segment {:?} must be percent-encoded",
+                char::from(b),
+                echo(segment)
+            )));
+        }
+    }
+    String::from_utf8(out)
+        .map_err(|_| dl_err(format!("path segment {:?} is not UTF-8", echo(segment))))
+}
+
+/// Validates and normalises a resolver base; see [`ProductIdentifier::digital_link`].
+fn resolver_base(input: &str) -> Result<String, PassportError> {
+    let err = |reason: &str| PassportError::InvalidResolver {
+        resolver: echo(input),
+        reason: reason.to_owned(),
+    };
+    if input
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii())
+    {
+        return Err(err(
+            "must be ASCII without whitespace or control characters",
+        ));
+    }
+    if input.contains(['?', '#', '@']) {
+        return Err(err("must not contain a query, a fragment or user info"));
+    }
+    let (scheme, rest) = match input.find("://") {
+        Some(i) => (input[..i].to_ascii_lowercase(), &input[i + 3..]),
+        None => ("https".to_owned(), input),
+    };
+    if scheme != "https" && scheme != "http" {
+        return Err(err("scheme must be https"));
+    }
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    if authority.starts_with('[') {
+        return Err(err("IPv6 literal hosts are not supported"));
+    }
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let host = host.to_ascii_lowercase();
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if host.is_empty() || host.len() > 253 || !host.split('.').all(label_ok) {
+        return Err(err("host must be a DNS name or an IPv4 address"));
+    }
+    let port = match port {
+        None => String::new(),
+        Some(p) => {
+            let valid = p.len() <= 5
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && p.parse::<u32>().is_ok_and(|n| (1..=65535).contains(&n));
+            if !valid {
+                return Err(err("port must be a number from 1 to 65535"));
+            }
+            format!(":{p}")
+        }
+    };
+    if scheme == "http" && host != "localhost" && host != "127.0.0.1" {
+        return Err(err(
+            "plain http is only allowed for localhost and 127.0.0.1; use https",
+        ));
+    }
+    let path = path.trim_end_matches('/');
+    if !path.is_empty() {
+        for seg in path[1..].split('/') {
+            if seg.is_empty() || seg == "." || seg == ".." {
+                return Err(err("path must not contain empty, `.` or `..` segments"));
+            }
+            if !seg.bytes().all(is_unreserved) {
+                return Err(err(
+                    "path segments may only use letters, digits, `-`, `.`, `_` and `~`",
+                ));
+            }
+            if seg.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(err(
+                    "path segments must not be all digits (they would read as GS1 AIs)",
+                ));
+            }
+        }
+    }
+    Ok(format!("{scheme}://{host}{port}{path}"))
+}
