@@ -97,7 +97,10 @@ impl UnsignedCredential {
         m.insert("id".into(), Value::String(self.id.clone()));
         m.insert("type".into(), Value::Array(types));
         m.insert("issuer".into(), Value::String(self.issuer.clone()));
-        m.insert("validFrom".into(), Value::String(format_datetime(self.valid_from)?));
+        m.insert(
+            "validFrom".into(),
+            Value::String(format_datetime(self.valid_from)?),
+        );
         m.insert("credentialSubject".into(), self.subject.clone());
         Ok(Value::Object(m))
     }
@@ -136,7 +139,10 @@ impl ProofTrace {
 }
 
 /// Build the proof configuration object (everything in the proof except `proofValue`).
-pub fn proof_config(document: &Value, options: &ProofOptions) -> Result<Map<String, Value>, CredentialError> {
+pub fn proof_config(
+    document: &Value,
+    options: &ProofOptions,
+) -> Result<Map<String, Value>, CredentialError> {
     let doc = document.as_object().ok_or(CredentialError::NotAnObject)?;
     let mut p = Map::new();
     p.insert("type".into(), Value::String(PROOF_TYPE.into()));
@@ -146,7 +152,10 @@ pub fn proof_config(document: &Value, options: &ProofOptions) -> Result<Map<Stri
         "verificationMethod".into(),
         Value::String(options.verification_method.clone()),
     );
-    p.insert("proofPurpose".into(), Value::String("assertionMethod".into()));
+    p.insert(
+        "proofPurpose".into(),
+        Value::String("assertionMethod".into()),
+    );
     if let Some(ctx) = doc.get("@context") {
         p.insert("@context".into(), ctx.clone());
     }
@@ -154,7 +163,10 @@ pub fn proof_config(document: &Value, options: &ProofOptions) -> Result<Map<Stri
 }
 
 /// Transform and hash a document and a proof configuration (eddsa-jcs-2022 §3.3.4–3.3.6).
-pub fn trace(document: &Value, proof_config: &Map<String, Value>) -> Result<ProofTrace, CredentialError> {
+pub fn trace(
+    document: &Value,
+    proof_config: &Map<String, Value>,
+) -> Result<ProofTrace, CredentialError> {
     jcs::check_ijson(document)?;
     let canonical_document = jcs::canonicalize(document)?;
     let canonical_proof_config = jcs::canonicalize_serialize(proof_config)?;
@@ -180,7 +192,10 @@ pub fn sign_data_integrity(
     let t = trace(document, &config)?;
     let sig = signer.sign(&t.hash_data())?;
     let mut proof = config;
-    proof.insert("proofValue".into(), Value::String(signature_multibase(&sig)));
+    proof.insert(
+        "proofValue".into(),
+        Value::String(signature_multibase(&sig)),
+    );
     let mut secured = doc.clone();
     secured.insert("proof".into(), Value::Object(proof));
     Ok(Value::Object(secured))
@@ -191,7 +206,11 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 /// Secure a document as a compact `vc+jwt` JWS.
-pub fn sign_jwt(document: &Value, kid: &str, signer: &dyn Signer) -> Result<String, CredentialError> {
+pub fn sign_jwt(
+    document: &Value,
+    kid: &str,
+    signer: &dyn Signer,
+) -> Result<String, CredentialError> {
     let doc = document.as_object().ok_or(CredentialError::NotAnObject)?;
     if doc.contains_key("proof") {
         return Err(CredentialError::AlreadySecured);
@@ -262,7 +281,10 @@ pub fn verify_data_integrity(
     secured: &Value,
     key: &ed25519_dalek::VerifyingKey,
 ) -> Result<ProofTrace, CredentialError> {
-    let mut doc = secured.as_object().ok_or(CredentialError::NotAnObject)?.clone();
+    let mut doc = secured
+        .as_object()
+        .ok_or(CredentialError::NotAnObject)?
+        .clone();
     let Some(Value::Object(mut config)) = doc.remove("proof") else {
         return Err(CredentialError::MissingProof);
     };

@@ -116,7 +116,9 @@ impl DidWeb {
         };
         for s in &segments {
             if s.is_empty() || !s.bytes().all(is_path_char) {
-                return Err(bad("path segments must be non-empty and use [A-Za-z0-9._~-]"));
+                return Err(bad(
+                    "path segments must be non-empty and use [A-Za-z0-9._~-]",
+                ));
             }
         }
         Ok(Self::assemble(host.to_ascii_lowercase(), port, segments))
@@ -128,10 +130,15 @@ impl DidWeb {
             did: did.to_string(),
             reason,
         };
-        let msid = did.strip_prefix("did:web:").ok_or(bad("must start with did:web:"))?;
+        let msid = did
+            .strip_prefix("did:web:")
+            .ok_or(bad("must start with did:web:"))?;
         let mut parts = msid.split(':');
         let authority = parts.next().unwrap_or_default();
-        let (host, port) = match authority.split_once("%3A").or_else(|| authority.split_once("%3a")) {
+        let (host, port) = match authority
+            .split_once("%3A")
+            .or_else(|| authority.split_once("%3a"))
+        {
             Some((h, p)) => (h, Some(p.parse::<u16>().map_err(|_| bad("invalid port"))?)),
             None => (authority, None),
         };
@@ -235,7 +242,9 @@ fn validate_host(host: &str) -> Result<(), &'static str> {
             && label.len() <= 63
             && !label.starts_with('-')
             && !label.ends_with('-')
-            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
     });
     if ok {
         Ok(())
@@ -291,7 +300,11 @@ impl VerificationMethod {
             id: self.id.clone(),
             source,
         };
-        match (self.kind.as_str(), &self.public_key_multibase, &self.public_key_jwk) {
+        match (
+            self.kind.as_str(),
+            &self.public_key_multibase,
+            &self.public_key_jwk,
+        ) {
             ("Multikey" | "Ed25519VerificationKey2020", Some(mb), _) => {
                 decode_public_key_multibase(mb).map_err(key_err)
             }
@@ -413,8 +426,16 @@ mod tests {
     #[test]
     fn did_web_from_base_urls() {
         let cases = [
-            ("https://example.com", "did:web:example.com", "https://example.com/.well-known/did.json"),
-            ("https://Example.COM/", "did:web:example.com", "https://example.com/.well-known/did.json"),
+            (
+                "https://example.com",
+                "did:web:example.com",
+                "https://example.com/.well-known/did.json",
+            ),
+            (
+                "https://Example.COM/",
+                "did:web:example.com",
+                "https://example.com/.well-known/did.json",
+            ),
             (
                 "https://example.com:8443",
                 "did:web:example.com%3A8443",
@@ -437,7 +458,12 @@ mod tests {
             assert_eq!(d.document_url(), doc, "{url}");
             assert_eq!(DidWeb::parse(did).unwrap(), d, "{did}");
         }
-        assert_eq!(DidWeb::from_base_url("https://example.com/dpp").unwrap().document_path(), "/dpp/did.json");
+        assert_eq!(
+            DidWeb::from_base_url("https://example.com/dpp")
+                .unwrap()
+                .document_path(),
+            "/dpp/did.json"
+        );
     }
 
     #[test]
@@ -455,7 +481,13 @@ mod tests {
         ] {
             assert!(DidWeb::from_base_url(url).is_err(), "{url}");
         }
-        for did in ["did:key:z6Mk", "did:web:", "did:web:Example.com", "did:web:a.com%3Ax", "did:web:a.com::b"] {
+        for did in [
+            "did:key:z6Mk",
+            "did:web:",
+            "did:web:Example.com",
+            "did:web:a.com%3Ax",
+            "did:web:a.com::b",
+        ] {
             assert!(DidWeb::parse(did).is_err(), "{did}");
         }
     }
@@ -467,27 +499,60 @@ mod tests {
         let doc = DidDocument::build(
             &did,
             &[
-                PublishedKey { public_key: k(1), status: KeyStatus::Retired },
-                PublishedKey { public_key: k(2), status: KeyStatus::Revoked },
-                PublishedKey { public_key: k(3), status: KeyStatus::Current },
+                PublishedKey {
+                    public_key: k(1),
+                    status: KeyStatus::Retired,
+                },
+                PublishedKey {
+                    public_key: k(2),
+                    status: KeyStatus::Revoked,
+                },
+                PublishedKey {
+                    public_key: k(3),
+                    status: KeyStatus::Current,
+                },
             ],
         );
-        let ids: Vec<_> = doc.verification_method.iter().map(|m| m.id.clone()).collect();
+        let ids: Vec<_> = doc
+            .verification_method
+            .iter()
+            .map(|m| m.id.clone())
+            .collect();
         assert_eq!(
             ids,
-            vec![did.key_url(&KeyId::of(&k(3))), did.key_url(&KeyId::of(&k(1)))]
+            vec![
+                did.key_url(&KeyId::of(&k(3))),
+                did.key_url(&KeyId::of(&k(1)))
+            ]
         );
         assert!(doc.is_assertion_method(&ids[0]));
         assert!(doc.is_assertion_method(&ids[1]));
-        assert!(doc.verification_method(&did.key_url(&KeyId::of(&k(2)))).is_none());
-        assert_eq!(doc.verification_method(&ids[1]).unwrap().public_key().unwrap(), k(1));
+        assert!(doc
+            .verification_method(&did.key_url(&KeyId::of(&k(2))))
+            .is_none());
+        assert_eq!(
+            doc.verification_method(&ids[1])
+                .unwrap()
+                .public_key()
+                .unwrap(),
+            k(1)
+        );
         // Stable ids: rotating in a new key does not change existing ids.
         let doc2 = DidDocument::build(
             &did,
             &[
-                PublishedKey { public_key: k(1), status: KeyStatus::Retired },
-                PublishedKey { public_key: k(3), status: KeyStatus::Retired },
-                PublishedKey { public_key: k(4), status: KeyStatus::Current },
+                PublishedKey {
+                    public_key: k(1),
+                    status: KeyStatus::Retired,
+                },
+                PublishedKey {
+                    public_key: k(3),
+                    status: KeyStatus::Retired,
+                },
+                PublishedKey {
+                    public_key: k(4),
+                    status: KeyStatus::Current,
+                },
             ],
         );
         assert!(doc2.verification_method(&ids[0]).is_some());

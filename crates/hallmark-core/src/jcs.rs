@@ -158,9 +158,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
             if map.contains_key(&key) {
-                return Err(de::Error::custom(format!(
-                    "duplicate member name {key:?}"
-                )));
+                return Err(de::Error::custom(format!("duplicate member name {key:?}")));
             }
             let StrictValue(v) = access.next_value()?;
             map.insert(key, v);
@@ -182,8 +180,14 @@ mod tests {
 
     #[test]
     fn trailing_garbage_and_truncation_are_rejected() {
-        assert!(matches!(parse_strict(br#"{"a":1} x"#), Err(JcsError::Syntax(_))));
-        assert!(matches!(parse_strict(br#"{"a":[1,2"#), Err(JcsError::Syntax(_))));
+        assert!(matches!(
+            parse_strict(br#"{"a":1} x"#),
+            Err(JcsError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_strict(br#"{"a":[1,2"#),
+            Err(JcsError::Syntax(_))
+        ));
         assert!(matches!(parse_strict(b""), Err(JcsError::Syntax(_))));
     }
 
@@ -196,7 +200,8 @@ mod tests {
                 pointer: "/x/1/a~1b".into()
             })
         );
-        let ok = parse_strict(br#"{"x":9007199254740991,"y":-9007199254740991,"z":1e300}"#).unwrap();
+        let ok =
+            parse_strict(br#"{"x":9007199254740991,"y":-9007199254740991,"z":1e300}"#).unwrap();
         assert_eq!(check_ijson(&ok), Ok(()));
     }
 }

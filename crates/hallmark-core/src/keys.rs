@@ -62,8 +62,12 @@ pub fn decode_secret_key_multibase(s: &str) -> Result<SigningKey, KeyError> {
 
 fn decode_multicodec(s: &str, codec: [u8; 2], what: &'static str) -> Result<[u8; 32], KeyError> {
     let body = s.strip_prefix('z').ok_or(KeyError::NotBase58Btc)?;
-    let bytes = bs58::decode(body).into_vec().map_err(|_| KeyError::Base58)?;
-    let rest = bytes.strip_prefix(&codec).ok_or(KeyError::WrongCodec(what))?;
+    let bytes = bs58::decode(body)
+        .into_vec()
+        .map_err(|_| KeyError::Base58)?;
+    let rest = bytes
+        .strip_prefix(&codec)
+        .ok_or(KeyError::WrongCodec(what))?;
     <[u8; 32]>::try_from(rest).map_err(|_| KeyError::Length(rest.len()))
 }
 
@@ -75,12 +79,16 @@ pub fn signature_multibase(sig: &Signature) -> String {
 /// Decode a multibase base58btc signature.
 pub fn decode_signature_multibase(s: &str) -> Result<Signature, KeyError> {
     let body = s.strip_prefix('z').ok_or(KeyError::NotBase58Btc)?;
-    let bytes = bs58::decode(body).into_vec().map_err(|_| KeyError::Base58)?;
+    let bytes = bs58::decode(body)
+        .into_vec()
+        .map_err(|_| KeyError::Base58)?;
     Signature::from_slice(&bytes).map_err(|_| KeyError::SignatureLength(bytes.len()))
 }
 
 /// A stable key id: the key's Multikey encoding. Used as the DID URL fragment.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct KeyId(String);
 
@@ -155,11 +163,20 @@ mod tests {
         assert!(mb.starts_with("z6Mk"), "{mb}");
         assert_eq!(decode_public_key_multibase(&mb).unwrap(), vk);
         assert_eq!(KeyId::parse(&mb).unwrap(), KeyId::of(&vk));
-        assert_eq!(decode_public_key_multibase("u6Mk"), Err(KeyError::NotBase58Btc));
+        assert_eq!(
+            decode_public_key_multibase("u6Mk"),
+            Err(KeyError::NotBase58Btc)
+        );
         assert_eq!(decode_public_key_multibase("z0OIl"), Err(KeyError::Base58));
         let short = format!("z{}", bs58::encode([0xed, 0x01, 1, 2]).into_string());
-        assert_eq!(decode_public_key_multibase(&short), Err(KeyError::Length(2)));
+        assert_eq!(
+            decode_public_key_multibase(&short),
+            Err(KeyError::Length(2))
+        );
         let wrong = format!("z{}", bs58::encode([0xe7, 0x01, 1, 2]).into_string());
-        assert_eq!(decode_public_key_multibase(&wrong), Err(KeyError::WrongCodec("public")));
+        assert_eq!(
+            decode_public_key_multibase(&wrong),
+            Err(KeyError::WrongCodec("public"))
+        );
     }
 }

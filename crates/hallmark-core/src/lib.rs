@@ -11,11 +11,13 @@
 //! - [`keys`]: public-key encodings (Multikey) and stable key ids.
 //! - [`credential`]: W3C VC 2.0 issuance, secured as eddsa-jcs-2022 and as `vc+jwt`.
 //! - [`did`]: did:web identifiers and DID documents.
+//! - [`issue`]: passport → per-audience signed credentials.
 //! - [`verify`]: offline verification with a per-check report.
 
 pub mod access;
 pub mod credential;
 pub mod did;
+pub mod issue;
 pub mod jcs;
 pub mod keys;
 pub mod passport;

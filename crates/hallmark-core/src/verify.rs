@@ -81,7 +81,10 @@ pub struct Report {
 impl Report {
     /// True when no check failed and the signature check passed.
     pub fn is_valid(&self) -> bool {
-        !self.checks.iter().any(|c| matches!(c.outcome, Outcome::Fail(_)))
+        !self
+            .checks
+            .iter()
+            .any(|c| matches!(c.outcome, Outcome::Fail(_)))
             && self
                 .checks
                 .iter()
@@ -90,7 +93,10 @@ impl Report {
 
     /// The outcome of a named check.
     pub fn check(&self, name: &str) -> Option<&Outcome> {
-        self.checks.iter().find(|c| c.name == name).map(|c| &c.outcome)
+        self.checks
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| &c.outcome)
     }
 
     fn push(&mut self, name: &'static str, outcome: Outcome) -> bool {
@@ -235,7 +241,10 @@ fn verify_di(input: &[u8], did: &DidDocument, r: &mut Report) -> bool {
             Err(e) => return r.push("proof", Outcome::Fail(format!("proofValue: {e}"))),
         },
         (Some(PROOF_TYPE), Some(other), _) if other != CRYPTOSUITE => {
-            return r.push("proof", Outcome::Fail(format!("unsupported cryptosuite {other:?}")))
+            return r.push(
+                "proof",
+                Outcome::Fail(format!("unsupported cryptosuite {other:?}")),
+            )
         }
         (Some(PROOF_TYPE), _, None) => {
             return r.push("proof", Outcome::Fail("missing proofValue".into()))
@@ -243,13 +252,19 @@ fn verify_di(input: &[u8], did: &DidDocument, r: &mut Report) -> bool {
         (t, _, _) => {
             return r.push(
                 "proof",
-                Outcome::Fail(format!("unsupported proof type {:?}", t.unwrap_or("(none)"))),
+                Outcome::Fail(format!(
+                    "unsupported proof type {:?}",
+                    t.unwrap_or("(none)")
+                )),
             )
         }
     };
     if let Some(created) = config.get("created") {
-        if !created.as_str().is_some_and(|c| OffsetDateTime::parse(c, &Rfc3339).is_ok()) {
-            return r.push("proof", Outcome::Fail("proof created is not an RFC 3339 date-time".into()));
+        if !is_datetime(created) {
+            return r.push(
+                "proof",
+                Outcome::Fail("proof created is not an RFC 3339 date-time".into()),
+            );
         }
     }
     // The proof's @context, when present, must be a prefix of the document's (§3.3.2).
@@ -267,13 +282,19 @@ fn verify_di(input: &[u8], did: &DidDocument, r: &mut Report) -> bool {
             );
         }
     }
-    r.push("proof", Outcome::Pass(format!("{PROOF_TYPE} / {CRYPTOSUITE}")));
+    r.push(
+        "proof",
+        Outcome::Pass(format!("{PROOF_TYPE} / {CRYPTOSUITE}")),
+    );
     match s(&config, "proofPurpose").as_deref() {
         Some("assertionMethod") => r.push("proof-purpose", Outcome::Pass("assertionMethod".into())),
         other => {
             return r.push(
                 "proof-purpose",
-                Outcome::Fail(format!("expected assertionMethod, found {:?}", other.unwrap_or("(none)"))),
+                Outcome::Fail(format!(
+                    "expected assertionMethod, found {:?}",
+                    other.unwrap_or("(none)")
+                )),
             )
         }
     };
@@ -281,14 +302,18 @@ fn verify_di(input: &[u8], did: &DidDocument, r: &mut Report) -> bool {
         return false;
     };
     let unsecured = Value::Object(doc);
-    let outcome =
-        match credential::verify_data_integrity_signature(&unsecured, &config, &proof_value, &key) {
-            Ok(t) => Outcome::Pass(format!(
-                "Ed25519 over SHA-256(proof config) ‖ SHA-256(document {})",
-                hex::encode(t.document_hash)
-            )),
-            Err(e) => Outcome::Fail(e.to_string()),
-        };
+    let outcome = match credential::verify_data_integrity_signature(
+        &unsecured,
+        &config,
+        &proof_value,
+        &key,
+    ) {
+        Ok(t) => Outcome::Pass(format!(
+            "Ed25519 over SHA-256(proof config) ‖ SHA-256(document {})",
+            hex::encode(t.document_hash)
+        )),
+        Err(e) => Outcome::Fail(e.to_string()),
+    };
     r.push("signature", outcome)
 }
 
@@ -296,7 +321,10 @@ fn verify_jwt(input: &[u8], did: &DidDocument, r: &mut Report) -> bool {
     let text = String::from_utf8_lossy(input);
     let mut parts = text.split('.');
     let (Some(h), Some(p), Some(sg)) = (parts.next(), parts.next(), parts.next()) else {
-        return r.push("well-formed", Outcome::Fail("expected three JWS parts".into()));
+        return r.push(
+            "well-formed",
+            Outcome::Fail("expected three JWS parts".into()),
+        );
     };
     let dec = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s);
     let (header, payload, sig) = match (dec(h), dec(p), dec(sg)) {
@@ -305,40 +333,65 @@ fn verify_jwt(input: &[u8], did: &DidDocument, r: &mut Report) -> bool {
     };
     let header = match jcs::parse_strict(&header) {
         Ok(Value::Object(m)) => m,
-        Ok(_) => return r.push("well-formed", Outcome::Fail("JWS header is not an object".into())),
+        Ok(_) => {
+            return r.push(
+                "well-formed",
+                Outcome::Fail("JWS header is not an object".into()),
+            )
+        }
         Err(e) => return r.push("well-formed", Outcome::Fail(format!("JWS header: {e}"))),
     };
     let doc = match jcs::parse_strict(&payload) {
         Ok(Value::Object(m)) => m,
-        Ok(_) => return r.push("well-formed", Outcome::Fail("JWS payload is not an object".into())),
+        Ok(_) => {
+            return r.push(
+                "well-formed",
+                Outcome::Fail("JWS payload is not an object".into()),
+            )
+        }
         Err(e) => return r.push("well-formed", Outcome::Fail(format!("JWS payload: {e}"))),
     };
-    r.push("well-formed", Outcome::Pass("compact JWS with JSON header and payload".into()));
+    r.push(
+        "well-formed",
+        Outcome::Pass("compact JWS with JSON header and payload".into()),
+    );
     r.credential = Some(Value::Object(doc.clone()));
     if !credential_shape(&doc, r) {
         return false;
     }
     if doc.contains_key("proof") {
-        return r.push("proof", Outcome::Fail("a vc+jwt payload must not embed a proof".into()));
+        return r.push(
+            "proof",
+            Outcome::Fail("a vc+jwt payload must not embed a proof".into()),
+        );
     }
     let hs = |k: &str| header.get(k).and_then(Value::as_str);
     if hs("alg") != Some("EdDSA") {
         return r.push(
             "proof",
-            Outcome::Fail(format!("unsupported alg {:?}; only EdDSA is accepted", hs("alg").unwrap_or("(none)"))),
+            Outcome::Fail(format!(
+                "unsupported alg {:?}; only EdDSA is accepted",
+                hs("alg").unwrap_or("(none)")
+            )),
         );
     }
     if hs("typ") != Some(JWT_TYP) {
         return r.push("proof", Outcome::Fail(format!("typ must be {JWT_TYP}")));
     }
     if header.contains_key("crit") {
-        return r.push("proof", Outcome::Fail("unsupported critical header parameters".into()));
+        return r.push(
+            "proof",
+            Outcome::Fail("unsupported critical header parameters".into()),
+        );
     }
     let Ok(sig) = Signature::from_slice(&sig) else {
         return r.push("proof", Outcome::Fail("signature is not 64 bytes".into()));
     };
     r.push("proof", Outcome::Pass("JWS alg=EdDSA typ=vc+jwt".into()));
-    r.push("proof-purpose", Outcome::Pass("assertionMethod (implied by vc+jwt)".into()));
+    r.push(
+        "proof-purpose",
+        Outcome::Pass("assertionMethod (implied by vc+jwt)".into()),
+    );
     let kid = hs("kid").map(str::to_string);
     r.verification_method = kid.clone();
     let Some(key) = resolve_key(&doc, kid.as_deref(), did, r) else {
@@ -361,21 +414,29 @@ fn resolve_key(
 ) -> Option<VerifyingKey> {
     let issuer = issuer_id(doc).unwrap_or_default();
     let Some(vm) = vm else {
-        r.push("issuer", Outcome::Fail("the proof names no verification method".into()));
+        r.push(
+            "issuer",
+            Outcome::Fail("the proof names no verification method".into()),
+        );
         return None;
     };
     let vm_did = vm.split('#').next().unwrap_or_default();
     if issuer != did.id {
         r.push(
             "issuer",
-            Outcome::Fail(format!("issuer {issuer:?} is not the DID document's subject {:?}", did.id)),
+            Outcome::Fail(format!(
+                "issuer {issuer:?} is not the DID document's subject {:?}",
+                did.id
+            )),
         );
         return None;
     }
     if vm_did != issuer {
         r.push(
             "issuer",
-            Outcome::Fail(format!("verification method {vm:?} is not controlled by the issuer")),
+            Outcome::Fail(format!(
+                "verification method {vm:?} is not controlled by the issuer"
+            )),
         );
         return None;
     }
@@ -383,12 +444,17 @@ fn resolve_key(
     let Some(method) = did.verification_method(vm) else {
         r.push(
             "key",
-            Outcome::Fail(format!("{vm} is not in the DID document (unknown or revoked key)")),
+            Outcome::Fail(format!(
+                "{vm} is not in the DID document (unknown or revoked key)"
+            )),
         );
         return None;
     };
     if method.controller != issuer {
-        r.push("key", Outcome::Fail("verification method controller is not the issuer".into()));
+        r.push(
+            "key",
+            Outcome::Fail("verification method controller is not the issuer".into()),
+        );
         return None;
     }
     let key = match method.public_key() {
@@ -400,11 +466,22 @@ fn resolve_key(
     };
     r.push("key", Outcome::Pass(vm.to_string()));
     if !did.is_assertion_method(vm) {
-        r.push("key-authorized", Outcome::Fail("key is not listed under assertionMethod".into()));
+        r.push(
+            "key-authorized",
+            Outcome::Fail("key is not listed under assertionMethod".into()),
+        );
         return None;
     }
-    r.push("key-authorized", Outcome::Pass("listed under assertionMethod".into()));
+    r.push(
+        "key-authorized",
+        Outcome::Pass("listed under assertionMethod".into()),
+    );
     Some(key)
+}
+
+fn is_datetime(v: &Value) -> bool {
+    v.as_str()
+        .is_some_and(|s| OffsetDateTime::parse(s, &Rfc3339).is_ok())
 }
 
 fn issuer_id(doc: &Map<String, Value>) -> Option<&str> {
@@ -419,7 +496,11 @@ fn credential_shape(doc: &Map<String, Value>, r: &mut Report) -> bool {
     let problem = (|| {
         match doc.get("@context") {
             Some(Value::Array(c)) if c.first().and_then(Value::as_str) == Some(VC_V2_CONTEXT) => {}
-            _ => return Some(format!("@context must be an array starting with {VC_V2_CONTEXT}")),
+            _ => {
+                return Some(format!(
+                    "@context must be an array starting with {VC_V2_CONTEXT}"
+                ))
+            }
         }
         let has_type = match doc.get("type") {
             Some(Value::Array(t)) => t.iter().any(|v| v == "VerifiableCredential"),
@@ -435,11 +516,15 @@ fn credential_shape(doc: &Map<String, Value>, r: &mut Report) -> bool {
         match doc.get("credentialSubject") {
             Some(Value::Object(_)) => {}
             Some(Value::Array(a)) if !a.is_empty() && a.iter().all(Value::is_object) => {}
-            _ => return Some("credentialSubject must be an object or a non-empty array of objects".into()),
+            _ => {
+                return Some(
+                    "credentialSubject must be an object or a non-empty array of objects".into(),
+                )
+            }
         }
         for k in ["validFrom", "validUntil"] {
             if let Some(v) = doc.get(k) {
-                if !v.as_str().is_some_and(|s| OffsetDateTime::parse(s, &Rfc3339).is_ok()) {
+                if !is_datetime(v) {
                     return Some(format!("{k} is not an RFC 3339 date-time"));
                 }
             }

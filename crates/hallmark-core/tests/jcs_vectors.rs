@@ -12,17 +12,26 @@ fn dir() -> PathBuf {
 fn check(name: &str) {
     let input = std::fs::read(dir().join("input").join(name)).unwrap();
     let expected = std::fs::read(dir().join("output").join(name)).unwrap();
-    let hex_text = std::fs::read_to_string(dir().join("outhex").join(name.replace(".json", ".txt"))).unwrap();
+    let hex_text =
+        std::fs::read_to_string(dir().join("outhex").join(name.replace(".json", ".txt"))).unwrap();
     let expected_hex: Vec<u8> = hex_text
         .split_whitespace()
         .map(|b| u8::from_str_radix(b, 16).unwrap())
         .collect();
     let got = jcs::canonicalize_text(&input).unwrap();
-    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&expected), "{name}");
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&expected),
+        "{name}"
+    );
     assert_eq!(got, expected, "{name}: output bytes");
     assert_eq!(got, expected_hex, "{name}: outhex bytes");
     // Idempotent: canonical text canonicalizes to itself.
-    assert_eq!(jcs::canonicalize_text(&got).unwrap(), got, "{name}: idempotence");
+    assert_eq!(
+        jcs::canonicalize_text(&got).unwrap(),
+        got,
+        "{name}: idempotence"
+    );
 }
 
 #[test]
@@ -59,7 +68,14 @@ fn jcs_every_vector_file_has_a_test() {
     names.sort();
     assert_eq!(
         names,
-        ["arrays.json", "french.json", "structures.json", "unicode.json", "values.json", "weird.json"]
+        [
+            "arrays.json",
+            "french.json",
+            "structures.json",
+            "unicode.json",
+            "values.json",
+            "weird.json"
+        ]
     );
 }
 
@@ -81,6 +97,10 @@ fn jcs_number_formatting() {
     for (hex, want) in cases {
         let f = f64::from_bits(u64::from_str_radix(hex, 16).unwrap());
         let v = serde_json::json!(f);
-        assert_eq!(String::from_utf8(jcs::canonicalize(&v).unwrap()).unwrap(), want, "{hex}");
+        assert_eq!(
+            String::from_utf8(jcs::canonicalize(&v).unwrap()).unwrap(),
+            want,
+            "{hex}"
+        );
     }
 }

@@ -8,58 +8,8 @@ use hallmark_core::sector::battery::{self, SUBMODELS};
 use hallmark_core::sector::{Sector, SectorError, SectorRegistry, ValidationIssue};
 use serde_json::{json, Value};
 
-const DATASET: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/datasets/batterypass-1.2.0/"
-);
-
-const BAD_CAS_POINTER: &str = "/materialComposition/batteryMaterials/0/batteryMaterialIdentifier";
-
-fn read(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!("{DATASET}{name}"))
-        .unwrap_or_else(|e| panic!("read {name}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
-
-fn sample_file(submodel: &str) -> String {
-    if submodel == "Circularity" {
-        "Circularity.json".to_owned()
-    } else {
-        format!("{submodel}-payload.json")
-    }
-}
-
-/// The original MaterialComposition sample (with the trailing-space CAS number).
-fn material_original() -> Value {
-    read("MaterialComposition-payload.json")
-}
-
-/// The MaterialComposition sample with the trailing space removed.
-fn material_fixed() -> Value {
-    let mut v = material_original();
-    let cas = v
-        .pointer_mut("/batteryMaterials/0/batteryMaterialIdentifier")
-        .unwrap();
-    assert_eq!(cas, &json!("7439-93-2 "), "the known defect is still there");
-    *cas = json!("7439-93-2");
-    v
-}
-
-fn sample(submodel: &str) -> Value {
-    if submodel == "MaterialComposition" {
-        material_fixed()
-    } else {
-        read(&sample_file(submodel))
-    }
-}
-
-fn composite() -> Value {
-    let mut map = serde_json::Map::new();
-    for (key, name, _) in SUBMODELS {
-        map.insert(key.to_owned(), sample(name));
-    }
-    Value::Object(map)
-}
+mod common;
+use common::*;
 
 fn battery() -> &'static Sector {
     SectorRegistry::builtin().get("battery", "1.2.0").unwrap()

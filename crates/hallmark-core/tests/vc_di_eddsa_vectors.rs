@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 use std::path::PathBuf;
 
 fn read(name: &str) -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/vc-di-eddsa").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/vectors/vc-di-eddsa")
+        .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -19,14 +21,17 @@ fn json(name: &str) -> Value {
 
 fn key_pair() -> (ed25519_dalek::SigningKey, String) {
     let kp = json("keyPair.json");
-    let sk = keys::decode_secret_key_multibase(kp["privateKeyMultibase"].as_str().unwrap()).unwrap();
+    let sk =
+        keys::decode_secret_key_multibase(kp["privateKeyMultibase"].as_str().unwrap()).unwrap();
     (sk, kp["publicKeyMultibase"].as_str().unwrap().to_string())
 }
 
 fn unsecured_and_config() -> (Value, Map<String, Value>) {
     let mut signed = json("eddsa-jcs-2022/signedJCS.json");
     signed.as_object_mut().unwrap().remove("proof");
-    let Value::Object(config) = json("eddsa-jcs-2022/proofConfigJCS.json") else { panic!() };
+    let Value::Object(config) = json("eddsa-jcs-2022/proofConfigJCS.json") else {
+        panic!()
+    };
     (signed, config)
 }
 
@@ -40,8 +45,14 @@ fn vc_di_eddsa_key_pair_json() {
 fn vc_di_eddsa_jcs_2022_canon_doc_and_doc_hash() {
     let (doc, config) = unsecured_and_config();
     let t = credential::trace(&doc, &config).unwrap();
-    assert_eq!(String::from_utf8(t.canonical_document).unwrap(), read("eddsa-jcs-2022/canonDocJCS.txt").trim_end());
-    assert_eq!(hex::encode(t.document_hash), read("eddsa-jcs-2022/docHashJCS.txt").trim());
+    assert_eq!(
+        String::from_utf8(t.canonical_document).unwrap(),
+        read("eddsa-jcs-2022/canonDocJCS.txt").trim_end()
+    );
+    assert_eq!(
+        hex::encode(t.document_hash),
+        read("eddsa-jcs-2022/docHashJCS.txt").trim()
+    );
 }
 
 #[test]
@@ -58,7 +69,10 @@ fn vc_di_eddsa_jcs_2022_proof_config_canon_and_hash() {
         String::from_utf8(t.canonical_proof_config).unwrap(),
         read("eddsa-jcs-2022/proofCanonJCS.txt").trim_end()
     );
-    assert_eq!(hex::encode(t.proof_config_hash), read("eddsa-jcs-2022/proofHashJCS.txt").trim());
+    assert_eq!(
+        hex::encode(t.proof_config_hash),
+        read("eddsa-jcs-2022/proofHashJCS.txt").trim()
+    );
 }
 
 #[test]
@@ -66,10 +80,19 @@ fn vc_di_eddsa_jcs_2022_combined_hash_signature_and_proof_value() {
     let (sk, _) = key_pair();
     let (doc, config) = unsecured_and_config();
     let t = credential::trace(&doc, &config).unwrap();
-    assert_eq!(hex::encode(t.hash_data()), read("eddsa-jcs-2022/combinedHashJCS.txt").trim());
+    assert_eq!(
+        hex::encode(t.hash_data()),
+        read("eddsa-jcs-2022/combinedHashJCS.txt").trim()
+    );
     let sig = sk.sign(&t.hash_data()).unwrap();
-    assert_eq!(hex::encode(sig.to_bytes()), read("eddsa-jcs-2022/sigHexJCS.txt").trim());
-    assert_eq!(keys::signature_multibase(&sig), read("eddsa-jcs-2022/sigBTC58JCS.txt").trim());
+    assert_eq!(
+        hex::encode(sig.to_bytes()),
+        read("eddsa-jcs-2022/sigHexJCS.txt").trim()
+    );
+    assert_eq!(
+        keys::signature_multibase(&sig),
+        read("eddsa-jcs-2022/sigBTC58JCS.txt").trim()
+    );
 }
 
 #[test]

@@ -22,14 +22,18 @@ fn key(n: u8) -> SigningKey {
 fn doc_with(keys: &[(u8, KeyStatus)]) -> DidDocument {
     let published: Vec<_> = keys
         .iter()
-        .map(|(n, s)| PublishedKey { public_key: key(*n).verifying_key(), status: *s })
+        .map(|(n, s)| PublishedKey {
+            public_key: key(*n).verifying_key(),
+            status: *s,
+        })
         .collect();
     DidDocument::build(&did(), &published)
 }
 
 fn unsigned() -> UnsignedCredential {
     UnsignedCredential {
-        id: "https://dpp.example.com/passports/0190b6a2-0000-7000-8000-000000000001/versions/1".into(),
+        id: "https://dpp.example.com/passports/0190b6a2-0000-7000-8000-000000000001/versions/1"
+            .into(),
         types: vec!["DigitalProductPassport".into()],
         issuer: did().as_str().into(),
         valid_from: datetime!(2026-11-01 10:00:00 UTC),
@@ -62,7 +66,10 @@ fn both_forms_verify_against_the_did_document_alone() {
     // Both forms carry the same credential.
     assert_eq!(di.credential, jwt.credential);
     // Pretty-printing the JSON form does not break it (the proof is over canonical form).
-    let pretty = serde_json::to_vec_pretty(&serde_json::from_slice::<serde_json::Value>(&c.data_integrity).unwrap()).unwrap();
+    let pretty = serde_json::to_vec_pretty(
+        &serde_json::from_slice::<serde_json::Value>(&c.data_integrity).unwrap(),
+    )
+    .unwrap();
     assert!(verify(&pretty, &doc).is_valid());
 }
 
@@ -74,12 +81,20 @@ fn issued_proof_has_expected_shape() {
     assert_eq!(v["proof"]["created"], "2026-11-01T10:00:01Z");
     assert_eq!(v["validFrom"], "2026-11-01T10:00:00Z");
     assert_eq!(v["issuer"], "did:web:dpp.example.com");
-    assert_eq!(v["type"], json!(["VerifiableCredential", "DigitalProductPassport"]));
+    assert_eq!(
+        v["type"],
+        json!(["VerifiableCredential", "DigitalProductPassport"])
+    );
     // Stored bytes are canonical JSON.
-    assert_eq!(hallmark_core::jcs::canonicalize_text(&c.data_integrity).unwrap(), c.data_integrity);
+    assert_eq!(
+        hallmark_core::jcs::canonicalize_text(&c.data_integrity).unwrap(),
+        c.data_integrity
+    );
     let header = c.jwt.split('.').next().unwrap();
     use base64::Engine as _;
-    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
     let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
     assert_eq!(header["alg"], "EdDSA");
     assert_eq!(header["typ"], "vc+jwt");
@@ -99,7 +114,10 @@ fn rotation_keeps_old_credentials_verifiable_and_revocation_stops_them() {
     for input in [old.data_integrity.clone(), old.jwt.clone().into_bytes()] {
         let r = verify(&input, &revoked);
         assert!(!r.is_valid());
-        assert!(matches!(r.check("key"), Some(Outcome::Fail(m)) if m.contains("revoked")), "{r}");
+        assert!(
+            matches!(r.check("key"), Some(Outcome::Fail(m)) if m.contains("revoked")),
+            "{r}"
+        );
         assert!(matches!(r.check("signature"), Some(Outcome::Skipped(_))));
     }
     assert!(verify(&new.data_integrity, &revoked).is_valid());
@@ -110,7 +128,10 @@ fn wrong_issuer_document_fails_issuer_check() {
     let c = issue_with(1);
     let other = DidDocument::build(
         &DidWeb::from_base_url("https://evil.example").unwrap(),
-        &[PublishedKey { public_key: key(1).verifying_key(), status: KeyStatus::Current }],
+        &[PublishedKey {
+            public_key: key(1).verifying_key(),
+            status: KeyStatus::Current,
+        }],
     );
     let r = verify(&c.data_integrity, &other);
     assert!(matches!(r.check("issuer"), Some(Outcome::Fail(_))), "{r}");
@@ -123,18 +144,36 @@ fn key_not_in_assertion_method_is_refused() {
     let mut doc = doc_with(&[(1, KeyStatus::Current)]);
     doc.assertion_method.clear();
     let r = verify(&c.data_integrity, &doc);
-    assert!(matches!(r.check("key-authorized"), Some(Outcome::Fail(_))), "{r}");
+    assert!(
+        matches!(r.check("key-authorized"), Some(Outcome::Fail(_))),
+        "{r}"
+    );
 }
 
 #[test]
 fn validity_period_is_checked_when_a_time_is_given() {
     let c = issue_with(1);
     let doc = doc_with(&[(1, KeyStatus::Current)]);
-    let early = verify_with(&c.data_integrity, &doc, &VerifyOptions { now: Some(datetime!(2026-10-01 0:00 UTC)) });
+    let early = verify_with(
+        &c.data_integrity,
+        &doc,
+        &VerifyOptions {
+            now: Some(datetime!(2026-10-01 0:00 UTC)),
+        },
+    );
     assert!(matches!(early.check("validity"), Some(Outcome::Fail(_))));
-    let fine = verify_with(&c.data_integrity, &doc, &VerifyOptions { now: Some(datetime!(2027-01-01 0:00 UTC)) });
+    let fine = verify_with(
+        &c.data_integrity,
+        &doc,
+        &VerifyOptions {
+            now: Some(datetime!(2027-01-01 0:00 UTC)),
+        },
+    );
     assert!(fine.is_valid());
-    assert!(matches!(verify(&c.data_integrity, &doc).check("validity"), Some(Outcome::Skipped(_))));
+    assert!(matches!(
+        verify(&c.data_integrity, &doc).check("validity"),
+        Some(Outcome::Skipped(_))
+    ));
 }
 
 #[test]
@@ -145,27 +184,42 @@ fn malformed_inputs_give_failed_checks_not_panics() {
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("format", b"".to_vec()),
         ("format", b"hello world".to_vec()),
-        ("well-formed", di[..di.len() / 2].as_bytes().to_vec()),
+        ("well-formed", di.as_bytes()[..di.len() / 2].to_vec()),
         ("well-formed", b"{\"a\":1,\"a\":2}".to_vec()),
         ("well-formed", b"[1,2]".to_vec()),
         ("credential", b"{\"@context\":\"x\"}".to_vec()),
-        ("proof", di.replace("eddsa-jcs-2022", "eddsa-rdfc-2022").into_bytes()),
-        ("proof", di.replace("\"proofValue\":\"z", "\"proofValue\":\"u").into_bytes()),
-        ("proof-purpose", di.replace("assertionMethod", "authentication").into_bytes()),
+        (
+            "proof",
+            di.replace("eddsa-jcs-2022", "eddsa-rdfc-2022").into_bytes(),
+        ),
+        (
+            "proof",
+            di.replace("\"proofValue\":\"z", "\"proofValue\":\"u")
+                .into_bytes(),
+        ),
+        (
+            "proof-purpose",
+            di.replace("assertionMethod", "authentication").into_bytes(),
+        ),
         ("well-formed", b"a.b.c".to_vec()),
         ("well-formed", b"e30.e30.!!".to_vec()),
     ];
     for (check, input) in cases {
         let r = verify(&input, &doc);
         assert!(!r.is_valid(), "{check}: accepted");
-        assert!(matches!(r.check(check), Some(Outcome::Fail(_))), "{check}: {r}");
+        assert!(
+            matches!(r.check(check), Some(Outcome::Fail(_))),
+            "{check}: {r}"
+        );
     }
 }
 
 #[test]
 fn jwt_with_alg_none_or_other_typ_is_refused() {
     use base64::Engine as _;
-    let e = |v: serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&v).unwrap());
+    let e = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&v).unwrap())
+    };
     let c = issue_with(1);
     let doc = doc_with(&[(1, KeyStatus::Current)]);
     let parts: Vec<&str> = c.jwt.split('.').collect();
@@ -178,14 +232,20 @@ fn jwt_with_alg_none_or_other_typ_is_refused() {
     ] {
         let forged = format!("{}.{}.{}", e(header.clone()), parts[1], parts[2]);
         let r = verify(forged.as_bytes(), &doc);
-        assert!(matches!(r.check("proof"), Some(Outcome::Fail(_))), "{header}: {r}");
+        assert!(
+            matches!(r.check("proof"), Some(Outcome::Fail(_))),
+            "{header}: {r}"
+        );
     }
     // Same header, tampered payload: signature fails.
     let mut cred: serde_json::Value = serde_json::from_slice(&c.data_integrity).unwrap();
     cred.as_object_mut().unwrap().remove("proof");
     cred["credentialSubject"]["batteryMass"] = json!(1);
     let forged = format!("{}.{}.{}", parts[0], e(cred), parts[2]);
-    assert!(matches!(verify(forged.as_bytes(), &doc).check("signature"), Some(Outcome::Fail(_))));
+    assert!(matches!(
+        verify(forged.as_bytes(), &doc).check("signature"),
+        Some(Outcome::Fail(_))
+    ));
 }
 
 /// Flip every byte of both secured forms, one at a time: nothing verifies.
@@ -199,7 +259,11 @@ fn every_single_byte_change_fails() {
                 let mut m = original.clone();
                 m[i] ^= delta;
                 let r = verify(&m, &doc);
-                assert!(!r.is_valid(), "byte {i} ^ {delta:#x} still verifies:\n{}", String::from_utf8_lossy(&m));
+                assert!(
+                    !r.is_valid(),
+                    "byte {i} ^ {delta:#x} still verifies:\n{}",
+                    String::from_utf8_lossy(&m)
+                );
             }
         }
     }
@@ -250,7 +314,9 @@ fn arb_json() -> impl Strategy<Value = serde_json::Value> {
         Just(serde_json::Value::Null),
         any::<bool>().prop_map(serde_json::Value::Bool),
         any::<i32>().prop_map(|n| json!(n)),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
         "\\PC{0,12}".prop_map(serde_json::Value::String),
         "[\\x00-\\x1f\"\\\\]{0,4}".prop_map(serde_json::Value::String),
     ];

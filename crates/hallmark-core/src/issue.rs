@@ -1,0 +1,170 @@
+//! From a passport to signed credentials: sector validation, audience views, issuance.
+//!
+//! A published passport version is issued as one W3C VC 2.0 credential per audience: the
+//! `credentialSubject` is the passport as that audience may see it ([`view`]), so the public
+//! credential contains public-tier fields only and can be served to anyone, while the
+//! legitimate-interest and authority credentials carry more and are served only to those
+//! entitled. Each is secured both as eddsa-jcs-2022 Data Integrity and as `vc+jwt`.
+//!
+//! Credential ids are URLs on the node's public base:
+//! `<base>/passports/<uuid>/versions/<n>` for the public credential and
+//! `<base>/passports/<uuid>/versions/<n>?audience=<audience>` for the others.
+
+use crate::access::Audience;
+use crate::credential::{self, CredentialError, SecuredCredential, UnsignedCredential};
+use crate::did::DidWeb;
+use crate::jcs::{self, JcsError};
+use crate::keys::Signer;
+use crate::passport::{Passport, PassportError, PassportStatus};
+use crate::sector::{Sector, SectorError, SectorRegistry, ValidationIssue};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// The VC type Hallmark gives passport credentials, after `VerifiableCredential`.
+pub const CREDENTIAL_TYPE: &str = "DigitalProductPassport";
+
+/// Why a passport cannot be validated or issued.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IssueError {
+    /// The passport envelope is invalid.
+    #[error(transparent)]
+    Passport(#[from] PassportError),
+    /// The passport names a sector or version the registry does not know.
+    #[error(transparent)]
+    Sector(#[from] SectorError),
+    /// The sector data does not validate; pointers are into the passport (`/data/...`).
+    #[error("passport data is invalid ({} issue(s)); first: {}", .0.len(), .0.first().map(|i| format!("{} {}", i.pointer, i.message)).unwrap_or_default())]
+    Invalid(Vec<ValidationIssue>),
+    /// Only published passports are issued.
+    #[error("only a published passport can be issued; this one is {0}")]
+    NotPublished(&'static str),
+    /// The node's public base URL is not usable.
+    #[error("invalid public base URL {0:?}")]
+    BaseUrl(String),
+    /// Securing the credential failed (including an unavailable signer).
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+}
+
+/// Validate a passport completely: envelope invariants, sector lookup, the sector's schema,
+/// and that every number survives canonical signing unchanged (I-JSON). Returns the sector.
+pub fn validate<'r>(
+    passport: &Passport,
+    registry: &'r SectorRegistry,
+) -> Result<&'r Sector, IssueError> {
+    passport.validate()?;
+    let sector = registry.get(&passport.sector.id, &passport.sector.schema_version)?;
+    let mut issues = match sector.validate(&passport.data) {
+        Ok(()) => Vec::new(),
+        Err(issues) => issues,
+    };
+    if let Err(JcsError::UnsafeInteger { pointer }) = jcs::check_ijson(&passport.data) {
+        issues.push(ValidationIssue {
+            pointer,
+            message: "integer outside ±(2^53−1) cannot be signed faithfully (I-JSON, RFC 7493)"
+                .into(),
+        });
+    }
+    if issues.is_empty() {
+        return Ok(sector);
+    }
+    for i in &mut issues {
+        i.pointer = format!("/data{}", i.pointer);
+    }
+    issues.sort();
+    issues.dedup();
+    Err(IssueError::Invalid(issues))
+}
+
+/// The passport as `audience` may see it: sector data filtered by field tier.
+pub fn view(
+    passport: &Passport,
+    audience: Audience,
+    registry: &SectorRegistry,
+) -> Result<Passport, IssueError> {
+    let sector = registry.get(&passport.sector.id, &passport.sector.schema_version)?;
+    let mut out = passport.clone();
+    out.data = sector.view(&passport.data, audience);
+    Ok(out)
+}
+
+/// Where credentials are issued from.
+#[derive(Debug, Clone)]
+pub struct Issuer {
+    /// The operator's DID.
+    pub did: DidWeb,
+    /// The node's public base URL (`https://host[/path]`), used for credential ids.
+    pub base_url: String,
+}
+
+impl Issuer {
+    /// An issuer whose DID derives from the public base URL.
+    pub fn from_base_url(base_url: &str) -> Result<Self, IssueError> {
+        let did = DidWeb::from_base_url(base_url)
+            .map_err(|_| IssueError::BaseUrl(base_url.to_string()))?;
+        Ok(Issuer {
+            did,
+            base_url: base_url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// The credential id of a passport version for an audience.
+    pub fn credential_id(&self, passport: &Passport, audience: Audience) -> String {
+        let base = format!(
+            "{}/passports/{}/versions/{}",
+            self.base_url,
+            passport.id.uuid(),
+            passport.version
+        );
+        match audience {
+            Audience::Public => base,
+            Audience::LegitimateInterest => format!("{base}?audience=legitimateInterest"),
+            Audience::Authority => format!("{base}?audience=authority"),
+        }
+    }
+
+    /// The unsigned credential for one audience's view of a published passport.
+    pub fn credential(
+        &self,
+        passport: &Passport,
+        audience: Audience,
+        registry: &SectorRegistry,
+    ) -> Result<UnsignedCredential, IssueError> {
+        if passport.status != PassportStatus::Published {
+            return Err(IssueError::NotPublished(passport.status.as_str()));
+        }
+        validate(passport, registry)?;
+        let subject = serde_json::to_value(view(passport, audience, registry)?).map_err(|e| {
+            IssueError::Credential(CredentialError::Jcs(JcsError::Canonicalize(e.to_string())))
+        })?;
+        let valid_from = passport.published_at.unwrap_or(passport.updated_at);
+        Ok(UnsignedCredential {
+            id: self.credential_id(passport, audience),
+            types: vec![CREDENTIAL_TYPE.to_string()],
+            issuer: self.did.as_str().to_string(),
+            valid_from,
+            subject,
+            extra_contexts: Vec::new(),
+        })
+    }
+
+    /// Issue one audience's credential of a published passport, secured both ways.
+    pub fn issue(
+        &self,
+        passport: &Passport,
+        audience: Audience,
+        registry: &SectorRegistry,
+        signer: &dyn Signer,
+        now: OffsetDateTime,
+    ) -> Result<SecuredCredential, IssueError> {
+        let unsigned = self.credential(passport, audience, registry)?;
+        let vm = self.did.key_url(&signer.key_id());
+        Ok(credential::secure(&unsigned, &vm, now, signer)?)
+    }
+}
+
+/// Read the passport back out of a verified credential's subject.
+pub fn passport_from_credential(credential: &Value) -> Result<Passport, PassportError> {
+    let subject = credential.get("credentialSubject").unwrap_or(&Value::Null);
+    Passport::from_json_value(subject)
+}
