@@ -169,7 +169,7 @@ pub fn trace(
 ) -> Result<ProofTrace, CredentialError> {
     jcs::check_ijson(document)?;
     let canonical_document = jcs::canonicalize(document)?;
-    let canonical_proof_config = jcs::canonicalize_serialize(proof_config)?;
+    let canonical_proof_config = jcs::canonicalize_map(proof_config)?;
     Ok(ProofTrace {
         document_hash: Sha256::digest(&canonical_document).into(),
         proof_config_hash: Sha256::digest(&canonical_proof_config).into(),
