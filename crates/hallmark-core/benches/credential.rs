@@ -5,9 +5,9 @@
 //! - `public`: the public-tier credential (~4 KB of canonical JSON once signed);
 //! - `full`: the authority credential with every field (~8.5 KB once signed).
 //!
-//! Sign = proof config + JCS of document and config + SHA-256 + Ed25519 (what the issue's
-//! "canonicalize + sign" goal measures). Verify = strict parse of the stored bytes + every
-//! check of the verification report. `issue_both_forms` is the whole publish-time path:
+//! Sign = `prove_data_integrity`: proof config + JCS of document and config + SHA-256 +
+//! Ed25519 (what the issue's "canonicalize + sign" goal measures). Verify = strict parse of
+//! the stored bytes + every check of the verification report. `issue_both_forms` is the whole publish-time path:
 //! validation, audience view, both secured forms, and the canonical bytes to store.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -178,25 +178,39 @@ pub fn trace(
     })
 }
 
-/// Secure a document with an eddsa-jcs-2022 Data Integrity proof.
+/// Create an eddsa-jcs-2022 proof for a document: canonicalize, hash, sign. Returns the
+/// proof object (to be added as `proof`) and the intermediate values. This is the whole
+/// cryptographic cost of securing; [`sign_data_integrity`] only adds the proof to a copy.
+pub fn prove_data_integrity(
+    document: &Value,
+    options: &ProofOptions,
+    signer: &dyn Signer,
+) -> Result<(Map<String, Value>, ProofTrace), CredentialError> {
+    let doc = document.as_object().ok_or(CredentialError::NotAnObject)?;
+    if doc.contains_key("proof") {
+        return Err(CredentialError::AlreadySecured);
+    }
+    let mut proof = proof_config(document, options)?;
+    let t = trace(document, &proof)?;
+    let sig = signer.sign(&t.hash_data())?;
+    proof.insert(
+        "proofValue".into(),
+        Value::String(signature_multibase(&sig)),
+    );
+    Ok((proof, t))
+}
+
+/// Secure a document with an eddsa-jcs-2022 Data Integrity proof (returns a secured copy).
 pub fn sign_data_integrity(
     document: &Value,
     options: &ProofOptions,
     signer: &dyn Signer,
 ) -> Result<Value, CredentialError> {
-    let doc = document.as_object().ok_or(CredentialError::NotAnObject)?;
-    if doc.contains_key("proof") {
-        return Err(CredentialError::AlreadySecured);
-    }
-    let config = proof_config(document, options)?;
-    let t = trace(document, &config)?;
-    let sig = signer.sign(&t.hash_data())?;
-    let mut proof = config;
-    proof.insert(
-        "proofValue".into(),
-        Value::String(signature_multibase(&sig)),
-    );
-    let mut secured = doc.clone();
+    let (proof, _) = prove_data_integrity(document, options, signer)?;
+    let mut secured = document
+        .as_object()
+        .ok_or(CredentialError::NotAnObject)?
+        .clone();
     secured.insert("proof".into(), Value::Object(proof));
     Ok(Value::Object(secured))
 }
@@ -216,10 +230,18 @@ pub fn sign_jwt(
         return Err(CredentialError::AlreadySecured);
     }
     jcs::check_ijson(document)?;
+    jwt_from_canonical(&jcs::canonicalize(document)?, kid, signer)
+}
+
+/// A compact JWS over payload bytes that are already the JCS form of the credential.
+fn jwt_from_canonical(
+    payload: &[u8],
+    kid: &str,
+    signer: &dyn Signer,
+) -> Result<String, CredentialError> {
     let header = serde_json::json!({"alg": "EdDSA", "kid": kid, "typ": JWT_TYP});
     let header = jcs::canonicalize(&header)?;
-    let payload = jcs::canonicalize(document)?;
-    let mut out = format!("{}.{}", b64(&header), b64(&payload));
+    let mut out = format!("{}.{}", b64(&header), b64(payload));
     let sig = signer.sign(out.as_bytes())?;
     out.push('.');
     out.push_str(&b64(&sig.to_bytes()));
@@ -249,9 +271,14 @@ pub fn secure(
         verification_method: verification_method.to_string(),
         created: format_datetime(created)?,
     };
-    let di = sign_data_integrity(&doc, &options, signer)?;
-    let data_integrity = jcs::canonicalize(&di)?;
-    let jwt = sign_jwt(&doc, verification_method, signer)?;
+    // Canonicalize the document once: the proof hashes it and the JWS carries it.
+    let (proof, t) = prove_data_integrity(&doc, &options, signer)?;
+    let jwt = jwt_from_canonical(&t.canonical_document, verification_method, signer)?;
+    let Value::Object(mut secured) = doc else {
+        return Err(CredentialError::NotAnObject);
+    };
+    secured.insert("proof".into(), Value::Object(proof));
+    let data_integrity = jcs::canonicalize(&Value::Object(secured))?;
     Ok(SecuredCredential {
         sha256: Sha256::digest(&data_integrity).into(),
         data_integrity,
