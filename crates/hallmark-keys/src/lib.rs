@@ -5,6 +5,14 @@
 //! are bound to one [`Purpose`], plus public metadata ([`KeyInfo`]). Every lifecycle
 //! operation returns a [`KeyEvent`] for the node to persist in its audit log.
 
+pub mod backup;
+mod error;
+pub mod keystore;
+
+pub use backup::{generate_offline, BackupIdentity, OfflineKey};
+pub use error::KeysError;
+pub use keystore::{KdfParams, Keystore, PurposeSigner};
+
 use hallmark_core::did::KeyStatus;
 use hallmark_core::keys::KeyId;
 use serde::{Deserialize, Serialize};
@@ -137,7 +145,7 @@ pub enum KeyEvent {
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
-    /// A key generated offline was imported.
+    /// A key generated offline was imported as the current key of its purpose.
     Imported {
         /// The key.
         key: KeyId,
@@ -146,5 +154,8 @@ pub enum KeyEvent {
         /// When.
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
+        /// The previous current key, now retired (if there was one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retired: Option<KeyId>,
     },
 }

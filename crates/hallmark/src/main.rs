@@ -1,7 +1,10 @@
 //! The `hallmark` command.
 //!
 //! Subcommands arrive with the issues that build them; today: `verify` (offline
-//! verification of a passport credential against a DID document) and a `demo` placeholder.
+//! verification of a passport credential against a DID document), `keys` (the encrypted
+//! file keystore: see `keys.rs` and docs/keys.md) and a `demo` placeholder.
+
+mod keys;
 
 use clap::{Parser, Subcommand};
 use hallmark_core::did::DidDocument;
@@ -40,6 +43,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Manage the node's signing keys (encrypted file keystore).
+    ///
+    /// The passphrase is read from the HALLMARK_KEYSTORE_PASSPHRASE environment variable,
+    /// never from the command line. Lifecycle events are printed to stdout as JSON lines.
+    /// Exits 0 on success, 1 when the operation fails, 2 on usage errors.
+    Keys {
+        /// The keystore file.
+        #[arg(long, global = true, value_name = "PATH", default_value = keys::DEFAULT_KEYSTORE)]
+        keystore: PathBuf,
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
     /// Run a local demonstration node (arrives with the node).
     Demo,
 }
@@ -52,6 +67,7 @@ fn main() -> ExitCode {
             check_time,
             json,
         } => verify_cmd(&credential, &did_document, check_time, json),
+        Command::Keys { keystore, command } => keys::run(&keystore, command),
         Command::Demo => {
             eprintln!(
                 "hallmark demo: the node is not built yet; `hallmark verify` works offline today."

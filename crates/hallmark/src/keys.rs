@@ -1,0 +1,294 @@
+//! `hallmark keys …`: thin wrappers over `hallmark_keys`. Reads files and the passphrase,
+//! prints public data and lifecycle events (JSON lines on stdout); never prints secrets.
+
+use clap::{Args, Subcommand};
+use hallmark_core::keys::KeyId;
+use hallmark_keys::{
+    generate_offline, BackupIdentity, KdfParams, KeyEvent, KeyInfo, KeysError, Keystore, Purpose,
+};
+use secrecy::SecretString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+/// Default `--keystore`.
+pub const DEFAULT_KEYSTORE: &str = "./hallmark-keys.json";
+/// Where the passphrase comes from.
+pub const PASSPHRASE_ENV: &str = "HALLMARK_KEYSTORE_PASSPHRASE";
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Create a keystore with one current key per purpose and a node age identity.
+    Init(KdfArgs),
+    /// List keys: id, purpose, status, backend and times (never secrets).
+    List {
+        /// Print the key metadata as a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace the current key of a purpose; the old one is retired (still published).
+    Rotate {
+        /// passport-signing, log-checkpoint or node-request.
+        #[arg(long, value_parser = parse_purpose)]
+        purpose: Purpose,
+    },
+    /// Revoke a key: it stops signing and leaves the DID document.
+    Revoke {
+        /// The key id (z6Mk…), as shown by `list`.
+        key: String,
+        /// Why (recorded with the key and in the event).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Write an age-encrypted backup of every key to a new file.
+    Backup {
+        /// The operator's age recipient (age1…).
+        #[arg(long)]
+        recipient: String,
+        /// The backup file to create (never overwritten; created 0600).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Rebuild a keystore at --keystore from a backup, under the current passphrase.
+    Restore {
+        /// The age identity file (AGE-SECRET-KEY-1…) the backup was encrypted to.
+        #[arg(long, value_name = "FILE")]
+        identity: PathBuf,
+        /// The backup file.
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+        #[command(flatten)]
+        kdf: KdfArgs,
+    },
+    /// Generate a key on an air-gapped machine, encrypted to the node's recipient.
+    Generate {
+        /// Required: keys are only generated this way offline (init and rotate make the
+        /// node's own keys).
+        #[arg(long)]
+        offline: bool,
+        /// passport-signing, log-checkpoint or node-request.
+        #[arg(long, value_parser = parse_purpose)]
+        purpose: Purpose,
+        /// The node's age recipient, from `hallmark keys recipient`.
+        #[arg(long)]
+        recipient: String,
+        /// The encrypted key file to create (never overwritten; created 0600).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Install an offline-generated key as the current key of its purpose.
+    Import {
+        /// The encrypted key file from `generate --offline`.
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+    },
+    /// Print the node's age recipient (age1…), for `generate --offline`.
+    Recipient,
+}
+
+/// Argon2id cost of a new keystore.
+#[derive(Args)]
+pub struct KdfArgs {
+    /// Argon2id memory in MiB (at least 19).
+    #[arg(long, default_value_t = KdfParams::RECOMMENDED.memory_kib / 1024)]
+    kdf_memory_mib: u32,
+    /// Argon2id passes (at least 2).
+    #[arg(long, default_value_t = KdfParams::RECOMMENDED.iterations)]
+    kdf_iterations: u32,
+    /// Argon2id lanes.
+    #[arg(long, default_value_t = KdfParams::RECOMMENDED.parallelism)]
+    kdf_parallelism: u32,
+}
+
+impl KdfArgs {
+    fn params(&self) -> KdfParams {
+        KdfParams {
+            memory_kib: self.kdf_memory_mib.saturating_mul(1024),
+            iterations: self.kdf_iterations,
+            parallelism: self.kdf_parallelism,
+        }
+    }
+}
+
+fn parse_purpose(s: &str) -> Result<Purpose, String> {
+    Purpose::ALL
+        .into_iter()
+        .find(|p| p.as_str() == s)
+        .ok_or_else(|| "expected passport-signing, log-checkpoint or node-request".to_string())
+}
+
+enum Failure {
+    Usage(String),
+    Keys(KeysError),
+}
+
+impl From<KeysError> for Failure {
+    fn from(e: KeysError) -> Self {
+        Failure::Keys(e)
+    }
+}
+
+/// Run a `keys` subcommand.
+pub fn run(keystore: &Path, command: KeysCommand) -> ExitCode {
+    match run_inner(keystore, command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(msg)) => {
+            eprintln!("hallmark keys: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Keys(e)) => {
+            eprintln!("hallmark keys: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn passphrase() -> Result<SecretString, Failure> {
+    match std::env::var(PASSPHRASE_ENV) {
+        Ok(p) if !p.is_empty() => Ok(SecretString::from(p)),
+        Ok(_) => Err(Failure::Usage(format!(
+            "{PASSPHRASE_ENV} is empty; refusing to use an empty passphrase"
+        ))),
+        Err(_) => Err(Failure::Usage(format!(
+            "set the keystore passphrase in the {PASSPHRASE_ENV} environment variable"
+        ))),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|source| {
+        Failure::Keys(KeysError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    })
+}
+
+fn emit(event: &KeyEvent) {
+    match serde_json::to_string(event) {
+        Ok(line) => println!("{line}"),
+        Err(e) => eprintln!("hallmark keys: cannot print event: {e}"),
+    }
+}
+
+fn run_inner(keystore: &Path, command: KeysCommand) -> Result<(), Failure> {
+    let now = OffsetDateTime::now_utc();
+    match command {
+        KeysCommand::Init(kdf) => {
+            let pass = passphrase()?;
+            let (store, events) = Keystore::create(keystore, &pass, kdf.params(), now)?;
+            events.iter().for_each(emit);
+            eprintln!(
+                "created {} (node recipient {})",
+                keystore.display(),
+                store.node_recipient()
+            );
+        }
+        KeysCommand::List { json } => {
+            let store = Keystore::open(keystore, &passphrase()?)?;
+            let keys = store.list();
+            if json {
+                let text = serde_json::to_string_pretty(&keys)
+                    .map_err(|e| Failure::Usage(e.to_string()))?;
+                println!("{text}");
+            } else {
+                print_table(&keys);
+            }
+        }
+        KeysCommand::Rotate { purpose } => {
+            let mut store = Keystore::open(keystore, &passphrase()?)?;
+            emit(&store.rotate(purpose, now)?);
+        }
+        KeysCommand::Revoke { key, reason } => {
+            let id = KeyId::parse(&key)
+                .map_err(|e| Failure::Usage(format!("{key:?} is not a key id: {e}")))?;
+            let mut store = Keystore::open(keystore, &passphrase()?)?;
+            emit(&store.revoke(&id, &reason, now)?);
+        }
+        KeysCommand::Backup { recipient, out } => {
+            if out.exists() {
+                return Err(KeysError::AlreadyExists { path: out }.into());
+            }
+            let store = Keystore::open(keystore, &passphrase()?)?;
+            let (ciphertext, event) = store.backup(&recipient, now)?;
+            hallmark_keys::keystore::write_new_private_file(&out, &ciphertext)?;
+            emit(&event);
+        }
+        KeysCommand::Restore {
+            identity,
+            input,
+            kdf,
+        } => {
+            let pass = passphrase()?;
+            let text = Zeroizing::new(read(&identity)?);
+            let text = std::str::from_utf8(&text).map_err(|_| KeysError::BadIdentity)?;
+            let identity = BackupIdentity::parse(text)?;
+            let backup = read(&input)?;
+            let (_, event) =
+                Keystore::restore(keystore, &pass, kdf.params(), &backup, &identity, now)?;
+            emit(&event);
+        }
+        KeysCommand::Generate {
+            offline,
+            purpose,
+            recipient,
+            out,
+        } => {
+            if !offline {
+                return Err(Failure::Usage(
+                    "only `generate --offline` exists: the node's own keys are made by \
+                     `init` and `rotate`"
+                        .to_string(),
+                ));
+            }
+            if out.exists() {
+                return Err(KeysError::AlreadyExists { path: out }.into());
+            }
+            let (ciphertext, public) = generate_offline(purpose, &recipient, now)?;
+            hallmark_keys::keystore::write_new_private_file(&out, &ciphertext)?;
+            println!("{}", public.public_key_multibase);
+        }
+        KeysCommand::Import { input } => {
+            let ciphertext = read(&input)?;
+            let mut store = Keystore::open(keystore, &passphrase()?)?;
+            emit(&store.import(&ciphertext, now)?);
+        }
+        KeysCommand::Recipient => {
+            let store = Keystore::open(keystore, &passphrase()?)?;
+            println!("{}", store.node_recipient());
+        }
+    }
+    Ok(())
+}
+
+fn print_table(keys: &[KeyInfo]) {
+    let t = |t: Option<OffsetDateTime>| {
+        t.and_then(|t| t.format(&Rfc3339).ok())
+            .unwrap_or_else(|| "-".to_string())
+    };
+    println!("ID\tPURPOSE\tSTATUS\tBACKEND\tCREATED\tRETIRED\tREVOKED\tREASON");
+    for k in keys {
+        let status = match k.status {
+            hallmark_core::did::KeyStatus::Current => "current",
+            hallmark_core::did::KeyStatus::Retired => "retired",
+            hallmark_core::did::KeyStatus::Revoked => "revoked",
+        };
+        let backend = match k.backend {
+            hallmark_keys::Backend::File => "file",
+            hallmark_keys::Backend::Pkcs11 => "pkcs11",
+        };
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            k.id,
+            k.purpose.as_str(),
+            status,
+            backend,
+            t(Some(k.created_at)),
+            t(k.retired_at),
+            t(k.revoked_at),
+            k.revocation_reason.as_deref().unwrap_or("-")
+        );
+    }
+}
