@@ -5,6 +5,8 @@
 //! are bound to one [`Purpose`], plus public metadata ([`KeyInfo`]). Every lifecycle
 //! operation returns a [`KeyEvent`] for the node to persist in its audit log.
 
+pub mod hsm;
+
 use hallmark_core::did::KeyStatus;
 use hallmark_core::keys::KeyId;
 use serde::{Deserialize, Serialize};
