@@ -7,6 +7,7 @@
 
 pub mod backup;
 mod error;
+pub mod hsm;
 pub mod keystore;
 
 pub use backup::{generate_offline, BackupIdentity, OfflineKey};
