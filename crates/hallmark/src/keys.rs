@@ -3,6 +3,7 @@
 
 use clap::{Args, Subcommand};
 use hallmark_core::keys::KeyId;
+use hallmark_keys::hsm::{Hsm, HsmConfig, HsmError};
 use hallmark_keys::{
     generate_offline, BackupIdentity, KdfParams, KeyEvent, KeyInfo, KeysError, Keystore, Purpose,
 };
@@ -17,6 +18,14 @@ use zeroize::Zeroizing;
 pub const DEFAULT_KEYSTORE: &str = "./hallmark-keys.json";
 /// Where the passphrase comes from.
 pub const PASSPHRASE_ENV: &str = "HALLMARK_KEYSTORE_PASSPHRASE";
+/// PKCS#11 module path.
+pub const HSM_MODULE_ENV: &str = "HALLMARK_HSM_MODULE";
+/// Token label.
+pub const HSM_TOKEN_ENV: &str = "HALLMARK_HSM_TOKEN";
+/// User PIN.
+pub const HSM_PIN_ENV: &str = "HALLMARK_HSM_PIN";
+/// Object label prefix.
+pub const HSM_PREFIX_ENV: &str = "HALLMARK_HSM_KEY_PREFIX";
 
 #[derive(Subcommand)]
 pub enum KeysCommand {
@@ -86,6 +95,41 @@ pub enum KeysCommand {
     },
     /// Print the node's age recipient (age1…), for `generate --offline`.
     Recipient,
+    /// Manage keys held in a PKCS#11 token (HSM). Configured by environment variables:
+    /// HALLMARK_HSM_MODULE (module path), HALLMARK_HSM_TOKEN (token label), HALLMARK_HSM_PIN
+    /// (user PIN, never on the command line) and HALLMARK_HSM_KEY_PREFIX (default
+    /// `hallmark`). The --keystore option is not used.
+    Hsm {
+        #[command(subcommand)]
+        command: HsmCommand,
+    },
+}
+
+/// `hallmark keys hsm …`: key lifecycle inside the token.
+#[derive(Subcommand)]
+pub enum HsmCommand {
+    /// Generate, inside the token, a current key for every purpose that has none.
+    Init,
+    /// List the token's keys (never secrets).
+    List {
+        /// Print the key metadata as a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate a new current key in the token; the old one is retired.
+    Rotate {
+        /// passport-signing, log-checkpoint or node-request.
+        #[arg(long, value_parser = parse_purpose)]
+        purpose: Purpose,
+    },
+    /// Revoke a key: it is marked revoked and its private object is destroyed.
+    Revoke {
+        /// The key id (z6Mk…), as shown by `list`.
+        key: String,
+        /// Why (recorded with the key and in the event).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 /// Argon2id cost of a new keystore.
@@ -122,6 +166,13 @@ fn parse_purpose(s: &str) -> Result<Purpose, String> {
 enum Failure {
     Usage(String),
     Keys(KeysError),
+    Hsm(HsmError),
+}
+
+impl From<HsmError> for Failure {
+    fn from(e: HsmError) -> Self {
+        Failure::Hsm(e)
+    }
 }
 
 impl From<KeysError> for Failure {
@@ -140,6 +191,10 @@ pub fn run(keystore: &Path, command: KeysCommand) -> ExitCode {
         }
         Err(Failure::Keys(e)) => {
             eprintln!("hallmark keys: {e}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Hsm(e)) => {
+            eprintln!("hallmark keys hsm: {e}");
             ExitCode::from(1)
         }
     }
@@ -258,6 +313,58 @@ fn run_inner(keystore: &Path, command: KeysCommand) -> Result<(), Failure> {
         KeysCommand::Recipient => {
             let store = Keystore::open(keystore, &passphrase()?)?;
             println!("{}", store.node_recipient());
+        }
+        KeysCommand::Hsm { command } => run_hsm(command, now)?,
+    }
+    Ok(())
+}
+
+fn env_required(name: &str) -> Result<String, Failure> {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => Ok(v),
+        _ => Err(Failure::Usage(format!("set {name}"))),
+    }
+}
+
+/// The HSM configuration from the environment.
+fn hsm_config() -> Result<HsmConfig, Failure> {
+    Ok(HsmConfig {
+        module_path: PathBuf::from(env_required(HSM_MODULE_ENV)?),
+        token_label: env_required(HSM_TOKEN_ENV)?,
+        pin: SecretString::from(env_required(HSM_PIN_ENV)?),
+        key_label_prefix: std::env::var(HSM_PREFIX_ENV)
+            .ok()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "hallmark".to_string()),
+    })
+}
+
+fn run_hsm(command: HsmCommand, now: OffsetDateTime) -> Result<(), Failure> {
+    // Fails closed: an unreachable token is an error here, never a software fallback.
+    let hsm = Hsm::try_connect(&hsm_config()?)?;
+    match command {
+        HsmCommand::Init => {
+            for purpose in Purpose::ALL {
+                if hsm.find(purpose)?.is_none() {
+                    emit(&hsm.generate(purpose, now)?);
+                }
+            }
+        }
+        HsmCommand::List { json } => {
+            let keys = hsm.list()?;
+            if json {
+                let text = serde_json::to_string_pretty(&keys)
+                    .map_err(|e| Failure::Usage(e.to_string()))?;
+                println!("{text}");
+            } else {
+                print_table(&keys);
+            }
+        }
+        HsmCommand::Rotate { purpose } => emit(&hsm.rotate(purpose, now)?),
+        HsmCommand::Revoke { key, reason } => {
+            let id = KeyId::parse(&key)
+                .map_err(|e| Failure::Usage(format!("{key:?} is not a key id: {e}")))?;
+            emit(&hsm.revoke(&id, &reason, now)?);
         }
     }
     Ok(())
