@@ -59,6 +59,12 @@ BEGIN SELECT RAISE(ABORT, 'hallmark:conflict: current_version may only advance b
 CREATE TRIGGER passports_no_delete BEFORE DELETE ON passports
 BEGIN SELECT RAISE(ABORT, 'hallmark:immutable: passports are never deleted'); END;
 
+-- INSERT OR REPLACE would delete the existing row (delete triggers fire only with
+-- recursive_triggers, which a plain connection may not have): refuse it up front.
+CREATE TRIGGER passports_no_replace BEFORE INSERT ON passports
+WHEN EXISTS (SELECT 1 FROM passports WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'hallmark:conflict: the passports row exists (rows are never replaced)'); END;
+
 -- Drafts ---------------------------------------------------------------------------------
 
 CREATE TABLE passport_drafts (
@@ -90,6 +96,12 @@ BEGIN SELECT RAISE(ABORT, 'hallmark:immutable: the draft is no longer pending (p
 
 CREATE TRIGGER drafts_no_delete BEFORE DELETE ON passport_drafts
 BEGIN SELECT RAISE(ABORT, 'hallmark:immutable: drafts are never deleted'); END;
+
+-- INSERT OR REPLACE would delete the existing row (delete triggers fire only with
+-- recursive_triggers, which a plain connection may not have): refuse it up front.
+CREATE TRIGGER passport_drafts_no_replace BEFORE INSERT ON passport_drafts
+WHEN EXISTS (SELECT 1 FROM passport_drafts WHERE passport_id = NEW.passport_id AND version = NEW.version)
+BEGIN SELECT RAISE(ABORT, 'hallmark:conflict: the passport_drafts row exists (rows are never replaced)'); END;
 
 -- Published versions -----------------------------------------------------------------------
 
@@ -195,6 +207,12 @@ BEGIN SELECT RAISE(ABORT, 'hallmark:immutable: API key revocation is final'); EN
 CREATE TRIGGER api_keys_no_delete BEFORE DELETE ON api_keys
 BEGIN SELECT RAISE(ABORT, 'hallmark:immutable: API keys are never deleted'); END;
 
+-- INSERT OR REPLACE would delete the existing row (delete triggers fire only with
+-- recursive_triggers, which a plain connection may not have): refuse it up front.
+CREATE TRIGGER api_keys_no_replace BEFORE INSERT ON api_keys
+WHEN EXISTS (SELECT 1 FROM api_keys WHERE prefix = NEW.prefix)
+BEGIN SELECT RAISE(ABORT, 'hallmark:conflict: the api_keys row exists (rows are never replaced)'); END;
+
 -- Signing keys -----------------------------------------------------------------------------
 
 CREATE TABLE signing_keys (
@@ -228,6 +246,12 @@ BEGIN SELECT RAISE(ABORT, 'hallmark:transition: signing keys go current -> retir
 
 CREATE TRIGGER signing_keys_no_delete BEFORE DELETE ON signing_keys
 BEGIN SELECT RAISE(ABORT, 'hallmark:immutable: signing keys are never deleted'); END;
+
+-- INSERT OR REPLACE would delete the existing row (delete triggers fire only with
+-- recursive_triggers, which a plain connection may not have): refuse it up front.
+CREATE TRIGGER signing_keys_no_replace BEFORE INSERT ON signing_keys
+WHEN EXISTS (SELECT 1 FROM signing_keys WHERE key_id = NEW.key_id)
+BEGIN SELECT RAISE(ABORT, 'hallmark:conflict: the signing_keys row exists (rows are never replaced)'); END;
 
 -- Transparency log and outbox ----------------------------------------------------------------
 
@@ -280,3 +304,9 @@ BEGIN SELECT RAISE(ABORT, 'hallmark:immutable: an outbox message is only marked 
 
 CREATE TRIGGER outbox_no_delete BEFORE DELETE ON outbox
 BEGIN SELECT RAISE(ABORT, 'hallmark:immutable: outbox messages are never deleted'); END;
+
+-- INSERT OR REPLACE would delete the existing row (delete triggers fire only with
+-- recursive_triggers, which a plain connection may not have): refuse it up front.
+CREATE TRIGGER outbox_no_replace BEFORE INSERT ON outbox
+WHEN EXISTS (SELECT 1 FROM outbox WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'hallmark:conflict: the outbox row exists (rows are never replaced)'); END;
