@@ -20,7 +20,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Connection, PgConnection, Postgres};
+use sqlx::{Connection, Executor as _, PgConnection, Postgres};
 
 use crate::error::{PrivilegeError, StoreError};
 
@@ -153,46 +153,50 @@ pub async fn migrate(migration: &PgConnectOptions, app_role: &str) -> Result<(),
     let app = quote_ident(app_role)?;
     let schema = quote_ident(SCHEMA)?;
     let mut conn = PgConnection::connect_with(migration).await?;
-    let result = async {
-        let mut tx = conn.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(MIGRATION_LOCK)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::raw_sql(&format!(
-            "CREATE SCHEMA IF NOT EXISTS {schema}; \
-             SET LOCAL search_path = {schema}; \
-             CREATE TABLE IF NOT EXISTS schema_migrations (\
-               version INTEGER PRIMARY KEY, name TEXT NOT NULL, \
-               applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-        ))
-        .execute(&mut *tx)
-        .await?;
-        let applied: Vec<i32> = sqlx::query_scalar("SELECT version FROM schema_migrations")
-            .fetch_all(&mut *tx)
-            .await?;
-        for (version, name, sql) in MIGRATIONS {
-            if applied.contains(version) {
-                continue;
-            }
-            let sql = sql.replace(APP_ROLE_PLACEHOLDER, &app);
-            sqlx::raw_sql(&sql)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| StoreError::Migration(format!("{version} {name}: {e}")))?;
-            sqlx::query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)")
-                .bind(version)
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok::<(), StoreError>(())
-    }
-    .await;
+    let result = apply_migrations(&mut conn, &app, &schema).await;
     let closed = conn.close().await;
     result?;
     closed?;
+    Ok(())
+}
+
+async fn apply_migrations(
+    conn: &mut PgConnection,
+    app: &str,
+    schema: &str,
+) -> Result<(), StoreError> {
+    let mut tx = conn.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let bootstrap = format!(
+        "CREATE SCHEMA IF NOT EXISTS {schema}; \
+         SET LOCAL search_path = {schema}; \
+         CREATE TABLE IF NOT EXISTS schema_migrations (\
+           version INTEGER PRIMARY KEY, name TEXT NOT NULL, \
+           applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    );
+    (&mut *tx).execute(bootstrap.as_str()).await?;
+    let applied: Vec<i32> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+        .fetch_all(&mut *tx)
+        .await?;
+    for (version, name, sql) in MIGRATIONS {
+        if applied.contains(version) {
+            continue;
+        }
+        let sql = sql.replace(APP_ROLE_PLACEHOLDER, app);
+        (&mut *tx)
+            .execute(sql.as_str())
+            .await
+            .map_err(|e| StoreError::Migration(format!("{version} {name}: {e}")))?;
+        sqlx::query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)")
+            .bind(version)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -353,3 +357,17 @@ pub async fn check_app_role(pool: &PgPool) -> Result<(), StoreError> {
 }
 
 crate::ops::impl_store!(PgStore);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn start_up_futures_are_send() {
+        let opts = PgConnectOptions::new();
+        assert_send(&migrate(&opts, "app"));
+        assert_send(&PgStore::start("postgres://a@h/d", "postgres://b@h/d"));
+    }
+}
