@@ -237,7 +237,7 @@ macro_rules! impl_store {
             .await?;
             let mut stored = event.clone();
             stored.at = at;
-            stored.passport = passport.cloned();
+            stored.passport = passport.copied();
             Ok(AuditRecord {
                 seq: seq_u64(seq)?,
                 event: stored,
@@ -388,7 +388,7 @@ macro_rules! impl_store {
                 append_audit_tx(&mut tx, &audit, Some(id)).await?;
                 tx.commit().await?;
                 Ok(DraftRecord {
-                    passport: id.clone(),
+                    passport: *id,
                     version,
                     content,
                     created_at: now,
@@ -482,7 +482,7 @@ macro_rules! impl_store {
                 append_audit_tx(&mut tx, &audit, Some(id)).await?;
                 tx.commit().await?;
                 Ok(VersionRecord {
-                    passport: id.clone(),
+                    passport: *id,
                     version: next,
                     content: version.content,
                     content_sha256: digest,
@@ -606,7 +606,7 @@ macro_rules! impl_store {
                     items.pop();
                 }
                 let next = if more {
-                    items.last().map(|p| p.id.clone())
+                    items.last().map(|p| p.id)
                 } else {
                     None
                 };

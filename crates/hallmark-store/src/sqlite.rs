@@ -12,7 +12,7 @@ use std::time::Duration;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::Sqlite;
+use sqlx::{Executor as _, Sqlite};
 
 use crate::error::StoreError;
 
@@ -124,12 +124,12 @@ fn create_private_file(path: &Path) -> Result<(), StoreError> {
 /// starters serialise and the second sees the first's work).
 async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    sqlx::raw_sql(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (\
-           version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT",
-    )
-    .execute(&mut *tx)
-    .await?;
+    (&mut *tx)
+        .execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (\
+               version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT",
+        )
+        .await?;
     let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
         .fetch_all(&mut *tx)
         .await?;
@@ -137,8 +137,8 @@ async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
         if applied.contains(version) {
             continue;
         }
-        sqlx::raw_sql(sql)
-            .execute(&mut *tx)
+        (&mut *tx)
+            .execute(*sql)
             .await
             .map_err(|e| StoreError::Migration(format!("{version} {name}: {e}")))?;
         sqlx::query(
@@ -155,3 +155,15 @@ async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
 }
 
 crate::ops::impl_store!(SqliteStore);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn open_future_is_send() {
+        assert_send(&SqliteStore::open("/nonexistent/x.db"));
+    }
+}

@@ -609,7 +609,6 @@ pub async fn concurrent_publishers_of_one_passport(s: S) {
     let mut tasks = Vec::new();
     for i in 0..6 {
         let s = s.clone();
-        let id = id.clone();
         tasks.push(tokio::spawn(async move {
             s.publish(&id, new_version(2, 3 + i), audit(3 + i, "p"))
                 .await
