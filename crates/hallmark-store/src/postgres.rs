@@ -370,4 +370,29 @@ mod tests {
         assert_send(&migrate(&opts, "app"));
         assert_send(&PgStore::start("postgres://a@h/d", "postgres://b@h/d"));
     }
+
+    #[test]
+    fn bootstrap_script_matches_the_documented_one() {
+        let sql = bootstrap_sql(
+            "hallmark",
+            "hallmark_migrator",
+            Some("change-me-1"),
+            "hallmark_app",
+            Some("change-me-2"),
+        )
+        .unwrap();
+        let doc = include_str!("../../../docs/database.md");
+        for line in sql.to_psql_script().lines() {
+            assert!(doc.contains(line), "docs/database.md lacks: {line}");
+        }
+    }
+
+    #[test]
+    fn identifiers_are_checked() {
+        assert!(quote_ident("hm_app_1").is_ok());
+        for bad in ["", "Robert", "a\"b", "a;drop", "1abc", &"a".repeat(64)] {
+            assert!(quote_ident(bad).is_err(), "{bad}");
+        }
+        assert_eq!(quote_literal("it's"), "'it''s'");
+    }
 }
