@@ -177,6 +177,7 @@ fn from_trigger_message(message: &str) -> Option<StoreError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -359,6 +359,7 @@ pub async fn check_app_role(pool: &PgPool) -> Result<(), StoreError> {
 crate::ops::impl_store!(PgStore);
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -157,6 +157,7 @@ async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
 crate::ops::impl_store!(SqliteStore);
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
