@@ -1,0 +1,207 @@
+//! Typed store errors, and the mapping from database errors (including the `hallmark:`
+//! messages raised by the schema's triggers) to them.
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The passport, version, key or row does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The operation conflicts with the stored state (duplicate, wrong version number,
+    /// not in a state that allows it).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The operation would change something permanent (a published version, an audit
+    /// event, a terminal passport, a revoked key); refused by the database's triggers or by
+    /// the store before reaching them.
+    #[error("refused, permanent data: {0}")]
+    ImmutableViolation(String),
+    /// A lifecycle status change the lifecycle does not allow.
+    #[error("invalid status transition {from} -> {to}")]
+    InvalidTransition {
+        /// The current status (`?` when the database did not say).
+        from: String,
+        /// The requested status (`?` when the database did not say).
+        to: String,
+    },
+    /// The database role lacks the privilege for the statement (PostgreSQL `42501`).
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// A value violates a table constraint (CHECK, NOT NULL, foreign key).
+    #[error("constraint violated: {0}")]
+    Constraint(String),
+    /// The application role is over-privileged (PostgreSQL start-up check).
+    #[error(transparent)]
+    Privilege(#[from] PrivilegeError),
+    /// Schema migration failed.
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// A stored row does not decode to the domain model.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// Invalid configuration (URL, role name, path).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Any other database or connection error.
+    #[error("database: {0}")]
+    Database(String),
+}
+
+/// Why the node refuses to serve with the configured PostgreSQL application role. Each
+/// variant names the excess privilege so the operator knows what to revoke.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrivilegeError {
+    /// The role is a superuser (bypasses every permission and can disable triggers).
+    #[error("the application role `{role}` is a superuser; use a role without SUPERUSER")]
+    Superuser {
+        /// The role.
+        role: String,
+    },
+    /// The role may create roles (and in PostgreSQL 15 grant itself their memberships).
+    #[error("the application role `{role}` has CREATEROLE; revoke it")]
+    CreateRole {
+        /// The role.
+        role: String,
+    },
+    /// The role bypasses row-level security.
+    #[error("the application role `{role}` has BYPASSRLS; revoke it")]
+    BypassRls {
+        /// The role.
+        role: String,
+    },
+    /// The role owns (or is a member of the owner of) the database.
+    #[error("the application role owns the database `{database}`; the migration role must own it")]
+    OwnsDatabase {
+        /// The database.
+        database: String,
+    },
+    /// The role owns (or is a member of the owner of) the schema.
+    #[error("the application role owns the schema `{schema}`; the migration role must own it")]
+    OwnsSchema {
+        /// The schema.
+        schema: String,
+    },
+    /// The role owns (or is a member of the owner of) a table, so could alter or drop its
+    /// triggers.
+    #[error("the application role owns table `{table}`; the migration role must own it")]
+    OwnsTable {
+        /// The table.
+        table: String,
+    },
+    /// The role may create objects in the schema.
+    #[error("the application role has CREATE on schema `{schema}`; revoke it")]
+    CanCreateInSchema {
+        /// The schema.
+        schema: String,
+    },
+    /// The role holds DELETE on a table.
+    #[error("the application role has DELETE on table `{table}`; revoke it")]
+    HasDelete {
+        /// The table.
+        table: String,
+    },
+    /// The role holds TRUNCATE on a table (TRUNCATE fires no row triggers).
+    #[error("the application role has TRUNCATE on table `{table}`; revoke it")]
+    HasTruncate {
+        /// The table.
+        table: String,
+    },
+    /// The role holds TRIGGER on a table (could add its own triggers).
+    #[error("the application role has TRIGGER on table `{table}`; revoke it")]
+    HasTrigger {
+        /// The table.
+        table: String,
+    },
+    /// The role holds table-wide UPDATE on an append-only table.
+    #[error("the application role has UPDATE on append-only table `{table}`; revoke it")]
+    HasUpdate {
+        /// The table.
+        table: String,
+    },
+    /// The schema has not been migrated (the check needs the tables to exist).
+    #[error("schema `{schema}` has no Hallmark tables; run migrations first")]
+    NotMigrated {
+        /// The schema.
+        schema: String,
+    },
+}
+
+pub(crate) type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound("row".to_owned()),
+            sqlx::Error::Database(db) => {
+                let message = db.message().to_owned();
+                if let Some(err) = from_trigger_message(&message) {
+                    return err;
+                }
+                let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+                if code == "42501" {
+                    return StoreError::PermissionDenied(message);
+                }
+                match db.kind() {
+                    sqlx::error::ErrorKind::UniqueViolation => StoreError::Conflict(message),
+                    sqlx::error::ErrorKind::ForeignKeyViolation
+                    | sqlx::error::ErrorKind::CheckViolation
+                    | sqlx::error::ErrorKind::NotNullViolation => StoreError::Constraint(message),
+                    _ => StoreError::Database(format!("{message} (code {code})")),
+                }
+            }
+            other => StoreError::Database(other.to_string()),
+        }
+    }
+}
+
+/// Maps a trigger's `hallmark:<category>: …` message to a typed error.
+fn from_trigger_message(message: &str) -> Option<StoreError> {
+    let start = message.find("hallmark:")?;
+    let rest = &message[start + "hallmark:".len()..];
+    if let Some(detail) = rest.strip_prefix("immutable:") {
+        return Some(StoreError::ImmutableViolation(detail.trim().to_owned()));
+    }
+    if let Some(detail) = rest.strip_prefix("conflict:") {
+        return Some(StoreError::Conflict(detail.trim().to_owned()));
+    }
+    if let Some(detail) = rest.strip_prefix("transition:") {
+        // PostgreSQL says `hallmark:transition:<from>:<to>`; SQLite cannot format and says
+        // a sentence instead.
+        let (from, to) = match detail.split_once(':') {
+            Some((f, t)) if !f.contains(' ') && !t.contains(' ') => (f.to_owned(), t.to_owned()),
+            _ => ("?".to_owned(), "?".to_owned()),
+        };
+        return Some(StoreError::InvalidTransition { from, to });
+    }
+    None
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigger_messages_map_to_typed_errors() {
+        assert_eq!(
+            from_trigger_message("hallmark:transition:archived:published"),
+            Some(StoreError::InvalidTransition {
+                from: "archived".into(),
+                to: "published".into()
+            })
+        );
+        assert!(matches!(
+            from_trigger_message("hallmark:transition: the lifecycle does not allow this"),
+            Some(StoreError::InvalidTransition { .. })
+        ));
+        assert!(matches!(
+            from_trigger_message("hallmark:immutable: x"),
+            Some(StoreError::ImmutableViolation(m)) if m == "x"
+        ));
+        assert!(matches!(
+            from_trigger_message("hallmark:conflict: y"),
+            Some(StoreError::Conflict(_))
+        ));
+        assert_eq!(from_trigger_message("syntax error"), None);
+    }
+}

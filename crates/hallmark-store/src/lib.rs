@@ -1,0 +1,209 @@
+//! Hallmark persistence: the [`Store`] port and its two adapters, [`SqliteStore`] (embedded
+//! default: one file, WAL, no server) and [`PgStore`] (production and scale-out: several
+//! stateless nodes on one database).
+//!
+//! Permanence is enforced by the database, not only by this crate: a published version
+//! can never be updated or deleted, passport status moves only along the lifecycle,
+//! terminal states stay terminal, the audit log is append-only and nothing is ever
+//! deleted. On both backends these rules are triggers installed by the migrations; on
+//! PostgreSQL the application role additionally owns nothing, holds no DELETE/TRUNCATE
+//! and may UPDATE only the columns meant to change (see `docs/database.md`).
+//!
+//! Every write takes an [`AuditEvent`] and appends it, with a gapless commit-ordered
+//! sequence number, in the same transaction as the change: both commit or neither does.
+
+mod error;
+mod model;
+mod ops;
+pub mod postgres;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use hallmark_core::passport::{PassportId, PassportStatus};
+use time::OffsetDateTime;
+
+pub use error::{PrivilegeError, StoreError};
+pub use model::{
+    ApiKeyRecord, AuditEvent, AuditRecord, Credentials, DraftRecord, NewApiKey, NewPassport,
+    NewVersion, Page, PassportFilter, PassportRecord, SignedForms, SigningKeyRecord,
+    SigningKeyStatus, VersionRecord,
+};
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// Largest page [`Store::list_passports`] and [`Store::list_audit`] return.
+pub const MAX_PAGE: u32 = 1_000;
+
+/// The persistence port the node uses. Object-safe (`Arc<dyn Store>`).
+///
+/// Write operations take an [`AuditEvent`]; its `at` is the operation's time. Reads never
+/// write. Apart from [`touch_api_key`](Store::touch_api_key) (a hot path recording usage,
+/// not a decision), every write is audited.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Creates a passport in status `draft` with draft content for version 1.
+    async fn create_draft(
+        &self,
+        new: NewPassport,
+        audit: AuditEvent,
+    ) -> Result<PassportRecord, StoreError>;
+
+    /// Replaces the content of the pending draft (version `current + 1`). Fails with
+    /// `NotFound` when there is no pending draft, `ImmutableViolation` when terminal.
+    async fn update_draft(
+        &self,
+        id: &PassportId,
+        content: Vec<u8>,
+        audit: AuditEvent,
+    ) -> Result<DraftRecord, StoreError>;
+
+    /// Starts the next version of a published (or suspended) passport: a pending draft
+    /// for version `current + 1`. `Conflict` if one is already pending.
+    async fn start_version(
+        &self,
+        id: &PassportId,
+        content: Vec<u8>,
+        audit: AuditEvent,
+    ) -> Result<DraftRecord, StoreError>;
+
+    /// The pending draft, if any.
+    async fn get_draft(&self, id: &PassportId) -> Result<Option<DraftRecord>, StoreError>;
+
+    /// Publishes the pending draft as `version` (which must be `current + 1`): stores the
+    /// signed credentials, makes the passport `published` (first time: sets
+    /// `published_at`) and advances `current_version`, atomically. A suspended passport
+    /// must be resumed first.
+    async fn publish(
+        &self,
+        id: &PassportId,
+        version: NewVersion,
+        audit: AuditEvent,
+    ) -> Result<VersionRecord, StoreError>;
+
+    /// Moves the passport to `to` (suspend, resume, archive, deactivate) if the lifecycle
+    /// allows it. `draft → published` goes through [`publish`](Store::publish) instead.
+    async fn change_status(
+        &self,
+        id: &PassportId,
+        to: PassportStatus,
+        reason: Option<String>,
+        audit: AuditEvent,
+    ) -> Result<PassportRecord, StoreError>;
+
+    /// Suspends a published passport.
+    async fn suspend(
+        &self,
+        id: &PassportId,
+        reason: String,
+        audit: AuditEvent,
+    ) -> Result<PassportRecord, StoreError> {
+        self.change_status(id, PassportStatus::Suspended, Some(reason), audit)
+            .await
+    }
+
+    /// Resumes (re-publishes) a suspended passport.
+    async fn resume(
+        &self,
+        id: &PassportId,
+        audit: AuditEvent,
+    ) -> Result<PassportRecord, StoreError> {
+        self.change_status(id, PassportStatus::Published, None, audit)
+            .await
+    }
+
+    /// Archives a published or suspended passport (terminal).
+    async fn archive(
+        &self,
+        id: &PassportId,
+        reason: Option<String>,
+        audit: AuditEvent,
+    ) -> Result<PassportRecord, StoreError> {
+        self.change_status(id, PassportStatus::Archived, reason, audit)
+            .await
+    }
+
+    /// Deactivates a published or suspended passport (terminal).
+    async fn deactivate(
+        &self,
+        id: &PassportId,
+        reason: String,
+        audit: AuditEvent,
+    ) -> Result<PassportRecord, StoreError> {
+        self.change_status(id, PassportStatus::Deactivated, Some(reason), audit)
+            .await
+    }
+
+    /// The passport's index row.
+    async fn get_passport(&self, id: &PassportId) -> Result<PassportRecord, StoreError>;
+
+    /// A published version: `Some(n)` or, with `None`, the current one.
+    async fn get_version(
+        &self,
+        id: &PassportId,
+        version: Option<u32>,
+    ) -> Result<VersionRecord, StoreError>;
+
+    /// Passports matching `filter`, ordered by id, after the cursor `after`, at most
+    /// `limit` (capped at [`MAX_PAGE`]).
+    async fn list_passports(
+        &self,
+        filter: &PassportFilter,
+        after: Option<&PassportId>,
+        limit: u32,
+    ) -> Result<Page<PassportRecord>, StoreError>;
+
+    /// The audit events of a passport, oldest first.
+    async fn history(&self, id: &PassportId) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Appends a free-standing audit event.
+    async fn append_audit(&self, event: AuditEvent) -> Result<AuditRecord, StoreError>;
+
+    /// Audit events with `seq >= from_seq`, oldest first, at most `limit`.
+    async fn list_audit(&self, from_seq: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Number of audit events (= the highest sequence number).
+    async fn audit_len(&self) -> Result<u64, StoreError>;
+
+    /// Stores a new API key (hash only).
+    async fn insert_api_key(
+        &self,
+        key: NewApiKey,
+        audit: AuditEvent,
+    ) -> Result<ApiKeyRecord, StoreError>;
+
+    /// Looks a key up by prefix.
+    async fn find_api_key(&self, prefix: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+
+    /// Records a use of a key (not audited).
+    async fn touch_api_key(&self, prefix: &str, at: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Revokes a key, for good.
+    async fn revoke_api_key(
+        &self,
+        prefix: &str,
+        audit: AuditEvent,
+    ) -> Result<ApiKeyRecord, StoreError>;
+
+    /// All API keys, by prefix.
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
+
+    /// Records a signing key's public metadata.
+    async fn insert_signing_key(
+        &self,
+        key: SigningKeyRecord,
+        audit: AuditEvent,
+    ) -> Result<(), StoreError>;
+
+    /// Retires or revokes a signing key (sets `retired_at` / `revoked_at` to `audit.at`).
+    async fn set_signing_key_status(
+        &self,
+        key_id: &str,
+        status: SigningKeyStatus,
+        reason: Option<String>,
+        audit: AuditEvent,
+    ) -> Result<SigningKeyRecord, StoreError>;
+
+    /// All signing keys, oldest first.
+    async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
+}

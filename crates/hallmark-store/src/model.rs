@@ -1,0 +1,281 @@
+//! What the store keeps: records returned by reads and inputs taken by writes.
+
+use hallmark_core::passport::{PassportId, PassportStatus};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// An audit event to append. Every write operation of [`crate::Store`] takes one and
+/// appends it in the same transaction as the change it describes.
+///
+/// `at` is also the time of the operation (it becomes `updated_at`, `published_at`,
+/// `revoked_at`, …), so one write has one clock reading.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    /// When (normalised to UTC on storage).
+    pub at: OffsetDateTime,
+    /// Who: an API key prefix, `operator`, `system`, … (1–256 characters).
+    pub actor: String,
+    /// What, e.g. `passport.publish` (1–128 characters).
+    pub action: String,
+    /// The passport concerned. Passport operations set it themselves.
+    pub passport: Option<PassportId>,
+    /// Another subject (key id, API key prefix), if any.
+    pub subject: Option<String>,
+    /// Structured details (stored as JSON text, at most 64 KiB).
+    pub detail: Value,
+}
+
+impl AuditEvent {
+    /// An event with no subject and empty details.
+    pub fn new(at: OffsetDateTime, actor: &str, action: &str) -> Self {
+        AuditEvent {
+            at,
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            passport: None,
+            subject: None,
+            detail: Value::Object(Default::default()),
+        }
+    }
+}
+
+/// A stored audit event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    /// Gapless, commit-ordered sequence number starting at 1.
+    pub seq: u64,
+    /// The event.
+    pub event: AuditEvent,
+}
+
+/// A new passport: its identity (fixed for life) and the content of draft version 1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPassport {
+    /// The passport id (UUIDv7).
+    pub id: PassportId,
+    /// GTIN-14 of the product.
+    pub gtin: String,
+    /// Sector id, e.g. `battery`.
+    pub sector_id: String,
+    /// Economic operator id.
+    pub economic_operator_id: String,
+    /// Draft content (opaque bytes to the store, JSON by convention).
+    pub content: Vec<u8>,
+}
+
+/// A passport's index row: identity, lifecycle status and current version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PassportRecord {
+    /// The passport id.
+    pub id: PassportId,
+    /// GTIN-14.
+    pub gtin: String,
+    /// Sector id.
+    pub sector_id: String,
+    /// Economic operator id.
+    pub economic_operator_id: String,
+    /// Lifecycle status.
+    pub status: PassportStatus,
+    /// Reason given for the latest suspension / deactivation / archival, if any.
+    pub status_reason: Option<String>,
+    /// Newest published version; 0 while never published.
+    pub current_version: u32,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    pub updated_at: OffsetDateTime,
+    /// First publication.
+    pub published_at: Option<OffsetDateTime>,
+}
+
+/// Draft content for version `current_version + 1`; editable until published.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DraftRecord {
+    /// The passport.
+    pub passport: PassportId,
+    /// The version this draft will become.
+    pub version: u32,
+    /// The content.
+    pub content: Vec<u8>,
+    /// Created.
+    pub created_at: OffsetDateTime,
+    /// Last edited.
+    pub updated_at: OffsetDateTime,
+}
+
+/// One audience's credential in both secured forms, bytes exactly as issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedForms {
+    /// The Data Integrity (eddsa-jcs-2022) credential, its JCS bytes.
+    pub data_integrity: Vec<u8>,
+    /// The `vc+jwt` compact serialisation.
+    pub jwt: String,
+}
+
+/// The three audiences' credentials of one version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// Public.
+    pub public: SignedForms,
+    /// Legitimate interest.
+    pub legitimate_interest: SignedForms,
+    /// Authority.
+    pub authority: SignedForms,
+}
+
+/// A version to publish: the content as issued and its signed credentials.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewVersion {
+    /// Must be `current_version + 1` and have a pending draft.
+    pub version: u32,
+    /// The full passport as issued (JSON bytes); its SHA-256 is computed by the store.
+    pub content: Vec<u8>,
+    /// Id of the signing key.
+    pub key_id: String,
+    /// Signing time.
+    pub signed_at: OffsetDateTime,
+    /// Per-audience credentials.
+    pub credentials: Credentials,
+}
+
+/// A stored, published, immutable version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionRecord {
+    /// The passport.
+    pub passport: PassportId,
+    /// Version number (1, 2, …).
+    pub version: u32,
+    /// The full passport as issued.
+    pub content: Vec<u8>,
+    /// SHA-256 of `content`.
+    pub content_sha256: [u8; 32],
+    /// Id of the signing key.
+    pub key_id: String,
+    /// Signing time.
+    pub signed_at: OffsetDateTime,
+    /// Per-audience credentials.
+    pub credentials: Credentials,
+    /// When the version was stored.
+    pub created_at: OffsetDateTime,
+}
+
+/// Filters for [`crate::Store::list_passports`]; `None` matches everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PassportFilter {
+    /// Only this status.
+    pub status: Option<PassportStatus>,
+    /// Only this sector id.
+    pub sector_id: Option<String>,
+    /// Only this GTIN-14.
+    pub gtin: Option<String>,
+}
+
+/// One page of a keyset-paginated listing (ordered by passport id, i.e. creation order
+/// for UUIDv7 ids).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass as `after` to get the next page; `None` on the last page.
+    pub next: Option<PassportId>,
+}
+
+/// A new API key. Only a hash of the secret is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    /// Public prefix identifying the key (4–64 characters).
+    pub prefix: String,
+    /// Hash of the secret (16–128 bytes).
+    pub hash: Vec<u8>,
+    /// Scope, e.g. `passports:write`.
+    pub scope: String,
+    /// Human label.
+    pub label: String,
+    /// Expiry, if any.
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// A stored API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    /// Prefix.
+    pub prefix: String,
+    /// Hash of the secret.
+    pub hash: Vec<u8>,
+    /// Scope.
+    pub scope: String,
+    /// Label.
+    pub label: String,
+    /// Created.
+    pub created_at: OffsetDateTime,
+    /// Expiry.
+    pub expires_at: Option<OffsetDateTime>,
+    /// Revocation (final).
+    pub revoked_at: Option<OffsetDateTime>,
+    /// Last successful use.
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// Status of a signing key (`current` → `retired` → `revoked`; `revoked` is final).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SigningKeyStatus {
+    /// Signs new credentials.
+    Current,
+    /// No longer signs; old signatures still verify.
+    Retired,
+    /// Withdrawn.
+    Revoked,
+}
+
+impl SigningKeyStatus {
+    /// Stored text form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningKeyStatus::Current => "current",
+            SigningKeyStatus::Retired => "retired",
+            SigningKeyStatus::Revoked => "revoked",
+        }
+    }
+
+    /// Parses the stored text form.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "current" => Some(SigningKeyStatus::Current),
+            "retired" => Some(SigningKeyStatus::Retired),
+            "revoked" => Some(SigningKeyStatus::Revoked),
+            _ => None,
+        }
+    }
+
+    /// Whether the key lifecycle allows `self` → `next`.
+    pub fn can_transition_to(self, next: SigningKeyStatus) -> bool {
+        use SigningKeyStatus::{Current, Retired, Revoked};
+        matches!(
+            (self, next),
+            (Current, Retired) | (Current, Revoked) | (Retired, Revoked)
+        )
+    }
+}
+
+/// Public metadata of a signing key. Never private material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    /// Stable key id.
+    pub key_id: String,
+    /// Purpose (`passport-signing`, `log-checkpoint`, `node-request`).
+    pub purpose: String,
+    /// Backend (`file`, `pkcs11`).
+    pub backend: String,
+    /// Public key as Multikey.
+    pub public_key_multibase: String,
+    /// Status; at most one `current` key per purpose.
+    pub status: SigningKeyStatus,
+    /// Created.
+    pub created_at: OffsetDateTime,
+    /// Retired.
+    pub retired_at: Option<OffsetDateTime>,
+    /// Revoked.
+    pub revoked_at: Option<OffsetDateTime>,
+    /// Why revoked.
+    pub revocation_reason: Option<String>,
+}

@@ -1,0 +1,831 @@
+//! The store operations, written once and instantiated for both backends by
+//! [`impl_store!`]. The SQL is shared: both backends accept `$n` placeholders (sqlx binds
+//! SQLite's `$n` by number). What differs is supplied by the invoking module:
+//!
+//! - `type Db` — the sqlx database;
+//! - `const FOR_UPDATE: &str` — the row-lock suffix (`" FOR UPDATE"` on PostgreSQL, empty
+//!   on SQLite, where `BEGIN IMMEDIATE` already makes the transaction the only writer);
+//! - `async fn begin_write(&self) -> Result<Transaction<'static, Db>>` on the store.
+
+use hallmark_core::passport::{PassportId, PassportStatus};
+use sha2::{Digest, Sha256};
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::error::{Result, StoreError};
+
+pub(crate) const PASSPORT_COLS: &str = "id, gtin, sector_id, economic_operator_id, status, \
+     status_reason, current_version, created_at, updated_at, published_at";
+pub(crate) const DRAFT_COLS: &str = "passport_id, version, content, created_at, updated_at";
+pub(crate) const VERSION_COLS: &str = "passport_id, version, content, content_sha256, key_id, \
+     signed_at, public_di, public_jwt, legitimate_interest_di, legitimate_interest_jwt, \
+     authority_di, authority_jwt, created_at";
+pub(crate) const AUDIT_COLS: &str = "seq, at, actor, action, passport_id, subject, detail";
+pub(crate) const API_KEY_COLS: &str =
+    "prefix, hash, scope, label, created_at, expires_at, revoked_at, last_used_at";
+pub(crate) const SIGNING_KEY_COLS: &str = "key_id, purpose, backend, public_key_multibase, \
+     status, created_at, retired_at, revoked_at, revocation_reason";
+
+/// Normalises a time to UTC with microsecond precision (what PostgreSQL stores), so both
+/// backends return exactly what they were given.
+pub(crate) fn utc(t: OffsetDateTime) -> Result<OffsetDateTime> {
+    let t = t
+        .checked_to_offset(UtcOffset::UTC)
+        .ok_or_else(|| StoreError::Constraint("timestamp out of range".to_owned()))?;
+    let micros = t.microsecond();
+    t.replace_nanosecond(micros * 1_000)
+        .map_err(|e| StoreError::Constraint(format!("timestamp: {e}")))
+}
+
+pub(crate) fn opt_utc(t: Option<OffsetDateTime>) -> Result<Option<OffsetDateTime>> {
+    t.map(utc).transpose()
+}
+
+/// Passport ids are stored as the bare lowercase UUID.
+pub(crate) fn id_text(id: &PassportId) -> String {
+    id.uuid().hyphenated().to_string()
+}
+
+pub(crate) fn parse_id(s: &str) -> Result<PassportId> {
+    PassportId::parse(&format!("urn:uuid:{s}"))
+        .map_err(|e| StoreError::Corrupt(format!("passport id {s:?}: {e}")))
+}
+
+pub(crate) fn parse_status(s: &str) -> Result<PassportStatus> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("passport status {s:?}")))
+}
+
+pub(crate) fn version_u32(v: i32) -> Result<u32> {
+    u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("version {v}")))
+}
+
+pub(crate) fn version_i32(v: u32) -> Result<i32> {
+    i32::try_from(v).map_err(|_| StoreError::Constraint(format!("version {v} too large")))
+}
+
+pub(crate) fn seq_u64(v: i64) -> Result<u64> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("audit seq {v}")))
+}
+
+pub(crate) fn seq_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+pub(crate) fn digest_from_vec(v: Vec<u8>) -> Result<[u8; 32]> {
+    v.try_into()
+        .map_err(|_| StoreError::Corrupt("content_sha256 is not 32 bytes".to_owned()))
+}
+
+pub(crate) fn page_limit(limit: u32) -> i64 {
+    i64::from(limit.clamp(1, crate::MAX_PAGE))
+}
+
+/// Instantiates `impl Store` for a backend module (see the module docs).
+macro_rules! impl_store {
+    ($store:ident) => {
+        mod store_impl {
+        #![allow(clippy::wildcard_imports)]
+        use super::{$store, Db, FOR_UPDATE};
+        type DbRow = <Db as sqlx::Database>::Row;
+        type Tx = sqlx::Transaction<'static, Db>;
+
+        use sqlx::Row as _;
+        use $crate::error::{Result, StoreError};
+        use $crate::model::*;
+        use $crate::ops::{
+            digest_from_vec, id_text, opt_utc, page_limit, parse_id, parse_status, seq_i64,
+            seq_u64, sha256, utc, version_i32, version_u32, API_KEY_COLS, AUDIT_COLS,
+            DRAFT_COLS, PASSPORT_COLS, SIGNING_KEY_COLS, VERSION_COLS,
+        };
+        use hallmark_core::passport::{PassportId, PassportStatus};
+        use time::OffsetDateTime;
+
+        fn passport_from_row(row: &DbRow) -> Result<PassportRecord> {
+            let id: String = row.try_get("id")?;
+            let status: String = row.try_get("status")?;
+            Ok(PassportRecord {
+                id: parse_id(&id)?,
+                gtin: row.try_get("gtin")?,
+                sector_id: row.try_get("sector_id")?,
+                economic_operator_id: row.try_get("economic_operator_id")?,
+                status: parse_status(&status)?,
+                status_reason: row.try_get("status_reason")?,
+                current_version: version_u32(row.try_get("current_version")?)?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                published_at: row.try_get("published_at")?,
+            })
+        }
+
+        fn draft_from_row(row: &DbRow) -> Result<DraftRecord> {
+            let id: String = row.try_get("passport_id")?;
+            Ok(DraftRecord {
+                passport: parse_id(&id)?,
+                version: version_u32(row.try_get("version")?)?,
+                content: row.try_get("content")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
+
+        fn version_from_row(row: &DbRow) -> Result<VersionRecord> {
+            let id: String = row.try_get("passport_id")?;
+            Ok(VersionRecord {
+                passport: parse_id(&id)?,
+                version: version_u32(row.try_get("version")?)?,
+                content: row.try_get("content")?,
+                content_sha256: digest_from_vec(row.try_get("content_sha256")?)?,
+                key_id: row.try_get("key_id")?,
+                signed_at: row.try_get("signed_at")?,
+                credentials: Credentials {
+                    public: SignedForms {
+                        data_integrity: row.try_get("public_di")?,
+                        jwt: row.try_get("public_jwt")?,
+                    },
+                    legitimate_interest: SignedForms {
+                        data_integrity: row.try_get("legitimate_interest_di")?,
+                        jwt: row.try_get("legitimate_interest_jwt")?,
+                    },
+                    authority: SignedForms {
+                        data_integrity: row.try_get("authority_di")?,
+                        jwt: row.try_get("authority_jwt")?,
+                    },
+                },
+                created_at: row.try_get("created_at")?,
+            })
+        }
+
+        fn audit_from_row(row: &DbRow) -> Result<AuditRecord> {
+            let passport: Option<String> = row.try_get("passport_id")?;
+            let detail: String = row.try_get("detail")?;
+            Ok(AuditRecord {
+                seq: seq_u64(row.try_get("seq")?)?,
+                event: AuditEvent {
+                    at: row.try_get("at")?,
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    passport: passport.as_deref().map(parse_id).transpose()?,
+                    subject: row.try_get("subject")?,
+                    detail: serde_json::from_str(&detail)
+                        .map_err(|e| StoreError::Corrupt(format!("audit detail: {e}")))?,
+                },
+            })
+        }
+
+        fn api_key_from_row(row: &DbRow) -> Result<ApiKeyRecord> {
+            Ok(ApiKeyRecord {
+                prefix: row.try_get("prefix")?,
+                hash: row.try_get("hash")?,
+                scope: row.try_get("scope")?,
+                label: row.try_get("label")?,
+                created_at: row.try_get("created_at")?,
+                expires_at: row.try_get("expires_at")?,
+                revoked_at: row.try_get("revoked_at")?,
+                last_used_at: row.try_get("last_used_at")?,
+            })
+        }
+
+        fn signing_key_from_row(row: &DbRow) -> Result<SigningKeyRecord> {
+            let status: String = row.try_get("status")?;
+            Ok(SigningKeyRecord {
+                key_id: row.try_get("key_id")?,
+                purpose: row.try_get("purpose")?,
+                backend: row.try_get("backend")?,
+                public_key_multibase: row.try_get("public_key_multibase")?,
+                status: SigningKeyStatus::parse(&status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("key status {status:?}")))?,
+                created_at: row.try_get("created_at")?,
+                retired_at: row.try_get("retired_at")?,
+                revoked_at: row.try_get("revoked_at")?,
+                revocation_reason: row.try_get("revocation_reason")?,
+            })
+        }
+
+        /// Appends the audit event. Must be the LAST statement before commit: claiming the
+        /// sequence number row-locks the single head row until commit, which makes numbers
+        /// gapless and commit-ordered (and serialises audited writes across all nodes).
+        async fn append_audit_tx(
+            tx: &mut Tx,
+            event: &AuditEvent,
+            passport: Option<&PassportId>,
+        ) -> Result<AuditRecord> {
+            let at = utc(event.at)?;
+            let passport = passport.or(event.passport.as_ref());
+            let detail = serde_json::to_string(&event.detail)
+                .map_err(|e| StoreError::Constraint(format!("audit detail: {e}")))?;
+            let seq: i64 = sqlx::query_scalar(
+                "UPDATE audit_head SET next_seq = next_seq + 1 WHERE id = 1 RETURNING next_seq - 1",
+            )
+            .fetch_one(&mut **tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO audit_events (seq, at, actor, action, passport_id, subject, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(seq)
+            .bind(at)
+            .bind(&event.actor)
+            .bind(&event.action)
+            .bind(passport.map(id_text))
+            .bind(&event.subject)
+            .bind(detail)
+            .execute(&mut **tx)
+            .await?;
+            let mut stored = event.clone();
+            stored.at = at;
+            stored.passport = passport.copied();
+            Ok(AuditRecord {
+                seq: seq_u64(seq)?,
+                event: stored,
+            })
+        }
+
+        async fn lock_passport(tx: &mut Tx, id: &PassportId) -> Result<PassportRecord> {
+            let sql = format!("SELECT {PASSPORT_COLS} FROM passports WHERE id = $1{FOR_UPDATE}");
+            let row = sqlx::query(&sql)
+                .bind(id_text(id))
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("passport {id}")))?;
+            passport_from_row(&row)
+        }
+
+        fn refuse_terminal(p: &PassportRecord) -> Result<()> {
+            if p.status.is_terminal() {
+                return Err(StoreError::ImmutableViolation(format!(
+                    "passport {} is {} (terminal)",
+                    p.id, p.status
+                )));
+            }
+            Ok(())
+        }
+
+        async fn read_draft(tx: &mut Tx, id: &PassportId, version: u32) -> Result<Option<DraftRecord>> {
+            let sql = format!(
+                "SELECT {DRAFT_COLS} FROM passport_drafts WHERE passport_id = $1 AND version = $2"
+            );
+            sqlx::query(&sql)
+                .bind(id_text(id))
+                .bind(version_i32(version)?)
+                .fetch_optional(&mut **tx)
+                .await?
+                .as_ref()
+                .map(draft_from_row)
+                .transpose()
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Store for $store {
+            async fn create_draft(&self, new: NewPassport, audit: AuditEvent) -> Result<PassportRecord> {
+                let now = utc(audit.at)?;
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO passports (id, gtin, sector_id, economic_operator_id, status, \
+                     status_reason, current_version, created_at, updated_at, published_at) \
+                     VALUES ($1, $2, $3, $4, 'draft', NULL, 0, $5, $6, NULL)",
+                )
+                .bind(id_text(&new.id))
+                .bind(&new.gtin)
+                .bind(&new.sector_id)
+                .bind(&new.economic_operator_id)
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO passport_drafts (passport_id, version, content, created_at, updated_at) \
+                     VALUES ($1, 1, $2, $3, $4)",
+                )
+                .bind(id_text(&new.id))
+                .bind(&new.content)
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let record = lock_passport(&mut tx, &new.id).await?;
+                append_audit_tx(&mut tx, &audit, Some(&new.id)).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn update_draft(
+                &self,
+                id: &PassportId,
+                content: Vec<u8>,
+                audit: AuditEvent,
+            ) -> Result<DraftRecord> {
+                let now = utc(audit.at)?;
+                let mut tx = self.begin_write().await?;
+                let p = lock_passport(&mut tx, id).await?;
+                refuse_terminal(&p)?;
+                let version = p.current_version + 1;
+                let done = sqlx::query(
+                    "UPDATE passport_drafts SET content = $1, updated_at = $2 \
+                     WHERE passport_id = $3 AND version = $4",
+                )
+                .bind(&content)
+                .bind(now)
+                .bind(id_text(id))
+                .bind(version_i32(version)?)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound(format!(
+                        "pending draft (version {version}) of passport {id}"
+                    )));
+                }
+                if p.status == PassportStatus::Draft {
+                    sqlx::query("UPDATE passports SET updated_at = $1 WHERE id = $2")
+                        .bind(now)
+                        .bind(id_text(id))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let draft = read_draft(&mut tx, id, version)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("draft of passport {id}")))?;
+                append_audit_tx(&mut tx, &audit, Some(id)).await?;
+                tx.commit().await?;
+                Ok(draft)
+            }
+
+            async fn start_version(
+                &self,
+                id: &PassportId,
+                content: Vec<u8>,
+                audit: AuditEvent,
+            ) -> Result<DraftRecord> {
+                let now = utc(audit.at)?;
+                let mut tx = self.begin_write().await?;
+                let p = lock_passport(&mut tx, id).await?;
+                refuse_terminal(&p)?;
+                if p.status == PassportStatus::Draft {
+                    return Err(StoreError::Conflict(format!(
+                        "passport {id} is still a draft; edit its draft instead"
+                    )));
+                }
+                let version = p.current_version + 1;
+                if read_draft(&mut tx, id, version).await?.is_some() {
+                    return Err(StoreError::Conflict(format!(
+                        "version {version} of passport {id} is already being drafted"
+                    )));
+                }
+                sqlx::query(
+                    "INSERT INTO passport_drafts (passport_id, version, content, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(id_text(id))
+                .bind(version_i32(version)?)
+                .bind(&content)
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                append_audit_tx(&mut tx, &audit, Some(id)).await?;
+                tx.commit().await?;
+                Ok(DraftRecord {
+                    passport: *id,
+                    version,
+                    content,
+                    created_at: now,
+                    updated_at: now,
+                })
+            }
+
+            async fn get_draft(&self, id: &PassportId) -> Result<Option<DraftRecord>> {
+                let p = self.get_passport(id).await?;
+                let sql = format!(
+                    "SELECT {DRAFT_COLS} FROM passport_drafts WHERE passport_id = $1 AND version = $2"
+                );
+                sqlx::query(&sql)
+                    .bind(id_text(id))
+                    .bind(version_i32(p.current_version + 1)?)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(draft_from_row)
+                    .transpose()
+            }
+
+            async fn publish(
+                &self,
+                id: &PassportId,
+                version: NewVersion,
+                audit: AuditEvent,
+            ) -> Result<VersionRecord> {
+                let now = utc(audit.at)?;
+                let signed_at = utc(version.signed_at)?;
+                let mut tx = self.begin_write().await?;
+                let p = lock_passport(&mut tx, id).await?;
+                refuse_terminal(&p)?;
+                if p.status == PassportStatus::Suspended {
+                    return Err(StoreError::Conflict(format!(
+                        "passport {id} is suspended; resume it before publishing a new version"
+                    )));
+                }
+                let next = p.current_version + 1;
+                if version.version != next {
+                    return Err(StoreError::Conflict(format!(
+                        "the next version of passport {id} is {next}, not {}",
+                        version.version
+                    )));
+                }
+                if read_draft(&mut tx, id, next).await?.is_none() {
+                    return Err(StoreError::Conflict(format!(
+                        "passport {id} has no pending draft for version {next}"
+                    )));
+                }
+                if p.status == PassportStatus::Draft {
+                    sqlx::query(
+                        "UPDATE passports SET status = 'published', published_at = $1, updated_at = $2 \
+                         WHERE id = $3",
+                    )
+                    .bind(now)
+                    .bind(now)
+                    .bind(id_text(id))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let digest = sha256(&version.content);
+                let c = &version.credentials;
+                sqlx::query(
+                    "INSERT INTO passport_versions (passport_id, version, content, content_sha256, \
+                     key_id, signed_at, public_di, public_jwt, legitimate_interest_di, \
+                     legitimate_interest_jwt, authority_di, authority_jwt, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                )
+                .bind(id_text(id))
+                .bind(version_i32(next)?)
+                .bind(&version.content)
+                .bind(digest.to_vec())
+                .bind(&version.key_id)
+                .bind(signed_at)
+                .bind(&c.public.data_integrity)
+                .bind(&c.public.jwt)
+                .bind(&c.legitimate_interest.data_integrity)
+                .bind(&c.legitimate_interest.jwt)
+                .bind(&c.authority.data_integrity)
+                .bind(&c.authority.jwt)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE passports SET current_version = $1, updated_at = $2 WHERE id = $3")
+                    .bind(version_i32(next)?)
+                    .bind(now)
+                    .bind(id_text(id))
+                    .execute(&mut *tx)
+                    .await?;
+                append_audit_tx(&mut tx, &audit, Some(id)).await?;
+                tx.commit().await?;
+                Ok(VersionRecord {
+                    passport: *id,
+                    version: next,
+                    content: version.content,
+                    content_sha256: digest,
+                    key_id: version.key_id,
+                    signed_at,
+                    credentials: version.credentials,
+                    created_at: now,
+                })
+            }
+
+            async fn change_status(
+                &self,
+                id: &PassportId,
+                to: PassportStatus,
+                reason: Option<String>,
+                audit: AuditEvent,
+            ) -> Result<PassportRecord> {
+                let now = utc(audit.at)?;
+                let mut tx = self.begin_write().await?;
+                let p = lock_passport(&mut tx, id).await?;
+                if p.status == PassportStatus::Draft && to == PassportStatus::Published {
+                    return Err(StoreError::Conflict(format!(
+                        "passport {id} is a draft; publish it with signed credentials"
+                    )));
+                }
+                if !p.status.can_transition_to(to) {
+                    return Err(StoreError::InvalidTransition {
+                        from: p.status.as_str().to_owned(),
+                        to: to.as_str().to_owned(),
+                    });
+                }
+                sqlx::query(
+                    "UPDATE passports SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4",
+                )
+                .bind(to.as_str())
+                .bind(&reason)
+                .bind(now)
+                .bind(id_text(id))
+                .execute(&mut *tx)
+                .await?;
+                let record = lock_passport(&mut tx, id).await?;
+                append_audit_tx(&mut tx, &audit, Some(id)).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn get_passport(&self, id: &PassportId) -> Result<PassportRecord> {
+                let sql = format!("SELECT {PASSPORT_COLS} FROM passports WHERE id = $1");
+                let row = sqlx::query(&sql)
+                    .bind(id_text(id))
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("passport {id}")))?;
+                passport_from_row(&row)
+            }
+
+            async fn get_version(&self, id: &PassportId, version: Option<u32>) -> Result<VersionRecord> {
+                let version = match version {
+                    Some(v) => v,
+                    None => self.get_passport(id).await?.current_version,
+                };
+                let sql = format!(
+                    "SELECT {VERSION_COLS} FROM passport_versions WHERE passport_id = $1 AND version = $2"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(id_text(id))
+                    .bind(version_i32(version)?)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::NotFound(format!("version {version} of passport {id}"))
+                    })?;
+                version_from_row(&row)
+            }
+
+            async fn list_passports(
+                &self,
+                filter: &PassportFilter,
+                after: Option<&PassportId>,
+                limit: u32,
+            ) -> Result<Page<PassportRecord>> {
+                let mut conditions = Vec::new();
+                let mut args: Vec<String> = Vec::new();
+                let mut add = |column: &str, op: &str, value: String| {
+                    args.push(value);
+                    conditions.push(format!("{column} {op} ${}", args.len()));
+                };
+                if let Some(status) = filter.status {
+                    add("status", "=", status.as_str().to_owned());
+                }
+                if let Some(sector) = &filter.sector_id {
+                    add("sector_id", "=", sector.clone());
+                }
+                if let Some(gtin) = &filter.gtin {
+                    add("gtin", "=", gtin.clone());
+                }
+                if let Some(after) = after {
+                    add("id", ">", id_text(after));
+                }
+                let filter_sql = if conditions.is_empty() {
+                    String::new()
+                } else {
+                    format!(" WHERE {}", conditions.join(" AND "))
+                };
+                let limit = page_limit(limit);
+                let sql = format!(
+                    "SELECT {PASSPORT_COLS} FROM passports{filter_sql} ORDER BY id LIMIT ${}",
+                    args.len() + 1
+                );
+                let mut query = sqlx::query(&sql);
+                for arg in args {
+                    query = query.bind(arg);
+                }
+                let rows = query.bind(limit + 1).fetch_all(&self.pool).await?;
+                let mut items = rows
+                    .iter()
+                    .map(passport_from_row)
+                    .collect::<Result<Vec<_>>>()?;
+                let more = i64::try_from(items.len()).unwrap_or(i64::MAX) > limit;
+                if more {
+                    items.pop();
+                }
+                let next = if more {
+                    items.last().map(|p| p.id)
+                } else {
+                    None
+                };
+                Ok(Page { items, next })
+            }
+
+            async fn history(&self, id: &PassportId) -> Result<Vec<AuditRecord>> {
+                self.get_passport(id).await?;
+                let sql =
+                    format!("SELECT {AUDIT_COLS} FROM audit_events WHERE passport_id = $1 ORDER BY seq");
+                sqlx::query(&sql)
+                    .bind(id_text(id))
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(audit_from_row)
+                    .collect()
+            }
+
+            async fn append_audit(&self, event: AuditEvent) -> Result<AuditRecord> {
+                let mut tx = self.begin_write().await?;
+                let record = append_audit_tx(&mut tx, &event, None).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn list_audit(&self, from_seq: u64, limit: u32) -> Result<Vec<AuditRecord>> {
+                let sql =
+                    format!("SELECT {AUDIT_COLS} FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2");
+                sqlx::query(&sql)
+                    .bind(seq_i64(from_seq))
+                    .bind(page_limit(limit))
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(audit_from_row)
+                    .collect()
+            }
+
+            async fn audit_len(&self) -> Result<u64> {
+                let n: i64 = sqlx::query_scalar("SELECT next_seq - 1 FROM audit_head WHERE id = 1")
+                    .fetch_one(&self.pool)
+                    .await?;
+                seq_u64(n)
+            }
+
+            async fn insert_api_key(&self, key: NewApiKey, audit: AuditEvent) -> Result<ApiKeyRecord> {
+                let now = utc(audit.at)?;
+                let expires_at = opt_utc(key.expires_at)?;
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO api_keys (prefix, hash, scope, label, created_at, expires_at, \
+                     revoked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)",
+                )
+                .bind(&key.prefix)
+                .bind(&key.hash)
+                .bind(&key.scope)
+                .bind(&key.label)
+                .bind(now)
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await?;
+                append_audit_tx(&mut tx, &audit, None).await?;
+                tx.commit().await?;
+                Ok(ApiKeyRecord {
+                    prefix: key.prefix,
+                    hash: key.hash,
+                    scope: key.scope,
+                    label: key.label,
+                    created_at: now,
+                    expires_at,
+                    revoked_at: None,
+                    last_used_at: None,
+                })
+            }
+
+            async fn find_api_key(&self, prefix: &str) -> Result<Option<ApiKeyRecord>> {
+                let sql = format!("SELECT {API_KEY_COLS} FROM api_keys WHERE prefix = $1");
+                sqlx::query(&sql)
+                    .bind(prefix)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(api_key_from_row)
+                    .transpose()
+            }
+
+            async fn touch_api_key(&self, prefix: &str, at: OffsetDateTime) -> Result<()> {
+                let done = sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE prefix = $2")
+                    .bind(utc(at)?)
+                    .bind(prefix)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound(format!("API key {prefix}")));
+                }
+                Ok(())
+            }
+
+            async fn revoke_api_key(&self, prefix: &str, audit: AuditEvent) -> Result<ApiKeyRecord> {
+                let now = utc(audit.at)?;
+                let mut tx = self.begin_write().await?;
+                let sql = format!("SELECT {API_KEY_COLS} FROM api_keys WHERE prefix = $1{FOR_UPDATE}");
+                let row = sqlx::query(&sql)
+                    .bind(prefix)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("API key {prefix}")))?;
+                let mut key = api_key_from_row(&row)?;
+                if key.revoked_at.is_some() {
+                    return Err(StoreError::ImmutableViolation(format!(
+                        "API key {prefix} is already revoked"
+                    )));
+                }
+                sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE prefix = $2")
+                    .bind(now)
+                    .bind(prefix)
+                    .execute(&mut *tx)
+                    .await?;
+                append_audit_tx(&mut tx, &audit, None).await?;
+                tx.commit().await?;
+                key.revoked_at = Some(now);
+                Ok(key)
+            }
+
+            async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
+                let sql = format!("SELECT {API_KEY_COLS} FROM api_keys ORDER BY prefix");
+                sqlx::query(&sql)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(api_key_from_row)
+                    .collect()
+            }
+
+            async fn insert_signing_key(&self, key: SigningKeyRecord, audit: AuditEvent) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO signing_keys (key_id, purpose, backend, public_key_multibase, status, \
+                     created_at, retired_at, revoked_at, revocation_reason) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&key.key_id)
+                .bind(&key.purpose)
+                .bind(&key.backend)
+                .bind(&key.public_key_multibase)
+                .bind(key.status.as_str())
+                .bind(utc(key.created_at)?)
+                .bind(opt_utc(key.retired_at)?)
+                .bind(opt_utc(key.revoked_at)?)
+                .bind(&key.revocation_reason)
+                .execute(&mut *tx)
+                .await?;
+                append_audit_tx(&mut tx, &audit, None).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn set_signing_key_status(
+                &self,
+                key_id: &str,
+                status: SigningKeyStatus,
+                reason: Option<String>,
+                audit: AuditEvent,
+            ) -> Result<SigningKeyRecord> {
+                let now = utc(audit.at)?;
+                let mut tx = self.begin_write().await?;
+                let sql =
+                    format!("SELECT {SIGNING_KEY_COLS} FROM signing_keys WHERE key_id = $1{FOR_UPDATE}");
+                let row = sqlx::query(&sql)
+                    .bind(key_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("signing key {key_id}")))?;
+                let mut key = signing_key_from_row(&row)?;
+                if !key.status.can_transition_to(status) {
+                    return Err(StoreError::InvalidTransition {
+                        from: key.status.as_str().to_owned(),
+                        to: status.as_str().to_owned(),
+                    });
+                }
+                match status {
+                    SigningKeyStatus::Retired => key.retired_at = Some(now),
+                    SigningKeyStatus::Revoked => {
+                        key.revoked_at = Some(now);
+                        key.revocation_reason = reason;
+                    }
+                    SigningKeyStatus::Current => {}
+                }
+                key.status = status;
+                sqlx::query(
+                    "UPDATE signing_keys SET status = $1, retired_at = $2, revoked_at = $3, \
+                     revocation_reason = $4 WHERE key_id = $5",
+                )
+                .bind(status.as_str())
+                .bind(key.retired_at)
+                .bind(key.revoked_at)
+                .bind(&key.revocation_reason)
+                .bind(key_id)
+                .execute(&mut *tx)
+                .await?;
+                append_audit_tx(&mut tx, &audit, None).await?;
+                tx.commit().await?;
+                Ok(key)
+            }
+
+            async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
+                let sql =
+                    format!("SELECT {SIGNING_KEY_COLS} FROM signing_keys ORDER BY created_at, key_id");
+                sqlx::query(&sql)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(signing_key_from_row)
+                    .collect()
+            }
+        }
+        }
+    };
+}
+
+pub(crate) use impl_store;

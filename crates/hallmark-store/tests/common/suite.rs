@@ -1,0 +1,662 @@
+//! The conformance suite: the same behaviour, run against every backend through
+//! `&dyn Store`. Each backend's test binary instantiates it with `conformance_tests!`.
+
+use std::sync::Arc;
+
+use hallmark_core::passport::PassportStatus;
+use hallmark_store::{
+    AuditEvent, NewApiKey, PassportFilter, SigningKeyRecord, SigningKeyStatus, Store, StoreError,
+};
+use sha2::{Digest, Sha256};
+
+use super::{at, audit, new_passport, new_version};
+
+/// Generates one `#[tokio::test]` per conformance case, each with a fresh harness built
+/// by `$new` (an async constructor whose value has `.store()`).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($new:expr) => {
+        $crate::conformance_tests!(@cases $new;
+            create_draft_and_read_back,
+            update_draft_while_pending,
+            publish_first_version,
+            new_version_of_published_passport,
+            publish_refusals,
+            lifecycle_and_terminal_states,
+            invalid_transitions_are_typed,
+            list_filters_and_keyset_pagination,
+            audit_is_gapless_and_ordered,
+            api_keys,
+            signing_keys,
+            failed_audit_rolls_back_status_change,
+            failed_audit_rolls_back_publish,
+            failed_audit_rolls_back_create,
+            concurrent_writers_get_gapless_sequence,
+            concurrent_publishers_of_one_passport,
+            not_found_errors,
+        );
+    };
+    (@cases $new:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let harness = $new.await;
+                common::suite::$case(Arc::new(harness.store().clone())).await;
+            }
+        )*
+    };
+}
+
+type S = Arc<dyn Store>;
+
+async fn published(s: &S, gtin: &str) -> hallmark_core::passport::PassportId {
+    let p = s
+        .create_draft(new_passport(gtin, "battery"), audit(0, "passport.create"))
+        .await
+        .unwrap();
+    s.publish(&p.id, new_version(1, 1), audit(1, "passport.publish"))
+        .await
+        .unwrap();
+    p.id
+}
+
+fn bad_audit() -> AuditEvent {
+    // Violates the audit table's CHECK (action is 1–128 characters): fails at the LAST
+    // statement of the transaction, after the change itself has been written.
+    AuditEvent::new(at(50), "test-operator", "")
+}
+
+pub async fn create_draft_and_read_back(s: S) {
+    let new = new_passport("04012345678901", "battery");
+    let rec = s
+        .create_draft(new.clone(), audit(0, "passport.create"))
+        .await
+        .unwrap();
+    assert_eq!(rec.id, new.id);
+    assert_eq!(rec.status, PassportStatus::Draft);
+    assert_eq!(rec.current_version, 0);
+    assert_eq!(rec.created_at, at(0));
+    assert_eq!(rec.published_at, None);
+    assert_eq!(s.get_passport(&new.id).await.unwrap(), rec);
+    let draft = s.get_draft(&new.id).await.unwrap().unwrap();
+    assert_eq!(draft.version, 1);
+    assert_eq!(draft.content, new.content);
+    let history = s.history(&new.id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].event.action, "passport.create");
+    assert_eq!(history[0].event.passport.as_ref(), Some(&new.id));
+    assert_eq!(history[0].event.detail["note"], "passport.create");
+    // Same id twice: conflict.
+    let again = s.create_draft(new, audit(1, "passport.create")).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+}
+
+pub async fn update_draft_while_pending(s: S) {
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    let d = s
+        .update_draft(
+            &p.id,
+            b"{\"edited\":true}".to_vec(),
+            audit(5, "passport.edit"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(d.version, 1);
+    assert_eq!(d.content, b"{\"edited\":true}");
+    assert_eq!(d.updated_at, at(5));
+    assert_eq!(s.get_passport(&p.id).await.unwrap().updated_at, at(5));
+    assert_eq!(
+        s.get_draft(&p.id).await.unwrap().unwrap().content,
+        b"{\"edited\":true}"
+    );
+}
+
+pub async fn publish_first_version(s: S) {
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    let v = new_version(1, 9);
+    let stored = s
+        .publish(&p.id, v.clone(), audit(10, "passport.publish"))
+        .await
+        .unwrap();
+    let expected: [u8; 32] = Sha256::digest(&v.content).into();
+    assert_eq!(stored.content_sha256, expected);
+    let rec = s.get_passport(&p.id).await.unwrap();
+    assert_eq!(rec.status, PassportStatus::Published);
+    assert_eq!(rec.current_version, 1);
+    assert_eq!(rec.published_at, Some(at(10)));
+    let read = s.get_version(&p.id, None).await.unwrap();
+    assert_eq!(read, stored);
+    assert_eq!(
+        read.credentials, v.credentials,
+        "bytes stored exactly as issued"
+    );
+    assert_eq!(read.signed_at, at(9));
+    assert_eq!(s.get_version(&p.id, Some(1)).await.unwrap(), stored);
+    assert_eq!(s.get_draft(&p.id).await.unwrap(), None, "no pending draft");
+    let upd = s.update_draft(&p.id, b"{}".to_vec(), audit(11, "e")).await;
+    assert!(matches!(upd, Err(StoreError::NotFound(_))), "{upd:?}");
+}
+
+pub async fn new_version_of_published_passport(s: S) {
+    let id = published(&s, "04012345678901").await;
+    let v1 = s.get_version(&id, Some(1)).await.unwrap();
+    let d = s
+        .start_version(&id, b"{\"v\":2}".to_vec(), audit(20, "passport.revise"))
+        .await
+        .unwrap();
+    assert_eq!(d.version, 2);
+    let twice = s.start_version(&id, b"{}".to_vec(), audit(21, "r")).await;
+    assert!(matches!(twice, Err(StoreError::Conflict(_))), "{twice:?}");
+    s.update_draft(&id, b"{\"v\":2.1}".to_vec(), audit(22, "e"))
+        .await
+        .unwrap();
+    // Still published at version 1 while the draft is pending.
+    let rec = s.get_passport(&id).await.unwrap();
+    assert_eq!(
+        (rec.status, rec.current_version),
+        (PassportStatus::Published, 1)
+    );
+    let v2 = s
+        .publish(&id, new_version(2, 23), audit(24, "passport.publish"))
+        .await
+        .unwrap();
+    let rec = s.get_passport(&id).await.unwrap();
+    assert_eq!(rec.current_version, 2);
+    assert_eq!(rec.published_at, Some(at(1)), "first publication time kept");
+    assert_eq!(s.get_version(&id, None).await.unwrap(), v2);
+    assert_eq!(
+        s.get_version(&id, Some(1)).await.unwrap(),
+        v1,
+        "v1 unchanged"
+    );
+    // A draft cannot start a new version.
+    let draft = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(25, "c"))
+        .await
+        .unwrap();
+    let r = s
+        .start_version(&draft.id, b"{}".to_vec(), audit(26, "r"))
+        .await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+}
+
+pub async fn publish_refusals(s: S) {
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    let wrong = s.publish(&p.id, new_version(2, 1), audit(1, "p")).await;
+    assert!(matches!(wrong, Err(StoreError::Conflict(_))), "{wrong:?}");
+    s.publish(&p.id, new_version(1, 1), audit(1, "p"))
+        .await
+        .unwrap();
+    // No pending draft for version 2.
+    let no_draft = s.publish(&p.id, new_version(2, 2), audit(2, "p")).await;
+    assert!(
+        matches!(no_draft, Err(StoreError::Conflict(_))),
+        "{no_draft:?}"
+    );
+    // Republishing version 1.
+    let again = s.publish(&p.id, new_version(1, 2), audit(2, "p")).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    // Suspended: resume first.
+    s.start_version(&p.id, b"{}".to_vec(), audit(3, "r"))
+        .await
+        .unwrap();
+    s.suspend(&p.id, "investigation".into(), audit(4, "s"))
+        .await
+        .unwrap();
+    let susp = s.publish(&p.id, new_version(2, 5), audit(5, "p")).await;
+    assert!(matches!(susp, Err(StoreError::Conflict(_))), "{susp:?}");
+    assert_eq!(s.get_passport(&p.id).await.unwrap().current_version, 1);
+}
+
+pub async fn lifecycle_and_terminal_states(s: S) {
+    let id = published(&s, "04012345678901").await;
+    let r = s
+        .suspend(&id, "recall check".into(), audit(2, "s"))
+        .await
+        .unwrap();
+    assert_eq!(r.status, PassportStatus::Suspended);
+    assert_eq!(r.status_reason.as_deref(), Some("recall check"));
+    let r = s.resume(&id, audit(3, "r")).await.unwrap();
+    assert_eq!(
+        (r.status, r.status_reason),
+        (PassportStatus::Published, None)
+    );
+    s.start_version(&id, b"{}".to_vec(), audit(4, "v"))
+        .await
+        .unwrap();
+    let r = s
+        .archive(&id, Some("end of life".into()), audit(5, "a"))
+        .await
+        .unwrap();
+    assert_eq!(r.status, PassportStatus::Archived);
+    assert_eq!(r.updated_at, at(5));
+    // Terminal: nothing changes any more.
+    for to in PassportStatus::ALL {
+        let e = s.change_status(&id, to, None, audit(6, "x")).await;
+        assert!(
+            matches!(
+                e,
+                Err(StoreError::InvalidTransition { .. } | StoreError::Conflict(_))
+            ),
+            "{to}: {e:?}"
+        );
+    }
+    let e = s.update_draft(&id, b"{}".to_vec(), audit(6, "e")).await;
+    assert!(matches!(e, Err(StoreError::ImmutableViolation(_))), "{e:?}");
+    let e = s.start_version(&id, b"{}".to_vec(), audit(6, "e")).await;
+    assert!(matches!(e, Err(StoreError::ImmutableViolation(_))), "{e:?}");
+    let e = s.publish(&id, new_version(2, 6), audit(6, "p")).await;
+    assert!(matches!(e, Err(StoreError::ImmutableViolation(_))), "{e:?}");
+    // Versions stay readable.
+    assert_eq!(s.get_version(&id, None).await.unwrap().version, 1);
+
+    // suspended -> deactivated
+    let id2 = published(&s, "04012345678902").await;
+    s.suspend(&id2, "fraud".into(), audit(2, "s"))
+        .await
+        .unwrap();
+    let r = s
+        .deactivate(&id2, "destroyed".into(), audit(3, "d"))
+        .await
+        .unwrap();
+    assert_eq!(r.status, PassportStatus::Deactivated);
+    let e = s.resume(&id2, audit(4, "r")).await;
+    assert!(
+        matches!(e, Err(StoreError::InvalidTransition { .. })),
+        "{e:?}"
+    );
+}
+
+pub async fn invalid_transitions_are_typed(s: S) {
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    let e = s.suspend(&p.id, "x".into(), audit(1, "s")).await;
+    assert_eq!(
+        e,
+        Err(StoreError::InvalidTransition {
+            from: "draft".into(),
+            to: "suspended".into()
+        })
+    );
+    let e = s.archive(&p.id, None, audit(1, "a")).await;
+    assert!(
+        matches!(e, Err(StoreError::InvalidTransition { .. })),
+        "{e:?}"
+    );
+    let e = s
+        .change_status(&p.id, PassportStatus::Published, None, audit(1, "p"))
+        .await;
+    assert!(matches!(e, Err(StoreError::Conflict(_))), "{e:?}");
+    let id = published(&s, "04012345678902").await;
+    for to in [PassportStatus::Draft, PassportStatus::Published] {
+        let e = s.change_status(&id, to, None, audit(2, "x")).await;
+        assert_eq!(
+            e,
+            Err(StoreError::InvalidTransition {
+                from: "published".into(),
+                to: to.as_str().into()
+            })
+        );
+    }
+    assert_eq!(
+        s.get_passport(&id).await.unwrap().status,
+        PassportStatus::Published
+    );
+}
+
+pub async fn list_filters_and_keyset_pagination(s: S) {
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let sector = if i % 2 == 0 { "battery" } else { "generic" };
+        let p = s
+            .create_draft(
+                new_passport(&format!("0401234567890{i}"), sector),
+                audit(i, "c"),
+            )
+            .await
+            .unwrap();
+        ids.push(p.id);
+    }
+    s.publish(&ids[1], new_version(1, 9), audit(9, "p"))
+        .await
+        .unwrap();
+    s.publish(&ids[3], new_version(1, 9), audit(9, "p"))
+        .await
+        .unwrap();
+    let all = PassportFilter::default();
+    let page1 = s.list_passports(&all, None, 2).await.unwrap();
+    assert_eq!(
+        page1.items.iter().map(|p| &p.id).collect::<Vec<_>>(),
+        vec![&ids[0], &ids[1]]
+    );
+    let page2 = s
+        .list_passports(&all, page1.next.as_ref(), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        page2.items.iter().map(|p| &p.id).collect::<Vec<_>>(),
+        vec![&ids[2], &ids[3]]
+    );
+    let page3 = s
+        .list_passports(&all, page2.next.as_ref(), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        page3.items.iter().map(|p| &p.id).collect::<Vec<_>>(),
+        vec![&ids[4]]
+    );
+    assert_eq!(page3.next, None);
+    let published = PassportFilter {
+        status: Some(PassportStatus::Published),
+        ..Default::default()
+    };
+    let got = s.list_passports(&published, None, 10).await.unwrap();
+    assert_eq!(
+        got.items.iter().map(|p| &p.id).collect::<Vec<_>>(),
+        vec![&ids[1], &ids[3]]
+    );
+    let generic_published = PassportFilter {
+        status: Some(PassportStatus::Published),
+        sector_id: Some("generic".into()),
+        gtin: Some("04012345678903".into()),
+    };
+    let got = s
+        .list_passports(&generic_published, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(got.items.len(), 1);
+    assert_eq!(got.items[0].id, ids[3]);
+    let battery = PassportFilter {
+        sector_id: Some("battery".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.list_passports(&battery, None, 10)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        3
+    );
+}
+
+pub async fn audit_is_gapless_and_ordered(s: S) {
+    let id = published(&s, "04012345678901").await;
+    s.append_audit(audit(5, "node.start")).await.unwrap();
+    s.suspend(&id, "r".into(), audit(6, "s")).await.unwrap();
+    let n = s.audit_len().await.unwrap();
+    assert_eq!(n, 4);
+    let all = s.list_audit(1, 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|a| a.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4]
+    );
+    assert_eq!(all[2].event.action, "node.start");
+    assert_eq!(all[2].event.passport, None);
+    let range = s.list_audit(2, 2).await.unwrap();
+    assert_eq!(range.iter().map(|a| a.seq).collect::<Vec<_>>(), vec![2, 3]);
+    let history = s.history(&id).await.unwrap();
+    assert_eq!(
+        history.iter().map(|a| a.seq).collect::<Vec<_>>(),
+        vec![1, 2, 4]
+    );
+}
+
+pub async fn api_keys(s: S) {
+    let key = NewApiKey {
+        prefix: "hm_abc123".into(),
+        hash: vec![7; 32],
+        scope: "passports:write".into(),
+        label: "ci".into(),
+        expires_at: Some(at(1000)),
+    };
+    let rec = s
+        .insert_api_key(key.clone(), audit(0, "apikey.create"))
+        .await
+        .unwrap();
+    assert_eq!(rec.created_at, at(0));
+    assert_eq!(
+        s.find_api_key("hm_abc123").await.unwrap(),
+        Some(rec.clone())
+    );
+    assert_eq!(s.find_api_key("hm_nope").await.unwrap(), None);
+    let dup = s.insert_api_key(key, audit(1, "apikey.create")).await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    s.touch_api_key("hm_abc123", at(5)).await.unwrap();
+    let e = s.touch_api_key("hm_nope", at(5)).await;
+    assert!(matches!(e, Err(StoreError::NotFound(_))), "{e:?}");
+    let revoked = s
+        .revoke_api_key("hm_abc123", audit(6, "apikey.revoke"))
+        .await
+        .unwrap();
+    assert_eq!(revoked.revoked_at, Some(at(6)));
+    assert_eq!(revoked.last_used_at, Some(at(5)));
+    let e = s
+        .revoke_api_key("hm_abc123", audit(7, "apikey.revoke"))
+        .await;
+    assert!(matches!(e, Err(StoreError::ImmutableViolation(_))), "{e:?}");
+    assert_eq!(s.list_api_keys().await.unwrap(), vec![revoked]);
+    assert_eq!(s.audit_len().await.unwrap(), 2);
+}
+
+pub async fn signing_keys(s: S) {
+    let key = |id: &str| SigningKeyRecord {
+        key_id: id.into(),
+        purpose: "passport-signing".into(),
+        backend: "file".into(),
+        public_key_multibase: format!("z6Mk{id}"),
+        status: SigningKeyStatus::Current,
+        created_at: at(0),
+        retired_at: None,
+        revoked_at: None,
+        revocation_reason: None,
+    };
+    s.insert_signing_key(key("k1"), audit(0, "key.generate"))
+        .await
+        .unwrap();
+    let second = s
+        .insert_signing_key(key("k2"), audit(1, "key.generate"))
+        .await;
+    assert!(
+        matches!(second, Err(StoreError::Conflict(_))),
+        "one current key per purpose: {second:?}"
+    );
+    let retired = s
+        .set_signing_key_status(
+            "k1",
+            SigningKeyStatus::Retired,
+            None,
+            audit(2, "key.rotate"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(retired.retired_at, Some(at(2)));
+    s.insert_signing_key(key("k2"), audit(2, "key.generate"))
+        .await
+        .unwrap();
+    let back = s
+        .set_signing_key_status("k1", SigningKeyStatus::Current, None, audit(3, "x"))
+        .await;
+    assert!(
+        matches!(back, Err(StoreError::InvalidTransition { .. })),
+        "{back:?}"
+    );
+    let revoked = s
+        .set_signing_key_status(
+            "k1",
+            SigningKeyStatus::Revoked,
+            Some("leak".into()),
+            audit(4, "key.revoke"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (revoked.revoked_at, revoked.revocation_reason.as_deref()),
+        (Some(at(4)), Some("leak"))
+    );
+    let again = s
+        .set_signing_key_status("k1", SigningKeyStatus::Revoked, None, audit(5, "x"))
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::InvalidTransition { .. })),
+        "{again:?}"
+    );
+    let list = s.list_signing_keys().await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0], revoked);
+    assert_eq!(list[1].status, SigningKeyStatus::Current);
+}
+
+pub async fn failed_audit_rolls_back_status_change(s: S) {
+    let id = published(&s, "04012345678901").await;
+    let before = s.get_passport(&id).await.unwrap();
+    let n = s.audit_len().await.unwrap();
+    let e = s.suspend(&id, "x".into(), bad_audit()).await;
+    assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+    assert_eq!(
+        s.get_passport(&id).await.unwrap(),
+        before,
+        "status change rolled back"
+    );
+    assert_eq!(s.audit_len().await.unwrap(), n);
+    // And the store still works afterwards (head row not left locked or advanced).
+    s.suspend(&id, "x".into(), audit(60, "s")).await.unwrap();
+    assert_eq!(s.audit_len().await.unwrap(), n + 1);
+    assert_eq!(s.list_audit(n + 1, 1).await.unwrap()[0].seq, n + 1);
+}
+
+pub async fn failed_audit_rolls_back_publish(s: S) {
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    let e = s.publish(&p.id, new_version(1, 1), bad_audit()).await;
+    assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+    assert_eq!(
+        s.get_passport(&p.id).await.unwrap(),
+        p,
+        "still an unpublished draft"
+    );
+    let v = s.get_version(&p.id, Some(1)).await;
+    assert!(
+        matches!(v, Err(StoreError::NotFound(_))),
+        "no version persisted: {v:?}"
+    );
+    assert_eq!(s.audit_len().await.unwrap(), 1);
+    // The same publication then succeeds.
+    s.publish(&p.id, new_version(1, 1), audit(2, "p"))
+        .await
+        .unwrap();
+}
+
+pub async fn failed_audit_rolls_back_create(s: S) {
+    let new = new_passport("04012345678901", "battery");
+    let e = s.create_draft(new.clone(), bad_audit()).await;
+    assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+    let g = s.get_passport(&new.id).await;
+    assert!(matches!(g, Err(StoreError::NotFound(_))), "{g:?}");
+    assert_eq!(s.audit_len().await.unwrap(), 0);
+}
+
+pub async fn concurrent_writers_get_gapless_sequence(s: S) {
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            for j in 0..5 {
+                let p = s
+                    .create_draft(
+                        new_passport("04012345678901", "battery"),
+                        audit(i * 10 + j, "c"),
+                    )
+                    .await
+                    .unwrap();
+                s.append_audit(audit(i * 10 + j, "tick")).await.unwrap();
+                s.publish(&p.id, new_version(1, 1), audit(i * 10 + j, "p"))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let all = s.list_audit(1, 1000).await.unwrap();
+    assert_eq!(all.len(), 120);
+    assert!(
+        all.iter().enumerate().all(|(i, a)| a.seq == i as u64 + 1),
+        "gapless 1..=120"
+    );
+    assert_eq!(s.audit_len().await.unwrap(), 120);
+}
+
+pub async fn concurrent_publishers_of_one_passport(s: S) {
+    let id = published(&s, "04012345678901").await;
+    s.start_version(&id, b"{}".to_vec(), audit(2, "r"))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.publish(&id, new_version(2, 3 + i), audit(3 + i, "p"))
+                .await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(ok, 1, "exactly one publisher wins version 2");
+    assert_eq!(s.get_passport(&id).await.unwrap().current_version, 2);
+}
+
+pub async fn not_found_errors(s: S) {
+    let id = super::new_id();
+    assert!(matches!(
+        s.get_passport(&id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.get_draft(&id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.get_version(&id, None).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(s.history(&id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        s.suspend(&id, "x".into(), audit(0, "s")).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.publish(&id, new_version(1, 0), audit(0, "p")).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.set_signing_key_status("nope", SigningKeyStatus::Retired, None, audit(0, "k"))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        s.audit_len().await.unwrap(),
+        0,
+        "failed writes leave no audit"
+    );
+}

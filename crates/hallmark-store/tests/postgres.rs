@@ -1,0 +1,752 @@
+//! PostgreSQL backend, against the real server: the conformance suite, the attack suite
+//! (connected AS THE APP ROLE), the same attacks as the table owner (to show the trigger
+//! layer holds even with privileges), and the start-up privilege check.
+//!
+//! Each test gets its own database and roles (random suffix), dropped afterwards. If the
+//! server is unreachable these tests FAIL with a message saying so.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{audit, new_passport, new_version, PgHarness};
+use hallmark_core::passport::{PassportId, PassportStatus};
+use hallmark_store::postgres::check_app_role;
+use hallmark_store::{NewApiKey, PgStore, PrivilegeError, Store, StoreError};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::Connection;
+
+conformance_tests!(PgHarness::new());
+
+const TABLES: &[&str] = &[
+    "passports",
+    "passport_drafts",
+    "passport_versions",
+    "audit_head",
+    "audit_events",
+    "api_keys",
+    "signing_keys",
+    "log_leaves",
+    "checkpoints",
+    "outbox",
+    "schema_migrations",
+];
+
+struct Fixture {
+    h: PgHarness,
+    published: String,
+    archived: String,
+    draft: String,
+}
+
+/// A published passport (v1, pending v2 draft), an archived one, a draft, a revoked key,
+/// a signing key, an outbox message, a log leaf and a checkpoint.
+async fn fixture() -> Fixture {
+    let h = PgHarness::new().await;
+    let s = h.store();
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    s.publish(&p.id, new_version(1, 1), audit(1, "p"))
+        .await
+        .unwrap();
+    s.start_version(&p.id, b"{\"v\":2}".to_vec(), audit(2, "r"))
+        .await
+        .unwrap();
+    let a = s
+        .create_draft(new_passport("04012345678902", "battery"), audit(3, "c"))
+        .await
+        .unwrap();
+    s.publish(&a.id, new_version(1, 4), audit(4, "p"))
+        .await
+        .unwrap();
+    s.archive(&a.id, None, audit(5, "a")).await.unwrap();
+    let d = s
+        .create_draft(new_passport("04012345678903", "battery"), audit(6, "c"))
+        .await
+        .unwrap();
+    s.insert_api_key(
+        NewApiKey {
+            prefix: "hm_key1".into(),
+            hash: vec![1; 32],
+            scope: "admin".into(),
+            label: "l".into(),
+            expires_at: None,
+        },
+        audit(7, "k"),
+    )
+    .await
+    .unwrap();
+    s.revoke_api_key("hm_key1", audit(8, "kr")).await.unwrap();
+    s.insert_signing_key(
+        hallmark_store::SigningKeyRecord {
+            key_id: "k1".into(),
+            purpose: "passport-signing".into(),
+            backend: "file".into(),
+            public_key_multibase: "z6Mk".into(),
+            status: hallmark_store::SigningKeyStatus::Current,
+            created_at: common::at(0),
+            retired_at: None,
+            revoked_at: None,
+            revocation_reason: None,
+        },
+        audit(9, "key"),
+    )
+    .await
+    .unwrap();
+    s.set_signing_key_status(
+        "k1",
+        hallmark_store::SigningKeyStatus::Revoked,
+        Some("test".into()),
+        audit(10, "key.revoke"),
+    )
+    .await
+    .unwrap();
+    // The log and outbox have no API yet: fill them as the app role would.
+    let mut app = h.app_connection().await;
+    sqlx::raw_sql(
+        "INSERT INTO outbox (topic, payload, created_at) VALUES ('t', '\\x00', now()); \
+         INSERT INTO log_leaves VALUES (0, sha256('\\x00'), 1, now()); \
+         INSERT INTO checkpoints VALUES (1, sha256('\\x00'), 'note', now());",
+    )
+    .execute(&mut app)
+    .await
+    .unwrap();
+    app.close().await.unwrap();
+    let uuid = |id: &PassportId| id.uuid().hyphenated().to_string();
+    Fixture {
+        published: uuid(&p.id),
+        archived: uuid(&a.id),
+        draft: uuid(&d.id),
+        h,
+    }
+}
+
+/// Every table's full contents (as JSON text, ordered), read as the migration role.
+async fn snapshot(h: &PgHarness) -> Vec<String> {
+    let mut conn = h.migration_connection().await;
+    let mut out = Vec::new();
+    for t in TABLES {
+        let rows: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT string_agg(r::text, E'\\n' ORDER BY r::text) FROM {t} r"
+        ))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        out.push(format!("{t}: {}", rows.unwrap_or_default()));
+    }
+    conn.close().await.unwrap();
+    out
+}
+
+/// How a statement must be refused.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Refusal {
+    /// SQLSTATE 42501 (insufficient privilege) or "must be owner".
+    Privilege,
+    /// A hallmark trigger (immutable / transition / conflict).
+    Trigger,
+    /// Either (the app role lacks the privilege and the trigger would also refuse).
+    Any,
+}
+
+fn classify(err: sqlx::Error, sql: &str) -> Refusal {
+    let code = err
+        .as_database_error()
+        .and_then(|d| d.code().map(|c| c.into_owned()))
+        .unwrap_or_default();
+    let typed = StoreError::from(err);
+    match typed {
+        StoreError::PermissionDenied(_) => Refusal::Privilege,
+        StoreError::ImmutableViolation(_)
+        | StoreError::InvalidTransition { .. }
+        | StoreError::Conflict(_) => Refusal::Trigger,
+        other => panic!("{sql}: refused for an unexpected reason (SQLSTATE {code}): {other:?}"),
+    }
+}
+
+/// Runs each statement in its own transaction-less round trip on a fresh connection as
+/// `role_conn`; each must be refused as `expected`, and every table must be unchanged.
+async fn attack(f: &Fixture, as_owner: bool, statements: &[(Refusal, String)]) {
+    let before = snapshot(&f.h).await;
+    for (expected, sql) in statements {
+        let mut conn = if as_owner {
+            f.h.migration_connection().await
+        } else {
+            f.h.app_connection().await
+        };
+        let result = sqlx::raw_sql(sql).execute(&mut conn).await;
+        let got = match result {
+            Ok(r) => panic!("{sql}: accepted ({} rows)", r.rows_affected()),
+            Err(e) => classify(e, sql),
+        };
+        if *expected != Refusal::Any {
+            assert_eq!(got, *expected, "{sql}");
+        }
+        conn.close().await.unwrap();
+        assert_eq!(snapshot(&f.h).await, before, "{sql} changed data");
+    }
+}
+
+fn p(s: &str) -> (Refusal, String) {
+    (Refusal::Privilege, s.to_owned())
+}
+fn t(s: &str) -> (Refusal, String) {
+    (Refusal::Trigger, s.to_owned())
+}
+
+// ---------------------------------------------------------------------------------------
+// Attack suite, as the application role
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn attack_update_published_version() {
+    let f = fixture().await;
+    let id = &f.published;
+    attack(
+        &f,
+        false,
+        &[
+            p(&format!("UPDATE passport_versions SET public_jwt = 'forged' WHERE passport_id = '{id}'")),
+            p("UPDATE passport_versions SET version = version + 10"),
+            p(&format!(
+                "INSERT INTO passport_versions SELECT * FROM passport_versions WHERE passport_id = '{id}' \
+                 ON CONFLICT (passport_id, version) DO UPDATE SET public_jwt = 'forged'"
+            )),
+            // The draft it was published from is frozen (the app may UPDATE drafts, the
+            // trigger refuses once the version is published).
+            t(&format!("UPDATE passport_drafts SET content = '\\x00' WHERE passport_id = '{id}' AND version = 1")),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn attack_delete_from_every_table() {
+    let f = fixture().await;
+    let statements: Vec<_> = TABLES
+        .iter()
+        .map(|t| p(&format!("DELETE FROM {t}")))
+        .collect();
+    attack(&f, false, &statements).await;
+}
+
+#[tokio::test]
+async fn attack_truncate() {
+    let f = fixture().await;
+    let mut statements: Vec<_> = TABLES.iter().map(|t| p(&format!("TRUNCATE {t}"))).collect();
+    statements.push(p(
+        "TRUNCATE passports, passport_drafts, passport_versions CASCADE",
+    ));
+    attack(&f, false, &statements).await;
+}
+
+#[tokio::test]
+async fn attack_ddl() {
+    let f = fixture().await;
+    attack(
+        &f,
+        false,
+        &[
+            p("ALTER TABLE passport_versions ADD COLUMN evil TEXT"),
+            p("ALTER TABLE passports DROP CONSTRAINT passports_check"),
+            p("ALTER TABLE passport_versions RENAME TO old_versions"),
+            p("ALTER TABLE passport_versions OWNER TO CURRENT_USER"),
+            p("DROP TABLE audit_events"),
+            p("CREATE TABLE hallmark.evil (x int)"),
+            p("CREATE TABLE public.evil (x int)"),
+            p("CREATE TEMP TABLE passports (x int)"),
+            p("CREATE SCHEMA evil"),
+            p("CREATE OR REPLACE FUNCTION refuse_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$"),
+            p("DROP FUNCTION refuse_update() CASCADE"),
+        ],
+    )
+    .await;
+    // GRANT by a non-owner is only a warning (no privileges were granted): prove that
+    // DELETE still fails afterwards.
+    let mut app = f.h.app_connection().await;
+    let _ = sqlx::raw_sql("GRANT DELETE ON passports TO CURRENT_USER")
+        .execute(&mut app)
+        .await;
+    let e = sqlx::raw_sql("DELETE FROM passports")
+        .execute(&mut app)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        StoreError::from(e),
+        StoreError::PermissionDenied(_)
+    ));
+}
+
+#[tokio::test]
+async fn attack_drop_or_disable_triggers() {
+    let f = fixture().await;
+    attack(
+        &f,
+        false,
+        &[
+            p("DROP TRIGGER versions_no_update ON passport_versions"),
+            p("DROP TRIGGER passports_guard_update ON passports"),
+            p("ALTER TABLE passport_versions DISABLE TRIGGER versions_no_update"),
+            p("ALTER TABLE passports DISABLE TRIGGER ALL"),
+            p("ALTER TABLE audit_events DISABLE TRIGGER USER"),
+            p("ALTER TRIGGER audit_no_delete ON audit_events RENAME TO gone"),
+            p("CREATE TRIGGER evil BEFORE INSERT ON passports FOR EACH ROW EXECUTE FUNCTION refuse_update()"),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn attack_session_replication_role() {
+    let f = fixture().await;
+    attack(
+        &f,
+        false,
+        &[
+            p("SET session_replication_role = replica"),
+            p("SET LOCAL session_replication_role = replica"),
+            p("SELECT set_config('session_replication_role', 'replica', false)"),
+            p("ALTER ROLE CURRENT_USER SET session_replication_role = replica"),
+        ],
+    )
+    .await;
+    // And the role cannot become the owner either.
+    let attempt = format!("SET ROLE \"{}\"", f.h.migration_role);
+    attack(&f, false, &[p(&attempt)]).await;
+}
+
+#[tokio::test]
+async fn attack_update_or_delete_audit() {
+    let f = fixture().await;
+    attack(
+        &f,
+        false,
+        &[
+            p("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 1"),
+            p("DELETE FROM audit_events WHERE seq = 1"),
+            p("INSERT INTO audit_events SELECT * FROM audit_events WHERE seq = 1 ON CONFLICT (seq) DO UPDATE SET actor = 'x'"),
+            t("UPDATE audit_head SET next_seq = 1"),
+            t("UPDATE audit_head SET next_seq = next_seq + 2"),
+            // Claimed but unused: refused at commit (gapless).
+            t("UPDATE audit_head SET next_seq = next_seq + 1"),
+            // A forged sequence number.
+            t("INSERT INTO audit_events (seq, at, actor, action, detail) VALUES (999, now(), 'x', 'x', '{}')"),
+            p("INSERT INTO audit_head VALUES (2, 1)"),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn attack_status_backwards_and_out_of_terminal() {
+    let f = fixture().await;
+    let (id, a, d) = (&f.published, &f.archived, &f.draft);
+    attack(
+        &f,
+        false,
+        &[
+            t(&format!(
+                "UPDATE passports SET status = 'draft', published_at = NULL WHERE id = '{id}'"
+            )),
+            t(&format!(
+                "UPDATE passports SET status = 'published' WHERE id = '{a}'"
+            )),
+            t(&format!(
+                "UPDATE passports SET status = 'suspended' WHERE id = '{a}'"
+            )),
+            t(&format!(
+                "UPDATE passports SET status = 'deactivated' WHERE id = '{a}'"
+            )),
+            t(&format!(
+                "UPDATE passports SET updated_at = now() WHERE id = '{a}'"
+            )),
+            t(&format!(
+                "UPDATE passports SET status = 'suspended' WHERE id = '{d}'"
+            )),
+            t(&format!(
+                "UPDATE passports SET status = 'archived' WHERE id = '{d}'"
+            )),
+            // draft -> published without a version: refused at commit.
+            t(&format!(
+                "UPDATE passports SET status = 'published', published_at = now() WHERE id = '{d}'"
+            )),
+            t(&format!(
+                "UPDATE passports SET current_version = 0 WHERE id = '{id}'"
+            )),
+            t(&format!(
+                "UPDATE passports SET current_version = 2 WHERE id = '{id}'"
+            )),
+            t(&format!(
+                "UPDATE passports SET published_at = now() WHERE id = '{id}'"
+            )),
+            p(&format!(
+                "UPDATE passports SET gtin = '09999999999999' WHERE id = '{id}'"
+            )),
+            t(&format!(
+                "UPDATE passport_drafts SET content = '\\x00' WHERE passport_id = '{a}'"
+            )),
+            t("UPDATE api_keys SET revoked_at = NULL"),
+            p("UPDATE api_keys SET scope = 'everything'"),
+            t("UPDATE signing_keys SET status = 'current', revoked_at = NULL"),
+        ],
+    )
+    .await;
+    // Outbox: marking a message published once is allowed; changing it again is refused.
+    let mut app = f.h.app_connection().await;
+    sqlx::raw_sql("UPDATE outbox SET published_at = now()")
+        .execute(&mut app)
+        .await
+        .unwrap();
+    app.close().await.unwrap();
+    attack(
+        &f,
+        false,
+        &[
+            t("UPDATE outbox SET published_at = NULL"),
+            p("UPDATE outbox SET payload = '\\x01'"),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn attack_insert_versions_out_of_rule() {
+    let f = fixture().await;
+    let insert = |id: &str, version: u32| {
+        let content = "'\\x00'::bytea";
+        t(&format!(
+            "INSERT INTO passport_versions VALUES ('{id}', {version}, {content}, sha256({content}), 'k', now(), \
+             '\\x00', 'j', '\\x00', 'j', '\\x00', 'j', now())"
+        ))
+    };
+    attack(
+        &f,
+        false,
+        &[
+            insert(&f.archived, 2),  // terminal
+            insert(&f.draft, 1),     // a draft
+            insert(&f.published, 3), // not current + 1
+            insert(&f.published, 1), // existing
+            // current + 1 and all but the passport bump: refused at commit.
+            insert(&f.published, 2),
+            t(&format!(
+                "INSERT INTO passport_drafts VALUES ('{}', 2, '\\x00', now(), now())",
+                f.archived
+            )),
+            t(&format!(
+                "INSERT INTO passport_drafts VALUES ('{}', 5, '\\x00', now(), now())",
+                f.published
+            )),
+            t("INSERT INTO log_leaves VALUES (5, sha256('\\x00'), 2, now())"),
+            t("INSERT INTO checkpoints VALUES (1, sha256('\\x01'), 'fork', now())"),
+        ],
+    )
+    .await;
+    // The store still works afterwards.
+    let s = f.h.store();
+    let id = PassportId::parse(&format!("urn:uuid:{}", f.published)).unwrap();
+    s.publish(&id, new_version(2, 10), audit(10, "p"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_passport(&id).await.unwrap().status,
+        PassportStatus::Published
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Defence in depth: the table OWNER (migration role) is still stopped by the triggers.
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn owner_is_stopped_by_triggers_too() {
+    let f = fixture().await;
+    let (id, a) = (&f.published, &f.archived);
+    attack(
+        &f,
+        true,
+        &[
+            t(&format!(
+                "UPDATE passport_versions SET public_jwt = 'forged' WHERE passport_id = '{id}'"
+            )),
+            t("DELETE FROM passport_versions"),
+            t("TRUNCATE passport_versions CASCADE"),
+            t("UPDATE audit_events SET actor = 'x'"),
+            t("DELETE FROM audit_events"),
+            t("TRUNCATE audit_events CASCADE"),
+            t("DELETE FROM passports"),
+            t(&format!(
+                "UPDATE passports SET status = 'published' WHERE id = '{a}'"
+            )),
+            t(&format!(
+                "UPDATE passports SET status = 'draft', published_at = NULL WHERE id = '{id}'"
+            )),
+            t("UPDATE api_keys SET revoked_at = NULL"),
+            t("DELETE FROM api_keys"),
+            t("DELETE FROM signing_keys"),
+            t("DELETE FROM log_leaves"),
+            t("DELETE FROM checkpoints"),
+            t("DELETE FROM outbox"),
+        ],
+    )
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Start-up privilege check
+// ---------------------------------------------------------------------------------------
+
+async fn check_as(h: &PgHarness, role: &str) -> Result<(), StoreError> {
+    let opts = hallmark_store::postgres::app_options(PgHarness::role_options(&h.database, role));
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .unwrap();
+    let r = check_app_role(&pool).await;
+    pool.close().await;
+    r
+}
+
+#[tokio::test]
+async fn privilege_check_accepts_the_app_role() {
+    let h = PgHarness::new().await;
+    check_as(&h, &h.app_role).await.unwrap();
+}
+
+#[tokio::test]
+async fn privilege_check_refuses_each_excess() {
+    let h = PgHarness::new().await;
+    let db = format!("\"{}\"", h.database);
+
+    let r = h.extra_role("su", "SUPERUSER").await;
+    assert!(
+        matches!(check_as(&h, &r).await, Err(StoreError::Privilege(PrivilegeError::Superuser { role })) if role == r)
+    );
+
+    let r = h.extra_role("cr", "CREATEROLE").await;
+    assert!(matches!(
+        check_as(&h, &r).await,
+        Err(StoreError::Privilege(PrivilegeError::CreateRole { .. }))
+    ));
+
+    // Member of the migration role: owns everything it owns.
+    let r = h.extra_role("mem", "").await;
+    h.admin_exec(&[format!("GRANT \"{}\" TO \"{r}\"", h.migration_role)])
+        .await;
+    assert_eq!(
+        check_as(&h, &r).await,
+        Err(StoreError::Privilege(PrivilegeError::OwnsDatabase {
+            database: h.database.clone()
+        }))
+    );
+
+    let r = h.extra_role("del", "").await;
+    h.admin_exec(&[format!("GRANT DELETE ON hallmark.passports TO \"{r}\"")])
+        .await;
+    assert_eq!(
+        check_as(&h, &r).await,
+        Err(StoreError::Privilege(PrivilegeError::HasDelete {
+            table: "passports".into()
+        }))
+    );
+
+    let r = h.extra_role("tru", "").await;
+    h.admin_exec(&[format!(
+        "GRANT TRUNCATE ON hallmark.audit_events TO \"{r}\""
+    )])
+    .await;
+    assert_eq!(
+        check_as(&h, &r).await,
+        Err(StoreError::Privilege(PrivilegeError::HasTruncate {
+            table: "audit_events".into()
+        }))
+    );
+
+    let r = h.extra_role("trg", "").await;
+    h.admin_exec(&[format!(
+        "GRANT TRIGGER ON hallmark.passport_versions TO \"{r}\""
+    )])
+    .await;
+    assert_eq!(
+        check_as(&h, &r).await,
+        Err(StoreError::Privilege(PrivilegeError::HasTrigger {
+            table: "passport_versions".into()
+        }))
+    );
+
+    let r = h.extra_role("upd", "").await;
+    h.admin_exec(&[format!(
+        "GRANT UPDATE ON hallmark.passport_versions TO \"{r}\""
+    )])
+    .await;
+    assert_eq!(
+        check_as(&h, &r).await,
+        Err(StoreError::Privilege(PrivilegeError::HasUpdate {
+            table: "passport_versions".into()
+        }))
+    );
+
+    let r = h.extra_role("crt", "").await;
+    h.admin_exec(&[format!("GRANT CREATE ON SCHEMA hallmark TO \"{r}\"")])
+        .await;
+    assert_eq!(
+        check_as(&h, &r).await,
+        Err(StoreError::Privilege(PrivilegeError::CanCreateInSchema {
+            schema: "hallmark".into()
+        }))
+    );
+
+    let r = h.extra_role("tab", "").await;
+    h.admin_exec(&[format!("ALTER TABLE hallmark.outbox OWNER TO \"{r}\"")])
+        .await;
+    assert_eq!(
+        check_as(&h, &r).await,
+        Err(StoreError::Privilege(PrivilegeError::OwnsTable {
+            table: "outbox".into()
+        }))
+    );
+    h.admin_exec(&[format!(
+        "ALTER TABLE hallmark.outbox OWNER TO \"{}\"",
+        h.migration_role
+    )])
+    .await;
+
+    let r = h.extra_role("sch", "").await;
+    h.admin_exec(&[format!("ALTER SCHEMA hallmark OWNER TO \"{r}\"")])
+        .await;
+    assert_eq!(
+        check_as(&h, &r).await,
+        Err(StoreError::Privilege(PrivilegeError::OwnsSchema {
+            schema: "hallmark".into()
+        }))
+    );
+    h.admin_exec(&[format!(
+        "ALTER SCHEMA hallmark OWNER TO \"{}\"",
+        h.migration_role
+    )])
+    .await;
+
+    let r = h.extra_role("dbo", "").await;
+    h.admin_exec(&[format!("ALTER DATABASE {db} OWNER TO \"{r}\"")])
+        .await;
+    assert_eq!(
+        check_as(&h, &r).await,
+        Err(StoreError::Privilege(PrivilegeError::OwnsDatabase {
+            database: h.database.clone()
+        }))
+    );
+    h.admin_exec(&[format!(
+        "ALTER DATABASE {db} OWNER TO \"{}\"",
+        h.migration_role
+    )])
+    .await;
+
+    // The real app role is still fine, and the message names the problem.
+    check_as(&h, &h.app_role).await.unwrap();
+    let msg = PrivilegeError::HasDelete {
+        table: "passports".into(),
+    }
+    .to_string();
+    assert!(msg.contains("DELETE") && msg.contains("passports"), "{msg}");
+}
+
+#[tokio::test]
+async fn node_refuses_to_start_with_the_migration_role_as_app() {
+    let h = PgHarness::new().await;
+    // Using the owner as the app role: refused at start-up, naming the problem.
+    let e = PgStore::connect_with(PgHarness::role_options(&h.database, &h.migration_role), 2).await;
+    assert!(
+        matches!(
+            e,
+            Err(StoreError::Privilege(PrivilegeError::OwnsDatabase { .. }))
+        ),
+        "{e:?}"
+    );
+    // And with a superuser.
+    let e = PgStore::connect_with(common::admin_options().database(&h.database), 2).await;
+    assert!(
+        matches!(
+            e,
+            Err(StoreError::Privilege(PrivilegeError::Superuser { .. }))
+        ),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_concurrent_safe() {
+    let h = PgHarness::new().await;
+    let mig = PgHarness::role_options(&h.database, &h.migration_role);
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let (mig, app) = (mig.clone(), h.app_role.clone());
+        tasks.push(tokio::spawn(async move {
+            hallmark_store::postgres::migrate(&mig, &app).await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let mut conn = h.migration_connection().await;
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM schema_migrations")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(n, hallmark_store::postgres::MIGRATIONS.len() as i64);
+    conn.close().await.unwrap();
+    // The migration connection is gone: only the app pool is connected.
+    let mut admin = common::admin_connect(None).await;
+    let mig_sessions: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND datname = $2",
+    )
+    .bind(&h.migration_role)
+    .bind(&h.database)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(
+        mig_sessions, 0,
+        "the privileged connection is closed before serving"
+    );
+    admin.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn two_nodes_share_one_database() {
+    let h = PgHarness::new().await;
+    let other = PgStore::start_with(
+        PgHarness::role_options(&h.database, &h.migration_role),
+        PgHarness::role_options(&h.database, &h.app_role),
+        3,
+    )
+    .await
+    .unwrap();
+    let a: Arc<dyn Store> = Arc::new(h.store().clone());
+    let b: Arc<dyn Store> = Arc::new(other.clone());
+    let mut tasks = Vec::new();
+    for (i, s) in [a.clone(), b.clone(), a.clone(), b.clone()]
+        .into_iter()
+        .enumerate()
+    {
+        tasks.push(tokio::spawn(async move {
+            for j in 0..10 {
+                s.append_audit(audit((i * 100 + j) as i64, "tick"))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let all = b.list_audit(1, 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        (1..=40).collect::<Vec<_>>()
+    );
+    other.close().await;
+}

@@ -1,0 +1,383 @@
+//! SQLite backend: the conformance suite, then the attack suite (raw SQL through plain
+//! connections must hit the schema's `RAISE(ABORT, …)` triggers).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{audit, new_passport, new_version, SqliteHarness};
+use hallmark_core::passport::PassportStatus;
+use hallmark_store::sqlite::connect_options;
+use hallmark_store::{NewApiKey, SqliteStore, Store, StoreError};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection, SqliteConnection};
+
+conformance_tests!(SqliteHarness::new());
+
+// ---------------------------------------------------------------------------------------
+// SQLite specifics
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn file_is_created_private_with_wal_and_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let p = store
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let mut conn = SqliteConnection::connect_with(&connect_options(&path))
+        .await
+        .unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    conn.close().await.unwrap();
+    store.close().await;
+    // Reopen: migrations are not re-applied, data is there.
+    let store = SqliteStore::open_url(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    assert_eq!(store.get_passport(&p.id).await.unwrap(), p);
+    let mut conn = SqliteConnection::connect_with(&connect_options(&path))
+        .await
+        .unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM schema_migrations")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Attack suite
+// ---------------------------------------------------------------------------------------
+
+/// A store with: a published passport (v1) with a pending v2 draft, an archived one, a
+/// draft, a revoked API key; returns (harness, published, archived, draft).
+struct Fixture {
+    h: SqliteHarness,
+    published: String,
+    archived: String,
+    draft: String,
+}
+
+async fn fixture() -> Fixture {
+    let h = SqliteHarness::new().await;
+    let s = h.store();
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    s.publish(&p.id, new_version(1, 1), audit(1, "p"))
+        .await
+        .unwrap();
+    s.start_version(&p.id, b"{\"v\":2}".to_vec(), audit(2, "r"))
+        .await
+        .unwrap();
+    let a = s
+        .create_draft(new_passport("04012345678902", "battery"), audit(3, "c"))
+        .await
+        .unwrap();
+    s.publish(&a.id, new_version(1, 4), audit(4, "p"))
+        .await
+        .unwrap();
+    s.start_version(&a.id, b"{}".to_vec(), audit(5, "r"))
+        .await
+        .unwrap();
+    s.archive(&a.id, None, audit(5, "a")).await.unwrap();
+    let d = s
+        .create_draft(new_passport("04012345678903", "battery"), audit(6, "c"))
+        .await
+        .unwrap();
+    s.insert_api_key(
+        NewApiKey {
+            prefix: "hm_key1".into(),
+            hash: vec![1; 32],
+            scope: "admin".into(),
+            label: "l".into(),
+            expires_at: None,
+        },
+        audit(7, "k"),
+    )
+    .await
+    .unwrap();
+    s.revoke_api_key("hm_key1", audit(8, "kr")).await.unwrap();
+    let uuid = |id: &hallmark_core::passport::PassportId| id.uuid().hyphenated().to_string();
+    Fixture {
+        published: uuid(&p.id),
+        archived: uuid(&a.id),
+        draft: uuid(&d.id),
+        h,
+    }
+}
+
+const TABLES: &[&str] = &[
+    "passports",
+    "passport_drafts",
+    "passport_versions",
+    "audit_head",
+    "audit_events",
+    "api_keys",
+    "signing_keys",
+    "log_leaves",
+    "checkpoints",
+    "outbox",
+    "schema_migrations",
+];
+
+/// Every table's full contents, for "the data is unchanged" assertions.
+async fn snapshot(conn: &mut SqliteConnection) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in TABLES {
+        let rows: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT quote(json_array(*)) FROM (SELECT * FROM {t} ORDER BY 1, 2)"
+        ))
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap_or_else(|e| panic!("{t}: {e}"));
+        out.push(format!("{t}: {rows:?}"));
+    }
+    out
+}
+
+/// A plain connection: the file's defaults only (no recursive_triggers), optionally with
+/// foreign keys off, as an attacker using the sqlite3 CLI would have.
+async fn plain(path: &std::path::Path, foreign_keys: bool) -> SqliteConnection {
+    SqliteConnection::connect_with(
+        &SqliteConnectOptions::new()
+            .filename(path)
+            .foreign_keys(foreign_keys),
+    )
+    .await
+    .unwrap()
+}
+
+fn expect_refused(
+    result: Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error>,
+    sql: &str,
+) -> StoreError {
+    let err: StoreError = match result {
+        Ok(r) => panic!("{sql} was accepted ({} rows)", r.rows_affected()),
+        Err(e) => e.into(),
+    };
+    assert!(
+        matches!(
+            err,
+            StoreError::ImmutableViolation(_)
+                | StoreError::InvalidTransition { .. }
+                | StoreError::Conflict(_)
+        ),
+        "{sql}: refused by something other than a hallmark trigger: {err:?}"
+    );
+    err
+}
+
+/// Runs each statement separately on a plain connection (with and without foreign
+/// keys); each must be refused by a trigger and leave every table unchanged.
+async fn attack(f: &Fixture, statements: &[String]) {
+    let path = f.h.store().path().to_path_buf();
+    for foreign_keys in [true, false] {
+        let mut conn = plain(&path, foreign_keys).await;
+        let before = snapshot(&mut conn).await;
+        for sql in statements {
+            let r = sqlx::raw_sql(sql).execute(&mut conn).await;
+            expect_refused(r, sql);
+            assert_eq!(snapshot(&mut conn).await, before, "{sql} changed data");
+        }
+        conn.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn attack_update_published_version() {
+    let f = fixture().await;
+    let p = &f.published;
+    attack(
+        &f,
+        &[
+            format!("UPDATE passport_versions SET public_jwt = 'forged' WHERE passport_id = '{p}'"),
+            format!("UPDATE passport_versions SET authority_di = x'00' WHERE passport_id = '{p}'"),
+            format!("UPDATE passport_versions SET version = 7 WHERE passport_id = '{p}'"),
+            "UPDATE passport_versions SET key_id = key_id".to_owned(),
+            // Upsert and replace go through the same guards.
+            format!(
+                "INSERT INTO passport_versions SELECT passport_id, version, content, content_sha256, \
+                 key_id, signed_at, x'00', public_jwt, legitimate_interest_di, legitimate_interest_jwt, \
+                 authority_di, authority_jwt, created_at FROM passport_versions WHERE passport_id = '{p}' \
+                 ON CONFLICT DO UPDATE SET public_di = excluded.public_di"
+            ),
+            format!(
+                "INSERT OR REPLACE INTO passport_versions SELECT passport_id, version, content, \
+                 content_sha256, key_id, signed_at, x'00', public_jwt, legitimate_interest_di, \
+                 legitimate_interest_jwt, authority_di, authority_jwt, created_at \
+                 FROM passport_versions WHERE passport_id = '{p}'"
+            ),
+            // The draft a published version came from is frozen too.
+            format!("UPDATE passport_drafts SET content = x'00' WHERE passport_id = '{p}' AND version = 1"),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn attack_delete_from_every_table() {
+    let f = fixture().await;
+    let statements: Vec<String> = TABLES
+        .iter()
+        .filter(|t| **t != "schema_migrations")
+        .flat_map(|t| {
+            [
+                format!("DELETE FROM {t}"),
+                format!("DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t} LIMIT 1)"),
+            ]
+        })
+        .filter(|s| {
+            !s.contains("FROM signing_keys")
+                && !s.contains("FROM log_leaves")
+                && !s.contains("FROM checkpoints")
+                && !s.contains("FROM outbox")
+        })
+        .collect();
+    attack(&f, &statements).await;
+    // Empty tables: seed one row each, then try again.
+    let mut conn = plain(f.h.store().path(), true).await;
+    sqlx::raw_sql(
+        "INSERT INTO signing_keys VALUES ('k', 'passport-signing', 'file', 'z6Mk', 'current', '2025-01-01', NULL, NULL, NULL); \
+         INSERT INTO log_leaves VALUES (0, zeroblob(32), 1, '2025-01-01'); \
+         INSERT INTO checkpoints VALUES (1, zeroblob(32), 'note', '2025-01-01'); \
+         INSERT INTO outbox (topic, payload, created_at) VALUES ('t', x'00', '2025-01-01');",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    attack(
+        &f,
+        &["signing_keys", "log_leaves", "checkpoints", "outbox"]
+            .iter()
+            .map(|t| format!("DELETE FROM {t}"))
+            .collect::<Vec<_>>(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn attack_update_or_delete_audit() {
+    let f = fixture().await;
+    attack(
+        &f,
+        &[
+            "UPDATE audit_events SET actor = 'someone-else' WHERE seq = 1".to_owned(),
+            "UPDATE audit_events SET detail = '{}'".to_owned(),
+            "DELETE FROM audit_events WHERE seq = 1".to_owned(),
+            "INSERT OR REPLACE INTO audit_events (seq, at, actor, action, detail) \
+             SELECT seq, at, 'x', 'x', '{}' FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events)"
+                .to_owned(),
+            // Forged or out-of-order sequence numbers; rewinding the head.
+            "INSERT INTO audit_events (seq, at, actor, action, detail) VALUES (999, '2025', 'x', 'x', '{}')".to_owned(),
+            "UPDATE audit_head SET next_seq = 1".to_owned(),
+            "UPDATE audit_head SET next_seq = next_seq + 2".to_owned(),
+            "INSERT INTO audit_head VALUES (2, 1)".to_owned(),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn attack_status_backwards_and_out_of_terminal() {
+    let f = fixture().await;
+    let (p, a, d) = (&f.published, &f.archived, &f.draft);
+    attack(
+        &f,
+        &[
+            format!("UPDATE passports SET status = 'draft', published_at = NULL WHERE id = '{p}'"),
+            format!("UPDATE passports SET status = 'published' WHERE id = '{a}'"),
+            format!("UPDATE passports SET status = 'suspended' WHERE id = '{a}'"),
+            format!("UPDATE passports SET status = 'deactivated' WHERE id = '{a}'"),
+            format!("UPDATE passports SET updated_at = '2030-01-01' WHERE id = '{a}'"),
+            format!("UPDATE passports SET status = 'suspended' WHERE id = '{d}'"),
+            format!("UPDATE passports SET status = 'archived' WHERE id = '{d}'"),
+            format!("UPDATE passports SET current_version = 0 WHERE id = '{p}'"),
+            format!("UPDATE passports SET current_version = 2 WHERE id = '{p}'"),
+            format!("UPDATE passports SET gtin = '09999999999999' WHERE id = '{p}'"),
+            format!("UPDATE passports SET published_at = '2030-01-01' WHERE id = '{p}'"),
+            format!("UPDATE passport_drafts SET content = x'00' WHERE passport_id = '{a}'"),
+            format!(
+                "INSERT OR REPLACE INTO passports (id, gtin, sector_id, economic_operator_id, status, \
+                 current_version, created_at, updated_at) \
+                 VALUES ('{a}', '04012345678902', 'battery', 'o', 'draft', 0, '2025', '2025')"
+            ),
+            "UPDATE api_keys SET revoked_at = NULL".to_owned(),
+            "UPDATE api_keys SET scope = 'everything'".to_owned(),
+            "INSERT OR REPLACE INTO api_keys (prefix, hash, scope, label, created_at) \
+             VALUES ('hm_key1', zeroblob(32), 'admin', 'l', '2025')"
+                .to_owned(),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn attack_insert_versions_out_of_rule() {
+    let f = fixture().await;
+    let insert = |id: &str, version: u32| {
+        format!(
+            "INSERT INTO passport_versions VALUES ('{id}', {version}, x'00', zeroblob(32), 'k', '2025', \
+             x'00', 'j', x'00', 'j', x'00', 'j', '2025')"
+        )
+    };
+    attack(
+        &f,
+        &[
+            insert(&f.archived, 2),  // terminal
+            insert(&f.draft, 1),     // draft (not published)
+            insert(&f.published, 3), // not current + 1
+            insert(&f.published, 1), // existing
+            insert(&f.published, 0),
+            format!(
+                "INSERT INTO passport_drafts VALUES ('{}', 2, x'00', '2025', '2025')",
+                f.archived
+            ),
+            format!(
+                "INSERT INTO passport_drafts VALUES ('{}', 5, x'00', '2025', '2025')",
+                f.published
+            ),
+        ],
+    )
+    .await;
+    // The store itself still works afterwards.
+    let s = f.h.store();
+    let id =
+        hallmark_core::passport::PassportId::parse(&format!("urn:uuid:{}", f.published)).unwrap();
+    s.publish(&id, new_version(2, 10), audit(10, "p"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_passport(&id).await.unwrap().status,
+        PassportStatus::Published
+    );
+}
+
+#[tokio::test]
+async fn attack_store_api_cannot_bypass_either() {
+    let f = fixture().await;
+    let s: Arc<dyn Store> = Arc::new(f.h.store().clone());
+    let id =
+        hallmark_core::passport::PassportId::parse(&format!("urn:uuid:{}", f.archived)).unwrap();
+    let e = s.resume(&id, audit(20, "r")).await;
+    assert!(
+        matches!(e, Err(StoreError::InvalidTransition { .. })),
+        "{e:?}"
+    );
+}
