@@ -72,8 +72,18 @@ fn decode_multicodec(s: &str, codec: [u8; 2], what: &'static str) -> Result<[u8;
 }
 
 /// Encode a signature as multibase base58btc (a Data Integrity `proofValue`).
+///
+/// Uses `five8` (Firedancer's fixed-size base58, as used by Solana) for the 64-byte case:
+/// the general-purpose `bs58` encoder costs ~8 µs per signature, a fifth of the signing
+/// budget. The decode side stays on `bs58` (tests check both agree).
 pub fn signature_multibase(sig: &Signature) -> String {
-    format!("z{}", bs58::encode(sig.to_bytes()).into_string())
+    let mut buf = [0u8; 88];
+    let len = usize::from(five8::encode_64(&sig.to_bytes(), &mut buf));
+    let mut out = String::with_capacity(len + 1);
+    out.push('z');
+    // base58 output is ASCII by construction.
+    out.extend(buf.iter().take(len).map(|&b| char::from(b)));
+    out
 }
 
 /// Decode a multibase base58btc signature.
@@ -154,6 +164,23 @@ impl Signer for SigningKey {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn fast_signature_encoding_agrees_with_bs58() {
+        for seed in 0u8..64 {
+            let sk = SigningKey::from_bytes(&[seed; 32]);
+            let sig = ed25519_dalek::Signer::sign(&sk, &[seed; 10]);
+            let mut bytes = sig.to_bytes();
+            // Leading zero bytes are the tricky case for base58.
+            for b in bytes.iter_mut().take(usize::from(seed % 4)) {
+                *b = 0;
+            }
+            let sig = Signature::from_bytes(&bytes);
+            let want = format!("z{}", bs58::encode(sig.to_bytes()).into_string());
+            assert_eq!(signature_multibase(&sig), want);
+            assert_eq!(decode_signature_multibase(&want).unwrap(), sig);
+        }
+    }
 
     #[test]
     fn multikey_round_trip_and_errors() {
