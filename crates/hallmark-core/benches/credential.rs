@@ -21,39 +21,14 @@ use hallmark_core::credential::{self, format_datetime, ProofOptions};
 use hallmark_core::did::{DidDocument, KeyStatus, PublishedKey};
 use hallmark_core::issue::Issuer;
 use hallmark_core::keys::Signer as _;
-use hallmark_core::passport::{
-    Granularity, Gtin, Passport, PassportDraft, PassportId, PassportStatus, ProductIdentifier,
-    SectorRef,
-};
+use hallmark_core::passport::{Passport, PassportStatus};
 use hallmark_core::sector::SectorRegistry;
 use hallmark_core::verify::verify;
 use std::hint::black_box;
 use time::macros::datetime;
 
 fn passport() -> Passport {
-    let input = PassportDraft {
-        product: ProductIdentifier::new(
-            Gtin::parse("09506000134352").unwrap(),
-            None,
-            Some("SN-0001".into()),
-        )
-        .unwrap(),
-        granularity: Granularity::Item,
-        economic_operator_id: "urn:eori:DE123456789012345".into(),
-        facility_id: None,
-        sector: SectorRef {
-            id: "battery".into(),
-            schema_version: "1.2.0".into(),
-        },
-        components: vec![],
-        data: common::composite_signable(),
-    };
-    let mut p = Passport::new_draft(
-        input,
-        PassportId::from_parts(1_793_000_000_000, [7; 10]).unwrap(),
-        datetime!(2026-10-30 09:00 UTC),
-    )
-    .unwrap();
+    let mut p = common::draft_passport(("battery", "1.2.0"), common::composite_signable());
     p.transition(PassportStatus::Published, datetime!(2026-11-01 10:00 UTC))
         .unwrap();
     p

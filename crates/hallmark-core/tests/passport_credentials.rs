@@ -7,10 +7,7 @@ use ed25519_dalek::SigningKey;
 use hallmark_core::access::{Audience, Tier};
 use hallmark_core::did::{DidDocument, KeyStatus, PublishedKey};
 use hallmark_core::issue::{self, IssueError, Issuer};
-use hallmark_core::passport::{
-    Granularity, Gtin, Passport, PassportDraft, PassportId, PassportStatus, ProductIdentifier,
-    SectorRef,
-};
+use hallmark_core::passport::{Passport, PassportStatus};
 use hallmark_core::sector::SectorRegistry;
 use hallmark_core::verify::verify;
 use serde_json::{json, Value};
@@ -25,25 +22,7 @@ fn issuer() -> Issuer {
 }
 
 fn draft(sector: (&str, &str), data: Value) -> Passport {
-    let input = PassportDraft {
-        product: ProductIdentifier::new(
-            Gtin::parse("09506000134352").unwrap(),
-            None,
-            Some("SN-0001".into()),
-        )
-        .unwrap(),
-        granularity: Granularity::Item,
-        economic_operator_id: "urn:eori:DE123456789012345".into(),
-        facility_id: Some("urn:gln:4012345000016".into()),
-        sector: SectorRef {
-            id: sector.0.into(),
-            schema_version: sector.1.into(),
-        },
-        components: vec![],
-        data,
-    };
-    let id = PassportId::from_parts(1_793_000_000_000, [7; 10]).unwrap();
-    Passport::new_draft(input, id, datetime!(2026-10-30 09:00 UTC)).unwrap()
+    common::draft_passport(sector, data)
 }
 
 fn published(data: Value) -> Passport {

@@ -32,25 +32,11 @@ pub enum KeysCommand {
     /// Create a keystore with one current key per purpose and a node age identity.
     Init(KdfArgs),
     /// List keys: id, purpose, status, backend and times (never secrets).
-    List {
-        /// Print the key metadata as a JSON array.
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListArgs),
     /// Replace the current key of a purpose; the old one is retired (still published).
-    Rotate {
-        /// passport-signing, log-checkpoint or node-request.
-        #[arg(long, value_parser = parse_purpose)]
-        purpose: Purpose,
-    },
+    Rotate(RotateArgs),
     /// Revoke a key: it stops signing and leaves the DID document.
-    Revoke {
-        /// The key id (z6Mk…), as shown by `list`.
-        key: String,
-        /// Why (recorded with the key and in the event).
-        #[arg(long)]
-        reason: String,
-    },
+    Revoke(RevokeArgs),
     /// Write an age-encrypted backup of every key to a new file.
     Backup {
         /// The operator's age recipient (age1…).
@@ -111,25 +97,55 @@ pub enum HsmCommand {
     /// Generate, inside the token, a current key for every purpose that has none.
     Init,
     /// List the token's keys (never secrets).
-    List {
-        /// Print the key metadata as a JSON array.
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListArgs),
     /// Generate a new current key in the token; the old one is retired.
-    Rotate {
-        /// passport-signing, log-checkpoint or node-request.
-        #[arg(long, value_parser = parse_purpose)]
-        purpose: Purpose,
-    },
+    Rotate(RotateArgs),
     /// Revoke a key: it is marked revoked and its private object is destroyed.
-    Revoke {
-        /// The key id (z6Mk…), as shown by `list`.
-        key: String,
-        /// Why (recorded with the key and in the event).
-        #[arg(long)]
-        reason: String,
-    },
+    Revoke(RevokeArgs),
+}
+
+/// Arguments of `list`.
+#[derive(Args)]
+pub struct ListArgs {
+    /// Print the key metadata as a JSON array.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `rotate`.
+#[derive(Args)]
+pub struct RotateArgs {
+    /// passport-signing, log-checkpoint or node-request.
+    #[arg(long, value_parser = parse_purpose)]
+    purpose: Purpose,
+}
+
+/// Arguments of `revoke`.
+#[derive(Args)]
+pub struct RevokeArgs {
+    /// The key id (z6Mk…), as shown by `list`.
+    key: String,
+    /// Why (recorded with the key and in the event).
+    #[arg(long)]
+    reason: String,
+}
+
+impl RevokeArgs {
+    fn key_id(&self) -> Result<KeyId, Failure> {
+        KeyId::parse(&self.key)
+            .map_err(|e| Failure::Usage(format!("{:?} is not a key id: {e}", self.key)))
+    }
+}
+
+/// Print keys as a table or JSON.
+fn print_keys(keys: &[KeyInfo], json: bool) -> Result<(), Failure> {
+    if json {
+        let text = serde_json::to_string_pretty(keys).map_err(|e| Failure::Usage(e.to_string()))?;
+        println!("{text}");
+    } else {
+        print_table(keys);
+    }
+    Ok(())
 }
 
 /// Argon2id cost of a new keystore.
@@ -241,26 +257,18 @@ fn run_inner(keystore: &Path, command: KeysCommand) -> Result<(), Failure> {
                 store.node_recipient()
             );
         }
-        KeysCommand::List { json } => {
+        KeysCommand::List(args) => {
             let store = Keystore::open(keystore, &passphrase()?)?;
-            let keys = store.list();
-            if json {
-                let text = serde_json::to_string_pretty(&keys)
-                    .map_err(|e| Failure::Usage(e.to_string()))?;
-                println!("{text}");
-            } else {
-                print_table(&keys);
-            }
+            print_keys(&store.list(), args.json)?;
         }
-        KeysCommand::Rotate { purpose } => {
+        KeysCommand::Rotate(args) => {
             let mut store = Keystore::open(keystore, &passphrase()?)?;
-            emit(&store.rotate(purpose, now)?);
+            emit(&store.rotate(args.purpose, now)?);
         }
-        KeysCommand::Revoke { key, reason } => {
-            let id = KeyId::parse(&key)
-                .map_err(|e| Failure::Usage(format!("{key:?} is not a key id: {e}")))?;
+        KeysCommand::Revoke(args) => {
+            let id = args.key_id()?;
             let mut store = Keystore::open(keystore, &passphrase()?)?;
-            emit(&store.revoke(&id, &reason, now)?);
+            emit(&store.revoke(&id, &args.reason, now)?);
         }
         KeysCommand::Backup { recipient, out } => {
             if out.exists() {
@@ -350,22 +358,9 @@ fn run_hsm(command: HsmCommand, now: OffsetDateTime) -> Result<(), Failure> {
                 }
             }
         }
-        HsmCommand::List { json } => {
-            let keys = hsm.list()?;
-            if json {
-                let text = serde_json::to_string_pretty(&keys)
-                    .map_err(|e| Failure::Usage(e.to_string()))?;
-                println!("{text}");
-            } else {
-                print_table(&keys);
-            }
-        }
-        HsmCommand::Rotate { purpose } => emit(&hsm.rotate(purpose, now)?),
-        HsmCommand::Revoke { key, reason } => {
-            let id = KeyId::parse(&key)
-                .map_err(|e| Failure::Usage(format!("{key:?} is not a key id: {e}")))?;
-            emit(&hsm.revoke(&id, &reason, now)?);
-        }
+        HsmCommand::List(args) => print_keys(&hsm.list()?, args.json)?,
+        HsmCommand::Rotate(args) => emit(&hsm.rotate(args.purpose, now)?),
+        HsmCommand::Revoke(args) => emit(&hsm.revoke(&args.key_id()?, &args.reason, now)?),
     }
     Ok(())
 }

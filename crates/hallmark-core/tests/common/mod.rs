@@ -1,6 +1,9 @@
 //! BatteryPass 1.2.0 samples from ../shared, shared by tests and benchmarks.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+use hallmark_core::passport::{
+    Granularity, Gtin, Passport, PassportDraft, PassportId, ProductIdentifier, SectorRef,
+};
 use hallmark_core::sector::battery::SUBMODELS;
 use serde_json::{json, Value};
 
@@ -70,4 +73,27 @@ pub fn composite_signable() -> Value {
     let mut v = composite();
     *v.pointer_mut(UNSAFE_INTEGER_POINTER).unwrap() = json!(3000);
     v
+}
+
+/// An item-level draft passport (GTIN 09506000134352, serial SN-0001) for a sector and data.
+pub fn draft_passport(sector: (&str, &str), data: Value) -> Passport {
+    let input = PassportDraft {
+        product: ProductIdentifier::new(
+            Gtin::parse("09506000134352").unwrap(),
+            None,
+            Some("SN-0001".into()),
+        )
+        .unwrap(),
+        granularity: Granularity::Item,
+        economic_operator_id: "urn:eori:DE123456789012345".into(),
+        facility_id: Some("urn:gln:4012345000016".into()),
+        sector: SectorRef {
+            id: sector.0.into(),
+            schema_version: sector.1.into(),
+        },
+        components: vec![],
+        data,
+    };
+    let id = PassportId::from_parts(1_793_000_000_000, [7; 10]).unwrap();
+    Passport::new_draft(input, id, time::macros::datetime!(2026-10-30 09:00 UTC)).unwrap()
 }
