@@ -1,0 +1,821 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+use super::*;
+use std::collections::HashMap;
+
+const DB_PASSWORD: &str = "s3cr3t-db-pw-7781";
+const OWNER_PASSWORD: &str = "0wner-pw-5521";
+const PASSPHRASE: &str = "correct horse battery staple 42";
+const ADMIN_PASSWORD: &str = "a-very-long-admin-password-9";
+const HSM_PIN: &str = "hsm-pin-30117";
+
+struct Env(HashMap<String, String>);
+
+impl Env {
+    fn production(dir: &Path) -> Env {
+        let mut m = HashMap::new();
+        let mut put = |k: &str, v: String| {
+            m.insert(k.to_string(), v);
+        };
+        put("HALLMARK_PUBLIC_BASE_URL", "https://dpp.example.com".into());
+        put("HALLMARK_DATA_DIR", dir.join("data").display().to_string());
+        put(
+            "HALLMARK_DATABASE_URL",
+            format!("postgres://app:{DB_PASSWORD}@db.internal/hallmark"),
+        );
+        put(
+            "HALLMARK_DATABASE_MIGRATION_URL",
+            format!("postgres://owner:{OWNER_PASSWORD}@db.internal/hallmark"),
+        );
+        put("HALLMARK_KEYSTORE_PASSPHRASE", PASSPHRASE.into());
+        put("HALLMARK_ADMIN_USERNAME", "operator".into());
+        put("HALLMARK_ADMIN_PASSWORD", ADMIN_PASSWORD.into());
+        Env(m)
+    }
+
+    fn with(mut self, changes: &[(&str, Option<String>)]) -> Env {
+        for (k, v) in changes {
+            match v {
+                Some(v) => self.0.insert(k.to_string(), v.clone()),
+                None => self.0.remove(*k),
+            };
+        }
+        self
+    }
+
+    fn load(&self) -> Result<Config, ConfigError> {
+        Config::load(None, &|k| self.0.get(k).cloned())
+    }
+
+    fn validate(&self, profile: Profile) -> Result<ValidatedConfig, ConfigError> {
+        self.load()?.validate(profile)
+    }
+}
+
+fn set(k: &str, v: impl Into<String>) -> (&str, Option<String>) {
+    (k, Some(v.into()))
+}
+fn unset(k: &str) -> (&str, Option<String>) {
+    (k, None)
+}
+
+fn marked_dir(root: &Path, name: &str) -> PathBuf {
+    let d = root.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    write_development_marker(&d).unwrap();
+    d
+}
+
+type Case<'a> = (
+    &'a str,
+    Vec<(&'a str, Option<String>)>,
+    fn(&ConfigError) -> bool,
+);
+
+#[test]
+fn production_refuses_each_unsafe_or_missing_setting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let marked = marked_dir(tmp.path(), "was-demo");
+    let cases: Vec<Case> = vec![
+        (
+            "database url missing",
+            vec![unset("HALLMARK_DATABASE_URL")],
+            |e| matches!(e, ConfigError::DatabaseUrlMissing),
+        ),
+        (
+            "migration url missing",
+            vec![unset("HALLMARK_DATABASE_MIGRATION_URL")],
+            |e| matches!(e, ConfigError::DatabaseMigrationUrlMissing),
+        ),
+        (
+            "unsupported database",
+            vec![set("HALLMARK_DATABASE_URL", "mysql://u:p@h/db")],
+            |e| matches!(e, ConfigError::DatabaseUrlUnsupported),
+        ),
+        (
+            "sqlite url without path",
+            vec![set("HALLMARK_DATABASE_URL", "sqlite:")],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::Invalid {
+                        setting: "HALLMARK_DATABASE_URL",
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "keystore passphrase missing",
+            vec![unset("HALLMARK_KEYSTORE_PASSPHRASE")],
+            |e| matches!(e, ConfigError::KeystorePassphraseMissing),
+        ),
+        (
+            "hsm pin missing",
+            vec![
+                unset("HALLMARK_KEYSTORE_PASSPHRASE"),
+                set("HALLMARK_HSM_MODULE", "/usr/lib/softhsm/libsofthsm2.so"),
+                set("HALLMARK_HSM_TOKEN", "hallmark"),
+            ],
+            |e| matches!(e, ConfigError::HsmPinMissing),
+        ),
+        (
+            "hsm token missing",
+            vec![
+                unset("HALLMARK_KEYSTORE_PASSPHRASE"),
+                set("HALLMARK_HSM_MODULE", "/usr/lib/softhsm/libsofthsm2.so"),
+                set("HALLMARK_HSM_PIN", HSM_PIN),
+            ],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::HsmIncomplete {
+                        missing: "HALLMARK_HSM_TOKEN"
+                    }
+                )
+            },
+        ),
+        (
+            "hsm module missing",
+            vec![
+                unset("HALLMARK_KEYSTORE_PASSPHRASE"),
+                set("HALLMARK_HSM_TOKEN", "hallmark"),
+                set("HALLMARK_HSM_PIN", HSM_PIN),
+            ],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::HsmIncomplete {
+                        missing: "HALLMARK_HSM_MODULE"
+                    }
+                )
+            },
+        ),
+        (
+            "hsm and keystore both",
+            vec![
+                set("HALLMARK_HSM_MODULE", "/usr/lib/softhsm/libsofthsm2.so"),
+                set("HALLMARK_HSM_TOKEN", "hallmark"),
+                set("HALLMARK_HSM_PIN", HSM_PIN),
+            ],
+            |e| matches!(e, ConfigError::SigningAmbiguous),
+        ),
+        (
+            "hsm pin marked development-only",
+            vec![
+                unset("HALLMARK_KEYSTORE_PASSPHRASE"),
+                set("HALLMARK_HSM_MODULE", "/usr/lib/softhsm/libsofthsm2.so"),
+                set("HALLMARK_HSM_TOKEN", "hallmark"),
+                set("HALLMARK_HSM_PIN", "1234-DEVELOPMENT-ONLY"),
+            ],
+            |e| matches!(e, ConfigError::DemoPassphrase),
+        ),
+        (
+            "base url missing",
+            vec![unset("HALLMARK_PUBLIC_BASE_URL")],
+            |e| matches!(e, ConfigError::PublicBaseUrlMissing),
+        ),
+        (
+            "base url http",
+            vec![set("HALLMARK_PUBLIC_BASE_URL", "http://localhost:8080")],
+            |e| matches!(e, ConfigError::PublicBaseUrlInsecure),
+        ),
+        (
+            "base url with user info",
+            vec![set(
+                "HALLMARK_PUBLIC_BASE_URL",
+                "https://me@dpp.example.com",
+            )],
+            |e| matches!(e, ConfigError::PublicBaseUrlInvalid(_)),
+        ),
+        (
+            "admin username missing",
+            vec![unset("HALLMARK_ADMIN_USERNAME")],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::AdminCredentialsMissing {
+                        setting: "HALLMARK_ADMIN_USERNAME"
+                    }
+                )
+            },
+        ),
+        (
+            "admin password missing",
+            vec![unset("HALLMARK_ADMIN_PASSWORD")],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::AdminCredentialsMissing {
+                        setting: "HALLMARK_ADMIN_PASSWORD"
+                    }
+                )
+            },
+        ),
+        (
+            "admin password empty counts as missing",
+            vec![set("HALLMARK_ADMIN_PASSWORD", "")],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::AdminCredentialsMissing {
+                        setting: "HALLMARK_ADMIN_PASSWORD"
+                    }
+                )
+            },
+        ),
+        (
+            "admin password weak",
+            vec![set("HALLMARK_ADMIN_PASSWORD", "fifteen-chars-x")],
+            |e| matches!(e, ConfigError::AdminPasswordWeak { min: 16 }),
+        ),
+        (
+            "demo passphrase",
+            vec![set(
+                "HALLMARK_KEYSTORE_PASSPHRASE",
+                DEMO_KEYSTORE_PASSPHRASE,
+            )],
+            |e| matches!(e, ConfigError::DemoPassphrase),
+        ),
+        (
+            "demo admin password",
+            vec![set("HALLMARK_ADMIN_PASSWORD", DEMO_ADMIN_PASSWORD)],
+            |e| matches!(e, ConfigError::DemoAdminPassword),
+        ),
+        (
+            "demo data dir by name",
+            vec![set("HALLMARK_DATA_DIR", DEMO_DATA_DIR)],
+            |e| matches!(e, ConfigError::DemoDataDir { .. }),
+        ),
+        (
+            "data dir holding the development marker",
+            vec![set("HALLMARK_DATA_DIR", marked.display().to_string())],
+            |e| matches!(e, ConfigError::DemoDataDir { .. }),
+        ),
+        (
+            "keystore created by demo (marker beside it)",
+            vec![set(
+                "HALLMARK_KEYSTORE_PATH",
+                marked.join(KEYSTORE_FILE).display().to_string(),
+            )],
+            |e| matches!(e, ConfigError::DemoKeystore { .. }),
+        ),
+        (
+            "keystore inside the demo dir",
+            vec![set(
+                "HALLMARK_KEYSTORE_PATH",
+                "./hallmark-demo/hallmark-keys.json",
+            )],
+            |e| matches!(e, ConfigError::DemoKeystore { .. }),
+        ),
+        (
+            "sqlite database created by demo",
+            vec![set(
+                "HALLMARK_DATABASE_URL",
+                format!("sqlite://{}", marked.join(SQLITE_FILE).display()),
+            )],
+            |e| matches!(e, ConfigError::DemoDatabase { .. }),
+        ),
+        (
+            "admin listener exposed",
+            vec![set("HALLMARK_ADMIN_LISTEN", "0.0.0.0:8081")],
+            |e| matches!(e, ConfigError::AdminListenerExposed { .. }),
+        ),
+        (
+            "admin listener exposed, opt-in false",
+            vec![
+                set("HALLMARK_ADMIN_LISTEN", "[::]:8081"),
+                set("HALLMARK_ADMIN_ALLOW_REMOTE", "false"),
+            ],
+            |e| matches!(e, ConfigError::AdminListenerExposed { .. }),
+        ),
+        (
+            "listeners collide",
+            vec![
+                set("HALLMARK_PUBLIC_LISTEN", "127.0.0.1:9000"),
+                set("HALLMARK_ADMIN_LISTEN", "127.0.0.1:9000"),
+            ],
+            |e| matches!(e, ConfigError::ListenersCollide { .. }),
+        ),
+        (
+            "json depth zero",
+            vec![set("HALLMARK_MAX_JSON_DEPTH", "0")],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::LimitOutOfRange {
+                        setting: "HALLMARK_MAX_JSON_DEPTH",
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "json depth beyond the parser's ceiling",
+            vec![set("HALLMARK_MAX_JSON_DEPTH", "500")],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::LimitOutOfRange {
+                        setting: "HALLMARK_MAX_JSON_DEPTH",
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "body limit too small",
+            vec![set("HALLMARK_MAX_BODY_BYTES", "10")],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::LimitOutOfRange {
+                        setting: "HALLMARK_MAX_BODY_BYTES",
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "string limit above body limit",
+            vec![
+                set("HALLMARK_MAX_BODY_BYTES", "4096"),
+                set("HALLMARK_MAX_JSON_STRING_BYTES", "8192"),
+            ],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::LimitOutOfRange {
+                        setting: "HALLMARK_MAX_JSON_STRING_BYTES",
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "rate zero",
+            vec![set("HALLMARK_PUBLIC_RATE_PER_SECOND", "0")],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::LimitOutOfRange {
+                        setting: "HALLMARK_PUBLIC_RATE_PER_SECOND",
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "auth failures zero",
+            vec![set("HALLMARK_AUTH_FAILURES_PER_MINUTE", "0")],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::LimitOutOfRange {
+                        setting: "HALLMARK_AUTH_FAILURES_PER_MINUTE",
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "timeout zero",
+            vec![set("HALLMARK_REQUEST_TIMEOUT_SECS", "0")],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::LimitOutOfRange {
+                        setting: "HALLMARK_REQUEST_TIMEOUT_SECS",
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "unparsable listen address",
+            vec![set("HALLMARK_PUBLIC_LISTEN", "localhost")],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::Invalid {
+                        setting: "HALLMARK_PUBLIC_LISTEN",
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "unparsable bool",
+            vec![set("HALLMARK_ADMIN_ALLOW_REMOTE", "maybe")],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::Invalid {
+                        setting: "HALLMARK_ADMIN_ALLOW_REMOTE",
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "unknown log level",
+            vec![set("HALLMARK_LOG_LEVEL", "loud")],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::Invalid {
+                        setting: "HALLMARK_LOG_LEVEL",
+                        ..
+                    }
+                )
+            },
+        ),
+    ];
+    let mut seen = std::collections::HashSet::new();
+    for (name, changes, expected) in cases {
+        let env = Env::production(tmp.path()).with(&changes);
+        let err = env
+            .validate(Profile::Production)
+            .err()
+            .unwrap_or_else(|| panic!("{name}: accepted"));
+        assert!(expected(&err), "{name}: got {err:?}");
+        let line = err.to_string();
+        assert!(!line.contains('\n'), "{name}: {line}");
+        assert!(
+            line.contains("HALLMARK_"),
+            "{name}: {line} names no setting"
+        );
+        for secret in [
+            DB_PASSWORD,
+            OWNER_PASSWORD,
+            PASSPHRASE,
+            ADMIN_PASSWORD,
+            HSM_PIN,
+        ] {
+            assert!(!line.contains(secret), "{name}: leaks a secret: {line}");
+        }
+        seen.insert(std::mem::discriminant(&err));
+    }
+    assert!(seen.len() >= 20, "distinct variants: {}", seen.len());
+}
+
+#[test]
+fn production_accepts_a_complete_configuration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = Env::production(tmp.path())
+        .validate(Profile::Production)
+        .unwrap();
+    assert_eq!(c.did.to_string(), "did:web:dpp.example.com");
+    assert_eq!(c.public_listen, DEFAULT_PUBLIC_LISTEN);
+    assert_eq!(c.admin_listen, DEFAULT_ADMIN_LISTEN);
+    assert!(c.admin_listen.ip().is_loopback());
+    assert!(matches!(c.database, Database::Postgres { .. }));
+    match &c.signing {
+        Signing::Keystore { path, passphrase } => {
+            assert_eq!(path, &tmp.path().join("data").join(KEYSTORE_FILE));
+            assert_eq!(passphrase.expose_secret(), PASSPHRASE);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.admin.username, "operator");
+    assert!(c.https());
+    let edge = c.edge();
+    assert!(edge.hsts);
+    assert_eq!(edge.limits, Limits::default());
+    assert_eq!(edge.request_timeout, Duration::from_secs(30));
+    assert_eq!(c.log_level, LogLevel::Info);
+}
+
+#[test]
+fn production_variants_that_are_fine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = || Env::production(tmp.path());
+    // Remote admin with explicit opt-in.
+    let c = base()
+        .with(&[
+            set("HALLMARK_ADMIN_LISTEN", "0.0.0.0:8081"),
+            set("HALLMARK_ADMIN_ALLOW_REMOTE", "true"),
+        ])
+        .validate(Profile::Production)
+        .unwrap();
+    assert_eq!(c.admin_listen.port(), 8081);
+    // HSM instead of a keystore.
+    let c = base()
+        .with(&[
+            unset("HALLMARK_KEYSTORE_PASSPHRASE"),
+            set("HALLMARK_HSM_MODULE", "/usr/lib/softhsm/libsofthsm2.so"),
+            set("HALLMARK_HSM_TOKEN", "hallmark"),
+            set("HALLMARK_HSM_PIN", HSM_PIN),
+        ])
+        .validate(Profile::Production)
+        .unwrap();
+    match &c.signing {
+        Signing::Hsm(h) => {
+            assert_eq!(h.key_label_prefix, DEFAULT_HSM_KEY_PREFIX);
+            assert_eq!(h.token_label, "hallmark");
+        }
+        other => panic!("{other:?}"),
+    }
+    // SQLite outside any demo directory, with a port and path in the base URL.
+    let c = base()
+        .with(&[
+            set(
+                "HALLMARK_DATABASE_URL",
+                "sqlite:///srv/hallmark/hallmark.db?mode=rwc",
+            ),
+            unset("HALLMARK_DATABASE_MIGRATION_URL"),
+            set("HALLMARK_PUBLIC_BASE_URL", "https://example.com:8443/dpp/"),
+        ])
+        .validate(Profile::Production)
+        .unwrap();
+    match &c.database {
+        Database::Sqlite { path } => assert_eq!(path, Path::new("/srv/hallmark/hallmark.db")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.public_base_url, "https://example.com:8443/dpp");
+    assert_eq!(c.did.to_string(), "did:web:example.com%3A8443:dpp");
+    // Exactly 16 characters is enough.
+    base()
+        .with(&[set("HALLMARK_ADMIN_PASSWORD", "sixteen-chars-xy")])
+        .validate(Profile::Production)
+        .unwrap();
+}
+
+#[test]
+fn development_fills_in_marked_demo_defaults() {
+    let c = Env(HashMap::new()).validate(Profile::Development).unwrap();
+    assert_eq!(c.data_dir, Path::new(DEMO_DATA_DIR));
+    assert_eq!(c.public_listen, "127.0.0.1:8080".parse().unwrap());
+    assert_eq!(c.public_base_url, "http://127.0.0.1:8080");
+    assert_eq!(c.did.to_string(), "did:web:127.0.0.1%3A8080");
+    assert!(!c.https());
+    match &c.database {
+        Database::Sqlite { path } => assert_eq!(path, &Path::new(DEMO_DATA_DIR).join(SQLITE_FILE)),
+        other => panic!("{other:?}"),
+    }
+    match &c.signing {
+        Signing::Keystore { passphrase, .. } => {
+            assert_eq!(passphrase.expose_secret(), DEMO_KEYSTORE_PASSPHRASE)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.admin.password.expose_secret(), DEMO_ADMIN_PASSWORD);
+    // The demo defaults themselves are refused by production.
+    assert!(DEMO_KEYSTORE_PASSPHRASE.contains(DEVELOPMENT_MARKER));
+    assert!(DEMO_ADMIN_PASSWORD.contains(DEVELOPMENT_MARKER));
+    // Development still refuses an exposed admin listener.
+    let e = Env(HashMap::new())
+        .with(&[set("HALLMARK_ADMIN_LISTEN", "0.0.0.0:8081")])
+        .validate(Profile::Development)
+        .unwrap_err();
+    assert!(matches!(e, ConfigError::AdminListenerExposed { .. }));
+    // Development follows an explicit public listener for its default base URL.
+    let c = Env(HashMap::new())
+        .with(&[set("HALLMARK_PUBLIC_LISTEN", "0.0.0.0:9090")])
+        .validate(Profile::Development)
+        .unwrap();
+    assert_eq!(c.public_base_url, "http://127.0.0.1:9090");
+}
+
+#[test]
+fn environment_overrides_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("hallmark.toml");
+    std::fs::write(
+        &file,
+        "public_base_url = \"https://file.example\"\nmax_json_depth = 12\nlog_level = \"warn\"\nadmin_password = \"from-the-file-123456\"\n",
+    )
+    .unwrap();
+    let mut env = HashMap::new();
+    env.insert(CONFIG_FILE_ENV.to_string(), file.display().to_string());
+    env.insert(
+        "HALLMARK_PUBLIC_BASE_URL".to_string(),
+        "https://env.example".to_string(),
+    );
+    let c = Config::load(None, &|k| env.get(k).cloned()).unwrap();
+    assert_eq!(c.public_base_url.as_deref(), Some("https://env.example"));
+    assert_eq!(c.max_json_depth, Some(12));
+    assert_eq!(c.log_level, Some(LogLevel::Warn));
+    assert_eq!(
+        c.admin_password
+            .as_ref()
+            .map(|p| p.expose_secret().to_string()),
+        Some("from-the-file-123456".to_string())
+    );
+    // An explicit file argument wins over HALLMARK_CONFIG.
+    let other = tmp.path().join("other.toml");
+    std::fs::write(&other, "max_json_depth = 5\n").unwrap();
+    let c = Config::load(Some(&other), &|k| env.get(k).cloned()).unwrap();
+    assert_eq!(c.max_json_depth, Some(5));
+}
+
+#[test]
+fn bad_files_name_the_line_but_not_the_content() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "log_level = \"info\"\nkeystore_passphrase = \"hunter2-unterminated\n",
+    )
+    .unwrap();
+    let e = Config::from_file(&file).unwrap_err();
+    match &e {
+        ConfigError::ParseFile { line, .. } => assert_eq!(*line, 2),
+        other => panic!("{other:?}"),
+    }
+    assert!(!e.to_string().contains("hunter2"), "{e}");
+
+    std::fs::write(&file, "listen_everywhere = true\n").unwrap();
+    let e = Config::from_file(&file).unwrap_err();
+    assert!(matches!(e, ConfigError::ParseFile { line: 1, .. }), "{e:?}");
+    assert!(e.to_string().contains("listen_everywhere"), "{e}");
+
+    let e = Config::from_file(&tmp.path().join("missing.toml")).unwrap_err();
+    assert!(matches!(e, ConfigError::ReadFile { .. }));
+}
+
+#[test]
+fn secrets_from_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pw = tmp.path().join("admin-password");
+    std::fs::write(&pw, format!("{ADMIN_PASSWORD}\n")).unwrap();
+    let env = Env::production(tmp.path()).with(&[
+        unset("HALLMARK_ADMIN_PASSWORD"),
+        set("HALLMARK_ADMIN_PASSWORD_FILE", pw.display().to_string()),
+    ]);
+    let c = env.validate(Profile::Production).unwrap();
+    assert_eq!(c.admin.password.expose_secret(), ADMIN_PASSWORD);
+
+    let both = Env::production(tmp.path()).with(&[set(
+        "HALLMARK_ADMIN_PASSWORD_FILE",
+        pw.display().to_string(),
+    )]);
+    assert!(matches!(
+        both.load().unwrap_err(),
+        ConfigError::ValueAndFile {
+            setting: "HALLMARK_ADMIN_PASSWORD"
+        }
+    ));
+
+    let missing = Env::production(tmp.path()).with(&[
+        unset("HALLMARK_KEYSTORE_PASSPHRASE"),
+        set(
+            "HALLMARK_KEYSTORE_PASSPHRASE_FILE",
+            tmp.path().join("nope").display().to_string(),
+        ),
+    ]);
+    assert!(matches!(
+        missing.load().unwrap_err(),
+        ConfigError::SecretFile {
+            setting: "HALLMARK_KEYSTORE_PASSPHRASE",
+            ..
+        }
+    ));
+}
+
+fn sample(key: &str) -> &'static str {
+    match key {
+        "public_listen" | "admin_listen" => "127.0.0.1:9999",
+        "admin_allow_remote" => "true",
+        "log_level" => "debug",
+        k if k.starts_with("max_") || k.ends_with("_second") || k.ends_with("_burst") => "7",
+        "auth_failures_per_minute" | "request_timeout_secs" => "7",
+        _ => "sample-value",
+    }
+}
+
+#[test]
+fn every_setting_is_read_from_the_environment_and_from_toml() {
+    let mut names = std::collections::HashSet::new();
+    for setting in SETTINGS {
+        assert!(setting.env.starts_with("HALLMARK_"));
+        assert_eq!(
+            setting
+                .env
+                .strip_prefix("HALLMARK_")
+                .unwrap()
+                .to_ascii_lowercase(),
+            setting.key
+        );
+        assert!(names.insert(setting.env), "duplicate {}", setting.env);
+        let before = format!("{:?}", Config::default());
+        let v = sample(setting.key);
+        let from_env = Config::load(None, &|k| (k == setting.env).then(|| v.to_string()))
+            .unwrap_or_else(|e| panic!("{}: {e}", setting.env));
+        assert_ne!(
+            format!("{from_env:?}"),
+            before,
+            "{} not applied",
+            setting.env
+        );
+        let toml_value = match setting.key {
+            "admin_allow_remote" => v.to_string(),
+            k if sample(k) == "7" => v.to_string(),
+            _ => format!("{v:?}"),
+        };
+        let from_toml =
+            Config::from_toml_str(&format!("{} = {toml_value}\n", setting.key), Path::new("t"))
+                .unwrap_or_else(|e| panic!("{}: {e}", setting.key));
+        assert_eq!(
+            format!("{from_toml:?}"),
+            format!("{from_env:?}"),
+            "{}",
+            setting.key
+        );
+    }
+}
+
+#[test]
+fn debug_never_prints_secrets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let env = Env::production(tmp.path());
+    let raw = env.load().unwrap();
+    let validated = raw.validate(Profile::Production).unwrap();
+    let hsm = Env::production(tmp.path())
+        .with(&[
+            unset("HALLMARK_KEYSTORE_PASSPHRASE"),
+            set("HALLMARK_HSM_MODULE", "/usr/lib/softhsm/libsofthsm2.so"),
+            set("HALLMARK_HSM_TOKEN", "hallmark"),
+            set("HALLMARK_HSM_PIN", HSM_PIN),
+        ])
+        .load()
+        .unwrap();
+    let texts = [
+        format!("{raw:?}"),
+        format!("{raw:#?}"),
+        format!("{validated:?}"),
+        format!("{validated:#?}"),
+        format!("{hsm:?}"),
+        format!("{:?}", hsm.validate(Profile::Production).unwrap()),
+    ];
+    for text in &texts {
+        for secret in [
+            DB_PASSWORD,
+            OWNER_PASSWORD,
+            PASSPHRASE,
+            ADMIN_PASSWORD,
+            HSM_PIN,
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+    // Non-secret settings are visible (so the redaction test is not vacuous).
+    assert!(texts[2].contains("dpp.example.com"));
+    assert!(texts[2].contains("operator"));
+}
+
+#[test]
+fn docs_describe_every_setting() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md");
+    let docs = std::fs::read_to_string(&path).unwrap();
+    let mut missing = Vec::new();
+    for setting in SETTINGS {
+        if !docs.contains(&format!("`{}`", setting.env)) {
+            missing.push(setting.env.to_string());
+        }
+        if !docs.contains(&format!("`{}`", setting.key)) {
+            missing.push(setting.key.to_string());
+        }
+        if setting.secret && !docs.contains(&format!("`{}{FILE_SUFFIX}`", setting.env)) {
+            missing.push(format!("{}{FILE_SUFFIX}", setting.env));
+        }
+    }
+    for extra in [CONFIG_FILE_ENV, DEVELOPMENT_MARKER, DEMO_DATA_DIR] {
+        if !docs.contains(extra) {
+            missing.push(extra.to_string());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/configuration.md lacks: {missing:?}"
+    );
+}
+
+#[test]
+fn development_paths() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert!(is_development_dir(Path::new("./hallmark-demo")));
+    assert!(is_development_dir(Path::new("/home/u/hallmark-demo/sub")));
+    assert!(!is_development_dir(Path::new("/home/u/hallmark-demos")));
+    assert!(is_development_file(Path::new(
+        "hallmark-demo/hallmark-keys.json"
+    )));
+    assert!(!is_development_file(&tmp.path().join("hallmark-keys.json")));
+    write_development_marker(tmp.path()).unwrap();
+    assert!(is_development_file(&tmp.path().join("hallmark-keys.json")));
+    assert!(is_development_dir(tmp.path()));
+}
+
+#[test]
+fn profile_and_level_parse() {
+    assert_eq!(
+        "production".parse::<Profile>().unwrap(),
+        Profile::Production
+    );
+    assert_eq!(
+        "development".parse::<Profile>().unwrap(),
+        Profile::Development
+    );
+    assert!("prod".parse::<Profile>().is_err());
+    assert_eq!("TRACE".parse::<LogLevel>().unwrap(), LogLevel::Trace);
+    assert_eq!(LogLevel::Warn.as_str(), "warn");
+}

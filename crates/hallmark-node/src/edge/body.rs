@@ -1,0 +1,159 @@
+//! Body size and JSON structure limits, enforced before any handler runs.
+//!
+//! The body is read up to `max_body_bytes` (a larger `Content-Length` is refused before
+//! reading anything; a chunked body is cut off at the limit), then — when the request says
+//! it is JSON (`application/json` or `application/*+json`) — checked by the streaming
+//! scanner in [`super::json`]. The handler receives the buffered bytes unchanged. A JSON
+//! extractor ([`crate::problem::ApiJson`]) refuses bodies without a JSON content type, so no
+//! unchecked JSON reaches business code.
+
+use super::json;
+use super::Limits;
+use crate::problem::ApiError;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use std::sync::Arc;
+
+/// Whether the request declares a JSON body.
+pub fn is_json(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Middleware: enforce the limits.
+pub async fn guard(State(limits): State<Arc<Limits>>, req: Request, next: Next) -> Response {
+    match check(&limits, req).await {
+        Ok(req) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn check(limits: &Limits, req: Request) -> Result<Request, ApiError> {
+    let max = limits.max_body_bytes;
+    let too_large = ApiError::BodyTooLarge { max };
+    if let Some(len) = req.headers().get(CONTENT_LENGTH) {
+        let len = len
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .ok_or_else(|| ApiError::BadRequest {
+                detail: "invalid Content-Length".into(),
+            })?;
+        if len > max as u64 {
+            return Err(too_large);
+        }
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match Limited::new(body, max).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large),
+        Err(_) => {
+            return Err(ApiError::BadRequest {
+                detail: "could not read the request body".into(),
+            })
+        }
+    };
+    if !bytes.is_empty() && is_json(&parts.headers) {
+        json::check(&bytes, &limits.json)?;
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn json_content_types() {
+        let mut h = HeaderMap::new();
+        assert!(!is_json(&h));
+        for (ct, want) in [
+            ("application/json", true),
+            ("Application/JSON; charset=utf-8", true),
+            ("application/ld+json", true),
+            ("application/vc+ld+json", true),
+            ("text/plain", false),
+            ("application/jsonx", false),
+            ("text/json+x", false),
+        ] {
+            h.insert(CONTENT_TYPE, ct.parse().unwrap());
+            assert_eq!(is_json(&h), want, "{ct}");
+        }
+    }
+
+    fn small() -> Limits {
+        Limits {
+            max_body_bytes: 16,
+            json: json::JsonLimits {
+                max_depth: 2,
+                ..json::JsonLimits::default()
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn body_without_content_length_is_cut_at_the_limit() {
+        // No Content-Length header: the streaming limit must catch it.
+        let req = Request::builder()
+            .method("POST")
+            .body(Body::from(vec![b'a'; 17]))
+            .unwrap();
+        assert_eq!(
+            check(&small(), req).await.err(),
+            Some(ApiError::BodyTooLarge { max: 16 })
+        );
+        let req = Request::builder()
+            .method("POST")
+            .body(Body::from(vec![b'a'; 16]))
+            .unwrap();
+        assert!(check(&small(), req).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn declared_length_over_limit_is_refused_unread() {
+        let req = Request::builder()
+            .method("POST")
+            .header(CONTENT_LENGTH, "1000000")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(
+            check(&small(), req).await.err(),
+            Some(ApiError::BodyTooLarge { max: 16 })
+        );
+    }
+
+    #[tokio::test]
+    async fn json_checked_only_when_declared() {
+        let deep = "[[[1]]]";
+        let req = Request::builder()
+            .method("POST")
+            .header(CONTENT_TYPE, "application/json")
+            .body(Body::from(deep))
+            .unwrap();
+        assert!(matches!(
+            check(&small(), req).await.err(),
+            Some(ApiError::JsonLimit { .. })
+        ));
+        let req = Request::builder()
+            .method("POST")
+            .header(CONTENT_TYPE, "text/plain")
+            .body(Body::from(deep))
+            .unwrap();
+        assert!(check(&small(), req).await.is_ok());
+    }
+}

@@ -1,0 +1,47 @@
+//! Security headers on every response, errors included.
+
+use axum::extract::{Request, State};
+use axum::http::header::{
+    HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY,
+    STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::middleware::Next;
+use axum::response::Response;
+
+/// `Content-Security-Policy`: the node serves data, never pages or scripts.
+pub const CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+/// `Strict-Transport-Security` (sent only when the public base URL is https).
+pub const HSTS: &str = "max-age=63072000; includeSubDomains";
+
+/// Which optional headers to send.
+#[derive(Debug, Clone, Copy)]
+pub struct SecurityHeaders {
+    /// Send HSTS.
+    pub hsts: bool,
+    /// Send `Cache-Control: no-store` unless the handler set a cache policy (admin).
+    pub no_store: bool,
+}
+
+/// The fixed headers, in order.
+pub const FIXED: [(HeaderName, &str); 4] = [
+    (CONTENT_SECURITY_POLICY, CSP),
+    (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (X_FRAME_OPTIONS, "DENY"),
+    (REFERRER_POLICY, "no-referrer"),
+];
+
+/// Middleware: set the security headers on the response.
+pub async fn apply(State(cfg): State<SecurityHeaders>, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let h = response.headers_mut();
+    for (name, value) in FIXED {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    if cfg.hsts {
+        h.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    }
+    if cfg.no_store && !h.contains_key(CACHE_CONTROL) {
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}

@@ -1,0 +1,249 @@
+//! The HTTP edge: everything between the socket and a handler, as tower layers.
+//!
+//! Public listener, outermost first: security headers → panic catcher → CORS (GET/HEAD/
+//! OPTIONS, `*`) → request timeout → rate limit per client address → body size and JSON
+//! structure limits → handler.
+//!
+//! Admin listener: security headers (+ `Cache-Control: no-store`) → panic catcher → request
+//! timeout → authentication (with failed-auth throttling per client address) → rate limit
+//! per principal → body and JSON limits → handler. No CORS: browsers on other origins get
+//! no access.
+//!
+//! Unknown routes and wrong methods answer problem+json 404/405 through the same layers.
+
+pub mod body;
+pub mod headers;
+pub mod json;
+pub mod rate_limit;
+
+use crate::auth::{self, AuthState};
+use crate::problem::{self, ApiError};
+use axum::extract::{ConnectInfo, Request};
+use axum::http::Method;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use json::JsonLimits;
+use rate_limit::KeyedLimiter;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// Body size and JSON structure limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Maximum request body, bytes.
+    pub max_body_bytes: usize,
+    /// JSON structure limits.
+    pub json: JsonLimits,
+}
+
+impl Default for Limits {
+    /// 1 MiB: about a hundred times the largest real battery passport (≈9 KB composed).
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 1024 * 1024,
+            json: JsonLimits::default(),
+        }
+    }
+}
+
+/// Rate limits (GCRA token buckets via `governor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Sustained requests per second per client address, public listener.
+    pub public_per_second: NonZeroU32,
+    /// Burst per client address, public listener.
+    pub public_burst: NonZeroU32,
+    /// Sustained requests per second per API key (or admin login), admin listener.
+    pub admin_per_second: NonZeroU32,
+    /// Burst per API key, admin listener.
+    pub admin_burst: NonZeroU32,
+    /// Failed authentications per client address per minute before 429.
+    pub auth_failures_per_minute: NonZeroU32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            public_per_second: NonZeroU32::new(50).unwrap_or(NonZeroU32::MIN),
+            public_burst: NonZeroU32::new(100).unwrap_or(NonZeroU32::MIN),
+            admin_per_second: NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN),
+            admin_burst: NonZeroU32::new(50).unwrap_or(NonZeroU32::MIN),
+            auth_failures_per_minute: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
+        }
+    }
+}
+
+/// Everything the edge layers need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EdgeConfig {
+    /// Body and JSON limits.
+    pub limits: Limits,
+    /// Rate limits.
+    pub rate_limits: RateLimits,
+    /// Per-request timeout (until the response head).
+    pub request_timeout: Duration,
+    /// Send `Strict-Transport-Security` (the public base URL is https).
+    pub hsts: bool,
+}
+
+impl Default for EdgeConfig {
+    fn default() -> Self {
+        EdgeConfig {
+            limits: Limits::default(),
+            rate_limits: RateLimits::default(),
+            request_timeout: Duration::from_secs(30),
+            hsts: false,
+        }
+    }
+}
+
+/// The client address the rate limits and throttles key on: the peer's IP address, IPv6
+/// reduced to its /64 (one host usually owns a whole /64). Requests served without
+/// `ConnectInfo` (in-process tests) share the unspecified address.
+pub fn client_ip(req: &Request) -> IpAddr {
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip())
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    normalise_ip(ip)
+}
+
+/// IPv4 (and IPv4-mapped IPv6) as is; other IPv6 masked to /64.
+pub fn normalise_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+async fn timeout(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(timeout_ms = limit.as_millis() as u64, "request timed out");
+            ApiError::Timeout.into_response()
+        }
+    }
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    ApiError::Internal.into_response()
+}
+
+/// CORS for the public listener: any origin, GET/HEAD/OPTIONS only, no credentials.
+pub fn public_cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+        .expose_headers([
+            axum::http::header::ETAG,
+            axum::http::header::LINK,
+            axum::http::header::RETRY_AFTER,
+        ])
+        .max_age(Duration::from_secs(86_400))
+}
+
+/// Wrap the public routes in the public edge. The result has only the routes given: the
+/// public listener must never be handed an admin route.
+pub fn public_router(routes: Router, config: &EdgeConfig) -> Router {
+    let limiter = Arc::new(KeyedLimiter::<IpAddr>::new(
+        config.rate_limits.public_per_second,
+        config.rate_limits.public_burst,
+    ));
+    routes
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            Arc::new(config.limits),
+            body::guard,
+        ))
+        .layer(middleware::from_fn_with_state(
+            limiter,
+            rate_limit::per_client,
+        ))
+        .layer(middleware::from_fn_with_state(
+            config.request_timeout,
+            timeout,
+        ))
+        .layer(public_cors())
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(
+            headers::SecurityHeaders {
+                hsts: config.hsts,
+                no_store: false,
+            },
+            headers::apply,
+        ))
+}
+
+/// Wrap the admin routes in the admin edge: authentication on every route (including the
+/// 404 fallback, so routes cannot be enumerated without a credential).
+pub fn admin_router(routes: Router, config: &EdgeConfig, auth: AuthState) -> Router {
+    let limiter = Arc::new(rate_limit::PrincipalLimiter {
+        limiter: KeyedLimiter::new(
+            config.rate_limits.admin_per_second,
+            config.rate_limits.admin_burst,
+        ),
+        audit: auth.audit(),
+    });
+    routes
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            Arc::new(config.limits),
+            body::guard,
+        ))
+        .layer(middleware::from_fn_with_state(
+            limiter,
+            rate_limit::per_principal,
+        ))
+        .layer(middleware::from_fn_with_state(auth, auth::authenticate))
+        .layer(middleware::from_fn_with_state(
+            config.request_timeout,
+            timeout,
+        ))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(
+            headers::SecurityHeaders {
+                hsts: config.hsts,
+                no_store: true,
+            },
+            headers::apply,
+        ))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn ipv6_is_keyed_by_slash_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(normalise_ip(a), normalise_ip(b));
+        assert_ne!(normalise_ip(a), normalise_ip(c));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(normalise_ip(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
+        let v4: IpAddr = "192.0.2.8".parse().unwrap();
+        assert_eq!(normalise_ip(v4), v4);
+    }
+}

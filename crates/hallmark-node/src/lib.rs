@@ -1,0 +1,27 @@
+//! The Hallmark node service: the parts that turn the library crates into an HTTP service.
+//!
+//! Map:
+//! - [`config`]: settings from `HALLMARK_*` variables and/or TOML; `validate` fails closed
+//!   in production.
+//! - [`apikey`]: the `hmk_` API key format (prefix, scope letter, lookup id, secret, CRC-32
+//!   checksum), hashing and constant-time verification.
+//! - [`edge`]: tower layers between socket and handler — body and JSON structure limits,
+//!   timeouts, rate limits, security headers, CORS; public and admin router assembly.
+//! - [`auth`]: Bearer API keys and the admin Basic login, failed-auth throttling, the
+//!   [`auth::Principal`] and scope checks.
+//! - [`audit`]: security events and the sink they go to.
+//! - [`problem`]: RFC 9457 problem+json errors ([`problem::ApiError`]).
+
+pub mod apikey;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod edge;
+pub mod problem;
+
+pub use apikey::{ApiKey, KeyHash, MalformedKey, ParsedKey, Scope};
+pub use audit::{AuditSink, SecurityEvent};
+pub use auth::{AuthState, KeyLookup, Principal, StoredKey};
+pub use config::{Config, ConfigError, Profile, ValidatedConfig};
+pub use edge::{admin_router, public_router, EdgeConfig};
+pub use problem::{ApiError, Problem};

@@ -1,0 +1,444 @@
+//! RFC 9457 problem details: every error the node returns is `application/problem+json`.
+//!
+//! [`ApiError`] is the typed error of the HTTP layer; each variant maps to one status code and
+//! one problem `type` (`urn:hallmark:problem:<slug>`). Bodies never carry secrets, key
+//! material or internal error text: [`ApiError::Internal`] says only "internal error".
+
+use crate::apikey::Scope;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Media type of problem details.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Prefix of every problem `type` URI.
+pub const PROBLEM_TYPE_PREFIX: &str = "urn:hallmark:problem:";
+
+/// `WWW-Authenticate` challenge sent with every 401.
+pub const AUTH_CHALLENGE: &str = "Bearer realm=\"hallmark\"";
+
+/// An RFC 9457 problem details object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    /// URI identifying the problem type (`urn:hallmark:problem:<slug>`).
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    /// Short, human-readable summary of the problem type.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// Explanation specific to this occurrence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Extension members (e.g. `limit`, `max`, `required_scope`).
+    #[serde(flatten)]
+    pub extensions: Map<String, Value>,
+}
+
+impl Problem {
+    /// A problem of type `urn:hallmark:problem:<slug>`.
+    pub fn new(slug: &str, title: &str, status: StatusCode) -> Self {
+        Problem {
+            type_uri: format!("{PROBLEM_TYPE_PREFIX}{slug}"),
+            title: title.to_string(),
+            status: status.as_u16(),
+            detail: None,
+            extensions: Map::new(),
+        }
+    }
+
+    /// Set `detail`.
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// Add an extension member.
+    pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.extensions.insert(name.to_string(), value.into());
+        self
+    }
+
+    /// The status code (500 if the stored number is not a valid status).
+    pub fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        let body = match serde_json::to_vec(&self) {
+            Ok(b) => b,
+            // Serialising a map of strings and numbers cannot fail; answer a fixed body anyway.
+            Err(_) => {
+                br#"{"type":"urn:hallmark:problem:internal","title":"Internal error","status":500}"#
+                    .to_vec()
+            }
+        };
+        let mut response = (status, body).into_response();
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+    }
+}
+
+/// Which JSON structure limit a request body exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JsonLimitKind {
+    /// Nesting depth of objects and arrays.
+    Depth,
+    /// Members of one object.
+    KeysPerObject,
+    /// Items of one array.
+    ArrayItems,
+    /// Bytes of one string (member names included), after unescaping.
+    StringBytes,
+}
+
+impl JsonLimitKind {
+    /// The setting name (as in `docs/configuration.md`, lower case without `HALLMARK_`).
+    pub fn setting(self) -> &'static str {
+        match self {
+            JsonLimitKind::Depth => "max_json_depth",
+            JsonLimitKind::KeysPerObject => "max_json_keys",
+            JsonLimitKind::ArrayItems => "max_json_array_items",
+            JsonLimitKind::StringBytes => "max_json_string_bytes",
+        }
+    }
+}
+
+/// Errors of the HTTP layer, each mapped to a status code and a problem type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// Missing, malformed, unknown, revoked or expired credentials: one answer for all.
+    #[error("authentication required")]
+    Unauthorized,
+    /// Authenticated, but the scope is too small.
+    #[error("this operation needs the {required} scope")]
+    Forbidden {
+        /// The scope the route requires.
+        required: Scope,
+    },
+    /// No such resource (or not visible to the caller).
+    #[error("not found")]
+    NotFound,
+    /// The route exists but not for this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The resource is gone (e.g. a suspended passport), with the reason.
+    #[error("gone: {reason}")]
+    Gone {
+        /// Why.
+        reason: String,
+    },
+    /// The request conflicts with the resource's state.
+    #[error("conflict: {detail}")]
+    Conflict {
+        /// Explanation.
+        detail: String,
+    },
+    /// The body is larger than `max_body_bytes`.
+    #[error("request body larger than {max} bytes")]
+    BodyTooLarge {
+        /// The configured limit.
+        max: usize,
+    },
+    /// The JSON body exceeds a structure limit.
+    #[error("JSON body exceeds {}={max}", kind.setting())]
+    JsonLimit {
+        /// Which limit.
+        kind: JsonLimitKind,
+        /// The configured limit.
+        max: usize,
+    },
+    /// The body is not valid JSON.
+    #[error("malformed JSON: {detail}")]
+    MalformedJson {
+        /// Parser message (position and cause; never the body itself).
+        detail: String,
+    },
+    /// A JSON body without `Content-Type: application/json`.
+    #[error("unsupported media type; send application/json")]
+    UnsupportedMediaType,
+    /// The request is syntactically wrong in another way.
+    #[error("bad request: {detail}")]
+    BadRequest {
+        /// Explanation.
+        detail: String,
+    },
+    /// The JSON is well formed but does not fit the expected shape.
+    #[error("unprocessable: {detail}")]
+    Unprocessable {
+        /// Explanation.
+        detail: String,
+    },
+    /// Too many requests from this client or key.
+    #[error("rate limit exceeded; retry after {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until a request will be accepted.
+        retry_after_secs: u64,
+    },
+    /// Too many failed authentications from this client address.
+    #[error("too many failed authentication attempts; retry after {retry_after_secs} s")]
+    AuthThrottled {
+        /// Seconds until authentication is accepted again.
+        retry_after_secs: u64,
+    },
+    /// The request took longer than the configured timeout.
+    #[error("request timed out")]
+    Timeout,
+    /// A dependency (database, HSM) is unavailable.
+    #[error("service unavailable")]
+    Unavailable,
+    /// A bug or unexpected failure; details go to the log, never to the client.
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    /// The HTTP status code.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Gone { .. } => StatusCode::GONE,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::BodyTooLarge { .. } | ApiError::JsonLimit { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            ApiError::MalformedJson { .. } | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited { .. } | ApiError::AuthThrottled { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::Timeout | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The problem details body.
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        match self {
+            ApiError::Unauthorized => {
+                Problem::new("unauthorized", "Authentication required", status)
+                    .detail("send a valid API key as `Authorization: Bearer hmk_…`")
+            }
+            ApiError::Forbidden { required } => {
+                Problem::new("forbidden", "Insufficient scope", status)
+                    .detail(self.to_string())
+                    .with("required_scope", required.as_str())
+            }
+            ApiError::NotFound => Problem::new("not-found", "Not found", status),
+            ApiError::MethodNotAllowed => {
+                Problem::new("method-not-allowed", "Method not allowed", status)
+            }
+            ApiError::Gone { reason } => Problem::new("gone", "Gone", status)
+                .detail(reason.clone())
+                .with("reason", reason.clone()),
+            ApiError::Conflict { detail } => {
+                Problem::new("conflict", "Conflict", status).detail(detail.clone())
+            }
+            ApiError::BodyTooLarge { max } => {
+                Problem::new("body-too-large", "Request body too large", status)
+                    .detail(self.to_string())
+                    .with("limit", "max_body_bytes")
+                    .with("max", *max)
+            }
+            ApiError::JsonLimit { kind, max } => {
+                Problem::new("json-limit", "JSON structure limit exceeded", status)
+                    .detail(self.to_string())
+                    .with("limit", kind.setting())
+                    .with("max", *max)
+            }
+            ApiError::MalformedJson { detail } => {
+                Problem::new("malformed-json", "Malformed JSON", status).detail(detail.clone())
+            }
+            ApiError::UnsupportedMediaType => {
+                Problem::new("unsupported-media-type", "Unsupported media type", status)
+                    .detail(self.to_string())
+            }
+            ApiError::BadRequest { detail } => {
+                Problem::new("bad-request", "Bad request", status).detail(detail.clone())
+            }
+            ApiError::Unprocessable { detail } => {
+                Problem::new("unprocessable", "Unprocessable content", status)
+                    .detail(detail.clone())
+            }
+            ApiError::RateLimited { retry_after_secs } => {
+                Problem::new("rate-limited", "Too many requests", status)
+                    .detail(self.to_string())
+                    .with("retry_after", *retry_after_secs)
+            }
+            ApiError::AuthThrottled { retry_after_secs } => Problem::new(
+                "auth-throttled",
+                "Too many failed authentication attempts",
+                status,
+            )
+            .detail(self.to_string())
+            .with("retry_after", *retry_after_secs),
+            ApiError::Timeout => Problem::new("timeout", "Request timed out", status),
+            ApiError::Unavailable => Problem::new("unavailable", "Service unavailable", status),
+            ApiError::Internal => Problem::new("internal", "Internal error", status),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = self.problem().into_response();
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::Unauthorized => {
+                headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(AUTH_CHALLENGE));
+            }
+            ApiError::RateLimited { retry_after_secs }
+            | ApiError::AuthThrottled { retry_after_secs } => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            ApiError::Timeout => {
+                headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// A JSON request body extractor whose rejections are problem+json [`ApiError`]s (axum's own
+/// `Json` answers plain text). Handlers use this instead of `axum::Json`.
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(match rejection {
+                JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+                JsonRejection::JsonSyntaxError(e) => ApiError::MalformedJson {
+                    detail: e.body_text(),
+                },
+                JsonRejection::JsonDataError(e) => ApiError::Unprocessable {
+                    detail: e.body_text(),
+                },
+                JsonRejection::BytesRejection(_) => ApiError::BadRequest {
+                    detail: "could not read the request body".into(),
+                },
+                _ => ApiError::BadRequest {
+                    detail: "invalid JSON request".into(),
+                },
+            }),
+        }
+    }
+}
+
+/// Fallback for unknown routes: a problem+json 404.
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+/// Fallback for a known route with the wrong method: a problem+json 405.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn all() -> Vec<ApiError> {
+        vec![
+            ApiError::Unauthorized,
+            ApiError::Forbidden {
+                required: Scope::Admin,
+            },
+            ApiError::NotFound,
+            ApiError::MethodNotAllowed,
+            ApiError::Gone { reason: "r".into() },
+            ApiError::Conflict { detail: "d".into() },
+            ApiError::BodyTooLarge { max: 10 },
+            ApiError::JsonLimit {
+                kind: JsonLimitKind::Depth,
+                max: 3,
+            },
+            ApiError::MalformedJson { detail: "x".into() },
+            ApiError::UnsupportedMediaType,
+            ApiError::BadRequest { detail: "x".into() },
+            ApiError::Unprocessable { detail: "x".into() },
+            ApiError::RateLimited {
+                retry_after_secs: 2,
+            },
+            ApiError::AuthThrottled {
+                retry_after_secs: 60,
+            },
+            ApiError::Timeout,
+            ApiError::Unavailable,
+            ApiError::Internal,
+        ]
+    }
+
+    #[test]
+    fn every_error_is_problem_json_with_matching_status() {
+        for e in all() {
+            let p = e.problem();
+            assert_eq!(p.status, e.status().as_u16(), "{e:?}");
+            assert!(p.type_uri.starts_with(PROBLEM_TYPE_PREFIX));
+            let r = e.clone().into_response();
+            assert_eq!(r.status(), e.status());
+            assert_eq!(r.headers()[CONTENT_TYPE], PROBLEM_JSON);
+        }
+    }
+
+    #[test]
+    fn retry_after_and_challenge_headers() {
+        let r = ApiError::RateLimited {
+            retry_after_secs: 7,
+        }
+        .into_response();
+        assert_eq!(r.headers()[RETRY_AFTER], "7");
+        let r = ApiError::Unauthorized.into_response();
+        assert_eq!(r.headers()[WWW_AUTHENTICATE], AUTH_CHALLENGE);
+    }
+
+    #[test]
+    fn json_limit_names_the_setting() {
+        let p = ApiError::JsonLimit {
+            kind: JsonLimitKind::StringBytes,
+            max: 5,
+        }
+        .problem();
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(v["limit"], "max_json_string_bytes");
+        assert_eq!(v["max"], 5);
+        assert_eq!(v["type"], "urn:hallmark:problem:json-limit");
+        assert_eq!(v["status"], 413);
+    }
+
+    #[test]
+    fn internal_error_reveals_nothing() {
+        let v = serde_json::to_value(ApiError::Internal.problem()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type":"urn:hallmark:problem:internal","title":"Internal error","status":500})
+        );
+    }
+}
