@@ -33,7 +33,7 @@
 //!   "format": "hallmark-keystore",
 //!   "version": 1,
 //!   "kdf": { "algorithm": "argon2id", "argon2Version": 19, "memoryKib": 65536,
-//!            "iterations": 3, "parallelism": 1, "salt": "<base64, 16 bytes>" },
+//!            "iterations": 5, "parallelism": 1, "salt": "<base64, 16 bytes>" },
 //!   "passphraseCheck": "<base64, 32 bytes>",
 //!   "keys": [ {
 //!       "id": "z6Mk…", "purpose": "passport-signing", "status": "current", "backend": "file",
@@ -102,11 +102,11 @@ pub struct KdfParams {
 }
 
 impl KdfParams {
-    /// The default for new keystores: 64 MiB, 3 passes, 1 lane (see docs/keys.md for the
+    /// The default for new keystores: 64 MiB, 5 passes, 1 lane (see docs/keys.md for the
     /// measured unlock time).
     pub const RECOMMENDED: KdfParams = KdfParams {
         memory_kib: 64 * 1024,
-        iterations: 3,
+        iterations: 5,
         parallelism: 1,
     };
     /// The weakest parameters Hallmark accepts (OWASP's Argon2id minimum: 19 MiB, 2 passes,
