@@ -7,7 +7,9 @@
 //! before every signature and advances it after; an auditor does the same with the
 //! checkpoints it fetches, which is how a rewritten log is detected.
 
+use super::checkpoint::{sign_checkpoint, Checkpoint, CheckpointError};
 use super::merkle::{empty_root, verify_consistency, Hash, ProofError};
+use crate::keys::Signer;
 
 /// Why a candidate checkpoint does not extend the held one.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -34,6 +36,9 @@ pub enum GuardError {
         /// Why the proof failed.
         source: ProofError,
     },
+    /// Encoding or signing the checkpoint failed.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
 }
 
 /// Holds the last signed (or accepted) checkpoint and admits only consistent successors.
@@ -119,5 +124,21 @@ impl CheckpointGuard {
         self.size = new_size;
         self.root = new_root;
         Ok(())
+    }
+
+    /// The node's only way to sign a checkpoint: check it extends the held one, sign it,
+    /// then hold it. Nothing is signed if the check fails.
+    pub fn sign_next(
+        &mut self,
+        checkpoint: &Checkpoint,
+        consistency_proof: &[Hash],
+        key_name: &str,
+        signer: &dyn Signer,
+    ) -> Result<String, GuardError> {
+        self.check_next(checkpoint.size, &checkpoint.root, consistency_proof)?;
+        let note = sign_checkpoint(checkpoint, key_name, signer)?;
+        self.size = checkpoint.size;
+        self.root = checkpoint.root;
+        Ok(note)
     }
 }

@@ -11,8 +11,8 @@
 //! A checkpoint ([`checkpoint`]) commits to `(origin, size, root)` and is signed with the
 //! node's dedicated log key (Ed25519, not a passport-signing key) in the signed-note format,
 //! so Go tooling (`golang.org/x/mod/sumdb/note`, transparency-dev witnesses) can read it.
-//! Before signing, the node asks its [`CheckpointGuard`] whether the new tree extends the
-//! last signed one: it never signs two inconsistent checkpoints.
+//! The node signs only through [`CheckpointGuard::sign_next`], which first checks that the
+//! new tree extends the last signed one: it never signs two inconsistent checkpoints.
 //!
 //! # What a verifier does
 //! 1. Verify the checkpoint note with the log's verifier key ([`verify_checkpoint`]).

@@ -551,6 +551,38 @@ fn guard_detects_rewritten_log() {
     auditor.check_next(40, &honest.root(), &[]).unwrap();
 }
 
+#[test]
+fn guard_sign_next_refuses_to_sign_a_fork() {
+    let key = log_key();
+    let mut tree = CompactTree::new();
+    let mut node = CheckpointGuard::empty();
+    for i in 0u8..5 {
+        tree.push(&[i]);
+    }
+    let note = node
+        .sign_next(&Checkpoint::new(ORIGIN, 5, tree.root()), &[], ORIGIN, &key)
+        .unwrap();
+    assert_eq!(
+        verify_checkpoint(&note, ORIGIN, &key.verifying_key())
+            .unwrap()
+            .size,
+        5
+    );
+    tree.push(b"six");
+    let p = tree.consistency_proof(5, 6).unwrap();
+    node.sign_next(&Checkpoint::new(ORIGIN, 6, tree.root()), &p, ORIGIN, &key)
+        .unwrap();
+    // A rebuilt tree with a different sixth leaf at the same size is never signed.
+    let mut fork = CompactTree::from_leaf_hashes((0u8..5).map(|i| leaf_hash(&[i])));
+    fork.push(b"6");
+    assert_eq!(
+        node.sign_next(&Checkpoint::new(ORIGIN, 6, fork.root()), &[], ORIGIN, &key),
+        Err(GuardError::Fork { size: 6 })
+    );
+    assert_eq!(node.size(), 6);
+    assert_eq!(*node.root(), tree.root());
+}
+
 // --- properties -------------------------------------------------------------------------
 
 fn tree_of(n: u64) -> CompactTree {
