@@ -13,6 +13,7 @@
 //! - [`did`]: did:web identifiers and DID documents.
 //! - [`issue`]: passport → per-audience signed credentials.
 //! - [`verify`]: offline verification with a per-check report.
+//! - [`tlog`]: transparency log: RFC 6962 Merkle proofs, signed C2SP checkpoints, append-only guard.
 
 pub mod access;
 pub mod credential;
@@ -22,4 +23,5 @@ pub mod jcs;
 pub mod keys;
 pub mod passport;
 pub mod sector;
+pub mod tlog;
 pub mod verify;
