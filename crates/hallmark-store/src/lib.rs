@@ -162,6 +162,15 @@ pub trait Store: Send + Sync {
     /// Audit events with `seq >= from_seq`, oldest first, at most `limit`.
     async fn list_audit(&self, from_seq: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
 
+    /// Transparency-log leaf hashes with `leaf_index >= from_index`, in order, at most
+    /// `limit`. Leaf `i` is the leaf hash of audit event `i + 1` (see
+    /// [`AuditRecord::leaf_bytes`]), appended in the same transaction as the event.
+    async fn list_leaf_hashes(
+        &self,
+        from_index: u64,
+        limit: u32,
+    ) -> Result<Vec<[u8; 32]>, StoreError>;
+
     /// Number of audit events (= the highest sequence number).
     async fn audit_len(&self) -> Result<u64, StoreError>;
 

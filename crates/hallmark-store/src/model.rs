@@ -48,6 +48,38 @@ pub struct AuditRecord {
     pub event: AuditEvent,
 }
 
+impl AuditRecord {
+    /// The transparency-log leaf for this event: the RFC 8785 canonical JSON of
+    /// `{"seq","at","actor","action","passport","subject","detail"}` (`at` in RFC 3339 UTC
+    /// with microseconds, as stored; absent optional fields are `null`). Leaf `seq - 1` of
+    /// the log is the leaf hash of these bytes, so anyone holding the audit events can
+    /// recompute the tree.
+    pub fn leaf_bytes(&self) -> Result<Vec<u8>, crate::StoreError> {
+        let at = self
+            .event
+            .at
+            .to_offset(time::UtcOffset::UTC)
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| crate::StoreError::Corrupt(format!("audit timestamp: {e}")))?;
+        let value = serde_json::json!({
+            "seq": self.seq,
+            "at": at,
+            "actor": self.event.actor,
+            "action": self.event.action,
+            "passport": self.event.passport.map(|p| p.to_string()),
+            "subject": self.event.subject,
+            "detail": self.event.detail,
+        });
+        hallmark_core::jcs::canonicalize(&value)
+            .map_err(|e| crate::StoreError::Constraint(format!("audit event: {e}")))
+    }
+
+    /// The RFC 6962 leaf hash of [`leaf_bytes`](Self::leaf_bytes).
+    pub fn leaf_hash(&self) -> Result<[u8; 32], crate::StoreError> {
+        Ok(hallmark_core::tlog::leaf_hash(&self.leaf_bytes()?))
+    }
+}
+
 /// A new passport: its identity (fixed for life) and the content of draft version 1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewPassport {

@@ -238,10 +238,23 @@ macro_rules! impl_store {
             let mut stored = event.clone();
             stored.at = at;
             stored.passport = passport.copied();
-            Ok(AuditRecord {
+            let record = AuditRecord {
                 seq: seq_u64(seq)?,
                 event: stored,
-            })
+            };
+            // The event is also the next leaf of the transparency log, in the same
+            // transaction: leaf index = seq - 1, so the log's order is the audit order.
+            sqlx::query(
+                "INSERT INTO log_leaves (leaf_index, leaf_hash, audit_seq, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(seq - 1)
+            .bind(record.leaf_hash()?.to_vec())
+            .bind(seq)
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+            Ok(record)
         }
 
         async fn lock_passport(tx: &mut Tx, id: &PassportId) -> Result<PassportRecord> {
@@ -644,6 +657,20 @@ macro_rules! impl_store {
                     .iter()
                     .map(audit_from_row)
                     .collect()
+            }
+
+            async fn list_leaf_hashes(&self, from_index: u64, limit: u32) -> Result<Vec<[u8; 32]>> {
+                let from = i64::try_from(from_index)
+                    .map_err(|_| StoreError::Constraint("leaf index out of range".to_owned()))?;
+                let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+                    "SELECT leaf_hash FROM log_leaves WHERE leaf_index >= $1 \
+                     ORDER BY leaf_index LIMIT $2",
+                )
+                .bind(from)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(digest_from_vec).collect()
             }
 
             async fn audit_len(&self) -> Result<u64> {

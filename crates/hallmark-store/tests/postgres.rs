@@ -104,11 +104,11 @@ async fn fixture() -> Fixture {
     )
     .await
     .unwrap();
-    // The log and outbox have no API yet: fill them as the app role would.
+    // Log leaves come with every audit event; checkpoints and the outbox have no API yet:
+    // fill them as the app role would.
     let mut app = h.app_connection().await;
     sqlx::raw_sql(
         "INSERT INTO outbox (topic, payload, created_at) VALUES ('t', '\\x00', now()); \
-         INSERT INTO log_leaves VALUES (0, sha256('\\x00'), 1, now()); \
          INSERT INTO checkpoints VALUES (1, sha256('\\x00'), 'note', now());",
     )
     .execute(&mut app)

@@ -34,6 +34,7 @@ macro_rules! conformance_tests {
             concurrent_writers_get_gapless_sequence,
             concurrent_publishers_of_one_passport,
             not_found_errors,
+            every_audit_event_is_a_log_leaf,
         );
     };
     (@cases $new:expr; $($case:ident),* $(,)?) => {
@@ -599,6 +600,46 @@ pub async fn concurrent_writers_get_gapless_sequence(s: S) {
         "gapless 1..=120"
     );
     assert_eq!(s.audit_len().await.unwrap(), 120);
+    // Concurrent writers: the log still has exactly one leaf per event, in audit order.
+    let leaves = s.list_leaf_hashes(0, 1000).await.unwrap();
+    let expected: Vec<[u8; 32]> = all.iter().map(|a| a.leaf_hash().unwrap()).collect();
+    assert_eq!(leaves, expected);
+}
+
+/// Every audit event is appended to the transparency log in the same transaction: leaf
+/// `seq - 1` is the RFC 6962 leaf hash of the event's canonical bytes, recomputable by
+/// anyone from the audit events alone; a rolled-back change leaves no leaf.
+pub async fn every_audit_event_is_a_log_leaf(s: S) {
+    let id = published(&s, "04012345678901").await;
+    s.append_audit(audit(5, "node.start")).await.unwrap();
+    assert!(s.suspend(&id, "r".into(), bad_audit()).await.is_err());
+    s.suspend(&id, "recall".into(), audit(6, "passport.suspend"))
+        .await
+        .unwrap();
+    let events = s.list_audit(1, 100).await.unwrap();
+    let leaves = s.list_leaf_hashes(0, 100).await.unwrap();
+    assert_eq!(leaves.len(), events.len());
+    assert_eq!(leaves.len(), 4, "the failed suspend left no leaf");
+    for (leaf, event) in leaves.iter().zip(&events) {
+        let bytes = event.leaf_bytes().unwrap();
+        assert_eq!(
+            *leaf,
+            hallmark_core::tlog::leaf_hash(&bytes),
+            "leaf {}",
+            event.seq - 1
+        );
+        // The leaf bytes are canonical JSON naming the event.
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["seq"], event.seq);
+        assert_eq!(v["action"], event.event.action.as_str());
+    }
+    assert_eq!(s.list_leaf_hashes(2, 1).await.unwrap(), vec![leaves[2]]);
+    // The tree over the stored leaves is the tree over the recomputed events.
+    let recomputed: Vec<[u8; 32]> = events.iter().map(|e| e.leaf_hash().unwrap()).collect();
+    assert_eq!(
+        hallmark_core::tlog::root(&leaves),
+        hallmark_core::tlog::root(&recomputed)
+    );
 }
 
 pub async fn concurrent_publishers_of_one_passport(s: S) {
