@@ -13,6 +13,7 @@
 //! sequence number, in the same transaction as the change: both commit or neither does.
 
 mod error;
+pub mod logcheck;
 mod model;
 mod ops;
 pub mod postgres;
@@ -24,8 +25,8 @@ use time::OffsetDateTime;
 
 pub use error::{PrivilegeError, StoreError};
 pub use model::{
-    ApiKeyRecord, AuditEvent, AuditRecord, Credentials, DraftRecord, NewApiKey, NewPassport,
-    NewVersion, Page, PassportFilter, PassportRecord, SignedForms, SigningKeyRecord,
+    ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, Credentials, DraftRecord, NewApiKey,
+    NewPassport, NewVersion, Page, PassportFilter, PassportRecord, SignedForms, SigningKeyRecord,
     SigningKeyStatus, VersionRecord,
 };
 
@@ -170,6 +171,16 @@ pub trait Store: Send + Sync {
         from_index: u64,
         limit: u32,
     ) -> Result<Vec<[u8; 32]>, StoreError>;
+
+    /// Stores a signed checkpoint. Sizes only grow (a trigger refuses anything else); a
+    /// checkpoint is not itself audited (it commits to the audit log).
+    async fn insert_checkpoint(&self, checkpoint: CheckpointRecord) -> Result<(), StoreError>;
+
+    /// Every stored checkpoint, smallest tree first.
+    async fn list_checkpoints(&self) -> Result<Vec<CheckpointRecord>, StoreError>;
+
+    /// The newest checkpoint, if any.
+    async fn latest_checkpoint(&self) -> Result<Option<CheckpointRecord>, StoreError>;
 
     /// Number of audit events (= the highest sequence number).
     async fn audit_len(&self) -> Result<u64, StoreError>;

@@ -289,6 +289,19 @@ impl SigningKeyStatus {
     }
 }
 
+/// A signed transparency-log checkpoint as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointRecord {
+    /// Tree size the checkpoint commits to.
+    pub tree_size: u64,
+    /// Root hash at that size.
+    pub root_hash: [u8; 32],
+    /// The signed note (C2SP tlog-checkpoint in a signed-note envelope), as served.
+    pub note: String,
+    /// When it was stored.
+    pub created_at: OffsetDateTime,
+}
+
 /// Public metadata of a signing key. Never private material.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningKeyRecord {

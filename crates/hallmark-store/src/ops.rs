@@ -176,6 +176,15 @@ macro_rules! impl_store {
             })
         }
 
+        fn checkpoint_from_row(row: &DbRow) -> Result<CheckpointRecord> {
+            Ok(CheckpointRecord {
+                tree_size: seq_u64(row.try_get("tree_size")?)?,
+                root_hash: digest_from_vec(row.try_get("root_hash")?)?,
+                note: row.try_get("note")?,
+                created_at: row.try_get("created_at")?,
+            })
+        }
+
         fn api_key_from_row(row: &DbRow) -> Result<ApiKeyRecord> {
             Ok(ApiKeyRecord {
                 prefix: row.try_get("prefix")?,
@@ -671,6 +680,42 @@ macro_rules! impl_store {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.into_iter().map(digest_from_vec).collect()
+            }
+
+            async fn insert_checkpoint(&self, c: CheckpointRecord) -> Result<()> {
+                let size = i64::try_from(c.tree_size)
+                    .map_err(|_| StoreError::Constraint("tree size out of range".to_owned()))?;
+                sqlx::query(
+                    "INSERT INTO checkpoints (tree_size, root_hash, note, created_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(size)
+                .bind(c.root_hash.to_vec())
+                .bind(&c.note)
+                .bind(utc(c.created_at)?)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn list_checkpoints(&self) -> Result<Vec<CheckpointRecord>> {
+                let rows = sqlx::query(
+                    "SELECT tree_size, root_hash, note, created_at FROM checkpoints \
+                     ORDER BY tree_size",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(checkpoint_from_row).collect()
+            }
+
+            async fn latest_checkpoint(&self) -> Result<Option<CheckpointRecord>> {
+                let row = sqlx::query(
+                    "SELECT tree_size, root_hash, note, created_at FROM checkpoints \
+                     ORDER BY tree_size DESC LIMIT 1",
+                )
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(checkpoint_from_row).transpose()
             }
 
             async fn audit_len(&self) -> Result<u64> {

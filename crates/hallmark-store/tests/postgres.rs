@@ -750,3 +750,34 @@ async fn two_nodes_share_one_database() {
     );
     other.close().await;
 }
+
+/// Superuser access with triggers bypassed (`session_replication_role = replica`).
+struct PgTamper<'a>(&'a common::PgHarness);
+
+#[async_trait::async_trait(?Send)]
+impl common::suite::Tamper for PgTamper<'_> {
+    async fn set_actor(&self, seq: u64, actor: &str) {
+        self.0
+            .admin_exec(&[format!(
+                "SET session_replication_role = replica; \
+                 UPDATE hallmark.audit_events SET actor = '{actor}' WHERE seq = {seq};"
+            )])
+            .await;
+    }
+    async fn set_leaf(&self, index: u64, hash: [u8; 32]) {
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        self.0
+            .admin_exec(&[format!(
+                "SET session_replication_role = replica; \
+                 UPDATE hallmark.log_leaves SET leaf_hash = '\\x{hex}' WHERE leaf_index = {index};"
+            )])
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn log_check_detects_tampering() {
+    let h = common::PgHarness::new().await;
+    let tamper = PgTamper(&h);
+    common::suite::log_check_detects_tampering(Arc::new(h.store().clone()), &tamper).await;
+}

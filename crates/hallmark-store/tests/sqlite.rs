@@ -380,3 +380,41 @@ async fn attack_store_api_cannot_bypass_either() {
         "{e:?}"
     );
 }
+
+struct SqliteTamper(std::path::PathBuf);
+
+#[async_trait::async_trait(?Send)]
+impl common::suite::Tamper for SqliteTamper {
+    async fn set_actor(&self, seq: u64, actor: &str) {
+        let mut c = plain(&self.0, false).await;
+        sqlx::raw_sql(&format!(
+            "DROP TRIGGER IF EXISTS audit_no_update; \
+             UPDATE audit_events SET actor = '{actor}' WHERE seq = {seq};"
+        ))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    }
+    async fn set_leaf(&self, index: u64, hash: [u8; 32]) {
+        let mut c = plain(&self.0, false).await;
+        sqlx::raw_sql(&format!(
+            "DROP TRIGGER IF EXISTS log_leaves_no_update; \
+             UPDATE log_leaves SET leaf_hash = X'{}' WHERE leaf_index = {index};",
+            hex_upper(&hash)
+        ))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    }
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+#[tokio::test]
+async fn log_check_detects_tampering() {
+    let h = SqliteHarness::new().await;
+    let tamper = SqliteTamper(h.store().path().to_path_buf());
+    common::suite::log_check_detects_tampering(Arc::new(h.store().clone()), &tamper).await;
+}

@@ -5,6 +5,7 @@
 //! file keystore: see `keys.rs` and docs/keys.md) and a `demo` placeholder.
 
 mod keys;
+mod log;
 
 use clap::{Parser, Subcommand};
 use hallmark_core::did::DidDocument;
@@ -55,6 +56,11 @@ enum Command {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
+    /// Transparency-log maintenance (`log check`: recompute and compare, like fsck).
+    Log {
+        #[command(subcommand)]
+        command: log::LogCommand,
+    },
     /// Run a local demonstration node (arrives with the node).
     Demo,
 }
@@ -68,6 +74,7 @@ fn main() -> ExitCode {
             json,
         } => verify_cmd(&credential, &did_document, check_time, json),
         Command::Keys { keystore, command } => keys::run(&keystore, command),
+        Command::Log { command } => log::run(command),
         Command::Demo => {
             eprintln!(
                 "hallmark demo: the node is not built yet; `hallmark verify` works offline today."

@@ -701,3 +701,89 @@ pub async fn not_found_errors(s: S) {
         "failed writes leave no audit"
     );
 }
+
+/// Direct database access with the guards bypassed, as an operator (or attacker) with the
+/// privileged credential could: used to prove `check_log` notices.
+#[async_trait::async_trait(?Send)]
+pub trait Tamper {
+    /// Change the actor of audit event `seq`.
+    async fn set_actor(&self, seq: u64, actor: &str);
+    /// Overwrite the stored hash of leaf `index`.
+    async fn set_leaf(&self, index: u64, hash: [u8; 32]);
+}
+
+/// `hallmark log check` over a real store: clean, wrong log key, a modified audit row, and a
+/// consistent rewrite (event and leaf both changed) caught by the signed checkpoint.
+pub async fn log_check_detects_tampering(s: S, tamper: &dyn Tamper) {
+    use hallmark_core::tlog::{self, VerifierKey};
+    use hallmark_store::logcheck::{check_log, Divergence};
+    use hallmark_store::CheckpointRecord;
+
+    let log_key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    let name = "dpp.example.com/log";
+    let verifier = VerifierKey::new(name, log_key.verifying_key()).unwrap();
+    let log_key = &log_key;
+    let checkpoint = |s: S| async move {
+        let leaves = s.list_leaf_hashes(0, 10_000).await.unwrap();
+        let root = tlog::root(&leaves);
+        let cp = tlog::Checkpoint::new(name, leaves.len() as u64, root);
+        let note = tlog::sign_checkpoint(&cp, name, log_key).unwrap();
+        s.insert_checkpoint(CheckpointRecord {
+            tree_size: leaves.len() as u64,
+            root_hash: root,
+            note,
+            created_at: at(90),
+        })
+        .await
+        .unwrap();
+        leaves.len() as u64
+    };
+    let id = published(&s, "04012345678901").await;
+    s.append_audit(audit(5, "node.start")).await.unwrap();
+    let first = checkpoint(s.clone()).await;
+    s.suspend(&id, "recall".into(), audit(6, "passport.suspend"))
+        .await
+        .unwrap();
+    let second = checkpoint(s.clone()).await;
+    assert_eq!((first, second), (3, 4));
+    assert_eq!(s.latest_checkpoint().await.unwrap().unwrap().tree_size, 4);
+    assert_eq!(s.list_checkpoints().await.unwrap().len(), 2);
+
+    let clean = check_log(&*s, Some(&verifier)).await.unwrap();
+    assert_eq!(clean.divergence, None);
+    assert_eq!((clean.leaves, clean.checkpoints), (4, 2));
+    assert_eq!(
+        clean.root,
+        tlog::root(&s.list_leaf_hashes(0, 100).await.unwrap())
+    );
+
+    // A checkpoint signed by another key is named.
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[10; 32]).verifying_key();
+    let other = VerifierKey::new(name, stranger).unwrap();
+    let report = check_log(&*s, Some(&other)).await.unwrap();
+    assert!(
+        matches!(
+            report.divergence,
+            Some(Divergence::CheckpointNote { size: 3, .. })
+        ),
+        "{report:?}"
+    );
+
+    // An audit row changed behind the store's back: its leaf no longer matches.
+    tamper.set_actor(2, "mallory").await;
+    let report = check_log(&*s, Some(&verifier)).await.unwrap();
+    assert_eq!(
+        report.divergence,
+        Some(Divergence::LeafMismatch { index: 1, seq: 2 })
+    );
+
+    // A consistent rewrite (the leaf recomputed to match the forged event) passes the leaf
+    // comparison, but the signed checkpoint still commits to the old tree.
+    let forged = s.list_audit(2, 1).await.unwrap()[0].leaf_hash().unwrap();
+    tamper.set_leaf(1, forged).await;
+    let report = check_log(&*s, Some(&verifier)).await.unwrap();
+    assert_eq!(
+        report.divergence,
+        Some(Divergence::CheckpointRoot { size: 3 })
+    );
+}
