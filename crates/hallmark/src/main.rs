@@ -5,6 +5,7 @@
 //! file keystore: see `keys.rs` and docs/keys.md) and a `demo` placeholder.
 
 mod keys;
+mod node_cmd;
 
 use clap::{Parser, Subcommand};
 use hallmark_core::did::DidDocument;
@@ -55,8 +56,53 @@ enum Command {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
-    /// Run a local demonstration node (arrives with the node).
-    Demo,
+    /// Run the node (production profile by default).
+    ///
+    /// Configuration comes from HALLMARK_* environment variables and/or a TOML file (see
+    /// docs/configuration.md; secrets also from <VAR>_FILE). In production the node refuses
+    /// to start — exit 2 and one line naming the problem — when a setting is missing or
+    /// unsafe; exit 1 when start-up fails (database, keystore, listeners).
+    #[command(after_long_help = serve_settings_help())]
+    Serve {
+        /// TOML configuration file (default: $HALLMARK_CONFIG if set).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Safety profile: production (default) or development.
+        #[arg(long, default_value = "production", value_parser = node_cmd::parse_profile)]
+        profile: hallmark_node::Profile,
+    },
+    /// Run a local demonstration node: SQLite, a development keystore and development-only
+    /// admin credentials in ./hallmark-demo, example battery passports published, then serve
+    /// on 127.0.0.1 until Ctrl-C. Re-running reuses the directory.
+    Demo {
+        /// Data directory (development only: `hallmark serve` refuses it).
+        #[arg(long, value_name = "DIR", default_value = hallmark_node::config::DEMO_DATA_DIR)]
+        dir: PathBuf,
+        /// Set up, publish and write the files, then exit instead of serving.
+        #[arg(long, alias = "once")]
+        no_serve: bool,
+        /// Public listener port on 127.0.0.1 (base URL http://localhost:<port>).
+        #[arg(long, default_value_t = 8080)]
+        public_port: u16,
+        /// Admin listener port on 127.0.0.1.
+        #[arg(long, default_value_t = 8081)]
+        admin_port: u16,
+    },
+}
+
+fn serve_settings_help() -> String {
+    let mut s = String::from(
+        "Settings (environment variable = TOML key; [secret] also from <VAR>_FILE; details in docs/configuration.md):\n",
+    );
+    for setting in hallmark_node::config::SETTINGS {
+        s.push_str(&format!(
+            "  {} = {}{}\n",
+            setting.env,
+            setting.key,
+            if setting.secret { "  [secret]" } else { "" }
+        ));
+    }
+    s
 }
 
 fn main() -> ExitCode {
@@ -68,12 +114,18 @@ fn main() -> ExitCode {
             json,
         } => verify_cmd(&credential, &did_document, check_time, json),
         Command::Keys { keystore, command } => keys::run(&keystore, command),
-        Command::Demo => {
-            eprintln!(
-                "hallmark demo: the node is not built yet; `hallmark verify` works offline today."
-            );
-            ExitCode::from(2)
-        }
+        Command::Serve { config, profile } => node_cmd::serve(config.as_deref(), profile),
+        Command::Demo {
+            dir,
+            no_serve,
+            public_port,
+            admin_port,
+        } => node_cmd::demo(&node_cmd::DemoOptions {
+            dir,
+            no_serve,
+            public_port,
+            admin_port,
+        }),
     }
 }
 
