@@ -346,3 +346,73 @@ pub fn demo(opts: &DemoOptions) -> ExitCode {
 pub fn parse_profile(s: &str) -> Result<Profile, String> {
     s.parse::<Profile>().map_err(|e| e.to_string())
 }
+
+/// `hallmark verify --from <passport URL>`: fetches the credential and (unless given) the
+/// issuer's DID document. Returns (credential, DID document, where the document came from).
+pub fn fetch_for_verify(
+    url: &str,
+    jwt: bool,
+    did_document: Option<&Path>,
+) -> Result<(Vec<u8>, Vec<u8>, String), String> {
+    if !url.starts_with("http://") {
+        return Err(format!(
+            "{url}: this build fetches over plain http only; download the credential and the \
+             DID document (e.g. with curl) and verify the files"
+        ));
+    }
+    let rt = runtime()?;
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let accept = if jwt {
+            "application/vc+jwt"
+        } else {
+            "application/vc+ld+json"
+        };
+        let cred = get_bytes(&client, url, accept).await?;
+        if let Some(path) = did_document {
+            let doc = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            return Ok((cred, doc, path.display().to_string()));
+        }
+        let issuer =
+            issuer_of(&cred).ok_or_else(|| format!("{url}: no issuer in the credential"))?;
+        let did = hallmark_core::did::DidWeb::parse(&issuer)
+            .map_err(|e| format!("{url}: issuer {issuer}: {e}"))?;
+        let mut doc_url = did.document_url();
+        // did:web is https; a node on localhost (the demo) serves it over http.
+        let origin = url
+            .strip_prefix("http://")
+            .and_then(|r| r.split('/').next())
+            .unwrap_or_default();
+        let host = origin.rsplit_once(':').map(|(h, _)| h).unwrap_or(origin);
+        if host == "localhost" || host == "127.0.0.1" {
+            doc_url = format!("http://{origin}{}", did.document_path());
+        } else {
+            return Err(format!(
+                "{doc_url}: this build fetches over plain http only; download the DID document \
+                 and pass it with --did-document"
+            ));
+        }
+        let doc = get_bytes(&client, &doc_url, "application/did+json, application/json").await?;
+        Ok((cred, doc, doc_url))
+    })
+}
+
+/// The issuer of a credential in either form (unverified: only to find the DID document).
+fn issuer_of(cred: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(cred).ok()?.trim();
+    let value: Value = if text.starts_with('{') {
+        serde_json::from_str(text).ok()?
+    } else {
+        use base64::Engine;
+        let payload = text.split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()?;
+        serde_json::from_slice(&bytes).ok()?
+    };
+    match &value["issuer"] {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("id")?.as_str().map(str::to_string),
+        _ => value["iss"].as_str().map(str::to_string),
+    }
+}

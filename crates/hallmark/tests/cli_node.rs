@@ -328,3 +328,58 @@ fn no_secret_reaches_stdout_or_stderr_at_trace_level() {
     }
     drop(db);
 }
+
+#[test]
+fn verify_from_a_running_demo_node() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let (public, admin) = (free_port(), free_port());
+    let mut child = hallmark()
+        .args(["demo", "--dir"])
+        .arg(tmp.path().join("hallmark-demo"))
+        .args(["--public-port", &public.to_string()])
+        .args(["--admin-port", &admin.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut url = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(u) = line.trim().strip_prefix("Public passport:") {
+            url = Some(u.trim().to_string());
+        }
+        if line.contains("Serving until Ctrl-C") {
+            break;
+        }
+    }
+    let url = url.expect("the demo printed a passport URL");
+    assert!(url.starts_with(&format!("http://localhost:{public}/passports/")));
+    let results: Vec<_> = [false, true]
+        .into_iter()
+        .map(|jwt| {
+            let mut c = hallmark();
+            c.args(["verify", "--from", &url]);
+            if jwt {
+                c.arg("--jwt");
+            }
+            output(&mut c)
+        })
+        .collect();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    for (code, out, err) in results {
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("VALID"));
+    }
+    assert!(status.success());
+    // https is refused with a clear message (this build has no TLS client).
+    let (code, _, err) =
+        output(hallmark().args(["verify", "--from", "https://dpp.example.com/passports/x"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("plain http only"), "{err}");
+}
