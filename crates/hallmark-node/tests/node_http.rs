@@ -692,6 +692,10 @@ async fn scope_matrix(backend: Backend) {
                 ),
             }
         }
+        // Registered (an unused method gets 405 from the route, not the 404 fallback).
+        n.call(Method::PATCH, &concrete(path), Some(&a), Some(&body))
+            .await
+            .problem(405, "method-not-allowed");
         // The public listener has no admin route.
         let p = n
             .call_raw(
