@@ -408,6 +408,23 @@ async fn full_lifecycle(backend: Backend) {
         one["current"]["credentials"]["public"]["dataIntegrity"]
     );
     assert!(verify(&cur.body, &did).is_valid());
+    // Byte for byte what the store holds; ETag is the SHA-256 of those bytes.
+    let pid = hallmark_core::passport::PassportId::from_uuid(id.parse().unwrap()).unwrap();
+    let stored = n
+        .running
+        .app
+        .store
+        .get_version(&pid, Some(1))
+        .await
+        .unwrap();
+    assert_eq!(stored.credentials.public.data_integrity, cur.body);
+    {
+        use sha2::Digest;
+        assert_eq!(
+            cur.header("etag").unwrap(),
+            format!("\"{}\"", hex::encode(sha2::Sha256::digest(&cur.body)))
+        );
+    }
     let jwt = n
         .get_public(&format!("/passports/{id}"), Some("application/vc+jwt"))
         .await;
