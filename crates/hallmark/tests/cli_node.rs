@@ -383,3 +383,207 @@ fn verify_from_a_running_demo_node() {
     assert_eq!(code, 2);
     assert!(err.contains("plain http only"), "{err}");
 }
+
+const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+#[test]
+fn serve_signs_with_an_hsm_and_credentials_verify_across_a_rotation() {
+    assert!(
+        Path::new(SOFTHSM).is_file(),
+        "SoftHSM2 is not installed ({SOFTHSM} missing): run scripts/test"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("tokens")).unwrap();
+    let conf = tmp.path().join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tmp.path().join("tokens").display()
+        ),
+    )
+    .unwrap();
+    let pin = "node-pin-31337";
+    let ok = Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", &conf)
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            "node-token",
+            "--pin",
+            pin,
+        ])
+        .args(["--so-pin", "so-77120"])
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let hsm_env = [
+        ("SOFTHSM2_CONF", conf.display().to_string()),
+        ("HALLMARK_HSM_MODULE", SOFTHSM.to_string()),
+        ("HALLMARK_HSM_TOKEN", "node-token".to_string()),
+        ("HALLMARK_HSM_PIN", pin.to_string()),
+    ];
+    let (code, _, err) = output(
+        hallmark()
+            .args(["keys", "hsm", "init"])
+            .envs(hsm_env.clone()),
+    );
+    assert_eq!(code, 0, "{err}");
+
+    let (public, admin) = (free_port(), free_port());
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let child = hallmark()
+        .arg("serve")
+        .envs(hsm_env)
+        .env("HALLMARK_PUBLIC_BASE_URL", "https://dpp.example.com")
+        .env("HALLMARK_PUBLIC_LISTEN", format!("127.0.0.1:{public}"))
+        .env("HALLMARK_ADMIN_LISTEN", format!("127.0.0.1:{admin}"))
+        .env("HALLMARK_DATA_DIR", data.display().to_string())
+        .env(
+            "HALLMARK_DATABASE_URL",
+            format!("sqlite:{}", data.join("hallmark.db").display()),
+        )
+        .env("HALLMARK_ADMIN_USERNAME", "operator")
+        .env("HALLMARK_ADMIN_PASSWORD", "Admin-Password-For-Hsm-Test")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rt = rt();
+    let result = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let public_url = format!("http://127.0.0.1:{public}");
+        let admin_url = format!("http://127.0.0.1:{admin}/api/v1");
+        let mut up = false;
+        for _ in 0..200 {
+            if let Ok(r) = client.get(format!("{public_url}/health")).send().await {
+                if r.status().is_success() {
+                    let v: serde_json::Value =
+                        serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+                    assert_eq!(v["signing"], "ok");
+                    up = true;
+                    break;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        if !up {
+            return Err("node did not come up".to_string());
+        }
+        let call = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+            let mut req = client
+                .request(method, format!("{admin_url}{path}"))
+                .basic_auth("operator", Some("Admin-Password-For-Hsm-Test"));
+            if let Some(b) = body {
+                req = req
+                    .header("content-type", "application/json")
+                    .body(serde_json::to_vec(&b).unwrap());
+            }
+            req
+        };
+        let drafts = demo_like_drafts();
+        let mut ids = Vec::new();
+        for (i, d) in drafts.into_iter().enumerate() {
+            let r = call(reqwest::Method::POST, "/passports", Some(d))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+            let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+            let id = v["id"].as_str().unwrap().to_string();
+            let r = call(
+                reqwest::Method::POST,
+                &format!("/passports/{id}/publish"),
+                None,
+            )
+            .send()
+            .await
+            .unwrap();
+            let status = r.status();
+            assert_eq!(
+                status,
+                200,
+                "{}",
+                String::from_utf8_lossy(&r.bytes().await.unwrap())
+            );
+            ids.push(id);
+            if i == 0 {
+                let r = call(reqwest::Method::POST, "/signing-keys/rotate", None)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+            }
+        }
+        let did = client
+            .get(format!("{public_url}/.well-known/did.json"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let did = hallmark_core::did::DidDocument::from_json(&did).unwrap();
+        assert_eq!(did.verification_method.len(), 2);
+        for id in &ids {
+            let cred = client
+                .get(format!("{public_url}/passports/{id}"))
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            let report = hallmark_core::verify::verify(&cred, &did);
+            assert!(report.is_valid(), "{report}");
+        }
+        Ok(())
+    });
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    result.unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert!(out.status.success(), "{text}");
+    assert!(!text.contains(pin));
+}
+
+fn demo_like_drafts() -> Vec<serde_json::Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/");
+    let mut data = serde_json::Map::new();
+    for (key, file) in [
+        ("generalProductInformation", "GeneralProductInformation"),
+        ("carbonFootprintForBatteries", "CarbonFootprintForBatteries"),
+        ("supplyChainDueDiligence", "SupplyChainDueDiligence"),
+        ("materialComposition", "MaterialComposition"),
+        ("circularity", "Circularity"),
+        ("performanceAndDurability", "PerformanceAndDurability"),
+        ("labeling", "Labeling"),
+    ] {
+        let text = std::fs::read_to_string(format!("{dir}{file}.json")).unwrap();
+        data.insert(key.into(), serde_json::from_str(&text).unwrap());
+    }
+    (1..=2)
+        .map(|n| {
+            serde_json::json!({
+                "uniqueProductIdentifier": { "gtin": "09506000134352", "serial": format!("HSM-{n}") },
+                "granularity": "item",
+                "economicOperatorId": "urn:eori:DE123456789012345",
+                "sector": { "id": "battery", "schemaVersion": "1.2.0" },
+                "data": serde_json::Value::Object(data.clone()),
+            })
+        })
+        .collect()
+}
