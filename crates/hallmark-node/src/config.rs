@@ -561,7 +561,12 @@ impl Config {
                 } else {
                     public_listen.ip()
                 };
-                format!("http://{}", SocketAddr::new(host, public_listen.port()))
+                // `localhost`, as `hallmark demo` uses, so both name the same did:web.
+                if host.is_loopback() {
+                    format!("http://localhost:{}", public_listen.port())
+                } else {
+                    format!("http://{}", SocketAddr::new(host, public_listen.port()))
+                }
             }
         };
         if prod && !public_base_url.starts_with("https://") {

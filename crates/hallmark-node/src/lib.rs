@@ -13,11 +13,16 @@
 //! - [`problem`]: RFC 9457 problem+json errors ([`problem::ApiError`]).
 
 pub mod apikey;
+pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod backing;
 pub mod config;
 pub mod edge;
+pub mod node;
+pub mod openapi;
 pub mod problem;
+pub mod routes;
 
 pub use apikey::{ApiKey, KeyHash, MalformedKey, ParsedKey, Scope};
 pub use audit::{AuditSink, SecurityEvent};

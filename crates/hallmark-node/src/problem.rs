@@ -198,6 +198,18 @@ pub enum ApiError {
     /// A dependency (database, HSM) is unavailable.
     #[error("service unavailable")]
     Unavailable,
+    /// Signing is not possible right now (e.g. the HSM is unreachable); reads still work.
+    #[error("signing unavailable: {detail}")]
+    SigningUnavailable {
+        /// Why (never secret: e.g. "HSM unavailable").
+        detail: String,
+    },
+    /// The passport does not validate; one entry per issue.
+    #[error("the passport is invalid ({} issue(s))", issues.len())]
+    Invalid {
+        /// `(JSON pointer, message)` pairs.
+        issues: Vec<(String, String)>,
+    },
     /// A bug or unexpected failure; details go to the log, never to the client.
     #[error("internal error")]
     Internal,
@@ -222,7 +234,10 @@ impl ApiError {
             ApiError::RateLimited { .. } | ApiError::AuthThrottled { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
-            ApiError::Timeout | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Timeout | ApiError::Unavailable | ApiError::SigningUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -290,6 +305,21 @@ impl ApiError {
             .with("retry_after", *retry_after_secs),
             ApiError::Timeout => Problem::new("timeout", "Request timed out", status),
             ApiError::Unavailable => Problem::new("unavailable", "Service unavailable", status),
+            ApiError::SigningUnavailable { detail } => {
+                Problem::new("signing-unavailable", "Signing unavailable", status)
+                    .detail(detail.clone())
+            }
+            ApiError::Invalid { issues } => {
+                Problem::new("invalid-passport", "Invalid passport", status)
+                    .detail(self.to_string())
+                    .with(
+                        "issues",
+                        issues
+                            .iter()
+                            .map(|(p, m)| serde_json::json!({ "pointer": p, "message": m }))
+                            .collect::<Vec<_>>(),
+                    )
+            }
             ApiError::Internal => Problem::new("internal", "Internal error", status),
         }
     }
@@ -392,6 +422,12 @@ mod tests {
             },
             ApiError::Timeout,
             ApiError::Unavailable,
+            ApiError::SigningUnavailable {
+                detail: "HSM unavailable".into(),
+            },
+            ApiError::Invalid {
+                issues: vec![("/data".into(), "x".into())],
+            },
             ApiError::Internal,
         ]
     }

@@ -6,6 +6,7 @@
 
 mod keys;
 mod log;
+mod node_cmd;
 
 use clap::{Parser, Subcommand};
 use hallmark_core::did::DidDocument;
@@ -31,12 +32,29 @@ enum Command {
     /// Accepts either secured form: a Data Integrity JSON credential (eddsa-jcs-2022) or a
     /// compact vc+jwt. Prints every check; exits 0 when valid, 1 when not, 2 on usage or
     /// I/O errors.
+    ///
+    /// With --from <passport URL> the credential is fetched from a node (and, unless
+    /// --did-document is given, the issuer's DID document from its did:web location; for an
+    /// http://localhost or http://127.0.0.1 node — the demo — over http from that origin).
+    /// This build fetches over plain http only; for https nodes download both files (e.g.
+    /// with curl) and verify them offline.
     Verify {
         /// The credential file (JSON or compact JWS).
-        credential: PathBuf,
+        #[arg(required_unless_present = "from", conflicts_with = "from")]
+        credential: Option<PathBuf>,
         /// The issuer's DID document (did.json), as fetched from its did:web URL.
-        #[arg(long = "did-document", value_name = "FILE")]
-        did_document: PathBuf,
+        #[arg(
+            long = "did-document",
+            value_name = "FILE",
+            required_unless_present = "from"
+        )]
+        did_document: Option<PathBuf>,
+        /// Fetch the credential from this passport URL (a node's public listener).
+        #[arg(long, value_name = "URL")]
+        from: Option<String>,
+        /// With --from: fetch the vc+jwt form instead of the Data Integrity JSON.
+        #[arg(long, requires = "from")]
+        jwt: bool,
         /// Also check the validity period against the current time.
         #[arg(long)]
         check_time: bool,
@@ -61,8 +79,53 @@ enum Command {
         #[command(subcommand)]
         command: log::LogCommand,
     },
-    /// Run a local demonstration node (arrives with the node).
-    Demo,
+    /// Run the node (production profile by default).
+    ///
+    /// Configuration comes from HALLMARK_* environment variables and/or a TOML file (see
+    /// docs/configuration.md; secrets also from <VAR>_FILE). In production the node refuses
+    /// to start — exit 2 and one line naming the problem — when a setting is missing or
+    /// unsafe; exit 1 when start-up fails (database, keystore, listeners).
+    #[command(after_long_help = serve_settings_help())]
+    Serve {
+        /// TOML configuration file (default: $HALLMARK_CONFIG if set).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Safety profile: production (default) or development.
+        #[arg(long, default_value = "production", value_parser = node_cmd::parse_profile)]
+        profile: hallmark_node::Profile,
+    },
+    /// Run a local demonstration node: SQLite, a development keystore and development-only
+    /// admin credentials in ./hallmark-demo, example battery passports published, then serve
+    /// on 127.0.0.1 until Ctrl-C. Re-running reuses the directory.
+    Demo {
+        /// Data directory (development only: `hallmark serve` refuses it).
+        #[arg(long, value_name = "DIR", default_value = hallmark_node::config::DEMO_DATA_DIR)]
+        dir: PathBuf,
+        /// Set up, publish and write the files, then exit instead of serving.
+        #[arg(long, alias = "once")]
+        no_serve: bool,
+        /// Public listener port on 127.0.0.1 (base URL http://localhost:<port>).
+        #[arg(long, default_value_t = 8080)]
+        public_port: u16,
+        /// Admin listener port on 127.0.0.1.
+        #[arg(long, default_value_t = 8081)]
+        admin_port: u16,
+    },
+}
+
+fn serve_settings_help() -> String {
+    let mut s = String::from(
+        "Settings (environment variable = TOML key; [secret] also from <VAR>_FILE; details in docs/configuration.md):\n",
+    );
+    for setting in hallmark_node::config::SETTINGS {
+        s.push_str(&format!(
+            "  {} = {}{}\n",
+            setting.env,
+            setting.key,
+            if setting.secret { "  [secret]" } else { "" }
+        ));
+    }
+    s
 }
 
 fn main() -> ExitCode {
@@ -70,45 +133,67 @@ fn main() -> ExitCode {
         Command::Verify {
             credential,
             did_document,
+            from,
+            jwt,
             check_time,
             json,
-        } => verify_cmd(&credential, &did_document, check_time, json),
+        } => {
+            let inputs = match (from, credential) {
+                (Some(url), _) => node_cmd::fetch_for_verify(&url, jwt, did_document.as_deref()),
+                (None, Some(c)) => match did_document {
+                    Some(d) => read_inputs(&c, &d),
+                    None => Err("--did-document is required".to_string()),
+                },
+                (None, None) => Err("a credential file or --from is required".to_string()),
+            };
+            match inputs {
+                Ok((cred, doc, doc_name)) => verify_bytes(&cred, &doc, &doc_name, check_time, json),
+                Err(e) => {
+                    eprintln!("hallmark verify: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Keys { keystore, command } => keys::run(&keystore, command),
         Command::Log { command } => log::run(command),
-        Command::Demo => {
-            eprintln!(
-                "hallmark demo: the node is not built yet; `hallmark verify` works offline today."
-            );
-            ExitCode::from(2)
-        }
+        Command::Serve { config, profile } => node_cmd::serve(config.as_deref(), profile),
+        Command::Demo {
+            dir,
+            no_serve,
+            public_port,
+            admin_port,
+        } => node_cmd::demo(&node_cmd::DemoOptions {
+            dir,
+            no_serve,
+            public_port,
+            admin_port,
+        }),
     }
 }
 
-fn verify_cmd(
-    credential: &PathBuf,
-    did_document: &PathBuf,
-    check_time: bool,
-    json: bool,
-) -> ExitCode {
+type Inputs = (Vec<u8>, Vec<u8>, String);
+
+fn read_inputs(credential: &PathBuf, did_document: &PathBuf) -> Result<Inputs, String> {
     let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-    let (cred, doc) = match (read(credential), read(did_document)) {
-        (Ok(c), Ok(d)) => (c, d),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("hallmark verify: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let doc = match DidDocument::from_json(&doc) {
+    Ok((
+        read(credential)?,
+        read(did_document)?,
+        did_document.display().to_string(),
+    ))
+}
+
+fn verify_bytes(cred: &[u8], doc: &[u8], doc_name: &str, check_time: bool, json: bool) -> ExitCode {
+    let doc = match DidDocument::from_json(doc) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("hallmark verify: {}: {e}", did_document.display());
+            eprintln!("hallmark verify: {doc_name}: {e}");
             return ExitCode::from(2);
         }
     };
     let options = VerifyOptions {
         now: check_time.then(time::OffsetDateTime::now_utc),
     };
-    let report = verify_with(&cred, &doc, &options);
+    let report = verify_with(cred, &doc, &options);
     if json {
         match serde_json::to_string_pretty(&report) {
             Ok(s) => println!("{s}"),

@@ -545,8 +545,8 @@ fn development_fills_in_marked_demo_defaults() {
     let c = Env(HashMap::new()).validate(Profile::Development).unwrap();
     assert_eq!(c.data_dir, Path::new(DEMO_DATA_DIR));
     assert_eq!(c.public_listen, "127.0.0.1:8080".parse().unwrap());
-    assert_eq!(c.public_base_url, "http://127.0.0.1:8080");
-    assert_eq!(c.did.to_string(), "did:web:127.0.0.1%3A8080");
+    assert_eq!(c.public_base_url, "http://localhost:8080");
+    assert_eq!(c.did.to_string(), "did:web:localhost%3A8080");
     assert!(!c.https());
     match &c.database {
         Database::Sqlite { path } => assert_eq!(path, &Path::new(DEMO_DATA_DIR).join(SQLITE_FILE)),
@@ -573,7 +573,7 @@ fn development_fills_in_marked_demo_defaults() {
         .with(&[set("HALLMARK_PUBLIC_LISTEN", "0.0.0.0:9090")])
         .validate(Profile::Development)
         .unwrap();
-    assert_eq!(c.public_base_url, "http://127.0.0.1:9090");
+    assert_eq!(c.public_base_url, "http://localhost:9090");
 }
 
 #[test]

@@ -1,0 +1,318 @@
+//! Application state shared by the handlers: the store, the issuer (DID + base URL), the
+//! signing backend (file keystore or HSM) and the sector registry.
+
+use crate::problem::ApiError;
+use hallmark_core::did::{DidDocument, KeyStatus, PublishedKey};
+use hallmark_core::issue::Issuer;
+use hallmark_core::keys::{decode_public_key_multibase, KeyId, Signer};
+use hallmark_core::sector::SectorRegistry;
+use hallmark_keys::hsm::{HsmError, HsmState};
+use hallmark_keys::keystore::Keystore;
+use hallmark_keys::{KeyEvent, KeyInfo, KeysError, Purpose};
+use hallmark_store::{AuditEvent, SigningKeyRecord, SigningKeyStatus, Store, StoreError};
+use std::sync::{Arc, RwLock};
+use time::OffsetDateTime;
+
+/// Where the node's signing keys live.
+pub enum SigningBackend {
+    /// The encrypted file keystore, unlocked at start-up.
+    Keystore(Box<RwLock<Keystore>>),
+    /// A PKCS#11 token (possibly unavailable: then signing fails with 503).
+    Hsm(HsmState),
+}
+
+impl std::fmt::Debug for SigningBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SigningBackend::Keystore(_) => f.write_str("SigningBackend::Keystore"),
+            SigningBackend::Hsm(s) => write!(f, "SigningBackend::Hsm(ready: {})", s.is_ready()),
+        }
+    }
+}
+
+/// The detail of the 503 returned when the HSM cannot sign.
+pub const HSM_UNAVAILABLE: &str = "HSM unavailable";
+
+fn keys_error(e: KeysError) -> ApiError {
+    match e {
+        KeysError::NoCurrentKey(_) => ApiError::SigningUnavailable {
+            detail: "no current passport-signing key; rotate to create one".into(),
+        },
+        KeysError::UnknownKey(_) => ApiError::NotFound,
+        KeysError::AlreadyRevoked(id) => ApiError::Conflict {
+            detail: format!("key {id} is already revoked"),
+        },
+        KeysError::EmptyReason => ApiError::Unprocessable {
+            detail: "a revocation reason is required".into(),
+        },
+        other => {
+            tracing::error!(error = %other, "keystore operation failed");
+            ApiError::Internal
+        }
+    }
+}
+
+fn hsm_error(e: HsmError) -> ApiError {
+    match e {
+        HsmError::Unavailable { .. } => ApiError::SigningUnavailable {
+            detail: HSM_UNAVAILABLE.into(),
+        },
+        HsmError::NoCurrentKey(_) => ApiError::SigningUnavailable {
+            detail: "no current passport-signing key in the HSM; rotate to create one".into(),
+        },
+        HsmError::UnknownKey(_) => ApiError::NotFound,
+        HsmError::AlreadyRevoked(id) => ApiError::Conflict {
+            detail: format!("key {id} is already revoked"),
+        },
+        other => {
+            tracing::error!(error = %other, "HSM operation failed");
+            ApiError::Internal
+        }
+    }
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    match l.read() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    match l.write() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl SigningBackend {
+    /// A signer for the current passport-signing key. For an unavailable HSM, a signer that
+    /// reports the last published key and refuses to sign (so the error surfaces as 503).
+    pub fn passport_signer(&self, last_known: Option<&str>) -> Result<Box<dyn Signer>, ApiError> {
+        match self {
+            SigningBackend::Keystore(ks) => Ok(Box::new(
+                read(ks)
+                    .signer(Purpose::PassportSigning)
+                    .map_err(keys_error)?,
+            )),
+            SigningBackend::Hsm(state) => {
+                let last = last_known.and_then(|m| decode_public_key_multibase(m).ok());
+                Ok(Box::new(
+                    state
+                        .signer(Purpose::PassportSigning, last)
+                        .map_err(hsm_error)?,
+                ))
+            }
+        }
+    }
+
+    /// Whether signing can currently work.
+    pub fn is_ready(&self) -> bool {
+        match self {
+            SigningBackend::Keystore(_) => true,
+            SigningBackend::Hsm(s) => s.is_ready(),
+        }
+    }
+
+    /// Public metadata of every key the backend holds.
+    pub fn list(&self) -> Result<Vec<KeyInfo>, ApiError> {
+        match self {
+            SigningBackend::Keystore(ks) => Ok(read(ks).list()),
+            SigningBackend::Hsm(state) => match state.ready() {
+                Some(h) => h.list().map_err(hsm_error),
+                None => Err(ApiError::SigningUnavailable {
+                    detail: HSM_UNAVAILABLE.into(),
+                }),
+            },
+        }
+    }
+
+    /// Rotates the passport-signing key.
+    pub fn rotate(&self, now: OffsetDateTime) -> Result<KeyEvent, ApiError> {
+        match self {
+            SigningBackend::Keystore(ks) => write(ks)
+                .rotate(Purpose::PassportSigning, now)
+                .map_err(keys_error),
+            SigningBackend::Hsm(state) => match state.ready() {
+                Some(h) => h.rotate(Purpose::PassportSigning, now).map_err(hsm_error),
+                None => Err(ApiError::SigningUnavailable {
+                    detail: HSM_UNAVAILABLE.into(),
+                }),
+            },
+        }
+    }
+
+    /// Revokes a key.
+    pub fn revoke(
+        &self,
+        id: &KeyId,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<KeyEvent, ApiError> {
+        match self {
+            SigningBackend::Keystore(ks) => write(ks).revoke(id, reason, now).map_err(keys_error),
+            SigningBackend::Hsm(state) => match state.ready() {
+                Some(h) => h.revoke(id, reason, now).map_err(hsm_error),
+                None => Err(ApiError::SigningUnavailable {
+                    detail: HSM_UNAVAILABLE.into(),
+                }),
+            },
+        }
+    }
+}
+
+/// Everything a handler needs.
+pub struct App {
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// The DID and public base URL credentials are issued under.
+    pub issuer: Issuer,
+    /// The signing keys.
+    pub signing: SigningBackend,
+    /// Sector schemas.
+    pub registry: &'static SectorRegistry,
+}
+
+/// Cheaply cloneable handle on [`App`].
+pub type AppState = Arc<App>;
+
+fn key_status(s: KeyStatus) -> SigningKeyStatus {
+    match s {
+        KeyStatus::Current => SigningKeyStatus::Current,
+        KeyStatus::Retired => SigningKeyStatus::Retired,
+        KeyStatus::Revoked => SigningKeyStatus::Revoked,
+    }
+}
+
+/// Maps a store error to the API: not found, conflicts and refused transitions are the
+/// client's business; anything else is logged and becomes a 500.
+pub fn store_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound(_) => ApiError::NotFound,
+        StoreError::Conflict(d) | StoreError::ImmutableViolation(d) => {
+            ApiError::Conflict { detail: d }
+        }
+        StoreError::InvalidTransition { from, to } => ApiError::Conflict {
+            detail: format!("a {from} passport cannot become {to}"),
+        },
+        StoreError::Constraint(d) => ApiError::Unprocessable { detail: d },
+        other => {
+            tracing::error!(error = %other, "store operation failed");
+            ApiError::Internal
+        }
+    }
+}
+
+impl App {
+    /// Copies the backend's key metadata into the store (new keys inserted, status changes
+    /// applied), each write with its own audit event in the same transaction.
+    pub async fn sync_signing_keys(
+        &self,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), ApiError> {
+        let keys = match self.signing.list() {
+            Ok(k) => k,
+            // An unavailable HSM: keep serving the last known metadata.
+            Err(ApiError::SigningUnavailable { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let stored = self.store.list_signing_keys().await.map_err(store_error)?;
+        for info in keys {
+            let status = key_status(info.status);
+            let backend = match info.backend {
+                hallmark_keys::Backend::File => "file",
+                hallmark_keys::Backend::Pkcs11 => "pkcs11",
+            };
+            match stored.iter().find(|s| s.key_id == info.id.as_str()) {
+                None => {
+                    let mut audit = AuditEvent::new(now, actor, "signing-key.registered");
+                    audit.subject = Some(info.id.to_string());
+                    audit.detail = serde_json::json!({
+                        "purpose": info.purpose.as_str(),
+                        "backend": backend,
+                        "status": status.as_str(),
+                    });
+                    self.store
+                        .insert_signing_key(
+                            SigningKeyRecord {
+                                key_id: info.id.to_string(),
+                                purpose: info.purpose.as_str().to_string(),
+                                backend: backend.to_string(),
+                                public_key_multibase: info.public_key_multibase.clone(),
+                                status,
+                                created_at: info.created_at,
+                                retired_at: info.retired_at,
+                                revoked_at: info.revoked_at,
+                                revocation_reason: info.revocation_reason.clone(),
+                            },
+                            audit,
+                        )
+                        .await
+                        .map_err(store_error)?;
+                }
+                Some(s) if s.status != status && s.status.can_transition_to(status) => {
+                    let mut audit =
+                        AuditEvent::new(now, actor, &format!("signing-key.{}", status.as_str()));
+                    audit.subject = Some(info.id.to_string());
+                    audit.detail = serde_json::json!({
+                        "purpose": info.purpose.as_str(),
+                        "from": s.status.as_str(),
+                        "to": status.as_str(),
+                        "reason": info.revocation_reason,
+                    });
+                    self.store
+                        .set_signing_key_status(
+                            &s.key_id,
+                            status,
+                            info.revocation_reason.clone(),
+                            audit,
+                        )
+                        .await
+                        .map_err(store_error)?;
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The current passport-signing key's multibase, per the store (for an unavailable HSM).
+    pub async fn last_known_signing_key(&self) -> Option<String> {
+        self.store
+            .list_signing_keys()
+            .await
+            .ok()?
+            .into_iter()
+            .find(|k| {
+                k.purpose == Purpose::PassportSigning.as_str()
+                    && k.status == SigningKeyStatus::Current
+            })
+            .map(|k| k.public_key_multibase)
+    }
+
+    /// The DID document: current and retired passport-signing keys from the store's
+    /// signing-key metadata; revoked keys are never published.
+    pub async fn did_document(&self) -> Result<DidDocument, ApiError> {
+        let keys = self.store.list_signing_keys().await.map_err(store_error)?;
+        let mut published = Vec::new();
+        for k in keys {
+            if k.purpose != Purpose::PassportSigning.as_str() {
+                continue;
+            }
+            let status = match k.status {
+                SigningKeyStatus::Current => KeyStatus::Current,
+                SigningKeyStatus::Retired => KeyStatus::Retired,
+                SigningKeyStatus::Revoked => continue,
+            };
+            match decode_public_key_multibase(&k.public_key_multibase) {
+                Ok(public_key) => published.push(PublishedKey { public_key, status }),
+                Err(e) => {
+                    tracing::error!(key = %k.key_id, error = %e, "unreadable signing key metadata");
+                    return Err(ApiError::Internal);
+                }
+            }
+        }
+        Ok(DidDocument::build(&self.issuer.did, &published))
+    }
+}

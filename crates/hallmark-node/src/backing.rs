@@ -1,0 +1,202 @@
+//! The node's ports (`KeyLookup`, `AuditSink`) implemented over the store, and API-key
+//! creation (the store keeps the lookup prefix and the hash, never the key).
+
+use crate::apikey::{ApiKey, KeyHash, RandomnessError, Scope};
+use crate::audit::{AuditSink, BoxFuture, SecurityEvent};
+use crate::auth::{KeyLookup, LookupError, StoredKey};
+use hallmark_store::{ApiKeyRecord, AuditEvent, NewApiKey, Store, StoreError};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The stable id of an API key, derived from its lookup prefix (the store keys API keys by
+/// prefix; principals and audit events carry this id).
+pub fn key_uuid(prefix: &str) -> Uuid {
+    let digest = Sha256::digest(format!("hallmark-api-key-id:{prefix}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// `KeyLookup` over the store.
+pub struct StoreKeys {
+    store: Arc<dyn Store>,
+    /// Key id → lookup prefix, filled by `find` so that `mark_used` can reach the row.
+    prefixes: Mutex<HashMap<Uuid, String>>,
+}
+
+impl StoreKeys {
+    /// Wraps a store.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        StoreKeys {
+            store,
+            prefixes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn prefixes(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, String>> {
+        match self.prefixes.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+}
+
+/// Converts a stored row into what the authenticator needs; `None` for a corrupt row
+/// (treated as unknown: fail closed).
+pub fn stored_key(record: &ApiKeyRecord) -> Option<StoredKey> {
+    let hash: [u8; 32] = record.hash.as_slice().try_into().ok()?;
+    let scope: Scope = record.scope.parse().ok()?;
+    Some(StoredKey {
+        key_id: key_uuid(&record.prefix),
+        hash: KeyHash::from_bytes(hash),
+        scope,
+        expires_at: record.expires_at,
+        revoked_at: record.revoked_at,
+    })
+}
+
+impl KeyLookup for StoreKeys {
+    fn find<'a>(
+        &'a self,
+        lookup_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<StoredKey>, LookupError>> {
+        Box::pin(async move {
+            let record = self
+                .store
+                .find_api_key(lookup_id)
+                .await
+                .map_err(|e| LookupError(e.to_string()))?;
+            let Some(record) = record else {
+                return Ok(None);
+            };
+            let key = stored_key(&record);
+            if let Some(k) = &key {
+                let mut map = self.prefixes();
+                if map.len() > 10_000 {
+                    map.clear();
+                }
+                map.insert(k.key_id, record.prefix.clone());
+            }
+            Ok(key)
+        })
+    }
+
+    fn mark_used(
+        &self,
+        key_id: Uuid,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'_, Result<(), LookupError>> {
+        Box::pin(async move {
+            let prefix = self.prefixes().get(&key_id).cloned();
+            match prefix {
+                Some(p) => self
+                    .store
+                    .touch_api_key(&p, at)
+                    .await
+                    .map_err(|e| LookupError(e.to_string())),
+                None => Ok(()),
+            }
+        })
+    }
+}
+
+/// `AuditSink` over the store: security events become audit events (and a log line).
+pub struct StoreAudit {
+    store: Arc<dyn Store>,
+}
+
+impl StoreAudit {
+    /// Wraps a store.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        StoreAudit { store }
+    }
+}
+
+/// The audit event recorded for a security event.
+pub fn security_audit_event(event: &SecurityEvent) -> AuditEvent {
+    let (at, client, action, subject) = match event {
+        SecurityEvent::AuthFailed {
+            at,
+            client,
+            key_lookup_id,
+            ..
+        } => (*at, *client, "auth.failed", key_lookup_id.clone()),
+        SecurityEvent::AuthThrottled { at, client, .. } => (*at, *client, "auth.throttled", None),
+        SecurityEvent::RateLimited {
+            at, client, key_id, ..
+        } => (*at, *client, "rate.limited", key_id.map(|k| k.to_string())),
+        SecurityEvent::AdminLogin {
+            at,
+            client,
+            username,
+        } => (*at, *client, "auth.admin-login", Some(username.clone())),
+    };
+    let mut e = AuditEvent::new(at, &format!("client:{client}"), action);
+    e.subject = subject;
+    e.detail = serde_json::to_value(event).unwrap_or_default();
+    e
+}
+
+impl AuditSink for StoreAudit {
+    fn record(&self, event: SecurityEvent) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let audit = security_audit_event(&event);
+            if matches!(event, SecurityEvent::AdminLogin { .. }) {
+                tracing::info!(target: "hallmark::audit", action = %audit.action, detail = %audit.detail);
+            } else {
+                tracing::warn!(target: "hallmark::audit", action = %audit.action, detail = %audit.detail);
+            }
+            if let Err(e) = self.store.append_audit(audit).await {
+                tracing::error!(target: "hallmark::audit", error = %e, "could not store audit event");
+            }
+        })
+    }
+}
+
+/// Why an API key could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateKeyError {
+    /// No randomness.
+    #[error(transparent)]
+    Randomness(#[from] RandomnessError),
+    /// The store refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Creates an API key: generated here, stored as lookup prefix + hash with its audit event
+/// in one transaction. The returned `ApiKey` is the only copy of the secret.
+pub async fn create_api_key(
+    store: &dyn Store,
+    scope: Scope,
+    label: &str,
+    expires_at: Option<OffsetDateTime>,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<(ApiKey, ApiKeyRecord), CreateKeyError> {
+    let key = ApiKey::generate_os(scope)?;
+    let mut audit = AuditEvent::new(now, actor, "api-key.created");
+    audit.subject = Some(key.lookup_id().to_string());
+    audit.detail = serde_json::json!({
+        "key_id": key_uuid(key.lookup_id()),
+        "scope": scope.as_str(),
+        "label": label,
+        "expires_at": expires_at.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
+    });
+    let record = store
+        .insert_api_key(
+            NewApiKey {
+                prefix: key.lookup_id().to_string(),
+                hash: key.hash().as_bytes().to_vec(),
+                scope: scope.as_str().to_string(),
+                label: label.to_string(),
+                expires_at,
+            },
+            audit,
+        )
+        .await?;
+    Ok((key, record))
+}

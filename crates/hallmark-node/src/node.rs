@@ -1,0 +1,251 @@
+//! Start-up and running: open the store (migrating PostgreSQL with the migration URL, then
+//! refusing an over-privileged app role), unlock the keystore or connect the HSM, bind both
+//! listeners, stop gracefully.
+
+use crate::app::{App, AppState, SigningBackend};
+use crate::audit::AuditSink;
+use crate::auth::{AuthState, KeyLookup};
+use crate::backing::{StoreAudit, StoreKeys};
+use crate::config::{AdminCredentials, Database, Signing, ValidatedConfig};
+use crate::edge::{admin_router, public_router, EdgeConfig};
+use crate::routes;
+use axum::Router;
+use hallmark_core::issue::Issuer;
+use hallmark_core::sector::SectorRegistry;
+use hallmark_keys::hsm::Hsm;
+use hallmark_keys::keystore::Keystore;
+use hallmark_keys::KeysError;
+use hallmark_store::{PgStore, SqliteStore, Store, StoreError};
+use secrecy::ExposeSecret;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Why the node did not start (each message is one line naming the problem).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened, migrated or is unsafe.
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    /// The keystore could not be unlocked.
+    #[error("keystore: {0}")]
+    Keystore(#[from] KeysError),
+    /// The public base URL cannot be an issuer.
+    #[error("public base URL: {0}")]
+    Issuer(String),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A listener failed while serving.
+    #[error("listener failed: {0}")]
+    Serve(String),
+    /// Signing-key metadata could not be synchronised into the store.
+    #[error("signing-key metadata: {0}")]
+    Keys(String),
+}
+
+/// Opens the store. PostgreSQL: migrations with the migration URL (one privileged
+/// connection, closed afterwards), then the app pool, refused if the role is over-privileged.
+pub async fn open_store(db: &Database) -> Result<Arc<dyn Store>, StartError> {
+    match db {
+        Database::Sqlite { path } => Ok(Arc::new(SqliteStore::open(path).await?)),
+        Database::Postgres {
+            app_url,
+            migration_url,
+        } => Ok(Arc::new(
+            PgStore::start(migration_url.expose_secret(), app_url.expose_secret()).await?,
+        )),
+    }
+}
+
+/// Unlocks the keystore or connects the HSM. An unreachable HSM is not an error: the node
+/// starts, serves public reads, and signing answers 503 "HSM unavailable".
+pub fn open_signing(signing: &Signing) -> Result<SigningBackend, StartError> {
+    match signing {
+        Signing::Keystore { path, passphrase } => Ok(SigningBackend::Keystore(Box::new(
+            RwLock::new(Keystore::open(path, passphrase)?),
+        ))),
+        Signing::Hsm(cfg) => {
+            let state = Hsm::connect(cfg);
+            if let Some(reason) = state.unavailable_reason() {
+                tracing::error!(%reason, "HSM unavailable: serving reads, signing will fail with 503");
+            }
+            Ok(SigningBackend::Hsm(state))
+        }
+    }
+}
+
+/// Builds the application state and copies the signing keys' public metadata into the store
+/// (so the DID document is served even when the HSM is down).
+pub async fn build_app(
+    store: Arc<dyn Store>,
+    signing: SigningBackend,
+    public_base_url: &str,
+) -> Result<AppState, StartError> {
+    let issuer =
+        Issuer::from_base_url(public_base_url).map_err(|e| StartError::Issuer(e.to_string()))?;
+    let app = Arc::new(App {
+        store,
+        issuer,
+        signing,
+        registry: SectorRegistry::builtin(),
+    });
+    app.sync_signing_keys("node:start-up", OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| StartError::Keys(e.to_string()))?;
+    Ok(app)
+}
+
+/// The two routers, fully layered: (public, admin).
+pub fn routers(app: &AppState, edge: &EdgeConfig, admin: &AdminCredentials) -> (Router, Router) {
+    let keys: Arc<dyn KeyLookup> = Arc::new(StoreKeys::new(Arc::clone(&app.store)));
+    let audit: Arc<dyn AuditSink> = Arc::new(StoreAudit::new(Arc::clone(&app.store)));
+    let auth = AuthState::new(
+        keys,
+        audit,
+        admin,
+        edge.rate_limits.auth_failures_per_minute,
+    );
+    let public = public_router(routes::public::routes(Arc::clone(app)), edge);
+    let admin = admin_router(routes::admin::routes(Arc::clone(app)), edge, auth);
+    (public, admin)
+}
+
+/// A running node.
+pub struct Running {
+    /// Where the public listener is bound.
+    pub public_addr: SocketAddr,
+    /// Where the admin listener is bound.
+    pub admin_addr: SocketAddr,
+    /// The application state.
+    pub app: AppState,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<std::io::Result<()>>>,
+}
+
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, StartError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
+}
+
+fn spawn(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<std::io::Result<()>> {
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
+    })
+}
+
+/// Binds both listeners and serves until [`Running::stop`].
+pub async fn start(
+    app: AppState,
+    edge: &EdgeConfig,
+    admin: &AdminCredentials,
+    public_listen: SocketAddr,
+    admin_listen: SocketAddr,
+) -> Result<Running, StartError> {
+    let (public, admin_r) = routers(&app, edge, admin);
+    let pl = bind(public_listen).await?;
+    let al = bind(admin_listen).await?;
+    let public_addr = pl.local_addr().map_err(|source| StartError::Bind {
+        addr: public_listen,
+        source,
+    })?;
+    let admin_addr = al.local_addr().map_err(|source| StartError::Bind {
+        addr: admin_listen,
+        source,
+    })?;
+    let (stop, rx) = watch::channel(false);
+    let tasks = vec![spawn(pl, public, rx.clone()), spawn(al, admin_r, rx)];
+    tracing::info!(%public_addr, %admin_addr, "listening");
+    Ok(Running {
+        public_addr,
+        admin_addr,
+        app,
+        stop,
+        tasks,
+    })
+}
+
+impl Running {
+    /// Asks both listeners to finish in-flight requests and stop.
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// Waits for both listeners to end.
+    pub async fn wait(self) -> Result<(), StartError> {
+        for t in self.tasks {
+            match t.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(StartError::Serve(e.to_string())),
+                Err(e) => return Err(StartError::Serve(e.to_string())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.
+    pub async fn run_until_signal(self) -> Result<(), StartError> {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.stop();
+        self.wait().await
+    }
+}
+
+/// Resolves on Ctrl-C or (Unix) SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// `hallmark serve`: everything from a validated configuration.
+pub async fn serve(config: &ValidatedConfig) -> Result<Running, StartError> {
+    let store = open_store(&config.database).await?;
+    let signing = open_signing(&config.signing)?;
+    let app = build_app(store, signing, &config.public_base_url).await?;
+    start(
+        app,
+        &config.edge(),
+        &config.admin,
+        config.public_listen,
+        config.admin_listen,
+    )
+    .await
+}

@@ -1,0 +1,195 @@
+//! The public listener: DID document, published passports (exactly as signed), health.
+//! No credential, no admin route.
+
+use crate::app::{store_error, AppState};
+use crate::problem::ApiError;
+use axum::extract::{Path, State};
+use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use hallmark_core::passport::{PassportId, PassportStatus};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// Header carrying an archived or deactivated passport's status beside the signed bytes.
+pub const STATUS_HEADER: &str = "hallmark-passport-status";
+/// Cache-Control of version URLs (their bytes never change).
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Cache-Control of the current-version URL (a new version or a status change may follow).
+pub const SHORT: &str = "public, max-age=60";
+/// Media type of the `vc+jwt` form.
+pub const VC_JWT: &str = "application/vc+jwt";
+/// Media type of the Data Integrity form.
+pub const VC_LD_JSON: &str = "application/vc+ld+json";
+
+/// Path prefix of the public base URL (`""` for `https://host`, `/dpp` for `https://host/dpp`).
+pub fn base_path(base_url: &str) -> String {
+    let rest = base_url
+        .split_once("://")
+        .map(|(_, r)| r)
+        .unwrap_or(base_url);
+    match rest.find('/') {
+        Some(i) => rest[i..].trim_end_matches('/').to_string(),
+        None => String::new(),
+    }
+}
+
+/// The public routes as (method, path) pairs, for the OpenAPI coverage test.
+pub fn route_table_for(issuer: &hallmark_core::issue::Issuer) -> Vec<(&'static str, String)> {
+    let base = base_path(&issuer.base_url);
+    vec![
+        ("GET", "/health".to_string()),
+        ("GET", "/openapi.json".to_string()),
+        ("GET", issuer.did.document_path()),
+        ("GET", format!("{base}/passports/{{id}}")),
+        (
+            "GET",
+            format!("{base}/passports/{{id}}/versions/{{version}}"),
+        ),
+    ]
+}
+
+/// The public routes (wrap with [`crate::edge::public_router`]).
+pub fn routes(state: AppState) -> Router {
+    let base = base_path(&state.issuer.base_url);
+    Router::new()
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
+        .route(&state.issuer.did.document_path(), get(did_document))
+        .route(&format!("{base}/passports/{{id}}"), get(current))
+        .route(
+            &format!("{base}/passports/{{id}}/versions/{{version}}"),
+            get(version),
+        )
+        .with_state(state)
+}
+
+async fn health(State(app): State<AppState>) -> Response {
+    let db = app.store.audit_len().await.is_ok();
+    let body = serde_json::json!({
+        "status": if db { "ok" } else { "degraded" },
+        "database": if db { "ok" } else { "unavailable" },
+        "signing": if app.signing.is_ready() { "ok" } else { "unavailable" },
+    });
+    let status = if db {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn openapi(State(app): State<AppState>) -> Response {
+    axum::Json(crate::openapi::public_document(&app)).into_response()
+}
+
+async fn did_document(State(app): State<AppState>) -> Result<Response, ApiError> {
+    let doc = app.did_document().await?;
+    let bytes = serde_json::to_vec_pretty(&doc).map_err(|_| ApiError::Internal)?;
+    let mut r = (StatusCode::OK, bytes).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/did+json"),
+    );
+    h.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    Ok(r)
+}
+
+/// A public passport id from the URL; anything unparseable is the same 404 as unknown.
+fn parse_id(s: &str) -> Result<PassportId, ApiError> {
+    let s = s.strip_prefix("urn:uuid:").unwrap_or(s);
+    let uuid = Uuid::try_parse(s).map_err(|_| ApiError::NotFound)?;
+    PassportId::from_uuid(uuid).map_err(|_| ApiError::NotFound)
+}
+
+async fn current(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    serve(&app, &id, None, &headers).await
+}
+
+async fn version(
+    State(app): State<AppState>,
+    Path((id, version)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let n: u32 = version.parse().map_err(|_| ApiError::NotFound)?;
+    if n == 0 {
+        return Err(ApiError::NotFound);
+    }
+    serve(&app, &id, Some(n), &headers).await
+}
+
+async fn serve(
+    app: &AppState,
+    id: &str,
+    version: Option<u32>,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = parse_id(id)?;
+    let record = app.store.get_passport(&id).await.map_err(store_error)?;
+    // Drafts (never published) are indistinguishable from unknown ids.
+    if record.status == PassportStatus::Draft || record.current_version == 0 {
+        return Err(ApiError::NotFound);
+    }
+    if version.is_some_and(|v| v > record.current_version) {
+        return Err(ApiError::NotFound);
+    }
+    if record.status == PassportStatus::Suspended {
+        return Err(ApiError::Gone {
+            reason: record
+                .status_reason
+                .clone()
+                .unwrap_or_else(|| "suspended".to_string()),
+        });
+    }
+    let v = app
+        .store
+        .get_version(&id, version)
+        .await
+        .map_err(store_error)?;
+    let accept = headers
+        .get(ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let (bytes, media): (Vec<u8>, &'static str) = if accept.contains(VC_JWT) {
+        (v.credentials.public.jwt.into_bytes(), VC_JWT)
+    } else if accept.contains("application/json") && !accept.contains(VC_LD_JSON) {
+        (v.credentials.public.data_integrity, "application/json")
+    } else {
+        (v.credentials.public.data_integrity, VC_LD_JSON)
+    };
+    let etag = format!("\"{}\"", hex::encode(Sha256::digest(&bytes)));
+    let not_modified = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|h| h.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut r = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (StatusCode::OK, bytes).into_response()
+    };
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(media));
+    h.insert(VARY, HeaderValue::from_static("Accept"));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(ETAG, v);
+    }
+    h.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static(if version.is_some() { IMMUTABLE } else { SHORT }),
+    );
+    if let Ok(s) = HeaderValue::from_str(record.status.as_str()) {
+        h.insert(STATUS_HEADER, s);
+    }
+    Ok(r)
+}

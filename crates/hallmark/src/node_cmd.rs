@@ -1,0 +1,418 @@
+//! `hallmark serve` and `hallmark demo`.
+
+use hallmark_keys::keystore::{KdfParams, Keystore};
+use hallmark_node::app::SigningBackend;
+use hallmark_node::config::{
+    self, AdminCredentials, Config, LogLevel, Profile, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME,
+    DEMO_KEYSTORE_PASSPHRASE, KEYSTORE_FILE, SQLITE_FILE,
+};
+use hallmark_node::edge::EdgeConfig;
+use hallmark_node::node::{self, Running};
+use hallmark_store::{SqliteStore, Store};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
+
+fn init_logging(level: LogLevel) {
+    let filter = match level {
+        LogLevel::Error => tracing::Level::ERROR,
+        LogLevel::Warn => tracing::Level::WARN,
+        LogLevel::Info => tracing::Level::INFO,
+        LogLevel::Debug => tracing::Level::DEBUG,
+        LogLevel::Trace => tracing::Level::TRACE,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+/// `hallmark serve`: configuration from `HALLMARK_*` and/or a TOML file; refuses (exit 2,
+/// one line) any missing or unsafe setting; exit 1 when start-up fails.
+pub fn serve(config_file: Option<&Path>, profile: Profile) -> ExitCode {
+    let validated = match Config::from_process_env(config_file).and_then(|c| c.validate(profile)) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("hallmark serve: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(validated.log_level);
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("hallmark serve: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async {
+        let running = node::serve(&validated).await?;
+        eprintln!(
+            "hallmark serve: public listener on {}, admin listener on {} (base URL {})",
+            running.public_addr, running.admin_addr, validated.public_base_url
+        );
+        running.run_until_signal().await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hallmark serve: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Options of `hallmark demo`.
+pub struct DemoOptions {
+    /// Data directory.
+    pub dir: PathBuf,
+    /// Set up, publish, write files, then exit instead of serving.
+    pub no_serve: bool,
+    /// Public port on 127.0.0.1 (base URL `http://localhost:<port>`).
+    pub public_port: u16,
+    /// Admin port on 127.0.0.1.
+    pub admin_port: u16,
+}
+
+const SAMPLES: [(&str, &str); 7] = [
+    (
+        "generalProductInformation",
+        include_str!("../demo/GeneralProductInformation.json"),
+    ),
+    (
+        "carbonFootprintForBatteries",
+        include_str!("../demo/CarbonFootprintForBatteries.json"),
+    ),
+    (
+        "supplyChainDueDiligence",
+        include_str!("../demo/SupplyChainDueDiligence.json"),
+    ),
+    (
+        "materialComposition",
+        include_str!("../demo/MaterialComposition.json"),
+    ),
+    ("circularity", include_str!("../demo/Circularity.json")),
+    (
+        "performanceAndDurability",
+        include_str!("../demo/PerformanceAndDurability.json"),
+    ),
+    ("labeling", include_str!("../demo/Labeling.json")),
+];
+
+/// The demo's example battery passport submissions (BatteryPass 1.2.0 samples).
+pub fn demo_drafts() -> Result<Vec<Value>, String> {
+    let mut data = serde_json::Map::new();
+    for (key, text) in SAMPLES {
+        let v: Value = serde_json::from_str(text).map_err(|e| format!("demo sample {key}: {e}"))?;
+        data.insert(key.to_string(), v);
+    }
+    Ok((1..=3)
+        .map(|n| {
+            json!({
+                "uniqueProductIdentifier": { "gtin": "09506000134352", "serial": format!("DEMO-{n:04}") },
+                "granularity": "item",
+                "economicOperatorId": "urn:eori:DE123456789012345",
+                "facilityId": "urn:gln:4012345000016",
+                "sector": { "id": "battery", "schemaVersion": "1.2.0" },
+                "components": [],
+                "data": Value::Object(data.clone()),
+            })
+        })
+        .collect())
+}
+
+struct Admin {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Admin {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, String> {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .basic_auth(DEMO_ADMIN_USERNAME, Some(DEMO_ADMIN_PASSWORD));
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(serde_json::to_vec(b).map_err(|e| e.to_string())?);
+        }
+        let r = req.send().await.map_err(|e| format!("{path}: {e}"))?;
+        let status = r.status();
+        let bytes = r.bytes().await.map_err(|e| format!("{path}: {e}"))?;
+        if !status.is_success() {
+            return Err(format!(
+                "{path}: HTTP {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            ));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| format!("{path}: {e}"))
+    }
+}
+
+async fn get_bytes(client: &reqwest::Client, url: &str, accept: &str) -> Result<Vec<u8>, String> {
+    let r = client
+        .get(url)
+        .header("accept", accept)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    if !r.status().is_success() {
+        return Err(format!("{url}: HTTP {}", r.status()));
+    }
+    Ok(r.bytes().await.map_err(|e| format!("{url}: {e}"))?.to_vec())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
+    let dir = &opts.dir;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    config::write_development_marker(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let passphrase = SecretString::from(DEMO_KEYSTORE_PASSPHRASE);
+    let ks_path = dir.join(KEYSTORE_FILE);
+    let keystore = if ks_path.exists() {
+        Keystore::open(&ks_path, &passphrase).map_err(|e| format!("keystore: {e}"))?
+    } else {
+        Keystore::create(
+            &ks_path,
+            &passphrase,
+            KdfParams::FLOOR,
+            time::OffsetDateTime::now_utc(),
+        )
+        .map_err(|e| format!("keystore: {e}"))?
+        .0
+    };
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(dir.join(SQLITE_FILE))
+            .await
+            .map_err(|e| format!("database: {e}"))?,
+    );
+    let base_url = format!("http://localhost:{}", opts.public_port);
+    let app = node::build_app(
+        store,
+        SigningBackend::Keystore(Box::new(RwLock::new(keystore))),
+        &base_url,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let admin = AdminCredentials {
+        username: DEMO_ADMIN_USERNAME.to_string(),
+        password: SecretString::from(DEMO_ADMIN_PASSWORD),
+    };
+    let (public_listen, admin_listen) = if opts.no_serve {
+        (0, 0)
+    } else {
+        (opts.public_port, opts.admin_port)
+    };
+    let running = node::start(
+        app,
+        &EdgeConfig::default(),
+        &admin,
+        SocketAddr::new(Ipv4Addr::LOCALHOST.into(), public_listen),
+        SocketAddr::new(Ipv4Addr::LOCALHOST.into(), admin_listen),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let client = reqwest::Client::new();
+    let api = Admin {
+        client: client.clone(),
+        base: format!("http://{}/api/v1", running.admin_addr),
+    };
+    let published = api
+        .call(reqwest::Method::GET, "/passports?status=published", None)
+        .await?;
+    let mut ids: Vec<String> = published["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| p["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if ids.is_empty() {
+        for draft in demo_drafts()? {
+            let created = api
+                .call(reqwest::Method::POST, "/passports", Some(&draft))
+                .await?;
+            let id = created["id"]
+                .as_str()
+                .ok_or("create: no id in the response")?
+                .to_string();
+            api.call(
+                reqwest::Method::POST,
+                &format!("/passports/{id}/publish"),
+                None,
+            )
+            .await?;
+            ids.push(id);
+        }
+    }
+    ids.sort();
+    let first = ids.first().ok_or("no published passport")?.clone();
+    let public = format!("http://{}", running.public_addr);
+    let did_path = running.app.issuer.did.document_path();
+    let did = get_bytes(&client, &format!("{public}{did_path}"), "application/json").await?;
+    write_file(&dir.join("did.json"), &did)?;
+    let cred = get_bytes(
+        &client,
+        &format!("{public}/passports/{first}"),
+        "application/vc+ld+json",
+    )
+    .await?;
+    write_file(&dir.join("passport.json"), &cred)?;
+    let jwt = get_bytes(
+        &client,
+        &format!("{public}/passports/{first}"),
+        "application/vc+jwt",
+    )
+    .await?;
+    write_file(&dir.join("passport.jwt"), &jwt)?;
+
+    let d = dir.display();
+    let base = format!("http://localhost:{}", opts.public_port);
+    let admin_base = format!("http://127.0.0.1:{}/api/v1", opts.admin_port);
+    println!("Hallmark demo — DEVELOPMENT ONLY (data, keystore and credentials in {d} are not for production)");
+    println!();
+    println!(
+        "  {} example battery passports are published (BatteryPass 1.2.0 samples).",
+        ids.len()
+    );
+    println!("  Public passport:  {base}/passports/{first}");
+    println!("  DID document:     {base}{did_path}");
+    println!("  Admin API:        {admin_base}  (login {DEMO_ADMIN_USERNAME} / {DEMO_ADMIN_PASSWORD} — DEVELOPMENT ONLY)");
+    println!();
+    println!("  Verify the credential offline (files written to {d}):");
+    println!("    hallmark verify {d}/passport.json --did-document {d}/did.json");
+    println!("    (from a checkout: cargo run --release -- verify {d}/passport.json --did-document {d}/did.json)");
+    println!();
+    println!("  Try:");
+    println!("    curl -H 'Accept: application/vc+jwt' {base}/passports/{first}");
+    println!("    curl -u {DEMO_ADMIN_USERNAME}:{DEMO_ADMIN_PASSWORD} {admin_base}/passports");
+    if opts.no_serve {
+        running.stop();
+        running.wait().await.map_err(|e| e.to_string())?;
+        return Ok(None);
+    }
+    println!();
+    println!("  Serving until Ctrl-C.");
+    Ok(Some(running))
+}
+
+/// `hallmark demo`.
+pub fn demo(opts: &DemoOptions) -> ExitCode {
+    init_logging(LogLevel::Error);
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("hallmark demo: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async {
+        match demo_async(opts).await? {
+            Some(running) => running.run_until_signal().await.map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hallmark demo: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Parses `--profile`.
+pub fn parse_profile(s: &str) -> Result<Profile, String> {
+    s.parse::<Profile>().map_err(|e| e.to_string())
+}
+
+/// `hallmark verify --from <passport URL>`: fetches the credential and (unless given) the
+/// issuer's DID document. Returns (credential, DID document, where the document came from).
+pub fn fetch_for_verify(
+    url: &str,
+    jwt: bool,
+    did_document: Option<&Path>,
+) -> Result<(Vec<u8>, Vec<u8>, String), String> {
+    if !url.starts_with("http://") {
+        return Err(format!(
+            "{url}: this build fetches over plain http only; download the credential and the \
+             DID document (e.g. with curl) and verify the files"
+        ));
+    }
+    let rt = runtime()?;
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let accept = if jwt {
+            "application/vc+jwt"
+        } else {
+            "application/vc+ld+json"
+        };
+        let cred = get_bytes(&client, url, accept).await?;
+        if let Some(path) = did_document {
+            let doc = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            return Ok((cred, doc, path.display().to_string()));
+        }
+        let issuer =
+            issuer_of(&cred).ok_or_else(|| format!("{url}: no issuer in the credential"))?;
+        let did = hallmark_core::did::DidWeb::parse(&issuer)
+            .map_err(|e| format!("{url}: issuer {issuer}: {e}"))?;
+        let mut doc_url = did.document_url();
+        // did:web is https; a node on localhost (the demo) serves it over http.
+        let origin = url
+            .strip_prefix("http://")
+            .and_then(|r| r.split('/').next())
+            .unwrap_or_default();
+        let host = origin.rsplit_once(':').map(|(h, _)| h).unwrap_or(origin);
+        if host == "localhost" || host == "127.0.0.1" {
+            doc_url = format!("http://{origin}{}", did.document_path());
+        } else {
+            return Err(format!(
+                "{doc_url}: this build fetches over plain http only; download the DID document \
+                 and pass it with --did-document"
+            ));
+        }
+        let doc = get_bytes(&client, &doc_url, "application/did+json, application/json").await?;
+        Ok((cred, doc, doc_url))
+    })
+}
+
+/// The issuer of a credential in either form (unverified: only to find the DID document).
+fn issuer_of(cred: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(cred).ok()?.trim();
+    let value: Value = if text.starts_with('{') {
+        serde_json::from_str(text).ok()?
+    } else {
+        use base64::Engine;
+        let payload = text.split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()?;
+        serde_json::from_slice(&bytes).ok()?
+    };
+    match &value["issuer"] {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("id")?.as_str().map(str::to_string),
+        _ => value["iss"].as_str().map(str::to_string),
+    }
+}
