@@ -22,6 +22,7 @@ use hallmark_store::{SqliteStore, Store};
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{json, Value};
+use sha2::Digest as _;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -610,6 +611,21 @@ async fn full_lifecycle(backend: Backend) {
         .iter()
         .map(|e| e["action"].as_str().unwrap().to_string())
         .collect();
+    // The publish event (a transparency-log leaf) commits to the exact bytes served.
+    let published = h.json()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "passport.published")
+        .cloned()
+        .unwrap();
+    let served = n
+        .get_public(&format!("/passports/{id}/versions/1"), None)
+        .await;
+    assert_eq!(
+        published["detail"]["credentialSha256"]["public"],
+        hex::encode(sha2::Sha256::digest(&served.body))
+    );
     for a in [
         "passport.draft-created",
         "passport.draft-updated",

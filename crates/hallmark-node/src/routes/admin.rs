@@ -355,6 +355,7 @@ async fn publish(
     let last = app.last_known_signing_key().await;
     let signer = app.signing.passport_signer(last.as_deref())?;
     let mut forms = Vec::with_capacity(3);
+    let mut hashes = serde_json::Map::new();
     for audience in [
         Audience::Public,
         Audience::LegitimateInterest,
@@ -364,6 +365,12 @@ async fn publish(
             .issuer
             .issue(&passport, audience, app.registry, signer.as_ref(), now)
             .map_err(issue_error)?;
+        let name = match audience {
+            Audience::Public => "public",
+            Audience::LegitimateInterest => "legitimateInterest",
+            Audience::Authority => "authority",
+        };
+        hashes.insert(name.into(), json!(hex::encode(c.sha256)));
         forms.push(SignedForms {
             data_integrity: c.data_integrity,
             jwt: c.jwt,
@@ -376,7 +383,9 @@ async fn publish(
     };
     let key_id = signer.key_id().to_string();
     let mut a = audit(&p, "passport.published", Some(&id));
-    a.detail = json!({ "version": draft.version, "keyId": key_id });
+    // The log leaf of this event commits to the exact credential bytes served (SHA-256 of
+    // each audience's Data Integrity credential).
+    a.detail = json!({ "version": draft.version, "keyId": key_id, "credentialSha256": hashes });
     let v = app
         .store
         .publish(
