@@ -76,8 +76,9 @@ pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
 }
 
 pub(crate) fn digest_from_vec(v: Vec<u8>) -> Result<[u8; 32]> {
-    v.try_into()
-        .map_err(|_| StoreError::Corrupt("content_sha256 is not 32 bytes".to_owned()))
+    v.try_into().map_err(|_| {
+        StoreError::Corrupt("a stored hash (content, leaf or root) is not 32 bytes".to_owned())
+    })
 }
 
 pub(crate) fn page_limit(limit: u32) -> i64 {
