@@ -11,7 +11,7 @@ use crate::config::{PluginSettings, Profile};
 use hallmark_core::passport::SectorRef;
 use hallmark_core::sector::SectorRegistry;
 use hallmark_sandbox::{
-    Finding, Limits, LoaderConfig, PluginInfo, Sandbox, SandboxError, Severity, SignedManifest,
+    Finding, Limits, LoaderConfig, PluginInfo, Sandbox, SandboxError, SignedManifest,
 };
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -126,16 +126,6 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// Whether a finding of severity `error` blocks publication.
-    pub fn blocks(&self) -> bool {
-        match self {
-            Verdict::Ungated => false,
-            Verdict::Checked { findings, .. } => {
-                findings.iter().any(|f| f.severity == Severity::Error)
-            }
-        }
-    }
-
     /// The verdict as a JSON member of a response (`null` when ungated).
     pub fn to_json(&self) -> serde_json::Value {
         match self {
