@@ -84,6 +84,13 @@ enum Command {
         /// A label printed with the result line.
         #[arg(long, default_value = "")]
         label: String,
+        /// Also account the CPU time of this process (the node) over the measured phase.
+        #[arg(long)]
+        node_pid: Option<u32>,
+        /// Also account the CPU time of every process with this command name (e.g.
+        /// `postgres`) over the measured phase.
+        #[arg(long)]
+        comm: Option<String>,
     },
     /// Serve fixed bytes on every GET (the read-path ceiling).
     Fixed {
@@ -118,6 +125,8 @@ fn main() -> ExitCode {
             serial_prefix,
             ids_out,
             label,
+            node_pid,
+            comm,
         } => rt.block_on(publish(PublishRun {
             admin,
             api_key,
@@ -127,6 +136,8 @@ fn main() -> ExitCode {
             serial_prefix,
             ids_out,
             label,
+            node_pid,
+            comm,
         })),
         Command::Fixed { listen, bytes } => rt.block_on(fixed(listen, bytes)),
     };
@@ -148,6 +159,78 @@ struct PublishRun {
     serial_prefix: String,
     ids_out: Option<PathBuf>,
     label: String,
+    node_pid: Option<u32>,
+    comm: Option<String>,
+}
+
+/// CPU time (user + system) of one process in clock ticks, from /proc (Linux).
+fn cpu_ticks(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Summed CPU ticks of every process whose command name is `comm`, by pid.
+fn comm_ticks(comm: &str) -> std::collections::HashMap<String, u64> {
+    let mut out = std::collections::HashMap::new();
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let pid = e.file_name().to_string_lossy().to_string();
+            if !pid.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if name.trim_end() == comm {
+                if let Some(t) = cpu_ticks(&pid) {
+                    out.insert(pid, t);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Ticks per second of /proc's utime/stime (USER_HZ; 100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+struct CpuWatch {
+    node: Option<(String, u64)>,
+    comm: Option<(String, std::collections::HashMap<String, u64>)>,
+    me: u64,
+}
+
+impl CpuWatch {
+    fn start(run: &PublishRun) -> Self {
+        CpuWatch {
+            node: run
+                .node_pid
+                .and_then(|p| cpu_ticks(&p.to_string()).map(|t| (p.to_string(), t))),
+            comm: run.comm.as_ref().map(|c| (c.clone(), comm_ticks(c))),
+            me: cpu_ticks("self").unwrap_or(0),
+        }
+    }
+
+    /// CPU milliseconds per passport: (node, comm processes, load generator).
+    fn per_passport(&self, n: usize) -> (Option<f64>, Option<f64>, f64) {
+        let per = |ticks: u64| ticks as f64 * 1000.0 / TICKS_PER_SECOND / n.max(1) as f64;
+        let node = self
+            .node
+            .as_ref()
+            .and_then(|(pid, t0)| cpu_ticks(pid).map(|t| per(t.saturating_sub(*t0))));
+        let comm = self.comm.as_ref().map(|(c, before)| {
+            let after = comm_ticks(c);
+            // Processes that ended meanwhile are not counted; new ones count from zero.
+            let ticks: u64 = after
+                .iter()
+                .map(|(pid, t)| t.saturating_sub(before.get(pid).copied().unwrap_or(0)))
+                .sum();
+            per(ticks)
+        });
+        let me = per(cpu_ticks("self").unwrap_or(0).saturating_sub(self.me));
+        (node, comm, me)
+    }
 }
 
 fn sector_data() -> Result<Value, String> {
@@ -313,7 +396,9 @@ async fn publish(run: PublishRun) -> Result<(), String> {
         phase(&run, &client, &data, run.warmup, "w", &errors).await?;
     }
     let warmup_errors = errors.swap(0, Ordering::Relaxed);
+    let cpu = CpuWatch::start(&run);
     let (samples, elapsed) = phase(&run, &client, &data, run.count, "m", &errors).await?;
+    let (cpu_node, cpu_comm, cpu_me) = cpu.per_passport(samples.len());
     let errors = errors.load(Ordering::Relaxed);
     if let Some(path) = &run.ids_out {
         use std::io::Write;
@@ -349,6 +434,7 @@ async fn publish(run: PublishRun) -> Result<(), String> {
             "create": { "p50": percentile(&create, 50.0), "p99": percentile(&create, 99.0) },
             "publish": { "p50": percentile(&publish, 50.0), "p99": percentile(&publish, 99.0) },
         },
+        "cpuMsPerPassport": { "node": cpu_node, "comm": cpu_comm, "loadGenerator": cpu_me },
     });
     println!(
         "publish {} clients={}: {} passports in {:.2} s = {:.0}/s; create+publish p50 {:.1} ms, p99 {:.1} ms; publish alone p50 {:.1} ms, p99 {:.1} ms; errors {}",
@@ -362,6 +448,14 @@ async fn publish(run: PublishRun) -> Result<(), String> {
         percentile(&publish, 50.0),
         percentile(&publish, 99.0),
         errors
+    );
+    let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+    println!(
+        "  CPU ms per passport: node {}, {} {}, load generator {:.2}",
+        ms(cpu_node),
+        run.comm.as_deref().unwrap_or("other"),
+        ms(cpu_comm),
+        cpu_me
     );
     println!("{result}");
     if errors > 0 || warmup_errors > 0 {

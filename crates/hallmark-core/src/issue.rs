@@ -134,6 +134,16 @@ impl Issuer {
             return Err(IssueError::NotPublished(passport.status.as_str()));
         }
         validate(passport, registry)?;
+        self.credential_of_valid(passport, audience, registry)
+    }
+
+    /// [`credential`](Self::credential) for a passport already validated.
+    fn credential_of_valid(
+        &self,
+        passport: &Passport,
+        audience: Audience,
+        registry: &SectorRegistry,
+    ) -> Result<UnsignedCredential, IssueError> {
         let subject = serde_json::to_value(view(passport, audience, registry)?).map_err(|e| {
             IssueError::Credential(CredentialError::Jcs(JcsError::Canonicalize(e.to_string())))
         })?;
@@ -146,6 +156,34 @@ impl Issuer {
             subject,
             extra_contexts: Vec::new(),
         })
+    }
+
+    /// Issue every audience's credential of a published passport (public, legitimate
+    /// interest, authority, in that order), secured both ways. The passport is validated
+    /// once for all three.
+    pub fn issue_all(
+        &self,
+        passport: &Passport,
+        registry: &SectorRegistry,
+        signer: &dyn Signer,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(Audience, SecuredCredential)>, IssueError> {
+        if passport.status != PassportStatus::Published {
+            return Err(IssueError::NotPublished(passport.status.as_str()));
+        }
+        validate(passport, registry)?;
+        let vm = self.did.key_url(&signer.key_id());
+        [
+            Audience::Public,
+            Audience::LegitimateInterest,
+            Audience::Authority,
+        ]
+        .into_iter()
+        .map(|audience| {
+            let unsigned = self.credential_of_valid(passport, audience, registry)?;
+            Ok((audience, credential::secure(&unsigned, &vm, now, signer)?))
+        })
+        .collect()
     }
 
     /// Issue one audience's credential of a published passport, secured both ways.

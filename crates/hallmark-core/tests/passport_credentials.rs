@@ -311,3 +311,37 @@ fn signer_failure_is_a_typed_error() {
         "signing backend unavailable: HSM unavailable"
     );
 }
+
+/// `issue_all` (what publishing uses: one validation for three audiences) gives exactly the
+/// bytes `issue` gives per audience, in the order public, legitimate interest, authority, and
+/// refuses an invalid passport like `issue` does.
+#[test]
+fn issue_all_equals_issue_per_audience() {
+    let key = SigningKey::from_bytes(&[1; 32]);
+    let p = published(common::composite_signable());
+    let now = datetime!(2026-11-01 10:00 UTC);
+    let all = issuer().issue_all(&p, registry(), &key, now).unwrap();
+    let order: Vec<Audience> = all.iter().map(|(a, _)| *a).collect();
+    assert_eq!(
+        order,
+        [
+            Audience::Public,
+            Audience::LegitimateInterest,
+            Audience::Authority
+        ]
+    );
+    for (audience, c) in &all {
+        let one = issuer()
+            .issue(&p, *audience, registry(), &key, now)
+            .unwrap();
+        assert_eq!(c.data_integrity, one.data_integrity);
+        assert_eq!(c.jwt, one.jwt);
+        assert_eq!(c.sha256, one.sha256);
+    }
+    let mut bad = p.clone();
+    bad.data["generalProductInformation"] = json!("not an object");
+    assert!(matches!(
+        issuer().issue_all(&bad, registry(), &key, now),
+        Err(IssueError::Invalid(_))
+    ));
+}

@@ -420,15 +420,13 @@ async fn publish(
     let signer = app.signing.passport_signer(last.as_deref())?;
     let mut forms = Vec::with_capacity(3);
     let mut hashes = serde_json::Map::new();
-    for audience in [
-        Audience::Public,
-        Audience::LegitimateInterest,
-        Audience::Authority,
-    ] {
-        let c = app
-            .issuer
-            .issue(&passport, audience, app.registry, signer.as_ref(), now)
-            .map_err(issue_error)?;
+    // One more schema validation inside (issue_all validates before it signs), not one per
+    // audience.
+    let issued = app
+        .issuer
+        .issue_all(&passport, app.registry, signer.as_ref(), now)
+        .map_err(issue_error)?;
+    for (audience, c) in issued {
         let name = match audience {
             Audience::Public => "public",
             Audience::LegitimateInterest => "legitimateInterest",
