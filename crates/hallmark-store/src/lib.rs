@@ -172,6 +172,10 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> Result<Vec<[u8; 32]>, StoreError>;
 
+    /// The index of the leaf with this leaf hash, if any (indexed lookup; the first such
+    /// leaf, although two leaves never share a hash: each event's bytes include its `seq`).
+    async fn find_leaf(&self, leaf_hash: &[u8; 32]) -> Result<Option<u64>, StoreError>;
+
     /// Stores a signed checkpoint. Sizes only grow (a trigger refuses anything else); a
     /// checkpoint is not itself audited (it commits to the audit log).
     async fn insert_checkpoint(&self, checkpoint: CheckpointRecord) -> Result<(), StoreError>;

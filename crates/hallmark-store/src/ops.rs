@@ -683,6 +683,16 @@ macro_rules! impl_store {
                 rows.into_iter().map(digest_from_vec).collect()
             }
 
+            async fn find_leaf(&self, leaf_hash: &[u8; 32]) -> Result<Option<u64>> {
+                let index: Option<i64> = sqlx::query_scalar(
+                    "SELECT min(leaf_index) FROM log_leaves WHERE leaf_hash = $1",
+                )
+                .bind(leaf_hash.to_vec())
+                .fetch_one(&self.pool)
+                .await?;
+                index.map(seq_u64).transpose()
+            }
+
             async fn insert_checkpoint(&self, c: CheckpointRecord) -> Result<()> {
                 let size = i64::try_from(c.tree_size)
                     .map_err(|_| StoreError::Constraint("tree size out of range".to_owned()))?;

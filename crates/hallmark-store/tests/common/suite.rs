@@ -634,6 +634,11 @@ pub async fn every_audit_event_is_a_log_leaf(s: S) {
         assert_eq!(v["action"], event.event.action.as_str());
     }
     assert_eq!(s.list_leaf_hashes(2, 1).await.unwrap(), vec![leaves[2]]);
+    // Every leaf is found by its hash; an unknown hash is not.
+    for (i, leaf) in leaves.iter().enumerate() {
+        assert_eq!(s.find_leaf(leaf).await.unwrap(), Some(i as u64));
+    }
+    assert_eq!(s.find_leaf(&[0u8; 32]).await.unwrap(), None);
     // The tree over the stored leaves is the tree over the recomputed events.
     let recomputed: Vec<[u8; 32]> = events.iter().map(|e| e.leaf_hash().unwrap()).collect();
     assert_eq!(
