@@ -157,6 +157,11 @@ pub trait Store: Send + Sync {
     /// The audit events of a passport, oldest first.
     async fn history(&self, id: &PassportId) -> Result<Vec<AuditRecord>, StoreError>;
 
+    /// The sequence number of the `passport.published` audit event of version `version`
+    /// (its transparency-log leaf is `seq - 1`), if any. One indexed query: the public read
+    /// path uses it to point verifiers at the leaf.
+    async fn publish_seq(&self, id: &PassportId, version: u32) -> Result<Option<u64>, StoreError>;
+
     /// Appends a free-standing audit event.
     async fn append_audit(&self, event: AuditEvent) -> Result<AuditRecord, StoreError>;
 

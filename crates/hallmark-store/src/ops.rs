@@ -649,6 +649,26 @@ macro_rules! impl_store {
                     .collect()
             }
 
+            async fn publish_seq(&self, id: &PassportId, version: u32) -> Result<Option<u64>> {
+                let rows: Vec<(i64, String)> = sqlx::query_as(
+                    "SELECT seq, detail FROM audit_events \
+                     WHERE passport_id = $1 AND action = 'passport.published' ORDER BY seq",
+                )
+                .bind(id_text(id))
+                .fetch_all(&self.pool)
+                .await?;
+                for (seq, detail) in rows {
+                    let detail: serde_json::Value = serde_json::from_str(&detail)
+                        .map_err(|e| StoreError::Corrupt(format!("audit detail: {e}")))?;
+                    if detail.get("version").and_then(serde_json::Value::as_u64)
+                        == Some(u64::from(version))
+                    {
+                        return Ok(Some(seq_u64(seq)?));
+                    }
+                }
+                Ok(None)
+            }
+
             async fn append_audit(&self, event: AuditEvent) -> Result<AuditRecord> {
                 let mut tx = self.begin_write().await?;
                 let record = append_audit_tx(&mut tx, &event, None).await?;
