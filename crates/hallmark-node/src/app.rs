@@ -171,6 +171,8 @@ pub struct App {
     pub signing: SigningBackend,
     /// Sector schemas.
     pub registry: &'static SectorRegistry,
+    /// The transparency log (in-memory tree, latest checkpoint, signer status).
+    pub log: crate::transparency::TransparencyLog,
 }
 
 /// Cheaply cloneable handle on [`App`].

@@ -11,6 +11,8 @@
 //!   [`auth::Principal`] and scope checks.
 //! - [`audit`]: security events and the sink they go to.
 //! - [`problem`]: RFC 9457 problem+json errors ([`problem::ApiError`]).
+//! - [`transparency`]: the transparency log — in-memory tree, checkpoint signer, log key.
+//! - [`started`]: the `node.started` audit event (configuration without secrets).
 
 pub mod apikey;
 pub mod app;
@@ -23,6 +25,8 @@ pub mod node;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
+pub mod started;
+pub mod transparency;
 
 pub use apikey::{ApiKey, KeyHash, MalformedKey, ParsedKey, Scope};
 pub use audit::{AuditSink, SecurityEvent};

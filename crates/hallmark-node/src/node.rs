@@ -9,6 +9,7 @@ use crate::backing::{StoreAudit, StoreKeys};
 use crate::config::{AdminCredentials, Database, Signing, ValidatedConfig};
 use crate::edge::{admin_router, public_router, EdgeConfig};
 use crate::routes;
+use crate::transparency::{self, origin_for, TransparencyLog};
 use axum::Router;
 use hallmark_core::issue::Issuer;
 use hallmark_core::sector::SectorRegistry;
@@ -82,8 +83,9 @@ pub fn open_signing(signing: &Signing) -> Result<SigningBackend, StartError> {
     }
 }
 
-/// Builds the application state and copies the signing keys' public metadata into the store
-/// (so the DID document is served even when the HSM is down).
+/// Builds the application state: wraps the store so that writes wake the checkpoint signer,
+/// creates the log-checkpoint key if the backend has none, and copies the signing keys'
+/// public metadata into the store (so the DID document is served even when the HSM is down).
 pub async fn build_app(
     store: Arc<dyn Store>,
     signing: SigningBackend,
@@ -91,11 +93,17 @@ pub async fn build_app(
 ) -> Result<AppState, StartError> {
     let issuer =
         Issuer::from_base_url(public_base_url).map_err(|e| StartError::Issuer(e.to_string()))?;
+    let log = TransparencyLog::new(origin_for(&issuer.base_url).map_err(StartError::Issuer)?);
+    // Every audited write wakes the checkpoint signer.
+    let store = transparency::notify::notifying(store, log.waker());
+    transparency::keys::ensure_log_key(&signing, OffsetDateTime::now_utc())
+        .map_err(|e| StartError::Keys(e.to_string()))?;
     let app = Arc::new(App {
         store,
         issuer,
         signing,
         registry: SectorRegistry::builtin(),
+        log,
     });
     app.sync_signing_keys("node:start-up", OffsetDateTime::now_utc())
         .await
@@ -153,7 +161,7 @@ fn spawn(
     })
 }
 
-/// Binds both listeners and serves until [`Running::stop`].
+/// Binds both listeners, starts the checkpoint signer, and serves until [`Running::stop`].
 pub async fn start(
     app: AppState,
     edge: &EdgeConfig,
@@ -173,7 +181,11 @@ pub async fn start(
         source,
     })?;
     let (stop, rx) = watch::channel(false);
-    let tasks = vec![spawn(pl, public, rx.clone()), spawn(al, admin_r, rx)];
+    let tasks = vec![
+        spawn(pl, public, rx.clone()),
+        spawn(al, admin_r, rx.clone()),
+        transparency::checkpointer::spawn(Arc::clone(&app), rx),
+    ];
     tracing::info!(%public_addr, %admin_addr, "listening");
     Ok(Running {
         public_addr,
@@ -235,11 +247,14 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// `hallmark serve`: everything from a validated configuration.
+/// `hallmark serve`: everything from a validated configuration; records `node.started`
+/// (the effective configuration without secrets) in the audit log before serving.
 pub async fn serve(config: &ValidatedConfig) -> Result<Running, StartError> {
     let store = open_store(&config.database).await?;
     let signing = open_signing(&config.signing)?;
     let app = build_app(store, signing, &config.public_base_url).await?;
+    app.log.set_interval(config.checkpoint_interval);
+    crate::started::record_started(&app, config).await?;
     start(
         app,
         &config.edge(),
