@@ -158,6 +158,10 @@ impl Checkpointer {
         }
         let app = std::sync::Arc::clone(&self.app);
         let log = &app.log;
+        if rec.tree_size > log.size() {
+            // Stored by another node after this round's catch-up: read the leaves it covers.
+            log.catch_up(app.store.as_ref()).await?;
+        }
         let tree_size = log.size();
         let refused = |reason: String| RoundError::Refused { tree_size, reason };
         let m = rec.tree_size;
