@@ -1,6 +1,7 @@
 //! Application state shared by the handlers: the store, the issuer (DID + base URL), the
-//! signing backend (file keystore or HSM) and the sector registry.
+//! signing backend (file keystore or HSM), the sector registry and the plugin gate.
 
+use crate::plugins::PluginGate;
 use crate::problem::ApiError;
 use hallmark_core::did::{DidDocument, KeyStatus, PublishedKey};
 use hallmark_core::issue::Issuer;
@@ -173,6 +174,8 @@ pub struct App {
     pub registry: &'static SectorRegistry,
     /// The transparency log (in-memory tree, latest checkpoint, signer status).
     pub log: crate::transparency::TransparencyLog,
+    /// Sector plugins run after schema validation in the publish path.
+    pub plugins: PluginGate,
 }
 
 /// Cheaply cloneable handle on [`App`].

@@ -20,11 +20,16 @@ pub fn key_uuid(prefix: &str) -> Uuid {
     uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
+/// How stale `last_used_at` may be: a key used again within this interval is not written
+/// again (one database write per key per interval instead of one per request).
+pub const LAST_USED_RESOLUTION: time::Duration = time::Duration::seconds(60);
+
 /// `KeyLookup` over the store.
 pub struct StoreKeys {
     store: Arc<dyn Store>,
-    /// Key id → lookup prefix, filled by `find` so that `mark_used` can reach the row.
-    prefixes: Mutex<HashMap<Uuid, String>>,
+    /// Key id → (lookup prefix, last `last_used_at` known written), filled by `find` so that
+    /// `mark_used` can reach the row and skip redundant writes.
+    prefixes: Mutex<HashMap<Uuid, (String, Option<OffsetDateTime>)>>,
 }
 
 impl StoreKeys {
@@ -36,7 +41,9 @@ impl StoreKeys {
         }
     }
 
-    fn prefixes(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, String>> {
+    fn prefixes(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<Uuid, (String, Option<OffsetDateTime>)>> {
         match self.prefixes.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -78,7 +85,11 @@ impl KeyLookup for StoreKeys {
                 if map.len() > 10_000 {
                     map.clear();
                 }
-                map.insert(k.key_id, record.prefix.clone());
+                let known = map
+                    .get(&k.key_id)
+                    .and_then(|(_, t)| *t)
+                    .max(record.last_used_at);
+                map.insert(k.key_id, (record.prefix.clone(), known));
             }
             Ok(key)
         })
@@ -90,7 +101,17 @@ impl KeyLookup for StoreKeys {
         at: OffsetDateTime,
     ) -> BoxFuture<'_, Result<(), LookupError>> {
         Box::pin(async move {
-            let prefix = self.prefixes().get(&key_id).cloned();
+            let prefix = {
+                let mut map = self.prefixes();
+                match map.get_mut(&key_id) {
+                    Some((_, Some(last))) if at - *last < LAST_USED_RESOLUTION => None,
+                    Some((prefix, last)) => {
+                        *last = Some(at);
+                        Some(prefix.clone())
+                    }
+                    None => None,
+                }
+            };
             match prefix {
                 Some(p) => self
                     .store
@@ -199,4 +220,62 @@ pub async fn create_api_key(
         )
         .await?;
     Ok((key, record))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use hallmark_store::SqliteStore;
+    use time::macros::datetime;
+
+    /// `last_used_at` is written on first use, not again within the resolution, and again
+    /// after it (a real SQLite store).
+    #[tokio::test]
+    async fn last_used_is_written_at_most_once_per_resolution() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(dir.path().join("h.db")).await.unwrap());
+        let t0 = datetime!(2026-11-22 10:00 UTC);
+        store
+            .insert_api_key(
+                NewApiKey {
+                    prefix: "abcd1234".into(),
+                    hash: vec![7; 32],
+                    scope: "write".into(),
+                    label: "t".into(),
+                    expires_at: None,
+                },
+                AuditEvent::new(t0, "admin:test", "api-key.created"),
+            )
+            .await
+            .unwrap();
+        let keys = StoreKeys::new(Arc::clone(&store));
+        let last = || async {
+            store
+                .find_api_key("abcd1234")
+                .await
+                .unwrap()
+                .unwrap()
+                .last_used_at
+        };
+        let k = keys.find("abcd1234").await.unwrap().unwrap();
+        keys.mark_used(k.key_id, t0).await.unwrap();
+        assert_eq!(last().await, Some(t0));
+        keys.mark_used(k.key_id, t0 + time::Duration::seconds(59))
+            .await
+            .unwrap();
+        assert_eq!(last().await, Some(t0), "no write within the resolution");
+        let t2 = t0 + time::Duration::seconds(61);
+        keys.mark_used(k.key_id, t2).await.unwrap();
+        assert_eq!(last().await, Some(t2));
+        // A fresh lookup (e.g. another node process) starts from the stored value.
+        let other = StoreKeys::new(Arc::clone(&store));
+        let k = other.find("abcd1234").await.unwrap().unwrap();
+        other
+            .mark_used(k.key_id, t2 + time::Duration::seconds(1))
+            .await
+            .unwrap();
+        assert_eq!(last().await, Some(t2));
+    }
 }

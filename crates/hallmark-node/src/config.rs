@@ -13,7 +13,10 @@
 
 use crate::edge::json::JsonLimits;
 use crate::edge::{EdgeConfig, Limits, RateLimits};
+use ed25519_dalek::VerifyingKey;
 use hallmark_core::did::DidWeb;
+use hallmark_core::keys::decode_public_key_multibase;
+use hallmark_core::sector::SectorRegistry;
 use hallmark_keys::hsm::HsmConfig;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
@@ -118,6 +121,10 @@ pub const SETTINGS: &[Setting] = &[
     s("HALLMARK_REQUEST_TIMEOUT_SECS", "request_timeout_secs"),
     s("HALLMARK_CHECKPOINT_INTERVAL_MS", "checkpoint_interval_ms"),
     s("HALLMARK_LOG_LEVEL", "log_level"),
+    s("HALLMARK_PLUGIN_DIR", "plugin_dir"),
+    s("HALLMARK_PLUGIN_TRUSTED_KEYS", "plugin_trusted_keys"),
+    s("HALLMARK_PLUGIN_ALLOW_UNSIGNED", "plugin_allow_unsigned"),
+    s("HALLMARK_PLUGIN_REQUIRED", "plugin_required"),
 ];
 
 /// Which safety rules apply.
@@ -324,6 +331,51 @@ pub enum ConfigError {
         /// The allowed range.
         reason: String,
     },
+    /// The development flag admitting unsigned plugins, in production.
+    #[error("HALLMARK_PLUGIN_ALLOW_UNSIGNED is a development flag and is refused in production; sign the plugin's manifest and trust its publisher with HALLMARK_PLUGIN_TRUSTED_KEYS")]
+    PluginUnsignedInProduction,
+    /// A plugin directory, but no publisher key to admit its plugins with.
+    #[error("HALLMARK_PLUGIN_TRUSTED_KEYS is not set: plugins in HALLMARK_PLUGIN_DIR are admitted only when signed by a trusted publisher key")]
+    PluginTrustedKeysMissing,
+    /// A trusted key entry that is neither a Multikey nor a readable key file.
+    #[error("HALLMARK_PLUGIN_TRUSTED_KEYS: {entry}: {reason}")]
+    PluginTrustedKey {
+        /// The entry (a public key or a file path; never secret).
+        entry: String,
+        /// Why.
+        reason: String,
+    },
+    /// Sectors required to be gated, but no plugin directory.
+    #[error("HALLMARK_PLUGIN_REQUIRED names sectors but HALLMARK_PLUGIN_DIR is not set")]
+    PluginRequiredWithoutDir,
+}
+
+/// A list setting: in TOML a string (comma-separated) or an array of strings.
+fn de_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => None,
+        Some(OneOrMany::One(s)) => Some(split_list(&s)),
+        Some(OneOrMany::Many(v)) => Some(
+            v.iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        ),
+    })
+}
+
+/// Split a comma-separated list, trimming entries and dropping empty ones.
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty())
+        .collect()
 }
 
 fn de_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
@@ -372,6 +424,12 @@ pub struct Config {
     pub request_timeout_secs: Option<u64>,
     pub checkpoint_interval_ms: Option<u64>,
     pub log_level: Option<LogLevel>,
+    pub plugin_dir: Option<PathBuf>,
+    #[serde(default, deserialize_with = "de_list")]
+    pub plugin_trusted_keys: Option<Vec<String>>,
+    pub plugin_allow_unsigned: Option<bool>,
+    #[serde(default, deserialize_with = "de_list")]
+    pub plugin_required: Option<Vec<String>>,
 }
 
 fn parse<T: FromStr>(setting: &'static str, v: &str) -> Result<T, ConfigError>
@@ -516,6 +574,10 @@ impl Config {
             "request_timeout_secs" => self.request_timeout_secs = Some(parse(n, &v)?),
             "checkpoint_interval_ms" => self.checkpoint_interval_ms = Some(parse(n, &v)?),
             "log_level" => self.log_level = Some(parse(n, &v)?),
+            "plugin_dir" => self.plugin_dir = Some(PathBuf::from(v)),
+            "plugin_trusted_keys" => self.plugin_trusted_keys = Some(split_list(&v)),
+            "plugin_allow_unsigned" => self.plugin_allow_unsigned = Some(parse_bool(n, &v)?),
+            "plugin_required" => self.plugin_required = Some(split_list(&v)),
             _ => {
                 return Err(ConfigError::Invalid {
                     setting: n,
@@ -532,6 +594,7 @@ impl Config {
         let prod = profile == Profile::Production;
         let limits = self.limits()?;
         let rate_limits = self.rate_limits()?;
+        let plugins = self.plugins(prod)?;
         let request_timeout = match self.request_timeout_secs.unwrap_or(30) {
             0 => return Err(range("HALLMARK_REQUEST_TIMEOUT_SECS", "must be at least 1")),
             s => Duration::from_secs(s),
@@ -654,6 +717,52 @@ impl Config {
             request_timeout,
             checkpoint_interval,
             log_level: self.log_level.unwrap_or(LogLevel::Info),
+            plugins,
+        })
+    }
+
+    fn plugins(&self, prod: bool) -> Result<PluginSettings, ConfigError> {
+        let allow_unsigned = self.plugin_allow_unsigned.unwrap_or(false);
+        if prod && allow_unsigned {
+            return Err(ConfigError::PluginUnsignedInProduction);
+        }
+        let mut trusted_keys = Vec::new();
+        for entry in self.plugin_trusted_keys.iter().flatten() {
+            trusted_keys.extend(trusted_key_entry(entry)?);
+        }
+        let registry = SectorRegistry::builtin();
+        let mut required = Vec::new();
+        for sector in self.plugin_required.iter().flatten() {
+            if registry.latest(sector).is_err() {
+                let known: std::collections::BTreeSet<&str> =
+                    registry.iter().map(|s| s.id()).collect();
+                return Err(ConfigError::Invalid {
+                    setting: "HALLMARK_PLUGIN_REQUIRED",
+                    reason: format!(
+                        "unknown sector {sector:?} (known: {})",
+                        known.into_iter().collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+            if !required.contains(sector) {
+                required.push(sector.clone());
+            }
+        }
+        let dir = self
+            .plugin_dir
+            .clone()
+            .filter(|d| !d.as_os_str().is_empty());
+        if dir.is_none() && !required.is_empty() {
+            return Err(ConfigError::PluginRequiredWithoutDir);
+        }
+        if dir.is_some() && trusted_keys.is_empty() && !allow_unsigned {
+            return Err(ConfigError::PluginTrustedKeysMissing);
+        }
+        Ok(PluginSettings {
+            dir,
+            trusted_keys,
+            allow_unsigned,
+            required,
         })
     }
 
@@ -819,6 +928,39 @@ impl Config {
     }
 }
 
+/// One `HALLMARK_PLUGIN_TRUSTED_KEYS` entry: an Ed25519 Multikey (`z6Mk…`, as in a
+/// manifest's `publisherKeyMultibase`), or the path of a file holding one Multikey per line
+/// (blank lines and `#` comments ignored; e.g. a plugin's `publisher.pub`).
+fn trusted_key_entry(entry: &str) -> Result<Vec<VerifyingKey>, ConfigError> {
+    let err = |reason: String| ConfigError::PluginTrustedKey {
+        entry: entry.to_string(),
+        reason,
+    };
+    if let Ok(key) = decode_public_key_multibase(entry) {
+        return Ok(vec![key]);
+    }
+    if entry.starts_with("z6Mk") {
+        return Err(err("not a valid Ed25519 Multikey".into()));
+    }
+    let text = std::fs::read_to_string(entry)
+        .map_err(|e| err(format!("not a Multikey, and not a readable key file ({e})")))?;
+    let mut keys = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        keys.push(
+            decode_public_key_multibase(line)
+                .map_err(|e| err(format!("line {}: not an Ed25519 Multikey ({e})", n + 1)))?,
+        );
+    }
+    if keys.is_empty() {
+        return Err(err("the file holds no key".into()));
+    }
+    Ok(keys)
+}
+
 fn range(setting: &'static str, reason: &str) -> ConfigError {
     ConfigError::LimitOutOfRange {
         setting,
@@ -928,6 +1070,19 @@ pub struct AdminCredentials {
     pub password: SecretString,
 }
 
+/// Sector plugins (see `docs/plugins.md`, "In the node").
+#[derive(Debug, Clone, Default)]
+pub struct PluginSettings {
+    /// Directory of `<name>.wasm` + `<name>.manifest.json` pairs; `None`: no plugins.
+    pub dir: Option<PathBuf>,
+    /// Publisher keys whose signed manifests are admitted.
+    pub trusted_keys: Vec<VerifyingKey>,
+    /// DEVELOPMENT ONLY: admit `<name>.wasm` without a manifest (refused in production).
+    pub allow_unsigned: bool,
+    /// Sector ids whose every schema version must have a plugin (else start-up fails).
+    pub required: Vec<String>,
+}
+
 /// A configuration that passed [`Config::validate`]: every value present and safe for its
 /// profile. `Debug` never prints secrets.
 #[derive(Debug, Clone)]
@@ -960,6 +1115,8 @@ pub struct ValidatedConfig {
     pub checkpoint_interval: Duration,
     /// Log level.
     pub log_level: LogLevel,
+    /// Sector plugins.
+    pub plugins: PluginSettings,
 }
 
 impl ValidatedConfig {

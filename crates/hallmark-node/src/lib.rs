@@ -10,6 +10,7 @@
 //! - [`auth`]: Bearer API keys and the admin Basic login, failed-auth throttling, the
 //!   [`auth::Principal`] and scope checks.
 //! - [`audit`]: security events and the sink they go to.
+//! - [`plugins`]: the sector-plugin gate in the publish path (`hallmark-sandbox`).
 //! - [`problem`]: RFC 9457 problem+json errors ([`problem::ApiError`]).
 //! - [`transparency`]: the transparency log — in-memory tree, checkpoint signer, log key.
 //! - [`started`]: the `node.started` audit event (configuration without secrets).
@@ -23,6 +24,7 @@ pub mod config;
 pub mod edge;
 pub mod node;
 pub mod openapi;
+pub mod plugins;
 pub mod problem;
 pub mod routes;
 pub mod started;

@@ -1,13 +1,16 @@
-//! Start-up and running: open the store (migrating PostgreSQL with the migration URL, then
-//! refusing an over-privileged app role), unlock the keystore or connect the HSM, bind both
-//! listeners, stop gracefully.
+//! Start-up and running: load the sector plugins (refusing any that does not verify), open
+//! the store (migrating PostgreSQL with the migration URL, then refusing an over-privileged
+//! app role), unlock the keystore or connect the HSM, bind both listeners, stop gracefully.
 
 use crate::app::{App, AppState, SigningBackend};
 use crate::audit::AuditSink;
 use crate::auth::{AuthState, KeyLookup};
 use crate::backing::{StoreAudit, StoreKeys};
-use crate::config::{AdminCredentials, Database, Signing, ValidatedConfig};
+use crate::config::{
+    AdminCredentials, Database, PluginSettings, Profile, Signing, ValidatedConfig,
+};
 use crate::edge::{admin_router, public_router, EdgeConfig};
+use crate::plugins::{PluginGate, PluginLoadError};
 use crate::routes;
 use crate::transparency::{self, origin_for, TransparencyLog};
 use axum::Router;
@@ -50,6 +53,9 @@ pub enum StartError {
     /// Signing-key metadata could not be synchronised into the store.
     #[error("signing-key metadata: {0}")]
     Keys(String),
+    /// A sector plugin did not load or verify (the message names the file).
+    #[error("{0}")]
+    Plugins(#[from] PluginLoadError),
 }
 
 /// Opens the store. PostgreSQL: migrations with the migration URL (one privileged
@@ -83,13 +89,42 @@ pub fn open_signing(signing: &Signing) -> Result<SigningBackend, StartError> {
     }
 }
 
-/// Builds the application state: wraps the store so that writes wake the checkpoint signer,
-/// creates the log-checkpoint key if the backend has none, and copies the signing keys'
-/// public metadata into the store (so the DID document is served even when the HSM is down).
+/// Loads the configured sector plugins on the blocking pool (reading and compiling is
+/// CPU-bound); any plugin that does not load and verify is a start-up error naming its file.
+pub async fn open_plugins(
+    settings: &PluginSettings,
+    profile: Profile,
+) -> Result<PluginGate, StartError> {
+    let settings = settings.clone();
+    let gate = tokio::task::spawn_blocking(move || PluginGate::open(&settings, profile))
+        .await
+        .map_err(|e| {
+            PluginLoadError::Host(hallmark_sandbox::SandboxError::Host(format!(
+                "plugin loading did not complete: {e}"
+            )))
+        })??;
+    gate.log_coverage(SectorRegistry::builtin());
+    Ok(gate)
+}
+
+/// [`build_app_with_plugins`] without sector plugins: every sector publishes on JSON Schema
+/// validation alone (tests and tools; `serve` and `demo` pass their plugins).
 pub async fn build_app(
     store: Arc<dyn Store>,
     signing: SigningBackend,
     public_base_url: &str,
+) -> Result<AppState, StartError> {
+    build_app_with_plugins(store, signing, public_base_url, PluginGate::none()).await
+}
+
+/// Builds the application state: wraps the store so that writes wake the checkpoint signer,
+/// creates the log-checkpoint key if the backend has none, and copies the signing keys'
+/// public metadata into the store (so the DID document is served even when the HSM is down).
+pub async fn build_app_with_plugins(
+    store: Arc<dyn Store>,
+    signing: SigningBackend,
+    public_base_url: &str,
+    plugins: PluginGate,
 ) -> Result<AppState, StartError> {
     let issuer =
         Issuer::from_base_url(public_base_url).map_err(|e| StartError::Issuer(e.to_string()))?;
@@ -104,6 +139,7 @@ pub async fn build_app(
         signing,
         registry: SectorRegistry::builtin(),
         log,
+        plugins,
     });
     app.sync_signing_keys("node:start-up", OffsetDateTime::now_utc())
         .await
@@ -250,9 +286,11 @@ pub async fn shutdown_signal() {
 /// `hallmark serve`: everything from a validated configuration; records `node.started`
 /// (the effective configuration without secrets) in the audit log before serving.
 pub async fn serve(config: &ValidatedConfig) -> Result<Running, StartError> {
+    // Plugins first: a plugin that does not verify stops the node before anything is opened.
+    let plugins = open_plugins(&config.plugins, config.profile).await?;
     let store = open_store(&config.database).await?;
     let signing = open_signing(&config.signing)?;
-    let app = build_app(store, signing, &config.public_base_url).await?;
+    let app = build_app_with_plugins(store, signing, &config.public_base_url, plugins).await?;
     app.log.set_interval(config.checkpoint_interval);
     crate::started::record_started(&app, config).await?;
     start(

@@ -5,6 +5,7 @@
 //! material or internal error text: [`ApiError::Internal`] says only "internal error".
 
 use crate::apikey::Scope;
+use crate::plugins::PluginRef;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
@@ -210,6 +211,25 @@ pub enum ApiError {
         /// `(JSON pointer, message)` pairs.
         issues: Vec<(String, String)>,
     },
+    /// The sector plugin found errors (severity `error`); every finding is listed.
+    #[error("the sector plugin {} {} found {} error(s)", plugin.name, plugin.version, findings.iter().filter(|f| f.severity == hallmark_sandbox::Severity::Error).count())]
+    PluginRejected {
+        /// Which plugin.
+        plugin: PluginRef,
+        /// All its findings (errors, warnings, info), pointers into the passport.
+        findings: Vec<hallmark_sandbox::Finding>,
+    },
+    /// The sector plugin gave no verdict (trapped, ran out of fuel, passed its deadline or
+    /// memory cap, answered too much or not ABI JSON); nothing was published.
+    #[error("the sector plugin gave no verdict ({reason}): {detail}")]
+    PluginFailed {
+        /// The plugin, when one ran.
+        plugin: Option<PluginRef>,
+        /// Failure mode slug (`out-of-fuel`, `deadline`, `memory-limit`, `trap`, …).
+        reason: &'static str,
+        /// One line: what happened.
+        detail: String,
+    },
     /// A bug or unexpected failure; details go to the log, never to the client.
     #[error("internal error")]
     Internal,
@@ -237,7 +257,10 @@ impl ApiError {
             ApiError::Timeout | ApiError::Unavailable | ApiError::SigningUnavailable { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid { .. } | ApiError::PluginRejected { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::PluginFailed { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -319,6 +342,32 @@ impl ApiError {
                             .map(|(p, m)| serde_json::json!({ "pointer": p, "message": m }))
                             .collect::<Vec<_>>(),
                     )
+            }
+            ApiError::PluginRejected { plugin, findings } => {
+                Problem::new("plugin-findings", "Rejected by the sector plugin", status)
+                    .detail(self.to_string())
+                    .with("plugin", serde_json::to_value(plugin).unwrap_or_default())
+                    .with(
+                        "findings",
+                        serde_json::to_value(findings).unwrap_or_default(),
+                    )
+            }
+            ApiError::PluginFailed {
+                plugin,
+                reason,
+                detail,
+            } => {
+                let p = Problem::new("plugin-failed", "Sector plugin failed", status)
+                    .detail(format!(
+                        "{detail}; nothing was published (the plugin gave no verdict)"
+                    ))
+                    .with("reason", *reason);
+                match plugin {
+                    Some(plugin) => {
+                        p.with("plugin", serde_json::to_value(plugin).unwrap_or_default())
+                    }
+                    None => p,
+                }
             }
             ApiError::Internal => Problem::new("internal", "Internal error", status),
         }
@@ -428,8 +477,29 @@ mod tests {
             ApiError::Invalid {
                 issues: vec![("/data".into(), "x".into())],
             },
+            ApiError::PluginRejected {
+                plugin: plugin(),
+                findings: vec![hallmark_sandbox::Finding {
+                    pointer: "/data/x".into(),
+                    severity: hallmark_sandbox::Severity::Error,
+                    message: "m".into(),
+                }],
+            },
+            ApiError::PluginFailed {
+                plugin: Some(plugin()),
+                reason: "out-of-fuel",
+                detail: "d".into(),
+            },
             ApiError::Internal,
         ]
+    }
+
+    fn plugin() -> PluginRef {
+        PluginRef {
+            name: "p".into(),
+            version: "1.0.0".into(),
+            sha256: "00".into(),
+        }
     }
 
     #[test]

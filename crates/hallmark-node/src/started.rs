@@ -3,11 +3,14 @@
 //!
 //! Built from an explicit allow-list of [`ValidatedConfig`] fields, never by serialising the
 //! configuration: no secret (database URLs and their passwords, keystore passphrase, HSM
-//! PIN, admin password) and no host detail that says nothing about the log (file paths,
-//! the admin user name) is recorded. The leaf is public (see `docs/transparency-log.md`).
+//! PIN, admin password) and no host detail that says nothing about the log (file paths —
+//! including the plugin directory —, the admin user name) is recorded. Sector plugins are
+//! recorded as their settings and the modules actually loaded (name, version, SHA-256).
+//! The leaf is public (see `docs/transparency-log.md`).
 
 use crate::app::App;
 use crate::config::{Database, Profile, Signing, ValidatedConfig};
+use hallmark_core::keys::public_key_multibase;
 use hallmark_store::{AuditEvent, AuditRecord, StoreError};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -70,6 +73,27 @@ pub fn started_detail(config: &ValidatedConfig, app: &App, keys: &[Value]) -> Va
             "adminPerSecond": rates.admin_per_second.get(),
             "adminBurst": rates.admin_burst.get(),
             "authFailuresPerMinute": rates.auth_failures_per_minute.get(),
+        },
+        "plugins": {
+            "allowUnsigned": config.plugins.allow_unsigned,
+            "required": config.plugins.required,
+            "trustedKeys": config
+                .plugins
+                .trusted_keys
+                .iter()
+                .map(public_key_multibase)
+                .collect::<Vec<_>>(),
+            "loaded": app
+                .plugins
+                .loaded()
+                .iter()
+                .map(|p| json!({
+                    "name": p.info.description.name,
+                    "version": p.info.description.version,
+                    "sha256": p.info.sha256,
+                    "signed": p.info.signed,
+                }))
+                .collect::<Vec<_>>(),
         },
         "logLevel": config.log_level.as_str(),
     })

@@ -63,6 +63,7 @@ const APPEND_ONLY: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    writer: tokio::sync::mpsc::Sender<store_impl::Job>,
 }
 
 /// Checks that `name` is a plain lowercase SQL identifier and returns it double-quoted.
@@ -248,7 +249,8 @@ impl PgStore {
             pool.close().await;
             return Err(e);
         }
-        Ok(PgStore { pool })
+        let writer = store_impl::spawn_writer(pool.clone());
+        Ok(PgStore { pool, writer })
     }
 
     /// The application pool.
@@ -260,11 +262,15 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
-        Ok(self.pool.begin().await?)
-    }
 }
+
+async fn begin_write_on(pool: &PgPool) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
+    Ok(pool.begin().await?)
+}
+
+/// A write batch claims the audit head row first (see `ops`): every batch, on every node,
+/// then takes its locks in the same order.
+const HEAD_LOCK: Option<&str> = Some("SELECT next_seq FROM audit_head WHERE id = 1 FOR UPDATE");
 
 /// Refuses an application role with more privilege than it needs. The first problem
 /// found is returned as [`StoreError::Privilege`] naming it; query failures are other

@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
 pub struct SqliteStore {
     pool: SqlitePool,
     path: PathBuf,
+    writer: tokio::sync::mpsc::Sender<store_impl::Job>,
 }
 
 /// Connection options every Hallmark SQLite connection uses.
@@ -63,7 +64,8 @@ impl SqliteStore {
             .connect_with(connect_options(&path))
             .await?;
         migrate(&pool).await?;
-        Ok(SqliteStore { pool, path })
+        let writer = store_impl::spawn_writer(pool.clone());
+        Ok(SqliteStore { pool, path, writer })
     }
 
     /// Opens from a `sqlite://path` URL or a plain path.
@@ -87,11 +89,16 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
-    }
 }
+
+/// A write transaction: `BEGIN IMMEDIATE` makes it the database's only writer at once
+/// (no upgrade from a read lock that could fail with SQLITE_BUSY midway).
+async fn begin_write_on(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+/// SQLite needs no head lock: `BEGIN IMMEDIATE` already excludes every other writer.
+const HEAD_LOCK: Option<&str> = None;
 
 #[cfg(unix)]
 fn create_private_file(path: &Path) -> Result<(), StoreError> {

@@ -124,8 +124,9 @@ enum Command {
         profile: hallmark_node::Profile,
     },
     /// Run a local demonstration node: SQLite, a development keystore and development-only
-    /// admin credentials in ./hallmark-demo, example battery passports published, then serve
-    /// on 127.0.0.1 until Ctrl-C. Re-running reuses the directory.
+    /// admin credentials in ./hallmark-demo, example battery passports published through the
+    /// signed battery plugin (plugins/battery, built in), then serve on 127.0.0.1 until
+    /// Ctrl-C. Re-running reuses the directory.
     Demo {
         /// Data directory (development only: `hallmark serve` refuses it).
         #[arg(long, value_name = "DIR", default_value = hallmark_node::config::DEMO_DATA_DIR)]

@@ -8,6 +8,7 @@ use hallmark_node::config::{
 };
 use hallmark_node::edge::EdgeConfig;
 use hallmark_node::node::{self, Running};
+use hallmark_node::plugins::{PluginGate, PluginSource};
 use hallmark_store::{SqliteStore, Store};
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -109,6 +110,34 @@ const SAMPLES: [(&str, &str); 7] = [
     ),
     ("labeling", include_str!("../demo/Labeling.json")),
 ];
+
+/// The signed battery plugin committed in `plugins/battery/`, built into the binary so that
+/// `hallmark demo` works from any directory: module, signed manifest, publisher key.
+const BATTERY_WASM: &[u8] = include_bytes!("../../../plugins/battery/battery.wasm");
+const BATTERY_MANIFEST: &[u8] = include_bytes!("../../../plugins/battery/battery.manifest.json");
+const BATTERY_PUBLISHER: &str = include_str!("../../../plugins/battery/publisher.pub");
+
+/// The demo's plugin gate: the committed battery plugin, admitted only through its signed
+/// manifest and the committed publisher key (never unsigned), and required for `battery`.
+pub fn demo_plugins() -> Result<PluginGate, String> {
+    let key = hallmark_core::keys::decode_public_key_multibase(BATTERY_PUBLISHER.trim())
+        .map_err(|e| format!("plugins/battery/publisher.pub: {e}"))?;
+    PluginGate::load(
+        vec![PluginSource {
+            origin: "plugins/battery/battery.wasm".into(),
+            wasm: BATTERY_WASM.to_vec(),
+            manifest: Some((
+                "plugins/battery/battery.manifest.json".into(),
+                BATTERY_MANIFEST.to_vec(),
+            )),
+        }],
+        vec![key],
+        false,
+        &["battery".to_string()],
+        Profile::Development,
+    )
+    .map_err(|e| e.to_string())
+}
 
 /// The demo's example battery passport submissions (BatteryPass 1.2.0 samples).
 pub fn demo_drafts() -> Result<Vec<Value>, String> {
@@ -294,10 +323,25 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
     }
     .validate(Profile::Development)
     .map_err(|e| e.to_string())?;
-    let app = node::build_app(
+    let plugins = tokio::task::spawn_blocking(demo_plugins)
+        .await
+        .map_err(|e| format!("loading the battery plugin: {e}"))??;
+    let plugin_line = plugins
+        .loaded()
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {} ({}, signed)",
+                p.info.description.name, p.info.description.version, p.origin
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let app = node::build_app_with_plugins(
         store,
         SigningBackend::Keystore(Box::new(RwLock::new(keystore))),
         &base_url,
+        plugins,
     )
     .await
     .map_err(|e| e.to_string())?;
@@ -415,6 +459,7 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
         "  {} example battery passports are published (BatteryPass 1.2.0 samples).",
         ids.len()
     );
+    println!("  Sector plugin:    {plugin_line} checked them before signing.");
     println!("  Public passport:  {base}/passports/{first}");
     println!("  DID document:     {base}{did_path}");
     println!("  Log checkpoint:   {base}/log/checkpoint");

@@ -38,6 +38,13 @@ fn demo_no_serve_writes_a_credential_and_did_document_that_verify_accepts() {
     let (code, stdout, stderr) = output(hallmark().args(["demo", "--no-serve", "--dir"]).arg(&dir));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("DEVELOPMENT ONLY"), "{stdout}");
+    // Published through the committed, signed battery plugin.
+    assert!(
+        stdout.contains(
+            "Sector plugin:    hallmark-battery 0.1.0 (plugins/battery/battery.wasm, signed)"
+        ),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("http://localhost:8080/passports/"),
         "{stdout}"
@@ -318,6 +325,11 @@ fn serve_refuses_unsafe_configuration_with_one_line() {
             Some("0.0.0.0:18081"),
             "HALLMARK_ADMIN",
         ),
+        (
+            "HALLMARK_PLUGIN_ALLOW_UNSIGNED",
+            Some("true"),
+            "HALLMARK_PLUGIN_ALLOW_UNSIGNED",
+        ),
     ];
     for (var, value, needle) in cases {
         let mut c = hallmark();
@@ -336,6 +348,48 @@ fn serve_refuses_unsafe_configuration_with_one_line() {
         assert!(stderr.contains(needle), "{var}: {stderr}");
         assert!(!stderr.contains("Distinct"), "a secret leaked: {stderr}");
     }
+}
+
+#[test]
+fn serve_refuses_a_plugin_that_does_not_verify_naming_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    let committed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../plugins/battery/");
+    let mut wasm = std::fs::read(format!("{committed}battery.wasm")).unwrap();
+    let last = wasm.len() - 1;
+    wasm[last] ^= 1;
+    std::fs::write(plugins.join("battery.wasm"), &wasm).unwrap();
+    std::fs::copy(
+        format!("{committed}battery.manifest.json"),
+        plugins.join("battery.manifest.json"),
+    )
+    .unwrap();
+    let good = production_env(
+        tmp.path(),
+        "postgres://app@127.0.0.1:5432/hallmark",
+        "postgres://owner@127.0.0.1:5432/hallmark",
+        free_port(),
+        free_port(),
+    );
+    let mut c = hallmark();
+    c.arg("serve")
+        .envs(good)
+        .env("HALLMARK_LOG_LEVEL", "error")
+        .env("HALLMARK_PLUGIN_DIR", &plugins)
+        .env(
+            "HALLMARK_PLUGIN_TRUSTED_KEYS",
+            format!("{committed}publisher.pub"),
+        );
+    let (code, stdout, stderr) = output(&mut c);
+    // Refused before the database is opened (the URLs above lead nowhere).
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&plugins.join("battery.wasm").display().to_string()),
+        "{stderr}"
+    );
+    assert!(stderr.contains("does not match manifest"), "{stderr}");
 }
 
 fn rt() -> tokio::runtime::Runtime {

@@ -685,10 +685,149 @@ fn secrets_from_files() {
     ));
 }
 
+const PUBLISHER: &str = "z6MkqBYZAQrtM3MRXKK6QxJk1baDo6G2gdNQ6qeWo1PSaYaw";
+
+#[test]
+fn plugin_settings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    let base = || Env::production(tmp.path());
+
+    // None configured: no plugins, nothing required.
+    let c = base().validate(Profile::Production).unwrap();
+    assert!(c.plugins.dir.is_none());
+    assert!(c.plugins.trusted_keys.is_empty());
+    assert!(!c.plugins.allow_unsigned);
+    assert!(c.plugins.required.is_empty());
+
+    // A key inline and a key file (comments and blank lines ignored), required sectors.
+    let key_file = tmp.path().join("publisher.pub");
+    std::fs::write(&key_file, format!("# battery publisher\n\n{PUBLISHER}\n")).unwrap();
+    let c = base()
+        .with(&[
+            set("HALLMARK_PLUGIN_DIR", plugins.display().to_string()),
+            set(
+                "HALLMARK_PLUGIN_TRUSTED_KEYS",
+                format!("{PUBLISHER}, {}", key_file.display()),
+            ),
+            set("HALLMARK_PLUGIN_REQUIRED", "battery,battery"),
+        ])
+        .validate(Profile::Production)
+        .unwrap();
+    assert_eq!(c.plugins.dir.as_deref(), Some(plugins.as_path()));
+    assert_eq!(c.plugins.trusted_keys.len(), 2);
+    assert_eq!(c.plugins.trusted_keys[0], c.plugins.trusted_keys[1]);
+    assert_eq!(c.plugins.required, vec!["battery".to_string()]);
+
+    // TOML takes a list too.
+    let t = Config::from_toml_str(
+        &format!("plugin_trusted_keys = [\"{PUBLISHER}\", \" \"]\nplugin_required = \"battery, generic\"\n"),
+        Path::new("t"),
+    )
+    .unwrap();
+    assert_eq!(t.plugin_trusted_keys, Some(vec![PUBLISHER.to_string()]));
+    assert_eq!(
+        t.plugin_required,
+        Some(vec!["battery".to_string(), "generic".to_string()])
+    );
+
+    // The development flag: accepted in development, refused in production.
+    let dev = Env(HashMap::new())
+        .with(&[
+            set("HALLMARK_PLUGIN_DIR", plugins.display().to_string()),
+            set("HALLMARK_PLUGIN_ALLOW_UNSIGNED", "true"),
+        ])
+        .validate(Profile::Development)
+        .unwrap();
+    assert!(dev.plugins.allow_unsigned);
+
+    let empty_key_file = tmp.path().join("empty.pub");
+    std::fs::write(&empty_key_file, "# nothing\n").unwrap();
+    let cases: Vec<Case> = vec![
+        (
+            "unsigned plugins in production",
+            vec![set("HALLMARK_PLUGIN_ALLOW_UNSIGNED", "true")],
+            |e| matches!(e, ConfigError::PluginUnsignedInProduction),
+        ),
+        (
+            "plugin dir without trusted keys",
+            vec![set("HALLMARK_PLUGIN_DIR", plugins.display().to_string())],
+            |e| matches!(e, ConfigError::PluginTrustedKeysMissing),
+        ),
+        (
+            "a malformed Multikey",
+            vec![set("HALLMARK_PLUGIN_TRUSTED_KEYS", "z6MkNOTAKEY")],
+            |e| matches!(e, ConfigError::PluginTrustedKey { .. }),
+        ),
+        (
+            "a missing key file",
+            vec![set(
+                "HALLMARK_PLUGIN_TRUSTED_KEYS",
+                tmp.path().join("nope.pub").display().to_string(),
+            )],
+            |e| matches!(e, ConfigError::PluginTrustedKey { .. }),
+        ),
+        (
+            "a key file without keys",
+            vec![set(
+                "HALLMARK_PLUGIN_TRUSTED_KEYS",
+                empty_key_file.display().to_string(),
+            )],
+            |e| matches!(e, ConfigError::PluginTrustedKey { .. }),
+        ),
+        (
+            "required sectors without a plugin dir",
+            vec![set("HALLMARK_PLUGIN_REQUIRED", "battery")],
+            |e| matches!(e, ConfigError::PluginRequiredWithoutDir),
+        ),
+        (
+            "an unknown required sector",
+            vec![
+                set("HALLMARK_PLUGIN_DIR", plugins.display().to_string()),
+                set("HALLMARK_PLUGIN_TRUSTED_KEYS", PUBLISHER),
+                set("HALLMARK_PLUGIN_REQUIRED", "baterry"),
+            ],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::Invalid {
+                        setting: "HALLMARK_PLUGIN_REQUIRED",
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "an unparsable flag",
+            vec![set("HALLMARK_PLUGIN_ALLOW_UNSIGNED", "perhaps")],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::Invalid {
+                        setting: "HALLMARK_PLUGIN_ALLOW_UNSIGNED",
+                        ..
+                    }
+                )
+            },
+        ),
+    ];
+    for (name, changes, expected) in cases {
+        let err = base()
+            .with(&changes)
+            .validate(Profile::Production)
+            .err()
+            .unwrap_or_else(|| panic!("{name}: accepted"));
+        assert!(expected(&err), "{name}: got {err:?}");
+        let line = err.to_string();
+        assert!(!line.contains('\n'), "{name}: {line}");
+        assert!(line.contains("HALLMARK_PLUGIN_"), "{name}: {line}");
+    }
+}
+
 fn sample(key: &str) -> &'static str {
     match key {
         "public_listen" | "admin_listen" => "127.0.0.1:9999",
-        "admin_allow_remote" => "true",
+        "admin_allow_remote" | "plugin_allow_unsigned" => "true",
         "log_level" => "debug",
         k if k.starts_with("max_") || k.ends_with("_second") || k.ends_with("_burst") => "7",
         "auth_failures_per_minute" | "request_timeout_secs" | "checkpoint_interval_ms" => "7",
@@ -721,7 +860,7 @@ fn every_setting_is_read_from_the_environment_and_from_toml() {
             setting.env
         );
         let toml_value = match setting.key {
-            "admin_allow_remote" => v.to_string(),
+            "admin_allow_remote" | "plugin_allow_unsigned" => v.to_string(),
             k if sample(k) == "7" => v.to_string(),
             _ => format!("{v:?}"),
         };

@@ -1,10 +1,14 @@
 //! The admin listener's management API under `/api/v1`. Authentication is a tower layer
 //! (see `edge::admin_router`); each route carries its required scope as a route layer.
+//!
+//! Publishing (and the `validate` dry run) checks a passport in two stages: the sector's JSON
+//! Schema (`issue::validate`), then the sector's plugin, if one is loaded (`crate::plugins`).
 
 use crate::apikey::Scope;
 use crate::app::{store_error, AppState};
 use crate::auth::{require, Principal};
 use crate::backing::{create_api_key, key_uuid, CreateKeyError};
+use crate::plugins::{one_line, Verdict};
 use crate::problem::{ApiError, ApiJson};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -186,6 +190,50 @@ fn report(app: &AppState, p: &Passport) -> Result<Value, ApiError> {
     }
 }
 
+/// Runs the sector plugin over the passport's sector data. A plugin that gives no verdict is
+/// recorded as a `plugin.failed` audit event and answered 503 `plugin-failed`; findings of
+/// severity `error` are answered 422 `plugin-findings`. Otherwise the verdict (possibly with
+/// warnings) is returned.
+async fn plugin_gate(
+    app: &AppState,
+    p: &Principal,
+    passport_id: Option<&PassportId>,
+    passport: &Passport,
+    during: &str,
+) -> Result<Verdict, ApiError> {
+    match app.plugins.check(&passport.sector, &passport.data).await {
+        Ok(Verdict::Checked { plugin, findings })
+            if findings
+                .iter()
+                .any(|f| f.severity == hallmark_sandbox::Severity::Error) =>
+        {
+            Err(ApiError::PluginRejected { plugin, findings })
+        }
+        Ok(verdict) => Ok(verdict),
+        Err(e) => {
+            let detail = one_line(&e.to_string(), 300);
+            tracing::warn!(target: "hallmark::audit", reason = e.reason(), %detail, "sector plugin gave no verdict");
+            let mut a = audit(p, "plugin.failed", passport_id);
+            a.detail = json!({
+                "during": during,
+                "sector": passport.sector.id,
+                "schemaVersion": passport.sector.schema_version,
+                "plugin": e.plugin(),
+                "reason": e.reason(),
+                "error": detail,
+            });
+            if let Err(err) = app.store.append_audit(a).await {
+                tracing::error!(target: "hallmark::audit", error = %err, "could not store the plugin.failed audit event");
+            }
+            Err(ApiError::PluginFailed {
+                plugin: e.plugin().cloned(),
+                reason: e.reason(),
+                detail,
+            })
+        }
+    }
+}
+
 fn to_vec(v: &impl serde::Serialize) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(v).map_err(|_| ApiError::Internal)
 }
@@ -252,11 +300,26 @@ async fn create(
 
 async fn validate_dry_run(
     State(app): State<AppState>,
+    p: Principal,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let id = new_passport_id()?;
     match draft_passport(&body, id, 1, None) {
-        Ok(p) => Ok(Json(report(&app, &p)?)),
+        Ok(passport) => {
+            let mut r = report(&app, &passport)?;
+            r["plugin"] = Value::Null;
+            if r["valid"] == json!(true) {
+                match plugin_gate(&app, &p, None, &passport, "dry-run").await {
+                    Ok(verdict) => r["plugin"] = verdict.to_json(),
+                    Err(ApiError::PluginRejected { plugin, findings }) => {
+                        r["valid"] = json!(false);
+                        r["plugin"] = Verdict::Checked { plugin, findings }.to_json();
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(Json(r))
+        }
         Err(ApiError::Invalid { issues }) => Ok(Json(json!({
             "valid": false,
             "issues": issues.into_iter().map(|(p, m)| json!({"pointer": p, "message": m})).collect::<Vec<_>>(),
@@ -352,6 +415,7 @@ async fn publish(
     passport.published_at = Some(record.published_at.unwrap_or(now));
     passport.updated_at = now.max(passport.updated_at);
     issue::validate(&passport, app.registry).map_err(issue_error)?;
+    let verdict = plugin_gate(&app, &p, Some(&id), &passport, "publish").await?;
     let last = app.last_known_signing_key().await;
     let signer = app.signing.passport_signer(last.as_deref())?;
     let mut forms = Vec::with_capacity(3);
@@ -420,6 +484,7 @@ async fn publish(
         "keyId": v.key_id,
         "url": format!("{base}/passports/{}", id.uuid()),
         "versionUrl": format!("{base}/passports/{}/versions/{}", id.uuid(), v.version),
+        "plugin": verdict.to_json(),
         "logIndex": log_index,
         "logInclusionUrl": log_index.map(|i| format!("{base}/log/proof/inclusion?index={i}")),
         "logCheckpointUrl": format!("{base}/log/checkpoint"),

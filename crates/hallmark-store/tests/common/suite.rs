@@ -36,6 +36,7 @@ macro_rules! conformance_tests {
             not_found_errors,
             every_audit_event_is_a_log_leaf,
             publish_seq_finds_each_versions_publish_event,
+            failing_writes_among_concurrent_ones_fail_alone,
         );
     };
     (@cases $new:expr; $($case:ident),* $(,)?) => {
@@ -602,6 +603,52 @@ pub async fn concurrent_writers_get_gapless_sequence(s: S) {
     );
     assert_eq!(s.audit_len().await.unwrap(), 120);
     // Concurrent writers: the log still has exactly one leaf per event, in audit order.
+    let leaves = s.list_leaf_hashes(0, 1000).await.unwrap();
+    let expected: Vec<[u8; 32]> = all.iter().map(|a| a.leaf_hash().unwrap()).collect();
+    assert_eq!(leaves, expected);
+}
+
+/// Writes are committed in batches (one transaction, one savepoint per write). Many
+/// concurrent writes, every third of which fails at its last statement: each failing write
+/// gets its own error and leaves nothing, every other write is committed and acknowledged,
+/// and the audit sequence and the log stay gapless.
+pub async fn failing_writes_among_concurrent_ones_fail_alone(s: S) {
+    let mut tasks = Vec::new();
+    for i in 0..96u32 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let fail = i % 3 == 0;
+            let event = if fail {
+                bad_audit()
+            } else {
+                audit(i.into(), "c")
+            };
+            let new = new_passport("04012345678901", "battery");
+            let id = new.id;
+            (fail, id, s.create_draft(new, event).await)
+        }));
+    }
+    let mut committed = Vec::new();
+    for t in tasks {
+        let (fail, id, result) = t.await.unwrap();
+        if fail {
+            assert!(result.is_err(), "a write with a bad audit event must fail");
+            assert!(
+                matches!(s.get_passport(&id).await, Err(StoreError::NotFound(_))),
+                "a failed write leaves nothing"
+            );
+        } else {
+            assert_eq!(result.unwrap().id, id);
+            committed.push(id);
+        }
+    }
+    assert_eq!(committed.len(), 64);
+    for id in &committed {
+        s.get_passport(id).await.unwrap();
+    }
+    let all = s.list_audit(1, 1000).await.unwrap();
+    assert_eq!(all.len(), 64);
+    assert!(all.iter().enumerate().all(|(i, a)| a.seq == i as u64 + 1));
     let leaves = s.list_leaf_hashes(0, 1000).await.unwrap();
     let expected: Vec<[u8; 32]> = all.iter().map(|a| a.leaf_hash().unwrap()).collect();
     assert_eq!(leaves, expected);
