@@ -103,7 +103,10 @@ impl Checkpointer {
             self.adopt(rec).await?;
         }
         let held = self.guard.as_ref().map_or(0, CheckpointGuard::size);
-        if size == 0 || size <= held {
+        let served = log.latest().map_or(0, |c| c.size);
+        // Nothing new, and the held checkpoint is stored. (A checkpoint signed but not stored,
+        // after a store error, is signed again — the same note — and stored next round.)
+        if size == 0 || (size <= held && served >= size) {
             return Ok(());
         }
         if !self.app.signing.is_ready() {
@@ -150,10 +153,12 @@ impl Checkpointer {
         }
     }
 
-    /// Takes a stored checkpoint as the held one if it is newer and trustworthy.
+    /// Takes a stored checkpoint as the held and served one if it is newer (or the held size
+    /// but not yet served: signed here while another node stored it first) and trustworthy.
     async fn adopt(&mut self, rec: CheckpointRecord) -> Result<(), RoundError> {
         let held = self.guard.as_ref().map(CheckpointGuard::size);
-        if held.is_some_and(|h| rec.tree_size <= h) {
+        let served = self.app.log.latest().map_or(0, |c| c.size);
+        if held.is_some_and(|h| rec.tree_size < h || (rec.tree_size == h && served >= h)) {
             return Ok(());
         }
         let app = std::sync::Arc::clone(&self.app);
