@@ -172,6 +172,8 @@ pub struct App {
     pub signing: SigningBackend,
     /// Sector schemas.
     pub registry: &'static SectorRegistry,
+    /// The transparency log (in-memory tree, latest checkpoint, signer status).
+    pub log: crate::transparency::TransparencyLog,
     /// Sector plugins run after schema validation in the publish path.
     pub plugins: PluginGate,
 }

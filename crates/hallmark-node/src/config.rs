@@ -119,6 +119,7 @@ pub const SETTINGS: &[Setting] = &[
         "auth_failures_per_minute",
     ),
     s("HALLMARK_REQUEST_TIMEOUT_SECS", "request_timeout_secs"),
+    s("HALLMARK_CHECKPOINT_INTERVAL_MS", "checkpoint_interval_ms"),
     s("HALLMARK_LOG_LEVEL", "log_level"),
     s("HALLMARK_PLUGIN_DIR", "plugin_dir"),
     s("HALLMARK_PLUGIN_TRUSTED_KEYS", "plugin_trusted_keys"),
@@ -421,6 +422,7 @@ pub struct Config {
     pub admin_rate_burst: Option<u32>,
     pub auth_failures_per_minute: Option<u32>,
     pub request_timeout_secs: Option<u64>,
+    pub checkpoint_interval_ms: Option<u64>,
     pub log_level: Option<LogLevel>,
     pub plugin_dir: Option<PathBuf>,
     #[serde(default, deserialize_with = "de_list")]
@@ -570,6 +572,7 @@ impl Config {
             "admin_rate_burst" => self.admin_rate_burst = Some(parse(n, &v)?),
             "auth_failures_per_minute" => self.auth_failures_per_minute = Some(parse(n, &v)?),
             "request_timeout_secs" => self.request_timeout_secs = Some(parse(n, &v)?),
+            "checkpoint_interval_ms" => self.checkpoint_interval_ms = Some(parse(n, &v)?),
             "log_level" => self.log_level = Some(parse(n, &v)?),
             "plugin_dir" => self.plugin_dir = Some(PathBuf::from(v)),
             "plugin_trusted_keys" => self.plugin_trusted_keys = Some(split_list(&v)),
@@ -596,6 +599,7 @@ impl Config {
             0 => return Err(range("HALLMARK_REQUEST_TIMEOUT_SECS", "must be at least 1")),
             s => Duration::from_secs(s),
         };
+        let checkpoint_interval = self.checkpoint_interval()?;
 
         // Listeners.
         let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -711,6 +715,7 @@ impl Config {
             limits,
             rate_limits,
             request_timeout,
+            checkpoint_interval,
             log_level: self.log_level.unwrap_or(LogLevel::Info),
             plugins,
         })
@@ -864,6 +869,27 @@ impl Config {
             max_body_bytes,
             json,
         })
+    }
+
+    fn checkpoint_interval(&self) -> Result<Duration, ConfigError> {
+        use crate::transparency::{
+            DEFAULT_CHECKPOINT_INTERVAL as DEFAULT, MAX_CHECKPOINT_INTERVAL as MAX,
+            MIN_CHECKPOINT_INTERVAL as MIN,
+        };
+        let d = self
+            .checkpoint_interval_ms
+            .map_or(DEFAULT, Duration::from_millis);
+        if d < MIN || d > MAX {
+            return Err(range(
+                "HALLMARK_CHECKPOINT_INTERVAL_MS",
+                &format!(
+                    "must be between {} and {}",
+                    MIN.as_millis(),
+                    MAX.as_millis()
+                ),
+            ));
+        }
+        Ok(d)
     }
 
     fn rate_limits(&self) -> Result<RateLimits, ConfigError> {
@@ -1085,6 +1111,8 @@ pub struct ValidatedConfig {
     pub rate_limits: RateLimits,
     /// Request timeout.
     pub request_timeout: Duration,
+    /// Most one node waits between two transparency-log checkpoints (the batching bound).
+    pub checkpoint_interval: Duration,
     /// Log level.
     pub log_level: LogLevel,
     /// Sector plugins.

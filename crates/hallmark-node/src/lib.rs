@@ -12,6 +12,8 @@
 //! - [`audit`]: security events and the sink they go to.
 //! - [`plugins`]: the sector-plugin gate in the publish path (`hallmark-sandbox`).
 //! - [`problem`]: RFC 9457 problem+json errors ([`problem::ApiError`]).
+//! - [`transparency`]: the transparency log — in-memory tree, checkpoint signer, log key.
+//! - [`started`]: the `node.started` audit event (configuration without secrets).
 
 pub mod apikey;
 pub mod app;
@@ -25,6 +27,8 @@ pub mod openapi;
 pub mod plugins;
 pub mod problem;
 pub mod routes;
+pub mod started;
+pub mod transparency;
 
 pub use apikey::{ApiKey, KeyHash, MalformedKey, ParsedKey, Scope};
 pub use audit::{AuditSink, SecurityEvent};

@@ -12,6 +12,7 @@ use crate::config::{
 use crate::edge::{admin_router, public_router, EdgeConfig};
 use crate::plugins::{PluginGate, PluginLoadError};
 use crate::routes;
+use crate::transparency::{self, origin_for, TransparencyLog};
 use axum::Router;
 use hallmark_core::issue::Issuer;
 use hallmark_core::sector::SectorRegistry;
@@ -116,8 +117,9 @@ pub async fn build_app(
     build_app_with_plugins(store, signing, public_base_url, PluginGate::none()).await
 }
 
-/// Builds the application state and copies the signing keys' public metadata into the store
-/// (so the DID document is served even when the HSM is down).
+/// Builds the application state: wraps the store so that writes wake the checkpoint signer,
+/// creates the log-checkpoint key if the backend has none, and copies the signing keys'
+/// public metadata into the store (so the DID document is served even when the HSM is down).
 pub async fn build_app_with_plugins(
     store: Arc<dyn Store>,
     signing: SigningBackend,
@@ -126,11 +128,17 @@ pub async fn build_app_with_plugins(
 ) -> Result<AppState, StartError> {
     let issuer =
         Issuer::from_base_url(public_base_url).map_err(|e| StartError::Issuer(e.to_string()))?;
+    let log = TransparencyLog::new(origin_for(&issuer.base_url).map_err(StartError::Issuer)?);
+    // Every audited write wakes the checkpoint signer.
+    let store = transparency::notify::notifying(store, log.waker());
+    transparency::keys::ensure_log_key(&signing, OffsetDateTime::now_utc())
+        .map_err(|e| StartError::Keys(e.to_string()))?;
     let app = Arc::new(App {
         store,
         issuer,
         signing,
         registry: SectorRegistry::builtin(),
+        log,
         plugins,
     });
     app.sync_signing_keys("node:start-up", OffsetDateTime::now_utc())
@@ -189,7 +197,7 @@ fn spawn(
     })
 }
 
-/// Binds both listeners and serves until [`Running::stop`].
+/// Binds both listeners, starts the checkpoint signer, and serves until [`Running::stop`].
 pub async fn start(
     app: AppState,
     edge: &EdgeConfig,
@@ -209,7 +217,11 @@ pub async fn start(
         source,
     })?;
     let (stop, rx) = watch::channel(false);
-    let tasks = vec![spawn(pl, public, rx.clone()), spawn(al, admin_r, rx)];
+    let tasks = vec![
+        spawn(pl, public, rx.clone()),
+        spawn(al, admin_r, rx.clone()),
+        transparency::checkpointer::spawn(Arc::clone(&app), rx),
+    ];
     tracing::info!(%public_addr, %admin_addr, "listening");
     Ok(Running {
         public_addr,
@@ -271,13 +283,16 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// `hallmark serve`: everything from a validated configuration.
+/// `hallmark serve`: everything from a validated configuration; records `node.started`
+/// (the effective configuration without secrets) in the audit log before serving.
 pub async fn serve(config: &ValidatedConfig) -> Result<Running, StartError> {
     // Plugins first: a plugin that does not verify stops the node before anything is opened.
     let plugins = open_plugins(&config.plugins, config.profile).await?;
     let store = open_store(&config.database).await?;
     let signing = open_signing(&config.signing)?;
     let app = build_app_with_plugins(store, signing, &config.public_base_url, plugins).await?;
+    app.log.set_interval(config.checkpoint_interval);
+    crate::started::record_started(&app, config).await?;
     start(
         app,
         &config.edge(),

@@ -6,6 +6,9 @@ use crate::routes::{admin, public};
 use serde_json::{json, Map, Value};
 
 fn summary(method: &str, path: &str) -> &'static str {
+    if let Some(s) = log_route(path).map(|(_, s)| s) {
+        return s;
+    }
     let tail = path.trim_start_matches("/api/v1");
     match (method, tail) {
         ("GET", "/whoami") => "Who am I: the authenticated principal and its scope",
@@ -28,7 +31,7 @@ fn summary(method: &str, path: &str) -> &'static str {
         ("POST", "/signing-keys/rotate") => "Rotate the passport-signing key (old key stays in the DID document as retired)",
         ("POST", "/signing-keys/{id}/revoke") => "Revoke a signing key (leaves the DID document)",
         ("GET", "/openapi.json") => "This document",
-        ("GET", "/health") => "Health: database and signing availability",
+        ("GET", "/health") => "Health: database, signing and transparency-log signer status",
         _ if path.ends_with("did.json") => "The node's did:web DID document (current and retired keys)",
         ("GET", p) if p.ends_with("/versions/{version}") => {
             "A published version's public credential, exactly as signed (immutable)"
@@ -40,12 +43,33 @@ fn summary(method: &str, path: &str) -> &'static str {
     }
 }
 
+/// The transparency-log route this path is (its path under the base, and its summary).
+fn log_route(path: &str) -> Option<(String, &'static str)> {
+    crate::routes::log::paths("")
+        .into_iter()
+        .find(|(p, _)| path.ends_with(p.as_str()))
+}
+
 fn params(path: &str) -> Value {
     let mut out = Vec::new();
-    for name in ["id", "version"] {
+    for name in ["id", "version", "index"] {
         if path.contains(&format!("{{{name}}}")) {
             out.push(json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }));
         }
+    }
+    let query: &[(&str, bool)] = match log_route(path).map(|(p, _)| p).as_deref() {
+        Some("/log/entries") => &[("start", true), ("end", true)],
+        Some("/log/proof/inclusion") => &[("index", false), ("hash", false), ("size", false)],
+        Some("/log/proof/consistency") => &[("old", true), ("new", false)],
+        _ => &[],
+    };
+    for (name, required) in query {
+        let schema = if *name == "hash" {
+            json!({ "type": "string", "description": "leaf hash, base64 or hex" })
+        } else {
+            json!({ "type": "integer", "minimum": 0 })
+        };
+        out.push(json!({ "name": name, "in": "query", "required": required, "schema": schema }));
     }
     Value::Array(out)
 }

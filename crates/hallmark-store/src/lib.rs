@@ -157,6 +157,11 @@ pub trait Store: Send + Sync {
     /// The audit events of a passport, oldest first.
     async fn history(&self, id: &PassportId) -> Result<Vec<AuditRecord>, StoreError>;
 
+    /// The sequence number of the `passport.published` audit event of version `version`
+    /// (its transparency-log leaf is `seq - 1`), if any. One indexed query: the public read
+    /// path uses it to point verifiers at the leaf.
+    async fn publish_seq(&self, id: &PassportId, version: u32) -> Result<Option<u64>, StoreError>;
+
     /// Appends a free-standing audit event.
     async fn append_audit(&self, event: AuditEvent) -> Result<AuditRecord, StoreError>;
 
@@ -171,6 +176,10 @@ pub trait Store: Send + Sync {
         from_index: u64,
         limit: u32,
     ) -> Result<Vec<[u8; 32]>, StoreError>;
+
+    /// The index of the leaf with this leaf hash, if any (indexed lookup; the first such
+    /// leaf, although two leaves never share a hash: each event's bytes include its `seq`).
+    async fn find_leaf(&self, leaf_hash: &[u8; 32]) -> Result<Option<u64>, StoreError>;
 
     /// Stores a signed checkpoint. Sizes only grow (a trigger refuses anything else); a
     /// checkpoint is not itself audited (it commits to the audit log).

@@ -821,6 +821,26 @@ macro_rules! impl_store {
                     .collect()
             }
 
+            async fn publish_seq(&self, id: &PassportId, version: u32) -> Result<Option<u64>> {
+                let rows: Vec<(i64, String)> = sqlx::query_as(
+                    "SELECT seq, detail FROM audit_events \
+                     WHERE passport_id = $1 AND action = 'passport.published' ORDER BY seq",
+                )
+                .bind(id_text(id))
+                .fetch_all(&self.pool)
+                .await?;
+                for (seq, detail) in rows {
+                    let detail: serde_json::Value = serde_json::from_str(&detail)
+                        .map_err(|e| StoreError::Corrupt(format!("audit detail: {e}")))?;
+                    if detail.get("version").and_then(serde_json::Value::as_u64)
+                        == Some(u64::from(version))
+                    {
+                        return Ok(Some(seq_u64(seq)?));
+                    }
+                }
+                Ok(None)
+            }
+
             async fn append_audit(&self, event: AuditEvent) -> Result<AuditRecord> {
                 self.write(move |tx: &mut Tx| -> OpFuture<'_, AuditRecord> {
                     Box::pin(async move {
@@ -856,6 +876,16 @@ macro_rules! impl_store {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.into_iter().map(digest_from_vec).collect()
+            }
+
+            async fn find_leaf(&self, leaf_hash: &[u8; 32]) -> Result<Option<u64>> {
+                let index: Option<i64> = sqlx::query_scalar(
+                    "SELECT min(leaf_index) FROM log_leaves WHERE leaf_hash = $1",
+                )
+                .bind(leaf_hash.to_vec())
+                .fetch_one(&self.pool)
+                .await?;
+                index.map(seq_u64).transpose()
             }
 
             async fn insert_checkpoint(&self, c: CheckpointRecord) -> Result<()> {

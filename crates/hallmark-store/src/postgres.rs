@@ -37,11 +37,18 @@ const APP_ROLE_PLACEHOLDER: &str = "__APP_ROLE__";
 const MIGRATION_LOCK: i64 = 0x4841_4c4c_4d41_524b; // "HALLMARK"
 
 /// Versioned migrations, applied in order and recorded in `schema_migrations`.
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "leaf_hash_index",
+        include_str!("../migrations/postgres/0002_leaf_hash_index.sql"),
+    ),
+];
 
 /// Tables that are append-only: table-wide UPDATE on them is an excess privilege.
 const APPEND_ONLY: &[&str] = &[

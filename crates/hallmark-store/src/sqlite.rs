@@ -20,11 +20,18 @@ type Db = Sqlite;
 const FOR_UPDATE: &str = "";
 
 /// Versioned migrations, applied in order and recorded in `schema_migrations`.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "leaf_hash_index",
+        include_str!("../migrations/sqlite/0002_leaf_hash_index.sql"),
+    ),
+];
 
 /// The SQLite-backed store.
 #[derive(Debug, Clone)]

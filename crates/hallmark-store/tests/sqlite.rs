@@ -56,7 +56,7 @@ async fn file_is_created_private_with_wal_and_reopens() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(n, hallmark_store::sqlite::MIGRATIONS.len() as i64);
 }
 
 // ---------------------------------------------------------------------------------------

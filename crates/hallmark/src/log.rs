@@ -1,9 +1,12 @@
-//! `hallmark log …`: the transparency log, seen from the store.
+//! `hallmark log …`: the transparency log, seen from the store (`check`) or, with public data
+//! only, between two checkpoints (`verify-consistency`).
 
 use clap::Subcommand;
-use hallmark_core::tlog::VerifierKey;
+use hallmark_core::tlog::{check_consistency, ConsistencyProof, VerifierKey};
+use hallmark_core::verify::Outcome;
 use hallmark_store::logcheck::check_log;
 use hallmark_store::{PgStore, SqliteStore, Store, StoreError};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Subcommand)]
@@ -21,22 +24,49 @@ pub enum LogCommand {
         #[arg(long = "log-key", value_name = "VKEY")]
         log_key: Option<String>,
     },
+    /// Check that a newer checkpoint extends an older one (the log was not rewritten), with
+    /// public data only: both checkpoints (signed notes, e.g. saved from /log/checkpoint),
+    /// the consistency proof between their sizes (JSON, as served by
+    /// /log/proof/consistency?old=<m>&new=<n>) and the pinned log key. Prints the checks
+    /// `log-checkpoint-old`, `log-checkpoint-new`, `log-consistency`; exits 0 when the new
+    /// checkpoint extends the old one, 1 when not, 2 on usage or I/O errors.
+    VerifyConsistency {
+        /// The older checkpoint (the one you verified before).
+        #[arg(long, value_name = "FILE")]
+        old: PathBuf,
+        /// The newer checkpoint.
+        #[arg(long, value_name = "FILE")]
+        new: PathBuf,
+        /// The consistency proof from the old size to the new size.
+        #[arg(long, value_name = "FILE")]
+        proof: PathBuf,
+        /// The log's verifier key (`<name>+<key ID>+<base64 key>`), pinned out of band.
+        #[arg(long = "log-key", value_name = "VKEY")]
+        log_key: String,
+    },
 }
 
 /// Run a `log` subcommand.
 pub fn run(command: LogCommand) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("hallmark log: {e}");
-            return ExitCode::from(2);
-        }
-    };
     match command {
-        LogCommand::Check { database, log_key } => runtime.block_on(check(&database, log_key)),
+        LogCommand::Check { database, log_key } => {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(check(&database, log_key)),
+                Err(e) => {
+                    eprintln!("hallmark log: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        LogCommand::VerifyConsistency {
+            old,
+            new,
+            proof,
+            log_key,
+        } => verify_consistency(&old, &new, &proof, &log_key),
     }
 }
 
@@ -99,6 +129,49 @@ async fn check(database: &str, log_key: Option<String>) -> ExitCode {
             eprintln!("hallmark log check: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+fn verify_consistency(old: &Path, new: &Path, proof: &Path, log_key: &str) -> ExitCode {
+    let inputs = (|| -> Result<_, String> {
+        let key = VerifierKey::parse(log_key).map_err(|e| format!("--log-key: {e}"))?;
+        let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+        let text = |p: &Path| {
+            String::from_utf8(read(p)?).map_err(|_| format!("{}: not UTF-8", p.display()))
+        };
+        let proof: ConsistencyProof = serde_json::from_slice(&read(proof)?)
+            .map_err(|e| format!("{}: not a consistency proof: {e}", proof.display()))?;
+        Ok((key, text(old)?, text(new)?, proof))
+    })();
+    let (key, old, new, proof) = match inputs {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("hallmark log verify-consistency: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let checks = check_consistency(&old, &new, &proof, &key);
+    let mut ok = true;
+    for c in &checks {
+        let (mark, text) = match &c.outcome {
+            Outcome::Pass(t) => ("pass", t),
+            Outcome::Fail(t) => {
+                ok = false;
+                ("FAIL", t)
+            }
+            Outcome::Skipped(t) => {
+                ok = false;
+                ("skip", t)
+            }
+        };
+        println!("{mark}  {:<18} {text}", c.name);
+    }
+    if ok {
+        println!("CONSISTENT");
+        ExitCode::SUCCESS
+    } else {
+        println!("NOT CONSISTENT");
+        ExitCode::from(1)
     }
 }
 

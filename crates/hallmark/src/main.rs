@@ -1,8 +1,9 @@
 //! The `hallmark` command.
 //!
-//! Subcommands arrive with the issues that build them; today: `verify` (offline
-//! verification of a passport credential against a DID document), `keys` (the encrypted
-//! file keystore: see `keys.rs` and docs/keys.md) and a `demo` placeholder.
+//! Subcommands: `verify` (offline verification of a passport credential against a DID
+//! document and, with a log key, against the transparency log), `keys` (the encrypted file
+//! keystore: see `keys.rs` and docs/keys.md), `log` (`log.rs`: fsck of the store's log,
+//! consistency between two checkpoints), `serve` and `demo` (`node_cmd.rs`).
 
 mod keys;
 mod log;
@@ -10,6 +11,7 @@ mod node_cmd;
 
 use clap::{Parser, Subcommand};
 use hallmark_core::did::DidDocument;
+use hallmark_core::tlog::{check_logged_credential, InclusionProof, VerifierKey};
 use hallmark_core::verify::{verify_with, VerifyOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +40,14 @@ enum Command {
     /// http://localhost or http://127.0.0.1 node — the demo — over http from that origin).
     /// This build fetches over plain http only; for https nodes download both files (e.g.
     /// with curl) and verify them offline.
+    ///
+    /// With --log-key (the log's verifier key, pinned out of band) it also checks that the
+    /// credential was logged: `log-checkpoint` (the checkpoint is signed by that key),
+    /// `log-leaf` (the proof's leaf is the passport.published event recording this
+    /// credential's SHA-256) and `log-inclusion` (the leaf is in the checkpointed tree).
+    /// The checkpoint and proof come from --checkpoint and --proof (files saved from the
+    /// node's /log/checkpoint and /log/proof/inclusion endpoints), or with --from are
+    /// fetched from the node.
     Verify {
         /// The credential file (JSON or compact JWS).
         #[arg(required_unless_present = "from", conflicts_with = "from")]
@@ -61,6 +71,25 @@ enum Command {
         /// Print the report as JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// A transparency-log checkpoint (signed note) to check the credential against.
+        #[arg(
+            long,
+            value_name = "FILE",
+            requires_all = ["proof", "log_key"],
+            conflicts_with = "from"
+        )]
+        checkpoint: Option<PathBuf>,
+        /// The inclusion proof (JSON, as served by /log/proof/inclusion) of the publish event.
+        #[arg(
+            long,
+            value_name = "FILE",
+            requires_all = ["checkpoint", "log_key"],
+            conflicts_with = "from"
+        )]
+        proof: Option<PathBuf>,
+        /// The log's verifier key (`<name>+<key ID>+<base64 key>`), pinned out of band.
+        #[arg(long = "log-key", value_name = "VKEY")]
+        log_key: Option<String>,
     },
     /// Manage the node's signing keys (encrypted file keystore).
     ///
@@ -138,17 +167,51 @@ fn main() -> ExitCode {
             jwt,
             check_time,
             json,
+            checkpoint,
+            proof,
+            log_key,
         } => {
+            let log_key = match log_key.as_deref().map(VerifierKey::parse).transpose() {
+                Ok(k) => k,
+                Err(e) => {
+                    eprintln!("hallmark verify: --log-key: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             let inputs = match (from, credential) {
-                (Some(url), _) => node_cmd::fetch_for_verify(&url, jwt, did_document.as_deref()),
+                (Some(url), _) => node_cmd::fetch_for_verify(&url, jwt, did_document.as_deref())
+                    .and_then(|(cred, doc, name)| {
+                        let evidence = match &log_key {
+                            Some(_) => Some(node_cmd::fetch_log_evidence(&url)?),
+                            None => None,
+                        };
+                        Ok((cred, doc, name, evidence))
+                    }),
                 (None, Some(c)) => match did_document {
-                    Some(d) => read_inputs(&c, &d),
+                    Some(d) => read_inputs(&c, &d).and_then(|(cred, doc, name)| {
+                        let evidence = match (&checkpoint, &proof, &log_key) {
+                            (Some(cp), Some(pr), Some(_)) => Some(read_evidence(cp, pr)?),
+                            (None, None, None) => None,
+                            _ => {
+                                return Err(
+                                    "--log-key needs --checkpoint and --proof (or --from)".into()
+                                )
+                            }
+                        };
+                        Ok((cred, doc, name, evidence))
+                    }),
                     None => Err("--did-document is required".to_string()),
                 },
                 (None, None) => Err("a credential file or --from is required".to_string()),
             };
             match inputs {
-                Ok((cred, doc, doc_name)) => verify_bytes(&cred, &doc, &doc_name, check_time, json),
+                Ok((cred, doc, doc_name, evidence)) => {
+                    let log = match (evidence, &log_key) {
+                        (Some((note, proof)), Some(key)) => Some((note, proof, key)),
+                        _ => None,
+                    };
+                    verify_bytes(&cred, &doc, &doc_name, check_time, json, log)
+                }
                 Err(e) => {
                     eprintln!("hallmark verify: {e}");
                     ExitCode::from(2)
@@ -174,6 +237,18 @@ fn main() -> ExitCode {
 
 type Inputs = (Vec<u8>, Vec<u8>, String);
 
+/// A checkpoint note and the inclusion proof of the publish event.
+pub type Evidence = (String, InclusionProof);
+
+fn read_evidence(checkpoint: &PathBuf, proof: &PathBuf) -> Result<Evidence, String> {
+    let note = std::fs::read_to_string(checkpoint)
+        .map_err(|e| format!("{}: {e}", checkpoint.display()))?;
+    let bytes = std::fs::read(proof).map_err(|e| format!("{}: {e}", proof.display()))?;
+    let proof = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not an inclusion proof: {e}", proof.display()))?;
+    Ok((note, proof))
+}
+
 fn read_inputs(credential: &PathBuf, did_document: &PathBuf) -> Result<Inputs, String> {
     let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     Ok((
@@ -183,7 +258,14 @@ fn read_inputs(credential: &PathBuf, did_document: &PathBuf) -> Result<Inputs, S
     ))
 }
 
-fn verify_bytes(cred: &[u8], doc: &[u8], doc_name: &str, check_time: bool, json: bool) -> ExitCode {
+fn verify_bytes(
+    cred: &[u8],
+    doc: &[u8],
+    doc_name: &str,
+    check_time: bool,
+    json: bool,
+    log: Option<(String, InclusionProof, &VerifierKey)>,
+) -> ExitCode {
     let doc = match DidDocument::from_json(doc) {
         Ok(d) => d,
         Err(e) => {
@@ -194,7 +276,12 @@ fn verify_bytes(cred: &[u8], doc: &[u8], doc_name: &str, check_time: bool, json:
     let options = VerifyOptions {
         now: check_time.then(time::OffsetDateTime::now_utc),
     };
-    let report = verify_with(cred, &doc, &options);
+    let mut report = verify_with(cred, &doc, &options);
+    if let Some((note, proof, key)) = log {
+        report
+            .checks
+            .extend(check_logged_credential(cred, &note, &proof, key));
+    }
     if json {
         match serde_json::to_string_pretty(&report) {
             Ok(s) => println!("{s}"),

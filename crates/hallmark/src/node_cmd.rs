@@ -196,16 +196,90 @@ impl Admin {
 }
 
 async fn get_bytes(client: &reqwest::Client, url: &str, accept: &str) -> Result<Vec<u8>, String> {
+    Ok(get_response(client, url, accept).await?.1)
+}
+
+async fn get_response(
+    client: &reqwest::Client,
+    url: &str,
+    accept: &str,
+) -> Result<(reqwest::header::HeaderMap, Vec<u8>), String> {
     let r = client
         .get(url)
         .header("accept", accept)
         .send()
         .await
         .map_err(|e| format!("{url}: {e}"))?;
-    if !r.status().is_success() {
-        return Err(format!("{url}: HTTP {}", r.status()));
+    let status = r.status();
+    let headers = r.headers().clone();
+    let body = r.bytes().await.map_err(|e| format!("{url}: {e}"))?.to_vec();
+    if !status.is_success() {
+        let detail = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| v["detail"].as_str().map(str::to_string))
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        return Err(format!("{url}: HTTP {status}{detail}"));
     }
-    Ok(r.bytes().await.map_err(|e| format!("{url}: {e}"))?.to_vec())
+    Ok((headers, body))
+}
+
+/// The transparency-log index of a passport response (`Hallmark-Log-Index`).
+fn log_index(url: &str, headers: &reqwest::header::HeaderMap) -> Result<u64, String> {
+    headers
+        .get(hallmark_node::routes::public::LOG_INDEX_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("{url}: no Hallmark-Log-Index header in the response"))
+}
+
+/// The size of a checkpoint note (not verified: only to ask for a proof at that size; the
+/// verifier checks the note itself).
+fn checkpoint_size(note: &str) -> Result<u64, String> {
+    hallmark_core::tlog::SignedNote::parse(note)
+        .and_then(|n| hallmark_core::tlog::Checkpoint::parse_text(&n.text))
+        .map(|c| c.size)
+        .map_err(|e| format!("checkpoint: {e}"))
+}
+
+/// Fetches the latest checkpoint and the inclusion proof (at that checkpoint's size) of leaf
+/// `index` from the log under `base` (a node's public base URL as reached by the caller).
+async fn fetch_evidence(
+    client: &reqwest::Client,
+    base: &str,
+    index: u64,
+) -> Result<(String, Vec<u8>), String> {
+    let url = format!("{base}/log/checkpoint");
+    let note = String::from_utf8(get_bytes(client, &url, "text/plain").await?)
+        .map_err(|_| format!("{url}: not UTF-8"))?;
+    let size = checkpoint_size(&note)?;
+    if index >= size {
+        return Err(format!(
+            "leaf {index} is not yet in the latest checkpoint (size {size}); retry in a moment"
+        ));
+    }
+    let url = format!("{base}/log/proof/inclusion?index={index}&size={size}");
+    let proof = get_bytes(client, &url, "application/json").await?;
+    Ok((note, proof))
+}
+
+/// `hallmark verify --from <passport URL> --log-key …`: the latest checkpoint and the
+/// inclusion proof of the passport's publish event, from the same node (the log lives at
+/// `<base>/log`, `<base>` being the passport URL up to `/passports/`).
+pub fn fetch_log_evidence(url: &str) -> Result<crate::Evidence, String> {
+    let (base, _) = url
+        .split_once("/passports/")
+        .ok_or_else(|| format!("{url}: not a passport URL (…/passports/<id>)"))?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let (headers, _) = get_response(&client, url, "application/vc+ld+json").await?;
+        let index = log_index(url, &headers)?;
+        let (note, proof) = fetch_evidence(&client, base, index).await?;
+        let proof = serde_json::from_slice(&proof)
+            .map_err(|e| format!("{base}/log/proof/inclusion: {e}"))?;
+        Ok((note, proof))
+    })
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
@@ -236,6 +310,19 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
             .map_err(|e| format!("database: {e}"))?,
     );
     let base_url = format!("http://localhost:{}", opts.public_port);
+    // The demo's effective configuration (development profile), for its `node.started` event.
+    let config = Config {
+        public_listen: Some(SocketAddr::new(
+            Ipv4Addr::LOCALHOST.into(),
+            opts.public_port,
+        )),
+        admin_listen: Some(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), opts.admin_port)),
+        public_base_url: Some(base_url.clone()),
+        data_dir: Some(dir.clone()),
+        ..Config::default()
+    }
+    .validate(Profile::Development)
+    .map_err(|e| e.to_string())?;
     let plugins = tokio::task::spawn_blocking(demo_plugins)
         .await
         .map_err(|e| format!("loading the battery plugin: {e}"))??;
@@ -258,6 +345,9 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
     )
     .await
     .map_err(|e| e.to_string())?;
+    hallmark_node::started::record_started(&app, &config)
+        .await
+        .map_err(|e| format!("database: {e}"))?;
     let admin = AdminCredentials {
         username: DEMO_ADMIN_USERNAME.to_string(),
         password: SecretString::from(DEMO_ADMIN_PASSWORD),
@@ -316,13 +406,42 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
     let did_path = running.app.issuer.did.document_path();
     let did = get_bytes(&client, &format!("{public}{did_path}"), "application/json").await?;
     write_file(&dir.join("did.json"), &did)?;
-    let cred = get_bytes(
+    let (headers, cred) = get_response(
         &client,
         &format!("{public}/passports/{first}"),
         "application/vc+ld+json",
     )
     .await?;
     write_file(&dir.join("passport.json"), &cred)?;
+    // The transparency log: wait for a checkpoint covering the publish event (the node
+    // signs within its checkpoint interval), then save the checkpoint, the inclusion proof
+    // and the log key beside the credential.
+    let index = log_index(&format!("{public}/passports/{first}"), &headers)?;
+    let written = running
+        .app
+        .store
+        .audit_len()
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        running.app.log.wait_for_size(written.max(index + 1)),
+    )
+    .await
+    .map_err(|_| {
+        format!(
+            "no checkpoint covers log leaf {index}: {:?}",
+            running.app.log.status()
+        )
+    })?;
+    let (note, proof) = fetch_evidence(&client, &public, index).await?;
+    write_file(&dir.join("checkpoint.txt"), note.as_bytes())?;
+    write_file(&dir.join("inclusion-proof.json"), &proof)?;
+    let log_key =
+        String::from_utf8(get_bytes(&client, &format!("{public}/log/key"), "text/plain").await?)
+            .map_err(|_| "log key: not UTF-8".to_string())?;
+    let log_key = log_key.trim_end();
+    write_file(&dir.join("log-key.txt"), format!("{log_key}\n").as_bytes())?;
     let jwt = get_bytes(
         &client,
         &format!("{public}/passports/{first}"),
@@ -343,14 +462,22 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
     println!("  Sector plugin:    {plugin_line} checked them before signing.");
     println!("  Public passport:  {base}/passports/{first}");
     println!("  DID document:     {base}{did_path}");
+    println!("  Log checkpoint:   {base}/log/checkpoint");
+    println!("  Log key:          {log_key}");
     println!("  Admin API:        {admin_base}  (login {DEMO_ADMIN_USERNAME} / {DEMO_ADMIN_PASSWORD} — DEVELOPMENT ONLY)");
     println!();
     println!("  Verify the credential offline (files written to {d}):");
     println!("    hallmark verify {d}/passport.json --did-document {d}/did.json");
     println!("    (from a checkout: cargo run --release -- verify {d}/passport.json --did-document {d}/did.json)");
     println!();
+    println!("  …and that its publication is in the signed transparency log (leaf {index}):");
+    println!("    hallmark verify {d}/passport.json --did-document {d}/did.json \\");
+    println!("      --checkpoint {d}/checkpoint.txt --proof {d}/inclusion-proof.json \\");
+    println!("      --log-key '{log_key}'");
+    println!();
     println!("  Try:");
     println!("    curl -H 'Accept: application/vc+jwt' {base}/passports/{first}");
+    println!("    curl '{base}/log/proof/inclusion?index={index}'");
     println!("    curl -u {DEMO_ADMIN_USERNAME}:{DEMO_ADMIN_PASSWORD} {admin_base}/passports");
     if opts.no_serve {
         running.stop();

@@ -76,6 +76,166 @@ fn demo_no_serve_writes_a_credential_and_did_document_that_verify_accepts() {
     assert!(again.contains("3 example battery passports"), "{again}");
 }
 
+/// `hallmark verify --checkpoint --proof --log-key` on the demo's files: exit 0 on good
+/// inputs; exit 1 naming the failed check when the proof, the leaf, the checkpoint or the key
+/// is not the right one. `hallmark log verify-consistency` between two demo runs' checkpoints.
+#[test]
+fn demo_log_evidence_verifies_and_each_alteration_names_its_check() {
+    use hallmark_core::tlog::{self, B64Hash, ConsistencyProof, InclusionProof, VerifierKey};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hallmark-demo");
+    let (code, stdout, stderr) = output(hallmark().args(["demo", "--no-serve", "--dir"]).arg(&dir));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("http://localhost:8080/log/checkpoint"),
+        "{stdout}"
+    );
+    let key = std::fs::read_to_string(dir.join("log-key.txt")).unwrap();
+    let key = key.trim_end().to_string();
+    assert!(
+        stdout.contains(&format!("Log key:          {key}")),
+        "{stdout}"
+    );
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let (note, proof_text) = (read("checkpoint.txt"), read("inclusion-proof.json"));
+    let proof: InclusionProof = serde_json::from_str(&proof_text).unwrap();
+
+    let verify = |checkpoint: &str, proof: &str, key: &str| {
+        std::fs::write(tmp.path().join("cp.txt"), checkpoint).unwrap();
+        std::fs::write(tmp.path().join("proof.json"), proof).unwrap();
+        let (code, out, err) = output(
+            hallmark()
+                .arg("verify")
+                .arg(dir.join("passport.json"))
+                .arg("--did-document")
+                .arg(dir.join("did.json"))
+                .arg("--checkpoint")
+                .arg(tmp.path().join("cp.txt"))
+                .arg("--proof")
+                .arg(tmp.path().join("proof.json"))
+                .args(["--log-key", key]),
+        );
+        (code, format!("{out}{err}"))
+    };
+    let (code, out) = verify(&note, &proof_text, &key);
+    assert_eq!(code, 0, "{out}");
+    for check in ["log-checkpoint", "log-leaf", "log-inclusion"] {
+        assert!(out.contains(&format!("pass  {check}")), "{out}");
+    }
+
+    // One proof hash changed.
+    let mut bad = proof.clone();
+    bad.hashes[0].0[5] ^= 0x40;
+    let (code, out) = verify(&note, &serde_json::to_string(&bad).unwrap(), &key);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL  log-inclusion"), "{out}");
+    assert!(out.contains("pass  log-leaf"), "{out}");
+    // Another index claimed for the same leaf.
+    let mut bad = proof.clone();
+    bad.leaf_index += 1;
+    let (code, out) = verify(&note, &serde_json::to_string(&bad).unwrap(), &key);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL  log-inclusion"), "{out}");
+    // A leaf that is not this credential's publish event (its bytes and hash replaced).
+    let mut bad = proof.clone();
+    let other = br#"{"action":"passport.published","detail":{"credentialSha256":{}}}"#;
+    bad.leaf = Some({
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(other)
+    });
+    bad.leaf_hash = B64Hash(tlog::leaf_hash(other));
+    let (code, out) = verify(&note, &serde_json::to_string(&bad).unwrap(), &key);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL  log-leaf"), "{out}");
+    // The checkpoint's root changed (its signature no longer verifies).
+    let mut lines: Vec<String> = note.lines().map(str::to_string).collect();
+    lines[2] = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode([7u8; 32])
+    };
+    let (code, out) = verify(&(lines.join("\n") + "\n"), &proof_text, &key);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL  log-checkpoint"), "{out}");
+    // Another key under the log's name.
+    let stranger = VerifierKey::new(
+        "localhost:8080/log",
+        ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key(),
+    )
+    .unwrap()
+    .to_string();
+    let (code, out) = verify(&note, &proof_text, &stranger);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL  log-checkpoint"), "{out}");
+    // Unusable inputs are usage errors.
+    let (code, out) = verify(&note, "{}", &key);
+    assert_eq!(code, 2, "{out}");
+    let (code, out) = verify(&note, &proof_text, "not-a-key");
+    assert_eq!(code, 2, "{out}");
+
+    // Run the demo again: a newer checkpoint; the log extends the old one.
+    let (code, stdout, stderr) = output(hallmark().args(["demo", "--no-serve", "--dir"]).arg(&dir));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let new_note = read("checkpoint.txt");
+    let vkey = VerifierKey::parse(&key).unwrap();
+    let (old_cp, new_cp) = (
+        tlog::open_checkpoint(&note, &vkey).unwrap(),
+        tlog::open_checkpoint(&new_note, &vkey).unwrap(),
+    );
+    assert!(new_cp.size > old_cp.size);
+    let leaves = rt().block_on(async {
+        let store = hallmark_store::SqliteStore::open(dir.join("hallmark.db"))
+            .await
+            .unwrap();
+        hallmark_store::Store::list_leaf_hashes(&store, 0, 10_000)
+            .await
+            .unwrap()
+    });
+    let consistency = |old: u64, new: u64| ConsistencyProof {
+        old_size: old,
+        new_size: new,
+        hashes: tlog::consistency_proof(&leaves, old, new)
+            .unwrap()
+            .into_iter()
+            .map(B64Hash)
+            .collect(),
+    };
+    let check = |old: &str, new: &str, proof: &ConsistencyProof| {
+        std::fs::write(tmp.path().join("old.txt"), old).unwrap();
+        std::fs::write(tmp.path().join("new.txt"), new).unwrap();
+        std::fs::write(
+            tmp.path().join("consistency.json"),
+            serde_json::to_vec(proof).unwrap(),
+        )
+        .unwrap();
+        let (code, out, err) = output(
+            hallmark()
+                .args(["log", "verify-consistency", "--old"])
+                .arg(tmp.path().join("old.txt"))
+                .arg("--new")
+                .arg(tmp.path().join("new.txt"))
+                .arg("--proof")
+                .arg(tmp.path().join("consistency.json"))
+                .args(["--log-key", &key]),
+        );
+        (code, format!("{out}{err}"))
+    };
+    let good = consistency(old_cp.size, new_cp.size);
+    let (code, out) = check(&note, &new_note, &good);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("pass  log-consistency") && out.contains("CONSISTENT"),
+        "{out}"
+    );
+    let mut bad = good.clone();
+    bad.hashes[0].0[0] ^= 1;
+    let (code, out) = check(&note, &new_note, &bad);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL  log-consistency"), "{out}");
+    let (code, out) = check(&new_note, &note, &good);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL  log-consistency"), "{out}");
+}
+
 /// A complete, safe production environment (PostgreSQL URLs supplied by the caller).
 fn production_env(
     dir: &Path,
@@ -410,7 +570,14 @@ fn verify_from_a_running_demo_node() {
     }
     let url = url.expect("the demo printed a passport URL");
     assert!(url.starts_with(&format!("http://localhost:{public}/passports/")));
-    let results: Vec<_> = [false, true]
+    let log_key = rt().block_on(async {
+        let r = reqwest::get(format!("http://127.0.0.1:{public}/log/key"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap().trim_end().to_string()
+    });
+    let mut results: Vec<_> = [false, true]
         .into_iter()
         .map(|jwt| {
             let mut c = hallmark();
@@ -421,6 +588,11 @@ fn verify_from_a_running_demo_node() {
             output(&mut c)
         })
         .collect();
+    // With the log key, the checkpoint and the proof are fetched and checked too.
+    let (code, out, err) =
+        output(hallmark().args(["verify", "--from", &url, "--log-key", &log_key]));
+    assert!(out.contains("pass  log-inclusion"), "{out}{err}");
+    results.push((code, out, err));
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -596,6 +768,33 @@ fn serve_signs_with_an_hsm_and_credentials_verify_across_a_rotation() {
                 .unwrap();
             let report = hallmark_core::verify::verify(&cred, &did);
             assert!(report.is_valid(), "{report}");
+        }
+        // The log's checkpoints are signed inside the token with the log-checkpoint key.
+        let text = |url: String| {
+            let client = client.clone();
+            async move {
+                let r = client.get(url).send().await.unwrap();
+                (r.status().as_u16(), r.text().await.unwrap())
+            }
+        };
+        let (status, vkey) = text(format!("{public_url}/log/key")).await;
+        assert_eq!(status, 200);
+        let vkey = hallmark_core::tlog::VerifierKey::parse(vkey.trim_end()).unwrap();
+        assert_eq!(vkey.name(), "dpp.example.com/log");
+        let mut signed = None;
+        for _ in 0..600 {
+            let (status, note) = text(format!("{public_url}/log/checkpoint")).await;
+            if status == 200 {
+                let cp = hallmark_core::tlog::open_checkpoint(&note, &vkey).unwrap();
+                if cp.size >= 2 * ids.len() as u64 {
+                    signed = Some(cp);
+                    break;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        if signed.is_none() {
+            return Err("no checkpoint covering the publications".to_string());
         }
         Ok(())
     });

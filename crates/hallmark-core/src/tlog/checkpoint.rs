@@ -367,10 +367,9 @@ impl VerifierKey {
 
     /// Parse `<name>+<hex key ID>+<base64(0x01 ‖ public key)>`, checking the key ID.
     pub fn parse(s: &str) -> Result<Self> {
-        let mut parts = s.split('+');
-        let (Some(name), Some(id), Some(b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        // Only the first two '+' separate fields: the base64 key may itself contain '+'.
+        let mut parts = s.splitn(3, '+');
+        let (Some(name), Some(id), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(CheckpointError::MalformedVerifierKey(
                 "expected name+keyid+key",
             ));

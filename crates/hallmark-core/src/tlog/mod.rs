@@ -23,6 +23,10 @@
 //!    If any old leaf was changed, removed or reordered, no proof can link the two roots,
 //!    so a rewritten log is detected.
 //!
+//! The proofs travel as the JSON documents of [`evidence`] (what the node's endpoints answer
+//! and what `hallmark verify --proof` reads), checked by [`check_logged_credential`] and
+//! [`check_consistency`].
+//!
 //! # Why not a crate
 //! `ct-merkle` 0.3 is on `digest` 0.11 (a second SHA-2 stack beside the workspace's
 //! `sha2` 0.10), verifies inclusion of leaf *values* rather than leaf hashes and generates
@@ -32,12 +36,17 @@
 //! transparency-dev vector (`../shared/vectors/rfc6962`) and by property tests.
 
 pub mod checkpoint;
+pub mod evidence;
 pub mod guard;
 pub mod merkle;
 
 pub use checkpoint::{
     key_id, open_note, sign_checkpoint, sign_note, verify_checkpoint, Checkpoint, CheckpointError,
     NoteSignature, SignedNote, VerifierKey,
+};
+pub use evidence::{
+    check_consistency, check_logged_credential, open_checkpoint, B64Hash, ConsistencyProof,
+    InclusionProof,
 };
 pub use guard::{CheckpointGuard, GuardError};
 pub use merkle::{

@@ -347,6 +347,26 @@ fn verifier_key_rejects_manglings() {
     );
 }
 
+#[test]
+fn verifier_keys_whose_base64_contains_plus_round_trip() {
+    // The base64 key may contain '+' (about half of all keys): only the first two '+'
+    // separate the fields, as in Go's note.NewVerifier.
+    let mut seen = 0;
+    for seed in 0u8..64 {
+        let vk = VerifierKey::new(
+            "log.example/log",
+            SigningKey::from_bytes(&[seed; 32]).verifying_key(),
+        )
+        .unwrap();
+        let text = vk.to_string();
+        if text.splitn(3, '+').nth(2).is_some_and(|k| k.contains('+')) {
+            seen += 1;
+        }
+        assert_eq!(VerifierKey::parse(&text).unwrap(), vk, "{text}");
+    }
+    assert!(seen > 0, "no sample key had a '+' in its base64");
+}
+
 const ORIGIN: &str = "passports.example.com/log";
 
 fn log_key() -> SigningKey {

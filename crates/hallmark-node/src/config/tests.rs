@@ -391,6 +391,19 @@ fn production_refuses_each_unsafe_or_missing_setting() {
             },
         ),
         (
+            "checkpoint interval too short",
+            vec![set("HALLMARK_CHECKPOINT_INTERVAL_MS", "1")],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::LimitOutOfRange {
+                        setting: "HALLMARK_CHECKPOINT_INTERVAL_MS",
+                        ..
+                    }
+                )
+            },
+        ),
+        (
             "unparsable listen address",
             vec![set("HALLMARK_PUBLIC_LISTEN", "localhost")],
             |e| {
@@ -817,7 +830,7 @@ fn sample(key: &str) -> &'static str {
         "admin_allow_remote" | "plugin_allow_unsigned" => "true",
         "log_level" => "debug",
         k if k.starts_with("max_") || k.ends_with("_second") || k.ends_with("_burst") => "7",
-        "auth_failures_per_minute" | "request_timeout_secs" => "7",
+        "auth_failures_per_minute" | "request_timeout_secs" | "checkpoint_interval_ms" => "7",
         _ => "sample-value",
     }
 }

@@ -468,6 +468,13 @@ async fn publish(
         .await
         .map_err(store_error)?;
     let base = &app.issuer.base_url;
+    // The transparency-log leaf of this publish event (leaf index = audit seq - 1).
+    let log_index = app
+        .store
+        .publish_seq(&id, v.version)
+        .await
+        .map_err(store_error)?
+        .map(|seq| seq.saturating_sub(1));
     Ok(Json(json!({
         "id": id.uuid(),
         "version": v.version,
@@ -476,6 +483,9 @@ async fn publish(
         "url": format!("{base}/passports/{}", id.uuid()),
         "versionUrl": format!("{base}/passports/{}/versions/{}", id.uuid(), v.version),
         "plugin": verdict.to_json(),
+        "logIndex": log_index,
+        "logInclusionUrl": log_index.map(|i| format!("{base}/log/proof/inclusion?index={i}")),
+        "logCheckpointUrl": format!("{base}/log/checkpoint"),
     })))
 }
 

@@ -1,4 +1,6 @@
-//! HTTP handlers: `public` (no credential) and `admin` (`/api/v1`, scoped API keys).
+//! HTTP handlers: `public` (no credential), `log` (the public transparency-log endpoints)
+//! and `admin` (`/api/v1`, scoped API keys).
 
 pub mod admin;
+pub mod log;
 pub mod public;

@@ -1,4 +1,5 @@
-//! The public listener: DID document, published passports (exactly as signed), health.
+//! The public listener: DID document, published passports (exactly as signed, with a pointer
+//! to the log leaf of their publication), the transparency log (`routes::log`), health.
 //! No credential, no admin route.
 
 use crate::app::{store_error, AppState};
@@ -15,6 +16,12 @@ use uuid::Uuid;
 
 /// Header carrying an archived or deactivated passport's status beside the signed bytes.
 pub const STATUS_HEADER: &str = "hallmark-passport-status";
+/// Header carrying the transparency-log index of the served version's publish event.
+pub const LOG_INDEX_HEADER: &str = "hallmark-log-index";
+/// `Link` relation of the inclusion proof of that leaf.
+pub const REL_LOG_INCLUSION: &str = "urn:hallmark:log-inclusion";
+/// `Link` relation of the log's latest checkpoint.
+pub const REL_LOG_CHECKPOINT: &str = "urn:hallmark:log-checkpoint";
 /// Cache-Control of version URLs (their bytes never change).
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Cache-Control of the current-version URL (a new version or a status change may follow).
@@ -39,7 +46,7 @@ pub fn base_path(base_url: &str) -> String {
 /// The public routes as (method, path) pairs, for the OpenAPI coverage test.
 pub fn route_table_for(issuer: &hallmark_core::issue::Issuer) -> Vec<(&'static str, String)> {
     let base = base_path(&issuer.base_url);
-    vec![
+    let mut table = vec![
         ("GET", "/health".to_string()),
         ("GET", "/openapi.json".to_string()),
         ("GET", issuer.did.document_path()),
@@ -48,7 +55,13 @@ pub fn route_table_for(issuer: &hallmark_core::issue::Issuer) -> Vec<(&'static s
             "GET",
             format!("{base}/passports/{{id}}/versions/{{version}}"),
         ),
-    ]
+    ];
+    table.extend(
+        super::log::paths(&base)
+            .into_iter()
+            .map(|(p, _)| ("GET", p)),
+    );
+    table
 }
 
 /// The public routes (wrap with [`crate::edge::public_router`]).
@@ -63,6 +76,7 @@ pub fn routes(state: AppState) -> Router {
             &format!("{base}/passports/{{id}}/versions/{{version}}"),
             get(version),
         )
+        .merge(super::log::routes(&base))
         .with_state(state)
 }
 
@@ -72,6 +86,8 @@ async fn health(State(app): State<AppState>) -> Response {
         "status": if db { "ok" } else { "degraded" },
         "database": if db { "ok" } else { "unavailable" },
         "signing": if app.signing.is_ready() { "ok" } else { "unavailable" },
+        "log": app.log.status().as_str(),
+        "logCheckpointSize": app.log.latest().map(|c| c.size),
     });
     let status = if db {
         StatusCode::OK
@@ -156,6 +172,11 @@ async fn serve(
         .get_version(&id, version)
         .await
         .map_err(store_error)?;
+    let log_seq = app
+        .store
+        .publish_seq(&id, v.version)
+        .await
+        .map_err(store_error)?;
     let accept = headers
         .get(ACCEPT)
         .and_then(|a| a.to_str().ok())
@@ -191,5 +212,29 @@ async fn serve(
     if let Ok(s) = HeaderValue::from_str(record.status.as_str()) {
         h.insert(STATUS_HEADER, s);
     }
+    if let Some(seq) = log_seq {
+        for (name, value) in log_headers(&app.issuer.base_url, seq) {
+            h.append(name, value);
+        }
+    }
     Ok(r)
+}
+
+/// `Hallmark-Log-Index` and `Link` headers pointing a verifier at the log leaf of a
+/// publish event (audit `seq`; leaf `seq - 1`), for the public read and the admin publish
+/// response. The signed bytes are not touched.
+pub fn log_headers(base_url: &str, seq: u64) -> Vec<(axum::http::HeaderName, HeaderValue)> {
+    let index = seq.saturating_sub(1);
+    let link = format!(
+        "<{base_url}/log/proof/inclusion?index={index}>; rel=\"{REL_LOG_INCLUSION}\", \
+         <{base_url}/log/checkpoint>; rel=\"{REL_LOG_CHECKPOINT}\""
+    );
+    let mut out = vec![(
+        axum::http::HeaderName::from_static(LOG_INDEX_HEADER),
+        HeaderValue::from(index),
+    )];
+    if let Ok(v) = HeaderValue::from_str(&link) {
+        out.push((axum::http::header::LINK, v));
+    }
+    out
 }

@@ -35,6 +35,7 @@ macro_rules! conformance_tests {
             concurrent_publishers_of_one_passport,
             not_found_errors,
             every_audit_event_is_a_log_leaf,
+            publish_seq_finds_each_versions_publish_event,
             failing_writes_among_concurrent_ones_fail_alone,
         );
     };
@@ -681,12 +682,57 @@ pub async fn every_audit_event_is_a_log_leaf(s: S) {
         assert_eq!(v["action"], event.event.action.as_str());
     }
     assert_eq!(s.list_leaf_hashes(2, 1).await.unwrap(), vec![leaves[2]]);
+    // Every leaf is found by its hash; an unknown hash is not.
+    for (i, leaf) in leaves.iter().enumerate() {
+        assert_eq!(s.find_leaf(leaf).await.unwrap(), Some(i as u64));
+    }
+    assert_eq!(s.find_leaf(&[0u8; 32]).await.unwrap(), None);
     // The tree over the stored leaves is the tree over the recomputed events.
     let recomputed: Vec<[u8; 32]> = events.iter().map(|e| e.leaf_hash().unwrap()).collect();
     assert_eq!(
         hallmark_core::tlog::root(&leaves),
         hallmark_core::tlog::root(&recomputed)
     );
+}
+
+/// `publish_seq` names the audit event (and so the log leaf) that published a version.
+pub async fn publish_seq_finds_each_versions_publish_event(s: S) {
+    let publish = |n: i64, version: u32| {
+        let mut a = audit(n, "passport.published");
+        a.detail = serde_json::json!({ "version": version });
+        a
+    };
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    let other = s
+        .create_draft(new_passport("04012345678902", "battery"), audit(1, "c"))
+        .await
+        .unwrap();
+    let v1 = s
+        .publish(&p.id, new_version(1, 2), publish(2, 1))
+        .await
+        .unwrap();
+    s.start_version(&p.id, b"{}".to_vec(), audit(3, "v"))
+        .await
+        .unwrap();
+    s.publish(&p.id, new_version(2, 4), publish(4, 2))
+        .await
+        .unwrap();
+    let events = s.history(&p.id).await.unwrap();
+    let seq_of = |v: u64| {
+        events
+            .iter()
+            .find(|e| e.event.action == "passport.published" && e.event.detail["version"] == v)
+            .map(|e| e.seq)
+    };
+    assert_eq!(v1.version, 1);
+    assert_eq!(s.publish_seq(&p.id, 1).await.unwrap(), seq_of(1));
+    assert_eq!(s.publish_seq(&p.id, 2).await.unwrap(), seq_of(2));
+    assert!(seq_of(1).is_some() && seq_of(1) != seq_of(2));
+    assert_eq!(s.publish_seq(&p.id, 3).await.unwrap(), None);
+    assert_eq!(s.publish_seq(&other.id, 1).await.unwrap(), None);
 }
 
 pub async fn concurrent_publishers_of_one_passport(s: S) {

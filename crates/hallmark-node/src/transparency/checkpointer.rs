@@ -1,0 +1,224 @@
+//! The background task that signs checkpoints.
+//!
+//! One round:
+//! 1. read the store's latest checkpoint, then catch the in-memory tree up with the store's
+//!    leaves (in that order, so the tree covers that checkpoint);
+//! 2. if the stored checkpoint is newer than the one this node holds, *adopt* it: it must be
+//!    signed by one of this node's log keys, its note must match its columns, and it must be
+//!    consistent with the held checkpoint (or, when none is held yet, its root must be the
+//!    root of the node's tree at its size) — otherwise the node refuses to sign anything;
+//! 3. if the tree has grown past the held checkpoint, sign a checkpoint of the whole tree
+//!    through [`CheckpointGuard::sign_next`] (which verifies a consistency proof from the
+//!    held checkpoint first) and store it.
+//!
+//! **Several nodes on one database.** The leaves are one append-only, totally ordered
+//! sequence, so the checkpoint of size `n` is the same `(n, root)` whichever node signs it;
+//! with the same log key (nodes sharing a database share their keys) and deterministic
+//! Ed25519 even the note is identical. Every node adopts the others' checkpoints only after
+//! checking them against its own tree, and a store refusing an insert (a checkpoint of
+//! that size or a larger one is already there: the table only grows) is expected, not an
+//! error: the node adopts what is stored instead. So any two stored checkpoints are
+//! consistent with each other.
+
+use super::keys::{log_signer, trusted_log_keys, LogKeyError};
+use super::{LogStatus, SignedCheckpoint, POLL_INTERVAL};
+use crate::app::AppState;
+use hallmark_core::tlog::{open_note, Checkpoint, CheckpointGuard, GuardError, VerifierKey};
+use hallmark_store::{CheckpointRecord, StoreError};
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// Why a round did not sign.
+#[derive(Debug, thiserror::Error)]
+enum RoundError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] LogKeyError),
+    #[error("{reason}")]
+    Refused { tree_size: u64, reason: String },
+}
+
+/// Starts the signer; it stops when `stop` becomes true (or its sender is dropped).
+pub fn spawn(app: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<std::io::Result<()>> {
+    tokio::spawn(async move {
+        let wake = app.log.waker();
+        let mut signer = Checkpointer { app, guard: None };
+        let mut last_round: Option<Instant> = None;
+        loop {
+            if let Some(t) = last_round {
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                    _ = stop.wait_for(|s| *s) => break,
+                }
+                // The batching bound: at most one round per interval.
+                let next = t + signer.app.log.interval();
+                tokio::select! {
+                    _ = tokio::time::sleep_until(next) => {}
+                    _ = stop.wait_for(|s| *s) => break,
+                }
+            }
+            last_round = Some(Instant::now());
+            signer.round_and_report().await;
+        }
+        Ok(())
+    })
+}
+
+struct Checkpointer {
+    app: AppState,
+    /// The last checkpoint this node signed or adopted; `None` until the first round has
+    /// looked at the store.
+    guard: Option<CheckpointGuard>,
+}
+
+impl Checkpointer {
+    async fn round_and_report(&mut self) {
+        let status = match self.round().await {
+            Ok(()) => LogStatus::Ok {
+                checkpoint_size: self.app.log.latest().map_or(0, |c| c.size),
+            },
+            Err(RoundError::Refused { tree_size, reason }) => {
+                LogStatus::Refused { tree_size, reason }
+            }
+            Err(RoundError::Key(LogKeyError::Unavailable(reason))) => {
+                LogStatus::SigningUnavailable { reason }
+            }
+            Err(e) => LogStatus::Failed {
+                reason: e.to_string(),
+            },
+        };
+        self.app.log.set_status(status);
+    }
+
+    async fn round(&mut self) -> Result<(), RoundError> {
+        let app = std::sync::Arc::clone(&self.app);
+        let log = &app.log;
+        let stored = app.store.latest_checkpoint().await?;
+        let size = log.catch_up(app.store.as_ref()).await?;
+        if let Some(rec) = stored {
+            self.adopt(rec).await?;
+        }
+        let held = self.guard.as_ref().map_or(0, CheckpointGuard::size);
+        let served = log.latest().map_or(0, |c| c.size);
+        // Nothing new, and the held checkpoint is stored. (A checkpoint signed but not stored,
+        // after a store error, is signed again — the same note — and stored next round.)
+        if size == 0 || (size <= held && served >= size) {
+            return Ok(());
+        }
+        if !self.app.signing.is_ready() {
+            return Err(
+                LogKeyError::Unavailable("the signing backend is unavailable".into()).into(),
+            );
+        }
+        let refused = |reason: String| RoundError::Refused {
+            tree_size: size,
+            reason,
+        };
+        let root = log.root_at(size).map_err(|e| refused(e.to_string()))?;
+        let proof = log
+            .consistency_proof(held, size)
+            .map_err(|e| refused(e.to_string()))?;
+        let signer = log_signer(&self.app.signing)?;
+        let origin = log.origin().to_string();
+        let guard = self.guard.get_or_insert_with(CheckpointGuard::empty);
+        let note = guard
+            .sign_next(&Checkpoint::new(&origin, size, root), &proof, &origin, signer.as_ref())
+            .map_err(|e| match e {
+                GuardError::Checkpoint(c) => RoundError::Key(LogKeyError::Unavailable(c.to_string())),
+                other => refused(format!(
+                    "the log in the store is not consistent with the last signed checkpoint: {other}"
+                )),
+            })?;
+        let record = CheckpointRecord {
+            tree_size: size,
+            root_hash: root,
+            note: note.clone(),
+            created_at: OffsetDateTime::now_utc(),
+        };
+        match self.app.store.insert_checkpoint(record).await {
+            Ok(()) => {
+                log.offer_latest(SignedCheckpoint { size, root, note });
+                Ok(())
+            }
+            // Another node stored this size or a larger one first: adopt what is stored.
+            Err(StoreError::Conflict(_)) => match self.app.store.latest_checkpoint().await? {
+                Some(rec) => self.adopt(rec).await,
+                None => Ok(()),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Takes a stored checkpoint as the held and served one if it is newer (or the held size
+    /// but not yet served: signed here while another node stored it first) and trustworthy.
+    async fn adopt(&mut self, rec: CheckpointRecord) -> Result<(), RoundError> {
+        let held = self.guard.as_ref().map(CheckpointGuard::size);
+        let served = self.app.log.latest().map_or(0, |c| c.size);
+        if held.is_some_and(|h| rec.tree_size < h || (rec.tree_size == h && served >= h)) {
+            return Ok(());
+        }
+        let app = std::sync::Arc::clone(&self.app);
+        let log = &app.log;
+        if rec.tree_size > log.size() {
+            // Stored by another node after this round's catch-up: read the leaves it covers.
+            log.catch_up(app.store.as_ref()).await?;
+        }
+        let tree_size = log.size();
+        let refused = |reason: String| RoundError::Refused { tree_size, reason };
+        let m = rec.tree_size;
+        // Signed by one of this node's log keys (current or retired, not revoked)?
+        let keys = trusted_log_keys(&app).await;
+        let text = keys
+            .iter()
+            .filter_map(|k| VerifierKey::new(log.origin(), *k).ok())
+            .find_map(|vk| open_note(&rec.note, &vk).ok())
+            .ok_or_else(|| {
+                refused(format!(
+                    "the stored checkpoint of size {m} is not signed by this node's log key"
+                ))
+            })?;
+        let cp = Checkpoint::parse_text(&text).map_err(|e| refused(e.to_string()))?;
+        if cp.origin != log.origin() || cp.size != m || cp.root != rec.root_hash {
+            return Err(refused(format!(
+                "the stored checkpoint of size {m} does not match its signed note"
+            )));
+        }
+        if m > tree_size {
+            return Err(refused(format!(
+                "a checkpoint of size {m} is signed but the store holds only {tree_size} leaves"
+            )));
+        }
+        match &mut self.guard {
+            None => {
+                let root = log.root_at(m).map_err(|e| refused(e.to_string()))?;
+                if root != cp.root {
+                    return Err(refused(format!(
+                        "the store's first {m} leaves do not match the signed checkpoint of \
+                         size {m}: the log was rewritten"
+                    )));
+                }
+                self.guard = Some(CheckpointGuard::new(m, cp.root));
+            }
+            Some(g) => {
+                let proof = log
+                    .consistency_proof(g.size(), m)
+                    .map_err(|e| refused(e.to_string()))?;
+                g.advance(m, cp.root, &proof).map_err(|e| {
+                    refused(format!(
+                        "the stored checkpoint of size {m} is not consistent with the held one: {e}"
+                    ))
+                })?;
+            }
+        }
+        log.offer_latest(SignedCheckpoint {
+            size: m,
+            root: cp.root,
+            note: rec.note,
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,133 @@
+//! The log-checkpoint key (`Purpose::LogCheckpoint`) on either signing backend. It is never
+//! the passport-signing key: a signer bound to this purpose cannot sign for another.
+
+use crate::app::{App, SigningBackend};
+use ed25519_dalek::VerifyingKey;
+use hallmark_core::did::KeyStatus;
+use hallmark_core::keys::{decode_public_key_multibase, Signer};
+use hallmark_core::tlog::VerifierKey;
+use hallmark_keys::hsm::HsmError;
+use hallmark_keys::{KeyEvent, KeyInfo, KeysError, Purpose};
+use hallmark_store::{SigningKeyStatus, Store};
+use std::sync::PoisonError;
+use time::OffsetDateTime;
+
+/// Why the log key cannot be used or created.
+#[derive(Debug, thiserror::Error)]
+pub enum LogKeyError {
+    /// The backend cannot sign now (HSM unavailable, no current log key).
+    #[error("log-checkpoint key unavailable: {0}")]
+    Unavailable(String),
+    /// The keystore or token failed.
+    #[error("log-checkpoint key: {0}")]
+    Backend(String),
+}
+
+/// Creates the log-checkpoint key if the backend has no current one (a keystore or token
+/// set up before the log existed, or after the log key was revoked). Returns the
+/// `Generated` event, or `None` when a current key exists or the HSM is unavailable (the
+/// node then starts without signing, as for passports). The new key's metadata reaches
+/// the store, audited, through [`App::sync_signing_keys`].
+pub fn ensure_log_key(
+    signing: &SigningBackend,
+    now: OffsetDateTime,
+) -> Result<Option<KeyEvent>, LogKeyError> {
+    match signing {
+        SigningBackend::Keystore(ks) => {
+            let missing = matches!(
+                ks.read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .signer(Purpose::LogCheckpoint),
+                Err(KeysError::NoCurrentKey(_))
+            );
+            if !missing {
+                return Ok(None);
+            }
+            ks.write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .rotate(Purpose::LogCheckpoint, now)
+                .map(Some)
+                .map_err(|e| LogKeyError::Backend(e.to_string()))
+        }
+        SigningBackend::Hsm(state) => {
+            let Some(hsm) = state.ready() else {
+                return Ok(None);
+            };
+            match hsm.find(Purpose::LogCheckpoint) {
+                Ok(Some(_)) => Ok(None),
+                Ok(None) => hsm
+                    .generate(Purpose::LogCheckpoint, now)
+                    .map(Some)
+                    .map_err(|e| LogKeyError::Backend(e.to_string())),
+                Err(e) => Err(LogKeyError::Backend(e.to_string())),
+            }
+        }
+    }
+}
+
+/// A signer for the current log-checkpoint key.
+pub fn log_signer(signing: &SigningBackend) -> Result<Box<dyn Signer>, LogKeyError> {
+    match signing {
+        SigningBackend::Keystore(ks) => ks
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .signer(Purpose::LogCheckpoint)
+            .map(|s| Box::new(s) as Box<dyn Signer>)
+            .map_err(|e| match e {
+                KeysError::NoCurrentKey(_) => LogKeyError::Unavailable(e.to_string()),
+                other => LogKeyError::Backend(other.to_string()),
+            }),
+        SigningBackend::Hsm(state) => state
+            .signer(Purpose::LogCheckpoint, None)
+            .map(|s| Box::new(s) as Box<dyn Signer>)
+            .map_err(|e| match e {
+                HsmError::Unavailable { .. } | HsmError::NoCurrentKey(_) => {
+                    LogKeyError::Unavailable(e.to_string())
+                }
+                other => LogKeyError::Backend(other.to_string()),
+            }),
+    }
+}
+
+fn usable(info: &KeyInfo) -> Option<VerifyingKey> {
+    (info.purpose == Purpose::LogCheckpoint && info.status != KeyStatus::Revoked)
+        .then(|| decode_public_key_multibase(&info.public_key_multibase).ok())
+        .flatten()
+}
+
+/// The public keys a stored checkpoint may be signed with: this node's current and retired
+/// (never revoked) log-checkpoint keys, from the backend itself so that nothing written to
+/// the database can add a trusted key. With the HSM unavailable, from the store's key
+/// metadata (the node cannot sign then, it only chooses what to serve).
+pub async fn trusted_log_keys(app: &App) -> Vec<VerifyingKey> {
+    if let Ok(keys) = app.signing.list() {
+        return keys.iter().filter_map(usable).collect();
+    }
+    match app.store.list_signing_keys().await {
+        Ok(keys) => keys
+            .iter()
+            .filter(|k| {
+                k.purpose == Purpose::LogCheckpoint.as_str()
+                    && k.status != SigningKeyStatus::Revoked
+            })
+            .filter_map(|k| decode_public_key_multibase(&k.public_key_multibase).ok())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The verifier key (signed-note form) of the current log-checkpoint key, from the store's
+/// key metadata (so it is served with the HSM down).
+pub async fn current_verifier_key(
+    store: &dyn Store,
+    origin: &str,
+) -> Result<Option<VerifierKey>, hallmark_store::StoreError> {
+    let keys = store.list_signing_keys().await?;
+    Ok(keys
+        .iter()
+        .find(|k| {
+            k.purpose == Purpose::LogCheckpoint.as_str() && k.status == SigningKeyStatus::Current
+        })
+        .and_then(|k| decode_public_key_multibase(&k.public_key_multibase).ok())
+        .and_then(|key| VerifierKey::new(origin, key).ok()))
+}

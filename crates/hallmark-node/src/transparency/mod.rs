@@ -1,0 +1,390 @@
+//! The node's transparency log: the in-memory tree over the store's leaves, the checkpoint
+//! signer, and what the public log endpoints read (auditor guide: `docs/transparency-log.md`).
+//!
+//! - [`TransparencyLog`] holds a [`CompactTree`] of every leaf hash (rebuilt from the store at
+//!   start-up, then extended incrementally: each catch-up reads only the leaves after the
+//!   ones it holds), the latest checkpoint this node trusts (signed by it or by a sibling
+//!   node sharing the database, verified with the log key either way), and the signer's
+//!   status. Proofs are computed from the tree in `O(log n)` without touching the store.
+//!   Memory: the compact tree keeps every perfect subtree, about `2n` hashes — 64 MiB at
+//!   one million leaves.
+//! - [`checkpointer`] is the background task that signs checkpoints with the log-checkpoint
+//!   key (never the passport key), through [`hallmark_core::tlog::CheckpointGuard`].
+//! - [`notify`] wraps the store so that every successful write wakes the task.
+//! - [`keys`] finds, creates and uses the log-checkpoint key on either signing backend.
+//!
+//! **Batching bound.** The task runs at most one signing round per *checkpoint interval*
+//! (`HALLMARK_CHECKPOINT_INTERVAL_MS`, default 1000 ms). A write by this node wakes it: if
+//! no round ran during the last interval, the new leaf is signed immediately; otherwise at
+//! the end of the current interval. So every leaf this node writes is covered by a signed
+//! checkpoint within one interval (plus the time to sign and store it), and the node signs
+//! at most one checkpoint per interval. Leaves written by other nodes on the same database
+//! are picked up by polling every [`POLL_INTERVAL`].
+
+pub mod checkpointer;
+pub mod keys;
+pub mod notify;
+
+use hallmark_core::tlog::{CompactTree, Hash, HashSource, ProofError};
+use hallmark_store::{Store, StoreError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+/// Default interval between two checkpoint signatures of one node.
+pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(1000);
+/// Shortest checkpoint interval accepted.
+pub const MIN_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(10);
+/// Longest checkpoint interval accepted.
+pub const MAX_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(3600);
+/// How often the signer looks for leaves written by other nodes sharing the database.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// Most entries one `GET …/log/entries?start=&end=` returns.
+pub const MAX_ENTRIES: u64 = 256;
+/// Leaf hashes read from the store per query when catching up.
+const CATCH_UP_BATCH: u32 = 10_000;
+
+/// Audit actions whose leaf bytes the public endpoints serve. Every other leaf (drafts,
+/// authentication failures and throttles with client addresses, API keys and their labels,
+/// anything unknown) is *withheld*: its leaf hash is served, so the tree stays checkable,
+/// but not its bytes. Unknown actions are withheld (fail closed).
+pub const PUBLIC_ACTIONS: &[&str] = &[
+    "passport.published",
+    "passport.suspended",
+    "passport.resumed",
+    "passport.archived",
+    "passport.deactivated",
+    "node.started",
+];
+
+/// Whether the leaf of an audit event with this action is served publicly.
+pub fn is_public_action(action: &str) -> bool {
+    PUBLIC_ACTIONS.contains(&action) || action.starts_with("signing-key.")
+}
+
+/// The log's name (checkpoint origin and log-key name) for a public base URL:
+/// `<host>[:port][/path]/log`, e.g. `passports.example.com/log` for
+/// `https://passports.example.com`. The log's endpoints live under that path.
+pub fn origin_for(base_url: &str) -> Result<String, String> {
+    let rest = base_url
+        .split_once("://")
+        .map(|(_, r)| r)
+        .ok_or_else(|| format!("{base_url}: not an absolute URL"))?;
+    let origin = format!("{}/log", rest.trim_end_matches('/'));
+    // The origin names the log key (signed-note key names have no space and no '+') and is
+    // the first line of every checkpoint (no control character).
+    if origin.contains('+') || origin.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{base_url}: the log name {origin:?} cannot name a signed-note key (no spaces, no '+')"
+        ));
+    }
+    Ok(origin)
+}
+
+/// A signed checkpoint this node trusts (verified with the log key, consistent with every
+/// checkpoint it held before).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedCheckpoint {
+    /// Tree size.
+    pub size: u64,
+    /// Root hash.
+    pub root: Hash,
+    /// The signed note, as served.
+    pub note: String,
+}
+
+/// What the checkpoint signer last did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogStatus {
+    /// No round has finished yet.
+    Starting,
+    /// The last round succeeded; the latest trusted checkpoint has this size.
+    Ok {
+        /// Size of the latest checkpoint.
+        checkpoint_size: u64,
+    },
+    /// Signing is not possible now (HSM unavailable, no current log key); retried.
+    SigningUnavailable {
+        /// Why.
+        reason: String,
+    },
+    /// The signer refuses: the store's leaves contradict a signed checkpoint (a rewritten
+    /// log), or a stored checkpoint is not signed by the log key. Nothing is signed until an
+    /// operator repairs the store; the last trusted checkpoint is still served.
+    Refused {
+        /// The tree size the signer holds (from the store's leaves).
+        tree_size: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A store error; retried.
+    Failed {
+        /// Why (logged; not served).
+        reason: String,
+    },
+}
+
+impl LogStatus {
+    /// Short name for `/health`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LogStatus::Starting => "starting",
+            LogStatus::Ok { .. } => "ok",
+            LogStatus::SigningUnavailable { .. } => "signing-unavailable",
+            LogStatus::Refused { .. } => "refused",
+            LogStatus::Failed { .. } => "failed",
+        }
+    }
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The node's view of its transparency log.
+#[derive(Debug)]
+pub struct TransparencyLog {
+    origin: String,
+    tree: RwLock<CompactTree>,
+    catch_up: tokio::sync::Mutex<()>,
+    latest: watch::Sender<Option<Arc<SignedCheckpoint>>>,
+    status: RwLock<LogStatus>,
+    wake: Arc<Notify>,
+    interval_ms: AtomicU64,
+}
+
+impl TransparencyLog {
+    /// An empty view of the log named `origin` (see [`origin_for`]).
+    pub fn new(origin: String) -> Self {
+        TransparencyLog {
+            origin,
+            tree: RwLock::new(CompactTree::new()),
+            catch_up: tokio::sync::Mutex::new(()),
+            latest: watch::Sender::new(None),
+            status: RwLock::new(LogStatus::Starting),
+            wake: Arc::new(Notify::new()),
+            interval_ms: AtomicU64::new(duration_ms(DEFAULT_CHECKPOINT_INTERVAL)),
+        }
+    }
+
+    /// The log's name: checkpoint origin and log-key name.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// What store writes notify to wake the checkpoint signer.
+    pub fn waker(&self) -> Arc<Notify> {
+        Arc::clone(&self.wake)
+    }
+
+    /// Sets the checkpoint interval (clamped to [`MIN_CHECKPOINT_INTERVAL`] ..=
+    /// [`MAX_CHECKPOINT_INTERVAL`]).
+    pub fn set_interval(&self, interval: Duration) {
+        let d = interval.clamp(MIN_CHECKPOINT_INTERVAL, MAX_CHECKPOINT_INTERVAL);
+        self.interval_ms.store(duration_ms(d), Ordering::Relaxed);
+    }
+
+    /// The checkpoint interval.
+    pub fn interval(&self) -> Duration {
+        Duration::from_millis(self.interval_ms.load(Ordering::Relaxed))
+    }
+
+    /// The latest checkpoint this node trusts, if any.
+    pub fn latest(&self) -> Option<Arc<SignedCheckpoint>> {
+        self.latest.borrow().clone()
+    }
+
+    /// Waits until the latest trusted checkpoint covers at least `size` leaves (callers bound
+    /// the wait with a timeout). `None` if the log is dropped first.
+    pub async fn wait_for_size(&self, size: u64) -> Option<Arc<SignedCheckpoint>> {
+        let mut rx = self.latest.subscribe();
+        let r = rx
+            .wait_for(|cp| cp.as_ref().is_some_and(|c| c.size >= size))
+            .await
+            .ok()?;
+        r.clone()
+    }
+
+    /// What the signer last did.
+    pub fn status(&self) -> LogStatus {
+        read(&self.status).clone()
+    }
+
+    pub(crate) fn set_status(&self, status: LogStatus) {
+        let mut s = write(&self.status);
+        if *s != status {
+            match &status {
+                LogStatus::Ok { checkpoint_size } => {
+                    tracing::info!(
+                        size = checkpoint_size,
+                        "transparency log: checkpoints signed"
+                    )
+                }
+                LogStatus::Refused { tree_size, reason } => tracing::error!(
+                    tree_size,
+                    %reason,
+                    "transparency log: REFUSING to sign checkpoints"
+                ),
+                LogStatus::SigningUnavailable { reason } => {
+                    tracing::warn!(%reason, "transparency log: cannot sign checkpoints")
+                }
+                LogStatus::Failed { reason } => {
+                    tracing::error!(%reason, "transparency log: signing round failed")
+                }
+                LogStatus::Starting => {}
+            }
+        }
+        *s = status;
+    }
+
+    /// Makes `cp` the latest trusted checkpoint if it is newer than the one held.
+    pub(crate) fn offer_latest(&self, cp: SignedCheckpoint) {
+        self.latest.send_if_modified(|held| {
+            if held.as_ref().is_some_and(|h| h.size >= cp.size) {
+                return false;
+            }
+            *held = Some(Arc::new(cp));
+            true
+        });
+    }
+
+    /// Number of leaves in the in-memory tree.
+    pub fn size(&self) -> u64 {
+        read(&self.tree).size()
+    }
+
+    /// Reads the leaves the store holds beyond the in-memory tree and appends them (only
+    /// the new leaves are read). Returns the new size. The store's leaves always form a
+    /// contiguous, commit-ordered prefix (the audit head row serialises appends), so a
+    /// catch-up never skips one.
+    pub async fn catch_up(&self, store: &dyn Store) -> Result<u64, StoreError> {
+        let _one_at_a_time = self.catch_up.lock().await;
+        loop {
+            let from = self.size();
+            let batch = store.list_leaf_hashes(from, CATCH_UP_BATCH).await?;
+            let n = batch.len();
+            {
+                let mut tree = write(&self.tree);
+                if tree.size() != from {
+                    return Err(StoreError::Corrupt(
+                        "the in-memory log changed during a catch-up".into(),
+                    ));
+                }
+                for h in batch {
+                    tree.push_hash(h);
+                }
+            }
+            if n < CATCH_UP_BATCH as usize {
+                return Ok(self.size());
+            }
+        }
+    }
+
+    /// The root of the first `size` leaves.
+    pub fn root_at(&self, size: u64) -> Result<Hash, ProofError> {
+        read(&self.tree).root_at(size)
+    }
+
+    /// The hash of leaf `index`, if the tree has it.
+    pub fn leaf_hash(&self, index: u64) -> Option<Hash> {
+        let tree = read(&self.tree);
+        (index < tree.size()).then(|| tree.leaf(index))
+    }
+
+    /// Inclusion proof of leaf `index` in the tree of size `size`.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, ProofError> {
+        read(&self.tree).inclusion_proof(index, size)
+    }
+
+    /// Consistency proof between sizes `old` and `new` (empty when `old` is 0 or equal).
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, ProofError> {
+        if old == 0 || old == new {
+            // Checked against the tree all the same, so a size beyond it is still an error.
+            read(&self.tree).root_at(new)?;
+            return Ok(Vec::new());
+        }
+        read(&self.tree).consistency_proof(old, new)
+    }
+}
+
+fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn origin_is_host_and_path_plus_log() {
+        assert_eq!(
+            origin_for("https://passports.example.com").unwrap(),
+            "passports.example.com/log"
+        );
+        assert_eq!(
+            origin_for("https://example.com/dpp/").unwrap(),
+            "example.com/dpp/log"
+        );
+        assert_eq!(
+            origin_for("http://localhost:8080").unwrap(),
+            "localhost:8080/log"
+        );
+        assert!(origin_for("https://example.com/a+b").is_err());
+        assert!(origin_for("example.com").is_err());
+    }
+
+    #[test]
+    fn only_listed_actions_are_public_and_unknown_ones_are_withheld() {
+        for a in [
+            "passport.published",
+            "node.started",
+            "signing-key.registered",
+        ] {
+            assert!(is_public_action(a), "{a}");
+        }
+        for a in [
+            "auth.failed",
+            "auth.throttled",
+            "rate.limited",
+            "auth.admin-login",
+            "api-key.created",
+            "passport.draft-created",
+            "passport.draft-updated",
+            "passport.version-started",
+            "something.new",
+        ] {
+            assert!(!is_public_action(a), "{a}");
+        }
+    }
+
+    #[test]
+    fn interval_is_clamped() {
+        let log = TransparencyLog::new("x/log".into());
+        assert_eq!(log.interval(), DEFAULT_CHECKPOINT_INTERVAL);
+        log.set_interval(Duration::ZERO);
+        assert_eq!(log.interval(), MIN_CHECKPOINT_INTERVAL);
+        log.set_interval(Duration::from_secs(86_400));
+        assert_eq!(log.interval(), MAX_CHECKPOINT_INTERVAL);
+    }
+
+    #[test]
+    fn latest_only_moves_forward() {
+        let log = TransparencyLog::new("x/log".into());
+        let cp = |size| SignedCheckpoint {
+            size,
+            root: [0; 32],
+            note: String::new(),
+        };
+        log.offer_latest(cp(5));
+        log.offer_latest(cp(3));
+        assert_eq!(log.latest().unwrap().size, 5);
+        log.offer_latest(cp(9));
+        assert_eq!(log.latest().unwrap().size, 9);
+    }
+}
