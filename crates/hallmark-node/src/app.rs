@@ -176,6 +176,10 @@ pub struct App {
     pub log: crate::transparency::TransparencyLog,
     /// Sector plugins run after schema validation in the publish path.
     pub plugins: PluginGate,
+    /// Served bytes of published versions (immutable, bounded).
+    pub credentials: crate::cache::CredentialCache,
+    /// The DID document's bytes (short-lived; dropped when this node changes a key).
+    pub did_document_cache: crate::cache::DidDocumentCache,
 }
 
 /// Cheaply cloneable handle on [`App`].
@@ -279,6 +283,8 @@ impl App {
                 Some(_) => {}
             }
         }
+        // Served within DID_DOCUMENT_TTL by other nodes; at once by this one.
+        self.did_document_cache.invalidate();
         Ok(())
     }
 

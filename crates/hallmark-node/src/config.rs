@@ -120,12 +120,16 @@ pub const SETTINGS: &[Setting] = &[
     ),
     s("HALLMARK_REQUEST_TIMEOUT_SECS", "request_timeout_secs"),
     s("HALLMARK_CHECKPOINT_INTERVAL_MS", "checkpoint_interval_ms"),
+    s("HALLMARK_READ_CACHE_MB", "read_cache_mb"),
     s("HALLMARK_LOG_LEVEL", "log_level"),
     s("HALLMARK_PLUGIN_DIR", "plugin_dir"),
     s("HALLMARK_PLUGIN_TRUSTED_KEYS", "plugin_trusted_keys"),
     s("HALLMARK_PLUGIN_ALLOW_UNSIGNED", "plugin_allow_unsigned"),
     s("HALLMARK_PLUGIN_REQUIRED", "plugin_required"),
 ];
+
+/// Largest accepted `HALLMARK_READ_CACHE_MB` (64 GiB).
+pub const MAX_READ_CACHE_MB: u64 = 65_536;
 
 /// Which safety rules apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -423,6 +427,8 @@ pub struct Config {
     pub auth_failures_per_minute: Option<u32>,
     pub request_timeout_secs: Option<u64>,
     pub checkpoint_interval_ms: Option<u64>,
+    /// `HALLMARK_READ_CACHE_MB`.
+    pub read_cache_mb: Option<u64>,
     pub log_level: Option<LogLevel>,
     pub plugin_dir: Option<PathBuf>,
     #[serde(default, deserialize_with = "de_list")]
@@ -573,6 +579,7 @@ impl Config {
             "auth_failures_per_minute" => self.auth_failures_per_minute = Some(parse(n, &v)?),
             "request_timeout_secs" => self.request_timeout_secs = Some(parse(n, &v)?),
             "checkpoint_interval_ms" => self.checkpoint_interval_ms = Some(parse(n, &v)?),
+            "read_cache_mb" => self.read_cache_mb = Some(parse(n, &v)?),
             "log_level" => self.log_level = Some(parse(n, &v)?),
             "plugin_dir" => self.plugin_dir = Some(PathBuf::from(v)),
             "plugin_trusted_keys" => self.plugin_trusted_keys = Some(split_list(&v)),
@@ -600,6 +607,16 @@ impl Config {
             s => Duration::from_secs(s),
         };
         let checkpoint_interval = self.checkpoint_interval()?;
+        let read_cache_bytes = match self.read_cache_mb {
+            None => crate::cache::DEFAULT_CREDENTIAL_CACHE_BYTES,
+            Some(mb) if mb <= MAX_READ_CACHE_MB => mb * 1024 * 1024,
+            Some(_) => {
+                return Err(range(
+                    "HALLMARK_READ_CACHE_MB",
+                    &format!("must be between 0 and {MAX_READ_CACHE_MB}"),
+                ))
+            }
+        };
 
         // Listeners.
         let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -716,6 +733,7 @@ impl Config {
             rate_limits,
             request_timeout,
             checkpoint_interval,
+            read_cache_bytes,
             log_level: self.log_level.unwrap_or(LogLevel::Info),
             plugins,
         })
@@ -1113,6 +1131,8 @@ pub struct ValidatedConfig {
     pub request_timeout: Duration,
     /// Most one node waits between two transparency-log checkpoints (the batching bound).
     pub checkpoint_interval: Duration,
+    /// Bound of the published-credential cache on the public read path (0: off).
+    pub read_cache_bytes: u64,
     /// Log level.
     pub log_level: LogLevel,
     /// Sector plugins.

@@ -10,6 +10,7 @@
 //! - [`auth`]: Bearer API keys and the admin Basic login, failed-auth throttling, the
 //!   [`auth::Principal`] and scope checks.
 //! - [`audit`]: security events and the sink they go to.
+//! - [`cache`]: the public read path's caches (published credential bytes, DID document).
 //! - [`plugins`]: the sector-plugin gate in the publish path (`hallmark-sandbox`).
 //! - [`problem`]: RFC 9457 problem+json errors ([`problem::ApiError`]).
 //! - [`transparency`]: the transparency log — in-memory tree, checkpoint signer, log key.
@@ -20,6 +21,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod backing;
+pub mod cache;
 pub mod config;
 pub mod edge;
 pub mod node;

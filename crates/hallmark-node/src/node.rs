@@ -140,6 +140,10 @@ pub async fn build_app_with_plugins(
         registry: SectorRegistry::builtin(),
         log,
         plugins,
+        credentials: crate::cache::CredentialCache::new(
+            crate::cache::DEFAULT_CREDENTIAL_CACHE_BYTES,
+        ),
+        did_document_cache: crate::cache::DidDocumentCache::default(),
     });
     app.sync_signing_keys("node:start-up", OffsetDateTime::now_utc())
         .await
@@ -292,6 +296,7 @@ pub async fn serve(config: &ValidatedConfig) -> Result<Running, StartError> {
     let signing = open_signing(&config.signing)?;
     let app = build_app_with_plugins(store, signing, &config.public_base_url, plugins).await?;
     app.log.set_interval(config.checkpoint_interval);
+    app.credentials.resize(config.read_cache_bytes);
     crate::started::record_started(&app, config).await?;
     start(
         app,

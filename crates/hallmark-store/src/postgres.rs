@@ -48,6 +48,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "leaf_hash_index",
         include_str!("../migrations/postgres/0002_leaf_hash_index.sql"),
     ),
+    (
+        3,
+        "lz4_toast",
+        include_str!("../migrations/postgres/0003_lz4_toast.sql"),
+    ),
 ];
 
 /// Tables that are append-only: table-wide UPDATE on them is an excess privilege.

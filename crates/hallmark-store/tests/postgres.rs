@@ -840,3 +840,26 @@ async fn concurrent_appends_stay_provable_and_consistent() {
     let expected: Vec<_> = events.iter().map(|e| e.leaf_hash().unwrap()).collect();
     assert_eq!(store.list_leaf_hashes(0, 1000).await.unwrap(), expected);
 }
+
+/// Migration 0003: the large columns of drafts and versions are LZ4-compressed (this
+/// server has LZ4), so publishing does not spend its CPU in pglz.
+#[tokio::test]
+async fn large_columns_use_lz4() {
+    let h = PgHarness::new().await;
+    let mut conn = h.migration_connection().await;
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, a.attname::text, a.attcompression::text \
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'hallmark' AND c.relname IN ('passport_drafts', 'passport_versions') \
+           AND a.atttypid IN ('bytea'::regtype, 'text'::regtype) AND a.attnum > 0 \
+           AND (a.attname = 'content' OR a.attname LIKE '%\\_di' OR a.attname LIKE '%\\_jwt')",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 8, "{rows:?}");
+    for (table, column, compression) in rows {
+        assert_eq!(compression, "l", "{table}.{column} is not LZ4");
+    }
+}

@@ -830,7 +830,10 @@ fn sample(key: &str) -> &'static str {
         "admin_allow_remote" | "plugin_allow_unsigned" => "true",
         "log_level" => "debug",
         k if k.starts_with("max_") || k.ends_with("_second") || k.ends_with("_burst") => "7",
-        "auth_failures_per_minute" | "request_timeout_secs" | "checkpoint_interval_ms" => "7",
+        "auth_failures_per_minute"
+        | "request_timeout_secs"
+        | "checkpoint_interval_ms"
+        | "read_cache_mb" => "7",
         _ => "sample-value",
     }
 }

@@ -3,7 +3,9 @@
 //! No credential, no admin route.
 
 use crate::app::{store_error, AppState};
+use crate::cache::{Cached, Form};
 use crate::problem::ApiError;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -12,6 +14,7 @@ use axum::routing::get;
 use axum::Router;
 use hallmark_core::passport::{PassportId, PassportStatus};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Header carrying an archived or deactivated passport's status beside the signed bytes.
@@ -102,8 +105,15 @@ async fn openapi(State(app): State<AppState>) -> Response {
 }
 
 async fn did_document(State(app): State<AppState>) -> Result<Response, ApiError> {
-    let doc = app.did_document().await?;
-    let bytes = serde_json::to_vec_pretty(&doc).map_err(|_| ApiError::Internal)?;
+    let bytes = match app.did_document_cache.get() {
+        Some(b) => b,
+        None => {
+            let doc = app.did_document().await?;
+            let b = Bytes::from(serde_json::to_vec_pretty(&doc).map_err(|_| ApiError::Internal)?);
+            app.did_document_cache.put(b.clone());
+            b
+        }
+    };
     let mut r = (StatusCode::OK, bytes).into_response();
     let h = r.headers_mut();
     h.insert(
@@ -167,57 +177,88 @@ async fn serve(
                 .unwrap_or_else(|| "suspended".to_string()),
         });
     }
-    let v = app
-        .store
-        .get_version(&id, version)
-        .await
-        .map_err(store_error)?;
-    let log_seq = app
-        .store
-        .publish_seq(&id, v.version)
-        .await
-        .map_err(store_error)?;
+    let n = version.unwrap_or(record.current_version);
     let accept = headers
         .get(ACCEPT)
         .and_then(|a| a.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let (bytes, media): (Vec<u8>, &'static str) = if accept.contains(VC_JWT) {
-        (v.credentials.public.jwt.into_bytes(), VC_JWT)
+    let (form, media) = if accept.contains(VC_JWT) {
+        (Form::Jwt, VC_JWT)
     } else if accept.contains("application/json") && !accept.contains(VC_LD_JSON) {
-        (v.credentials.public.data_integrity, "application/json")
+        (Form::DataIntegrity, "application/json")
     } else {
-        (v.credentials.public.data_integrity, VC_LD_JSON)
+        (Form::DataIntegrity, VC_LD_JSON)
     };
-    let etag = format!("\"{}\"", hex::encode(Sha256::digest(&bytes)));
+    let served = match app.credentials.get(&id, n, form) {
+        Some(c) => c,
+        None => {
+            let c = Arc::new(load_public(app, &id, n, form).await?);
+            app.credentials.insert(id, n, form, Arc::clone(&c));
+            c
+        }
+    };
     let not_modified = headers
         .get(IF_NONE_MATCH)
         .and_then(|h| h.to_str().ok())
-        .is_some_and(|h| h.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        .is_some_and(|h| {
+            h.split(',')
+                .any(|t| t.trim().as_bytes() == served.etag.as_bytes() || t.trim() == "*")
+        });
     let mut r = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        (StatusCode::OK, bytes).into_response()
+        (StatusCode::OK, served.bytes.clone()).into_response()
     };
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(media));
     h.insert(VARY, HeaderValue::from_static("Accept"));
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(ETAG, v);
-    }
+    h.insert(ETAG, served.etag.clone());
     h.insert(
         CACHE_CONTROL,
         HeaderValue::from_static(if version.is_some() { IMMUTABLE } else { SHORT }),
     );
-    if let Ok(s) = HeaderValue::from_str(record.status.as_str()) {
-        h.insert(STATUS_HEADER, s);
-    }
-    if let Some(seq) = log_seq {
-        for (name, value) in log_headers(&app.issuer.base_url, seq) {
-            h.append(name, value);
-        }
+    h.insert(
+        STATUS_HEADER,
+        HeaderValue::from_static(record.status.as_str()),
+    );
+    for (name, value) in &served.log_headers {
+        h.append(name.clone(), value.clone());
     }
     Ok(r)
+}
+
+/// Reads one public form of a published version from the store, with its ETag and the
+/// headers pointing at its publish event's log leaf (what [`crate::cache`] keeps).
+async fn load_public(
+    app: &AppState,
+    id: &PassportId,
+    version: u32,
+    form: Form,
+) -> Result<Cached, ApiError> {
+    let v = app
+        .store
+        .get_version(id, Some(version))
+        .await
+        .map_err(store_error)?;
+    let log_seq = app
+        .store
+        .publish_seq(id, v.version)
+        .await
+        .map_err(store_error)?;
+    let bytes = match form {
+        Form::Jwt => v.credentials.public.jwt.into_bytes(),
+        Form::DataIntegrity => v.credentials.public.data_integrity,
+    };
+    let etag = HeaderValue::from_str(&format!("\"{}\"", hex::encode(Sha256::digest(&bytes))))
+        .map_err(|_| ApiError::Internal)?;
+    let log_headers = log_seq.map_or_else(Vec::new, |seq| log_headers(&app.issuer.base_url, seq));
+    Ok(Cached {
+        bytes: Bytes::from(bytes),
+        etag,
+        log_seq,
+        log_headers,
+    })
 }
 
 /// `Hallmark-Log-Index` and `Link` headers pointing a verifier at the log leaf of a

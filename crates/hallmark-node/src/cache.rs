@@ -1,0 +1,215 @@
+//! In-memory caches of the public read path.
+//!
+//! - [`CredentialCache`]: the served bytes of published versions. A published version is
+//!   immutable (the database refuses to change it), and so is the audit event that
+//!   published it, so an entry never goes stale and needs no invalidation — only a bound
+//!   (bytes, least-recently-used eviction by `quick_cache`). What may change — a passport's
+//!   status and current version — is still read from the store on every request.
+//! - [`DidDocumentCache`]: the DID document's bytes, dropped when this node changes a key
+//!   and re-read at least every [`DID_DOCUMENT_TTL`] (another node sharing the database may
+//!   rotate a key).
+
+use axum::body::Bytes;
+use axum::http::HeaderValue;
+use hallmark_core::passport::PassportId;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Which signed form of the public credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Form {
+    /// The Data Integrity JSON bytes.
+    DataIntegrity,
+    /// The compact `vc+jwt`.
+    Jwt,
+}
+
+/// One cached public credential form.
+#[derive(Debug)]
+pub struct Cached {
+    /// The stored bytes, exactly as issued.
+    pub bytes: Bytes,
+    /// `"<hex SHA-256 of bytes>"`.
+    pub etag: HeaderValue,
+    /// Audit sequence number of the event that published this version (its log leaf is
+    /// `seq - 1`), if known.
+    pub log_seq: Option<u64>,
+    /// The response headers that point at that log leaf (built once).
+    pub log_headers: Vec<(axum::http::HeaderName, HeaderValue)>,
+}
+
+type Key = (PassportId, u32, Form);
+
+#[derive(Clone)]
+struct ByteWeighter;
+
+impl quick_cache::Weighter<Key, Arc<Cached>> for ByteWeighter {
+    fn weight(&self, _key: &Key, val: &Arc<Cached>) -> u64 {
+        // Bytes plus a fixed allowance for the entry itself; never zero.
+        val.bytes.len() as u64 + 256
+    }
+}
+
+type Inner = quick_cache::sync::Cache<Key, Arc<Cached>, ByteWeighter>;
+
+/// The default bound of [`CredentialCache`]: 64 MiB (about 13,000 public credentials).
+pub const DEFAULT_CREDENTIAL_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Bounded cache of published credential bytes, keyed by (passport, version, form).
+pub struct CredentialCache {
+    inner: std::sync::RwLock<Option<Arc<Inner>>>,
+}
+
+fn build(max_bytes: u64) -> Option<Arc<Inner>> {
+    if max_bytes == 0 {
+        return None;
+    }
+    // quick_cache sizes its tables from an item estimate: ~5 KB per credential.
+    let estimated = usize::try_from((max_bytes / 5_000).max(16)).unwrap_or(usize::MAX);
+    Some(Arc::new(quick_cache::sync::Cache::with_weighter(
+        estimated,
+        max_bytes,
+        ByteWeighter,
+    )))
+}
+
+impl CredentialCache {
+    /// A cache holding at most `max_bytes` (0 disables it).
+    pub fn new(max_bytes: u64) -> Self {
+        CredentialCache {
+            inner: std::sync::RwLock::new(build(max_bytes)),
+        }
+    }
+
+    /// Replaces the cache with an empty one bounded by `max_bytes` (0 disables it); used
+    /// once at start-up with the configured bound.
+    pub fn resize(&self, max_bytes: u64) {
+        let mut g = match self.inner.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *g = build(max_bytes);
+    }
+
+    fn current(&self) -> Option<Arc<Inner>> {
+        match self.inner.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// The cached form, if present.
+    pub fn get(&self, id: &PassportId, version: u32, form: Form) -> Option<Arc<Cached>> {
+        self.current()?.get(&(*id, version, form))
+    }
+
+    /// Remembers a form (immutable once published, so never invalidated).
+    pub fn insert(&self, id: PassportId, version: u32, form: Form, value: Arc<Cached>) {
+        if let Some(c) = self.current() {
+            c.insert((id, version, form), value);
+        }
+    }
+
+    /// Bytes currently held (for tests and metrics).
+    pub fn weight(&self) -> u64 {
+        self.current().map_or(0, |c| c.weight())
+    }
+}
+
+/// How long a node serves its cached DID document before re-reading the keys.
+pub const DID_DOCUMENT_TTL: Duration = Duration::from_secs(1);
+
+/// The DID document's serialised bytes, with a short lifetime.
+#[derive(Default)]
+pub struct DidDocumentCache {
+    slot: Mutex<Option<(Instant, Bytes)>>,
+}
+
+impl DidDocumentCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(Instant, Bytes)>> {
+        match self.slot.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// The cached bytes if younger than [`DID_DOCUMENT_TTL`].
+    pub fn get(&self) -> Option<Bytes> {
+        let g = self.lock();
+        g.as_ref()
+            .filter(|(at, _)| at.elapsed() < DID_DOCUMENT_TTL)
+            .map(|(_, b)| b.clone())
+    }
+
+    /// Stores freshly built bytes.
+    pub fn put(&self, bytes: Bytes) {
+        *self.lock() = Some((Instant::now(), bytes));
+    }
+
+    /// Drops the cached document (this node changed a key).
+    pub fn invalidate(&self) {
+        *self.lock() = None;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> PassportId {
+        let mut b = [n; 16];
+        b[6] = 0x70 | (n & 0x0f); // version 7
+        b[8] = 0x80 | (n & 0x3f); // RFC 4122 variant
+        PassportId::from_uuid(uuid::Uuid::from_bytes(b)).unwrap()
+    }
+
+    fn cached(len: usize) -> Arc<Cached> {
+        Arc::new(Cached {
+            bytes: Bytes::from(vec![b'x'; len]),
+            etag: HeaderValue::from_static("\"e\""),
+            log_seq: Some(1),
+            log_headers: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn holds_what_was_inserted_and_stays_within_its_bound() {
+        let c = CredentialCache::new(100_000);
+        c.insert(id(1), 1, Form::DataIntegrity, cached(5_000));
+        assert_eq!(
+            c.get(&id(1), 1, Form::DataIntegrity).unwrap().bytes.len(),
+            5_000
+        );
+        assert!(c.get(&id(1), 1, Form::Jwt).is_none());
+        assert!(c.get(&id(1), 2, Form::DataIntegrity).is_none());
+        for n in 0..100u8 {
+            c.insert(id(n), 1, Form::Jwt, cached(5_000));
+        }
+        assert!(
+            c.weight() <= 100_000,
+            "weight {} over the bound",
+            c.weight()
+        );
+    }
+
+    #[test]
+    fn zero_disables_and_resize_applies() {
+        let c = CredentialCache::new(0);
+        c.insert(id(1), 1, Form::DataIntegrity, cached(10));
+        assert!(c.get(&id(1), 1, Form::DataIntegrity).is_none());
+        c.resize(10_000);
+        c.insert(id(1), 1, Form::DataIntegrity, cached(10));
+        assert!(c.get(&id(1), 1, Form::DataIntegrity).is_some());
+    }
+
+    #[test]
+    fn did_document_cache_invalidates() {
+        let c = DidDocumentCache::default();
+        assert!(c.get().is_none());
+        c.put(Bytes::from_static(b"{}"));
+        assert_eq!(c.get().unwrap(), Bytes::from_static(b"{}"));
+        c.invalidate();
+        assert!(c.get().is_none());
+    }
+}
