@@ -180,6 +180,9 @@ pub struct App {
     pub credentials: crate::cache::CredentialCache,
     /// The DID document's bytes (short-lived; dropped when this node changes a key).
     pub did_document_cache: crate::cache::DidDocumentCache,
+    /// Passports' status and current version for the public read path (short-lived;
+    /// dropped when this node changes the passport).
+    pub passport_states: crate::cache::PassportStateCache,
 }
 
 /// Cheaply cloneable handle on [`App`].

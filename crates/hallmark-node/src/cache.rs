@@ -213,3 +213,103 @@ mod tests {
         assert!(c.get().is_none());
     }
 }
+
+/// How long a node trusts its cached view of a passport's status and current version when
+/// the change was made elsewhere (another node sharing the database). Changes made through
+/// this node are seen at once. Below the `max-age=60` the current-version URL already
+/// allows HTTP caches.
+pub const PASSPORT_STATE_TTL: Duration = Duration::from_secs(5);
+
+/// What the public read path needs to know about a passport that may change.
+#[derive(Debug, Clone)]
+pub struct PassportState {
+    /// Lifecycle status.
+    pub status: hallmark_core::passport::PassportStatus,
+    /// Why it was suspended (or otherwise changed), if given.
+    pub status_reason: Option<String>,
+    /// The current (latest published) version; 0 before the first publication.
+    pub current_version: u32,
+}
+
+/// Short-lived cache of [`PassportState`] by passport id, bounded by entry count. Local
+/// writes drop their passport's entry after commit, and bump a generation so that a read
+/// that began before the write cannot put the old state back.
+pub struct PassportStateCache {
+    inner: quick_cache::sync::Cache<PassportId, (Instant, PassportState)>,
+    generation: std::sync::atomic::AtomicU64,
+}
+
+impl PassportStateCache {
+    /// At most `entries` passports.
+    pub fn new(entries: usize) -> Self {
+        PassportStateCache {
+            inner: quick_cache::sync::Cache::new(entries.max(16)),
+            generation: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// The generation to hand back to [`insert`](Self::insert); take it before reading the
+    /// store.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The cached state if younger than [`PASSPORT_STATE_TTL`].
+    pub fn get(&self, id: &PassportId) -> Option<PassportState> {
+        self.inner
+            .get(id)
+            .filter(|(at, _)| at.elapsed() < PASSPORT_STATE_TTL)
+            .map(|(_, s)| s)
+    }
+
+    /// Remembers a state read from the store, unless a local write happened since
+    /// `generation` was taken.
+    pub fn insert(&self, id: PassportId, state: PassportState, generation: u64) {
+        if self.generation() == generation {
+            self.inner.insert(id, (Instant::now(), state));
+        }
+    }
+
+    /// A passport changed through this node (call after the commit).
+    pub fn invalidate(&self, id: &PassportId) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.inner.remove(id);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod state_tests {
+    use super::*;
+    use hallmark_core::passport::PassportStatus;
+
+    fn id() -> PassportId {
+        PassportId::parse("urn:uuid:01890a5d-ac96-774b-bcce-b302099a8057").unwrap()
+    }
+
+    fn state(v: u32) -> PassportState {
+        PassportState {
+            status: PassportStatus::Published,
+            status_reason: None,
+            current_version: v,
+        }
+    }
+
+    #[test]
+    fn a_read_that_began_before_a_local_write_does_not_refill_the_cache() {
+        let c = PassportStateCache::new(100);
+        let g = c.generation();
+        c.insert(id(), state(1), g);
+        assert_eq!(c.get(&id()).unwrap().current_version, 1);
+        // A read starts (takes the generation), a write commits and invalidates, then the
+        // read tries to store what it saw before the write.
+        let g = c.generation();
+        c.invalidate(&id());
+        c.insert(id(), state(1), g);
+        assert!(c.get(&id()).is_none());
+        let g = c.generation();
+        c.insert(id(), state(2), g);
+        assert_eq!(c.get(&id()).unwrap().current_version, 2);
+    }
+}

@@ -144,6 +144,7 @@ pub async fn build_app_with_plugins(
             crate::cache::DEFAULT_CREDENTIAL_CACHE_BYTES,
         ),
         did_document_cache: crate::cache::DidDocumentCache::default(),
+        passport_states: crate::cache::PassportStateCache::new(100_000),
     });
     app.sync_signing_keys("node:start-up", OffsetDateTime::now_utc())
         .await

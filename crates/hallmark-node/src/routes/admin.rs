@@ -465,8 +465,9 @@ async fn publish(
             },
             a,
         )
-        .await
-        .map_err(store_error)?;
+        .await;
+    app.passport_states.invalidate(&id);
+    let v = v.map_err(store_error)?;
     let base = &app.issuer.base_url;
     // The transparency-log leaf of this publish event (leaf index = audit seq - 1).
     let log_index = app
@@ -524,11 +525,9 @@ async fn transition(
     };
     let mut a = audit(p, action, Some(&id));
     a.detail = json!({ "reason": reason });
-    let r = app
-        .store
-        .change_status(&id, to, reason, a)
-        .await
-        .map_err(store_error)?;
+    let r = app.store.change_status(&id, to, reason, a).await;
+    app.passport_states.invalidate(&id);
+    let r = r.map_err(store_error)?;
     Ok(Json(summary(&r)))
 }
 

@@ -3,7 +3,7 @@
 //! No credential, no admin route.
 
 use crate::app::{store_error, AppState};
-use crate::cache::{Cached, Form};
+use crate::cache::{Cached, Form, PassportState};
 use crate::problem::ApiError;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -161,7 +161,20 @@ async fn serve(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = parse_id(id)?;
-    let record = app.store.get_passport(&id).await.map_err(store_error)?;
+    let record = match app.passport_states.get(&id) {
+        Some(s) => s,
+        None => {
+            let generation = app.passport_states.generation();
+            let r = app.store.get_passport(&id).await.map_err(store_error)?;
+            let s = PassportState {
+                status: r.status,
+                status_reason: r.status_reason,
+                current_version: r.current_version,
+            };
+            app.passport_states.insert(id, s.clone(), generation);
+            s
+        }
+    };
     // Drafts (never published) are indistinguishable from unknown ids.
     if record.status == PassportStatus::Draft || record.current_version == 0 {
         return Err(ApiError::NotFound);
