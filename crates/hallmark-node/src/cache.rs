@@ -254,11 +254,13 @@ impl PassportStateCache {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    /// The cached state if younger than [`PASSPORT_STATE_TTL`].
+    /// The cached state if younger than its lifetime: [`PASSPORT_STATE_TTL`] less up to one
+    /// second, spread by id so that entries filled together do not all expire together.
     pub fn get(&self, id: &PassportId) -> Option<PassportState> {
+        let spread = Duration::from_millis(u64::from(id.uuid().as_bytes()[15]) * 4);
         self.inner
             .get(id)
-            .filter(|(at, _)| at.elapsed() < PASSPORT_STATE_TTL)
+            .filter(|(at, _)| at.elapsed() + spread < PASSPORT_STATE_TTL)
             .map(|(_, s)| s)
     }
 
