@@ -59,39 +59,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Create and publish battery passports through the admin API.
-    Publish {
-        /// The admin API base, e.g. http://127.0.0.1:8081/api/v1
-        #[arg(long)]
-        admin: String,
-        /// An API key with the write scope (hmk_w_…). Benchmark nodes only: it shows in `ps`.
-        #[arg(long)]
-        api_key: String,
-        /// Concurrent clients (each one request at a time).
-        #[arg(long, default_value_t = 1)]
-        clients: usize,
-        /// Passports to publish in the measured phase.
-        #[arg(long, default_value_t = 1000)]
-        count: usize,
-        /// Passports published first and not measured.
-        #[arg(long, default_value_t = 50)]
-        warmup: usize,
-        /// Prefix of the serial numbers (make it unique per run).
-        #[arg(long, default_value = "BENCH")]
-        serial_prefix: String,
-        /// Append the published passport ids (one per line) to this file.
-        #[arg(long)]
-        ids_out: Option<PathBuf>,
-        /// A label printed with the result line.
-        #[arg(long, default_value = "")]
-        label: String,
-        /// Also account the CPU time of this process (the node) over the measured phase.
-        #[arg(long)]
-        node_pid: Option<u32>,
-        /// Also account the CPU time of every process with this command name (e.g.
-        /// `postgres`) over the measured phase.
-        #[arg(long)]
-        comm: Option<String>,
-    },
+    Publish(PublishRun),
     /// Serve fixed bytes on every GET (the read-path ceiling).
     Fixed {
         /// Where to listen.
@@ -116,29 +84,10 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Publish {
-            admin,
-            api_key,
-            clients,
-            count,
-            warmup,
-            serial_prefix,
-            ids_out,
-            label,
-            node_pid,
-            comm,
-        } => rt.block_on(publish(PublishRun {
-            admin,
-            api_key,
-            clients: clients.max(1),
-            count,
-            warmup,
-            serial_prefix,
-            ids_out,
-            label,
-            node_pid,
-            comm,
-        })),
+        Command::Publish(mut run) => {
+            run.clients = run.clients.max(1);
+            rt.block_on(publish(run))
+        }
         Command::Fixed { listen, bytes } => rt.block_on(fixed(listen, bytes)),
     };
     match result {
@@ -150,16 +99,38 @@ fn main() -> ExitCode {
     }
 }
 
+#[derive(clap::Args)]
 struct PublishRun {
+    /// The admin API base, e.g. http://127.0.0.1:8081/api/v1
+    #[arg(long)]
     admin: String,
+    /// An API key with the write scope (hmk_w_…). Benchmark nodes only: it shows in `ps`.
+    #[arg(long)]
     api_key: String,
+    /// Concurrent clients (each one request at a time).
+    #[arg(long, default_value_t = 1)]
     clients: usize,
+    /// Passports to publish in the measured phase.
+    #[arg(long, default_value_t = 1000)]
     count: usize,
+    /// Passports published first and not measured.
+    #[arg(long, default_value_t = 50)]
     warmup: usize,
+    /// Prefix of the serial numbers (make it unique per run).
+    #[arg(long, default_value = "BENCH")]
     serial_prefix: String,
+    /// Append the published passport ids (one per line) to this file.
+    #[arg(long)]
     ids_out: Option<PathBuf>,
+    /// A label printed with the result line.
+    #[arg(long, default_value = "")]
     label: String,
+    /// Also account the CPU time of this process (the node) over the measured phase.
+    #[arg(long)]
     node_pid: Option<u32>,
+    /// Also account the CPU time of every process with this command name (e.g.
+    /// `postgres`) over the measured phase.
+    #[arg(long)]
     comm: Option<String>,
 }
 

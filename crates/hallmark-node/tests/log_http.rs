@@ -181,30 +181,6 @@ fn basic() -> String {
     )
 }
 
-fn draft(serial: &str) -> Value {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../hallmark/demo/");
-    let mut data = serde_json::Map::new();
-    for (key, file) in [
-        ("generalProductInformation", "GeneralProductInformation"),
-        ("carbonFootprintForBatteries", "CarbonFootprintForBatteries"),
-        ("supplyChainDueDiligence", "SupplyChainDueDiligence"),
-        ("materialComposition", "MaterialComposition"),
-        ("circularity", "Circularity"),
-        ("performanceAndDurability", "PerformanceAndDurability"),
-        ("labeling", "Labeling"),
-    ] {
-        let text = std::fs::read_to_string(format!("{dir}{file}.json")).unwrap();
-        data.insert(key.into(), serde_json::from_str(&text).unwrap());
-    }
-    json!({
-        "uniqueProductIdentifier": { "gtin": "09506000134352", "serial": serial },
-        "granularity": "item",
-        "economicOperatorId": "urn:eori:DE123456789012345",
-        "sector": { "id": "battery", "schemaVersion": "1.2.0" },
-        "data": Value::Object(data),
-    })
-}
-
 impl Node {
     async fn start(app: AppState) -> Node {
         let admin = AdminCredentials {
@@ -254,7 +230,7 @@ impl Node {
             .post(format!("{}/api/v1/passports", self.admin))
             .header("authorization", basic())
             .header("content-type", "application/json")
-            .body(serde_json::to_vec(&draft(serial)).unwrap())
+            .body(serde_json::to_vec(&common::battery_draft(serial)).unwrap())
             .send()
             .await
             .unwrap();
@@ -307,20 +283,7 @@ fn failed<'a>(checks: &'a [hallmark_core::verify::Check], name: &str) -> Option<
     })
 }
 
-macro_rules! both {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(super::Backend::Postgres).await;
-            }
-        }
-    };
-}
+use common::both;
 
 both!(published_passports_are_provably_in_signed_checkpoints);
 both!(a_rewritten_log_is_refused_by_the_node_and_caught_by_a_verifier);

@@ -207,7 +207,7 @@ impl Node {
                 Method::POST,
                 "/api/v1/passports",
                 Some(auth),
-                Some(&draft(serial)),
+                Some(&common::battery_draft(serial)),
             )
             .await;
         assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
@@ -223,34 +223,6 @@ impl Node {
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
         id
     }
-}
-
-fn battery_data() -> Value {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../hallmark/demo/");
-    let mut data = serde_json::Map::new();
-    for (key, file) in [
-        ("generalProductInformation", "GeneralProductInformation"),
-        ("carbonFootprintForBatteries", "CarbonFootprintForBatteries"),
-        ("supplyChainDueDiligence", "SupplyChainDueDiligence"),
-        ("materialComposition", "MaterialComposition"),
-        ("circularity", "Circularity"),
-        ("performanceAndDurability", "PerformanceAndDurability"),
-        ("labeling", "Labeling"),
-    ] {
-        let text = std::fs::read_to_string(format!("{dir}{file}.json")).unwrap();
-        data.insert(key.into(), serde_json::from_str(&text).unwrap());
-    }
-    Value::Object(data)
-}
-
-fn draft(serial: &str) -> Value {
-    json!({
-        "uniqueProductIdentifier": { "gtin": "09506000134352", "serial": serial },
-        "granularity": "item",
-        "economicOperatorId": "urn:eori:DE123456789012345",
-        "sector": { "id": "battery", "schemaVersion": "1.2.0" },
-        "data": battery_data(),
-    })
 }
 
 /// Every JSON pointer to a leaf in `v`.
@@ -272,20 +244,7 @@ fn leaves(v: &Value, at: String, out: &mut BTreeSet<String>) {
     }
 }
 
-macro_rules! both {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(super::Backend::Postgres).await;
-            }
-        }
-    };
-}
+use common::both;
 
 both!(full_lifecycle);
 both!(scope_matrix);
@@ -304,7 +263,7 @@ async fn full_lifecycle(backend: Backend) {
             Method::POST,
             "/api/v1/passports",
             Some(&w),
-            Some(&draft("SN-1")),
+            Some(&common::battery_draft("SN-1")),
         )
         .await;
     assert_eq!(created.status, 201);
@@ -326,7 +285,7 @@ async fn full_lifecycle(backend: Backend) {
     );
 
     // Dry-run validation reports issues without storing anything.
-    let mut bad = draft("SN-X");
+    let mut bad = common::battery_draft("SN-X");
     bad["data"]["materialComposition"]["batteryMaterials"][0]["batteryMaterialIdentifier"] =
         json!("7439-93-2 ");
     let v = n
@@ -370,7 +329,7 @@ async fn full_lifecycle(backend: Backend) {
             Method::PUT,
             &format!("/api/v1/passports/{id}/draft"),
             Some(&w),
-            Some(&draft("SN-1")),
+            Some(&common::battery_draft("SN-1")),
         )
         .await;
     assert_eq!(u.status, 200);
@@ -479,7 +438,7 @@ async fn full_lifecycle(backend: Backend) {
     }
 
     // A new version: v1 stays served unchanged at its URL.
-    let mut v2 = draft("SN-1");
+    let mut v2 = common::battery_draft("SN-1");
     v2["facilityId"] = json!("urn:gln:4012345000016");
     let s = n
         .call(
@@ -1003,7 +962,7 @@ async fn unavailable_hsm_serves_reads_and_refuses_signing_with_503() {
             Method::POST,
             "/api/v1/passports",
             Some(&w),
-            Some(&draft("SN-H")),
+            Some(&common::battery_draft("SN-H")),
         )
         .await;
     assert_eq!(r.status, 201);

@@ -373,7 +373,7 @@ impl Node {
     async fn assert_still_serving_and_publishing(&self, serial: &str) {
         let h = self.get_public("/health").await;
         assert_eq!(h.status, 200, "{}", String::from_utf8_lossy(&h.body));
-        let id = self.create(&battery_draft(serial)).await;
+        let id = self.create(&common::battery_draft(serial)).await;
         let p = self.publish(&id).await;
         assert_eq!(p.status, 200, "{}", String::from_utf8_lossy(&p.body));
         assert_eq!(p.json()["plugin"]["name"], "hallmark-battery");
@@ -388,38 +388,9 @@ impl Node {
 
 // ------------------------------------------------------------------ passports
 
-/// The demo's battery data (seven BatteryPass 1.2.0 samples, made plausible for the plugin).
-fn battery_data() -> Value {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../hallmark/demo/");
-    let mut data = serde_json::Map::new();
-    for (key, file) in [
-        ("generalProductInformation", "GeneralProductInformation"),
-        ("carbonFootprintForBatteries", "CarbonFootprintForBatteries"),
-        ("supplyChainDueDiligence", "SupplyChainDueDiligence"),
-        ("materialComposition", "MaterialComposition"),
-        ("circularity", "Circularity"),
-        ("performanceAndDurability", "PerformanceAndDurability"),
-        ("labeling", "Labeling"),
-    ] {
-        let text = std::fs::read_to_string(format!("{dir}{file}.json")).unwrap();
-        data.insert(key.into(), serde_json::from_str(&text).unwrap());
-    }
-    Value::Object(data)
-}
-
-fn battery_draft(serial: &str) -> Value {
-    json!({
-        "uniqueProductIdentifier": { "gtin": "09506000134352", "serial": serial },
-        "granularity": "item",
-        "economicOperatorId": "urn:eori:DE123456789012345",
-        "sector": { "id": "battery", "schemaVersion": "1.2.0" },
-        "data": battery_data(),
-    })
-}
-
 /// Schema-valid, but pre- and post-consumer recycled shares add up to 110 %.
 fn over_recycled_draft(serial: &str) -> Value {
-    let mut d = battery_draft(serial);
+    let mut d = common::battery_draft(serial);
     d["data"]["circularity"]["recycledContent"][0]["preConsumerShare"] = json!(60.0);
     d["data"]["circularity"]["recycledContent"][0]["postConsumerShare"] = json!(50.0);
     d
@@ -435,20 +406,7 @@ fn generic_draft(serial: &str) -> Value {
     })
 }
 
-macro_rules! both {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(super::Backend::Postgres).await;
-            }
-        }
-    };
-}
+use common::both;
 
 both!(plugin_findings_block_publication_and_write_nothing);
 both!(a_good_battery_passport_publishes_through_the_plugin);
@@ -518,7 +476,7 @@ async fn plugin_findings_block_publication_and_write_nothing(backend: Backend) {
         .call(
             Method::PUT,
             &format!("/api/v1/passports/{id}/draft"),
-            Some(&battery_draft("SN-BAD")),
+            Some(&common::battery_draft("SN-BAD")),
         )
         .await;
     assert_eq!(u.status, 200);
@@ -538,7 +496,7 @@ async fn plugin_findings_block_publication_and_write_nothing(backend: Backend) {
 
 async fn a_good_battery_passport_publishes_through_the_plugin(backend: Backend) {
     let n = start(backend, battery_settings).await;
-    let id = n.create(&battery_draft("SN-GOOD")).await;
+    let id = n.create(&common::battery_draft("SN-GOOD")).await;
     let p = n.publish(&id).await;
     assert_eq!(p.status, 200, "{}", String::from_utf8_lossy(&p.body));
     let body = p.json();
@@ -551,7 +509,7 @@ async fn a_good_battery_passport_publishes_through_the_plugin(backend: Backend) 
     assert!(verify(&cred.body, &did).is_valid());
 
     // A warning does not block; it comes back in the publish response.
-    let mut heavy = battery_draft("SN-WARN");
+    let mut heavy = common::battery_draft("SN-WARN");
     heavy["data"]["materialComposition"]["batteryMaterials"][0]["batteryMaterialMass"] =
         json!(1.0e30);
     let id = n.create(&heavy).await;

@@ -82,3 +82,54 @@ impl Reply {
         assert_eq!(self.header("referrer-policy"), Some("no-referrer"));
     }
 }
+
+/// The demo's battery data: the seven BatteryPass 1.2.0 samples (made plausible for the
+/// battery plugin), as `crates/hallmark/demo/` holds them.
+pub fn battery_data() -> Value {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../hallmark/demo/");
+    let mut data = serde_json::Map::new();
+    for (key, file) in [
+        ("generalProductInformation", "GeneralProductInformation"),
+        ("carbonFootprintForBatteries", "CarbonFootprintForBatteries"),
+        ("supplyChainDueDiligence", "SupplyChainDueDiligence"),
+        ("materialComposition", "MaterialComposition"),
+        ("circularity", "Circularity"),
+        ("performanceAndDurability", "PerformanceAndDurability"),
+        ("labeling", "Labeling"),
+    ] {
+        let text = std::fs::read_to_string(format!("{dir}{file}.json")).unwrap();
+        data.insert(key.into(), serde_json::from_str(&text).unwrap());
+    }
+    Value::Object(data)
+}
+
+/// An item-level battery passport submission with that data and serial number.
+pub fn battery_draft(serial: &str) -> Value {
+    serde_json::json!({
+        "uniqueProductIdentifier": { "gtin": "09506000134352", "serial": serial },
+        "granularity": "item",
+        "economicOperatorId": "urn:eori:DE123456789012345",
+        "sector": { "id": "battery", "schemaVersion": "1.2.0" },
+        "data": battery_data(),
+    })
+}
+
+/// `both!(case)`: runs `async fn case(Backend)` once on SQLite and once on PostgreSQL (the
+/// invoking file defines `Backend`).
+#[allow(unused_macros)]
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(super::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(super::Backend::Postgres).await;
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use both;
