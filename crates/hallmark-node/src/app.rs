@@ -292,7 +292,12 @@ impl App {
     }
 
     /// The current passport-signing key's multibase, per the store (for an unavailable HSM).
+    /// Only the HSM backend needs it (to name the key it cannot reach); for the keystore
+    /// this is `None` without a query.
     pub async fn last_known_signing_key(&self) -> Option<String> {
+        if !matches!(self.signing, SigningBackend::Hsm(_)) {
+            return None;
+        }
         self.store
             .list_signing_keys()
             .await
