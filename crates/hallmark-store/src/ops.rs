@@ -432,56 +432,56 @@ macro_rules! impl_store {
                 let (reply, result) = tokio::sync::oneshot::channel();
                 let run: RunFn = Box::new(move |tx: &mut Tx| -> RunFuture<'_> {
                     Box::pin(async move {
-                        op(tx)
-                            .await
-                            .map(|v| Box::new(v) as Box<dyn std::any::Any + Send>)
-                    })
-                });
+                            op(tx)
+                                .await
+                                .map(|v| Box::new(v) as Box<dyn std::any::Any + Send>)
+                        })
+                    });
                 let stopped = || StoreError::Database("the store's writer has stopped".to_owned());
-                self.writer
-                    .send(Job { run, reply })
-                    .await
-                    .map_err(|_| stopped())?;
-                let value = result.await.map_err(|_| stopped())??;
-                value
-                    .downcast::<T>()
-                    .map(|b| *b)
+                    self.writer
+                        .send(Job { run, reply })
+                        .await
+                        .map_err(|_| stopped())?;
+                    let value = result.await.map_err(|_| stopped())??;
+                    value
+                        .downcast::<T>()
+                        .map(|b| *b)
                     .map_err(|_| StoreError::Database("write result of an unexpected type".to_owned()))
+                }
             }
-        }
 
-        #[async_trait::async_trait]
-        impl $crate::Store for $store {
-            async fn create_draft(&self, new: NewPassport, audit: AuditEvent) -> Result<PassportRecord> {
-                self.write(move |tx: &mut Tx| -> OpFuture<'_, PassportRecord> {
-                    Box::pin(async move {
-                    let now = utc(audit.at)?;
-                    sqlx::query(
-                        "INSERT INTO passports (id, gtin, sector_id, economic_operator_id, status, \
-                         status_reason, current_version, created_at, updated_at, published_at) \
-                         VALUES ($1, $2, $3, $4, 'draft', NULL, 0, $5, $6, NULL)",
-                    )
-                    .bind(id_text(&new.id))
-                    .bind(&new.gtin)
-                    .bind(&new.sector_id)
-                    .bind(&new.economic_operator_id)
-                    .bind(now)
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await?;
-                    sqlx::query(
-                        "INSERT INTO passport_drafts (passport_id, version, content, created_at, updated_at) \
-                         VALUES ($1, 1, $2, $3, $4)",
-                    )
-                    .bind(id_text(&new.id))
-                    .bind(&new.content)
-                    .bind(now)
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await?;
-                    let record = lock_passport(tx, &new.id).await?;
-                    append_audit_tx(tx, &audit, Some(&new.id)).await?;
-                    Ok(record)
+            #[async_trait::async_trait]
+            impl $crate::Store for $store {
+                async fn create_draft(&self, new: NewPassport, audit: AuditEvent) -> Result<PassportRecord> {
+                    self.write(move |tx: &mut Tx| -> OpFuture<'_, PassportRecord> {
+                        Box::pin(async move {
+                        let now = utc(audit.at)?;
+                        sqlx::query(
+                            "INSERT INTO passports (id, gtin, sector_id, economic_operator_id, status, \
+                             status_reason, current_version, created_at, updated_at, published_at) \
+                             VALUES ($1, $2, $3, $4, 'draft', NULL, 0, $5, $6, NULL)",
+                        )
+                        .bind(id_text(&new.id))
+                        .bind(&new.gtin)
+                        .bind(&new.sector_id)
+                        .bind(&new.economic_operator_id)
+                        .bind(now)
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await?;
+                        sqlx::query(
+                            "INSERT INTO passport_drafts (passport_id, version, content, created_at, updated_at) \
+                             VALUES ($1, 1, $2, $3, $4)",
+                        )
+                        .bind(id_text(&new.id))
+                        .bind(&new.content)
+                        .bind(now)
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await?;
+                        let record = lock_passport(tx, &new.id).await?;
+                        append_audit_tx(tx, &audit, Some(&new.id)).await?;
+                        Ok(record)
                     })
                 })
                 .await
@@ -497,37 +497,37 @@ macro_rules! impl_store {
                 self.write(move |tx: &mut Tx| -> OpFuture<'_, DraftRecord> {
                     Box::pin(async move {
                         let id = &id_owned;
-                    let now = utc(audit.at)?;
-                    let p = lock_passport(tx, id).await?;
-                    refuse_terminal(&p)?;
-                    let version = p.current_version + 1;
-                    let done = sqlx::query(
-                        "UPDATE passport_drafts SET content = $1, updated_at = $2 \
-                         WHERE passport_id = $3 AND version = $4",
-                    )
-                    .bind(&content)
-                    .bind(now)
-                    .bind(id_text(id))
-                    .bind(version_i32(version)?)
-                    .execute(&mut **tx)
-                    .await?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound(format!(
-                            "pending draft (version {version}) of passport {id}"
-                        )));
-                    }
-                    if p.status == PassportStatus::Draft {
-                        sqlx::query("UPDATE passports SET updated_at = $1 WHERE id = $2")
-                            .bind(now)
-                            .bind(id_text(id))
-                            .execute(&mut **tx)
-                            .await?;
-                    }
-                    let draft = read_draft(tx, id, version)
-                        .await?
-                        .ok_or_else(|| StoreError::NotFound(format!("draft of passport {id}")))?;
-                    append_audit_tx(tx, &audit, Some(id)).await?;
-                    Ok(draft)
+                        let now = utc(audit.at)?;
+                        let p = lock_passport(tx, id).await?;
+                        refuse_terminal(&p)?;
+                        let version = p.current_version + 1;
+                        let done = sqlx::query(
+                            "UPDATE passport_drafts SET content = $1, updated_at = $2 \
+                             WHERE passport_id = $3 AND version = $4",
+                        )
+                        .bind(&content)
+                        .bind(now)
+                        .bind(id_text(id))
+                        .bind(version_i32(version)?)
+                        .execute(&mut **tx)
+                        .await?;
+                        if done.rows_affected() == 0 {
+                            return Err(StoreError::NotFound(format!(
+                                "pending draft (version {version}) of passport {id}"
+                            )));
+                        }
+                        if p.status == PassportStatus::Draft {
+                            sqlx::query("UPDATE passports SET updated_at = $1 WHERE id = $2")
+                                .bind(now)
+                                .bind(id_text(id))
+                                .execute(&mut **tx)
+                                .await?;
+                        }
+                        let draft = read_draft(tx, id, version)
+                            .await?
+                            .ok_or_else(|| StoreError::NotFound(format!("draft of passport {id}")))?;
+                        append_audit_tx(tx, &audit, Some(id)).await?;
+                        Ok(draft)
                     })
                 })
                 .await
@@ -543,39 +543,39 @@ macro_rules! impl_store {
                 self.write(move |tx: &mut Tx| -> OpFuture<'_, DraftRecord> {
                     Box::pin(async move {
                         let id = &id_owned;
-                    let now = utc(audit.at)?;
-                    let p = lock_passport(tx, id).await?;
-                    refuse_terminal(&p)?;
-                    if p.status == PassportStatus::Draft {
-                        return Err(StoreError::Conflict(format!(
-                            "passport {id} is still a draft; edit its draft instead"
-                        )));
-                    }
-                    let version = p.current_version + 1;
-                    if read_draft(tx, id, version).await?.is_some() {
-                        return Err(StoreError::Conflict(format!(
-                            "version {version} of passport {id} is already being drafted"
-                        )));
-                    }
-                    sqlx::query(
-                        "INSERT INTO passport_drafts (passport_id, version, content, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(id_text(id))
-                    .bind(version_i32(version)?)
-                    .bind(&content)
-                    .bind(now)
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await?;
-                    append_audit_tx(tx, &audit, Some(id)).await?;
-                    Ok(DraftRecord {
-                        passport: *id,
-                        version,
-                        content,
-                        created_at: now,
-                        updated_at: now,
-                    })
+                        let now = utc(audit.at)?;
+                        let p = lock_passport(tx, id).await?;
+                        refuse_terminal(&p)?;
+                        if p.status == PassportStatus::Draft {
+                            return Err(StoreError::Conflict(format!(
+                                "passport {id} is still a draft; edit its draft instead"
+                            )));
+                        }
+                        let version = p.current_version + 1;
+                        if read_draft(tx, id, version).await?.is_some() {
+                            return Err(StoreError::Conflict(format!(
+                                "version {version} of passport {id} is already being drafted"
+                            )));
+                        }
+                        sqlx::query(
+                            "INSERT INTO passport_drafts (passport_id, version, content, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(id_text(id))
+                        .bind(version_i32(version)?)
+                        .bind(&content)
+                        .bind(now)
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await?;
+                        append_audit_tx(tx, &audit, Some(id)).await?;
+                        Ok(DraftRecord {
+                            passport: *id,
+                            version,
+                            content,
+                            created_at: now,
+                            updated_at: now,
+                        })
                     })
                 })
                 .await
@@ -606,78 +606,78 @@ macro_rules! impl_store {
                 self.write(move |tx: &mut Tx| -> OpFuture<'_, VersionRecord> {
                     Box::pin(async move {
                         let id = &id_owned;
-                    let now = utc(audit.at)?;
-                    let signed_at = utc(version.signed_at)?;
-                    let p = lock_passport(tx, id).await?;
-                    refuse_terminal(&p)?;
-                    if p.status == PassportStatus::Suspended {
-                        return Err(StoreError::Conflict(format!(
-                            "passport {id} is suspended; resume it before publishing a new version"
-                        )));
-                    }
-                    let next = p.current_version + 1;
-                    if version.version != next {
-                        return Err(StoreError::Conflict(format!(
-                            "the next version of passport {id} is {next}, not {}",
-                            version.version
-                        )));
-                    }
-                    if read_draft(tx, id, next).await?.is_none() {
-                        return Err(StoreError::Conflict(format!(
-                            "passport {id} has no pending draft for version {next}"
-                        )));
-                    }
-                    if p.status == PassportStatus::Draft {
+                        let now = utc(audit.at)?;
+                        let signed_at = utc(version.signed_at)?;
+                        let p = lock_passport(tx, id).await?;
+                        refuse_terminal(&p)?;
+                        if p.status == PassportStatus::Suspended {
+                            return Err(StoreError::Conflict(format!(
+                                "passport {id} is suspended; resume it before publishing a new version"
+                            )));
+                        }
+                        let next = p.current_version + 1;
+                        if version.version != next {
+                            return Err(StoreError::Conflict(format!(
+                                "the next version of passport {id} is {next}, not {}",
+                                version.version
+                            )));
+                        }
+                        if read_draft(tx, id, next).await?.is_none() {
+                            return Err(StoreError::Conflict(format!(
+                                "passport {id} has no pending draft for version {next}"
+                            )));
+                        }
+                        if p.status == PassportStatus::Draft {
+                            sqlx::query(
+                                "UPDATE passports SET status = 'published', published_at = $1, updated_at = $2 \
+                                 WHERE id = $3",
+                            )
+                            .bind(now)
+                            .bind(now)
+                            .bind(id_text(id))
+                            .execute(&mut **tx)
+                            .await?;
+                        }
+                        let digest = sha256(&version.content);
+                        let c = &version.credentials;
                         sqlx::query(
-                            "UPDATE passports SET status = 'published', published_at = $1, updated_at = $2 \
-                             WHERE id = $3",
+                            "INSERT INTO passport_versions (passport_id, version, content, content_sha256, \
+                             key_id, signed_at, public_di, public_jwt, legitimate_interest_di, \
+                             legitimate_interest_jwt, authority_di, authority_jwt, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                         )
-                        .bind(now)
-                        .bind(now)
                         .bind(id_text(id))
-                        .execute(&mut **tx)
-                        .await?;
-                    }
-                    let digest = sha256(&version.content);
-                    let c = &version.credentials;
-                    sqlx::query(
-                        "INSERT INTO passport_versions (passport_id, version, content, content_sha256, \
-                         key_id, signed_at, public_di, public_jwt, legitimate_interest_di, \
-                         legitimate_interest_jwt, authority_di, authority_jwt, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                    )
-                    .bind(id_text(id))
-                    .bind(version_i32(next)?)
-                    .bind(&version.content)
-                    .bind(digest.to_vec())
-                    .bind(&version.key_id)
-                    .bind(signed_at)
-                    .bind(&c.public.data_integrity)
-                    .bind(&c.public.jwt)
-                    .bind(&c.legitimate_interest.data_integrity)
-                    .bind(&c.legitimate_interest.jwt)
-                    .bind(&c.authority.data_integrity)
-                    .bind(&c.authority.jwt)
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await?;
-                    sqlx::query("UPDATE passports SET current_version = $1, updated_at = $2 WHERE id = $3")
                         .bind(version_i32(next)?)
+                        .bind(&version.content)
+                        .bind(digest.to_vec())
+                        .bind(&version.key_id)
+                        .bind(signed_at)
+                        .bind(&c.public.data_integrity)
+                        .bind(&c.public.jwt)
+                        .bind(&c.legitimate_interest.data_integrity)
+                        .bind(&c.legitimate_interest.jwt)
+                        .bind(&c.authority.data_integrity)
+                        .bind(&c.authority.jwt)
                         .bind(now)
-                        .bind(id_text(id))
                         .execute(&mut **tx)
                         .await?;
-                    append_audit_tx(tx, &audit, Some(id)).await?;
-                    Ok(VersionRecord {
-                        passport: *id,
-                        version: next,
-                        content: version.content,
-                        content_sha256: digest,
-                        key_id: version.key_id,
-                        signed_at,
-                        credentials: version.credentials,
-                        created_at: now,
-                    })
+                        sqlx::query("UPDATE passports SET current_version = $1, updated_at = $2 WHERE id = $3")
+                            .bind(version_i32(next)?)
+                            .bind(now)
+                            .bind(id_text(id))
+                            .execute(&mut **tx)
+                            .await?;
+                        append_audit_tx(tx, &audit, Some(id)).await?;
+                        Ok(VersionRecord {
+                            passport: *id,
+                            version: next,
+                            content: version.content,
+                            content_sha256: digest,
+                            key_id: version.key_id,
+                            signed_at,
+                            credentials: version.credentials,
+                            created_at: now,
+                        })
                     })
                 })
                 .await
@@ -694,31 +694,31 @@ macro_rules! impl_store {
                 self.write(move |tx: &mut Tx| -> OpFuture<'_, PassportRecord> {
                     Box::pin(async move {
                         let id = &id_owned;
-                    let now = utc(audit.at)?;
-                    let p = lock_passport(tx, id).await?;
-                    if p.status == PassportStatus::Draft && to == PassportStatus::Published {
-                        return Err(StoreError::Conflict(format!(
-                            "passport {id} is a draft; publish it with signed credentials"
-                        )));
-                    }
-                    if !p.status.can_transition_to(to) {
-                        return Err(StoreError::InvalidTransition {
+                        let now = utc(audit.at)?;
+                        let p = lock_passport(tx, id).await?;
+                        if p.status == PassportStatus::Draft && to == PassportStatus::Published {
+                            return Err(StoreError::Conflict(format!(
+                                "passport {id} is a draft; publish it with signed credentials"
+                            )));
+                        }
+                        if !p.status.can_transition_to(to) {
+                            return Err(StoreError::InvalidTransition {
                             from: p.status.as_str().to_owned(),
                             to: to.as_str().to_owned(),
-                        });
-                    }
-                    sqlx::query(
-                        "UPDATE passports SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4",
-                    )
-                    .bind(to.as_str())
-                    .bind(&reason)
-                    .bind(now)
-                    .bind(id_text(id))
-                    .execute(&mut **tx)
-                    .await?;
-                    let record = lock_passport(tx, id).await?;
-                    append_audit_tx(tx, &audit, Some(id)).await?;
-                    Ok(record)
+                            });
+                        }
+                        sqlx::query(
+                            "UPDATE passports SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4",
+                        )
+                        .bind(to.as_str())
+                        .bind(&reason)
+                        .bind(now)
+                        .bind(id_text(id))
+                        .execute(&mut **tx)
+                        .await?;
+                        let record = lock_passport(tx, id).await?;
+                        append_audit_tx(tx, &audit, Some(id)).await?;
+                        Ok(record)
                     })
                 })
                 .await
@@ -844,8 +844,8 @@ macro_rules! impl_store {
             async fn append_audit(&self, event: AuditEvent) -> Result<AuditRecord> {
                 self.write(move |tx: &mut Tx| -> OpFuture<'_, AuditRecord> {
                     Box::pin(async move {
-                    let record = append_audit_tx(tx, &event, None).await?;
-                    Ok(record)
+                        let record = append_audit_tx(tx, &event, None).await?;
+                        Ok(record)
                     })
                 })
                 .await
@@ -934,31 +934,31 @@ macro_rules! impl_store {
             async fn insert_api_key(&self, key: NewApiKey, audit: AuditEvent) -> Result<ApiKeyRecord> {
                 self.write(move |tx: &mut Tx| -> OpFuture<'_, ApiKeyRecord> {
                     Box::pin(async move {
-                    let now = utc(audit.at)?;
-                    let expires_at = opt_utc(key.expires_at)?;
-                    sqlx::query(
-                        "INSERT INTO api_keys (prefix, hash, scope, label, created_at, expires_at, \
-                         revoked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)",
-                    )
-                    .bind(&key.prefix)
-                    .bind(&key.hash)
-                    .bind(&key.scope)
-                    .bind(&key.label)
-                    .bind(now)
-                    .bind(expires_at)
-                    .execute(&mut **tx)
-                    .await?;
-                    append_audit_tx(tx, &audit, None).await?;
-                    Ok(ApiKeyRecord {
-                        prefix: key.prefix,
-                        hash: key.hash,
-                        scope: key.scope,
-                        label: key.label,
-                        created_at: now,
-                        expires_at,
-                        revoked_at: None,
-                        last_used_at: None,
-                    })
+                        let now = utc(audit.at)?;
+                        let expires_at = opt_utc(key.expires_at)?;
+                        sqlx::query(
+                            "INSERT INTO api_keys (prefix, hash, scope, label, created_at, expires_at, \
+                             revoked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)",
+                        )
+                        .bind(&key.prefix)
+                        .bind(&key.hash)
+                        .bind(&key.scope)
+                        .bind(&key.label)
+                        .bind(now)
+                        .bind(expires_at)
+                        .execute(&mut **tx)
+                        .await?;
+                        append_audit_tx(tx, &audit, None).await?;
+                        Ok(ApiKeyRecord {
+                            prefix: key.prefix,
+                            hash: key.hash,
+                            scope: key.scope,
+                            label: key.label,
+                            created_at: now,
+                            expires_at,
+                            revoked_at: None,
+                            last_used_at: None,
+                        })
                     })
                 })
                 .await
@@ -992,27 +992,27 @@ macro_rules! impl_store {
                 self.write(move |tx: &mut Tx| -> OpFuture<'_, ApiKeyRecord> {
                     Box::pin(async move {
                         let prefix = prefix_owned.as_str();
-                    let now = utc(audit.at)?;
-                    let sql = format!("SELECT {API_KEY_COLS} FROM api_keys WHERE prefix = $1{FOR_UPDATE}");
-                    let row = sqlx::query(&sql)
-                        .bind(prefix)
-                        .fetch_optional(&mut **tx)
-                        .await?
-                        .ok_or_else(|| StoreError::NotFound(format!("API key {prefix}")))?;
-                    let mut key = api_key_from_row(&row)?;
-                    if key.revoked_at.is_some() {
-                        return Err(StoreError::ImmutableViolation(format!(
-                            "API key {prefix} is already revoked"
-                        )));
-                    }
-                    sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE prefix = $2")
-                        .bind(now)
-                        .bind(prefix)
-                        .execute(&mut **tx)
-                        .await?;
-                    append_audit_tx(tx, &audit, None).await?;
-                    key.revoked_at = Some(now);
-                    Ok(key)
+                        let now = utc(audit.at)?;
+                        let sql = format!("SELECT {API_KEY_COLS} FROM api_keys WHERE prefix = $1{FOR_UPDATE}");
+                        let row = sqlx::query(&sql)
+                            .bind(prefix)
+                            .fetch_optional(&mut **tx)
+                            .await?
+                            .ok_or_else(|| StoreError::NotFound(format!("API key {prefix}")))?;
+                        let mut key = api_key_from_row(&row)?;
+                        if key.revoked_at.is_some() {
+                            return Err(StoreError::ImmutableViolation(format!(
+                                "API key {prefix} is already revoked"
+                            )));
+                        }
+                        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE prefix = $2")
+                            .bind(now)
+                            .bind(prefix)
+                            .execute(&mut **tx)
+                            .await?;
+                        append_audit_tx(tx, &audit, None).await?;
+                        key.revoked_at = Some(now);
+                        Ok(key)
                     })
                 })
                 .await
@@ -1031,24 +1031,24 @@ macro_rules! impl_store {
             async fn insert_signing_key(&self, key: SigningKeyRecord, audit: AuditEvent) -> Result<()> {
                 self.write(move |tx: &mut Tx| -> OpFuture<'_, ()> {
                     Box::pin(async move {
-                    sqlx::query(
-                        "INSERT INTO signing_keys (key_id, purpose, backend, public_key_multibase, status, \
-                         created_at, retired_at, revoked_at, revocation_reason) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    )
-                    .bind(&key.key_id)
-                    .bind(&key.purpose)
-                    .bind(&key.backend)
-                    .bind(&key.public_key_multibase)
-                    .bind(key.status.as_str())
-                    .bind(utc(key.created_at)?)
-                    .bind(opt_utc(key.retired_at)?)
-                    .bind(opt_utc(key.revoked_at)?)
-                    .bind(&key.revocation_reason)
-                    .execute(&mut **tx)
-                    .await?;
-                    append_audit_tx(tx, &audit, None).await?;
-                    Ok(())
+                        sqlx::query(
+                            "INSERT INTO signing_keys (key_id, purpose, backend, public_key_multibase, status, \
+                             created_at, retired_at, revoked_at, revocation_reason) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        )
+                        .bind(&key.key_id)
+                        .bind(&key.purpose)
+                        .bind(&key.backend)
+                        .bind(&key.public_key_multibase)
+                        .bind(key.status.as_str())
+                        .bind(utc(key.created_at)?)
+                        .bind(opt_utc(key.retired_at)?)
+                        .bind(opt_utc(key.revoked_at)?)
+                        .bind(&key.revocation_reason)
+                        .execute(&mut **tx)
+                        .await?;
+                        append_audit_tx(tx, &audit, None).await?;
+                        Ok(())
                     })
                 })
                 .await
@@ -1065,43 +1065,43 @@ macro_rules! impl_store {
                 self.write(move |tx: &mut Tx| -> OpFuture<'_, SigningKeyRecord> {
                     Box::pin(async move {
                         let key_id = key_id_owned.as_str();
-                    let now = utc(audit.at)?;
-                    let sql =
-                        format!("SELECT {SIGNING_KEY_COLS} FROM signing_keys WHERE key_id = $1{FOR_UPDATE}");
-                    let row = sqlx::query(&sql)
-                        .bind(key_id)
-                        .fetch_optional(&mut **tx)
-                        .await?
-                        .ok_or_else(|| StoreError::NotFound(format!("signing key {key_id}")))?;
-                    let mut key = signing_key_from_row(&row)?;
-                    if !key.status.can_transition_to(status) {
-                        return Err(StoreError::InvalidTransition {
+                        let now = utc(audit.at)?;
+                        let sql =
+                            format!("SELECT {SIGNING_KEY_COLS} FROM signing_keys WHERE key_id = $1{FOR_UPDATE}");
+                        let row = sqlx::query(&sql)
+                            .bind(key_id)
+                            .fetch_optional(&mut **tx)
+                            .await?
+                            .ok_or_else(|| StoreError::NotFound(format!("signing key {key_id}")))?;
+                        let mut key = signing_key_from_row(&row)?;
+                        if !key.status.can_transition_to(status) {
+                            return Err(StoreError::InvalidTransition {
                             from: key.status.as_str().to_owned(),
                             to: status.as_str().to_owned(),
-                        });
-                    }
-                    match status {
-                        SigningKeyStatus::Retired => key.retired_at = Some(now),
-                        SigningKeyStatus::Revoked => {
-                            key.revoked_at = Some(now);
-                            key.revocation_reason = reason;
+                            });
                         }
-                        SigningKeyStatus::Current => {}
-                    }
-                    key.status = status;
-                    sqlx::query(
-                        "UPDATE signing_keys SET status = $1, retired_at = $2, revoked_at = $3, \
-                         revocation_reason = $4 WHERE key_id = $5",
-                    )
-                    .bind(status.as_str())
-                    .bind(key.retired_at)
-                    .bind(key.revoked_at)
-                    .bind(&key.revocation_reason)
-                    .bind(key_id)
-                    .execute(&mut **tx)
-                    .await?;
-                    append_audit_tx(tx, &audit, None).await?;
-                    Ok(key)
+                        match status {
+                            SigningKeyStatus::Retired => key.retired_at = Some(now),
+                            SigningKeyStatus::Revoked => {
+                                key.revoked_at = Some(now);
+                                key.revocation_reason = reason;
+                            }
+                            SigningKeyStatus::Current => {}
+                        }
+                        key.status = status;
+                        sqlx::query(
+                            "UPDATE signing_keys SET status = $1, retired_at = $2, revoked_at = $3, \
+                             revocation_reason = $4 WHERE key_id = $5",
+                        )
+                        .bind(status.as_str())
+                        .bind(key.retired_at)
+                        .bind(key.revoked_at)
+                        .bind(&key.revocation_reason)
+                        .bind(key_id)
+                        .execute(&mut **tx)
+                        .await?;
+                        append_audit_tx(tx, &audit, None).await?;
+                        Ok(key)
                     })
                 })
                 .await
