@@ -20,7 +20,6 @@ use hallmark_keys::keystore::{KdfParams, Keystore};
 use hallmark_keys::Purpose;
 use hallmark_node::app::{AppState, SigningBackend};
 use hallmark_node::config::AdminCredentials;
-use hallmark_node::edge::{EdgeConfig, RateLimits};
 use hallmark_node::node::{self, Running};
 use hallmark_node::transparency::LogStatus;
 use hallmark_store::{AuditRecord, SqliteStore, Store};
@@ -29,7 +28,6 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use sqlx::Connection;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -144,20 +142,6 @@ struct Node {
     admin: String,
 }
 
-fn edge() -> EdgeConfig {
-    let big = NonZeroU32::new(100_000).unwrap();
-    EdgeConfig {
-        rate_limits: RateLimits {
-            public_per_second: big,
-            public_burst: big,
-            admin_per_second: big,
-            admin_burst: big,
-            auth_failures_per_minute: big,
-        },
-        ..EdgeConfig::default()
-    }
-}
-
 /// Polls `f` until it returns `Some` (no timing assertion: the cap only ends a hung test).
 async fn until<T, F, Fut>(what: &str, mut f: F) -> T
 where
@@ -188,7 +172,9 @@ impl Node {
             password: SecretString::from(ADMIN_PASS),
         };
         let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let running = node::start(app, &edge(), &admin, any, any).await.unwrap();
+        let running = node::start(app, &common::edge(), &admin, any, any)
+            .await
+            .unwrap();
         Node {
             public: format!("http://{}", running.public_addr),
             admin: format!("http://{}", running.admin_addr),

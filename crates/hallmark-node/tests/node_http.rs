@@ -14,7 +14,6 @@ use hallmark_keys::hsm::{Hsm, HsmConfig};
 use hallmark_keys::keystore::{KdfParams, Keystore};
 use hallmark_node::app::SigningBackend;
 use hallmark_node::config::AdminCredentials;
-use hallmark_node::edge::{EdgeConfig, RateLimits};
 use hallmark_node::node::{self, Running};
 use hallmark_node::routes::admin::ROUTES;
 use hallmark_node::Scope;
@@ -25,7 +24,6 @@ use serde_json::{json, Value};
 use sha2::Digest as _;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::sync::{Arc, RwLock};
 
 const ADMIN_USER: &str = "operator";
@@ -43,20 +41,6 @@ struct Node {
 enum Backend {
     Sqlite,
     Postgres,
-}
-
-fn edge() -> EdgeConfig {
-    let big = NonZeroU32::new(100_000).unwrap();
-    EdgeConfig {
-        rate_limits: RateLimits {
-            public_per_second: big,
-            public_burst: big,
-            admin_per_second: big,
-            admin_burst: big,
-            auth_failures_per_minute: big,
-        },
-        ..EdgeConfig::default()
-    }
 }
 
 async fn open_store(backend: Backend, dir: &std::path::Path) -> (Arc<dyn Store>, Option<pg::PgDb>) {
@@ -98,7 +82,9 @@ async fn start_with(backend: Backend, signing: Option<SigningBackend>) -> Node {
         password: SecretString::from(ADMIN_PASS),
     };
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let running = node::start(app, &edge(), &admin, any, any).await.unwrap();
+    let running = node::start(app, &common::edge(), &admin, any, any)
+        .await
+        .unwrap();
     Node {
         public: format!("http://{}", running.public_addr),
         admin: format!("http://{}", running.admin_addr),

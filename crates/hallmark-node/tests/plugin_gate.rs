@@ -20,7 +20,6 @@ use hallmark_core::verify::verify;
 use hallmark_keys::keystore::{KdfParams, Keystore};
 use hallmark_node::app::SigningBackend;
 use hallmark_node::config::{AdminCredentials, Config, PluginSettings, Profile};
-use hallmark_node::edge::{EdgeConfig, RateLimits};
 use hallmark_node::node::{self, Running, StartError};
 use hallmark_node::plugins::PluginLoadError;
 use hallmark_sandbox::{
@@ -31,7 +30,6 @@ use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -201,20 +199,6 @@ struct Node {
     _pg: Option<pg::PgDb>,
 }
 
-fn edge() -> EdgeConfig {
-    let big = NonZeroU32::new(100_000).unwrap();
-    EdgeConfig {
-        rate_limits: RateLimits {
-            public_per_second: big,
-            public_burst: big,
-            admin_per_second: big,
-            admin_burst: big,
-            auth_failures_per_minute: big,
-        },
-        ..EdgeConfig::default()
-    }
-}
-
 /// A node whose plugins come from `settings(dir)` through the start-up loader.
 async fn start(backend: Backend, settings: impl FnOnce(&Path) -> PluginSettings) -> Node {
     let dir = tempfile::tempdir().unwrap();
@@ -255,7 +239,9 @@ async fn start(backend: Backend, settings: impl FnOnce(&Path) -> PluginSettings)
         password: SecretString::from(ADMIN_PASS),
     };
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let running = node::start(app, &edge(), &admin, any, any).await.unwrap();
+    let running = node::start(app, &common::edge(), &admin, any, any)
+        .await
+        .unwrap();
     let admin = format!("http://{}", running.admin_addr);
     let r = Reply::from(
         common::client()

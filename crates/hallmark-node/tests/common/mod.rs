@@ -133,3 +133,18 @@ macro_rules! both {
 }
 #[allow(unused_imports)]
 pub(crate) use both;
+
+/// Edge settings with rate limits lifted (tests drive many requests from one address).
+pub fn edge() -> hallmark_node::edge::EdgeConfig {
+    let big = std::num::NonZeroU32::new(100_000).unwrap();
+    hallmark_node::edge::EdgeConfig {
+        rate_limits: hallmark_node::edge::RateLimits {
+            public_per_second: big,
+            public_burst: big,
+            admin_per_second: big,
+            admin_burst: big,
+            auth_failures_per_minute: big,
+        },
+        ..hallmark_node::edge::EdgeConfig::default()
+    }
+}
