@@ -31,10 +31,8 @@ pub struct Cached {
     pub bytes: Bytes,
     /// `"<hex SHA-256 of bytes>"`.
     pub etag: HeaderValue,
-    /// Audit sequence number of the event that published this version (its log leaf is
-    /// `seq - 1`), if known.
-    pub log_seq: Option<u64>,
-    /// The response headers that point at that log leaf (built once).
+    /// The response headers that point at the log leaf of the event that published this
+    /// version (built once; empty if that event is unknown).
     pub log_headers: Vec<(axum::http::HeaderName, HeaderValue)>,
 }
 
@@ -168,7 +166,6 @@ mod tests {
         Arc::new(Cached {
             bytes: Bytes::from(vec![b'x'; len]),
             etag: HeaderValue::from_static("\"e\""),
-            log_seq: Some(1),
             log_headers: Vec::new(),
         })
     }

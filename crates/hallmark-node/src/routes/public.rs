@@ -269,7 +269,6 @@ async fn load_public(
     Ok(Cached {
         bytes: Bytes::from(bytes),
         etag,
-        log_seq,
         log_headers,
     })
 }
