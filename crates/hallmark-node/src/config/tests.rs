@@ -404,6 +404,19 @@ fn production_refuses_each_unsafe_or_missing_setting() {
             },
         ),
         (
+            "read cache too large",
+            vec![set("HALLMARK_READ_CACHE_MB", "65537")],
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::LimitOutOfRange {
+                        setting: "HALLMARK_READ_CACHE_MB",
+                        ..
+                    }
+                )
+            },
+        ),
+        (
             "unparsable listen address",
             vec![set("HALLMARK_PUBLIC_LISTEN", "localhost")],
             |e| {
