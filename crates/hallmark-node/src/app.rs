@@ -183,6 +183,9 @@ pub struct App {
     /// Passports' status and current version for the public read path (short-lived;
     /// dropped when this node changes the passport).
     pub passport_states: crate::cache::PassportStateCache,
+    /// API keys the admin edge has looked up (short-lived; dropped when this node revokes
+    /// the key).
+    pub api_keys: Arc<crate::cache::ApiKeyCache>,
 }
 
 /// Cheaply cloneable handle on [`App`].

@@ -4,6 +4,7 @@
 use crate::apikey::{ApiKey, KeyHash, RandomnessError, Scope};
 use crate::audit::{AuditSink, BoxFuture, SecurityEvent};
 use crate::auth::{KeyLookup, LookupError, StoredKey};
+use crate::cache::{ApiKeyCache, API_KEY_TTL};
 use hallmark_store::{ApiKeyRecord, AuditEvent, NewApiKey, Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -27,6 +28,8 @@ pub const LAST_USED_RESOLUTION: time::Duration = time::Duration::seconds(60);
 /// `KeyLookup` over the store.
 pub struct StoreKeys {
     store: Arc<dyn Store>,
+    /// Keys found recently (see [`crate::cache::API_KEY_TTL`]); `None`: always read.
+    cache: Option<Arc<ApiKeyCache>>,
     /// Key id → (lookup prefix, last `last_used_at` known written), filled by `find` so that
     /// `mark_used` can reach the row and skip redundant writes.
     prefixes: Mutex<HashMap<Uuid, (String, Option<OffsetDateTime>)>>,
@@ -37,7 +40,17 @@ impl StoreKeys {
     pub fn new(store: Arc<dyn Store>) -> Self {
         StoreKeys {
             store,
+            cache: None,
             prefixes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Wraps a store, keeping keys it finds in `cache` for at most
+    /// [`crate::cache::API_KEY_TTL`] (the node drops an entry when it revokes that key).
+    pub fn with_cache(store: Arc<dyn Store>, cache: Arc<ApiKeyCache>) -> Self {
+        StoreKeys {
+            cache: Some(cache),
+            ..StoreKeys::new(store)
         }
     }
 
@@ -71,6 +84,12 @@ impl KeyLookup for StoreKeys {
         lookup_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<StoredKey>, LookupError>> {
         Box::pin(async move {
+            let cache = self.cache.as_deref();
+            let lookup = lookup_id.to_string();
+            if let Some(key) = cache.and_then(|c| c.get(&lookup, API_KEY_TTL)) {
+                return Ok(Some(key));
+            }
+            let generation = cache.map(ApiKeyCache::generation);
             let record = self
                 .store
                 .find_api_key(lookup_id)
@@ -90,6 +109,10 @@ impl KeyLookup for StoreKeys {
                     .and_then(|(_, t)| *t)
                     .max(record.last_used_at);
                 map.insert(k.key_id, (record.prefix.clone(), known));
+                drop(map);
+                if let (Some(c), Some(g)) = (cache, generation) {
+                    c.insert(lookup, k.clone(), g);
+                }
             }
             Ok(key)
         })

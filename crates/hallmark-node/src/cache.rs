@@ -228,18 +228,22 @@ pub struct PassportState {
     pub current_version: u32,
 }
 
-/// Short-lived cache of [`PassportState`] by passport id, bounded by entry count. Local
-/// writes drop their passport's entry after commit, and bump a generation so that a read
-/// that began before the write cannot put the old state back.
-pub struct PassportStateCache {
-    inner: quick_cache::sync::Cache<PassportId, (Instant, PassportState)>,
+/// A bounded cache of values that may change elsewhere: each entry lives at most a given
+/// lifetime. Writes through this node drop their entry after commit and bump a
+/// generation, so that a read that began before the write cannot put the old value back.
+pub struct FreshCache<K, V> {
+    inner: quick_cache::sync::Cache<K, (Instant, V)>,
     generation: std::sync::atomic::AtomicU64,
 }
 
-impl PassportStateCache {
-    /// At most `entries` passports.
+impl<K, V> FreshCache<K, V>
+where
+    K: Eq + std::hash::Hash + Clone,
+    V: Clone,
+{
+    /// At most `entries` entries.
     pub fn new(entries: usize) -> Self {
-        PassportStateCache {
+        FreshCache {
             inner: quick_cache::sync::Cache::new(entries.max(16)),
             generation: std::sync::atomic::AtomicU64::new(0),
         }
@@ -251,31 +255,72 @@ impl PassportStateCache {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
+    /// The cached value if younger than `lifetime`.
+    pub fn get(&self, key: &K, lifetime: Duration) -> Option<V> {
+        self.inner
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < lifetime)
+            .map(|(_, v)| v)
+    }
+
+    /// Remembers a value read from the store, unless a local write happened since
+    /// `generation` was taken.
+    pub fn insert(&self, key: K, value: V, generation: u64) {
+        if self.generation() == generation {
+            self.inner.insert(key, (Instant::now(), value));
+        }
+    }
+
+    /// The value changed through this node (call after the commit).
+    pub fn invalidate(&self, key: &K) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.inner.remove(key);
+    }
+}
+
+/// Short-lived cache of [`PassportState`] by passport id, bounded by entry count.
+pub struct PassportStateCache(FreshCache<PassportId, PassportState>);
+
+impl PassportStateCache {
+    /// At most `entries` passports.
+    pub fn new(entries: usize) -> Self {
+        PassportStateCache(FreshCache::new(entries))
+    }
+
+    /// See [`FreshCache::generation`].
+    pub fn generation(&self) -> u64 {
+        self.0.generation()
+    }
+
     /// The cached state if younger than its lifetime: [`PASSPORT_STATE_TTL`] less up to one
     /// second, spread by id so that entries filled together do not all expire together.
     pub fn get(&self, id: &PassportId) -> Option<PassportState> {
         let spread = Duration::from_millis(u64::from(id.uuid().as_bytes()[15]) * 4);
-        self.inner
-            .get(id)
-            .filter(|(at, _)| at.elapsed() + spread < PASSPORT_STATE_TTL)
-            .map(|(_, s)| s)
+        self.0.get(id, PASSPORT_STATE_TTL.saturating_sub(spread))
     }
 
-    /// Remembers a state read from the store, unless a local write happened since
-    /// `generation` was taken.
+    /// See [`FreshCache::insert`].
     pub fn insert(&self, id: PassportId, state: PassportState, generation: u64) {
-        if self.generation() == generation {
-            self.inner.insert(id, (Instant::now(), state));
-        }
+        self.0.insert(id, state, generation);
     }
 
     /// A passport changed through this node (call after the commit).
     pub fn invalidate(&self, id: &PassportId) {
-        self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        self.inner.remove(id);
+        self.0.invalidate(id);
     }
 }
+
+/// How long a node trusts an API key it has looked up (hash, scope, expiry, revocation)
+/// before reading it again. A revocation through this node applies at once (the entry is
+/// dropped after the commit); one made through another node sharing the database applies
+/// here within this lifetime. Expiry is checked on every request against the cached
+/// expiry time, so it is exact.
+pub const API_KEY_TTL: Duration = Duration::from_secs(1);
+
+/// API keys by lookup prefix (found keys only: unknown prefixes are always read from the
+/// store, so guessing cannot fill the cache).
+pub type ApiKeyCache = FreshCache<String, crate::auth::StoredKey>;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

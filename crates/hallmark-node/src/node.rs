@@ -145,6 +145,7 @@ pub async fn build_app_with_plugins(
         ),
         did_document_cache: crate::cache::DidDocumentCache::default(),
         passport_states: crate::cache::PassportStateCache::new(100_000),
+        api_keys: Arc::new(crate::cache::ApiKeyCache::new(10_000)),
     });
     app.sync_signing_keys("node:start-up", OffsetDateTime::now_utc())
         .await
@@ -154,7 +155,10 @@ pub async fn build_app_with_plugins(
 
 /// The two routers, fully layered: (public, admin).
 pub fn routers(app: &AppState, edge: &EdgeConfig, admin: &AdminCredentials) -> (Router, Router) {
-    let keys: Arc<dyn KeyLookup> = Arc::new(StoreKeys::new(Arc::clone(&app.store)));
+    let keys: Arc<dyn KeyLookup> = Arc::new(StoreKeys::with_cache(
+        Arc::clone(&app.store),
+        Arc::clone(&app.api_keys),
+    ));
     let audit: Arc<dyn AuditSink> = Arc::new(StoreAudit::new(Arc::clone(&app.store)));
     let auth = AuthState::new(
         keys,

@@ -3,7 +3,8 @@
 //! HTTP verify with `hallmark_core::tlog` and the published key; a log rewritten in the
 //! database is refused by the node and caught by a verifier holding an older checkpoint; two
 //! nodes on one PostgreSQL only ever store mutually consistent checkpoints; `node.started`
-//! records the configuration without a secret.
+//! records the configuration without a secret; a key revoked through one of two nodes is
+//! refused by the other within the API-key lifetime.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -683,6 +684,73 @@ async fn two_nodes_on_one_postgres_store_only_consistent_checkpoints() {
             assert!(passes(&check_consistency(&c.note, &later.note, &p, &vkey)));
         }
     }
+    a.stop().await;
+    b.stop().await;
+}
+
+/// API keys are cached by each node for at most `API_KEY_TTL`: a key revoked through one
+/// node is refused by that node at once and by another node sharing the database once the
+/// lifetime has passed (the bound `docs/security.md` states).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_revoked_through_one_node_is_refused_by_another_within_the_key_lifetime() {
+    let data = Data::new(Backend::Postgres).await;
+    let a = data.start().await;
+    let b = data.start().await;
+    let created = common::client()
+        .post(format!("{}/api/v1/api-keys", a.admin))
+        .header("authorization", basic())
+        .header("content-type", "application/json")
+        .body(json!({ "scope": "read", "label": "shared" }).to_string())
+        .send()
+        .await
+        .unwrap();
+    let created = Reply::from(created).await;
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    let created = created.json();
+    let key = created["key"].as_str().unwrap().to_string();
+    let prefix = created["prefix"].as_str().unwrap().to_string();
+    let whoami = |n: &Node| {
+        let url = format!("{}/api/v1/whoami", n.admin);
+        let key = key.clone();
+        async move {
+            common::client()
+                .get(url)
+                .header("authorization", format!("Bearer {key}"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Both nodes have now looked the key up (and cached it).
+    assert_eq!(whoami(&a).await, 200);
+    assert_eq!(whoami(&b).await, 200);
+    let revoked = a
+        .admin(Method::POST, &format!("/api/v1/api-keys/{prefix}/revoke"))
+        .await;
+    assert_eq!(
+        revoked.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&revoked.body)
+    );
+    assert_eq!(
+        whoami(&a).await,
+        401,
+        "the revoking node refuses the key at once"
+    );
+    tokio::time::sleep(hallmark_node::cache::API_KEY_TTL + Duration::from_millis(100)).await;
+    assert_eq!(
+        whoami(&b).await,
+        401,
+        "the other node refuses it after the lifetime"
+    );
     a.stop().await;
     b.stop().await;
 }

@@ -71,6 +71,17 @@ pub trait Store: Send + Sync {
     /// The pending draft, if any.
     async fn get_draft(&self, id: &PassportId) -> Result<Option<DraftRecord>, StoreError>;
 
+    /// The passport and its pending draft, if any, read together (the adapters answer in
+    /// one query; what the publish path needs before it signs).
+    async fn get_pending(
+        &self,
+        id: &PassportId,
+    ) -> Result<(PassportRecord, Option<DraftRecord>), StoreError> {
+        let passport = self.get_passport(id).await?;
+        let draft = self.get_draft(id).await?;
+        Ok((passport, draft))
+    }
+
     /// Publishes the pending draft as `version` (which must be `current + 1`): stores the
     /// signed credentials, makes the passport `published` (first time: sets
     /// `published_at`) and advances `current_version`, atomically. A suspended passport
@@ -81,6 +92,23 @@ pub trait Store: Send + Sync {
         version: NewVersion,
         audit: AuditEvent,
     ) -> Result<VersionRecord, StoreError>;
+
+    /// [`publish`](Store::publish), also returning the sequence number of the
+    /// `passport.published` audit event it appended (its log leaf is `seq - 1`), without a
+    /// second query.
+    async fn publish_with_seq(
+        &self,
+        id: &PassportId,
+        version: NewVersion,
+        audit: AuditEvent,
+    ) -> Result<(VersionRecord, u64), StoreError> {
+        let number = version.version;
+        let v = self.publish(id, version, audit).await?;
+        let seq = self.publish_seq(id, number).await?.ok_or_else(|| {
+            StoreError::Database(format!("the publish event of {id} v{number} is missing"))
+        })?;
+        Ok((v, seq))
+    }
 
     /// Moves the passport to `to` (suspend, resume, archive, deactivate) if the lifecycle
     /// allows it. `draft → published` goes through [`publish`](Store::publish) instead.

@@ -5,8 +5,10 @@
 //! - `type Db` — the sqlx database;
 //! - `const FOR_UPDATE: &str` — the row-lock suffix (`" FOR UPDATE"` on PostgreSQL, empty
 //!   on SQLite, where `BEGIN IMMEDIATE` already makes the transaction the only writer);
-//! - `async fn begin_write_on(&Pool<Db>) -> Result<Transaction<'static, Db>>` and
-//!   `const HEAD_LOCK: Option<&str>` (the statement a write batch starts with);
+//! - `async fn begin_write_on(&Pool<Db>) -> Result<Transaction<'static, Db>>`: begins a
+//!   write batch, with the audit head claimed and the first job's savepoint set;
+//! - `const INSERT_AUDIT_AND_LEAF: Option<&str>`: one statement inserting an audit event
+//!   and its log leaf, where the backend can (PostgreSQL: a data-modifying CTE);
 //! - a `writer` field on the store, from `store_impl::spawn_writer`.
 //!
 //! Every audited write is a job on the store's write queue (see `run_batch` below): jobs
@@ -237,6 +239,31 @@ macro_rules! impl_store {
             )
             .fetch_one(&mut **tx)
             .await?;
+            let mut stored = event.clone();
+            stored.at = at;
+            stored.passport = passport.copied();
+            let record = AuditRecord {
+                seq: seq_u64(seq)?,
+                event: stored,
+            };
+            // The event is also the next leaf of the transparency log, in the same
+            // transaction: leaf index = seq - 1, so the log's order is the audit order.
+            let leaf_hash = record.leaf_hash()?.to_vec();
+            if let Some(sql) = super::INSERT_AUDIT_AND_LEAF {
+                // One statement (one round trip) for both rows.
+                sqlx::query(sql)
+                    .bind(seq)
+                    .bind(at)
+                    .bind(&event.actor)
+                    .bind(&event.action)
+                    .bind(passport.map(id_text))
+                    .bind(&event.subject)
+                    .bind(detail)
+                    .bind(leaf_hash)
+                    .execute(&mut **tx)
+                    .await?;
+                return Ok(record);
+            }
             sqlx::query(
                 "INSERT INTO audit_events (seq, at, actor, action, passport_id, subject, detail) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -250,21 +277,12 @@ macro_rules! impl_store {
             .bind(detail)
             .execute(&mut **tx)
             .await?;
-            let mut stored = event.clone();
-            stored.at = at;
-            stored.passport = passport.copied();
-            let record = AuditRecord {
-                seq: seq_u64(seq)?,
-                event: stored,
-            };
-            // The event is also the next leaf of the transparency log, in the same
-            // transaction: leaf index = seq - 1, so the log's order is the audit order.
             sqlx::query(
                 "INSERT INTO log_leaves (leaf_index, leaf_hash, audit_seq, created_at) \
                  VALUES ($1, $2, $3, $4)",
             )
             .bind(seq - 1)
-            .bind(record.leaf_hash()?.to_vec())
+            .bind(leaf_hash)
             .bind(seq)
             .bind(at)
             .execute(&mut **tx)
@@ -359,10 +377,20 @@ macro_rules! impl_store {
             StoreError::Database(format!("the batch this write was in did not commit: {e}"))
         }
 
+        /// Runs statements without parameters, possibly several in one round trip.
         async fn exec(tx: &mut Tx, sql: &str) -> Result<()> {
-            sqlx::query(sql).execute(&mut **tx).await?;
+            // A plain string has no arguments: PostgreSQL runs it with the simple query
+            // protocol, which allows several statements; SQLite runs each in turn.
+            sqlx::Executor::execute(&mut **tx, sql).await?;
             Ok(())
         }
+
+        /// The savepoint each job runs in. The batch's first one is set by `begin_write_on`
+        /// (in the same round trip as `BEGIN`); after a job succeeds, releasing it and
+        /// setting the next is one round trip; after a job fails, `ROLLBACK TO` keeps it
+        /// set for the next job. `COMMIT` releases the last.
+        const NEXT_SAVEPOINT: &str = "RELEASE SAVEPOINT hallmark_write; SAVEPOINT hallmark_write";
+        const UNDO_JOB: &str = "ROLLBACK TO SAVEPOINT hallmark_write";
 
         async fn run_batch(pool: &sqlx::Pool<Db>, batch: Vec<Job>) {
             let mut tx = match super::begin_write_on(pool).await {
@@ -374,33 +402,26 @@ macro_rules! impl_store {
                     return;
                 }
             };
-            if let Some(sql) = super::HEAD_LOCK {
-                if let Err(e) = exec(&mut tx, sql).await {
-                    for job in batch {
-                        let _ = job.reply.send(Err(shared(&e)));
-                    }
-                    return;
-                }
-            }
             let mut done = Vec::with_capacity(batch.len());
             let mut broken: Option<StoreError> = None;
+            let mut savepoint_set = true;
             for job in batch {
                 if let Some(e) = &broken {
                     let _ = job.reply.send(Err(shared(e)));
                     continue;
                 }
-                if let Err(e) = exec(&mut tx, "SAVEPOINT hallmark_write").await {
-                    let _ = job.reply.send(Err(shared(&e)));
-                    broken = Some(e);
-                    continue;
+                if !savepoint_set {
+                    if let Err(e) = exec(&mut tx, NEXT_SAVEPOINT).await {
+                        let _ = job.reply.send(Err(shared(&e)));
+                        broken = Some(e);
+                        continue;
+                    }
+                    savepoint_set = true;
                 }
                 let result = (job.run)(&mut tx).await;
-                let end = if result.is_ok() {
-                    "RELEASE SAVEPOINT hallmark_write"
-                } else {
-                    "ROLLBACK TO SAVEPOINT hallmark_write"
-                };
-                if let Err(e) = exec(&mut tx, end).await {
+                if result.is_ok() {
+                    savepoint_set = false;
+                } else if let Err(e) = exec(&mut tx, UNDO_JOB).await {
                     broken = Some(e);
                 }
                 done.push((job.reply, result));
@@ -479,9 +500,20 @@ macro_rules! impl_store {
                         .bind(now)
                         .execute(&mut **tx)
                         .await?;
-                        let record = lock_passport(tx, &new.id).await?;
                         append_audit_tx(tx, &audit, Some(&new.id)).await?;
-                        Ok(record)
+                        // Exactly what was inserted (the insert guard refuses anything else).
+                        Ok(PassportRecord {
+                            id: new.id,
+                            gtin: new.gtin,
+                            sector_id: new.sector_id,
+                            economic_operator_id: new.economic_operator_id,
+                            status: PassportStatus::Draft,
+                            status_reason: None,
+                            current_version: 0,
+                            created_at: now,
+                            updated_at: now,
+                            published_at: None,
+                        })
                     })
                 })
                 .await
@@ -582,18 +614,42 @@ macro_rules! impl_store {
             }
 
             async fn get_draft(&self, id: &PassportId) -> Result<Option<DraftRecord>> {
-                let p = self.get_passport(id).await?;
+                Ok(self.get_pending(id).await?.1)
+            }
+
+            async fn get_pending(
+                &self,
+                id: &PassportId,
+            ) -> Result<(PassportRecord, Option<DraftRecord>)> {
+                // The passport and its pending draft (version current + 1) in one query; the
+                // draft columns are NULL when there is none.
                 let sql = format!(
-                    "SELECT {DRAFT_COLS} FROM passport_drafts WHERE passport_id = $1 AND version = $2"
+                    "SELECT p.id, p.gtin, p.sector_id, p.economic_operator_id, p.status, \
+                     p.status_reason, p.current_version, p.created_at, p.updated_at, \
+                     p.published_at, d.version AS draft_version, d.content AS draft_content, \
+                     d.created_at AS draft_created_at, d.updated_at AS draft_updated_at \
+                     FROM passports p LEFT JOIN passport_drafts d \
+                     ON d.passport_id = p.id AND d.version = p.current_version + 1 \
+                     WHERE p.id = $1"
                 );
-                sqlx::query(&sql)
+                let row = sqlx::query(&sql)
                     .bind(id_text(id))
-                    .bind(version_i32(p.current_version + 1)?)
                     .fetch_optional(&self.pool)
                     .await?
-                    .as_ref()
-                    .map(draft_from_row)
-                    .transpose()
+                    .ok_or_else(|| StoreError::NotFound(format!("passport {id}")))?;
+                let passport = passport_from_row(&row)?;
+                let draft_version: Option<i32> = row.try_get("draft_version")?;
+                let draft = match draft_version {
+                    None => None,
+                    Some(v) => Some(DraftRecord {
+                        passport: passport.id,
+                        version: version_u32(v)?,
+                        content: row.try_get("draft_content")?,
+                        created_at: row.try_get("draft_created_at")?,
+                        updated_at: row.try_get("draft_updated_at")?,
+                    }),
+                };
+                Ok((passport, draft))
             }
 
             async fn publish(
@@ -602,13 +658,36 @@ macro_rules! impl_store {
                 version: NewVersion,
                 audit: AuditEvent,
             ) -> Result<VersionRecord> {
+                Ok(self.publish_with_seq(id, version, audit).await?.0)
+            }
+
+            async fn publish_with_seq(
+                &self,
+                id: &PassportId,
+                version: NewVersion,
+                audit: AuditEvent,
+            ) -> Result<(VersionRecord, u64)> {
                 let id_owned = *id;
-                self.write(move |tx: &mut Tx| -> OpFuture<'_, VersionRecord> {
+                self.write(move |tx: &mut Tx| -> OpFuture<'_, (VersionRecord, u64)> {
                     Box::pin(async move {
                         let id = &id_owned;
                         let now = utc(audit.at)?;
                         let signed_at = utc(version.signed_at)?;
-                        let p = lock_passport(tx, id).await?;
+                        // The passport row (locked) and whether its next version's draft
+                        // exists, in one statement.
+                        let sql = format!(
+                            "SELECT {PASSPORT_COLS}, EXISTS (SELECT 1 FROM passport_drafts d \
+                             WHERE d.passport_id = passports.id \
+                             AND d.version = passports.current_version + 1) AS has_draft \
+                             FROM passports WHERE id = $1{FOR_UPDATE}"
+                        );
+                        let row = sqlx::query(&sql)
+                            .bind(id_text(id))
+                            .fetch_optional(&mut **tx)
+                            .await?
+                            .ok_or_else(|| StoreError::NotFound(format!("passport {id}")))?;
+                        let p = passport_from_row(&row)?;
+                        let has_draft: bool = row.try_get("has_draft")?;
                         refuse_terminal(&p)?;
                         if p.status == PassportStatus::Suspended {
                             return Err(StoreError::Conflict(format!(
@@ -622,11 +701,14 @@ macro_rules! impl_store {
                                 version.version
                             )));
                         }
-                        if read_draft(tx, id, next).await?.is_none() {
+                        if !has_draft {
                             return Err(StoreError::Conflict(format!(
                                 "passport {id} has no pending draft for version {next}"
                             )));
                         }
+                        // The database's rules fix the order: a version is stored only for
+                        // a published passport, and current_version advances only to a stored
+                        // version.
                         if p.status == PassportStatus::Draft {
                             sqlx::query(
                                 "UPDATE passports SET status = 'published', published_at = $1, updated_at = $2 \
@@ -661,23 +743,28 @@ macro_rules! impl_store {
                         .bind(now)
                         .execute(&mut **tx)
                         .await?;
-                        sqlx::query("UPDATE passports SET current_version = $1, updated_at = $2 WHERE id = $3")
-                            .bind(version_i32(next)?)
-                            .bind(now)
-                            .bind(id_text(id))
-                            .execute(&mut **tx)
-                            .await?;
-                        append_audit_tx(tx, &audit, Some(id)).await?;
-                        Ok(VersionRecord {
-                            passport: *id,
-                            version: next,
-                            content: version.content,
-                            content_sha256: digest,
-                            key_id: version.key_id,
-                            signed_at,
-                            credentials: version.credentials,
-                            created_at: now,
-                        })
+                        sqlx::query(
+                            "UPDATE passports SET current_version = $1, updated_at = $2 WHERE id = $3",
+                        )
+                        .bind(version_i32(next)?)
+                        .bind(now)
+                        .bind(id_text(id))
+                        .execute(&mut **tx)
+                        .await?;
+                        let event = append_audit_tx(tx, &audit, Some(id)).await?;
+                        Ok((
+                            VersionRecord {
+                                passport: *id,
+                                version: next,
+                                content: version.content,
+                                content_sha256: digest,
+                                key_id: version.key_id,
+                                signed_at,
+                                credentials: version.credentials,
+                                created_at: now,
+                            },
+                            event.seq,
+                        ))
                     })
                 })
                 .await

@@ -269,13 +269,27 @@ impl PgStore {
     }
 }
 
+/// Begins a write batch in one round trip: claims the audit head row first (see `ops`:
+/// every batch, on every node, then takes its locks in the same order) and sets the first
+/// job's savepoint.
 async fn begin_write_on(pool: &PgPool) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
-    Ok(pool.begin().await?)
+    Ok(pool
+        .begin_with(
+            "BEGIN; SELECT next_seq FROM audit_head WHERE id = 1 FOR UPDATE; \
+             SAVEPOINT hallmark_write",
+        )
+        .await?)
 }
 
-/// A write batch claims the audit head row first (see `ops`): every batch, on every node,
-/// then takes its locks in the same order.
-const HEAD_LOCK: Option<&str> = Some("SELECT next_seq FROM audit_head WHERE id = 1 FOR UPDATE");
+/// An audit event and its log leaf in one statement. The leaf's foreign key to the event
+/// is checked at the end of the statement, when the event row is there; the audit head was
+/// advanced by the statement before, so the event's own guard sees it.
+const INSERT_AUDIT_AND_LEAF: Option<&str> = Some(
+    "WITH e AS (INSERT INTO audit_events (seq, at, actor, action, passport_id, subject, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq) \
+     INSERT INTO log_leaves (leaf_index, leaf_hash, audit_seq, created_at) \
+     SELECT seq - 1, $8, seq, $2 FROM e",
+);
 
 /// Refuses an application role with more privilege than it needs. The first problem
 /// found is returned as [`StoreError::Privilege`] naming it; query failures are other

@@ -93,12 +93,17 @@ impl SqliteStore {
 
 /// A write transaction: `BEGIN IMMEDIATE` makes it the database's only writer at once
 /// (no upgrade from a read lock that could fail with SQLITE_BUSY midway).
+/// Begins a write batch: `BEGIN IMMEDIATE` makes it the only writer (so no head lock is
+/// needed), and the first job's savepoint is set in the same call.
 async fn begin_write_on(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
-    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+    Ok(pool
+        .begin_with("BEGIN IMMEDIATE; SAVEPOINT hallmark_write")
+        .await?)
 }
 
-/// SQLite needs no head lock: `BEGIN IMMEDIATE` already excludes every other writer.
-const HEAD_LOCK: Option<&str> = None;
+/// SQLite has no data-modifying CTEs: the event and its leaf are two statements (in
+/// process, no network round trip).
+const INSERT_AUDIT_AND_LEAF: Option<&str> = None;
 
 #[cfg(unix)]
 fn create_private_file(path: &Path) -> Result<(), StoreError> {

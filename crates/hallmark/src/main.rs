@@ -9,6 +9,12 @@ mod keys;
 mod log;
 mod node_cmd;
 
+/// mimalloc instead of glibc's malloc: the node allocates and frees many short-lived
+/// buffers per request (JSON, canonical forms, credentials), and glibc's allocator was
+/// about a fifth of the node's CPU time on the publish path (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use hallmark_core::did::DidDocument;
 use hallmark_core::tlog::{check_logged_credential, InclusionProof, VerifierKey};

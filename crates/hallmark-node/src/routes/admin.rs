@@ -391,15 +391,10 @@ async fn publish(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    let record = app.store.get_passport(&id).await.map_err(store_error)?;
-    let draft = app
-        .store
-        .get_draft(&id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| ApiError::Conflict {
-            detail: "nothing to publish: this passport has no pending draft".into(),
-        })?;
+    let (record, draft) = app.store.get_pending(&id).await.map_err(store_error)?;
+    let draft = draft.ok_or_else(|| ApiError::Conflict {
+        detail: "nothing to publish: this passport has no pending draft".into(),
+    })?;
     if record.status == PassportStatus::Suspended {
         return Err(ApiError::Conflict {
             detail: "the passport is suspended; resume it before publishing a new version".into(),
@@ -448,9 +443,9 @@ async fn publish(
     // The log leaf of this event commits to the exact credential bytes served (SHA-256 of
     // each audience's Data Integrity credential).
     a.detail = json!({ "version": draft.version, "keyId": key_id, "credentialSha256": hashes });
-    let v = app
+    let published = app
         .store
-        .publish(
+        .publish_with_seq(
             &id,
             NewVersion {
                 version: draft.version,
@@ -467,15 +462,10 @@ async fn publish(
         )
         .await;
     app.passport_states.invalidate(&id);
-    let v = v.map_err(store_error)?;
+    let (v, seq) = published.map_err(store_error)?;
     let base = &app.issuer.base_url;
     // The transparency-log leaf of this publish event (leaf index = audit seq - 1).
-    let log_index = app
-        .store
-        .publish_seq(&id, v.version)
-        .await
-        .map_err(store_error)?
-        .map(|seq| seq.saturating_sub(1));
+    let log_index = Some(seq.saturating_sub(1));
     Ok(Json(json!({
         "id": id.uuid(),
         "version": v.version,
@@ -783,11 +773,10 @@ async fn revoke_key(
     let mut a = audit(&p, "api-key.revoked", None);
     a.subject = Some(record.prefix.clone());
     a.detail = json!({ "keyId": key_uuid(&record.prefix) });
-    let r = app
-        .store
-        .revoke_api_key(&record.prefix, a)
-        .await
-        .map_err(store_error)?;
+    let r = app.store.revoke_api_key(&record.prefix, a).await;
+    // After the commit (or a failure): this node's next request with the key reads it again.
+    app.api_keys.invalidate(&record.prefix);
+    let r = r.map_err(store_error)?;
     Ok(Json(key_json(&r)))
 }
 

@@ -73,6 +73,22 @@ impl Store for NotifyingStore {
         self.wrote(self.inner.publish(id, version, audit).await)
     }
 
+    async fn publish_with_seq(
+        &self,
+        id: &PassportId,
+        version: NewVersion,
+        audit: AuditEvent,
+    ) -> Result<(VersionRecord, u64), StoreError> {
+        self.wrote(self.inner.publish_with_seq(id, version, audit).await)
+    }
+
+    async fn get_pending(
+        &self,
+        id: &PassportId,
+    ) -> Result<(PassportRecord, Option<DraftRecord>), StoreError> {
+        self.inner.get_pending(id).await
+    }
+
     async fn change_status(
         &self,
         id: &PassportId,

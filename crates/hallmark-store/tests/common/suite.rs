@@ -36,6 +36,7 @@ macro_rules! conformance_tests {
             not_found_errors,
             every_audit_event_is_a_log_leaf,
             publish_seq_finds_each_versions_publish_event,
+            pending_and_publish_with_seq_answer_as_the_separate_calls,
             failing_writes_among_concurrent_ones_fail_alone,
         );
     };
@@ -733,6 +734,68 @@ pub async fn publish_seq_finds_each_versions_publish_event(s: S) {
     assert!(seq_of(1).is_some() && seq_of(1) != seq_of(2));
     assert_eq!(s.publish_seq(&p.id, 3).await.unwrap(), None);
     assert_eq!(s.publish_seq(&other.id, 1).await.unwrap(), None);
+}
+
+/// The combined reads/writes the publish path uses answer exactly what the separate calls
+/// answer: `get_pending` = `get_passport` + `get_draft`, and `publish_with_seq`'s number is
+/// the `passport.published` event's (`publish_seq`).
+pub async fn pending_and_publish_with_seq_answer_as_the_separate_calls(s: S) {
+    let publish = |n: i64, version: u32| {
+        let mut a = audit(n, "passport.published");
+        a.detail = serde_json::json!({ "version": version });
+        a
+    };
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    let (passport, draft) = s.get_pending(&p.id).await.unwrap();
+    assert_eq!(passport, s.get_passport(&p.id).await.unwrap());
+    assert_eq!(draft, s.get_draft(&p.id).await.unwrap());
+    assert_eq!(draft.as_ref().map(|d| d.version), Some(1));
+    let (v1, seq1) = s
+        .publish_with_seq(&p.id, new_version(1, 1), publish(1, 1))
+        .await
+        .unwrap();
+    assert_eq!(v1.version, 1);
+    assert_eq!(s.publish_seq(&p.id, 1).await.unwrap(), Some(seq1));
+    assert_eq!(s.audit_len().await.unwrap(), seq1, "the newest event");
+    // Published, nothing pending.
+    let (passport, draft) = s.get_pending(&p.id).await.unwrap();
+    assert_eq!(passport.status, PassportStatus::Published);
+    assert_eq!(passport.current_version, 1);
+    assert_eq!(draft, None);
+    assert_eq!(s.get_draft(&p.id).await.unwrap(), None);
+    // The next version's draft is pending; publishing it is a later event.
+    s.start_version(&p.id, b"{\"v\":2}".to_vec(), audit(2, "r"))
+        .await
+        .unwrap();
+    let (passport, draft) = s.get_pending(&p.id).await.unwrap();
+    assert_eq!(passport.current_version, 1);
+    let draft = draft.unwrap();
+    assert_eq!(
+        (draft.version, draft.content.as_slice()),
+        (2, &b"{\"v\":2}"[..])
+    );
+    assert_eq!(Some(draft), s.get_draft(&p.id).await.unwrap());
+    let (v2, seq2) = s
+        .publish_with_seq(&p.id, new_version(2, 3), publish(3, 2))
+        .await
+        .unwrap();
+    assert_eq!(v2.version, 2);
+    assert!(seq2 > seq1);
+    assert_eq!(s.publish_seq(&p.id, 2).await.unwrap(), Some(seq2));
+    // Refusals are the same as publish's, and change nothing.
+    let again = s
+        .publish_with_seq(&p.id, new_version(3, 4), publish(4, 3))
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(s.audit_len().await.unwrap(), seq2);
+    let unknown = new_passport("04012345678902", "battery").id;
+    assert!(matches!(
+        s.get_pending(&unknown).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 pub async fn concurrent_publishers_of_one_passport(s: S) {
