@@ -211,11 +211,12 @@ mod tests {
     }
 }
 
-/// How long a node trusts its cached view of a passport's status and current version when
-/// the change was made elsewhere (another node sharing the database). Changes made through
-/// this node are seen at once. Below the `max-age=60` the current-version URL already
-/// allows HTTP caches.
-pub const PASSPORT_STATE_TTL: Duration = Duration::from_secs(5);
+/// The longest a node serves its cached view of a passport's status and current version.
+/// Changes made through this node are seen at once; changes made through another node
+/// sharing the database within about [`crate::changes::FOLLOW_INTERVAL`] (the audit log is
+/// the change feed). This lifetime only bounds what is served while the store cannot be
+/// read; it is the `max-age=60` the current-version URL already allows HTTP caches.
+pub const PASSPORT_STATE_TTL: Duration = Duration::from_secs(60);
 
 /// What the public read path needs to know about a passport that may change.
 #[derive(Debug, Clone)]
@@ -277,6 +278,13 @@ where
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         self.inner.remove(key);
     }
+
+    /// Drops every entry (and stops reads in flight from refilling).
+    pub fn clear(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.inner.clear();
+    }
 }
 
 /// Short-lived cache of [`PassportState`] by passport id, bounded by entry count.
@@ -293,10 +301,10 @@ impl PassportStateCache {
         self.0.generation()
     }
 
-    /// The cached state if younger than its lifetime: [`PASSPORT_STATE_TTL`] less up to one
-    /// second, spread by id so that entries filled together do not all expire together.
+    /// The cached state if younger than its lifetime: [`PASSPORT_STATE_TTL`] less up to ten
+    /// seconds, spread by id so that entries filled together do not all expire together.
     pub fn get(&self, id: &PassportId) -> Option<PassportState> {
-        let spread = Duration::from_millis(u64::from(id.uuid().as_bytes()[15]) * 4);
+        let spread = Duration::from_millis(u64::from(id.uuid().as_bytes()[15]) * 40);
         self.0.get(id, PASSPORT_STATE_TTL.saturating_sub(spread))
     }
 
@@ -305,9 +313,14 @@ impl PassportStateCache {
         self.0.insert(id, state, generation);
     }
 
-    /// A passport changed through this node (call after the commit).
+    /// A passport changed (through this node, or another one: `crate::changes`).
     pub fn invalidate(&self, id: &PassportId) {
         self.0.invalidate(id);
+    }
+
+    /// Drops every entry.
+    pub fn clear(&self) {
+        self.0.clear();
     }
 }
 

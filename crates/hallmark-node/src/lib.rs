@@ -22,6 +22,7 @@ pub mod audit;
 pub mod auth;
 pub mod backing;
 pub mod cache;
+pub mod changes;
 pub mod config;
 pub mod edge;
 pub mod node;

@@ -229,7 +229,8 @@ pub async fn start(
     let tasks = vec![
         spawn(pl, public, rx.clone()),
         spawn(al, admin_r, rx.clone()),
-        transparency::checkpointer::spawn(Arc::clone(&app), rx),
+        transparency::checkpointer::spawn(Arc::clone(&app), rx.clone()),
+        crate::changes::spawn(Arc::clone(&app), rx),
     ];
     tracing::info!(%public_addr, %admin_addr, "listening");
     Ok(Running {

@@ -3,8 +3,9 @@
 //! HTTP verify with `hallmark_core::tlog` and the published key; a log rewritten in the
 //! database is refused by the node and caught by a verifier holding an older checkpoint; two
 //! nodes on one PostgreSQL only ever store mutually consistent checkpoints; `node.started`
-//! records the configuration without a secret; a key revoked through one of two nodes is
-//! refused by the other within the API-key lifetime.
+//! records the configuration without a secret; of two nodes on one database, each sees the
+//! other's status changes through the audit log (the change feed) and refuses a key the
+//! other revoked within the API-key lifetime.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -684,6 +685,58 @@ async fn two_nodes_on_one_postgres_store_only_consistent_checkpoints() {
             assert!(passes(&check_consistency(&c.note, &later.note, &p, &vkey)));
         }
     }
+    a.stop().await;
+    b.stop().await;
+}
+
+/// The audit log is each node's change feed: a passport suspended through one node is
+/// answered 410 by another node that had it cached, well before the cache's own lifetime
+/// (`PASSPORT_STATE_TTL`) would have expired it; resuming it is seen the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_change_through_one_node_reaches_the_other_through_the_change_feed() {
+    let data = Data::new(Backend::Postgres).await;
+    let a = data.start().await;
+    let b = data.start().await;
+    let (id, _) = a.publish("FEED-1").await;
+    let path = format!("/passports/{id}");
+    assert_eq!(b.get(&path).await.status, 200, "b has it cached now");
+    let started = std::time::Instant::now();
+    let suspended = common::client()
+        .post(format!("{}/api/v1/passports/{id}/suspend", a.admin))
+        .header("authorization", basic())
+        .header("content-type", "application/json")
+        .body(json!({ "reason": "recall" }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(suspended.status().as_u16(), 200);
+    assert_eq!(
+        a.get(&path).await.status,
+        410,
+        "the suspending node at once"
+    );
+    until("b to answer 410", || async {
+        (b.get(&path).await.status == 410).then_some(())
+    })
+    .await;
+    let took = started.elapsed();
+    assert!(
+        took < hallmark_node::cache::PASSPORT_STATE_TTL / 4,
+        "seen after {took:?}: the feed, not the cache lifetime"
+    );
+    let resumed = a
+        .admin(Method::POST, &format!("/api/v1/passports/{id}/resume"))
+        .await;
+    assert_eq!(
+        resumed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&resumed.body)
+    );
+    until("b to serve it again", || async {
+        (b.get(&path).await.status == 200).then_some(())
+    })
+    .await;
     a.stop().await;
     b.stop().await;
 }

@@ -248,6 +248,19 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(30))
+            // sqlx pings every connection it hands out by default: one more round trip per
+            // query. Only a connection that sat idle (when the server may have restarted
+            // or a network path dropped it) is checked first; a busy pool's connections
+            // are known to be alive.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for < IDLE_BEFORE_PING {
+                        return Ok(true);
+                    }
+                    Ok(sqlx::Connection::ping(conn).await.is_ok())
+                })
+            })
             .connect_with(app_options(app))
             .await?;
         if let Err(e) = check_app_role(&pool).await {
@@ -268,6 +281,9 @@ impl PgStore {
         self.pool.close().await;
     }
 }
+
+/// A pooled connection idle for longer than this is pinged before it is used.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 
 /// Begins a write batch in one round trip: claims the audit head row first (see `ops`:
 /// every batch, on every node, then takes its locks in the same order) and sets the first

@@ -61,6 +61,9 @@ impl SqliteStore {
         create_private_file(&path)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // An embedded file connection does not go away: no ping (a hop to the
+            // connection's worker thread) before every query.
+            .test_before_acquire(false)
             .connect_with(connect_options(&path))
             .await?;
         migrate(&pool).await?;

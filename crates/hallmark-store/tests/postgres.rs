@@ -863,3 +863,27 @@ async fn large_columns_use_lz4() {
         assert_eq!(compression, "l", "{table}.{column} is not LZ4");
     }
 }
+
+/// The pool does not ping a connection it hands out while the pool is busy, but checks one
+/// that sat idle for a second or more: after the server drops every application connection,
+/// the next read and write succeed on fresh ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_the_server_dropped_while_idle_are_replaced() {
+    let h = PgHarness::new().await;
+    let s = h.store();
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    s.get_passport(&p.id).await.unwrap();
+    h.admin_exec(&[format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{}'",
+        h.app_role
+    )])
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_eq!(s.get_passport(&p.id).await.unwrap().id, p.id);
+    s.publish(&p.id, new_version(1, 1), audit(1, "p"))
+        .await
+        .unwrap();
+}
