@@ -53,6 +53,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "lz4_toast",
         include_str!("../migrations/postgres/0003_lz4_toast.sql"),
     ),
+    (
+        4,
+        "consistency_without_jsonb",
+        include_str!("../migrations/postgres/0004_consistency_without_jsonb.sql"),
+    ),
 ];
 
 /// Tables that are append-only: table-wide UPDATE on them is an excess privilege.

@@ -57,6 +57,10 @@ async fn check(limits: &Limits, req: Request) -> Result<Request, ApiError> {
             return Err(too_large);
         }
     }
+    // A request that carries no body (every public GET) has nothing to read or check.
+    if axum::body::HttpBody::is_end_stream(req.body()) {
+        return Ok(req);
+    }
     let (parts, body) = req.into_parts();
     let bytes = match Limited::new(body, max).collect().await {
         Ok(collected) => collected.to_bytes(),

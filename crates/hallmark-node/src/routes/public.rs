@@ -191,14 +191,12 @@ async fn serve(
         });
     }
     let n = version.unwrap_or(record.current_version);
-    let accept = headers
-        .get(ACCEPT)
-        .and_then(|a| a.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let (form, media) = if accept.contains(VC_JWT) {
+    let accept = headers.get(ACCEPT).map_or(&b""[..], HeaderValue::as_bytes);
+    let (form, media) = if contains_ignore_case(accept, VC_JWT) {
         (Form::Jwt, VC_JWT)
-    } else if accept.contains("application/json") && !accept.contains(VC_LD_JSON) {
+    } else if contains_ignore_case(accept, "application/json")
+        && !contains_ignore_case(accept, VC_LD_JSON)
+    {
         (Form::DataIntegrity, "application/json")
     } else {
         (Form::DataIntegrity, VC_LD_JSON)
@@ -224,6 +222,8 @@ async fn serve(
         (StatusCode::OK, served.bytes.clone()).into_response()
     };
     let h = r.headers_mut();
+    // Room for these and the edge's security and CORS headers: no regrowth per request.
+    h.reserve(RESPONSE_HEADERS);
     h.insert(CONTENT_TYPE, HeaderValue::from_static(media));
     h.insert(VARY, HeaderValue::from_static("Accept"));
     h.insert(ETAG, served.etag.clone());
@@ -239,6 +239,19 @@ async fn serve(
         h.append(name.clone(), value.clone());
     }
     Ok(r)
+}
+
+/// Headers a passport response ends up with (this handler's, the edge's security and CORS
+/// headers, `content-length`), reserved at once.
+const RESPONSE_HEADERS: usize = 20;
+
+/// Whether `needle` (ASCII) occurs in `haystack`, ignoring ASCII case; no allocation.
+fn contains_ignore_case(haystack: &[u8], needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    needle.is_empty()
+        || haystack
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Reads one public form of a published version from the store, with its ETag and the
@@ -290,4 +303,23 @@ pub fn log_headers(base_url: &str, seq: u64) -> Vec<(axum::http::HeaderName, Hea
         out.push((axum::http::header::LINK, v));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_ignore_case;
+
+    #[test]
+    fn accept_matching_ignores_ascii_case_and_finds_media_types_in_lists() {
+        assert!(contains_ignore_case(b"Application/VC+JWT", VC_JWT_FOR_TEST));
+        assert!(contains_ignore_case(
+            b"text/html, application/vc+jwt;q=0.9",
+            VC_JWT_FOR_TEST
+        ));
+        assert!(!contains_ignore_case(b"application/vc+ld+json", VC_JWT_FOR_TEST));
+        assert!(!contains_ignore_case(b"", VC_JWT_FOR_TEST));
+        assert!(!contains_ignore_case(b"application/vc", VC_JWT_FOR_TEST));
+    }
+
+    const VC_JWT_FOR_TEST: &str = super::VC_JWT;
 }
