@@ -316,7 +316,10 @@ mod tests {
             b"text/html, application/vc+jwt;q=0.9",
             VC_JWT_FOR_TEST
         ));
-        assert!(!contains_ignore_case(b"application/vc+ld+json", VC_JWT_FOR_TEST));
+        assert!(!contains_ignore_case(
+            b"application/vc+ld+json",
+            VC_JWT_FOR_TEST
+        ));
         assert!(!contains_ignore_case(b"", VC_JWT_FOR_TEST));
         assert!(!contains_ignore_case(b"application/vc", VC_JWT_FOR_TEST));
     }
