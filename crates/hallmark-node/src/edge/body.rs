@@ -42,7 +42,8 @@ pub async fn guard(State(limits): State<Arc<Limits>>, req: Request, next: Next) 
     }
 }
 
-async fn check(limits: &Limits, req: Request) -> Result<Request, ApiError> {
+/// The body guard's check: the request back (its body read and checked) or the refusal.
+pub async fn check(limits: &Limits, req: Request) -> Result<Request, ApiError> {
     let max = limits.max_body_bytes;
     let too_large = ApiError::BodyTooLarge { max };
     if let Some(len) = req.headers().get(CONTENT_LENGTH) {

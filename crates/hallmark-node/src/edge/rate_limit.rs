@@ -63,20 +63,13 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     }
 }
 
-/// Middleware (public listener): limit per client address.
-pub async fn per_client(
-    State(limiter): State<Arc<KeyedLimiter<IpAddr>>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let ip = client_ip(&req);
-    match limiter.check(&ip) {
-        Ok(()) => next.run(req).await,
-        Err(retry_after_secs) => {
-            tracing::debug!(client = %ip, "public rate limit");
-            ApiError::RateLimited { retry_after_secs }.into_response()
-        }
-    }
+/// The public listener's limit per client address (run by `edge::public_checks`).
+pub fn per_client(limiter: &KeyedLimiter<IpAddr>, req: &Request) -> Result<(), ApiError> {
+    let ip = client_ip(req);
+    limiter.check(&ip).map_err(|retry_after_secs| {
+        tracing::debug!(client = %ip, "public rate limit");
+        ApiError::RateLimited { retry_after_secs }
+    })
 }
 
 /// What the admin limiter keys on.
