@@ -249,34 +249,26 @@ macro_rules! impl_store {
             // The event is also the next leaf of the transparency log, in the same
             // transaction: leaf index = seq - 1, so the log's order is the audit order.
             let leaf_hash = record.leaf_hash()?.to_vec();
-            if let Some(sql) = super::INSERT_AUDIT_AND_LEAF {
-                // One statement (one round trip) for both rows.
-                sqlx::query(sql)
-                    .bind(seq)
-                    .bind(at)
-                    .bind(&event.actor)
-                    .bind(&event.action)
-                    .bind(passport.map(id_text))
-                    .bind(&event.subject)
-                    .bind(detail)
-                    .bind(leaf_hash)
-                    .execute(&mut **tx)
-                    .await?;
-                return Ok(record);
-            }
-            sqlx::query(
+            // Where the backend can, one statement (one round trip) inserts both rows; the
+            // leaf hash is then its eighth parameter.
+            let both = super::INSERT_AUDIT_AND_LEAF;
+            let event_sql = both.unwrap_or(
                 "INSERT INTO audit_events (seq, at, actor, action, passport_id, subject, detail) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(seq)
-            .bind(at)
-            .bind(&event.actor)
-            .bind(&event.action)
-            .bind(passport.map(id_text))
-            .bind(&event.subject)
-            .bind(detail)
-            .execute(&mut **tx)
-            .await?;
+            );
+            let insert = sqlx::query(event_sql)
+                .bind(seq)
+                .bind(at)
+                .bind(&event.actor)
+                .bind(&event.action)
+                .bind(passport.map(id_text))
+                .bind(&event.subject)
+                .bind(detail);
+            if both.is_some() {
+                insert.bind(leaf_hash).execute(&mut **tx).await?;
+                return Ok(record);
+            }
+            insert.execute(&mut **tx).await?;
             sqlx::query(
                 "INSERT INTO log_leaves (leaf_index, leaf_hash, audit_seq, created_at) \
                  VALUES ($1, $2, $3, $4)",

@@ -64,6 +64,13 @@ async fn published(s: &S, gtin: &str) -> hallmark_core::passport::PassportId {
     p.id
 }
 
+/// The audit event of publishing `version` (its detail names the version, as the node's).
+fn publish(n: i64, version: u32) -> AuditEvent {
+    let mut a = audit(n, "passport.published");
+    a.detail = serde_json::json!({ "version": version });
+    a
+}
+
 fn bad_audit() -> AuditEvent {
     // Violates the audit table's CHECK (action is 1–128 characters): fails at the LAST
     // statement of the transaction, after the change itself has been written.
@@ -698,11 +705,6 @@ pub async fn every_audit_event_is_a_log_leaf(s: S) {
 
 /// `publish_seq` names the audit event (and so the log leaf) that published a version.
 pub async fn publish_seq_finds_each_versions_publish_event(s: S) {
-    let publish = |n: i64, version: u32| {
-        let mut a = audit(n, "passport.published");
-        a.detail = serde_json::json!({ "version": version });
-        a
-    };
     let p = s
         .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
         .await
@@ -740,11 +742,6 @@ pub async fn publish_seq_finds_each_versions_publish_event(s: S) {
 /// answer: `get_pending` = `get_passport` + `get_draft`, and `publish_with_seq`'s number is
 /// the `passport.published` event's (`publish_seq`).
 pub async fn pending_and_publish_with_seq_answer_as_the_separate_calls(s: S) {
-    let publish = |n: i64, version: u32| {
-        let mut a = audit(n, "passport.published");
-        a.detail = serde_json::json!({ "version": version });
-        a
-    };
     let p = s
         .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
         .await
