@@ -133,13 +133,15 @@ async fn timeout(
     req: Request,
     next: Next,
 ) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::warn!(timeout_ms = limit.as_millis() as u64, "request timed out");
-            ApiError::Timeout.into_response()
-        }
-    }
+    tokio::time::timeout(limit, next.run(req))
+        .await
+        .unwrap_or_else(|_| timed_out(limit))
+}
+
+/// The answer to a request that ran past `limit` (logged).
+fn timed_out(limit: Duration) -> Response {
+    tracing::warn!(timeout_ms = limit.as_millis() as u64, "request timed out");
+    ApiError::Timeout.into_response()
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -162,7 +164,7 @@ pub fn public_cors() -> CorsLayer {
 
 /// The public listener's per-request checks, innermost first: body and JSON limits, rate
 /// limit per client address, request timeout around both and the handler.
-pub struct PublicChecks {
+struct PublicChecks {
     limiter: Arc<KeyedLimiter<IpAddr>>,
     limits: Limits,
     timeout: Duration,
@@ -185,13 +187,7 @@ async fn public_checks(
     match tokio::time::timeout(c.timeout, checked).await {
         Ok(Ok(response)) => response,
         Ok(Err(refused)) => refused.into_response(),
-        Err(_) => {
-            tracing::warn!(
-                timeout_ms = c.timeout.as_millis() as u64,
-                "request timed out"
-            );
-            ApiError::Timeout.into_response()
-        }
+        Err(_) => timed_out(c.timeout),
     }
 }
 

@@ -465,7 +465,7 @@ async fn publish(
     let (v, seq) = published.map_err(store_error)?;
     let base = &app.issuer.base_url;
     // The transparency-log leaf of this publish event (leaf index = audit seq - 1).
-    let log_index = Some(seq.saturating_sub(1));
+    let log_index = seq.saturating_sub(1);
     Ok(Json(json!({
         "id": id.uuid(),
         "version": v.version,
@@ -475,7 +475,7 @@ async fn publish(
         "versionUrl": format!("{base}/passports/{}/versions/{}", id.uuid(), v.version),
         "plugin": verdict.to_json(),
         "logIndex": log_index,
-        "logInclusionUrl": log_index.map(|i| format!("{base}/log/proof/inclusion?index={i}")),
+        "logInclusionUrl": format!("{base}/log/proof/inclusion?index={log_index}"),
         "logCheckpointUrl": format!("{base}/log/checkpoint"),
     })))
 }

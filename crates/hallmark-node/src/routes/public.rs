@@ -307,22 +307,17 @@ pub fn log_headers(base_url: &str, seq: u64) -> Vec<(axum::http::HeaderName, Hea
 
 #[cfg(test)]
 mod tests {
-    use super::contains_ignore_case;
+    use super::{contains_ignore_case, VC_JWT};
 
     #[test]
     fn accept_matching_ignores_ascii_case_and_finds_media_types_in_lists() {
-        assert!(contains_ignore_case(b"Application/VC+JWT", VC_JWT_FOR_TEST));
+        assert!(contains_ignore_case(b"Application/VC+JWT", VC_JWT));
         assert!(contains_ignore_case(
             b"text/html, application/vc+jwt;q=0.9",
-            VC_JWT_FOR_TEST
+            VC_JWT
         ));
-        assert!(!contains_ignore_case(
-            b"application/vc+ld+json",
-            VC_JWT_FOR_TEST
-        ));
-        assert!(!contains_ignore_case(b"", VC_JWT_FOR_TEST));
-        assert!(!contains_ignore_case(b"application/vc", VC_JWT_FOR_TEST));
+        assert!(!contains_ignore_case(b"application/vc+ld+json", VC_JWT));
+        assert!(!contains_ignore_case(b"", VC_JWT));
+        assert!(!contains_ignore_case(b"application/vc", VC_JWT));
     }
-
-    const VC_JWT_FOR_TEST: &str = super::VC_JWT;
 }
