@@ -11,6 +11,7 @@
 //! - [`keys`]: public-key encodings (Multikey) and stable key ids.
 //! - [`credential`]: W3C VC 2.0 issuance, secured as eddsa-jcs-2022 and as `vc+jwt`.
 //! - [`did`]: did:web identifiers and DID documents.
+//! - [`integrity`]: tags (HMAC under custody-derived subkeys) that authenticate database rows.
 //! - [`issue`]: passport → per-audience signed credentials.
 //! - [`verify`]: offline verification with a per-check report.
 //! - [`tlog`]: transparency log: RFC 6962 Merkle proofs, signed C2SP checkpoints, append-only guard.
@@ -18,6 +19,7 @@
 pub mod access;
 pub mod credential;
 pub mod did;
+pub mod integrity;
 pub mod issue;
 pub mod jcs;
 pub mod keys;

@@ -589,6 +589,23 @@ impl Keystore {
             .collect()
     }
 
+    /// The node's row-authentication subkeys ([`hallmark_core::integrity`]), derived from
+    /// the sealed node identity: the same for every copy of this keystore (backups and
+    /// restores keep the identity, a passphrase change does not touch it), and never written
+    /// anywhere. A new keystore (`keys init`) has a new identity and so new subkeys.
+    pub fn integrity_keys(&self) -> Result<hallmark_core::integrity::IntegrityKeys, KeysError> {
+        let secret = self.node.identity.to_secret();
+        let hk = hkdf::Hkdf::<Sha256>::new(
+            Some(b"hallmark-keystore/v1 node-secret"),
+            secret.expose_secret().as_bytes(),
+        );
+        let mut node_secret = Zeroizing::new([0u8; 32]);
+        hk.expand(b"hallmark-keystore/v1 node-integrity", &mut node_secret[..])
+            .map_err(|_| KeysError::Crypto("HKDF output length"))?;
+        hallmark_core::integrity::IntegrityKeys::derive(&node_secret[..])
+            .map_err(|_| KeysError::Crypto("node secret length"))
+    }
+
     /// The node's age recipient (`age1…`): encrypt offline-generated keys to it.
     pub fn node_recipient(&self) -> &str {
         &self.node.recipient

@@ -18,8 +18,13 @@
 //!   offline (as GitHub's token format does). It is not a MAC: it protects nothing against
 //!   an attacker.
 //!
-//! The node stores the lookup id and [`KeyHash`] = SHA-256(`"hallmark-api-key-v1:"` ‖ the
-//! key without its checksum). A plain, fast hash is enough here: the hashed input carries
+//! The node stores the lookup id and [`KeyHash`] = HMAC-SHA256 under the node's API-key
+//! subkey (`hallmark_core::integrity`, derived from key custody) of the key without its
+//! checksum ([`KeyHash::keyed`]). The key matters: the database never holds it, so someone
+//! who can insert rows (the app role's credentials) cannot store the hash of a key they made
+//! up. Keys created before that are stored as SHA-256(`"hallmark-api-key-v1:"` ‖ the key
+//! without its checksum) ([`KeyHash::legacy`]) and rehashed by the node on their next use.
+//! A fast hash (no password hash) is enough here: the hashed input carries
 //! ≈190 bits of fresh randomness, so neither a dictionary nor brute force helps an attacker
 //! who steals the table, and a slow password hash would only make every request slower.
 //! Binding the scope letter and lookup id into the hash means a row can match only the
@@ -173,6 +178,16 @@ impl KeyHash {
         Some(KeyHash(out))
     }
 
+    /// The stored hash of a key body under the node's API-key subkey.
+    pub fn keyed(keys: &hallmark_core::integrity::IntegrityKeys, body: &[u8]) -> Self {
+        KeyHash(keys.api_key_hash(body))
+    }
+
+    /// The unkeyed hash keys created before row authentication were stored under.
+    pub fn legacy(body: &[u8]) -> Self {
+        Self::of(body)
+    }
+
     fn of(body: &[u8]) -> Self {
         let mut h = Sha256::new();
         h.update(HASH_DOMAIN);
@@ -260,10 +275,19 @@ impl ApiKey {
         t.get(start..start + ID_LEN).unwrap_or_default()
     }
 
-    /// The hash to store.
+    /// The unkeyed (legacy) hash of this key; what the node stores is [`Self::keyed_hash`].
     pub fn hash(&self) -> KeyHash {
+        KeyHash::of(self.body())
+    }
+
+    /// The hash to store: keyed with the node's API-key subkey.
+    pub fn keyed_hash(&self, keys: &hallmark_core::integrity::IntegrityKeys) -> KeyHash {
+        KeyHash::keyed(keys, self.body())
+    }
+
+    fn body(&self) -> &[u8] {
         let t = self.text.expose_secret().as_bytes();
-        KeyHash::of(&t[..KEY_LEN - CHECKSUM_LEN])
+        &t[..KEY_LEN - CHECKSUM_LEN]
     }
 
     /// Parse and check a presented key: format and checksum, no database lookup.
@@ -311,6 +335,11 @@ impl ParsedKey {
     /// Its hash, to compare with the stored one.
     pub fn hash(&self) -> KeyHash {
         KeyHash::of(self.body.as_bytes())
+    }
+
+    /// Its keyed hash, to compare with a stored keyed hash.
+    pub fn keyed_hash(&self, keys: &hallmark_core::integrity::IntegrityKeys) -> KeyHash {
+        KeyHash::keyed(keys, self.body.as_bytes())
     }
 
     /// Whether this key matches a stored hash, in constant time.

@@ -3,7 +3,8 @@
 
 use crate::plugins::PluginGate;
 use crate::problem::ApiError;
-use hallmark_core::did::{DidDocument, KeyStatus, PublishedKey};
+use hallmark_core::did::{DidDocument, KeyStatus};
+use hallmark_core::integrity::IntegrityKeys;
 use hallmark_core::issue::Issuer;
 use hallmark_core::keys::{decode_public_key_multibase, KeyId, Signer};
 use hallmark_core::sector::SectorRegistry;
@@ -18,15 +19,19 @@ use time::OffsetDateTime;
 pub enum SigningBackend {
     /// The encrypted file keystore, unlocked at start-up.
     Keystore(Box<RwLock<Keystore>>),
-    /// A PKCS#11 token (possibly unavailable: then signing fails with 503).
-    Hsm(HsmState),
+    /// A PKCS#11 token (possibly unavailable: then signing fails with 503), with the row
+    /// authentication keys derived from `HALLMARK_NODE_SECRET` (the token does not have to be
+    /// reachable for the node to check its own rows).
+    Hsm(HsmState, Arc<IntegrityKeys>),
 }
 
 impl std::fmt::Debug for SigningBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SigningBackend::Keystore(_) => f.write_str("SigningBackend::Keystore"),
-            SigningBackend::Hsm(s) => write!(f, "SigningBackend::Hsm(ready: {})", s.is_ready()),
+            SigningBackend::Hsm(s, _) => {
+                write!(f, "SigningBackend::Hsm(ready: {})", s.is_ready())
+            }
         }
     }
 }
@@ -96,7 +101,7 @@ impl SigningBackend {
                     .signer(Purpose::PassportSigning)
                     .map_err(keys_error)?,
             )),
-            SigningBackend::Hsm(state) => {
+            SigningBackend::Hsm(state, _) => {
                 let last = last_known.and_then(|m| decode_public_key_multibase(m).ok());
                 Ok(Box::new(
                     state
@@ -107,11 +112,20 @@ impl SigningBackend {
         }
     }
 
+    /// The row-authentication keys: derived from the keystore's sealed node identity, or
+    /// the HSM backend's configured node secret.
+    pub fn integrity_keys(&self) -> Result<Arc<IntegrityKeys>, KeysError> {
+        match self {
+            SigningBackend::Keystore(ks) => Ok(Arc::new(read(ks).integrity_keys()?)),
+            SigningBackend::Hsm(_, keys) => Ok(Arc::clone(keys)),
+        }
+    }
+
     /// Whether signing can currently work.
     pub fn is_ready(&self) -> bool {
         match self {
             SigningBackend::Keystore(_) => true,
-            SigningBackend::Hsm(s) => s.is_ready(),
+            SigningBackend::Hsm(s, _) => s.is_ready(),
         }
     }
 
@@ -119,7 +133,7 @@ impl SigningBackend {
     pub fn list(&self) -> Result<Vec<KeyInfo>, ApiError> {
         match self {
             SigningBackend::Keystore(ks) => Ok(read(ks).list()),
-            SigningBackend::Hsm(state) => match state.ready() {
+            SigningBackend::Hsm(state, _) => match state.ready() {
                 Some(h) => h.list().map_err(hsm_error),
                 None => Err(ApiError::SigningUnavailable {
                     detail: HSM_UNAVAILABLE.into(),
@@ -134,7 +148,7 @@ impl SigningBackend {
             SigningBackend::Keystore(ks) => write(ks)
                 .rotate(Purpose::PassportSigning, now)
                 .map_err(keys_error),
-            SigningBackend::Hsm(state) => match state.ready() {
+            SigningBackend::Hsm(state, _) => match state.ready() {
                 Some(h) => h.rotate(Purpose::PassportSigning, now).map_err(hsm_error),
                 None => Err(ApiError::SigningUnavailable {
                     detail: HSM_UNAVAILABLE.into(),
@@ -152,7 +166,7 @@ impl SigningBackend {
     ) -> Result<KeyEvent, ApiError> {
         match self {
             SigningBackend::Keystore(ks) => write(ks).revoke(id, reason, now).map_err(keys_error),
-            SigningBackend::Hsm(state) => match state.ready() {
+            SigningBackend::Hsm(state, _) => match state.ready() {
                 Some(h) => h.revoke(id, reason, now).map_err(hsm_error),
                 None => Err(ApiError::SigningUnavailable {
                     detail: HSM_UNAVAILABLE.into(),
@@ -186,6 +200,10 @@ pub struct App {
     /// API keys the admin edge has looked up (short-lived; dropped when this node revokes
     /// the key).
     pub api_keys: Arc<crate::cache::ApiKeyCache>,
+    /// The row-authentication keys (`hallmark_core::integrity`), from key custody.
+    pub integrity: Arc<IntegrityKeys>,
+    /// Integrity findings (rows the node did not write), for `/health`.
+    pub alarms: crate::integrity::Alarms,
 }
 
 /// Cheaply cloneable handle on [`App`].
@@ -220,7 +238,11 @@ pub fn store_error(e: StoreError) -> ApiError {
 
 impl App {
     /// Copies the backend's key metadata into the store (new keys inserted, status changes
-    /// applied), each write with its own audit event in the same transaction.
+    /// applied), each write with its own audit event in the same transaction; every row it
+    /// writes carries the node's tag. A row written before row authentication that custody
+    /// agrees with gets its tag here (`signing-key.authenticated`). A row that is not the
+    /// node's (wrong or missing tag, custody disagrees) is never written over or tagged: it
+    /// is reported and left for `hallmark log check` and the operator.
     pub async fn sync_signing_keys(
         &self,
         actor: &str,
@@ -247,6 +269,7 @@ impl App {
                         "purpose": info.purpose.as_str(),
                         "backend": backend,
                         "status": status.as_str(),
+                        "publicKeyMultibase": info.public_key_multibase,
                     });
                     self.store
                         .insert_signing_key(
@@ -260,11 +283,52 @@ impl App {
                                 retired_at: info.retired_at,
                                 revoked_at: info.revoked_at,
                                 revocation_reason: info.revocation_reason.clone(),
+                                tag: None,
                             },
                             audit,
                         )
                         .await
                         .map_err(store_error)?;
+                }
+                Some(s) if s.public_key_multibase != info.public_key_multibase
+                    || s.purpose != info.purpose.as_str() =>
+                {
+                    // Someone else's row under this key's id.
+                    crate::integrity::alarm(
+                        self,
+                        crate::integrity::AlarmKind::KeyRow,
+                        &s.key_id,
+                        serde_json::json!({ "keyId": s.key_id, "reason": "differs from custody" }),
+                    )
+                    .await;
+                }
+                Some(s) if s.tag.is_none() && s.status == status => {
+                    // Written before row authentication and as custody says: tag it.
+                    let mut audit = AuditEvent::new(now, actor, "signing-key.authenticated");
+                    audit.subject = Some(info.id.to_string());
+                    audit.detail = serde_json::json!({
+                        "purpose": info.purpose.as_str(),
+                        "status": status.as_str(),
+                        "publicKeyMultibase": info.public_key_multibase,
+                    });
+                    self.store
+                        .tag_signing_key(s.clone(), audit)
+                        .await
+                        .map_err(store_error)?;
+                }
+                Some(s) if !s.is_authentic(&self.integrity) => {
+                    crate::integrity::alarm(
+                        self,
+                        crate::integrity::AlarmKind::KeyRow,
+                        &s.key_id,
+                        serde_json::json!({
+                            "keyId": s.key_id,
+                            "reason": "the row's tag does not verify",
+                            "stored": s.status.as_str(),
+                            "custody": status.as_str(),
+                        }),
+                    )
+                    .await;
                 }
                 Some(s) if s.status != status && s.status.can_transition_to(status) => {
                     let mut audit =
@@ -294,15 +358,14 @@ impl App {
         Ok(())
     }
 
-    /// The current passport-signing key's multibase, per the store (for an unavailable HSM).
-    /// Only the HSM backend needs it (to name the key it cannot reach); for the keystore
-    /// this is `None` without a query.
+    /// The current passport-signing key's multibase, per the trusted keys (for an
+    /// unavailable HSM). Only the HSM backend needs it (to name the key it cannot reach); for
+    /// the keystore this is `None` without a query.
     pub async fn last_known_signing_key(&self) -> Option<String> {
-        if !matches!(self.signing, SigningBackend::Hsm(_)) {
+        if !matches!(self.signing, SigningBackend::Hsm(..)) {
             return None;
         }
-        self.store
-            .list_signing_keys()
+        crate::integrity::trusted_keys(self)
             .await
             .ok()?
             .into_iter()
@@ -313,28 +376,14 @@ impl App {
             .map(|k| k.public_key_multibase)
     }
 
-    /// The DID document: current and retired passport-signing keys from the store's
-    /// signing-key metadata; revoked keys are never published.
+    /// The DID document: current and retired passport-signing keys of custody merged with
+    /// the authenticated signing-key rows (so it is served with the HSM down, and lists keys
+    /// a sibling node rotated in); revoked keys are never published, and a row the node did
+    /// not write changes nothing.
     pub async fn did_document(&self) -> Result<DidDocument, ApiError> {
-        let keys = self.store.list_signing_keys().await.map_err(store_error)?;
-        let mut published = Vec::new();
-        for k in keys {
-            if k.purpose != Purpose::PassportSigning.as_str() {
-                continue;
-            }
-            let status = match k.status {
-                SigningKeyStatus::Current => KeyStatus::Current,
-                SigningKeyStatus::Retired => KeyStatus::Retired,
-                SigningKeyStatus::Revoked => continue,
-            };
-            match decode_public_key_multibase(&k.public_key_multibase) {
-                Ok(public_key) => published.push(PublishedKey { public_key, status }),
-                Err(e) => {
-                    tracing::error!(key = %k.key_id, error = %e, "unreadable signing key metadata");
-                    return Err(ApiError::Internal);
-                }
-            }
-        }
-        Ok(DidDocument::build(&self.issuer.did, &published))
+        let keys = crate::integrity::trusted_keys(self)
+            .await
+            .map_err(store_error)?;
+        Ok(crate::integrity::did_document(&self.issuer.did, &keys))
     }
 }

@@ -100,7 +100,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
 pub struct StoredKey {
     /// Its id.
     pub key_id: Uuid,
-    /// SHA-256 of the key ([`apikey::ApiKey::hash`]).
+    /// The stored hash of the key (keyed, [`apikey::ApiKey::keyed_hash`], or legacy).
     pub hash: KeyHash,
     /// Its scope (authoritative).
     pub scope: Scope,
@@ -122,6 +122,12 @@ pub trait KeyLookup: Send + Sync + 'static {
         &'a self,
         lookup_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<StoredKey>, LookupError>>;
+    /// Whether `presented` is the key `stored` was made for, in constant time. The default
+    /// compares the unkeyed hash (in-memory lookups); the store-backed lookup compares the
+    /// keyed hash the node stores.
+    fn verify(&self, stored: &StoredKey, presented: &apikey::ParsedKey) -> bool {
+        presented.verify(&stored.hash)
+    }
     /// Record a successful use (`last_used_at`).
     fn mark_used(&self, key_id: Uuid, at: OffsetDateTime)
         -> BoxFuture<'_, Result<(), LookupError>>;
@@ -333,10 +339,17 @@ async fn check_bearer(state: &Inner, token: &str, now: OffsetDateTime) -> Checke
     };
     let Some(stored) = stored else {
         // Same work as for a known id.
-        let _ = parsed.verify(&state.dummy_hash);
+        let dummy = StoredKey {
+            key_id: Uuid::nil(),
+            hash: state.dummy_hash,
+            scope: parsed.scope(),
+            expires_at: None,
+            revoked_at: None,
+        };
+        let _ = state.keys.verify(&dummy, &parsed);
         return Checked::Failed(AuthFailure::UnknownKey, id);
     };
-    if !parsed.verify(&stored.hash) {
+    if !state.keys.verify(&stored, &parsed) {
         return Checked::Failed(AuthFailure::WrongSecret, id);
     }
     if stored.scope != parsed.scope() {

@@ -1,11 +1,13 @@
 //! The node's ports (`KeyLookup`, `AuditSink`) implemented over the store, and API-key
 //! creation (the store keeps the lookup prefix and the hash, never the key).
 
-use crate::apikey::{ApiKey, KeyHash, RandomnessError, Scope};
+use crate::apikey::{ApiKey, KeyHash, ParsedKey, RandomnessError, Scope};
 use crate::audit::{AuditSink, BoxFuture, SecurityEvent};
 use crate::auth::{KeyLookup, LookupError, StoredKey};
 use crate::cache::{ApiKeyCache, API_KEY_TTL};
-use hallmark_store::{ApiKeyRecord, AuditEvent, NewApiKey, Store, StoreError};
+use hallmark_core::integrity::IntegrityKeys;
+use hallmark_store::{ApiKeyHashScheme, ApiKeyRecord, AuditEvent, NewApiKey, Store, StoreError};
+use subtle::ConstantTimeEq;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,9 +27,15 @@ pub fn key_uuid(prefix: &str) -> Uuid {
 /// again (one database write per key per interval instead of one per request).
 pub const LAST_USED_RESOLUTION: time::Duration = time::Duration::seconds(60);
 
-/// `KeyLookup` over the store.
+/// `KeyLookup` over the store. Stored hashes are keyed with the node's API-key subkey; a
+/// key still stored under the legacy unkeyed hash is accepted by that hash and rehashed on
+/// its first successful use (`api-key.rehashed`).
 pub struct StoreKeys {
     store: Arc<dyn Store>,
+    integrity: Arc<IntegrityKeys>,
+    /// Keys found with a legacy hash: key id → the keyed hash to store once one of them is
+    /// presented correctly (`None` until then).
+    legacy: Mutex<HashMap<Uuid, Option<KeyHash>>>,
     /// Keys found recently (see [`crate::cache::API_KEY_TTL`]); `None`: always read.
     cache: Option<Arc<ApiKeyCache>>,
     /// Key id → (lookup prefix, last `last_used_at` known written), filled by `find` so that
@@ -36,10 +44,12 @@ pub struct StoreKeys {
 }
 
 impl StoreKeys {
-    /// Wraps a store.
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    /// Wraps a store; `integrity` keys the stored hashes.
+    pub fn new(store: Arc<dyn Store>, integrity: Arc<IntegrityKeys>) -> Self {
         StoreKeys {
             store,
+            integrity,
+            legacy: Mutex::new(HashMap::new()),
             cache: None,
             prefixes: Mutex::new(HashMap::new()),
         }
@@ -47,10 +57,21 @@ impl StoreKeys {
 
     /// Wraps a store, keeping keys it finds in `cache` for at most
     /// [`crate::cache::API_KEY_TTL`] (the node drops an entry when it revokes that key).
-    pub fn with_cache(store: Arc<dyn Store>, cache: Arc<ApiKeyCache>) -> Self {
+    pub fn with_cache(
+        store: Arc<dyn Store>,
+        cache: Arc<ApiKeyCache>,
+        integrity: Arc<IntegrityKeys>,
+    ) -> Self {
         StoreKeys {
             cache: Some(cache),
-            ..StoreKeys::new(store)
+            ..StoreKeys::new(store, integrity)
+        }
+    }
+
+    fn legacy(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Option<KeyHash>>> {
+        match self.legacy.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
         }
     }
 
@@ -100,6 +121,9 @@ impl KeyLookup for StoreKeys {
             };
             let key = stored_key(&record);
             if let Some(k) = &key {
+                if record.hash_scheme == ApiKeyHashScheme::LegacySha256 {
+                    self.legacy().entry(k.key_id).or_insert(None);
+                }
                 let mut map = self.prefixes();
                 if map.len() > 10_000 {
                     map.clear();
@@ -118,12 +142,30 @@ impl KeyLookup for StoreKeys {
         })
     }
 
+    fn verify(&self, stored: &StoredKey, presented: &ParsedKey) -> bool {
+        // Both hashes, whichever the row has: the same work for every key.
+        let keyed = presented.keyed_hash(&self.integrity);
+        let legacy = presented.hash();
+        let mut map = self.legacy();
+        match map.get_mut(&stored.key_id) {
+            Some(pending) => {
+                let ok: bool = legacy.ct_eq(&stored.hash).into();
+                if ok {
+                    *pending = Some(keyed);
+                }
+                ok
+            }
+            None => keyed.ct_eq(&stored.hash).into(),
+        }
+    }
+
     fn mark_used(
         &self,
         key_id: Uuid,
         at: OffsetDateTime,
     ) -> BoxFuture<'_, Result<(), LookupError>> {
         Box::pin(async move {
+            self.rehash_if_legacy(key_id, at).await;
             let prefix = {
                 let mut map = self.prefixes();
                 match map.get_mut(&key_id) {
@@ -144,6 +186,37 @@ impl KeyLookup for StoreKeys {
                 None => Ok(()),
             }
         })
+    }
+}
+
+impl StoreKeys {
+    /// Stores the keyed hash of a legacy key that was just presented correctly.
+    async fn rehash_if_legacy(&self, key_id: Uuid, at: OffsetDateTime) {
+        let Some(hash) = self.legacy().get(&key_id).copied().flatten() else {
+            return;
+        };
+        let Some(prefix) = self.prefixes().get(&key_id).map(|(p, _)| p.clone()) else {
+            return;
+        };
+        let mut audit = AuditEvent::new(at, "node", "api-key.rehashed");
+        audit.subject = Some(prefix.clone());
+        audit.detail = serde_json::json!({ "key_id": key_id, "scheme": "hmac-sha256" });
+        match self
+            .store
+            .rehash_api_key(&prefix, hash.as_bytes().to_vec(), audit)
+            .await
+        {
+            Ok(()) | Err(StoreError::Conflict(_)) => {
+                // Rehashed (here or by another node): from now on the keyed hash counts.
+                self.legacy().remove(&key_id);
+                if let Some(c) = &self.cache {
+                    c.invalidate(&prefix);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, key = %prefix, "could not rehash a legacy API key; will retry");
+            }
+        }
     }
 }
 
@@ -215,6 +288,7 @@ pub enum CreateKeyError {
 /// in one transaction. The returned `ApiKey` is the only copy of the secret.
 pub async fn create_api_key(
     store: &dyn Store,
+    integrity: &IntegrityKeys,
     scope: Scope,
     label: &str,
     expires_at: Option<OffsetDateTime>,
@@ -234,7 +308,7 @@ pub async fn create_api_key(
         .insert_api_key(
             NewApiKey {
                 prefix: key.lookup_id().to_string(),
-                hash: key.hash().as_bytes().to_vec(),
+                hash: key.keyed_hash(integrity).as_bytes().to_vec(),
                 scope: scope.as_str().to_string(),
                 label: label.to_string(),
                 expires_at,
@@ -273,7 +347,8 @@ mod tests {
             )
             .await
             .unwrap();
-        let keys = StoreKeys::new(Arc::clone(&store));
+        let integrity = Arc::new(IntegrityKeys::derive(&[1; 32]).unwrap());
+        let keys = StoreKeys::new(Arc::clone(&store), Arc::clone(&integrity));
         let last = || async {
             store
                 .find_api_key("abcd1234")
@@ -293,7 +368,7 @@ mod tests {
         keys.mark_used(k.key_id, t2).await.unwrap();
         assert_eq!(last().await, Some(t2));
         // A fresh lookup (e.g. another node process) starts from the stored value.
-        let other = StoreKeys::new(Arc::clone(&store));
+        let other = StoreKeys::new(Arc::clone(&store), integrity);
         let k = other.find("abcd1234").await.unwrap().unwrap();
         other
             .mark_used(k.key_id, t2 + time::Duration::seconds(1))

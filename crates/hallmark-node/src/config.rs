@@ -103,6 +103,7 @@ pub const SETTINGS: &[Setting] = &[
     s("HALLMARK_HSM_TOKEN", "hsm_token"),
     secret("HALLMARK_HSM_PIN", "hsm_pin"),
     s("HALLMARK_HSM_KEY_PREFIX", "hsm_key_prefix"),
+    secret("HALLMARK_NODE_SECRET", "node_secret"),
     s("HALLMARK_ADMIN_USERNAME", "admin_username"),
     secret("HALLMARK_ADMIN_PASSWORD", "admin_password"),
     s("HALLMARK_MAX_BODY_BYTES", "max_body_bytes"),
@@ -257,6 +258,15 @@ pub enum ConfigError {
     /// HSM configured without its PIN.
     #[error("HALLMARK_HSM_PIN is not set: the HSM needs its user PIN")]
     HsmPinMissing,
+    /// HSM without the node secret.
+    #[error("HALLMARK_NODE_SECRET is not set: with an HSM, the node authenticates its own database rows with a secret the database never sees (32 random bytes, base64: `openssl rand -base64 32`)")]
+    NodeSecretMissing,
+    /// The node secret is not base64 of at least 32 bytes, or is a development value.
+    #[error("HALLMARK_NODE_SECRET must be base64 of at least 32 random bytes (`openssl rand -base64 32`)")]
+    NodeSecretInvalid,
+    /// A node secret without an HSM (the keystore derives its own).
+    #[error("HALLMARK_NODE_SECRET is set but the file keystore is used: the keystore derives the node secret from its sealed identity; unset it")]
+    NodeSecretWithoutHsm,
     /// HSM partly configured.
     #[error("{missing} is not set: HSM configuration is incomplete")]
     HsmIncomplete {
@@ -411,6 +421,10 @@ pub struct Config {
     pub hsm_token: Option<String>,
     #[serde(default, deserialize_with = "de_secret")]
     pub hsm_pin: Option<SecretString>,
+    /// HSM backend: the secret the row-authentication keys derive from (base64, ≥ 32
+    /// bytes); the file keystore derives them from its sealed node identity instead.
+    #[serde(default, deserialize_with = "de_secret")]
+    pub node_secret: Option<SecretString>,
     pub hsm_key_prefix: Option<String>,
     pub admin_username: Option<String>,
     #[serde(default, deserialize_with = "de_secret")]
@@ -564,6 +578,7 @@ impl Config {
             "hsm_module" => self.hsm_module = Some(PathBuf::from(v)),
             "hsm_token" => self.hsm_token = Some(v),
             "hsm_pin" => self.hsm_pin = secret(v),
+            "node_secret" => self.node_secret = secret(v),
             "hsm_key_prefix" => self.hsm_key_prefix = Some(v),
             "admin_username" => self.admin_username = Some(v),
             "admin_password" => self.admin_password = secret(v),
@@ -801,6 +816,14 @@ impl Config {
             if prod && pin.expose_secret().contains(DEVELOPMENT_MARKER) {
                 return Err(ConfigError::DemoPassphrase);
             }
+            let node_secret = self
+                .node_secret
+                .as_ref()
+                .ok_or(ConfigError::NodeSecretMissing)?;
+            if prod && node_secret.expose_secret().contains(DEVELOPMENT_MARKER) {
+                return Err(ConfigError::DemoPassphrase);
+            }
+            let integrity = node_integrity_keys(node_secret)?;
             return Ok(Signing::Hsm(HsmConfig {
                 module_path,
                 token_label,
@@ -810,7 +833,10 @@ impl Config {
                     .clone()
                     .filter(|p| !p.is_empty())
                     .unwrap_or_else(|| DEFAULT_HSM_KEY_PREFIX.to_string()),
-            }));
+            }, integrity));
+        }
+        if self.node_secret.is_some() {
+            return Err(ConfigError::NodeSecretWithoutHsm);
         }
         let path = self
             .keystore_path
@@ -1075,8 +1101,9 @@ pub enum Signing {
         /// Its passphrase.
         passphrase: SecretString,
     },
-    /// A PKCS#11 token.
-    Hsm(HsmConfig),
+    /// A PKCS#11 token, with the row-authentication keys derived from
+    /// `HALLMARK_NODE_SECRET`.
+    Hsm(HsmConfig, std::sync::Arc<hallmark_core::integrity::IntegrityKeys>),
 }
 
 /// The admin login (never stored in the database).
@@ -1158,3 +1185,26 @@ impl ValidatedConfig {
 
 #[cfg(test)]
 mod tests;
+
+/// The row-authentication keys from `HALLMARK_NODE_SECRET`: base64 (standard or URL-safe,
+/// padded or not) of at least 32 bytes.
+pub fn node_integrity_keys(
+    secret: &SecretString,
+) -> Result<std::sync::Arc<hallmark_core::integrity::IntegrityKeys>, ConfigError> {
+    use base64::Engine as _;
+    let text = secret.expose_secret().trim();
+    let engines = [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::STANDARD_NO_PAD,
+        &base64::engine::general_purpose::URL_SAFE,
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ];
+    let bytes = engines
+        .iter()
+        .find_map(|e| e.decode(text).ok())
+        .map(zeroize::Zeroizing::new)
+        .ok_or(ConfigError::NodeSecretInvalid)?;
+    hallmark_core::integrity::IntegrityKeys::derive(&bytes)
+        .map(std::sync::Arc::new)
+        .map_err(|_| ConfigError::NodeSecretInvalid)
+}

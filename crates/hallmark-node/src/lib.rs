@@ -25,6 +25,7 @@ pub mod cache;
 pub mod changes;
 pub mod config;
 pub mod edge;
+pub mod integrity;
 pub mod node;
 pub mod openapi;
 pub mod plugins;

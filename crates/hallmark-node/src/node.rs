@@ -79,12 +79,12 @@ pub fn open_signing(signing: &Signing) -> Result<SigningBackend, StartError> {
         Signing::Keystore { path, passphrase } => Ok(SigningBackend::Keystore(Box::new(
             RwLock::new(Keystore::open(path, passphrase)?),
         ))),
-        Signing::Hsm(cfg) => {
+        Signing::Hsm(cfg, integrity) => {
             let state = Hsm::connect(cfg);
             if let Some(reason) = state.unavailable_reason() {
                 tracing::error!(%reason, "HSM unavailable: serving reads, signing will fail with 503");
             }
-            Ok(SigningBackend::Hsm(state))
+            Ok(SigningBackend::Hsm(state, Arc::clone(integrity)))
         }
     }
 }
@@ -129,6 +129,11 @@ pub async fn build_app_with_plugins(
     let issuer =
         Issuer::from_base_url(public_base_url).map_err(|e| StartError::Issuer(e.to_string()))?;
     let log = TransparencyLog::new(origin_for(&issuer.base_url).map_err(StartError::Issuer)?);
+    // Every leaf and signing-key row the store writes from now on carries the node's tag.
+    let integrity = signing.integrity_keys()?;
+    if !store.set_integrity(Arc::clone(&integrity)) {
+        tracing::warn!("the store already had row-authentication keys; keeping them");
+    }
     // Every audited write wakes the checkpoint signer.
     let store = transparency::notify::notifying(store, log.waker());
     transparency::keys::ensure_log_key(&signing, OffsetDateTime::now_utc())
@@ -146,6 +151,8 @@ pub async fn build_app_with_plugins(
         did_document_cache: crate::cache::DidDocumentCache::default(),
         passport_states: crate::cache::PassportStateCache::new(100_000),
         api_keys: Arc::new(crate::cache::ApiKeyCache::new(10_000)),
+        integrity,
+        alarms: crate::integrity::Alarms::default(),
     });
     app.sync_signing_keys("node:start-up", OffsetDateTime::now_utc())
         .await
@@ -158,6 +165,7 @@ pub fn routers(app: &AppState, edge: &EdgeConfig, admin: &AdminCredentials) -> (
     let keys: Arc<dyn KeyLookup> = Arc::new(StoreKeys::with_cache(
         Arc::clone(&app.store),
         Arc::clone(&app.api_keys),
+        Arc::clone(&app.integrity),
     ));
     let audit: Arc<dyn AuditSink> = Arc::new(StoreAudit::new(Arc::clone(&app.store)));
     let auth = AuthState::new(

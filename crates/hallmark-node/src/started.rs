@@ -48,7 +48,7 @@ pub fn started_detail(config: &ValidatedConfig, app: &App, keys: &[Value]) -> Va
         },
         "signing": match &config.signing {
             Signing::Keystore { .. } => json!({ "backend": "keystore" }),
-            Signing::Hsm(hsm) => json!({
+            Signing::Hsm(hsm, _) => json!({
                 "backend": "pkcs11",
                 "token": hsm.token_label,
                 "keyLabelPrefix": hsm.key_label_prefix,

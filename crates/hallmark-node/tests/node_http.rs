@@ -934,7 +934,8 @@ async fn unavailable_hsm_serves_reads_and_refuses_signing_with_503() {
         key_label_prefix: "hallmark".into(),
     });
     assert!(!state.is_ready());
-    let n = start_with(Backend::Sqlite, Some(SigningBackend::Hsm(state))).await;
+    let integrity = Arc::new(hallmark_core::integrity::IntegrityKeys::derive(&[5; 32]).unwrap());
+    let n = start_with(Backend::Sqlite, Some(SigningBackend::Hsm(state, integrity))).await;
     let health = n.get_public("/health", None).await;
     assert_eq!(health.status, 200);
     assert_eq!(health.json()["signing"], "unavailable");

@@ -25,10 +25,12 @@ use time::OffsetDateTime;
 
 pub use error::{PrivilegeError, StoreError};
 pub use model::{
-    ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, Credentials, DraftRecord, NewApiKey,
-    NewPassport, NewVersion, Page, PassportFilter, PassportRecord, SignedForms, SigningKeyRecord,
-    SigningKeyStatus, VersionRecord,
+    ApiKeyHashScheme, ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, Credentials,
+    DraftRecord, LeafCheck, NewApiKey, NewPassport, NewVersion, Page, PassportFilter,
+    PassportRecord, QuarantineRecord, SignedForms, SigningKeyRecord, SigningKeyStatus,
+    StoredLeaf, VersionRecord,
 };
+pub use hallmark_core::integrity::IntegrityKeys;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -209,8 +211,34 @@ pub trait Store: Send + Sync {
     /// leaf, although two leaves never share a hash: each event's bytes include its `seq`).
     async fn find_leaf(&self, leaf_hash: &[u8; 32]) -> Result<Option<u64>, StoreError>;
 
-    /// Stores a signed checkpoint. Sizes only grow (a trigger refuses anything else); a
-    /// checkpoint is not itself audited (it commits to the audit log).
+    /// Transparency-log leaves with `leaf_index >= from_index`, in order, at most `limit`,
+    /// each with its tag and the audit event it points at (what the checkpointer and
+    /// `hallmark log check` authenticate before trusting a leaf).
+    async fn list_leaves(&self, from_index: u64, limit: u32) -> Result<Vec<StoredLeaf>, StoreError>;
+
+    /// The first leaf index written with a tag: leaves below it predate row authentication
+    /// (set once by the migration that introduced tags).
+    async fn first_tagged_leaf(&self) -> Result<u64, StoreError>;
+
+    /// Leaves the operator quarantined, by index.
+    async fn list_quarantine(&self) -> Result<Vec<QuarantineRecord>, StoreError>;
+
+    /// Records a quarantined leaf. Only the migration (owner) role may: the application
+    /// role has no INSERT on the table, so on PostgreSQL the node's own connection fails.
+    async fn quarantine_leaf(&self, record: QuarantineRecord) -> Result<(), StoreError>;
+
+    /// Hands the store the node's row-authentication keys: from then on every log leaf and
+    /// signing-key row it writes carries the node's tag. Set once; a second call is ignored
+    /// and answers `false`.
+    fn set_integrity(&self, keys: std::sync::Arc<IntegrityKeys>) -> bool;
+
+    /// The newest stored checkpoints, newest first, at most `limit`.
+    async fn latest_checkpoints(&self, limit: u32) -> Result<Vec<CheckpointRecord>, StoreError>;
+
+    /// Stores a signed checkpoint. Sizes only grow and never beyond the log's leaf count (a
+    /// trigger refuses anything else); a checkpoint is not itself audited (it commits to the
+    /// audit log). The store does not check signatures: readers verify every checkpoint
+    /// against the log key before trusting it.
     async fn insert_checkpoint(&self, checkpoint: CheckpointRecord) -> Result<(), StoreError>;
 
     /// Every stored checkpoint, smallest tree first.
@@ -228,6 +256,15 @@ pub trait Store: Send + Sync {
         key: NewApiKey,
         audit: AuditEvent,
     ) -> Result<ApiKeyRecord, StoreError>;
+
+    /// Replaces a key's legacy unkeyed hash with its keyed hash (once: the database refuses
+    /// any other hash change), audited.
+    async fn rehash_api_key(
+        &self,
+        prefix: &str,
+        hash: Vec<u8>,
+        audit: AuditEvent,
+    ) -> Result<(), StoreError>;
 
     /// Looks a key up by prefix.
     async fn find_api_key(&self, prefix: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
@@ -260,6 +297,15 @@ pub trait Store: Send + Sync {
         reason: Option<String>,
         audit: AuditEvent,
     ) -> Result<SigningKeyRecord, StoreError>;
+
+    /// Writes the node's tag on a signing-key row that has none (written before row
+    /// authentication), over `expected` — the row as custody says it should be; if the
+    /// stored columns differ, the tag will not verify. Audited.
+    async fn tag_signing_key(
+        &self,
+        expected: SigningKeyRecord,
+        audit: AuditEvent,
+    ) -> Result<(), StoreError>;
 
     /// All signing keys, oldest first.
     async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;

@@ -184,3 +184,277 @@ fn check_checkpoint(
     }
     None
 }
+
+/// A row the node did not write, named by what it forges (`hallmark log check` with the
+/// node's row-authentication keys).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Forgery {
+    /// A log leaf after row authentication began that does not match its event or lacks
+    /// the node's tag.
+    #[error("forged leaf {index} (audit event {seq}, {action}): {reason}{}", if *quarantined { " [quarantined]" } else { "" })]
+    ForgedLeaf {
+        /// Leaf index.
+        index: u64,
+        /// Audit sequence number of the event it points at.
+        seq: u64,
+        /// That event's action.
+        action: String,
+        /// What is wrong.
+        reason: &'static str,
+        /// Whether the operator quarantined it.
+        quarantined: bool,
+    },
+    /// A published version with no node-authenticated `passport.published` event whose
+    /// credential hashes match the stored bytes.
+    #[error("forged version {passport} v{version}: {reason}")]
+    ForgedVersion {
+        /// Passport id.
+        passport: String,
+        /// Version.
+        version: u32,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A signing-key row without the node's valid tag.
+    #[error("unauthenticated signing-key row {key_id}: {reason}")]
+    UnauthenticatedKeyRow {
+        /// Key id.
+        key_id: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A signing-key row no node-authenticated key event registered, or whose status no
+    /// authenticated event set.
+    #[error("foreign key {key_id}: {reason}")]
+    ForeignKey {
+        /// Key id.
+        key_id: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An API-key row with no node-authenticated `api-key.created` event.
+    #[error("unauthenticated API key {prefix}: no node-authenticated api-key.created event")]
+    UnauthenticatedApiKey {
+        /// Its lookup prefix.
+        prefix: String,
+    },
+}
+
+/// The outcome of [`check_integrity`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IntegrityCheck {
+    /// Leaves examined.
+    pub leaves: u64,
+    /// Leaves written before row authentication (trusted by the checkpoints over them).
+    pub legacy_leaves: u64,
+    /// Published versions examined.
+    pub versions: u64,
+    /// Every forgery found, in the order found.
+    pub forgeries: Vec<Forgery>,
+}
+
+/// Cross-checks the rows the node trusts against the node's authenticated log: every leaf
+/// must match its event and carry the node's tag (unless it predates row authentication);
+/// every published version must have exactly one authenticated publish event whose
+/// credential hashes match the stored bytes; every signing-key row must carry the node's
+/// tag and match an authenticated key event (registration and latest status); every API
+/// key must have an authenticated creation event. Reports every divergence, by name.
+pub async fn check_integrity(
+    store: &dyn Store,
+    keys: &hallmark_core::integrity::IntegrityKeys,
+) -> Result<IntegrityCheck, StoreError> {
+    use crate::{LeafCheck, PassportFilter, SigningKeyStatus};
+    use std::collections::{BTreeMap, HashMap, HashSet};
+
+    let mut out = IntegrityCheck::default();
+    let first_tagged = store.first_tagged_leaf().await?;
+    let quarantined: HashSet<u64> = store
+        .list_quarantine()
+        .await?
+        .into_iter()
+        .map(|q| q.leaf_index)
+        .collect();
+    // (passport, version) → the authenticated publish events' credential hashes.
+    let mut published: HashMap<(String, u64), Vec<serde_json::Value>> = HashMap::new();
+    // key id → (registered public key, latest status from an authenticated event).
+    let mut key_events: HashMap<String, (Option<String>, Option<String>)> = HashMap::new();
+    let mut api_keys_created: HashSet<String> = HashSet::new();
+    let mut from = 0u64;
+    loop {
+        let leaves = store.list_leaves(from, PAGE).await?;
+        let n = leaves.len();
+        for leaf in leaves {
+            from = leaf.index + 1;
+            out.leaves += 1;
+            let authentic = if leaf.index < first_tagged {
+                out.legacy_leaves += 1;
+                true
+            } else {
+                match leaf.check(keys) {
+                    LeafCheck::Authentic => true,
+                    other => {
+                        out.forgeries.push(Forgery::ForgedLeaf {
+                            index: leaf.index,
+                            seq: leaf.event.seq,
+                            action: leaf.event.event.action.clone(),
+                            reason: match other {
+                                LeafCheck::Mismatch => "its hash does not match its audit event",
+                                LeafCheck::BadTag => "its tag is not the node's",
+                                _ => "it has no tag",
+                            },
+                            quarantined: quarantined.contains(&leaf.index),
+                        });
+                        false
+                    }
+                }
+            };
+            if !authentic {
+                continue;
+            }
+            let e = &leaf.event.event;
+            let subject = e.subject.clone().unwrap_or_default();
+            match e.action.as_str() {
+                "passport.published" => {
+                    if let (Some(p), Some(v)) =
+                        (e.passport, e.detail.get("version").and_then(|v| v.as_u64()))
+                    {
+                        published
+                            .entry((p.to_string(), v))
+                            .or_default()
+                            .push(e.detail.get("credentialSha256").cloned().unwrap_or_default());
+                    }
+                }
+                "api-key.created" => {
+                    api_keys_created.insert(subject);
+                }
+                a if a.starts_with("signing-key.") => {
+                    let entry = key_events.entry(subject).or_default();
+                    if a == "signing-key.registered" {
+                        entry.0 = e
+                            .detail
+                            .get("publicKeyMultibase")
+                            .and_then(|v| v.as_str())
+                            .map(str::to_owned)
+                            .or_else(|| Some(String::new()));
+                    }
+                    let status = e
+                        .detail
+                        .get("to")
+                        .or_else(|| e.detail.get("status"))
+                        .and_then(|v| v.as_str());
+                    if let Some(s) = status {
+                        entry.1 = Some(s.to_owned());
+                    }
+                }
+                _ => {}
+            }
+        }
+        if n < PAGE as usize {
+            break;
+        }
+    }
+
+    // Published versions.
+    let mut after = None;
+    loop {
+        let page = store
+            .list_passports(&PassportFilter::default(), after.as_ref(), crate::MAX_PAGE)
+            .await?;
+        for p in &page.items {
+            for version in 1..=p.current_version {
+                out.versions += 1;
+                let v = store.get_version(&p.id, Some(version)).await?;
+                let sha = |b: &[u8]| hex_lower(&sha2_digest(b));
+                let expected = serde_json::json!({
+                    "public": sha(&v.credentials.public.data_integrity),
+                    "legitimateInterest": sha(&v.credentials.legitimate_interest.data_integrity),
+                    "authority": sha(&v.credentials.authority.data_integrity),
+                });
+                let events = published
+                    .get(&(p.id.to_string(), u64::from(version)))
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let reason = match events {
+                    [] => Some("no node-authenticated publish event".to_string()),
+                    [one] if *one == expected => None,
+                    [_] => Some(
+                        "the stored credentials differ from the hashes its publish event names"
+                            .to_string(),
+                    ),
+                    more => Some(format!("{} publish events", more.len())),
+                };
+                if let Some(reason) = reason {
+                    out.forgeries.push(Forgery::ForgedVersion {
+                        passport: p.id.to_string(),
+                        version,
+                        reason,
+                    });
+                }
+            }
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+
+    // Signing-key rows.
+    let mut seen = BTreeMap::new();
+    for row in store.list_signing_keys().await? {
+        seen.insert(row.key_id.clone(), ());
+        if !row.is_authentic(keys) {
+            out.forgeries.push(Forgery::UnauthenticatedKeyRow {
+                key_id: row.key_id.clone(),
+                reason: if row.tag.is_some() {
+                    "its tag is not the node's (the row was written or changed by someone else)"
+                } else {
+                    "it has no tag"
+                },
+            });
+        }
+        match key_events.get(&row.key_id) {
+            None | Some((None, _)) => out.forgeries.push(Forgery::ForeignKey {
+                key_id: row.key_id.clone(),
+                reason: "no node-authenticated signing-key.registered event".into(),
+            }),
+            Some((Some(registered), status)) => {
+                // Events from before the public key was recorded in them name no key.
+                if !registered.is_empty() && *registered != row.public_key_multibase {
+                    out.forgeries.push(Forgery::ForeignKey {
+                        key_id: row.key_id.clone(),
+                        reason: "its public key differs from the one registered".into(),
+                    });
+                }
+                if status.as_deref() != Some(row.status.as_str())
+                    && !(row.status == SigningKeyStatus::Current && status.is_none())
+                {
+                    out.forgeries.push(Forgery::ForeignKey {
+                        key_id: row.key_id.clone(),
+                        reason: format!(
+                            "its status {} was not set by a node-authenticated event (last: {})",
+                            row.status.as_str(),
+                            status.as_deref().unwrap_or("none")
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
+    // API keys.
+    for key in store.list_api_keys().await? {
+        if !api_keys_created.contains(&key.prefix) {
+            out.forgeries.push(Forgery::UnauthenticatedApiKey { prefix: key.prefix });
+        }
+    }
+    Ok(out)
+}
+
+fn sha2_digest(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -232,8 +232,10 @@ pub struct NewApiKey {
 pub struct ApiKeyRecord {
     /// Prefix.
     pub prefix: String,
-    /// Hash of the secret.
+    /// Hash of the secret, under `hash_scheme`.
     pub hash: Vec<u8>,
+    /// How `hash` was computed.
+    pub hash_scheme: ApiKeyHashScheme,
     /// Scope.
     pub scope: String,
     /// Label.
@@ -246,6 +248,35 @@ pub struct ApiKeyRecord {
     pub revoked_at: Option<OffsetDateTime>,
     /// Last successful use.
     pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// How an API key's hash was computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApiKeyHashScheme {
+    /// HMAC-SHA256 under the node's custody-derived API-key subkey (every key created since
+    /// row authentication; the only scheme a new row may have).
+    HmacSha256,
+    /// Unkeyed SHA-256 (keys created before; the node rehashes each on its next use).
+    LegacySha256,
+}
+
+impl ApiKeyHashScheme {
+    /// Stored text form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiKeyHashScheme::HmacSha256 => "hmac-sha256",
+            ApiKeyHashScheme::LegacySha256 => "sha256",
+        }
+    }
+
+    /// Parses the stored text form.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "hmac-sha256" => Some(ApiKeyHashScheme::HmacSha256),
+            "sha256" => Some(ApiKeyHashScheme::LegacySha256),
+            _ => None,
+        }
+    }
 }
 
 /// Status of a signing key (`current` → `retired` → `revoked`; `revoked` is final).
@@ -323,4 +354,101 @@ pub struct SigningKeyRecord {
     pub revoked_at: Option<OffsetDateTime>,
     /// Why revoked.
     pub revocation_reason: Option<String>,
+    /// The node's tag over [`authenticated_bytes`](Self::authenticated_bytes)
+    /// (`hallmark_core::integrity`); `None` for a row written before row authentication or
+    /// by a store without the node's keys. Ignored on insert: the store tags what it writes.
+    pub tag: Option<Vec<u8>>,
+}
+
+fn rfc3339(t: OffsetDateTime) -> Result<String, crate::StoreError> {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| crate::StoreError::Corrupt(format!("timestamp: {e}")))
+}
+
+impl SigningKeyRecord {
+    /// What the node's tag covers: the RFC 8785 canonical JSON of every column but the tag
+    /// (`keyId`, `purpose`, `backend`, `publicKeyMultibase`, `status`, `createdAt`,
+    /// `retiredAt`, `revokedAt`, `revocationReason`; times in RFC 3339 UTC as stored).
+    pub fn authenticated_bytes(&self) -> Result<Vec<u8>, crate::StoreError> {
+        let value = serde_json::json!({
+            "keyId": self.key_id,
+            "purpose": self.purpose,
+            "backend": self.backend,
+            "publicKeyMultibase": self.public_key_multibase,
+            "status": self.status.as_str(),
+            "createdAt": rfc3339(self.created_at)?,
+            "retiredAt": self.retired_at.map(rfc3339).transpose()?,
+            "revokedAt": self.revoked_at.map(rfc3339).transpose()?,
+            "revocationReason": self.revocation_reason,
+        });
+        hallmark_core::jcs::canonicalize(&value)
+            .map_err(|e| crate::StoreError::Constraint(format!("signing key: {e}")))
+    }
+
+    /// Whether the row carries the node's valid tag.
+    pub fn is_authentic(&self, keys: &hallmark_core::integrity::IntegrityKeys) -> bool {
+        match (&self.tag, self.authenticated_bytes()) {
+            (Some(tag), Ok(bytes)) => keys.verify_key_row(&bytes, tag),
+            _ => false,
+        }
+    }
+}
+
+/// A transparency-log leaf as stored, with the audit event it is the leaf of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredLeaf {
+    /// Leaf index (`event.seq - 1` for a leaf the store wrote).
+    pub index: u64,
+    /// The stored leaf hash.
+    pub leaf_hash: [u8; 32],
+    /// The node's tag over the leaf hash, if any.
+    pub tag: Option<Vec<u8>>,
+    /// The audit event the leaf row points at.
+    pub event: AuditRecord,
+}
+
+impl StoredLeaf {
+    /// Whether this leaf is what the node wrote: its index follows its event's sequence
+    /// number, its stored hash is the hash of its event's bytes, and its tag is the node's.
+    pub fn check(&self, keys: &hallmark_core::integrity::IntegrityKeys) -> LeafCheck {
+        if self.event.seq != self.index + 1 {
+            return LeafCheck::Mismatch;
+        }
+        match self.event.leaf_hash() {
+            Ok(h) if h == self.leaf_hash => {}
+            _ => return LeafCheck::Mismatch,
+        }
+        match &self.tag {
+            Some(t) if keys.verify_leaf(&self.leaf_hash, t) => LeafCheck::Authentic,
+            Some(_) => LeafCheck::BadTag,
+            None => LeafCheck::Untagged,
+        }
+    }
+}
+
+/// The outcome of [`StoredLeaf::check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeafCheck {
+    /// Matches its event and carries the node's tag.
+    Authentic,
+    /// The stored hash is not the hash of the event it points at (or the index is off).
+    Mismatch,
+    /// A tag that is not the node's.
+    BadTag,
+    /// No tag.
+    Untagged,
+}
+
+/// A leaf the operator quarantined (`hallmark log quarantine`, under the migration role).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantineRecord {
+    /// The leaf.
+    pub leaf_index: u64,
+    /// Its stored hash, as the operator saw it.
+    pub leaf_hash: [u8; 32],
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub created_at: OffsetDateTime,
 }

@@ -28,9 +28,9 @@ pub(crate) const VERSION_COLS: &str = "passport_id, version, content, content_sh
      authority_di, authority_jwt, created_at";
 pub(crate) const AUDIT_COLS: &str = "seq, at, actor, action, passport_id, subject, detail";
 pub(crate) const API_KEY_COLS: &str =
-    "prefix, hash, scope, label, created_at, expires_at, revoked_at, last_used_at";
+    "prefix, hash, hash_scheme, scope, label, created_at, expires_at, revoked_at, last_used_at";
 pub(crate) const SIGNING_KEY_COLS: &str = "key_id, purpose, backend, public_key_multibase, \
-     status, created_at, retired_at, revoked_at, revocation_reason";
+     status, created_at, retired_at, revoked_at, revocation_reason, tag";
 
 /// Normalises a time to UTC with microsecond precision (what PostgreSQL stores), so both
 /// backends return exactly what they were given.
@@ -88,6 +88,9 @@ pub(crate) fn digest_from_vec(v: Vec<u8>) -> Result<[u8; 32]> {
     })
 }
 
+/// The most checkpoints [`crate::Store::latest_checkpoints`] returns.
+pub(crate) const MAX_CHECKPOINTS: u32 = 1_000;
+
 pub(crate) fn page_limit(limit: u32) -> i64 {
     i64::from(limit.clamp(1, crate::MAX_PAGE))
 }
@@ -106,11 +109,15 @@ macro_rules! impl_store {
         use $crate::model::*;
         use $crate::ops::{
             digest_from_vec, id_text, opt_utc, page_limit, parse_id, parse_status, seq_i64,
-            seq_u64, sha256, utc, version_i32, version_u32, API_KEY_COLS, AUDIT_COLS,
+            seq_u64, sha256, utc, version_i32, version_u32, API_KEY_COLS, MAX_CHECKPOINTS, AUDIT_COLS,
             DRAFT_COLS, PASSPORT_COLS, SIGNING_KEY_COLS, VERSION_COLS,
         };
         use hallmark_core::passport::{PassportId, PassportStatus};
         use time::OffsetDateTime;
+
+        /// The node's row-authentication keys, if the store has been given them: every job
+        /// gets them, to tag the leaves and key rows it writes.
+        pub(super) type Tags = Option<std::sync::Arc<hallmark_core::integrity::IntegrityKeys>>;
 
         fn passport_from_row(row: &DbRow) -> Result<PassportRecord> {
             let id: String = row.try_get("id")?;
@@ -197,6 +204,11 @@ macro_rules! impl_store {
             Ok(ApiKeyRecord {
                 prefix: row.try_get("prefix")?,
                 hash: row.try_get("hash")?,
+                hash_scheme: {
+                    let scheme: String = row.try_get("hash_scheme")?;
+                    ApiKeyHashScheme::parse(&scheme)
+                        .ok_or_else(|| StoreError::Corrupt(format!("API key hash scheme {scheme:?}")))?
+                },
                 scope: row.try_get("scope")?,
                 label: row.try_get("label")?,
                 created_at: row.try_get("created_at")?,
@@ -219,6 +231,7 @@ macro_rules! impl_store {
                 retired_at: row.try_get("retired_at")?,
                 revoked_at: row.try_get("revoked_at")?,
                 revocation_reason: row.try_get("revocation_reason")?,
+                tag: row.try_get("tag")?,
             })
         }
 
@@ -227,6 +240,7 @@ macro_rules! impl_store {
         /// gapless and commit-ordered (and serialises audited writes across all nodes).
         async fn append_audit_tx(
             tx: &mut Tx,
+            tags: &Tags,
             event: &AuditEvent,
             passport: Option<&PassportId>,
         ) -> Result<AuditRecord> {
@@ -248,7 +262,9 @@ macro_rules! impl_store {
             };
             // The event is also the next leaf of the transparency log, in the same
             // transaction: leaf index = seq - 1, so the log's order is the audit order.
-            let leaf_hash = record.leaf_hash()?.to_vec();
+            let hash = record.leaf_hash()?;
+            let tag = tags.as_ref().map(|k| k.leaf_tag(&hash).to_vec());
+            let leaf_hash = hash.to_vec();
             // Where the backend can, one statement (one round trip) inserts both rows; the
             // leaf hash is then its eighth parameter.
             let both = super::INSERT_AUDIT_AND_LEAF;
@@ -265,21 +281,39 @@ macro_rules! impl_store {
                 .bind(&event.subject)
                 .bind(detail);
             if both.is_some() {
-                insert.bind(leaf_hash).execute(&mut **tx).await?;
+                insert.bind(leaf_hash).bind(tag).execute(&mut **tx).await?;
                 return Ok(record);
             }
             insert.execute(&mut **tx).await?;
             sqlx::query(
-                "INSERT INTO log_leaves (leaf_index, leaf_hash, audit_seq, created_at) \
-                 VALUES ($1, $2, $3, $4)",
+                "INSERT INTO log_leaves (leaf_index, leaf_hash, audit_seq, created_at, tag) \
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(seq - 1)
             .bind(leaf_hash)
             .bind(seq)
             .bind(at)
+            .bind(tag)
             .execute(&mut **tx)
             .await?;
             Ok(record)
+        }
+
+        /// The node's tag of a signing-key row as it will be stored (times normalised).
+        fn signing_key_tag(tags: &Tags, key: &SigningKeyRecord) -> Result<Option<Vec<u8>>> {
+            match tags {
+                Some(k) => Ok(Some(k.key_row_tag(&key.authenticated_bytes()?).to_vec())),
+                None => Ok(None),
+            }
+        }
+
+        fn leaf_from_row(row: &DbRow) -> Result<StoredLeaf> {
+            Ok(StoredLeaf {
+                index: seq_u64(row.try_get("leaf_index")?)?,
+                leaf_hash: digest_from_vec(row.try_get("leaf_hash")?)?,
+                tag: row.try_get("tag")?,
+                event: audit_from_row(row)?,
+            })
         }
 
         async fn lock_passport(tx: &mut Tx, id: &PassportId) -> Result<PassportRecord> {
@@ -440,12 +474,13 @@ macro_rules! impl_store {
             async fn write<T, F>(&self, op: F) -> Result<T>
             where
                 T: Send + 'static,
-                F: for<'c> FnOnce(&'c mut Tx) -> OpFuture<'c, T> + Send + 'static,
+                F: for<'c> FnOnce(&'c mut Tx, Tags) -> OpFuture<'c, T> + Send + 'static,
             {
                 let (reply, result) = tokio::sync::oneshot::channel();
+                let tags: Tags = self.integrity.get().cloned();
                 let run: RunFn = Box::new(move |tx: &mut Tx| -> RunFuture<'_> {
                     Box::pin(async move {
-                            op(tx)
+                            op(tx, tags)
                                 .await
                                 .map(|v| Box::new(v) as Box<dyn std::any::Any + Send>)
                         })
@@ -466,7 +501,7 @@ macro_rules! impl_store {
             #[async_trait::async_trait]
             impl $crate::Store for $store {
                 async fn create_draft(&self, new: NewPassport, audit: AuditEvent) -> Result<PassportRecord> {
-                    self.write(move |tx: &mut Tx| -> OpFuture<'_, PassportRecord> {
+                    self.write(move |tx: &mut Tx, tags: Tags| -> OpFuture<'_, PassportRecord> {
                         Box::pin(async move {
                         let now = utc(audit.at)?;
                         sqlx::query(
@@ -492,7 +527,7 @@ macro_rules! impl_store {
                         .bind(now)
                         .execute(&mut **tx)
                         .await?;
-                        append_audit_tx(tx, &audit, Some(&new.id)).await?;
+                        append_audit_tx(tx, &tags, &audit, Some(&new.id)).await?;
                         // Exactly what was inserted (the insert guard refuses anything else).
                         Ok(PassportRecord {
                             id: new.id,
@@ -518,7 +553,7 @@ macro_rules! impl_store {
                 audit: AuditEvent,
             ) -> Result<DraftRecord> {
                 let id_owned = *id;
-                self.write(move |tx: &mut Tx| -> OpFuture<'_, DraftRecord> {
+                self.write(move |tx: &mut Tx, tags: Tags| -> OpFuture<'_, DraftRecord> {
                     Box::pin(async move {
                         let id = &id_owned;
                         let now = utc(audit.at)?;
@@ -550,7 +585,7 @@ macro_rules! impl_store {
                         let draft = read_draft(tx, id, version)
                             .await?
                             .ok_or_else(|| StoreError::NotFound(format!("draft of passport {id}")))?;
-                        append_audit_tx(tx, &audit, Some(id)).await?;
+                        append_audit_tx(tx, &tags, &audit, Some(id)).await?;
                         Ok(draft)
                     })
                 })
@@ -564,7 +599,7 @@ macro_rules! impl_store {
                 audit: AuditEvent,
             ) -> Result<DraftRecord> {
                 let id_owned = *id;
-                self.write(move |tx: &mut Tx| -> OpFuture<'_, DraftRecord> {
+                self.write(move |tx: &mut Tx, tags: Tags| -> OpFuture<'_, DraftRecord> {
                     Box::pin(async move {
                         let id = &id_owned;
                         let now = utc(audit.at)?;
@@ -592,7 +627,7 @@ macro_rules! impl_store {
                         .bind(now)
                         .execute(&mut **tx)
                         .await?;
-                        append_audit_tx(tx, &audit, Some(id)).await?;
+                        append_audit_tx(tx, &tags, &audit, Some(id)).await?;
                         Ok(DraftRecord {
                             passport: *id,
                             version,
@@ -660,7 +695,7 @@ macro_rules! impl_store {
                 audit: AuditEvent,
             ) -> Result<(VersionRecord, u64)> {
                 let id_owned = *id;
-                self.write(move |tx: &mut Tx| -> OpFuture<'_, (VersionRecord, u64)> {
+                self.write(move |tx: &mut Tx, tags: Tags| -> OpFuture<'_, (VersionRecord, u64)> {
                     Box::pin(async move {
                         let id = &id_owned;
                         let now = utc(audit.at)?;
@@ -743,7 +778,7 @@ macro_rules! impl_store {
                         .bind(id_text(id))
                         .execute(&mut **tx)
                         .await?;
-                        let event = append_audit_tx(tx, &audit, Some(id)).await?;
+                        let event = append_audit_tx(tx, &tags, &audit, Some(id)).await?;
                         Ok((
                             VersionRecord {
                                 passport: *id,
@@ -770,7 +805,7 @@ macro_rules! impl_store {
                 audit: AuditEvent,
             ) -> Result<PassportRecord> {
                 let id_owned = *id;
-                self.write(move |tx: &mut Tx| -> OpFuture<'_, PassportRecord> {
+                self.write(move |tx: &mut Tx, tags: Tags| -> OpFuture<'_, PassportRecord> {
                     Box::pin(async move {
                         let id = &id_owned;
                         let now = utc(audit.at)?;
@@ -796,7 +831,7 @@ macro_rules! impl_store {
                         .execute(&mut **tx)
                         .await?;
                         let record = lock_passport(tx, id).await?;
-                        append_audit_tx(tx, &audit, Some(id)).await?;
+                        append_audit_tx(tx, &tags, &audit, Some(id)).await?;
                         Ok(record)
                     })
                 })
@@ -921,9 +956,9 @@ macro_rules! impl_store {
             }
 
             async fn append_audit(&self, event: AuditEvent) -> Result<AuditRecord> {
-                self.write(move |tx: &mut Tx| -> OpFuture<'_, AuditRecord> {
+                self.write(move |tx: &mut Tx, tags: Tags| -> OpFuture<'_, AuditRecord> {
                     Box::pin(async move {
-                        let record = append_audit_tx(tx, &event, None).await?;
+                        let record = append_audit_tx(tx, &tags, &event, None).await?;
                         Ok(record)
                     })
                 })
@@ -965,6 +1000,134 @@ macro_rules! impl_store {
                 .fetch_one(&self.pool)
                 .await?;
                 index.map(seq_u64).transpose()
+            }
+
+            async fn list_leaves(&self, from_index: u64, limit: u32) -> Result<Vec<StoredLeaf>> {
+                let from = i64::try_from(from_index)
+                    .map_err(|_| StoreError::Constraint("leaf index out of range".to_owned()))?;
+                let sql = format!(
+                    "SELECT l.leaf_index, l.leaf_hash, l.tag, e.{} FROM log_leaves l \
+                     JOIN audit_events e ON e.seq = l.audit_seq \
+                     WHERE l.leaf_index >= $1 ORDER BY l.leaf_index LIMIT $2",
+                    AUDIT_COLS.replace(", ", ", e.")
+                );
+                sqlx::query(&sql)
+                    .bind(from)
+                    .bind(i64::from(limit.min(100_000)))
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(leaf_from_row)
+                    .collect()
+            }
+
+            async fn first_tagged_leaf(&self) -> Result<u64> {
+                let first: Option<i64> =
+                    sqlx::query_scalar("SELECT first_tagged_leaf FROM log_integrity WHERE id = 1")
+                        .fetch_optional(&self.pool)
+                        .await?;
+                // No row: a database migrated by hand without it; nothing predates tagging.
+                first.map_or(Ok(0), seq_u64)
+            }
+
+            async fn list_quarantine(&self) -> Result<Vec<QuarantineRecord>> {
+                let rows = sqlx::query(
+                    "SELECT leaf_index, leaf_hash, reason, created_at FROM log_quarantine \
+                     ORDER BY leaf_index",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(QuarantineRecord {
+                            leaf_index: seq_u64(row.try_get("leaf_index")?)?,
+                            leaf_hash: digest_from_vec(row.try_get("leaf_hash")?)?,
+                            reason: row.try_get("reason")?,
+                            created_at: row.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn quarantine_leaf(&self, q: QuarantineRecord) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO log_quarantine (leaf_index, leaf_hash, reason, created_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(seq_i64(q.leaf_index))
+                .bind(q.leaf_hash.to_vec())
+                .bind(&q.reason)
+                .bind(utc(q.created_at)?)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            fn set_integrity(&self, keys: std::sync::Arc<hallmark_core::integrity::IntegrityKeys>) -> bool {
+                self.integrity.set(keys).is_ok()
+            }
+
+            async fn latest_checkpoints(&self, limit: u32) -> Result<Vec<CheckpointRecord>> {
+                let rows = sqlx::query(
+                    "SELECT tree_size, root_hash, note, created_at FROM checkpoints \
+                     ORDER BY tree_size DESC LIMIT $1",
+                )
+                .bind(i64::from(limit.min(MAX_CHECKPOINTS)))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(checkpoint_from_row).collect()
+            }
+
+            async fn rehash_api_key(&self, prefix: &str, hash: Vec<u8>, audit: AuditEvent) -> Result<()> {
+                let prefix = prefix.to_owned();
+                self.write(move |tx: &mut Tx, tags: Tags| -> OpFuture<'_, ()> {
+                    Box::pin(async move {
+                        let done = sqlx::query(
+                            "UPDATE api_keys SET hash = $1, hash_scheme = 'hmac-sha256' \
+                             WHERE prefix = $2 AND hash_scheme = 'sha256'",
+                        )
+                        .bind(&hash)
+                        .bind(&prefix)
+                        .execute(&mut **tx)
+                        .await?;
+                        if done.rows_affected() == 0 {
+                            return Err(StoreError::Conflict(format!(
+                                "API key {prefix} has no legacy hash to replace"
+                            )));
+                        }
+                        append_audit_tx(tx, &tags, &audit, None).await?;
+                        Ok(())
+                    })
+                })
+                .await
+            }
+
+            async fn tag_signing_key(&self, expected: SigningKeyRecord, audit: AuditEvent) -> Result<()> {
+                self.write(move |tx: &mut Tx, tags: Tags| -> OpFuture<'_, ()> {
+                    Box::pin(async move {
+                        let Some(tag) = signing_key_tag(&tags, &expected)? else {
+                            return Err(StoreError::Config(
+                                "the store has no row-authentication keys".to_owned(),
+                            ));
+                        };
+                        let done = sqlx::query(
+                            "UPDATE signing_keys SET tag = $1 WHERE key_id = $2 AND tag IS NULL",
+                        )
+                        .bind(tag)
+                        .bind(&expected.key_id)
+                        .execute(&mut **tx)
+                        .await?;
+                        if done.rows_affected() == 0 {
+                            return Err(StoreError::Conflict(format!(
+                                "signing key {} is unknown or already tagged",
+                                expected.key_id
+                            )));
+                        }
+                        append_audit_tx(tx, &tags, &audit, None).await?;
+                        Ok(())
+                    })
+                })
+                .await
             }
 
             async fn insert_checkpoint(&self, c: CheckpointRecord) -> Result<()> {
@@ -1011,7 +1174,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_api_key(&self, key: NewApiKey, audit: AuditEvent) -> Result<ApiKeyRecord> {
-                self.write(move |tx: &mut Tx| -> OpFuture<'_, ApiKeyRecord> {
+                self.write(move |tx: &mut Tx, tags: Tags| -> OpFuture<'_, ApiKeyRecord> {
                     Box::pin(async move {
                         let now = utc(audit.at)?;
                         let expires_at = opt_utc(key.expires_at)?;
@@ -1027,10 +1190,11 @@ macro_rules! impl_store {
                         .bind(expires_at)
                         .execute(&mut **tx)
                         .await?;
-                        append_audit_tx(tx, &audit, None).await?;
+                        append_audit_tx(tx, &tags, &audit, None).await?;
                         Ok(ApiKeyRecord {
                             prefix: key.prefix,
                             hash: key.hash,
+                            hash_scheme: ApiKeyHashScheme::HmacSha256,
                             scope: key.scope,
                             label: key.label,
                             created_at: now,
@@ -1068,7 +1232,7 @@ macro_rules! impl_store {
 
             async fn revoke_api_key(&self, prefix: &str, audit: AuditEvent) -> Result<ApiKeyRecord> {
                 let prefix_owned = prefix.to_owned();
-                self.write(move |tx: &mut Tx| -> OpFuture<'_, ApiKeyRecord> {
+                self.write(move |tx: &mut Tx, tags: Tags| -> OpFuture<'_, ApiKeyRecord> {
                     Box::pin(async move {
                         let prefix = prefix_owned.as_str();
                         let now = utc(audit.at)?;
@@ -1089,7 +1253,7 @@ macro_rules! impl_store {
                             .bind(prefix)
                             .execute(&mut **tx)
                             .await?;
-                        append_audit_tx(tx, &audit, None).await?;
+                        append_audit_tx(tx, &tags, &audit, None).await?;
                         key.revoked_at = Some(now);
                         Ok(key)
                     })
@@ -1108,25 +1272,31 @@ macro_rules! impl_store {
             }
 
             async fn insert_signing_key(&self, key: SigningKeyRecord, audit: AuditEvent) -> Result<()> {
-                self.write(move |tx: &mut Tx| -> OpFuture<'_, ()> {
+                self.write(move |tx: &mut Tx, tags: Tags| -> OpFuture<'_, ()> {
                     Box::pin(async move {
+                        let mut key = key;
+                        key.created_at = utc(key.created_at)?;
+                        key.retired_at = opt_utc(key.retired_at)?;
+                        key.revoked_at = opt_utc(key.revoked_at)?;
+                        let tag = signing_key_tag(&tags, &key)?;
                         sqlx::query(
                             "INSERT INTO signing_keys (key_id, purpose, backend, public_key_multibase, status, \
-                             created_at, retired_at, revoked_at, revocation_reason) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                             created_at, retired_at, revoked_at, revocation_reason, tag) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                         )
                         .bind(&key.key_id)
                         .bind(&key.purpose)
                         .bind(&key.backend)
                         .bind(&key.public_key_multibase)
                         .bind(key.status.as_str())
-                        .bind(utc(key.created_at)?)
-                        .bind(opt_utc(key.retired_at)?)
-                        .bind(opt_utc(key.revoked_at)?)
+                        .bind(key.created_at)
+                        .bind(key.retired_at)
+                        .bind(key.revoked_at)
                         .bind(&key.revocation_reason)
+                        .bind(tag)
                         .execute(&mut **tx)
                         .await?;
-                        append_audit_tx(tx, &audit, None).await?;
+                        append_audit_tx(tx, &tags, &audit, None).await?;
                         Ok(())
                     })
                 })
@@ -1141,7 +1311,7 @@ macro_rules! impl_store {
                 audit: AuditEvent,
             ) -> Result<SigningKeyRecord> {
                 let key_id_owned = key_id.to_owned();
-                self.write(move |tx: &mut Tx| -> OpFuture<'_, SigningKeyRecord> {
+                self.write(move |tx: &mut Tx, tags: Tags| -> OpFuture<'_, SigningKeyRecord> {
                     Box::pin(async move {
                         let key_id = key_id_owned.as_str();
                         let now = utc(audit.at)?;
@@ -1168,18 +1338,20 @@ macro_rules! impl_store {
                             SigningKeyStatus::Current => {}
                         }
                         key.status = status;
+                        key.tag = signing_key_tag(&tags, &key)?;
                         sqlx::query(
                             "UPDATE signing_keys SET status = $1, retired_at = $2, revoked_at = $3, \
-                             revocation_reason = $4 WHERE key_id = $5",
+                             revocation_reason = $4, tag = $5 WHERE key_id = $6",
                         )
                         .bind(status.as_str())
                         .bind(key.retired_at)
                         .bind(key.revoked_at)
                         .bind(&key.revocation_reason)
+                        .bind(&key.tag)
                         .bind(key_id)
                         .execute(&mut **tx)
                         .await?;
-                        append_audit_tx(tx, &audit, None).await?;
+                        append_audit_tx(tx, &tags, &audit, None).await?;
                         Ok(key)
                     })
                 })

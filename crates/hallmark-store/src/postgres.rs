@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "consistency_without_jsonb",
         include_str!("../migrations/postgres/0004_consistency_without_jsonb.sql"),
     ),
+    (
+        5,
+        "row_authentication",
+        include_str!("../migrations/postgres/0005_row_authentication.sql"),
+    ),
 ];
 
 /// Tables that are append-only: table-wide UPDATE on them is an excess privilege.
@@ -67,6 +72,8 @@ const APPEND_ONLY: &[&str] = &[
     "log_leaves",
     "checkpoints",
     "schema_migrations",
+    "log_integrity",
+    "log_quarantine",
 ];
 
 /// The PostgreSQL-backed store, holding a pool of application-role connections.
@@ -74,6 +81,7 @@ const APPEND_ONLY: &[&str] = &[
 pub struct PgStore {
     pool: PgPool,
     writer: tokio::sync::mpsc::Sender<store_impl::Job>,
+    integrity: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<crate::IntegrityKeys>>>,
 }
 
 /// Checks that `name` is a plain lowercase SQL identifier and returns it double-quoted.
@@ -245,6 +253,22 @@ impl PgStore {
         Self::connect_with(app, max_connections).await
     }
 
+    /// Connects as the migration (owner) role, without [`check_app_role`]: for the
+    /// operator's repair tools (`hallmark log quarantine`), never for a node.
+    pub async fn connect_privileged(owner: PgConnectOptions) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(app_options(owner))
+            .await?;
+        let writer = store_impl::spawn_writer(pool.clone());
+        Ok(PgStore {
+            pool,
+            writer,
+            integrity: Default::default(),
+        })
+    }
+
     /// Connects the application pool (no migrations) and runs [`check_app_role`].
     pub async fn connect_with(
         app: PgConnectOptions,
@@ -273,7 +297,11 @@ impl PgStore {
             return Err(e);
         }
         let writer = store_impl::spawn_writer(pool.clone());
-        Ok(PgStore { pool, writer })
+        Ok(PgStore {
+            pool,
+            writer,
+            integrity: Default::default(),
+        })
     }
 
     /// The application pool.
@@ -308,8 +336,8 @@ async fn begin_write_on(pool: &PgPool) -> Result<sqlx::Transaction<'static, Db>,
 const INSERT_AUDIT_AND_LEAF: Option<&str> = Some(
     "WITH e AS (INSERT INTO audit_events (seq, at, actor, action, passport_id, subject, detail) \
      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq) \
-     INSERT INTO log_leaves (leaf_index, leaf_hash, audit_seq, created_at) \
-     SELECT seq - 1, $8, seq, $2 FROM e",
+     INSERT INTO log_leaves (leaf_index, leaf_hash, audit_seq, created_at, tag) \
+     SELECT seq - 1, $8, seq, $2, $9 FROM e",
 );
 
 /// Refuses an application role with more privilege than it needs. The first problem

@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "leaf_hash_index",
         include_str!("../migrations/sqlite/0002_leaf_hash_index.sql"),
     ),
+    (
+        3,
+        "row_authentication",
+        include_str!("../migrations/sqlite/0003_row_authentication.sql"),
+    ),
 ];
 
 /// The SQLite-backed store.
@@ -39,6 +44,7 @@ pub struct SqliteStore {
     pool: SqlitePool,
     path: PathBuf,
     writer: tokio::sync::mpsc::Sender<store_impl::Job>,
+    integrity: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<crate::IntegrityKeys>>>,
 }
 
 /// Connection options every Hallmark SQLite connection uses.
@@ -68,7 +74,12 @@ impl SqliteStore {
             .await?;
         migrate(&pool).await?;
         let writer = store_impl::spawn_writer(pool.clone());
-        Ok(SqliteStore { pool, path, writer })
+        Ok(SqliteStore {
+            pool,
+            path,
+            writer,
+            integrity: Default::default(),
+        })
     }
 
     /// Opens from a `sqlite://path` URL or a plain path.

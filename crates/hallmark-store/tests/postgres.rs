@@ -91,6 +91,7 @@ async fn fixture() -> Fixture {
             retired_at: None,
             revoked_at: None,
             revocation_reason: None,
+            tag: None,
         },
         audit(9, "key"),
     )

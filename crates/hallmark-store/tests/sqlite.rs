@@ -253,7 +253,7 @@ async fn attack_delete_from_every_table() {
     // Empty tables: seed one row each, then try again.
     let mut conn = plain(f.h.store().path(), true).await;
     sqlx::raw_sql(
-        "INSERT INTO signing_keys VALUES ('k', 'passport-signing', 'file', 'z6Mk', 'current', '2025-01-01', NULL, NULL, NULL); \
+        "INSERT INTO signing_keys VALUES ('k', 'passport-signing', 'file', 'z6Mk', 'current', '2025-01-01', NULL, NULL, NULL, NULL); \
          INSERT INTO checkpoints VALUES (1, zeroblob(32), 'note', '2025-01-01'); \
          INSERT INTO outbox (topic, payload, created_at) VALUES ('t', x'00', '2025-01-01');",
     )

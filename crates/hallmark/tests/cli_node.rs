@@ -667,6 +667,11 @@ fn serve_signs_with_an_hsm_and_credentials_verify_across_a_rotation() {
     let child = hallmark()
         .arg("serve")
         .envs(hsm_env)
+        // With an HSM, the row-authentication keys come from this secret (32 bytes, base64).
+        .env(
+            "HALLMARK_NODE_SECRET",
+            "q2wTQ3h0Ty1ub2RlLXNlY3JldC1mb3ItdGhlLWhzbS10ZXN0",
+        )
         .env("HALLMARK_PUBLIC_BASE_URL", "https://dpp.example.com")
         .env("HALLMARK_PUBLIC_LISTEN", format!("127.0.0.1:{public}"))
         .env("HALLMARK_ADMIN_LISTEN", format!("127.0.0.1:{admin}"))

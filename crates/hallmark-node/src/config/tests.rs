@@ -7,6 +7,8 @@ const OWNER_PASSWORD: &str = "0wner-pw-5521";
 const PASSPHRASE: &str = "correct horse battery staple 42";
 const ADMIN_PASSWORD: &str = "a-very-long-admin-password-9";
 const HSM_PIN: &str = "hsm-pin-30117";
+/// 32 bytes, base64.
+const NODE_SECRET: &str = "bm9kZS1zZWNyZXQtZm9yLWNvbmZpZy10ZXN0cy0wMDAwMQ==";
 
 struct Env(HashMap<String, String>);
 
@@ -476,6 +478,7 @@ fn production_refuses_each_unsafe_or_missing_setting() {
             PASSPHRASE,
             ADMIN_PASSWORD,
             HSM_PIN,
+            NODE_SECRET,
         ] {
             assert!(!line.contains(secret), "{name}: leaks a secret: {line}");
         }
@@ -531,11 +534,12 @@ fn production_variants_that_are_fine() {
             set("HALLMARK_HSM_MODULE", "/usr/lib/softhsm/libsofthsm2.so"),
             set("HALLMARK_HSM_TOKEN", "hallmark"),
             set("HALLMARK_HSM_PIN", HSM_PIN),
+            set("HALLMARK_NODE_SECRET", NODE_SECRET),
         ])
         .validate(Profile::Production)
         .unwrap();
     match &c.signing {
-        Signing::Hsm(h) => {
+        Signing::Hsm(h, _) => {
             assert_eq!(h.key_label_prefix, DEFAULT_HSM_KEY_PREFIX);
             assert_eq!(h.token_label, "hallmark");
         }
@@ -904,6 +908,7 @@ fn debug_never_prints_secrets() {
             set("HALLMARK_HSM_MODULE", "/usr/lib/softhsm/libsofthsm2.so"),
             set("HALLMARK_HSM_TOKEN", "hallmark"),
             set("HALLMARK_HSM_PIN", HSM_PIN),
+            set("HALLMARK_NODE_SECRET", NODE_SECRET),
         ])
         .load()
         .unwrap();
@@ -929,6 +934,46 @@ fn debug_never_prints_secrets() {
     // Non-secret settings are visible (so the redaction test is not vacuous).
     assert!(texts[2].contains("dpp.example.com"));
     assert!(texts[2].contains("operator"));
+}
+
+/// With an HSM the node secret is required, must be base64 of ≥ 32 bytes, and is refused
+/// beside a file keystore (which derives its own).
+#[test]
+fn the_node_secret_goes_with_an_hsm_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hsm = || {
+        Env::production(tmp.path()).with(&[
+            unset("HALLMARK_KEYSTORE_PASSPHRASE"),
+            set("HALLMARK_HSM_MODULE", "/usr/lib/softhsm/libsofthsm2.so"),
+            set("HALLMARK_HSM_TOKEN", "hallmark"),
+            set("HALLMARK_HSM_PIN", HSM_PIN),
+        ])
+    };
+    assert!(matches!(
+        hsm().validate(Profile::Production),
+        Err(ConfigError::NodeSecretMissing)
+    ));
+    for bad in ["c2hvcnQ=", "not base64 at all!", ""] {
+        assert!(
+            matches!(
+                hsm()
+                    .with(&[set("HALLMARK_NODE_SECRET", bad)])
+                    .validate(Profile::Production),
+                Err(ConfigError::NodeSecretInvalid | ConfigError::NodeSecretMissing)
+            ),
+            "{bad}"
+        );
+    }
+    assert!(hsm()
+        .with(&[set("HALLMARK_NODE_SECRET", NODE_SECRET)])
+        .validate(Profile::Production)
+        .is_ok());
+    assert!(matches!(
+        Env::production(tmp.path())
+            .with(&[set("HALLMARK_NODE_SECRET", NODE_SECRET)])
+            .validate(Profile::Production),
+        Err(ConfigError::NodeSecretWithoutHsm)
+    ));
 }
 
 #[test]

@@ -725,6 +725,7 @@ async fn new_key(
     };
     let (key, record) = create_api_key(
         app.store.as_ref(),
+        &app.integrity,
         scope,
         label,
         expires_at,

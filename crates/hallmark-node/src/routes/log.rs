@@ -179,7 +179,7 @@ async fn checkpoint(State(app): State<AppState>) -> Result<Response, LogError> {
 }
 
 async fn key(State(app): State<AppState>) -> Result<Response, LogError> {
-    let vkey = current_verifier_key(app.store.as_ref(), app.log.origin())
+    let vkey = current_verifier_key(&app, app.log.origin())
         .await
         .map_err(store_error)?
         .ok_or(LogError::NoKey)?;

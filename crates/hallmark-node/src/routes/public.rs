@@ -85,12 +85,15 @@ pub fn routes(state: AppState) -> Router {
 
 async fn health(State(app): State<AppState>) -> Response {
     let db = app.store.audit_len().await.is_ok();
+    let alarms = app.alarms.report();
     let body = serde_json::json!({
         "status": if db { "ok" } else { "degraded" },
         "database": if db { "ok" } else { "unavailable" },
         "signing": if app.signing.is_ready() { "ok" } else { "unavailable" },
         "log": app.log.status().as_str(),
         "logCheckpointSize": app.log.latest().map(|c| c.size),
+        "integrity": if alarms.is_clear() { "ok" } else { "alarm" },
+        "integrityAlarms": alarms,
     });
     let status = if db {
         StatusCode::OK
@@ -276,6 +279,25 @@ async fn load_public(
         Form::Jwt => v.credentials.public.jwt.into_bytes(),
         Form::DataIntegrity => v.credentials.public.data_integrity,
     };
+    // Never serve what the node cannot verify: a version someone wrote into the database
+    // with a key that is not the node's is withheld (once per version and form, then the
+    // bytes are cached as verified).
+    let doc = app.did_document().await?;
+    if let Err(reason) = crate::integrity::verify_served(&bytes, &doc) {
+        crate::integrity::alarm(
+            app,
+            crate::integrity::AlarmKind::Version,
+            &format!("{id}/v{version}"),
+            serde_json::json!({
+                "passport": id.to_string(),
+                "version": version,
+                "form": if matches!(form, Form::Jwt) { "jwt" } else { "data-integrity" },
+                "reason": reason,
+            }),
+        )
+        .await;
+        return Err(ApiError::Internal);
+    }
     let etag = HeaderValue::from_str(&format!("\"{}\"", hex::encode(Sha256::digest(&bytes))))
         .map_err(|_| ApiError::Internal)?;
     let log_headers = log_seq.map_or_else(Vec::new, |seq| log_headers(&app.issuer.base_url, seq));

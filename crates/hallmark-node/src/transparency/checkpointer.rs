@@ -21,10 +21,13 @@
 //! consistent with each other.
 
 use super::keys::{log_signer, trusted_log_keys, LogKeyError};
-use super::{LogStatus, SignedCheckpoint, POLL_INTERVAL};
+use super::{CatchUp, LeafPolicy, LogStatus, SignedCheckpoint, POLL_INTERVAL};
 use crate::app::AppState;
+use crate::integrity::{self, AlarmKind};
 use hallmark_core::tlog::{open_note, Checkpoint, CheckpointGuard, GuardError, VerifierKey};
-use hallmark_store::{CheckpointRecord, StoreError};
+use hallmark_store::{AuditEvent, CheckpointRecord, LeafCheck, StoreError};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -40,6 +43,10 @@ enum RoundError {
     #[error("{reason}")]
     Refused { tree_size: u64, reason: String },
 }
+
+/// How many of the newest stored checkpoints a round looks through for one signed by the
+/// node (rows above it can only be inserted ones: sizes only grow and never beyond the log).
+const CHECKPOINT_CANDIDATES: u32 = 64;
 
 /// Starts the signer; it stops when `stop` becomes true (or its sender is dropped).
 pub fn spawn(app: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<std::io::Result<()>> {
@@ -78,8 +85,14 @@ struct Checkpointer {
 impl Checkpointer {
     async fn round_and_report(&mut self) {
         let status = match self.round().await {
-            Ok(()) => LogStatus::Ok {
-                checkpoint_size: self.app.log.latest().map_or(0, |c| c.size),
+            Ok(()) => match self.app.log.blocked_at() {
+                Some(leaf_index) => LogStatus::Blocked {
+                    checkpoint_size: self.app.log.latest().map_or(0, |c| c.size),
+                    leaf_index,
+                },
+                None => LogStatus::Ok {
+                    checkpoint_size: self.app.log.latest().map_or(0, |c| c.size),
+                },
             },
             Err(RoundError::Refused { tree_size, reason }) => {
                 LogStatus::Refused { tree_size, reason }
@@ -94,11 +107,127 @@ impl Checkpointer {
         self.app.log.set_status(status);
     }
 
+    /// The newest stored checkpoint whose note is signed by one of the node's log keys and
+    /// agrees with its row. Rows that are not (inserted by someone holding only database
+    /// credentials) are ignored: each is reported once, with an `integrity.alarm` event —
+    /// which also gives the log a leaf beyond the ignored row, so the node's next
+    /// checkpoint can be stored above it.
+    async fn newest_signed(&self) -> Result<Option<CheckpointRecord>, RoundError> {
+        let app = &self.app;
+        let candidates = app.store.latest_checkpoints(CHECKPOINT_CANDIDATES).await?;
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let keys = trusted_log_keys(app).await;
+        let verifiers: Vec<VerifierKey> = keys
+            .iter()
+            .filter_map(|k| VerifierKey::new(app.log.origin(), *k).ok())
+            .collect();
+        for rec in candidates {
+            let genuine = verifiers
+                .iter()
+                .find_map(|vk| open_note(&rec.note, vk).ok())
+                .and_then(|text| Checkpoint::parse_text(&text).ok())
+                .is_some_and(|cp| {
+                    cp.origin == app.log.origin()
+                        && cp.size == rec.tree_size
+                        && cp.root == rec.root_hash
+                });
+            if genuine {
+                return Ok(Some(rec));
+            }
+            let digest = hex::encode(Sha256::digest(rec.note.as_bytes()));
+            integrity::alarm(
+                app,
+                AlarmKind::Checkpoint,
+                &format!("checkpoint:{}:{}", rec.tree_size, &digest[..16]),
+                serde_json::json!({
+                    "treeSize": rec.tree_size,
+                    "noteSha256": digest,
+                    "reason": "not signed by the node's log key, or disagrees with its row",
+                }),
+            )
+            .await;
+        }
+        Ok(None)
+    }
+
+    /// The leaves catch-up may take by hash: those covered by a checkpoint the node holds
+    /// or that is signed by its log key, and those written before row authentication.
+    async fn catch_up(&self, stored: Option<&CheckpointRecord>) -> Result<CatchUp, RoundError> {
+        let app = &self.app;
+        let held = self.guard.as_ref().map_or(0, CheckpointGuard::size);
+        let first_tagged = app.store.first_tagged_leaf().await?;
+        let trusted_below = held
+            .max(stored.map_or(0, |c| c.tree_size))
+            .max(first_tagged);
+        // The quarantine list is read only when it can matter: at start-up and while blocked.
+        let quarantined: HashMap<u64, [u8; 32]> =
+            if self.guard.is_none() || app.log.blocked_at().is_some() {
+                app.store
+                    .list_quarantine()
+                    .await?
+                    .into_iter()
+                    .map(|q| (q.leaf_index, q.leaf_hash))
+                    .collect()
+            } else {
+                HashMap::new()
+            };
+        let policy = LeafPolicy {
+            keys: &app.integrity,
+            trusted_below,
+            quarantined: &quarantined,
+        };
+        let found = app.log.catch_up(app.store.as_ref(), &policy).await?;
+        if let Some(b) = found.blocked {
+            let why = match b.check {
+                LeafCheck::Mismatch => "its hash does not match its audit event",
+                LeafCheck::BadTag => "its tag is not the node's",
+                LeafCheck::Untagged => "it has no tag",
+                LeafCheck::Authentic => "authentic",
+            };
+            integrity::alarm(
+                app,
+                AlarmKind::Leaf,
+                &format!("leaf:{}", b.index),
+                serde_json::json!({
+                    "leafIndex": b.index,
+                    "leafHash": hex::encode(b.leaf_hash),
+                    "reason": why,
+                }),
+            )
+            .await;
+        }
+        for (index, hash) in &found.quarantined {
+            if found.recorded.contains(index) {
+                continue;
+            }
+            let reason = app
+                .store
+                .list_quarantine()
+                .await?
+                .into_iter()
+                .find(|q| q.leaf_index == *index)
+                .map(|q| q.reason)
+                .unwrap_or_default();
+            let mut event =
+                AuditEvent::new(OffsetDateTime::now_utc(), "node", super::QUARANTINE_ACTION);
+            event.subject = Some(format!("leaf:{index}"));
+            event.detail = serde_json::json!({
+                "leafIndex": index,
+                "leafHash": hex::encode(hash),
+                "reason": reason,
+            });
+            app.store.append_audit(event).await?;
+        }
+        Ok(found)
+    }
+
     async fn round(&mut self) -> Result<(), RoundError> {
         let app = std::sync::Arc::clone(&self.app);
         let log = &app.log;
-        let stored = app.store.latest_checkpoint().await?;
-        let size = log.catch_up(app.store.as_ref()).await?;
+        let stored = self.newest_signed().await?;
+        let size = self.catch_up(stored.as_ref()).await?.size;
         if let Some(rec) = stored {
             self.adopt(rec).await?;
         }
@@ -144,11 +273,16 @@ impl Checkpointer {
                 log.offer_latest(SignedCheckpoint { size, root, note });
                 Ok(())
             }
-            // Another node stored this size or a larger one first: adopt what is stored.
-            Err(StoreError::Conflict(_)) => match self.app.store.latest_checkpoint().await? {
-                Some(rec) => self.adopt(rec).await,
-                None => Ok(()),
-            },
+            // Another node stored this size or a larger one first, or someone inserted a row
+            // at or above this size: what this node signed is valid all the same; serve it,
+            // and adopt a genuine stored one next round (ignoring the others).
+            Err(StoreError::Conflict(_)) => {
+                log.offer_latest(SignedCheckpoint { size, root, note });
+                match self.newest_signed().await? {
+                    Some(rec) => self.adopt(rec).await,
+                    None => Ok(()),
+                }
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -165,7 +299,7 @@ impl Checkpointer {
         let log = &app.log;
         if rec.tree_size > log.size() {
             // Stored by another node after this round's catch-up: read the leaves it covers.
-            log.catch_up(app.store.as_ref()).await?;
+            self.catch_up(Some(&rec)).await?;
         }
         let tree_size = log.size();
         let refused = |reason: String| RoundError::Refused { tree_size, reason };

@@ -3,12 +3,11 @@
 
 use crate::app::{App, SigningBackend};
 use ed25519_dalek::VerifyingKey;
-use hallmark_core::did::KeyStatus;
 use hallmark_core::keys::{decode_public_key_multibase, Signer};
 use hallmark_core::tlog::VerifierKey;
 use hallmark_keys::hsm::HsmError;
-use hallmark_keys::{KeyEvent, KeyInfo, KeysError, Purpose};
-use hallmark_store::{SigningKeyStatus, Store};
+use hallmark_keys::{KeyEvent, KeysError, Purpose};
+use hallmark_store::SigningKeyStatus;
 use std::sync::PoisonError;
 use time::OffsetDateTime;
 
@@ -49,7 +48,7 @@ pub fn ensure_log_key(
                 .map(Some)
                 .map_err(|e| LogKeyError::Backend(e.to_string()))
         }
-        SigningBackend::Hsm(state) => {
+        SigningBackend::Hsm(state, _) => {
             let Some(hsm) = state.ready() else {
                 return Ok(None);
             };
@@ -77,7 +76,7 @@ pub fn log_signer(signing: &SigningBackend) -> Result<Box<dyn Signer>, LogKeyErr
                 KeysError::NoCurrentKey(_) => LogKeyError::Unavailable(e.to_string()),
                 other => LogKeyError::Backend(other.to_string()),
             }),
-        SigningBackend::Hsm(state) => state
+        SigningBackend::Hsm(state, _) => state
             .signer(Purpose::LogCheckpoint, None)
             .map(|s| Box::new(s) as Box<dyn Signer>)
             .map_err(|e| match e {
@@ -89,21 +88,13 @@ pub fn log_signer(signing: &SigningBackend) -> Result<Box<dyn Signer>, LogKeyErr
     }
 }
 
-fn usable(info: &KeyInfo) -> Option<VerifyingKey> {
-    (info.purpose == Purpose::LogCheckpoint && info.status != KeyStatus::Revoked)
-        .then(|| decode_public_key_multibase(&info.public_key_multibase).ok())
-        .flatten()
-}
-
 /// The public keys a stored checkpoint may be signed with: this node's current and retired
-/// (never revoked) log-checkpoint keys, from the backend itself so that nothing written to
-/// the database can add a trusted key. With the HSM unavailable, from the store's key
-/// metadata (the node cannot sign then, it only chooses what to serve).
+/// (never revoked) log-checkpoint keys, from custody merged with the signing-key rows that
+/// carry the node's tag (`crate::integrity`), so that nothing written to the database by
+/// anyone else can add a trusted key. With the HSM unavailable, from the tagged rows alone
+/// (the node cannot sign then, it only chooses what to serve).
 pub async fn trusted_log_keys(app: &App) -> Vec<VerifyingKey> {
-    if let Ok(keys) = app.signing.list() {
-        return keys.iter().filter_map(usable).collect();
-    }
-    match app.store.list_signing_keys().await {
+    match crate::integrity::trusted_keys(app).await {
         Ok(keys) => keys
             .iter()
             .filter(|k| {
@@ -116,13 +107,13 @@ pub async fn trusted_log_keys(app: &App) -> Vec<VerifyingKey> {
     }
 }
 
-/// The verifier key (signed-note form) of the current log-checkpoint key, from the store's
-/// key metadata (so it is served with the HSM down).
+/// The verifier key (signed-note form) of the current log-checkpoint key, from the trusted
+/// keys (so it is served with the HSM down, and no inserted row can name another key).
 pub async fn current_verifier_key(
-    store: &dyn Store,
+    app: &App,
     origin: &str,
 ) -> Result<Option<VerifierKey>, hallmark_store::StoreError> {
-    let keys = store.list_signing_keys().await?;
+    let keys = crate::integrity::trusted_keys(app).await?;
     Ok(keys
         .iter()
         .find(|k| {

@@ -25,8 +25,10 @@ pub mod checkpointer;
 pub mod keys;
 pub mod notify;
 
+use hallmark_core::integrity::IntegrityKeys;
 use hallmark_core::tlog::{CompactTree, Hash, HashSource, ProofError};
-use hallmark_store::{Store, StoreError};
+use hallmark_store::{LeafCheck, Store, StoreError};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
@@ -56,6 +58,7 @@ pub const PUBLIC_ACTIONS: &[&str] = &[
     "passport.archived",
     "passport.deactivated",
     "node.started",
+    QUARANTINE_ACTION,
 ];
 
 /// Whether the leaf of an audit event with this action is served publicly.
@@ -84,6 +87,44 @@ pub fn origin_for(base_url: &str) -> Result<String, String> {
 
 /// A signed checkpoint this node trusts (verified with the log key, consistent with every
 /// checkpoint it held before).
+/// The audit action the node records when it signs over a quarantined leaf.
+pub const QUARANTINE_ACTION: &str = "log.leaf-quarantined";
+
+/// What [`TransparencyLog::catch_up`] accepts.
+#[derive(Debug)]
+pub struct LeafPolicy<'a> {
+    /// The node's row-authentication keys.
+    pub keys: &'a IntegrityKeys,
+    /// Leaves below this index are taken by hash.
+    pub trusted_below: u64,
+    /// Leaves the operator quarantined: index → stored hash.
+    pub quarantined: &'a HashMap<u64, Hash>,
+}
+
+/// A leaf the tree stopped before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockedLeaf {
+    /// Its index.
+    pub index: u64,
+    /// Its stored hash.
+    pub leaf_hash: Hash,
+    /// What was wrong.
+    pub check: LeafCheck,
+}
+
+/// What one catch-up found.
+#[derive(Debug, Default)]
+pub struct CatchUp {
+    /// The tree's size afterwards.
+    pub size: u64,
+    /// The leaf it stopped before, if any.
+    pub blocked: Option<BlockedLeaf>,
+    /// Quarantined leaves taken into the tree (index, stored hash).
+    pub quarantined: Vec<(u64, Hash)>,
+    /// Quarantines already recorded by a `log.leaf-quarantined` event among the leaves read.
+    pub recorded: HashSet<u64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedCheckpoint {
     /// Tree size.
@@ -109,9 +150,10 @@ pub enum LogStatus {
         /// Why.
         reason: String,
     },
-    /// The signer refuses: the store's leaves contradict a signed checkpoint (a rewritten
-    /// log), or a stored checkpoint is not signed by the log key. Nothing is signed until an
-    /// operator repairs the store; the last trusted checkpoint is still served.
+    /// The signer refuses: the store's leaves contradict a checkpoint signed with the log
+    /// key (a rewritten log). Nothing is signed until an operator repairs the store; the
+    /// last trusted checkpoint is still served. (A stored checkpoint *not* signed with the
+    /// log key is ignored and reported, never obeyed: `crate::integrity`.)
     Refused {
         /// The tree size the signer holds (from the store's leaves).
         tree_size: u64,
@@ -122,6 +164,15 @@ pub enum LogStatus {
     Failed {
         /// Why (logged; not served).
         reason: String,
+    },
+    /// Checkpoints are signed, but only up to a leaf the node did not write (wrong hash or
+    /// tag): nothing from it on is signed over or served until the operator quarantines it
+    /// (`hallmark log quarantine`, docs/transparency-log.md).
+    Blocked {
+        /// Size of the latest checkpoint.
+        checkpoint_size: u64,
+        /// The leaf the log stops before.
+        leaf_index: u64,
     },
 }
 
@@ -134,6 +185,7 @@ impl LogStatus {
             LogStatus::SigningUnavailable { .. } => "signing-unavailable",
             LogStatus::Refused { .. } => "refused",
             LogStatus::Failed { .. } => "failed",
+            LogStatus::Blocked { .. } => "blocked",
         }
     }
 }
@@ -156,6 +208,7 @@ pub struct TransparencyLog {
     status: RwLock<LogStatus>,
     wake: Arc<Notify>,
     interval_ms: AtomicU64,
+    blocked: RwLock<Option<u64>>,
 }
 
 impl TransparencyLog {
@@ -169,6 +222,7 @@ impl TransparencyLog {
             status: RwLock::new(LogStatus::Starting),
             wake: Arc::new(Notify::new()),
             interval_ms: AtomicU64::new(duration_ms(DEFAULT_CHECKPOINT_INTERVAL)),
+            blocked: RwLock::new(None),
         }
     }
 
@@ -236,6 +290,10 @@ impl TransparencyLog {
                 LogStatus::Failed { reason } => {
                     tracing::error!(%reason, "transparency log: signing round failed")
                 }
+                LogStatus::Blocked { leaf_index, .. } => tracing::error!(
+                    leaf_index,
+                    "transparency log: a leaf the node did not write stops the log; see `hallmark log quarantine`"
+                ),
                 LogStatus::Starting => {}
             }
         }
@@ -257,35 +315,91 @@ impl TransparencyLog {
     pub fn size(&self) -> u64 {
         read(&self.tree).size()
     }
-
-    /// Reads the leaves the store holds beyond the in-memory tree and appends them (only
-    /// the new leaves are read). Returns the new size. The store's leaves always form a
-    /// contiguous, commit-ordered prefix (the audit head row serialises appends), so a
-    /// catch-up never skips one.
-    pub async fn catch_up(&self, store: &dyn Store) -> Result<u64, StoreError> {
+    /// Extends the in-memory tree with the store's leaves after the ones it holds, and
+    /// answers what it found. Leaves below `policy.trusted_below` are taken by hash (a
+    /// checkpoint signed with the log key covers them — its root is compared afterwards —
+    /// or they predate row authentication); every later leaf must match its audit event and
+    /// carry the node's tag, or be quarantined by the operator with its stored hash. The
+    /// tree stops before the first leaf that is neither: nothing after it is ever signed
+    /// over or served until the operator quarantines it.
+    pub async fn catch_up(
+        &self,
+        store: &dyn Store,
+        policy: &LeafPolicy<'_>,
+    ) -> Result<CatchUp, StoreError> {
         let _one_at_a_time = self.catch_up.lock().await;
+        let mut out = CatchUp::default();
         loop {
             let from = self.size();
-            let batch = store.list_leaf_hashes(from, CATCH_UP_BATCH).await?;
-            let n = batch.len();
-            {
-                let mut tree = write(&self.tree);
-                if tree.size() != from {
-                    return Err(StoreError::Corrupt(
-                        "the in-memory log changed during a catch-up".into(),
-                    ));
+            if from < policy.trusted_below {
+                let want = u32::try_from((policy.trusted_below - from).min(u64::from(CATCH_UP_BATCH)))
+                    .unwrap_or(CATCH_UP_BATCH);
+                let batch = store.list_leaf_hashes(from, want).await?;
+                let n = batch.len();
+                self.push(from, batch)?;
+                if n < want as usize {
+                    break;
                 }
-                for h in batch {
-                    tree.push_hash(h);
-                }
+                continue;
             }
-            if n < CATCH_UP_BATCH as usize {
-                return Ok(self.size());
+            // Blocked here last time: look at that one leaf before reading a whole batch.
+            let limit = if self.blocked_at() == Some(from) { 1 } else { CATCH_UP_BATCH };
+            let leaves = store.list_leaves(from, limit).await?;
+            let n = leaves.len();
+            let mut accepted = Vec::with_capacity(n);
+            let mut blocked = None;
+            for leaf in &leaves {
+                let check = leaf.check(policy.keys);
+                if check != LeafCheck::Authentic {
+                    if policy.quarantined.get(&leaf.index) == Some(&leaf.leaf_hash) {
+                        out.quarantined.push((leaf.index, leaf.leaf_hash));
+                    } else {
+                        blocked = Some(BlockedLeaf {
+                            index: leaf.index,
+                            leaf_hash: leaf.leaf_hash,
+                            check,
+                        });
+                        break;
+                    }
+                } else if leaf.event.event.action == QUARANTINE_ACTION {
+                    if let Some(i) = leaf.event.event.detail.get("leafIndex").and_then(|v| v.as_u64()) {
+                        out.recorded.insert(i);
+                    }
+                }
+                accepted.push(leaf.leaf_hash);
+            }
+            self.push(from, accepted)?;
+            *write(&self.blocked) = blocked.as_ref().map(|b| b.index);
+            if blocked.is_some() {
+                out.blocked = blocked;
+                break;
+            }
+            if n < limit as usize {
+                break;
             }
         }
+        out.size = self.size();
+        Ok(out)
     }
 
-    /// The root of the first `size` leaves.
+    fn push(&self, from: u64, hashes: Vec<Hash>) -> Result<(), StoreError> {
+        let mut tree = write(&self.tree);
+        if tree.size() != from {
+            return Err(StoreError::Corrupt(
+                "the in-memory log changed during a catch-up".into(),
+            ));
+        }
+        for h in hashes {
+            tree.push_hash(h);
+        }
+        Ok(())
+    }
+
+    /// The index of the leaf the tree stopped before, if it did.
+    pub fn blocked_at(&self) -> Option<u64> {
+        *read(&self.blocked)
+    }
+
     pub fn root_at(&self, size: u64) -> Result<Hash, ProofError> {
         read(&self.tree).root_at(size)
     }

@@ -5,9 +5,9 @@
 use async_trait::async_trait;
 use hallmark_core::passport::{PassportId, PassportStatus};
 use hallmark_store::{
-    ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, DraftRecord, NewApiKey, NewPassport,
-    NewVersion, Page, PassportFilter, PassportRecord, SigningKeyRecord, SigningKeyStatus, Store,
-    StoreError, VersionRecord,
+    ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, DraftRecord, IntegrityKeys,
+    NewApiKey, NewPassport, NewVersion, Page, PassportFilter, PassportRecord, QuarantineRecord,
+    SigningKeyRecord, SigningKeyStatus, Store, StoreError, StoredLeaf, VersionRecord,
 };
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -146,6 +146,47 @@ impl Store for NotifyingStore {
 
     async fn find_leaf(&self, leaf_hash: &[u8; 32]) -> Result<Option<u64>, StoreError> {
         self.inner.find_leaf(leaf_hash).await
+    }
+
+    async fn list_leaves(&self, from_index: u64, limit: u32) -> Result<Vec<StoredLeaf>, StoreError> {
+        self.inner.list_leaves(from_index, limit).await
+    }
+
+    async fn first_tagged_leaf(&self) -> Result<u64, StoreError> {
+        self.inner.first_tagged_leaf().await
+    }
+
+    async fn list_quarantine(&self) -> Result<Vec<QuarantineRecord>, StoreError> {
+        self.inner.list_quarantine().await
+    }
+
+    async fn quarantine_leaf(&self, record: QuarantineRecord) -> Result<(), StoreError> {
+        self.inner.quarantine_leaf(record).await
+    }
+
+    fn set_integrity(&self, keys: Arc<IntegrityKeys>) -> bool {
+        self.inner.set_integrity(keys)
+    }
+
+    async fn latest_checkpoints(&self, limit: u32) -> Result<Vec<CheckpointRecord>, StoreError> {
+        self.inner.latest_checkpoints(limit).await
+    }
+
+    async fn rehash_api_key(
+        &self,
+        prefix: &str,
+        hash: Vec<u8>,
+        audit: AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.wrote(self.inner.rehash_api_key(prefix, hash, audit).await)
+    }
+
+    async fn tag_signing_key(
+        &self,
+        expected: SigningKeyRecord,
+        audit: AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.wrote(self.inner.tag_signing_key(expected, audit).await)
     }
 
     async fn insert_checkpoint(&self, checkpoint: CheckpointRecord) -> Result<(), StoreError> {

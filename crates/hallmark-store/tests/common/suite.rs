@@ -472,6 +472,7 @@ pub async fn signing_keys(s: S) {
         retired_at: None,
         revoked_at: None,
         revocation_reason: None,
+        tag: None,
     };
     s.insert_signing_key(key("k1"), audit(0, "key.generate"))
         .await
