@@ -290,8 +290,9 @@ impl App {
                         .await
                         .map_err(store_error)?;
                 }
-                Some(s) if s.public_key_multibase != info.public_key_multibase
-                    || s.purpose != info.purpose.as_str() =>
+                Some(s)
+                    if s.public_key_multibase != info.public_key_multibase
+                        || s.purpose != info.purpose.as_str() =>
                 {
                     // Someone else's row under this key's id.
                     crate::integrity::alarm(

@@ -7,10 +7,10 @@ use crate::auth::{KeyLookup, LookupError, StoredKey};
 use crate::cache::{ApiKeyCache, API_KEY_TTL};
 use hallmark_core::integrity::IntegrityKeys;
 use hallmark_store::{ApiKeyHashScheme, ApiKeyRecord, AuditEvent, NewApiKey, Store, StoreError};
-use subtle::ConstantTimeEq;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 use uuid::Uuid;
 

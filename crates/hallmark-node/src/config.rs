@@ -824,16 +824,19 @@ impl Config {
                 return Err(ConfigError::DemoPassphrase);
             }
             let integrity = node_integrity_keys(node_secret)?;
-            return Ok(Signing::Hsm(HsmConfig {
-                module_path,
-                token_label,
-                pin,
-                key_label_prefix: self
-                    .hsm_key_prefix
-                    .clone()
-                    .filter(|p| !p.is_empty())
-                    .unwrap_or_else(|| DEFAULT_HSM_KEY_PREFIX.to_string()),
-            }, integrity));
+            return Ok(Signing::Hsm(
+                HsmConfig {
+                    module_path,
+                    token_label,
+                    pin,
+                    key_label_prefix: self
+                        .hsm_key_prefix
+                        .clone()
+                        .filter(|p| !p.is_empty())
+                        .unwrap_or_else(|| DEFAULT_HSM_KEY_PREFIX.to_string()),
+                },
+                integrity,
+            ));
         }
         if self.node_secret.is_some() {
             return Err(ConfigError::NodeSecretWithoutHsm);
@@ -1103,7 +1106,10 @@ pub enum Signing {
     },
     /// A PKCS#11 token, with the row-authentication keys derived from
     /// `HALLMARK_NODE_SECRET`.
-    Hsm(HsmConfig, std::sync::Arc<hallmark_core::integrity::IntegrityKeys>),
+    Hsm(
+        HsmConfig,
+        std::sync::Arc<hallmark_core::integrity::IntegrityKeys>,
+    ),
 }
 
 /// The admin login (never stored in the database).

@@ -325,14 +325,19 @@ mod tests {
         // A tagged row whose status was changed afterwards no longer verifies.
         let mut altered = tagged(&keys, row("d", "z6MkD", SigningKeyStatus::Current));
         altered.status = SigningKeyStatus::Revoked;
-        let (trusted, rejected) =
-            merge_keys(None, &[good, forged, untagged, altered], &keys);
+        let (trusted, rejected) = merge_keys(None, &[good, forged, untagged, altered], &keys);
         assert_eq!(
-            trusted.iter().map(|k| k.key_id.as_str()).collect::<Vec<_>>(),
+            trusted
+                .iter()
+                .map(|k| k.key_id.as_str())
+                .collect::<Vec<_>>(),
             ["a"]
         );
         assert_eq!(
-            rejected.iter().map(|k| k.key_id.as_str()).collect::<Vec<_>>(),
+            rejected
+                .iter()
+                .map(|k| k.key_id.as_str())
+                .collect::<Vec<_>>(),
             ["b", "c", "d"]
         );
     }

@@ -24,13 +24,13 @@ use hallmark_core::passport::{PassportId, PassportStatus};
 use time::OffsetDateTime;
 
 pub use error::{PrivilegeError, StoreError};
+pub use hallmark_core::integrity::IntegrityKeys;
 pub use model::{
     ApiKeyHashScheme, ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, Credentials,
     DraftRecord, LeafCheck, NewApiKey, NewPassport, NewVersion, Page, PassportFilter,
-    PassportRecord, QuarantineRecord, SignedForms, SigningKeyRecord, SigningKeyStatus,
-    StoredLeaf, VersionRecord,
+    PassportRecord, QuarantineRecord, SignedForms, SigningKeyRecord, SigningKeyStatus, StoredLeaf,
+    VersionRecord,
 };
-pub use hallmark_core::integrity::IntegrityKeys;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -214,7 +214,8 @@ pub trait Store: Send + Sync {
     /// Transparency-log leaves with `leaf_index >= from_index`, in order, at most `limit`,
     /// each with its tag and the audit event it points at (what the checkpointer and
     /// `hallmark log check` authenticate before trusting a leaf).
-    async fn list_leaves(&self, from_index: u64, limit: u32) -> Result<Vec<StoredLeaf>, StoreError>;
+    async fn list_leaves(&self, from_index: u64, limit: u32)
+        -> Result<Vec<StoredLeaf>, StoreError>;
 
     /// The first leaf index written with a tag: leaves below it predate row authentication
     /// (set once by the migration that introduced tags).

@@ -318,10 +318,12 @@ pub async fn check_integrity(
                     if let (Some(p), Some(v)) =
                         (e.passport, e.detail.get("version").and_then(|v| v.as_u64()))
                     {
-                        published
-                            .entry((p.to_string(), v))
-                            .or_default()
-                            .push(e.detail.get("credentialSha256").cloned().unwrap_or_default());
+                        published.entry((p.to_string(), v)).or_default().push(
+                            e.detail
+                                .get("credentialSha256")
+                                .cloned()
+                                .unwrap_or_default(),
+                        );
                     }
                 }
                 "api-key.created" => {
@@ -444,7 +446,8 @@ pub async fn check_integrity(
     // API keys.
     for key in store.list_api_keys().await? {
         if !api_keys_created.contains(&key.prefix) {
-            out.forgeries.push(Forgery::UnauthenticatedApiKey { prefix: key.prefix });
+            out.forgeries
+                .push(Forgery::UnauthenticatedApiKey { prefix: key.prefix });
         }
     }
     Ok(out)

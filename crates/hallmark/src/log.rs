@@ -2,9 +2,9 @@
 //! only, between two checkpoints (`verify-consistency`).
 
 use clap::Subcommand;
+use hallmark_core::integrity::IntegrityKeys;
 use hallmark_core::tlog::{check_consistency, ConsistencyProof, VerifierKey};
 use hallmark_core::verify::Outcome;
-use hallmark_core::integrity::IntegrityKeys;
 use hallmark_store::logcheck::{check_integrity, check_log};
 use hallmark_store::{PgStore, QuarantineRecord, SqliteStore, Store, StoreError};
 use secrecy::SecretString;
@@ -32,7 +32,11 @@ pub enum LogCommand {
         #[arg(long, env = "HALLMARK_KEYSTORE_PATH", value_name = "FILE")]
         keystore: Option<PathBuf>,
         /// HSM nodes: the node secret (base64), as configured for the node.
-        #[arg(long = "node-secret", env = "HALLMARK_NODE_SECRET", hide_env_values = true)]
+        #[arg(
+            long = "node-secret",
+            env = "HALLMARK_NODE_SECRET",
+            hide_env_values = true
+        )]
         node_secret: Option<String>,
     },
     /// Quarantine a log leaf the node did not write, so that the node signs over it and the
@@ -151,8 +155,9 @@ fn integrity_keys(
         (Some(path), None) => {
             let passphrase = std::env::var("HALLMARK_KEYSTORE_PASSPHRASE")
                 .map_err(|_| "HALLMARK_KEYSTORE_PASSPHRASE is not set".to_string())?;
-            let ks = hallmark_keys::keystore::Keystore::open(&path, &SecretString::from(passphrase))
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let ks =
+                hallmark_keys::keystore::Keystore::open(&path, &SecretString::from(passphrase))
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
             ks.integrity_keys().map(Some).map_err(|e| e.to_string())
         }
     }

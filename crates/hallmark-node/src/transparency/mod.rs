@@ -332,8 +332,9 @@ impl TransparencyLog {
         loop {
             let from = self.size();
             if from < policy.trusted_below {
-                let want = u32::try_from((policy.trusted_below - from).min(u64::from(CATCH_UP_BATCH)))
-                    .unwrap_or(CATCH_UP_BATCH);
+                let want =
+                    u32::try_from((policy.trusted_below - from).min(u64::from(CATCH_UP_BATCH)))
+                        .unwrap_or(CATCH_UP_BATCH);
                 let batch = store.list_leaf_hashes(from, want).await?;
                 let n = batch.len();
                 self.push(from, batch)?;
@@ -343,7 +344,11 @@ impl TransparencyLog {
                 continue;
             }
             // Blocked here last time: look at that one leaf before reading a whole batch.
-            let limit = if self.blocked_at() == Some(from) { 1 } else { CATCH_UP_BATCH };
+            let limit = if self.blocked_at() == Some(from) {
+                1
+            } else {
+                CATCH_UP_BATCH
+            };
             let leaves = store.list_leaves(from, limit).await?;
             let n = leaves.len();
             let mut accepted = Vec::with_capacity(n);
@@ -362,7 +367,13 @@ impl TransparencyLog {
                         break;
                     }
                 } else if leaf.event.event.action == QUARANTINE_ACTION {
-                    if let Some(i) = leaf.event.event.detail.get("leafIndex").and_then(|v| v.as_u64()) {
+                    if let Some(i) = leaf
+                        .event
+                        .event
+                        .detail
+                        .get("leafIndex")
+                        .and_then(|v| v.as_u64())
+                    {
                         out.recorded.insert(i);
                     }
                 }

@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use hallmark_core::passport::{PassportId, PassportStatus};
 use hallmark_store::{
-    ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, DraftRecord, IntegrityKeys,
-    NewApiKey, NewPassport, NewVersion, Page, PassportFilter, PassportRecord, QuarantineRecord,
+    ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, DraftRecord, IntegrityKeys, NewApiKey,
+    NewPassport, NewVersion, Page, PassportFilter, PassportRecord, QuarantineRecord,
     SigningKeyRecord, SigningKeyStatus, Store, StoreError, StoredLeaf, VersionRecord,
 };
 use std::sync::Arc;
@@ -148,7 +148,11 @@ impl Store for NotifyingStore {
         self.inner.find_leaf(leaf_hash).await
     }
 
-    async fn list_leaves(&self, from_index: u64, limit: u32) -> Result<Vec<StoredLeaf>, StoreError> {
+    async fn list_leaves(
+        &self,
+        from_index: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredLeaf>, StoreError> {
         self.inner.list_leaves(from_index, limit).await
     }
 
