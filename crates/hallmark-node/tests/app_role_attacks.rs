@@ -576,3 +576,67 @@ async fn an_event_whose_leaf_does_not_match_is_never_signed_over_until_quarantin
     n.checkpoint_covering_everything().await;
     n.stop().await;
 }
+
+/// The upgrade path: a key stored before keyed hashes (as the migration leaves it, written
+/// here by a superuser with the guards off) keeps working, and its first use rehashes it,
+/// once and audited; afterwards only the keyed hash is stored and it still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_stored_under_the_legacy_hash_keeps_working_and_is_rehashed_on_first_use() {
+    let (data, n, _) = setup().await;
+    let store = n.app().store.clone();
+    let key = ApiKey::generate_os(Scope::Read).unwrap();
+    let d = db(&data);
+    let mut su = PgConnection::connect_with(&pg::admin_options().database(&d.database))
+        .await
+        .unwrap();
+    sqlx::raw_sql(&format!(
+        "SET session_replication_role = replica; \
+         INSERT INTO hallmark.api_keys (prefix, hash, hash_scheme, scope, label, created_at) \
+         VALUES ('{}', '\\x{}', 'sha256', 'read', 'from before', now());",
+        key.lookup_id(),
+        key.hash().to_hex()
+    ))
+    .execute(&mut su)
+    .await
+    .unwrap();
+    su.close().await.unwrap();
+    let whoami = || async {
+        common::client()
+            .get(format!("{}/api/v1/whoami", n.admin))
+            .bearer_auth(key.expose_secret())
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(whoami().await, 200);
+    let row = until("the rehash", || async {
+        let row = store.find_api_key(key.lookup_id()).await.unwrap().unwrap();
+        (row.hash_scheme == hallmark_store::ApiKeyHashScheme::HmacSha256).then_some(row)
+    })
+    .await;
+    assert_ne!(row.hash, key.hash().as_bytes().to_vec());
+    let keys = data.keystore().integrity_keys().unwrap();
+    assert_eq!(row.hash, key.keyed_hash(&keys).as_bytes().to_vec());
+    let events = store.list_audit(1, 1_000).await.unwrap();
+    let rehashed: Vec<_> = events
+        .iter()
+        .filter(|e| e.event.action == "api-key.rehashed")
+        .collect();
+    assert_eq!(rehashed.len(), 1);
+    assert_eq!(rehashed[0].event.subject.as_deref(), Some(key.lookup_id()));
+    // Past the key cache's lifetime, by the keyed hash.
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    assert_eq!(whoami().await, 200);
+    // The database refuses a second hash change.
+    let mut c = app_role(&data).await;
+    let again = sqlx::query(
+        "UPDATE api_keys SET hash = sha256('\\x02'), hash_scheme = 'hmac-sha256' WHERE prefix = $1",
+    )
+    .bind(key.lookup_id())
+    .execute(&mut c)
+    .await;
+    assert!(again.is_err());
+    c.close().await.unwrap();
+    n.stop().await;
+}
