@@ -9,7 +9,8 @@
 //!   timeouts, rate limits, security headers, CORS; public and admin router assembly.
 //! - [`auth`]: Bearer API keys and the admin Basic login, failed-auth throttling, the
 //!   [`auth::Principal`] and scope checks.
-//! - [`audit`]: security events and the sink they go to.
+//! - [`audit`]: security events and the sink they go to; [`refusals`] aggregates those of
+//!   refused requests into a bounded number of audit rows.
 //! - [`cache`]: the public read path's caches (published credential bytes, DID document).
 //! - [`plugins`]: the sector-plugin gate in the publish path (`hallmark-sandbox`).
 //! - [`problem`]: RFC 9457 problem+json errors ([`problem::ApiError`]).
@@ -29,6 +30,7 @@ pub mod node;
 pub mod openapi;
 pub mod plugins;
 pub mod problem;
+pub mod refusals;
 pub mod routes;
 pub mod started;
 pub mod transparency;
