@@ -5,8 +5,10 @@
 //!   in production.
 //! - [`apikey`]: the `hmk_` API key format (prefix, scope letter, lookup id, secret, CRC-32
 //!   checksum), hashing and constant-time verification.
-//! - [`edge`]: tower layers between socket and handler — body and JSON structure limits,
-//!   timeouts, rate limits, security headers, CORS; public and admin router assembly.
+//! - [`edge`]: the listeners' accept loop (connection caps, header-read and idle timeouts)
+//!   and the tower layers between socket and handler — body and JSON structure limits,
+//!   timeouts, rate limits, security headers, CORS; public and admin router assembly; the
+//!   client address ([`edge::ClientAddr`]).
 //! - [`auth`]: Bearer API keys and the admin Basic login, failed-auth throttling, the
 //!   [`auth::Principal`] and scope checks.
 //! - [`audit`]: security events and the sink they go to; [`refusals`] aggregates those of
