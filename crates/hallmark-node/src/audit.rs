@@ -1,11 +1,13 @@
 //! Security events (authentication failures, throttles, admin logins) and where they go.
 //!
 //! The node hands every [`SecurityEvent`] to an [`AuditSink`]; the store persists them in
-//! its audit log (later), [`LogAudit`] writes them to the log, [`MemoryAudit`] keeps them
-//! for tests. Events never contain secrets: no key secret, no password, not even a failed
+//! its audit log (`backing::StoreAudit`, behind `refusals::Refusals`, which aggregates the
+//! events of refused requests), [`LogAudit`] writes them to the log, [`MemoryAudit`] keeps
+//! them for tests. Events never contain secrets: no key secret, no password, not even a failed
 //! admin user name (people type passwords into user name fields).
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
@@ -17,7 +19,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Why authentication failed. Recorded in the audit log only; every failure gets the same
 /// 401 response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AuthFailure {
     /// No `Authorization` header.
@@ -38,6 +40,40 @@ pub enum AuthFailure {
     Expired,
     /// Wrong admin user name or password (Basic).
     BadAdminCredentials,
+}
+
+/// The kinds of events about refused requests, which are aggregated per client address
+/// (`refusals`); the audit action of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefusalKind {
+    /// `auth.failed` (401).
+    AuthFailed,
+    /// `auth.throttled` (429).
+    AuthThrottled,
+    /// `rate.limited` (429).
+    RateLimited,
+}
+
+impl RefusalKind {
+    /// The audit action.
+    pub fn action(self) -> &'static str {
+        match self {
+            RefusalKind::AuthFailed => "auth.failed",
+            RefusalKind::AuthThrottled => "auth.throttled",
+            RefusalKind::RateLimited => "rate.limited",
+        }
+    }
+}
+
+/// Why refusal counts were folded into one [`SecurityEvent::RefusalsFolded`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FoldReason {
+    /// The per-minute ceiling of refusal rows over all clients was reached.
+    Ceiling,
+    /// The node stopped with counts not yet written.
+    Shutdown,
 }
 
 /// A security-relevant event.
@@ -94,6 +130,65 @@ pub enum SecurityEvent {
         /// The configured admin user name.
         username: String,
     },
+    /// More refusals of one kind from one client in one minute after the first (which was
+    /// recorded as itself): their number, written when the minute ends.
+    Repeated {
+        /// Which refusals.
+        kind: RefusalKind,
+        /// Client address.
+        client: IpAddr,
+        /// How many (not counting the first, recorded before).
+        count: u64,
+        /// The first of them.
+        #[serde(with = "time::serde::rfc3339")]
+        first_at: OffsetDateTime,
+        /// The last of them.
+        #[serde(with = "time::serde::rfc3339")]
+        last_at: OffsetDateTime,
+        /// Authentication failures by reason.
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        reasons: BTreeMap<AuthFailure, u64>,
+        /// Rate-limited API keys (at most `refusals::MAX_KEY_IDS`).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        key_ids: Vec<uuid::Uuid>,
+    },
+    /// Refusals that got no row of their own (over the ceiling, or pending at shutdown),
+    /// counted.
+    RefusalsFolded {
+        /// How many refused requests.
+        count: u64,
+        /// Of which, by audit action.
+        by_kind: BTreeMap<RefusalKind, u64>,
+        /// The earliest of them.
+        #[serde(with = "time::serde::rfc3339")]
+        first_at: OffsetDateTime,
+        /// The latest of them.
+        #[serde(with = "time::serde::rfc3339")]
+        last_at: OffsetDateTime,
+        /// Why they were folded.
+        reason: FoldReason,
+    },
+}
+
+impl SecurityEvent {
+    /// For the event of a refused request: its client, kind and time (what `refusals`
+    /// aggregates). `None` for accountable events (admin login) and aggregates.
+    pub fn refusal(&self) -> Option<(IpAddr, RefusalKind, OffsetDateTime)> {
+        match self {
+            SecurityEvent::AuthFailed { at, client, .. } => {
+                Some((*client, RefusalKind::AuthFailed, *at))
+            }
+            SecurityEvent::AuthThrottled { at, client, .. } => {
+                Some((*client, RefusalKind::AuthThrottled, *at))
+            }
+            SecurityEvent::RateLimited { at, client, .. } => {
+                Some((*client, RefusalKind::RateLimited, *at))
+            }
+            SecurityEvent::AdminLogin { .. }
+            | SecurityEvent::Repeated { .. }
+            | SecurityEvent::RefusalsFolded { .. } => None,
+        }
+    }
 }
 
 /// Where security events go. Implementations must not fail the request: they log their own

@@ -232,29 +232,70 @@ impl StoreAudit {
     }
 }
 
-/// The audit event recorded for a security event.
+/// The audit action of aggregated refusal counts that got no row of their own.
+pub const REFUSALS_FOLDED: &str = "refusals.folded";
+
+/// The audit event recorded for a security event. Rows about refused requests carry a
+/// `count` in their detail (1 for the event itself, the number of repeats for a
+/// [`SecurityEvent::Repeated`] or [`SecurityEvent::RefusalsFolded`]), so the refusals a node
+/// saw are the sum of the counts.
 pub fn security_audit_event(event: &SecurityEvent) -> AuditEvent {
-    let (at, client, action, subject) = match event {
+    let (at, actor, action, subject) = match event {
         SecurityEvent::AuthFailed {
             at,
             client,
             key_lookup_id,
             ..
-        } => (*at, *client, "auth.failed", key_lookup_id.clone()),
-        SecurityEvent::AuthThrottled { at, client, .. } => (*at, *client, "auth.throttled", None),
+        } => (
+            *at,
+            client_actor(*client),
+            "auth.failed",
+            key_lookup_id.clone(),
+        ),
+        SecurityEvent::AuthThrottled { at, client, .. } => {
+            (*at, client_actor(*client), "auth.throttled", None)
+        }
         SecurityEvent::RateLimited {
             at, client, key_id, ..
-        } => (*at, *client, "rate.limited", key_id.map(|k| k.to_string())),
+        } => (
+            *at,
+            client_actor(*client),
+            "rate.limited",
+            key_id.map(|k| k.to_string()),
+        ),
         SecurityEvent::AdminLogin {
             at,
             client,
             username,
-        } => (*at, *client, "auth.admin-login", Some(username.clone())),
+        } => (
+            *at,
+            client_actor(*client),
+            "auth.admin-login",
+            Some(username.clone()),
+        ),
+        SecurityEvent::Repeated {
+            kind,
+            client,
+            last_at,
+            ..
+        } => (*last_at, client_actor(*client), kind.action(), None),
+        SecurityEvent::RefusalsFolded { last_at, .. } => {
+            (*last_at, "node".to_string(), REFUSALS_FOLDED, None)
+        }
     };
-    let mut e = AuditEvent::new(at, &format!("client:{client}"), action);
+    let mut e = AuditEvent::new(at, &actor, action);
     e.subject = subject;
     e.detail = serde_json::to_value(event).unwrap_or_default();
+    if event.refusal().is_some() {
+        if let Some(detail) = e.detail.as_object_mut() {
+            detail.insert("count".into(), 1.into());
+        }
+    }
     e
+}
+
+fn client_actor(client: std::net::IpAddr) -> String {
+    format!("client:{client}")
 }
 
 impl AuditSink for StoreAudit {

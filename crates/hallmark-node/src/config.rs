@@ -12,7 +12,9 @@
 //! marked demo credentials.
 
 use crate::edge::json::JsonLimits;
+use crate::edge::serve::ConnLimits;
 use crate::edge::{EdgeConfig, Limits, RateLimits};
+use crate::refusals::RefusalLimits;
 use ed25519_dalek::VerifyingKey;
 use hallmark_core::did::DidWeb;
 use hallmark_core::keys::decode_public_key_multibase;
@@ -120,6 +122,17 @@ pub const SETTINGS: &[Setting] = &[
         "auth_failures_per_minute",
     ),
     s("HALLMARK_REQUEST_TIMEOUT_SECS", "request_timeout_secs"),
+    s("HALLMARK_HEADER_READ_TIMEOUT_MS", "header_read_timeout_ms"),
+    s("HALLMARK_IDLE_TIMEOUT_MS", "idle_timeout_ms"),
+    s("HALLMARK_MAX_CONNECTIONS", "max_connections"),
+    s(
+        "HALLMARK_MAX_CONNECTIONS_PER_CLIENT",
+        "max_connections_per_client",
+    ),
+    s(
+        "HALLMARK_REFUSAL_EVENTS_PER_MINUTE",
+        "refusal_events_per_minute",
+    ),
     s("HALLMARK_CHECKPOINT_INTERVAL_MS", "checkpoint_interval_ms"),
     s("HALLMARK_READ_CACHE_MB", "read_cache_mb"),
     s("HALLMARK_LOG_LEVEL", "log_level"),
@@ -128,6 +141,13 @@ pub const SETTINGS: &[Setting] = &[
     s("HALLMARK_PLUGIN_ALLOW_UNSIGNED", "plugin_allow_unsigned"),
     s("HALLMARK_PLUGIN_REQUIRED", "plugin_required"),
 ];
+
+/// Accepted `HALLMARK_HEADER_READ_TIMEOUT_MS` and `HALLMARK_IDLE_TIMEOUT_MS` (ms).
+pub const CONNECTION_TIMEOUT_MS: std::ops::RangeInclusive<u64> = 100..=300_000;
+/// Largest accepted `HALLMARK_MAX_CONNECTIONS`.
+pub const MAX_CONNECTIONS_CEILING: usize = 1_000_000;
+/// Largest accepted `HALLMARK_REFUSAL_EVENTS_PER_MINUTE`.
+pub const MAX_REFUSAL_EVENTS_PER_MINUTE: u32 = 100_000;
 
 /// Largest accepted `HALLMARK_READ_CACHE_MB` (64 GiB).
 pub const MAX_READ_CACHE_MB: u64 = 65_536;
@@ -440,6 +460,11 @@ pub struct Config {
     pub admin_rate_burst: Option<u32>,
     pub auth_failures_per_minute: Option<u32>,
     pub request_timeout_secs: Option<u64>,
+    pub header_read_timeout_ms: Option<u64>,
+    pub idle_timeout_ms: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub max_connections_per_client: Option<usize>,
+    pub refusal_events_per_minute: Option<u32>,
     pub checkpoint_interval_ms: Option<u64>,
     /// `HALLMARK_READ_CACHE_MB`.
     pub read_cache_mb: Option<u64>,
@@ -593,6 +618,11 @@ impl Config {
             "admin_rate_burst" => self.admin_rate_burst = Some(parse(n, &v)?),
             "auth_failures_per_minute" => self.auth_failures_per_minute = Some(parse(n, &v)?),
             "request_timeout_secs" => self.request_timeout_secs = Some(parse(n, &v)?),
+            "header_read_timeout_ms" => self.header_read_timeout_ms = Some(parse(n, &v)?),
+            "idle_timeout_ms" => self.idle_timeout_ms = Some(parse(n, &v)?),
+            "max_connections" => self.max_connections = Some(parse(n, &v)?),
+            "max_connections_per_client" => self.max_connections_per_client = Some(parse(n, &v)?),
+            "refusal_events_per_minute" => self.refusal_events_per_minute = Some(parse(n, &v)?),
             "checkpoint_interval_ms" => self.checkpoint_interval_ms = Some(parse(n, &v)?),
             "read_cache_mb" => self.read_cache_mb = Some(parse(n, &v)?),
             "log_level" => self.log_level = Some(parse(n, &v)?),
@@ -621,6 +651,8 @@ impl Config {
             0 => return Err(range("HALLMARK_REQUEST_TIMEOUT_SECS", "must be at least 1")),
             s => Duration::from_secs(s),
         };
+        let connections = self.connections()?;
+        let refusals = self.refusals()?;
         let checkpoint_interval = self.checkpoint_interval()?;
         let read_cache_bytes = match self.read_cache_mb {
             None => crate::cache::DEFAULT_CREDENTIAL_CACHE_BYTES,
@@ -747,6 +779,8 @@ impl Config {
             limits,
             rate_limits,
             request_timeout,
+            connections,
+            refusals,
             checkpoint_interval,
             read_cache_bytes,
             log_level: self.log_level.unwrap_or(LogLevel::Info),
@@ -916,6 +950,92 @@ impl Config {
             max_body_bytes,
             json,
         })
+    }
+
+    fn connections(&self) -> Result<ConnLimits, ConfigError> {
+        let d = ConnLimits::default();
+        let ms = |setting: &'static str, v: Option<u64>, default: Duration, hi: u64| {
+            let lo = *CONNECTION_TIMEOUT_MS.start();
+            match v {
+                None => Ok(default),
+                Some(v) if (lo..=hi).contains(&v) => Ok(Duration::from_millis(v)),
+                Some(v) => Err(range(
+                    setting,
+                    &format!("must be between {lo} and {hi} (got {v})"),
+                )),
+            }
+        };
+        let header_read_timeout = ms(
+            "HALLMARK_HEADER_READ_TIMEOUT_MS",
+            self.header_read_timeout_ms,
+            d.header_read_timeout,
+            *CONNECTION_TIMEOUT_MS.end(),
+        )?;
+        // The header-read timer runs while a connection waits for a request, so a longer
+        // idle timeout would never act.
+        let header_ms = u64::try_from(header_read_timeout.as_millis()).unwrap_or(u64::MAX);
+        let idle_timeout = match self.idle_timeout_ms {
+            None if d.idle_timeout > header_read_timeout => header_read_timeout,
+            None => d.idle_timeout,
+            Some(_) => ms(
+                "HALLMARK_IDLE_TIMEOUT_MS",
+                self.idle_timeout_ms,
+                d.idle_timeout,
+                header_ms,
+            )
+            .map_err(|_| {
+                range(
+                    "HALLMARK_IDLE_TIMEOUT_MS",
+                    &format!(
+                        "must be between {} and HALLMARK_HEADER_READ_TIMEOUT_MS ({header_ms})",
+                        CONNECTION_TIMEOUT_MS.start()
+                    ),
+                )
+            })?,
+        };
+        let max_connections = match self.max_connections.unwrap_or(d.max_connections) {
+            v @ 1..=MAX_CONNECTIONS_CEILING => v,
+            v => {
+                return Err(range(
+                    "HALLMARK_MAX_CONNECTIONS",
+                    &format!("must be between 1 and {MAX_CONNECTIONS_CEILING} (got {v})"),
+                ))
+            }
+        };
+        let max_connections_per_client = match self.max_connections_per_client {
+            None => d.max_connections_per_client.min(max_connections),
+            Some(v) if (1..=max_connections).contains(&v) => v,
+            Some(v) => {
+                return Err(range(
+                    "HALLMARK_MAX_CONNECTIONS_PER_CLIENT",
+                    &format!(
+                    "must be between 1 and HALLMARK_MAX_CONNECTIONS ({max_connections}) (got {v})"
+                ),
+                ))
+            }
+        };
+        Ok(ConnLimits {
+            header_read_timeout,
+            idle_timeout,
+            max_connections,
+            max_connections_per_client,
+        })
+    }
+
+    fn refusals(&self) -> Result<RefusalLimits, ConfigError> {
+        let d = RefusalLimits::default();
+        let per_window = match self.refusal_events_per_minute {
+            None => d.per_window,
+            Some(v) => NonZeroU32::new(v)
+                .filter(|v| v.get() <= MAX_REFUSAL_EVENTS_PER_MINUTE)
+                .ok_or_else(|| {
+                    range(
+                        "HALLMARK_REFUSAL_EVENTS_PER_MINUTE",
+                        &format!("must be between 1 and {MAX_REFUSAL_EVENTS_PER_MINUTE} (got {v})"),
+                    )
+                })?,
+        };
+        Ok(RefusalLimits { per_window, ..d })
     }
 
     fn checkpoint_interval(&self) -> Result<Duration, ConfigError> {
@@ -1162,6 +1282,10 @@ pub struct ValidatedConfig {
     pub rate_limits: RateLimits,
     /// Request timeout.
     pub request_timeout: Duration,
+    /// Connection caps and timeouts (each listener).
+    pub connections: ConnLimits,
+    /// Aggregation of refused requests' audit events.
+    pub refusals: RefusalLimits,
     /// Most one node waits between two transparency-log checkpoints (the batching bound).
     pub checkpoint_interval: Duration,
     /// Bound of the published-credential cache on the public read path (0: off).
@@ -1185,6 +1309,8 @@ impl ValidatedConfig {
             rate_limits: self.rate_limits,
             request_timeout: self.request_timeout,
             hsts: self.https(),
+            connections: self.connections,
+            refusals: self.refusals,
         }
     }
 }

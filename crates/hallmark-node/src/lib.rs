@@ -5,11 +5,14 @@
 //!   in production.
 //! - [`apikey`]: the `hmk_` API key format (prefix, scope letter, lookup id, secret, CRC-32
 //!   checksum), hashing and constant-time verification.
-//! - [`edge`]: tower layers between socket and handler — body and JSON structure limits,
-//!   timeouts, rate limits, security headers, CORS; public and admin router assembly.
+//! - [`edge`]: the listeners' accept loop (connection caps, header-read and idle timeouts)
+//!   and the tower layers between socket and handler — body and JSON structure limits,
+//!   timeouts, rate limits, security headers, CORS; public and admin router assembly; the
+//!   client address ([`edge::ClientAddr`]).
 //! - [`auth`]: Bearer API keys and the admin Basic login, failed-auth throttling, the
 //!   [`auth::Principal`] and scope checks.
-//! - [`audit`]: security events and the sink they go to.
+//! - [`audit`]: security events and the sink they go to; [`refusals`] aggregates those of
+//!   refused requests into a bounded number of audit rows.
 //! - [`cache`]: the public read path's caches (published credential bytes, DID document).
 //! - [`plugins`]: the sector-plugin gate in the publish path (`hallmark-sandbox`).
 //! - [`problem`]: RFC 9457 problem+json errors ([`problem::ApiError`]).
@@ -30,6 +33,7 @@ pub mod node;
 pub mod openapi;
 pub mod plugins;
 pub mod problem;
+pub mod refusals;
 pub mod routes;
 pub mod started;
 pub mod transparency;

@@ -9,8 +9,10 @@ use crate::backing::{StoreAudit, StoreKeys};
 use crate::config::{
     AdminCredentials, Database, PluginSettings, Profile, Signing, ValidatedConfig,
 };
+use crate::edge::serve::{self, ConnLimits};
 use crate::edge::{admin_router, public_router, EdgeConfig};
 use crate::plugins::{PluginGate, PluginLoadError};
+use crate::refusals::Refusals;
 use crate::routes;
 use crate::transparency::{self, origin_for, TransparencyLog};
 use axum::Router;
@@ -160,14 +162,27 @@ pub async fn build_app_with_plugins(
     Ok(app)
 }
 
-/// The two routers, fully layered: (public, admin).
-pub fn routers(app: &AppState, edge: &EdgeConfig, admin: &AdminCredentials) -> (Router, Router) {
+/// The sink of the node's security events: the store's audit log, behind the aggregation
+/// of refused requests ([`Refusals`]: bounded rows per client and per minute).
+pub fn security_audit(app: &AppState, edge: &EdgeConfig) -> Arc<Refusals> {
+    Refusals::new(
+        Arc::new(StoreAudit::new(Arc::clone(&app.store))),
+        edge.refusals,
+    )
+}
+
+/// The two routers, fully layered: (public, admin). Security events go to `audit`.
+pub fn routers(
+    app: &AppState,
+    edge: &EdgeConfig,
+    admin: &AdminCredentials,
+    audit: Arc<dyn AuditSink>,
+) -> (Router, Router) {
     let keys: Arc<dyn KeyLookup> = Arc::new(StoreKeys::with_cache(
         Arc::clone(&app.store),
         Arc::clone(&app.api_keys),
         Arc::clone(&app.integrity),
     ));
-    let audit: Arc<dyn AuditSink> = Arc::new(StoreAudit::new(Arc::clone(&app.store)));
     let auth = AuthState::new(
         keys,
         audit,
@@ -188,6 +203,11 @@ pub struct Running {
     /// The application state.
     pub app: AppState,
     stop: watch::Sender<bool>,
+    /// The two listeners.
+    listeners: Vec<JoinHandle<std::io::Result<()>>>,
+    /// Counts of refused requests not yet written, flushed once the listeners have ended.
+    refusals: Arc<Refusals>,
+    /// Background tasks (checkpoint signer, change feed, refusal flusher).
     tasks: Vec<JoinHandle<std::io::Result<()>>>,
 }
 
@@ -200,18 +220,27 @@ async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, StartError> {
 fn spawn(
     listener: tokio::net::TcpListener,
     router: Router,
-    mut stop: watch::Receiver<bool>,
+    limits: ConnLimits,
+    stop: watch::Receiver<bool>,
 ) -> JoinHandle<std::io::Result<()>> {
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|s| *s).await;
-        })
-        .await
-    })
+    tokio::spawn(crate::edge::serve::serve(listener, router, limits, stop))
+}
+
+/// The connection caps of `edge`, lowered if the process's open-file limit cannot hold both
+/// listeners at their caps (logged).
+fn connection_limits(edge: &EdgeConfig) -> ConnLimits {
+    let soft = serve::open_files_soft_limit();
+    let fitted = serve::fit_to_open_files(edge.connections, soft);
+    if fitted != edge.connections {
+        tracing::warn!(
+            open_files = soft,
+            configured = edge.connections.max_connections,
+            effective = fitted.max_connections,
+            "HALLMARK_MAX_CONNECTIONS lowered to fit the open-file limit (two listeners + {} reserved); raise the limit (e.g. LimitNOFILE) to use the configured cap",
+            serve::RESERVED_FDS,
+        );
+    }
+    fitted
 }
 
 /// Binds both listeners, starts the checkpoint signer, and serves until [`Running::stop`].
@@ -222,7 +251,9 @@ pub async fn start(
     public_listen: SocketAddr,
     admin_listen: SocketAddr,
 ) -> Result<Running, StartError> {
-    let (public, admin_r) = routers(&app, edge, admin);
+    let refusals = security_audit(&app, edge);
+    let (public, admin_r) = routers(&app, edge, admin, refusals.clone());
+    let limits = connection_limits(edge);
     let pl = bind(public_listen).await?;
     let al = bind(admin_listen).await?;
     let public_addr = pl.local_addr().map_err(|source| StartError::Bind {
@@ -234,11 +265,14 @@ pub async fn start(
         source,
     })?;
     let (stop, rx) = watch::channel(false);
+    let listeners = vec![
+        spawn(pl, public, limits, rx.clone()),
+        spawn(al, admin_r, limits, rx.clone()),
+    ];
     let tasks = vec![
-        spawn(pl, public, rx.clone()),
-        spawn(al, admin_r, rx.clone()),
         transparency::checkpointer::spawn(Arc::clone(&app), rx.clone()),
-        crate::changes::spawn(Arc::clone(&app), rx),
+        crate::changes::spawn(Arc::clone(&app), rx.clone()),
+        Arc::clone(&refusals).spawn_flusher(rx),
     ];
     tracing::info!(%public_addr, %admin_addr, "listening");
     Ok(Running {
@@ -246,18 +280,34 @@ pub async fn start(
         admin_addr,
         app,
         stop,
+        listeners,
+        refusals,
         tasks,
     })
 }
 
 impl Running {
-    /// Asks both listeners to finish in-flight requests and stop.
+    /// Asks both listeners to finish in-flight requests and stop (and the background tasks).
     pub fn stop(&self) {
         let _ = self.stop.send(true);
     }
 
-    /// Waits for both listeners to end.
+    /// Waits for both listeners to end, writes the refusal counts still pending, and waits
+    /// for the background tasks.
     pub async fn wait(self) -> Result<(), StartError> {
+        let mut first_error = None;
+        for t in self.listeners {
+            let ended = match t.await {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => e.to_string(),
+            };
+            first_error.get_or_insert(StartError::Serve(ended));
+        }
+        self.refusals.close().await;
+        if let Some(e) = first_error {
+            return Err(e);
+        }
         for t in self.tasks {
             match t.await {
                 Ok(Ok(())) => {}

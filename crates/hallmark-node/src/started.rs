@@ -73,6 +73,13 @@ pub fn started_detail(config: &ValidatedConfig, app: &App, keys: &[Value]) -> Va
             "adminPerSecond": rates.admin_per_second.get(),
             "adminBurst": rates.admin_burst.get(),
             "authFailuresPerMinute": rates.auth_failures_per_minute.get(),
+            "refusalEventsPerMinute": config.refusals.per_window.get(),
+        },
+        "connections": {
+            "headerReadTimeoutMs": u64::try_from(config.connections.header_read_timeout.as_millis()).unwrap_or(u64::MAX),
+            "idleTimeoutMs": u64::try_from(config.connections.idle_timeout.as_millis()).unwrap_or(u64::MAX),
+            "maxConnections": num(config.connections.max_connections),
+            "maxConnectionsPerClient": num(config.connections.max_connections_per_client),
         },
         "plugins": {
             "allowUnsigned": config.plugins.allow_unsigned,

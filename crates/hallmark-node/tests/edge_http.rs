@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "common/pg.rs"]
+mod pg;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -10,6 +12,7 @@ use hallmark_node::edge::json::{self, JsonLimits};
 use hallmark_node::edge::{public_router, EdgeConfig, Limits, RateLimits};
 use hallmark_node::problem::ApiJson;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::time::Duration;
@@ -310,4 +313,649 @@ async fn the_public_router_serves_only_the_routes_it_was_given() {
             .await
             .problem(404, "not-found");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Connections: header-read and idle timeouts, caps per listener and per client address
+// (`edge::serve`), and the bounded audit trace of refused requests (`refusals`).
+// ---------------------------------------------------------------------------------------
+
+use hallmark_node::edge::serve::{self, ConnLimits};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, RwLock};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+/// Generous slack on every "closed within" bound (a loaded 2-core CI machine).
+const SLACK: Duration = Duration::from_millis(2500);
+
+struct Served {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Serves `router` through the node's accept loop on 127.0.0.1:0.
+async fn serve_with(router: Router, limits: ConnLimits) -> Served {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, rx) = watch::channel(false);
+    let task = tokio::spawn(serve::serve(listener, router, limits, rx));
+    Served { addr, stop, task }
+}
+
+fn limits(header_ms: u64, idle_ms: u64, max: usize, per_client: usize) -> ConnLimits {
+    ConnLimits {
+        header_read_timeout: Duration::from_millis(header_ms),
+        idle_timeout: Duration::from_millis(idle_ms),
+        max_connections: max,
+        max_connections_per_client: per_client,
+    }
+}
+
+/// A TCP connection to `addr` from the loopback address 127.0.0.`host` (Linux routes all of
+/// 127/8 to the loopback interface: distinct client addresses on one machine).
+async fn connect_from(host: u8, addr: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(SocketAddr::from(([127, 0, 0, host], 0)))
+        .unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+/// Reads one response (status line, headers, `Content-Length` body); `None` if the
+/// connection closed first.
+async fn read_response(stream: &mut TcpStream) -> Option<u16> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse().unwrap());
+            if buf.len() >= end + 4 + length {
+                return Some(status);
+            }
+        }
+        match tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return None,
+            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+            Err(_) => panic!("no response within 10 s"),
+        }
+    }
+}
+
+/// Sends a keep-alive GET on `stream` and reads the answer.
+async fn get_on(stream: &mut TcpStream, path: &str) -> Option<u16> {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n");
+    if stream.write_all(req.as_bytes()).await.is_err() {
+        return None;
+    }
+    read_response(stream).await
+}
+
+/// Whether the server closes `stream` within `bound` (bytes it sends first are read and
+/// dropped).
+async fn closed_within(stream: &mut TcpStream, bound: Duration) -> bool {
+    let mut chunk = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + bound;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Whether the server closed `stream` without sending a byte (refused at once).
+async fn refused(stream: &mut TcpStream) -> bool {
+    let _ = stream
+        .write_all(b"GET /ok HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await;
+    let mut chunk = [0u8; 64];
+    matches!(
+        tokio::time::timeout(SLACK, stream.read(&mut chunk)).await,
+        Ok(Ok(0)) | Ok(Err(_))
+    )
+}
+
+fn long_config() -> EdgeConfig {
+    EdgeConfig {
+        request_timeout: Duration::from_secs(20),
+        ..EdgeConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn a_slow_header_client_is_closed_within_the_header_read_timeout() {
+    let header = Duration::from_millis(600);
+    let s = serve_with(public_router(routes(), &config()), limits(600, 600, 64, 64)).await;
+    let stream = connect_from(1, s.addr).await;
+    let (mut rd, mut wr) = stream.into_split();
+    let started = std::time::Instant::now();
+    // A request line, then one header line every 100 ms, never the blank line: bytes keep
+    // arriving, so only the header-read timeout can end it.
+    wr.write_all(b"GET /ok HTTP/1.1\r\nHost: t\r\n")
+        .await
+        .unwrap();
+    let trickle = tokio::spawn(async move {
+        for i in 0..200 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if wr
+                .write_all(format!("X-Slow-{i}: 1\r\n").as_bytes())
+                .await
+                .is_err()
+            {
+                return i;
+            }
+        }
+        200
+    });
+    let mut chunk = [0u8; 1024];
+    let closed = tokio::time::timeout(header + SLACK, async {
+        loop {
+            match rd.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "slow head still open after {:?}",
+        started.elapsed()
+    );
+    trickle.abort();
+    // The listener keeps serving everyone else.
+    let mut fresh = connect_from(1, s.addr).await;
+    assert_eq!(get_on(&mut fresh, "/ok").await, Some(200));
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_within_the_idle_timeout() {
+    let idle = Duration::from_millis(400);
+    // The header-read timeout (10 s) is far away: only the idle timeout can close it in time.
+    let s = serve_with(
+        public_router(routes(), &config()),
+        limits(10_000, 400, 64, 64),
+    )
+    .await;
+    let mut c = connect_from(1, s.addr).await;
+    // Keep-alive works: two requests on one connection.
+    assert_eq!(get_on(&mut c, "/ok").await, Some(200));
+    assert_eq!(get_on(&mut c, "/ok").await, Some(200));
+    assert!(
+        closed_within(&mut c, idle + SLACK).await,
+        "idle connection still open"
+    );
+    // A connection that never sends a byte is idle too.
+    let mut silent = connect_from(1, s.addr).await;
+    assert!(closed_within(&mut silent, idle + SLACK).await);
+}
+
+#[tokio::test]
+async fn the_per_client_cap_closes_only_that_clients_excess_connection() {
+    let s = serve_with(
+        public_router(routes(), &config()),
+        limits(10_000, 10_000, 16, 2),
+    )
+    .await;
+    let mut a1 = connect_from(1, s.addr).await;
+    let mut a2 = connect_from(1, s.addr).await;
+    assert_eq!(get_on(&mut a1, "/ok").await, Some(200));
+    assert_eq!(get_on(&mut a2, "/ok").await, Some(200));
+    // 127.0.0.1's third connection is closed at once, unanswered.
+    let mut a3 = connect_from(1, s.addr).await;
+    assert!(
+        refused(&mut a3).await,
+        "third connection of one client served"
+    );
+    // Another client is served, and so are the first client's open connections.
+    let mut b = connect_from(2, s.addr).await;
+    assert_eq!(get_on(&mut b, "/ok").await, Some(200));
+    assert_eq!(get_on(&mut a1, "/ok").await, Some(200));
+    // Closing one frees its place.
+    drop(a2);
+    let mut served = false;
+    for _ in 0..50 {
+        let mut again = connect_from(1, s.addr).await;
+        if get_on(&mut again, "/ok").await == Some(200) {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(served, "a freed place was not given back");
+}
+
+#[tokio::test]
+async fn a_full_listener_evicts_the_longest_idle_connection_to_serve_a_new_client() {
+    let s = serve_with(
+        public_router(routes(), &config()),
+        limits(10_000, 10_000, 3, 64),
+    )
+    .await;
+    let mut conns = Vec::new();
+    for host in 1..=3 {
+        let mut c = connect_from(host, s.addr).await;
+        assert_eq!(get_on(&mut c, "/ok").await, Some(200));
+        conns.push(c);
+    }
+    // The listener is full of idle connections; a new client is still served…
+    let r = get_reply(&format!("http://{}/ok", s.addr)).await;
+    assert_eq!(r.status, 200);
+    // …by closing the connection idle longest, and only that one.
+    assert!(closed_within(&mut conns[0], SLACK).await, "nobody evicted");
+    assert_eq!(get_on(&mut conns[1], "/ok").await, Some(200));
+    assert_eq!(get_on(&mut conns[2], "/ok").await, Some(200));
+}
+
+#[tokio::test]
+async fn a_listener_whose_connections_are_all_busy_refuses_new_ones_until_one_frees() {
+    let (entered_tx, mut entered) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let (release_tx, release) = watch::channel(false);
+    let hold = move || {
+        let entered_tx = entered_tx.clone();
+        let mut release = release.clone();
+        async move {
+            let _ = entered_tx.send(());
+            let _ = release.wait_for(|r| *r).await;
+            "held"
+        }
+    };
+    let router = public_router(
+        Router::new()
+            .route("/ok", get(|| async { "ok" }))
+            .route("/hold", get(hold)),
+        &long_config(),
+    );
+    let s = serve_with(router, limits(10_000, 10_000, 2, 64)).await;
+    let mut busy = Vec::new();
+    for host in 1..=2 {
+        let mut c = connect_from(host, s.addr).await;
+        c.write_all(b"GET /hold HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .unwrap();
+        busy.push(c);
+    }
+    for _ in 0..2 {
+        tokio::time::timeout(SLACK, entered.recv())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    // Both places hold a request in flight: nobody may be evicted, the newcomer is refused.
+    let mut late = connect_from(3, s.addr).await;
+    assert!(
+        refused(&mut late).await,
+        "a newcomer displaced a busy request"
+    );
+    // Stopping now: requests in flight still complete, then the listener ends.
+    s.stop.send(true).unwrap();
+    release_tx.send(true).unwrap();
+    for c in &mut busy {
+        assert_eq!(read_response(c).await, Some(200));
+    }
+    tokio::time::timeout(SLACK, s.task)
+        .await
+        .expect("listener did not stop")
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_freed_busy_place_serves_the_next_client() {
+    let (release_tx, release) = watch::channel(false);
+    let hold = move || {
+        let mut release = release.clone();
+        async move {
+            let _ = release.wait_for(|r| *r).await;
+            "held"
+        }
+    };
+    let router = public_router(
+        Router::new()
+            .route("/ok", get(|| async { "ok" }))
+            .route("/hold", get(hold)),
+        &long_config(),
+    );
+    let s = serve_with(router, limits(10_000, 10_000, 1, 64)).await;
+    let mut holder = connect_from(1, s.addr).await;
+    holder
+        .write_all(b"GET /hold HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    release_tx.send(true).unwrap();
+    assert_eq!(read_response(&mut holder).await, Some(200));
+    // The holder is now idle: the next client takes its place.
+    let mut next = connect_from(2, s.addr).await;
+    assert_eq!(get_on(&mut next, "/ok").await, Some(200));
+}
+
+// --- The real node -----------------------------------------------------------------------
+
+use hallmark_keys::keystore::{KdfParams, Keystore};
+use hallmark_node::app::SigningBackend;
+use hallmark_node::config::AdminCredentials;
+use hallmark_node::node::{self, Running};
+use hallmark_store::{SqliteStore, Store};
+use secrecy::SecretString;
+
+const ADMIN_USER: &str = "operator";
+const ADMIN_PASS: &str = "test-admin-password-0123456789";
+
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+struct Node {
+    running: Running,
+    _dir: tempfile::TempDir,
+    _pg: Option<pg::PgDb>,
+}
+
+async fn start_node(backend: Backend, edge: EdgeConfig) -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, pgdb): (Arc<dyn Store>, _) = match backend {
+        Backend::Sqlite => (
+            Arc::new(SqliteStore::open(dir.path().join("h.db")).await.unwrap()),
+            None,
+        ),
+        Backend::Postgres => {
+            let db = pg::PgDb::new().await;
+            (Arc::new(db.store().await), Some(db))
+        }
+    };
+    let (ks, _) = Keystore::create(
+        dir.path().join("keys.json"),
+        &SecretString::from("test keystore passphrase"),
+        KdfParams::FLOOR,
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let signing = SigningBackend::Keystore(Box::new(RwLock::new(ks)));
+    let app = node::build_app(store, signing, "http://localhost:8080")
+        .await
+        .unwrap();
+    let admin = AdminCredentials {
+        username: ADMIN_USER.into(),
+        password: SecretString::from(ADMIN_PASS),
+    };
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let running = node::start(app, &edge, &admin, any, any).await.unwrap();
+    Node {
+        running,
+        _dir: dir,
+        _pg: pgdb,
+    }
+}
+
+fn basic() -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{ADMIN_USER}:{ADMIN_PASS}"))
+    )
+}
+
+/// A client whose connections come from 127.0.0.`host`.
+fn client_from(host: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(IpAddr::from([127, 0, 0, host]))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sockets_filling_the_public_listener_lock_out_neither_new_clients_nor_the_admin_api() {
+    let mut edge = common::edge();
+    edge.connections = limits(10_000, 10_000, 4, 64);
+    let n = start_node(Backend::Sqlite, edge).await;
+    let (public, admin) = (n.running.public_addr, n.running.admin_addr);
+    // N + k = 4 + 3 sockets that never send a byte.
+    let mut idle = Vec::new();
+    for _ in 0..7 {
+        idle.push(connect_from(1, public).await);
+    }
+    // The three oldest were closed to keep the cap; the four newest are still open.
+    for c in &mut idle[..3] {
+        assert!(closed_within(c, SLACK).await, "excess connection kept open");
+    }
+    for c in &mut idle[3..] {
+        assert!(!closed_within(c, Duration::from_millis(200)).await);
+    }
+    // Another client is served on the full public listener, and the admin listener too.
+    let r = Reply::from(
+        client_from(2)
+            .get(format!("http://{public}/health"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let r = Reply::from(
+        client_from(2)
+            .get(format!("http://{admin}/api/v1/whoami"))
+            .header("authorization", basic())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    n.running.stop();
+}
+
+/// The refused-request actions and the row that folds counts.
+const REFUSAL_ACTIONS: [&str; 4] = [
+    "auth.failed",
+    "auth.throttled",
+    "rate.limited",
+    "refusals.folded",
+];
+
+/// Status of one request from `client` to the admin listener.
+async fn admin_status(client: &reqwest::Client, admin: SocketAddr, auth: &str) -> u16 {
+    client
+        .get(format!("http://{admin}/api/v1/whoami"))
+        .header("authorization", auth)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The refusal rows of a stopped node: (rows, sum of their counts).
+async fn refusal_rows(store: &dyn Store) -> (Vec<hallmark_store::AuditRecord>, u64) {
+    let rows: Vec<_> = store
+        .list_audit(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| REFUSAL_ACTIONS.contains(&r.event.action.as_str()))
+        .collect();
+    let sum = rows
+        .iter()
+        .map(|r| {
+            r.event.detail["count"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("row without count: {:?}", r.event))
+        })
+        .sum();
+    (rows, sum)
+}
+
+/// Most rows of one (client, action) and in total, for a run spanning `elapsed` with
+/// windows of `window` and ceiling `g` (the stated bound; +1 for the row written at stop).
+fn bound(elapsed: Duration, window: Duration, g: u64) -> (u64, u64) {
+    let windows = elapsed.as_millis() as u64 / window.as_millis() as u64 + 1;
+    (2 * windows + 1, windows * (g + 1) + 1)
+}
+
+/// Rows per aggregation key: client, action and (authentication failures) reason.
+fn per_client_kind(
+    rows: &[hallmark_store::AuditRecord],
+) -> BTreeMap<(String, String, String), u64> {
+    let mut m = BTreeMap::new();
+    for r in rows {
+        let d = &r.event.detail;
+        let reason = d["reason"].as_str().map(str::to_string).unwrap_or_else(|| {
+            d["reasons"]
+                .as_object()
+                .map(|o| o.keys().cloned().collect::<Vec<_>>().join(","))
+                .unwrap_or_default()
+        });
+        *m.entry((r.event.actor.clone(), r.event.action.clone(), reason))
+            .or_insert(0) += 1;
+    }
+    m
+}
+
+/// Refusals from many addresses: bad credentials (401, then 429 once throttled) and a
+/// rate-limited read key. The audit rows stay within the stated bound while their counts
+/// add up to every refused request.
+async fn refused_requests_leave_a_bounded_number_of_audit_rows(backend: Backend) {
+    let g = 4u32;
+    let mut edge = common::edge();
+    edge.rate_limits.admin_per_second = NonZeroU32::new(1).unwrap();
+    edge.rate_limits.admin_burst = NonZeroU32::new(1).unwrap();
+    edge.rate_limits.auth_failures_per_minute = NonZeroU32::new(3).unwrap();
+    edge.refusals.per_window = NonZeroU32::new(g).unwrap();
+    let started = std::time::Instant::now();
+    let n = start_node(backend, edge).await;
+    let admin = n.running.admin_addr;
+    let app = n.running.app.clone();
+    let seq_before = app.store.list_audit(0, 100_000).await.unwrap().len();
+
+    // A read key (minted from another address with the admin login).
+    let minted = client_from(9)
+        .post(format!("http://{admin}/api/v1/api-keys"))
+        .header("authorization", basic())
+        .header("content-type", "application/json")
+        .body(r#"{"scope":"read","label":"hammer"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(minted.status(), 201);
+    let key: Value = serde_json::from_slice(&minted.bytes().await.unwrap()).unwrap();
+    let bearer = format!("Bearer {}", key["key"].as_str().unwrap());
+
+    let mut refused = 0u64;
+    let mut statuses = BTreeMap::new();
+    // Rate-limited read key from 127.0.0.8 (1/s, burst 1).
+    let reader = client_from(8);
+    for _ in 0..40 {
+        let st = admin_status(&reader, admin, &bearer).await;
+        *statuses.entry(("rate", st)).or_insert(0u64) += 1;
+        refused += u64::from(st == 429);
+    }
+    // Bad credentials from five addresses: 3 × 401, then 429 auth-throttled.
+    for host in 1..=5 {
+        let c = client_from(host);
+        for _ in 0..30 {
+            let st = admin_status(&c, admin, "Bearer hmk_r_not-a-key").await;
+            *statuses.entry(("bad", st)).or_insert(0u64) += 1;
+            refused += u64::from(st == 401 || st == 429);
+        }
+    }
+    assert_eq!(statuses.get(&("bad", 401)), Some(&15), "{statuses:?}");
+    assert_eq!(statuses.get(&("bad", 429)), Some(&135), "{statuses:?}");
+    assert!(
+        statuses.get(&("rate", 429)).copied().unwrap_or(0) >= 30,
+        "{statuses:?}"
+    );
+
+    // Stop: the counts still pending are written once the listeners have ended.
+    n.running.stop();
+    n.running.wait().await.unwrap();
+    let elapsed = started.elapsed();
+
+    let (rows, sum) = refusal_rows(&*app.store).await;
+    assert_eq!(sum, refused, "every refused request counted exactly once");
+    let (per_key, total) = bound(elapsed, Duration::from_secs(60), u64::from(g));
+    assert!(
+        rows.len() as u64 <= total,
+        "{} refusal rows for {refused} refusals (bound {total})",
+        rows.len()
+    );
+    for (k, count) in per_client_kind(&rows) {
+        assert!(count <= per_key, "{k:?}: {count} rows (bound {per_key})");
+    }
+    // All three kinds were seen, over the ceiling everything was folded, and the admin login
+    // (accountable) was recorded as itself.
+    for action in ["auth.failed", "auth.throttled", "rate.limited"] {
+        let in_rows = rows.iter().any(|r| r.event.action == action);
+        let folded = rows.iter().any(|r| {
+            r.event.action == "refusals.folded"
+                && r.event.detail["by_kind"]
+                    .get(action.replace('.', "-").as_str())
+                    .is_some()
+        });
+        assert!(in_rows || folded, "{action} neither written nor folded");
+    }
+    assert!(rows.iter().any(|r| r.event.action == "refusals.folded"));
+    let all = app.store.list_audit(0, 100_000).await.unwrap();
+    assert!(all[seq_before..]
+        .iter()
+        .any(|r| r.event.action == "auth.admin-login"));
+}
+
+common::both!(refused_requests_leave_a_bounded_number_of_audit_rows);
+
+/// With a short window (tests only; operators get one minute), counts are written by the
+/// flusher as each window ends, not only at stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusal_counts_are_written_when_each_window_ends() {
+    let window = Duration::from_millis(500);
+    let mut edge = common::edge();
+    edge.rate_limits.auth_failures_per_minute = NonZeroU32::new(2).unwrap();
+    edge.refusals.window = window;
+    let g = u64::from(edge.refusals.per_window.get());
+    let started = std::time::Instant::now();
+    let n = start_node(Backend::Sqlite, edge).await;
+    let admin = n.running.admin_addr;
+    let app = n.running.app.clone();
+    let c = client_from(1);
+    let mut refused = 0u64;
+    while started.elapsed() < Duration::from_millis(1600) {
+        let st = admin_status(&c, admin, "Basic bm9ib2R5Ondyb25n").await;
+        refused += u64::from(st == 401 || st == 429);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Before stopping: the windows that ended were written by the flusher.
+    tokio::time::sleep(window * 2).await;
+    let (written, _) = refusal_rows(&*app.store).await;
+    assert!(
+        written
+            .iter()
+            .any(|r| r.event.detail["event"] == "repeated"
+                && r.event.detail["count"].as_u64() > Some(1)),
+        "no per-window count written: {:?}",
+        written.iter().map(|r| &r.event.detail).collect::<Vec<_>>()
+    );
+    n.running.stop();
+    n.running.wait().await.unwrap();
+    let elapsed = started.elapsed();
+    let (rows, sum) = refusal_rows(&*app.store).await;
+    assert_eq!(sum, refused);
+    let (per_key, total) = bound(elapsed, window, g);
+    assert!(rows.len() as u64 <= total);
+    for (k, count) in per_client_kind(&rows) {
+        assert!(count <= per_key, "{k:?}: {count} rows (bound {per_key})");
+    }
+    assert!(
+        (rows.len() as u64) < refused / 4,
+        "{} rows for {refused}",
+        rows.len()
+    );
 }

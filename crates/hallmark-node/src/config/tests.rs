@@ -849,6 +849,9 @@ fn sample(key: &str) -> &'static str {
         k if k.starts_with("max_") || k.ends_with("_second") || k.ends_with("_burst") => "7",
         "auth_failures_per_minute"
         | "request_timeout_secs"
+        | "header_read_timeout_ms"
+        | "idle_timeout_ms"
+        | "refusal_events_per_minute"
         | "checkpoint_interval_ms"
         | "read_cache_mb" => "7",
         _ => "sample-value",
@@ -1031,4 +1034,119 @@ fn profile_and_level_parse() {
     assert!("prod".parse::<Profile>().is_err());
     assert_eq!("TRACE".parse::<LogLevel>().unwrap(), LogLevel::Trace);
     assert_eq!(LogLevel::Warn.as_str(), "warn");
+}
+
+#[test]
+fn connection_and_refusal_settings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = || Env::production(tmp.path());
+    // Defaults.
+    let c = base().validate(Profile::Production).unwrap();
+    let edge = c.edge();
+    assert_eq!(edge.connections, ConnLimits::default());
+    assert_eq!(
+        edge.connections.header_read_timeout,
+        Duration::from_secs(10)
+    );
+    assert_eq!(edge.connections.idle_timeout, Duration::from_secs(5));
+    assert_eq!(edge.connections.max_connections, 1024);
+    assert_eq!(edge.connections.max_connections_per_client, 64);
+    assert_eq!(edge.refusals.per_window.get(), 120);
+    assert_eq!(edge.refusals.window, Duration::from_secs(60));
+    // Set.
+    let c = base()
+        .with(&[
+            set("HALLMARK_HEADER_READ_TIMEOUT_MS", "20000"),
+            set("HALLMARK_IDLE_TIMEOUT_MS", "20000"),
+            set("HALLMARK_MAX_CONNECTIONS", "300"),
+            set("HALLMARK_MAX_CONNECTIONS_PER_CLIENT", "300"),
+            set("HALLMARK_REFUSAL_EVENTS_PER_MINUTE", "1"),
+        ])
+        .validate(Profile::Production)
+        .unwrap();
+    let conn = c.edge().connections;
+    assert_eq!(conn.header_read_timeout, Duration::from_secs(20));
+    assert_eq!(conn.idle_timeout, Duration::from_secs(20));
+    assert_eq!(conn.max_connections, 300);
+    assert_eq!(conn.max_connections_per_client, 300);
+    assert_eq!(c.edge().refusals.per_window.get(), 1);
+    // A short header-read timeout pulls the default idle timeout down with it; a small
+    // listener cap pulls the default per-client cap down.
+    let c = base()
+        .with(&[
+            set("HALLMARK_HEADER_READ_TIMEOUT_MS", "2000"),
+            set("HALLMARK_MAX_CONNECTIONS", "16"),
+        ])
+        .validate(Profile::Production)
+        .unwrap();
+    assert_eq!(c.connections.idle_timeout, Duration::from_secs(2));
+    assert_eq!(c.connections.max_connections_per_client, 16);
+    // Refused, naming the setting (both profiles).
+    for (changes, setting) in [
+        (
+            vec![set("HALLMARK_HEADER_READ_TIMEOUT_MS", "0")],
+            "HALLMARK_HEADER_READ_TIMEOUT_MS",
+        ),
+        (
+            vec![set("HALLMARK_HEADER_READ_TIMEOUT_MS", "300001")],
+            "HALLMARK_HEADER_READ_TIMEOUT_MS",
+        ),
+        (
+            vec![set("HALLMARK_IDLE_TIMEOUT_MS", "99")],
+            "HALLMARK_IDLE_TIMEOUT_MS",
+        ),
+        // Longer than the header-read timeout, which already closes a waiting connection.
+        (
+            vec![set("HALLMARK_IDLE_TIMEOUT_MS", "10001")],
+            "HALLMARK_IDLE_TIMEOUT_MS",
+        ),
+        (
+            vec![set("HALLMARK_MAX_CONNECTIONS", "0")],
+            "HALLMARK_MAX_CONNECTIONS",
+        ),
+        (
+            vec![set("HALLMARK_MAX_CONNECTIONS", "1000001")],
+            "HALLMARK_MAX_CONNECTIONS",
+        ),
+        (
+            vec![set("HALLMARK_MAX_CONNECTIONS_PER_CLIENT", "0")],
+            "HALLMARK_MAX_CONNECTIONS_PER_CLIENT",
+        ),
+        (
+            vec![
+                set("HALLMARK_MAX_CONNECTIONS", "10"),
+                set("HALLMARK_MAX_CONNECTIONS_PER_CLIENT", "11"),
+            ],
+            "HALLMARK_MAX_CONNECTIONS_PER_CLIENT",
+        ),
+        (
+            vec![set("HALLMARK_REFUSAL_EVENTS_PER_MINUTE", "0")],
+            "HALLMARK_REFUSAL_EVENTS_PER_MINUTE",
+        ),
+        (
+            vec![set("HALLMARK_REFUSAL_EVENTS_PER_MINUTE", "100001")],
+            "HALLMARK_REFUSAL_EVENTS_PER_MINUTE",
+        ),
+        (
+            vec![set("HALLMARK_MAX_CONNECTIONS", "many")],
+            "HALLMARK_MAX_CONNECTIONS",
+        ),
+    ] {
+        for profile in [Profile::Production, Profile::Development] {
+            let err = base()
+                .with(&changes)
+                .validate(profile)
+                .err()
+                .unwrap_or_else(|| panic!("{changes:?}: accepted"));
+            assert!(
+                matches!(
+                    &err,
+                    ConfigError::LimitOutOfRange { setting: s, .. }
+                        | ConfigError::Invalid { setting: s, .. } if *s == setting
+                ),
+                "{changes:?}: {err:?}"
+            );
+            assert!(!err.to_string().contains('\n'));
+        }
+    }
 }

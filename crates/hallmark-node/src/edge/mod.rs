@@ -1,4 +1,7 @@
-//! The HTTP edge: everything between the socket and a handler, as tower layers.
+//! The HTTP edge: everything between the socket and a handler. Connections — header-read
+//! and idle timeouts, caps per listener and per client address — are handled by the accept
+//! loop in [`serve`]; requests by tower layers. The client address every limit keys on is
+//! resolved in one place, [`client`].
 //!
 //! Public listener, outermost first: security headers → panic catcher → CORS (GET/HEAD/
 //! OPTIONS, `*`) → request timeout → rate limit per client address → body size and JSON
@@ -12,9 +15,13 @@
 //! Unknown routes and wrong methods answer problem+json 404/405 through the same layers.
 
 pub mod body;
+pub mod client;
 pub mod headers;
 pub mod json;
 pub mod rate_limit;
+pub mod serve;
+
+pub use client::{normalise_ip, ClientAddr};
 
 use crate::auth::{self, AuthState};
 use crate::problem::{self, ApiError};
@@ -25,7 +32,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use json::JsonLimits;
 use rate_limit::KeyedLimiter;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,6 +96,10 @@ pub struct EdgeConfig {
     pub request_timeout: Duration,
     /// Send `Strict-Transport-Security` (the public base URL is https).
     pub hsts: bool,
+    /// Connection caps and timeouts of each listener.
+    pub connections: serve::ConnLimits,
+    /// Aggregation of the audit events of refused requests.
+    pub refusals: crate::refusals::RefusalLimits,
 }
 
 impl Default for EdgeConfig {
@@ -98,34 +109,26 @@ impl Default for EdgeConfig {
             rate_limits: RateLimits::default(),
             request_timeout: Duration::from_secs(30),
             hsts: false,
+            connections: serve::ConnLimits::default(),
+            refusals: crate::refusals::RefusalLimits::default(),
         }
     }
 }
 
-/// The client address the rate limits and throttles key on: the peer's IP address, IPv6
-/// reduced to its /64 (one host usually owns a whole /64). Requests served without
-/// `ConnectInfo` (in-process tests) share the unspecified address.
+/// The client address the rate limits and throttles key on: the [`ClientAddr`] the node's
+/// connection service resolved for this request (`serve`). Requests served by another server
+/// with `ConnectInfo` (tests) are resolved the same way; without either, the unspecified
+/// address.
 pub fn client_ip(req: &Request) -> IpAddr {
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ci| ci.0.ip())
-        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    normalise_ip(ip)
-}
-
-/// IPv4 (and IPv4-mapped IPv6) as is; other IPv6 masked to /64.
-pub fn normalise_ip(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
+    if let Some(client) = req.extensions().get::<ClientAddr>() {
+        return client.ip();
     }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(ClientAddr::UNKNOWN, |ci| {
+            ClientAddr::for_request(ci.0, req.headers())
+        })
+        .ip()
 }
 
 async fn timeout(
@@ -254,23 +257,4 @@ pub fn admin_router(routes: Router, config: &EdgeConfig, auth: AuthState) -> Rou
             },
             headers::apply,
         ))
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::*;
-
-    #[test]
-    fn ipv6_is_keyed_by_slash_64() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
-        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(normalise_ip(a), normalise_ip(b));
-        assert_ne!(normalise_ip(a), normalise_ip(c));
-        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
-        assert_eq!(normalise_ip(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
-        let v4: IpAddr = "192.0.2.8".parse().unwrap();
-        assert_eq!(normalise_ip(v4), v4);
-    }
 }
