@@ -123,6 +123,9 @@ impl KeyLookup for StoreKeys {
             if let Some(k) = &key {
                 if record.hash_scheme == ApiKeyHashScheme::LegacySha256 {
                     self.legacy().entry(k.key_id).or_insert(None);
+                } else {
+                    // Rehashed meanwhile (perhaps by another node): the keyed hash counts.
+                    self.legacy().remove(&k.key_id);
                 }
                 let mut map = self.prefixes();
                 if map.len() > 10_000 {

@@ -82,7 +82,7 @@ fn apply(app: &App, event: &AuditEvent) {
     if let Some(id) = &event.passport {
         app.passport_states.invalidate(id);
     }
-    if event.action == "api-key.revoked" {
+    if event.action == "api-key.revoked" || event.action == "api-key.rehashed" {
         if let Some(prefix) = &event.subject {
             app.api_keys.invalidate(prefix);
         }
