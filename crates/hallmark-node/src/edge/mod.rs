@@ -14,6 +14,7 @@
 pub mod body;
 pub mod headers;
 pub mod json;
+pub mod params;
 pub mod rate_limit;
 
 use crate::auth::{self, AuthState};
