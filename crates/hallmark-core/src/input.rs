@@ -34,7 +34,7 @@
 //! literal of the text.
 
 use serde::de;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::fmt;
 
 use crate::jcs::MAX_SAFE_INTEGER;
@@ -364,7 +364,6 @@ pub struct InputCheck<'a> {
     literals: RefCell<NumberLiterals<'a>>,
     refusal: RefCell<Option<InputRefusal>>,
     failed_at: RefCell<Option<String>>,
-    failed: Cell<bool>,
 }
 
 /// Why a document was not accepted.
@@ -384,7 +383,6 @@ impl<'a> InputCheck<'a> {
             literals: RefCell::new(NumberLiterals::new(bytes)),
             refusal: RefCell::new(None),
             failed_at: RefCell::new(None),
-            failed: Cell::new(false),
         }
     }
 
@@ -463,8 +461,9 @@ impl<'a> InputCheck<'a> {
     /// Record that deserialising the value at `path` failed (call on every error; the
     /// deepest, i.e. first, call wins). Names the number when the failure is an overflow.
     pub fn failed(&self, path: &JsonPath<'_>) {
-        if !self.failed.replace(true) {
-            *self.failed_at.borrow_mut() = Some(path.pointer());
+        let mut slot = self.failed_at.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(path.pointer());
         }
     }
 
