@@ -23,8 +23,12 @@
 //! - [`check_ijson`] rejects integers outside ±(2^53−1): JCS serialises every number as an
 //!   IEEE-754 double, so such a value would be signed as a *different* number than the one
 //!   written. Refusing it keeps "what you signed is what you sent".
+//! - [`parse_input`] parses a document to store and sign under the stricter rules of
+//!   [`crate::input`] (which also sees each number's literal, so `1e-400` is refused rather
+//!   than signed as `0`), naming the JSON Pointer of any refusal.
 
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use crate::input::{push_pointer_token, InputCheck, InputError, InputRefusal, JsonPath};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 use std::fmt;
 
@@ -46,6 +50,9 @@ pub enum JcsError {
     /// The canonicalizer refused the value.
     #[error("cannot canonicalize: {0}")]
     Canonicalize(String),
+    /// JSON input that breaks a rule of [`crate::input`] ([`parse_input`]).
+    #[error("refused JSON input: {0}")]
+    Refused(InputRefusal),
 }
 
 /// Initial output capacity: most documents we sign fit without reallocating.
@@ -253,10 +260,37 @@ fn write_str(s: &str, out: &mut Vec<u8>) {
 /// Parse JSON text strictly: well-formed, no duplicate member names.
 pub fn parse_strict(bytes: &[u8]) -> Result<Value, JcsError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let StrictValue(value) =
-        de::Deserialize::deserialize(&mut de).map_err(|e| JcsError::Syntax(e.to_string()))?;
+    let seed = Strict {
+        check: None,
+        path: JsonPath::Root,
+    };
+    let value = seed
+        .deserialize(&mut de)
+        .map_err(|e| JcsError::Syntax(e.to_string()))?;
     de.end().map_err(|e| JcsError::Syntax(e.to_string()))?;
     Ok(value)
+}
+
+/// Parse JSON *input* (a document to store and sign) under the rules of [`crate::input`]: no
+/// duplicate member names, every number signed exactly as written, no U+0000; a refusal
+/// ([`JcsError::Refused`]) names the JSON Pointer concerned.
+pub fn parse_input(bytes: &[u8]) -> Result<Value, JcsError> {
+    parse_checked(bytes).map_err(|e| match e {
+        InputError::Refused(r) => JcsError::Refused(r),
+        InputError::Syntax(e) => JcsError::Syntax(e.to_string()),
+    })
+}
+
+/// [`parse_input`] with the parser's own error kept (position and category).
+pub(crate) fn parse_checked(bytes: &[u8]) -> Result<Value, InputError> {
+    let check = InputCheck::new(bytes);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let seed = Strict {
+        check: Some(&check),
+        path: JsonPath::Root,
+    };
+    let result = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
+    check.finish(result)
 }
 
 /// Parse strictly and canonicalize: the JCS bytes of JSON text.
@@ -282,8 +316,7 @@ pub fn check_ijson(value: &Value) -> Result<(), JcsError> {
             Value::Object(map) => {
                 for (k, item) in map {
                     let len = path.len();
-                    path.push('/');
-                    path.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                    push_pointer_token(path, k);
                     walk(item, path)?;
                     path.truncate(len);
                 }
@@ -324,18 +357,27 @@ fn check_number(n: &Number, path: &str) -> Result<(), JcsError> {
     Ok(())
 }
 
-/// A `serde_json::Value` whose deserialization rejects duplicate member names.
-struct StrictValue(Value);
+/// A `serde_json::Value` whose deserialization rejects duplicate member names and, given an
+/// [`InputCheck`], applies the input rules; `path` is where the value sits.
+#[derive(Clone, Copy)]
+struct Strict<'p, 'a> {
+    check: Option<&'p InputCheck<'a>>,
+    path: JsonPath<'p>,
+}
 
-impl<'de> de::Deserialize<'de> for StrictValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+impl<'de> DeserializeSeed<'de> for Strict<'_, '_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self).inspect_err(|_| {
+            if let Some(check) = self.check {
+                check.failed(&self.path);
+            }
+        })
     }
 }
 
-struct StrictVisitor;
-
-impl<'de> Visitor<'de> for StrictVisitor {
+impl<'de> Visitor<'de> for Strict<'_, '_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -344,21 +386,36 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
         Ok(Value::Bool(v))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        if let Some(check) = self.check {
+            check.signed(v, &self.path)?;
+        }
         Ok(Value::Number(v.into()))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        if let Some(check) = self.check {
+            check.unsigned(v, &self.path)?;
+        }
         Ok(Value::Number(v.into()))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        if let Some(check) = self.check {
+            check.float(v, &self.path)?;
+        }
         Number::from_f64(v)
             .map(Value::Number)
             .ok_or_else(|| E::custom("non-finite number"))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        if let Some(check) = self.check {
+            check.string(v, &self.path)?;
+        }
         Ok(Value::String(v.to_owned()))
     }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        if let Some(check) = self.check {
+            check.string(&v, &self.path)?;
+        }
         Ok(Value::String(v))
     }
     fn visit_unit<E>(self) -> Result<Value, E> {
@@ -369,18 +426,33 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(StrictValue(v)) = seq.next_element()? {
-            items.push(v);
+        loop {
+            let item = Strict {
+                check: self.check,
+                path: JsonPath::Item(&self.path, items.len()),
+            };
+            match seq.next_element_seed(item)? {
+                Some(v) => items.push(v),
+                None => break,
+            }
         }
         Ok(Value::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
-            if map.contains_key(&key) {
-                return Err(de::Error::custom(format!("duplicate member name {key:?}")));
+            let duplicate = map.contains_key(&key);
+            match self.check {
+                Some(check) => check.member(&key, duplicate, &self.path)?,
+                None if duplicate => {
+                    return Err(de::Error::custom(format!("duplicate member name {key:?}")))
+                }
+                None => {}
             }
-            let StrictValue(v) = access.next_value()?;
+            let v = access.next_value_seed(Strict {
+                check: self.check,
+                path: JsonPath::Member(&self.path, &key),
+            })?;
             map.insert(key, v);
         }
         Ok(Value::Object(map))
@@ -438,6 +510,74 @@ mod tests {
             Err(JcsError::Syntax(_))
         ));
         assert!(matches!(parse_strict(b""), Err(JcsError::Syntax(_))));
+    }
+
+    #[test]
+    fn input_refusals_name_the_pointer() {
+        use crate::input::{InputRefusal as R, NumberRefusal as N};
+        let num = |p: &str, reason| {
+            Err(JcsError::Refused(R::Number {
+                pointer: p.into(),
+                reason,
+            }))
+        };
+        let cases: &[(&str, Result<(), JcsError>)] = &[
+            (
+                r#"{"a":{"b":1,"b":2}}"#,
+                Err(JcsError::Refused(R::DuplicateMember {
+                    pointer: "/a/b".into(),
+                })),
+            ),
+            (
+                r#"[{"x/y":[{"k~":1,"k~":1}]}]"#,
+                Err(JcsError::Refused(R::DuplicateMember {
+                    pointer: "/0/x~1y/0/k~0".into(),
+                })),
+            ),
+            (
+                r#"{"a":"x\u0000y"}"#,
+                Err(JcsError::Refused(R::Nul {
+                    pointer: "/a".into(),
+                })),
+            ),
+            (
+                r#"{"a":{"\u0000":1}}"#,
+                Err(JcsError::Refused(R::Nul {
+                    pointer: "/a/\u{0}".into(),
+                })),
+            ),
+            (
+                r#"{"n":[1,18446744073709551616]}"#,
+                num("/n/1", N::UnsafeInteger),
+            ),
+            (r#"{"n":9007199254740992}"#, num("/n", N::UnsafeInteger)),
+            (r#"{"n":-9007199254740992}"#, num("/n", N::UnsafeInteger)),
+            (
+                r#"{"n":123456789012345678901234567890}"#,
+                num("/n", N::UnsafeInteger),
+            ),
+            (r#"{"a":[0.5,{"n":1e-400}]}"#, num("/a/1/n", N::Underflow)),
+            (r#"{"a":[0.5,{"n":1e400}]}"#, num("/a/1/n", N::Overflow)),
+            ("[1,\n -1e400]", num("/1", N::Overflow)),
+            ("1e400", num("", N::Overflow)),
+            (r#"{"n":0.30000000000000001}"#, num("/n", N::Inexact)),
+            (
+                r#"{"a":9007199254740991,"b":-9007199254740991,"c":1.5e300,"d":1.0,"e":-0,"f":"\u0001"}"#,
+                Ok(()),
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(&parse_input(text.as_bytes()).map(|_| ()), want, "{text}");
+        }
+        // Syntax errors stay syntax errors, even with an overflowing number after them.
+        for text in ["[tru, 1e400]", "{\"a\":1,}", "[1e40x]"] {
+            assert!(
+                matches!(parse_input(text.as_bytes()), Err(JcsError::Syntax(_))),
+                "{text}"
+            );
+        }
+        // parse_strict is unchanged: it does not look at literals or NUL.
+        assert!(parse_strict(br#"{"n":1e-400,"s":"\u0000"}"#).is_ok());
     }
 
     #[test]

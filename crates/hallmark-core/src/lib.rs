@@ -5,6 +5,7 @@
 //!
 //! Map:
 //! - [`jcs`]: RFC 8785 canonical JSON.
+//! - [`input`]: strict JSON input (no duplicate names, numbers signed as written, no U+0000).
 //! - [`passport`]: the passport model (EN 18223 fields), GTIN and GS1 Digital Link.
 //! - [`sector`]: the versioned sector registry and JSON Schema validation.
 //! - [`access`]: legal access tiers and audience views.
@@ -19,6 +20,7 @@
 pub mod access;
 pub mod credential;
 pub mod did;
+pub mod input;
 pub mod integrity;
 pub mod issue;
 pub mod jcs;

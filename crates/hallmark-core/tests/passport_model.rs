@@ -712,6 +712,42 @@ fn passport_json_round_trip_with_exact_field_names() {
 }
 
 #[test]
+fn draft_json_is_parsed_under_the_strict_input_rules() {
+    use hallmark_core::input::{InputRefusal, NumberRefusal};
+    let text = String::from_utf8(serde_json::to_vec(&sample_draft()).unwrap()).unwrap();
+    assert!(PassportDraft::from_json_slice(text.as_bytes()).is_ok());
+    let with_data = |data: &str| {
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let mut t = serde_json::to_string(&v).unwrap();
+        let at = t.find("\"data\":").unwrap();
+        let end = at + "\"data\":".len();
+        let rest_start = end + serde_json::to_string(&v["data"]).unwrap().len();
+        t.replace_range(end..rest_start, data);
+        PassportDraft::from_json_slice(t.as_bytes())
+    };
+    assert!(with_data(r#"{"n":1.5e300,"m":9007199254740991}"#).is_ok());
+    assert_eq!(
+        with_data(r#"{"x":1,"x":2}"#),
+        Err(PassportError::Refused(InputRefusal::DuplicateMember {
+            pointer: "/data/x".into()
+        }))
+    );
+    assert_eq!(
+        with_data(r#"{"x":[1e-400]}"#),
+        Err(PassportError::Refused(InputRefusal::Number {
+            pointer: "/data/x/0".into(),
+            reason: NumberRefusal::Underflow
+        }))
+    );
+    assert_eq!(
+        with_data(r#"{"x":"a\u0000"}"#),
+        Err(PassportError::Refused(InputRefusal::Nul {
+            pointer: "/data/x".into()
+        }))
+    );
+}
+
+#[test]
 fn draft_json_components_default_to_empty() {
     let v = without(serde_json::to_value(sample_draft()).unwrap(), "components");
     let d = PassportDraft::from_json_slice(&serde_json::to_vec(&v).unwrap()).unwrap();

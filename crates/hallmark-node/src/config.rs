@@ -368,9 +368,22 @@ pub enum ConfigError {
     /// The development flag admitting unsigned plugins, in production.
     #[error("HALLMARK_PLUGIN_ALLOW_UNSIGNED is a development flag and is refused in production; sign the plugin's manifest and trust its publisher with HALLMARK_PLUGIN_TRUSTED_KEYS")]
     PluginUnsignedInProduction,
-    /// A plugin directory, but no publisher key to admit its plugins with.
-    #[error("HALLMARK_PLUGIN_TRUSTED_KEYS is not set: plugins in HALLMARK_PLUGIN_DIR are admitted only when signed by a trusted publisher key")]
-    PluginTrustedKeysMissing,
+    /// A trusted-key file that lies in the plugin directory (by any route: `..`, links).
+    #[error("HALLMARK_PLUGIN_TRUSTED_KEYS: key file {} lies inside HALLMARK_PLUGIN_DIR {}: whoever can replace a plugin there could replace the key that admits it; keep trusted keys outside the plugin directory", file.display(), dir.display())]
+    PluginTrustedKeyInPluginDir {
+        /// The key file, as configured.
+        file: PathBuf,
+        /// The plugin directory, as configured.
+        dir: PathBuf,
+    },
+    /// A trusted-key file that someone other than the node's user or root can change.
+    #[error("HALLMARK_PLUGIN_TRUSTED_KEYS: key file {}: {reason}; a trusted key must be changeable only by the node's user or root", file.display())]
+    PluginTrustedKeyWritable {
+        /// The key file, as configured.
+        file: PathBuf,
+        /// Which entry, and why (owner or mode).
+        reason: String,
+    },
     /// A trusted key entry that is neither a Multikey nor a readable key file.
     #[error("HALLMARK_PLUGIN_TRUSTED_KEYS: {entry}: {reason}")]
     PluginTrustedKey {
@@ -793,9 +806,13 @@ impl Config {
         if prod && allow_unsigned {
             return Err(ConfigError::PluginUnsignedInProduction);
         }
+        let dir = self
+            .plugin_dir
+            .clone()
+            .filter(|d| !d.as_os_str().is_empty());
         let mut trusted_keys = Vec::new();
         for entry in self.plugin_trusted_keys.iter().flatten() {
-            trusted_keys.extend(trusted_key_entry(entry)?);
+            trusted_keys.extend(trusted_key_entry(entry, dir.as_deref())?);
         }
         let registry = SectorRegistry::builtin();
         let mut required = Vec::new();
@@ -815,15 +832,8 @@ impl Config {
                 required.push(sector.clone());
             }
         }
-        let dir = self
-            .plugin_dir
-            .clone()
-            .filter(|d| !d.as_os_str().is_empty());
         if dir.is_none() && !required.is_empty() {
             return Err(ConfigError::PluginRequiredWithoutDir);
-        }
-        if dir.is_some() && trusted_keys.is_empty() && !allow_unsigned {
-            return Err(ConfigError::PluginTrustedKeysMissing);
         }
         Ok(PluginSettings {
             dir,
@@ -1097,8 +1107,13 @@ impl Config {
 
 /// One `HALLMARK_PLUGIN_TRUSTED_KEYS` entry: an Ed25519 Multikey (`z6Mk…`, as in a
 /// manifest's `publisherKeyMultibase`), or the path of a file holding one Multikey per line
-/// (blank lines and `#` comments ignored; e.g. a plugin's `publisher.pub`).
-fn trusted_key_entry(entry: &str) -> Result<Vec<VerifyingKey>, ConfigError> {
+/// (blank lines and `#` comments ignored; e.g. a plugin's `publisher.pub`). A file must lie
+/// outside the plugin directory `plugin_dir` and be changeable only by the node's user or
+/// root ([`key_file`]).
+fn trusted_key_entry(
+    entry: &str,
+    plugin_dir: Option<&Path>,
+) -> Result<Vec<VerifyingKey>, ConfigError> {
     let err = |reason: String| ConfigError::PluginTrustedKey {
         entry: entry.to_string(),
         reason,
@@ -1108,6 +1123,24 @@ fn trusted_key_entry(entry: &str) -> Result<Vec<VerifyingKey>, ConfigError> {
     }
     if entry.starts_with("z6Mk") {
         return Err(err("not a valid Ed25519 Multikey".into()));
+    }
+    let file = PathBuf::from(entry);
+    match key_file::check(&file, plugin_dir) {
+        Ok(()) => {}
+        Err(key_file::Refusal::Unreadable(e)) => {
+            return Err(err(format!(
+                "not a Multikey, and not a readable key file ({e})"
+            )))
+        }
+        Err(key_file::Refusal::InsidePluginDir) => {
+            return Err(ConfigError::PluginTrustedKeyInPluginDir {
+                file,
+                dir: plugin_dir.map(Path::to_path_buf).unwrap_or_default(),
+            })
+        }
+        Err(key_file::Refusal::Writable(reason)) => {
+            return Err(ConfigError::PluginTrustedKeyWritable { file, reason })
+        }
     }
     let text = std::fs::read_to_string(entry)
         .map_err(|e| err(format!("not a Multikey, and not a readable key file ({e})")))?;
@@ -1246,7 +1279,8 @@ pub struct AdminCredentials {
 pub struct PluginSettings {
     /// Directory of `<name>.wasm` + `<name>.manifest.json` pairs; `None`: no plugins.
     pub dir: Option<PathBuf>,
-    /// Publisher keys whose signed manifests are admitted.
+    /// The operator's publisher keys (`HALLMARK_PLUGIN_TRUSTED_KEYS`) whose signed manifests
+    /// are admitted; the built-in `plugins::PROJECT_PUBLISHER_KEY` is trusted in addition.
     pub trusted_keys: Vec<VerifyingKey>,
     /// DEVELOPMENT ONLY: admit `<name>.wasm` without a manifest (refused in production).
     pub allow_unsigned: bool,
@@ -1314,6 +1348,8 @@ impl ValidatedConfig {
         }
     }
 }
+
+mod key_file;
 
 #[cfg(test)]
 mod tests;

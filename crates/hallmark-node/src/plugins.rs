@@ -19,6 +19,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
+/// The publisher key of the project's own sector plugins (`plugins/battery/publisher.pub`,
+/// a Multikey), built into the binary. [`PluginGate::open`] trusts it in addition to the
+/// operator's `HALLMARK_PLUGIN_TRUSTED_KEYS`, so the committed, signed plugins load with no
+/// trusted-key setting and no key file that the plugin directory's writer could replace.
+pub const PROJECT_PUBLISHER_KEY: &str = include_str!("../../../plugins/battery/publisher.pub");
+
+/// [`PROJECT_PUBLISHER_KEY`], decoded.
+pub fn project_publisher_key() -> Result<ed25519_dalek::VerifyingKey, PluginLoadError> {
+    hallmark_core::keys::decode_public_key_multibase(PROJECT_PUBLISHER_KEY.trim())
+        .map_err(|e| PluginLoadError::ProjectKey(e.to_string()))
+}
+
 /// Suffix of a plugin module file.
 pub const WASM_SUFFIX: &str = ".wasm";
 /// Suffix of a plugin's signed manifest file (beside `<name>.wasm`).
@@ -79,6 +91,11 @@ pub enum PluginLoadError {
     /// The sandbox host could not be set up.
     #[error("plugin sandbox: {0}")]
     Host(SandboxError),
+    /// The built-in project publisher key does not decode (a broken build).
+    #[error(
+        "the built-in plugin publisher key (plugins/battery/publisher.pub) is not a Multikey: {0}"
+    )]
+    ProjectKey(String),
 }
 
 /// The plugin a verdict came from (in responses, problems and audit events).
@@ -313,15 +330,18 @@ impl PluginGate {
         })
     }
 
-    /// Load the plugins the configuration names (blocking: reads files and compiles).
+    /// Load the plugins the configuration names (blocking: reads files and compiles),
+    /// trusting the built-in [`PROJECT_PUBLISHER_KEY`] and the operator's keys.
     pub fn open(settings: &PluginSettings, profile: Profile) -> Result<Self, PluginLoadError> {
         let sources = match &settings.dir {
             Some(dir) => read_dir(dir)?,
             None => Vec::new(),
         };
+        let mut trusted = vec![project_publisher_key()?];
+        trusted.extend(settings.trusted_keys.iter().copied());
         Self::load(
             sources,
-            settings.trusted_keys.clone(),
+            trusted,
             settings.allow_unsigned,
             &settings.required,
             profile,
@@ -445,7 +465,8 @@ impl PluginGate {
 
 /// The plugins of a directory: every `<name>.wasm`, with `<name>.manifest.json` when present
 /// (absent: the plugin is unsigned). A manifest without its module is an error; other files
-/// (a `publisher.pub`, sources, build scripts) are ignored. Sorted by file name.
+/// (a `publisher.pub`, sources, build scripts) are ignored — a key file in the plugin
+/// directory is never trusted (configuration refuses it). Sorted by file name.
 pub fn read_dir(dir: &Path) -> Result<Vec<PluginSource>, PluginLoadError> {
     let dir_err = |source| PluginLoadError::Dir {
         path: dir.to_path_buf(),
@@ -502,4 +523,25 @@ pub fn read_dir(dir: &Path) -> Result<Vec<PluginSource>, PluginLoadError> {
         });
     }
     Ok(sources)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn the_built_in_publisher_key_admits_the_committed_plugin() {
+        let key = project_publisher_key().unwrap();
+        let manifest = SignedManifest::from_json(include_bytes!(
+            "../../../plugins/battery/battery.manifest.json"
+        ))
+        .unwrap();
+        manifest
+            .verify(
+                &[key],
+                include_bytes!("../../../plugins/battery/battery.wasm"),
+            )
+            .unwrap();
+    }
 }

@@ -6,13 +6,15 @@
 
 use crate::apikey::Scope;
 use crate::plugins::PluginRef;
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use hallmark_core::input::InputRefusal;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::error::Category;
 use serde_json::{Map, Value};
 
 /// Media type of problem details.
@@ -116,6 +118,31 @@ impl JsonLimitKind {
     }
 }
 
+/// Where a request parameter is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamLocation {
+    /// The query string.
+    Query,
+    /// A path segment.
+    Path,
+}
+
+impl ParamLocation {
+    /// `query` or `path` (as in OpenAPI's `in`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamLocation::Query => "query",
+            ParamLocation::Path => "path",
+        }
+    }
+}
+
+impl std::fmt::Display for ParamLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Errors of the HTTP layer, each mapped to a status code and a problem type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
@@ -165,6 +192,18 @@ pub enum ApiError {
     MalformedJson {
         /// Parser message (position and cause; never the body itself).
         detail: String,
+    },
+    /// A JSON body that breaks a strict input rule (`hallmark_core::input`): a duplicate
+    /// member name or U+0000 (400), or a number that would not be signed as written (422).
+    #[error("{0}")]
+    InputRefused(InputRefusal),
+    /// A query or path parameter that holds U+0000 (400).
+    #[error("the {location} parameter {name:?} contains U+0000 (NUL), which is refused")]
+    ForbiddenParameter {
+        /// Where the parameter is.
+        location: ParamLocation,
+        /// Its name.
+        name: String,
     },
     /// A JSON body without `Content-Type: application/json`.
     #[error("unsupported media type; send application/json")]
@@ -248,7 +287,11 @@ impl ApiError {
             ApiError::BodyTooLarge { .. } | ApiError::JsonLimit { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
-            ApiError::MalformedJson { .. } | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::MalformedJson { .. }
+            | ApiError::BadRequest { .. }
+            | ApiError::ForbiddenParameter { .. } => StatusCode::BAD_REQUEST,
+            ApiError::InputRefused(InputRefusal::Number { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::InputRefused(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } | ApiError::AuthThrottled { .. } => {
@@ -302,6 +345,35 @@ impl ApiError {
             }
             ApiError::MalformedJson { detail } => {
                 Problem::new("malformed-json", "Malformed JSON", status).detail(detail.clone())
+            }
+            ApiError::InputRefused(refusal) => match refusal {
+                InputRefusal::DuplicateMember { pointer } => {
+                    Problem::new("duplicate-member", "Duplicate member name", status)
+                        .detail(format!(
+                            "the member at {pointer:?} appears twice in its object; \
+                             duplicate member names are refused (I-JSON, RFC 7493)"
+                        ))
+                        .with("pointer", pointer.clone())
+                }
+                InputRefusal::Nul { pointer } => {
+                    Problem::new("forbidden-character", "Forbidden character", status)
+                        .detail(format!(
+                            "the string at {pointer:?} contains U+0000 (NUL), which is refused"
+                        ))
+                        .with("pointer", pointer.clone())
+                }
+                InputRefusal::Number { pointer, reason } => {
+                    Problem::new("inexact-number", "Number not signable as written", status)
+                        .detail(format!("{pointer:?}: {reason}"))
+                        .with("pointer", pointer.clone())
+                        .with("reason", reason.slug())
+                }
+            },
+            ApiError::ForbiddenParameter { location, name } => {
+                Problem::new("forbidden-character", "Forbidden character", status)
+                    .detail(self.to_string())
+                    .with("parameter", name.clone())
+                    .with("in", location.as_str())
             }
             ApiError::UnsupportedMediaType => {
                 Problem::new("unsupported-media-type", "Unsupported media type", status)
@@ -395,8 +467,18 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Request extension set by the edge's body guard ([`crate::edge::body`]) once a JSON body
+/// passed the structure limits and the strict input rules.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckedJson;
+
 /// A JSON request body extractor whose rejections are problem+json [`ApiError`]s (axum's own
 /// `Json` answers plain text). Handlers use this instead of `axum::Json`.
+///
+/// It accepts exactly the bodies the edge checked: the same JSON media types as the body
+/// guard (else 415), and a non-empty body only with the guard's [`CheckedJson`] mark (a body
+/// that reached a handler unchecked is a wiring bug: 500, logged). So every JSON body a
+/// handler sees obeys the strict input rules — the one place they are applied is the edge.
 #[derive(Debug, Clone)]
 pub struct ApiJson<T>(pub T);
 
@@ -408,24 +490,29 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(match rejection {
-                JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
-                JsonRejection::JsonSyntaxError(e) => ApiError::MalformedJson {
-                    detail: e.body_text(),
-                },
-                JsonRejection::JsonDataError(e) => ApiError::Unprocessable {
-                    detail: e.body_text(),
-                },
-                JsonRejection::BytesRejection(_) => ApiError::BadRequest {
-                    detail: "could not read the request body".into(),
-                },
-                _ => ApiError::BadRequest {
-                    detail: "invalid JSON request".into(),
-                },
-            }),
+        if !crate::edge::body::is_json(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
         }
+        let checked = req.extensions().get::<CheckedJson>().is_some();
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::BadRequest {
+                detail: "could not read the request body".into(),
+            })?;
+        if !checked && !bytes.is_empty() {
+            tracing::error!("a JSON body reached a handler without the edge's input check");
+            return Err(ApiError::Internal);
+        }
+        serde_json::from_slice(&bytes)
+            .map(ApiJson)
+            .map_err(|e| match e.classify() {
+                Category::Data => ApiError::Unprocessable {
+                    detail: format!("the JSON body does not fit this operation: {}", e),
+                },
+                Category::Io | Category::Syntax | Category::Eof => ApiError::MalformedJson {
+                    detail: e.to_string(),
+                },
+            })
     }
 }
 
@@ -443,6 +530,7 @@ pub async fn method_not_allowed() -> ApiError {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use hallmark_core::input::NumberRefusal;
 
     fn all() -> Vec<ApiError> {
         vec![
@@ -460,6 +548,20 @@ mod tests {
                 max: 3,
             },
             ApiError::MalformedJson { detail: "x".into() },
+            ApiError::InputRefused(InputRefusal::DuplicateMember {
+                pointer: "/a".into(),
+            }),
+            ApiError::InputRefused(InputRefusal::Nul {
+                pointer: "/a".into(),
+            }),
+            ApiError::InputRefused(InputRefusal::Number {
+                pointer: "/a".into(),
+                reason: NumberRefusal::Underflow,
+            }),
+            ApiError::ForbiddenParameter {
+                location: ParamLocation::Query,
+                name: "sector".into(),
+            },
             ApiError::UnsupportedMediaType,
             ApiError::BadRequest { detail: "x".into() },
             ApiError::Unprocessable { detail: "x".into() },

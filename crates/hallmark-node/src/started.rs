@@ -90,6 +90,7 @@ pub fn started_detail(config: &ValidatedConfig, app: &App, keys: &[Value]) -> Va
                 .iter()
                 .map(public_key_multibase)
                 .collect::<Vec<_>>(),
+            "builtInTrustedKey": crate::plugins::PROJECT_PUBLISHER_KEY.trim(),
             "loaded": app
                 .plugins
                 .loaded()

@@ -252,6 +252,22 @@ async fn defaults_fit_the_largest_real_battery_passport_with_margin() {
     let Some(passport) = composed_battery_passport() else {
         panic!("../shared/datasets/batterypass-1.2.0 is required (see README)");
     };
+    // The raw sample carries a generated integer beyond 2^53, which cannot be signed as
+    // written: the edge refuses it (422, naming it). With the fix `hallmark demo` applies
+    // (crates/hallmark/demo/NOTICE.md), the structure limits below are what is measured.
+    let cycles = "/PerformanceAndDurability/batteryTechicalProperties/expectedNumberOfCycles";
+    let mut passport = passport;
+    let raw = json!({ "credentialSubject": { "passport": { "data": passport.clone() } } });
+    assert_eq!(
+        json::check(&serde_json::to_vec(&raw).unwrap(), &JsonLimits::default()),
+        Err(json::JsonCheckError::Refused(
+            hallmark_core::input::InputRefusal::Number {
+                pointer: format!("/credentialSubject/passport/data{cycles}"),
+                reason: hallmark_core::input::NumberRefusal::UnsafeInteger,
+            }
+        ))
+    );
+    *passport.pointer_mut(cycles).unwrap() = json!(3000);
     // Wrapped as a credential would be: envelope adds depth.
     let wrapped = json!({ "credentialSubject": { "passport": { "data": passport } } });
     let bytes = serde_json::to_vec_pretty(&wrapped).unwrap();
@@ -958,4 +974,39 @@ async fn refusal_counts_are_written_when_each_window_ends() {
         "{} rows for {refused}",
         rows.len()
     );
+}
+
+#[tokio::test]
+async fn json_bodies_obey_the_strict_input_rules_at_the_edge() {
+    let base = public(config()).await;
+    let url = format!("{base}/echo");
+    let p = post_json(&url, r#"{"a":{"b":1,"b":2}}"#)
+        .await
+        .problem(400, "duplicate-member");
+    assert_eq!(p["pointer"], "/a/b");
+    let p = post_json(&url, r#"{"a":["x","\u0000"]}"#)
+        .await
+        .problem(400, "forbidden-character");
+    assert_eq!(p["pointer"], "/a/1");
+    let p = post_json(&url, r#"{"n":1e-400}"#)
+        .await
+        .problem(422, "inexact-number");
+    assert_eq!(p["pointer"], "/n");
+    assert_eq!(p["reason"], "underflow");
+    assert_eq!(
+        post_json(&url, r#"{"n":9007199254740991,"m":1.5e300}"#)
+            .await
+            .status,
+        200
+    );
+    // An empty JSON body is malformed, not unchecked.
+    post_json(&url, "").await.problem(400, "malformed-json");
+}
+
+#[tokio::test]
+async fn a_json_body_that_bypassed_the_edge_is_refused_not_parsed() {
+    // The routes served without the edge: the extractor finds no mark of the input check.
+    let base = serve(routes()).await;
+    let r = post_json(&format!("{base}/echo"), r#"{"a":1,"a":2}"#).await;
+    r.problem(500, "internal");
 }

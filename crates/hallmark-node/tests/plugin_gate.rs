@@ -880,12 +880,12 @@ async fn serve_refuses_to_start_with_a_plugin_that_does_not_verify() {
 }
 
 /// The committed `plugins/battery` directory works as a plugin directory as is: its sources,
-/// build script, unsigned manifest template and publisher key are ignored.
+/// build script, unsigned manifest template and publisher key are ignored. No trusted-key
+/// setting is needed: the project's publisher key is built into the binary.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_committed_plugin_directory_loads_as_is() {
     let config = Config::load(None, &|k| match k {
         "HALLMARK_PLUGIN_DIR" => Some(BATTERY.into()),
-        "HALLMARK_PLUGIN_TRUSTED_KEYS" => Some(battery_publisher_file().display().to_string()),
         "HALLMARK_PLUGIN_REQUIRED" => Some("battery".into()),
         _ => None,
     })
@@ -900,4 +900,93 @@ async fn the_committed_plugin_directory_loads_as_is() {
     assert!(gate.loaded()[0].info.signed);
     assert!(gate.plugin_for("battery", "1.2.0").is_some());
     assert!(gate.plugin_for("generic", "1.0.0").is_none());
+}
+
+/// The built-in project key is trusted by default: a node configured with only a plugin
+/// directory holding the committed battery plugin (no trusted-key setting) publishes
+/// battery passports through it. An operator's key still admits the operator's plugins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_built_in_publisher_key_is_trusted_by_default() {
+    let n = start(Backend::Sqlite, |root| {
+        let dir = plugin_dir(root);
+        let config = Config::load(None, &|k| match k {
+            "HALLMARK_PLUGIN_DIR" => Some(dir.display().to_string()),
+            "HALLMARK_PLUGIN_REQUIRED" => Some("battery".into()),
+            _ => None,
+        })
+        .unwrap()
+        .validate(Profile::Development)
+        .unwrap();
+        assert!(config.plugins.trusted_keys.is_empty());
+        config.plugins
+    })
+    .await;
+    n.assert_still_serving_and_publishing("BUILTIN-1").await;
+
+    // Another publisher's plugin is not admitted by the built-in key alone.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = plugin_dir(tmp.path());
+    let key = test_publisher();
+    let module = wasm::plugin_wat("generic", "", "(global.get $ok)", "");
+    let manifest = wat_manifest(&module, "generic", RequestedLimits::default());
+    install(&dir, "other", &module, Some((manifest, &key)));
+    let settings = PluginSettings {
+        dir: Some(dir.clone()),
+        ..PluginSettings::default()
+    };
+    let (e, line) = refused(&settings, Profile::Production).await;
+    assert!(
+        matches!(
+            e,
+            PluginLoadError::Refused {
+                error: SandboxError::UntrustedPublisher(_),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(line.contains("other"), "{line}");
+    let settings = PluginSettings {
+        dir: Some(dir),
+        trusted_keys: vec![key.verifying_key()],
+        ..PluginSettings::default()
+    };
+    let gate = node::open_plugins(&settings, Profile::Production)
+        .await
+        .unwrap();
+    assert_eq!(gate.loaded().len(), 2);
+}
+
+/// The old documented set-up — the publisher key file kept in the plugin directory — and a
+/// key file others can write are refused at start-up (configuration), naming the file.
+#[test]
+fn start_up_refuses_a_trusted_key_file_in_the_plugin_dir_or_writable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = plugin_dir(tmp.path());
+    let in_dir = dir.join("publisher.pub");
+    std::fs::copy(battery_publisher_file(), &in_dir).unwrap();
+    let outside = tmp.path().join("publisher.pub");
+    std::fs::copy(battery_publisher_file(), &outside).unwrap();
+    let validate = |key: &Path| {
+        Config::load(None, &|k| match k {
+            "HALLMARK_PLUGIN_DIR" => Some(dir.display().to_string()),
+            "HALLMARK_PLUGIN_TRUSTED_KEYS" => Some(key.display().to_string()),
+            _ => None,
+        })
+        .unwrap()
+        .validate(Profile::Development)
+    };
+    std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(validate(&outside).is_ok());
+    let line = validate(&in_dir).unwrap_err().to_string();
+    assert!(line.contains(&in_dir.display().to_string()), "{line}");
+    assert!(line.contains("inside HALLMARK_PLUGIN_DIR"), "{line}");
+    for mode in [0o664, 0o666] {
+        std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(mode)).unwrap();
+        let line = validate(&outside).unwrap_err().to_string();
+        assert!(line.contains(&outside.display().to_string()), "{line}");
+        assert!(line.contains("writable by"), "{line}");
+        assert_eq!(line.lines().count(), 1);
+    }
 }

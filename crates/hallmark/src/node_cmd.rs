@@ -112,16 +112,16 @@ const SAMPLES: [(&str, &str); 7] = [
 ];
 
 /// The signed battery plugin committed in `plugins/battery/`, built into the binary so that
-/// `hallmark demo` works from any directory: module, signed manifest, publisher key.
+/// `hallmark demo` works from any directory: module and signed manifest. Its publisher key
+/// is the project key the node library builds in (`plugins::PROJECT_PUBLISHER_KEY`).
 const BATTERY_WASM: &[u8] = include_bytes!("../../../plugins/battery/battery.wasm");
 const BATTERY_MANIFEST: &[u8] = include_bytes!("../../../plugins/battery/battery.manifest.json");
-const BATTERY_PUBLISHER: &str = include_str!("../../../plugins/battery/publisher.pub");
 
 /// The demo's plugin gate: the committed battery plugin, admitted only through its signed
-/// manifest and the committed publisher key (never unsigned), and required for `battery`.
+/// manifest and the built-in project publisher key (never unsigned), and required for
+/// `battery`.
 pub fn demo_plugins() -> Result<PluginGate, String> {
-    let key = hallmark_core::keys::decode_public_key_multibase(BATTERY_PUBLISHER.trim())
-        .map_err(|e| format!("plugins/battery/publisher.pub: {e}"))?;
+    let key = hallmark_node::plugins::project_publisher_key().map_err(|e| e.to_string())?;
     PluginGate::load(
         vec![PluginSource {
             origin: "plugins/battery/battery.wasm".into(),

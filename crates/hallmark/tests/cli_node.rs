@@ -392,6 +392,44 @@ fn serve_refuses_a_plugin_that_does_not_verify_naming_the_file() {
     assert!(stderr.contains("does not match manifest"), "{stderr}");
 }
 
+#[test]
+fn serve_refuses_a_trusted_key_file_in_the_plugin_dir_or_writable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    let committed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../plugins/battery/");
+    for f in ["battery.wasm", "battery.manifest.json", "publisher.pub"] {
+        std::fs::copy(format!("{committed}{f}"), plugins.join(f)).unwrap();
+    }
+    let outside = tmp.path().join("publisher.pub");
+    std::fs::copy(format!("{committed}publisher.pub"), &outside).unwrap();
+    std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let good = production_env(
+        tmp.path(),
+        "postgres://app@127.0.0.1:5432/hallmark",
+        "postgres://owner@127.0.0.1:5432/hallmark",
+        free_port(),
+        free_port(),
+    );
+    for (key, needle) in [
+        (plugins.join("publisher.pub"), "inside HALLMARK_PLUGIN_DIR"),
+        (outside.clone(), "writable by group and others"),
+    ] {
+        let mut c = hallmark();
+        c.arg("serve")
+            .envs(good.clone())
+            .env("HALLMARK_PLUGIN_DIR", &plugins)
+            .env("HALLMARK_PLUGIN_TRUSTED_KEYS", &key);
+        let (code, stdout, stderr) = output(&mut c);
+        // A configuration error: exit 2, one line naming the file, nothing opened.
+        assert_eq!(code, 2, "{stdout}{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(&key.display().to_string()), "{stderr}");
+        assert!(stderr.contains(needle), "{stderr}");
+    }
+}
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

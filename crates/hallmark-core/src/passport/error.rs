@@ -233,6 +233,10 @@ pub enum PassportError {
         /// serde_json's description.
         message: String,
     },
+    /// Client input breaks a strict input rule ([`crate::input`]): a duplicate member name,
+    /// a number that would not be signed as written, or U+0000.
+    #[error("{0}")]
+    Refused(crate::input::InputRefusal),
     /// A value has the wrong JSON type.
     #[error("`{path}` must be {expected}, found {found}")]
     WrongType {

@@ -142,13 +142,29 @@ pub(crate) fn syntax_error(e: &serde_json::Error) -> PassportError {
     }
 }
 
-/// Parses bytes into a `Value` after the size check.
-pub(crate) fn parse_bounded(bytes: &[u8]) -> Result<Value, PassportError> {
+fn check_size(bytes: &[u8]) -> Result<(), PassportError> {
     if bytes.len() > super::MAX_INPUT_BYTES {
         return Err(PassportError::InputTooLarge {
             len: bytes.len(),
             max: super::MAX_INPUT_BYTES,
         });
     }
+    Ok(())
+}
+
+/// Parses bytes into a `Value` after the size check.
+pub(crate) fn parse_bounded(bytes: &[u8]) -> Result<Value, PassportError> {
+    check_size(bytes)?;
     serde_json::from_slice(bytes).map_err(|e| syntax_error(&e))
+}
+
+/// Parses client input after the size check, under the strict input rules of
+/// [`crate::input`] (duplicate member names, numbers not signed as written and U+0000 are
+/// refused with their JSON Pointer).
+pub(crate) fn parse_input(bytes: &[u8]) -> Result<Value, PassportError> {
+    check_size(bytes)?;
+    crate::jcs::parse_checked(bytes).map_err(|e| match e {
+        crate::input::InputError::Refused(r) => PassportError::Refused(r),
+        crate::input::InputError::Syntax(e) => syntax_error(&e),
+    })
 }

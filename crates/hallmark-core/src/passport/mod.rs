@@ -34,7 +34,8 @@
 //!
 //! JSON input goes through [`Passport::from_json_slice`] / [`PassportDraft::from_json_slice`],
 //! which bound the input to [`MAX_INPUT_BYTES`] and turn every problem into a typed
-//! [`PassportError`] naming the offending field. The `Deserialize` impls use the same code
+//! [`PassportError`] naming the offending field; a client's draft is also parsed under the
+//! strict input rules of [`crate::input`]. The `Deserialize` impls use the same code
 //! path (via `serde_json::Value`), so they are JSON-only.
 //!
 //! The model is pure: ids and times are passed in by the caller ([`PassportId::from_parts`],
@@ -185,9 +186,11 @@ const DRAFT_FIELDS: &[&str] = &[
 ];
 
 impl PassportDraft {
-    /// Parses and validates a client submission. Never panics; see [`PassportError`].
+    /// Parses and validates a client submission. Never panics; see [`PassportError`]. The
+    /// text is parsed under the strict input rules of [`crate::input`] (a duplicate member
+    /// name, a number that would not be signed as written or U+0000 is refused).
     pub fn from_json_slice(bytes: &[u8]) -> Result<Self, PassportError> {
-        Self::from_json_value(&json::parse_bounded(bytes)?)
+        Self::from_json_value(&json::parse_input(bytes)?)
     }
 
     /// Reads and validates a draft from an already-parsed JSON value.

@@ -758,6 +758,15 @@ fn plugin_settings() {
         .unwrap();
     assert!(dev.plugins.allow_unsigned);
 
+    // A plugin directory needs no trusted-key setting: the project's publisher key is built
+    // in (plugins::PROJECT_PUBLISHER_KEY) and trusted when plugins are loaded.
+    let c = base()
+        .with(&[set("HALLMARK_PLUGIN_DIR", plugins.display().to_string())])
+        .validate(Profile::Production)
+        .unwrap();
+    assert_eq!(c.plugins.dir.as_deref(), Some(plugins.as_path()));
+    assert!(c.plugins.trusted_keys.is_empty());
+
     let empty_key_file = tmp.path().join("empty.pub");
     std::fs::write(&empty_key_file, "# nothing\n").unwrap();
     let cases: Vec<Case> = vec![
@@ -765,11 +774,6 @@ fn plugin_settings() {
             "unsigned plugins in production",
             vec![set("HALLMARK_PLUGIN_ALLOW_UNSIGNED", "true")],
             |e| matches!(e, ConfigError::PluginUnsignedInProduction),
-        ),
-        (
-            "plugin dir without trusted keys",
-            vec![set("HALLMARK_PLUGIN_DIR", plugins.display().to_string())],
-            |e| matches!(e, ConfigError::PluginTrustedKeysMissing),
         ),
         (
             "a malformed Multikey",
@@ -1149,4 +1153,84 @@ fn connection_and_refusal_settings() {
             assert!(!err.to_string().contains('\n'));
         }
     }
+}
+
+/// Trusted-key files: refused inside the plugin directory (directly, through `..`, through
+/// a link) and when someone other than the node's user or root can change them; each
+/// refusal is one line naming the file.
+#[test]
+fn trusted_key_files_live_outside_the_plugin_dir_and_are_not_writable_by_others() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    let keys = tmp.path().join("keys");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::create_dir_all(&keys).unwrap();
+    let inside = plugins.join("publisher.pub");
+    let outside = keys.join("publisher.pub");
+    for f in [&inside, &outside] {
+        std::fs::write(f, format!("{PUBLISHER}\n")).unwrap();
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    symlink(&inside, keys.join("link.pub")).unwrap();
+    let with_key = |key: &Path| {
+        Env::production(tmp.path())
+            .with(&[
+                set("HALLMARK_PLUGIN_DIR", plugins.display().to_string()),
+                set("HALLMARK_PLUGIN_TRUSTED_KEYS", key.display().to_string()),
+            ])
+            .validate(Profile::Production)
+    };
+    let c = with_key(&outside).unwrap();
+    assert_eq!(c.plugins.trusted_keys.len(), 1);
+
+    for key in [
+        inside.clone(),
+        keys.join("../plugins/publisher.pub"),
+        keys.join("link.pub"),
+    ] {
+        let e = with_key(&key).unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::PluginTrustedKeyInPluginDir { file, .. } if file == &key),
+            "{key:?}: {e:?}"
+        );
+        let line = e.to_string();
+        assert!(line.contains(&key.display().to_string()), "{line}");
+        assert!(line.contains("inside HALLMARK_PLUGIN_DIR"), "{line}");
+        assert_eq!(line.lines().count(), 1, "{line}");
+        // Development refuses it too.
+        assert!(Env(HashMap::new())
+            .with(&[
+                set("HALLMARK_PLUGIN_DIR", plugins.display().to_string()),
+                set("HALLMARK_PLUGIN_TRUSTED_KEYS", key.display().to_string()),
+            ])
+            .validate(Profile::Development)
+            .is_err());
+    }
+
+    for (mode, who) in [
+        (0o664, "its group"),
+        (0o666, "group and others"),
+        (0o646, "others"),
+    ] {
+        std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(mode)).unwrap();
+        let e = with_key(&outside).unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::PluginTrustedKeyWritable { file, .. } if file == &outside),
+            "{mode:o}: {e:?}"
+        );
+        let line = e.to_string();
+        assert!(line.contains(&outside.display().to_string()), "{line}");
+        assert!(line.contains(&format!("writable by {who}")), "{line}");
+        assert_eq!(line.lines().count(), 1, "{line}");
+    }
+    std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // A group-writable directory on the way counts as well.
+    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o775)).unwrap();
+    assert!(matches!(
+        with_key(&outside),
+        Err(ConfigError::PluginTrustedKeyWritable { .. })
+    ));
+    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o755)).unwrap();
+    with_key(&outside).unwrap();
 }

@@ -1,15 +1,20 @@
-//! Body size and JSON structure limits, enforced before any handler runs.
+//! Body size, JSON structure limits and the strict input rules, enforced before any handler
+//! runs.
 //!
 //! The body is read up to `max_body_bytes` (a larger `Content-Length` is refused before
 //! reading anything; a chunked body is cut off at the limit), then — when the request says
 //! it is JSON (`application/json` or `application/*+json`) — checked by the streaming
-//! scanner in [`super::json`]. The handler receives the buffered bytes unchanged. A JSON
-//! extractor ([`crate::problem::ApiJson`]) refuses bodies without a JSON content type, so no
-//! unchecked JSON reaches business code.
+//! scanner in [`super::json`] (limits, duplicate member names, numbers not signed as
+//! written, U+0000) and marked [`CheckedJson`]. The handler receives the buffered bytes
+//! unchanged. The JSON extractor ([`crate::problem::ApiJson`]) takes only bodies of these
+//! media types that carry the mark, so no unchecked JSON reaches business code.
+//!
+//! On the admin listener, [`guard`] also refuses query and path parameters holding U+0000
+//! ([`super::params`]).
 
 use super::json;
-use super::Limits;
-use crate::problem::ApiError;
+use super::{params, Limits};
+use crate::problem::{ApiError, CheckedJson};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -34,9 +39,14 @@ pub fn is_json(headers: &HeaderMap) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Middleware: enforce the limits.
+/// Middleware (admin listener): refuse parameters holding U+0000, then enforce the limits
+/// and input rules on the body.
 pub async fn guard(State(limits): State<Arc<Limits>>, req: Request, next: Next) -> Response {
-    match check(&limits, req).await {
+    let checked = async {
+        let req = params::check(req).await?;
+        check(&limits, req).await
+    };
+    match checked.await {
         Ok(req) => next.run(req).await,
         Err(e) => e.into_response(),
     }
@@ -62,7 +72,7 @@ pub async fn check(limits: &Limits, req: Request) -> Result<Request, ApiError> {
     if axum::body::HttpBody::is_end_stream(req.body()) {
         return Ok(req);
     }
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let bytes = match Limited::new(body, max).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large),
@@ -74,6 +84,7 @@ pub async fn check(limits: &Limits, req: Request) -> Result<Request, ApiError> {
     };
     if !bytes.is_empty() && is_json(&parts.headers) {
         json::check(&bytes, &limits.json)?;
+        parts.extensions.insert(CheckedJson);
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }

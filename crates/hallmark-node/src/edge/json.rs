@@ -1,10 +1,15 @@
-//! Streaming JSON structure check: depth, members per object, items per array and string
-//! length, measured on the raw bytes with `serde_json`'s deserializer and a counting visitor
-//! that builds no tree. Runs before any handler sees the body.
+//! Streaming JSON check of every request body, before any handler sees it: structure limits
+//! (depth, members per object, items per array, string length) and the strict input rules
+//! of `hallmark_core::input` (no duplicate member names, every number signed exactly as
+//! written, no U+0000), measured on the raw bytes with `serde_json`'s deserializer and a
+//! visitor that builds no tree. A refusal names the JSON Pointer concerned.
 
 use crate::problem::{ApiError, JsonLimitKind};
+use hallmark_core::input::{InputCheck, InputError, InputRefusal, JsonPath};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
 use std::cell::Cell;
+use std::collections::HashSet;
 use std::fmt;
 
 /// JSON structure limits.
@@ -67,6 +72,10 @@ pub enum JsonCheckError {
     /// Not valid JSON (message: cause and position, never content).
     #[error("malformed JSON: {0}")]
     Syntax(String),
+    /// Well-formed, but breaks a strict input rule (duplicate member name, a number not
+    /// signed as written, U+0000).
+    #[error("{0}")]
+    Refused(InputRefusal),
 }
 
 impl From<JsonCheckError> for ApiError {
@@ -74,28 +83,36 @@ impl From<JsonCheckError> for ApiError {
         match e {
             JsonCheckError::Limit { kind, max } => ApiError::JsonLimit { kind, max },
             JsonCheckError::Syntax(detail) => ApiError::MalformedJson { detail },
+            JsonCheckError::Refused(refusal) => ApiError::InputRefused(refusal),
         }
     }
 }
 
-/// Check `bytes` against `limits` without building a tree; returns what the document uses.
+/// Check `bytes` against `limits` and the strict input rules without building a tree;
+/// returns what the document uses. The first problem in document order is reported.
 pub fn check(bytes: &[u8], limits: &JsonLimits) -> Result<JsonStats, JsonCheckError> {
     let ctx = Ctx {
         limits: *limits,
         stats: Cell::new(JsonStats::default()),
         violation: Cell::new(None),
+        input: InputCheck::new(bytes),
     };
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let result = Node {
         ctx: &ctx,
         depth: 0,
+        path: JsonPath::Root,
     }
     .deserialize(&mut de)
     .and_then(|()| de.end());
-    match (result, ctx.violation.get()) {
-        (_, Some((kind, max))) => Err(JsonCheckError::Limit { kind, max }),
-        (Err(e), None) => Err(JsonCheckError::Syntax(syntax_message(&e))),
-        (Ok(()), None) => Ok(ctx.stats.get()),
+    if let Some((kind, max)) = ctx.violation.get() {
+        return Err(JsonCheckError::Limit { kind, max });
+    }
+    let stats = ctx.stats.get();
+    match ctx.input.finish(result) {
+        Ok(()) => Ok(stats),
+        Err(InputError::Refused(refusal)) => Err(JsonCheckError::Refused(refusal)),
+        Err(InputError::Syntax(e)) => Err(JsonCheckError::Syntax(syntax_message(&e))),
     }
 }
 
@@ -114,13 +131,14 @@ fn syntax_message(e: &serde_json::Error) -> String {
     }
 }
 
-struct Ctx {
+struct Ctx<'b> {
     limits: JsonLimits,
     stats: Cell<JsonStats>,
     violation: Cell<Option<(JsonLimitKind, usize)>>,
+    input: InputCheck<'b>,
 }
 
-impl Ctx {
+impl Ctx<'_> {
     fn exceed<E: de::Error>(&self, kind: JsonLimitKind, max: usize) -> E {
         self.violation.set(Some((kind, max)));
         E::custom(kind.setting())
@@ -147,20 +165,23 @@ impl Ctx {
     }
 }
 
-/// One JSON value at a given depth.
-struct Node<'c> {
-    ctx: &'c Ctx,
+/// One JSON value at a given depth and path.
+struct Node<'p, 'b> {
+    ctx: &'p Ctx<'b>,
     depth: usize,
+    path: JsonPath<'p>,
 }
 
-impl<'de> DeserializeSeed<'de> for Node<'_> {
+impl<'de> DeserializeSeed<'de> for Node<'_, '_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let (ctx, path) = (self.ctx, self.path);
         d.deserialize_any(self)
+            .inspect_err(|_| ctx.input.failed(&path))
     }
 }
 
-impl<'de> Visitor<'de> for Node<'_> {
+impl<'de> Visitor<'de> for Node<'_, '_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -170,26 +191,27 @@ impl<'de> Visitor<'de> for Node<'_> {
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
         Ok(())
     }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.ctx.input.signed(v, &self.path)
     }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.ctx.input.unsigned(v, &self.path)
     }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.ctx.input.float(v, &self.path)
     }
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
         Ok(())
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.ctx.string(v.len())
+        self.ctx.string(v.len())?;
+        self.ctx.input.string(v, &self.path)
     }
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
-        self.ctx.string(v.len())
+        self.visit_str(v)
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
-        self.ctx.string(v.len())
+        self.visit_str(&v)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
@@ -200,6 +222,7 @@ impl<'de> Visitor<'de> for Node<'_> {
             .next_element_seed(Node {
                 ctx: self.ctx,
                 depth,
+                path: JsonPath::Item(&self.path, n),
             })?
             .is_some()
         {
@@ -220,7 +243,9 @@ impl<'de> Visitor<'de> for Node<'_> {
         let depth = self.depth + 1;
         self.ctx.enter(depth)?;
         let mut n = 0usize;
-        while map.next_key_seed(Key { ctx: self.ctx })?.is_some() {
+        // Member names seen in this object (borrowed from the body unless escaped).
+        let mut seen: HashSet<Cow<'de, str>> = HashSet::new();
+        while let Some(name) = map.next_key_seed(Key { ctx: self.ctx })? {
             n += 1;
             let mut s = self.ctx.stats.get();
             s.keys = s.keys.max(n);
@@ -230,40 +255,48 @@ impl<'de> Visitor<'de> for Node<'_> {
                     .ctx
                     .exceed(JsonLimitKind::KeysPerObject, self.ctx.limits.max_keys));
             }
+            self.ctx
+                .input
+                .member(&name, seen.contains(&name), &self.path)?;
             map.next_value_seed(Node {
                 ctx: self.ctx,
                 depth,
+                path: JsonPath::Member(&self.path, &name),
             })?;
+            seen.insert(name);
         }
         Ok(())
     }
 }
 
-/// A member name.
-struct Key<'c> {
-    ctx: &'c Ctx,
+/// A member name (returned, to detect duplicates and to name the member's path).
+struct Key<'p, 'b> {
+    ctx: &'p Ctx<'b>,
 }
 
-impl<'de> DeserializeSeed<'de> for Key<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+impl<'de> DeserializeSeed<'de> for Key<'_, '_> {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
         d.deserialize_str(self)
     }
 }
 
-impl<'de> Visitor<'de> for Key<'_> {
-    type Value = ();
+impl<'de> Visitor<'de> for Key<'_, '_> {
+    type Value = Cow<'de, str>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a member name")
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.ctx.string(v.len())
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Cow<'de, str>, E> {
+        self.ctx.string(v.len())?;
+        Ok(Cow::Owned(v.to_owned()))
     }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
-        self.ctx.string(v.len())
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+        self.ctx.string(v.len())?;
+        Ok(Cow::Borrowed(v))
     }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
-        self.ctx.string(v.len())
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Cow<'de, str>, E> {
+        self.ctx.string(v.len())?;
+        Ok(Cow::Owned(v))
     }
 }
 
@@ -330,6 +363,78 @@ mod tests {
                 other => panic!("{doc:?}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn strict_input_rules_name_the_pointer() {
+        use hallmark_core::input::{InputRefusal as R, NumberRefusal as N};
+        let refused = |doc: &str| match check(doc.as_bytes(), &JsonLimits::default()) {
+            Err(JsonCheckError::Refused(r)) => r,
+            other => panic!("{doc}: {other:?}"),
+        };
+        let num = |pointer: &str, reason| R::Number {
+            pointer: pointer.into(),
+            reason,
+        };
+        assert_eq!(
+            refused(r#"{"data":{"a":1,"b":{"c":[1,2],"c":3}}}"#),
+            R::DuplicateMember {
+                pointer: "/data/b/c".into()
+            }
+        );
+        assert_eq!(
+            refused(r#"{"a\u0041":1,"aA":2}"#),
+            R::DuplicateMember {
+                pointer: "/aA".into()
+            }
+        );
+        assert_eq!(
+            refused(r#"{"reason":"x\u0000"}"#),
+            R::Nul {
+                pointer: "/reason".into()
+            }
+        );
+        assert_eq!(
+            refused(r#"[{"\u0000k":1}]"#),
+            R::Nul {
+                pointer: "/0/\u{0}k".into()
+            }
+        );
+        assert_eq!(
+            refused(r#"{"n":[1,2,18446744073709551616]}"#),
+            num("/n/2", N::UnsafeInteger)
+        );
+        assert_eq!(
+            refused(r#"{"n":9007199254740992}"#),
+            num("/n", N::UnsafeInteger)
+        );
+        assert_eq!(
+            refused(r#"{"n":123456789012345678901234567890}"#),
+            num("/n", N::UnsafeInteger)
+        );
+        assert_eq!(
+            refused(r#"{"a":"1e5","n":1e-400}"#),
+            num("/n", N::Underflow)
+        );
+        assert_eq!(
+            refused(r#"{"a~b":{"n":-1e400}}"#),
+            num("/a~0b/n", N::Overflow)
+        );
+        assert_eq!(
+            refused(r#"{"n":0.30000000000000001}"#),
+            num("/n", N::Inexact)
+        );
+        let ok = r#"{"a":9007199254740991,"b":-9007199254740991,"c":1.5e300,"d":1.0,"e":[-0,0.1,5e-324],"f":"\u0001","g":{"x":1},"h":{"x":1}}"#;
+        assert!(check(ok.as_bytes(), &JsonLimits::default()).is_ok());
+        // A limit met before a refusal is the limit; syntax stays syntax.
+        assert_eq!(
+            check(br#"{"a":1,"b":2,"c":3,"a":4}"#, &small()),
+            limit(JsonLimitKind::KeysPerObject, 2)
+        );
+        assert!(matches!(
+            check(b"[tru, 1e400]", &JsonLimits::default()),
+            Err(JsonCheckError::Syntax(_))
+        ));
     }
 
     #[test]
