@@ -533,6 +533,20 @@ async fn an_unsigned_checkpoint_row_is_ignored_and_the_log_goes_on() {
     let newest = n.app().store.latest_checkpoint().await.unwrap().unwrap();
     assert!(newest.tree_size > leaves as u64);
     assert!(tlog::open_checkpoint(&newest.note, &vkey).is_ok());
+    // `hallmark log check --log-key` names the row.
+    let report = hallmark_store::logcheck::check_log(n.app().store.as_ref(), Some(&vkey))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            report.divergence,
+            Some(
+                hallmark_store::logcheck::Divergence::CheckpointNote { size, .. }
+                | hallmark_store::logcheck::Divergence::CheckpointRoot { size }
+            ) if size == leaves as u64
+        ),
+        "{report:?}"
+    );
     n.stop().await;
 }
 

@@ -86,3 +86,115 @@ async fn log_check_passes_then_names_the_tampered_leaf() {
     let (code, out) = hallmark(&["log", "check", "--database", &db, "--log-key", "garbage"]);
     assert_eq!(code, 2, "{out}");
 }
+
+/// `log check` with the node's keystore names a leaf the node did not write; `log
+/// quarantine` records it (refusing a hash other than the stored one), and the check then
+/// marks it quarantined.
+#[tokio::test]
+async fn log_check_with_the_keystore_names_a_forged_leaf_and_quarantine_records_it() {
+    use hallmark_keys::keystore::{KdfParams, Keystore};
+    use secrecy::SecretString;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hallmark.db");
+    let keystore = dir.path().join("hallmark-keys.json");
+    let passphrase = "cli log test passphrase";
+    let now = time::OffsetDateTime::now_utc();
+    let (ks, _) = Keystore::create(
+        &keystore,
+        &SecretString::from(passphrase),
+        KdfParams::FLOOR,
+        now,
+    )
+    .unwrap();
+    let store = SqliteStore::open(&path).await.unwrap();
+    store.set_integrity(std::sync::Arc::new(ks.integrity_keys().unwrap()));
+    for action in ["node.start", "node.stop"] {
+        store
+            .append_audit(AuditEvent::new(now, "operator", action))
+            .await
+            .unwrap();
+    }
+    store.close().await;
+    let db = format!("sqlite:{}", path.display());
+    let check = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_hallmark"))
+            .env_remove("HALLMARK_DATABASE_URL")
+            .env("HALLMARK_KEYSTORE_PASSPHRASE", passphrase)
+            .args(["log", "check", "--database", &db, "--keystore"])
+            .arg(&keystore)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = check();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("authenticated: leaves 2"), "{out}");
+
+    // An event and its leaf inserted behind the node's back (what the app role can do).
+    let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "UPDATE audit_head SET next_seq = 4 WHERE id = 1; \
+         INSERT INTO audit_events (seq, at, actor, action, detail) \
+           VALUES (3, '2026-12-05T10:00:00Z', 'admin', 'passport.published', '{}'); \
+         INSERT INTO log_leaves (leaf_index, leaf_hash, audit_seq, created_at) \
+           VALUES (2, zeroblob(32), 3, '2026-12-05T10:00:00Z');",
+    )
+    .execute(&mut c)
+    .await
+    .unwrap();
+    c.close().await.unwrap();
+    let (code, out) = check();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("FORGERY: forged leaf 2 (audit event 3, passport.published)"),
+        "{out}"
+    );
+
+    let zero = "00".repeat(32);
+    let (code, out) = hallmark(&[
+        "log",
+        "quarantine",
+        "--database",
+        &db,
+        "--index",
+        "2",
+        "--leaf-hash",
+        &"11".repeat(32),
+        "--reason",
+        "inserted",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("nothing recorded"), "{out}");
+    let (code, out) = hallmark(&[
+        "log",
+        "quarantine",
+        "--database",
+        &db,
+        "--index",
+        "2",
+        "--reason",
+        " ",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    let (code, out) = hallmark(&[
+        "log",
+        "quarantine",
+        "--database",
+        &db,
+        "--index",
+        "2",
+        "--leaf-hash",
+        &zero,
+        "--reason",
+        "inserted with leaked credentials",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = check();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("[quarantined]"), "{out}");
+}
