@@ -179,19 +179,20 @@ impl KeyLookup for MemoryKeys {
     }
 }
 
-/// Fixed-window counter of failed authentications per client address.
+/// Fixed-window counter of failed authentications per key: a client address, or (for the
+/// admin login) the digest of the user name tried.
 #[derive(Debug)]
-pub struct FailureThrottle {
+pub struct FailureThrottle<K = IpAddr> {
     max: u32,
     window: Duration,
-    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    windows: Mutex<HashMap<K, (Instant, u32)>>,
 }
 
 /// Above this many tracked addresses, expired windows are pruned.
 const THROTTLE_PRUNE_AT: usize = 10_000;
 
-impl FailureThrottle {
-    /// Allow `max` failures per `window` per address.
+impl<K: std::hash::Hash + Eq + Copy> FailureThrottle<K> {
+    /// Allow `max` failures per `window` per key.
     pub fn new(max: NonZeroU32, window: Duration) -> Self {
         FailureThrottle {
             max: max.get(),
@@ -201,7 +202,7 @@ impl FailureThrottle {
     }
 
     /// `Err(seconds)` if `ip` has used up its failures in the current window.
-    pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
+    pub fn check(&self, ip: K, now: Instant) -> Result<(), u64> {
         let mut w = lock(&self.windows);
         match w.get(&ip) {
             Some(&(start, n)) if now.duration_since(start) < self.window => {
@@ -221,7 +222,7 @@ impl FailureThrottle {
     }
 
     /// Count a failure for `ip`.
-    pub fn record(&self, ip: IpAddr, now: Instant) {
+    pub fn record(&self, ip: K, now: Instant) {
         let mut w = lock(&self.windows);
         if w.len() >= THROTTLE_PRUNE_AT {
             let window = self.window;
@@ -248,6 +249,8 @@ struct Inner {
     admin_username_digest: [u8; 32],
     admin_password_digest: Zeroizing<[u8; 32]>,
     throttle: FailureThrottle,
+    /// Failed admin logins per user name tried (digest), wherever they come from.
+    user_throttle: FailureThrottle<[u8; 32]>,
     /// Compared against when no key matches, so unknown and known ids cost the same.
     dummy_hash: KeyHash,
 }
@@ -291,6 +294,7 @@ impl AuthState {
                     admin.password.expose_secret().as_bytes(),
                 )),
                 throttle: FailureThrottle::new(failures, window),
+                user_throttle: FailureThrottle::new(failures, window),
                 dummy_hash: KeyHash::from_bytes([0u8; 32]),
             }),
         }
@@ -388,7 +392,29 @@ fn check_basic(state: &Inner, encoded: &str) -> Checked {
     }
 }
 
+/// The digest of the user name of an `Authorization: Basic` header, if that is the scheme.
+fn basic_user(headers: &HeaderMap) -> Option<[u8; 32]> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = Zeroizing::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()?,
+    );
+    let colon = decoded.iter().position(|&b| b == b':')?;
+    Some(digest(&decoded[..colon]))
+}
+
 /// Middleware: authenticate the request or answer 401/429/503.
+///
+/// Failed attempts are throttled per client address, and admin logins also per user name.
+/// The throttle slows *guessing*, it does not lock out a valid credential: while an address
+/// is throttled, an API key presented from it is still checked — a valid one passes (a
+/// 190-bit key cannot be guessed, so this gives a guesser nothing), a wrong one gets 429. A
+/// password login is not checked at all while its address or its user name is throttled.
 pub async fn authenticate(
     State(state): State<AuthState>,
     mut req: Request,
@@ -396,7 +422,12 @@ pub async fn authenticate(
 ) -> Response {
     let s = &*state.inner;
     let ip = client_ip(&req);
-    if let Err(retry_after_secs) = s.throttle.check(ip, Instant::now()) {
+    let user = basic_user(req.headers());
+    let throttled = s
+        .throttle
+        .check(ip, Instant::now())
+        .and_then(|()| user.map_or(Ok(()), |u| s.user_throttle.check(u, Instant::now())));
+    let refuse = |retry_after_secs: u64| async move {
         s.audit
             .record(SecurityEvent::AuthThrottled {
                 at: OffsetDateTime::now_utc(),
@@ -404,7 +435,10 @@ pub async fn authenticate(
                 retry_after_secs,
             })
             .await;
-        return ApiError::AuthThrottled { retry_after_secs }.into_response();
+        ApiError::AuthThrottled { retry_after_secs }.into_response()
+    };
+    if let (Err(retry_after_secs), Some(_)) = (throttled, user) {
+        return refuse(retry_after_secs).await;
     }
     let now = OffsetDateTime::now_utc();
     match check_credentials(s, req.headers(), now).await {
@@ -429,7 +463,13 @@ pub async fn authenticate(
             next.run(req).await
         }
         Checked::Failed(reason, key_lookup_id) => {
+            if let Err(retry_after_secs) = throttled {
+                return refuse(retry_after_secs).await;
+            }
             s.throttle.record(ip, Instant::now());
+            if let Some(u) = user {
+                s.user_throttle.record(u, Instant::now());
+            }
             s.audit
                 .record(SecurityEvent::AuthFailed {
                     at: now,

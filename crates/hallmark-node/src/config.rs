@@ -133,6 +133,7 @@ pub const SETTINGS: &[Setting] = &[
         "HALLMARK_REFUSAL_EVENTS_PER_MINUTE",
         "refusal_events_per_minute",
     ),
+    s("HALLMARK_TRUSTED_PROXIES", "trusted_proxies"),
     s("HALLMARK_CHECKPOINT_INTERVAL_MS", "checkpoint_interval_ms"),
     s("HALLMARK_READ_CACHE_MB", "read_cache_mb"),
     s("HALLMARK_LOG_LEVEL", "log_level"),
@@ -478,6 +479,9 @@ pub struct Config {
     pub max_connections: Option<usize>,
     pub max_connections_per_client: Option<usize>,
     pub refusal_events_per_minute: Option<u32>,
+    /// `HALLMARK_TRUSTED_PROXIES`: CIDR networks or addresses.
+    #[serde(default, deserialize_with = "de_list")]
+    pub trusted_proxies: Option<Vec<String>>,
     pub checkpoint_interval_ms: Option<u64>,
     /// `HALLMARK_READ_CACHE_MB`.
     pub read_cache_mb: Option<u64>,
@@ -636,6 +640,7 @@ impl Config {
             "max_connections" => self.max_connections = Some(parse(n, &v)?),
             "max_connections_per_client" => self.max_connections_per_client = Some(parse(n, &v)?),
             "refusal_events_per_minute" => self.refusal_events_per_minute = Some(parse(n, &v)?),
+            "trusted_proxies" => self.trusted_proxies = Some(split_list(&v)),
             "checkpoint_interval_ms" => self.checkpoint_interval_ms = Some(parse(n, &v)?),
             "read_cache_mb" => self.read_cache_mb = Some(parse(n, &v)?),
             "log_level" => self.log_level = Some(parse(n, &v)?),
@@ -666,6 +671,19 @@ impl Config {
         };
         let connections = self.connections()?;
         let refusals = self.refusals()?;
+        let trusted_proxies = crate::edge::TrustedProxies::parse(
+            &self
+                .trusted_proxies
+                .iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(","),
+        )
+        .map_err(|reason| ConfigError::Invalid {
+            setting: "HALLMARK_TRUSTED_PROXIES",
+            reason,
+        })?;
         let checkpoint_interval = self.checkpoint_interval()?;
         let read_cache_bytes = match self.read_cache_mb {
             None => crate::cache::DEFAULT_CREDENTIAL_CACHE_BYTES,
@@ -794,6 +812,7 @@ impl Config {
             request_timeout,
             connections,
             refusals,
+            trusted_proxies: std::sync::Arc::new(trusted_proxies),
             checkpoint_interval,
             read_cache_bytes,
             log_level: self.log_level.unwrap_or(LogLevel::Info),
@@ -1320,6 +1339,8 @@ pub struct ValidatedConfig {
     pub connections: ConnLimits,
     /// Aggregation of refused requests' audit events.
     pub refusals: RefusalLimits,
+    /// Reverse proxies whose forwarding headers name the client.
+    pub trusted_proxies: std::sync::Arc<crate::edge::TrustedProxies>,
     /// Most one node waits between two transparency-log checkpoints (the batching bound).
     pub checkpoint_interval: Duration,
     /// Bound of the published-credential cache on the public read path (0: off).
@@ -1345,6 +1366,7 @@ impl ValidatedConfig {
             hsts: self.https(),
             connections: self.connections,
             refusals: self.refusals,
+            trusted_proxies: std::sync::Arc::clone(&self.trusted_proxies),
         }
     }
 }

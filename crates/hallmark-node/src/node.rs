@@ -221,9 +221,12 @@ fn spawn(
     listener: tokio::net::TcpListener,
     router: Router,
     limits: ConnLimits,
+    proxies: Arc<crate::edge::TrustedProxies>,
     stop: watch::Receiver<bool>,
 ) -> JoinHandle<std::io::Result<()>> {
-    tokio::spawn(crate::edge::serve::serve(listener, router, limits, stop))
+    tokio::spawn(crate::edge::serve::serve(
+        listener, router, limits, proxies, stop,
+    ))
 }
 
 /// The connection caps of `edge`, lowered if the process's open-file limit cannot hold both
@@ -266,8 +269,20 @@ pub async fn start(
     })?;
     let (stop, rx) = watch::channel(false);
     let listeners = vec![
-        spawn(pl, public, limits, rx.clone()),
-        spawn(al, admin_r, limits, rx.clone()),
+        spawn(
+            pl,
+            public,
+            limits,
+            Arc::clone(&edge.trusted_proxies),
+            rx.clone(),
+        ),
+        spawn(
+            al,
+            admin_r,
+            limits,
+            Arc::clone(&edge.trusted_proxies),
+            rx.clone(),
+        ),
     ];
     let tasks = vec![
         transparency::checkpointer::spawn(Arc::clone(&app), rx.clone()),

@@ -80,6 +80,11 @@ pub fn started_detail(config: &ValidatedConfig, app: &App, keys: &[Value]) -> Va
             "idleTimeoutMs": u64::try_from(config.connections.idle_timeout.as_millis()).unwrap_or(u64::MAX),
             "maxConnections": num(config.connections.max_connections),
             "maxConnectionsPerClient": num(config.connections.max_connections_per_client),
+            "trustedProxies": config
+                .trusted_proxies
+                .networks()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
         },
         "plugins": {
             "allowUnsigned": config.plugins.allow_unsigned,

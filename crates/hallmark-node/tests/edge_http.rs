@@ -357,7 +357,7 @@ async fn serve_with(router: Router, limits: ConnLimits) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, rx) = watch::channel(false);
-    let task = tokio::spawn(serve::serve(listener, router, limits, rx));
+    let task = tokio::spawn(serve::serve(listener, router, limits, Arc::default(), rx));
     Served { addr, stop, task }
 }
 

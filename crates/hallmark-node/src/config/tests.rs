@@ -1234,3 +1234,39 @@ fn trusted_key_files_live_outside_the_plugin_dir_and_are_not_writable_by_others(
     std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o755)).unwrap();
     with_key(&outside).unwrap();
 }
+
+/// `HALLMARK_TRUSTED_PROXIES`: networks and addresses accepted, anything else refused naming
+/// the setting; empty by default.
+#[test]
+fn trusted_proxies_are_networks_or_addresses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = Env::production(tmp.path())
+        .validate(Profile::Production)
+        .unwrap();
+    assert!(c.trusted_proxies.is_empty());
+    let c = Env::production(tmp.path())
+        .with(&[set("HALLMARK_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7 ::1")])
+        .validate(Profile::Production)
+        .unwrap();
+    assert!(c.trusted_proxies.contains("10.9.8.7".parse().unwrap()));
+    assert!(c.trusted_proxies.contains("::1".parse().unwrap()));
+    assert!(!c.trusted_proxies.contains("192.0.2.8".parse().unwrap()));
+    assert_eq!(c.edge().trusted_proxies, c.trusted_proxies);
+    let err = Env::production(tmp.path())
+        .with(&[set(
+            "HALLMARK_TRUSTED_PROXIES",
+            "10.0.0.0/8, proxy.internal",
+        )])
+        .validate(Profile::Production)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::Invalid {
+                setting: "HALLMARK_TRUSTED_PROXIES",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}

@@ -22,7 +22,7 @@ pub mod params;
 pub mod rate_limit;
 pub mod serve;
 
-pub use client::{normalise_ip, ClientAddr};
+pub use client::{normalise_ip, ClientAddr, TrustedProxies};
 
 use crate::auth::{self, AuthState};
 use crate::problem::{self, ApiError};
@@ -87,7 +87,7 @@ impl Default for RateLimits {
 }
 
 /// Everything the edge layers need.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EdgeConfig {
     /// Body and JSON limits.
     pub limits: Limits,
@@ -101,6 +101,8 @@ pub struct EdgeConfig {
     pub connections: serve::ConnLimits,
     /// Aggregation of the audit events of refused requests.
     pub refusals: crate::refusals::RefusalLimits,
+    /// Reverse proxies whose forwarding headers name the client (`edge::client`).
+    pub trusted_proxies: std::sync::Arc<TrustedProxies>,
 }
 
 impl Default for EdgeConfig {
@@ -112,23 +114,22 @@ impl Default for EdgeConfig {
             hsts: false,
             connections: serve::ConnLimits::default(),
             refusals: crate::refusals::RefusalLimits::default(),
+            trusted_proxies: std::sync::Arc::default(),
         }
     }
 }
 
 /// The client address the rate limits and throttles key on: the [`ClientAddr`] the node's
-/// connection service resolved for this request (`serve`). Requests served by another server
-/// with `ConnectInfo` (tests) are resolved the same way; without either, the unspecified
-/// address.
+/// connection service resolved for this request (`serve`, trusted proxies applied). Requests
+/// served by another server with `ConnectInfo` (tests) count against the peer; without
+/// either, the unspecified address.
 pub fn client_ip(req: &Request) -> IpAddr {
     if let Some(client) = req.extensions().get::<ClientAddr>() {
         return client.ip();
     }
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or(ClientAddr::UNKNOWN, |ci| {
-            ClientAddr::for_request(ci.0, req.headers())
-        })
+        .map_or(ClientAddr::UNKNOWN, |ci| ClientAddr::from_peer(ci.0))
         .ip()
 }
 

@@ -22,7 +22,7 @@
 //! of a connection is bounded. Stopping (the node's watch channel) stops accepting, lets
 //! requests in flight finish, closes idle connections, and returns when all have ended.
 
-use crate::edge::client::ClientAddr;
+use crate::edge::client::{ClientAddr, TrustedProxies};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::response::Response;
@@ -265,10 +265,11 @@ impl Slots {
     pub(crate) fn admit(
         self: &Arc<Self>,
         client: ClientAddr,
+        capped: bool,
         activity: Arc<Activity>,
     ) -> Result<Slot, Refused> {
         let mut t = self.table();
-        if t.per_client.get(&client).copied().unwrap_or(0) >= self.per_client_max {
+        if capped && t.per_client.get(&client).copied().unwrap_or(0) >= self.per_client_max {
             return Err(Refused::PerClient);
         }
         if t.open.len() >= self.max {
@@ -367,6 +368,7 @@ impl AsyncWrite for Watched {
 struct ConnService {
     router: Router,
     peer: SocketAddr,
+    proxies: Arc<TrustedProxies>,
     activity: Arc<Activity>,
 }
 
@@ -378,7 +380,7 @@ impl hyper::service::Service<hyper::Request<Incoming>> for ConnService {
     fn call(&self, req: hyper::Request<Incoming>) -> Tracked {
         self.activity.request_started();
         let mut req = req.map(Body::new);
-        let client = ClientAddr::for_request(self.peer, req.headers());
+        let client = ClientAddr::for_request(self.peer, req.headers(), &self.proxies);
         req.extensions_mut().insert(ConnectInfo(self.peer));
         req.extensions_mut().insert(client);
         Tracked {
@@ -414,6 +416,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnLimits,
+    proxies: Arc<TrustedProxies>,
     mut stop: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let slots = Slots::new(limits.max_connections, limits.max_connections_per_client);
@@ -432,11 +435,14 @@ pub async fn serve(
                 Ok((stream, peer)) => {
                     let client = ClientAddr::from_peer(peer);
                     let activity = Arc::new(Activity::new());
-                    match slots.admit(client, Arc::clone(&activity)) {
+                    // A trusted proxy carries many clients: only the listener's cap applies.
+                    let capped = !proxies.contains(peer.ip());
+                    match slots.admit(client, capped, Arc::clone(&activity)) {
                         Ok(slot) => {
                             let service = ConnService {
                                 router: router.clone(),
                                 peer,
+                                proxies: Arc::clone(&proxies),
                                 activity: Arc::clone(&activity),
                             };
                             let io = TokioIo::new(Watched {
@@ -542,16 +548,26 @@ mod tests {
     fn per_client_cap_refuses_only_that_client() {
         let slots = Slots::new(10, 2);
         let a = Arc::new(Activity::new());
-        let _s1 = slots.admit(client(1), Arc::clone(&a)).unwrap();
-        let s2 = slots.admit(client(1), Arc::clone(&a)).unwrap();
+        let _s1 = slots.admit(client(1), true, Arc::clone(&a)).unwrap();
+        let s2 = slots.admit(client(1), true, Arc::clone(&a)).unwrap();
         assert_eq!(
-            slots.admit(client(1), Arc::clone(&a)).unwrap_err(),
+            slots.admit(client(1), true, Arc::clone(&a)).unwrap_err(),
             Refused::PerClient
         );
-        let _other = slots.admit(client(2), Arc::clone(&a)).unwrap();
+        let _other = slots.admit(client(2), true, Arc::clone(&a)).unwrap();
         drop(s2);
-        let _s3 = slots.admit(client(1), a).unwrap();
+        let _s3 = slots.admit(client(1), true, a).unwrap();
         assert_eq!(slots.open(), 3);
+        // A trusted proxy's connections are not held to the per-client cap.
+        let proxy: Vec<_> = (0..5)
+            .map(|_| {
+                slots
+                    .admit(client(7), false, Arc::new(Activity::new()))
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(proxy.len(), 5);
+        assert_eq!(slots.open(), 8);
     }
 
     #[tokio::test]
@@ -561,7 +577,7 @@ mod tests {
         let mut held: Vec<Slot> = acts
             .iter()
             .enumerate()
-            .map(|(i, a)| slots.admit(client(i as u8), Arc::clone(a)).unwrap())
+            .map(|(i, a)| slots.admit(client(i as u8), true, Arc::clone(a)).unwrap())
             .collect();
         // 0 and 2 busy; 1 free since its last response.
         acts[0].request_started();
@@ -570,7 +586,7 @@ mod tests {
         acts[1].request_started();
         acts[1].request_finished();
         let newcomer = Arc::new(Activity::new());
-        let s = slots.admit(client(9), Arc::clone(&newcomer)).unwrap();
+        let s = slots.admit(client(9), true, Arc::clone(&newcomer)).unwrap();
         // Connection 1 was told to go and no longer counts.
         tokio::time::timeout(Duration::from_secs(1), acts[1].evicted.notified())
             .await
@@ -583,12 +599,14 @@ mod tests {
         newcomer.request_started();
         assert_eq!(
             slots
-                .admit(client(8), Arc::new(Activity::new()))
+                .admit(client(8), true, Arc::new(Activity::new()))
                 .unwrap_err(),
             Refused::Full
         );
         drop(s);
-        assert!(slots.admit(client(8), Arc::new(Activity::new())).is_ok());
+        assert!(slots
+            .admit(client(8), true, Arc::new(Activity::new()))
+            .is_ok());
     }
 
     #[test]
@@ -596,14 +614,16 @@ mod tests {
         let slots = Slots::new(2, 10);
         let old = Arc::new(Activity::new());
         let young = Arc::new(Activity::new());
-        let _a = slots.admit(client(1), Arc::clone(&old)).unwrap();
-        let _b = slots.admit(client(2), Arc::clone(&young)).unwrap();
+        let _a = slots.admit(client(1), true, Arc::clone(&old)).unwrap();
+        let _b = slots.admit(client(2), true, Arc::clone(&young)).unwrap();
         young.since_ms.store(50, Ordering::Relaxed);
         // A slow head still counts as free (no request in flight).
         old.on_read();
         assert_eq!(old.idle_since(), None);
         assert!(old.free_since().is_some());
-        let _c = slots.admit(client(3), Arc::new(Activity::new())).unwrap();
+        let _c = slots
+            .admit(client(3), true, Arc::new(Activity::new()))
+            .unwrap();
         let t = slots.table();
         assert!(t.open.values().any(|(_, a)| Arc::ptr_eq(a, &young)));
         assert!(!t.open.values().any(|(_, a)| Arc::ptr_eq(a, &old)));

@@ -74,12 +74,17 @@ impl Data {
 
     /// Starts a node on this data (checkpoint interval 20 ms to keep tests short).
     pub async fn start(&self) -> Node {
+        self.start_with(common::edge()).await
+    }
+
+    /// [`start`](Self::start) with these edge settings.
+    pub async fn start_with(&self, edge: hallmark_node::edge::EdgeConfig) -> Node {
         let signing = SigningBackend::Keystore(Box::new(RwLock::new(self.keystore())));
         let app = node::build_app(self.store().await, signing, BASE_URL)
             .await
             .unwrap();
         app.log.set_interval(Duration::from_millis(20));
-        Node::start(app).await
+        Node::start_with(app, &edge).await
     }
 
     /// Rewrites audit event `seq` and its leaf consistently, as a privileged database user
@@ -154,14 +159,16 @@ pub fn basic() -> String {
 
 impl Node {
     pub async fn start(app: AppState) -> Node {
+        Self::start_with(app, &common::edge()).await
+    }
+
+    pub async fn start_with(app: AppState, edge: &hallmark_node::edge::EdgeConfig) -> Node {
         let admin = AdminCredentials {
             username: ADMIN_USER.into(),
             password: SecretString::from(ADMIN_PASS),
         };
         let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let running = node::start(app, &common::edge(), &admin, any, any)
-            .await
-            .unwrap();
+        let running = node::start(app, edge, &admin, any, any).await.unwrap();
         Node {
             public: format!("http://{}", running.public_addr),
             admin: format!("http://{}", running.admin_addr),
