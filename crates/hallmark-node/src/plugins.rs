@@ -224,6 +224,24 @@ pub fn one_line(s: &str, max: usize) -> String {
     }
 }
 
+/// The project's signed battery plugin (`plugins/battery/`), built into the binary.
+const BATTERY_WASM: &[u8] = include_bytes!("../../../plugins/battery/battery.wasm");
+const BATTERY_MANIFEST: &[u8] = include_bytes!("../../../plugins/battery/battery.manifest.json");
+
+/// The sector plugins built into the binary: the project's signed plugins, admitted only
+/// through their signed manifests and a trusted key (the built-in project key), loaded in
+/// every profile. An operator's plugin for the same sector schema version replaces one.
+pub fn builtin_sources() -> Vec<PluginSource> {
+    vec![PluginSource {
+        origin: "built-in:plugins/battery/battery.wasm".into(),
+        wasm: BATTERY_WASM.to_vec(),
+        manifest: Some((
+            "built-in:plugins/battery/battery.manifest.json".into(),
+            BATTERY_MANIFEST.to_vec(),
+        )),
+    }]
+}
+
 /// The gate: a sandbox with the admitted plugins (none when no plugin is configured), the
 /// sectors that must be gated, and a bound on concurrent plugin calls.
 pub struct PluginGate {
@@ -279,6 +297,27 @@ impl PluginGate {
         required: &[String],
         profile: Profile,
     ) -> Result<Self, PluginLoadError> {
+        Self::load_with_builtins(
+            sources,
+            Vec::new(),
+            trusted_keys,
+            allow_unsigned,
+            required,
+            profile,
+        )
+    }
+
+    /// [`load`](Self::load), then each of `builtins` whose sector schema versions are not
+    /// all served yet (an operator's plugin replaces a built-in one; logged). Built-ins must
+    /// carry a signed manifest, whatever `allow_unsigned` says.
+    pub fn load_with_builtins(
+        sources: Vec<PluginSource>,
+        builtins: Vec<PluginSource>,
+        trusted_keys: Vec<ed25519_dalek::VerifyingKey>,
+        allow_unsigned: bool,
+        required: &[String],
+        profile: Profile,
+    ) -> Result<Self, PluginLoadError> {
         let loader = LoaderConfig {
             trusted_publishers: trusted_keys,
             allow_unsigned,
@@ -286,7 +325,7 @@ impl PluginGate {
         loader
             .check_profile(profile == Profile::Production)
             .map_err(PluginLoadError::Host)?;
-        if sources.is_empty() && required.is_empty() {
+        if sources.is_empty() && builtins.is_empty() && required.is_empty() {
             return Ok(Self::none());
         }
         let sandbox = Sandbox::new(Limits::default(), loader).map_err(PluginLoadError::Host)?;
@@ -305,6 +344,36 @@ impl PluginGate {
             };
             let info = sandbox
                 .load(&source.wasm, manifest.as_ref())
+                .map_err(|e| refused(&source.origin, e))?;
+            loaded.push(LoadedPlugin {
+                origin: source.origin.display().to_string(),
+                info,
+            });
+        }
+        for source in builtins {
+            let refused = |path: &Path, error: SandboxError| PluginLoadError::Refused {
+                path: path.to_path_buf(),
+                reason: one_line(&error.to_string(), 300),
+                error,
+            };
+            let Some((path, bytes)) = &source.manifest else {
+                return Err(refused(&source.origin, SandboxError::Unsigned));
+            };
+            let manifest = SignedManifest::from_json(bytes).map_err(|e| refused(path, e))?;
+            let replaced = manifest.manifest.sectors.iter().all(|s| {
+                s.schema_versions
+                    .iter()
+                    .all(|v| sandbox.plugin_for(&s.id, v).is_some())
+            });
+            if replaced {
+                tracing::info!(
+                    builtin = %manifest.manifest.name,
+                    "a configured plugin replaces the built-in plugin for its sector versions"
+                );
+                continue;
+            }
+            let info = sandbox
+                .load(&source.wasm, Some(&manifest))
                 .map_err(|e| refused(&source.origin, e))?;
             loaded.push(LoadedPlugin {
                 origin: source.origin.display().to_string(),
@@ -339,8 +408,9 @@ impl PluginGate {
         };
         let mut trusted = vec![project_publisher_key()?];
         trusted.extend(settings.trusted_keys.iter().copied());
-        Self::load(
+        Self::load_with_builtins(
             sources,
+            builtin_sources(),
             trusted,
             settings.allow_unsigned,
             &settings.required,
@@ -533,15 +603,7 @@ mod tests {
     #[test]
     fn the_built_in_publisher_key_admits_the_committed_plugin() {
         let key = project_publisher_key().unwrap();
-        let manifest = SignedManifest::from_json(include_bytes!(
-            "../../../plugins/battery/battery.manifest.json"
-        ))
-        .unwrap();
-        manifest
-            .verify(
-                &[key],
-                include_bytes!("../../../plugins/battery/battery.wasm"),
-            )
-            .unwrap();
+        let manifest = SignedManifest::from_json(BATTERY_MANIFEST).unwrap();
+        manifest.verify(&[key], BATTERY_WASM).unwrap();
     }
 }

@@ -404,10 +404,17 @@ async fn plugin_findings_block_publication_and_write_nothing(backend: Backend) {
     let n = start(backend, battery_settings).await;
     let bad = over_recycled_draft("SN-BAD");
 
-    // The schema has nothing against it: the draft is created and reported valid.
+    // The schema has nothing against it: the draft is created, and reported not valid
+    // because the plugin runs on drafts too (`valid` means publishable, issue 14.8).
     let created = n.call(Method::POST, "/api/v1/passports", Some(&bad)).await;
     assert_eq!(created.status, 201);
-    assert_eq!(created.json()["validation"]["valid"], true);
+    let validation = &created.json()["validation"];
+    assert_eq!(validation["valid"], false, "{validation}");
+    assert_eq!(validation["issues"], json!([]));
+    assert_eq!(
+        validation["plugin"]["findings"][0]["pointer"],
+        "/data/circularity/recycledContent/0"
+    );
     let id = created.json()["id"].as_str().unwrap().to_string();
 
     // The dry run runs the plugin: not valid, with the finding.
@@ -663,10 +670,12 @@ async fn an_unsigned_plugin_is_refused_without_the_development_flag() {
     let gate = node::open_plugins(&dev, Profile::Development)
         .await
         .unwrap();
-    assert_eq!(gate.loaded().len(), 1);
+    // (Beside the built-in battery plugin, which is loaded in every profile: issue 14.8.)
+    assert_eq!(gate.loaded().len(), 2);
     assert!(!gate.loaded()[0].info.signed);
-    assert!(gate.plugin_for("generic", "1.0.0").is_some());
-    assert!(gate.plugin_for("battery", "1.2.0").is_none());
+    assert!(!gate.plugin_for("generic", "1.0.0").unwrap().signed);
+    assert!(gate.plugin_for("battery", "1.2.0").unwrap().signed);
+    assert!(gate.loaded()[1].origin.starts_with("built-in:"));
 
     // The flag is refused in production: by the configuration, and by the loader too.
     let e = Config::load(None, &|k| match k {
@@ -907,6 +916,17 @@ async fn the_committed_plugin_directory_loads_as_is() {
 /// battery passports through it. An operator's key still admits the operator's plugins.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_built_in_publisher_key_is_trusted_by_default() {
+    // With no plugin setting at all, in production, the built-in battery plugin gates
+    // battery passports (issue 14.8).
+    let gate = node::open_plugins(&PluginSettings::default(), Profile::Production)
+        .await
+        .unwrap();
+    let battery = gate
+        .plugin_for("battery", "1.2.0")
+        .expect("built-in battery plugin");
+    assert!(battery.signed);
+    assert!(gate.loaded()[0].origin.starts_with("built-in:"));
+
     let n = start(Backend::Sqlite, |root| {
         let dir = plugin_dir(root);
         let config = Config::load(None, &|k| match k {

@@ -8,7 +8,7 @@ use hallmark_node::config::{
 };
 use hallmark_node::edge::EdgeConfig;
 use hallmark_node::node::{self, Running};
-use hallmark_node::plugins::{PluginGate, PluginSource};
+use hallmark_node::plugins::PluginGate;
 use hallmark_store::{SqliteStore, Store};
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -111,26 +111,14 @@ const SAMPLES: [(&str, &str); 7] = [
     ("labeling", include_str!("../demo/Labeling.json")),
 ];
 
-/// The signed battery plugin committed in `plugins/battery/`, built into the binary so that
-/// `hallmark demo` works from any directory: module and signed manifest. Its publisher key
-/// is the project key the node library builds in (`plugins::PROJECT_PUBLISHER_KEY`).
-const BATTERY_WASM: &[u8] = include_bytes!("../../../plugins/battery/battery.wasm");
-const BATTERY_MANIFEST: &[u8] = include_bytes!("../../../plugins/battery/battery.manifest.json");
-
-/// The demo's plugin gate: the committed battery plugin, admitted only through its signed
-/// manifest and the built-in project publisher key (never unsigned), and required for
-/// `battery`.
+/// The demo's plugin gate: the built-in signed plugins (the node library embeds them and
+/// the project publisher key, as `hallmark serve` loads them), never unsigned, with
+/// `battery` required.
 pub fn demo_plugins() -> Result<PluginGate, String> {
     let key = hallmark_node::plugins::project_publisher_key().map_err(|e| e.to_string())?;
-    PluginGate::load(
-        vec![PluginSource {
-            origin: "plugins/battery/battery.wasm".into(),
-            wasm: BATTERY_WASM.to_vec(),
-            manifest: Some((
-                "plugins/battery/battery.manifest.json".into(),
-                BATTERY_MANIFEST.to_vec(),
-            )),
-        }],
+    PluginGate::load_with_builtins(
+        Vec::new(),
+        hallmark_node::plugins::builtin_sources(),
         vec![key],
         false,
         &["battery".to_string()],

@@ -234,6 +234,45 @@ async fn plugin_gate(
     }
 }
 
+/// What a draft write or the dry run reports: the JSON Schema issues and, when the schema
+/// holds, the sector plugin's verdict — so `valid` means publishable. A plugin without a
+/// verdict is recorded (`plugin.failed`); the dry run (`during == "dry-run"`) then answers
+/// 503 as publishing would, while a draft write is still saved and reported not valid.
+async fn draft_report(
+    app: &AppState,
+    p: &Principal,
+    passport_id: Option<&PassportId>,
+    passport: &Passport,
+    during: &str,
+) -> Result<Value, ApiError> {
+    let mut r = report(app, passport)?;
+    r["plugin"] = Value::Null;
+    if r["valid"] != json!(true) {
+        return Ok(r);
+    }
+    match plugin_gate(app, p, passport_id, passport, during).await {
+        Ok(verdict) => r["plugin"] = verdict.to_json(),
+        Err(ApiError::PluginRejected { plugin, findings }) => {
+            r["valid"] = json!(false);
+            r["plugin"] = Verdict::Checked { plugin, findings }.to_json();
+        }
+        Err(ApiError::PluginFailed {
+            plugin,
+            reason,
+            detail,
+        }) if during != "dry-run" => {
+            r["valid"] = json!(false);
+            r["plugin"] = json!({
+                "name": plugin.as_ref().map(|p| p.name.clone()),
+                "version": plugin.as_ref().map(|p| p.version.clone()),
+                "failed": { "reason": reason, "detail": detail },
+            });
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(r)
+}
+
 fn to_vec(v: &impl serde::Serialize) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(v).map_err(|_| ApiError::Internal)
 }
@@ -275,7 +314,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let id = new_passport_id()?;
     let passport = draft_passport(&body, id, 1, None)?;
-    let validation = report(&app, &passport)?;
+    let validation = draft_report(&app, &p, None, &passport, "draft").await?;
     let mut a = audit(&p, "passport.draft-created", Some(&id));
     a.detail = json!({ "version": 1 });
     let record = app
@@ -305,21 +344,9 @@ async fn validate_dry_run(
 ) -> Result<Json<Value>, ApiError> {
     let id = new_passport_id()?;
     match draft_passport(&body, id, 1, None) {
-        Ok(passport) => {
-            let mut r = report(&app, &passport)?;
-            r["plugin"] = Value::Null;
-            if r["valid"] == json!(true) {
-                match plugin_gate(&app, &p, None, &passport, "dry-run").await {
-                    Ok(verdict) => r["plugin"] = verdict.to_json(),
-                    Err(ApiError::PluginRejected { plugin, findings }) => {
-                        r["valid"] = json!(false);
-                        r["plugin"] = Verdict::Checked { plugin, findings }.to_json();
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(Json(r))
-        }
+        Ok(passport) => Ok(Json(
+            draft_report(&app, &p, None, &passport, "dry-run").await?,
+        )),
         Err(ApiError::Invalid { issues }) => Ok(Json(json!({
             "valid": false,
             "issues": issues.into_iter().map(|(p, m)| json!({"pointer": p, "message": m})).collect::<Vec<_>>(),
@@ -345,7 +372,7 @@ async fn update_draft(
             detail: "this passport has no pending draft; start a new version first".into(),
         })?;
     let passport = draft_passport(&body, id, draft.version, Some(record.created_at))?;
-    let validation = report(&app, &passport)?;
+    let validation = draft_report(&app, &p, Some(&id), &passport, "draft").await?;
     let mut a = audit(&p, "passport.draft-updated", Some(&id));
     a.detail = json!({ "version": draft.version });
     let d = app
@@ -370,7 +397,7 @@ async fn start_version(
     let record = app.store.get_passport(&id).await.map_err(store_error)?;
     let version = record.current_version + 1;
     let passport = draft_passport(&body, id, version, Some(record.created_at))?;
-    let validation = report(&app, &passport)?;
+    let validation = draft_report(&app, &p, Some(&id), &passport, "draft").await?;
     let mut a = audit(&p, "passport.version-started", Some(&id));
     a.detail = json!({ "version": version });
     let d = app
