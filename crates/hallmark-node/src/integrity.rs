@@ -272,11 +272,23 @@ pub fn did_document(did: &hallmark_core::did::DidWeb, keys: &[TrustedKey]) -> Di
     DidDocument::build(did, &published)
 }
 
-/// Whether bytes about to be served verify against the node's trusted keys.
-pub fn verify_served(bytes: &[u8], doc: &DidDocument) -> Result<(), String> {
+/// Whether bytes about to be served verify against the node's trusted keys *and* are the
+/// credential of the version they are served as (`expected_id`: a genuine credential of
+/// another passport or version copied into this row is refused too).
+pub fn verify_served(bytes: &[u8], doc: &DidDocument, expected_id: &str) -> Result<(), String> {
     let report = hallmark_core::verify::verify(bytes, doc);
     if report.is_valid() {
-        return Ok(());
+        let id = report
+            .credential
+            .as_ref()
+            .and_then(|c| c.get("id"))
+            .and_then(|v| v.as_str());
+        return match id {
+            Some(id) if id == expected_id => Ok(()),
+            other => Err(format!(
+                "the credential is {other:?}, not the one of this version ({expected_id})"
+            )),
+        };
     }
     Err(report
         .checks

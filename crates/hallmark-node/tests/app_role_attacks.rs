@@ -654,3 +654,77 @@ async fn a_key_stored_under_the_legacy_hash_keeps_working_and_is_rehashed_on_fir
     c.close().await.unwrap();
     n.stop().await;
 }
+
+/// A genuine, node-signed credential copied into another passport's version row verifies —
+/// but it is not the credential of that version, so it is not served there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_genuine_credential_copied_to_another_passport_is_not_served() {
+    let (data, n, a) = setup().await;
+    let (b, _) = n.publish("ATTACK-6").await;
+    let store = n.app().store.clone();
+    let pid =
+        |s: &str| hallmark_core::passport::PassportId::parse(&format!("urn:uuid:{s}")).unwrap();
+    let genuine = store.get_version(&pid(&a), Some(1)).await.unwrap();
+    let b1 = store.get_version(&pid(&b), Some(1)).await.unwrap();
+    let c = &genuine.credentials;
+    let mut conn = app_role(&data).await;
+    sqlx::raw_sql("BEGIN").execute(&mut conn).await.unwrap();
+    sqlx::query("INSERT INTO passport_drafts VALUES ($1, 2, $2, now(), now())")
+        .bind(&b)
+        .bind(&b1.content)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO passport_versions (passport_id, version, content, content_sha256, key_id, \
+         signed_at, public_di, public_jwt, legitimate_interest_di, legitimate_interest_jwt, \
+         authority_di, authority_jwt, created_at) \
+         VALUES ($1, 2, $2, sha256($2), $3, now(), $4, $5, $6, $7, $8, $9, now())",
+    )
+    .bind(&b)
+    .bind(&b1.content)
+    .bind(&genuine.key_id)
+    .bind(&c.public.data_integrity)
+    .bind(&c.public.jwt)
+    .bind(&c.legitimate_interest.data_integrity)
+    .bind(&c.legitimate_interest.jwt)
+    .bind(&c.authority.data_integrity)
+    .bind(&c.authority.jwt)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE passports SET current_version = 2, updated_at = now() WHERE id = $1")
+        .bind(&b)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql("COMMIT").execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    // The bytes verify through the live DID document (the node signed them)…
+    assert!(
+        hallmark_core::verify::verify(&c.public.data_integrity, &did_document(&n).await).is_valid()
+    );
+    // …but they are A's credential: not served as B's.
+    n.app().passport_states.clear();
+    n.get(&format!("/passports/{b}"))
+        .await
+        .problem(500, "internal");
+    let jwt = common::client()
+        .get(format!("{}/passports/{b}/versions/2", n.public))
+        .header("accept", "application/vc+jwt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jwt.status(), 500);
+    assert_eq!(
+        n.get(&format!("/passports/{b}/versions/1")).await.status,
+        200
+    );
+    assert_eq!(n.get(&format!("/passports/{a}")).await.status, 200);
+    assert!(alarms(&n).await["withheldVersions"].as_u64().unwrap() >= 1);
+    let found = forgeries(&data, store.as_ref()).await;
+    assert!(found.iter().any(
+        |f| matches!(f, Forgery::ForgedVersion { version: 2, passport, .. } if passport.ends_with(&b))
+    ), "{found:?}");
+    n.stop().await;
+}

@@ -283,7 +283,12 @@ async fn load_public(
     // with a key that is not the node's is withheld (once per version and form, then the
     // bytes are cached as verified).
     let doc = app.did_document().await?;
-    if let Err(reason) = crate::integrity::verify_served(&bytes, &doc) {
+    let expected = format!(
+        "{}/passports/{}/versions/{version}",
+        app.issuer.base_url,
+        id.uuid()
+    );
+    if let Err(reason) = crate::integrity::verify_served(&bytes, &doc, &expected) {
         crate::integrity::alarm(
             app,
             crate::integrity::AlarmKind::Version,
