@@ -728,3 +728,55 @@ async fn a_genuine_credential_copied_to_another_passport_is_not_served() {
     ), "{found:?}");
     n.stop().await;
 }
+
+/// The upgrade path: a database written before row authentication (no tags; the migration
+/// set `log_integrity` to its leaf count — simulated here by a superuser removing the tags)
+/// is adopted without a single alarm: old leaves are trusted through the checkpoints over
+/// them, the key rows custody agrees with are tagged (`signing-key.authenticated`), and
+/// the log goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_from_before_row_authentication_is_adopted_without_alarms() {
+    let (data, n, id) = setup().await;
+    n.stop().await;
+    let d = db(&data);
+    let mut su = PgConnection::connect_with(&pg::admin_options().database(&d.database))
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "SET session_replication_role = replica; \
+         UPDATE hallmark.log_leaves SET tag = NULL; \
+         UPDATE hallmark.signing_keys SET tag = NULL; \
+         DELETE FROM hallmark.log_integrity; \
+         INSERT INTO hallmark.log_integrity SELECT 1, count(*) FROM hallmark.log_leaves;",
+    )
+    .execute(&mut su)
+    .await
+    .unwrap();
+    su.close().await.unwrap();
+
+    let n = data.start().await;
+    n.publish("UPGRADE-1").await;
+    n.checkpoint_covering_everything().await;
+    assert_eq!(log_health(&n).await.0, "ok");
+    assert_eq!(n.get(&format!("/passports/{id}")).await.status, 200);
+    let health = n.get("/health").await.json();
+    assert_eq!(health["integrity"], "ok", "{health}");
+    let store = n.app().store.clone();
+    let authenticated = store
+        .list_audit(1, 1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.action == "signing-key.authenticated")
+        .count();
+    assert_eq!(
+        authenticated,
+        store.list_signing_keys().await.unwrap().len()
+    );
+    let report = check_integrity(store.as_ref(), &data.keystore().integrity_keys().unwrap())
+        .await
+        .unwrap();
+    assert!(report.legacy_leaves > 0);
+    assert!(report.forgeries.is_empty(), "{:?}", report.forgeries);
+    n.stop().await;
+}
