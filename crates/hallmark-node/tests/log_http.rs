@@ -702,7 +702,11 @@ async fn node_started_records_the_configuration_without_secrets() {
     assert_eq!(detail["log"]["checkpointIntervalMs"], 25);
     assert_eq!(detail["limits"]["maxBodyBytes"], 1_048_576);
     assert_eq!(detail["plugins"]["allowUnsigned"], false);
-    assert_eq!(detail["plugins"]["loaded"], json!([]));
+    // No plugin setting: the built-in signed battery plugin only (issue 14.8).
+    let loaded = detail["plugins"]["loaded"].as_array().unwrap();
+    assert_eq!(loaded.len(), 1, "{loaded:?}");
+    assert_eq!(loaded[0]["name"], "hallmark-battery");
+    assert_eq!(loaded[0]["signed"], true);
     let key_ids: Vec<String> = store
         .list_signing_keys()
         .await
