@@ -100,11 +100,12 @@ impl Api {
     async fn call(
         &mut self,
         method: Method,
-        route: &str,
         path: &str,
         auth: &str,
         body: Option<&Value>,
     ) -> Reply {
+        let route = route_of(&method, path);
+        let route = route.as_str();
         let op = self.operation(&method, route).clone();
         // Whether the request fits its schema; the node must not accept one that does not.
         let fits = match body {
@@ -171,12 +172,11 @@ impl Api {
         &mut self,
         status: u16,
         method: Method,
-        route: &str,
         path: &str,
         auth: &str,
         body: Option<&Value>,
     ) -> Value {
-        let r = self.call(method.clone(), route, path, auth, body).await;
+        let r = self.call(method.clone(), path, auth, body).await;
         assert_eq!(
             r.status,
             status,
@@ -194,6 +194,28 @@ impl Api {
     }
 }
 
+/// The row of `ROUTES` that `method path` is an instance of (`{id}` stands for one segment;
+/// a literal segment wins over `{id}`).
+fn route_of(method: &Method, path: &str) -> String {
+    let path = path.split('?').next().unwrap();
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut candidates: Vec<&str> = ROUTES
+        .iter()
+        .filter(|(m, route, _)| {
+            let r: Vec<&str> = route.split('/').collect();
+            *m == method.as_str()
+                && r.len() == segments.len()
+                && r.iter().zip(&segments).all(|(a, b)| a == b || *a == "{id}")
+        })
+        .map(|(_, route, _)| *route)
+        .collect();
+    candidates.sort_by_key(|r| r.matches("{id}").count());
+    candidates
+        .first()
+        .unwrap_or_else(|| panic!("{method} {path} is no admin route"))
+        .to_string()
+}
+
 fn renamed(v: &Value, from: &str, to: &str) -> Value {
     let mut v = v.clone();
     let m = v.as_object_mut().unwrap();
@@ -203,6 +225,7 @@ fn renamed(v: &Value, from: &str, to: &str) -> Value {
 }
 
 async fn every_admin_route_answers_as_its_served_document_says(backend: Backend) {
+    use Method as M;
     let data = Data::new(backend).await;
     let mut api = Api::start(&data).await;
     let admin = basic();
@@ -212,24 +235,9 @@ async fn every_admin_route_answers_as_its_served_document_says(backend: Backend)
     let example = doc["components"]["examples"]["BatteryDraft"]["value"].clone();
     assert_eq!(example["data"], common::battery_data());
 
-    api.expect(
-        200,
-        Method::GET,
-        "/openapi.json",
-        "/openapi.json",
-        &admin,
-        None,
-    )
-    .await;
+    api.expect(200, M::GET, "/openapi.json", &admin, None).await;
     let me = api
-        .expect(
-            200,
-            Method::GET,
-            "/api/v1/whoami",
-            "/api/v1/whoami",
-            &admin,
-            None,
-        )
+        .expect(200, M::GET, "/api/v1/whoami", &admin, None)
         .await;
     assert_eq!(me["kind"], "admin");
 
@@ -239,309 +247,118 @@ async fn every_admin_route_answers_as_its_served_document_says(backend: Backend)
         .unwrap();
     let new_key = json!({ "scope": "write", "label": "openapi check", "expiresAt": expires });
     let key = api
-        .expect(
-            201,
-            Method::POST,
-            "/api/v1/api-keys",
-            "/api/v1/api-keys",
-            &admin,
-            Some(&new_key),
-        )
+        .expect(201, M::POST, "/api/v1/api-keys", &admin, Some(&new_key))
         .await;
     let writer = format!("Bearer {}", key["key"].as_str().unwrap());
     let me = api
-        .expect(
-            200,
-            Method::GET,
-            "/api/v1/whoami",
-            "/api/v1/whoami",
-            &writer,
-            None,
-        )
+        .expect(200, M::GET, "/api/v1/whoami", &writer, None)
         .await;
     assert_eq!(me["kind"], "api-key");
     assert_eq!(me["keyId"], key["id"]);
-    api.expect(
-        200,
-        Method::GET,
-        "/api/v1/api-keys",
-        "/api/v1/api-keys",
-        &admin,
-        None,
-    )
-    .await;
+    api.expect(200, M::GET, "/api/v1/api-keys", &admin, None)
+        .await;
 
     // Dry runs: valid; refused by the plugin; schema issues; an envelope refusal.
-    let validate = "/api/v1/passports/validate";
-    let report = api
-        .expect(
-            200,
-            Method::POST,
-            validate,
-            validate,
-            &writer,
-            Some(&example),
-        )
-        .await;
-    assert_eq!(report["valid"], true, "{report}");
-    assert_eq!(report["plugin"]["name"], "hallmark-battery");
     let mut over_recycled = example.clone();
-    over_recycled["data"]["circularity"]["recycledContent"][0]["preConsumerShare"] = json!(60.0);
-    over_recycled["data"]["circularity"]["recycledContent"][0]["postConsumerShare"] = json!(50.0);
-    let report = api
-        .expect(
-            200,
-            Method::POST,
-            validate,
-            validate,
-            &writer,
-            Some(&over_recycled),
-        )
-        .await;
-    assert_eq!(report["valid"], false);
-    assert!(!report["plugin"]["findings"].as_array().unwrap().is_empty());
+    let share = &mut over_recycled["data"]["circularity"]["recycledContent"][0];
+    share["preConsumerShare"] = json!(60.0);
+    share["postConsumerShare"] = json!(50.0);
     let mut no_labels = example.clone();
     no_labels["data"]
         .as_object_mut()
         .unwrap()
         .remove("labeling");
-    let report = api
-        .expect(
-            200,
-            Method::POST,
-            validate,
-            validate,
-            &writer,
-            Some(&no_labels),
-        )
-        .await;
-    assert_eq!(report["valid"], false);
-    assert!(!report["issues"].as_array().unwrap().is_empty());
-    assert!(report["plugin"].is_null());
     let mut bad_check_digit = example.clone();
     bad_check_digit["uniqueProductIdentifier"]["gtin"] = json!("09506000134353");
-    let report = api
-        .expect(
-            200,
-            Method::POST,
-            validate,
-            validate,
-            &writer,
-            Some(&bad_check_digit),
-        )
-        .await;
-    assert_eq!(report["valid"], false);
+    let mut reports = Vec::new();
+    for body in [&example, &over_recycled, &no_labels, &bad_check_digit] {
+        let validate = "/api/v1/passports/validate";
+        reports.push(
+            api.expect(200, M::POST, validate, &writer, Some(body))
+                .await,
+        );
+    }
+    let valid: Vec<_> = reports.iter().map(|r| r["valid"].clone()).collect();
+    assert_eq!(valid, [true, false, false, false], "{reports:#?}");
+    assert_eq!(reports[0]["plugin"]["name"], "hallmark-battery");
+    assert!(!reports[1]["plugin"]["findings"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(!reports[2]["issues"].as_array().unwrap().is_empty());
+    assert!(reports[2]["plugin"].is_null());
 
     // A passport through its lifecycle.
     let created = api
-        .expect(
-            201,
-            Method::POST,
-            "/api/v1/passports",
-            "/api/v1/passports",
-            &writer,
-            Some(&example),
-        )
+        .expect(201, M::POST, "/api/v1/passports", &writer, Some(&example))
         .await;
     assert_eq!(created["validation"]["valid"], true, "{created}");
     let id = created["id"].as_str().unwrap().to_string();
     let p = |tail: &str| format!("/api/v1/passports/{id}{tail}");
-    api.expect(
-        200,
-        Method::PUT,
-        "/api/v1/passports/{id}/draft",
-        &p("/draft"),
-        &writer,
-        Some(&example),
-    )
-    .await;
-    let detail = api
-        .expect(
-            200,
-            Method::GET,
-            "/api/v1/passports/{id}",
-            &p(""),
-            &writer,
-            None,
-        )
+    api.expect(200, M::PUT, &p("/draft"), &writer, Some(&example))
         .await;
+    let detail = api.expect(200, M::GET, &p(""), &writer, None).await;
     assert!(detail["draft"].is_object() && detail.get("current").is_none());
     let published = api
-        .expect(
-            200,
-            Method::POST,
-            "/api/v1/passports/{id}/publish",
-            &p("/publish"),
-            &writer,
-            None,
-        )
+        .expect(200, M::POST, &p("/publish"), &writer, None)
         .await;
-    let detail = api
-        .expect(
-            200,
-            Method::GET,
-            "/api/v1/passports/{id}",
-            &p(""),
-            &writer,
-            None,
-        )
-        .await;
+    let detail = api.expect(200, M::GET, &p(""), &writer, None).await;
     assert!(detail["current"]["credentials"]["public"]["dataIntegrity"].is_object());
-    api.expect(
-        201,
-        Method::POST,
-        "/api/v1/passports/{id}/versions",
-        &p("/versions"),
-        &writer,
-        Some(&example),
-    )
-    .await;
+    api.expect(201, M::POST, &p("/versions"), &writer, Some(&example))
+        .await;
     let reason = json!({ "reason": "under investigation" });
     let summary = api
-        .expect(
-            200,
-            Method::POST,
-            "/api/v1/passports/{id}/suspend",
-            &p("/suspend"),
-            &writer,
-            Some(&reason),
-        )
+        .expect(200, M::POST, &p("/suspend"), &writer, Some(&reason))
         .await;
     assert_eq!(summary["status"], "suspended");
-    api.expect(
-        200,
-        Method::POST,
-        "/api/v1/passports/{id}/resume",
-        &p("/resume"),
-        &writer,
-        None,
-    )
-    .await;
-    api.expect(
-        200,
-        Method::POST,
-        "/api/v1/passports/{id}/archive",
-        &p("/archive"),
-        &writer,
-        Some(&json!({})),
-    )
-    .await;
-    api.expect(
-        200,
-        Method::GET,
-        "/api/v1/passports/{id}/history",
-        &p("/history"),
-        &writer,
-        None,
-    )
-    .await;
+    api.expect(200, M::POST, &p("/resume"), &writer, None).await;
+    api.expect(200, M::POST, &p("/archive"), &writer, Some(&json!({})))
+        .await;
+    api.expect(200, M::GET, &p("/history"), &writer, None).await;
 
     // A second passport, deactivated.
     let mut second = example.clone();
     second["uniqueProductIdentifier"]["serial"] = json!("EXAMPLE-0002");
     let created = api
-        .expect(
-            201,
-            Method::POST,
-            "/api/v1/passports",
-            "/api/v1/passports",
-            &writer,
-            Some(&second),
-        )
+        .expect(201, M::POST, "/api/v1/passports", &writer, Some(&second))
         .await;
-    let id2 = created["id"].as_str().unwrap().to_string();
-    api.expect(
-        200,
-        Method::POST,
-        "/api/v1/passports/{id}/publish",
-        &format!("/api/v1/passports/{id2}/publish"),
-        &writer,
-        None,
-    )
-    .await;
-    let summary = api
-        .expect(
-            200,
-            Method::POST,
-            "/api/v1/passports/{id}/deactivate",
-            &format!("/api/v1/passports/{id2}/deactivate"),
-            &writer,
-            Some(&json!({ "reason": "issued in error" })),
+    let p2 = |tail: &str| {
+        format!(
+            "/api/v1/passports/{}{tail}",
+            created["id"].as_str().unwrap()
         )
+    };
+    api.expect(200, M::POST, &p2("/publish"), &writer, None)
+        .await;
+    let gone = json!({ "reason": "issued in error" });
+    let summary = api
+        .expect(200, M::POST, &p2("/deactivate"), &writer, Some(&gone))
         .await;
     assert_eq!(summary["status"], "deactivated");
     let page = api
-        .expect(
-            200,
-            Method::GET,
-            "/api/v1/passports",
-            "/api/v1/passports?limit=1",
-            &writer,
-            None,
-        )
+        .expect(200, M::GET, "/api/v1/passports?limit=1", &writer, None)
         .await;
     assert!(page["next"].is_string(), "{page}");
 
     // Problems are problems.
-    api.expect(
-        404,
-        Method::GET,
-        "/api/v1/passports/{id}",
-        "/api/v1/passports/0190f5a8-8c3b-7000-8000-000000000000",
-        &writer,
-        None,
-    )
-    .await;
-    api.expect(
-        422,
-        Method::POST,
-        "/api/v1/passports/{id}/suspend",
-        &p("/suspend"),
-        &writer,
-        Some(&json!({})),
-    )
-    .await;
+    let unknown = "/api/v1/passports/0190f5a8-8c3b-7000-8000-000000000000";
+    api.expect(404, M::GET, unknown, &writer, None).await;
+    api.expect(422, M::POST, &p("/suspend"), &writer, Some(&json!({})))
+        .await;
 
     // Keys: revoke the API key; list, rotate and revoke signing keys.
-    let key_id = key["id"].as_str().unwrap().to_string();
-    api.expect(
-        200,
-        Method::POST,
-        "/api/v1/api-keys/{id}/revoke",
-        &format!("/api/v1/api-keys/{key_id}/revoke"),
-        &admin,
-        None,
-    )
-    .await;
-    api.expect(
-        200,
-        Method::GET,
-        "/api/v1/signing-keys",
-        "/api/v1/signing-keys",
-        &admin,
-        None,
-    )
-    .await;
-    let rotated = api
-        .expect(
-            200,
-            Method::POST,
-            "/api/v1/signing-keys/rotate",
-            "/api/v1/signing-keys/rotate",
-            &admin,
-            None,
-        )
+    let revoke_key = format!("/api/v1/api-keys/{}/revoke", key["id"].as_str().unwrap());
+    api.expect(200, M::POST, &revoke_key, &admin, None).await;
+    api.expect(200, M::GET, "/api/v1/signing-keys", &admin, None)
         .await;
-    let retired = rotated["event"]["retired"].as_str().unwrap().to_string();
+    let rotated = api
+        .expect(200, M::POST, "/api/v1/signing-keys/rotate", &admin, None)
+        .await;
+    let retired = rotated["event"]["retired"].as_str().unwrap();
+    let revoke = format!("/api/v1/signing-keys/{retired}/revoke");
+    let ceremony = json!({ "reason": "key ceremony test" });
     let revoked = api
-        .expect(
-            200,
-            Method::POST,
-            "/api/v1/signing-keys/{id}/revoke",
-            &format!("/api/v1/signing-keys/{retired}/revoke"),
-            &admin,
-            Some(&json!({ "reason": "key ceremony test" })),
-        )
+        .expect(200, M::POST, &revoke, &admin, Some(&ceremony))
         .await;
     assert_eq!(revoked["event"]["event"], "revoked");
 
