@@ -16,9 +16,12 @@
 //! - [`cache`]: the public read path's caches (published credential bytes, DID document).
 //! - [`plugins`]: the sector-plugin gate in the publish path (`hallmark-sandbox`).
 //! - [`problem`]: RFC 9457 problem+json errors ([`problem::ApiError`]).
+//! - [`api`]: the admin API's request and response types and their JSON Schemas;
+//!   [`openapi`]: the OpenAPI 3.1 documents of both listeners.
 //! - [`transparency`]: the transparency log — in-memory tree, checkpoint signer, log key.
 //! - [`started`]: the `node.started` audit event (configuration without secrets).
 
+pub mod api;
 pub mod apikey;
 pub mod app;
 pub mod audit;

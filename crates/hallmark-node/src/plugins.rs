@@ -142,21 +142,6 @@ pub enum Verdict {
     },
 }
 
-impl Verdict {
-    /// The verdict as a JSON member of a response (`null` when ungated).
-    pub fn to_json(&self) -> serde_json::Value {
-        match self {
-            Verdict::Ungated => serde_json::Value::Null,
-            Verdict::Checked { plugin, findings } => serde_json::json!({
-                "name": plugin.name,
-                "version": plugin.version,
-                "sha256": plugin.sha256,
-                "findings": findings,
-            }),
-        }
-    }
-}
-
 /// Why the gate gave no verdict (publishing must not proceed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GateError {

@@ -27,7 +27,7 @@ pub const PROBLEM_TYPE_PREFIX: &str = "urn:hallmark:problem:";
 pub const AUTH_CHALLENGE: &str = "Bearer realm=\"hallmark\"";
 
 /// An RFC 9457 problem details object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Problem {
     /// URI identifying the problem type (`urn:hallmark:problem:<slug>`).
     #[serde(rename = "type")]

@@ -4,6 +4,14 @@
 //! Publishing (and the `validate` dry run) checks a passport in two stages: the sector's JSON
 //! Schema (`issue::validate`), then the sector's plugin, if one is loaded (`crate::plugins`).
 
+use crate::api::requests::{NewApiKey, Reason};
+use crate::api::responses::{
+    ApiKeyCreated, ApiKeyInfo, ApiKeyList, AudienceCredentials, AuditEntry, CurrentVersion,
+    DraftCreated, DraftSaved, FailureDetail, History, Issue, KeyChange, PassportDetail,
+    PassportPage, PassportSummary, PendingDraft, PluginFailure, PluginReport, PluginVerdict,
+    Published, SignedCredential, SigningKeyInfo, SigningKeyList, ValidationReport, Whoami,
+};
+use crate::api::{reply, Timestamp};
 use crate::apikey::Scope;
 use crate::app::{store_error, AppState};
 use crate::auth::{require, Principal};
@@ -23,8 +31,8 @@ use hallmark_core::keys::KeyId;
 use hallmark_core::keys::SignerError;
 use hallmark_core::passport::{Passport, PassportDraft, PassportId, PassportStatus};
 use hallmark_store::{
-    ApiKeyRecord, AuditEvent, AuditRecord, Credentials, NewPassport, NewVersion, PassportFilter,
-    PassportRecord, SignedForms, MAX_PAGE,
+    AuditEvent, Credentials, NewPassport, NewVersion, PassportFilter, PassportRecord, SignedForms,
+    MAX_PAGE,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -103,10 +111,6 @@ fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
-fn rfc3339(t: OffsetDateTime) -> Value {
-    t.format(&Rfc3339).map(Value::String).unwrap_or(Value::Null)
-}
-
 /// The actor recorded in audit events.
 pub fn actor(p: &Principal) -> String {
     match p {
@@ -182,10 +186,18 @@ fn draft_passport(
 }
 
 /// Sector validation as a report (issues, not an error).
-fn report(app: &AppState, p: &Passport) -> Result<Value, ApiError> {
+fn report(app: &AppState, p: &Passport) -> Result<ValidationReport, ApiError> {
     match issue::validate(p, app.registry) {
-        Ok(_) => Ok(json!({ "valid": true, "issues": [] })),
-        Err(IssueError::Invalid(issues)) => Ok(json!({ "valid": false, "issues": issues })),
+        Ok(_) => Ok(ValidationReport {
+            valid: true,
+            issues: Vec::new(),
+            plugin: None,
+        }),
+        Err(IssueError::Invalid(issues)) => Ok(ValidationReport {
+            valid: false,
+            issues: issues.into_iter().map(Issue::from).collect(),
+            plugin: None,
+        }),
         Err(e) => Err(issue_error(e)),
     }
 }
@@ -244,29 +256,28 @@ async fn draft_report(
     passport_id: Option<&PassportId>,
     passport: &Passport,
     during: &str,
-) -> Result<Value, ApiError> {
+) -> Result<ValidationReport, ApiError> {
     let mut r = report(app, passport)?;
-    r["plugin"] = Value::Null;
-    if r["valid"] != json!(true) {
+    if !r.valid {
         return Ok(r);
     }
     match plugin_gate(app, p, passport_id, passport, during).await {
-        Ok(verdict) => r["plugin"] = verdict.to_json(),
+        Ok(verdict) => r.plugin = PluginVerdict::of(verdict).map(PluginReport::Checked),
         Err(ApiError::PluginRejected { plugin, findings }) => {
-            r["valid"] = json!(false);
-            r["plugin"] = Verdict::Checked { plugin, findings }.to_json();
+            r.valid = false;
+            r.plugin = Some(PluginReport::Checked(PluginVerdict::new(plugin, findings)));
         }
         Err(ApiError::PluginFailed {
             plugin,
             reason,
             detail,
         }) if during != "dry-run" => {
-            r["valid"] = json!(false);
-            r["plugin"] = json!({
-                "name": plugin.as_ref().map(|p| p.name.clone()),
-                "version": plugin.as_ref().map(|p| p.version.clone()),
-                "failed": { "reason": reason, "detail": detail },
-            });
+            r.valid = false;
+            r.plugin = Some(PluginReport::Failed(PluginFailure {
+                name: plugin.as_ref().map(|p| p.name.clone()),
+                version: plugin.as_ref().map(|p| p.version.clone()),
+                failed: FailureDetail { reason, detail },
+            }));
         }
         Err(e) => return Err(e),
     }
@@ -277,34 +288,25 @@ fn to_vec(v: &impl serde::Serialize) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(v).map_err(|_| ApiError::Internal)
 }
 
-fn summary(r: &PassportRecord) -> Value {
-    json!({
-        "id": r.id.uuid(),
-        "gtin": r.gtin,
-        "sector": r.sector_id,
-        "economicOperatorId": r.economic_operator_id,
-        "status": r.status.as_str(),
-        "statusReason": r.status_reason,
-        "currentVersion": r.current_version,
-        "createdAt": rfc3339(r.created_at),
-        "updatedAt": rfc3339(r.updated_at),
-        "publishedAt": r.published_at.map(rfc3339),
+fn summary(r: &PassportRecord) -> PassportSummary {
+    PassportSummary::from(r)
+}
+
+async fn whoami(p: Principal) -> Result<Json<Value>, ApiError> {
+    reply(&match &p {
+        Principal::ApiKey { key_id, scope } => Whoami::ApiKey {
+            key_id: *key_id,
+            scope: scope.as_str(),
+        },
+        Principal::Admin { username } => Whoami::Admin {
+            username: username.clone(),
+            scope: Scope::Admin.as_str(),
+        },
     })
 }
 
-async fn whoami(p: Principal) -> Json<Value> {
-    Json(match &p {
-        Principal::ApiKey { key_id, scope } => {
-            json!({ "kind": "api-key", "keyId": key_id, "scope": scope.as_str() })
-        }
-        Principal::Admin { username } => {
-            json!({ "kind": "admin", "username": username, "scope": "admin" })
-        }
-    })
-}
-
-async fn openapi(State(app): State<AppState>) -> Json<Value> {
-    Json(crate::openapi::admin_document(&app))
+async fn openapi(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+    crate::openapi::answer(crate::openapi::admin_document(&app))
 }
 
 async fn create(
@@ -331,10 +333,12 @@ async fn create(
         )
         .await
         .map_err(store_error)?;
-    let mut body = summary(&record);
-    body["draftVersion"] = json!(1);
-    body["validation"] = validation;
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    let body = DraftCreated {
+        passport: summary(&record),
+        draft_version: 1,
+        validation,
+    };
+    Ok((StatusCode::CREATED, reply(&body)?).into_response())
 }
 
 async fn validate_dry_run(
@@ -344,13 +348,15 @@ async fn validate_dry_run(
 ) -> Result<Json<Value>, ApiError> {
     let id = new_passport_id()?;
     match draft_passport(&body, id, 1, None) {
-        Ok(passport) => Ok(Json(
-            draft_report(&app, &p, None, &passport, "dry-run").await?,
-        )),
-        Err(ApiError::Invalid { issues }) => Ok(Json(json!({
-            "valid": false,
-            "issues": issues.into_iter().map(|(p, m)| json!({"pointer": p, "message": m})).collect::<Vec<_>>(),
-        }))),
+        Ok(passport) => reply(&draft_report(&app, &p, None, &passport, "dry-run").await?),
+        Err(ApiError::Invalid { issues }) => reply(&ValidationReport {
+            valid: false,
+            issues: issues
+                .into_iter()
+                .map(|(pointer, message)| Issue { pointer, message })
+                .collect(),
+            plugin: None,
+        }),
         Err(e) => Err(e),
     }
 }
@@ -380,11 +386,11 @@ async fn update_draft(
         .update_draft(&id, to_vec(&passport)?, a)
         .await
         .map_err(store_error)?;
-    Ok(Json(json!({
-        "id": id.uuid(),
-        "draftVersion": d.version,
-        "validation": validation,
-    })))
+    reply(&DraftSaved {
+        id: id.uuid(),
+        draft_version: d.version,
+        validation,
+    })
 }
 
 async fn start_version(
@@ -405,11 +411,12 @@ async fn start_version(
         .start_version(&id, to_vec(&passport)?, a)
         .await
         .map_err(store_error)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "id": id.uuid(), "draftVersion": d.version, "validation": validation })),
-    )
-        .into_response())
+    let body = DraftSaved {
+        id: id.uuid(),
+        draft_version: d.version,
+        validation,
+    };
+    Ok((StatusCode::CREATED, reply(&body)?).into_response())
 }
 
 async fn publish(
@@ -493,24 +500,18 @@ async fn publish(
     let base = &app.issuer.base_url;
     // The transparency-log leaf of this publish event (leaf index = audit seq - 1).
     let log_index = seq.saturating_sub(1);
-    Ok(Json(json!({
-        "id": id.uuid(),
-        "version": v.version,
-        "status": "published",
-        "keyId": v.key_id,
-        "url": format!("{base}/passports/{}", id.uuid()),
-        "versionUrl": format!("{base}/passports/{}/versions/{}", id.uuid(), v.version),
-        "plugin": verdict.to_json(),
-        "logIndex": log_index,
-        "logInclusionUrl": format!("{base}/log/proof/inclusion?index={log_index}"),
-        "logCheckpointUrl": format!("{base}/log/checkpoint"),
-    })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Reason {
-    reason: Option<String>,
+    reply(&Published {
+        id: id.uuid(),
+        version: v.version,
+        status: PassportStatus::Published.as_str(),
+        key_id: v.key_id,
+        url: format!("{base}/passports/{}", id.uuid()),
+        version_url: format!("{base}/passports/{}/versions/{}", id.uuid(), v.version),
+        plugin: PluginVerdict::of(verdict),
+        log_index,
+        log_inclusion_url: format!("{base}/log/proof/inclusion?index={log_index}"),
+        log_checkpoint_url: format!("{base}/log/checkpoint"),
+    })
 }
 
 fn reason(r: Option<String>, required: bool) -> Result<Option<String>, ApiError> {
@@ -545,7 +546,7 @@ async fn transition(
     let r = app.store.change_status(&id, to, reason, a).await;
     app.passport_states.invalidate(&id);
     let r = r.map_err(store_error)?;
-    Ok(Json(summary(&r)))
+    reply(&summary(&r))
 }
 
 async fn suspend(
@@ -630,17 +631,14 @@ async fn list(
         .list_passports(&filter, after.as_ref(), limit)
         .await
         .map_err(store_error)?;
-    Ok(Json(json!({
-        "items": page.items.iter().map(summary).collect::<Vec<_>>(),
-        "next": page.next.map(|n| n.uuid()),
-    })))
+    reply(&PassportPage {
+        items: page.items.iter().map(summary).collect(),
+        next: page.next.map(|n| n.uuid()),
+    })
 }
 
-fn forms_json(f: &SignedForms) -> Value {
-    json!({
-        "dataIntegrity": serde_json::from_slice::<Value>(&f.data_integrity).unwrap_or(Value::Null),
-        "jwt": f.jwt,
-    })
+fn forms_json(f: &SignedForms) -> SignedCredential {
+    SignedCredential::from(f)
 }
 
 async fn read_one(
@@ -649,12 +647,16 @@ async fn read_one(
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     let record = app.store.get_passport(&id).await.map_err(store_error)?;
-    let mut body = summary(&record);
+    let mut body = PassportDetail {
+        passport: summary(&record),
+        draft: None,
+        current: None,
+    };
     if let Some(d) = app.store.get_draft(&id).await.map_err(store_error)? {
-        body["draft"] = json!({
-            "version": d.version,
-            "passport": serde_json::from_slice::<Value>(&d.content).unwrap_or(Value::Null),
-            "updatedAt": rfc3339(d.updated_at),
+        body.draft = Some(PendingDraft {
+            version: d.version,
+            passport: serde_json::from_slice::<Value>(&d.content).unwrap_or(Value::Null),
+            updated_at: Timestamp(d.updated_at),
         });
     }
     if record.current_version > 0 {
@@ -663,30 +665,19 @@ async fn read_one(
             .get_version(&id, None)
             .await
             .map_err(store_error)?;
-        body["current"] = json!({
-            "version": v.version,
-            "keyId": v.key_id,
-            "signedAt": rfc3339(v.signed_at),
-            "passport": serde_json::from_slice::<Value>(&v.content).unwrap_or(Value::Null),
-            "credentials": {
-                "public": forms_json(&v.credentials.public),
-                "legitimateInterest": forms_json(&v.credentials.legitimate_interest),
-                "authority": forms_json(&v.credentials.authority),
+        body.current = Some(CurrentVersion {
+            version: v.version,
+            key_id: v.key_id,
+            signed_at: Timestamp(v.signed_at),
+            passport: serde_json::from_slice::<Value>(&v.content).unwrap_or(Value::Null),
+            credentials: AudienceCredentials {
+                public: forms_json(&v.credentials.public),
+                legitimate_interest: forms_json(&v.credentials.legitimate_interest),
+                authority: forms_json(&v.credentials.authority),
             },
         });
     }
-    Ok(Json(body))
-}
-
-fn audit_json(r: &AuditRecord) -> Value {
-    json!({
-        "seq": r.seq,
-        "at": rfc3339(r.event.at),
-        "actor": r.event.actor,
-        "action": r.event.action,
-        "subject": r.event.subject,
-        "detail": r.event.detail,
-    })
+    reply(&body)
 }
 
 async fn history(
@@ -696,36 +687,15 @@ async fn history(
     let id = parse_id(&id)?;
     app.store.get_passport(&id).await.map_err(store_error)?;
     let events = app.store.history(&id).await.map_err(store_error)?;
-    Ok(Json(json!({
-        "events": events.iter().map(audit_json).collect::<Vec<_>>(),
-    })))
-}
-
-fn key_json(r: &ApiKeyRecord) -> Value {
-    json!({
-        "id": key_uuid(&r.prefix),
-        "prefix": r.prefix,
-        "scope": r.scope,
-        "label": r.label,
-        "createdAt": rfc3339(r.created_at),
-        "expiresAt": r.expires_at.map(rfc3339),
-        "revokedAt": r.revoked_at.map(rfc3339),
-        "lastUsedAt": r.last_used_at.map(rfc3339),
+    reply(&History {
+        events: events.iter().map(AuditEntry::from).collect(),
     })
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct NewKey {
-    scope: String,
-    label: String,
-    expires_at: Option<String>,
 }
 
 async fn new_key(
     State(app): State<AppState>,
     p: Principal,
-    ApiJson(body): ApiJson<NewKey>,
+    ApiJson(body): ApiJson<NewApiKey>,
 ) -> Result<Response, ApiError> {
     let scope: Scope = body.scope.parse().map_err(|e| ApiError::Unprocessable {
         detail: format!("{e}"),
@@ -767,17 +737,19 @@ async fn new_key(
             ApiError::Internal
         }
     })?;
-    let mut body = key_json(&record);
-    body["key"] = json!(key.expose_secret());
-    body["note"] = json!("store this key now: it is shown once and cannot be recovered");
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    let body = ApiKeyCreated {
+        info: ApiKeyInfo::from(&record),
+        key: key.expose_secret().to_string(),
+        note: "store this key now: it is shown once and cannot be recovered",
+    };
+    Ok((StatusCode::CREATED, reply(&body)?).into_response())
 }
 
 async fn list_keys(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
     let keys = app.store.list_api_keys().await.map_err(store_error)?;
-    Ok(Json(json!({
-        "items": keys.iter().map(key_json).collect::<Vec<_>>(),
-    })))
+    reply(&ApiKeyList {
+        items: keys.iter().map(ApiKeyInfo::from).collect(),
+    })
 }
 
 async fn revoke_key(
@@ -805,31 +777,21 @@ async fn revoke_key(
     // After the commit (or a failure): this node's next request with the key reads it again.
     app.api_keys.invalidate(&record.prefix);
     let r = r.map_err(store_error)?;
-    Ok(Json(key_json(&r)))
+    reply(&ApiKeyInfo::from(&r))
 }
 
 async fn signing_keys(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
     let keys = app.store.list_signing_keys().await.map_err(store_error)?;
-    Ok(Json(json!({
-        "signingAvailable": app.signing.is_ready(),
-        "items": keys.iter().map(|k| json!({
-            "keyId": k.key_id,
-            "purpose": k.purpose,
-            "backend": k.backend,
-            "publicKeyMultibase": k.public_key_multibase,
-            "status": k.status.as_str(),
-            "createdAt": rfc3339(k.created_at),
-            "retiredAt": k.retired_at.map(rfc3339),
-            "revokedAt": k.revoked_at.map(rfc3339),
-            "revocationReason": k.revocation_reason,
-        })).collect::<Vec<_>>(),
-    })))
+    reply(&SigningKeyList {
+        signing_available: app.signing.is_ready(),
+        items: keys.iter().map(SigningKeyInfo::from).collect(),
+    })
 }
 
 async fn rotate(State(app): State<AppState>, p: Principal) -> Result<Json<Value>, ApiError> {
     let event = app.signing.rotate(now())?;
     app.sync_signing_keys(&actor(&p), now()).await?;
-    Ok(Json(json!({ "event": event })))
+    reply(&KeyChange { event })
 }
 
 async fn revoke_signing_key(
@@ -842,7 +804,7 @@ async fn revoke_signing_key(
     let key = KeyId::parse(&id).map_err(|_| ApiError::NotFound)?;
     let event = app.signing.revoke(&key, &r, now())?;
     app.sync_signing_keys(&actor(&p), now()).await?;
-    Ok(Json(json!({ "event": event })))
+    reply(&KeyChange { event })
 }
 
 #[cfg(test)]

@@ -103,8 +103,8 @@ async fn health(State(app): State<AppState>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-async fn openapi(State(app): State<AppState>) -> Response {
-    axum::Json(crate::openapi::public_document(&app)).into_response()
+async fn openapi(State(app): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    crate::openapi::answer(crate::openapi::public_document(&app))
 }
 
 async fn did_document(State(app): State<AppState>) -> Result<Response, ApiError> {

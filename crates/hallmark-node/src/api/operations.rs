@@ -1,0 +1,183 @@
+//! What each admin route takes and answers, as schemas for the OpenAPI document.
+
+use super::requests::{NewApiKey, PassportSubmission, Reason};
+use super::responses::{
+    ApiKeyCreated, ApiKeyInfo, ApiKeyList, DraftCreated, DraftSaved, History, KeyChange,
+    PassportDetail, PassportPage, PassportSummary, Published, SigningKeyList, ValidationReport,
+    Whoami,
+};
+use crate::problem::Problem;
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::JsonSchema;
+use serde_json::{json, Map, Value};
+
+/// One admin operation's bodies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operation {
+    /// The JSON request body's schema, for operations that read one.
+    pub request: Option<Value>,
+    /// Whether the request body is a passport submission (the battery example applies).
+    pub submission: bool,
+    /// The success status.
+    pub status: u16,
+    /// The success body's schema (`application/json`).
+    pub response: Value,
+}
+
+/// Two components of the same name with different schemas (a request type and a response
+/// type named alike): a bug, refused rather than served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("two different schemas are both named {0:?}")]
+pub struct NameClash(pub String);
+
+/// The schemas of the admin API, collected as they are referenced: request bodies as they
+/// are read (deserialised), responses as they are written (serialised).
+pub struct Schemas {
+    requests: SchemaGenerator,
+    responses: SchemaGenerator,
+}
+
+impl Default for Schemas {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Schemas {
+    /// Generators whose references point at `#/components/schemas/<Name>` (JSON Schema
+    /// 2020-12, the dialect of OpenAPI 3.1).
+    pub fn new() -> Self {
+        let settings = SchemaSettings::draft2020_12().with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+        });
+        Schemas {
+            requests: settings.clone().for_deserialize().into_generator(),
+            responses: settings.for_serialize().into_generator(),
+        }
+    }
+
+    fn request<T: JsonSchema>(&mut self) -> Value {
+        self.requests.subschema_for::<T>().to_value()
+    }
+
+    fn response<T: JsonSchema>(&mut self) -> Value {
+        self.responses.subschema_for::<T>().to_value()
+    }
+
+    /// The schema of an RFC 9457 problem (every error answer).
+    pub fn problem(&mut self) -> Value {
+        self.response::<Problem>()
+    }
+
+    /// A `reason` body; `required` for the routes that refuse one without it.
+    fn reason(&mut self, required: bool) -> Value {
+        let reason = self.request::<Reason>();
+        if required {
+            json!({ "allOf": [reason], "required": ["reason"] })
+        } else {
+            reason
+        }
+    }
+
+    /// The bodies of the admin route `method path` (a row of
+    /// [`crate::routes::admin::ROUTES`]); `None` for a route it does not know (a unit test
+    /// checks every row has one).
+    pub fn operation(&mut self, method: &str, path: &str) -> Option<Operation> {
+        let tail = path.strip_prefix("/api/v1").unwrap_or(path);
+        let submission = matches!(
+            (method, tail),
+            ("POST", "/passports")
+                | ("POST", "/passports/validate")
+                | ("PUT", "/passports/{id}/draft")
+                | ("POST", "/passports/{id}/versions")
+        );
+        let request = match (method, tail) {
+            _ if submission => Some(self.request::<PassportSubmission>()),
+            ("POST", "/passports/{id}/archive") => Some(self.reason(false)),
+            ("POST", "/passports/{id}/suspend")
+            | ("POST", "/passports/{id}/deactivate")
+            | ("POST", "/signing-keys/{id}/revoke") => Some(self.reason(true)),
+            ("POST", "/api-keys") => Some(self.request::<NewApiKey>()),
+            _ => None,
+        };
+        let (status, response) = match (method, tail) {
+            ("GET", "/whoami") => (200, self.response::<Whoami>()),
+            ("GET", "/passports") => (200, self.response::<PassportPage>()),
+            ("POST", "/passports") => (201, self.response::<DraftCreated>()),
+            ("POST", "/passports/validate") => (200, self.response::<ValidationReport>()),
+            ("GET", "/passports/{id}") => (200, self.response::<PassportDetail>()),
+            ("PUT", "/passports/{id}/draft") => (200, self.response::<DraftSaved>()),
+            ("POST", "/passports/{id}/publish") => (200, self.response::<Published>()),
+            ("POST", "/passports/{id}/versions") => (201, self.response::<DraftSaved>()),
+            ("POST", "/passports/{id}/suspend")
+            | ("POST", "/passports/{id}/resume")
+            | ("POST", "/passports/{id}/archive")
+            | ("POST", "/passports/{id}/deactivate") => (200, self.response::<PassportSummary>()),
+            ("GET", "/passports/{id}/history") => (200, self.response::<History>()),
+            ("GET", "/api-keys") => (200, self.response::<ApiKeyList>()),
+            ("POST", "/api-keys") => (201, self.response::<ApiKeyCreated>()),
+            ("POST", "/api-keys/{id}/revoke") => (200, self.response::<ApiKeyInfo>()),
+            ("GET", "/signing-keys") => (200, self.response::<SigningKeyList>()),
+            ("POST", "/signing-keys/rotate") | ("POST", "/signing-keys/{id}/revoke") => {
+                (200, self.response::<KeyChange>())
+            }
+            ("GET", "/openapi.json") => (
+                200,
+                json!({
+                    "type": "object",
+                    "description": "This OpenAPI 3.1 document",
+                    "required": ["openapi", "info", "paths", "components"],
+                }),
+            ),
+            _ => return None,
+        };
+        Some(Operation {
+            request,
+            submission,
+            status,
+            response,
+        })
+    }
+
+    /// Every schema referenced so far, by name (for `components.schemas`).
+    pub fn into_components(mut self) -> Result<Map<String, Value>, NameClash> {
+        let mut all = self.responses.take_definitions(true);
+        for (name, schema) in self.requests.take_definitions(true) {
+            match all.get(&name) {
+                Some(existing) if *existing != schema => return Err(NameClash(name)),
+                _ => {
+                    all.insert(name, schema);
+                }
+            }
+        }
+        Ok(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::routes::admin::ROUTES;
+
+    #[test]
+    fn every_admin_route_has_its_bodies_and_every_name_is_one_schema() {
+        let mut s = Schemas::new();
+        for (method, path, _) in ROUTES {
+            let op = s.operation(method, path);
+            assert!(op.is_some(), "{method} {path} has no documented bodies");
+        }
+        s.problem();
+        let components = s.into_components().unwrap();
+        for name in [
+            "PassportSubmission",
+            "Reason",
+            "NewApiKey",
+            "Problem",
+            "Published",
+        ] {
+            assert!(components.contains_key(name), "{name}");
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Request bodies of the admin API.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A passport submission: the body of `POST /api/v1/passports`, `POST
+/// /api/v1/passports/validate`, `PUT /api/v1/passports/{id}/draft` and `POST
+/// /api/v1/passports/{id}/versions`. Everything but what the node assigns (`id`, `status`,
+/// `version`, timestamps). Unknown members are refused at every level of the envelope.
+///
+/// The node reads it with hallmark-core's `PassportDraft` (refusals name the field); this
+/// type is that reading's schema, held to it by a unit test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PassportSubmission {
+    /// The product this passport is for: a GS1 GTIN, with a lot (batch granularity) or a
+    /// serial number (item granularity).
+    pub unique_product_identifier: UniqueProductIdentifier,
+    /// `model` (no lot, no serial), `batch` (a lot, no serial) or `item` (a serial, lot
+    /// optional); must match the identifier.
+    #[schemars(schema_with = "super::wire::granularity")]
+    pub granularity: String,
+    /// Unique economic operator identifier (e.g. `urn:eori:…`).
+    #[schemars(length(min = 1, max = 256))]
+    pub economic_operator_id: String,
+    /// Unique facility identifier (e.g. `urn:gln:…`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 256))]
+    pub facility_id: Option<String>,
+    /// The sector data model (and its version) that `data` follows.
+    pub sector: SectorReference,
+    /// Component passports, each pinned by the SHA-256 of its bytes (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1000))]
+    pub components: Option<Vec<ComponentReference>>,
+    /// The sector data: a JSON object, validated against the JSON Schema of the sector
+    /// version named in `sector` (see `x-hallmark-sectors`: for `battery` 1.2.0 the seven
+    /// BatteryPass submodels, every one required), then by the sector's plugin, whose
+    /// findings a validation report carries.
+    pub data: Map<String, Value>,
+}
+
+/// GS1 keys of the product: GTIN (AI 01), lot (AI 10), serial (AI 21).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UniqueProductIdentifier {
+    /// GTIN-8, -12, -13 or -14 with a valid check digit.
+    #[schemars(pattern(r"^([0-9]{8}|[0-9]{12,14})$"))]
+    pub gtin: String,
+    /// Lot / batch number: 1 to 20 characters of GS1 character set 82.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r#"^[A-Za-z0-9!"%&'()*+,\-./:;<=>?_]{1,20}$"#))]
+    pub lot: Option<String>,
+    /// Serial number: 1 to 20 characters of GS1 character set 82.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r#"^[A-Za-z0-9!"%&'()*+,\-./:;<=>?_]{1,20}$"#))]
+    pub serial: Option<String>,
+}
+
+/// Which sector data model, at which version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SectorReference {
+    /// Sector id, e.g. `battery`.
+    #[schemars(length(min = 1, max = 256))]
+    pub id: String,
+    /// Version of the sector's schema, e.g. `1.2.0`.
+    #[schemars(length(min = 1, max = 256))]
+    pub schema_version: String,
+}
+
+/// A component's passport (or other document), pinned by the SHA-256 of its bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentReference {
+    /// Absolute URI (a scheme, no whitespace; at most 2048 characters).
+    #[schemars(length(min = 1, max = 2048))]
+    pub uri: String,
+    /// SHA-256 of the referenced bytes, lowercase hex.
+    #[schemars(pattern(r"^[0-9a-f]{64}$"))]
+    pub sha256: String,
+}
+
+/// The body of a status change (`suspend`, `archive`, `deactivate`) or of a signing key's
+/// revocation. `reason` is required (non-empty once trimmed) to suspend, deactivate and
+/// revoke, optional to archive.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    /// Why, for the audit log and (suspend, deactivate) the passport's public status; at
+    /// most 1000 characters.
+    #[serde(default)]
+    #[schemars(length(max = 1000))]
+    pub reason: Option<String>,
+}
+
+/// The body of `POST /api/v1/api-keys`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewApiKey {
+    /// What the key may do: `read` (GETs), `write` (passport writes), `admin` (keys).
+    #[schemars(schema_with = "super::wire::scope")]
+    pub scope: String,
+    /// A name for people (1 to 200 characters once trimmed).
+    #[schemars(length(min = 1, max = 200))]
+    pub label: String,
+    /// When the key stops working (RFC 3339, in the future); never, if absent.
+    #[serde(default)]
+    #[schemars(extend("format" = "date-time"))]
+    pub expires_at: Option<String>,
+}

@@ -1,0 +1,612 @@
+//! Response bodies of the admin API (success answers; errors are RFC 9457 problems,
+//! [`crate::problem::Problem`]).
+//!
+//! Every object here is closed in its schema (`additionalProperties: false`), so a member a
+//! handler adds, renames or drops without its type is caught by `tests/openapi_http.rs`.
+
+use super::requests::{ComponentReference, SectorReference, UniqueProductIdentifier};
+use super::Timestamp;
+use crate::backing::key_uuid;
+use crate::plugins::PluginRef;
+use hallmark_keys::KeyEvent;
+use hallmark_store::{ApiKeyRecord, AuditRecord, PassportRecord, SignedForms, SigningKeyRecord};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// `GET /api/v1/whoami`: the authenticated principal.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+#[schemars(deny_unknown_fields)]
+pub enum Whoami {
+    /// An API key.
+    ApiKey {
+        /// The key's id (as listed by `GET /api/v1/api-keys`).
+        #[serde(rename = "keyId")]
+        key_id: Uuid,
+        /// Its scope.
+        #[schemars(schema_with = "super::wire::scope")]
+        scope: &'static str,
+    },
+    /// The admin login from the configuration.
+    Admin {
+        /// The configured user name.
+        username: String,
+        /// Always `admin`.
+        #[schemars(extend("const" = "admin"))]
+        scope: &'static str,
+    },
+}
+
+/// A passport's record: identity, status and version counters (no content).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct PassportSummary {
+    /// The passport id (UUIDv7).
+    pub id: Uuid,
+    /// GTIN-14 of the product.
+    pub gtin: String,
+    /// Sector id.
+    pub sector: String,
+    /// Economic operator identifier.
+    pub economic_operator_id: String,
+    /// Lifecycle status.
+    #[schemars(schema_with = "super::wire::passport_status")]
+    pub status: &'static str,
+    /// The reason given for the current status (suspend, archive, deactivate).
+    pub status_reason: Option<String>,
+    /// The published version served (0 before the first publication).
+    pub current_version: u32,
+    /// When the passport was created.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+    /// When it was first published.
+    pub published_at: Option<Timestamp>,
+}
+
+impl From<&PassportRecord> for PassportSummary {
+    fn from(r: &PassportRecord) -> Self {
+        PassportSummary {
+            id: r.id.uuid(),
+            gtin: r.gtin.clone(),
+            sector: r.sector_id.clone(),
+            economic_operator_id: r.economic_operator_id.clone(),
+            status: r.status.as_str(),
+            status_reason: r.status_reason.clone(),
+            current_version: r.current_version,
+            created_at: Timestamp(r.created_at),
+            updated_at: Timestamp(r.updated_at),
+            published_at: r.published_at.map(Timestamp),
+        }
+    }
+}
+
+/// `POST /api/v1/passports` (201): the new passport's record, its draft version (1) and the
+/// draft's validation report.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct DraftCreated {
+    /// The record.
+    #[serde(flatten)]
+    pub passport: PassportSummary,
+    /// The pending draft's version.
+    pub draft_version: u32,
+    /// Whether the draft is publishable as it stands.
+    pub validation: ValidationReport,
+}
+
+/// `PUT /api/v1/passports/{id}/draft` and `POST /api/v1/passports/{id}/versions` (201).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct DraftSaved {
+    /// The passport id.
+    pub id: Uuid,
+    /// The pending draft's version.
+    pub draft_version: u32,
+    /// Whether the draft is publishable as it stands.
+    pub validation: ValidationReport,
+}
+
+/// A validation report (`POST /api/v1/passports/validate`, and the `validation` of a draft
+/// write): `valid` means publishable — the envelope and the sector's JSON Schema hold and
+/// the sector plugin, if one serves the sector version, found no error.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ValidationReport {
+    /// Publishable as it stands.
+    pub valid: bool,
+    /// Envelope and JSON Schema issues.
+    pub issues: Vec<Issue>,
+    /// The sector plugin's verdict; `null` when no plugin serves the sector version or when
+    /// the JSON Schema did not hold (the plugin does not run then).
+    pub plugin: Option<PluginReport>,
+}
+
+/// Something wrong with a submission, at a place in it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Issue {
+    /// RFC 6901 JSON pointer (into the sector data for schema issues; empty or the envelope
+    /// field for envelope refusals).
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl From<hallmark_core::sector::ValidationIssue> for Issue {
+    fn from(i: hallmark_core::sector::ValidationIssue) -> Self {
+        let hallmark_core::sector::ValidationIssue { pointer, message } = i;
+        Issue { pointer, message }
+    }
+}
+
+/// A sector plugin's verdict in a validation report.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PluginReport {
+    /// The plugin ran.
+    Checked(PluginVerdict),
+    /// The plugin gave no verdict (a draft write still saves the draft, reported not valid).
+    Failed(PluginFailure),
+}
+
+/// The plugin ran: which one, and what it found.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct PluginVerdict {
+    /// Plugin name (as signed in its manifest).
+    pub name: String,
+    /// Plugin version.
+    pub version: String,
+    /// SHA-256 of the module, hex.
+    pub sha256: String,
+    /// Its findings (an `error` blocks publication).
+    pub findings: Vec<Finding>,
+}
+
+impl PluginVerdict {
+    /// The verdict of `plugin`.
+    pub fn new(plugin: PluginRef, findings: Vec<hallmark_sandbox::Finding>) -> Self {
+        let PluginRef {
+            name,
+            version,
+            sha256,
+        } = plugin;
+        PluginVerdict {
+            name,
+            version,
+            sha256,
+            findings: findings.into_iter().map(Finding::from).collect(),
+        }
+    }
+
+    /// The verdict of a gate (`None`: no plugin serves the sector version).
+    pub fn of(verdict: crate::plugins::Verdict) -> Option<Self> {
+        match verdict {
+            crate::plugins::Verdict::Ungated => None,
+            crate::plugins::Verdict::Checked { plugin, findings } => {
+                Some(PluginVerdict::new(plugin, findings))
+            }
+        }
+    }
+}
+
+/// One finding of a sector plugin.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Finding {
+    /// RFC 6901 JSON pointer into the passport (`/data/…`).
+    pub pointer: String,
+    /// `error` blocks publication; `warning` and `info` do not.
+    #[schemars(schema_with = "super::wire::severity")]
+    pub severity: hallmark_sandbox::Severity,
+    /// What is wrong, for a human.
+    pub message: String,
+}
+
+impl From<hallmark_sandbox::Finding> for Finding {
+    fn from(f: hallmark_sandbox::Finding) -> Self {
+        let hallmark_sandbox::Finding {
+            pointer,
+            severity,
+            message,
+        } = f;
+        Finding {
+            pointer,
+            severity,
+            message,
+        }
+    }
+}
+
+/// The plugin gave no verdict.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct PluginFailure {
+    /// The plugin's name, when one ran.
+    pub name: Option<String>,
+    /// The plugin's version, when one ran.
+    pub version: Option<String>,
+    /// How it failed.
+    pub failed: FailureDetail,
+}
+
+/// How a plugin failed.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct FailureDetail {
+    /// Failure mode (`out-of-fuel`, `deadline`, `memory-limit`, `trap`, `missing`, …).
+    pub reason: &'static str,
+    /// One line: what happened.
+    pub detail: String,
+}
+
+/// `POST /api/v1/passports/{id}/publish`: the version published, where it is served, and
+/// its transparency-log leaf.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct Published {
+    /// The passport id.
+    pub id: Uuid,
+    /// The version published.
+    pub version: u32,
+    /// Always `published`.
+    #[schemars(extend("const" = "published"))]
+    pub status: &'static str,
+    /// The passport-signing key that signed it.
+    pub key_id: String,
+    /// The passport's public URL (current version).
+    pub url: String,
+    /// This version's public URL (immutable).
+    pub version_url: String,
+    /// The sector plugin's verdict (`null`: no plugin serves the sector version).
+    pub plugin: Option<PluginVerdict>,
+    /// Index of the publish event's leaf in the transparency log.
+    pub log_index: u64,
+    /// Its inclusion proof.
+    pub log_inclusion_url: String,
+    /// The log's latest checkpoint.
+    pub log_checkpoint_url: String,
+}
+
+/// `GET /api/v1/passports`: one page of records, newest first.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct PassportPage {
+    /// The records.
+    pub items: Vec<PassportSummary>,
+    /// The cursor of the next page (`after=`), `null` on the last page.
+    pub next: Option<Uuid>,
+}
+
+/// `GET /api/v1/passports/{id}`: the record, the pending draft and the current version with
+/// its credentials for every audience.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct PassportDetail {
+    /// The record.
+    #[serde(flatten)]
+    pub passport: PassportSummary,
+    /// The pending draft, if there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft: Option<PendingDraft>,
+    /// The current published version, once there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<CurrentVersion>,
+}
+
+/// A pending draft.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct PendingDraft {
+    /// Its version (the next to publish).
+    pub version: u32,
+    /// The draft passport as stored.
+    #[schemars(with = "StoredPassport")]
+    pub passport: Value,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
+/// The current published version.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct CurrentVersion {
+    /// Its version.
+    pub version: u32,
+    /// The key that signed it.
+    pub key_id: String,
+    /// When it was signed.
+    pub signed_at: Timestamp,
+    /// The passport as signed (every tier).
+    #[schemars(with = "StoredPassport")]
+    pub passport: Value,
+    /// The credentials as issued, one per audience.
+    pub credentials: AudienceCredentials,
+}
+
+/// A version's credentials, one per audience (each a view of the passport for that tier).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct AudienceCredentials {
+    /// What anyone may see (served on the public listener).
+    pub public: SignedCredential,
+    /// For persons with a legitimate interest.
+    pub legitimate_interest: SignedCredential,
+    /// For notified bodies, market surveillance authorities and the Commission (everything).
+    pub authority: SignedCredential,
+}
+
+/// One credential in both secured forms.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct SignedCredential {
+    /// The VC 2.0 credential secured with an `eddsa-jcs-2022` Data Integrity proof.
+    #[schemars(with = "Map<String, Value>")]
+    pub data_integrity: Value,
+    /// The same credential as a `vc+jwt` (compact JWS).
+    pub jwt: String,
+}
+
+impl From<&SignedForms> for SignedCredential {
+    fn from(f: &SignedForms) -> Self {
+        SignedCredential {
+            data_integrity: serde_json::from_slice(&f.data_integrity).unwrap_or(Value::Null),
+            jwt: f.jwt.clone(),
+        }
+    }
+}
+
+/// A passport as the node stores and signs it: a submission plus what the node assigns.
+/// (Schema only: read-path answers carry the stored bytes.)
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StoredPassport {
+    /// `urn:uuid:<UUIDv7>`.
+    #[schemars(pattern(
+        r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    ))]
+    pub id: String,
+    /// The product identifier.
+    pub unique_product_identifier: UniqueProductIdentifier,
+    /// `model`, `batch` or `item`.
+    #[schemars(schema_with = "super::wire::granularity")]
+    pub granularity: String,
+    /// Economic operator identifier.
+    pub economic_operator_id: String,
+    /// Facility identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facility_id: Option<String>,
+    /// Sector data model and version.
+    pub sector: SectorReference,
+    /// Lifecycle status.
+    #[schemars(schema_with = "super::wire::passport_status")]
+    pub status: String,
+    /// Content version, from 1.
+    #[schemars(range(min = 1))]
+    pub version: u32,
+    /// Created (RFC 3339).
+    #[schemars(extend("format" = "date-time"))]
+    pub created_at: String,
+    /// Last changed (RFC 3339).
+    #[schemars(extend("format" = "date-time"))]
+    pub updated_at: String,
+    /// First published (RFC 3339); absent while a draft.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub published_at: Option<String>,
+    /// Component references.
+    pub components: Vec<ComponentReference>,
+    /// Sector data.
+    pub data: Map<String, Value>,
+}
+
+/// `GET /api/v1/passports/{id}/history`: the passport's audit events, oldest first.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct History {
+    /// The events.
+    pub events: Vec<AuditEntry>,
+}
+
+/// One audit event (also a transparency-log leaf).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct AuditEntry {
+    /// Sequence number (the log leaf index + 1).
+    pub seq: u64,
+    /// When.
+    pub at: Timestamp,
+    /// Who: `api-key:<id>`, `admin:<user name>` or `node`.
+    pub actor: String,
+    /// What, e.g. `passport.published`.
+    pub action: String,
+    /// What else it concerns (an API key prefix, a signing key id), if anything.
+    pub subject: Option<String>,
+    /// Details of the action (free-form per action).
+    pub detail: Value,
+}
+
+impl From<&AuditRecord> for AuditEntry {
+    fn from(r: &AuditRecord) -> Self {
+        AuditEntry {
+            seq: r.seq,
+            at: Timestamp(r.event.at),
+            actor: r.event.actor.clone(),
+            action: r.event.action.clone(),
+            subject: r.event.subject.clone(),
+            detail: r.event.detail.clone(),
+        }
+    }
+}
+
+/// An API key's metadata (never the secret nor its hash).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct ApiKeyInfo {
+    /// The key's id.
+    pub id: Uuid,
+    /// Its lookup prefix (the start of the key text).
+    pub prefix: String,
+    /// Its scope.
+    #[schemars(schema_with = "super::wire::scope")]
+    pub scope: String,
+    /// Its label.
+    pub label: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it expires, if ever.
+    pub expires_at: Option<Timestamp>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Timestamp>,
+    /// When it was last used (updated at most once a minute), if ever.
+    pub last_used_at: Option<Timestamp>,
+}
+
+impl From<&ApiKeyRecord> for ApiKeyInfo {
+    fn from(r: &ApiKeyRecord) -> Self {
+        ApiKeyInfo {
+            id: key_uuid(&r.prefix),
+            prefix: r.prefix.clone(),
+            scope: r.scope.clone(),
+            label: r.label.clone(),
+            created_at: Timestamp(r.created_at),
+            expires_at: r.expires_at.map(Timestamp),
+            revoked_at: r.revoked_at.map(Timestamp),
+            last_used_at: r.last_used_at.map(Timestamp),
+        }
+    }
+}
+
+/// `POST /api/v1/api-keys` (201): the new key's metadata and, this once, the key itself.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ApiKeyCreated {
+    /// The metadata.
+    #[serde(flatten)]
+    pub info: ApiKeyInfo,
+    /// The key (`hmk_<r|w|a>_…`): shown once, not recoverable.
+    pub key: String,
+    /// A reminder of that.
+    pub note: &'static str,
+}
+
+/// `GET /api/v1/api-keys`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ApiKeyList {
+    /// Every key, revoked and expired ones included.
+    pub items: Vec<ApiKeyInfo>,
+}
+
+/// `GET /api/v1/signing-keys`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct SigningKeyList {
+    /// Whether the signing backend can sign now (an HSM may be unavailable).
+    pub signing_available: bool,
+    /// The keys' public metadata.
+    pub items: Vec<SigningKeyInfo>,
+}
+
+/// A signing key's public metadata.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct SigningKeyInfo {
+    /// Key id (its Multikey).
+    pub key_id: String,
+    /// What it signs.
+    #[schemars(schema_with = "super::wire::purpose")]
+    pub purpose: String,
+    /// Where its private half lives.
+    #[schemars(schema_with = "super::wire::backend")]
+    pub backend: String,
+    /// The public key, Multikey (`z…`).
+    pub public_key_multibase: String,
+    /// Its status.
+    #[schemars(schema_with = "super::wire::signing_key_status")]
+    pub status: &'static str,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was retired, if it was.
+    pub retired_at: Option<Timestamp>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Timestamp>,
+    /// Why it was revoked.
+    pub revocation_reason: Option<String>,
+}
+
+impl From<&SigningKeyRecord> for SigningKeyInfo {
+    fn from(k: &SigningKeyRecord) -> Self {
+        SigningKeyInfo {
+            key_id: k.key_id.clone(),
+            purpose: k.purpose.clone(),
+            backend: k.backend.clone(),
+            public_key_multibase: k.public_key_multibase.clone(),
+            status: k.status.as_str(),
+            created_at: Timestamp(k.created_at),
+            retired_at: k.retired_at.map(Timestamp),
+            revoked_at: k.revoked_at.map(Timestamp),
+            revocation_reason: k.revocation_reason.clone(),
+        }
+    }
+}
+
+/// `POST /api/v1/signing-keys/rotate` and `POST /api/v1/signing-keys/{id}/revoke`: the
+/// key lifecycle event, as appended to the audit log.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct KeyChange {
+    /// The event.
+    #[schemars(with = "KeyChangeEvent")]
+    pub event: KeyEvent,
+}
+
+/// The schema of the key lifecycle events these routes answer (`hallmark_keys::KeyEvent`,
+/// serialised as it is).
+#[derive(JsonSchema)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+enum KeyChangeEvent {
+    /// The passport-signing key was rotated; the old key is retired (it stays in the DID
+    /// document, so earlier credentials still verify).
+    Rotated {
+        /// The retired key.
+        retired: String,
+        /// The new current key.
+        current: String,
+        /// The purpose.
+        #[schemars(schema_with = "super::wire::purpose")]
+        purpose: String,
+        /// When.
+        #[schemars(extend("format" = "date-time"))]
+        at: String,
+    },
+    /// A key was revoked (it leaves the DID document).
+    Revoked {
+        /// The key.
+        key: String,
+        /// Its purpose.
+        #[schemars(schema_with = "super::wire::purpose")]
+        purpose: String,
+        /// Why.
+        reason: String,
+        /// When.
+        #[schemars(extend("format" = "date-time"))]
+        at: String,
+    },
+}
