@@ -570,3 +570,33 @@ mod tests {
         assert_eq!(log.latest().unwrap().size, 9);
     }
 }
+
+#[cfg(test)]
+mod origin_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::{classify_note, StoredNote};
+    use ed25519_dalek::SigningKey;
+    use hallmark_core::tlog::{sign_checkpoint, Checkpoint};
+
+    /// A checkpoint signed by the node's key for another origin is a changed origin, named;
+    /// one signed by another key is foreign, whatever its origin.
+    #[test]
+    fn a_note_signed_for_another_origin_is_told_from_a_foreign_one() {
+        let key = SigningKey::from_bytes(&[3; 32]);
+        let old = "dpp.example.com/log";
+        let cp = Checkpoint::new(old, 5, [9; 32]);
+        let note = sign_checkpoint(&cp, old, &key).unwrap();
+        let keys = [key.verifying_key()];
+        assert_eq!(classify_note(&note, &keys, old), StoredNote::Ours(cp));
+        assert_eq!(
+            classify_note(&note, &keys, "passports.example.org/log"),
+            StoredNote::OtherOrigin(old.to_string())
+        );
+        let stranger = [SigningKey::from_bytes(&[4; 32]).verifying_key()];
+        assert_eq!(
+            classify_note(&note, &stranger, "passports.example.org/log"),
+            StoredNote::Foreign
+        );
+        assert_eq!(classify_note(&note, &stranger, old), StoredNote::Foreign);
+    }
+}
