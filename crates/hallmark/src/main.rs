@@ -62,59 +62,7 @@ enum Command {
     /// The checkpoint and proof come from --checkpoint and --proof (files saved from the
     /// node's /log/checkpoint and /log/proof/inclusion endpoints), or with --from are
     /// fetched from the node.
-    Verify {
-        /// The credential file (JSON or compact JWS).
-        #[arg(required_unless_present = "from", conflicts_with = "from")]
-        credential: Option<PathBuf>,
-        /// The issuer's DID document (did.json), as fetched from its did:web URL.
-        #[arg(
-            long = "did-document",
-            value_name = "FILE",
-            required_unless_present = "from"
-        )]
-        did_document: Option<PathBuf>,
-        /// With --from, development only: take the DID document from this URL instead of
-        /// resolving the issuer's did:web (e.g. http://localhost:8080/.well-known/did.json
-        /// for `hallmark demo`); the report carries a warning.
-        #[arg(
-            long = "did-document-from",
-            value_name = "URL",
-            requires = "from",
-            conflicts_with = "did_document"
-        )]
-        did_document_from: Option<String>,
-        /// Fetch the credential from this passport URL (a node's public listener).
-        #[arg(long, value_name = "URL")]
-        from: Option<String>,
-        /// With --from: fetch the vc+jwt form instead of the Data Integrity JSON.
-        #[arg(long, requires = "from")]
-        jwt: bool,
-        /// Do not check validFrom / validUntil against the current time.
-        #[arg(long)]
-        skip_validity_dates: bool,
-        /// Print the report as JSON instead of text (with a `verdict`).
-        #[arg(long)]
-        json: bool,
-        /// A transparency-log checkpoint (signed note) to check the credential against.
-        #[arg(
-            long,
-            value_name = "FILE",
-            requires_all = ["proof", "log_key"],
-            conflicts_with = "from"
-        )]
-        checkpoint: Option<PathBuf>,
-        /// The inclusion proof (JSON, as served by /log/proof/inclusion) of the publish event.
-        #[arg(
-            long,
-            value_name = "FILE",
-            requires_all = ["checkpoint", "log_key"],
-            conflicts_with = "from"
-        )]
-        proof: Option<PathBuf>,
-        /// The log's verifier key (`<name>+<key ID>+<base64 key>`), pinned out of band.
-        #[arg(long = "log-key", value_name = "VKEY")]
-        log_key: Option<String>,
-    },
+    Verify(verify_cmd::VerifyArgs),
     /// Manage the node's signing keys (encrypted file keystore).
     ///
     /// The passphrase is read from the HALLMARK_KEYSTORE_PASSPHRASE environment variable,
@@ -192,29 +140,7 @@ fn serve_settings_help() -> String {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Verify {
-            credential,
-            did_document,
-            did_document_from,
-            from,
-            jwt,
-            skip_validity_dates,
-            json,
-            checkpoint,
-            proof,
-            log_key,
-        } => verify_cmd::run(&verify_cmd::VerifyArgs {
-            credential,
-            did_document,
-            did_document_from,
-            from,
-            jwt,
-            skip_validity_dates,
-            json,
-            checkpoint,
-            proof,
-            log_key,
-        }),
+        Command::Verify(args) => verify_cmd::run(&args),
         Command::Keys { keystore, command } => keys::run(&keystore, command),
         Command::Log { command } => log::run(command),
         Command::Serve { config, profile } => node_cmd::serve(config.as_deref(), profile),

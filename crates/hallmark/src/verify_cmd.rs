@@ -20,27 +20,59 @@ pub const EXIT_USAGE: u8 = 2;
 pub const DID_DOCUMENT_CHECK: &str = "did-document";
 const DID_ACCEPT: &str = "application/did+json, application/json";
 
-/// What `hallmark verify` was asked.
+/// What `hallmark verify` was asked (its command-line arguments).
+#[derive(clap::Args)]
 pub struct VerifyArgs {
-    /// Credential file (offline).
+    /// The credential file (JSON or compact JWS).
+    #[arg(required_unless_present = "from", conflicts_with = "from")]
     pub credential: Option<PathBuf>,
-    /// DID document file.
+    /// The issuer's DID document (did.json), as fetched from its did:web URL.
+    #[arg(
+        long = "did-document",
+        value_name = "FILE",
+        required_unless_present = "from"
+    )]
     pub did_document: Option<PathBuf>,
-    /// Development escape hatch: fetch the DID document from this URL.
+    /// With --from, development only: take the DID document from this URL instead of
+    /// resolving the issuer's did:web (e.g. http://localhost:8080/.well-known/did.json
+    /// for `hallmark demo`); the report carries a warning.
+    #[arg(
+        long = "did-document-from",
+        value_name = "URL",
+        requires = "from",
+        conflicts_with = "did_document"
+    )]
     pub did_document_from: Option<String>,
-    /// Passport URL of a node.
+    /// Fetch the credential from this passport URL (a node's public listener).
+    #[arg(long, value_name = "URL")]
     pub from: Option<String>,
-    /// Fetch the vc+jwt form.
+    /// With --from: fetch the vc+jwt form instead of the Data Integrity JSON.
+    #[arg(long, requires = "from")]
     pub jwt: bool,
-    /// Do not check validFrom / validUntil.
+    /// Do not check validFrom / validUntil against the current time.
+    #[arg(long)]
     pub skip_validity_dates: bool,
-    /// Print JSON.
+    /// Print the report as JSON instead of text (with a `verdict`).
+    #[arg(long)]
     pub json: bool,
-    /// Checkpoint file.
+    /// A transparency-log checkpoint (signed note) to check the credential against.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires_all = ["proof", "log_key"],
+        conflicts_with = "from"
+    )]
     pub checkpoint: Option<PathBuf>,
-    /// Inclusion proof file.
+    /// The inclusion proof (JSON, as served by /log/proof/inclusion) of the publish event.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires_all = ["checkpoint", "log_key"],
+        conflicts_with = "from"
+    )]
     pub proof: Option<PathBuf>,
-    /// The log's verifier key.
+    /// The log's verifier key (`<name>+<key ID>+<base64 key>`), pinned out of band.
+    #[arg(long = "log-key", value_name = "VKEY")]
     pub log_key: Option<String>,
 }
 

@@ -20,32 +20,38 @@ fn run(args: &[&std::ffi::OsStr]) -> (i32, String) {
     (out.status.code().unwrap(), text)
 }
 
-#[test]
-fn verify_prints_checks_and_sets_exit_code() {
-    let dir = tempfile::tempdir().unwrap();
+/// A credential valid from `valid_from`, signed by a did:web key, and that DID's document.
+fn issue(
+    valid_from: time::OffsetDateTime,
+    subject: serde_json::Value,
+) -> (credential::SecuredCredential, DidDocument) {
     let did = DidWeb::from_base_url("https://dpp.example.com").unwrap();
     let key = SigningKey::from_bytes(&[5; 32]);
     let unsigned = UnsignedCredential {
         id: "https://dpp.example.com/passports/x/versions/1".into(),
         types: vec!["DigitalProductPassport".into()],
         issuer: did.as_str().into(),
-        valid_from: time::macros::datetime!(2026-01-01 0:00 UTC),
-        subject: serde_json::json!({"id": "urn:example:1", "mass": 12.5}),
+        valid_from,
+        subject,
         extra_contexts: vec![],
     };
-    let c = credential::secure(
-        &unsigned,
-        &did.key_url(&key.key_id()),
-        time::macros::datetime!(2026-01-01 0:00 UTC),
-        &key,
-    )
-    .unwrap();
+    let c = credential::secure(&unsigned, &did.key_url(&key.key_id()), valid_from, &key).unwrap();
     let doc = DidDocument::build(
         &did,
         &[PublishedKey {
             public_key: key.verifying_key(),
             status: KeyStatus::Current,
         }],
+    );
+    (c, doc)
+}
+
+#[test]
+fn verify_prints_checks_and_sets_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, doc) = issue(
+        time::macros::datetime!(2026-01-01 0:00 UTC),
+        serde_json::json!({"id": "urn:example:1", "mass": 12.5}),
     );
     let did_path = dir.path().join("did.json");
     let di_path = dir.path().join("passport.json");
@@ -135,24 +141,9 @@ fn verify_prints_checks_and_sets_exit_code() {
 #[test]
 fn validity_dates_are_checked_by_default_and_can_be_skipped() {
     let dir = tempfile::tempdir().unwrap();
-    let did = DidWeb::from_base_url("https://dpp.example.com").unwrap();
-    let key = SigningKey::from_bytes(&[6; 32]);
-    let future = time::macros::datetime!(2999-01-01 0:00 UTC);
-    let unsigned = UnsignedCredential {
-        id: "https://dpp.example.com/passports/y/versions/1".into(),
-        types: vec!["DigitalProductPassport".into()],
-        issuer: did.as_str().into(),
-        valid_from: future,
-        subject: serde_json::json!({"id": "urn:example:2"}),
-        extra_contexts: vec![],
-    };
-    let c = credential::secure(&unsigned, &did.key_url(&key.key_id()), future, &key).unwrap();
-    let doc = DidDocument::build(
-        &did,
-        &[PublishedKey {
-            public_key: key.verifying_key(),
-            status: KeyStatus::Current,
-        }],
+    let (c, doc) = issue(
+        time::macros::datetime!(2999-01-01 0:00 UTC),
+        serde_json::json!({"id": "urn:example:2"}),
     );
     let did_path = dir.path().join("did.json");
     let cred_path = dir.path().join("passport.json");
