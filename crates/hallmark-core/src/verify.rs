@@ -19,6 +19,12 @@
 //! | `key-authorized` | the method is listed under `assertionMethod` |
 //! | `signature` | Ed25519 (`verify_strict`) over SHA-256(proof config) ‖ SHA-256(document), or over the JWS signing input |
 //! | `validity` | `validFrom` ≤ now < `validUntil` (only when the caller passes a time) |
+//!
+//! A caller that fetched the credential adds what it knows: where the DID document came
+//! from (`did-document`, a [`Outcome::Warn`] when it was not resolved by the did:web rules)
+//! and the status the node served beside the bytes ([`Report::record_status`]). The
+//! [`Verdict`] tells a valid credential of a passport that is not in force (suspended,
+//! archived, deactivated) from an invalid one.
 
 use crate::credential::{self, CRYPTOSUITE, JWT_TYP, PROOF_TYPE, VC_V2_CONTEXT};
 use crate::did::DidDocument;
@@ -52,6 +58,28 @@ pub enum Outcome {
     Fail(String),
     /// The check could not run (with the reason).
     Skipped(String),
+    /// Nothing failed, but the verifier must know this (e.g. the DID document was not
+    /// resolved from the DID's own location); does not make the report invalid.
+    Warn(String),
+}
+
+impl Outcome {
+    /// The mark printed before a check: `pass`, `FAIL`, `skip`, `WARN`.
+    pub fn mark(&self) -> &'static str {
+        match self {
+            Outcome::Pass(_) => "pass",
+            Outcome::Fail(_) => "FAIL",
+            Outcome::Skipped(_) => "skip",
+            Outcome::Warn(_) => "WARN",
+        }
+    }
+
+    /// The note, reason or warning.
+    pub fn detail(&self) -> &str {
+        match self {
+            Outcome::Pass(t) | Outcome::Fail(t) | Outcome::Skipped(t) | Outcome::Warn(t) => t,
+        }
+    }
 }
 
 /// One named check.
@@ -65,7 +93,7 @@ pub struct Check {
 }
 
 /// The result of verifying one credential.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     /// The form presented, if recognised.
@@ -76,6 +104,41 @@ pub struct Report {
     pub verification_method: Option<String>,
     /// The unsecured credential (for JWS: the payload), once parsed.
     pub credential: Option<Value>,
+    /// The passport status the node served with the credential (or instead of it), when
+    /// the caller fetched it: see [`Report::record_status`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub served_status: Option<String>,
+}
+
+/// Name of the check recording the passport status a node served.
+pub const STATUS_CHECK: &str = "status";
+
+/// The passport status in which a verified credential counts as in force.
+pub const IN_FORCE: &str = "published";
+
+/// What a report amounts to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", content = "status", rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The credential verified and nothing failed.
+    Valid,
+    /// No check of the credential failed, but the node serves the passport in another
+    /// status than `published` (suspended: the credential itself is withheld).
+    NotInForce(String),
+    /// A check failed, or the signature was never verified.
+    Invalid,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Valid => f.write_str("VALID"),
+            Verdict::NotInForce(status) => {
+                write!(f, "NOT IN FORCE: the passport is {status}")
+            }
+            Verdict::Invalid => f.write_str("INVALID"),
+        }
+    }
 }
 
 impl Report {
@@ -89,6 +152,43 @@ impl Report {
                 .checks
                 .iter()
                 .any(|c| c.name == "signature" && matches!(c.outcome, Outcome::Pass(_)))
+    }
+
+    /// The verdict: [`Verdict::Invalid`] if any check other than [`STATUS_CHECK`] failed,
+    /// else [`Verdict::NotInForce`] if the served status is not [`IN_FORCE`], else
+    /// [`Verdict::Valid`] when the signature verified.
+    pub fn verdict(&self) -> Verdict {
+        let failed = |c: &&Check| matches!(c.outcome, Outcome::Fail(_));
+        if self
+            .checks
+            .iter()
+            .filter(failed)
+            .any(|c| c.name != STATUS_CHECK)
+        {
+            return Verdict::Invalid;
+        }
+        match &self.served_status {
+            Some(s) if s != IN_FORCE => Verdict::NotInForce(s.clone()),
+            _ if self.is_valid() => Verdict::Valid,
+            _ => Verdict::Invalid,
+        }
+    }
+
+    /// Records the status a node served with (or instead of) the credential as the
+    /// [`STATUS_CHECK`] check: `published` passes; `suspended`, `archived` and
+    /// `deactivated` fail (the verdict is then [`Verdict::NotInForce`]); no status at all
+    /// is a warning (a node that does not say). `detail` says what the node answered.
+    pub fn record_status(&mut self, status: Option<&str>, detail: &str) {
+        let outcome = match status {
+            Some(IN_FORCE) => Outcome::Pass(format!("{IN_FORCE} ({detail})")),
+            Some(s) => Outcome::Fail(format!("{s} ({detail})")),
+            None => Outcome::Warn(format!("the node did not say ({detail})")),
+        };
+        self.served_status = status.map(str::to_string);
+        self.checks.push(Check {
+            name: STATUS_CHECK,
+            outcome,
+        });
     }
 
     /// The outcome of a named check.
@@ -120,21 +220,23 @@ impl Report {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for c in &self.checks {
-            let (mark, text) = match &c.outcome {
-                Outcome::Pass(t) => ("pass", t),
-                Outcome::Fail(t) => ("FAIL", t),
-                Outcome::Skipped(t) => ("skip", t),
-            };
-            writeln!(f, "{mark}  {:<15} {text}", c.name)?;
+            writeln!(
+                f,
+                "{}  {:<15} {}",
+                c.outcome.mark(),
+                c.name,
+                c.outcome.detail()
+            )?;
         }
-        write!(f, "{}", if self.is_valid() { "VALID" } else { "INVALID" })
+        write!(f, "{}", self.verdict())
     }
 }
 
 /// Options for [`verify_with`].
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
-    /// Check the validity period against this time; skipped when `None`.
+    /// Check the validity period against this time; skipped when `None` (the `hallmark
+    /// verify` command passes the current time unless told to skip the dates).
     pub now: Option<OffsetDateTime>,
 }
 
@@ -163,6 +265,7 @@ pub fn verify_with(input: &[u8], did_document: &DidDocument, options: &VerifyOpt
         checks: Vec::new(),
         verification_method: None,
         credential: None,
+        served_status: None,
     };
     let trimmed = input.trim_ascii();
     let format = if matches!(trimmed.first(), Some(b'{' | b'[')) {

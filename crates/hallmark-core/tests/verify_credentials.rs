@@ -328,3 +328,41 @@ fn arb_json() -> impl Strategy<Value = serde_json::Value> {
         ]
     })
 }
+
+/// The verdict tells a genuine credential of a passport not in force from an invalid one:
+/// only the served status failing is `NotInForce`; any other failure is `Invalid`; no
+/// status (offline) or `published` is `Valid`; a warning never fails a report.
+#[test]
+fn the_verdict_separates_status_from_validity() {
+    use hallmark_core::verify::{Check, Report, Verdict};
+    let c = issue_with(1);
+    let doc = doc_with(&[(1, KeyStatus::Current)]);
+    let valid = verify(&c.data_integrity, &doc);
+    assert_eq!(valid.verdict(), Verdict::Valid);
+    let mut warned = valid.clone();
+    warned.checks.push(Check {
+        name: "did-document",
+        outcome: Outcome::Warn("development only".into()),
+    });
+    warned.record_status(None, "no header");
+    assert_eq!(warned.verdict(), Verdict::Valid);
+    assert!(warned.to_string().contains("WARN  did-document"));
+    let mut published = valid.clone();
+    published.record_status(Some("published"), "header");
+    assert_eq!(published.verdict(), Verdict::Valid);
+    let mut archived = valid.clone();
+    archived.record_status(Some("archived"), "header");
+    assert_eq!(archived.verdict(), Verdict::NotInForce("archived".into()));
+    assert!(!archived.is_valid());
+    assert!(archived
+        .to_string()
+        .ends_with("NOT IN FORCE: the passport is archived"));
+    // Withheld (suspended): no signature checked, still not in force rather than invalid.
+    let mut gone = Report::default();
+    gone.record_status(Some("suspended"), "HTTP 410");
+    assert_eq!(gone.verdict(), Verdict::NotInForce("suspended".into()));
+    // A tampered credential of an archived passport is invalid.
+    let mut bad = verify(&c.data_integrity, &doc_with(&[(2, KeyStatus::Current)]));
+    bad.record_status(Some("archived"), "header");
+    assert_eq!(bad.verdict(), Verdict::Invalid);
+}

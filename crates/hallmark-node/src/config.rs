@@ -59,6 +59,12 @@ pub const DEFAULT_ADMIN_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr
 pub const DEFAULT_DATA_DIR: &str = "/var/lib/hallmark";
 /// Keystore file name inside the data directory (default keystore path).
 pub const KEYSTORE_FILE: &str = "hallmark-keys.json";
+
+/// The default keystore of a data directory, `<data dir>/hallmark-keys.json`: what `serve`
+/// opens and `hallmark keys` manages unless `HALLMARK_KEYSTORE_PATH` says otherwise.
+pub fn keystore_in(data_dir: &Path) -> PathBuf {
+    data_dir.join(KEYSTORE_FILE)
+}
 /// SQLite file name inside the data directory (development default database).
 pub const SQLITE_FILE: &str = "hallmark.db";
 /// Default HSM object label prefix (as `hallmark keys hsm`).
@@ -907,7 +913,7 @@ impl Config {
         let path = self
             .keystore_path
             .clone()
-            .unwrap_or_else(|| data_dir.join(KEYSTORE_FILE));
+            .unwrap_or_else(|| keystore_in(data_dir));
         let passphrase = match &self.keystore_passphrase {
             Some(p) => p.clone(),
             None if prod => return Err(ConfigError::KeystorePassphraseMissing),

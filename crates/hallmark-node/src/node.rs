@@ -1,6 +1,9 @@
-//! Start-up and running: load the sector plugins (refusing any that does not verify), open
-//! the store (migrating PostgreSQL with the migration URL, then refusing an over-privileged
-//! app role), unlock the keystore or connect the HSM, bind both listeners, stop gracefully.
+//! Start-up and running. `serve` checks everything it can before it touches the database:
+//! the configuration (validated by the caller), the sector plugins (refusing any that does
+//! not verify), the keystore or HSM, both listeners. Only then does it open the store
+//! (migrating PostgreSQL with the migration URL, then refusing an over-privileged app
+//! role), refuse a log whose checkpoints name another origin, write (key metadata, the
+//! `node.started` event) and serve; it stops gracefully.
 
 use crate::app::{App, AppState, SigningBackend};
 use crate::audit::AuditSink;
@@ -19,7 +22,7 @@ use axum::Router;
 use hallmark_core::issue::Issuer;
 use hallmark_core::sector::SectorRegistry;
 use hallmark_keys::hsm::Hsm;
-use hallmark_keys::keystore::Keystore;
+use hallmark_keys::keystore::{KdfParams, Keystore};
 use hallmark_keys::KeysError;
 use hallmark_store::{PgStore, SqliteStore, Store, StoreError};
 use secrecy::ExposeSecret;
@@ -38,6 +41,41 @@ pub enum StartError {
     /// The keystore could not be unlocked.
     #[error("keystore: {0}")]
     Keystore(#[from] KeysError),
+    /// The keystore file does not exist (production; development creates one).
+    #[error(
+        "keystore: {} does not exist: create it with `hallmark keys init --keystore {}` \
+         (HALLMARK_KEYSTORE_PASSPHRASE set to the node's passphrase), or set \
+         HALLMARK_KEYSTORE_PATH to the keystore the node should use",
+        path.display(),
+        path.display()
+    )]
+    KeystoreMissing {
+        /// Where the node looked (HALLMARK_KEYSTORE_PATH, default `<data dir>/hallmark-keys.json`).
+        path: std::path::PathBuf,
+    },
+    /// Development: the data directory could not be created.
+    #[error("cannot create the data directory {}: {source}", path.display())]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The stored log's checkpoints are signed for another origin: the public base URL
+    /// changed.
+    #[error(
+        "transparency log: the origin changed from {stored:?} to {configured:?}: the stored \
+         checkpoints are signed by this node's log key for {stored:?}, which verifiers have \
+         pinned, so the log cannot continue under another name (the passports' issuer DID \
+         names the old base URL too); start with the HALLMARK_PUBLIC_BASE_URL that gives \
+         {stored:?}, or start a new node with a new database and keystore for the new URL"
+    )]
+    LogOriginChanged {
+        /// The origin the stored checkpoints name.
+        stored: String,
+        /// The origin of the configured public base URL.
+        configured: String,
+    },
     /// The public base URL cannot be an issuer.
     #[error("public base URL: {0}")]
     Issuer(String),
@@ -75,9 +113,13 @@ pub async fn open_store(db: &Database) -> Result<Arc<dyn Store>, StartError> {
 }
 
 /// Unlocks the keystore or connects the HSM. An unreachable HSM is not an error: the node
-/// starts, serves public reads, and signing answers 503 "HSM unavailable".
+/// starts, serves public reads, and signing answers 503 "HSM unavailable". A missing
+/// keystore file is [`StartError::KeystoreMissing`] (saying how to create one).
 pub fn open_signing(signing: &Signing) -> Result<SigningBackend, StartError> {
     match signing {
+        Signing::Keystore { path, .. } if !path.exists() => {
+            Err(StartError::KeystoreMissing { path: path.clone() })
+        }
         Signing::Keystore { path, passphrase } => Ok(SigningBackend::Keystore(Box::new(
             RwLock::new(Keystore::open(path, passphrase)?),
         ))),
@@ -89,6 +131,49 @@ pub fn open_signing(signing: &Signing) -> Result<SigningBackend, StartError> {
             Ok(SigningBackend::Hsm(state, Arc::clone(integrity)))
         }
     }
+}
+
+/// Development profile: creates the data directory and, when the keystore file does not
+/// exist, a keystore (Argon2id at the floor for the demo passphrase, with the
+/// `DEVELOPMENT-ONLY` marker beside it, so production refuses it). Production creates
+/// nothing.
+pub fn prepare_development(config: &ValidatedConfig) -> Result<(), StartError> {
+    if config.profile != Profile::Development {
+        return Ok(());
+    }
+    let dir = |path: &std::path::Path| {
+        std::fs::create_dir_all(path).map_err(|source| StartError::DataDir {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    dir(&config.data_dir)?;
+    let Signing::Keystore { path, passphrase } = &config.signing else {
+        return Ok(());
+    };
+    if path.exists() {
+        return Ok(());
+    }
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    dir(parent)?;
+    let demo = passphrase.expose_secret() == crate::config::DEMO_KEYSTORE_PASSPHRASE;
+    let kdf = if demo {
+        KdfParams::FLOOR
+    } else {
+        KdfParams::RECOMMENDED
+    };
+    Keystore::create(path, passphrase, kdf, OffsetDateTime::now_utc())?;
+    if demo {
+        crate::config::write_development_marker(parent).map_err(|source| StartError::DataDir {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    tracing::warn!(keystore = %path.display(), "development: created a keystore");
+    Ok(())
 }
 
 /// Loads the configured sector plugins on the blocking pool (reading and compiling is
@@ -119,9 +204,11 @@ pub async fn build_app(
     build_app_with_plugins(store, signing, public_base_url, PluginGate::none()).await
 }
 
-/// Builds the application state: wraps the store so that writes wake the checkpoint signer,
-/// creates the log-checkpoint key if the backend has none, and copies the signing keys'
-/// public metadata into the store (so the DID document is served even when the HSM is down).
+/// Builds the application state: hands the store its row-authentication keys, wraps it so
+/// that writes wake the checkpoint signer, refuses a log whose checkpoints are signed for
+/// another origin ([`StartError::LogOriginChanged`]; nothing written), then creates the
+/// log-checkpoint key if the backend has none and copies the signing keys' public metadata
+/// into the store (so the DID document is served even when the HSM is down).
 pub async fn build_app_with_plugins(
     store: Arc<dyn Store>,
     signing: SigningBackend,
@@ -131,15 +218,14 @@ pub async fn build_app_with_plugins(
     let issuer =
         Issuer::from_base_url(public_base_url).map_err(|e| StartError::Issuer(e.to_string()))?;
     let log = TransparencyLog::new(origin_for(&issuer.base_url).map_err(StartError::Issuer)?);
-    // Every leaf and signing-key row the store writes from now on carries the node's tag.
+    // Every leaf and signing-key row the store writes from now on carries the node's tag:
+    // the keys are set before anything below can write.
     let integrity = signing.integrity_keys()?;
     if !store.set_integrity(Arc::clone(&integrity)) {
         tracing::warn!("the store already had row-authentication keys; keeping them");
     }
     // Every audited write wakes the checkpoint signer.
     let store = transparency::notify::notifying(store, log.waker());
-    transparency::keys::ensure_log_key(&signing, OffsetDateTime::now_utc())
-        .map_err(|e| StartError::Keys(e.to_string()))?;
     let app = Arc::new(App {
         store,
         issuer,
@@ -156,6 +242,15 @@ pub async fn build_app_with_plugins(
         integrity,
         alarms: crate::integrity::Alarms::default(),
     });
+    // Read-only: a log signed for another origin stops start-up before any write.
+    if let Some(stored) = transparency::stored_origin(&app).await? {
+        return Err(StartError::LogOriginChanged {
+            stored,
+            configured: app.log.origin().to_string(),
+        });
+    }
+    transparency::keys::ensure_log_key(&app.signing, OffsetDateTime::now_utc())
+        .map_err(|e| StartError::Keys(e.to_string()))?;
     app.sync_signing_keys("node:start-up", OffsetDateTime::now_utc())
         .await
         .map_err(|e| StartError::Keys(e.to_string()))?;
@@ -211,10 +306,38 @@ pub struct Running {
     tasks: Vec<JoinHandle<std::io::Result<()>>>,
 }
 
-async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, StartError> {
-    tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartError::Bind { addr, source })
+/// Both listeners, bound (before the database is touched: a port in use stops start-up
+/// with nothing written).
+pub struct Listeners {
+    public: tokio::net::TcpListener,
+    admin: tokio::net::TcpListener,
+    /// Where the public listener is bound.
+    pub public_addr: SocketAddr,
+    /// Where the admin listener is bound.
+    pub admin_addr: SocketAddr,
+}
+
+impl Listeners {
+    /// Binds the public and the admin listener.
+    pub async fn bind(public: SocketAddr, admin: SocketAddr) -> Result<Self, StartError> {
+        let bind = |addr: SocketAddr| async move {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Bind { addr, source })?;
+            let local = listener
+                .local_addr()
+                .map_err(|source| StartError::Bind { addr, source })?;
+            Ok::<_, StartError>((listener, local))
+        };
+        let (public, public_addr) = bind(public).await?;
+        let (admin, admin_addr) = bind(admin).await?;
+        Ok(Listeners {
+            public,
+            admin,
+            public_addr,
+            admin_addr,
+        })
+    }
 }
 
 fn spawn(
@@ -254,30 +377,32 @@ pub async fn start(
     public_listen: SocketAddr,
     admin_listen: SocketAddr,
 ) -> Result<Running, StartError> {
+    let listeners = Listeners::bind(public_listen, admin_listen).await?;
+    start_on(app, edge, admin, listeners).await
+}
+
+/// [`start`] on listeners already bound.
+pub async fn start_on(
+    app: AppState,
+    edge: &EdgeConfig,
+    admin: &AdminCredentials,
+    bound: Listeners,
+) -> Result<Running, StartError> {
     let refusals = security_audit(&app, edge);
     let (public, admin_r) = routers(&app, edge, admin, refusals.clone());
     let limits = connection_limits(edge);
-    let pl = bind(public_listen).await?;
-    let al = bind(admin_listen).await?;
-    let public_addr = pl.local_addr().map_err(|source| StartError::Bind {
-        addr: public_listen,
-        source,
-    })?;
-    let admin_addr = al.local_addr().map_err(|source| StartError::Bind {
-        addr: admin_listen,
-        source,
-    })?;
+    let (public_addr, admin_addr) = (bound.public_addr, bound.admin_addr);
     let (stop, rx) = watch::channel(false);
     let listeners = vec![
         spawn(
-            pl,
+            bound.public,
             public,
             limits,
             Arc::clone(&edge.trusted_proxies),
             rx.clone(),
         ),
         spawn(
-            al,
+            bound.admin,
             admin_r,
             limits,
             Arc::clone(&edge.trusted_proxies),
@@ -366,23 +491,22 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// `hallmark serve`: everything from a validated configuration; records `node.started`
-/// (the effective configuration without secrets) in the audit log before serving.
+/// `hallmark serve`: everything from a validated configuration. Checks before it touches
+/// the database — plugins, keystore or HSM, both listeners bound —, then opens (migrates)
+/// the store, refuses a log signed for another origin, records `node.started` (the
+/// effective configuration without secrets) and serves. A failure before the store is
+/// opened leaves the database as it was.
 pub async fn serve(config: &ValidatedConfig) -> Result<Running, StartError> {
     // Plugins first: a plugin that does not verify stops the node before anything is opened.
     let plugins = open_plugins(&config.plugins, config.profile).await?;
-    let store = open_store(&config.database).await?;
+    prepare_development(config)?;
     let signing = open_signing(&config.signing)?;
+    let listeners = Listeners::bind(config.public_listen, config.admin_listen).await?;
+    // Only now the database.
+    let store = open_store(&config.database).await?;
     let app = build_app_with_plugins(store, signing, &config.public_base_url, plugins).await?;
     app.log.set_interval(config.checkpoint_interval);
     app.credentials.resize(config.read_cache_bytes);
     crate::started::record_started(&app, config).await?;
-    start(
-        app,
-        &config.edge(),
-        &config.admin,
-        config.public_listen,
-        config.admin_listen,
-    )
-    .await
+    start_on(app, &config.edge(), &config.admin, listeners).await
 }

@@ -348,6 +348,28 @@ async fn full_lifecycle(backend: Backend) {
     assert_eq!(cur.header("cache-control"), Some("public, max-age=60"));
     assert_eq!(cur.header("hallmark-passport-status"), Some("published"));
     assert!(cur.header("etag").unwrap().starts_with('"'));
+    // A browser-based verifier may read the status and the log pointer.
+    let cors = Reply::from(
+        common::client()
+            .get(format!("{}/passports/{id}", n.public))
+            .header("origin", "https://verifier.example")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let exposed = cors
+        .header("access-control-expose-headers")
+        .unwrap()
+        .to_ascii_lowercase();
+    for h in [
+        "hallmark-passport-status",
+        "hallmark-log-index",
+        "link",
+        "etag",
+    ] {
+        assert!(exposed.contains(h), "{h} not exposed: {exposed}");
+    }
     cur.assert_security_headers();
     assert_eq!(
         serde_json::from_slice::<Value>(&cur.body).unwrap(),
@@ -484,6 +506,15 @@ async fn full_lifecycle(backend: Backend) {
     assert_eq!(s.status, 200);
     let gone = n.get_public(&format!("/passports/{id}"), None).await;
     assert_eq!(gone.problem(410, "gone")["reason"], "under investigation");
+    // The 410 says which status, and is cached no longer than a 200 of the current
+    // version, so a CDN stops serving it within a minute of a resume (version URLs too).
+    assert_eq!(gone.header("hallmark-passport-status"), Some("suspended"));
+    assert_eq!(gone.header("cache-control"), Some("public, max-age=60"));
+    let gone_v1 = n
+        .get_public(&format!("/passports/{id}/versions/1"), None)
+        .await;
+    assert_eq!(gone_v1.status, 410);
+    assert_eq!(gone_v1.header("cache-control"), Some("public, max-age=60"));
     let res = n
         .call(
             Method::POST,

@@ -45,6 +45,16 @@ pub enum StoreError {
     /// Any other database or connection error.
     #[error("database: {0}")]
     Database(String),
+    /// A connection could not be made (server down, wrong credentials, no such database).
+    #[error("cannot connect with the {which} URL {url}: {detail}")]
+    Connect {
+        /// Which URL: `migration` or `application`.
+        which: &'static str,
+        /// The URL without its password.
+        url: String,
+        /// Why.
+        detail: String,
+    },
 }
 
 /// Why the node refuses to serve with the configured PostgreSQL application role. Each

@@ -178,7 +178,9 @@ pub fn bootstrap_sql(
 pub async fn migrate(migration: &PgConnectOptions, app_role: &str) -> Result<(), StoreError> {
     let app = quote_ident(app_role)?;
     let schema = quote_ident(SCHEMA)?;
-    let mut conn = PgConnection::connect_with(migration).await?;
+    let mut conn = PgConnection::connect_with(migration)
+        .await
+        .map_err(|e| connect_error("migration", migration, e))?;
     let result = apply_migrations(&mut conn, &app, &schema).await;
     let closed = conn.close().await;
     result?;
@@ -192,6 +194,11 @@ async fn apply_migrations(
     schema: &str,
 ) -> Result<(), StoreError> {
     let mut tx = conn.begin().await?;
+    // `… IF NOT EXISTS` answers an existing schema or table with a NOTICE, which sqlx logs
+    // at INFO on every start: only warnings and errors are wanted from migrating.
+    (&mut *tx)
+        .execute("SET LOCAL client_min_messages = warning")
+        .await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(MIGRATION_LOCK)
         .execute(&mut *tx)
@@ -224,6 +231,25 @@ async fn apply_migrations(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// A connection's URL for messages: user, host, port and database, never the password.
+pub fn redacted_url(options: &PgConnectOptions) -> String {
+    format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    )
+}
+
+fn connect_error(which: &'static str, options: &PgConnectOptions, e: sqlx::Error) -> StoreError {
+    StoreError::Connect {
+        which,
+        url: redacted_url(options),
+        detail: e.to_string(),
+    }
 }
 
 /// Connection options for the application role: `search_path` pinned to [`SCHEMA`].
@@ -290,8 +316,9 @@ impl PgStore {
                     Ok(sqlx::Connection::ping(conn).await.is_ok())
                 })
             })
-            .connect_with(app_options(app))
-            .await?;
+            .connect_with(app_options(app.clone()))
+            .await
+            .map_err(|e| connect_error("application", &app, e))?;
         if let Err(e) = check_app_role(&pool).await {
             pool.close().await;
             return Err(e);

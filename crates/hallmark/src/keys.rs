@@ -14,8 +14,6 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-/// Default `--keystore`.
-pub const DEFAULT_KEYSTORE: &str = "./hallmark-keys.json";
 /// Where the passphrase comes from.
 pub const PASSPHRASE_ENV: &str = "HALLMARK_KEYSTORE_PASSPHRASE";
 /// PKCS#11 module path.
@@ -183,6 +181,7 @@ enum Failure {
     Usage(String),
     Keys(KeysError),
     Hsm(HsmError),
+    Missing(PathBuf),
 }
 
 impl From<HsmError> for Failure {
@@ -213,7 +212,37 @@ pub fn run(keystore: &Path, command: KeysCommand) -> ExitCode {
             eprintln!("hallmark keys hsm: {e}");
             ExitCode::from(1)
         }
+        Err(Failure::Missing(path)) => {
+            let p = path.display();
+            eprintln!(
+                "hallmark keys: no keystore at {p}: create it with `hallmark keys init \
+                 --keystore {p}`, or point --keystore (or HALLMARK_KEYSTORE_PATH) at the \
+                 node's keystore"
+            );
+            ExitCode::from(1)
+        }
     }
+}
+
+/// Opens the keystore (passphrase from the environment); a missing file says what to do.
+fn open(keystore: &Path) -> Result<Keystore, Failure> {
+    if !keystore.exists() {
+        return Err(Failure::Missing(keystore.to_path_buf()));
+    }
+    Ok(Keystore::open(keystore, &passphrase()?)?)
+}
+
+/// The default `--keystore`: the file `hallmark serve` opens by default,
+/// `<HALLMARK_DATA_DIR>/hallmark-keys.json` (data directory `/var/lib/hallmark` unless set).
+/// `HALLMARK_KEYSTORE_PATH`, when set, comes before it (clap reads it).
+pub fn default_keystore() -> PathBuf {
+    let data_dir = std::env::var_os("HALLMARK_DATA_DIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(
+            || PathBuf::from(hallmark_node::config::DEFAULT_DATA_DIR),
+            PathBuf::from,
+        );
+    hallmark_node::config::keystore_in(&data_dir)
 }
 
 fn passphrase() -> Result<SecretString, Failure> {
@@ -258,23 +287,23 @@ fn run_inner(keystore: &Path, command: KeysCommand) -> Result<(), Failure> {
             );
         }
         KeysCommand::List(args) => {
-            let store = Keystore::open(keystore, &passphrase()?)?;
+            let store = open(keystore)?;
             print_keys(&store.list(), args.json)?;
         }
         KeysCommand::Rotate(args) => {
-            let mut store = Keystore::open(keystore, &passphrase()?)?;
+            let mut store = open(keystore)?;
             emit(&store.rotate(args.purpose, now)?);
         }
         KeysCommand::Revoke(args) => {
             let id = args.key_id()?;
-            let mut store = Keystore::open(keystore, &passphrase()?)?;
+            let mut store = open(keystore)?;
             emit(&store.revoke(&id, &args.reason, now)?);
         }
         KeysCommand::Backup { recipient, out } => {
             if out.exists() {
                 return Err(KeysError::AlreadyExists { path: out }.into());
             }
-            let store = Keystore::open(keystore, &passphrase()?)?;
+            let store = open(keystore)?;
             let (ciphertext, event) = store.backup(&recipient, now)?;
             hallmark_keys::keystore::write_new_private_file(&out, &ciphertext)?;
             emit(&event);
@@ -315,11 +344,11 @@ fn run_inner(keystore: &Path, command: KeysCommand) -> Result<(), Failure> {
         }
         KeysCommand::Import { input } => {
             let ciphertext = read(&input)?;
-            let mut store = Keystore::open(keystore, &passphrase()?)?;
+            let mut store = open(keystore)?;
             emit(&store.import(&ciphertext, now)?);
         }
         KeysCommand::Recipient => {
-            let store = Keystore::open(keystore, &passphrase()?)?;
+            let store = open(keystore)?;
             println!("{}", store.node_recipient());
         }
         KeysCommand::Hsm { command } => run_hsm(command, now)?,

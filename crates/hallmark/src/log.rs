@@ -327,18 +327,13 @@ fn verify_consistency(old: &Path, new: &Path, proof: &Path, log_key: &str) -> Ex
     let checks = check_consistency(&old, &new, &proof, &key);
     let mut ok = true;
     for c in &checks {
-        let (mark, text) = match &c.outcome {
-            Outcome::Pass(t) => ("pass", t),
-            Outcome::Fail(t) => {
-                ok = false;
-                ("FAIL", t)
-            }
-            Outcome::Skipped(t) => {
-                ok = false;
-                ("skip", t)
-            }
-        };
-        println!("{mark}  {:<18} {text}", c.name);
+        ok &= matches!(c.outcome, Outcome::Pass(_) | Outcome::Warn(_));
+        println!(
+            "{}  {:<18} {}",
+            c.outcome.mark(),
+            c.name,
+            c.outcome.detail()
+        );
     }
     if ok {
         println!("CONSISTENT");

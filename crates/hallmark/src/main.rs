@@ -1,13 +1,16 @@
 //! The `hallmark` command.
 //!
-//! Subcommands: `verify` (offline verification of a passport credential against a DID
-//! document and, with a log key, against the transparency log), `keys` (the encrypted file
+//! Subcommands: `verify` (`verify_cmd.rs`: verification of a passport credential against
+//! its issuer's DID document — files, or fetched with `fetch.rs` — and, with a log key,
+//! against the transparency log), `keys` (the encrypted file
 //! keystore: see `keys.rs` and docs/keys.md), `log` (`log.rs`: fsck of the store's log,
 //! consistency between two checkpoints), `serve` and `demo` (`node_cmd.rs`).
 
+mod fetch;
 mod keys;
 mod log;
 mod node_cmd;
+mod verify_cmd;
 
 /// mimalloc instead of glibc's malloc: the node allocates and frees many short-lived
 /// buffers per request (JSON, canonical forms, credentials), and glibc's allocator was
@@ -16,9 +19,6 @@ mod node_cmd;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Parser, Subcommand};
-use hallmark_core::did::DidDocument;
-use hallmark_core::tlog::{check_logged_credential, InclusionProof, VerifierKey};
-use hallmark_core::verify::{verify_with, VerifyOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -35,17 +35,25 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Verify a passport credential offline against the issuer's DID document.
+    /// Verify a passport credential against the issuer's DID document.
     ///
     /// Accepts either secured form: a Data Integrity JSON credential (eddsa-jcs-2022) or a
-    /// compact vc+jwt. Prints every check; exits 0 when valid, 1 when not, 2 on usage or
-    /// I/O errors.
+    /// compact vc+jwt. Prints every check, then the verdict. Exit codes: 0 valid; 1 invalid
+    /// (a check failed, or the issuer's DID document could not be resolved); 2 usage or
+    /// I/O error (nothing verified); 3 not in force (with --from: the node serves the
+    /// passport as suspended — 410, credential withheld —, archived or deactivated).
     ///
-    /// With --from <passport URL> the credential is fetched from a node (and, unless
-    /// --did-document is given, the issuer's DID document from its did:web location; for an
-    /// http://localhost or http://127.0.0.1 node — the demo — over http from that origin).
-    /// This build fetches over plain http only; for https nodes download both files (e.g.
-    /// with curl) and verify them offline.
+    /// The validity period (validFrom, validUntil) is checked against the current time
+    /// unless --skip-validity-dates is given.
+    ///
+    /// With --from <passport URL> the credential is fetched from a node (http or https),
+    /// the status it serves (Hallmark-Passport-Status, or 410) is reported as the `status`
+    /// check, and the issuer's DID document is resolved by the did:web rules: over https
+    /// from the DID's own host (https://host[:port]/.well-known/did.json, or
+    /// https://host/path/did.json), never from the node being checked. --did-document FILE
+    /// uses a file instead. --did-document-from URL fetches it from a URL you name — a
+    /// development escape hatch (a demo node on http://localhost), reported as a warning.
+    /// The `did-document` check always says where the document came from.
     ///
     /// With --log-key (the log's verifier key, pinned out of band) it also checks that the
     /// credential was logged: `log-checkpoint` (the checkpoint is signed by that key),
@@ -54,57 +62,23 @@ enum Command {
     /// The checkpoint and proof come from --checkpoint and --proof (files saved from the
     /// node's /log/checkpoint and /log/proof/inclusion endpoints), or with --from are
     /// fetched from the node.
-    Verify {
-        /// The credential file (JSON or compact JWS).
-        #[arg(required_unless_present = "from", conflicts_with = "from")]
-        credential: Option<PathBuf>,
-        /// The issuer's DID document (did.json), as fetched from its did:web URL.
-        #[arg(
-            long = "did-document",
-            value_name = "FILE",
-            required_unless_present = "from"
-        )]
-        did_document: Option<PathBuf>,
-        /// Fetch the credential from this passport URL (a node's public listener).
-        #[arg(long, value_name = "URL")]
-        from: Option<String>,
-        /// With --from: fetch the vc+jwt form instead of the Data Integrity JSON.
-        #[arg(long, requires = "from")]
-        jwt: bool,
-        /// Also check the validity period against the current time.
-        #[arg(long)]
-        check_time: bool,
-        /// Print the report as JSON instead of text.
-        #[arg(long)]
-        json: bool,
-        /// A transparency-log checkpoint (signed note) to check the credential against.
-        #[arg(
-            long,
-            value_name = "FILE",
-            requires_all = ["proof", "log_key"],
-            conflicts_with = "from"
-        )]
-        checkpoint: Option<PathBuf>,
-        /// The inclusion proof (JSON, as served by /log/proof/inclusion) of the publish event.
-        #[arg(
-            long,
-            value_name = "FILE",
-            requires_all = ["checkpoint", "log_key"],
-            conflicts_with = "from"
-        )]
-        proof: Option<PathBuf>,
-        /// The log's verifier key (`<name>+<key ID>+<base64 key>`), pinned out of band.
-        #[arg(long = "log-key", value_name = "VKEY")]
-        log_key: Option<String>,
-    },
+    Verify(verify_cmd::VerifyArgs),
     /// Manage the node's signing keys (encrypted file keystore).
     ///
     /// The passphrase is read from the HALLMARK_KEYSTORE_PASSPHRASE environment variable,
     /// never from the command line. Lifecycle events are printed to stdout as JSON lines.
     /// Exits 0 on success, 1 when the operation fails, 2 on usage errors.
     Keys {
-        /// The keystore file.
-        #[arg(long, global = true, value_name = "PATH", default_value = keys::DEFAULT_KEYSTORE)]
+        /// The keystore file: the one `hallmark serve` opens by default,
+        /// <HALLMARK_DATA_DIR>/hallmark-keys.json (/var/lib/hallmark/hallmark-keys.json when
+        /// HALLMARK_DATA_DIR is not set).
+        #[arg(
+            long,
+            global = true,
+            value_name = "PATH",
+            env = "HALLMARK_KEYSTORE_PATH",
+            default_value_os_t = keys::default_keystore()
+        )]
         keystore: PathBuf,
         #[command(subcommand)]
         command: keys::KeysCommand,
@@ -166,64 +140,7 @@ fn serve_settings_help() -> String {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Verify {
-            credential,
-            did_document,
-            from,
-            jwt,
-            check_time,
-            json,
-            checkpoint,
-            proof,
-            log_key,
-        } => {
-            let log_key = match log_key.as_deref().map(VerifierKey::parse).transpose() {
-                Ok(k) => k,
-                Err(e) => {
-                    eprintln!("hallmark verify: --log-key: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let inputs = match (from, credential) {
-                (Some(url), _) => node_cmd::fetch_for_verify(&url, jwt, did_document.as_deref())
-                    .and_then(|(cred, doc, name)| {
-                        let evidence = match &log_key {
-                            Some(_) => Some(node_cmd::fetch_log_evidence(&url)?),
-                            None => None,
-                        };
-                        Ok((cred, doc, name, evidence))
-                    }),
-                (None, Some(c)) => match did_document {
-                    Some(d) => read_inputs(&c, &d).and_then(|(cred, doc, name)| {
-                        let evidence = match (&checkpoint, &proof, &log_key) {
-                            (Some(cp), Some(pr), Some(_)) => Some(read_evidence(cp, pr)?),
-                            (None, None, None) => None,
-                            _ => {
-                                return Err(
-                                    "--log-key needs --checkpoint and --proof (or --from)".into()
-                                )
-                            }
-                        };
-                        Ok((cred, doc, name, evidence))
-                    }),
-                    None => Err("--did-document is required".to_string()),
-                },
-                (None, None) => Err("a credential file or --from is required".to_string()),
-            };
-            match inputs {
-                Ok((cred, doc, doc_name, evidence)) => {
-                    let log = match (evidence, &log_key) {
-                        (Some((note, proof)), Some(key)) => Some((note, proof, key)),
-                        _ => None,
-                    };
-                    verify_bytes(&cred, &doc, &doc_name, check_time, json, log)
-                }
-                Err(e) => {
-                    eprintln!("hallmark verify: {e}");
-                    ExitCode::from(2)
-                }
-            }
-        }
+        Command::Verify(args) => verify_cmd::run(&args),
         Command::Keys { keystore, command } => keys::run(&keystore, command),
         Command::Log { command } => log::run(command),
         Command::Serve { config, profile } => node_cmd::serve(config.as_deref(), profile),
@@ -238,70 +155,5 @@ fn main() -> ExitCode {
             public_port,
             admin_port,
         }),
-    }
-}
-
-type Inputs = (Vec<u8>, Vec<u8>, String);
-
-/// A checkpoint note and the inclusion proof of the publish event.
-pub type Evidence = (String, InclusionProof);
-
-fn read_evidence(checkpoint: &PathBuf, proof: &PathBuf) -> Result<Evidence, String> {
-    let note = std::fs::read_to_string(checkpoint)
-        .map_err(|e| format!("{}: {e}", checkpoint.display()))?;
-    let bytes = std::fs::read(proof).map_err(|e| format!("{}: {e}", proof.display()))?;
-    let proof = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{}: not an inclusion proof: {e}", proof.display()))?;
-    Ok((note, proof))
-}
-
-fn read_inputs(credential: &PathBuf, did_document: &PathBuf) -> Result<Inputs, String> {
-    let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-    Ok((
-        read(credential)?,
-        read(did_document)?,
-        did_document.display().to_string(),
-    ))
-}
-
-fn verify_bytes(
-    cred: &[u8],
-    doc: &[u8],
-    doc_name: &str,
-    check_time: bool,
-    json: bool,
-    log: Option<(String, InclusionProof, &VerifierKey)>,
-) -> ExitCode {
-    let doc = match DidDocument::from_json(doc) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("hallmark verify: {doc_name}: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let options = VerifyOptions {
-        now: check_time.then(time::OffsetDateTime::now_utc),
-    };
-    let mut report = verify_with(cred, &doc, &options);
-    if let Some((note, proof, key)) = log {
-        report
-            .checks
-            .extend(check_logged_credential(cred, &note, &proof, key));
-    }
-    if json {
-        match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("hallmark verify: {e}");
-                return ExitCode::from(2);
-            }
-        }
-    } else {
-        println!("{report}");
-    }
-    if report.is_valid() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
     }
 }

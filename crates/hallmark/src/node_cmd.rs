@@ -4,7 +4,7 @@ use hallmark_keys::keystore::{KdfParams, Keystore};
 use hallmark_node::app::SigningBackend;
 use hallmark_node::config::{
     self, AdminCredentials, Config, LogLevel, Profile, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME,
-    DEMO_KEYSTORE_PASSPHRASE, KEYSTORE_FILE, SQLITE_FILE,
+    DEMO_KEYSTORE_PASSPHRASE, SQLITE_FILE,
 };
 use hallmark_node::edge::EdgeConfig;
 use hallmark_node::node::{self, Running};
@@ -32,7 +32,8 @@ fn init_logging(level: LogLevel) {
         .try_init();
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+/// The multi-threaded tokio runtime the commands run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -183,91 +184,9 @@ impl Admin {
     }
 }
 
-async fn get_bytes(client: &reqwest::Client, url: &str, accept: &str) -> Result<Vec<u8>, String> {
-    Ok(get_response(client, url, accept).await?.1)
-}
-
-async fn get_response(
-    client: &reqwest::Client,
-    url: &str,
-    accept: &str,
-) -> Result<(reqwest::header::HeaderMap, Vec<u8>), String> {
-    let r = client
-        .get(url)
-        .header("accept", accept)
-        .send()
-        .await
-        .map_err(|e| format!("{url}: {e}"))?;
-    let status = r.status();
-    let headers = r.headers().clone();
-    let body = r.bytes().await.map_err(|e| format!("{url}: {e}"))?.to_vec();
-    if !status.is_success() {
-        let detail = serde_json::from_slice::<Value>(&body)
-            .ok()
-            .and_then(|v| v["detail"].as_str().map(str::to_string))
-            .map(|d| format!(": {d}"))
-            .unwrap_or_default();
-        return Err(format!("{url}: HTTP {status}{detail}"));
-    }
-    Ok((headers, body))
-}
-
-/// The transparency-log index of a passport response (`Hallmark-Log-Index`).
-fn log_index(url: &str, headers: &reqwest::header::HeaderMap) -> Result<u64, String> {
-    headers
-        .get(hallmark_node::routes::public::LOG_INDEX_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| format!("{url}: no Hallmark-Log-Index header in the response"))
-}
-
-/// The size of a checkpoint note (not verified: only to ask for a proof at that size; the
-/// verifier checks the note itself).
-fn checkpoint_size(note: &str) -> Result<u64, String> {
-    hallmark_core::tlog::SignedNote::parse(note)
-        .and_then(|n| hallmark_core::tlog::Checkpoint::parse_text(&n.text))
-        .map(|c| c.size)
-        .map_err(|e| format!("checkpoint: {e}"))
-}
-
-/// Fetches the latest checkpoint and the inclusion proof (at that checkpoint's size) of leaf
-/// `index` from the log under `base` (a node's public base URL as reached by the caller).
-async fn fetch_evidence(
-    client: &reqwest::Client,
-    base: &str,
-    index: u64,
-) -> Result<(String, Vec<u8>), String> {
-    let url = format!("{base}/log/checkpoint");
-    let note = String::from_utf8(get_bytes(client, &url, "text/plain").await?)
-        .map_err(|_| format!("{url}: not UTF-8"))?;
-    let size = checkpoint_size(&note)?;
-    if index >= size {
-        return Err(format!(
-            "leaf {index} is not yet in the latest checkpoint (size {size}); retry in a moment"
-        ));
-    }
-    let url = format!("{base}/log/proof/inclusion?index={index}&size={size}");
-    let proof = get_bytes(client, &url, "application/json").await?;
-    Ok((note, proof))
-}
-
-/// `hallmark verify --from <passport URL> --log-key …`: the latest checkpoint and the
-/// inclusion proof of the passport's publish event, from the same node (the log lives at
-/// `<base>/log`, `<base>` being the passport URL up to `/passports/`).
-pub fn fetch_log_evidence(url: &str) -> Result<crate::Evidence, String> {
-    let (base, _) = url
-        .split_once("/passports/")
-        .ok_or_else(|| format!("{url}: not a passport URL (…/passports/<id>)"))?;
-    let rt = runtime()?;
-    rt.block_on(async {
-        let client = reqwest::Client::new();
-        let (headers, _) = get_response(&client, url, "application/vc+ld+json").await?;
-        let index = log_index(url, &headers)?;
-        let (note, proof) = fetch_evidence(&client, base, index).await?;
-        let proof = serde_json::from_slice(&proof)
-            .map_err(|e| format!("{base}/log/proof/inclusion: {e}"))?;
-        Ok((note, proof))
-    })
+/// GET a URL of the demo's public listener (200 or an error naming the URL).
+async fn get_bytes(url: &str, accept: &str) -> Result<Vec<u8>, String> {
+    Ok(crate::verify_cmd::get_ok(url, accept).await?.body)
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
@@ -279,7 +198,7 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     config::write_development_marker(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let passphrase = SecretString::from(DEMO_KEYSTORE_PASSPHRASE);
-    let ks_path = dir.join(KEYSTORE_FILE);
+    let ks_path = config::keystore_in(dir);
     let keystore = if ks_path.exists() {
         Keystore::open(&ks_path, &passphrase).map_err(|e| format!("keystore: {e}"))?
     } else {
@@ -292,6 +211,18 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
         .map_err(|e| format!("keystore: {e}"))?
         .0
     };
+    // The listeners before the database: a port in use changes nothing.
+    let (public_listen, admin_listen) = if opts.no_serve {
+        (0, 0)
+    } else {
+        (opts.public_port, opts.admin_port)
+    };
+    let listeners = node::Listeners::bind(
+        SocketAddr::new(Ipv4Addr::LOCALHOST.into(), public_listen),
+        SocketAddr::new(Ipv4Addr::LOCALHOST.into(), admin_listen),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let store: Arc<dyn Store> = Arc::new(
         SqliteStore::open(dir.join(SQLITE_FILE))
             .await
@@ -340,23 +271,11 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
         username: DEMO_ADMIN_USERNAME.to_string(),
         password: SecretString::from(DEMO_ADMIN_PASSWORD),
     };
-    let (public_listen, admin_listen) = if opts.no_serve {
-        (0, 0)
-    } else {
-        (opts.public_port, opts.admin_port)
-    };
-    let running = node::start(
-        app,
-        &EdgeConfig::default(),
-        &admin,
-        SocketAddr::new(Ipv4Addr::LOCALHOST.into(), public_listen),
-        SocketAddr::new(Ipv4Addr::LOCALHOST.into(), admin_listen),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    let client = reqwest::Client::new();
+    let running = node::start_on(app, &EdgeConfig::default(), &admin, listeners)
+        .await
+        .map_err(|e| e.to_string())?;
     let api = Admin {
-        client: client.clone(),
+        client: reqwest::Client::new(),
         base: format!("http://{}/api/v1", running.admin_addr),
     };
     let published = api
@@ -392,19 +311,19 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
     let first = ids.first().ok_or("no published passport")?.clone();
     let public = format!("http://{}", running.public_addr);
     let did_path = running.app.issuer.did.document_path();
-    let did = get_bytes(&client, &format!("{public}{did_path}"), "application/json").await?;
+    let did = get_bytes(&format!("{public}{did_path}"), "application/json").await?;
     write_file(&dir.join("did.json"), &did)?;
-    let (headers, cred) = get_response(
-        &client,
+    let answer = crate::verify_cmd::get_ok(
         &format!("{public}/passports/{first}"),
         "application/vc+ld+json",
     )
     .await?;
+    let (headers, cred) = (answer.headers, answer.body);
     write_file(&dir.join("passport.json"), &cred)?;
     // The transparency log: wait for a checkpoint covering the publish event (the node
     // signs within its checkpoint interval), then save the checkpoint, the inclusion proof
     // and the log key beside the credential.
-    let index = log_index(&format!("{public}/passports/{first}"), &headers)?;
+    let index = crate::verify_cmd::log_index(&format!("{public}/passports/{first}"), &headers)?;
     let written = running
         .app
         .store
@@ -422,23 +341,21 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
             running.app.log.status()
         )
     })?;
-    let (note, proof) = fetch_evidence(&client, &public, index).await?;
+    let (note, proof) = crate::verify_cmd::log_evidence(&public, index).await?;
     write_file(&dir.join("checkpoint.txt"), note.as_bytes())?;
     write_file(&dir.join("inclusion-proof.json"), &proof)?;
-    let log_key =
-        String::from_utf8(get_bytes(&client, &format!("{public}/log/key"), "text/plain").await?)
-            .map_err(|_| "log key: not UTF-8".to_string())?;
+    let log_key = String::from_utf8(get_bytes(&format!("{public}/log/key"), "text/plain").await?)
+        .map_err(|_| "log key: not UTF-8".to_string())?;
     let log_key = log_key.trim_end();
     write_file(&dir.join("log-key.txt"), format!("{log_key}\n").as_bytes())?;
-    let jwt = get_bytes(
-        &client,
-        &format!("{public}/passports/{first}"),
-        "application/vc+jwt",
-    )
-    .await?;
+    let jwt = get_bytes(&format!("{public}/passports/{first}"), "application/vc+jwt").await?;
     write_file(&dir.join("passport.jwt"), &jwt)?;
 
+    // Printed paths and commands work as printed, from any directory: the directory made
+    // absolute, and `hallmark` only when that is on PATH (else this executable's path).
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
     let d = dir.display();
+    let hallmark = command_name();
     let base = format!("http://localhost:{}", opts.public_port);
     let admin_base = format!("http://127.0.0.1:{}/api/v1", opts.admin_port);
     println!("Hallmark demo — DEVELOPMENT ONLY (data, keystore and credentials in {d} are not for production)");
@@ -455,13 +372,23 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
     println!("  Admin API:        {admin_base}  (login {DEMO_ADMIN_USERNAME} / {DEMO_ADMIN_PASSWORD} — DEVELOPMENT ONLY)");
     println!();
     println!("  Verify the credential offline (files written to {d}):");
-    println!("    hallmark verify {d}/passport.json --did-document {d}/did.json");
-    println!("    (from a checkout: cargo run --release -- verify {d}/passport.json --did-document {d}/did.json)");
+    println!("    {hallmark} verify {d}/passport.json --did-document {d}/did.json");
     println!();
     println!("  …and that its publication is in the signed transparency log (leaf {index}):");
-    println!("    hallmark verify {d}/passport.json --did-document {d}/did.json \\");
+    println!("    {hallmark} verify {d}/passport.json --did-document {d}/did.json \\");
     println!("      --checkpoint {d}/checkpoint.txt --proof {d}/inclusion-proof.json \\");
     println!("      --log-key '{log_key}'");
+    if !opts.no_serve {
+        println!();
+        println!(
+            "  …or fetch it from this node while it runs. A demo DID (did:web on localhost over"
+        );
+        println!("  http) cannot be resolved by the did:web rules, so name its DID document —");
+        println!("  development only; the report warns:");
+        println!(
+            "    {hallmark} verify --from {base}/passports/{first} --did-document-from {base}{did_path}"
+        );
+    }
     println!();
     println!("  Try:");
     println!("    curl -H 'Accept: application/vc+jwt' {base}/passports/{first}");
@@ -475,6 +402,25 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
     println!();
     println!("  Serving until Ctrl-C.");
     Ok(Some(running))
+}
+
+/// How to run this executable in a printed command: `hallmark` when a `hallmark` on PATH is
+/// this very file, otherwise its absolute path (e.g. `…/target/release/hallmark` after
+/// `cargo run`).
+fn command_name() -> String {
+    let Ok(me) = std::env::current_exe().and_then(std::fs::canonicalize) else {
+        return "hallmark".to_string();
+    };
+    let on_path = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path)
+            .filter_map(|d| std::fs::canonicalize(d.join("hallmark")).ok())
+            .any(|found| found == me)
+    });
+    if on_path {
+        "hallmark".to_string()
+    } else {
+        me.display().to_string()
+    }
 }
 
 /// `hallmark demo`.
@@ -505,74 +451,4 @@ pub fn demo(opts: &DemoOptions) -> ExitCode {
 /// Parses `--profile`.
 pub fn parse_profile(s: &str) -> Result<Profile, String> {
     s.parse::<Profile>().map_err(|e| e.to_string())
-}
-
-/// `hallmark verify --from <passport URL>`: fetches the credential and (unless given) the
-/// issuer's DID document. Returns (credential, DID document, where the document came from).
-pub fn fetch_for_verify(
-    url: &str,
-    jwt: bool,
-    did_document: Option<&Path>,
-) -> Result<(Vec<u8>, Vec<u8>, String), String> {
-    if !url.starts_with("http://") {
-        return Err(format!(
-            "{url}: this build fetches over plain http only; download the credential and the \
-             DID document (e.g. with curl) and verify the files"
-        ));
-    }
-    let rt = runtime()?;
-    rt.block_on(async {
-        let client = reqwest::Client::new();
-        let accept = if jwt {
-            "application/vc+jwt"
-        } else {
-            "application/vc+ld+json"
-        };
-        let cred = get_bytes(&client, url, accept).await?;
-        if let Some(path) = did_document {
-            let doc = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            return Ok((cred, doc, path.display().to_string()));
-        }
-        let issuer =
-            issuer_of(&cred).ok_or_else(|| format!("{url}: no issuer in the credential"))?;
-        let did = hallmark_core::did::DidWeb::parse(&issuer)
-            .map_err(|e| format!("{url}: issuer {issuer}: {e}"))?;
-        let mut doc_url = did.document_url();
-        // did:web is https; a node on localhost (the demo) serves it over http.
-        let origin = url
-            .strip_prefix("http://")
-            .and_then(|r| r.split('/').next())
-            .unwrap_or_default();
-        let host = origin.rsplit_once(':').map(|(h, _)| h).unwrap_or(origin);
-        if host == "localhost" || host == "127.0.0.1" {
-            doc_url = format!("http://{origin}{}", did.document_path());
-        } else {
-            return Err(format!(
-                "{doc_url}: this build fetches over plain http only; download the DID document \
-                 and pass it with --did-document"
-            ));
-        }
-        let doc = get_bytes(&client, &doc_url, "application/did+json, application/json").await?;
-        Ok((cred, doc, doc_url))
-    })
-}
-
-/// The issuer of a credential in either form (unverified: only to find the DID document).
-fn issuer_of(cred: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(cred).ok()?.trim();
-    let value: Value = if text.starts_with('{') {
-        serde_json::from_str(text).ok()?
-    } else {
-        use base64::Engine;
-        let payload = text.split('.').nth(1)?;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .ok()?;
-        serde_json::from_slice(&bytes).ok()?
-    };
-    match &value["issuer"] {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(o) => o.get("id")?.as_str().map(str::to_string),
-        _ => value["iss"].as_str().map(str::to_string),
-    }
 }

@@ -19,7 +19,10 @@ struct Out {
 
 fn hallmark(dir: &Path, pass: Option<&str>, args: &[&str]) -> Out {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hallmark"));
+    // The default keystore is `<HALLMARK_DATA_DIR>/hallmark-keys.json`, as for `serve`.
     cmd.current_dir(dir).args(args);
+    cmd.env("HALLMARK_DATA_DIR", dir);
+    cmd.env_remove("HALLMARK_KEYSTORE_PATH");
     cmd.env_remove("HALLMARK_KEYSTORE_PASSPHRASE");
     if let Some(p) = pass {
         cmd.env("HALLMARK_KEYSTORE_PASSPHRASE", p);
@@ -265,4 +268,53 @@ fn keys_lifecycle_through_the_cli() {
         assert!(!text.contains(PASS));
         assert!(!text.contains("secretKey"));
     }
+}
+
+/// One default keystore everywhere: `hallmark keys` uses the file `hallmark serve` opens —
+/// `HALLMARK_KEYSTORE_PATH`, else `<HALLMARK_DATA_DIR>/hallmark-keys.json`, else
+/// `/var/lib/hallmark/hallmark-keys.json` — and a missing one is answered with what to do.
+#[test]
+fn keys_default_to_the_keystore_serve_opens_and_a_missing_one_says_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |env: &[(&str, &Path)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hallmark"));
+        cmd.current_dir(tmp.path())
+            .args(["keys", "list"])
+            .env_remove("HALLMARK_DATA_DIR")
+            .env_remove("HALLMARK_KEYSTORE_PATH")
+            .env("HALLMARK_KEYSTORE_PASSPHRASE", PASS);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, err) = run(&[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("no keystore at /var/lib/hallmark/hallmark-keys.json")
+            && err.contains("hallmark keys init --keystore /var/lib/hallmark/hallmark-keys.json"),
+        "{err}"
+    );
+    let data = tmp.path().join("data");
+    let (_, err) = run(&[("HALLMARK_DATA_DIR", &data)]);
+    assert!(
+        err.contains(&format!(
+            "no keystore at {}",
+            data.join("hallmark-keys.json").display()
+        )),
+        "{err}"
+    );
+    let path = tmp.path().join("elsewhere.json");
+    let (_, err) = run(&[
+        ("HALLMARK_DATA_DIR", &data),
+        ("HALLMARK_KEYSTORE_PATH", &path),
+    ]);
+    assert!(
+        err.contains(&format!("no keystore at {}", path.display())),
+        "{err}"
+    );
 }

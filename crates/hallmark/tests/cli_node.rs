@@ -581,6 +581,63 @@ fn no_secret_reaches_stdout_or_stderr_at_trace_level() {
     drop(db);
 }
 
+/// Waits until `url` answers 200 (a node coming up), at most 10 s.
+fn wait_up(rt: &tokio::runtime::Runtime, url: &str) {
+    rt.block_on(async {
+        for _ in 0..200 {
+            if let Ok(r) = reqwest::get(url).await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{url} did not come up");
+    });
+}
+
+/// A call to a node's admin API with the development login.
+fn admin_call(
+    rt: &tokio::runtime::Runtime,
+    admin: u16,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
+    rt.block_on(async {
+        let mut req = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{admin}/api/v1{path}"))
+            .basic_auth(
+                hallmark_node::config::DEMO_ADMIN_USERNAME,
+                Some(hallmark_node::config::DEMO_ADMIN_PASSWORD),
+            );
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(serde_json::to_vec(&b).unwrap());
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        let bytes = r.bytes().await.unwrap();
+        assert!(
+            status.is_success(),
+            "{path}: {status} {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        serde_json::from_slice(&bytes).unwrap()
+    })
+}
+
+fn kill(child: &std::process::Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+}
+
+/// `verify --from` takes the DID document from where did:web says — https on the DID's
+/// own host — or, explicitly and with a warning, from `--did-document-from`; never from
+/// the node it checks. A node at one address serving a credential under another host's
+/// DID is not valid. The served status is the `status` check, with its own exit code (3).
 #[test]
 fn verify_from_a_running_demo_node() {
     use std::io::{BufRead, BufReader};
@@ -597,8 +654,11 @@ fn verify_from_a_running_demo_node() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut url = None;
+    let mut printed = String::new();
     for line in lines.by_ref() {
         let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
         if let Some(u) = line.trim().strip_prefix("Public passport:") {
             url = Some(u.trim().to_string());
         }
@@ -608,18 +668,105 @@ fn verify_from_a_running_demo_node() {
     }
     let url = url.expect("the demo printed a passport URL");
     assert!(url.starts_with(&format!("http://localhost:{public}/passports/")));
-    let log_key = rt().block_on(async {
+    let did_url = format!("http://localhost:{public}/.well-known/did.json");
+    // The demo prints the development escape hatch it needs.
+    assert!(
+        printed.contains(&format!("--from {url} --did-document-from {did_url}")),
+        "{printed}"
+    );
+    let rt = rt();
+    let log_key = rt.block_on(async {
         let r = reqwest::get(format!("http://127.0.0.1:{public}/log/key"))
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
         r.text().await.unwrap().trim_end().to_string()
     });
+
+    // A second node, `serve --profile development` started in an empty directory, at
+    // 127.0.0.1:<forger> but configured with the demo's base URL: it issues credentials
+    // under the demo's DID, signed with its own keys.
+    let forger_dir = tmp.path().join("forger");
+    std::fs::create_dir(&forger_dir).unwrap();
+    let (f_public, f_admin) = (free_port(), free_port());
+    let forger = hallmark()
+        .args(["serve", "--profile", "development"])
+        .current_dir(&forger_dir)
+        .env("HALLMARK_PUBLIC_LISTEN", format!("127.0.0.1:{f_public}"))
+        .env("HALLMARK_ADMIN_LISTEN", format!("127.0.0.1:{f_admin}"))
+        .env(
+            "HALLMARK_PUBLIC_BASE_URL",
+            format!("http://localhost:{public}"),
+        )
+        .env("HALLMARK_LOG_LEVEL", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_up(&rt, &format!("http://127.0.0.1:{f_public}/health"));
+    assert!(forger_dir
+        .join("hallmark-demo")
+        .join("hallmark-keys.json")
+        .is_file());
+    let draft = serde_json::json!({
+        "uniqueProductIdentifier": { "gtin": "09506000134352", "serial": "FORGED-1" },
+        "granularity": "item",
+        "economicOperatorId": "urn:eori:DE123456789012345",
+        "sector": { "id": "generic", "schemaVersion": "1.0.0" },
+        "data": { "public": { "material": "oak" } },
+    });
+    let forged = admin_call(&rt, f_admin, "/passports", Some(draft));
+    let forged_id = forged["id"].as_str().unwrap().to_string();
+    admin_call(
+        &rt,
+        f_admin,
+        &format!("/passports/{forged_id}/publish"),
+        None,
+    );
+    let forged_url = format!("http://127.0.0.1:{f_public}/passports/{forged_id}");
+
+    let verify = |args: &[&str]| output(hallmark().arg("verify").args(args));
+    // By default the DID is resolved over https from its own host (localhost:<demo>,
+    // which speaks plain http): not valid, and the report says where it looked.
+    let (code, out, err) = verify(&["--from", &forged_url]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "FAIL  did-document    https://localhost:{public}/.well-known/did.json"
+        )),
+        "{out}"
+    );
+    assert!(out.ends_with("INVALID\n"), "{out}");
+    // With the issuer's own document the forgery fails: its key is not the issuer's.
+    let (code, out, err) = verify(&["--from", &forged_url, "--did-document-from", &did_url]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("WARN  did-document"), "{out}");
+    assert!(out.contains("FAIL  key"), "{out}");
+    // The forger's own DID document names the demo's DID, but only an explicit
+    // --did-document-from can make it count, and the report warns.
+    let forged_doc = format!("http://127.0.0.1:{f_public}/.well-known/did.json");
+    let (_, out, _) = verify(&["--from", &forged_url, "--did-document-from", &forged_doc]);
+    assert!(
+        out.contains(&format!(
+            "WARN  did-document    {forged_doc} (--did-document-from"
+        )),
+        "{out}"
+    );
+    kill(&forger);
+    let forger_out = forger.wait_with_output().unwrap();
+    assert!(
+        forger_out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forger_out.stderr)
+    );
+
+    // The demo's own flow verifies with the explicit escape hatch.
+    let hatch = ["--did-document-from", did_url.as_str()];
     let mut results: Vec<_> = [false, true]
         .into_iter()
         .map(|jwt| {
             let mut c = hallmark();
-            c.args(["verify", "--from", &url]);
+            c.args(["verify", "--from", &url]).args(hatch);
             if jwt {
                 c.arg("--jwt");
             }
@@ -627,25 +774,69 @@ fn verify_from_a_running_demo_node() {
         })
         .collect();
     // With the log key, the checkpoint and the proof are fetched and checked too.
-    let (code, out, err) =
-        output(hallmark().args(["verify", "--from", &url, "--log-key", &log_key]));
+    let (code, out, err) = output(
+        hallmark()
+            .args(["verify", "--from", &url, "--log-key", &log_key])
+            .args(hatch),
+    );
     assert!(out.contains("pass  log-inclusion"), "{out}{err}");
     results.push((code, out, err));
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
-    for (code, out, err) in results {
-        assert_eq!(code, 0, "{out}{err}");
-        assert!(out.contains("VALID"));
+    for (code, out, err) in &results {
+        assert_eq!(*code, 0, "{out}{err}");
+        assert!(out.contains("WARN  did-document"), "{out}");
+        assert!(out.contains("pass  status          published"), "{out}");
+        assert!(out.contains("pass  validity"), "{out}");
+        assert!(out.ends_with("VALID\n"), "{out}");
     }
+
+    // Status: suspended (410, credential withheld), then archived — exit 3, named.
+    let id = url.rsplit('/').next().unwrap();
+    admin_call(
+        &rt,
+        admin,
+        &format!("/passports/{id}/suspend"),
+        Some(serde_json::json!({ "reason": "under investigation" })),
+    );
+    let (code, out, err) = output(hallmark().args(["verify", "--from", &url]).args(hatch));
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        out.contains("FAIL  status          suspended (HTTP 410")
+            && out.contains("under investigation"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("NOT IN FORCE: the passport is suspended\n"),
+        "{out}"
+    );
+    admin_call(&rt, admin, &format!("/passports/{id}/resume"), None);
+    admin_call(
+        &rt,
+        admin,
+        &format!("/passports/{id}/archive"),
+        Some(serde_json::json!({})),
+    );
+    let (code, out, err) = output(
+        hallmark()
+            .args(["verify", "--json", "--from", &url])
+            .args(hatch),
+    );
+    assert_eq!(code, 3, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["verdict"]["verdict"], "not-in-force");
+    assert_eq!(report["verdict"]["status"], "archived");
+    assert_eq!(report["servedStatus"], "archived");
+
+    kill(&child);
+    let status = child.wait().unwrap();
     assert!(status.success());
-    // https is refused with a clear message (this build has no TLS client).
-    let (code, _, err) =
-        output(hallmark().args(["verify", "--from", "https://dpp.example.com/passports/x"]));
+    // Nothing listens here: an I/O error, exit 2.
+    let (code, _, err) = output(hallmark().args([
+        "verify",
+        "--from",
+        &format!("https://127.0.0.1:{}/passports/x", free_port()),
+    ]));
     assert_eq!(code, 2);
-    assert!(err.contains("plain http only"), "{err}");
+    assert!(err.contains("cannot connect"), "{err}");
 }
 
 const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";

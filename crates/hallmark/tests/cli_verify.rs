@@ -20,32 +20,38 @@ fn run(args: &[&std::ffi::OsStr]) -> (i32, String) {
     (out.status.code().unwrap(), text)
 }
 
-#[test]
-fn verify_prints_checks_and_sets_exit_code() {
-    let dir = tempfile::tempdir().unwrap();
+/// A credential valid from `valid_from`, signed by a did:web key, and that DID's document.
+fn issue(
+    valid_from: time::OffsetDateTime,
+    subject: serde_json::Value,
+) -> (credential::SecuredCredential, DidDocument) {
     let did = DidWeb::from_base_url("https://dpp.example.com").unwrap();
     let key = SigningKey::from_bytes(&[5; 32]);
     let unsigned = UnsignedCredential {
         id: "https://dpp.example.com/passports/x/versions/1".into(),
         types: vec!["DigitalProductPassport".into()],
         issuer: did.as_str().into(),
-        valid_from: time::macros::datetime!(2026-01-01 0:00 UTC),
-        subject: serde_json::json!({"id": "urn:example:1", "mass": 12.5}),
+        valid_from,
+        subject,
         extra_contexts: vec![],
     };
-    let c = credential::secure(
-        &unsigned,
-        &did.key_url(&key.key_id()),
-        time::macros::datetime!(2026-01-01 0:00 UTC),
-        &key,
-    )
-    .unwrap();
+    let c = credential::secure(&unsigned, &did.key_url(&key.key_id()), valid_from, &key).unwrap();
     let doc = DidDocument::build(
         &did,
         &[PublishedKey {
             public_key: key.verifying_key(),
             status: KeyStatus::Current,
         }],
+    );
+    (c, doc)
+}
+
+#[test]
+fn verify_prints_checks_and_sets_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, doc) = issue(
+        time::macros::datetime!(2026-01-01 0:00 UTC),
+        serde_json::json!({"id": "urn:example:1", "mass": 12.5}),
     );
     let did_path = dir.path().join("did.json");
     let di_path = dir.path().join("passport.json");
@@ -75,15 +81,22 @@ fn verify_prints_checks_and_sets_exit_code() {
         "{text}"
     );
 
+    // The validity period is checked by default; where the DID document came from is said.
     let (code, text) = run(&[
         std::ffi::OsStr::new("verify"),
         jwt_path.as_os_str(),
         flag,
         did_path.as_os_str(),
-        std::ffi::OsStr::new("--check-time"),
     ]);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("pass  validity"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "pass  did-document    {} (given with --did-document)",
+            did_path.display()
+        )),
+        "{text}"
+    );
 
     let (code, text) = run(&[
         std::ffi::OsStr::new("verify"),
@@ -121,4 +134,36 @@ fn verify_prints_checks_and_sets_exit_code() {
     ]);
     assert_eq!(code, 2);
     assert!(text.contains("nope.json"), "{text}");
+}
+
+/// Validity dates are checked by default: a credential not yet valid (or expired) is
+/// INVALID (exit 1) unless `--skip-validity-dates` is given.
+#[test]
+fn validity_dates_are_checked_by_default_and_can_be_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, doc) = issue(
+        time::macros::datetime!(2999-01-01 0:00 UTC),
+        serde_json::json!({"id": "urn:example:2"}),
+    );
+    let did_path = dir.path().join("did.json");
+    let cred_path = dir.path().join("passport.json");
+    std::fs::write(&did_path, serde_json::to_vec(&doc).unwrap()).unwrap();
+    std::fs::write(&cred_path, &c.data_integrity).unwrap();
+    let args = [
+        std::ffi::OsStr::new("verify"),
+        cred_path.as_os_str(),
+        std::ffi::OsStr::new("--did-document"),
+        did_path.as_os_str(),
+    ];
+    let (code, text) = run(&args);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("FAIL  validity        not valid before 2999"),
+        "{text}"
+    );
+    let mut skip = args.to_vec();
+    skip.push(std::ffi::OsStr::new("--skip-validity-dates"));
+    let (code, text) = run(&skip);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("skip  validity"), "{text}");
 }

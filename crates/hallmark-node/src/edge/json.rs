@@ -32,7 +32,7 @@ impl JsonLimits {
 
 impl Default for JsonLimits {
     /// Defaults: the largest real battery passport (all seven BatteryPass 1.2.0 submodels
-    /// composed, ≈7.4 KB minified) has depth 6, at most 18 members per object and strings of
+    /// composed, ≈ 7.1 KB minified) has depth 6, at most 18 members per object and strings of
     /// at most 182 bytes; these defaults leave a margin of at least 4× on each (5× on depth,
     /// room for a credential envelope and longer material lists), checked by a test.
     fn default() -> Self {

@@ -154,7 +154,8 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::Internal.into_response()
 }
 
-/// CORS for the public listener: any origin, GET/HEAD/OPTIONS only, no credentials.
+/// CORS for the public listener: any origin, GET/HEAD/OPTIONS only, no credentials. A
+/// browser-based verifier may read the passport's status and the pointer to its log leaf.
 pub fn public_cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::any())
@@ -163,6 +164,8 @@ pub fn public_cors() -> CorsLayer {
             axum::http::header::ETAG,
             axum::http::header::LINK,
             axum::http::header::RETRY_AFTER,
+            axum::http::HeaderName::from_static(crate::routes::public::STATUS_HEADER),
+            axum::http::HeaderName::from_static(crate::routes::public::LOG_INDEX_HEADER),
         ])
         .max_age(Duration::from_secs(86_400))
 }

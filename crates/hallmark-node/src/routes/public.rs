@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// Header carrying an archived or deactivated passport's status beside the signed bytes.
+/// Header carrying the passport's status beside the signed bytes (`published`, `archived`,
+/// `deactivated`) or with the 410 of a suspended one.
 pub const STATUS_HEADER: &str = "hallmark-passport-status";
 /// Header carrying the transparency-log index of the served version's publish event.
 pub const LOG_INDEX_HEADER: &str = "hallmark-log-index";
@@ -186,12 +187,7 @@ async fn serve(
         return Err(ApiError::NotFound);
     }
     if record.status == PassportStatus::Suspended {
-        return Err(ApiError::Gone {
-            reason: record
-                .status_reason
-                .clone()
-                .unwrap_or_else(|| "suspended".to_string()),
-        });
+        return Ok(gone(&record));
     }
     let n = version.unwrap_or(record.current_version);
     let accept = headers.get(ACCEPT).map_or(&b""[..], HeaderValue::as_bytes);
@@ -242,6 +238,26 @@ async fn serve(
         h.append(name.clone(), value.clone());
     }
     Ok(r)
+}
+
+/// A suspended passport: 410 problem+json with the reason, the status header, and the
+/// current-version URL's short caching — for version URLs too — so that a cache drops the
+/// 410 within [`SHORT`]'s minute of a resume, as it drops a 200 after a suspension.
+fn gone(record: &PassportState) -> Response {
+    let mut r = ApiError::Gone {
+        reason: record
+            .status_reason
+            .clone()
+            .unwrap_or_else(|| "suspended".to_string()),
+    }
+    .into_response();
+    let h = r.headers_mut();
+    h.insert(CACHE_CONTROL, HeaderValue::from_static(SHORT));
+    h.insert(
+        STATUS_HEADER,
+        HeaderValue::from_static(record.status.as_str()),
+    );
+    r
 }
 
 /// Headers a passport response ends up with (this handler's, the edge's security and CORS

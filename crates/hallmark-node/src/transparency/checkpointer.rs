@@ -21,10 +21,12 @@
 //! consistent with each other.
 
 use super::keys::{log_signer, trusted_log_keys, LogKeyError};
-use super::{CatchUp, LeafPolicy, LogStatus, SignedCheckpoint, POLL_INTERVAL};
+use super::{
+    classify_note, CatchUp, LeafPolicy, LogStatus, SignedCheckpoint, StoredNote, POLL_INTERVAL,
+};
 use crate::app::AppState;
 use crate::integrity::{self, AlarmKind};
-use hallmark_core::tlog::{open_note, Checkpoint, CheckpointGuard, GuardError, VerifierKey};
+use hallmark_core::tlog::{Checkpoint, CheckpointGuard, GuardError};
 use hallmark_store::{AuditEvent, CheckpointRecord, LeafCheck, StoreError};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -46,7 +48,7 @@ enum RoundError {
 
 /// How many of the newest stored checkpoints a round looks through for one signed by the
 /// node (rows above it can only be inserted ones: sizes only grow and never beyond the log).
-const CHECKPOINT_CANDIDATES: u32 = 64;
+pub(crate) const CHECKPOINT_CANDIDATES: u32 = 64;
 
 /// Starts the signer; it stops when `stop` becomes true (or its sender is dropped).
 pub fn spawn(app: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<std::io::Result<()>> {
@@ -120,20 +122,10 @@ impl Checkpointer {
             return Ok(None);
         }
         let keys = trusted_log_keys(app).await;
-        let verifiers: Vec<VerifierKey> = keys
-            .iter()
-            .filter_map(|k| VerifierKey::new(app.log.origin(), *k).ok())
-            .collect();
-        let genuine = |rec: &CheckpointRecord| {
-            verifiers
-                .iter()
-                .find_map(|vk| open_note(&rec.note, vk).ok())
-                .and_then(|text| Checkpoint::parse_text(&text).ok())
-                .is_some_and(|cp| {
-                    cp.origin == app.log.origin()
-                        && cp.size == rec.tree_size
-                        && cp.root == rec.root_hash
-                })
+        let origin = app.log.origin();
+        let genuine = |rec: &CheckpointRecord| match classify_note(&rec.note, &keys, origin) {
+            StoredNote::Ours(cp) => cp.size == rec.tree_size && cp.root == rec.root_hash,
+            _ => false,
         };
         if candidates.first().is_some_and(genuine) {
             return Ok(candidates.pop());
@@ -143,6 +135,10 @@ impl Checkpointer {
             if genuine(&rec) {
                 return Ok(Some(rec));
             }
+            let reason = match classify_note(&rec.note, &keys, origin) {
+                StoredNote::OtherOrigin(stored) => origin_changed(&stored, origin),
+                _ => "not signed by the node's log key, or disagrees with its row".to_string(),
+            };
             let digest = hex::encode(Sha256::digest(rec.note.as_bytes()));
             integrity::alarm(
                 app,
@@ -151,7 +147,7 @@ impl Checkpointer {
                 serde_json::json!({
                     "treeSize": rec.tree_size,
                     "noteSha256": digest,
-                    "reason": "not signed by the node's log key, or disagrees with its row",
+                    "reason": reason,
                 }),
             )
             .await;
@@ -313,17 +309,21 @@ impl Checkpointer {
         let m = rec.tree_size;
         // Signed by one of this node's log keys (current or retired, not revoked)?
         let keys = trusted_log_keys(&app).await;
-        let text = keys
-            .iter()
-            .filter_map(|k| VerifierKey::new(log.origin(), *k).ok())
-            .find_map(|vk| open_note(&rec.note, &vk).ok())
-            .ok_or_else(|| {
-                refused(format!(
+        let cp = match classify_note(&rec.note, &keys, log.origin()) {
+            StoredNote::Ours(cp) => cp,
+            StoredNote::OtherOrigin(stored) => {
+                return Err(refused(format!(
+                    "the stored checkpoint of size {m}: {}",
+                    origin_changed(&stored, log.origin())
+                )))
+            }
+            StoredNote::Foreign => {
+                return Err(refused(format!(
                     "the stored checkpoint of size {m} is not signed by this node's log key"
-                ))
-            })?;
-        let cp = Checkpoint::parse_text(&text).map_err(|e| refused(e.to_string()))?;
-        if cp.origin != log.origin() || cp.size != m || cp.root != rec.root_hash {
+                )))
+            }
+        };
+        if cp.size != m || cp.root != rec.root_hash {
             return Err(refused(format!(
                 "the stored checkpoint of size {m} does not match its signed note"
             )));
@@ -362,4 +362,12 @@ impl Checkpointer {
         });
         Ok(())
     }
+}
+
+/// What the node says of a checkpoint signed by its log key for another origin.
+fn origin_changed(stored: &str, configured: &str) -> String {
+    format!(
+        "the log's origin changed from {stored:?} to {configured:?} (the public base URL \
+         changed): signed by the node's log key for {stored:?}"
+    )
 }

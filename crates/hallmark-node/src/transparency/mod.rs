@@ -25,8 +25,12 @@ pub mod checkpointer;
 pub mod keys;
 pub mod notify;
 
+use crate::app::App;
+use ed25519_dalek::VerifyingKey;
 use hallmark_core::integrity::IntegrityKeys;
-use hallmark_core::tlog::{CompactTree, Hash, HashSource, ProofError};
+use hallmark_core::tlog::{
+    open_note, Checkpoint, CompactTree, Hash, HashSource, ProofError, VerifierKey,
+};
 use hallmark_store::{LeafCheck, Store, StoreError};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -85,8 +89,61 @@ pub fn origin_for(base_url: &str) -> Result<String, String> {
     Ok(origin)
 }
 
-/// A signed checkpoint this node trusts (verified with the log key, consistent with every
-/// checkpoint it held before).
+/// What a stored checkpoint note is to this node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredNote {
+    /// A checkpoint of the node's origin, signed by one of its log keys.
+    Ours(Checkpoint),
+    /// Signed by one of the node's log keys, but for another origin: the log was kept
+    /// under another public base URL.
+    OtherOrigin(String),
+    /// Not signed by any of the node's log keys (inserted by someone else).
+    Foreign,
+}
+
+/// Opens a stored checkpoint note with the node's log keys (`keys`), as a checkpoint of
+/// `origin` or, failing that, of the origin its first line names.
+pub fn classify_note(note: &str, keys: &[VerifyingKey], origin: &str) -> StoredNote {
+    let opened = |name: &str| {
+        keys.iter()
+            .filter_map(|k| VerifierKey::new(name, *k).ok())
+            .find_map(|vk| open_note(note, &vk).ok())
+            .and_then(|text| Checkpoint::parse_text(&text).ok())
+            .filter(|cp| cp.origin == name)
+    };
+    if let Some(cp) = opened(origin) {
+        return StoredNote::Ours(cp);
+    }
+    match note.lines().next() {
+        Some(named) if named != origin && opened(named).is_some() => {
+            StoredNote::OtherOrigin(named.to_string())
+        }
+        _ => StoredNote::Foreign,
+    }
+}
+
+/// The origin of the newest stored checkpoint signed by this node's log key, when it is
+/// not the node's origin (the public base URL changed); `None` when it is, or no
+/// checkpoint is the node's. Reads only.
+pub async fn stored_origin(app: &App) -> Result<Option<String>, StoreError> {
+    let stored = app
+        .store
+        .latest_checkpoints(checkpointer::CHECKPOINT_CANDIDATES)
+        .await?;
+    if stored.is_empty() {
+        return Ok(None);
+    }
+    let keys = keys::trusted_log_keys(app).await;
+    for rec in stored {
+        match classify_note(&rec.note, &keys, app.log.origin()) {
+            StoredNote::Ours(_) => return Ok(None),
+            StoredNote::OtherOrigin(o) => return Ok(Some(o)),
+            StoredNote::Foreign => {}
+        }
+    }
+    Ok(None)
+}
+
 /// The audit action the node records when it signs over a quarantined leaf.
 pub const QUARANTINE_ACTION: &str = "log.leaf-quarantined";
 
@@ -511,5 +568,35 @@ mod tests {
         assert_eq!(log.latest().unwrap().size, 5);
         log.offer_latest(cp(9));
         assert_eq!(log.latest().unwrap().size, 9);
+    }
+}
+
+#[cfg(test)]
+mod origin_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::{classify_note, StoredNote};
+    use ed25519_dalek::SigningKey;
+    use hallmark_core::tlog::{sign_checkpoint, Checkpoint};
+
+    /// A checkpoint signed by the node's key for another origin is a changed origin, named;
+    /// one signed by another key is foreign, whatever its origin.
+    #[test]
+    fn a_note_signed_for_another_origin_is_told_from_a_foreign_one() {
+        let key = SigningKey::from_bytes(&[3; 32]);
+        let old = "dpp.example.com/log";
+        let cp = Checkpoint::new(old, 5, [9; 32]);
+        let note = sign_checkpoint(&cp, old, &key).unwrap();
+        let keys = [key.verifying_key()];
+        assert_eq!(classify_note(&note, &keys, old), StoredNote::Ours(cp));
+        assert_eq!(
+            classify_note(&note, &keys, "passports.example.org/log"),
+            StoredNote::OtherOrigin(old.to_string())
+        );
+        let stranger = [SigningKey::from_bytes(&[4; 32]).verifying_key()];
+        assert_eq!(
+            classify_note(&note, &stranger, "passports.example.org/log"),
+            StoredNote::Foreign
+        );
+        assert_eq!(classify_note(&note, &stranger, old), StoredNote::Foreign);
     }
 }

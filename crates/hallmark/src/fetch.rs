@@ -1,0 +1,261 @@
+//! One-shot HTTP(S) GETs for `hallmark verify --from`: the credential from a node, the
+//! issuer's DID document from its did:web location. https uses rustls (ring provider) with
+//! the operating system's trust roots; no redirect is followed, answers are capped in size
+//! and the whole exchange in time.
+
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::body::Bytes;
+use hyper::header::{HeaderMap, ACCEPT, HOST, USER_AGENT};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::rustls::{self, pki_types::ServerName};
+
+/// The largest answer read (credentials and DID documents are kilobytes).
+pub const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
+/// Bound on one whole exchange: connect, TLS, request, answer.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a GET gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// Not an absolute http(s) URL.
+    #[error("{url}: not an http:// or https:// URL")]
+    Url {
+        /// The URL.
+        url: String,
+    },
+    /// TCP connection failed.
+    #[error("{url}: cannot connect: {source}")]
+    Connect {
+        /// The URL.
+        url: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TLS handshake or certificate check failed.
+    #[error("{url}: TLS: {source}")]
+    Tls {
+        /// The URL.
+        url: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// No trusted root certificate could be loaded from the system.
+    #[error("no trusted root certificates on this system ({0}); install the CA certificates (e.g. the ca-certificates package)")]
+    Roots(String),
+    /// The HTTP exchange failed.
+    #[error("{url}: {detail}")]
+    Http {
+        /// The URL.
+        url: String,
+        /// What happened.
+        detail: String,
+    },
+    /// The exchange took longer than [`TIMEOUT`].
+    #[error("{url}: no answer within {} s", TIMEOUT.as_secs())]
+    Timeout {
+        /// The URL.
+        url: String,
+    },
+}
+
+/// An answer, whatever its status.
+#[derive(Debug)]
+pub struct Answer {
+    /// HTTP status code.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// Body (at most [`MAX_ANSWER_BYTES`]).
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// A header's value as text, if present and visible ASCII.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// GET `url` with `Accept: accept`.
+pub async fn get(url: &str, accept: &str) -> Result<Answer, FetchError> {
+    tokio::time::timeout(TIMEOUT, exchange(url, accept))
+        .await
+        .map_err(|_| FetchError::Timeout {
+            url: url.to_string(),
+        })?
+}
+
+async fn exchange(url: &str, accept: &str) -> Result<Answer, FetchError> {
+    let bad = || FetchError::Url {
+        url: url.to_string(),
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|_| bad())?;
+    let https = match parsed.scheme() {
+        "https" => true,
+        "http" => false,
+        _ => return Err(bad()),
+    };
+    let host = parsed.host_str().ok_or_else(bad)?;
+    let port = parsed.port_or_known_default().ok_or_else(bad)?;
+    let authority = match parsed.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    };
+    let mut target = parsed.path().to_string();
+    if let Some(q) = parsed.query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    // IPv6 literals are bracketed in URLs, not in socket addresses or server names.
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let tcp = TcpStream::connect((bare, port))
+        .await
+        .map_err(|source| FetchError::Connect {
+            url: url.to_string(),
+            source,
+        })?;
+    let request = Request {
+        url,
+        authority: &authority,
+        target: &target,
+        accept,
+    };
+    if !https {
+        return request.send(tcp).await;
+    }
+    let name = ServerName::try_from(bare.to_string()).map_err(|_| bad())?;
+    let tls = tokio_rustls::TlsConnector::from(tls_config()?)
+        .connect(name, tcp)
+        .await
+        .map_err(|source| FetchError::Tls {
+            url: url.to_string(),
+            source,
+        })?;
+    request.send(tls).await
+}
+
+struct Request<'a> {
+    url: &'a str,
+    authority: &'a str,
+    target: &'a str,
+    accept: &'a str,
+}
+
+impl Request<'_> {
+    async fn send<S>(&self, io: S) -> Result<Answer, FetchError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let http = |detail: String| FetchError::Http {
+            url: self.url.to_string(),
+            detail,
+        };
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
+                .await
+                .map_err(|e| http(e.to_string()))?;
+        let driver = tokio::spawn(conn);
+        let request = hyper::Request::get(self.target)
+            .header(HOST, self.authority)
+            .header(ACCEPT, self.accept)
+            .header(
+                USER_AGENT,
+                concat!("hallmark-verify/", env!("CARGO_PKG_VERSION")),
+            )
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| http(e.to_string()))?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| http(e.to_string()))?;
+        let (parts, body) = response.into_parts();
+        let body = Limited::new(body, MAX_ANSWER_BYTES)
+            .collect()
+            .await
+            .map_err(|e| http(format!("reading the answer: {e}")))?
+            .to_bytes()
+            .to_vec();
+        driver.abort();
+        Ok(Answer {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        })
+    }
+}
+
+/// rustls with the ring provider and the system's trust roots.
+///
+/// ring rather than rustls's default aws-lc-rs: aws-lc carries the OpenSSL licence, which
+/// deny.toml does not allow, and builds a large C library. rustls marks ring's provider
+/// deprecated for lacking post-quantum key exchange; what travels here is public (a
+/// credential, a DID document) and its authenticity rests on the certificate check.
+#[allow(deprecated)]
+fn tls_config() -> Result<Arc<rustls::ClientConfig>, FetchError> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = rustls::RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        let why = found
+            .errors
+            .first()
+            .map_or_else(|| "none found".to_string(), ToString::to_string);
+        return Err(FetchError::Roots(why));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| FetchError::Roots(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn only_absolute_http_urls_are_fetched() {
+        for url in ["ftp://x/y", "file:///etc/passwd", "localhost:8080/x", ""] {
+            let e = rt().block_on(get(url, "*/*")).unwrap_err();
+            assert!(matches!(e, FetchError::Url { .. }), "{url}: {e}");
+        }
+    }
+
+    #[test]
+    fn https_to_a_plain_http_listener_fails_in_the_tls_handshake() {
+        // A loopback listener that answers like plain HTTP: the TLS client must refuse it.
+        let rt = rt();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        rt.spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            while let Ok((mut s, _)) = listener.accept().await {
+                let _ = s
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        let url = format!("https://localhost:{port}/.well-known/did.json");
+        let e = rt.block_on(get(&url, "*/*")).unwrap_err();
+        assert!(
+            matches!(e, FetchError::Tls { .. } | FetchError::Roots(_)),
+            "{e}"
+        );
+    }
+}

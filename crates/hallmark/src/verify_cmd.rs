@@ -1,0 +1,466 @@
+//! `hallmark verify`: a credential file against a DID document file, or a passport fetched
+//! from a node (`--from`) against its issuer's DID document resolved by the did:web rules
+//! (https, from the DID's own host) — never from the node being checked unless told so.
+
+use crate::fetch::{self, Answer};
+use hallmark_core::did::{DidDocument, DidWeb};
+use hallmark_core::tlog::{check_logged_credential, InclusionProof, VerifierKey};
+use hallmark_core::verify::{verify_with, Check, Outcome, Report, Verdict, VerifyOptions};
+use hallmark_node::routes::public::{LOG_INDEX_HEADER, STATUS_HEADER, VC_JWT, VC_LD_JSON};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Exit code: the credential verified (or was withheld) but the node serves the passport
+/// as suspended, archived or deactivated.
+pub const EXIT_NOT_IN_FORCE: u8 = 3;
+/// Exit code: usage or I/O error (nothing was verified).
+pub const EXIT_USAGE: u8 = 2;
+/// Name of the check saying where the DID document came from.
+pub const DID_DOCUMENT_CHECK: &str = "did-document";
+const DID_ACCEPT: &str = "application/did+json, application/json";
+
+/// What `hallmark verify` was asked (its command-line arguments).
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// The credential file (JSON or compact JWS).
+    #[arg(required_unless_present = "from", conflicts_with = "from")]
+    pub credential: Option<PathBuf>,
+    /// The issuer's DID document (did.json), as fetched from its did:web URL.
+    #[arg(
+        long = "did-document",
+        value_name = "FILE",
+        required_unless_present = "from"
+    )]
+    pub did_document: Option<PathBuf>,
+    /// With --from, development only: take the DID document from this URL instead of
+    /// resolving the issuer's did:web (e.g. http://localhost:8080/.well-known/did.json
+    /// for `hallmark demo`); the report carries a warning.
+    #[arg(
+        long = "did-document-from",
+        value_name = "URL",
+        requires = "from",
+        conflicts_with = "did_document"
+    )]
+    pub did_document_from: Option<String>,
+    /// Fetch the credential from this passport URL (a node's public listener).
+    #[arg(long, value_name = "URL")]
+    pub from: Option<String>,
+    /// With --from: fetch the vc+jwt form instead of the Data Integrity JSON.
+    #[arg(long, requires = "from")]
+    pub jwt: bool,
+    /// Do not check validFrom / validUntil against the current time.
+    #[arg(long)]
+    pub skip_validity_dates: bool,
+    /// Print the report as JSON instead of text (with a `verdict`).
+    #[arg(long)]
+    pub json: bool,
+    /// A transparency-log checkpoint (signed note) to check the credential against.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires_all = ["proof", "log_key"],
+        conflicts_with = "from"
+    )]
+    pub checkpoint: Option<PathBuf>,
+    /// The inclusion proof (JSON, as served by /log/proof/inclusion) of the publish event.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires_all = ["checkpoint", "log_key"],
+        conflicts_with = "from"
+    )]
+    pub proof: Option<PathBuf>,
+    /// The log's verifier key (`<name>+<key ID>+<base64 key>`), pinned out of band.
+    #[arg(long = "log-key", value_name = "VKEY")]
+    pub log_key: Option<String>,
+}
+
+/// A checkpoint note and the inclusion proof of the publish event.
+pub type Evidence = (String, InclusionProof);
+
+/// Runs `hallmark verify`; exit 0 valid, 1 invalid, 2 usage or I/O error, 3 not in force.
+pub fn run(args: &VerifyArgs) -> ExitCode {
+    match report(args) {
+        Ok(report) => print(&report, args.json),
+        Err(e) => {
+            eprintln!("hallmark verify: {e}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn report(args: &VerifyArgs) -> Result<Report, String> {
+    let log_key = args
+        .log_key
+        .as_deref()
+        .map(VerifierKey::parse)
+        .transpose()
+        .map_err(|e| format!("--log-key: {e}"))?;
+    let options = VerifyOptions {
+        now: (!args.skip_validity_dates).then(time::OffsetDateTime::now_utc),
+    };
+    if let Some(url) = &args.from {
+        let rt = crate::node_cmd::runtime()?;
+        return rt.block_on(from_node(url, args, log_key.as_ref(), &options));
+    }
+    let (Some(credential), Some(did_document)) = (&args.credential, &args.did_document) else {
+        return Err("a credential file and --did-document, or --from, are required".into());
+    };
+    let cred = read(credential)?;
+    let doc = parse_document(&read(did_document)?, &did_document.display().to_string())?;
+    let mut report = verify_with(&cred, &doc, &options);
+    report.checks.insert(0, given_file(did_document));
+    match (&args.checkpoint, &args.proof, &log_key) {
+        (Some(cp), Some(pr), Some(key)) => {
+            let (note, proof) = read_evidence(cp, pr)?;
+            report
+                .checks
+                .extend(check_logged_credential(&cred, &note, &proof, key));
+        }
+        (None, None, None) => {}
+        _ => return Err("--log-key needs --checkpoint and --proof (or --from)".into()),
+    }
+    Ok(report)
+}
+
+fn print(report: &Report, json: bool) -> ExitCode {
+    let verdict = report.verdict();
+    if json {
+        let mut value = match serde_json::to_value(report) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("hallmark verify: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        };
+        if let (Value::Object(map), Ok(v)) = (&mut value, serde_json::to_value(&verdict)) {
+            map.insert("verdict".into(), v);
+        }
+        match serde_json::to_string_pretty(&value) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("hallmark verify: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    } else {
+        println!("{report}");
+    }
+    match verdict {
+        Verdict::Valid => ExitCode::SUCCESS,
+        Verdict::Invalid => ExitCode::from(1),
+        Verdict::NotInForce(_) => ExitCode::from(EXIT_NOT_IN_FORCE),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn parse_document(bytes: &[u8], origin: &str) -> Result<DidDocument, String> {
+    DidDocument::from_json(bytes).map_err(|e| format!("{origin}: {e}"))
+}
+
+fn given_file(path: &Path) -> Check {
+    Check {
+        name: DID_DOCUMENT_CHECK,
+        outcome: Outcome::Pass(format!("{} (given with --did-document)", path.display())),
+    }
+}
+
+fn read_evidence(checkpoint: &Path, proof: &Path) -> Result<Evidence, String> {
+    let note = std::fs::read_to_string(checkpoint)
+        .map_err(|e| format!("{}: {e}", checkpoint.display()))?;
+    let proof = serde_json::from_slice(&read(proof)?)
+        .map_err(|e| format!("{}: not an inclusion proof: {e}", proof.display()))?;
+    Ok((note, proof))
+}
+
+/// A GET that must answer 200 (anything else is an error naming the URL and the problem's
+/// detail, if any).
+pub async fn get_ok(url: &str, accept: &str) -> Result<Answer, String> {
+    let answer = fetch::get(url, accept).await.map_err(|e| e.to_string())?;
+    if answer.status != 200 {
+        return Err(format!(
+            "{url}: HTTP {}{}",
+            answer.status,
+            problem_detail(&answer)
+        ));
+    }
+    Ok(answer)
+}
+
+fn problem_detail(answer: &Answer) -> String {
+    serde_json::from_slice::<Value>(&answer.body)
+        .ok()
+        .and_then(|v| v["detail"].as_str().map(|d| format!(": {d}")))
+        .unwrap_or_default()
+}
+
+async fn from_node(
+    url: &str,
+    args: &VerifyArgs,
+    log_key: Option<&VerifierKey>,
+    options: &VerifyOptions,
+) -> Result<Report, String> {
+    let accept = if args.jwt { VC_JWT } else { VC_LD_JSON };
+    let answer = fetch::get(url, accept).await.map_err(|e| e.to_string())?;
+    let served = answer.header(STATUS_HEADER).map(str::to_string);
+    if answer.status == 410 {
+        // Suspended: the node withholds the credential; the status is the whole answer.
+        let mut report = Report::default();
+        report.checks.push(Check {
+            name: "signature",
+            outcome: Outcome::Skipped(
+                "the node withholds the credential of a passport it serves as gone".into(),
+            ),
+        });
+        report.record_status(
+            Some(served.as_deref().unwrap_or("suspended")),
+            &format!("HTTP 410 from {url}{}", problem_detail(&answer)),
+        );
+        return Ok(report);
+    }
+    if answer.status != 200 {
+        return Err(format!(
+            "{url}: HTTP {}{}",
+            answer.status,
+            problem_detail(&answer)
+        ));
+    }
+    let cred = answer.body.as_slice();
+    let (doc, source) = match did_document(cred, args).await? {
+        Ok(found) => found,
+        Err(failed) => {
+            let mut report = Report::default();
+            report.checks.push(failed);
+            report.checks.push(Check {
+                name: "signature",
+                outcome: Outcome::Skipped("no DID document for the issuer".into()),
+            });
+            report.record_status(served.as_deref(), &status_note(url));
+            return Ok(report);
+        }
+    };
+    let mut report = verify_with(cred, &doc, options);
+    report.checks.insert(0, source);
+    report.record_status(served.as_deref(), &status_note(url));
+    if let Some(key) = log_key {
+        let (note, proof) = log_evidence_for(url, &answer).await?;
+        report
+            .checks
+            .extend(check_logged_credential(cred, &note, &proof, key));
+    }
+    Ok(report)
+}
+
+fn status_note(url: &str) -> String {
+    format!("Hallmark-Passport-Status from {url}")
+}
+
+/// The issuer's DID document and the `did-document` check saying where it came from; the
+/// inner `Err` is a failed check (the credential cannot be verified), the outer one an
+/// I/O or usage error.
+async fn did_document(
+    cred: &[u8],
+    args: &VerifyArgs,
+) -> Result<Result<(DidDocument, Check), Check>, String> {
+    let check = |outcome| Check {
+        name: DID_DOCUMENT_CHECK,
+        outcome,
+    };
+    if let Some(path) = &args.did_document {
+        let doc = parse_document(&read(path)?, &path.display().to_string())?;
+        return Ok(Ok((doc, given_file(path))));
+    }
+    let issuer = issuer_of(cred);
+    let did = issuer.as_deref().map(DidWeb::parse);
+    if let Some(url) = &args.did_document_from {
+        let doc = parse_document(&get_ok(url, DID_ACCEPT).await?.body, url)?;
+        let proper = match &did {
+            Some(Ok(did)) => format!(", not from {}", did.document_url()),
+            _ => String::new(),
+        };
+        return Ok(Ok((
+            doc,
+            check(Outcome::Warn(format!(
+                "{url} (--did-document-from{proper}): development only — the issuer's own \
+                 did:web location was not consulted"
+            ))),
+        )));
+    }
+    let (issuer, did) = match (issuer, did) {
+        (Some(issuer), Some(Ok(did))) => (issuer, did),
+        (Some(issuer), Some(Err(e))) => {
+            return Ok(Err(check(Outcome::Fail(format!(
+                "the issuer {issuer} cannot be resolved: {e}; pass its DID document with \
+                 --did-document"
+            )))))
+        }
+        _ => {
+            return Ok(Err(check(Outcome::Fail(
+                "no issuer in the credential".into(),
+            ))))
+        }
+    };
+    let doc_url = did.document_url();
+    let failed = |why: String| {
+        Ok(Err(check(Outcome::Fail(format!(
+            "{doc_url} (did:web resolution of {issuer}): {why}"
+        )))))
+    };
+    let answer = match fetch::get(&doc_url, DID_ACCEPT).await {
+        Ok(a) => a,
+        Err(e) => return failed(e.to_string()),
+    };
+    if answer.status != 200 {
+        return failed(format!("HTTP {}", answer.status));
+    }
+    match DidDocument::from_json(&answer.body) {
+        Ok(doc) => Ok(Ok((
+            doc,
+            check(Outcome::Pass(format!(
+                "{doc_url} (did:web resolution of {issuer})"
+            ))),
+        ))),
+        Err(e) => failed(format!("not a DID document: {e}")),
+    }
+}
+
+/// The issuer of a credential in either form (unverified: only to find the DID document).
+fn issuer_of(cred: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(cred).ok()?.trim();
+    let value: Value = if text.starts_with('{') {
+        serde_json::from_str(text).ok()?
+    } else {
+        use base64::Engine;
+        let payload = text.split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()?;
+        serde_json::from_slice(&bytes).ok()?
+    };
+    match &value["issuer"] {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("id")?.as_str().map(str::to_string),
+        _ => value["iss"].as_str().map(str::to_string),
+    }
+}
+
+/// The transparency-log index of a passport response (`Hallmark-Log-Index`).
+pub fn log_index(url: &str, headers: &hyper::header::HeaderMap) -> Result<u64, String> {
+    headers
+        .get(LOG_INDEX_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("{url}: no Hallmark-Log-Index header in the response"))
+}
+
+/// The checkpoint and inclusion proof of the publish event of the passport `url` answered
+/// with: the log lives at `<base>/log`, `<base>` being the passport URL up to `/passports/`.
+async fn log_evidence_for(url: &str, answer: &Answer) -> Result<Evidence, String> {
+    let (base, _) = url
+        .split_once("/passports/")
+        .ok_or_else(|| format!("{url}: not a passport URL (…/passports/<id>)"))?;
+    let index = log_index(url, &answer.headers)?;
+    let (note, proof) = log_evidence(base, index).await?;
+    let proof =
+        serde_json::from_slice(&proof).map_err(|e| format!("{base}/log/proof/inclusion: {e}"))?;
+    Ok((note, proof))
+}
+
+/// The latest checkpoint of the log under `base` and the inclusion proof (raw JSON, at that
+/// checkpoint's size) of leaf `index`.
+pub async fn log_evidence(base: &str, index: u64) -> Result<(String, Vec<u8>), String> {
+    let url = format!("{base}/log/checkpoint");
+    let note = String::from_utf8(get_ok(&url, "text/plain").await?.body)
+        .map_err(|_| format!("{url}: not UTF-8"))?;
+    // Not verified here: only to ask for a proof at that size (the verifier checks the note).
+    let size = hallmark_core::tlog::SignedNote::parse(&note)
+        .and_then(|n| hallmark_core::tlog::Checkpoint::parse_text(&n.text))
+        .map(|c| c.size)
+        .map_err(|e| format!("{url}: {e}"))?;
+    if index >= size {
+        return Err(format!(
+            "leaf {index} is not yet in the latest checkpoint (size {size}); retry in a moment"
+        ));
+    }
+    let url = format!("{base}/log/proof/inclusion?index={index}&size={size}");
+    Ok((note, get_ok(&url, "application/json").await?.body))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn the_issuer_is_read_from_either_form() {
+        assert_eq!(
+            issuer_of(br#"{"issuer":"did:web:a.example"}"#).as_deref(),
+            Some("did:web:a.example")
+        );
+        assert_eq!(
+            issuer_of(br#"{"issuer":{"id":"did:web:b.example"}}"#).as_deref(),
+            Some("did:web:b.example")
+        );
+        use base64::Engine;
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(br#"{"iss":"did:web:c.example"}"#);
+        assert_eq!(
+            issuer_of(format!("e30.{payload}.c2ln").as_bytes()).as_deref(),
+            Some("did:web:c.example")
+        );
+    }
+
+    /// did:web resolves from the DID's own host over https, never from where the
+    /// credential came from; a DID with a port or a path keeps them.
+    #[test]
+    fn did_web_resolution_urls_follow_the_method() {
+        for (did, url) in [
+            (
+                "did:web:dpp.example.com",
+                "https://dpp.example.com/.well-known/did.json",
+            ),
+            (
+                "did:web:localhost%3A8080",
+                "https://localhost:8080/.well-known/did.json",
+            ),
+            (
+                "did:web:dpp.example.com:acme:dpp",
+                "https://dpp.example.com/acme/dpp/did.json",
+            ),
+        ] {
+            assert_eq!(DidWeb::parse(did).unwrap().document_url(), url);
+        }
+    }
+
+    /// A credential whose issuer is not did:web cannot be resolved: a failed check naming
+    /// the way out (no network).
+    #[test]
+    fn an_issuer_that_is_not_did_web_is_a_failed_check() {
+        let args = VerifyArgs {
+            credential: None,
+            did_document: None,
+            did_document_from: None,
+            from: Some("http://127.0.0.1:9/passports/x".into()),
+            jwt: false,
+            skip_validity_dates: false,
+            json: false,
+            checkpoint: None,
+            proof: None,
+            log_key: None,
+        };
+        let rt = crate::node_cmd::runtime().unwrap();
+        let failed = rt
+            .block_on(did_document(br#"{"issuer":"did:key:z6Mk"}"#, &args))
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(failed.name, DID_DOCUMENT_CHECK);
+        assert!(
+            matches!(&failed.outcome, Outcome::Fail(m) if m.contains("--did-document")),
+            "{failed:?}"
+        );
+    }
+}
