@@ -420,22 +420,13 @@ const fn r(
     }
 }
 
-const fn whole(
-    pattern: &'static str,
-    what: &'static str,
-    unit: &'static str,
-    min: f64,
-    above_min: bool,
-    max: f64,
-) -> Range {
-    Range {
-        pattern,
-        what,
-        unit,
-        min,
-        above_min,
-        max,
-        whole: true,
+impl Range {
+    /// The same range, for a count: only whole numbers.
+    const fn whole(self) -> Range {
+        Range {
+            whole: true,
+            ..self
+        }
     }
 }
 
@@ -466,7 +457,7 @@ const RANGES: &[Range] = &[
     r("/performanceAndDurability/batteryTechicalProperties/powerCapabilityRatio", "power capability ratio", "W/Wh", 0.0, true, 1_000.0),
     r("/performanceAndDurability/batteryTechicalProperties/cRate", "C-rate", "C", 0.0, true, 1_000.0),
     r("/performanceAndDurability/batteryTechicalProperties/cRateLifeCycleTest", "C-rate of the cycle-life test", "C", 0.0, true, 1_000.0),
-    whole("/performanceAndDurability/batteryTechicalProperties/expectedNumberOfCycles", "expected number of cycles", "", 0.0, true, 1_000_000.0),
+    r("/performanceAndDurability/batteryTechicalProperties/expectedNumberOfCycles", "expected number of cycles", "", 0.0, true, 1_000_000.0).whole(),
     r("/performanceAndDurability/batteryTechicalProperties/expectedLifetime", "expected lifetime", "years", 0.0, true, 100.0),
     r("/performanceAndDurability/batteryTechicalProperties/initialSelfDischarge", "initial self-discharge", "%/month", 0.0, false, 100.0),
     r("/performanceAndDurability/batteryTechicalProperties/roundtripEfficiency", "round-trip efficiency", "%", 0.0, true, 100.0),
@@ -474,7 +465,7 @@ const RANGES: &[Range] = &[
     r("/performanceAndDurability/batteryTechicalProperties/capacityThresholdForExhaustion", "capacity threshold for exhaustion", "%", 0.0, false, 100.0),
     r("/performanceAndDurability/batteryCondition/energyThroughput", "energy throughput", "kWh", 0.0, false, 1_000_000_000.0),
     r("/performanceAndDurability/batteryCondition/capacityThroughput/capacityThroughputValue", "capacity throughput", "Ah", 0.0, false, 1_000_000_000.0),
-    whole("/performanceAndDurability/batteryCondition/numberOfFullCycles/numberOfFullCyclesValue", "number of full cycles", "", 0.0, false, 1_000_000.0),
+    r("/performanceAndDurability/batteryCondition/numberOfFullCycles/numberOfFullCyclesValue", "number of full cycles", "", 0.0, false, 1_000_000.0).whole(),
     r("/performanceAndDurability/batteryCondition/stateOfCertifiedEnergy/stateOfCertifiedEnergyValue", "state of certified energy", "%", 0.0, false, 100.0),
     r("/performanceAndDurability/batteryCondition/capacityFade/capacityFadeValue", "capacity fade", "%", 0.0, false, 100.0),
     r("/performanceAndDurability/batteryCondition/remainingEnergy/remainingEnergyalue", "remaining energy", "kWh", 0.0, false, 100_000.0),

@@ -422,11 +422,6 @@ async fn physically_impossible_values_are_refused_at_publish(backend: Backend) {
         "{}",
         String::from_utf8_lossy(&created.body)
     );
-    assert_eq!(
-        created.json()["validation"]["valid"],
-        true,
-        "JSON Schema has nothing against it"
-    );
     let id = created.json()["id"].as_str().unwrap().to_string();
     let leaves_before = n.leaves().await;
     let problem = n.publish(&id).await.problem(422, "plugin-findings");

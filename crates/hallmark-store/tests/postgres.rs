@@ -458,6 +458,21 @@ async fn attack_insert_versions_out_of_rule() {
     );
 }
 
+/// The harness's store and a second node's store on the same database (as two node
+/// processes would have), and that second store to close.
+async fn two_nodes(h: &PgHarness) -> (Arc<dyn Store>, Arc<dyn Store>, PgStore) {
+    let other = PgStore::start_with(
+        PgHarness::role_options(&h.database, &h.migration_role),
+        PgHarness::role_options(&h.database, &h.app_role),
+        3,
+    )
+    .await
+    .unwrap();
+    let a: Arc<dyn Store> = Arc::new(h.store().clone());
+    let b: Arc<dyn Store> = Arc::new(other.clone());
+    (a, b, other)
+}
+
 /// The application role can INSERT passports, so it could try to make a second live
 /// passport for a product: the database refuses it (unique partial index), whatever the
 /// lot, and refuses a row that names no identifier or one whose parts do not fit its
@@ -537,15 +552,7 @@ async fn attack_insert_duplicate_product_identifier() {
 #[tokio::test]
 async fn two_nodes_race_for_one_identifier() {
     let h = PgHarness::new().await;
-    let other = PgStore::start_with(
-        PgHarness::role_options(&h.database, &h.migration_role),
-        PgHarness::role_options(&h.database, &h.app_role),
-        3,
-    )
-    .await
-    .unwrap();
-    let a: Arc<dyn Store> = Arc::new(h.store().clone());
-    let b: Arc<dyn Store> = Arc::new(other.clone());
+    let (a, b, other) = two_nodes(&h).await;
     let mut tasks = Vec::new();
     for i in 0..16 {
         let s = if i % 2 == 0 { a.clone() } else { b.clone() };
@@ -833,15 +840,7 @@ async fn migrations_are_idempotent_and_concurrent_safe() {
 #[tokio::test]
 async fn two_nodes_share_one_database() {
     let h = PgHarness::new().await;
-    let other = PgStore::start_with(
-        PgHarness::role_options(&h.database, &h.migration_role),
-        PgHarness::role_options(&h.database, &h.app_role),
-        3,
-    )
-    .await
-    .unwrap();
-    let a: Arc<dyn Store> = Arc::new(h.store().clone());
-    let b: Arc<dyn Store> = Arc::new(other.clone());
+    let (a, b, other) = two_nodes(&h).await;
     let mut tasks = Vec::new();
     for (i, s) in [a.clone(), b.clone(), a.clone(), b.clone()]
         .into_iter()
