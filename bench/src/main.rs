@@ -1,7 +1,7 @@
 //! `hallmark-bench`: load generators for the end-to-end benchmarks in `bench/run`.
 //!
-//! - `publish`: N concurrent clients, each creating a battery passport draft (the
-//!   BatteryPass 1.2.0 demo sample with a fresh serial number) and publishing it through the
+//! - `publish`: N concurrent clients, each creating a battery passport draft (the demo's EV
+//!   battery passport with a fresh serial number) and publishing it through the
 //!   admin HTTP API — validation, plugin, three audiences × two signed forms, commit, audit
 //!   event and log leaf. Reports throughput and latency percentiles.
 //! - `fixed`: an axum server that answers every GET with the same fixed bytes: the ceiling
@@ -18,36 +18,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const SAMPLES: &[(&str, &str)] = &[
-    (
-        "generalProductInformation",
-        include_str!("../../crates/hallmark/demo/GeneralProductInformation.json"),
-    ),
-    (
-        "carbonFootprintForBatteries",
-        include_str!("../../crates/hallmark/demo/CarbonFootprintForBatteries.json"),
-    ),
-    (
-        "supplyChainDueDiligence",
-        include_str!("../../crates/hallmark/demo/SupplyChainDueDiligence.json"),
-    ),
-    (
-        "materialComposition",
-        include_str!("../../crates/hallmark/demo/MaterialComposition.json"),
-    ),
-    (
-        "circularity",
-        include_str!("../../crates/hallmark/demo/Circularity.json"),
-    ),
-    (
-        "performanceAndDurability",
-        include_str!("../../crates/hallmark/demo/PerformanceAndDurability.json"),
-    ),
-    (
-        "labeling",
-        include_str!("../../crates/hallmark/demo/Labeling.json"),
-    ),
-];
+/// The demo's EV battery passport (`crates/hallmark/demo/`); its sector data is what each
+/// client publishes.
+const EV_BATTERY: &str = include_str!("../../crates/hallmark/demo/ev-battery.json");
 
 #[derive(Parser)]
 #[command(name = "hallmark-bench", about = "Hallmark end-to-end load generators")]
@@ -205,12 +178,9 @@ impl CpuWatch {
 }
 
 fn sector_data() -> Result<Value, String> {
-    let mut data = serde_json::Map::new();
-    for (key, text) in SAMPLES {
-        let v: Value = serde_json::from_str(text).map_err(|e| format!("sample {key}: {e}"))?;
-        data.insert((*key).to_string(), v);
-    }
-    Ok(Value::Object(data))
+    let draft: Value =
+        serde_json::from_str(EV_BATTERY).map_err(|e| format!("demo EV battery: {e}"))?;
+    Ok(draft["data"].clone())
 }
 
 /// One draft body, serialised once per passport (only the serial number differs).

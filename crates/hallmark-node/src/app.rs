@@ -228,6 +228,10 @@ pub fn store_error(e: StoreError) -> ApiError {
         StoreError::InvalidTransition { from, to } => ApiError::Conflict {
             detail: format!("a {from} passport cannot become {to}"),
         },
+        StoreError::IdentifierInUse { key, existing } => ApiError::IdentifierInUse {
+            identifier: key,
+            existing: existing.map(|id| id.uuid().hyphenated().to_string()),
+        },
         StoreError::Constraint(d) => ApiError::Unprocessable { detail: d },
         other => {
             tracing::error!(error = %other, "store operation failed");

@@ -173,6 +173,18 @@ pub enum ApiError {
         /// Explanation.
         detail: String,
     },
+    /// Another passport that is not deactivated has the same product identifier at the same
+    /// granularity (refused by the database's unique index).
+    #[error("the product identifier {identifier} is already used by {}", match existing {
+        Some(id) => format!("passport {id}"),
+        None => "a passport that is not deactivated".to_owned(),
+    })]
+    IdentifierInUse {
+        /// The identifier (GS1 element string and granularity).
+        identifier: String,
+        /// The id (UUID) of the passport holding it, when known.
+        existing: Option<String>,
+    },
     /// The body is larger than `max_body_bytes`.
     #[error("request body larger than {max} bytes")]
     BodyTooLarge {
@@ -283,7 +295,7 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Gone { .. } => StatusCode::GONE,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::IdentifierInUse { .. } => StatusCode::CONFLICT,
             ApiError::BodyTooLarge { .. } | ApiError::JsonLimit { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
@@ -330,6 +342,21 @@ impl ApiError {
                 .with("reason", reason.clone()),
             ApiError::Conflict { detail } => {
                 Problem::new("conflict", "Conflict", status).detail(detail.clone())
+            }
+            ApiError::IdentifierInUse {
+                identifier,
+                existing,
+            } => {
+                let p = Problem::new("identifier-in-use", "Product identifier in use", status)
+                    .detail(format!(
+                        "{self}; a product has one live passport: update that passport (or \
+                         deactivate it first to issue a successor)"
+                    ))
+                    .with("identifier", identifier.clone());
+                match existing {
+                    Some(id) => p.with("existing_passport", id.clone()),
+                    None => p,
+                }
             }
             ApiError::BodyTooLarge { max } => {
                 Problem::new("body-too-large", "Request body too large", status)

@@ -237,6 +237,128 @@ both!(scope_matrix);
 both!(unknown_revoked_expired_and_near_miss_keys_get_the_same_401);
 both!(a_key_cannot_revoke_itself);
 both!(credentials_verify_before_and_after_rotation);
+both!(one_live_passport_per_product_identifier);
+
+/// A product names one passport: a second create of the same identifier is a 409 naming
+/// the passport that has it — also when many creates race — and an edit cannot move a
+/// passport to another identifier. Deactivating the passport frees the identifier for a
+/// successor.
+async fn one_live_passport_per_product_identifier(backend: Backend) {
+    let n = start(backend).await;
+    let (w, _, _) = n.key("write").await;
+    let create = |serial: &'static str| {
+        let (n, w) = (&n, w.clone());
+        async move {
+            n.call(
+                Method::POST,
+                "/api/v1/passports",
+                Some(&w),
+                Some(&common::battery_draft(serial)),
+            )
+            .await
+        }
+    };
+    let first = create("NC-0001").await;
+    assert_eq!(
+        first.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&first.body)
+    );
+    let first = first.json()["id"].as_str().unwrap().to_string();
+
+    let again = create("NC-0001").await;
+    let problem = again.problem(409, "identifier-in-use");
+    assert_eq!(problem["existing_passport"], first.as_str());
+    assert_eq!(
+        problem["identifier"],
+        "(01)09506000134352(21)NC-0001 at item level"
+    );
+    assert!(
+        problem["detail"].as_str().unwrap().contains(&first),
+        "{problem}"
+    );
+
+    // An edit naming another serial would move the passport to another product.
+    let moved = n
+        .call(
+            Method::PUT,
+            &format!("/api/v1/passports/{first}/draft"),
+            Some(&w),
+            Some(&common::battery_draft("NC-0002")),
+        )
+        .await;
+    moved.problem(409, "conflict");
+
+    // Many concurrent creates over HTTP: exactly one passport.
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let (url, auth) = (format!("{}/api/v1/passports", n.admin), w.clone());
+        tasks.spawn(async move {
+            let r = common::client()
+                .post(url)
+                .header("authorization", auth)
+                .header("content-type", "application/json")
+                .body(serde_json::to_vec(&common::battery_draft("NC-RACE")).unwrap())
+                .send()
+                .await
+                .unwrap();
+            Reply::from(r).await
+        });
+    }
+    let replies = tasks.join_all().await;
+    let created: Vec<String> = replies
+        .iter()
+        .filter(|r| r.status == 201)
+        .map(|r| r.json()["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(created.len(), 1, "exactly one create wins");
+    for r in replies.iter().filter(|r| r.status != 201) {
+        assert_eq!(
+            r.problem(409, "identifier-in-use")["existing_passport"],
+            created[0].as_str()
+        );
+    }
+
+    // Deactivated: the identifier is free for a successor, which then holds it.
+    let publish = |id: String| {
+        let (n, w) = (&n, w.clone());
+        async move {
+            n.call(
+                Method::POST,
+                &format!("/api/v1/passports/{id}/publish"),
+                Some(&w),
+                None,
+            )
+            .await
+        }
+    };
+    assert_eq!(publish(first.clone()).await.status, 200);
+    let d = n
+        .call(
+            Method::POST,
+            &format!("/api/v1/passports/{first}/deactivate"),
+            Some(&w),
+            Some(&json!({ "reason": "issued with the wrong cell chemistry" })),
+        )
+        .await;
+    assert_eq!(d.status, 200, "{}", String::from_utf8_lossy(&d.body));
+    let successor = create("NC-0001").await;
+    assert_eq!(
+        successor.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&successor.body)
+    );
+    let successor = successor.json()["id"].as_str().unwrap().to_string();
+    assert_ne!(successor, first);
+    assert_eq!(publish(successor.clone()).await.status, 200);
+    let third = create("NC-0001").await;
+    assert_eq!(
+        third.problem(409, "identifier-in-use")["existing_passport"],
+        successor.as_str()
+    );
+}
 
 async fn full_lifecycle(backend: Backend) {
     let n = start(backend).await;
@@ -271,7 +393,7 @@ async fn full_lifecycle(backend: Backend) {
     );
 
     // Dry-run validation reports issues without storing anything.
-    let mut bad = common::battery_draft("SN-X");
+    let mut bad = common::battery_draft("SN-1");
     bad["data"]["materialComposition"]["batteryMaterials"][0]["batteryMaterialIdentifier"] =
         json!("7439-93-2 ");
     let v = n

@@ -397,6 +397,56 @@ use common::both;
 both!(plugin_findings_block_publication_and_write_nothing);
 both!(a_good_battery_passport_publishes_through_the_plugin);
 both!(a_looping_plugin_fails_closed_and_the_node_keeps_working);
+both!(physically_impossible_values_are_refused_at_publish);
+
+/// The upstream samples' kind of generated values — passing JSON Schema — are refused by
+/// the battery plugin at publication, every one named by its pointer into the passport.
+async fn physically_impossible_values_are_refused_at_publish(backend: Backend) {
+    let n = start(backend, battery_settings).await;
+    let mut d = common::battery_draft("SN-IMPOSSIBLE");
+    let data = &mut d["data"];
+    data["performanceAndDurability"]["batteryTechicalProperties"]["nominalVoltage"] =
+        json!(-3.1849857e38);
+    data["materialComposition"]["hazardousSubstances"][0]["hazardousSubstanceConcentration"] =
+        json!(-1.7976931348623157e308);
+    data["generalProductInformation"]["manufacturerInformation"]["webAddress"] =
+        json!("telnet://192.0.2.16:80/");
+    data["carbonFootprintForBatteries"]["carbonFootprintPerformanceClass"] =
+        json!("eOMtThyhVNLWUZNRcBaQKxI");
+    data["generalProductInformation"]["batteryMass"] = json!(-452.0);
+    data["generalProductInformation"]["puttingIntoService"] = json!("2024-01-01T00:00:00Z");
+    let created = n.call(Method::POST, "/api/v1/passports", Some(&d)).await;
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    let leaves_before = n.leaves().await;
+    let problem = n.publish(&id).await.problem(422, "plugin-findings");
+    let errors: Vec<&str> = problem["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| f["pointer"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "/data/generalProductInformation/batteryMass",
+            "/data/materialComposition/hazardousSubstances/0/hazardousSubstanceConcentration",
+            "/data/performanceAndDurability/batteryTechicalProperties/nominalVoltage",
+            "/data/carbonFootprintForBatteries/carbonFootprintPerformanceClass",
+            "/data/generalProductInformation/manufacturerInformation/webAddress",
+            "/data/generalProductInformation/puttingIntoService",
+        ],
+        "{problem}"
+    );
+    n.assert_still_draft(&id).await;
+    assert_eq!(n.leaves().await, leaves_before);
+}
 
 // ------------------------------------------------------------------ (a) findings → 422
 
@@ -437,7 +487,7 @@ async fn plugin_findings_block_publication_and_write_nothing(backend: Backend) {
     let p = n.publish(&id).await;
     let problem = p.problem(422, "plugin-findings");
     assert_eq!(problem["plugin"]["name"], "hallmark-battery");
-    assert_eq!(problem["plugin"]["version"], "0.1.0");
+    assert_eq!(problem["plugin"]["version"], "0.2.0");
     assert_eq!(
         problem["plugin"]["sha256"],
         module_sha256(&std::fs::read(format!("{BATTERY}battery.wasm")).unwrap())
@@ -502,10 +552,9 @@ async fn a_good_battery_passport_publishes_through_the_plugin(backend: Backend) 
     assert!(verify(&cred.body, &did).is_valid());
 
     // A warning does not block; it comes back in the publish response.
-    let mut heavy = common::battery_draft("SN-WARN");
-    heavy["data"]["materialComposition"]["batteryMaterials"][0]["batteryMaterialMass"] =
-        json!(1.0e30);
-    let id = n.create(&heavy).await;
+    let mut lead = common::battery_draft("SN-WARN");
+    lead["data"]["circularity"]["recycledContent"][0]["recycledMaterial"] = json!("Lead");
+    let id = n.create(&lead).await;
     let p = n.publish(&id).await;
     assert_eq!(p.status, 200, "{}", String::from_utf8_lossy(&p.body));
     let findings = p.json()["plugin"]["findings"].clone();
@@ -513,7 +562,7 @@ async fn a_good_battery_passport_publishes_through_the_plugin(backend: Backend) 
     assert_eq!(findings[0]["severity"], "warning");
     assert_eq!(
         findings[0]["pointer"],
-        "/data/materialComposition/batteryMaterials/0/batteryMaterialMass"
+        "/data/circularity/recycledContent/0/recycledMaterial"
     );
 
     // A sector without a plugin (and not required) publishes on its schema alone.

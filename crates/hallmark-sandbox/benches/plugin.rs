@@ -1,5 +1,5 @@
 //! Per-call overhead (describe on a trivial WAT plugin: fresh store, instantiate, call, read
-//! output) and a typical battery validation (the BatteryPass 1.2.0 composite, ~6 KB).
+//! output) and a typical battery validation (the demo's EV battery passport, ~14 KB).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/common/mod.rs"]
@@ -11,38 +11,15 @@ use hallmark_sandbox::{Limits, LoaderConfig, Sandbox, SignedManifest};
 use serde_json::Value;
 
 const PLUGIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../plugins/battery/");
-const DATASET: &str = concat!(
+const DEMO: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/datasets/batterypass-1.2.0/"
+    "/../hallmark/demo/ev-battery.json"
 );
 
-fn composite() -> Value {
-    let mut map = serde_json::Map::new();
-    for (key, file) in [
-        (
-            "generalProductInformation",
-            "GeneralProductInformation-payload.json",
-        ),
-        (
-            "carbonFootprintForBatteries",
-            "CarbonFootprintForBatteries-payload.json",
-        ),
-        (
-            "supplyChainDueDiligence",
-            "SupplyChainDueDiligence-payload.json",
-        ),
-        ("materialComposition", "MaterialComposition-payload.json"),
-        ("circularity", "Circularity.json"),
-        (
-            "performanceAndDurability",
-            "PerformanceAndDurability-payload.json",
-        ),
-        ("labeling", "Labeling-payload.json"),
-    ] {
-        let text = std::fs::read_to_string(format!("{DATASET}{file}")).unwrap();
-        map.insert(key.to_owned(), serde_json::from_str(&text).unwrap());
-    }
-    Value::Object(map)
+/// The sector data of the demo's EV battery passport (realistic; no findings).
+fn ev_battery() -> Value {
+    let draft: Value = serde_json::from_str(&std::fs::read_to_string(DEMO).unwrap()).unwrap();
+    draft["data"].clone()
 }
 
 fn bench(c: &mut Criterion) {
@@ -66,7 +43,7 @@ fn bench(c: &mut Criterion) {
     battery
         .load(&read("battery.wasm"), Some(&manifest))
         .unwrap();
-    let data = composite();
+    let data = ev_battery();
     c.bench_function("sandbox/validate_battery_sample", |b| {
         b.iter(|| battery.validate("battery", "1.2.0", &data).unwrap())
     });

@@ -11,6 +11,19 @@ pub enum StoreError {
     /// not in a state that allows it).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Another passport that is not deactivated already has this product identifier at
+    /// this granularity: the database's unique index `passports_live_identifier` refused the
+    /// row (so this holds under concurrency, and for any writer).
+    #[error("the product identifier {key} is already used by {}", match existing {
+        Some(id) => format!("passport {id}"),
+        None => "a passport that is not deactivated".to_owned(),
+    })]
+    IdentifierInUse {
+        /// The identifier (GS1 element string and granularity).
+        key: String,
+        /// The live passport that has it (`None` if it was deactivated in the meantime).
+        existing: Option<hallmark_core::passport::PassportId>,
+    },
     /// The operation would change something permanent (a published version, an audit
     /// event, a terminal passport, a revoked key); refused by the database's triggers or by
     /// the store before reaching them.
@@ -137,6 +150,22 @@ pub enum PrivilegeError {
 }
 
 pub(crate) type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Name of the unique partial index that keeps one live passport per product identifier
+/// (PostgreSQL migration 0006, SQLite 0004).
+pub(crate) const LIVE_IDENTIFIER_INDEX: &str = "passports_live_identifier";
+
+/// Whether `e` is the refusal of the live-identifier index. Both backends name the index
+/// in the message (PostgreSQL: `duplicate key value violates unique constraint
+/// "passports_live_identifier"`; SQLite: `UNIQUE constraint failed: index
+/// 'passports_live_identifier'`).
+pub(crate) fn is_identifier_conflict(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|db| {
+        matches!(db.kind(), sqlx::error::ErrorKind::UniqueViolation)
+            && (db.constraint() == Some(LIVE_IDENTIFIER_INDEX)
+                || db.message().contains(LIVE_IDENTIFIER_INDEX))
+    })
+}
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {

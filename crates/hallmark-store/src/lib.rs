@@ -28,8 +28,8 @@ pub use hallmark_core::integrity::IntegrityKeys;
 pub use model::{
     ApiKeyHashScheme, ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, Credentials,
     DraftRecord, LeafCheck, NewApiKey, NewPassport, NewVersion, Page, PassportFilter,
-    PassportRecord, QuarantineRecord, SignedForms, SigningKeyRecord, SigningKeyStatus, StoredLeaf,
-    VersionRecord,
+    PassportRecord, ProductKey, QuarantineRecord, SignedForms, SigningKeyRecord, SigningKeyStatus,
+    StoredLeaf, VersionRecord,
 };
 
 pub use postgres::PgStore;
@@ -45,12 +45,18 @@ pub const MAX_PAGE: u32 = 1_000;
 /// not a decision), every write is audited.
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// Creates a passport in status `draft` with draft content for version 1.
+    /// Creates a passport in status `draft` with draft content for version 1. Fails with
+    /// [`StoreError::IdentifierInUse`], naming the passport, when another passport that is
+    /// not deactivated has the same product identifier at the same granularity.
     async fn create_draft(
         &self,
         new: NewPassport,
         audit: AuditEvent,
     ) -> Result<PassportRecord, StoreError>;
+
+    /// The passport that is not deactivated and has this product identifier at this
+    /// granularity, if any (at most one exists: see [`ProductKey`]).
+    async fn find_live(&self, key: &ProductKey) -> Result<Option<PassportRecord>, StoreError>;
 
     /// Replaces the content of the pending draft (version `current + 1`). Fails with
     /// `NotFound` when there is no pending draft, `ImmutableViolation` when terminal.

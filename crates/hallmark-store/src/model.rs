@@ -1,6 +1,6 @@
 //! What the store keeps: records returned by reads and inputs taken by writes.
 
-use hallmark_core::passport::{PassportId, PassportStatus};
+use hallmark_core::passport::{Granularity, PassportId, PassportStatus, ProductIdentifier};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -80,13 +80,85 @@ impl AuditRecord {
     }
 }
 
+/// The product identifier a passport is issued for, at its granularity: fixed for life.
+///
+/// Among passports that are not `deactivated`, at most one has a given key — GTIN and
+/// serial at item level, GTIN and lot at batch level, GTIN alone at model level (a lot of an
+/// item-level identifier does not take part). The database enforces it on both backends
+/// with the unique partial index `passports_live_identifier`, so it holds under concurrency
+/// and against any SQL the application role can send (`docs/database.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProductKey {
+    /// GTIN-14 (GS1 AI 01).
+    pub gtin: String,
+    /// Model, batch or item.
+    pub granularity: Granularity,
+    /// Lot (AI 10): required at batch level, optional at item level, absent at model level.
+    pub lot: Option<String>,
+    /// Serial (AI 21): required at item level, absent otherwise.
+    pub serial: Option<String>,
+}
+
+impl ProductKey {
+    /// The key of a passport's product identifier and granularity.
+    pub fn new(product: &ProductIdentifier, granularity: Granularity) -> Self {
+        ProductKey {
+            gtin: product.gtin().as_gtin14().to_owned(),
+            granularity,
+            lot: product.lot().map(str::to_owned),
+            serial: product.serial().map(str::to_owned),
+        }
+    }
+
+    /// Whether the key has exactly the parts its granularity requires: nothing but the GTIN
+    /// at model level, a lot and no serial at batch level, a serial at item level.
+    pub fn fits_granularity(&self) -> bool {
+        match self.granularity {
+            Granularity::Model => self.lot.is_none() && self.serial.is_none(),
+            Granularity::Batch => self.lot.is_some() && self.serial.is_none(),
+            Granularity::Item => self.serial.is_some(),
+        }
+    }
+
+    /// Whether `product` at `granularity` is this key (lot and serial included).
+    pub fn matches(&self, product: &ProductIdentifier, granularity: Granularity) -> bool {
+        *self == ProductKey::new(product, granularity)
+    }
+
+    /// The qualifier that is unique with the GTIN at this granularity: the serial at item
+    /// level, the lot at batch level, nothing at model level (what the unique index keys on,
+    /// `coalesce(serial, lot, '')`).
+    pub fn qualifier(&self) -> &str {
+        match self.granularity {
+            Granularity::Item => self.serial.as_deref().unwrap_or_default(),
+            Granularity::Batch => self.lot.as_deref().unwrap_or_default(),
+            Granularity::Model => "",
+        }
+    }
+}
+
+impl std::fmt::Display for ProductKey {
+    /// The GS1 element string of what is unique, and the granularity:
+    /// `(01)09506000134352(21)NC-0001 at item level`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "(01){}", self.gtin)?;
+        match self.granularity {
+            Granularity::Item => write!(f, "(21){}", self.qualifier())?,
+            Granularity::Batch => write!(f, "(10){}", self.qualifier())?,
+            Granularity::Model => {}
+        }
+        write!(f, " at {} level", self.granularity)
+    }
+}
+
 /// A new passport: its identity (fixed for life) and the content of draft version 1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewPassport {
     /// The passport id (UUIDv7).
     pub id: PassportId,
-    /// GTIN-14 of the product.
-    pub gtin: String,
+    /// The product identifier and granularity; no other live passport may have the same
+    /// (see [`ProductKey`]).
+    pub product: ProductKey,
     /// Sector id, e.g. `battery`.
     pub sector_id: String,
     /// Economic operator id.
@@ -102,6 +174,10 @@ pub struct PassportRecord {
     pub id: PassportId,
     /// GTIN-14.
     pub gtin: String,
+    /// The product identifier and granularity. `None` only for a passport created before
+    /// migration PostgreSQL 0006 / SQLite 0004 whose stored content did not name one (such a
+    /// row takes no part in the uniqueness of live identifiers).
+    pub product: Option<ProductKey>,
     /// Sector id.
     pub sector_id: String,
     /// Economic operator id.

@@ -14,14 +14,15 @@
 //! Every audited write is a job on the store's write queue (see `run_batch` below): jobs
 //! queued together commit together, one savepoint each.
 
-use hallmark_core::passport::{PassportId, PassportStatus};
+use hallmark_core::passport::{Granularity, PassportId, PassportStatus};
 use sha2::{Digest, Sha256};
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::error::{Result, StoreError};
 
-pub(crate) const PASSPORT_COLS: &str = "id, gtin, sector_id, economic_operator_id, status, \
-     status_reason, current_version, created_at, updated_at, published_at";
+pub(crate) const PASSPORT_COLS: &str = "id, gtin, granularity, lot, serial, sector_id, \
+     economic_operator_id, status, status_reason, current_version, created_at, updated_at, \
+     published_at";
 pub(crate) const DRAFT_COLS: &str = "passport_id, version, content, created_at, updated_at";
 pub(crate) const VERSION_COLS: &str = "passport_id, version, content, content_sha256, key_id, \
      signed_at, public_di, public_jwt, legitimate_interest_di, legitimate_interest_jwt, \
@@ -55,6 +56,11 @@ pub(crate) fn id_text(id: &PassportId) -> String {
 pub(crate) fn parse_id(s: &str) -> Result<PassportId> {
     PassportId::parse(&format!("urn:uuid:{s}"))
         .map_err(|e| StoreError::Corrupt(format!("passport id {s:?}: {e}")))
+}
+
+pub(crate) fn parse_granularity(s: &str) -> Result<Granularity> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("passport granularity {s:?}")))
 }
 
 pub(crate) fn parse_status(s: &str) -> Result<PassportStatus> {
@@ -108,7 +114,7 @@ macro_rules! impl_store {
         use $crate::error::{Result, StoreError};
         use $crate::model::*;
         use $crate::ops::{
-            digest_from_vec, id_text, opt_utc, page_limit, parse_id, parse_status, seq_i64,
+            digest_from_vec, id_text, opt_utc, page_limit, parse_granularity, parse_id, parse_status, seq_i64,
             seq_u64, sha256, utc, version_i32, version_u32, API_KEY_COLS, MAX_CHECKPOINTS, AUDIT_COLS,
             DRAFT_COLS, PASSPORT_COLS, SIGNING_KEY_COLS, VERSION_COLS,
         };
@@ -122,9 +128,21 @@ macro_rules! impl_store {
         fn passport_from_row(row: &DbRow) -> Result<PassportRecord> {
             let id: String = row.try_get("id")?;
             let status: String = row.try_get("status")?;
+            let gtin: String = row.try_get("gtin")?;
+            let granularity: Option<String> = row.try_get("granularity")?;
+            let product = match granularity {
+                None => None,
+                Some(g) => Some(ProductKey {
+                    gtin: gtin.clone(),
+                    granularity: parse_granularity(&g)?,
+                    lot: row.try_get("lot")?,
+                    serial: row.try_get("serial")?,
+                }),
+            };
             Ok(PassportRecord {
                 id: parse_id(&id)?,
-                gtin: row.try_get("gtin")?,
+                gtin,
+                product,
                 sector_id: row.try_get("sector_id")?,
                 economic_operator_id: row.try_get("economic_operator_id")?,
                 status: parse_status(&status)?,
@@ -501,22 +519,42 @@ macro_rules! impl_store {
             #[async_trait::async_trait]
             impl $crate::Store for $store {
                 async fn create_draft(&self, new: NewPassport, audit: AuditEvent) -> Result<PassportRecord> {
-                    self.write(move |tx: &mut Tx, tags: Tags| -> OpFuture<'_, PassportRecord> {
+                    let key = new.product.clone();
+                    if !key.fits_granularity() {
+                        return Err(StoreError::Constraint(format!(
+                            "product identifier {key}: the lot and serial do not fit the granularity"
+                        )));
+                    }
+                    let created = self.write(move |tx: &mut Tx, tags: Tags| -> OpFuture<'_, PassportRecord> {
                         Box::pin(async move {
                         let now = utc(audit.at)?;
                         sqlx::query(
-                            "INSERT INTO passports (id, gtin, sector_id, economic_operator_id, status, \
-                             status_reason, current_version, created_at, updated_at, published_at) \
-                             VALUES ($1, $2, $3, $4, 'draft', NULL, 0, $5, $6, NULL)",
+                            "INSERT INTO passports (id, gtin, granularity, lot, serial, sector_id, \
+                             economic_operator_id, status, status_reason, current_version, created_at, \
+                             updated_at, published_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', NULL, 0, $8, $9, NULL)",
                         )
                         .bind(id_text(&new.id))
-                        .bind(&new.gtin)
+                        .bind(&new.product.gtin)
+                        .bind(new.product.granularity.as_str())
+                        .bind(&new.product.lot)
+                        .bind(&new.product.serial)
                         .bind(&new.sector_id)
                         .bind(&new.economic_operator_id)
                         .bind(now)
                         .bind(now)
                         .execute(&mut **tx)
-                        .await?;
+                        .await
+                        .map_err(|e| {
+                            if $crate::error::is_identifier_conflict(&e) {
+                                StoreError::IdentifierInUse {
+                                    key: new.product.to_string(),
+                                    existing: None,
+                                }
+                            } else {
+                                StoreError::from(e)
+                            }
+                        })?;
                         sqlx::query(
                             "INSERT INTO passport_drafts (passport_id, version, content, created_at, updated_at) \
                              VALUES ($1, 1, $2, $3, $4)",
@@ -531,7 +569,8 @@ macro_rules! impl_store {
                         // Exactly what was inserted (the insert guard refuses anything else).
                         Ok(PassportRecord {
                             id: new.id,
-                            gtin: new.gtin,
+                            gtin: new.product.gtin.clone(),
+                            product: Some(new.product),
                             sector_id: new.sector_id,
                             economic_operator_id: new.economic_operator_id,
                             status: PassportStatus::Draft,
@@ -543,7 +582,33 @@ macro_rules! impl_store {
                         })
                     })
                 })
-                .await
+                .await;
+                match created {
+                    // The write was answered after its batch ended, so the passport that
+                    // holds the identifier has committed: name it.
+                    Err(StoreError::IdentifierInUse { key: text, existing: None }) => {
+                        let existing = self.find_live(&key).await?.map(|p| p.id);
+                        Err(StoreError::IdentifierInUse { key: text, existing })
+                    }
+                    other => other,
+                }
+            }
+
+            async fn find_live(&self, key: &ProductKey) -> Result<Option<PassportRecord>> {
+                // The unique index's own expression and predicate, so this is an index
+                // lookup and finds exactly the row the index holds.
+                let sql = format!(
+                    "SELECT {PASSPORT_COLS} FROM passports WHERE gtin = $1 AND granularity = $2 \
+                     AND coalesce(serial, lot, '') = $3 AND status <> 'deactivated' \
+                     AND granularity IS NOT NULL"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(&key.gtin)
+                    .bind(key.granularity.as_str())
+                    .bind(key.qualifier())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(passport_from_row).transpose()
             }
 
             async fn update_draft(
@@ -651,7 +716,8 @@ macro_rules! impl_store {
                 // The passport and its pending draft (version current + 1) in one query; the
                 // draft columns are NULL when there is none.
                 let sql = format!(
-                    "SELECT p.id, p.gtin, p.sector_id, p.economic_operator_id, p.status, \
+                    "SELECT p.id, p.gtin, p.granularity, p.lot, p.serial, p.sector_id, \
+                     p.economic_operator_id, p.status, \
                      p.status_reason, p.current_version, p.created_at, p.updated_at, \
                      p.published_at, d.version AS draft_version, d.content AS draft_content, \
                      d.created_at AS draft_created_at, d.updated_at AS draft_updated_at \

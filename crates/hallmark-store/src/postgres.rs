@@ -63,6 +63,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "row_authentication",
         include_str!("../migrations/postgres/0005_row_authentication.sql"),
     ),
+    (
+        6,
+        "live_product_identifier",
+        include_str!("../migrations/postgres/0006_live_product_identifier.sql"),
+    ),
 ];
 
 /// Tables that are append-only: table-wide UPDATE on them is an excess privilege.

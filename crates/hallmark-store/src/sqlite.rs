@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "row_authentication",
         include_str!("../migrations/sqlite/0003_row_authentication.sql"),
     ),
+    (
+        4,
+        "live_product_identifier",
+        include_str!("../migrations/sqlite/0004_live_product_identifier.sql"),
+    ),
 ];
 
 /// The SQLite-backed store.

@@ -458,6 +458,127 @@ async fn attack_insert_versions_out_of_rule() {
     );
 }
 
+/// The harness's store and a second node's store on the same database (as two node
+/// processes would have), and that second store to close.
+async fn two_nodes(h: &PgHarness) -> (Arc<dyn Store>, Arc<dyn Store>, PgStore) {
+    let other = PgStore::start_with(
+        PgHarness::role_options(&h.database, &h.migration_role),
+        PgHarness::role_options(&h.database, &h.app_role),
+        3,
+    )
+    .await
+    .unwrap();
+    let a: Arc<dyn Store> = Arc::new(h.store().clone());
+    let b: Arc<dyn Store> = Arc::new(other.clone());
+    (a, b, other)
+}
+
+/// The application role can INSERT passports, so it could try to make a second live
+/// passport for a product: the database refuses it (unique partial index), whatever the
+/// lot, and refuses a row that names no identifier or one whose parts do not fit its
+/// granularity; the identifier columns cannot be updated at all. The table owner is held by
+/// the same index.
+#[tokio::test]
+async fn attack_insert_duplicate_product_identifier() {
+    let f = fixture().await;
+    let id = PassportId::parse(&format!("urn:uuid:{}", f.published)).unwrap();
+    let key =
+        f.h.store()
+            .get_passport(&id)
+            .await
+            .unwrap()
+            .product
+            .unwrap();
+    let (gtin, serial) = (key.gtin.clone(), key.serial.clone().unwrap());
+    let insert = |granularity: &str, lot: &str, serial: &str| {
+        let fresh = common::new_id().uuid().hyphenated().to_string();
+        format!(
+            "INSERT INTO passports (id, gtin, granularity, lot, serial, sector_id, \
+             economic_operator_id, status, current_version, created_at, updated_at) \
+             VALUES ('{fresh}', '{gtin}', {granularity}, {lot}, {serial}, 'battery', 'op', \
+             'draft', 0, now(), now())"
+        )
+    };
+    let quoted = format!("'{serial}'");
+    let duplicate = insert("'item'", "NULL", &quoted);
+    for as_owner in [false, true] {
+        attack(
+            &f,
+            as_owner,
+            &[
+                t(&duplicate),
+                t(&insert("'item'", "'LOT-9'", &quoted)),
+                // No identifier at all: the insert guard.
+                t(&insert("NULL", "NULL", "NULL")),
+            ],
+        )
+        .await;
+    }
+    attack(
+        &f,
+        false,
+        &[
+            p(&format!(
+                "UPDATE passports SET serial = 'OTHER' WHERE id = '{}'",
+                f.published
+            )),
+            p(&format!(
+                "UPDATE passports SET granularity = 'model', serial = NULL WHERE id = '{}'",
+                f.published
+            )),
+        ],
+    )
+    .await;
+    // The refusal is the live-identifier index, and parts that do not fit are a CHECK.
+    let mut app = f.h.app_connection().await;
+    let e = sqlx::raw_sql(&duplicate)
+        .execute(&mut app)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("passports_live_identifier"), "{e}");
+    let e = sqlx::raw_sql(&insert("'model'", "NULL", &quoted))
+        .execute(&mut app)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(StoreError::from(e), StoreError::Constraint(_)),
+        "a model-level identifier with a serial"
+    );
+    app.close().await.unwrap();
+}
+
+/// Two nodes on one database race to create the same product's passport: exactly one wins,
+/// in whichever transaction commits first; every other create is refused, naming it.
+#[tokio::test]
+async fn two_nodes_race_for_one_identifier() {
+    let h = PgHarness::new().await;
+    let (a, b, other) = two_nodes(&h).await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let s = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            s.create_draft(
+                common::new_passport_for(common::item("09506000134352", "NC-0001"), "battery"),
+                audit(i, "passport.create"),
+            )
+            .await
+        }));
+    }
+    let mut won = Vec::new();
+    let mut refused = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(p) => won.push(p.id),
+            Err(StoreError::IdentifierInUse { existing, .. }) => refused.push(existing),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "{won:?}");
+    assert_eq!(refused.len(), 15);
+    assert!(refused.iter().all(|e| *e == Some(won[0])), "{refused:?}");
+    other.close().await;
+}
+
 // ---------------------------------------------------------------------------------------
 // Defence in depth: the table OWNER (migration role) is still stopped by the triggers.
 // ---------------------------------------------------------------------------------------
@@ -719,15 +840,7 @@ async fn migrations_are_idempotent_and_concurrent_safe() {
 #[tokio::test]
 async fn two_nodes_share_one_database() {
     let h = PgHarness::new().await;
-    let other = PgStore::start_with(
-        PgHarness::role_options(&h.database, &h.migration_role),
-        PgHarness::role_options(&h.database, &h.app_role),
-        3,
-    )
-    .await
-    .unwrap();
-    let a: Arc<dyn Store> = Arc::new(h.store().clone());
-    let b: Arc<dyn Store> = Arc::new(other.clone());
+    let (a, b, other) = two_nodes(&h).await;
     let mut tasks = Vec::new();
     for (i, s) in [a.clone(), b.clone(), a.clone(), b.clone()]
         .into_iter()

@@ -7,9 +7,9 @@ mod common;
 use std::sync::Arc;
 
 use common::{audit, new_passport, new_version, SqliteHarness};
-use hallmark_core::passport::PassportStatus;
+use hallmark_core::passport::{Granularity, PassportStatus};
 use hallmark_store::sqlite::connect_options;
-use hallmark_store::{NewApiKey, SqliteStore, Store, StoreError};
+use hallmark_store::{NewApiKey, ProductKey, SqliteStore, Store, StoreError};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};
 
@@ -417,4 +417,158 @@ async fn log_check_detects_tampering() {
     let h = SqliteHarness::new().await;
     let tamper = SqliteTamper(h.store().path().to_path_buf());
     common::suite::log_check_detects_tampering(Arc::new(h.store().clone()), &tamper).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Migration 0004: the product identifier of existing passports
+// ---------------------------------------------------------------------------------------
+
+/// A database at migration 0003 (before product identifiers had columns), as a node of
+/// that release left it.
+async fn database_before_0004(path: &std::path::Path) -> SqliteConnection {
+    std::fs::File::create(path).unwrap();
+    let mut conn = SqliteConnection::connect_with(&connect_options(path))
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, \
+         applied_at TEXT NOT NULL) STRICT",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    for (version, name, sql) in &hallmark_store::sqlite::MIGRATIONS[..3] {
+        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+        sqlx::query("INSERT INTO schema_migrations VALUES ($1, $2, '2026-01-01T00:00:00Z')")
+            .bind(version)
+            .bind(name)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    conn
+}
+
+/// A passport row and its draft 1 written as the previous release wrote them; `then` are
+/// statements (with `{id}`) run afterwards, e.g. to publish and archive it.
+async fn legacy_passport(conn: &mut SqliteConnection, content: &str, then: &[&str]) -> String {
+    let id = common::new_id().uuid().hyphenated().to_string();
+    sqlx::query(
+        "INSERT INTO passports (id, gtin, sector_id, economic_operator_id, status, \
+         current_version, created_at, updated_at) \
+         VALUES ($1, '09506000134352', 'battery', 'op', 'draft', 0, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+    )
+    .bind(&id)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO passport_drafts VALUES ($1, 1, $2, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')")
+        .bind(&id)
+        .bind(content.as_bytes())
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    for sql in then {
+        sqlx::raw_sql(&sql.replace("{id}", &id))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    id
+}
+
+const PUBLISH_AND_ARCHIVE: &[&str] = &[
+    "UPDATE passports SET status = 'published', published_at = '2026-01-01T00:00:00Z' WHERE id = '{id}'",
+    "INSERT INTO passport_versions SELECT passport_id, 1, content, zeroblob(32), 'k', '2026-01-01T00:00:00Z', \
+     x'00', 'j', x'00', 'j', x'00', 'j', '2026-01-01T00:00:00Z' FROM passport_drafts WHERE passport_id = '{id}'",
+    "UPDATE passports SET current_version = 1 WHERE id = '{id}'",
+    "UPDATE passports SET status = 'archived' WHERE id = '{id}'",
+];
+
+fn content(granularity: &str, identifier: &str) -> String {
+    format!(
+        r#"{{"uniqueProductIdentifier":{{"gtin":"09506000134352",{identifier}}},"granularity":"{granularity}","data":{{}}}}"#
+    )
+}
+
+fn parse(id: &str) -> hallmark_core::passport::PassportId {
+    hallmark_core::passport::PassportId::parse(&format!("urn:uuid:{id}")).unwrap()
+}
+
+#[tokio::test]
+async fn migration_0004_fills_in_existing_identifiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let mut conn = database_before_0004(&path).await;
+    let draft = legacy_passport(&mut conn, &content("item", r#""serial":"NC-0001""#), &[]).await;
+    // Terminal rows too (their guard is set aside for the backfill only).
+    let archived = legacy_passport(
+        &mut conn,
+        &content("batch", r#""lot":"L-7""#),
+        PUBLISH_AND_ARCHIVE,
+    )
+    .await;
+    let unreadable = legacy_passport(&mut conn, "{\"data\":{}}", &[]).await;
+    conn.close().await.unwrap();
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let key = |g: Granularity, lot: Option<&str>, serial: Option<&str>| ProductKey {
+        gtin: "09506000134352".into(),
+        granularity: g,
+        lot: lot.map(Into::into),
+        serial: serial.map(Into::into),
+    };
+    let item = key(Granularity::Item, None, Some("NC-0001"));
+    assert_eq!(
+        store.get_passport(&parse(&draft)).await.unwrap().product,
+        Some(item.clone())
+    );
+    assert_eq!(
+        store.get_passport(&parse(&archived)).await.unwrap().product,
+        Some(key(Granularity::Batch, Some("L-7"), None))
+    );
+    assert_eq!(
+        store
+            .get_passport(&parse(&unreadable))
+            .await
+            .unwrap()
+            .product,
+        None
+    );
+    // The filled-in identifiers are held: a second passport for either is refused.
+    let e = store
+        .create_draft(common::new_passport_for(item, "battery"), audit(0, "c"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::IdentifierInUse { existing: Some(id), .. } if *id == parse(&draft)),
+        "{e:?}"
+    );
+    // The terminal guard is back.
+    let mut conn = SqliteConnection::connect_with(&connect_options(&path))
+        .await
+        .unwrap();
+    let e = sqlx::raw_sql(&format!(
+        "UPDATE passports SET status_reason = 'x' WHERE id = '{archived}'"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("terminal"), "{e}");
+}
+
+#[tokio::test]
+async fn migration_0004_refuses_duplicate_live_identifiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let mut conn = database_before_0004(&path).await;
+    let same = content("item", r#""serial":"NC-0001""#);
+    legacy_passport(&mut conn, &same, &[]).await;
+    legacy_passport(&mut conn, &same, &[]).await;
+    conn.close().await.unwrap();
+    let e = SqliteStore::open(&path).await.unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Migration(m) if m.contains("deactivate all but one")),
+        "{e:?}"
+    );
 }

@@ -11,7 +11,7 @@ use hallmark_node::node::{self, Running};
 use hallmark_node::plugins::PluginGate;
 use hallmark_store::{SqliteStore, Store};
 use secrecy::SecretString;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -87,29 +87,22 @@ pub struct DemoOptions {
     pub admin_port: u16,
 }
 
-const SAMPLES: [(&str, &str); 7] = [
+/// The demo's example battery passports (`demo/`, see `demo/NOTICE.md`): an EV battery, an
+/// industrial battery and an LMT battery, with realistic values in the BatteryPass 1.2.0
+/// structure, each a complete create request.
+const DEMO_PASSPORTS: [(&str, &str); 3] = [
     (
-        "generalProductInformation",
-        include_str!("../demo/GeneralProductInformation.json"),
+        "demo/ev-battery.json",
+        include_str!("../demo/ev-battery.json"),
     ),
     (
-        "carbonFootprintForBatteries",
-        include_str!("../demo/CarbonFootprintForBatteries.json"),
+        "demo/industrial-battery.json",
+        include_str!("../demo/industrial-battery.json"),
     ),
     (
-        "supplyChainDueDiligence",
-        include_str!("../demo/SupplyChainDueDiligence.json"),
+        "demo/lmt-battery.json",
+        include_str!("../demo/lmt-battery.json"),
     ),
-    (
-        "materialComposition",
-        include_str!("../demo/MaterialComposition.json"),
-    ),
-    ("circularity", include_str!("../demo/Circularity.json")),
-    (
-        "performanceAndDurability",
-        include_str!("../demo/PerformanceAndDurability.json"),
-    ),
-    ("labeling", include_str!("../demo/Labeling.json")),
 ];
 
 /// The demo's plugin gate: the built-in signed plugins (the node library embeds them and
@@ -128,26 +121,13 @@ pub fn demo_plugins() -> Result<PluginGate, String> {
     .map_err(|e| e.to_string())
 }
 
-/// The demo's example battery passport submissions (BatteryPass 1.2.0 samples).
+/// The demo's example battery passport submissions (an EV, an industrial and an LMT
+/// battery).
 pub fn demo_drafts() -> Result<Vec<Value>, String> {
-    let mut data = serde_json::Map::new();
-    for (key, text) in SAMPLES {
-        let v: Value = serde_json::from_str(text).map_err(|e| format!("demo sample {key}: {e}"))?;
-        data.insert(key.to_string(), v);
-    }
-    Ok((1..=3)
-        .map(|n| {
-            json!({
-                "uniqueProductIdentifier": { "gtin": "09506000134352", "serial": format!("DEMO-{n:04}") },
-                "granularity": "item",
-                "economicOperatorId": "urn:eori:DE123456789012345",
-                "facilityId": "urn:gln:4012345000016",
-                "sector": { "id": "battery", "schemaVersion": "1.2.0" },
-                "components": [],
-                "data": Value::Object(data.clone()),
-            })
-        })
-        .collect())
+    DEMO_PASSPORTS
+        .iter()
+        .map(|(name, text)| serde_json::from_str(text).map_err(|e| format!("{name}: {e}")))
+        .collect()
 }
 
 struct Admin {
@@ -156,12 +136,13 @@ struct Admin {
 }
 
 impl Admin {
-    async fn call(
+    /// Sends a request; answers the status and the JSON body (the result or the problem).
+    async fn send(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<(reqwest::StatusCode, Value), String> {
         let mut req = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -174,13 +155,44 @@ impl Admin {
         let r = req.send().await.map_err(|e| format!("{path}: {e}"))?;
         let status = r.status();
         let bytes = r.bytes().await.map_err(|e| format!("{path}: {e}"))?;
-        if !status.is_success() {
-            return Err(format!(
-                "{path}: HTTP {status}: {}",
+        let value = serde_json::from_slice(&bytes).map_err(|e| {
+            format!(
+                "{path}: HTTP {status}: {e}: {}",
                 String::from_utf8_lossy(&bytes)
-            ));
+            )
+        })?;
+        Ok((status, value))
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, String> {
+        match self.send(method, path, body).await? {
+            (status, value) if status.is_success() => Ok(value),
+            (status, problem) => Err(format!("{path}: HTTP {status}: {problem}")),
         }
-        serde_json::from_slice(&bytes).map_err(|e| format!("{path}: {e}"))
+    }
+
+    /// Creates the passport and answers its id — or, when an earlier run that was
+    /// interrupted already created the passport of this product (a product has one live
+    /// passport: 409 `identifier-in-use` names it), that passport's id.
+    async fn create_or_find(&self, draft: &Value) -> Result<String, String> {
+        let (status, v) = self
+            .send(reqwest::Method::POST, "/passports", Some(draft))
+            .await?;
+        let id = if status.is_success() {
+            &v["id"]
+        } else if v["type"] == "urn:hallmark:problem:identifier-in-use" {
+            &v["existing_passport"]
+        } else {
+            return Err(format!("/passports: HTTP {status}: {v}"));
+        };
+        id.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("/passports: no passport id in {v}"))
     }
 }
 
@@ -278,34 +290,32 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
         client: reqwest::Client::new(),
         base: format!("http://{}/api/v1", running.admin_addr),
     };
-    let published = api
-        .call(reqwest::Method::GET, "/passports?status=published", None)
-        .await?;
-    let mut ids: Vec<String> = published["items"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|p| p["id"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    if ids.is_empty() {
-        for draft in demo_drafts()? {
-            let created = api
-                .call(reqwest::Method::POST, "/passports", Some(&draft))
-                .await?;
-            let id = created["id"]
-                .as_str()
-                .ok_or("create: no id in the response")?
-                .to_string();
-            api.call(
-                reqwest::Method::POST,
-                &format!("/passports/{id}/publish"),
-                None,
-            )
+    // Re-running reuses the directory: each product's passport is found, not created twice.
+    let mut ids = Vec::new();
+    for draft in demo_drafts()? {
+        let id = api.create_or_find(&draft).await?;
+        let state = api
+            .call(reqwest::Method::GET, &format!("/passports/{id}"), None)
             .await?;
-            ids.push(id);
+        if state["status"] == "draft" {
+            let published = api
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/passports/{id}/publish"),
+                    None,
+                )
+                .await?;
+            // The demo's data is meant to be plausible: any finding of the battery plugin,
+            // even a warning, is a defect in it.
+            let findings = &published["plugin"]["findings"];
+            if findings.as_array().is_none_or(|f| !f.is_empty()) {
+                return Err(format!(
+                    "demo passport {}: the battery plugin reported {findings}",
+                    draft["uniqueProductIdentifier"]
+                ));
+            }
         }
+        ids.push(id);
     }
     ids.sort();
     let first = ids.first().ok_or("no published passport")?.clone();
@@ -361,7 +371,7 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
     println!("Hallmark demo — DEVELOPMENT ONLY (data, keystore and credentials in {d} are not for production)");
     println!();
     println!(
-        "  {} example battery passports are published (BatteryPass 1.2.0 samples).",
+        "  {} example battery passports are published (an EV, an industrial and an LMT battery).",
         ids.len()
     );
     println!("  Sector plugin:    {plugin_line} checked them before signing.");

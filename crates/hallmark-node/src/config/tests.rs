@@ -702,7 +702,7 @@ fn secrets_from_files() {
     ));
 }
 
-const PUBLISHER: &str = "z6MkqBYZAQrtM3MRXKK6QxJk1baDo6G2gdNQ6qeWo1PSaYaw";
+const PUBLISHER: &str = "z6MkvnGhKPDcdoBSDz7wXJyfpumKTMdBNXPG6QLhMoFs2Lhg";
 
 #[test]
 fn plugin_settings() {

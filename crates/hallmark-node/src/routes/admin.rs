@@ -31,8 +31,8 @@ use hallmark_core::keys::KeyId;
 use hallmark_core::keys::SignerError;
 use hallmark_core::passport::{Passport, PassportDraft, PassportId, PassportStatus};
 use hallmark_store::{
-    AuditEvent, Credentials, NewPassport, NewVersion, PassportFilter, PassportRecord, SignedForms,
-    MAX_PAGE,
+    AuditEvent, Credentials, NewPassport, NewVersion, PassportFilter, PassportRecord, ProductKey,
+    SignedForms, MAX_PAGE,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -185,6 +185,30 @@ fn draft_passport(
     Ok(p)
 }
 
+/// A passport's product identifier and granularity are fixed for life (they are what makes
+/// it the one live passport of its product): a draft of a later version, or an edit, that
+/// names another is refused. A passport stored before identifiers had columns is checked
+/// on its GTIN only.
+fn same_product(record: &PassportRecord, passport: &Passport) -> Result<(), ApiError> {
+    let same = match &record.product {
+        Some(key) => key.matches(&passport.product, passport.granularity),
+        None => record.gtin == passport.product.gtin().as_gtin14(),
+    };
+    if same {
+        return Ok(());
+    }
+    let fixed = record
+        .product
+        .as_ref()
+        .map_or_else(|| format!("(01){}", record.gtin), ToString::to_string);
+    Err(ApiError::Conflict {
+        detail: format!(
+            "a passport's product identifier never changes: this passport is for {fixed}; \
+             create a new passport for another product"
+        ),
+    })
+}
+
 /// Sector validation as a report (issues, not an error).
 fn report(app: &AppState, p: &Passport) -> Result<ValidationReport, ApiError> {
     match issue::validate(p, app.registry) {
@@ -324,7 +348,7 @@ async fn create(
         .create_draft(
             NewPassport {
                 id,
-                gtin: passport.product.gtin().as_gtin14().to_string(),
+                product: ProductKey::new(&passport.product, passport.granularity),
                 sector_id: passport.sector.id.clone(),
                 economic_operator_id: passport.economic_operator_id.clone(),
                 content: to_vec(&passport)?,
@@ -378,6 +402,7 @@ async fn update_draft(
             detail: "this passport has no pending draft; start a new version first".into(),
         })?;
     let passport = draft_passport(&body, id, draft.version, Some(record.created_at))?;
+    same_product(&record, &passport)?;
     let validation = draft_report(&app, &p, Some(&id), &passport, "draft").await?;
     let mut a = audit(&p, "passport.draft-updated", Some(&id));
     a.detail = json!({ "version": draft.version });
@@ -403,6 +428,7 @@ async fn start_version(
     let record = app.store.get_passport(&id).await.map_err(store_error)?;
     let version = record.current_version + 1;
     let passport = draft_passport(&body, id, version, Some(record.created_at))?;
+    same_product(&record, &passport)?;
     let validation = draft_report(&app, &p, Some(&id), &passport, "draft").await?;
     let mut a = audit(&p, "passport.version-started", Some(&id));
     a.detail = json!({ "version": version });
@@ -438,6 +464,10 @@ async fn publish(
         tracing::error!(error = %e, "stored draft does not parse");
         ApiError::Internal
     })?;
+    // The database keeps one live passport per identifier in the row's columns; the node
+    // signs only a draft that names the same identifier (a draft row written past the API
+    // cannot publish under another product's identifier).
+    same_product(&record, &passport)?;
     let now = now();
     passport.status = PassportStatus::Published;
     passport.version = draft.version;

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use hallmark_core::passport::{PassportId, PassportStatus};
 use hallmark_store::{
     ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, DraftRecord, IntegrityKeys, NewApiKey,
-    NewPassport, NewVersion, Page, PassportFilter, PassportRecord, QuarantineRecord,
+    NewPassport, NewVersion, Page, PassportFilter, PassportRecord, ProductKey, QuarantineRecord,
     SigningKeyRecord, SigningKeyStatus, Store, StoreError, StoredLeaf, VersionRecord,
 };
 use std::sync::Arc;
@@ -40,6 +40,10 @@ impl Store for NotifyingStore {
         audit: AuditEvent,
     ) -> Result<PassportRecord, StoreError> {
         self.wrote(self.inner.create_draft(new, audit).await)
+    }
+
+    async fn find_live(&self, key: &ProductKey) -> Result<Option<PassportRecord>, StoreError> {
+        self.inner.find_live(key).await
     }
 
     async fn update_draft(

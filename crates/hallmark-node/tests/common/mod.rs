@@ -83,24 +83,15 @@ impl Reply {
     }
 }
 
-/// The demo's battery data: the seven BatteryPass 1.2.0 samples (made plausible for the
-/// battery plugin), as `crates/hallmark/demo/` holds them.
+/// The demo's EV battery data (`crates/hallmark/demo/ev-battery.json`): realistic values
+/// that pass the battery plugin without findings.
 pub fn battery_data() -> Value {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../hallmark/demo/");
-    let mut data = serde_json::Map::new();
-    for (key, file) in [
-        ("generalProductInformation", "GeneralProductInformation"),
-        ("carbonFootprintForBatteries", "CarbonFootprintForBatteries"),
-        ("supplyChainDueDiligence", "SupplyChainDueDiligence"),
-        ("materialComposition", "MaterialComposition"),
-        ("circularity", "Circularity"),
-        ("performanceAndDurability", "PerformanceAndDurability"),
-        ("labeling", "Labeling"),
-    ] {
-        let text = std::fs::read_to_string(format!("{dir}{file}.json")).unwrap();
-        data.insert(key.into(), serde_json::from_str(&text).unwrap());
-    }
-    Value::Object(data)
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../hallmark/demo/ev-battery.json"
+    );
+    let draft: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    draft["data"].clone()
 }
 
 /// An item-level battery passport submission with that data and serial number.

@@ -8,10 +8,10 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use hallmark_core::passport::PassportId;
+use hallmark_core::passport::{Granularity, PassportId};
 use hallmark_store::postgres::{self, bootstrap_sql};
 use hallmark_store::{
-    AuditEvent, Credentials, NewPassport, NewVersion, PgStore, SignedForms, SqliteStore,
+    AuditEvent, Credentials, NewPassport, NewVersion, PgStore, ProductKey, SignedForms, SqliteStore,
 };
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};
@@ -49,10 +49,27 @@ pub fn audit(secs: i64, action: &str) -> AuditEvent {
     e
 }
 
+/// An item-level passport of `gtin` with a serial number no other test passport has.
 pub fn new_passport(gtin: &str, sector: &str) -> NewPassport {
+    let serial = format!("SN-{}", COUNTER.fetch_add(1, Ordering::Relaxed));
+    new_passport_for(item(gtin, &serial), sector)
+}
+
+/// The item-level key `gtin` + `serial`.
+pub fn item(gtin: &str, serial: &str) -> ProductKey {
+    ProductKey {
+        gtin: gtin.to_owned(),
+        granularity: Granularity::Item,
+        lot: None,
+        serial: Some(serial.to_owned()),
+    }
+}
+
+/// A passport for exactly this product key.
+pub fn new_passport_for(product: ProductKey, sector: &str) -> NewPassport {
     NewPassport {
         id: new_id(),
-        gtin: gtin.to_owned(),
+        product,
         sector_id: sector.to_owned(),
         economic_operator_id: "operator-1".to_owned(),
         content: br#"{"data":{"v":1}}"#.to_vec(),

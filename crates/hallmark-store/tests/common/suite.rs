@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use hallmark_core::passport::PassportStatus;
+use hallmark_core::passport::{Granularity, PassportId, PassportStatus};
 use hallmark_store::{
-    AuditEvent, NewApiKey, PassportFilter, SigningKeyRecord, SigningKeyStatus, Store, StoreError,
+    AuditEvent, NewApiKey, PassportFilter, ProductKey, SigningKeyRecord, SigningKeyStatus, Store,
+    StoreError,
 };
 use sha2::{Digest, Sha256};
 
-use super::{at, audit, new_passport, new_version};
+use super::{at, audit, item, new_passport, new_passport_for, new_version};
 
 /// Generates one `#[tokio::test]` per conformance case, each with a fresh harness built
 /// by `$new` (an async constructor whose value has `.store()`).
@@ -38,6 +39,9 @@ macro_rules! conformance_tests {
             publish_seq_finds_each_versions_publish_event,
             pending_and_publish_with_seq_answer_as_the_separate_calls,
             failing_writes_among_concurrent_ones_fail_alone,
+            live_identifier_is_unique_at_its_granularity,
+            deactivated_identifier_is_free_for_a_successor,
+            concurrent_creates_of_one_identifier,
         );
     };
     (@cases $new:expr; $($case:ident),* $(,)?) => {
@@ -940,4 +944,160 @@ pub async fn log_check_detects_tampering(s: S, tamper: &dyn Tamper) {
         report.divergence,
         Some(Divergence::CheckpointRoot { size: 3 })
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// One live passport per product identifier
+// ---------------------------------------------------------------------------------------
+
+const GTIN: &str = "09506000134352";
+
+fn key(granularity: Granularity, lot: Option<&str>, serial: Option<&str>) -> ProductKey {
+    ProductKey {
+        gtin: GTIN.to_owned(),
+        granularity,
+        lot: lot.map(str::to_owned),
+        serial: serial.map(str::to_owned),
+    }
+}
+
+/// Creates a passport for `key`, answering its id or the error.
+async fn create(s: &S, key: ProductKey) -> Result<PassportId, StoreError> {
+    s.create_draft(
+        new_passport_for(key, "battery"),
+        audit(0, "passport.create"),
+    )
+    .await
+    .map(|p| p.id)
+}
+
+/// Asserts `result` is the live-identifier refusal naming `existing`.
+fn assert_in_use(result: Result<PassportId, StoreError>, existing: PassportId) {
+    match result {
+        Err(StoreError::IdentifierInUse {
+            existing: Some(id), ..
+        }) => assert_eq!(id, existing),
+        other => panic!("expected IdentifierInUse naming {existing}, got {other:?}"),
+    }
+}
+
+/// Item: GTIN + serial (a lot takes no part); batch: GTIN + lot; model: GTIN. Granularities
+/// do not collide with each other, and a passport holds its identifier in every status but
+/// `deactivated` — draft, published, suspended, archived.
+pub async fn live_identifier_is_unique_at_its_granularity(s: S) {
+    let first = create(&s, item(GTIN, "NC-0001")).await.unwrap();
+    let events = s.audit_len().await.unwrap();
+    assert_in_use(create(&s, item(GTIN, "NC-0001")).await, first);
+    assert_in_use(
+        create(&s, key(Granularity::Item, Some("LOT-7"), Some("NC-0001"))).await,
+        first,
+    );
+    assert_eq!(
+        s.audit_len().await.unwrap(),
+        events,
+        "a refused create writes nothing"
+    );
+    let e = create(&s, item(GTIN, "NC-0001")).await.unwrap_err();
+    assert!(
+        e.to_string().contains(&format!(
+            "(01){GTIN}(21)NC-0001 at item level is already used by passport {first}"
+        )),
+        "{e}"
+    );
+
+    // Other serials, other GTINs and the other granularities are other identifiers.
+    create(&s, item(GTIN, "NC-0002")).await.unwrap();
+    create(&s, item("04012345678901", "NC-0001")).await.unwrap();
+    let batch = create(&s, key(Granularity::Batch, Some("NC-0001"), None))
+        .await
+        .unwrap();
+    assert_in_use(
+        create(&s, key(Granularity::Batch, Some("NC-0001"), None)).await,
+        batch,
+    );
+    let model = create(&s, key(Granularity::Model, None, None))
+        .await
+        .unwrap();
+    assert_in_use(create(&s, key(Granularity::Model, None, None)).await, model);
+
+    // An identifier whose parts do not fit its granularity is refused before the database.
+    let e = create(&s, key(Granularity::Batch, None, None)).await;
+    assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+
+    assert_eq!(
+        s.find_live(&item(GTIN, "NC-0001"))
+            .await
+            .unwrap()
+            .map(|p| p.id),
+        Some(first)
+    );
+    let record = s.get_passport(&first).await.unwrap();
+    assert_eq!(record.product, Some(item(GTIN, "NC-0001")));
+    assert!(s.find_live(&item(GTIN, "NC-0099")).await.unwrap().is_none());
+
+    // Published, suspended, archived: still the one passport of its identifier.
+    s.publish(&first, new_version(1, 1), publish(1, 1))
+        .await
+        .unwrap();
+    assert_in_use(create(&s, item(GTIN, "NC-0001")).await, first);
+    s.suspend(&first, "recall".into(), audit(2, "s"))
+        .await
+        .unwrap();
+    assert_in_use(create(&s, item(GTIN, "NC-0001")).await, first);
+    s.archive(&first, None, audit(3, "a")).await.unwrap();
+    assert_in_use(create(&s, item(GTIN, "NC-0001")).await, first);
+}
+
+/// A deactivated passport no longer holds its identifier: a successor may be created for
+/// the same product, and it is then the one live passport of that identifier.
+pub async fn deactivated_identifier_is_free_for_a_successor(s: S) {
+    let first = create(&s, item(GTIN, "NC-0001")).await.unwrap();
+    s.publish(&first, new_version(1, 1), publish(1, 1))
+        .await
+        .unwrap();
+    s.deactivate(&first, "issued with wrong data".into(), audit(2, "d"))
+        .await
+        .unwrap();
+    let successor = create(&s, item(GTIN, "NC-0001")).await.unwrap();
+    assert_ne!(successor, first);
+    assert_eq!(
+        s.find_live(&item(GTIN, "NC-0001"))
+            .await
+            .unwrap()
+            .map(|p| p.id),
+        Some(successor)
+    );
+    assert_in_use(create(&s, item(GTIN, "NC-0001")).await, successor);
+    // The deactivated passport keeps its identifier on record.
+    assert_eq!(
+        s.get_passport(&first).await.unwrap().product,
+        Some(item(GTIN, "NC-0001"))
+    );
+}
+
+/// Many concurrent creates of one identifier (batched together or not): exactly one
+/// passport is created; every other create is refused, naming it.
+pub async fn concurrent_creates_of_one_identifier(s: S) {
+    let mut tasks = Vec::new();
+    for _ in 0..24 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            create(&s, item(GTIN, "NC-RACE")).await
+        }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    let winners: Vec<PassportId> = results.iter().filter_map(|r| r.clone().ok()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    for r in results.into_iter().filter(Result::is_err) {
+        assert_in_use(r, winners[0]);
+    }
+    let page = s
+        .list_passports(&PassportFilter::default(), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(s.audit_len().await.unwrap(), 1);
 }
