@@ -37,7 +37,8 @@ use serde::de;
 use std::cell::RefCell;
 use std::fmt;
 
-use crate::jcs::MAX_SAFE_INTEGER;
+/// Largest integer magnitude an IEEE-754 double represents exactly (2^53 − 1).
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// Why a number literal is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -32,8 +32,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::{Map, Number, Value};
 use std::fmt;
 
-/// Largest integer magnitude an IEEE-754 double represents exactly (2^53 − 1).
-pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+pub use crate::input::MAX_SAFE_INTEGER;
 
 /// Errors from canonicalization and strict parsing.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]

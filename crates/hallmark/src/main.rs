@@ -10,6 +10,7 @@ mod fetch;
 mod keys;
 mod log;
 mod node_cmd;
+mod runtime;
 mod verify_cmd;
 
 /// mimalloc instead of glibc's malloc: the node allocates and frees many short-lived

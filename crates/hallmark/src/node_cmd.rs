@@ -32,14 +32,6 @@ fn init_logging(level: LogLevel) {
         .try_init();
 }
 
-/// The multi-threaded tokio runtime the commands run on.
-pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
-}
-
 /// `hallmark serve`: configuration from `HALLMARK_*` and/or a TOML file; refuses (exit 2,
 /// one line) any missing or unsafe setting; exit 1 when start-up fails.
 pub fn serve(config_file: Option<&Path>, profile: Profile) -> ExitCode {
@@ -51,7 +43,7 @@ pub fn serve(config_file: Option<&Path>, profile: Profile) -> ExitCode {
         }
     };
     init_logging(validated.log_level);
-    let rt = match runtime() {
+    let rt = match crate::runtime::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("hallmark serve: {e}");
@@ -436,7 +428,7 @@ fn command_name() -> String {
 /// `hallmark demo`.
 pub fn demo(opts: &DemoOptions) -> ExitCode {
     init_logging(LogLevel::Error);
-    let rt = match runtime() {
+    let rt = match crate::runtime::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("hallmark demo: {e}");

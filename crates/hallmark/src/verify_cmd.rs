@@ -101,7 +101,7 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
         now: (!args.skip_validity_dates).then(time::OffsetDateTime::now_utc),
     };
     if let Some(url) = &args.from {
-        let rt = crate::node_cmd::runtime()?;
+        let rt = crate::runtime::runtime()?;
         return rt.block_on(from_node(url, args, log_key.as_ref(), &options));
     }
     let (Some(credential), Some(did_document)) = (&args.credential, &args.did_document) else {
@@ -452,7 +452,7 @@ mod tests {
             proof: None,
             log_key: None,
         };
-        let rt = crate::node_cmd::runtime().unwrap();
+        let rt = crate::runtime::runtime().unwrap();
         let failed = rt
             .block_on(did_document(br#"{"issuer":"did:key:z6Mk"}"#, &args))
             .unwrap()

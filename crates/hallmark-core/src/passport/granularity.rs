@@ -6,7 +6,6 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::error::{echo, PassportError};
-use super::product::ProductIdentifier;
 
 /// The level a passport is issued at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -24,37 +23,13 @@ impl Granularity {
     /// All values, coarsest first.
     pub const ALL: [Granularity; 3] = [Granularity::Model, Granularity::Batch, Granularity::Item];
 
-    /// The wire name.
+    /// The wire name. (`check`, which compares a granularity with a product identifier,
+    /// lives beside [`ProductIdentifier`](super::product::ProductIdentifier).)
     pub fn as_str(self) -> &'static str {
         match self {
             Granularity::Model => "model",
             Granularity::Batch => "batch",
             Granularity::Item => "item",
-        }
-    }
-
-    /// Checks that `product` carries exactly the qualifiers this granularity requires.
-    pub fn check(self, product: &ProductIdentifier) -> Result<(), PassportError> {
-        let has_lot = product.lot().is_some();
-        let has_serial = product.serial().is_some();
-        let reason = match self {
-            Granularity::Model if has_lot => Some("a model-level identifier must not have a lot"),
-            Granularity::Model if has_serial => {
-                Some("a model-level identifier must not have a serial")
-            }
-            Granularity::Batch if !has_lot => Some("a batch-level identifier requires a lot"),
-            Granularity::Batch if has_serial => {
-                Some("a batch-level identifier must not have a serial")
-            }
-            Granularity::Item if !has_serial => Some("an item-level identifier requires a serial"),
-            _ => None,
-        };
-        match reason {
-            Some(reason) => Err(PassportError::GranularityMismatch {
-                granularity: self.as_str(),
-                reason,
-            }),
-            None => Ok(()),
         }
     }
 }

@@ -269,6 +269,33 @@ fn percent_decode(segment: &str) -> Result<String, PassportError> {
         .map_err(|_| dl_err(format!("path segment {:?} is not UTF-8", echo(segment))))
 }
 
+impl Granularity {
+    /// Checks that `product` carries exactly the qualifiers this granularity requires.
+    pub fn check(self, product: &ProductIdentifier) -> Result<(), PassportError> {
+        let has_lot = product.lot().is_some();
+        let has_serial = product.serial().is_some();
+        let reason = match self {
+            Granularity::Model if has_lot => Some("a model-level identifier must not have a lot"),
+            Granularity::Model if has_serial => {
+                Some("a model-level identifier must not have a serial")
+            }
+            Granularity::Batch if !has_lot => Some("a batch-level identifier requires a lot"),
+            Granularity::Batch if has_serial => {
+                Some("a batch-level identifier must not have a serial")
+            }
+            Granularity::Item if !has_serial => Some("an item-level identifier requires a serial"),
+            _ => None,
+        };
+        match reason {
+            Some(reason) => Err(PassportError::GranularityMismatch {
+                granularity: self.as_str(),
+                reason,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Validates and normalises a resolver base; see [`ProductIdentifier::digital_link`].
 fn resolver_base(input: &str) -> Result<String, PassportError> {
     let err = |reason: &str| PassportError::InvalidResolver {
