@@ -513,7 +513,7 @@ fn no_secret_reaches_stdout_or_stderr_at_trace_level() {
     rt.block_on(async {
         let client = reqwest::Client::new();
         let mut up = false;
-        for _ in 0..200 {
+        for _ in 0..1200 {
             if let Ok(r) = client.get(format!("{public_url}/health")).send().await {
                 up = r.status().is_success();
                 if up {
@@ -595,10 +595,11 @@ fn no_secret_reaches_stdout_or_stderr_at_trace_level() {
     drop(db);
 }
 
-/// Waits until `url` answers 200 (a node coming up), at most 10 s.
+/// Waits until `url` answers 200 (a node coming up), at most 60 s (a debug build compiling
+/// its plugins on a loaded machine).
 fn wait_up(rt: &tokio::runtime::Runtime, url: &str) {
     rt.block_on(async {
-        for _ in 0..200 {
+        for _ in 0..1200 {
             if let Ok(r) = reqwest::get(url).await {
                 if r.status().is_success() {
                     return;
@@ -935,7 +936,7 @@ fn serve_signs_with_an_hsm_and_credentials_verify_across_a_rotation() {
         let public_url = format!("http://127.0.0.1:{public}");
         let admin_url = format!("http://127.0.0.1:{admin}/api/v1");
         let mut up = false;
-        for _ in 0..200 {
+        for _ in 0..1200 {
             if let Ok(r) = client.get(format!("{public_url}/health")).send().await {
                 if r.status().is_success() {
                     let v: serde_json::Value =

@@ -102,7 +102,7 @@ fn serve_up(env: &Env) -> Child {
         .unwrap();
     let url = format!("http://127.0.0.1:{}/log/checkpoint", env.public);
     let up = rt().block_on(async {
-        for _ in 0..300 {
+        for _ in 0..1200 {
             if let Ok(r) = reqwest::get(&url).await {
                 if r.status().is_success() {
                     return true;
