@@ -1,13 +1,17 @@
-//! Errors of key custody. None of them carries key material.
+//! Errors of key custody, for both backends (file keystore and PKCS#11 token). None of
+//! them carries key material or the PIN.
 
-use crate::Purpose;
-use hallmark_core::keys::KeyId;
+use crate::{Backend, Purpose};
+use cryptoki::error::{Error as CkError, RvError};
+use hallmark_core::keys::{KeyId, SignerError};
 use std::path::PathBuf;
 
-/// Why a key-custody operation failed.
+/// Why a key-custody operation failed, on either backend.
 ///
 /// Every variant that concerns opening a keystore is raised *before* anything is written:
-/// a keystore that cannot be opened is never modified.
+/// a keystore that cannot be opened is never modified. Variants whose wording depends on
+/// where the keys live ([`KeysError::NoCurrentKey`], [`KeysError::UnknownKey`]) carry the
+/// [`Backend`].
 #[derive(Debug, thiserror::Error)]
 pub enum KeysError {
     /// Reading or writing a file failed.
@@ -112,15 +116,12 @@ pub enum KeysError {
         /// The record whose associated data it decrypts under.
         belongs_to: KeyId,
     },
-    /// The purpose has no current key (it was revoked).
-    #[error(
-        "no current {} key (it was revoked); create one with `hallmark keys rotate --purpose {}`",
-        .0.as_str(), .0.as_str()
-    )]
-    NoCurrentKey(Purpose),
+    /// The purpose has no current key (in the keystore: it was revoked).
+    #[error("{}", no_current_key(*.0, *.1))]
+    NoCurrentKey(Purpose, Backend),
     /// No key with this id.
-    #[error("no key {0} in this keystore")]
-    UnknownKey(KeyId),
+    #[error("no key {0} in {h}", h = .1.holder())]
+    UnknownKey(KeyId, Backend),
     /// The key is already revoked.
     #[error("key {0} is already revoked")]
     AlreadyRevoked(KeyId),
@@ -156,6 +157,41 @@ pub enum KeysError {
     /// A cryptographic primitive failed unexpectedly (e.g. no randomness).
     #[error("cryptographic failure: {0}")]
     Crypto(&'static str),
+    /// The HSM cannot be used: module missing, token absent, login refused, session lost.
+    #[error("HSM unavailable: {reason}")]
+    Unavailable {
+        /// What went wrong.
+        reason: String,
+    },
+    /// The HSM configuration is unusable.
+    #[error("invalid HSM configuration: {0}")]
+    Config(String),
+    /// A PKCS#11 call failed.
+    #[error("PKCS#11 {op} failed: {source}")]
+    Pkcs11 {
+        /// What we were doing.
+        op: &'static str,
+        /// The module's answer.
+        #[source]
+        source: CkError,
+    },
+    /// The token holds something Hallmark did not expect (bad public key, bad record).
+    #[error("unexpected token content: {0}")]
+    Token(String),
+    /// `generate` was called but the purpose already has a current key in the token (use
+    /// `rotate`).
+    #[error("a current {p} key already exists ({1}); rotate instead", p = .0.as_str())]
+    CurrentKeyExists(Purpose, KeyId),
+}
+
+fn no_current_key(purpose: Purpose, backend: Backend) -> String {
+    let p = purpose.as_str();
+    match backend {
+        Backend::File => format!(
+            "no current {p} key (it was revoked); create one with `hallmark keys rotate --purpose {p}`"
+        ),
+        Backend::Pkcs11 => format!("no current {p} key in the HSM"),
+    }
 }
 
 impl KeysError {
@@ -163,6 +199,67 @@ impl KeysError {
         KeysError::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    pub(crate) fn unavailable(reason: impl Into<String>) -> Self {
+        KeysError::Unavailable {
+            reason: reason.into(),
+        }
+    }
+
+    /// Whether custody cannot be reached now (an unavailable HSM); retrying later may work.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, KeysError::Unavailable { .. })
+    }
+
+    pub(crate) fn ck(op: &'static str) -> impl FnOnce(CkError) -> KeysError {
+        move |source| KeysError::Pkcs11 { op, source }
+    }
+
+    /// Whether the error means the token session or the token went away (worth one
+    /// reconnect).
+    pub(crate) fn is_connection_lost(&self) -> bool {
+        matches!(
+            self,
+            KeysError::Pkcs11 {
+                source: CkError::Pkcs11(
+                    RvError::SessionHandleInvalid
+                        | RvError::SessionClosed
+                        | RvError::UserNotLoggedIn
+                        | RvError::DeviceRemoved
+                        | RvError::DeviceError
+                        | RvError::TokenNotPresent
+                        | RvError::CryptokiNotInitialized,
+                    _
+                ),
+                ..
+            }
+        )
+    }
+
+    /// An object destroyed by another session while we looked at it.
+    pub(crate) fn is_vanished_object(&self) -> bool {
+        matches!(
+            self,
+            KeysError::Pkcs11 {
+                source: CkError::Pkcs11(RvError::ObjectHandleInvalid, _),
+                ..
+            }
+        )
+    }
+
+    /// The error a token signer reports for this failure.
+    pub(crate) fn into_signer_error(self) -> SignerError {
+        match self {
+            e @ KeysError::Unavailable { .. } => SignerError::Unavailable(e.to_string()),
+            e if e.is_connection_lost() => {
+                SignerError::Unavailable(format!("HSM unavailable: {e}"))
+            }
+            e @ (KeysError::NoCurrentKey(..)
+            | KeysError::UnknownKey(..)
+            | KeysError::AlreadyRevoked(_)) => SignerError::NotUsable(e.to_string()),
+            e => SignerError::Failed(e.to_string()),
         }
     }
 }

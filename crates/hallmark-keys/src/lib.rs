@@ -3,16 +3,21 @@
 //!
 //! The rest of Hallmark sees keys only through [`hallmark_core::keys::Signer`] objects that
 //! are bound to one [`Purpose`], plus public metadata ([`KeyInfo`]). Every lifecycle
-//! operation returns a [`KeyEvent`] for the node to persist in its audit log.
+//! operation returns a [`KeyEvent`] for the node to persist in its audit log. The node
+//! reaches either backend through one port, [`KeyCustody`] ([`KeystoreCustody`],
+//! [`HsmCustody`]); both report failures as one error type, [`KeysError`].
 
 pub mod backup;
+mod custody;
 mod error;
 pub mod hsm;
 pub mod keystore;
 
 pub use backup::{generate_offline, BackupIdentity, OfflineKey};
+pub use custody::{Availability, KeyCustody};
 pub use error::KeysError;
-pub use keystore::{KdfParams, Keystore, PurposeSigner};
+pub use hsm::HsmCustody;
+pub use keystore::{KdfParams, Keystore, KeystoreCustody, PurposeSigner};
 
 use hallmark_core::did::KeyStatus;
 use hallmark_core::keys::KeyId;
@@ -58,6 +63,24 @@ pub enum Backend {
     File,
     /// A PKCS#11 token (HSM); the key is non-extractable.
     Pkcs11,
+}
+
+impl Backend {
+    /// Stable text form (`file`, `pkcs11`), as in key metadata.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::File => "file",
+            Backend::Pkcs11 => "pkcs11",
+        }
+    }
+
+    /// Where its keys are held, for messages (`this keystore`, `the HSM`).
+    pub fn holder(self) -> &'static str {
+        match self {
+            Backend::File => "this keystore",
+            Backend::Pkcs11 => "the HSM",
+        }
+    }
 }
 
 /// Public metadata of a key. Never contains private material.

@@ -25,8 +25,8 @@ use cryptoki::session::{Session, UserType};
 use ed25519_dalek::Verifier;
 use hallmark_core::did::KeyStatus;
 use hallmark_core::keys::{KeyId, Signer, SignerError};
-use hallmark_keys::hsm::{cka_id, Hsm, HsmConfig, HsmError, HsmState, ED25519_PARAMS_OID};
-use hallmark_keys::{Backend, KeyEvent, Purpose};
+use hallmark_keys::hsm::{cka_id, Hsm, HsmConfig, HsmState, ED25519_PARAMS_OID};
+use hallmark_keys::{Backend, KeyEvent, KeysError, Purpose};
 use secrecy::SecretString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -257,7 +257,7 @@ fn generates_non_extractable_ed25519_key_in_token() {
     // A second generate for the same purpose is refused.
     assert!(matches!(
         hsm.generate(Purpose::PassportSigning, T1),
-        Err(HsmError::CurrentKeyExists(Purpose::PassportSigning, ref k)) if *k == key
+        Err(KeysError::CurrentKeyExists(Purpose::PassportSigning, ref k)) if *k == key
     ));
 }
 
@@ -291,7 +291,10 @@ fn token_signatures_verify_strict() {
     // No key for a purpose never generated.
     assert!(matches!(
         hsm.signer(Purpose::NodeRequest),
-        Err(HsmError::NoCurrentKey(Purpose::NodeRequest))
+        Err(KeysError::NoCurrentKey(
+            Purpose::NodeRequest,
+            Backend::Pkcs11
+        ))
     ));
 }
 
@@ -365,7 +368,10 @@ fn rotate_retires_old_key_and_keeps_it_in_token() {
     // Nothing to rotate for an ungenerated purpose.
     assert!(matches!(
         again.rotate(Purpose::NodeRequest, T2),
-        Err(HsmError::NoCurrentKey(Purpose::NodeRequest))
+        Err(KeysError::NoCurrentKey(
+            Purpose::NodeRequest,
+            Backend::Pkcs11
+        ))
     ));
 }
 
@@ -395,7 +401,10 @@ fn revoked_key_never_signs_again() {
     // ... no new signer can be had ...
     assert!(matches!(
         hsm.signer(Purpose::PassportSigning),
-        Err(HsmError::NoCurrentKey(Purpose::PassportSigning))
+        Err(KeysError::NoCurrentKey(
+            Purpose::PassportSigning,
+            Backend::Pkcs11
+        ))
     ));
     // ... and the private key is gone from the token: even a raw PKCS#11 client can't sign.
     let s = raw_session();
@@ -411,12 +420,12 @@ fn revoked_key_never_signs_again() {
     assert_eq!(list[0].revocation_reason.as_deref(), Some("key compromise"));
     // Revoking twice is reported; unknown keys too.
     assert!(
-        matches!(hsm.revoke(&id, "again", T2), Err(HsmError::AlreadyRevoked(ref k)) if *k == id)
+        matches!(hsm.revoke(&id, "again", T2), Err(KeysError::AlreadyRevoked(ref k)) if *k == id)
     );
     let stranger = KeyId::of(&ed25519_dalek::SigningKey::from_bytes(&[3; 32]).verifying_key());
     assert!(matches!(
         hsm.revoke(&stranger, "x", T2),
-        Err(HsmError::UnknownKey(_))
+        Err(KeysError::UnknownKey(_, Backend::Pkcs11))
     ));
     // A fresh key can be generated; the revoked one stays revoked.
     hsm.generate(Purpose::PassportSigning, T2).unwrap();
@@ -611,4 +620,130 @@ fn concurrent_signing() {
          session per call {per_call:?}; HsmSigner::sign {full:?}; \
          {THREADS} threads through one HsmSigner {threaded:?}"
     );
+}
+
+#[test]
+fn hsm_custody_is_the_token_behind_the_port() {
+    use hallmark_keys::{Availability, HsmCustody, KeyCustody};
+    let _serial = serial();
+    let integrity =
+        std::sync::Arc::new(hallmark_core::integrity::IntegrityKeys::derive(&[7; 32]).unwrap());
+    let custody: std::sync::Arc<dyn KeyCustody> = std::sync::Arc::new(HsmCustody::connect(
+        &config("custody-port"),
+        std::sync::Arc::clone(&integrity),
+    ));
+    assert_eq!(custody.backend(), Backend::Pkcs11);
+    assert_eq!(custody.availability(), Availability::Available);
+    assert_no_secret(&format!("{custody:?}"));
+    // A fresh prefix has no keys: ensure_current generates one, then nothing.
+    let Some(KeyEvent::Generated { key, backend, .. }) =
+        custody.ensure_current(Purpose::LogCheckpoint, T0).unwrap()
+    else {
+        panic!("ensure_current")
+    };
+    assert_eq!(backend, Backend::Pkcs11);
+    assert_eq!(
+        custody.ensure_current(Purpose::LogCheckpoint, T1).unwrap(),
+        None
+    );
+    let signer = custody.signer(Purpose::LogCheckpoint, None).unwrap();
+    assert_eq!(signer.key_id(), key);
+    let sig = signer.sign(b"note").unwrap();
+    assert!(signer.verifying_key().verify_strict(b"note", &sig).is_ok());
+    // The token refuses to rotate a purpose without a current key.
+    assert!(matches!(
+        custody.rotate(Purpose::NodeRequest, T1),
+        Err(KeysError::NoCurrentKey(
+            Purpose::NodeRequest,
+            Backend::Pkcs11
+        ))
+    ));
+    let KeyEvent::Rotated {
+        retired, current, ..
+    } = custody.rotate(Purpose::LogCheckpoint, T1).unwrap()
+    else {
+        panic!("rotate")
+    };
+    assert_eq!(retired, key);
+    // Published keys: the retired one and the current one, from the token's records.
+    let published = custody.published_keys(Purpose::LogCheckpoint).unwrap();
+    assert_eq!(published.len(), 2);
+    assert_eq!(
+        published
+            .iter()
+            .map(|p| (KeyId::of(&p.public_key), p.status))
+            .collect::<Vec<_>>(),
+        vec![
+            (key, KeyStatus::Retired),
+            (current.clone(), KeyStatus::Current)
+        ]
+    );
+    custody.revoke(&current, "compromise", T2).unwrap();
+    assert_eq!(custody.list().unwrap().len(), 2);
+    assert!(matches!(
+        custody.signer(Purpose::LogCheckpoint, None),
+        Err(KeysError::NoCurrentKey(
+            Purpose::LogCheckpoint,
+            Backend::Pkcs11
+        ))
+    ));
+    // The integrity keys are the configured ones.
+    assert!(std::sync::Arc::ptr_eq(
+        &custody.integrity_keys().unwrap(),
+        &integrity
+    ));
+}
+
+#[test]
+fn unavailable_hsm_custody_reports_it_and_never_signs() {
+    use hallmark_keys::{Availability, HsmCustody, KeyCustody};
+    let mut cfg = config("custody-down");
+    cfg.module_path = "/nonexistent/libpkcs11.so".into();
+    let integrity =
+        std::sync::Arc::new(hallmark_core::integrity::IntegrityKeys::derive(&[8; 32]).unwrap());
+    let custody = HsmCustody::connect(&cfg, std::sync::Arc::clone(&integrity));
+    let Availability::Unavailable { reason } = custody.availability() else {
+        panic!("must be unavailable")
+    };
+    assert!(reason.contains("PKCS#11 module not found"), "{reason}");
+    // Every operation reports the unavailability; nothing is created.
+    for err in [
+        custody.list().unwrap_err(),
+        custody.rotate(Purpose::PassportSigning, T0).unwrap_err(),
+        custody
+            .revoke(
+                &KeyId::of(&ed25519_dalek::SigningKey::from_bytes(&[3; 32]).verifying_key()),
+                "x",
+                T0,
+            )
+            .unwrap_err(),
+        custody
+            .signer(Purpose::PassportSigning, None)
+            .err()
+            .expect("no signer without a known key"),
+    ] {
+        assert!(err.is_unavailable(), "{err}");
+        assert_eq!(err.to_string(), format!("HSM unavailable: {reason}"));
+    }
+    assert_eq!(
+        custody.ensure_current(Purpose::LogCheckpoint, T0).unwrap(),
+        None
+    );
+    // Given the last published key, a signer that names it and refuses to sign.
+    let published = ed25519_dalek::SigningKey::from_bytes(&[5; 32]).verifying_key();
+    let signer = custody
+        .signer(Purpose::PassportSigning, Some(published))
+        .unwrap();
+    assert_eq!(signer.verifying_key(), published);
+    assert_eq!(
+        signer.sign(b"passport"),
+        Err(SignerError::Unavailable(format!(
+            "HSM unavailable: {reason}"
+        )))
+    );
+    // The node can still authenticate its rows.
+    assert!(std::sync::Arc::ptr_eq(
+        &custody.integrity_keys().unwrap(),
+        &integrity
+    ));
 }

@@ -212,7 +212,7 @@ fn revoking_the_current_key_leaves_the_purpose_without_one_until_rotate() {
     let err = store.signer(Purpose::PassportSigning).unwrap_err();
     assert!(matches!(
         err,
-        KeysError::NoCurrentKey(Purpose::PassportSigning)
+        KeysError::NoCurrentKey(Purpose::PassportSigning, hallmark_keys::Backend::File)
     ));
     assert!(err
         .to_string()
@@ -253,7 +253,7 @@ fn revoke_errors() {
     let stranger = KeyId::of(&ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key());
     assert!(matches!(
         store.revoke(&stranger, "x", T1),
-        Err(KeysError::UnknownKey(_))
+        Err(KeysError::UnknownKey(_, hallmark_keys::Backend::File))
     ));
     assert_eq!(std::fs::read(&path).unwrap(), before);
     store.revoke(&id, "x", T1).unwrap();
@@ -632,4 +632,69 @@ fn offline_generated_key_is_imported_as_current() {
         generate_offline(Purpose::LogCheckpoint, "not-a-recipient", T1),
         Err(KeysError::BadRecipient(_))
     ));
+}
+
+#[test]
+fn keystore_custody_is_the_keystore_behind_the_port() {
+    use hallmark_keys::{Availability, Backend, KeyCustody, KeystoreCustody};
+    let (_dir, path, store) = new_store();
+    let passport = current_id(&store, Purpose::PassportSigning);
+    let integrity = store.integrity_keys().unwrap();
+    let published = store.published_keys(Purpose::PassportSigning);
+    let custody: std::sync::Arc<dyn KeyCustody> = std::sync::Arc::new(KeystoreCustody::new(store));
+    assert_eq!(custody.backend(), Backend::File);
+    assert_eq!(custody.availability(), Availability::Available);
+    assert!(format!("{custody:?}").contains("keys.json"));
+    // The signer of a purpose is its current key; `last_known` plays no part.
+    let other = ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key();
+    let signer = custody
+        .signer(Purpose::PassportSigning, Some(other))
+        .unwrap();
+    assert_eq!(signer.key_id(), passport);
+    assert!(signer.sign(b"x").is_ok());
+    assert_eq!(custody.list().unwrap().len(), 3);
+    assert_eq!(
+        custody.published_keys(Purpose::PassportSigning).unwrap(),
+        published
+    );
+    // The row-authentication keys are the keystore's.
+    let from_custody = custody.integrity_keys().unwrap();
+    assert_eq!(
+        from_custody.key_row_tag(b"row").to_vec(),
+        integrity.key_row_tag(b"row").to_vec()
+    );
+    // A current key exists: nothing to ensure.
+    assert_eq!(
+        custody.ensure_current(Purpose::LogCheckpoint, T1).unwrap(),
+        None
+    );
+    // Rotation and revocation go to the file.
+    let KeyEvent::Rotated { current, .. } = custody.rotate(Purpose::PassportSigning, T1).unwrap()
+    else {
+        panic!("rotate")
+    };
+    assert!(matches!(signer.sign(b"x"), Err(SignerError::NotUsable(_))));
+    custody.revoke(&current, "compromise", T2).unwrap();
+    assert!(matches!(
+        custody.signer(Purpose::PassportSigning, None),
+        Err(KeysError::NoCurrentKey(
+            Purpose::PassportSigning,
+            Backend::File
+        ))
+    ));
+    assert!(matches!(
+        custody.revoke(&current, "again", T2),
+        Err(KeysError::AlreadyRevoked(_))
+    ));
+    // With the current key revoked, ensure_current makes a new one.
+    let Some(KeyEvent::Generated { key, purpose, .. }) = custody
+        .ensure_current(Purpose::PassportSigning, T2)
+        .unwrap()
+    else {
+        panic!("ensure_current")
+    };
+    assert_eq!(purpose, Purpose::PassportSigning);
+    let reopened = Keystore::open(&path, &pass()).unwrap();
+    assert_eq!(current_id(&reopened, Purpose::PassportSigning), key);
+    assert_eq!(reopened.list().len(), 5);
 }

@@ -1,5 +1,6 @@
-//! Application state shared by the handlers: the store, the issuer (DID + base URL), the
-//! signing backend (file keystore or HSM), the sector registry and the plugin gate.
+//! Application state shared by the handlers: the store, the issuer (DID + base URL), key
+//! custody (one [`KeyCustody`]: file keystore or HSM, never asked which), the sector
+//! registry and the plugin gate.
 
 use crate::plugins::PluginGate;
 use crate::problem::ApiError;
@@ -8,43 +9,35 @@ use hallmark_core::integrity::IntegrityKeys;
 use hallmark_core::issue::Issuer;
 use hallmark_core::keys::{decode_public_key_multibase, KeyId, Signer};
 use hallmark_core::sector::SectorRegistry;
-use hallmark_keys::hsm::{HsmError, HsmState};
-use hallmark_keys::keystore::Keystore;
-use hallmark_keys::{KeyEvent, KeyInfo, KeysError, Purpose};
+use hallmark_keys::{Backend, KeyCustody, KeyEvent, KeysError, Purpose};
 use hallmark_store::{AuditEvent, SigningKeyRecord, SigningKeyStatus, Store, StoreError};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use time::OffsetDateTime;
-
-/// Where the node's signing keys live.
-pub enum SigningBackend {
-    /// The encrypted file keystore, unlocked at start-up.
-    Keystore(Box<RwLock<Keystore>>),
-    /// A PKCS#11 token (possibly unavailable: then signing fails with 503), with the row
-    /// authentication keys derived from `HALLMARK_NODE_SECRET` (the token does not have to be
-    /// reachable for the node to check its own rows).
-    Hsm(HsmState, Arc<IntegrityKeys>),
-}
-
-impl std::fmt::Debug for SigningBackend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SigningBackend::Keystore(_) => f.write_str("SigningBackend::Keystore"),
-            SigningBackend::Hsm(s, _) => {
-                write!(f, "SigningBackend::Hsm(ready: {})", s.is_ready())
-            }
-        }
-    }
-}
 
 /// The detail of the 503 returned when the HSM cannot sign.
 pub const HSM_UNAVAILABLE: &str = "HSM unavailable";
 
-fn keys_error(e: KeysError) -> ApiError {
+/// Maps a key-custody error to the API: unavailable custody and a missing current key are
+/// 503, an unknown key 404, a repeated revocation 409, a missing reason 422; anything else
+/// is logged and becomes a 500.
+pub fn custody_error(e: KeysError) -> ApiError {
     match e {
-        KeysError::NoCurrentKey(_) => ApiError::SigningUnavailable {
-            detail: "no current passport-signing key; rotate to create one".into(),
+        KeysError::Unavailable { .. } => ApiError::SigningUnavailable {
+            detail: HSM_UNAVAILABLE.into(),
         },
-        KeysError::UnknownKey(_) => ApiError::NotFound,
+        KeysError::NoCurrentKey(purpose, backend) => ApiError::SigningUnavailable {
+            detail: match backend {
+                Backend::File => {
+                    format!("no current {} key; rotate to create one", purpose.as_str())
+                }
+                Backend::Pkcs11 => format!(
+                    "no current {} key in {}; rotate to create one",
+                    purpose.as_str(),
+                    backend.holder()
+                ),
+            },
+        },
+        KeysError::UnknownKey(..) => ApiError::NotFound,
         KeysError::AlreadyRevoked(id) => ApiError::Conflict {
             detail: format!("key {id} is already revoked"),
         },
@@ -52,126 +45,8 @@ fn keys_error(e: KeysError) -> ApiError {
             detail: "a revocation reason is required".into(),
         },
         other => {
-            tracing::error!(error = %other, "keystore operation failed");
+            tracing::error!(error = %other, "key custody operation failed");
             ApiError::Internal
-        }
-    }
-}
-
-fn hsm_error(e: HsmError) -> ApiError {
-    match e {
-        HsmError::Unavailable { .. } => ApiError::SigningUnavailable {
-            detail: HSM_UNAVAILABLE.into(),
-        },
-        HsmError::NoCurrentKey(_) => ApiError::SigningUnavailable {
-            detail: "no current passport-signing key in the HSM; rotate to create one".into(),
-        },
-        HsmError::UnknownKey(_) => ApiError::NotFound,
-        HsmError::AlreadyRevoked(id) => ApiError::Conflict {
-            detail: format!("key {id} is already revoked"),
-        },
-        other => {
-            tracing::error!(error = %other, "HSM operation failed");
-            ApiError::Internal
-        }
-    }
-}
-
-fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    match l.read() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
-}
-
-fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    match l.write() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
-}
-
-impl SigningBackend {
-    /// A signer for the current passport-signing key. For an unavailable HSM, a signer that
-    /// reports the last published key and refuses to sign (so the error surfaces as 503).
-    pub fn passport_signer(&self, last_known: Option<&str>) -> Result<Box<dyn Signer>, ApiError> {
-        match self {
-            SigningBackend::Keystore(ks) => Ok(Box::new(
-                read(ks)
-                    .signer(Purpose::PassportSigning)
-                    .map_err(keys_error)?,
-            )),
-            SigningBackend::Hsm(state, _) => {
-                let last = last_known.and_then(|m| decode_public_key_multibase(m).ok());
-                Ok(Box::new(
-                    state
-                        .signer(Purpose::PassportSigning, last)
-                        .map_err(hsm_error)?,
-                ))
-            }
-        }
-    }
-
-    /// The row-authentication keys: derived from the keystore's sealed node identity, or
-    /// the HSM backend's configured node secret.
-    pub fn integrity_keys(&self) -> Result<Arc<IntegrityKeys>, KeysError> {
-        match self {
-            SigningBackend::Keystore(ks) => Ok(Arc::new(read(ks).integrity_keys()?)),
-            SigningBackend::Hsm(_, keys) => Ok(Arc::clone(keys)),
-        }
-    }
-
-    /// Whether signing can currently work.
-    pub fn is_ready(&self) -> bool {
-        match self {
-            SigningBackend::Keystore(_) => true,
-            SigningBackend::Hsm(s, _) => s.is_ready(),
-        }
-    }
-
-    /// Public metadata of every key the backend holds.
-    pub fn list(&self) -> Result<Vec<KeyInfo>, ApiError> {
-        match self {
-            SigningBackend::Keystore(ks) => Ok(read(ks).list()),
-            SigningBackend::Hsm(state, _) => match state.ready() {
-                Some(h) => h.list().map_err(hsm_error),
-                None => Err(ApiError::SigningUnavailable {
-                    detail: HSM_UNAVAILABLE.into(),
-                }),
-            },
-        }
-    }
-
-    /// Rotates the passport-signing key.
-    pub fn rotate(&self, now: OffsetDateTime) -> Result<KeyEvent, ApiError> {
-        match self {
-            SigningBackend::Keystore(ks) => write(ks)
-                .rotate(Purpose::PassportSigning, now)
-                .map_err(keys_error),
-            SigningBackend::Hsm(state, _) => match state.ready() {
-                Some(h) => h.rotate(Purpose::PassportSigning, now).map_err(hsm_error),
-                None => Err(ApiError::SigningUnavailable {
-                    detail: HSM_UNAVAILABLE.into(),
-                }),
-            },
-        }
-    }
-
-    /// Revokes a key.
-    pub fn revoke(
-        &self,
-        id: &KeyId,
-        reason: &str,
-        now: OffsetDateTime,
-    ) -> Result<KeyEvent, ApiError> {
-        match self {
-            SigningBackend::Keystore(ks) => write(ks).revoke(id, reason, now).map_err(keys_error),
-            SigningBackend::Hsm(state, _) => match state.ready() {
-                Some(h) => h.revoke(id, reason, now).map_err(hsm_error),
-                None => Err(ApiError::SigningUnavailable {
-                    detail: HSM_UNAVAILABLE.into(),
-                }),
-            },
         }
     }
 }
@@ -182,8 +57,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     /// The DID and public base URL credentials are issued under.
     pub issuer: Issuer,
-    /// The signing keys.
-    pub signing: SigningBackend,
+    /// Key custody: the signing keys, wherever they live.
+    pub custody: Arc<dyn KeyCustody>,
     /// Sector schemas.
     pub registry: &'static SectorRegistry,
     /// The transparency log (in-memory tree, latest checkpoint, signer status).
@@ -252,7 +127,7 @@ impl App {
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<(), ApiError> {
-        let keys = match self.signing.list() {
+        let keys = match self.custody.list().map_err(custody_error) {
             Ok(k) => k,
             // An unavailable HSM: keep serving the last known metadata.
             Err(ApiError::SigningUnavailable { .. }) => return Ok(()),
@@ -261,10 +136,7 @@ impl App {
         let stored = self.store.list_signing_keys().await.map_err(store_error)?;
         for info in keys {
             let status = key_status(info.status);
-            let backend = match info.backend {
-                hallmark_keys::Backend::File => "file",
-                hallmark_keys::Backend::Pkcs11 => "pkcs11",
-            };
+            let backend = info.backend.as_str();
             match stored.iter().find(|s| s.key_id == info.id.as_str()) {
                 None => {
                     let mut audit = AuditEvent::new(now, actor, "signing-key.registered");
@@ -363,11 +235,11 @@ impl App {
         Ok(())
     }
 
-    /// The current passport-signing key's multibase, per the trusted keys (for an
-    /// unavailable HSM). Only the HSM backend needs it (to name the key it cannot reach); for
-    /// the keystore this is `None` without a query.
+    /// The current passport-signing key's multibase, per the trusted keys: the key an
+    /// unavailable custody names in its refusals. Available custody does not need it, and
+    /// this is `None` without a query.
     pub async fn last_known_signing_key(&self) -> Option<String> {
-        if !matches!(self.signing, SigningBackend::Hsm(..)) {
+        if self.custody.availability().is_available() {
             return None;
         }
         crate::integrity::trusted_keys(self)
@@ -379,6 +251,40 @@ impl App {
                     && k.status == SigningKeyStatus::Current
             })
             .map(|k| k.public_key_multibase)
+    }
+
+    /// A signer for the current passport-signing key. For unavailable custody, a signer that
+    /// reports the last published key and refuses to sign (so the error surfaces as 503).
+    pub async fn passport_signer(&self) -> Result<Box<dyn Signer>, ApiError> {
+        let last = self
+            .last_known_signing_key()
+            .await
+            .and_then(|m| decode_public_key_multibase(&m).ok());
+        self.custody
+            .signer(Purpose::PassportSigning, last)
+            .map_err(custody_error)
+    }
+
+    /// Whether custody can sign now (`/health`, the signing-key list).
+    pub fn signing_available(&self) -> bool {
+        self.custody.availability().is_available()
+    }
+
+    /// Rotates the passport-signing key.
+    pub fn rotate_passport_key(&self, now: OffsetDateTime) -> Result<KeyEvent, ApiError> {
+        self.custody
+            .rotate(Purpose::PassportSigning, now)
+            .map_err(custody_error)
+    }
+
+    /// Revokes a key.
+    pub fn revoke_key(
+        &self,
+        id: &KeyId,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<KeyEvent, ApiError> {
+        self.custody.revoke(id, reason, now).map_err(custody_error)
     }
 
     /// The DID document: current and retired passport-signing keys of custody merged with

@@ -228,7 +228,7 @@ pub fn merge_keys(
 /// The trusted keys of the node ([`merge_keys`] over custody and the store), reporting
 /// every rejected row.
 pub async fn trusted_keys(app: &App) -> Result<Vec<TrustedKey>, hallmark_store::StoreError> {
-    let custody = app.signing.list().ok();
+    let custody = app.custody.list().ok();
     let rows = app.store.list_signing_keys().await?;
     let (trusted, rejected) = merge_keys(custody.as_deref(), &rows, &app.integrity);
     for row in rejected {

@@ -5,7 +5,7 @@
 //! role), refuse a log whose checkpoints name another origin, write (key metadata, the
 //! `node.started` event) and serve; it stops gracefully.
 
-use crate::app::{App, AppState, SigningBackend};
+use crate::app::{App, AppState};
 use crate::audit::AuditSink;
 use crate::auth::{AuthState, KeyLookup};
 use crate::backing::{StoreAudit, StoreKeys};
@@ -21,13 +21,12 @@ use crate::transparency::{self, origin_for, TransparencyLog};
 use axum::Router;
 use hallmark_core::issue::Issuer;
 use hallmark_core::sector::SectorRegistry;
-use hallmark_keys::hsm::Hsm;
 use hallmark_keys::keystore::{KdfParams, Keystore};
-use hallmark_keys::KeysError;
+use hallmark_keys::{Availability, HsmCustody, KeyCustody, KeysError, KeystoreCustody};
 use hallmark_store::{PgStore, SqliteStore, Store, StoreError};
 use secrecy::ExposeSecret;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -112,25 +111,24 @@ pub async fn open_store(db: &Database) -> Result<Arc<dyn Store>, StartError> {
     }
 }
 
-/// Unlocks the keystore or connects the HSM. An unreachable HSM is not an error: the node
-/// starts, serves public reads, and signing answers 503 "HSM unavailable". A missing
-/// keystore file is [`StartError::KeystoreMissing`] (saying how to create one).
-pub fn open_signing(signing: &Signing) -> Result<SigningBackend, StartError> {
-    match signing {
+/// Opens key custody as configured: unlocks the keystore or connects the HSM (the one
+/// place the node chooses a backend). Unavailable custody (an unreachable HSM) is not an
+/// error: the node starts, serves public reads, and signing answers 503 "HSM unavailable".
+/// A missing keystore file is [`StartError::KeystoreMissing`] (saying how to create one).
+pub fn open_signing(signing: &Signing) -> Result<Arc<dyn KeyCustody>, StartError> {
+    let custody: Arc<dyn KeyCustody> = match signing {
         Signing::Keystore { path, .. } if !path.exists() => {
-            Err(StartError::KeystoreMissing { path: path.clone() })
+            return Err(StartError::KeystoreMissing { path: path.clone() })
         }
-        Signing::Keystore { path, passphrase } => Ok(SigningBackend::Keystore(Box::new(
-            RwLock::new(Keystore::open(path, passphrase)?),
-        ))),
-        Signing::Hsm(cfg, integrity) => {
-            let state = Hsm::connect(cfg);
-            if let Some(reason) = state.unavailable_reason() {
-                tracing::error!(%reason, "HSM unavailable: serving reads, signing will fail with 503");
-            }
-            Ok(SigningBackend::Hsm(state, Arc::clone(integrity)))
+        Signing::Keystore { path, passphrase } => {
+            Arc::new(KeystoreCustody::new(Keystore::open(path, passphrase)?))
         }
+        Signing::Hsm(cfg, integrity) => Arc::new(HsmCustody::connect(cfg, Arc::clone(integrity))),
+    };
+    if let Availability::Unavailable { reason } = custody.availability() {
+        tracing::error!(%reason, "HSM unavailable: serving reads, signing will fail with 503");
     }
+    Ok(custody)
 }
 
 /// Development profile: creates the data directory and, when the keystore file does not
@@ -198,20 +196,20 @@ pub async fn open_plugins(
 /// validation alone (tests and tools; `serve` and `demo` pass their plugins).
 pub async fn build_app(
     store: Arc<dyn Store>,
-    signing: SigningBackend,
+    custody: Arc<dyn KeyCustody>,
     public_base_url: &str,
 ) -> Result<AppState, StartError> {
-    build_app_with_plugins(store, signing, public_base_url, PluginGate::none()).await
+    build_app_with_plugins(store, custody, public_base_url, PluginGate::none()).await
 }
 
 /// Builds the application state: hands the store its row-authentication keys, wraps it so
 /// that writes wake the checkpoint signer, refuses a log whose checkpoints are signed for
 /// another origin ([`StartError::LogOriginChanged`]; nothing written), then creates the
-/// log-checkpoint key if the backend has none and copies the signing keys' public metadata
+/// log-checkpoint key if custody has none and copies the signing keys' public metadata
 /// into the store (so the DID document is served even when the HSM is down).
 pub async fn build_app_with_plugins(
     store: Arc<dyn Store>,
-    signing: SigningBackend,
+    custody: Arc<dyn KeyCustody>,
     public_base_url: &str,
     plugins: PluginGate,
 ) -> Result<AppState, StartError> {
@@ -220,7 +218,7 @@ pub async fn build_app_with_plugins(
     let log = TransparencyLog::new(origin_for(&issuer.base_url).map_err(StartError::Issuer)?);
     // Every leaf and signing-key row the store writes from now on carries the node's tag:
     // the keys are set before anything below can write.
-    let integrity = signing.integrity_keys()?;
+    let integrity = custody.integrity_keys()?;
     if !store.set_integrity(Arc::clone(&integrity)) {
         tracing::warn!("the store already had row-authentication keys; keeping them");
     }
@@ -229,7 +227,7 @@ pub async fn build_app_with_plugins(
     let app = Arc::new(App {
         store,
         issuer,
-        signing,
+        custody,
         registry: SectorRegistry::builtin(),
         log,
         plugins,
@@ -249,7 +247,7 @@ pub async fn build_app_with_plugins(
             configured: app.log.origin().to_string(),
         });
     }
-    transparency::keys::ensure_log_key(&app.signing, OffsetDateTime::now_utc())
+    transparency::keys::ensure_log_key(app.custody.as_ref(), OffsetDateTime::now_utc())
         .map_err(|e| StartError::Keys(e.to_string()))?;
     app.sync_signing_keys("node:start-up", OffsetDateTime::now_utc())
         .await

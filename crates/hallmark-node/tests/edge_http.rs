@@ -338,7 +338,7 @@ async fn the_public_router_serves_only_the_routes_it_was_given() {
 
 use hallmark_node::edge::serve::{self, ConnLimits};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -657,7 +657,7 @@ async fn a_freed_busy_place_serves_the_next_client() {
 // --- The real node -----------------------------------------------------------------------
 
 use hallmark_keys::keystore::{KdfParams, Keystore};
-use hallmark_node::app::SigningBackend;
+use hallmark_keys::KeystoreCustody;
 use hallmark_node::config::AdminCredentials;
 use hallmark_node::node::{self, Running};
 use hallmark_store::{SqliteStore, Store};
@@ -697,7 +697,7 @@ async fn start_node(backend: Backend, edge: EdgeConfig) -> Node {
         time::OffsetDateTime::now_utc(),
     )
     .unwrap();
-    let signing = SigningBackend::Keystore(Box::new(RwLock::new(ks)));
+    let signing = Arc::new(KeystoreCustody::new(ks));
     let app = node::build_app(store, signing, "http://localhost:8080")
         .await
         .unwrap();

@@ -15,7 +15,7 @@ use common::Reply;
 use hallmark_core::did::DidDocument;
 use hallmark_core::verify::verify;
 use hallmark_keys::keystore::{KdfParams, Keystore};
-use hallmark_node::app::SigningBackend;
+use hallmark_keys::KeystoreCustody;
 use hallmark_node::config::AdminCredentials;
 use hallmark_node::node::{self, Running};
 use hallmark_store::{SqliteStore, Store};
@@ -23,7 +23,7 @@ use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 const ADMIN_USER: &str = "operator";
 const ADMIN_PASS: &str = "test-admin-password-0123456789";
@@ -69,7 +69,7 @@ async fn start(backend: Backend) -> Node {
     .unwrap();
     let app = node::build_app(
         store,
-        SigningBackend::Keystore(Box::new(RwLock::new(ks))),
+        Arc::new(KeystoreCustody::new(ks)),
         "http://localhost:8080",
     )
     .await

@@ -12,7 +12,7 @@ use hallmark_core::did::DidDocument;
 use hallmark_core::verify::verify;
 use hallmark_keys::hsm::{Hsm, HsmConfig};
 use hallmark_keys::keystore::{KdfParams, Keystore};
-use hallmark_node::app::SigningBackend;
+use hallmark_keys::{HsmCustody, KeyCustody, KeystoreCustody};
 use hallmark_node::config::AdminCredentials;
 use hallmark_node::node::{self, Running};
 use hallmark_node::routes::admin::ROUTES;
@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use sha2::Digest as _;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 const ADMIN_USER: &str = "operator";
 const ADMIN_PASS: &str = "test-admin-password-0123456789";
@@ -57,7 +57,7 @@ async fn open_store(backend: Backend, dir: &std::path::Path) -> (Arc<dyn Store>,
     }
 }
 
-async fn start_with(backend: Backend, signing: Option<SigningBackend>) -> Node {
+async fn start_with(backend: Backend, signing: Option<Arc<dyn KeyCustody>>) -> Node {
     let dir = tempfile::tempdir().unwrap();
     let (store, pgdb) = open_store(backend, dir.path()).await;
     let signing = match signing {
@@ -71,7 +71,7 @@ async fn start_with(backend: Backend, signing: Option<SigningBackend>) -> Node {
                 time::OffsetDateTime::now_utc(),
             )
             .unwrap();
-            SigningBackend::Keystore(Box::new(RwLock::new(ks)))
+            Arc::new(KeystoreCustody::new(ks))
         }
     };
     let app = node::build_app(store, signing, "http://localhost:8080")
@@ -1088,7 +1088,11 @@ async fn unavailable_hsm_serves_reads_and_refuses_signing_with_503() {
     });
     assert!(!state.is_ready());
     let integrity = Arc::new(hallmark_core::integrity::IntegrityKeys::derive(&[5; 32]).unwrap());
-    let n = start_with(Backend::Sqlite, Some(SigningBackend::Hsm(state, integrity))).await;
+    let n = start_with(
+        Backend::Sqlite,
+        Some(Arc::new(HsmCustody::new(state, integrity))),
+    )
+    .await;
     let health = n.get_public("/health", None).await;
     assert_eq!(health.status, 200);
     assert_eq!(health.json()["signing"], "unavailable");

@@ -13,7 +13,7 @@ mod harness;
 mod pg;
 
 use common::{both, Reply};
-use hallmark_node::app::SigningBackend;
+use hallmark_keys::KeystoreCustody;
 use hallmark_node::config::Profile;
 use hallmark_node::node;
 use hallmark_node::plugins::{builtin_sources, project_publisher_key, PluginGate};
@@ -22,7 +22,7 @@ use harness::{basic, Backend, Data, Node, BASE_URL};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::sync::RwLock;
+use std::sync::Arc;
 
 /// A validator for `schema` (a schema object from the document), with the document's
 /// components to resolve its references.
@@ -61,7 +61,7 @@ impl Api {
             Profile::Development,
         )
         .unwrap();
-        let signing = SigningBackend::Keystore(Box::new(RwLock::new(data.keystore())));
+        let signing = Arc::new(KeystoreCustody::new(data.keystore()));
         let app = node::build_app_with_plugins(data.store().await, signing, BASE_URL, gate)
             .await
             .unwrap();

@@ -18,7 +18,7 @@ use hallmark_core::did::DidDocument;
 use hallmark_core::keys::{decode_public_key_multibase, public_key_multibase};
 use hallmark_core::verify::verify;
 use hallmark_keys::keystore::{KdfParams, Keystore};
-use hallmark_node::app::SigningBackend;
+use hallmark_keys::KeystoreCustody;
 use hallmark_node::config::{AdminCredentials, Config, PluginSettings, Profile};
 use hallmark_node::node::{self, Running, StartError};
 use hallmark_node::plugins::PluginLoadError;
@@ -31,7 +31,7 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 const ADMIN_USER: &str = "operator";
 const ADMIN_PASS: &str = "test-admin-password-0123456789";
@@ -228,7 +228,7 @@ async fn start(backend: Backend, settings: impl FnOnce(&Path) -> PluginSettings)
     .unwrap();
     let app = node::build_app_with_plugins(
         store,
-        SigningBackend::Keystore(Box::new(RwLock::new(ks))),
+        Arc::new(KeystoreCustody::new(ks)),
         "http://localhost:8080",
         plugins,
     )

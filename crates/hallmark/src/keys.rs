@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 use hallmark_core::keys::KeyId;
-use hallmark_keys::hsm::{Hsm, HsmConfig, HsmError};
+use hallmark_keys::hsm::{Hsm, HsmConfig};
 use hallmark_keys::{
     generate_offline, BackupIdentity, KdfParams, KeyEvent, KeyInfo, KeysError, Keystore, Purpose,
 };
@@ -179,15 +179,11 @@ fn parse_purpose(s: &str) -> Result<Purpose, String> {
 
 enum Failure {
     Usage(String),
+    /// A keystore operation failed.
     Keys(KeysError),
-    Hsm(HsmError),
+    /// A token operation failed (`hallmark keys hsm`).
+    Hsm(KeysError),
     Missing(PathBuf),
-}
-
-impl From<HsmError> for Failure {
-    fn from(e: HsmError) -> Self {
-        Failure::Hsm(e)
-    }
 }
 
 impl From<KeysError> for Failure {
@@ -377,6 +373,13 @@ fn hsm_config() -> Result<HsmConfig, Failure> {
 }
 
 fn run_hsm(command: HsmCommand, now: OffsetDateTime) -> Result<(), Failure> {
+    run_hsm_inner(command, now).map_err(|e| match e {
+        Failure::Keys(e) => Failure::Hsm(e),
+        other => other,
+    })
+}
+
+fn run_hsm_inner(command: HsmCommand, now: OffsetDateTime) -> Result<(), Failure> {
     // Fails closed: an unreachable token is an error here, never a software fallback.
     let hsm = Hsm::try_connect(&hsm_config()?)?;
     match command {
@@ -406,10 +409,7 @@ fn print_table(keys: &[KeyInfo]) {
             hallmark_core::did::KeyStatus::Retired => "retired",
             hallmark_core::did::KeyStatus::Revoked => "revoked",
         };
-        let backend = match k.backend {
-            hallmark_keys::Backend::File => "file",
-            hallmark_keys::Backend::Pkcs11 => "pkcs11",
-        };
+        let backend = k.backend.as_str();
         println!(
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             k.id,

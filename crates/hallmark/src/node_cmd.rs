@@ -1,7 +1,6 @@
 //! `hallmark serve` and `hallmark demo`.
 
-use hallmark_keys::keystore::{KdfParams, Keystore};
-use hallmark_node::app::SigningBackend;
+use hallmark_keys::keystore::{KdfParams, Keystore, KeystoreCustody};
 use hallmark_node::config::{
     self, AdminCredentials, Config, LogLevel, Profile, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME,
     DEMO_KEYSTORE_PASSPHRASE, SQLITE_FILE,
@@ -15,7 +14,7 @@ use serde_json::Value;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 fn init_logging(level: LogLevel) {
     let filter = match level {
@@ -262,7 +261,7 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
         .join(", ");
     let app = node::build_app_with_plugins(
         store,
-        SigningBackend::Keystore(Box::new(RwLock::new(keystore))),
+        Arc::new(KeystoreCustody::new(keystore)),
         &base_url,
         plugins,
     )

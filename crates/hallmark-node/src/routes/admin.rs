@@ -475,8 +475,7 @@ async fn publish(
     passport.updated_at = now.max(passport.updated_at);
     issue::validate(&passport, app.registry).map_err(issue_error)?;
     let verdict = plugin_gate(&app, &p, Some(&id), &passport, "publish").await?;
-    let last = app.last_known_signing_key().await;
-    let signer = app.signing.passport_signer(last.as_deref())?;
+    let signer = app.passport_signer().await?;
     let mut forms = Vec::with_capacity(3);
     let mut hashes = serde_json::Map::new();
     // One more schema validation inside (issue_all validates before it signs), not one per
@@ -813,13 +812,13 @@ async fn revoke_key(
 async fn signing_keys(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
     let keys = app.store.list_signing_keys().await.map_err(store_error)?;
     reply(&SigningKeyList {
-        signing_available: app.signing.is_ready(),
+        signing_available: app.signing_available(),
         items: keys.iter().map(SigningKeyInfo::from).collect(),
     })
 }
 
 async fn rotate(State(app): State<AppState>, p: Principal) -> Result<Json<Value>, ApiError> {
-    let event = app.signing.rotate(now())?;
+    let event = app.rotate_passport_key(now())?;
     app.sync_signing_keys(&actor(&p), now()).await?;
     reply(&KeyChange { event })
 }
@@ -832,7 +831,7 @@ async fn revoke_signing_key(
 ) -> Result<Json<Value>, ApiError> {
     let r = reason(body.reason, true)?.unwrap_or_default();
     let key = KeyId::parse(&id).map_err(|_| ApiError::NotFound)?;
-    let event = app.signing.revoke(&key, &r, now())?;
+    let event = app.revoke_key(&key, &r, now())?;
     app.sync_signing_keys(&actor(&p), now()).await?;
     reply(&KeyChange { event })
 }

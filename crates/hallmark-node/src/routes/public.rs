@@ -90,7 +90,7 @@ async fn health(State(app): State<AppState>) -> Response {
     let body = serde_json::json!({
         "status": if db { "ok" } else { "degraded" },
         "database": if db { "ok" } else { "unavailable" },
-        "signing": if app.signing.is_ready() { "ok" } else { "unavailable" },
+        "signing": if app.signing_available() { "ok" } else { "unavailable" },
         "log": app.log.status().as_str(),
         "logCheckpointSize": app.log.latest().map(|c| c.size),
         "integrity": if alarms.is_clear() { "ok" } else { "alarm" },

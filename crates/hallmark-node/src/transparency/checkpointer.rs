@@ -241,7 +241,7 @@ impl Checkpointer {
         if size == 0 || (size <= held && served >= size) {
             return Ok(());
         }
-        if !self.app.signing.is_ready() {
+        if !self.app.signing_available() {
             return Err(
                 LogKeyError::Unavailable("the signing backend is unavailable".into()).into(),
             );
@@ -254,7 +254,7 @@ impl Checkpointer {
         let proof = log
             .consistency_proof(held, size)
             .map_err(|e| refused(e.to_string()))?;
-        let signer = log_signer(&self.app.signing)?;
+        let signer = log_signer(self.app.custody.as_ref())?;
         let origin = log.origin().to_string();
         let guard = self.guard.get_or_insert_with(CheckpointGuard::empty);
         let note = guard

@@ -1,14 +1,12 @@
-//! The log-checkpoint key (`Purpose::LogCheckpoint`) on either signing backend. It is never
+//! The log-checkpoint key (`Purpose::LogCheckpoint`) in key custody, whichever backend. It is never
 //! the passport-signing key: a signer bound to this purpose cannot sign for another.
 
-use crate::app::{App, SigningBackend};
+use crate::app::App;
 use ed25519_dalek::VerifyingKey;
 use hallmark_core::keys::{decode_public_key_multibase, Signer};
 use hallmark_core::tlog::VerifierKey;
-use hallmark_keys::hsm::HsmError;
-use hallmark_keys::{KeyEvent, KeysError, Purpose};
+use hallmark_keys::{KeyCustody, KeyEvent, KeysError, Purpose};
 use hallmark_store::SigningKeyStatus;
-use std::sync::PoisonError;
 use time::OffsetDateTime;
 
 /// Why the log key cannot be used or created.
@@ -22,70 +20,30 @@ pub enum LogKeyError {
     Backend(String),
 }
 
-/// Creates the log-checkpoint key if the backend has no current one (a keystore or token
+/// Creates the log-checkpoint key if custody has no current one (a keystore or token
 /// set up before the log existed, or after the log key was revoked). Returns the
-/// `Generated` event, or `None` when a current key exists or the HSM is unavailable (the
+/// `Generated` event, or `None` when a current key exists or custody is unavailable (the
 /// node then starts without signing, as for passports). The new key's metadata reaches
 /// the store, audited, through [`App::sync_signing_keys`].
 pub fn ensure_log_key(
-    signing: &SigningBackend,
+    custody: &dyn KeyCustody,
     now: OffsetDateTime,
 ) -> Result<Option<KeyEvent>, LogKeyError> {
-    match signing {
-        SigningBackend::Keystore(ks) => {
-            let missing = matches!(
-                ks.read()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .signer(Purpose::LogCheckpoint),
-                Err(KeysError::NoCurrentKey(_))
-            );
-            if !missing {
-                return Ok(None);
-            }
-            ks.write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .rotate(Purpose::LogCheckpoint, now)
-                .map(Some)
-                .map_err(|e| LogKeyError::Backend(e.to_string()))
-        }
-        SigningBackend::Hsm(state, _) => {
-            let Some(hsm) = state.ready() else {
-                return Ok(None);
-            };
-            match hsm.find(Purpose::LogCheckpoint) {
-                Ok(Some(_)) => Ok(None),
-                Ok(None) => hsm
-                    .generate(Purpose::LogCheckpoint, now)
-                    .map(Some)
-                    .map_err(|e| LogKeyError::Backend(e.to_string())),
-                Err(e) => Err(LogKeyError::Backend(e.to_string())),
-            }
-        }
-    }
+    custody
+        .ensure_current(Purpose::LogCheckpoint, now)
+        .map_err(|e| LogKeyError::Backend(e.to_string()))
 }
 
 /// A signer for the current log-checkpoint key.
-pub fn log_signer(signing: &SigningBackend) -> Result<Box<dyn Signer>, LogKeyError> {
-    match signing {
-        SigningBackend::Keystore(ks) => ks
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .signer(Purpose::LogCheckpoint)
-            .map(|s| Box::new(s) as Box<dyn Signer>)
-            .map_err(|e| match e {
-                KeysError::NoCurrentKey(_) => LogKeyError::Unavailable(e.to_string()),
-                other => LogKeyError::Backend(other.to_string()),
-            }),
-        SigningBackend::Hsm(state, _) => state
-            .signer(Purpose::LogCheckpoint, None)
-            .map(|s| Box::new(s) as Box<dyn Signer>)
-            .map_err(|e| match e {
-                HsmError::Unavailable { .. } | HsmError::NoCurrentKey(_) => {
-                    LogKeyError::Unavailable(e.to_string())
-                }
-                other => LogKeyError::Backend(other.to_string()),
-            }),
-    }
+pub fn log_signer(custody: &dyn KeyCustody) -> Result<Box<dyn Signer>, LogKeyError> {
+    custody
+        .signer(Purpose::LogCheckpoint, None)
+        .map_err(|e| match e {
+            KeysError::Unavailable { .. } | KeysError::NoCurrentKey(..) => {
+                LogKeyError::Unavailable(e.to_string())
+            }
+            other => LogKeyError::Backend(other.to_string()),
+        })
 }
 
 /// The public keys a stored checkpoint may be signed with: this node's current and retired

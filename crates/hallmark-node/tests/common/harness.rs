@@ -6,7 +6,8 @@ use crate::common::{self, Reply};
 use crate::pg;
 use hallmark_core::tlog::VerifierKey;
 use hallmark_keys::keystore::{KdfParams, Keystore};
-use hallmark_node::app::{AppState, SigningBackend};
+use hallmark_keys::KeystoreCustody;
+use hallmark_node::app::AppState;
 use hallmark_node::config::AdminCredentials;
 use hallmark_node::node::{self, Running};
 use hallmark_store::{AuditRecord, SqliteStore, Store};
@@ -16,7 +17,7 @@ use serde_json::Value;
 use sqlx::Connection;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const ADMIN_USER: &str = "operator";
@@ -79,7 +80,7 @@ impl Data {
 
     /// [`start`](Self::start) with these edge settings.
     pub async fn start_with(&self, edge: hallmark_node::edge::EdgeConfig) -> Node {
-        let signing = SigningBackend::Keystore(Box::new(RwLock::new(self.keystore())));
+        let signing = Arc::new(KeystoreCustody::new(self.keystore()));
         let app = node::build_app(self.store().await, signing, BASE_URL)
             .await
             .unwrap();
