@@ -39,42 +39,30 @@ impl std::fmt::Debug for SigningBackend {
 /// The detail of the 503 returned when the HSM cannot sign.
 pub const HSM_UNAVAILABLE: &str = "HSM unavailable";
 
-fn keys_error(e: KeysError) -> ApiError {
-    match e {
-        KeysError::NoCurrentKey(_) => ApiError::SigningUnavailable {
-            detail: "no current passport-signing key; rotate to create one".into(),
-        },
-        KeysError::UnknownKey(_) => ApiError::NotFound,
-        KeysError::AlreadyRevoked(id) => ApiError::Conflict {
-            detail: format!("key {id} is already revoked"),
-        },
-        KeysError::EmptyReason => ApiError::Unprocessable {
-            detail: "a revocation reason is required".into(),
-        },
-        other => {
-            tracing::error!(error = %other, "keystore operation failed");
-            ApiError::Internal
-        }
-    }
+/// Why key custody refused an operation, whichever backend holds the keys (the service
+/// layer decides what each means to a client: `crate::service::ServiceError`).
+#[derive(Debug, thiserror::Error)]
+pub enum CustodyError {
+    /// The file keystore refused.
+    #[error(transparent)]
+    Keystore(#[from] KeysError),
+    /// The HSM refused, or could not be reached.
+    #[error(transparent)]
+    Hsm(#[from] HsmError),
+    /// The HSM was not reachable at start-up (signing answers 503 until the node restarts).
+    #[error("{HSM_UNAVAILABLE}")]
+    HsmUnavailable,
 }
 
-fn hsm_error(e: HsmError) -> ApiError {
-    match e {
-        HsmError::Unavailable { .. } => ApiError::SigningUnavailable {
-            detail: HSM_UNAVAILABLE.into(),
-        },
-        HsmError::NoCurrentKey(_) => ApiError::SigningUnavailable {
-            detail: "no current passport-signing key in the HSM; rotate to create one".into(),
-        },
-        HsmError::UnknownKey(_) => ApiError::NotFound,
-        HsmError::AlreadyRevoked(id) => ApiError::Conflict {
-            detail: format!("key {id} is already revoked"),
-        },
-        other => {
-            tracing::error!(error = %other, "HSM operation failed");
-            ApiError::Internal
-        }
-    }
+/// Why [`App::sync_signing_keys`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// Custody could not list its keys.
+    #[error(transparent)]
+    Custody(#[from] CustodyError),
+    /// The store refused a read or write.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -94,20 +82,17 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 impl SigningBackend {
     /// A signer for the current passport-signing key. For an unavailable HSM, a signer that
     /// reports the last published key and refuses to sign (so the error surfaces as 503).
-    pub fn passport_signer(&self, last_known: Option<&str>) -> Result<Box<dyn Signer>, ApiError> {
+    pub fn passport_signer(
+        &self,
+        last_known: Option<&str>,
+    ) -> Result<Box<dyn Signer>, CustodyError> {
         match self {
-            SigningBackend::Keystore(ks) => Ok(Box::new(
-                read(ks)
-                    .signer(Purpose::PassportSigning)
-                    .map_err(keys_error)?,
-            )),
+            SigningBackend::Keystore(ks) => {
+                Ok(Box::new(read(ks).signer(Purpose::PassportSigning)?))
+            }
             SigningBackend::Hsm(state, _) => {
                 let last = last_known.and_then(|m| decode_public_key_multibase(m).ok());
-                Ok(Box::new(
-                    state
-                        .signer(Purpose::PassportSigning, last)
-                        .map_err(hsm_error)?,
-                ))
+                Ok(Box::new(state.signer(Purpose::PassportSigning, last)?))
             }
         }
     }
@@ -130,29 +115,23 @@ impl SigningBackend {
     }
 
     /// Public metadata of every key the backend holds.
-    pub fn list(&self) -> Result<Vec<KeyInfo>, ApiError> {
+    pub fn list(&self) -> Result<Vec<KeyInfo>, CustodyError> {
         match self {
             SigningBackend::Keystore(ks) => Ok(read(ks).list()),
             SigningBackend::Hsm(state, _) => match state.ready() {
-                Some(h) => h.list().map_err(hsm_error),
-                None => Err(ApiError::SigningUnavailable {
-                    detail: HSM_UNAVAILABLE.into(),
-                }),
+                Some(h) => Ok(h.list()?),
+                None => Err(CustodyError::HsmUnavailable),
             },
         }
     }
 
     /// Rotates the passport-signing key.
-    pub fn rotate(&self, now: OffsetDateTime) -> Result<KeyEvent, ApiError> {
+    pub fn rotate(&self, now: OffsetDateTime) -> Result<KeyEvent, CustodyError> {
         match self {
-            SigningBackend::Keystore(ks) => write(ks)
-                .rotate(Purpose::PassportSigning, now)
-                .map_err(keys_error),
+            SigningBackend::Keystore(ks) => Ok(write(ks).rotate(Purpose::PassportSigning, now)?),
             SigningBackend::Hsm(state, _) => match state.ready() {
-                Some(h) => h.rotate(Purpose::PassportSigning, now).map_err(hsm_error),
-                None => Err(ApiError::SigningUnavailable {
-                    detail: HSM_UNAVAILABLE.into(),
-                }),
+                Some(h) => Ok(h.rotate(Purpose::PassportSigning, now)?),
+                None => Err(CustodyError::HsmUnavailable),
             },
         }
     }
@@ -163,14 +142,12 @@ impl SigningBackend {
         id: &KeyId,
         reason: &str,
         now: OffsetDateTime,
-    ) -> Result<KeyEvent, ApiError> {
+    ) -> Result<KeyEvent, CustodyError> {
         match self {
-            SigningBackend::Keystore(ks) => write(ks).revoke(id, reason, now).map_err(keys_error),
+            SigningBackend::Keystore(ks) => Ok(write(ks).revoke(id, reason, now)?),
             SigningBackend::Hsm(state, _) => match state.ready() {
-                Some(h) => h.revoke(id, reason, now).map_err(hsm_error),
-                None => Err(ApiError::SigningUnavailable {
-                    detail: HSM_UNAVAILABLE.into(),
-                }),
+                Some(h) => Ok(h.revoke(id, reason, now)?),
+                None => Err(CustodyError::HsmUnavailable),
             },
         }
     }
@@ -217,29 +194,6 @@ fn key_status(s: KeyStatus) -> SigningKeyStatus {
     }
 }
 
-/// Maps a store error to the API: not found, conflicts and refused transitions are the
-/// client's business; anything else is logged and becomes a 500.
-pub fn store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound(_) => ApiError::NotFound,
-        StoreError::Conflict(d) | StoreError::ImmutableViolation(d) => {
-            ApiError::Conflict { detail: d }
-        }
-        StoreError::InvalidTransition { from, to } => ApiError::Conflict {
-            detail: format!("a {from} passport cannot become {to}"),
-        },
-        StoreError::IdentifierInUse { key, existing } => ApiError::IdentifierInUse {
-            identifier: key,
-            existing: existing.map(|id| id.uuid().hyphenated().to_string()),
-        },
-        StoreError::Constraint(d) => ApiError::Unprocessable { detail: d },
-        other => {
-            tracing::error!(error = %other, "store operation failed");
-            ApiError::Internal
-        }
-    }
-}
-
 impl App {
     /// Copies the backend's key metadata into the store (new keys inserted, status changes
     /// applied), each write with its own audit event in the same transaction; every row it
@@ -251,14 +205,17 @@ impl App {
         &self,
         actor: &str,
         now: OffsetDateTime,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), SyncError> {
         let keys = match self.signing.list() {
             Ok(k) => k,
             // An unavailable HSM: keep serving the last known metadata.
-            Err(ApiError::SigningUnavailable { .. }) => return Ok(()),
-            Err(e) => return Err(e),
+            Err(
+                CustodyError::HsmUnavailable
+                | CustodyError::Hsm(HsmError::Unavailable { .. } | HsmError::NoCurrentKey(_)),
+            ) => return Ok(()),
+            Err(e) => return Err(e.into()),
         };
-        let stored = self.store.list_signing_keys().await.map_err(store_error)?;
+        let stored = self.store.list_signing_keys().await?;
         for info in keys {
             let status = key_status(info.status);
             let backend = match info.backend {
@@ -291,8 +248,7 @@ impl App {
                             },
                             audit,
                         )
-                        .await
-                        .map_err(store_error)?;
+                        .await?;
                 }
                 Some(s)
                     if s.public_key_multibase != info.public_key_multibase
@@ -316,10 +272,7 @@ impl App {
                         "status": status.as_str(),
                         "publicKeyMultibase": info.public_key_multibase,
                     });
-                    self.store
-                        .tag_signing_key(s.clone(), audit)
-                        .await
-                        .map_err(store_error)?;
+                    self.store.tag_signing_key(s.clone(), audit).await?;
                 }
                 Some(s) if !s.is_authentic(&self.integrity) => {
                     crate::integrity::alarm(
@@ -352,8 +305,7 @@ impl App {
                             info.revocation_reason.clone(),
                             audit,
                         )
-                        .await
-                        .map_err(store_error)?;
+                        .await?;
                 }
                 Some(_) => {}
             }
@@ -386,9 +338,7 @@ impl App {
     /// a sibling node rotated in); revoked keys are never published, and a row the node did
     /// not write changes nothing.
     pub async fn did_document(&self) -> Result<DidDocument, ApiError> {
-        let keys = crate::integrity::trusted_keys(self)
-            .await
-            .map_err(store_error)?;
+        let keys = crate::integrity::trusted_keys(self).await?;
         Ok(crate::integrity::did_document(&self.issuer.did, &keys))
     }
 }
