@@ -10,7 +10,7 @@
 //! `<base>/passports/<uuid>/versions/<n>` for the public credential and
 //! `<base>/passports/<uuid>/versions/<n>?audience=<audience>` for the others.
 
-use crate::access::Audience;
+use crate::access::{Audience, PerAudience};
 use crate::credential::{self, CredentialError, SecuredCredential, UnsignedCredential};
 use crate::did::DidWeb;
 use crate::jcs::{self, JcsError};
@@ -44,6 +44,42 @@ pub enum IssueError {
     /// Securing the credential failed (including an unavailable signer).
     #[error(transparent)]
     Credential(#[from] CredentialError),
+}
+
+/// A passport that passed [`validate`] (envelope invariants, its sector's schema, I-JSON
+/// numbers), with its sector. Made only by [`SectorRegistry::validate`]; [`Issuer::issue_all`]
+/// takes nothing else, so a passport is schema-validated once however many credentials are
+/// issued from it.
+#[derive(Debug, Clone)]
+pub struct ValidatedPassport<'r> {
+    passport: Passport,
+    sector: &'r Sector,
+}
+
+impl<'r> ValidatedPassport<'r> {
+    /// The passport.
+    pub fn passport(&self) -> &Passport {
+        &self.passport
+    }
+
+    /// Its sector data model.
+    pub fn sector(&self) -> &'r Sector {
+        self.sector
+    }
+
+    /// The passport, giving up the proof of validation.
+    pub fn into_passport(self) -> Passport {
+        self.passport
+    }
+}
+
+impl SectorRegistry {
+    /// Validates `passport` completely ([`validate`]: one schema validation) and keeps the
+    /// result as a [`ValidatedPassport`].
+    pub fn validate(&self, passport: Passport) -> Result<ValidatedPassport<'_>, IssueError> {
+        let sector = validate(&passport, self)?;
+        Ok(ValidatedPassport { passport, sector })
+    }
 }
 
 /// Validate a passport completely: envelope invariants, sector lookup, the sector's schema,
@@ -133,18 +169,20 @@ impl Issuer {
         if passport.status != PassportStatus::Published {
             return Err(IssueError::NotPublished(passport.status.as_str()));
         }
-        validate(passport, registry)?;
-        self.credential_of_valid(passport, audience, registry)
+        let sector = validate(passport, registry)?;
+        self.credential_of_valid(passport, sector, audience)
     }
 
-    /// [`credential`](Self::credential) for a passport already validated.
+    /// [`credential`](Self::credential) for a passport already validated against `sector`.
     fn credential_of_valid(
         &self,
         passport: &Passport,
+        sector: &Sector,
         audience: Audience,
-        registry: &SectorRegistry,
     ) -> Result<UnsignedCredential, IssueError> {
-        let subject = serde_json::to_value(view(passport, audience, registry)?).map_err(|e| {
+        let mut seen = passport.clone();
+        seen.data = sector.view(&passport.data, audience);
+        let subject = serde_json::to_value(seen).map_err(|e| {
             IssueError::Credential(CredentialError::Jcs(JcsError::Canonicalize(e.to_string())))
         })?;
         let valid_from = passport.published_at.unwrap_or(passport.updated_at);
@@ -158,32 +196,24 @@ impl Issuer {
         })
     }
 
-    /// Issue every audience's credential of a published passport (public, legitimate
-    /// interest, authority, in that order), secured both ways. The passport is validated
-    /// once for all three.
+    /// Issue every audience's credential of a published passport, secured both ways. The
+    /// passport was validated when it became a [`ValidatedPassport`]; nothing here validates
+    /// it again.
     pub fn issue_all(
         &self,
-        passport: &Passport,
-        registry: &SectorRegistry,
+        passport: &ValidatedPassport<'_>,
         signer: &dyn Signer,
         now: OffsetDateTime,
-    ) -> Result<Vec<(Audience, SecuredCredential)>, IssueError> {
+    ) -> Result<PerAudience<SecuredCredential>, IssueError> {
+        let (sector, passport) = (passport.sector, &passport.passport);
         if passport.status != PassportStatus::Published {
             return Err(IssueError::NotPublished(passport.status.as_str()));
         }
-        validate(passport, registry)?;
         let vm = self.did.key_url(&signer.key_id());
-        [
-            Audience::Public,
-            Audience::LegitimateInterest,
-            Audience::Authority,
-        ]
-        .into_iter()
-        .map(|audience| {
-            let unsigned = self.credential_of_valid(passport, audience, registry)?;
-            Ok((audience, credential::secure(&unsigned, &vm, now, signer)?))
+        PerAudience::try_from_fn(|audience| {
+            let unsigned = self.credential_of_valid(passport, sector, audience)?;
+            Ok(credential::secure(&unsigned, &vm, now, signer)?)
         })
-        .collect()
     }
 
     /// Issue one audience's credential of a published passport, secured both ways.

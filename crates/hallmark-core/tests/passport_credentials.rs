@@ -312,16 +312,17 @@ fn signer_failure_is_a_typed_error() {
     );
 }
 
-/// `issue_all` (what publishing uses: one validation for three audiences) gives exactly the
-/// bytes `issue` gives per audience, in the order public, legitimate interest, authority, and
-/// refuses an invalid passport like `issue` does.
+/// `issue_all` (what publishing uses: one validation, `SectorRegistry::validate`, for three
+/// audiences) gives exactly the bytes `issue` gives per audience, in the order public,
+/// legitimate interest, authority, and an invalid passport is refused like `issue` does.
 #[test]
 fn issue_all_equals_issue_per_audience() {
     let key = SigningKey::from_bytes(&[1; 32]);
     let p = published(common::composite_signable());
     let now = datetime!(2026-11-01 10:00 UTC);
-    let all = issuer().issue_all(&p, registry(), &key, now).unwrap();
-    let order: Vec<Audience> = all.iter().map(|(a, _)| *a).collect();
+    let valid = registry().validate(p.clone()).unwrap();
+    let all = issuer().issue_all(&valid, &key, now).unwrap();
+    let order: Vec<Audience> = all.iter().map(|(a, _)| a).collect();
     assert_eq!(
         order,
         [
@@ -330,10 +331,8 @@ fn issue_all_equals_issue_per_audience() {
             Audience::Authority
         ]
     );
-    for (audience, c) in &all {
-        let one = issuer()
-            .issue(&p, *audience, registry(), &key, now)
-            .unwrap();
+    for (audience, c) in all.iter() {
+        let one = issuer().issue(&p, audience, registry(), &key, now).unwrap();
         assert_eq!(c.data_integrity, one.data_integrity);
         assert_eq!(c.jwt, one.jwt);
         assert_eq!(c.sha256, one.sha256);
@@ -341,7 +340,9 @@ fn issue_all_equals_issue_per_audience() {
     let mut bad = p.clone();
     bad.data["generalProductInformation"] = json!("not an object");
     assert!(matches!(
-        issuer().issue_all(&bad, registry(), &key, now),
+        registry()
+            .validate(bad)
+            .and_then(|v| issuer().issue_all(&v, &key, now)),
         Err(IssueError::Invalid(_))
     ));
 }

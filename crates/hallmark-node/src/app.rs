@@ -9,7 +9,7 @@ use hallmark_core::integrity::IntegrityKeys;
 use hallmark_core::issue::Issuer;
 use hallmark_core::keys::{decode_public_key_multibase, KeyId, Signer};
 use hallmark_core::sector::SectorRegistry;
-use hallmark_keys::{Backend, KeyCustody, KeyEvent, KeysError, Purpose};
+use hallmark_keys::{KeyCustody, KeyEvent, KeysError, Purpose};
 use hallmark_store::{AuditEvent, SigningKeyRecord, SigningKeyStatus, Store, StoreError};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -17,38 +17,15 @@ use time::OffsetDateTime;
 /// The detail of the 503 returned when the HSM cannot sign.
 pub const HSM_UNAVAILABLE: &str = "HSM unavailable";
 
-/// Maps a key-custody error to the API: unavailable custody and a missing current key are
-/// 503, an unknown key 404, a repeated revocation 409, a missing reason 422; anything else
-/// is logged and becomes a 500.
-pub fn custody_error(e: KeysError) -> ApiError {
-    match e {
-        KeysError::Unavailable { .. } => ApiError::SigningUnavailable {
-            detail: HSM_UNAVAILABLE.into(),
-        },
-        KeysError::NoCurrentKey(purpose, backend) => ApiError::SigningUnavailable {
-            detail: match backend {
-                Backend::File => {
-                    format!("no current {} key; rotate to create one", purpose.as_str())
-                }
-                Backend::Pkcs11 => format!(
-                    "no current {} key in {}; rotate to create one",
-                    purpose.as_str(),
-                    backend.holder()
-                ),
-            },
-        },
-        KeysError::UnknownKey(..) => ApiError::NotFound,
-        KeysError::AlreadyRevoked(id) => ApiError::Conflict {
-            detail: format!("key {id} is already revoked"),
-        },
-        KeysError::EmptyReason => ApiError::Unprocessable {
-            detail: "a revocation reason is required".into(),
-        },
-        other => {
-            tracing::error!(error = %other, "key custody operation failed");
-            ApiError::Internal
-        }
-    }
+/// Why [`App::sync_signing_keys`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// Custody could not list its keys.
+    #[error(transparent)]
+    Custody(#[from] KeysError),
+    /// The store refused a read or write.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Everything a handler needs.
@@ -92,29 +69,6 @@ fn key_status(s: KeyStatus) -> SigningKeyStatus {
     }
 }
 
-/// Maps a store error to the API: not found, conflicts and refused transitions are the
-/// client's business; anything else is logged and becomes a 500.
-pub fn store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound(_) => ApiError::NotFound,
-        StoreError::Conflict(d) | StoreError::ImmutableViolation(d) => {
-            ApiError::Conflict { detail: d }
-        }
-        StoreError::InvalidTransition { from, to } => ApiError::Conflict {
-            detail: format!("a {from} passport cannot become {to}"),
-        },
-        StoreError::IdentifierInUse { key, existing } => ApiError::IdentifierInUse {
-            identifier: key,
-            existing: existing.map(|id| id.uuid().hyphenated().to_string()),
-        },
-        StoreError::Constraint(d) => ApiError::Unprocessable { detail: d },
-        other => {
-            tracing::error!(error = %other, "store operation failed");
-            ApiError::Internal
-        }
-    }
-}
-
 impl App {
     /// Copies the backend's key metadata into the store (new keys inserted, status changes
     /// applied), each write with its own audit event in the same transaction; every row it
@@ -126,14 +80,14 @@ impl App {
         &self,
         actor: &str,
         now: OffsetDateTime,
-    ) -> Result<(), ApiError> {
-        let keys = match self.custody.list().map_err(custody_error) {
+    ) -> Result<(), SyncError> {
+        let keys = match self.custody.list() {
             Ok(k) => k,
             // An unavailable HSM: keep serving the last known metadata.
-            Err(ApiError::SigningUnavailable { .. }) => return Ok(()),
-            Err(e) => return Err(e),
+            Err(KeysError::Unavailable { .. } | KeysError::NoCurrentKey(..)) => return Ok(()),
+            Err(e) => return Err(e.into()),
         };
-        let stored = self.store.list_signing_keys().await.map_err(store_error)?;
+        let stored = self.store.list_signing_keys().await?;
         for info in keys {
             let status = key_status(info.status);
             let backend = info.backend.as_str();
@@ -163,8 +117,7 @@ impl App {
                             },
                             audit,
                         )
-                        .await
-                        .map_err(store_error)?;
+                        .await?;
                 }
                 Some(s)
                     if s.public_key_multibase != info.public_key_multibase
@@ -188,10 +141,7 @@ impl App {
                         "status": status.as_str(),
                         "publicKeyMultibase": info.public_key_multibase,
                     });
-                    self.store
-                        .tag_signing_key(s.clone(), audit)
-                        .await
-                        .map_err(store_error)?;
+                    self.store.tag_signing_key(s.clone(), audit).await?;
                 }
                 Some(s) if !s.is_authentic(&self.integrity) => {
                     crate::integrity::alarm(
@@ -224,8 +174,7 @@ impl App {
                             info.revocation_reason.clone(),
                             audit,
                         )
-                        .await
-                        .map_err(store_error)?;
+                        .await?;
                 }
                 Some(_) => {}
             }
@@ -255,14 +204,12 @@ impl App {
 
     /// A signer for the current passport-signing key. For unavailable custody, a signer that
     /// reports the last published key and refuses to sign (so the error surfaces as 503).
-    pub async fn passport_signer(&self) -> Result<Box<dyn Signer>, ApiError> {
+    pub async fn passport_signer(&self) -> Result<Box<dyn Signer>, KeysError> {
         let last = self
             .last_known_signing_key()
             .await
             .and_then(|m| decode_public_key_multibase(&m).ok());
-        self.custody
-            .signer(Purpose::PassportSigning, last)
-            .map_err(custody_error)
+        self.custody.signer(Purpose::PassportSigning, last)
     }
 
     /// Whether custody can sign now (`/health`, the signing-key list).
@@ -271,10 +218,8 @@ impl App {
     }
 
     /// Rotates the passport-signing key.
-    pub fn rotate_passport_key(&self, now: OffsetDateTime) -> Result<KeyEvent, ApiError> {
-        self.custody
-            .rotate(Purpose::PassportSigning, now)
-            .map_err(custody_error)
+    pub fn rotate_passport_key(&self, now: OffsetDateTime) -> Result<KeyEvent, KeysError> {
+        self.custody.rotate(Purpose::PassportSigning, now)
     }
 
     /// Revokes a key.
@@ -283,8 +228,8 @@ impl App {
         id: &KeyId,
         reason: &str,
         now: OffsetDateTime,
-    ) -> Result<KeyEvent, ApiError> {
-        self.custody.revoke(id, reason, now).map_err(custody_error)
+    ) -> Result<KeyEvent, KeysError> {
+        self.custody.revoke(id, reason, now)
     }
 
     /// The DID document: current and retired passport-signing keys of custody merged with
@@ -292,9 +237,7 @@ impl App {
     /// a sibling node rotated in); revoked keys are never published, and a row the node did
     /// not write changes nothing.
     pub async fn did_document(&self) -> Result<DidDocument, ApiError> {
-        let keys = crate::integrity::trusted_keys(self)
-            .await
-            .map_err(store_error)?;
+        let keys = crate::integrity::trusted_keys(self).await?;
         Ok(crate::integrity::did_document(&self.issuer.did, &keys))
     }
 }

@@ -15,7 +15,11 @@
 //!   refused requests into a bounded number of audit rows.
 //! - [`cache`]: the public read path's caches (published credential bytes, DID document).
 //! - [`plugins`]: the sector-plugin gate in the publish path (`hallmark-sandbox`).
-//! - [`problem`]: RFC 9457 problem+json errors ([`problem::ApiError`]).
+//! - [`service`]: the use-cases (drafts, publish, lifecycle, keys, API keys) as methods on
+//!   [`service::Service`], with one error, [`service::ServiceError`]; every door (the admin
+//!   API today) calls them.
+//! - [`problem`]: RFC 9457 problem+json errors ([`problem::ApiError`]), `From` the service's
+//!   and the store's errors.
 //! - [`api`]: the admin API's request and response types and their JSON Schemas;
 //!   [`openapi`]: the OpenAPI 3.1 documents of both listeners.
 //! - [`transparency`]: the transparency log — in-memory tree, checkpoint signer, log key.
@@ -38,6 +42,7 @@ pub mod plugins;
 pub mod problem;
 pub mod refusals;
 pub mod routes;
+pub mod service;
 pub mod started;
 pub mod transparency;
 

@@ -187,13 +187,13 @@ async fn a_forged_version_with_an_inserted_key_is_not_served_not_signed_over_and
     passport.status = PassportStatus::Published;
     passport.data["carbonFootprintForBatteries"]["batteryCarbonFootprint"] = json!(0.01);
     let now = OffsetDateTime::now_utc();
+    let validated = n.app().registry.validate(passport.clone()).unwrap();
     let issued = n
         .app()
         .issuer
-        .issue_all(&passport, n.app().registry, &attacker, now)
+        .issue_all(&validated, &attacker, now)
         .unwrap();
-    let forms: Vec<_> = issued.iter().map(|(_, c)| c.clone()).collect();
-    let forged_public = forms[0].data_integrity.clone();
+    let forged_public = issued.public.data_integrity.clone();
     // It fully verifies against a DID document that lists the attacker's key…
     let forged_doc = DidDocument::build(
         &n.app().issuer.did,
@@ -233,12 +233,12 @@ async fn a_forged_version_with_an_inserted_key_is_not_served_not_signed_over_and
     .bind(&id)
     .bind(&content)
     .bind(&attacker_id)
-    .bind(&forms[0].data_integrity)
-    .bind(&forms[0].jwt)
-    .bind(&forms[1].data_integrity)
-    .bind(&forms[1].jwt)
-    .bind(&forms[2].data_integrity)
-    .bind(&forms[2].jwt)
+    .bind(&issued.public.data_integrity)
+    .bind(&issued.public.jwt)
+    .bind(&issued.legitimate_interest.data_integrity)
+    .bind(&issued.legitimate_interest.jwt)
+    .bind(&issued.authority.data_integrity)
+    .bind(&issued.authority.jwt)
     .execute(&mut c)
     .await
     .unwrap();
@@ -251,9 +251,9 @@ async fn a_forged_version_with_an_inserted_key_is_not_served_not_signed_over_and
         "version": 2,
         "keyId": attacker_id,
         "credentialSha256": {
-            "public": hex(&forms[0].sha256),
-            "legitimateInterest": hex(&forms[1].sha256),
-            "authority": hex(&forms[2].sha256),
+            "public": hex(&issued.public.sha256),
+            "legitimateInterest": hex(&issued.legitimate_interest.sha256),
+            "authority": hex(&issued.authority.sha256),
         },
     });
     let forged_leaf = insert_event(&mut c, Some(&id), "passport.published", detail, None).await;

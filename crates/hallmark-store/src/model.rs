@@ -220,16 +220,9 @@ pub struct SignedForms {
     pub jwt: String,
 }
 
-/// The three audiences' credentials of one version.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credentials {
-    /// Public.
-    pub public: SignedForms,
-    /// Legitimate interest.
-    pub legitimate_interest: SignedForms,
-    /// Authority.
-    pub authority: SignedForms,
-}
+/// The three audiences' credentials of one version, one field per audience (core's
+/// [`PerAudience`](hallmark_core::access::PerAudience)).
+pub type Credentials = hallmark_core::access::PerAudience<SignedForms>;
 
 /// A version to publish: the content as issued and its signed credentials.
 #[derive(Debug, Clone, PartialEq)]

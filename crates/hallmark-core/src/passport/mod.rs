@@ -61,7 +61,7 @@ pub use granularity::Granularity;
 pub use gtin::Gtin;
 pub use id::PassportId;
 pub use product::{ProductIdentifier, MAX_AI_VALUE_CHARS};
-pub use status::PassportStatus;
+pub use status::{PassportStatus, PublishRefused};
 
 use json::Obj;
 
@@ -351,6 +351,25 @@ impl Passport {
         next_state.validate()?;
         *self = next_state;
         Ok(())
+    }
+
+    /// This draft's content as version `version` of a published passport, at `now`: status
+    /// `published`, the content `version`, `publishedAt` the passport's first publication
+    /// (`first_published`, or `now` for the first version) and `updatedAt` no earlier than
+    /// `now`. The envelope invariants are checked; the sector schema is not (that is
+    /// [`crate::sector::SectorRegistry::validate`]'s).
+    pub fn publish(
+        mut self,
+        version: u32,
+        first_published: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<Passport, PassportError> {
+        self.status = PassportStatus::Published;
+        self.version = version;
+        self.published_at = Some(first_published.unwrap_or(now));
+        self.updated_at = now.max(self.updated_at);
+        self.validate()?;
+        Ok(self)
     }
 
     /// Parses and validates a stored passport. Never panics: oversize input, truncated or

@@ -67,10 +67,28 @@ impl PassportStatus {
         )
     }
 
+    /// Whether a passport in this status may publish a new content version now: a suspended
+    /// passport is resumed first. (A terminal one is refused by the lifecycle itself.)
+    pub fn check_publishable(self) -> Result<(), PublishRefused> {
+        match self {
+            PassportStatus::Suspended => Err(PublishRefused::Suspended),
+            _ => Ok(()),
+        }
+    }
+
     /// `archived` and `deactivated` are final.
     pub fn is_terminal(self) -> bool {
         matches!(self, PassportStatus::Archived | PassportStatus::Deactivated)
     }
+}
+
+/// Why a passport cannot publish a new version in its current status
+/// ([`PassportStatus::check_publishable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PublishRefused {
+    /// Suspended: resume it first.
+    #[error("the passport is suspended; resume it before publishing a new version")]
+    Suspended,
 }
 
 impl fmt::Display for PassportStatus {

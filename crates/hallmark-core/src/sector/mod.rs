@@ -95,6 +95,7 @@ mod issue;
 mod tree;
 
 use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use issue::{ValidationIssue, MAX_QUOTED_VALUE_CHARS};
 
@@ -132,6 +133,8 @@ pub struct Sector {
     version: &'static str,
     title: &'static str,
     kind: Kind,
+    /// Schema validations run ([`Sector::validate`] calls), for [`SectorRegistry::validations`].
+    validations: AtomicU64,
 }
 
 impl Sector {
@@ -152,6 +155,7 @@ impl Sector {
 
     /// Check sector data; `Err` lists every issue, sorted by pointer then message, deduplicated.
     pub fn validate(&self, data: &Value) -> Result<(), Vec<ValidationIssue>> {
+        self.validations.fetch_add(1, Ordering::Relaxed);
         match self.kind {
             Kind::Battery => battery::validate(data),
             Kind::Generic => generic::validate(data),
@@ -184,24 +188,8 @@ pub struct SectorRegistry {
     sectors: Vec<Sector>,
 }
 
-static BUILTIN: std::sync::LazyLock<SectorRegistry> = std::sync::LazyLock::new(|| {
-    let mut sectors = vec![
-        Sector {
-            id: "battery",
-            version: "1.2.0",
-            title: "Batteries: BatteryPass data model 1.2.0 (DIN DKE SPEC 99100)",
-            kind: Kind::Battery,
-        },
-        Sector {
-            id: "generic",
-            version: "1.0.0",
-            title: "Product groups without a delegated act: free-form, tiered by top-level key",
-            kind: Kind::Generic,
-        },
-    ];
-    sectors.sort_by(|a, b| (a.id, version_key(a.version)).cmp(&(b.id, version_key(b.version))));
-    SectorRegistry { sectors }
-});
+static BUILTIN: std::sync::LazyLock<SectorRegistry> =
+    std::sync::LazyLock::new(SectorRegistry::with_builtin_sectors);
 
 /// Numeric `major.minor.patch` ordering; non-numeric parts sort first.
 fn version_key(version: &str) -> Vec<u64> {
@@ -212,9 +200,47 @@ fn version_key(version: &str) -> Vec<u64> {
 }
 
 impl SectorRegistry {
-    /// The sectors built into this crate.
+    /// The sectors built into this crate (one registry shared by the process).
     pub fn builtin() -> &'static SectorRegistry {
         &BUILTIN
+    }
+
+    /// A registry of its own with the sectors built into this crate (the same sectors as
+    /// [`builtin`](Self::builtin), with their own [`validations`](Self::validations) count;
+    /// the compiled schemas are shared).
+    pub fn with_builtin_sectors() -> SectorRegistry {
+        let sector = |id, version, title, kind| Sector {
+            id,
+            version,
+            title,
+            kind,
+            validations: AtomicU64::new(0),
+        };
+        let mut sectors = vec![
+            sector(
+                "battery",
+                "1.2.0",
+                "Batteries: BatteryPass data model 1.2.0 (DIN DKE SPEC 99100)",
+                Kind::Battery,
+            ),
+            sector(
+                "generic",
+                "1.0.0",
+                "Product groups without a delegated act: free-form, tiered by top-level key",
+                Kind::Generic,
+            ),
+        ];
+        sectors.sort_by(|a, b| (a.id, version_key(a.version)).cmp(&(b.id, version_key(b.version))));
+        SectorRegistry { sectors }
+    }
+
+    /// How many schema validations ([`Sector::validate`]) the sectors of this registry have
+    /// run: a metric, and how tests hold a publish to exactly one validation.
+    pub fn validations(&self) -> u64 {
+        self.sectors
+            .iter()
+            .map(|s| s.validations.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// The sector with exactly this id and version.

@@ -42,8 +42,9 @@ pub fn reply<T: Serialize>(body: &T) -> Result<Json<Value>, ApiError> {
     })
 }
 
-/// An RFC 3339 timestamp in a response (`null` in the impossible case that it cannot be
-/// formatted, as before).
+/// An RFC 3339 timestamp in a response. One that cannot be formatted (a year outside
+/// 0..=9999, which the store's rows never hold) fails the answer — a logged 500 — rather than
+/// becoming `null`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timestamp(pub OffsetDateTime);
 
@@ -51,7 +52,9 @@ impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self.0.format(&Rfc3339) {
             Ok(s) => serializer.serialize_str(&s),
-            Err(_) => serializer.serialize_none(),
+            Err(e) => Err(serde::ser::Error::custom(format!(
+                "timestamp not representable in RFC 3339: {e}"
+            ))),
         }
     }
 }

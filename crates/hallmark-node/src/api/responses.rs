@@ -8,8 +8,13 @@ use super::requests::{ComponentReference, SectorReference, UniqueProductIdentifi
 use super::Timestamp;
 use crate::backing::key_uuid;
 use crate::plugins::PluginRef;
+use crate::problem::ApiError;
+use crate::service;
+use hallmark_core::access::PerAudience;
 use hallmark_keys::KeyEvent;
-use hallmark_store::{ApiKeyRecord, AuditRecord, PassportRecord, SignedForms, SigningKeyRecord};
+use hallmark_store::{
+    ApiKeyRecord, AuditRecord, Page, PassportRecord, SignedForms, SigningKeyRecord,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -330,14 +335,17 @@ pub struct CurrentVersion {
     #[schemars(with = "StoredPassport")]
     pub passport: Value,
     /// The credentials as issued, one per audience.
-    pub credentials: AudienceCredentials,
+    #[schemars(with = "AudienceCredentials")]
+    pub credentials: PerAudience<SignedCredential>,
 }
 
 /// A version's credentials, one per audience (each a view of the passport for that tier).
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+/// (The schema of `PerAudience<SignedCredential>`, serialised as it is.)
+#[derive(JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(deny_unknown_fields)]
-pub struct AudienceCredentials {
+#[allow(dead_code)]
+struct AudienceCredentials {
     /// What anyone may see (served on the public listener).
     pub public: SignedCredential,
     /// For persons with a legitimate interest.
@@ -358,13 +366,26 @@ pub struct SignedCredential {
     pub jwt: String,
 }
 
-impl From<&SignedForms> for SignedCredential {
-    fn from(f: &SignedForms) -> Self {
-        SignedCredential {
-            data_integrity: serde_json::from_slice(&f.data_integrity).unwrap_or(Value::Null),
+impl TryFrom<&SignedForms> for SignedCredential {
+    type Error = ApiError;
+
+    /// A stored Data Integrity credential that is not JSON is a corrupt row: a logged 500,
+    /// never `null`.
+    fn try_from(f: &SignedForms) -> Result<Self, ApiError> {
+        Ok(SignedCredential {
+            data_integrity: stored_json(&f.data_integrity, "a stored credential")?,
             jwt: f.jwt.clone(),
-        }
+        })
     }
+}
+
+/// Stored JSON bytes (a passport, a credential) as a value; bytes that are not JSON are a
+/// corrupt row (logged, 500).
+fn stored_json(bytes: &[u8], what: &str) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        tracing::error!(error = %e, "{what} is not JSON");
+        ApiError::Internal
+    })
 }
 
 /// A passport as the node stores and signs it: a submission plus what the node assigns.
@@ -609,4 +630,150 @@ enum KeyChangeEvent {
         #[schemars(extend("format" = "date-time"))]
         at: String,
     },
+}
+
+// From the use-cases' results (`crate::service`) to the admin API's bodies.
+
+impl From<service::Validation> for ValidationReport {
+    fn from(v: service::Validation) -> Self {
+        let valid = v.valid();
+        let plugin = v.plugin.map(|p| match p {
+            service::PluginCheck::Checked { plugin, findings } => {
+                PluginReport::Checked(PluginVerdict::new(plugin, findings))
+            }
+            service::PluginCheck::Failed {
+                plugin,
+                reason,
+                detail,
+            } => PluginReport::Failed(PluginFailure {
+                name: plugin.as_ref().map(|p| p.name.clone()),
+                version: plugin.as_ref().map(|p| p.version.clone()),
+                failed: FailureDetail { reason, detail },
+            }),
+        });
+        ValidationReport {
+            valid,
+            issues: v.issues.into_iter().map(Issue::from).collect(),
+            plugin,
+        }
+    }
+}
+
+impl From<service::DraftCreated> for DraftCreated {
+    fn from(d: service::DraftCreated) -> Self {
+        DraftCreated {
+            passport: PassportSummary::from(&d.record),
+            draft_version: d.draft_version,
+            validation: d.validation.into(),
+        }
+    }
+}
+
+impl From<service::DraftSaved> for DraftSaved {
+    fn from(d: service::DraftSaved) -> Self {
+        DraftSaved {
+            id: d.id.uuid(),
+            draft_version: d.draft_version,
+            validation: d.validation.into(),
+        }
+    }
+}
+
+impl From<service::Publication> for Published {
+    fn from(p: service::Publication) -> Self {
+        Published {
+            id: p.id.uuid(),
+            version: p.version,
+            status: hallmark_core::passport::PassportStatus::Published.as_str(),
+            key_id: p.key_id,
+            url: p.url,
+            version_url: p.version_url,
+            plugin: PluginVerdict::of(p.plugin),
+            log_index: p.log_index,
+            log_inclusion_url: p.log_inclusion_url,
+            log_checkpoint_url: p.log_checkpoint_url,
+        }
+    }
+}
+
+impl From<Page<PassportRecord>> for PassportPage {
+    fn from(page: Page<PassportRecord>) -> Self {
+        PassportPage {
+            items: page.items.iter().map(PassportSummary::from).collect(),
+            next: page.next.map(|n| n.uuid()),
+        }
+    }
+}
+
+impl TryFrom<service::PassportView> for PassportDetail {
+    type Error = ApiError;
+
+    fn try_from(v: service::PassportView) -> Result<Self, ApiError> {
+        let draft = match v.draft {
+            None => None,
+            Some(d) => Some(PendingDraft {
+                version: d.version,
+                passport: stored_json(&d.content, "a stored draft")?,
+                updated_at: Timestamp(d.updated_at),
+            }),
+        };
+        let current = match v.current {
+            None => None,
+            Some(c) => Some(CurrentVersion {
+                version: c.version,
+                key_id: c.key_id,
+                signed_at: Timestamp(c.signed_at),
+                passport: stored_json(&c.content, "a stored version")?,
+                credentials: PerAudience::try_from_fn(|a| {
+                    SignedCredential::try_from(c.credentials.get(a))
+                })?,
+            }),
+        };
+        Ok(PassportDetail {
+            passport: PassportSummary::from(&v.record),
+            draft,
+            current,
+        })
+    }
+}
+
+impl From<Vec<AuditRecord>> for History {
+    fn from(events: Vec<AuditRecord>) -> Self {
+        History {
+            events: events.iter().map(AuditEntry::from).collect(),
+        }
+    }
+}
+
+impl From<service::api_keys::NewKey> for ApiKeyCreated {
+    fn from(k: service::api_keys::NewKey) -> Self {
+        ApiKeyCreated {
+            info: ApiKeyInfo::from(&k.record),
+            key: k.key.expose_secret().to_string(),
+            note: "store this key now: it is shown once and cannot be recovered",
+        }
+    }
+}
+
+impl From<Vec<ApiKeyRecord>> for ApiKeyList {
+    fn from(keys: Vec<ApiKeyRecord>) -> Self {
+        ApiKeyList {
+            items: keys.iter().map(ApiKeyInfo::from).collect(),
+        }
+    }
+}
+
+impl From<service::keys::SigningKeys> for SigningKeyList {
+    fn from(k: service::keys::SigningKeys) -> Self {
+        SigningKeyList {
+            signing_available: k.available,
+            items: k.keys.iter().map(SigningKeyInfo::from).collect(),
+        }
+    }
+}
+
+impl From<KeyEvent> for KeyChange {
+    fn from(event: KeyEvent) -> Self {
+        KeyChange { event }
+    }
 }

@@ -16,7 +16,7 @@
 //! `size` and `new` default to the latest checkpoint's size. Leaves of non-public events
 //! ([`is_public_action`]) are served as hash only (`withheld`).
 
-use crate::app::{store_error, AppState};
+use crate::app::AppState;
 use crate::problem::{ApiError, Problem};
 use crate::transparency::keys::current_verifier_key;
 use crate::transparency::{is_public_action, SignedCheckpoint, MAX_ENTRIES};
@@ -112,6 +112,12 @@ pub enum LogError {
     Api(#[from] ApiError),
 }
 
+impl From<hallmark_store::StoreError> for LogError {
+    fn from(e: hallmark_store::StoreError) -> Self {
+        LogError::Api(e.into())
+    }
+}
+
 impl IntoResponse for LogError {
     fn into_response(self) -> Response {
         let detail = self.to_string();
@@ -180,8 +186,7 @@ async fn checkpoint(State(app): State<AppState>) -> Result<Response, LogError> {
 
 async fn key(State(app): State<AppState>) -> Result<Response, LogError> {
     let vkey = current_verifier_key(&app, app.log.origin())
-        .await
-        .map_err(store_error)?
+        .await?
         .ok_or(LogError::NoKey)?;
     Ok(text(format!("{vkey}\n"), "public, max-age=300"))
 }
@@ -202,23 +207,25 @@ pub struct Entry {
     pub withheld: Option<&'static str>,
 }
 
+/// `GET …/log/entries`: the entries asked for.
+#[derive(Debug, Serialize)]
+struct Entries {
+    entries: Vec<Entry>,
+}
+
 const WITHHELD: &str = "not a public event (drafts, authentication, API keys): hash only";
 
 /// Entries `start..end` (both within the tree); leaf bytes from the store.
 async fn read_entries(app: &AppState, start: u64, end: u64) -> Result<Vec<Entry>, LogError> {
     let count = u32::try_from(end - start).map_err(|_| ApiError::Internal)?;
-    let events = app
-        .store
-        .list_audit(start + 1, count)
-        .await
-        .map_err(store_error)?;
+    let events = app.store.list_audit(start + 1, count).await?;
     let mut out = Vec::with_capacity(events.len());
     for index in start..end {
         let hash = app.log.leaf_hash(index).ok_or(ApiError::Internal)?;
         let event = events.iter().find(|e| e.seq == index + 1);
         let public = event.filter(|e| is_public_action(&e.event.action));
         let leaf = match public {
-            Some(e) => Some(B64.encode(e.leaf_bytes().map_err(store_error)?)),
+            Some(e) => Some(B64.encode(e.leaf_bytes()?)),
             None => None,
         };
         out.push(Entry {
@@ -250,7 +257,9 @@ async fn entries(
     }
     tree_size(&app, Some(end))?;
     let entries = read_entries(&app, start, end).await?;
-    json(&serde_json::json!({ "entries": entries }), IMMUTABLE)
+    // Through `serde_json::Value` (sorted members), as the entries were always answered.
+    let body = crate::api::reply(&Entries { entries })?;
+    json(&body.0, IMMUTABLE)
 }
 
 async fn entry(
@@ -294,8 +303,7 @@ async fn inclusion(
             })?;
             app.store
                 .find_leaf(&hash)
-                .await
-                .map_err(store_error)?
+                .await?
                 .filter(|&i| i < size)
                 .ok_or_else(|| {
                     LogError::NoSuchLeaf(format!(

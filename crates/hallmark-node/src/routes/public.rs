@@ -2,7 +2,7 @@
 //! to the log leaf of their publication), the transparency log (`routes::log`), health.
 //! No credential, no admin route.
 
-use crate::app::{store_error, AppState};
+use crate::app::AppState;
 use crate::cache::{Cached, Form, PassportState};
 use crate::problem::ApiError;
 use axum::body::Bytes;
@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use hallmark_core::passport::{PassportId, PassportStatus};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -84,24 +85,42 @@ pub fn routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn health(State(app): State<AppState>) -> Response {
+/// `GET /health`: the node's dependencies and integrity at a glance (503 when the database
+/// does not answer).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Health {
+    status: &'static str,
+    database: &'static str,
+    signing: &'static str,
+    log: &'static str,
+    log_checkpoint_size: Option<u64>,
+    integrity: &'static str,
+    integrity_alarms: crate::integrity::AlarmReport,
+}
+
+async fn health(State(app): State<AppState>) -> Result<Response, ApiError> {
     let db = app.store.audit_len().await.is_ok();
     let alarms = app.alarms.report();
-    let body = serde_json::json!({
-        "status": if db { "ok" } else { "degraded" },
-        "database": if db { "ok" } else { "unavailable" },
-        "signing": if app.signing_available() { "ok" } else { "unavailable" },
-        "log": app.log.status().as_str(),
-        "logCheckpointSize": app.log.latest().map(|c| c.size),
-        "integrity": if alarms.is_clear() { "ok" } else { "alarm" },
-        "integrityAlarms": alarms,
-    });
+    let body = Health {
+        status: if db { "ok" } else { "degraded" },
+        database: if db { "ok" } else { "unavailable" },
+        signing: if app.signing_available() {
+            "ok"
+        } else {
+            "unavailable"
+        },
+        log: app.log.status().as_str(),
+        log_checkpoint_size: app.log.latest().map(|c| c.size),
+        integrity: if alarms.is_clear() { "ok" } else { "alarm" },
+        integrity_alarms: alarms,
+    };
     let status = if db {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, axum::Json(body)).into_response()
+    Ok((status, crate::api::reply(&body)?).into_response())
 }
 
 async fn openapi(State(app): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
@@ -169,7 +188,7 @@ async fn serve(
         Some(s) => s,
         None => {
             let generation = app.passport_states.generation();
-            let r = app.store.get_passport(&id).await.map_err(store_error)?;
+            let r = app.store.get_passport(&id).await?;
             let s = PassportState {
                 status: r.status,
                 status_reason: r.status_reason,
@@ -281,16 +300,8 @@ async fn load_public(
     version: u32,
     form: Form,
 ) -> Result<Cached, ApiError> {
-    let v = app
-        .store
-        .get_version(id, Some(version))
-        .await
-        .map_err(store_error)?;
-    let log_seq = app
-        .store
-        .publish_seq(id, v.version)
-        .await
-        .map_err(store_error)?;
+    let v = app.store.get_version(id, Some(version)).await?;
+    let log_seq = app.store.publish_seq(id, v.version).await?;
     let bytes = match form {
         Form::Jwt => v.credentials.public.jwt.into_bytes(),
         Form::DataIntegrity => v.credentials.public.data_integrity,

@@ -1,0 +1,116 @@
+//! The node's use-cases, as plain async methods on the application: [`Service`].
+//!
+//! Every way into the node is a door onto these rooms. Today's door is the admin HTTP API
+//! (`crate::routes::admin`: parse the request, call one method, answer the result or the
+//! error as problem+json). The doors to come — the EN 18222 DPP API, bulk import and the
+//! CLI control plane, the GS1 Digital Link resolver, peer nodes — call the same methods, so
+//! each precondition, domain change, validation, signature and audit event is decided once,
+//! here or in `hallmark-core`, and never again in a handler.
+//!
+//! Each method takes the acting [`Principal`] (recorded as the audit event's actor; scopes
+//! are checked by the door before the call) and typed inputs, and answers a typed result or
+//! one error, [`ServiceError`]. By concern:
+//!
+//! - [`passports`]: drafts — create, edit, start a version, the dry run (`validate`) —, and
+//!   reads (one passport, a page, its history); the sector schema and plugin checks.
+//! - [`publish`]: publication, the one path from a draft to signed, stored credentials.
+//! - [`lifecycle`]: status changes (suspend, resume, archive, deactivate).
+//! - [`keys`]: signing keys (list, rotate, revoke) and the choice of the passport signer.
+//! - [`api_keys`]: API keys (list, create, revoke).
+//! - [`events`]: the audit events these use-cases append (one place for their actions and
+//!   details).
+//!
+//! The store is called once per write, with its audit event, in the same transaction.
+
+pub mod api_keys;
+mod error;
+pub mod events;
+pub mod keys;
+pub mod lifecycle;
+pub mod passports;
+pub mod publish;
+
+pub use error::ServiceError;
+pub use passports::{
+    DraftCreated, DraftSaved, PassportQuery, PassportView, PluginCheck, Validation,
+};
+pub use publish::Publication;
+
+use crate::app::App;
+use crate::auth::Principal;
+use time::OffsetDateTime;
+
+/// The application's use-cases (see the [module docs](self)); a cheap borrow of the
+/// [`App`]: `app.service().publish(&who, id)`.
+#[derive(Clone, Copy)]
+pub struct Service<'a> {
+    app: &'a App,
+}
+
+impl App {
+    /// The use-cases over this application state.
+    pub fn service(&self) -> Service<'_> {
+        Service { app: self }
+    }
+}
+
+impl<'a> Service<'a> {
+    /// The application state.
+    pub fn app(&self) -> &'a App {
+        self.app
+    }
+}
+
+/// The time of a use-case (the node's clock; core takes it as an argument).
+pub(crate) fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// The actor recorded in audit events: `api-key:<id>` or `admin:<user name>`.
+pub fn actor(who: &Principal) -> String {
+    match who {
+        Principal::ApiKey { key_id, .. } => format!("api-key:{key_id}"),
+        Principal::Admin { username } => format!("admin:{username}"),
+    }
+}
+
+/// A reason given for a status change or a revocation: trimmed, empty counted as none, at
+/// most 1000 characters. Made by [`Reason::required`] or [`Reason::optional`], so every door
+/// applies the same rule (and before anything else is looked up).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reason(Option<String>);
+
+impl Reason {
+    /// A reason that must be given (suspend, deactivate, revoke a signing key).
+    pub fn required(r: Option<String>) -> Result<Reason, ServiceError> {
+        match Reason::optional(r)? {
+            Reason(None) => Err(ServiceError::Unprocessable(
+                "a non-empty `reason` is required".into(),
+            )),
+            given => Ok(given),
+        }
+    }
+
+    /// A reason that may be given (archive).
+    pub fn optional(r: Option<String>) -> Result<Reason, ServiceError> {
+        match r.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
+            Some(s) if s.chars().count() > 1000 => Err(ServiceError::Unprocessable(
+                "`reason` is limited to 1000 characters".into(),
+            )),
+            r => Ok(Reason(r)),
+        }
+    }
+
+    /// The reason, if one was given.
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+
+    /// The reason, if one was given.
+    pub fn into_inner(self) -> Option<String> {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests;
