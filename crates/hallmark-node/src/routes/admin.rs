@@ -392,15 +392,10 @@ async fn update_draft(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    let record = app.store.get_passport(&id).await.map_err(store_error)?;
-    let draft = app
-        .store
-        .get_draft(&id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| ApiError::Conflict {
-            detail: "this passport has no pending draft; start a new version first".into(),
-        })?;
+    let (record, draft) = app.store.get_pending(&id).await.map_err(store_error)?;
+    let draft = draft.ok_or_else(|| ApiError::Conflict {
+        detail: "this passport has no pending draft; start a new version first".into(),
+    })?;
     let passport = draft_passport(&body, id, draft.version, Some(record.created_at))?;
     same_product(&record, &passport)?;
     let validation = draft_report(&app, &p, Some(&id), &passport, "draft").await?;
@@ -509,7 +504,7 @@ async fn publish(
     a.detail = json!({ "version": draft.version, "keyId": key_id, "credentialSha256": hashes });
     let published = app
         .store
-        .publish_with_seq(
+        .publish(
             &id,
             NewVersion {
                 version: draft.version,
@@ -682,7 +677,7 @@ async fn read_one(
         draft: None,
         current: None,
     };
-    if let Some(d) = app.store.get_draft(&id).await.map_err(store_error)? {
+    if let Some(d) = app.store.get_pending(&id).await.map_err(store_error)?.1 {
         body.draft = Some(PendingDraft {
             version: d.version,
             passport: serde_json::from_slice::<Value>(&d.content).unwrap_or(Value::Null),

@@ -64,8 +64,11 @@ impl Store for NotifyingStore {
         self.wrote(self.inner.start_version(id, content, audit).await)
     }
 
-    async fn get_draft(&self, id: &PassportId) -> Result<Option<DraftRecord>, StoreError> {
-        self.inner.get_draft(id).await
+    async fn get_pending(
+        &self,
+        id: &PassportId,
+    ) -> Result<(PassportRecord, Option<DraftRecord>), StoreError> {
+        self.inner.get_pending(id).await
     }
 
     async fn publish(
@@ -73,24 +76,8 @@ impl Store for NotifyingStore {
         id: &PassportId,
         version: NewVersion,
         audit: AuditEvent,
-    ) -> Result<VersionRecord, StoreError> {
-        self.wrote(self.inner.publish(id, version, audit).await)
-    }
-
-    async fn publish_with_seq(
-        &self,
-        id: &PassportId,
-        version: NewVersion,
-        audit: AuditEvent,
     ) -> Result<(VersionRecord, u64), StoreError> {
-        self.wrote(self.inner.publish_with_seq(id, version, audit).await)
-    }
-
-    async fn get_pending(
-        &self,
-        id: &PassportId,
-    ) -> Result<(PassportRecord, Option<DraftRecord>), StoreError> {
-        self.inner.get_pending(id).await
+        self.wrote(self.inner.publish(id, version, audit).await)
     }
 
     async fn change_status(
@@ -138,6 +125,10 @@ impl Store for NotifyingStore {
 
     async fn list_audit(&self, from_seq: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         self.inner.list_audit(from_seq, limit).await
+    }
+
+    fn committed(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.committed()
     }
 
     async fn list_leaf_hashes(
@@ -204,10 +195,6 @@ impl Store for NotifyingStore {
 
     async fn list_checkpoints(&self) -> Result<Vec<CheckpointRecord>, StoreError> {
         self.inner.list_checkpoints().await
-    }
-
-    async fn latest_checkpoint(&self) -> Result<Option<CheckpointRecord>, StoreError> {
-        self.inner.latest_checkpoint().await
     }
 
     async fn audit_len(&self) -> Result<u64, StoreError> {
