@@ -43,6 +43,7 @@ macro_rules! conformance_tests {
             live_identifier_is_unique_at_its_granularity,
             deactivated_identifier_is_free_for_a_successor,
             concurrent_creates_of_one_identifier,
+            committed_follows_the_writer,
         );
     };
     (@cases $new:expr; $($case:ident),* $(,)?) => {
@@ -1101,4 +1102,39 @@ pub async fn concurrent_creates_of_one_identifier(s: S) {
         .unwrap();
     assert_eq!(page.items.len(), 1);
     assert_eq!(s.audit_len().await.unwrap(), 1);
+}
+
+/// `committed` is the last audit sequence number the store's writer committed: it starts at
+/// the stored head, moves with every audited write before the write is answered, and not
+/// for a refused one.
+pub async fn committed_follows_the_writer(s: S) {
+    let mut committed = s.committed();
+    assert_eq!(
+        *committed.borrow_and_update(),
+        s.audit_len().await.unwrap(),
+        "starts at the stored head"
+    );
+    let event = s.append_audit(audit(1, "node.started")).await.unwrap();
+    assert!(committed.has_changed().unwrap(), "sent before the answer");
+    assert_eq!(*committed.borrow_and_update(), event.seq);
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(2, "c"))
+        .await
+        .unwrap();
+    assert_eq!(*committed.borrow_and_update(), event.seq + 1);
+    // A draft cannot be suspended: nothing committed, nothing sent.
+    let refused = s.suspend(&p.id, "x".into(), audit(3, "s")).await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert!(!committed.has_changed().unwrap());
+    assert_eq!(*committed.borrow(), s.audit_len().await.unwrap());
+    // Not audited: no leaf, no change.
+    s.insert_checkpoint(hallmark_store::CheckpointRecord {
+        tree_size: 1,
+        root_hash: [7; 32],
+        note: "note".into(),
+        created_at: at(4),
+    })
+    .await
+    .unwrap();
+    assert!(!committed.has_changed().unwrap());
 }
