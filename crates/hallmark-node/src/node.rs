@@ -202,11 +202,12 @@ pub async fn build_app(
     build_app_with_plugins(store, custody, public_base_url, PluginGate::none()).await
 }
 
-/// Builds the application state: hands the store its row-authentication keys, wraps it so
-/// that writes wake the checkpoint signer, refuses a log whose checkpoints are signed for
-/// another origin ([`StartError::LogOriginChanged`]; nothing written), then creates the
-/// log-checkpoint key if custody has none and copies the signing keys' public metadata
-/// into the store (so the DID document is served even when the HSM is down).
+/// Builds the application state: hands the store its row-authentication keys, refuses a log
+/// whose checkpoints are signed for another origin ([`StartError::LogOriginChanged`];
+/// nothing written), then creates the log-checkpoint key if custody has none and copies
+/// the signing keys' public metadata into the store (so the DID document is served even when
+/// the HSM is down). The checkpoint signer is woken by the store itself
+/// ([`Store::committed`]).
 pub async fn build_app_with_plugins(
     store: Arc<dyn Store>,
     custody: Arc<dyn KeyCustody>,
@@ -222,8 +223,6 @@ pub async fn build_app_with_plugins(
     if !store.set_integrity(Arc::clone(&integrity)) {
         tracing::warn!("the store already had row-authentication keys; keeping them");
     }
-    // Every audited write wakes the checkpoint signer.
-    let store = transparency::notify::notifying(store, log.waker());
     let app = Arc::new(App {
         store,
         issuer,

@@ -30,6 +30,7 @@ use hallmark_core::passport::{Passport, PassportStatus};
 use hallmark_core::tlog::{self, open_checkpoint};
 use hallmark_node::apikey::{ApiKey, Scope};
 use hallmark_store::logcheck::{check_integrity, Forgery};
+use hallmark_store::testing::StoreTestExt;
 use hallmark_store::{AuditEvent, AuditRecord, PgStore, QuarantineRecord, Store};
 use harness::{until, Backend, Data, Node};
 use serde_json::{json, Value};

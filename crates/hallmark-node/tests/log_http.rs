@@ -24,6 +24,7 @@ use hallmark_keys::keystore::{KdfParams, Keystore};
 use hallmark_keys::Purpose;
 use hallmark_node::node;
 use hallmark_node::transparency::LogStatus;
+use hallmark_store::testing::StoreTestExt;
 use harness::{basic, until, Backend, Data, Node, ADMIN_USER, BASE_URL};
 use reqwest::Method;
 use secrecy::SecretString;

@@ -15,9 +15,11 @@
 mod error;
 pub mod logcheck;
 mod model;
-mod ops;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 use async_trait::async_trait;
 use hallmark_core::passport::{PassportId, PassportStatus};
@@ -33,6 +35,7 @@ pub use model::{
 };
 
 pub use postgres::PgStore;
+pub use sql::{Backend, PgBackend, SqlStore, SqliteBackend};
 pub use sqlite::SqliteStore;
 
 /// Largest page [`Store::list_passports`] and [`Store::list_audit`] return.
@@ -76,47 +79,25 @@ pub trait Store: Send + Sync {
         audit: AuditEvent,
     ) -> Result<DraftRecord, StoreError>;
 
-    /// The pending draft, if any.
-    async fn get_draft(&self, id: &PassportId) -> Result<Option<DraftRecord>, StoreError>;
-
-    /// The passport and its pending draft, if any, read together (the adapters answer in
-    /// one query; what the publish path needs before it signs).
+    /// The passport and its pending draft (version `current + 1`), if any, read together in
+    /// one query: what the publish path needs before it signs. `NotFound` for an unknown
+    /// passport.
     async fn get_pending(
         &self,
         id: &PassportId,
-    ) -> Result<(PassportRecord, Option<DraftRecord>), StoreError> {
-        let passport = self.get_passport(id).await?;
-        let draft = self.get_draft(id).await?;
-        Ok((passport, draft))
-    }
+    ) -> Result<(PassportRecord, Option<DraftRecord>), StoreError>;
 
     /// Publishes the pending draft as `version` (which must be `current + 1`): stores the
     /// signed credentials, makes the passport `published` (first time: sets
     /// `published_at`) and advances `current_version`, atomically. A suspended passport
-    /// must be resumed first.
+    /// must be resumed first. Returns the stored version and the sequence number of the
+    /// `passport.published` audit event it appended (its log leaf is `seq - 1`).
     async fn publish(
         &self,
         id: &PassportId,
         version: NewVersion,
         audit: AuditEvent,
-    ) -> Result<VersionRecord, StoreError>;
-
-    /// [`publish`](Store::publish), also returning the sequence number of the
-    /// `passport.published` audit event it appended (its log leaf is `seq - 1`), without a
-    /// second query.
-    async fn publish_with_seq(
-        &self,
-        id: &PassportId,
-        version: NewVersion,
-        audit: AuditEvent,
-    ) -> Result<(VersionRecord, u64), StoreError> {
-        let number = version.version;
-        let v = self.publish(id, version, audit).await?;
-        let seq = self.publish_seq(id, number).await?.ok_or_else(|| {
-            StoreError::Database(format!("the publish event of {id} v{number} is missing"))
-        })?;
-        Ok((v, seq))
-    }
+    ) -> Result<(VersionRecord, u64), StoreError>;
 
     /// Moves the passport to `to` (suspend, resume, archive, deactivate) if the lifecycle
     /// allows it. `draft → published` goes through [`publish`](Store::publish) instead.
@@ -127,49 +108,6 @@ pub trait Store: Send + Sync {
         reason: Option<String>,
         audit: AuditEvent,
     ) -> Result<PassportRecord, StoreError>;
-
-    /// Suspends a published passport.
-    async fn suspend(
-        &self,
-        id: &PassportId,
-        reason: String,
-        audit: AuditEvent,
-    ) -> Result<PassportRecord, StoreError> {
-        self.change_status(id, PassportStatus::Suspended, Some(reason), audit)
-            .await
-    }
-
-    /// Resumes (re-publishes) a suspended passport.
-    async fn resume(
-        &self,
-        id: &PassportId,
-        audit: AuditEvent,
-    ) -> Result<PassportRecord, StoreError> {
-        self.change_status(id, PassportStatus::Published, None, audit)
-            .await
-    }
-
-    /// Archives a published or suspended passport (terminal).
-    async fn archive(
-        &self,
-        id: &PassportId,
-        reason: Option<String>,
-        audit: AuditEvent,
-    ) -> Result<PassportRecord, StoreError> {
-        self.change_status(id, PassportStatus::Archived, reason, audit)
-            .await
-    }
-
-    /// Deactivates a published or suspended passport (terminal).
-    async fn deactivate(
-        &self,
-        id: &PassportId,
-        reason: String,
-        audit: AuditEvent,
-    ) -> Result<PassportRecord, StoreError> {
-        self.change_status(id, PassportStatus::Deactivated, Some(reason), audit)
-            .await
-    }
 
     /// The passport's index row.
     async fn get_passport(&self, id: &PassportId) -> Result<PassportRecord, StoreError>;
@@ -203,6 +141,13 @@ pub trait Store: Send + Sync {
 
     /// Audit events with `seq >= from_seq`, oldest first, at most `limit`.
     async fn list_audit(&self, from_seq: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// The sequence number of the last audit event this store committed, updated by its
+    /// writer after each commit (before the writes in it are answered). Every audited write
+    /// appends a log leaf, so this is what wakes the checkpoint signer. Writes by other
+    /// processes sharing the database (other nodes on one PostgreSQL) are not seen here:
+    /// poll [`audit_len`](Store::audit_len) for those.
+    fn committed(&self) -> tokio::sync::watch::Receiver<u64>;
 
     /// Transparency-log leaf hashes with `leaf_index >= from_index`, in order, at most
     /// `limit`. Leaf `i` is the leaf hash of audit event `i + 1` (see
@@ -248,11 +193,8 @@ pub trait Store: Send + Sync {
     /// against the log key before trusting it.
     async fn insert_checkpoint(&self, checkpoint: CheckpointRecord) -> Result<(), StoreError>;
 
-    /// Every stored checkpoint, smallest tree first.
+    /// Every stored checkpoint, smallest tree first (what `hallmark log check` verifies).
     async fn list_checkpoints(&self) -> Result<Vec<CheckpointRecord>, StoreError>;
-
-    /// The newest checkpoint, if any.
-    async fn latest_checkpoint(&self) -> Result<Option<CheckpointRecord>, StoreError>;
 
     /// Number of audit events (= the highest sequence number).
     async fn audit_len(&self) -> Result<u64, StoreError>;

@@ -20,12 +20,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Connection, Executor as _, PgConnection, Postgres};
+use sqlx::{Connection, Executor as _, PgConnection};
 
 use crate::error::{PrivilegeError, StoreError};
-
-type Db = Postgres;
-const FOR_UPDATE: &str = " FOR UPDATE";
+use crate::sql::{PgBackend, SqlStore};
 
 /// The schema holding Hallmark's tables.
 pub const SCHEMA: &str = "hallmark";
@@ -82,12 +80,7 @@ const APPEND_ONLY: &[&str] = &[
 ];
 
 /// The PostgreSQL-backed store, holding a pool of application-role connections.
-#[derive(Debug, Clone)]
-pub struct PgStore {
-    pool: PgPool,
-    writer: tokio::sync::mpsc::Sender<store_impl::Job>,
-    integrity: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<crate::IntegrityKeys>>>,
-}
+pub type PgStore = SqlStore<PgBackend>;
 
 /// Checks that `name` is a plain lowercase SQL identifier and returns it double-quoted.
 pub fn quote_ident(name: &str) -> Result<String, StoreError> {
@@ -292,12 +285,7 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(app_options(owner))
             .await?;
-        let writer = store_impl::spawn_writer(pool.clone());
-        Ok(PgStore {
-            pool,
-            writer,
-            integrity: Default::default(),
-        })
+        SqlStore::from_pool(pool, PgBackend).await
     }
 
     /// Connects the application pool (no migrations) and runs [`check_app_role`].
@@ -328,49 +316,12 @@ impl PgStore {
             pool.close().await;
             return Err(e);
         }
-        let writer = store_impl::spawn_writer(pool.clone());
-        Ok(PgStore {
-            pool,
-            writer,
-            integrity: Default::default(),
-        })
-    }
-
-    /// The application pool.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    /// Closes the pool.
-    pub async fn close(&self) {
-        self.pool.close().await;
+        SqlStore::from_pool(pool, PgBackend).await
     }
 }
 
 /// A pooled connection idle for longer than this is pinged before it is used.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
-
-/// Begins a write batch in one round trip: claims the audit head row first (see `ops`:
-/// every batch, on every node, then takes its locks in the same order) and sets the first
-/// job's savepoint.
-async fn begin_write_on(pool: &PgPool) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
-    Ok(pool
-        .begin_with(
-            "BEGIN; SELECT next_seq FROM audit_head WHERE id = 1 FOR UPDATE; \
-             SAVEPOINT hallmark_write",
-        )
-        .await?)
-}
-
-/// An audit event and its log leaf in one statement. The leaf's foreign key to the event
-/// is checked at the end of the statement, when the event row is there; the audit head was
-/// advanced by the statement before, so the event's own guard sees it.
-const INSERT_AUDIT_AND_LEAF: Option<&str> = Some(
-    "WITH e AS (INSERT INTO audit_events (seq, at, actor, action, passport_id, subject, detail) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq) \
-     INSERT INTO log_leaves (leaf_index, leaf_hash, audit_seq, created_at, tag) \
-     SELECT seq - 1, $8, seq, $2, $9 FROM e",
-);
 
 /// Refuses an application role with more privilege than it needs. The first problem
 /// found is returned as [`StoreError::Privilege`] naming it; query failures are other
@@ -468,8 +419,6 @@ pub async fn check_app_role(pool: &PgPool) -> Result<(), StoreError> {
     }
     Ok(())
 }
-
-crate::ops::impl_store!(PgStore);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

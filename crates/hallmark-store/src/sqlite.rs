@@ -12,12 +12,10 @@ use std::time::Duration;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Executor as _, Sqlite};
+use sqlx::Executor as _;
 
 use crate::error::StoreError;
-
-type Db = Sqlite;
-const FOR_UPDATE: &str = "";
+use crate::sql::{SqlStore, SqliteBackend};
 
 /// Versioned migrations, applied in order and recorded in `schema_migrations`.
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -44,13 +42,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
 ];
 
 /// The SQLite-backed store.
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-    path: PathBuf,
-    writer: tokio::sync::mpsc::Sender<store_impl::Job>,
-    integrity: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<crate::IntegrityKeys>>>,
-}
+pub type SqliteStore = SqlStore<SqliteBackend>;
 
 /// Connection options every Hallmark SQLite connection uses.
 pub fn connect_options(path: &Path) -> SqliteConnectOptions {
@@ -78,13 +70,7 @@ impl SqliteStore {
             .connect_with(connect_options(&path))
             .await?;
         migrate(&pool).await?;
-        let writer = store_impl::spawn_writer(pool.clone());
-        Ok(SqliteStore {
-            pool,
-            path,
-            writer,
-            integrity: Default::default(),
-        })
+        SqlStore::from_pool(pool, SqliteBackend { path }).await
     }
 
     /// Opens from a `sqlite://path` URL or a plain path.
@@ -101,28 +87,9 @@ impl SqliteStore {
 
     /// The database file.
     pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Closes the pool.
-    pub async fn close(&self) {
-        self.pool.close().await;
+        &self.backend.path
     }
 }
-
-/// A write transaction: `BEGIN IMMEDIATE` makes it the database's only writer at once
-/// (no upgrade from a read lock that could fail with SQLITE_BUSY midway).
-/// Begins a write batch: `BEGIN IMMEDIATE` makes it the only writer (so no head lock is
-/// needed), and the first job's savepoint is set in the same call.
-async fn begin_write_on(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
-    Ok(pool
-        .begin_with("BEGIN IMMEDIATE; SAVEPOINT hallmark_write")
-        .await?)
-}
-
-/// SQLite has no data-modifying CTEs: the event and its leaf are two statements (in
-/// process, no network round trip).
-const INSERT_AUDIT_AND_LEAF: Option<&str> = None;
 
 #[cfg(unix)]
 fn create_private_file(path: &Path) -> Result<(), StoreError> {
@@ -191,8 +158,6 @@ async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
     tx.commit().await?;
     Ok(())
 }
-
-crate::ops::impl_store!(SqliteStore);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use common::{audit, new_passport, new_version, PgHarness};
 use hallmark_core::passport::{PassportId, PassportStatus};
 use hallmark_store::postgres::check_app_role;
+use hallmark_store::testing::StoreTestExt;
 use hallmark_store::{NewApiKey, PgStore, PrivilegeError, Store, StoreError};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::Connection;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use common::{audit, new_passport, new_version, SqliteHarness};
 use hallmark_core::passport::{Granularity, PassportStatus};
 use hallmark_store::sqlite::connect_options;
+use hallmark_store::testing::StoreTestExt;
 use hallmark_store::{NewApiKey, ProductKey, SqliteStore, Store, StoreError};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};

@@ -238,8 +238,8 @@ impl Service<'_> {
         submission: &Value,
     ) -> Result<DraftSaved, ServiceError> {
         let store = &self.app.store;
-        let record = store.get_passport(&id).await?;
-        let pending = store.get_draft(&id).await?.ok_or_else(|| {
+        let (record, pending) = store.get_pending(&id).await?;
+        let pending = pending.ok_or_else(|| {
             ServiceError::Conflict(
                 "this passport has no pending draft; start a new version first".into(),
             )
@@ -300,8 +300,7 @@ impl Service<'_> {
     /// Passport `id`: record, pending draft, current version.
     pub async fn passport(&self, id: PassportId) -> Result<PassportView, ServiceError> {
         let store = &self.app.store;
-        let record = store.get_passport(&id).await?;
-        let draft = store.get_draft(&id).await?;
+        let (record, draft) = store.get_pending(&id).await?;
         let current = match record.current_version {
             0 => None,
             _ => Some(store.get_version(&id, None).await?),

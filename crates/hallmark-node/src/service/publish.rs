@@ -83,7 +83,7 @@ impl Service<'_> {
                 jwt: c.jwt,
             }),
         };
-        let stored = app.store.publish_with_seq(&id, version, event).await;
+        let stored = app.store.publish(&id, version, event).await;
         app.passport_states.invalidate(&id);
         let (v, seq) = stored?;
         let base = &app.issuer.base_url;

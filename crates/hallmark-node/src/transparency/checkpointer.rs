@@ -53,13 +53,14 @@ pub(crate) const CHECKPOINT_CANDIDATES: u32 = 64;
 /// Starts the signer; it stops when `stop` becomes true (or its sender is dropped).
 pub fn spawn(app: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<std::io::Result<()>> {
     tokio::spawn(async move {
-        let wake = app.log.waker();
+        // Changes after every audited write this node's store commits (each appends a leaf).
+        let mut committed = app.store.committed();
         let mut signer = Checkpointer { app, guard: None };
         let mut last_round: Option<Instant> = None;
         loop {
             if let Some(t) = last_round {
                 tokio::select! {
-                    _ = wake.notified() => {}
+                    _ = committed_write(&mut committed) => {}
                     _ = tokio::time::sleep(POLL_INTERVAL) => {}
                     _ = stop.wait_for(|s| *s) => break,
                 }
@@ -75,6 +76,14 @@ pub fn spawn(app: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<std::
         }
         Ok(())
     })
+}
+
+/// Waits until the store's writer has committed another audited write. If the writer has
+/// stopped, never: the poll still runs.
+async fn committed_write(committed: &mut watch::Receiver<u64>) {
+    if committed.changed().await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 struct Checkpointer {

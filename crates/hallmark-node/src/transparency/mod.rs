@@ -10,7 +10,8 @@
 //!   one million leaves.
 //! - [`checkpointer`] is the background task that signs checkpoints with the log-checkpoint
 //!   key (never the passport key), through [`hallmark_core::tlog::CheckpointGuard`].
-//! - [`notify`] wraps the store so that every successful write wakes the task.
+//!   It is woken by the store's own writer: [`Store::committed`] changes after every commit
+//!   of an audited write (each appends a leaf).
 //! - [`keys`] finds, creates and uses the log-checkpoint key on either signing backend.
 //!
 //! **Batching bound.** The task runs at most one signing round per *checkpoint interval*
@@ -23,7 +24,6 @@
 
 pub mod checkpointer;
 pub mod keys;
-pub mod notify;
 
 use crate::app::App;
 use ed25519_dalek::VerifyingKey;
@@ -36,7 +36,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
 /// Default interval between two checkpoint signatures of one node.
 pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(1000);
@@ -263,7 +263,6 @@ pub struct TransparencyLog {
     catch_up: tokio::sync::Mutex<()>,
     latest: watch::Sender<Option<Arc<SignedCheckpoint>>>,
     status: RwLock<LogStatus>,
-    wake: Arc<Notify>,
     interval_ms: AtomicU64,
     blocked: RwLock<Option<u64>>,
 }
@@ -277,7 +276,6 @@ impl TransparencyLog {
             catch_up: tokio::sync::Mutex::new(()),
             latest: watch::Sender::new(None),
             status: RwLock::new(LogStatus::Starting),
-            wake: Arc::new(Notify::new()),
             interval_ms: AtomicU64::new(duration_ms(DEFAULT_CHECKPOINT_INTERVAL)),
             blocked: RwLock::new(None),
         }
@@ -286,11 +284,6 @@ impl TransparencyLog {
     /// The log's name: checkpoint origin and log-key name.
     pub fn origin(&self) -> &str {
         &self.origin
-    }
-
-    /// What store writes notify to wake the checkpoint signer.
-    pub fn waker(&self) -> Arc<Notify> {
-        Arc::clone(&self.wake)
     }
 
     /// Sets the checkpoint interval (clamped to [`MIN_CHECKPOINT_INTERVAL`] ..=

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use hallmark_core::passport::{Granularity, PassportId, PassportStatus};
+use hallmark_store::testing::StoreTestExt;
 use hallmark_store::{
     AuditEvent, NewApiKey, PassportFilter, ProductKey, SigningKeyRecord, SigningKeyStatus, Store,
     StoreError,
@@ -37,11 +38,12 @@ macro_rules! conformance_tests {
             not_found_errors,
             every_audit_event_is_a_log_leaf,
             publish_seq_finds_each_versions_publish_event,
-            pending_and_publish_with_seq_answer_as_the_separate_calls,
+            pending_and_publish_answer_as_the_separate_calls,
             failing_writes_among_concurrent_ones_fail_alone,
             live_identifier_is_unique_at_its_granularity,
             deactivated_identifier_is_free_for_a_successor,
             concurrent_creates_of_one_identifier,
+            committed_follows_the_writer,
         );
     };
     (@cases $new:expr; $($case:ident),* $(,)?) => {
@@ -135,7 +137,7 @@ pub async fn publish_first_version(s: S) {
         .await
         .unwrap();
     let v = new_version(1, 9);
-    let stored = s
+    let (stored, _) = s
         .publish(&p.id, v.clone(), audit(10, "passport.publish"))
         .await
         .unwrap();
@@ -177,7 +179,7 @@ pub async fn new_version_of_published_passport(s: S) {
         (rec.status, rec.current_version),
         (PassportStatus::Published, 1)
     );
-    let v2 = s
+    let (v2, _) = s
         .publish(&id, new_version(2, 23), audit(24, "passport.publish"))
         .await
         .unwrap();
@@ -718,7 +720,7 @@ pub async fn publish_seq_finds_each_versions_publish_event(s: S) {
         .create_draft(new_passport("04012345678902", "battery"), audit(1, "c"))
         .await
         .unwrap();
-    let v1 = s
+    let (v1, _) = s
         .publish(&p.id, new_version(1, 2), publish(2, 1))
         .await
         .unwrap();
@@ -744,9 +746,9 @@ pub async fn publish_seq_finds_each_versions_publish_event(s: S) {
 }
 
 /// The combined reads/writes the publish path uses answer exactly what the separate calls
-/// answer: `get_pending` = `get_passport` + `get_draft`, and `publish_with_seq`'s number is
-/// the `passport.published` event's (`publish_seq`).
-pub async fn pending_and_publish_with_seq_answer_as_the_separate_calls(s: S) {
+/// answer: `get_pending` = `get_passport` + the draft, and `publish`'s number is the
+/// `passport.published` event's (`publish_seq`).
+pub async fn pending_and_publish_answer_as_the_separate_calls(s: S) {
     let p = s
         .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
         .await
@@ -756,7 +758,7 @@ pub async fn pending_and_publish_with_seq_answer_as_the_separate_calls(s: S) {
     assert_eq!(draft, s.get_draft(&p.id).await.unwrap());
     assert_eq!(draft.as_ref().map(|d| d.version), Some(1));
     let (v1, seq1) = s
-        .publish_with_seq(&p.id, new_version(1, 1), publish(1, 1))
+        .publish(&p.id, new_version(1, 1), publish(1, 1))
         .await
         .unwrap();
     assert_eq!(v1.version, 1);
@@ -769,7 +771,8 @@ pub async fn pending_and_publish_with_seq_answer_as_the_separate_calls(s: S) {
     assert_eq!(draft, None);
     assert_eq!(s.get_draft(&p.id).await.unwrap(), None);
     // The next version's draft is pending; publishing it is a later event.
-    s.start_version(&p.id, b"{\"v\":2}".to_vec(), audit(2, "r"))
+    let started = s
+        .start_version(&p.id, b"{\"v\":2}".to_vec(), audit(2, "r"))
         .await
         .unwrap();
     let (passport, draft) = s.get_pending(&p.id).await.unwrap();
@@ -779,18 +782,17 @@ pub async fn pending_and_publish_with_seq_answer_as_the_separate_calls(s: S) {
         (draft.version, draft.content.as_slice()),
         (2, &b"{\"v\":2}"[..])
     );
+    assert_eq!(draft, started, "the draft as start_version stored it");
     assert_eq!(Some(draft), s.get_draft(&p.id).await.unwrap());
     let (v2, seq2) = s
-        .publish_with_seq(&p.id, new_version(2, 3), publish(3, 2))
+        .publish(&p.id, new_version(2, 3), publish(3, 2))
         .await
         .unwrap();
     assert_eq!(v2.version, 2);
     assert!(seq2 > seq1);
     assert_eq!(s.publish_seq(&p.id, 2).await.unwrap(), Some(seq2));
     // Refusals are the same as publish's, and change nothing.
-    let again = s
-        .publish_with_seq(&p.id, new_version(3, 4), publish(4, 3))
-        .await;
+    let again = s.publish(&p.id, new_version(3, 4), publish(4, 3)).await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
     assert_eq!(s.audit_len().await.unwrap(), seq2);
     let unknown = new_passport("04012345678902", "battery").id;
@@ -1100,4 +1102,39 @@ pub async fn concurrent_creates_of_one_identifier(s: S) {
         .unwrap();
     assert_eq!(page.items.len(), 1);
     assert_eq!(s.audit_len().await.unwrap(), 1);
+}
+
+/// `committed` is the last audit sequence number the store's writer committed: it starts at
+/// the stored head, moves with every audited write before the write is answered, and not
+/// for a refused one.
+pub async fn committed_follows_the_writer(s: S) {
+    let mut committed = s.committed();
+    assert_eq!(
+        *committed.borrow_and_update(),
+        s.audit_len().await.unwrap(),
+        "starts at the stored head"
+    );
+    let event = s.append_audit(audit(1, "node.started")).await.unwrap();
+    assert!(committed.has_changed().unwrap(), "sent before the answer");
+    assert_eq!(*committed.borrow_and_update(), event.seq);
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(2, "c"))
+        .await
+        .unwrap();
+    assert_eq!(*committed.borrow_and_update(), event.seq + 1);
+    // A draft cannot be suspended: nothing committed, nothing sent.
+    let refused = s.suspend(&p.id, "x".into(), audit(3, "s")).await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert!(!committed.has_changed().unwrap());
+    assert_eq!(*committed.borrow(), s.audit_len().await.unwrap());
+    // Not audited: no leaf, no change.
+    s.insert_checkpoint(hallmark_store::CheckpointRecord {
+        tree_size: 1,
+        root_hash: [7; 32],
+        note: "note".into(),
+        created_at: at(4),
+    })
+    .await
+    .unwrap();
+    assert!(!committed.has_changed().unwrap());
 }
