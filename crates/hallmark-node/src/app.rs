@@ -8,6 +8,9 @@ use hallmark_core::integrity::IntegrityKeys;
 use hallmark_core::issue::Issuer;
 use hallmark_core::keys::{decode_public_key_multibase, KeyId, Signer};
 use hallmark_core::sector::SectorRegistry;
+use hallmark_core::tlog::event::{
+    Action, Detail, KeyAuthenticated, KeyRegistered, KeyStatusChanged,
+};
 use hallmark_keys::hsm::{HsmError, HsmState};
 use hallmark_keys::keystore::Keystore;
 use hallmark_keys::{KeyEvent, KeyInfo, KeysError, Purpose};
@@ -240,6 +243,13 @@ pub fn store_error(e: StoreError) -> ApiError {
     }
 }
 
+/// An audit detail that could not be written as JSON (never expected: the detail types
+/// serialise infallibly); logged, answered 500.
+pub fn event_error(e: hallmark_core::tlog::EventError) -> ApiError {
+    tracing::error!(error = %e, "audit event detail");
+    ApiError::Internal
+}
+
 impl App {
     /// Copies the backend's key metadata into the store (new keys inserted, status changes
     /// applied), each write with its own audit event in the same transaction; every row it
@@ -267,14 +277,16 @@ impl App {
             };
             match stored.iter().find(|s| s.key_id == info.id.as_str()) {
                 None => {
-                    let mut audit = AuditEvent::new(now, actor, "signing-key.registered");
+                    let mut audit = AuditEvent::of(now, actor, Action::SigningKeyRegistered);
                     audit.subject = Some(info.id.to_string());
-                    audit.detail = serde_json::json!({
-                        "purpose": info.purpose.as_str(),
-                        "backend": backend,
-                        "status": status.as_str(),
-                        "publicKeyMultibase": info.public_key_multibase,
-                    });
+                    audit.detail = KeyRegistered {
+                        purpose: info.purpose.as_str().to_string(),
+                        backend: backend.to_string(),
+                        status: status.as_str().to_string(),
+                        public_key_multibase: Some(info.public_key_multibase.clone()),
+                    }
+                    .to_value()
+                    .map_err(event_error)?;
                     self.store
                         .insert_signing_key(
                             SigningKeyRecord {
@@ -309,13 +321,15 @@ impl App {
                 }
                 Some(s) if s.tag.is_none() && s.status == status => {
                     // Written before row authentication and as custody says: tag it.
-                    let mut audit = AuditEvent::new(now, actor, "signing-key.authenticated");
+                    let mut audit = AuditEvent::of(now, actor, Action::SigningKeyAuthenticated);
                     audit.subject = Some(info.id.to_string());
-                    audit.detail = serde_json::json!({
-                        "purpose": info.purpose.as_str(),
-                        "status": status.as_str(),
-                        "publicKeyMultibase": info.public_key_multibase,
-                    });
+                    audit.detail = KeyAuthenticated {
+                        purpose: info.purpose.as_str().to_string(),
+                        status: status.as_str().to_string(),
+                        public_key_multibase: info.public_key_multibase.clone(),
+                    }
+                    .to_value()
+                    .map_err(event_error)?;
                     self.store
                         .tag_signing_key(s.clone(), audit)
                         .await
@@ -336,15 +350,18 @@ impl App {
                     .await;
                 }
                 Some(s) if s.status != status && s.status.can_transition_to(status) => {
-                    let mut audit =
-                        AuditEvent::new(now, actor, &format!("signing-key.{}", status.as_str()));
+                    // A permitted change is to retired or revoked, each with its action.
+                    let action = status.change_action().ok_or(ApiError::Internal)?;
+                    let mut audit = AuditEvent::of(now, actor, action);
                     audit.subject = Some(info.id.to_string());
-                    audit.detail = serde_json::json!({
-                        "purpose": info.purpose.as_str(),
-                        "from": s.status.as_str(),
-                        "to": status.as_str(),
-                        "reason": info.revocation_reason,
-                    });
+                    audit.detail = KeyStatusChanged {
+                        purpose: info.purpose.as_str().to_string(),
+                        from: s.status.as_str().to_string(),
+                        to: status.as_str().to_string(),
+                        reason: info.revocation_reason.clone(),
+                    }
+                    .to_value()
+                    .map_err(event_error)?;
                     self.store
                         .set_signing_key_status(
                             &s.key_id,

@@ -13,7 +13,7 @@ use crate::api::responses::{
 };
 use crate::api::{reply, Timestamp};
 use crate::apikey::Scope;
-use crate::app::{store_error, AppState};
+use crate::app::{event_error, store_error, AppState};
 use crate::auth::{require, Principal};
 use crate::backing::{create_api_key, key_uuid, CreateKeyError};
 use crate::plugins::{one_line, Verdict};
@@ -24,12 +24,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put, MethodRouter};
 use axum::{Json, Router};
-use hallmark_core::access::Audience;
 use hallmark_core::credential::CredentialError;
 use hallmark_core::issue::{self, IssueError};
 use hallmark_core::keys::KeyId;
 use hallmark_core::keys::SignerError;
 use hallmark_core::passport::{Passport, PassportDraft, PassportId, PassportStatus};
+use hallmark_core::tlog::event::{Action, CredentialHashes, Detail, Publication, StatusChanged};
 use hallmark_store::{
     AuditEvent, Credentials, NewPassport, NewVersion, PassportFilter, PassportRecord, ProductKey,
     SignedForms, MAX_PAGE,
@@ -119,8 +119,8 @@ pub fn actor(p: &Principal) -> String {
     }
 }
 
-fn audit(p: &Principal, action: &str, passport: Option<&PassportId>) -> AuditEvent {
-    let mut e = AuditEvent::new(now(), &actor(p), action);
+fn audit(p: &Principal, action: Action, passport: Option<&PassportId>) -> AuditEvent {
+    let mut e = AuditEvent::of(now(), &actor(p), action);
     e.passport = passport.copied();
     e
 }
@@ -249,7 +249,7 @@ async fn plugin_gate(
         Err(e) => {
             let detail = one_line(&e.to_string(), 300);
             tracing::warn!(target: "hallmark::audit", reason = e.reason(), %detail, "sector plugin gave no verdict");
-            let mut a = audit(p, "plugin.failed", passport_id);
+            let mut a = audit(p, Action::PluginFailed, passport_id);
             a.detail = json!({
                 "during": during,
                 "sector": passport.sector.id,
@@ -341,7 +341,7 @@ async fn create(
     let id = new_passport_id()?;
     let passport = draft_passport(&body, id, 1, None)?;
     let validation = draft_report(&app, &p, None, &passport, "draft").await?;
-    let mut a = audit(&p, "passport.draft-created", Some(&id));
+    let mut a = audit(&p, Action::PassportDraftCreated, Some(&id));
     a.detail = json!({ "version": 1 });
     let record = app
         .store
@@ -404,7 +404,7 @@ async fn update_draft(
     let passport = draft_passport(&body, id, draft.version, Some(record.created_at))?;
     same_product(&record, &passport)?;
     let validation = draft_report(&app, &p, Some(&id), &passport, "draft").await?;
-    let mut a = audit(&p, "passport.draft-updated", Some(&id));
+    let mut a = audit(&p, Action::PassportDraftUpdated, Some(&id));
     a.detail = json!({ "version": draft.version });
     let d = app
         .store
@@ -430,7 +430,7 @@ async fn start_version(
     let passport = draft_passport(&body, id, version, Some(record.created_at))?;
     same_product(&record, &passport)?;
     let validation = draft_report(&app, &p, Some(&id), &passport, "draft").await?;
-    let mut a = audit(&p, "passport.version-started", Some(&id));
+    let mut a = audit(&p, Action::PassportVersionStarted, Some(&id));
     a.detail = json!({ "version": version });
     let d = app
         .store
@@ -478,7 +478,7 @@ async fn publish(
     let last = app.last_known_signing_key().await;
     let signer = app.signing.passport_signer(last.as_deref())?;
     let mut forms = Vec::with_capacity(3);
-    let mut hashes = serde_json::Map::new();
+    let mut digests = Vec::with_capacity(3);
     // One more schema validation inside (issue_all validates before it signs), not one per
     // audience.
     let issued = app
@@ -486,12 +486,7 @@ async fn publish(
         .issue_all(&passport, app.registry, signer.as_ref(), now)
         .map_err(issue_error)?;
     for (audience, c) in issued {
-        let name = match audience {
-            Audience::Public => "public",
-            Audience::LegitimateInterest => "legitimateInterest",
-            Audience::Authority => "authority",
-        };
-        hashes.insert(name.into(), json!(hex::encode(c.sha256)));
+        digests.push((audience, c.sha256));
         forms.push(SignedForms {
             data_integrity: c.data_integrity,
             jwt: c.jwt,
@@ -503,10 +498,18 @@ async fn publish(
         return Err(ApiError::Internal);
     };
     let key_id = signer.key_id().to_string();
-    let mut a = audit(&p, "passport.published", Some(&id));
+    let mut a = audit(&p, Action::PassportPublished, Some(&id));
     // The log leaf of this event commits to the exact credential bytes served (SHA-256 of
     // each audience's Data Integrity credential).
-    a.detail = json!({ "version": draft.version, "keyId": key_id, "credentialSha256": hashes });
+    let hashes = CredentialHashes::from_audiences(digests.iter().map(|(a, d)| (*a, d)))
+        .ok_or(ApiError::Internal)?;
+    a.detail = Publication {
+        version: draft.version,
+        key_id: key_id.clone(),
+        credential_sha256: Some(hashes),
+    }
+    .to_value()
+    .map_err(event_error)?;
     let published = app
         .store
         .publish_with_seq(
@@ -566,13 +569,17 @@ async fn transition(
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(id)?;
     let action = match to {
-        PassportStatus::Suspended => "passport.suspended",
-        PassportStatus::Published => "passport.resumed",
-        PassportStatus::Archived => "passport.archived",
-        _ => "passport.deactivated",
+        PassportStatus::Suspended => Action::PassportSuspended,
+        PassportStatus::Published => Action::PassportResumed,
+        PassportStatus::Archived => Action::PassportArchived,
+        _ => Action::PassportDeactivated,
     };
     let mut a = audit(p, action, Some(&id));
-    a.detail = json!({ "reason": reason });
+    a.detail = StatusChanged {
+        reason: reason.clone(),
+    }
+    .to_value()
+    .map_err(event_error)?;
     let r = app.store.change_status(&id, to, reason, a).await;
     app.passport_states.invalidate(&id);
     let r = r.map_err(store_error)?;
@@ -800,7 +807,7 @@ async fn revoke_key(
                 .into(),
         });
     }
-    let mut a = audit(&p, "api-key.revoked", None);
+    let mut a = audit(&p, Action::ApiKeyRevoked, None);
     a.subject = Some(record.prefix.clone());
     a.detail = json!({ "keyId": key_uuid(&record.prefix) });
     let r = app.store.revoke_api_key(&record.prefix, a).await;
