@@ -9,6 +9,9 @@ use hallmark_core::integrity::IntegrityKeys;
 use hallmark_core::issue::Issuer;
 use hallmark_core::keys::{decode_public_key_multibase, KeyId, Signer};
 use hallmark_core::sector::SectorRegistry;
+use hallmark_core::tlog::event::{
+    Action, Detail, EventError, KeyAuthenticated, KeyRegistered, KeyStatusChanged,
+};
 use hallmark_keys::{KeyCustody, KeyEvent, KeysError, Purpose};
 use hallmark_store::{AuditEvent, SigningKeyRecord, SigningKeyStatus, Store, StoreError};
 use std::sync::Arc;
@@ -26,6 +29,13 @@ pub enum SyncError {
     /// The store refused a read or write.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An audit detail could not be written (never expected: the detail types serialise
+    /// infallibly).
+    #[error(transparent)]
+    Event(#[from] EventError),
+    /// Custody reported a key status that is not a change (never expected).
+    #[error("signing key {0}: custody reports a status change to {1}")]
+    StatusChange(String, &'static str),
 }
 
 /// Everything a handler needs.
@@ -93,14 +103,15 @@ impl App {
             let backend = info.backend.as_str();
             match stored.iter().find(|s| s.key_id == info.id.as_str()) {
                 None => {
-                    let mut audit = AuditEvent::new(now, actor, "signing-key.registered");
+                    let mut audit = AuditEvent::of(now, actor, Action::SigningKeyRegistered);
                     audit.subject = Some(info.id.to_string());
-                    audit.detail = serde_json::json!({
-                        "purpose": info.purpose.as_str(),
-                        "backend": backend,
-                        "status": status.as_str(),
-                        "publicKeyMultibase": info.public_key_multibase,
-                    });
+                    audit.detail = KeyRegistered {
+                        purpose: info.purpose.as_str().to_string(),
+                        backend: backend.to_string(),
+                        status: status.as_str().to_string(),
+                        public_key_multibase: Some(info.public_key_multibase.clone()),
+                    }
+                    .to_value()?;
                     self.store
                         .insert_signing_key(
                             SigningKeyRecord {
@@ -134,13 +145,14 @@ impl App {
                 }
                 Some(s) if s.tag.is_none() && s.status == status => {
                     // Written before row authentication and as custody says: tag it.
-                    let mut audit = AuditEvent::new(now, actor, "signing-key.authenticated");
+                    let mut audit = AuditEvent::of(now, actor, Action::SigningKeyAuthenticated);
                     audit.subject = Some(info.id.to_string());
-                    audit.detail = serde_json::json!({
-                        "purpose": info.purpose.as_str(),
-                        "status": status.as_str(),
-                        "publicKeyMultibase": info.public_key_multibase,
-                    });
+                    audit.detail = KeyAuthenticated {
+                        purpose: info.purpose.as_str().to_string(),
+                        status: status.as_str().to_string(),
+                        public_key_multibase: info.public_key_multibase.clone(),
+                    }
+                    .to_value()?;
                     self.store.tag_signing_key(s.clone(), audit).await?;
                 }
                 Some(s) if !s.is_authentic(&self.integrity) => {
@@ -158,15 +170,19 @@ impl App {
                     .await;
                 }
                 Some(s) if s.status != status && s.status.can_transition_to(status) => {
-                    let mut audit =
-                        AuditEvent::new(now, actor, &format!("signing-key.{}", status.as_str()));
+                    // A permitted change is to retired or revoked, each with its action.
+                    let action = status.change_action().ok_or_else(|| {
+                        SyncError::StatusChange(s.key_id.clone(), status.as_str())
+                    })?;
+                    let mut audit = AuditEvent::of(now, actor, action);
                     audit.subject = Some(info.id.to_string());
-                    audit.detail = serde_json::json!({
-                        "purpose": info.purpose.as_str(),
-                        "from": s.status.as_str(),
-                        "to": status.as_str(),
-                        "reason": info.revocation_reason,
-                    });
+                    audit.detail = KeyStatusChanged {
+                        purpose: info.purpose.as_str().to_string(),
+                        from: s.status.as_str().to_string(),
+                        to: status.as_str().to_string(),
+                        reason: info.revocation_reason.clone(),
+                    }
+                    .to_value()?;
                     self.store
                         .set_signing_key_status(
                             &s.key_id,

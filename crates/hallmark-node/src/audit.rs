@@ -6,6 +6,7 @@
 //! them for tests. Events never contain secrets: no key secret, no password, not even a failed
 //! admin user name (people type passwords into user name fields).
 
+use hallmark_core::tlog::event::Action;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -57,11 +58,11 @@ pub enum RefusalKind {
 
 impl RefusalKind {
     /// The audit action.
-    pub fn action(self) -> &'static str {
+    pub fn action(self) -> Action {
         match self {
-            RefusalKind::AuthFailed => "auth.failed",
-            RefusalKind::AuthThrottled => "auth.throttled",
-            RefusalKind::RateLimited => "rate.limited",
+            RefusalKind::AuthFailed => Action::AuthFailed,
+            RefusalKind::AuthThrottled => Action::AuthThrottled,
+            RefusalKind::RateLimited => Action::RateLimited,
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::audit::{AuditSink, BoxFuture, SecurityEvent};
 use crate::auth::{KeyLookup, LookupError, StoredKey};
 use crate::cache::{ApiKeyCache, API_KEY_TTL};
 use hallmark_core::integrity::IntegrityKeys;
+use hallmark_core::tlog::event::Action;
 use hallmark_store::{ApiKeyHashScheme, ApiKeyRecord, AuditEvent, NewApiKey, Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -201,7 +202,7 @@ impl StoreKeys {
         let Some(prefix) = self.prefixes().get(&key_id).map(|(p, _)| p.clone()) else {
             return;
         };
-        let mut audit = AuditEvent::new(at, "node", "api-key.rehashed");
+        let mut audit = AuditEvent::of(at, "node", Action::ApiKeyRehashed);
         audit.subject = Some(prefix.clone());
         audit.detail = serde_json::json!({ "key_id": key_id, "scheme": "hmac-sha256" });
         match self
@@ -236,7 +237,7 @@ impl StoreAudit {
 }
 
 /// The audit action of aggregated refusal counts that got no row of their own.
-pub const REFUSALS_FOLDED: &str = "refusals.folded";
+pub const REFUSALS_FOLDED: &str = Action::RefusalsFolded.as_str();
 
 /// The audit event recorded for a security event. Rows about refused requests carry a
 /// `count` in their detail (1 for the event itself, the number of repeats for a
@@ -252,18 +253,18 @@ pub fn security_audit_event(event: &SecurityEvent) -> AuditEvent {
         } => (
             *at,
             client_actor(*client),
-            "auth.failed",
+            Action::AuthFailed,
             key_lookup_id.clone(),
         ),
         SecurityEvent::AuthThrottled { at, client, .. } => {
-            (*at, client_actor(*client), "auth.throttled", None)
+            (*at, client_actor(*client), Action::AuthThrottled, None)
         }
         SecurityEvent::RateLimited {
             at, client, key_id, ..
         } => (
             *at,
             client_actor(*client),
-            "rate.limited",
+            Action::RateLimited,
             key_id.map(|k| k.to_string()),
         ),
         SecurityEvent::AdminLogin {
@@ -273,7 +274,7 @@ pub fn security_audit_event(event: &SecurityEvent) -> AuditEvent {
         } => (
             *at,
             client_actor(*client),
-            "auth.admin-login",
+            Action::AuthAdminLogin,
             Some(username.clone()),
         ),
         SecurityEvent::Repeated {
@@ -283,10 +284,10 @@ pub fn security_audit_event(event: &SecurityEvent) -> AuditEvent {
             ..
         } => (*last_at, client_actor(*client), kind.action(), None),
         SecurityEvent::RefusalsFolded { last_at, .. } => {
-            (*last_at, "node".to_string(), REFUSALS_FOLDED, None)
+            (*last_at, "node".to_string(), Action::RefusalsFolded, None)
         }
     };
-    let mut e = AuditEvent::new(at, &actor, action);
+    let mut e = AuditEvent::of(at, &actor, action);
     e.subject = subject;
     e.detail = serde_json::to_value(event).unwrap_or_default();
     if event.refusal().is_some() {
@@ -340,7 +341,7 @@ pub async fn create_api_key(
     now: OffsetDateTime,
 ) -> Result<(ApiKey, ApiKeyRecord), CreateKeyError> {
     let key = ApiKey::generate_os(scope)?;
-    let mut audit = AuditEvent::new(now, actor, "api-key.created");
+    let mut audit = AuditEvent::of(now, actor, Action::ApiKeyCreated);
     audit.subject = Some(key.lookup_id().to_string());
     audit.detail = serde_json::json!({
         "key_id": key_uuid(key.lookup_id()),

@@ -16,6 +16,7 @@
 //! per interval (`audit_len`).
 
 use crate::app::App;
+use hallmark_core::tlog::event::Action;
 use hallmark_store::{AuditEvent, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -82,13 +83,14 @@ fn apply(app: &App, event: &AuditEvent) {
     if let Some(id) = &event.passport {
         app.passport_states.invalidate(id);
     }
-    if event.action == "api-key.revoked" || event.action == "api-key.rehashed" {
-        if let Some(prefix) = &event.subject {
-            app.api_keys.invalidate(prefix);
+    match event.known_action() {
+        Some(Action::ApiKeyRevoked | Action::ApiKeyRehashed) => {
+            if let Some(prefix) = &event.subject {
+                app.api_keys.invalidate(prefix);
+            }
         }
-    }
-    if event.action.starts_with("signing-key.") {
-        app.did_document_cache.invalidate();
+        Some(a) if a.is_signing_key() => app.did_document_cache.invalidate(),
+        _ => {}
     }
 }
 

@@ -21,6 +21,7 @@
 use crate::app::App;
 use hallmark_core::did::{DidDocument, KeyStatus, PublishedKey};
 use hallmark_core::keys::decode_public_key_multibase;
+use hallmark_core::tlog::event::Action;
 use hallmark_keys::{KeyInfo, Purpose};
 use hallmark_store::{AuditEvent, SigningKeyRecord, SigningKeyStatus};
 use serde::Serialize;
@@ -133,7 +134,7 @@ pub async fn alarm(app: &App, kind: AlarmKind, subject: &str, detail: serde_json
     if !app.alarms.raise(kind, subject, &detail.to_string()) {
         return;
     }
-    let mut event = AuditEvent::new(OffsetDateTime::now_utc(), "node", "integrity.alarm");
+    let mut event = AuditEvent::of(OffsetDateTime::now_utc(), "node", Action::IntegrityAlarm);
     event.subject = Some(subject.chars().take(512).collect());
     event.detail = serde_json::json!({ "alarm": kind.as_str(), "detail": detail });
     if let Err(e) = app.store.append_audit(event).await {

@@ -297,7 +297,7 @@ impl AuditSink for Refusals {
             if write {
                 self.inner.record(event).await;
             } else if let Some((client, kind, _)) = event.refusal() {
-                tracing::debug!(target: "hallmark::audit", %client, action = kind.action(), "refusal counted");
+                tracing::debug!(target: "hallmark::audit", %client, action = kind.action().as_str(), "refusal counted");
             }
         })
     }

@@ -11,12 +11,13 @@
 use crate::app::App;
 use crate::config::{Database, Profile, Signing, ValidatedConfig};
 use hallmark_core::keys::public_key_multibase;
+use hallmark_core::tlog::event::Action;
 use hallmark_store::{AuditEvent, AuditRecord, StoreError};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 /// The audit action.
-pub const NODE_STARTED: &str = "node.started";
+pub const NODE_STARTED: &str = Action::NodeStarted.as_str();
 
 /// A JSON number if it is an I-JSON safe integer (the leaf is RFC 8785 canonical JSON, which
 /// refuses larger ones), else its decimal string.
@@ -125,7 +126,7 @@ pub async fn record_started(
         .iter()
         .map(|k| json!({ "keyId": k.key_id, "purpose": k.purpose, "status": k.status.as_str() }))
         .collect();
-    let mut event = AuditEvent::new(OffsetDateTime::now_utc(), "node", NODE_STARTED);
+    let mut event = AuditEvent::of(OffsetDateTime::now_utc(), "node", Action::NodeStarted);
     event.detail = started_detail(config, app, &keys);
     app.store.append_audit(event).await
 }

@@ -1,12 +1,18 @@
 //! `hallmark log check`: recompute the transparency log from the store and compare.
 //!
 //! The check trusts nothing stored about the log itself. It recomputes every leaf from the
-//! audit event it records (`AuditRecord::leaf_bytes`), compares it with the stored leaf
+//! audit event it records (`AuditRecord::leaf_hash`, i.e. core's
+//! `hallmark_core::tlog::event::LeafEvent`, the leaf definition the store wrote with),
+//! compares it with the stored leaf
 //! hash, rebuilds the Merkle tree from the *recomputed* leaves, and compares every stored
 //! checkpoint's size, root and (given the log's verifier key) signature with it. It reports
 //! the first divergence: a modified or missing audit row, a modified leaf, a checkpoint whose
 //! root no longer matches the events, or a checkpoint with a bad signature.
 
+use hallmark_core::tlog::event::{
+    Action, CredentialHashes, Detail, KeyAuthenticated, KeyRegistered, KeyStatusChanged,
+    Publication,
+};
 use hallmark_core::tlog::{self, CompactTree, VerifierKey};
 
 use crate::{Store, StoreError};
@@ -274,8 +280,9 @@ pub async fn check_integrity(
         .into_iter()
         .map(|q| q.leaf_index)
         .collect();
-    // (passport, version) → the authenticated publish events' credential hashes.
-    let mut published: HashMap<(String, u64), Vec<serde_json::Value>> = HashMap::new();
+    // (passport, version) → the authenticated publish events' credential hashes (`None`:
+    // the event records none, or not as a publication does).
+    let mut published: HashMap<(String, u64), Vec<Option<CredentialHashes>>> = HashMap::new();
     // key id → (registered public key, latest status from an authenticated event).
     let mut key_events: HashMap<String, (Option<String>, Option<String>)> = HashMap::new();
     let mut api_keys_created: HashSet<String> = HashSet::new();
@@ -313,39 +320,41 @@ pub async fn check_integrity(
             }
             let e = &leaf.event.event;
             let subject = e.subject.clone().unwrap_or_default();
-            match e.action.as_str() {
-                "passport.published" => {
+            match e.known_action() {
+                Some(Action::PassportPublished) => {
                     if let (Some(p), Some(v)) =
                         (e.passport, e.detail.get("version").and_then(|v| v.as_u64()))
                     {
                         published.entry((p.to_string(), v)).or_default().push(
-                            e.detail
-                                .get("credentialSha256")
-                                .cloned()
-                                .unwrap_or_default(),
+                            Publication::from_value(&e.detail)
+                                .ok()
+                                .and_then(|d| d.credential_sha256),
                         );
                     }
                 }
-                "api-key.created" => {
+                Some(Action::ApiKeyCreated) => {
                     api_keys_created.insert(subject);
                 }
-                a if a.starts_with("signing-key.") => {
+                Some(a) if a.is_signing_key() => {
                     let entry = key_events.entry(subject).or_default();
-                    if a == "signing-key.registered" {
-                        entry.0 = e
-                            .detail
-                            .get("publicKeyMultibase")
-                            .and_then(|v| v.as_str())
-                            .map(str::to_owned)
-                            .or_else(|| Some(String::new()));
-                    }
-                    let status = e
-                        .detail
-                        .get("to")
-                        .or_else(|| e.detail.get("status"))
-                        .and_then(|v| v.as_str());
+                    let status = match a {
+                        Action::SigningKeyRegistered => {
+                            let d = KeyRegistered::from_value(&e.detail).ok();
+                            // Events from before the public key was recorded name none ("").
+                            entry.0 = Some(
+                                d.as_ref()
+                                    .and_then(|d| d.public_key_multibase.clone())
+                                    .unwrap_or_default(),
+                            );
+                            d.map(|d| d.status)
+                        }
+                        Action::SigningKeyAuthenticated => KeyAuthenticated::from_value(&e.detail)
+                            .ok()
+                            .map(|d| d.status),
+                        _ => KeyStatusChanged::from_value(&e.detail).ok().map(|d| d.to),
+                    };
                     if let Some(s) = status {
-                        entry.1 = Some(s.to_owned());
+                        entry.1 = Some(s);
                     }
                 }
                 _ => {}
@@ -366,19 +375,18 @@ pub async fn check_integrity(
             for version in 1..=p.current_version {
                 out.versions += 1;
                 let v = store.get_version(&p.id, Some(version)).await?;
-                let sha = |b: &[u8]| hex_lower(&sha2_digest(b));
-                let expected = serde_json::json!({
-                    "public": sha(&v.credentials.public.data_integrity),
-                    "legitimateInterest": sha(&v.credentials.legitimate_interest.data_integrity),
-                    "authority": sha(&v.credentials.authority.data_integrity),
-                });
+                let expected = CredentialHashes::new(
+                    &sha2_digest(&v.credentials.public.data_integrity),
+                    &sha2_digest(&v.credentials.legitimate_interest.data_integrity),
+                    &sha2_digest(&v.credentials.authority.data_integrity),
+                );
                 let events = published
                     .get(&(p.id.to_string(), u64::from(version)))
                     .map(Vec::as_slice)
                     .unwrap_or_default();
                 let reason = match events {
                     [] => Some("no node-authenticated publish event".to_string()),
-                    [one] if *one == expected => None,
+                    [Some(one)] if *one == expected => None,
                     [_] => Some(
                         "the stored credentials differ from the hashes its publish event names"
                             .to_string(),
@@ -456,8 +464,4 @@ pub async fn check_integrity(
 fn sha2_digest(bytes: &[u8]) -> [u8; 32] {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).into()
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

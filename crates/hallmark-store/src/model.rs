@@ -1,6 +1,7 @@
 //! What the store keeps: records returned by reads and inputs taken by writes.
 
 use hallmark_core::passport::{Granularity, PassportId, PassportStatus, ProductIdentifier};
+use hallmark_core::tlog::event::{Action, EventError, LeafEvent};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -9,13 +10,19 @@ use time::OffsetDateTime;
 ///
 /// `at` is also the time of the operation (it becomes `updated_at`, `published_at`,
 /// `revoked_at`, …), so one write has one clock reading.
+///
+/// The node builds its events with [`AuditEvent::of`] from a typed
+/// [`Action`](hallmark_core::tlog::event::Action) and, for the events verifiers read, a typed
+/// detail (`hallmark_core::tlog::event`); the store keeps the action as text, so that a row
+/// it did not write still reads back and hashes as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
     /// When (normalised to UTC on storage).
     pub at: OffsetDateTime,
     /// Who: an API key prefix, `operator`, `system`, … (1–256 characters).
     pub actor: String,
-    /// What, e.g. `passport.publish` (1–128 characters).
+    /// What, e.g. `passport.published` (1–128 characters): an
+    /// [`Action`](hallmark_core::tlog::event::Action)'s string for every event a node writes.
     pub action: String,
     /// The passport concerned. Passport operations set it themselves.
     pub passport: Option<PassportId>,
@@ -26,7 +33,7 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    /// An event with no subject and empty details.
+    /// An event with no subject and empty details, its action given as text.
     pub fn new(at: OffsetDateTime, actor: &str, action: &str) -> Self {
         AuditEvent {
             at,
@@ -36,6 +43,16 @@ impl AuditEvent {
             subject: None,
             detail: Value::Object(Default::default()),
         }
+    }
+
+    /// An event of a typed action with no subject and empty details.
+    pub fn of(at: OffsetDateTime, actor: &str, action: Action) -> Self {
+        Self::new(at, actor, action.as_str())
+    }
+
+    /// The action, if it is one nodes write.
+    pub fn known_action(&self) -> Option<Action> {
+        self.action.parse().ok()
     }
 }
 
@@ -49,34 +66,42 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    /// The transparency-log leaf for this event: the RFC 8785 canonical JSON of
-    /// `{"seq","at","actor","action","passport","subject","detail"}` (`at` in RFC 3339 UTC
-    /// with microseconds, as stored; absent optional fields are `null`). Leaf `seq - 1` of
-    /// the log is the leaf hash of these bytes, so anyone holding the audit events can
-    /// recompute the tree.
+    /// This event as its transparency-log leaf (`hallmark_core::tlog::event::LeafEvent`, the
+    /// one definition of the leaf: `{"seq","at","actor","action","passport","subject",
+    /// "detail"}`, `at` in RFC 3339 UTC with microseconds as stored, absent optional fields
+    /// `null`). Leaf `seq - 1` of the log is its leaf hash, so anyone holding the audit
+    /// events can recompute the tree.
+    pub fn leaf_event(&self) -> Result<LeafEvent<'_>, crate::StoreError> {
+        let e = &self.event;
+        LeafEvent::new(
+            self.seq,
+            e.at,
+            &e.actor,
+            &e.action,
+            e.passport.as_ref(),
+            e.subject.as_deref(),
+            &e.detail,
+        )
+        .map_err(leaf_error)
+    }
+
+    /// The leaf bytes of [`leaf_event`](Self::leaf_event): its RFC 8785 canonical JSON.
     pub fn leaf_bytes(&self) -> Result<Vec<u8>, crate::StoreError> {
-        let at = self
-            .event
-            .at
-            .to_offset(time::UtcOffset::UTC)
-            .format(&time::format_description::well_known::Rfc3339)
-            .map_err(|e| crate::StoreError::Corrupt(format!("audit timestamp: {e}")))?;
-        let value = serde_json::json!({
-            "seq": self.seq,
-            "at": at,
-            "actor": self.event.actor,
-            "action": self.event.action,
-            "passport": self.event.passport.map(|p| p.to_string()),
-            "subject": self.event.subject,
-            "detail": self.event.detail,
-        });
-        hallmark_core::jcs::canonicalize(&value)
-            .map_err(|e| crate::StoreError::Constraint(format!("audit event: {e}")))
+        self.leaf_event()?.leaf_bytes().map_err(leaf_error)
     }
 
     /// The RFC 6962 leaf hash of [`leaf_bytes`](Self::leaf_bytes).
     pub fn leaf_hash(&self) -> Result<[u8; 32], crate::StoreError> {
-        Ok(hallmark_core::tlog::leaf_hash(&self.leaf_bytes()?))
+        self.leaf_event()?.leaf_hash().map_err(leaf_error)
+    }
+}
+
+/// A time that cannot be written is a corrupt row; an event that is not canonical JSON
+/// (a number beyond I-JSON in its detail) breaks a constraint.
+fn leaf_error(e: EventError) -> crate::StoreError {
+    match e {
+        EventError::Timestamp(_) => crate::StoreError::Corrupt(e.to_string()),
+        other => crate::StoreError::Constraint(other.to_string()),
     }
 }
 
@@ -376,6 +401,16 @@ impl SigningKeyStatus {
             "retired" => Some(SigningKeyStatus::Retired),
             "revoked" => Some(SigningKeyStatus::Revoked),
             _ => None,
+        }
+    }
+
+    /// The audit action recording a change to this status: `signing-key.retired` or
+    /// `signing-key.revoked`; `None` for `current` (no key returns to it).
+    pub fn change_action(self) -> Option<Action> {
+        match self {
+            SigningKeyStatus::Current => None,
+            SigningKeyStatus::Retired => Some(Action::SigningKeyRetired),
+            SigningKeyStatus::Revoked => Some(Action::SigningKeyRevoked),
         }
     }
 

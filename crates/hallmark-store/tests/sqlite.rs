@@ -573,3 +573,162 @@ async fn migration_0004_refuses_duplicate_live_identifiers() {
         "{e:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// A log written before typed log events (tests/fixtures/log-f052a66, see its README)
+// ---------------------------------------------------------------------------------------
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/log-f052a66");
+
+fn fixture_text(name: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURE}/{name}"))
+        .unwrap()
+        .trim_end()
+        .to_string()
+}
+
+/// Every leaf of a log the previous code wrote is recomputed, byte for byte, by core's
+/// `LeafEvent` (the one leaf definition); the details verifiers read parse as their types
+/// and serialise back to the stored JSON; `check_log` (with the log key) and
+/// `check_integrity` (with the node's keys, from the fixture's throwaway node secret) find
+/// nothing; and the credential the node served verifies as logged.
+#[tokio::test]
+async fn a_log_written_before_typed_events_recomputes_byte_for_byte_and_checks_clean() {
+    use hallmark_core::integrity::IntegrityKeys;
+    use hallmark_core::tlog::event::{
+        Action, Detail, KeyAuthenticated, KeyRegistered, KeyStatusChanged, LeafEvent, Publication,
+        StatusChanged,
+    };
+    use hallmark_core::tlog::evidence::decode_hash;
+    use hallmark_core::tlog::{check_logged_credential, InclusionProof, VerifierKey};
+    use hallmark_core::verify::Outcome;
+    use hallmark_store::logcheck::{check_integrity, check_log};
+    use hallmark_store::LeafCheck;
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hallmark.db");
+    std::fs::copy(format!("{FIXTURE}/hallmark.db"), &path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let store = SqliteStore::open(&path).await.unwrap();
+
+    // The leaves, recomputed from the events, are the stored ones.
+    let events = store.list_audit(1, 1000).await.unwrap();
+    let stored = store.list_leaf_hashes(0, 1000).await.unwrap();
+    assert_eq!((events.len(), stored.len()), (41, 41));
+    let mut actions = std::collections::BTreeSet::new();
+    for (record, stored) in events.iter().zip(&stored) {
+        let e = &record.event;
+        let leaf = LeafEvent::new(
+            record.seq,
+            e.at,
+            &e.actor,
+            &e.action,
+            e.passport.as_ref(),
+            e.subject.as_deref(),
+            &e.detail,
+        )
+        .unwrap();
+        assert_eq!(
+            leaf.leaf_hash().unwrap(),
+            *stored,
+            "leaf {}",
+            record.seq - 1
+        );
+        assert_eq!(record.leaf_hash().unwrap(), *stored);
+        let bytes = leaf.leaf_bytes().unwrap();
+        let read = LeafEvent::from_leaf(&bytes).unwrap();
+        assert_eq!(read.leaf_bytes().unwrap(), bytes);
+        // Every action the previous code wrote is an `Action`; the details verifiers read are
+        // their types, and serialise back to exactly what was stored.
+        let action = read
+            .known_action()
+            .unwrap_or_else(|| panic!("{}", e.action));
+        actions.insert(action);
+        let again = match action {
+            Action::PassportPublished => {
+                let d: Publication = read.detail_as().unwrap();
+                assert!(d.credential_sha256.is_some());
+                d.to_value()
+            }
+            Action::PassportSuspended
+            | Action::PassportResumed
+            | Action::PassportArchived
+            | Action::PassportDeactivated => read.detail_as::<StatusChanged>().unwrap().to_value(),
+            Action::SigningKeyRegistered => {
+                let d: KeyRegistered = read.detail_as().unwrap();
+                assert!(d.public_key_multibase.is_some());
+                d.to_value()
+            }
+            Action::SigningKeyAuthenticated => {
+                read.detail_as::<KeyAuthenticated>().unwrap().to_value()
+            }
+            Action::SigningKeyRetired | Action::SigningKeyRevoked => {
+                read.detail_as::<KeyStatusChanged>().unwrap().to_value()
+            }
+            _ => Ok(e.detail.clone()),
+        };
+        assert_eq!(again.unwrap(), e.detail, "{}", e.action);
+    }
+    for a in [
+        Action::PassportPublished,
+        Action::PassportSuspended,
+        Action::PassportResumed,
+        Action::PassportArchived,
+        Action::PassportDeactivated,
+        Action::SigningKeyRegistered,
+        Action::SigningKeyRetired,
+        Action::SigningKeyRevoked,
+        Action::ApiKeyCreated,
+        Action::ApiKeyRevoked,
+        Action::NodeStarted,
+    ] {
+        assert!(actions.contains(&a), "{a} not in the fixture");
+    }
+
+    // `hallmark log check`'s library functions report nothing.
+    let vkey = VerifierKey::parse(&fixture_text("log-key.txt")).unwrap();
+    let report = check_log(&store, Some(&vkey)).await.unwrap();
+    assert_eq!(report.divergence, None);
+    assert_eq!((report.leaves, report.checkpoints), (41, 19));
+    let secret = decode_hash(&fixture_text("node-secret.txt")).unwrap();
+    let keys = IntegrityKeys::derive(&secret).unwrap();
+    let integrity = check_integrity(&store, &keys).await.unwrap();
+    assert!(integrity.forgeries.is_empty(), "{:?}", integrity.forgeries);
+    assert_eq!(
+        (
+            integrity.leaves,
+            integrity.legacy_leaves,
+            integrity.versions
+        ),
+        (41, 0, 4)
+    );
+    for leaf in store.list_leaves(0, 1000).await.unwrap() {
+        assert_eq!(
+            leaf.check(&keys),
+            LeafCheck::Authentic,
+            "leaf {}",
+            leaf.index
+        );
+    }
+
+    // The verifier: the credential the node served is in its signed log, and the leaf in
+    // the served proof is the one recomputed now.
+    let proof: InclusionProof =
+        serde_json::from_str(&fixture_text("inclusion-proof.json")).unwrap();
+    let credential = std::fs::read(format!("{FIXTURE}/passport.json")).unwrap();
+    let checks = check_logged_credential(
+        &credential,
+        &format!("{}\n", fixture_text("checkpoint.txt")),
+        &proof,
+        &vkey,
+    );
+    assert!(
+        checks.iter().all(|c| matches!(c.outcome, Outcome::Pass(_))),
+        "{checks:?}"
+    );
+    let served = proof.leaf_bytes().unwrap().unwrap();
+    let index = usize::try_from(proof.leaf_index).unwrap();
+    assert_eq!(served, events[index].leaf_bytes().unwrap());
+    store.close().await;
+}

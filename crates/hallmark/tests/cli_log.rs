@@ -198,3 +198,69 @@ async fn log_check_with_the_keystore_names_a_forged_leaf_and_quarantine_records_
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("[quarantined]"), "{out}");
 }
+
+/// A log written before typed log events (`hallmark-store/tests/fixtures/log-f052a66`, see
+/// its README): `hallmark log check` with its log key and node secret finds every leaf,
+/// checkpoint and row as the node wrote them, and `hallmark verify --log-key` finds the
+/// served credential in the signed log.
+#[test]
+fn a_log_written_before_typed_events_still_checks_and_verifies() {
+    use std::os::unix::fs::PermissionsExt;
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../hallmark-store/tests/fixtures/log-f052a66"
+    );
+    let text = |name: &str| {
+        std::fs::read_to_string(format!("{fixture}/{name}"))
+            .unwrap()
+            .trim_end()
+            .to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hallmark.db");
+    std::fs::copy(format!("{fixture}/hallmark.db"), &path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let db = format!("sqlite:{}", path.display());
+    let (key, secret) = (text("log-key.txt"), text("node-secret.txt"));
+
+    let (code, out) = hallmark(&[
+        "log",
+        "check",
+        "--database",
+        &db,
+        "--log-key",
+        &key,
+        "--node-secret",
+        &secret,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("authenticated: leaves 41 (written before row authentication: 0)  versions 4")
+            && out.contains("leaves 41  checkpoints 19")
+            && out.contains("OK: every leaf matches its audit event")
+            && !out.contains("FORGERY"),
+        "{out}"
+    );
+
+    let file = |name: &str| format!("{fixture}/{name}");
+    let (code, out) = hallmark(&[
+        "verify",
+        &file("passport.json"),
+        "--did-document",
+        &file("did.json"),
+        "--checkpoint",
+        &file("checkpoint.txt"),
+        "--proof",
+        &file("inclusion-proof.json"),
+        "--log-key",
+        &key,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("pass  log-leaf        leaf 29 (passport.published of \"urn:uuid:")
+            && out.contains("version 2) records this credential's SHA-256 (public)")
+            && out.contains("pass  log-inclusion   leaf 29 is in the checkpointed tree of size 41")
+            && out.contains("VALID"),
+        "{out}"
+    );
+}

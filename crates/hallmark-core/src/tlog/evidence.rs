@@ -14,6 +14,7 @@
 //! [`crate::verify::Check`]s of a verification report), so a failure names what failed.
 
 use super::checkpoint::{open_note, Checkpoint, VerifierKey};
+use super::event::{Action, Detail, LeafEvent, Publication};
 use super::guard::CheckpointGuard;
 use super::merkle::{leaf_hash, verify_inclusion, Hash};
 use crate::jcs;
@@ -25,7 +26,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// The audit action whose leaf commits to a published version's credentials.
-pub const PUBLISH_ACTION: &str = "passport.published";
+pub const PUBLISH_ACTION: &str = Action::PassportPublished.as_str();
 
 /// A hash carried as standard base64 in JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -240,16 +241,17 @@ fn leaf_check(
             "the leaf bytes do not hash to the proof's leafHash".into(),
         );
     }
-    let event: Value = match jcs::parse_strict(bytes) {
-        Ok(v) => v,
-        Err(e) => return fail("log-leaf", format!("the leaf is not JSON: {e}")),
+    let event = match LeafEvent::from_leaf(bytes) {
+        Ok(e) => e,
+        Err(e) => return fail("log-leaf", format!("the leaf is {e}")),
     };
-    if event["action"] != PUBLISH_ACTION {
+    if event.known_action() != Some(Action::PassportPublished) {
         return fail(
             "log-leaf",
             format!(
                 "leaf {} is a {} event, not {PUBLISH_ACTION}",
-                proof.leaf_index, event["action"]
+                proof.leaf_index,
+                Value::from(event.action.as_ref())
             ),
         );
     }
@@ -261,21 +263,25 @@ fn leaf_check(
                 .into(),
         );
     }
-    let Some(recorded) = event["detail"]["credentialSha256"].as_object() else {
+    let Some(published) = Publication::from_value(&event.detail)
+        .ok()
+        .filter(|p| p.credential_sha256.is_some())
+    else {
         return fail("log-leaf", "the leaf records no credentialSha256".into());
     };
     let digests = credential_digests(credential);
-    let found = recorded.iter().find(|(_, v)| {
-        v.as_str()
-            .and_then(|s| hex::decode(s).ok())
-            .is_some_and(|d| digests.iter().any(|c| c.as_slice() == d.as_slice()))
-    });
+    let found = published
+        .credential_sha256
+        .as_ref()
+        .and_then(|hashes| hashes.find(&digests));
     match found {
-        Some((audience, _)) => pass(
+        Some(audience) => pass(
             "log-leaf",
             format!(
                 "leaf {} ({PUBLISH_ACTION} of {} version {}) records this credential's SHA-256 ({audience})",
-                proof.leaf_index, event["passport"], event["detail"]["version"]
+                proof.leaf_index,
+                Value::from(event.passport.as_deref()),
+                published.version
             ),
         ),
         None => fail(
@@ -346,6 +352,7 @@ pub fn check_consistency(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::tlog::event::CredentialHashes;
     use crate::tlog::{sign_checkpoint, CompactTree};
     use ed25519_dalek::SigningKey;
 
@@ -412,11 +419,26 @@ mod tests {
 
     fn published(log: &mut Log) -> u64 {
         log.push(serde_json::json!({"seq": 1, "action": "node.started", "detail": {}}));
-        let digest = hex::encode(Sha256::digest(CREDENTIAL));
-        let index = log.push(serde_json::json!({
-            "seq": 2, "action": PUBLISH_ACTION, "passport": "urn:uuid:0190",
-            "detail": {"version": 1, "credentialSha256": {"public": digest, "authority": "00"}},
-        }));
+        // A publish event as the node writes it (`tlog::event`): the public credential is
+        // CREDENTIAL, the other audiences' are other bytes.
+        let detail = Publication {
+            version: 1,
+            key_id: "z6MkKey".into(),
+            credential_sha256: Some(CredentialHashes::new(
+                &Sha256::digest(CREDENTIAL).into(),
+                &[0; 32],
+                &[0xaa; 32],
+            )),
+        }
+        .to_value()
+        .unwrap();
+        let id: crate::passport::PassportId = "urn:uuid:0190c2f4-8d3e-7b1a-9c4d-2e5f6a7b8c9d"
+            .parse()
+            .unwrap();
+        let at = time::macros::datetime!(2026-05-01 12:00 UTC);
+        let leaf =
+            LeafEvent::new(2, at, "admin:ops", PUBLISH_ACTION, Some(&id), None, &detail).unwrap();
+        let index = log.push(serde_json::from_slice(&leaf.leaf_bytes().unwrap()).unwrap());
         for seq in 3..=6 {
             log.push(serde_json::json!({"seq": seq, "action": "passport.suspended"}));
         }

@@ -2,7 +2,9 @@
 //! checkpoints signed as C2SP signed notes, and the guard that keeps the log append-only.
 //!
 //! # What is logged
-//! Each leaf is the canonical bytes of one audit event; its leaf hash is
+//! Each leaf is the canonical bytes of one audit event ([`event::LeafEvent`], the one
+//! definition the node, the store and the verifiers share, with the typed [`event::Action`]s
+//! and the `detail`s verifiers read); its leaf hash is
 //! `SHA-256(0x00 ‖ bytes)` and interior nodes are `SHA-256(0x01 ‖ left ‖ right)`
 //! ([`merkle`]). The node keeps a [`CompactTree`] (every perfect subtree hash cached, rebuilt
 //! from stored leaf hashes at start-up) so roots and proofs cost `O(log n)`.
@@ -36,6 +38,7 @@
 //! transparency-dev vector (`../shared/vectors/rfc6962`) and by property tests.
 
 pub mod checkpoint;
+pub mod event;
 pub mod evidence;
 pub mod guard;
 pub mod merkle;
@@ -44,6 +47,7 @@ pub use checkpoint::{
     key_id, open_note, sign_checkpoint, sign_note, verify_checkpoint, Checkpoint, CheckpointError,
     NoteSignature, SignedNote, VerifierKey,
 };
+pub use event::{is_public_action, Action, EventError, LeafEvent};
 pub use evidence::{
     check_consistency, check_logged_credential, open_checkpoint, B64Hash, ConsistencyProof,
     InclusionProof,

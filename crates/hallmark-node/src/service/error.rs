@@ -9,6 +9,7 @@ use hallmark_core::issue::IssueError;
 use hallmark_core::keys::SignerError;
 use hallmark_core::passport::{PassportError, PassportId, PublishRefused};
 use hallmark_core::sector::ValidationIssue;
+use hallmark_core::tlog::event::EventError;
 use hallmark_keys::{Backend, KeysError};
 use hallmark_store::StoreError;
 
@@ -164,11 +165,21 @@ impl From<KeysError> for ServiceError {
     }
 }
 
+impl From<EventError> for ServiceError {
+    fn from(e: EventError) -> Self {
+        ServiceError::internal("audit event detail", e)
+    }
+}
+
 impl From<crate::app::SyncError> for ServiceError {
     fn from(e: crate::app::SyncError) -> Self {
         match e {
             crate::app::SyncError::Custody(e) => e.into(),
             crate::app::SyncError::Store(e) => e.into(),
+            crate::app::SyncError::Event(e) => e.into(),
+            e @ crate::app::SyncError::StatusChange(..) => {
+                ServiceError::internal("signing-key sync", e)
+            }
         }
     }
 }

@@ -7,32 +7,35 @@ use crate::auth::Principal;
 use crate::plugins::GateError;
 use hallmark_core::access::PerAudience;
 use hallmark_core::passport::{Passport, PassportId, PassportStatus};
+use hallmark_core::tlog::event::{
+    Action, CredentialHashes, Detail, EventError, Publication, StatusChanged,
+};
 use hallmark_store::AuditEvent;
 use serde_json::json;
 
-fn event(who: &Principal, action: &str, passport: Option<&PassportId>) -> AuditEvent {
-    let mut e = AuditEvent::new(now(), &actor(who), action);
+fn event(who: &Principal, action: Action, passport: Option<&PassportId>) -> AuditEvent {
+    let mut e = AuditEvent::of(now(), &actor(who), action);
     e.passport = passport.copied();
     e
 }
 
 /// `passport.draft-created` (version 1).
 pub fn draft_created(who: &Principal, id: &PassportId) -> AuditEvent {
-    let mut e = event(who, "passport.draft-created", Some(id));
+    let mut e = event(who, Action::PassportDraftCreated, Some(id));
     e.detail = json!({ "version": 1 });
     e
 }
 
 /// `passport.draft-updated`.
 pub fn draft_updated(who: &Principal, id: &PassportId, version: u32) -> AuditEvent {
-    let mut e = event(who, "passport.draft-updated", Some(id));
+    let mut e = event(who, Action::PassportDraftUpdated, Some(id));
     e.detail = json!({ "version": version });
     e
 }
 
 /// `passport.version-started`.
 pub fn version_started(who: &Principal, id: &PassportId, version: u32) -> AuditEvent {
-    let mut e = event(who, "passport.version-started", Some(id));
+    let mut e = event(who, Action::PassportVersionStarted, Some(id));
     e.detail = json!({ "version": version });
     e
 }
@@ -45,11 +48,19 @@ pub fn published(
     version: u32,
     key_id: &str,
     credential_sha256: PerAudience<[u8; 32]>,
-) -> AuditEvent {
-    let mut e = event(who, "passport.published", Some(id));
-    let hashes = credential_sha256.map(hex::encode);
-    e.detail = json!({ "version": version, "keyId": key_id, "credentialSha256": hashes });
-    e
+) -> Result<AuditEvent, EventError> {
+    let mut e = event(who, Action::PassportPublished, Some(id));
+    e.detail = Publication {
+        version,
+        key_id: key_id.to_string(),
+        credential_sha256: Some(CredentialHashes::new(
+            &credential_sha256.public,
+            &credential_sha256.legitimate_interest,
+            &credential_sha256.authority,
+        )),
+    }
+    .to_value()?;
+    Ok(e)
 }
 
 /// `passport.suspended`, `passport.resumed`, `passport.archived` or
@@ -59,16 +70,19 @@ pub fn status_changed(
     id: &PassportId,
     to: PassportStatus,
     reason: Option<&str>,
-) -> AuditEvent {
+) -> Result<AuditEvent, EventError> {
     let action = match to {
-        PassportStatus::Suspended => "passport.suspended",
-        PassportStatus::Published => "passport.resumed",
-        PassportStatus::Archived => "passport.archived",
-        _ => "passport.deactivated",
+        PassportStatus::Suspended => Action::PassportSuspended,
+        PassportStatus::Published => Action::PassportResumed,
+        PassportStatus::Archived => Action::PassportArchived,
+        _ => Action::PassportDeactivated,
     };
     let mut e = event(who, action, Some(id));
-    e.detail = json!({ "reason": reason });
-    e
+    e.detail = StatusChanged {
+        reason: reason.map(str::to_string),
+    }
+    .to_value()?;
+    Ok(e)
 }
 
 /// `plugin.failed`: the sector plugin gave no verdict `during` a draft write, the dry run
@@ -81,7 +95,7 @@ pub fn plugin_failed(
     error: &GateError,
     detail: &str,
 ) -> AuditEvent {
-    let mut e = event(who, "plugin.failed", id);
+    let mut e = event(who, Action::PluginFailed, id);
     e.detail = json!({
         "during": during,
         "sector": passport.sector.id,
@@ -95,7 +109,7 @@ pub fn plugin_failed(
 
 /// `api-key.revoked`.
 pub fn api_key_revoked(who: &Principal, prefix: &str, key_id: uuid::Uuid) -> AuditEvent {
-    let mut e = event(who, "api-key.revoked", None);
+    let mut e = event(who, Action::ApiKeyRevoked, None);
     e.subject = Some(prefix.to_string());
     e.detail = json!({ "keyId": key_id });
     e

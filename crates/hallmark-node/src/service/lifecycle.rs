@@ -58,7 +58,7 @@ impl Service<'_> {
         to: PassportStatus,
         reason: Reason,
     ) -> Result<PassportRecord, ServiceError> {
-        let event = events::status_changed(who, &id, to, reason.as_deref());
+        let event = events::status_changed(who, &id, to, reason.as_deref())?;
         let changed = self
             .app
             .store

@@ -72,7 +72,7 @@ impl Service<'_> {
         let issued = app.issuer.issue_all(&passport, signer.as_ref(), now)?;
         let key_id = signer.key_id().to_string();
         let sha256 = issued.as_ref().map(|c| c.sha256);
-        let event = events::published(who, &id, draft.version, &key_id, sha256);
+        let event = events::published(who, &id, draft.version, &key_id, sha256)?;
         let version = NewVersion {
             version: draft.version,
             content: to_vec(passport.passport())?,

@@ -26,6 +26,7 @@ use super::{
 };
 use crate::app::AppState;
 use crate::integrity::{self, AlarmKind};
+use hallmark_core::tlog::event::{Action, Detail, LeafQuarantined};
 use hallmark_core::tlog::{Checkpoint, CheckpointGuard, GuardError};
 use hallmark_store::{AuditEvent, CheckpointRecord, LeafCheck, StoreError};
 use sha2::{Digest, Sha256};
@@ -222,14 +223,15 @@ impl Checkpointer {
                 .find(|q| q.leaf_index == *index)
                 .map(|q| q.reason)
                 .unwrap_or_default();
-            let mut event =
-                AuditEvent::new(OffsetDateTime::now_utc(), "node", super::QUARANTINE_ACTION);
+            let mut event = AuditEvent::of(
+                OffsetDateTime::now_utc(),
+                "node",
+                Action::LogLeafQuarantined,
+            );
             event.subject = Some(format!("leaf:{index}"));
-            event.detail = serde_json::json!({
-                "leafIndex": index,
-                "leafHash": hex::encode(hash),
-                "reason": reason,
-            });
+            event.detail = LeafQuarantined::new(*index, hash, reason)
+                .to_value()
+                .map_err(|e| StoreError::Constraint(e.to_string()))?;
             app.store.append_audit(event).await?;
         }
         Ok(found)

@@ -28,6 +28,7 @@ pub mod keys;
 use crate::app::App;
 use ed25519_dalek::VerifyingKey;
 use hallmark_core::integrity::IntegrityKeys;
+use hallmark_core::tlog::event::{Action, Detail, LeafQuarantined};
 use hallmark_core::tlog::{
     open_note, Checkpoint, CompactTree, Hash, HashSource, ProofError, VerifierKey,
 };
@@ -51,24 +52,12 @@ pub const MAX_ENTRIES: u64 = 256;
 /// Leaf hashes read from the store per query when catching up.
 const CATCH_UP_BATCH: u32 = 10_000;
 
-/// Audit actions whose leaf bytes the public endpoints serve. Every other leaf (drafts,
+/// Whether the leaf of an audit event with this action is served publicly
+/// (`hallmark_core::tlog::event::Action::is_public`). Every other leaf (drafts,
 /// authentication failures and throttles with client addresses, API keys and their labels,
 /// anything unknown) is *withheld*: its leaf hash is served, so the tree stays checkable,
 /// but not its bytes. Unknown actions are withheld (fail closed).
-pub const PUBLIC_ACTIONS: &[&str] = &[
-    "passport.published",
-    "passport.suspended",
-    "passport.resumed",
-    "passport.archived",
-    "passport.deactivated",
-    "node.started",
-    QUARANTINE_ACTION,
-];
-
-/// Whether the leaf of an audit event with this action is served publicly.
-pub fn is_public_action(action: &str) -> bool {
-    PUBLIC_ACTIONS.contains(&action) || action.starts_with("signing-key.")
-}
+pub use hallmark_core::tlog::event::is_public_action;
 
 /// The log's name (checkpoint origin and log-key name) for a public base URL:
 /// `<host>[:port][/path]/log`, e.g. `passports.example.com/log` for
@@ -145,7 +134,7 @@ pub async fn stored_origin(app: &App) -> Result<Option<String>, StoreError> {
 }
 
 /// The audit action the node records when it signs over a quarantined leaf.
-pub const QUARANTINE_ACTION: &str = "log.leaf-quarantined";
+pub const QUARANTINE_ACTION: &str = Action::LogLeafQuarantined.as_str();
 
 /// What [`TransparencyLog::catch_up`] accepts.
 #[derive(Debug)]
@@ -416,15 +405,9 @@ impl TransparencyLog {
                         });
                         break;
                     }
-                } else if leaf.event.event.action == QUARANTINE_ACTION {
-                    if let Some(i) = leaf
-                        .event
-                        .event
-                        .detail
-                        .get("leafIndex")
-                        .and_then(|v| v.as_u64())
-                    {
-                        out.recorded.insert(i);
+                } else if leaf.event.event.known_action() == Some(Action::LogLeafQuarantined) {
+                    if let Ok(q) = LeafQuarantined::from_value(&leaf.event.event.detail) {
+                        out.recorded.insert(q.leaf_index);
                     }
                 }
                 accepted.push(leaf.leaf_hash);
