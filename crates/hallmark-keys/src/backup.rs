@@ -15,7 +15,8 @@
 //! (`Zeroizing`), sized up front so they do not reallocate and leave copies behind. It is
 //! never written to disk: only age ciphertexts are.
 
-use crate::keystore::{new_info, random_seed, utc, PlainKey};
+use crate::keystore::plain::{new_info, utc, PlainKey};
+use crate::random::random_seed;
 use crate::{KeysError, Purpose};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;

@@ -12,6 +12,7 @@ mod custody;
 mod error;
 pub mod hsm;
 pub mod keystore;
+mod random;
 
 pub use backup::{generate_offline, BackupIdentity, OfflineKey};
 pub use custody::{Availability, KeyCustody};

@@ -2,18 +2,13 @@
 //! sign-only private keys), finding and destroying objects by label, and reading public
 //! keys (`CKA_EC_POINT`).
 
-use super::records::create_record;
-use super::session::Inner;
-use crate::{Backend, KeyInfo, KeysError, Purpose};
+use crate::KeysError;
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
 use ed25519_dalek::VerifyingKey;
-use hallmark_core::did::KeyStatus;
-use hallmark_core::keys::{public_key_multibase, KeyId};
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 
 /// `CKA_EC_PARAMS` for Ed25519 as the DER OID 1.3.101.112 (RFC 8410), the preferred form.
 pub const ED25519_PARAMS_OID: [u8; 5] = [0x06, 0x03, 0x2b, 0x65, 0x70];
@@ -22,40 +17,6 @@ pub const ED25519_PARAMS_OID: [u8; 5] = [0x06, 0x03, 0x2b, 0x65, 0x70];
 pub const ED25519_PARAMS_NAME: [u8; 14] = [
     0x13, 0x0c, b'e', b'd', b'w', b'a', b'r', b'd', b's', b'2', b'5', b'5', b'1', b'9',
 ];
-
-impl Inner {
-    /// Generate a key pair in the token and record it as current.
-    pub(super) fn generate_in(
-        &self,
-        s: &Session,
-        purpose: Purpose,
-        now: OffsetDateTime,
-    ) -> Result<KeyInfo, KeysError> {
-        let seq = self.next_seq(s, purpose)?;
-        let label = self.label(purpose, seq);
-        let (public, private) = generate_pair(s, &label)?;
-        let key = public_key_of(s, public)?;
-        let id = KeyId::of(&key);
-        let ck_id = cka_id(&key);
-        for h in [public, private] {
-            s.update_attributes(h, &[Attribute::Id(ck_id.clone())])
-                .map_err(KeysError::ck("C_SetAttributeValue(CKA_ID)"))?;
-        }
-        let info = KeyInfo {
-            id,
-            purpose,
-            status: KeyStatus::Current,
-            backend: Backend::Pkcs11,
-            public_key_multibase: public_key_multibase(&key),
-            created_at: now,
-            retired_at: None,
-            revoked_at: None,
-            revocation_reason: None,
-        };
-        create_record(s, &label, &info)?;
-        Ok(info)
-    }
-}
 
 pub(super) fn find_one(
     s: &Session,
@@ -89,7 +50,10 @@ pub(super) fn destroy_private(s: &Session, label: &str) -> Result<(), KeysError>
 }
 
 /// `C_GenerateKeyPair` for Ed25519, trying the OID form of the curve parameters first.
-fn generate_pair(s: &Session, label: &str) -> Result<(ObjectHandle, ObjectHandle), KeysError> {
+pub(super) fn generate_pair(
+    s: &Session,
+    label: &str,
+) -> Result<(ObjectHandle, ObjectHandle), KeysError> {
     let private = [
         Attribute::Token(true),
         Attribute::Private(true),
@@ -145,7 +109,7 @@ pub(super) fn read_public_key(s: &Session, label: &str) -> Result<VerifyingKey, 
     public_key_of(s, h)
 }
 
-fn public_key_of(s: &Session, public: ObjectHandle) -> Result<VerifyingKey, KeysError> {
+pub(super) fn public_key_of(s: &Session, public: ObjectHandle) -> Result<VerifyingKey, KeysError> {
     let attrs = s
         .get_attributes(public, &[AttributeType::EcPoint])
         .map_err(KeysError::ck("C_GetAttributeValue(CKA_EC_POINT)"))?;

@@ -3,14 +3,15 @@
 //! as JSON in `CKA_VALUE`), read back with interrupted operations resolved, and replaced
 //! create-first.
 
-use super::objects::read_public_key;
+use super::objects::{cka_id, generate_pair, public_key_of, read_public_key};
 use super::session::Inner;
 use crate::{Backend, KeyInfo, KeysError, Purpose};
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
 use hallmark_core::did::KeyStatus;
-use hallmark_core::keys::KeyId;
+use hallmark_core::keys::{public_key_multibase, KeyId};
+use time::OffsetDateTime;
 
 /// `CKA_APPLICATION` of Hallmark's key-status records.
 const APPLICATION: &[u8] = b"hallmark";
@@ -233,6 +234,40 @@ pub(super) fn write_record(s: &Session, old: &Record, info: &KeyInfo) -> Result<
             .map_err(KeysError::ck("C_DestroyObject(record)"))?;
     }
     Ok(())
+}
+
+impl Inner {
+    /// Generate a key pair in the token and record it as current.
+    pub(super) fn generate_in(
+        &self,
+        s: &Session,
+        purpose: Purpose,
+        now: OffsetDateTime,
+    ) -> Result<KeyInfo, KeysError> {
+        let seq = self.next_seq(s, purpose)?;
+        let label = self.label(purpose, seq);
+        let (public, private) = generate_pair(s, &label)?;
+        let key = public_key_of(s, public)?;
+        let id = KeyId::of(&key);
+        let ck_id = cka_id(&key);
+        for h in [public, private] {
+            s.update_attributes(h, &[Attribute::Id(ck_id.clone())])
+                .map_err(KeysError::ck("C_SetAttributeValue(CKA_ID)"))?;
+        }
+        let info = KeyInfo {
+            id,
+            purpose,
+            status: KeyStatus::Current,
+            backend: Backend::Pkcs11,
+            public_key_multibase: public_key_multibase(&key),
+            created_at: now,
+            retired_at: None,
+            revoked_at: None,
+            revocation_reason: None,
+        };
+        create_record(s, &label, &info)?;
+        Ok(info)
+    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 //! the key list (with the unambiguous [`Fields`] encoding), the node's integrity secret,
 //! and the operating system's randomness. See the module docs of [`super`] for the scheme.
 
-use super::format::{FORMAT, VERSION};
 use crate::backup::BackupIdentity;
+use crate::random::fill_random;
 use crate::{KeyInfo, KeysError, Purpose};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -15,12 +15,16 @@ use hallmark_core::did::KeyStatus;
 use hallmark_core::integrity::IntegrityKeys;
 use hallmark_core::keys::KeyId;
 use hmac::{Hmac, Mac};
-use rand_core::{OsRng, RngCore};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
+
+/// The `format` value of a keystore file (bound into the file MAC with [`VERSION`]).
+pub const FORMAT: &str = "hallmark-keystore";
+/// The keystore file format version this build reads and writes.
+pub const VERSION: u32 = 1;
 
 /// Length of the Argon2id salt.
 pub(super) const SALT_LEN: usize = 16;
@@ -438,18 +442,4 @@ fn open_seed(
     }
     seed.copy_from_slice(&plain);
     Some(seed)
-}
-
-/// Fill `buf` from the operating system's random generator.
-pub(crate) fn fill_random(buf: &mut [u8]) -> Result<(), KeysError> {
-    OsRng
-        .try_fill_bytes(buf)
-        .map_err(|_| KeysError::Crypto("the operating system's random generator failed"))
-}
-
-/// A fresh random Ed25519 seed, zeroized on drop.
-pub(crate) fn random_seed() -> Result<Zeroizing<[u8; 32]>, KeysError> {
-    let mut seed = Zeroizing::new([0u8; 32]);
-    fill_random(&mut seed[..])?;
-    Ok(seed)
 }

@@ -2,7 +2,7 @@
 //! (JSON completeness, format name, version, base64 fields) and writing it. No
 //! cryptography happens here: sealed keys, check values and MACs are opaque bytes.
 
-use super::crypto::{KdfParams, NONCE_LEN, SALT_LEN};
+use super::crypto::{KdfParams, FORMAT, NONCE_LEN, SALT_LEN, VERSION};
 use crate::{Backend, KeyInfo, KeysError, Purpose};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -12,11 +12,6 @@ use hallmark_core::keys::{decode_public_key_multibase, KeyId};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use time::OffsetDateTime;
-
-/// The `format` value of a keystore file.
-pub const FORMAT: &str = "hallmark-keystore";
-/// The keystore file format version this build reads and writes.
-pub const VERSION: u32 = 1;
 
 #[derive(Deserialize)]
 struct Header {

@@ -2,7 +2,7 @@
 //! (temporary file in the same directory, fsync, rename, fsync of the directory) and new
 //! private files for backups and offline keys.
 
-use super::crypto::fill_random;
+use crate::random::fill_random;
 use crate::KeysError;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};

@@ -64,14 +64,15 @@ mod crypto;
 mod custody;
 mod format;
 mod io;
+pub(crate) mod plain;
 mod signer;
 
-use crypto::fill_random;
-pub(crate) use crypto::random_seed;
+use crate::random::{fill_random, random_seed};
 pub use crypto::KdfParams;
+pub use crypto::{FORMAT, VERSION};
 pub use custody::KeystoreCustody;
-pub use format::{FORMAT, VERSION};
 pub use io::write_new_private_file;
+use plain::{new_info, utc, PlainKey};
 pub use signer::PurposeSigner;
 
 use crate::backup::{self, BackupIdentity};
@@ -87,7 +88,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use time::OffsetDateTime;
-use zeroize::Zeroizing;
 
 /// The default keystore path used by the CLI.
 pub const DEFAULT_PATH: &str = "hallmark-keys.json";
@@ -130,13 +130,6 @@ impl fmt::Debug for Keystore {
             .field("node_recipient", &self.node.sealed.recipient)
             .finish_non_exhaustive()
     }
-}
-
-/// A private key in memory, with the public metadata it is stored under. Used by restore
-/// and import; the seed is zeroized on drop.
-pub(crate) struct PlainKey {
-    pub(crate) info: KeyInfo,
-    pub(crate) seed: Zeroizing<[u8; 32]>,
 }
 
 impl Keystore {
@@ -661,26 +654,6 @@ impl Keystore {
         );
         io::atomic_write(&self.path, &file.to_bytes(&self.path)?, create)
     }
-}
-
-/// Metadata of a new current file-backend key.
-pub(crate) fn new_info(public: &VerifyingKey, purpose: Purpose, now: OffsetDateTime) -> KeyInfo {
-    KeyInfo {
-        id: KeyId::of(public),
-        purpose,
-        status: KeyStatus::Current,
-        backend: Backend::File,
-        public_key_multibase: hallmark_core::keys::public_key_multibase(public),
-        created_at: now,
-        retired_at: None,
-        revoked_at: None,
-        revocation_reason: None,
-    }
-}
-
-/// `t` in UTC (how times are stored).
-pub(crate) fn utc(t: OffsetDateTime) -> OffsetDateTime {
-    t.to_offset(time::UtcOffset::UTC)
 }
 
 fn check_passphrase_not_empty(passphrase: &SecretString) -> Result<(), KeysError> {
