@@ -65,22 +65,17 @@ impl Drop for Cleanup {
                 .status();
             std::thread::sleep(Duration::from_millis(300));
         }
-        let sql = format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE); DROP ROLE IF EXISTS {}; DROP ROLE IF EXISTS {};",
-            self.db, self.roles[0], self.roles[1]
-        );
+        // One `-c` per statement: psql sends a multi-statement `-c` as one transaction, and
+        // DROP DATABASE cannot run inside one.
+        let drop_db = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.db);
+        let drop_roles = self
+            .roles
+            .iter()
+            .map(|r| format!("DROP ROLE IF EXISTS {r}"))
+            .collect::<Vec<_>>();
         let _ = Command::new("psql")
-            .args([
-                "-q",
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-c",
-                &sql,
-            ])
+            .args(["-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"])
+            .args(["-c", &drop_db, "-c", &drop_roles[0], "-c", &drop_roles[1]])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
@@ -230,4 +225,25 @@ fn production_walkthrough_publishes_and_verifies_only_via_the_issuers_did() {
         );
     }
     drop(cleanup);
+    let left = Command::new("psql")
+        .args([
+            "-At",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-c",
+        ])
+        .arg(format!(
+            "SELECT count(*) FROM pg_database WHERE datname = '{name}'"
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&left.stdout).trim(),
+        "0",
+        "the walkthrough's database was dropped"
+    );
 }
