@@ -68,6 +68,21 @@ pub struct App {
     pub alarms: crate::integrity::Alarms,
 }
 
+impl crate::integrity::Sources for App {
+    fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+    fn custody(&self) -> &dyn KeyCustody {
+        self.custody.as_ref()
+    }
+    fn integrity_keys(&self) -> &IntegrityKeys {
+        &self.integrity
+    }
+    fn alarms(&self) -> &crate::integrity::Alarms {
+        &self.alarms
+    }
+}
+
 /// Cheaply cloneable handle on [`App`].
 pub type AppState = Arc<App>;
 

@@ -15,8 +15,7 @@
 
 use crate::apikey::{self, KeyHash, Scope};
 use crate::audit::{AuditSink, AuthFailure, BoxFuture, SecurityEvent};
-use crate::config::AdminCredentials;
-use crate::edge::client_ip;
+use crate::edge::client::client_ip;
 use crate::problem::ApiError;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::AUTHORIZATION;
@@ -39,6 +38,15 @@ use time::OffsetDateTime;
 use tower::{Layer, Service};
 use uuid::Uuid;
 use zeroize::Zeroizing;
+
+/// The admin login (never stored in the database).
+#[derive(Debug, Clone)]
+pub struct AdminCredentials {
+    /// User name.
+    pub username: String,
+    /// Password.
+    pub password: secrecy::SecretString,
+}
 
 /// Who is calling, placed in the request extensions by [`authenticate`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,17 +18,31 @@
 //! Every finding raises an [`Alarms`] entry: counted (shown in `/health`), logged once as an
 //! error line, and recorded once as a private `integrity.alarm` audit event.
 
-use crate::app::App;
 use hallmark_core::did::{DidDocument, KeyStatus, PublishedKey};
+use hallmark_core::integrity::IntegrityKeys;
 use hallmark_core::keys::decode_public_key_multibase;
 use hallmark_core::tlog::event::Action;
-use hallmark_keys::{KeyInfo, Purpose};
-use hallmark_store::{AuditEvent, SigningKeyRecord, SigningKeyStatus};
+use hallmark_keys::{KeyCustody, KeyInfo, Purpose};
+use hallmark_store::{AuditEvent, SigningKeyRecord, SigningKeyStatus, Store};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use time::OffsetDateTime;
+
+/// What the node's trust decisions read: key custody, the store, the row-authentication
+/// keys and the [`Alarms`] they raise. The application state (`app::App`) is one; this module
+/// never names it, so the state can hold the alarms without an import cycle.
+pub trait Sources: Sync {
+    /// Persistence.
+    fn store(&self) -> &dyn Store;
+    /// Key custody.
+    fn custody(&self) -> &dyn KeyCustody;
+    /// The node's row-authentication keys.
+    fn integrity_keys(&self) -> &IntegrityKeys;
+    /// The findings so far.
+    fn alarms(&self) -> &Alarms;
+}
 
 /// What an alarm is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,14 +144,19 @@ impl Alarms {
 
 /// Raises an alarm and, the first time, records it as a private audit event (evidence in
 /// the log; bounded by the number of distinct rows someone inserted).
-pub async fn alarm(app: &App, kind: AlarmKind, subject: &str, detail: serde_json::Value) {
-    if !app.alarms.raise(kind, subject, &detail.to_string()) {
+pub async fn alarm(
+    app: &(impl Sources + ?Sized),
+    kind: AlarmKind,
+    subject: &str,
+    detail: serde_json::Value,
+) {
+    if !app.alarms().raise(kind, subject, &detail.to_string()) {
         return;
     }
     let mut event = AuditEvent::of(OffsetDateTime::now_utc(), "node", Action::IntegrityAlarm);
     event.subject = Some(subject.chars().take(512).collect());
     event.detail = serde_json::json!({ "alarm": kind.as_str(), "detail": detail });
-    if let Err(e) = app.store.append_audit(event).await {
+    if let Err(e) = app.store().append_audit(event).await {
         tracing::error!(target: "hallmark::integrity", error = %e, "could not record the integrity alarm");
     }
 }
@@ -228,10 +247,12 @@ pub fn merge_keys(
 
 /// The trusted keys of the node ([`merge_keys`] over custody and the store), reporting
 /// every rejected row.
-pub async fn trusted_keys(app: &App) -> Result<Vec<TrustedKey>, hallmark_store::StoreError> {
-    let custody = app.custody.list().ok();
-    let rows = app.store.list_signing_keys().await?;
-    let (trusted, rejected) = merge_keys(custody.as_deref(), &rows, &app.integrity);
+pub async fn trusted_keys(
+    app: &(impl Sources + ?Sized),
+) -> Result<Vec<TrustedKey>, hallmark_store::StoreError> {
+    let custody = app.custody().list().ok();
+    let rows = app.store().list_signing_keys().await?;
+    let (trusted, rejected) = merge_keys(custody.as_deref(), &rows, app.integrity_keys());
     for row in rejected {
         alarm(
             app,

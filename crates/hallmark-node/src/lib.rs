@@ -1,8 +1,9 @@
 //! The Hallmark node service: the parts that turn the library crates into an HTTP service.
 //!
 //! Map:
-//! - [`config`]: settings from `HALLMARK_*` variables and/or TOML; `validate` fails closed
-//!   in production.
+//! - [`config`]: settings from `HALLMARK_*` variables and/or TOML, each declared once in
+//!   one table; `validate` fails closed in production. [`profile`]: production or
+//!   development.
 //! - [`apikey`]: the `hmk_` API key format (prefix, scope letter, lookup id, secret, CRC-32
 //!   checksum), hashing and constant-time verification.
 //! - [`edge`]: the listeners' accept loop (connection caps, header-read and idle timeouts)
@@ -40,6 +41,7 @@ pub mod node;
 pub mod openapi;
 pub mod plugins;
 pub mod problem;
+pub mod profile;
 pub mod refusals;
 pub mod routes;
 pub mod service;
@@ -49,6 +51,7 @@ pub mod transparency;
 pub use apikey::{ApiKey, KeyHash, MalformedKey, ParsedKey, Scope};
 pub use audit::{AuditSink, SecurityEvent};
 pub use auth::{AuthState, KeyLookup, Principal, StoredKey};
-pub use config::{Config, ConfigError, Profile, ValidatedConfig};
+pub use config::{Config, ConfigError, ValidatedConfig};
 pub use edge::{admin_router, public_router, EdgeConfig};
 pub use problem::{ApiError, Problem};
+pub use profile::Profile;

@@ -7,14 +7,13 @@
 
 use crate::app::{App, AppState};
 use crate::audit::AuditSink;
-use crate::auth::{AuthState, KeyLookup};
+use crate::auth::{AdminCredentials, AuthState, KeyLookup};
 use crate::backing::{StoreAudit, StoreKeys};
-use crate::config::{
-    AdminCredentials, Database, PluginSettings, Profile, Signing, ValidatedConfig,
-};
+use crate::config::{Database, Signing, ValidatedConfig};
 use crate::edge::serve::{self, ConnLimits};
 use crate::edge::{admin_router, public_router, EdgeConfig};
-use crate::plugins::{PluginGate, PluginLoadError};
+use crate::plugins::{PluginGate, PluginLoadError, PluginSettings};
+use crate::profile::Profile;
 use crate::refusals::Refusals;
 use crate::routes;
 use crate::transparency::{self, origin_for, TransparencyLog};
@@ -240,7 +239,7 @@ pub async fn build_app_with_plugins(
         alarms: crate::integrity::Alarms::default(),
     });
     // Read-only: a log signed for another origin stops start-up before any write.
-    if let Some(stored) = transparency::stored_origin(&app).await? {
+    if let Some(stored) = transparency::stored_origin(app.as_ref(), app.log.origin()).await? {
         return Err(StartError::LogOriginChanged {
             stored,
             configured: app.log.origin().to_string(),

@@ -7,7 +7,7 @@
 //! its deadline or memory cap, or answers too much or garbage gives no verdict, and the
 //! caller must not publish.
 
-use crate::config::{PluginSettings, Profile};
+use crate::profile::Profile;
 use hallmark_core::passport::SectorRef;
 use hallmark_core::sector::SectorRegistry;
 use hallmark_sandbox::{
@@ -18,6 +18,20 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
+
+/// Sector plugins (see `docs/plugins.md`, "In the node").
+#[derive(Debug, Clone, Default)]
+pub struct PluginSettings {
+    /// Directory of `<name>.wasm` + `<name>.manifest.json` pairs; `None`: no plugins.
+    pub dir: Option<PathBuf>,
+    /// The operator's publisher keys (`HALLMARK_PLUGIN_TRUSTED_KEYS`) whose signed manifests
+    /// are admitted; the built-in [`PROJECT_PUBLISHER_KEY`] is trusted in addition.
+    pub trusted_keys: Vec<ed25519_dalek::VerifyingKey>,
+    /// DEVELOPMENT ONLY: admit `<name>.wasm` without a manifest (refused in production).
+    pub allow_unsigned: bool,
+    /// Sector ids whose every schema version must have a plugin (else start-up fails).
+    pub required: Vec<String>,
+}
 
 /// The publisher key of the project's own sector plugins (`plugins/battery/publisher.pub`,
 /// a Multikey), built into the binary. [`PluginGate::open`] trusts it in addition to the

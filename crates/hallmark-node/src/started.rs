@@ -9,7 +9,7 @@
 //! The leaf is public (see `docs/transparency-log.md`).
 
 use crate::app::App;
-use crate::config::{Database, Profile, Signing, ValidatedConfig};
+use crate::config::{Database, Signing, ValidatedConfig};
 use hallmark_core::keys::public_key_multibase;
 use hallmark_core::tlog::event::Action;
 use hallmark_store::{AuditEvent, AuditRecord, StoreError};
@@ -35,10 +35,7 @@ pub fn started_detail(config: &ValidatedConfig, app: &App, keys: &[Value]) -> Va
     let rates = &config.rate_limits;
     json!({
         "version": env!("CARGO_PKG_VERSION"),
-        "profile": match config.profile {
-            Profile::Production => "production",
-            Profile::Development => "development",
-        },
+        "profile": config.profile.as_str(),
         "publicListen": config.public_listen.to_string(),
         "adminListen": config.admin_listen.to_string(),
         "publicBaseUrl": config.public_base_url,

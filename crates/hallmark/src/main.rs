@@ -124,16 +124,25 @@ enum Command {
     },
 }
 
+/// The settings of `hallmark serve --help`, by section, from the node's one settings table
+/// (`hallmark_node::config::SETTINGS`).
 fn serve_settings_help() -> String {
     let mut s = String::from(
         "Settings (environment variable = TOML key; [secret] also from <VAR>_FILE; details in docs/configuration.md):\n",
     );
+    let mut section = "";
     for setting in hallmark_node::config::SETTINGS {
+        if setting.section != section {
+            section = setting.section;
+            s.push_str(&format!("\n {section}:\n"));
+        }
         s.push_str(&format!(
-            "  {} = {}{}\n",
+            "  {} = {}{}\n      {} Default: {}.\n",
             setting.env,
             setting.key,
-            if setting.secret { "  [secret]" } else { "" }
+            if setting.secret { "  [secret]" } else { "" },
+            setting.help_text(),
+            setting.default_text(),
         ));
     }
     s
@@ -156,5 +165,19 @@ fn main() -> ExitCode {
             public_port,
             admin_port,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// `hallmark serve --help` lists every setting of the table, with its default.
+    #[test]
+    fn serve_help_lists_every_setting() {
+        let help = super::serve_settings_help();
+        for setting in hallmark_node::config::SETTINGS {
+            let line = format!("{} = {}", setting.env, setting.key);
+            assert!(help.contains(&line), "{line} missing from:\n{help}");
+            assert!(help.contains(&setting.default_text()), "{}", setting.env);
+        }
     }
 }

@@ -1,20 +1,150 @@
 //! `hallmark serve` and `hallmark demo`.
 
 use hallmark_keys::keystore::{KdfParams, Keystore, KeystoreCustody};
+use hallmark_keys::KeysError;
 use hallmark_node::config::{
-    self, AdminCredentials, Config, LogLevel, Profile, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME,
-    DEMO_KEYSTORE_PASSPHRASE, SQLITE_FILE,
+    self, AdminCredentials, Config, ConfigError, LogLevel, Profile, DEMO_ADMIN_PASSWORD,
+    DEMO_ADMIN_USERNAME, DEMO_KEYSTORE_PASSPHRASE, SQLITE_FILE,
 };
 use hallmark_node::edge::EdgeConfig;
-use hallmark_node::node::{self, Running};
-use hallmark_node::plugins::PluginGate;
-use hallmark_store::{SqliteStore, Store};
+use hallmark_node::node::{self, Running, StartError};
+use hallmark_node::plugins::{PluginGate, PluginLoadError};
+use hallmark_node::transparency::LogStatus;
+use hallmark_store::{SqliteStore, Store, StoreError};
 use secrecy::SecretString;
 use serde_json::Value;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+
+/// Why `hallmark serve` stopped: a refused configuration (exit 2) or a failed start-up or
+/// run (exit 1). Each message is one line; none holds a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The configuration cannot be read or is refused.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The async runtime did not start.
+    #[error("{0}")]
+    Runtime(String),
+    /// The node did not start, or stopped with an error.
+    #[error(transparent)]
+    Node(#[from] StartError),
+}
+
+impl ServeError {
+    /// The process exit code: 2 for a refused configuration, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ServeError::Config(_) => 2,
+            ServeError::Runtime(_) | ServeError::Node(_) => 1,
+        }
+    }
+}
+
+/// Why `hallmark demo` stopped (exit 1). Each message is one line naming what failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The async runtime did not start.
+    #[error("{0}")]
+    Runtime(String),
+    /// A file or directory of the demo could not be created or written.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The demo keystore could not be created or opened.
+    #[error("keystore: {0}")]
+    Keystore(#[from] KeysError),
+    /// The demo database could not be opened or read.
+    #[error("database: {0}")]
+    Database(#[from] StoreError),
+    /// The demo's configuration did not validate (never expected: development defaults).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The built-in battery plugin did not load.
+    #[error(transparent)]
+    Plugin(#[from] PluginLoadError),
+    /// The task loading the plugin failed.
+    #[error("loading the battery plugin: {0}")]
+    PluginTask(#[from] tokio::task::JoinError),
+    /// The node did not start, or stopped with an error.
+    #[error(transparent)]
+    Node(#[from] StartError),
+    /// One of the built-in example passports is not JSON (a defect in `demo/`).
+    #[error("{name}: {source}")]
+    Example {
+        /// The file in `demo/`.
+        name: &'static str,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// A request body could not be encoded (never expected).
+    #[error("{0}")]
+    Encode(serde_json::Error),
+    /// A request to the demo node's admin API failed.
+    #[error("{path}: {source}")]
+    Request {
+        /// The API path.
+        path: String,
+        /// Why.
+        source: reqwest::Error,
+    },
+    /// The admin API answered something that is not JSON.
+    #[error("{path}: HTTP {status}: {source}: {body}")]
+    NotJson {
+        /// The API path.
+        path: String,
+        /// The status.
+        status: reqwest::StatusCode,
+        /// The parser's message.
+        source: serde_json::Error,
+        /// The body, lossily decoded.
+        body: String,
+    },
+    /// The admin API refused a request.
+    #[error("{path}: HTTP {status}: {problem}")]
+    Refused {
+        /// The API path.
+        path: String,
+        /// The status.
+        status: reqwest::StatusCode,
+        /// The problem+json body.
+        problem: Value,
+    },
+    /// A created passport's answer names no id.
+    #[error("/passports: no passport id in {0}")]
+    NoPassportId(Value),
+    /// The battery plugin reported a finding on an example passport (a defect in it).
+    #[error("demo passport {product}: the battery plugin reported {findings}")]
+    Findings {
+        /// The passport's product identifier.
+        product: Value,
+        /// The findings.
+        findings: Value,
+    },
+    /// No example passport was published.
+    #[error("no published passport")]
+    NothingPublished,
+    /// Reading the demo node's public listener failed.
+    #[error("{0}")]
+    Public(String),
+    /// No checkpoint covered the publication in time.
+    #[error("no checkpoint covers log leaf {index}: {status:?}")]
+    NoCheckpoint {
+        /// The publication's log index.
+        index: u64,
+        /// What the checkpoint signer last did.
+        status: LogStatus,
+    },
+    /// The served log key is not text.
+    #[error("log key: not UTF-8")]
+    LogKeyNotUtf8,
+}
 
 fn init_logging(level: LogLevel) {
     let filter = match level {
@@ -34,36 +164,28 @@ fn init_logging(level: LogLevel) {
 /// `hallmark serve`: configuration from `HALLMARK_*` and/or a TOML file; refuses (exit 2,
 /// one line) any missing or unsafe setting; exit 1 when start-up fails.
 pub fn serve(config_file: Option<&Path>, profile: Profile) -> ExitCode {
-    let validated = match Config::from_process_env(config_file).and_then(|c| c.validate(profile)) {
-        Ok(v) => v,
+    match serve_inner(config_file, profile) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("hallmark serve: {e}");
-            return ExitCode::from(2);
+            ExitCode::from(e.exit_code())
         }
-    };
+    }
+}
+
+fn serve_inner(config_file: Option<&Path>, profile: Profile) -> Result<(), ServeError> {
+    let validated = Config::from_process_env(config_file)?.validate(profile)?;
     init_logging(validated.log_level);
-    let rt = match crate::runtime::runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("hallmark serve: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let result = rt.block_on(async {
+    let rt = crate::runtime::runtime().map_err(ServeError::Runtime)?;
+    rt.block_on(async {
         let running = node::serve(&validated).await?;
         eprintln!(
             "hallmark serve: public listener on {}, admin listener on {} (base URL {})",
             running.public_addr, running.admin_addr, validated.public_base_url
         );
         running.run_until_signal().await
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("hallmark serve: {e}");
-            ExitCode::from(1)
-        }
-    }
+    })?;
+    Ok(())
 }
 
 /// Options of `hallmark demo`.
@@ -99,8 +221,8 @@ const DEMO_PASSPORTS: [(&str, &str); 3] = [
 /// The demo's plugin gate: the built-in signed plugins (the node library embeds them and
 /// the project publisher key, as `hallmark serve` loads them), never unsigned, with
 /// `battery` required.
-pub fn demo_plugins() -> Result<PluginGate, String> {
-    let key = hallmark_node::plugins::project_publisher_key().map_err(|e| e.to_string())?;
+pub fn demo_plugins() -> Result<PluginGate, PluginLoadError> {
+    let key = hallmark_node::plugins::project_publisher_key()?;
     PluginGate::load_with_builtins(
         Vec::new(),
         hallmark_node::plugins::builtin_sources(),
@@ -109,15 +231,16 @@ pub fn demo_plugins() -> Result<PluginGate, String> {
         &["battery".to_string()],
         Profile::Development,
     )
-    .map_err(|e| e.to_string())
 }
 
 /// The demo's example battery passport submissions (an EV, an industrial and an LMT
 /// battery).
-pub fn demo_drafts() -> Result<Vec<Value>, String> {
+pub fn demo_drafts() -> Result<Vec<Value>, DemoError> {
     DEMO_PASSPORTS
         .iter()
-        .map(|(name, text)| serde_json::from_str(text).map_err(|e| format!("{name}: {e}")))
+        .map(|&(name, text)| {
+            serde_json::from_str(text).map_err(|source| DemoError::Example { name, source })
+        })
         .collect()
 }
 
@@ -133,7 +256,7 @@ impl Admin {
         method: reqwest::Method,
         path: &str,
         body: Option<&Value>,
-    ) -> Result<(reqwest::StatusCode, Value), String> {
+    ) -> Result<(reqwest::StatusCode, Value), DemoError> {
         let mut req = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -141,16 +264,20 @@ impl Admin {
         if let Some(b) = body {
             req = req
                 .header("content-type", "application/json")
-                .body(serde_json::to_vec(b).map_err(|e| e.to_string())?);
+                .body(serde_json::to_vec(b).map_err(DemoError::Encode)?);
         }
-        let r = req.send().await.map_err(|e| format!("{path}: {e}"))?;
+        let request = |source| DemoError::Request {
+            path: path.to_string(),
+            source,
+        };
+        let r = req.send().await.map_err(request)?;
         let status = r.status();
-        let bytes = r.bytes().await.map_err(|e| format!("{path}: {e}"))?;
-        let value = serde_json::from_slice(&bytes).map_err(|e| {
-            format!(
-                "{path}: HTTP {status}: {e}: {}",
-                String::from_utf8_lossy(&bytes)
-            )
+        let bytes = r.bytes().await.map_err(request)?;
+        let value = serde_json::from_slice(&bytes).map_err(|source| DemoError::NotJson {
+            path: path.to_string(),
+            status,
+            source,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
         })?;
         Ok((status, value))
     }
@@ -160,17 +287,21 @@ impl Admin {
         method: reqwest::Method,
         path: &str,
         body: Option<&Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, DemoError> {
         match self.send(method, path, body).await? {
             (status, value) if status.is_success() => Ok(value),
-            (status, problem) => Err(format!("{path}: HTTP {status}: {problem}")),
+            (status, problem) => Err(DemoError::Refused {
+                path: path.to_string(),
+                status,
+                problem,
+            }),
         }
     }
 
     /// Creates the passport and answers its id — or, when an earlier run that was
     /// interrupted already created the passport of this product (a product has one live
     /// passport: 409 `identifier-in-use` names it), that passport's id.
-    async fn create_or_find(&self, draft: &Value) -> Result<String, String> {
+    async fn create_or_find(&self, draft: &Value) -> Result<String, DemoError> {
         let (status, v) = self
             .send(reqwest::Method::POST, "/passports", Some(draft))
             .await?;
@@ -179,39 +310,54 @@ impl Admin {
         } else if v["type"] == "urn:hallmark:problem:identifier-in-use" {
             &v["existing_passport"]
         } else {
-            return Err(format!("/passports: HTTP {status}: {v}"));
+            return Err(DemoError::Refused {
+                path: "/passports".to_string(),
+                status,
+                problem: v,
+            });
         };
-        id.as_str()
-            .map(str::to_string)
-            .ok_or_else(|| format!("/passports: no passport id in {v}"))
+        match id.as_str() {
+            Some(id) => Ok(id.to_string()),
+            None => Err(DemoError::NoPassportId(v)),
+        }
     }
 }
 
 /// GET a URL of the demo's public listener (200 or an error naming the URL).
-async fn get_bytes(url: &str, accept: &str) -> Result<Vec<u8>, String> {
-    Ok(crate::verify_cmd::get_ok(url, accept).await?.body)
+async fn get_bytes(url: &str, accept: &str) -> Result<Vec<u8>, DemoError> {
+    Ok(crate::verify_cmd::get_ok(url, accept)
+        .await
+        .map_err(DemoError::Public)?
+        .body)
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+/// An I/O error on `path`, as [`DemoError::File`].
+fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
+    move |source| DemoError::File {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
-async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), DemoError> {
+    std::fs::write(path, bytes).map_err(file_error(path))
+}
+
+async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, DemoError> {
     let dir = &opts.dir;
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    config::write_development_marker(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(file_error(dir))?;
+    config::write_development_marker(dir).map_err(file_error(dir))?;
     let passphrase = SecretString::from(DEMO_KEYSTORE_PASSPHRASE);
     let ks_path = config::keystore_in(dir);
     let keystore = if ks_path.exists() {
-        Keystore::open(&ks_path, &passphrase).map_err(|e| format!("keystore: {e}"))?
+        Keystore::open(&ks_path, &passphrase)?
     } else {
         Keystore::create(
             &ks_path,
             &passphrase,
             KdfParams::FLOOR,
             time::OffsetDateTime::now_utc(),
-        )
-        .map_err(|e| format!("keystore: {e}"))?
+        )?
         .0
     };
     // The listeners before the database: a port in use changes nothing.
@@ -224,13 +370,8 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
         SocketAddr::new(Ipv4Addr::LOCALHOST.into(), public_listen),
         SocketAddr::new(Ipv4Addr::LOCALHOST.into(), admin_listen),
     )
-    .await
-    .map_err(|e| e.to_string())?;
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(dir.join(SQLITE_FILE))
-            .await
-            .map_err(|e| format!("database: {e}"))?,
-    );
+    .await?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.join(SQLITE_FILE)).await?);
     let base_url = format!("http://localhost:{}", opts.public_port);
     // The demo's effective configuration (development profile), for its `node.started` event.
     let config = Config {
@@ -243,11 +384,8 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
         data_dir: Some(dir.clone()),
         ..Config::default()
     }
-    .validate(Profile::Development)
-    .map_err(|e| e.to_string())?;
-    let plugins = tokio::task::spawn_blocking(demo_plugins)
-        .await
-        .map_err(|e| format!("loading the battery plugin: {e}"))??;
+    .validate(Profile::Development)?;
+    let plugins = tokio::task::spawn_blocking(demo_plugins).await??;
     let plugin_line = plugins
         .loaded()
         .iter()
@@ -265,18 +403,13 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
         &base_url,
         plugins,
     )
-    .await
-    .map_err(|e| e.to_string())?;
-    hallmark_node::started::record_started(&app, &config)
-        .await
-        .map_err(|e| format!("database: {e}"))?;
+    .await?;
+    hallmark_node::started::record_started(&app, &config).await?;
     let admin = AdminCredentials {
         username: DEMO_ADMIN_USERNAME.to_string(),
         password: SecretString::from(DEMO_ADMIN_PASSWORD),
     };
-    let running = node::start_on(app, &EdgeConfig::default(), &admin, listeners)
-        .await
-        .map_err(|e| e.to_string())?;
+    let running = node::start_on(app, &EdgeConfig::default(), &admin, listeners).await?;
     let api = Admin {
         client: reqwest::Client::new(),
         base: format!("http://{}/api/v1", running.admin_addr),
@@ -300,16 +433,16 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
             // even a warning, is a defect in it.
             let findings = &published["plugin"]["findings"];
             if findings.as_array().is_none_or(|f| !f.is_empty()) {
-                return Err(format!(
-                    "demo passport {}: the battery plugin reported {findings}",
-                    draft["uniqueProductIdentifier"]
-                ));
+                return Err(DemoError::Findings {
+                    product: draft["uniqueProductIdentifier"].clone(),
+                    findings: findings.clone(),
+                });
             }
         }
         ids.push(id);
     }
     ids.sort();
-    let first = ids.first().ok_or("no published passport")?.clone();
+    let first = ids.first().ok_or(DemoError::NothingPublished)?.clone();
     let public = format!("http://{}", running.public_addr);
     let did_path = running.app.issuer.did.document_path();
     let did = get_bytes(&format!("{public}{did_path}"), "application/json").await?;
@@ -318,35 +451,32 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
         &format!("{public}/passports/{first}"),
         "application/vc+ld+json",
     )
-    .await?;
+    .await
+    .map_err(DemoError::Public)?;
     let (headers, cred) = (answer.headers, answer.body);
     write_file(&dir.join("passport.json"), &cred)?;
     // The transparency log: wait for a checkpoint covering the publish event (the node
     // signs within its checkpoint interval), then save the checkpoint, the inclusion proof
     // and the log key beside the credential.
-    let index = crate::verify_cmd::log_index(&format!("{public}/passports/{first}"), &headers)?;
-    let written = running
-        .app
-        .store
-        .audit_len()
-        .await
-        .map_err(|e| format!("database: {e}"))?;
+    let index = crate::verify_cmd::log_index(&format!("{public}/passports/{first}"), &headers)
+        .map_err(DemoError::Public)?;
+    let written = running.app.store.audit_len().await?;
     tokio::time::timeout(
         std::time::Duration::from_secs(30),
         running.app.log.wait_for_size(written.max(index + 1)),
     )
     .await
-    .map_err(|_| {
-        format!(
-            "no checkpoint covers log leaf {index}: {:?}",
-            running.app.log.status()
-        )
+    .map_err(|_| DemoError::NoCheckpoint {
+        index,
+        status: running.app.log.status(),
     })?;
-    let (note, proof) = crate::verify_cmd::log_evidence(&public, index).await?;
+    let (note, proof) = crate::verify_cmd::log_evidence(&public, index)
+        .await
+        .map_err(DemoError::Public)?;
     write_file(&dir.join("checkpoint.txt"), note.as_bytes())?;
     write_file(&dir.join("inclusion-proof.json"), &proof)?;
     let log_key = String::from_utf8(get_bytes(&format!("{public}/log/key"), "text/plain").await?)
-        .map_err(|_| "log key: not UTF-8".to_string())?;
+        .map_err(|_| DemoError::LogKeyNotUtf8)?;
     let log_key = log_key.trim_end();
     write_file(&dir.join("log-key.txt"), format!("{log_key}\n").as_bytes())?;
     let jwt = get_bytes(&format!("{public}/passports/{first}"), "application/vc+jwt").await?;
@@ -397,7 +527,7 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, String> {
     println!("    curl -u {DEMO_ADMIN_USERNAME}:{DEMO_ADMIN_PASSWORD} {admin_base}/passports");
     if opts.no_serve {
         running.stop();
-        running.wait().await.map_err(|e| e.to_string())?;
+        running.wait().await?;
         return Ok(None);
     }
     println!();
@@ -427,19 +557,16 @@ fn command_name() -> String {
 /// `hallmark demo`.
 pub fn demo(opts: &DemoOptions) -> ExitCode {
     init_logging(LogLevel::Error);
-    let rt = match crate::runtime::runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("hallmark demo: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let result = rt.block_on(async {
-        match demo_async(opts).await? {
-            Some(running) => running.run_until_signal().await.map_err(|e| e.to_string()),
-            None => Ok(()),
-        }
-    });
+    let result = crate::runtime::runtime()
+        .map_err(DemoError::Runtime)
+        .and_then(|rt| {
+            rt.block_on(async {
+                if let Some(running) = demo_async(opts).await? {
+                    running.run_until_signal().await?;
+                }
+                Ok(())
+            })
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -450,6 +577,6 @@ pub fn demo(opts: &DemoOptions) -> ExitCode {
 }
 
 /// Parses `--profile`.
-pub fn parse_profile(s: &str) -> Result<Profile, String> {
-    s.parse::<Profile>().map_err(|e| e.to_string())
+pub fn parse_profile(s: &str) -> Result<Profile, hallmark_node::profile::UnknownProfile> {
+    s.parse::<Profile>()
 }

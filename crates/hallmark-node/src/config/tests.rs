@@ -1,6 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use super::*;
+use crate::edge::serve::ConnLimits;
+use crate::edge::Limits;
+use secrecy::ExposeSecret;
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 const DB_PASSWORD: &str = "s3cr3t-db-pw-7781";
 const OWNER_PASSWORD: &str = "0wner-pw-5521";
@@ -1007,6 +1012,46 @@ fn docs_describe_every_setting() {
     assert!(
         missing.is_empty(),
         "docs/configuration.md lacks: {missing:?}"
+    );
+}
+
+/// Every setting's row in docs/configuration.md sits under the table's section and states
+/// the table's default; every row there is a setting of the table.
+#[test]
+fn docs_rows_match_the_settings_table() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md");
+    let docs = std::fs::read_to_string(&path).unwrap();
+    let mut rows = HashMap::new();
+    let mut section = "";
+    for line in docs.lines() {
+        if let Some(h) = line.strip_prefix("### ") {
+            section = h.trim();
+        }
+        let cells: Vec<&str> = line
+            .trim()
+            .trim_matches('|')
+            .split(" | ")
+            .map(str::trim)
+            .collect();
+        if cells.len() >= 4 && cells[0].starts_with("`HALLMARK_") {
+            let env = cells[0].trim_matches('`');
+            let old = rows.insert(env.to_string(), (section, cells[1], cells[2]));
+            assert!(old.is_none(), "{env} has two rows in docs/configuration.md");
+        }
+    }
+    for setting in SETTINGS {
+        let key = format!("`{}`", setting.key);
+        assert_eq!(
+            rows.remove(setting.env),
+            Some((setting.section, key.as_str(), setting.default)),
+            "{}: docs/configuration.md row (section, key, default) differs from the table",
+            setting.env
+        );
+    }
+    assert!(
+        rows.is_empty(),
+        "docs/configuration.md has rows for settings not in the table: {:?}",
+        rows.keys()
     );
 }
 

@@ -13,6 +13,7 @@
 //! [`ClientAddr::for_request`] is the only place this happens: every consumer reads the
 //! [`ClientAddr`] the connection service attached to the request (`client_ip`).
 
+use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderMap;
 use ipnet::IpNet;
 use std::fmt;
@@ -173,6 +174,20 @@ pub fn normalise_ip(ip: IpAddr) -> IpAddr {
             }
         },
     }
+}
+
+/// The client address the rate limits and throttles key on: the [`ClientAddr`] the node's
+/// connection service resolved for this request (`serve`, trusted proxies applied). Requests
+/// served by another server with `ConnectInfo` (tests) count against the peer; without
+/// either, the unspecified address.
+pub fn client_ip(req: &Request) -> IpAddr {
+    if let Some(client) = req.extensions().get::<ClientAddr>() {
+        return client.ip();
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(ClientAddr::UNKNOWN, |ci| ClientAddr::from_peer(ci.0))
+        .ip()
 }
 
 #[cfg(test)]

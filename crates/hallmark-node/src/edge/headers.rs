@@ -1,4 +1,5 @@
-//! Security headers on every response, errors included.
+//! Security headers on every response, errors included; the names of the node's own
+//! response headers.
 
 use axum::extract::{Request, State};
 use axum::http::header::{
@@ -12,6 +13,12 @@ use axum::response::Response;
 pub const CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 /// `Strict-Transport-Security` (sent only when the public base URL is https).
 pub const HSTS: &str = "max-age=63072000; includeSubDomains";
+
+/// Header carrying the passport's status beside the signed bytes (`published`, `archived`,
+/// `deactivated`) or with the 410 of a suspended one.
+pub const STATUS_HEADER: &str = "hallmark-passport-status";
+/// Header carrying the transparency-log index of the served version's publish event.
+pub const LOG_INDEX_HEADER: &str = "hallmark-log-index";
 
 /// Which optional headers to send.
 #[derive(Debug, Clone, Copy)]

@@ -22,18 +22,18 @@ pub mod params;
 pub mod rate_limit;
 pub mod serve;
 
-pub use client::{normalise_ip, ClientAddr, TrustedProxies};
+pub use client::{client_ip, normalise_ip, ClientAddr, TrustedProxies};
 
 use crate::auth::{self, AuthState};
 use crate::problem::{self, ApiError};
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::Request;
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use json::JsonLimits;
 use rate_limit::KeyedLimiter;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,20 +119,6 @@ impl Default for EdgeConfig {
     }
 }
 
-/// The client address the rate limits and throttles key on: the [`ClientAddr`] the node's
-/// connection service resolved for this request (`serve`, trusted proxies applied). Requests
-/// served by another server with `ConnectInfo` (tests) count against the peer; without
-/// either, the unspecified address.
-pub fn client_ip(req: &Request) -> IpAddr {
-    if let Some(client) = req.extensions().get::<ClientAddr>() {
-        return client.ip();
-    }
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(ClientAddr::UNKNOWN, |ci| ClientAddr::from_peer(ci.0))
-        .ip()
-}
-
 async fn timeout(
     axum::extract::State(limit): axum::extract::State<Duration>,
     req: Request,
@@ -164,8 +150,8 @@ pub fn public_cors() -> CorsLayer {
             axum::http::header::ETAG,
             axum::http::header::LINK,
             axum::http::header::RETRY_AFTER,
-            axum::http::HeaderName::from_static(crate::routes::public::STATUS_HEADER),
-            axum::http::HeaderName::from_static(crate::routes::public::LOG_INDEX_HEADER),
+            axum::http::HeaderName::from_static(headers::STATUS_HEADER),
+            axum::http::HeaderName::from_static(headers::LOG_INDEX_HEADER),
         ])
         .max_age(Duration::from_secs(86_400))
 }

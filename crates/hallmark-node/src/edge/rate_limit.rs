@@ -4,7 +4,7 @@
 
 use crate::audit::{AuditSink, SecurityEvent};
 use crate::auth::Principal;
-use crate::edge::client_ip;
+use crate::edge::client::client_ip;
 use crate::problem::ApiError;
 use axum::extract::{Request, State};
 use axum::middleware::Next;

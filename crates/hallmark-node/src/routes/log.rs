@@ -185,7 +185,7 @@ async fn checkpoint(State(app): State<AppState>) -> Result<Response, LogError> {
 }
 
 async fn key(State(app): State<AppState>) -> Result<Response, LogError> {
-    let vkey = current_verifier_key(&app, app.log.origin())
+    let vkey = current_verifier_key(app.as_ref(), app.log.origin())
         .await?
         .ok_or(LogError::NoKey)?;
     Ok(text(format!("{vkey}\n"), "public, max-age=300"))

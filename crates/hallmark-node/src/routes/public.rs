@@ -18,11 +18,7 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// Header carrying the passport's status beside the signed bytes (`published`, `archived`,
-/// `deactivated`) or with the 410 of a suspended one.
-pub const STATUS_HEADER: &str = "hallmark-passport-status";
-/// Header carrying the transparency-log index of the served version's publish event.
-pub const LOG_INDEX_HEADER: &str = "hallmark-log-index";
+pub use crate::edge::headers::{LOG_INDEX_HEADER, STATUS_HEADER};
 /// `Link` relation of the inclusion proof of that leaf.
 pub const REL_LOG_INCLUSION: &str = "urn:hallmark:log-inclusion";
 /// `Link` relation of the log's latest checkpoint.
@@ -317,7 +313,7 @@ async fn load_public(
     );
     if let Err(reason) = crate::integrity::verify_served(&bytes, &doc, &expected) {
         crate::integrity::alarm(
-            app,
+            app.as_ref(),
             crate::integrity::AlarmKind::Version,
             &format!("{id}/v{version}"),
             serde_json::json!({

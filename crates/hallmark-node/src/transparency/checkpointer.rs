@@ -131,7 +131,7 @@ impl Checkpointer {
         if candidates.is_empty() {
             return Ok(None);
         }
-        let keys = trusted_log_keys(app).await;
+        let keys = trusted_log_keys(app.as_ref()).await;
         let origin = app.log.origin();
         let genuine = |rec: &CheckpointRecord| match classify_note(&rec.note, &keys, origin) {
             StoredNote::Ours(cp) => cp.size == rec.tree_size && cp.root == rec.root_hash,
@@ -151,7 +151,7 @@ impl Checkpointer {
             };
             let digest = hex::encode(Sha256::digest(rec.note.as_bytes()));
             integrity::alarm(
-                app,
+                app.as_ref(),
                 AlarmKind::Checkpoint,
                 &format!("checkpoint:{}:{}", rec.tree_size, &digest[..16]),
                 serde_json::json!({
@@ -200,7 +200,7 @@ impl Checkpointer {
                 LeafCheck::Authentic => "authentic",
             };
             integrity::alarm(
-                app,
+                app.as_ref(),
                 AlarmKind::Leaf,
                 &format!("leaf:{}", b.index),
                 serde_json::json!({
@@ -319,7 +319,7 @@ impl Checkpointer {
         let refused = |reason: String| RoundError::Refused { tree_size, reason };
         let m = rec.tree_size;
         // Signed by one of this node's log keys (current or retired, not revoked)?
-        let keys = trusted_log_keys(&app).await;
+        let keys = trusted_log_keys(app.as_ref()).await;
         let cp = match classify_note(&rec.note, &keys, log.origin()) {
             StoredNote::Ours(cp) => cp,
             StoredNote::OtherOrigin(stored) => {

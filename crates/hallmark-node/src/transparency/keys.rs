@@ -1,7 +1,7 @@
 //! The log-checkpoint key (`Purpose::LogCheckpoint`) in key custody, whichever backend. It is never
 //! the passport-signing key: a signer bound to this purpose cannot sign for another.
 
-use crate::app::App;
+use crate::integrity::Sources;
 use ed25519_dalek::VerifyingKey;
 use hallmark_core::keys::{decode_public_key_multibase, Signer};
 use hallmark_core::tlog::VerifierKey;
@@ -24,7 +24,7 @@ pub enum LogKeyError {
 /// set up before the log existed, or after the log key was revoked). Returns the
 /// `Generated` event, or `None` when a current key exists or custody is unavailable (the
 /// node then starts without signing, as for passports). The new key's metadata reaches
-/// the store, audited, through [`App::sync_signing_keys`].
+/// the store, audited, through `App::sync_signing_keys`.
 pub fn ensure_log_key(
     custody: &dyn KeyCustody,
     now: OffsetDateTime,
@@ -51,7 +51,7 @@ pub fn log_signer(custody: &dyn KeyCustody) -> Result<Box<dyn Signer>, LogKeyErr
 /// carry the node's tag (`crate::integrity`), so that nothing written to the database by
 /// anyone else can add a trusted key. With the HSM unavailable, from the tagged rows alone
 /// (the node cannot sign then, it only chooses what to serve).
-pub async fn trusted_log_keys(app: &App) -> Vec<VerifyingKey> {
+pub async fn trusted_log_keys(app: &(impl Sources + ?Sized)) -> Vec<VerifyingKey> {
     match crate::integrity::trusted_keys(app).await {
         Ok(keys) => keys
             .iter()
@@ -68,7 +68,7 @@ pub async fn trusted_log_keys(app: &App) -> Vec<VerifyingKey> {
 /// The verifier key (signed-note form) of the current log-checkpoint key, from the trusted
 /// keys (so it is served with the HSM down, and no inserted row can name another key).
 pub async fn current_verifier_key(
-    app: &App,
+    app: &(impl Sources + ?Sized),
     origin: &str,
 ) -> Result<Option<VerifierKey>, hallmark_store::StoreError> {
     let keys = crate::integrity::trusted_keys(app).await?;

@@ -25,7 +25,7 @@
 pub mod checkpointer;
 pub mod keys;
 
-use crate::app::App;
+use crate::integrity::Sources;
 use ed25519_dalek::VerifyingKey;
 use hallmark_core::integrity::IntegrityKeys;
 use hallmark_core::tlog::event::{Action, Detail, LeafQuarantined};
@@ -113,10 +113,13 @@ pub fn classify_note(note: &str, keys: &[VerifyingKey], origin: &str) -> StoredN
 
 /// The origin of the newest stored checkpoint signed by this node's log key, when it is
 /// not the node's origin (the public base URL changed); `None` when it is, or no
-/// checkpoint is the node's. Reads only.
-pub async fn stored_origin(app: &App) -> Result<Option<String>, StoreError> {
+/// checkpoint is the node's (`origin`, the log's name). Reads only.
+pub async fn stored_origin(
+    app: &(impl Sources + ?Sized),
+    origin: &str,
+) -> Result<Option<String>, StoreError> {
     let stored = app
-        .store
+        .store()
         .latest_checkpoints(checkpointer::CHECKPOINT_CANDIDATES)
         .await?;
     if stored.is_empty() {
@@ -124,7 +127,7 @@ pub async fn stored_origin(app: &App) -> Result<Option<String>, StoreError> {
     }
     let keys = keys::trusted_log_keys(app).await;
     for rec in stored {
-        match classify_note(&rec.note, &keys, app.log.origin()) {
+        match classify_note(&rec.note, &keys, origin) {
             StoredNote::Ours(_) => return Ok(None),
             StoredNote::OtherOrigin(o) => return Ok(Some(o)),
             StoredNote::Foreign => {}
