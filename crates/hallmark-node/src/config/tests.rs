@@ -1055,6 +1055,36 @@ fn docs_rows_match_the_settings_table() {
     );
 }
 
+/// Every `HALLMARK_*` name the validation and its errors print is a setting of the table
+/// (or, ending in `_`, the prefix of one): a renamed setting cannot leave a message naming a
+/// variable that no longer exists.
+#[test]
+fn messages_name_only_settings_of_the_table() {
+    let sources = [
+        include_str!("validate.rs"),
+        include_str!("validated.rs"),
+        include_str!("error.rs"),
+        include_str!("secrets.rs"),
+        include_str!("trusted_keys.rs"),
+        include_str!("defaults.rs"),
+        include_str!("development.rs"),
+    ];
+    for text in sources {
+        for (at, _) in text.match_indices("HALLMARK_") {
+            let name: String = text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .collect();
+            let known = if name.ends_with('_') {
+                SETTINGS.iter().any(|s| s.env.starts_with(&name))
+            } else {
+                SETTINGS.iter().any(|s| s.env == name)
+            };
+            assert!(known, "{name} is not a setting of the table");
+        }
+    }
+}
+
 #[test]
 fn development_paths() {
     let tmp = tempfile::tempdir().unwrap();

@@ -13,31 +13,16 @@
 //! ([`super::params`]).
 
 use super::json;
+use super::media::is_json;
 use super::{params, Limits};
 use crate::problem::{ApiError, CheckedJson};
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::HeaderMap;
+use axum::http::header::CONTENT_LENGTH;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use std::sync::Arc;
-
-/// Whether the request declares a JSON body.
-pub fn is_json(headers: &HeaderMap) -> bool {
-    let Some(ct) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let essence = ct
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
-}
 
 /// Middleware (admin listener): refuse parameters holding U+0000, then enforce the limits
 /// and input rules on the body.
@@ -93,6 +78,8 @@ pub async fn check(limits: &Limits, req: Request) -> Result<Request, ApiError> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use axum::http::header::CONTENT_TYPE;
+    use axum::http::HeaderMap;
 
     #[test]
     fn json_content_types() {

@@ -18,6 +18,7 @@ pub mod body;
 pub mod client;
 pub mod headers;
 pub mod json;
+pub mod media;
 pub mod params;
 pub mod rate_limit;
 pub mod serve;

@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::error::Category;
 use serde_json::{Map, Value};
 
+mod from_service;
+
 /// Media type of problem details.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -503,48 +505,6 @@ impl From<axum::extract::rejection::QueryRejection> for ApiError {
     }
 }
 
-/// A use-case's error as the admin API answers it.
-impl From<crate::service::ServiceError> for ApiError {
-    fn from(e: crate::service::ServiceError) -> Self {
-        use crate::service::ServiceError as S;
-        match e {
-            S::NotFound => ApiError::NotFound,
-            S::Conflict(detail) => ApiError::Conflict { detail },
-            S::IdentifierInUse {
-                identifier,
-                existing,
-            } => ApiError::IdentifierInUse {
-                identifier,
-                existing: existing.map(|id| id.uuid().hyphenated().to_string()),
-            },
-            S::Invalid(issues) => ApiError::Invalid {
-                issues: issues.into_iter().map(|i| (i.pointer, i.message)).collect(),
-            },
-            S::Unprocessable(detail) => ApiError::Unprocessable { detail },
-            S::PluginRejected { plugin, findings } => ApiError::PluginRejected { plugin, findings },
-            S::PluginFailed {
-                plugin,
-                reason,
-                detail,
-            } => ApiError::PluginFailed {
-                plugin,
-                reason,
-                detail,
-            },
-            S::SigningUnavailable(detail) => ApiError::SigningUnavailable { detail },
-            S::Internal => ApiError::Internal,
-        }
-    }
-}
-
-/// A store error as the API answers it (the service's reading of it: not found, conflicts
-/// and refused transitions are the client's business; anything else is logged, 500).
-impl From<hallmark_store::StoreError> for ApiError {
-    fn from(e: hallmark_store::StoreError) -> Self {
-        crate::service::ServiceError::from(e).into()
-    }
-}
-
 /// Request extension set by the edge's body guard ([`crate::edge::body`]) once a JSON body
 /// passed the structure limits and the strict input rules.
 #[derive(Debug, Clone, Copy)]
@@ -568,7 +528,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !crate::edge::body::is_json(req.headers()) {
+        if !crate::edge::media::is_json(req.headers()) {
             return Err(ApiError::UnsupportedMediaType);
         }
         let checked = req.extensions().get::<CheckedJson>().is_some();

@@ -1,0 +1,49 @@
+//! How the service's errors answer over HTTP: `From<ServiceError>` (and the store's errors,
+//! read through the service) for [`ApiError`]. An adapter beside `problem`, so that the
+//! problem type itself depends on no use-case (the service depends on `auth`, which answers
+//! with problems).
+
+use super::ApiError;
+use crate::service::ServiceError;
+
+/// A use-case's error as the admin API answers it.
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        use ServiceError as S;
+        match e {
+            S::NotFound => ApiError::NotFound,
+            S::Conflict(detail) => ApiError::Conflict { detail },
+            S::IdentifierInUse {
+                identifier,
+                existing,
+            } => ApiError::IdentifierInUse {
+                identifier,
+                existing: existing.map(|id| id.uuid().hyphenated().to_string()),
+            },
+            S::Invalid(issues) => ApiError::Invalid {
+                issues: issues.into_iter().map(|i| (i.pointer, i.message)).collect(),
+            },
+            S::Unprocessable(detail) => ApiError::Unprocessable { detail },
+            S::PluginRejected { plugin, findings } => ApiError::PluginRejected { plugin, findings },
+            S::PluginFailed {
+                plugin,
+                reason,
+                detail,
+            } => ApiError::PluginFailed {
+                plugin,
+                reason,
+                detail,
+            },
+            S::SigningUnavailable(detail) => ApiError::SigningUnavailable { detail },
+            S::Internal => ApiError::Internal,
+        }
+    }
+}
+
+/// A store error as the API answers it (the service's reading of it: not found, conflicts
+/// and refused transitions are the client's business; anything else is logged, 500).
+impl From<hallmark_store::StoreError> for ApiError {
+    fn from(e: hallmark_store::StoreError) -> Self {
+        ServiceError::from(e).into()
+    }
+}
