@@ -154,7 +154,10 @@ impl App {
                         self,
                         crate::integrity::AlarmKind::KeyRow,
                         &s.key_id,
-                        serde_json::json!({ "keyId": s.key_id, "reason": "differs from custody" }),
+                        &crate::integrity::ForeignKeyRow {
+                            key_id: &s.key_id,
+                            reason: "differs from custody",
+                        },
                     )
                     .await;
                 }
@@ -175,12 +178,12 @@ impl App {
                         self,
                         crate::integrity::AlarmKind::KeyRow,
                         &s.key_id,
-                        serde_json::json!({
-                            "keyId": s.key_id,
-                            "reason": "the row's tag does not verify",
-                            "stored": s.status.as_str(),
-                            "custody": status.as_str(),
-                        }),
+                        &crate::integrity::MistaggedKeyRow {
+                            key_id: &s.key_id,
+                            reason: "the row's tag does not verify",
+                            stored: s.status.as_str(),
+                            custody: status.as_str(),
+                        },
                     )
                     .await;
                 }

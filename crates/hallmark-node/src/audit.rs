@@ -6,7 +6,7 @@
 //! them for tests. Events never contain secrets: no key secret, no password, not even a failed
 //! admin user name (people type passwords into user name fields).
 
-use hallmark_core::tlog::event::Action;
+use hallmark_core::tlog::event::{Action, EventError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -14,6 +14,20 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Mutex;
 use time::OffsetDateTime;
+
+/// The JSON value an audit event of `action` stores as its `detail`, serialised from a typed
+/// detail (objects keep their members in sorted order in this build, as every detail has
+/// been written; the log leaf is canonical JSON anyway). Its error, never `null`, if the
+/// detail does not serialise (a time outside RFC 3339, which the node never writes).
+pub fn detail<T: Serialize + ?Sized>(
+    action: Action,
+    detail: &T,
+) -> Result<serde_json::Value, EventError> {
+    serde_json::to_value(detail).map_err(|e| EventError::Detail {
+        action: action.as_str(),
+        reason: e.to_string(),
+    })
+}
 
 /// A boxed, sendable future (object-safe async trait methods without a macro).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

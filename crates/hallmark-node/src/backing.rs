@@ -2,12 +2,13 @@
 //! creation (the store keeps the lookup prefix and the hash, never the key).
 
 use crate::apikey::{ApiKey, KeyHash, ParsedKey, RandomnessError, Scope};
-use crate::audit::{AuditSink, BoxFuture, SecurityEvent};
+use crate::audit::{detail, AuditSink, BoxFuture, SecurityEvent};
 use crate::auth::{KeyLookup, LookupError, StoredKey};
 use crate::cache::{ApiKeyCache, API_KEY_TTL};
 use hallmark_core::integrity::IntegrityKeys;
-use hallmark_core::tlog::event::Action;
+use hallmark_core::tlog::event::{Action, EventError};
 use hallmark_store::{ApiKeyHashScheme, ApiKeyRecord, AuditEvent, NewApiKey, Store, StoreError};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -204,7 +205,18 @@ impl StoreKeys {
         };
         let mut audit = AuditEvent::of(at, "node", Action::ApiKeyRehashed);
         audit.subject = Some(prefix.clone());
-        audit.detail = serde_json::json!({ "key_id": key_id, "scheme": "hmac-sha256" });
+        let rehashed = ApiKeyRehashed {
+            key_id,
+            scheme: "hmac-sha256",
+        };
+        audit.detail = match detail(Action::ApiKeyRehashed, &rehashed) {
+            Ok(d) => d,
+            Err(e) => {
+                // The legacy hash keeps working; the next use tries again.
+                tracing::error!(target: "hallmark::audit", error = %e, "could not write the api-key.rehashed audit event");
+                return;
+            }
+        };
         match self
             .store
             .rehash_api_key(&prefix, hash.as_bytes().to_vec(), audit)
@@ -239,11 +251,47 @@ impl StoreAudit {
 /// The audit action of aggregated refusal counts that got no row of their own.
 pub const REFUSALS_FOLDED: &str = Action::RefusalsFolded.as_str();
 
+/// The detail of `api-key.rehashed` (snake case, as it has always been written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ApiKeyRehashed {
+    /// The key's id.
+    pub key_id: Uuid,
+    /// The hash now stored (`hmac-sha256`).
+    pub scheme: &'static str,
+}
+
+/// The detail of `api-key.created` (snake case, as it has always been written).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiKeyCreated<'a> {
+    /// The key's id.
+    pub key_id: Uuid,
+    /// `read`, `write` or `admin`.
+    pub scope: &'static str,
+    /// The operator's label.
+    pub label: &'a str,
+    /// When the key stops working (RFC 3339), `null` for never.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// The detail of a security event's audit row: the event as it serialises, with `count: 1`
+/// on the row of a refused request.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecurityDetail<'a> {
+    /// The event (`event` names its kind).
+    #[serde(flatten)]
+    pub event: &'a SecurityEvent,
+    /// 1 on the row of one refused request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+}
+
 /// The audit event recorded for a security event. Rows about refused requests carry a
 /// `count` in their detail (1 for the event itself, the number of repeats for a
 /// [`SecurityEvent::Repeated`] or [`SecurityEvent::RefusalsFolded`]), so the refusals a node
-/// saw are the sum of the counts.
-pub fn security_audit_event(event: &SecurityEvent) -> AuditEvent {
+/// saw are the sum of the counts. Its error if the detail does not serialise (a time outside
+/// RFC 3339).
+pub fn security_audit_event(event: &SecurityEvent) -> Result<AuditEvent, EventError> {
     let (at, actor, action, subject) = match event {
         SecurityEvent::AuthFailed {
             at,
@@ -289,13 +337,12 @@ pub fn security_audit_event(event: &SecurityEvent) -> AuditEvent {
     };
     let mut e = AuditEvent::of(at, &actor, action);
     e.subject = subject;
-    e.detail = serde_json::to_value(event).unwrap_or_default();
-    if event.refusal().is_some() {
-        if let Some(detail) = e.detail.as_object_mut() {
-            detail.insert("count".into(), 1.into());
-        }
-    }
-    e
+    let security = SecurityDetail {
+        event,
+        count: event.refusal().map(|_| 1),
+    };
+    e.detail = detail(action, &security)?;
+    Ok(e)
 }
 
 fn client_actor(client: std::net::IpAddr) -> String {
@@ -305,7 +352,13 @@ fn client_actor(client: std::net::IpAddr) -> String {
 impl AuditSink for StoreAudit {
     fn record(&self, event: SecurityEvent) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            let audit = security_audit_event(&event);
+            let audit = match security_audit_event(&event) {
+                Ok(audit) => audit,
+                Err(e) => {
+                    tracing::error!(target: "hallmark::audit", error = %e, ?event, "could not write a security audit event");
+                    return;
+                }
+            };
             if matches!(event, SecurityEvent::AdminLogin { .. }) {
                 tracing::info!(target: "hallmark::audit", action = %audit.action, detail = %audit.detail);
             } else {
@@ -327,6 +380,9 @@ pub enum CreateKeyError {
     /// The store refused.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The audit detail did not serialise (an expiry outside RFC 3339).
+    #[error(transparent)]
+    Event(#[from] EventError),
 }
 
 /// Creates an API key: generated here, stored as lookup prefix + hash with its audit event
@@ -343,12 +399,13 @@ pub async fn create_api_key(
     let key = ApiKey::generate_os(scope)?;
     let mut audit = AuditEvent::of(now, actor, Action::ApiKeyCreated);
     audit.subject = Some(key.lookup_id().to_string());
-    audit.detail = serde_json::json!({
-        "key_id": key_uuid(key.lookup_id()),
-        "scope": scope.as_str(),
-        "label": label,
-        "expires_at": expires_at.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
-    });
+    let created = ApiKeyCreated {
+        key_id: key_uuid(key.lookup_id()),
+        scope: scope.as_str(),
+        label,
+        expires_at,
+    };
+    audit.detail = detail(Action::ApiKeyCreated, &created)?;
     let record = store
         .insert_api_key(
             NewApiKey {

@@ -142,20 +142,126 @@ impl Alarms {
     }
 }
 
+/// The detail of `integrity.alarm`: which alarm, and what was found (one of the finding
+/// types below).
+#[derive(Debug, Clone, Serialize)]
+pub struct AlarmDetail<'a, D> {
+    /// The alarm's name ([`AlarmKind::as_str`]).
+    pub alarm: &'static str,
+    /// The finding.
+    pub detail: &'a D,
+}
+
+/// A signing-key row that is not the node's (no tag or a wrong one, custody does not have
+/// it as stored).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnauthenticatedKeyRow<'a> {
+    /// The row's key id.
+    pub key_id: &'a str,
+    /// Its purpose.
+    pub purpose: &'a str,
+    /// Its public key.
+    pub public_key_multibase: &'a str,
+    /// Its status.
+    pub status: &'static str,
+    /// Whether it carries a tag at all.
+    pub tagged: bool,
+}
+
+/// A signing-key row under the id of one of custody's keys that says something else of it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForeignKeyRow<'a> {
+    /// The key id.
+    pub key_id: &'a str,
+    /// What is wrong (`differs from custody`).
+    pub reason: &'static str,
+}
+
+/// A signing-key row whose tag does not verify: both statuses.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MistaggedKeyRow<'a> {
+    /// The key id.
+    pub key_id: &'a str,
+    /// What is wrong.
+    pub reason: &'static str,
+    /// The row's status.
+    pub stored: &'static str,
+    /// Custody's status of the key.
+    pub custody: &'static str,
+}
+
+/// A stored checkpoint the node ignores.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IgnoredCheckpoint<'a> {
+    /// Its tree size.
+    pub tree_size: u64,
+    /// SHA-256 of its note, hex.
+    pub note_sha256: &'a str,
+    /// Why it is ignored.
+    pub reason: &'a str,
+}
+
+/// A log leaf the checkpointer stops before.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnauthenticatedLeaf<'a> {
+    /// Its index.
+    pub leaf_index: u64,
+    /// Its hash, hex.
+    pub leaf_hash: &'a str,
+    /// Why.
+    pub reason: &'static str,
+}
+
+/// A published version withheld from the read path.
+#[derive(Debug, Clone, Serialize)]
+pub struct WithheldVersion<'a> {
+    /// The passport (`urn:uuid:…`).
+    pub passport: &'a str,
+    /// The version.
+    pub version: u32,
+    /// `jwt` or `data-integrity`.
+    pub form: &'static str,
+    /// Why it does not verify.
+    pub reason: &'a str,
+}
+
 /// Raises an alarm and, the first time, records it as a private audit event (evidence in
 /// the log; bounded by the number of distinct rows someone inserted).
-pub async fn alarm(
+pub async fn alarm<D: Serialize + Sync>(
     app: &(impl Sources + ?Sized),
     kind: AlarmKind,
     subject: &str,
-    detail: serde_json::Value,
+    detail: &D,
 ) {
-    if !app.alarms().raise(kind, subject, &detail.to_string()) {
+    let finding = crate::audit::detail(Action::IntegrityAlarm, detail);
+    let text = match &finding {
+        Ok(v) => v.to_string(),
+        Err(e) => e.to_string(),
+    };
+    if !app.alarms().raise(kind, subject, &text) {
         return;
     }
+    let wrapped = finding.and_then(|finding| {
+        let detail = AlarmDetail {
+            alarm: kind.as_str(),
+            detail: &finding,
+        };
+        crate::audit::detail(Action::IntegrityAlarm, &detail)
+    });
     let mut event = AuditEvent::of(OffsetDateTime::now_utc(), "node", Action::IntegrityAlarm);
     event.subject = Some(subject.chars().take(512).collect());
-    event.detail = serde_json::json!({ "alarm": kind.as_str(), "detail": detail });
+    event.detail = match wrapped {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(target: "hallmark::integrity", error = %e, "could not write the integrity alarm");
+            return;
+        }
+    };
     if let Err(e) = app.store().append_audit(event).await {
         tracing::error!(target: "hallmark::integrity", error = %e, "could not record the integrity alarm");
     }
@@ -258,13 +364,13 @@ pub async fn trusted_keys(
             app,
             AlarmKind::KeyRow,
             &row.key_id,
-            serde_json::json!({
-                "keyId": row.key_id,
-                "purpose": row.purpose,
-                "publicKeyMultibase": row.public_key_multibase,
-                "status": row.status.as_str(),
-                "tagged": row.tag.is_some(),
-            }),
+            &UnauthenticatedKeyRow {
+                key_id: &row.key_id,
+                purpose: &row.purpose,
+                public_key_multibase: &row.public_key_multibase,
+                status: row.status.as_str(),
+                tagged: row.tag.is_some(),
+            },
         )
         .await;
     }

@@ -94,6 +94,21 @@ pub enum StartError {
     /// A sector plugin did not load or verify (the message names the file).
     #[error("{0}")]
     Plugins(#[from] PluginLoadError),
+    /// An OpenAPI document could not be built (a bug: a unit test builds both).
+    #[error("OpenAPI document: {0}")]
+    OpenApi(#[from] crate::openapi::DocumentError),
+    /// The `node.started` detail did not serialise (never expected).
+    #[error("node.started: {0}")]
+    Started(hallmark_core::tlog::event::EventError),
+}
+
+impl From<crate::started::StartedError> for StartError {
+    fn from(e: crate::started::StartedError) -> Self {
+        match e {
+            crate::started::StartedError::Store(e) => StartError::Store(e),
+            crate::started::StartedError::Event(e) => StartError::Started(e),
+        }
+    }
 }
 
 /// Opens the store. PostgreSQL: migrations with the migration URL (one privileged
@@ -262,13 +277,15 @@ pub fn security_audit(app: &AppState, edge: &EdgeConfig) -> Arc<Refusals> {
     )
 }
 
-/// The two routers, fully layered: (public, admin). Security events go to `audit`.
+/// The two routers, fully layered: (public, admin), each serving its OpenAPI document, built
+/// here once ([`crate::openapi::documents`]). Security events go to `audit`.
 pub fn routers(
     app: &AppState,
     edge: &EdgeConfig,
     admin: &AdminCredentials,
     audit: Arc<dyn AuditSink>,
-) -> (Router, Router) {
+) -> Result<(Router, Router), StartError> {
+    let docs = crate::openapi::documents(&app.issuer, app.registry)?;
     let keys: Arc<dyn KeyLookup> = Arc::new(StoreKeys::with_cache(
         Arc::clone(&app.store),
         Arc::clone(&app.api_keys),
@@ -280,9 +297,13 @@ pub fn routers(
         admin,
         edge.rate_limits.auth_failures_per_minute,
     );
-    let public = public_router(routes::public::routes(Arc::clone(app)), edge);
-    let admin = admin_router(routes::admin::routes(Arc::clone(app)), edge, auth);
-    (public, admin)
+    let public = public_router(routes::public::routes(Arc::clone(app), docs.public), edge);
+    let admin = admin_router(
+        routes::admin::routes(Arc::clone(app), docs.admin),
+        edge,
+        auth,
+    );
+    Ok((public, admin))
 }
 
 /// A running node.
@@ -385,7 +406,7 @@ pub async fn start_on(
     bound: Listeners,
 ) -> Result<Running, StartError> {
     let refusals = security_audit(&app, edge);
-    let (public, admin_r) = routers(&app, edge, admin, refusals.clone());
+    let (public, admin_r) = routers(&app, edge, admin, refusals.clone())?;
     let limits = connection_limits(edge);
     let (public_addr, admin_addr) = (bound.public_addr, bound.admin_addr);
     let (stop, rx) = watch::channel(false);

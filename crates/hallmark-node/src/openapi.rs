@@ -3,14 +3,21 @@
 //! document carries every route's request and response schemas, derived from the types the
 //! handlers read and write ([`crate::api`]); errors reference the `Problem` schema, derived
 //! from [`crate::problem::Problem`].
+//!
+//! The documents are built once at start-up ([`documents`], called by
+//! `crate::node::routers`) and handed to the routers as [`Document`]s: this module reads the
+//! route tables of [`crate::routes`], which never call back into it. The document itself is
+//! typed ([`OpenApi`], [`PathOperation`], …); only the JSON Schemas inside it are values (from
+//! `schemars`).
 
 use crate::api::example;
 use crate::api::operations::{NameClash, Operation, Schemas};
-use crate::app::App;
-use crate::problem::ApiError;
-use crate::routes::{admin, public};
+use crate::routes::{admin, public, Document};
+use hallmark_core::issue::Issuer;
 use hallmark_core::sector::SectorRegistry;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 fn summary(method: &str, path: &str) -> &'static str {
     if let Some(s) = log_route(path).map(|(_, s)| s) {
@@ -57,32 +64,249 @@ fn log_route(path: &str) -> Option<(String, &'static str)> {
         .find(|(p, _)| path.ends_with(p.as_str()))
 }
 
-fn params(path: &str) -> Value {
+/// An OpenAPI 3.1 document (the members Hallmark writes).
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenApi {
+    /// `3.1.0`.
+    pub openapi: &'static str,
+    /// Title and version.
+    pub info: Info,
+    /// Operations by path, then by lower-case method.
+    pub paths: BTreeMap<String, BTreeMap<String, PathOperation>>,
+    /// Schemas, security schemes, examples.
+    pub components: Components,
+}
+
+/// The document's `info`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Info {
+    /// The API's name.
+    pub title: &'static str,
+    /// The node's version.
+    pub version: &'static str,
+}
+
+/// The document's `components`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Components {
+    /// JSON Schemas by name (`#/components/schemas/<Name>`).
+    pub schemas: Map<String, Value>,
+    /// How the admin API authenticates (absent from the public document).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_schemes: Option<SecuritySchemes>,
+    /// Example bodies (the admin document's battery draft).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub examples: Option<Examples>,
+}
+
+/// The admin API's two ways in.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecuritySchemes {
+    /// A `hmk_` API key as a bearer token.
+    pub bearer: HttpScheme,
+    /// The admin login from the environment (HTTP Basic).
+    pub admin_login: HttpScheme,
+}
+
+/// An HTTP authentication scheme.
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpScheme {
+    /// `http`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// `bearer` or `basic`.
+    pub scheme: &'static str,
+    /// What to send.
+    pub description: &'static str,
+}
+
+/// The document's example bodies.
+#[derive(Debug, Clone, Serialize)]
+pub struct Examples {
+    /// An item-level battery passport submission.
+    #[serde(rename = "BatteryDraft")]
+    pub battery_draft: Example,
+}
+
+/// One example body.
+#[derive(Debug, Clone, Serialize)]
+pub struct Example {
+    /// What it is.
+    pub summary: &'static str,
+    /// The body.
+    pub value: Value,
+}
+
+/// One operation (a method on a path).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PathOperation {
+    /// One line: what it does.
+    pub summary: &'static str,
+    /// Path and query parameters.
+    pub parameters: Vec<Parameter>,
+    /// The JSON body it reads, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_body: Option<RequestBody>,
+    /// Answers by status (`default`: the problem).
+    pub responses: BTreeMap<String, ResponseDoc>,
+    /// The API-key scope an admin route requires.
+    #[serde(rename = "x-required-scope", skip_serializing_if = "Option::is_none")]
+    pub required_scope: Option<&'static str>,
+    /// Either admin scheme (absent on the public listener).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security: Option<Vec<BTreeMap<&'static str, [&'static str; 0]>>>,
+}
+
+/// A path or query parameter.
+#[derive(Debug, Clone, Serialize)]
+pub struct Parameter {
+    /// Its name.
+    pub name: &'static str,
+    /// `path` or `query`.
+    #[serde(rename = "in")]
+    pub location: &'static str,
+    /// Whether it must be given.
+    pub required: bool,
+    /// Its value.
+    pub schema: ParameterSchema,
+}
+
+/// The value of a parameter.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParameterSchema {
+    /// `string` or `integer`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The least integer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<u64>,
+    /// What it holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<&'static str>,
+}
+
+impl ParameterSchema {
+    const STRING: Self = ParameterSchema {
+        kind: "string",
+        minimum: None,
+        description: None,
+    };
+    const COUNT: Self = ParameterSchema {
+        kind: "integer",
+        minimum: Some(0),
+        description: None,
+    };
+    const LEAF_HASH: Self = ParameterSchema {
+        kind: "string",
+        minimum: None,
+        description: Some("leaf hash, base64 or hex"),
+    };
+}
+
+/// A request body.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestBody {
+    /// Always `true` (the routes that read a body refuse none).
+    pub required: bool,
+    /// By media type (`application/json`).
+    pub content: BTreeMap<&'static str, Media>,
+}
+
+/// One answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResponseDoc {
+    /// What it means.
+    pub description: &'static str,
+    /// Its body by media type (absent where a route's body is not described).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<BTreeMap<&'static str, Media>>,
+}
+
+/// A body of one media type.
+#[derive(Debug, Clone, Serialize)]
+pub struct Media {
+    /// Its schema (a reference or an inline JSON Schema).
+    pub schema: Value,
+    /// Named examples.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub examples: Option<BTreeMap<&'static str, Ref>>,
+}
+
+/// A `$ref` to a component.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ref {
+    /// `#/components/…`.
+    #[serde(rename = "$ref")]
+    pub target: &'static str,
+}
+
+/// The schema of an RFC 9457 problem, by reference.
+const PROBLEM_REF: Ref = Ref {
+    target: "#/components/schemas/Problem",
+};
+
+fn params(path: &str) -> Vec<Parameter> {
     let mut out = Vec::new();
     for name in ["id", "version", "index"] {
         if path.contains(&format!("{{{name}}}")) {
-            out.push(json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }));
+            out.push(Parameter {
+                name,
+                location: "path",
+                required: true,
+                schema: ParameterSchema::STRING,
+            });
         }
     }
-    let query: &[(&str, bool)] = match log_route(path).map(|(p, _)| p).as_deref() {
+    let query: &[(&'static str, bool)] = match log_route(path).map(|(p, _)| p).as_deref() {
         Some("/log/entries") => &[("start", true), ("end", true)],
         Some("/log/proof/inclusion") => &[("index", false), ("hash", false), ("size", false)],
         Some("/log/proof/consistency") => &[("old", true), ("new", false)],
         _ => &[],
     };
     for (name, required) in query {
-        let schema = if *name == "hash" {
-            json!({ "type": "string", "description": "leaf hash, base64 or hex" })
-        } else {
-            json!({ "type": "integer", "minimum": 0 })
-        };
-        out.push(json!({ "name": name, "in": "query", "required": required, "schema": schema }));
+        out.push(Parameter {
+            name,
+            location: "query",
+            required: *required,
+            schema: if *name == "hash" {
+                ParameterSchema::LEAF_HASH
+            } else {
+                ParameterSchema::COUNT
+            },
+        });
     }
-    Value::Array(out)
+    out
 }
 
-fn problem_response(desc: &str) -> Value {
-    json!({ "description": desc, "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } })
+/// `application/json` with this schema.
+fn json_media(
+    schema: Value,
+    examples: Option<BTreeMap<&'static str, Ref>>,
+) -> BTreeMap<&'static str, Media> {
+    BTreeMap::from([("application/json", Media { schema, examples })])
+}
+
+fn problem_response() -> ResponseDoc {
+    ResponseDoc {
+        description: "An RFC 9457 problem",
+        content: Some(BTreeMap::from([(
+            crate::problem::PROBLEM_JSON,
+            Media {
+                schema: reference(&PROBLEM_REF),
+                examples: None,
+            },
+        )])),
+    }
+}
+
+/// A reference as a schema value.
+fn reference(r: &Ref) -> Value {
+    let mut m = Map::new();
+    m.insert("$ref".into(), Value::from(r.target));
+    Value::Object(m)
 }
 
 /// Why a document could not be built (a bug: a unit test builds both).
@@ -94,28 +318,26 @@ pub enum DocumentError {
     /// The embedded example draft does not parse.
     #[error("the example battery draft: {0}")]
     Example(#[from] serde_json::Error),
-}
-
-/// A document as an answer (a document that cannot be built is logged, and a 500).
-pub fn answer(doc: Result<Value, DocumentError>) -> Result<axum::Json<Value>, ApiError> {
-    doc.map(axum::Json).map_err(|e| {
-        tracing::error!(error = %e, "OpenAPI document");
-        ApiError::Internal
-    })
+    /// The document does not serialise (never expected: its types are maps, strings and
+    /// numbers).
+    #[error("the OpenAPI document does not serialise: {0}")]
+    Json(#[source] serde_json::Error),
 }
 
 /// An operation's request body and success answer, from [`crate::api::operations`].
-fn bodies(op: &mut Value, bodies: Operation) {
+fn bodies(op: &mut PathOperation, bodies: Operation) {
     if let Some(schema) = bodies.request {
-        let mut media = json!({ "schema": schema });
-        if bodies.submission {
-            media["examples"] = json!({
-                "battery": { "$ref": "#/components/examples/BatteryDraft" },
-            });
-        }
-        op["requestBody"] = json!({
-            "required": true,
-            "content": { "application/json": media },
+        let examples = bodies.submission.then(|| {
+            BTreeMap::from([(
+                "battery",
+                Ref {
+                    target: "#/components/examples/BatteryDraft",
+                },
+            )])
+        });
+        op.request_body = Some(RequestBody {
+            required: true,
+            content: json_media(schema, examples),
         });
     }
     let description = if bodies.status == 201 {
@@ -123,125 +345,184 @@ fn bodies(op: &mut Value, bodies: Operation) {
     } else {
         "Success"
     };
-    let mut responses = Map::new();
-    responses.insert(
-        bodies.status.to_string(),
-        json!({
-            "description": description,
-            "content": { "application/json": { "schema": bodies.response } },
-        }),
-    );
-    responses.insert("default".into(), problem_response("An RFC 9457 problem"));
-    op["responses"] = Value::Object(responses);
+    op.responses = BTreeMap::from([
+        (
+            bodies.status.to_string(),
+            ResponseDoc {
+                description,
+                content: Some(json_media(bodies.response, None)),
+            },
+        ),
+        ("default".into(), problem_response()),
+    ]);
 }
 
 /// A document of `routes`; admin routes (with a scope) get their bodies from `schemas`.
 fn document(
-    title: &str,
-    routes: &[(String, String, Option<&str>)],
+    title: &'static str,
+    routes: &[(String, String, Option<&'static str>)],
     schemas: &mut Schemas,
-) -> Result<Value, DocumentError> {
-    let mut paths = Map::new();
+) -> OpenApi {
+    let mut paths: BTreeMap<String, BTreeMap<String, PathOperation>> = BTreeMap::new();
     let mut secured = false;
     for (method, path, scope) in routes {
-        let entry = paths
-            .entry(path.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
-        let mut op = json!({
-            "summary": summary(method, path),
-            "parameters": params(path),
-            "responses": {
-                "200": { "description": "Success" },
-                "default": problem_response("An RFC 9457 problem"),
-            },
-        });
+        let mut op = PathOperation {
+            summary: summary(method, path),
+            parameters: params(path),
+            request_body: None,
+            responses: BTreeMap::from([
+                (
+                    "200".into(),
+                    ResponseDoc {
+                        description: "Success",
+                        content: None,
+                    },
+                ),
+                ("default".into(), problem_response()),
+            ]),
+            required_scope: None,
+            security: None,
+        };
         if let Some(scope) = scope {
             secured = true;
-            op["x-required-scope"] = json!(scope);
-            op["security"] = json!([{ "bearer": [] }, { "adminLogin": [] }]);
+            op.required_scope = Some(scope);
+            op.security = Some(vec![
+                BTreeMap::from([("bearer", [])]),
+                BTreeMap::from([("adminLogin", [])]),
+            ]);
             if let Some(b) = schemas.operation(method, path) {
                 bodies(&mut op, b);
             }
         }
-        if let Value::Object(m) = entry {
-            m.insert(method.to_ascii_lowercase(), op);
-        }
+        paths
+            .entry(path.clone())
+            .or_default()
+            .insert(method.to_ascii_lowercase(), op);
     }
     schemas.problem();
-    let mut doc = json!({
-        "openapi": "3.1.0",
-        "info": { "title": title, "version": env!("CARGO_PKG_VERSION") },
-        "paths": paths,
-        "components": { "schemas": {} },
-    });
-    if secured {
-        doc["components"]["securitySchemes"] = json!({
-            "bearer": { "type": "http", "scheme": "bearer", "description": "hmk_<r|w|a>_… API key" },
-            "adminLogin": { "type": "http", "scheme": "basic", "description": "Admin login from the environment (first setup and recovery)" },
-        });
+    OpenApi {
+        openapi: "3.1.0",
+        info: Info {
+            title,
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        paths,
+        components: Components {
+            schemas: Map::new(),
+            security_schemes: secured.then_some(SecuritySchemes {
+                bearer: HttpScheme {
+                    kind: "http",
+                    scheme: "bearer",
+                    description: "hmk_<r|w|a>_… API key",
+                },
+                admin_login: HttpScheme {
+                    kind: "http",
+                    scheme: "basic",
+                    description: "Admin login from the environment (first setup and recovery)",
+                },
+            }),
+            examples: None,
+        },
     }
-    Ok(doc)
 }
 
-/// The public listener's document.
-pub fn public_document(app: &App) -> Result<Value, DocumentError> {
-    let routes: Vec<_> = public::route_table_for(&app.issuer)
+/// The public listener's document, for a node issuing as `issuer`.
+pub fn public_document(issuer: &Issuer) -> Result<OpenApi, DocumentError> {
+    let routes: Vec<_> = public::route_table_for(issuer)
         .into_iter()
         .map(|(m, p)| (m.to_string(), p, None))
         .collect();
     let mut schemas = Schemas::new();
-    let mut doc = document("Hallmark public API", &routes, &mut schemas)?;
-    doc["components"]["schemas"] = Value::Object(schemas.into_components()?);
+    let mut doc = document("Hallmark public API", &routes, &mut schemas);
+    doc.components.schemas = schemas.into_components()?;
     Ok(doc)
 }
 
-/// The admin listener's document: every route's request and response schemas
-/// (`components.schemas`, derived from [`crate::api`]'s types), the example battery draft
-/// (`components.examples.BatteryDraft`) and, on the submission's `data`, the sectors this
-/// node validates (`x-hallmark-sectors`).
-pub fn admin_document(app: &App) -> Result<Value, DocumentError> {
-    admin_document_for(app.registry)
+/// A sector the admin document names as validated by this node (`x-hallmark-sectors`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SectorEntry {
+    /// Sector id (`battery`, …).
+    pub id: String,
+    /// Its schema version.
+    pub schema_version: String,
+    /// Its title.
+    pub title: String,
 }
 
-/// [`admin_document`] for a node with these sectors.
-pub fn admin_document_for(registry: &SectorRegistry) -> Result<Value, DocumentError> {
+/// The admin listener's document for a node with these sectors: every route's request and
+/// response schemas (`components.schemas`, derived from [`crate::api`]'s types), the example
+/// battery draft (`components.examples.BatteryDraft`) and, on the submission's `data`, the
+/// sectors this node validates (`x-hallmark-sectors`).
+pub fn admin_document_for(registry: &SectorRegistry) -> Result<OpenApi, DocumentError> {
     let routes: Vec<_> = admin::ROUTES
         .iter()
         .map(|(m, p, s)| (m.to_string(), p.to_string(), Some(s.as_str())))
         .collect();
     let mut schemas = Schemas::new();
-    let mut doc = document("Hallmark admin API", &routes, &mut schemas)?;
+    let mut doc = document("Hallmark admin API", &routes, &mut schemas);
     let mut components = schemas.into_components()?;
-    let sectors: Vec<Value> = registry
+    let sectors: Vec<SectorEntry> = registry
         .iter()
-        .map(|s| json!({ "id": s.id(), "schemaVersion": s.version(), "title": s.title() }))
+        .map(|s| SectorEntry {
+            id: s.id().to_string(),
+            schema_version: s.version().to_string(),
+            title: s.title().to_string(),
+        })
         .collect();
-    if let Some(data) = components
+    if let Some(Value::Object(data)) = components
         .get_mut("PassportSubmission")
         .and_then(|s| s.pointer_mut("/properties/data"))
     {
-        data["x-hallmark-sectors"] = Value::Array(sectors);
+        let sectors = serde_json::to_value(sectors).map_err(DocumentError::Json)?;
+        data.insert("x-hallmark-sectors".into(), sectors);
     }
-    doc["components"]["schemas"] = Value::Object(components);
-    doc["components"]["examples"] = json!({
-        "BatteryDraft": {
-            "summary": "An item-level battery passport (the demo's BatteryPass 1.2.0 data)",
-            "value": example::battery_draft()?,
+    doc.components.schemas = components;
+    doc.components.examples = Some(Examples {
+        battery_draft: Example {
+            summary: "An item-level battery passport (the demo's BatteryPass 1.2.0 data)",
+            value: example::battery_draft()?,
         },
     });
     Ok(doc)
+}
+
+/// Both listeners' documents, built once (at start-up) and served as they are.
+#[derive(Debug, Clone)]
+pub struct Documents {
+    /// The public listener's `/openapi.json`.
+    pub public: Document,
+    /// The admin listener's `/openapi.json`.
+    pub admin: Document,
+}
+
+/// The documents of a node issuing as `issuer` with these sectors. Each is written as the
+/// JSON of a `serde_json::Value` (members in sorted order), the bytes the node served when
+/// it built them per request.
+pub fn documents(issuer: &Issuer, registry: &SectorRegistry) -> Result<Documents, DocumentError> {
+    let bytes = |doc: OpenApi| -> Result<Document, DocumentError> {
+        let value = serde_json::to_value(doc).map_err(DocumentError::Json)?;
+        let bytes = serde_json::to_vec(&value).map_err(DocumentError::Json)?;
+        Ok(Document::from_json_bytes(bytes))
+    };
+    Ok(Documents {
+        public: bytes(public_document(issuer)?)?,
+        admin: bytes(admin_document_for(registry)?)?,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use serde_json::json;
 
     /// Every admin operation has a success answer with a schema, every reference resolves
     /// to a component, and the submissions carry the example.
     #[test]
     fn the_admin_document_documents_every_body() {
-        let doc = admin_document_for(SectorRegistry::builtin()).unwrap();
+        let doc =
+            serde_json::to_value(admin_document_for(SectorRegistry::builtin()).unwrap()).unwrap();
         let text = doc.to_string();
         for (method, path, _) in admin::ROUTES {
             let op = &doc["paths"][*path][method.to_ascii_lowercase()];

@@ -69,20 +69,14 @@ impl JsonSchema for Timestamp {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        schema(serde_json::json!({ "type": "string", "format": "date-time" }))
+        schemars::json_schema!({ "type": "string", "format": "date-time" })
     }
-}
-
-/// A schema from its JSON form (the `true` schema for anything that is not an object or a
-/// boolean, which the literals here never are).
-pub(crate) fn schema(v: Value) -> Schema {
-    Schema::try_from(v).unwrap_or_default()
 }
 
 /// The schema of a string that is one of `names`.
 fn names<'a>(names: impl IntoIterator<Item = &'a str>) -> Schema {
     let names: Vec<Value> = names.into_iter().map(Value::from).collect();
-    schema(serde_json::json!({ "type": "string", "enum": names }))
+    schemars::json_schema!({ "type": "string", "enum": names })
 }
 
 /// Schemas of the wire names of the node's enumerations, taken from the enumerations

@@ -9,7 +9,7 @@ use super::responses::{
 use crate::problem::Problem;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::JsonSchema;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// One admin operation's bodies.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,7 +74,7 @@ impl Schemas {
     fn reason(&mut self, required: bool) -> Value {
         let reason = self.request::<Reason>();
         if required {
-            json!({ "allOf": [reason], "required": ["reason"] })
+            schemars::json_schema!({ "allOf": [reason], "required": ["reason"] }).to_value()
         } else {
             reason
         }
@@ -124,11 +124,12 @@ impl Schemas {
             }
             ("GET", "/openapi.json") => (
                 200,
-                json!({
+                schemars::json_schema!({
                     "type": "object",
                     "description": "This OpenAPI 3.1 document",
                     "required": ["openapi", "info", "paths", "components"],
-                }),
+                })
+                .to_value(),
             ),
             _ => return None,
         };

@@ -132,23 +132,9 @@ pub struct ValidationReport {
     pub plugin: Option<PluginReport>,
 }
 
-/// Something wrong with a submission, at a place in it.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
-pub struct Issue {
-    /// RFC 6901 JSON pointer (into the sector data for schema issues; empty or the envelope
-    /// field for envelope refusals).
-    pub pointer: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl From<hallmark_core::sector::ValidationIssue> for Issue {
-    fn from(i: hallmark_core::sector::ValidationIssue) -> Self {
-        let hallmark_core::sector::ValidationIssue { pointer, message } = i;
-        Issue { pointer, message }
-    }
-}
+/// Something wrong with a submission, at a place in it (one definition with the
+/// `invalid-passport` problem's `issues`).
+pub use crate::problem::Issue;
 
 /// A sector plugin's verdict in a validation report.
 #[derive(Debug, Clone, Serialize, JsonSchema)]

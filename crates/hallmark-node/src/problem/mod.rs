@@ -28,6 +28,32 @@ pub const PROBLEM_TYPE_PREFIX: &str = "urn:hallmark:problem:";
 /// `WWW-Authenticate` challenge sent with every 401.
 pub const AUTH_CHALLENGE: &str = "Bearer realm=\"hallmark\"";
 
+/// Something wrong with a submission, at a place in it (the `issues` of an
+/// `invalid-passport` problem and of a validation report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Issue {
+    /// RFC 6901 JSON pointer (into the sector data for schema issues; empty or the envelope
+    /// field for envelope refusals).
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl From<hallmark_core::sector::ValidationIssue> for Issue {
+    fn from(i: hallmark_core::sector::ValidationIssue) -> Self {
+        let hallmark_core::sector::ValidationIssue { pointer, message } = i;
+        Issue { pointer, message }
+    }
+}
+
+/// The answer when a problem's member does not serialise (never expected: the members are
+/// plain structures): logged, and a 500 rather than a member silently `null`.
+fn unserialisable(e: serde_json::Error) -> Problem {
+    tracing::error!(error = %e, "a problem member did not serialise");
+    ApiError::Internal.problem()
+}
+
 /// An RFC 9457 problem details object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Problem {
@@ -68,6 +94,16 @@ impl Problem {
     pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
         self.extensions.insert(name.to_string(), value.into());
         self
+    }
+
+    /// Add an extension member serialised from a typed value; its error, not `null`, if it
+    /// does not serialise.
+    pub fn with_serialized<T: Serialize + ?Sized>(
+        self,
+        name: &str,
+        value: &T,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(self.with(name, serde_json::to_value(value)?))
     }
 
     /// The status code (500 if the stored number is not a valid status).
@@ -434,24 +470,24 @@ impl ApiError {
                     .detail(detail.clone())
             }
             ApiError::Invalid { issues } => {
+                let issues: Vec<Issue> = issues
+                    .iter()
+                    .map(|(pointer, message)| Issue {
+                        pointer: pointer.clone(),
+                        message: message.clone(),
+                    })
+                    .collect();
                 Problem::new("invalid-passport", "Invalid passport", status)
                     .detail(self.to_string())
-                    .with(
-                        "issues",
-                        issues
-                            .iter()
-                            .map(|(p, m)| serde_json::json!({ "pointer": p, "message": m }))
-                            .collect::<Vec<_>>(),
-                    )
+                    .with_serialized("issues", &issues)
+                    .unwrap_or_else(unserialisable)
             }
             ApiError::PluginRejected { plugin, findings } => {
                 Problem::new("plugin-findings", "Rejected by the sector plugin", status)
                     .detail(self.to_string())
-                    .with("plugin", serde_json::to_value(plugin).unwrap_or_default())
-                    .with(
-                        "findings",
-                        serde_json::to_value(findings).unwrap_or_default(),
-                    )
+                    .with_serialized("plugin", plugin)
+                    .and_then(|p| p.with_serialized("findings", findings))
+                    .unwrap_or_else(unserialisable)
             }
             ApiError::PluginFailed {
                 plugin,
@@ -464,9 +500,9 @@ impl ApiError {
                     ))
                     .with("reason", *reason);
                 match plugin {
-                    Some(plugin) => {
-                        p.with("plugin", serde_json::to_value(plugin).unwrap_or_default())
-                    }
+                    Some(plugin) => p
+                        .with_serialized("plugin", plugin)
+                        .unwrap_or_else(unserialisable),
                     None => p,
                 }
             }

@@ -5,6 +5,7 @@
 use crate::app::AppState;
 use crate::cache::{Cached, Form, PassportState};
 use crate::problem::ApiError;
+use crate::routes::Document;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
@@ -65,12 +66,13 @@ pub fn route_table_for(issuer: &hallmark_core::issue::Issuer) -> Vec<(&'static s
     table
 }
 
-/// The public routes (wrap with [`crate::edge::public_router`]).
-pub fn routes(state: AppState) -> Router {
+/// The public routes (wrap with [`crate::edge::public_router`]); `openapi` is the public
+/// OpenAPI document they serve (built once at start-up, `crate::openapi::Documents`).
+pub fn routes(state: AppState, openapi: Document) -> Router {
     let base = base_path(&state.issuer.base_url);
     Router::new()
         .route("/health", get(health))
-        .route("/openapi.json", get(openapi))
+        .route("/openapi.json", get(move || std::future::ready(openapi)))
         .route(&state.issuer.did.document_path(), get(did_document))
         .route(&format!("{base}/passports/{{id}}"), get(current))
         .route(
@@ -117,10 +119,6 @@ async fn health(State(app): State<AppState>) -> Result<Response, ApiError> {
         StatusCode::SERVICE_UNAVAILABLE
     };
     Ok((status, crate::api::reply(&body)?).into_response())
-}
-
-async fn openapi(State(app): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    crate::openapi::answer(crate::openapi::public_document(&app))
 }
 
 async fn did_document(State(app): State<AppState>) -> Result<Response, ApiError> {
@@ -316,12 +314,16 @@ async fn load_public(
             app.as_ref(),
             crate::integrity::AlarmKind::Version,
             &format!("{id}/v{version}"),
-            serde_json::json!({
-                "passport": id.to_string(),
-                "version": version,
-                "form": if matches!(form, Form::Jwt) { "jwt" } else { "data-integrity" },
-                "reason": reason,
-            }),
+            &crate::integrity::WithheldVersion {
+                passport: &id.to_string(),
+                version,
+                form: if matches!(form, Form::Jwt) {
+                    "jwt"
+                } else {
+                    "data-integrity"
+                },
+                reason: &reason,
+            },
         )
         .await;
         return Err(ApiError::Internal);

@@ -71,6 +71,7 @@ impl Service<'_> {
             CreateKeyError::Randomness(e) => {
                 ServiceError::internal("no randomness for an API key", e)
             }
+            CreateKeyError::Event(e) => e.into(),
         })?;
         Ok(NewKey { key, record })
     }
@@ -97,7 +98,7 @@ impl Service<'_> {
                     .into(),
             ));
         }
-        let event = events::api_key_revoked(who, &record.prefix, key_uuid(&record.prefix));
+        let event = events::api_key_revoked(who, &record.prefix, key_uuid(&record.prefix))?;
         let revoked = app.store.revoke_api_key(&record.prefix, event).await;
         // After the commit (or a failure): this node's next request with the key reads it again.
         app.api_keys.invalidate(&record.prefix);

@@ -3,15 +3,16 @@
 //! becomes a transparency-log leaf.
 
 use super::{actor, now};
+use crate::audit::detail;
 use crate::auth::Principal;
-use crate::plugins::GateError;
+use crate::plugins::{GateError, PluginRef};
 use hallmark_core::access::PerAudience;
 use hallmark_core::passport::{Passport, PassportId, PassportStatus};
 use hallmark_core::tlog::event::{
     Action, CredentialHashes, Detail, EventError, Publication, StatusChanged,
 };
 use hallmark_store::AuditEvent;
-use serde_json::json;
+use serde::Serialize;
 
 fn event(who: &Principal, action: Action, passport: Option<&PassportId>) -> AuditEvent {
     let mut e = AuditEvent::of(now(), &actor(who), action);
@@ -19,25 +20,75 @@ fn event(who: &Principal, action: Action, passport: Option<&PassportId>) -> Audi
     e
 }
 
+/// The detail of a draft event: the version the draft is (`{"version"}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DraftVersion {
+    /// The draft's version number.
+    pub version: u32,
+}
+
+/// The detail of `plugin.failed`: where the plugin gave no verdict, and why.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginFailed<'a> {
+    /// `draft`, `validate` or `publish`.
+    pub during: &'a str,
+    /// The passport's sector.
+    pub sector: &'a str,
+    /// Its schema version.
+    pub schema_version: &'a str,
+    /// The plugin, when one ran (`null` otherwise).
+    pub plugin: Option<&'a PluginRef>,
+    /// Failure mode slug (`out-of-fuel`, `deadline`, …).
+    pub reason: &'static str,
+    /// One line: what happened.
+    pub error: &'a str,
+}
+
+/// The detail of `api-key.revoked`: the key's id (`{"keyId"}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyRevoked {
+    /// The key's id (derived from its lookup prefix).
+    pub key_id: uuid::Uuid,
+}
+
+/// An event of `action` with this typed detail.
+fn with_detail<T: Serialize>(
+    who: &Principal,
+    action: Action,
+    passport: Option<&PassportId>,
+    d: &T,
+) -> Result<AuditEvent, EventError> {
+    let mut e = event(who, action, passport);
+    e.detail = detail(action, d)?;
+    Ok(e)
+}
+
 /// `passport.draft-created` (version 1).
-pub fn draft_created(who: &Principal, id: &PassportId) -> AuditEvent {
-    let mut e = event(who, Action::PassportDraftCreated, Some(id));
-    e.detail = json!({ "version": 1 });
-    e
+pub fn draft_created(who: &Principal, id: &PassportId) -> Result<AuditEvent, EventError> {
+    let version = DraftVersion { version: 1 };
+    with_detail(who, Action::PassportDraftCreated, Some(id), &version)
 }
 
 /// `passport.draft-updated`.
-pub fn draft_updated(who: &Principal, id: &PassportId, version: u32) -> AuditEvent {
-    let mut e = event(who, Action::PassportDraftUpdated, Some(id));
-    e.detail = json!({ "version": version });
-    e
+pub fn draft_updated(
+    who: &Principal,
+    id: &PassportId,
+    version: u32,
+) -> Result<AuditEvent, EventError> {
+    let version = DraftVersion { version };
+    with_detail(who, Action::PassportDraftUpdated, Some(id), &version)
 }
 
 /// `passport.version-started`.
-pub fn version_started(who: &Principal, id: &PassportId, version: u32) -> AuditEvent {
-    let mut e = event(who, Action::PassportVersionStarted, Some(id));
-    e.detail = json!({ "version": version });
-    e
+pub fn version_started(
+    who: &Principal,
+    id: &PassportId,
+    version: u32,
+) -> Result<AuditEvent, EventError> {
+    let version = DraftVersion { version };
+    with_detail(who, Action::PassportVersionStarted, Some(id), &version)
 }
 
 /// `passport.published`. Its log leaf commits to the exact credential bytes served: the
@@ -94,23 +145,25 @@ pub fn plugin_failed(
     during: &str,
     error: &GateError,
     detail: &str,
-) -> AuditEvent {
-    let mut e = event(who, Action::PluginFailed, id);
-    e.detail = json!({
-        "during": during,
-        "sector": passport.sector.id,
-        "schemaVersion": passport.sector.schema_version,
-        "plugin": error.plugin(),
-        "reason": error.reason(),
-        "error": detail,
-    });
-    e
+) -> Result<AuditEvent, EventError> {
+    let failed = PluginFailed {
+        during,
+        sector: &passport.sector.id,
+        schema_version: &passport.sector.schema_version,
+        plugin: error.plugin(),
+        reason: error.reason(),
+        error: detail,
+    };
+    with_detail(who, Action::PluginFailed, id, &failed)
 }
 
 /// `api-key.revoked`.
-pub fn api_key_revoked(who: &Principal, prefix: &str, key_id: uuid::Uuid) -> AuditEvent {
-    let mut e = event(who, Action::ApiKeyRevoked, None);
+pub fn api_key_revoked(
+    who: &Principal,
+    prefix: &str,
+    key_id: uuid::Uuid,
+) -> Result<AuditEvent, EventError> {
+    let mut e = with_detail(who, Action::ApiKeyRevoked, None, &ApiKeyRevoked { key_id })?;
     e.subject = Some(prefix.to_string());
-    e.detail = json!({ "keyId": key_id });
-    e
+    Ok(e)
 }

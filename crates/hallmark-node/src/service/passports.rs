@@ -220,7 +220,7 @@ impl Service<'_> {
                     economic_operator_id: passport.economic_operator_id.clone(),
                     content: to_vec(&passport)?,
                 },
-                events::draft_created(who, &id),
+                events::draft_created(who, &id)?,
             )
             .await?;
         Ok(DraftCreated {
@@ -247,7 +247,7 @@ impl Service<'_> {
         let passport = draft_passport(submission, id, pending.version, Some(record.created_at))?;
         same_product(&record, &passport)?;
         let validation = self.check(who, Some(&id), &passport, During::Draft).await?;
-        let event = events::draft_updated(who, &id, pending.version);
+        let event = events::draft_updated(who, &id, pending.version)?;
         let saved = store.update_draft(&id, to_vec(&passport)?, event).await?;
         Ok(DraftSaved {
             id,
@@ -269,7 +269,7 @@ impl Service<'_> {
         let passport = draft_passport(submission, id, version, Some(record.created_at))?;
         same_product(&record, &passport)?;
         let validation = self.check(who, Some(&id), &passport, During::Draft).await?;
-        let event = events::version_started(who, &id, version);
+        let event = events::version_started(who, &id, version)?;
         let saved = store.start_version(&id, to_vec(&passport)?, event).await?;
         Ok(DraftSaved {
             id,
@@ -400,9 +400,15 @@ impl Service<'_> {
             Err(e) => {
                 let detail = one_line(&e.to_string(), 300);
                 tracing::warn!(target: "hallmark::audit", reason = e.reason(), %detail, "sector plugin gave no verdict");
-                let event = events::plugin_failed(who, id, passport, during.as_str(), &e, &detail);
-                if let Err(err) = self.app.store.append_audit(event).await {
-                    tracing::error!(target: "hallmark::audit", error = %err, "could not store the plugin.failed audit event");
+                match events::plugin_failed(who, id, passport, during.as_str(), &e, &detail) {
+                    Ok(event) => {
+                        if let Err(err) = self.app.store.append_audit(event).await {
+                            tracing::error!(target: "hallmark::audit", error = %err, "could not store the plugin.failed audit event");
+                        }
+                    }
+                    Err(err) => {
+                        tracing::error!(target: "hallmark::audit", error = %err, "could not write the plugin.failed audit event");
+                    }
                 }
                 Err(ServiceError::PluginFailed {
                     plugin: e.plugin().cloned(),

@@ -154,11 +154,11 @@ impl Checkpointer {
                 app.as_ref(),
                 AlarmKind::Checkpoint,
                 &format!("checkpoint:{}:{}", rec.tree_size, &digest[..16]),
-                serde_json::json!({
-                    "treeSize": rec.tree_size,
-                    "noteSha256": digest,
-                    "reason": reason,
-                }),
+                &integrity::IgnoredCheckpoint {
+                    tree_size: rec.tree_size,
+                    note_sha256: &digest,
+                    reason: &reason,
+                },
             )
             .await;
         }
@@ -203,11 +203,11 @@ impl Checkpointer {
                 app.as_ref(),
                 AlarmKind::Leaf,
                 &format!("leaf:{}", b.index),
-                serde_json::json!({
-                    "leafIndex": b.index,
-                    "leafHash": hex::encode(b.leaf_hash),
-                    "reason": why,
-                }),
+                &integrity::UnauthenticatedLeaf {
+                    leaf_index: b.index,
+                    leaf_hash: &hex::encode(b.leaf_hash),
+                    reason: why,
+                },
             )
             .await;
         }
