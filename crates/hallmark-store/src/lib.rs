@@ -18,8 +18,6 @@ mod model;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
-#[cfg(feature = "test-support")]
-pub mod testing;
 
 use async_trait::async_trait;
 use hallmark_core::passport::{PassportId, PassportStatus};

@@ -1,0 +1,18 @@
+//! The node's integration tests, one binary (each binary links the whole dependency graph):
+//! one module per suite, on the shared test kit (`hallmark-testkit`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod app_role_attacks;
+mod auth_http;
+mod edge_http;
+mod input_http;
+mod log_http;
+mod node_http;
+mod openapi_http;
+mod plugin_gate;
+mod proxy_http;
+
+/// The sandbox's WAT plugin builders (the hostile-plugin suite's, reused as is by
+/// `plugin_gate`).
+#[path = "../../../hallmark-sandbox/tests/common/mod.rs"]
+mod wasm;

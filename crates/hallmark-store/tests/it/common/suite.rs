@@ -1,0 +1,1140 @@
+//! The conformance suite: the same behaviour, run against every backend through
+//! `&dyn Store`. Each backend's test binary instantiates it with `conformance_tests!`.
+
+use std::sync::Arc;
+
+use hallmark_core::passport::{Granularity, PassportId, PassportStatus};
+use hallmark_store::{
+    AuditEvent, NewApiKey, PassportFilter, ProductKey, SigningKeyRecord, SigningKeyStatus, Store,
+    StoreError,
+};
+use hallmark_testkit::StoreTestExt;
+use sha2::{Digest, Sha256};
+
+use super::{at, audit, item, new_passport, new_passport_for, new_version};
+
+/// Generates one `#[tokio::test]` per conformance case, each with a fresh harness built
+/// by `$new` (an async constructor whose value has `.store()`).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($new:expr) => {
+        $crate::conformance_tests!(@cases $new;
+            create_draft_and_read_back,
+            update_draft_while_pending,
+            publish_first_version,
+            new_version_of_published_passport,
+            publish_refusals,
+            lifecycle_and_terminal_states,
+            invalid_transitions_are_typed,
+            list_filters_and_keyset_pagination,
+            audit_is_gapless_and_ordered,
+            api_keys,
+            signing_keys,
+            failed_audit_rolls_back_status_change,
+            failed_audit_rolls_back_publish,
+            failed_audit_rolls_back_create,
+            concurrent_writers_get_gapless_sequence,
+            concurrent_publishers_of_one_passport,
+            not_found_errors,
+            every_audit_event_is_a_log_leaf,
+            publish_seq_finds_each_versions_publish_event,
+            pending_and_publish_answer_as_the_separate_calls,
+            failing_writes_among_concurrent_ones_fail_alone,
+            live_identifier_is_unique_at_its_granularity,
+            deactivated_identifier_is_free_for_a_successor,
+            concurrent_creates_of_one_identifier,
+            committed_follows_the_writer,
+        );
+    };
+    (@cases $new:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let harness = $new.await;
+                common::suite::$case(Arc::new(harness.store().clone())).await;
+            }
+        )*
+    };
+}
+
+type S = Arc<dyn Store>;
+
+async fn published(s: &S, gtin: &str) -> hallmark_core::passport::PassportId {
+    let p = s
+        .create_draft(new_passport(gtin, "battery"), audit(0, "passport.create"))
+        .await
+        .unwrap();
+    s.publish(&p.id, new_version(1, 1), audit(1, "passport.publish"))
+        .await
+        .unwrap();
+    p.id
+}
+
+/// The audit event of publishing `version` (its detail names the version, as the node's).
+fn publish(n: i64, version: u32) -> AuditEvent {
+    let mut a = audit(n, "passport.published");
+    a.detail = serde_json::json!({ "version": version });
+    a
+}
+
+fn bad_audit() -> AuditEvent {
+    // Violates the audit table's CHECK (action is 1–128 characters): fails at the LAST
+    // statement of the transaction, after the change itself has been written.
+    AuditEvent::new(at(50), "test-operator", "")
+}
+
+pub async fn create_draft_and_read_back(s: S) {
+    let new = new_passport("04012345678901", "battery");
+    let rec = s
+        .create_draft(new.clone(), audit(0, "passport.create"))
+        .await
+        .unwrap();
+    assert_eq!(rec.id, new.id);
+    assert_eq!(rec.status, PassportStatus::Draft);
+    assert_eq!(rec.current_version, 0);
+    assert_eq!(rec.created_at, at(0));
+    assert_eq!(rec.published_at, None);
+    assert_eq!(s.get_passport(&new.id).await.unwrap(), rec);
+    let draft = s.get_draft(&new.id).await.unwrap().unwrap();
+    assert_eq!(draft.version, 1);
+    assert_eq!(draft.content, new.content);
+    let history = s.history(&new.id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].event.action, "passport.create");
+    assert_eq!(history[0].event.passport.as_ref(), Some(&new.id));
+    assert_eq!(history[0].event.detail["note"], "passport.create");
+    // Same id twice: conflict.
+    let again = s.create_draft(new, audit(1, "passport.create")).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+}
+
+pub async fn update_draft_while_pending(s: S) {
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    let d = s
+        .update_draft(
+            &p.id,
+            b"{\"edited\":true}".to_vec(),
+            audit(5, "passport.edit"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(d.version, 1);
+    assert_eq!(d.content, b"{\"edited\":true}");
+    assert_eq!(d.updated_at, at(5));
+    assert_eq!(s.get_passport(&p.id).await.unwrap().updated_at, at(5));
+    assert_eq!(
+        s.get_draft(&p.id).await.unwrap().unwrap().content,
+        b"{\"edited\":true}"
+    );
+}
+
+pub async fn publish_first_version(s: S) {
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    let v = new_version(1, 9);
+    let (stored, _) = s
+        .publish(&p.id, v.clone(), audit(10, "passport.publish"))
+        .await
+        .unwrap();
+    let expected: [u8; 32] = Sha256::digest(&v.content).into();
+    assert_eq!(stored.content_sha256, expected);
+    let rec = s.get_passport(&p.id).await.unwrap();
+    assert_eq!(rec.status, PassportStatus::Published);
+    assert_eq!(rec.current_version, 1);
+    assert_eq!(rec.published_at, Some(at(10)));
+    let read = s.get_version(&p.id, None).await.unwrap();
+    assert_eq!(read, stored);
+    assert_eq!(
+        read.credentials, v.credentials,
+        "bytes stored exactly as issued"
+    );
+    assert_eq!(read.signed_at, at(9));
+    assert_eq!(s.get_version(&p.id, Some(1)).await.unwrap(), stored);
+    assert_eq!(s.get_draft(&p.id).await.unwrap(), None, "no pending draft");
+    let upd = s.update_draft(&p.id, b"{}".to_vec(), audit(11, "e")).await;
+    assert!(matches!(upd, Err(StoreError::NotFound(_))), "{upd:?}");
+}
+
+pub async fn new_version_of_published_passport(s: S) {
+    let id = published(&s, "04012345678901").await;
+    let v1 = s.get_version(&id, Some(1)).await.unwrap();
+    let d = s
+        .start_version(&id, b"{\"v\":2}".to_vec(), audit(20, "passport.revise"))
+        .await
+        .unwrap();
+    assert_eq!(d.version, 2);
+    let twice = s.start_version(&id, b"{}".to_vec(), audit(21, "r")).await;
+    assert!(matches!(twice, Err(StoreError::Conflict(_))), "{twice:?}");
+    s.update_draft(&id, b"{\"v\":2.1}".to_vec(), audit(22, "e"))
+        .await
+        .unwrap();
+    // Still published at version 1 while the draft is pending.
+    let rec = s.get_passport(&id).await.unwrap();
+    assert_eq!(
+        (rec.status, rec.current_version),
+        (PassportStatus::Published, 1)
+    );
+    let (v2, _) = s
+        .publish(&id, new_version(2, 23), audit(24, "passport.publish"))
+        .await
+        .unwrap();
+    let rec = s.get_passport(&id).await.unwrap();
+    assert_eq!(rec.current_version, 2);
+    assert_eq!(rec.published_at, Some(at(1)), "first publication time kept");
+    assert_eq!(s.get_version(&id, None).await.unwrap(), v2);
+    assert_eq!(
+        s.get_version(&id, Some(1)).await.unwrap(),
+        v1,
+        "v1 unchanged"
+    );
+    // A draft cannot start a new version.
+    let draft = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(25, "c"))
+        .await
+        .unwrap();
+    let r = s
+        .start_version(&draft.id, b"{}".to_vec(), audit(26, "r"))
+        .await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+}
+
+pub async fn publish_refusals(s: S) {
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    let wrong = s.publish(&p.id, new_version(2, 1), audit(1, "p")).await;
+    assert!(matches!(wrong, Err(StoreError::Conflict(_))), "{wrong:?}");
+    s.publish(&p.id, new_version(1, 1), audit(1, "p"))
+        .await
+        .unwrap();
+    // No pending draft for version 2.
+    let no_draft = s.publish(&p.id, new_version(2, 2), audit(2, "p")).await;
+    assert!(
+        matches!(no_draft, Err(StoreError::Conflict(_))),
+        "{no_draft:?}"
+    );
+    // Republishing version 1.
+    let again = s.publish(&p.id, new_version(1, 2), audit(2, "p")).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    // Suspended: resume first.
+    s.start_version(&p.id, b"{}".to_vec(), audit(3, "r"))
+        .await
+        .unwrap();
+    s.suspend(&p.id, "investigation".into(), audit(4, "s"))
+        .await
+        .unwrap();
+    let susp = s.publish(&p.id, new_version(2, 5), audit(5, "p")).await;
+    assert!(matches!(susp, Err(StoreError::Conflict(_))), "{susp:?}");
+    assert_eq!(s.get_passport(&p.id).await.unwrap().current_version, 1);
+}
+
+pub async fn lifecycle_and_terminal_states(s: S) {
+    let id = published(&s, "04012345678901").await;
+    let r = s
+        .suspend(&id, "recall check".into(), audit(2, "s"))
+        .await
+        .unwrap();
+    assert_eq!(r.status, PassportStatus::Suspended);
+    assert_eq!(r.status_reason.as_deref(), Some("recall check"));
+    let r = s.resume(&id, audit(3, "r")).await.unwrap();
+    assert_eq!(
+        (r.status, r.status_reason),
+        (PassportStatus::Published, None)
+    );
+    s.start_version(&id, b"{}".to_vec(), audit(4, "v"))
+        .await
+        .unwrap();
+    let r = s
+        .archive(&id, Some("end of life".into()), audit(5, "a"))
+        .await
+        .unwrap();
+    assert_eq!(r.status, PassportStatus::Archived);
+    assert_eq!(r.updated_at, at(5));
+    // Terminal: nothing changes any more.
+    for to in PassportStatus::ALL {
+        let e = s.change_status(&id, to, None, audit(6, "x")).await;
+        assert!(
+            matches!(
+                e,
+                Err(StoreError::InvalidTransition { .. } | StoreError::Conflict(_))
+            ),
+            "{to}: {e:?}"
+        );
+    }
+    let e = s.update_draft(&id, b"{}".to_vec(), audit(6, "e")).await;
+    assert!(matches!(e, Err(StoreError::ImmutableViolation(_))), "{e:?}");
+    let e = s.start_version(&id, b"{}".to_vec(), audit(6, "e")).await;
+    assert!(matches!(e, Err(StoreError::ImmutableViolation(_))), "{e:?}");
+    let e = s.publish(&id, new_version(2, 6), audit(6, "p")).await;
+    assert!(matches!(e, Err(StoreError::ImmutableViolation(_))), "{e:?}");
+    // Versions stay readable.
+    assert_eq!(s.get_version(&id, None).await.unwrap().version, 1);
+
+    // suspended -> deactivated
+    let id2 = published(&s, "04012345678902").await;
+    s.suspend(&id2, "fraud".into(), audit(2, "s"))
+        .await
+        .unwrap();
+    let r = s
+        .deactivate(&id2, "destroyed".into(), audit(3, "d"))
+        .await
+        .unwrap();
+    assert_eq!(r.status, PassportStatus::Deactivated);
+    let e = s.resume(&id2, audit(4, "r")).await;
+    assert!(
+        matches!(e, Err(StoreError::InvalidTransition { .. })),
+        "{e:?}"
+    );
+}
+
+pub async fn invalid_transitions_are_typed(s: S) {
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    let e = s.suspend(&p.id, "x".into(), audit(1, "s")).await;
+    assert_eq!(
+        e,
+        Err(StoreError::InvalidTransition {
+            from: "draft".into(),
+            to: "suspended".into()
+        })
+    );
+    let e = s.archive(&p.id, None, audit(1, "a")).await;
+    assert!(
+        matches!(e, Err(StoreError::InvalidTransition { .. })),
+        "{e:?}"
+    );
+    let e = s
+        .change_status(&p.id, PassportStatus::Published, None, audit(1, "p"))
+        .await;
+    assert!(matches!(e, Err(StoreError::Conflict(_))), "{e:?}");
+    let id = published(&s, "04012345678902").await;
+    for to in [PassportStatus::Draft, PassportStatus::Published] {
+        let e = s.change_status(&id, to, None, audit(2, "x")).await;
+        assert_eq!(
+            e,
+            Err(StoreError::InvalidTransition {
+                from: "published".into(),
+                to: to.as_str().into()
+            })
+        );
+    }
+    assert_eq!(
+        s.get_passport(&id).await.unwrap().status,
+        PassportStatus::Published
+    );
+}
+
+pub async fn list_filters_and_keyset_pagination(s: S) {
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let sector = if i % 2 == 0 { "battery" } else { "generic" };
+        let p = s
+            .create_draft(
+                new_passport(&format!("0401234567890{i}"), sector),
+                audit(i, "c"),
+            )
+            .await
+            .unwrap();
+        ids.push(p.id);
+    }
+    s.publish(&ids[1], new_version(1, 9), audit(9, "p"))
+        .await
+        .unwrap();
+    s.publish(&ids[3], new_version(1, 9), audit(9, "p"))
+        .await
+        .unwrap();
+    let all = PassportFilter::default();
+    let page1 = s.list_passports(&all, None, 2).await.unwrap();
+    assert_eq!(
+        page1.items.iter().map(|p| &p.id).collect::<Vec<_>>(),
+        vec![&ids[0], &ids[1]]
+    );
+    let page2 = s
+        .list_passports(&all, page1.next.as_ref(), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        page2.items.iter().map(|p| &p.id).collect::<Vec<_>>(),
+        vec![&ids[2], &ids[3]]
+    );
+    let page3 = s
+        .list_passports(&all, page2.next.as_ref(), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        page3.items.iter().map(|p| &p.id).collect::<Vec<_>>(),
+        vec![&ids[4]]
+    );
+    assert_eq!(page3.next, None);
+    let published = PassportFilter {
+        status: Some(PassportStatus::Published),
+        ..Default::default()
+    };
+    let got = s.list_passports(&published, None, 10).await.unwrap();
+    assert_eq!(
+        got.items.iter().map(|p| &p.id).collect::<Vec<_>>(),
+        vec![&ids[1], &ids[3]]
+    );
+    let generic_published = PassportFilter {
+        status: Some(PassportStatus::Published),
+        sector_id: Some("generic".into()),
+        gtin: Some("04012345678903".into()),
+    };
+    let got = s
+        .list_passports(&generic_published, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(got.items.len(), 1);
+    assert_eq!(got.items[0].id, ids[3]);
+    let battery = PassportFilter {
+        sector_id: Some("battery".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.list_passports(&battery, None, 10)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        3
+    );
+}
+
+pub async fn audit_is_gapless_and_ordered(s: S) {
+    let id = published(&s, "04012345678901").await;
+    s.append_audit(audit(5, "node.start")).await.unwrap();
+    s.suspend(&id, "r".into(), audit(6, "s")).await.unwrap();
+    let n = s.audit_len().await.unwrap();
+    assert_eq!(n, 4);
+    let all = s.list_audit(1, 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|a| a.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4]
+    );
+    assert_eq!(all[2].event.action, "node.start");
+    assert_eq!(all[2].event.passport, None);
+    let range = s.list_audit(2, 2).await.unwrap();
+    assert_eq!(range.iter().map(|a| a.seq).collect::<Vec<_>>(), vec![2, 3]);
+    let history = s.history(&id).await.unwrap();
+    assert_eq!(
+        history.iter().map(|a| a.seq).collect::<Vec<_>>(),
+        vec![1, 2, 4]
+    );
+}
+
+pub async fn api_keys(s: S) {
+    let key = NewApiKey {
+        prefix: "hm_abc123".into(),
+        hash: vec![7; 32],
+        scope: "passports:write".into(),
+        label: "ci".into(),
+        expires_at: Some(at(1000)),
+    };
+    let rec = s
+        .insert_api_key(key.clone(), audit(0, "apikey.create"))
+        .await
+        .unwrap();
+    assert_eq!(rec.created_at, at(0));
+    assert_eq!(
+        s.find_api_key("hm_abc123").await.unwrap(),
+        Some(rec.clone())
+    );
+    assert_eq!(s.find_api_key("hm_nope").await.unwrap(), None);
+    let dup = s.insert_api_key(key, audit(1, "apikey.create")).await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    s.touch_api_key("hm_abc123", at(5)).await.unwrap();
+    let e = s.touch_api_key("hm_nope", at(5)).await;
+    assert!(matches!(e, Err(StoreError::NotFound(_))), "{e:?}");
+    let revoked = s
+        .revoke_api_key("hm_abc123", audit(6, "apikey.revoke"))
+        .await
+        .unwrap();
+    assert_eq!(revoked.revoked_at, Some(at(6)));
+    assert_eq!(revoked.last_used_at, Some(at(5)));
+    let e = s
+        .revoke_api_key("hm_abc123", audit(7, "apikey.revoke"))
+        .await;
+    assert!(matches!(e, Err(StoreError::ImmutableViolation(_))), "{e:?}");
+    assert_eq!(s.list_api_keys().await.unwrap(), vec![revoked]);
+    assert_eq!(s.audit_len().await.unwrap(), 2);
+}
+
+pub async fn signing_keys(s: S) {
+    let key = |id: &str| SigningKeyRecord {
+        key_id: id.into(),
+        purpose: "passport-signing".into(),
+        backend: "file".into(),
+        public_key_multibase: format!("z6Mk{id}"),
+        status: SigningKeyStatus::Current,
+        created_at: at(0),
+        retired_at: None,
+        revoked_at: None,
+        revocation_reason: None,
+        tag: None,
+    };
+    s.insert_signing_key(key("k1"), audit(0, "key.generate"))
+        .await
+        .unwrap();
+    let second = s
+        .insert_signing_key(key("k2"), audit(1, "key.generate"))
+        .await;
+    assert!(
+        matches!(second, Err(StoreError::Conflict(_))),
+        "one current key per purpose: {second:?}"
+    );
+    let retired = s
+        .set_signing_key_status(
+            "k1",
+            SigningKeyStatus::Retired,
+            None,
+            audit(2, "key.rotate"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(retired.retired_at, Some(at(2)));
+    s.insert_signing_key(key("k2"), audit(2, "key.generate"))
+        .await
+        .unwrap();
+    let back = s
+        .set_signing_key_status("k1", SigningKeyStatus::Current, None, audit(3, "x"))
+        .await;
+    assert!(
+        matches!(back, Err(StoreError::InvalidTransition { .. })),
+        "{back:?}"
+    );
+    let revoked = s
+        .set_signing_key_status(
+            "k1",
+            SigningKeyStatus::Revoked,
+            Some("leak".into()),
+            audit(4, "key.revoke"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (revoked.revoked_at, revoked.revocation_reason.as_deref()),
+        (Some(at(4)), Some("leak"))
+    );
+    let again = s
+        .set_signing_key_status("k1", SigningKeyStatus::Revoked, None, audit(5, "x"))
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::InvalidTransition { .. })),
+        "{again:?}"
+    );
+    let list = s.list_signing_keys().await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0], revoked);
+    assert_eq!(list[1].status, SigningKeyStatus::Current);
+}
+
+pub async fn failed_audit_rolls_back_status_change(s: S) {
+    let id = published(&s, "04012345678901").await;
+    let before = s.get_passport(&id).await.unwrap();
+    let n = s.audit_len().await.unwrap();
+    let e = s.suspend(&id, "x".into(), bad_audit()).await;
+    assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+    assert_eq!(
+        s.get_passport(&id).await.unwrap(),
+        before,
+        "status change rolled back"
+    );
+    assert_eq!(s.audit_len().await.unwrap(), n);
+    // And the store still works afterwards (head row not left locked or advanced).
+    s.suspend(&id, "x".into(), audit(60, "s")).await.unwrap();
+    assert_eq!(s.audit_len().await.unwrap(), n + 1);
+    assert_eq!(s.list_audit(n + 1, 1).await.unwrap()[0].seq, n + 1);
+}
+
+pub async fn failed_audit_rolls_back_publish(s: S) {
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    let e = s.publish(&p.id, new_version(1, 1), bad_audit()).await;
+    assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+    assert_eq!(
+        s.get_passport(&p.id).await.unwrap(),
+        p,
+        "still an unpublished draft"
+    );
+    let v = s.get_version(&p.id, Some(1)).await;
+    assert!(
+        matches!(v, Err(StoreError::NotFound(_))),
+        "no version persisted: {v:?}"
+    );
+    assert_eq!(s.audit_len().await.unwrap(), 1);
+    // The same publication then succeeds.
+    s.publish(&p.id, new_version(1, 1), audit(2, "p"))
+        .await
+        .unwrap();
+}
+
+pub async fn failed_audit_rolls_back_create(s: S) {
+    let new = new_passport("04012345678901", "battery");
+    let e = s.create_draft(new.clone(), bad_audit()).await;
+    assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+    let g = s.get_passport(&new.id).await;
+    assert!(matches!(g, Err(StoreError::NotFound(_))), "{g:?}");
+    assert_eq!(s.audit_len().await.unwrap(), 0);
+}
+
+pub async fn concurrent_writers_get_gapless_sequence(s: S) {
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            for j in 0..5 {
+                let p = s
+                    .create_draft(
+                        new_passport("04012345678901", "battery"),
+                        audit(i * 10 + j, "c"),
+                    )
+                    .await
+                    .unwrap();
+                s.append_audit(audit(i * 10 + j, "tick")).await.unwrap();
+                s.publish(&p.id, new_version(1, 1), audit(i * 10 + j, "p"))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let all = s.list_audit(1, 1000).await.unwrap();
+    assert_eq!(all.len(), 120);
+    assert!(
+        all.iter().enumerate().all(|(i, a)| a.seq == i as u64 + 1),
+        "gapless 1..=120"
+    );
+    assert_eq!(s.audit_len().await.unwrap(), 120);
+    // Concurrent writers: the log still has exactly one leaf per event, in audit order.
+    let leaves = s.list_leaf_hashes(0, 1000).await.unwrap();
+    let expected: Vec<[u8; 32]> = all.iter().map(|a| a.leaf_hash().unwrap()).collect();
+    assert_eq!(leaves, expected);
+}
+
+/// Writes are committed in batches (one transaction, one savepoint per write). Many
+/// concurrent writes, every third of which fails at its last statement: each failing write
+/// gets its own error and leaves nothing, every other write is committed and acknowledged,
+/// and the audit sequence and the log stay gapless.
+pub async fn failing_writes_among_concurrent_ones_fail_alone(s: S) {
+    let mut tasks = Vec::new();
+    for i in 0..96u32 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let fail = i % 3 == 0;
+            let event = if fail {
+                bad_audit()
+            } else {
+                audit(i.into(), "c")
+            };
+            let new = new_passport("04012345678901", "battery");
+            let id = new.id;
+            (fail, id, s.create_draft(new, event).await)
+        }));
+    }
+    let mut committed = Vec::new();
+    for t in tasks {
+        let (fail, id, result) = t.await.unwrap();
+        if fail {
+            assert!(result.is_err(), "a write with a bad audit event must fail");
+            assert!(
+                matches!(s.get_passport(&id).await, Err(StoreError::NotFound(_))),
+                "a failed write leaves nothing"
+            );
+        } else {
+            assert_eq!(result.unwrap().id, id);
+            committed.push(id);
+        }
+    }
+    assert_eq!(committed.len(), 64);
+    for id in &committed {
+        s.get_passport(id).await.unwrap();
+    }
+    let all = s.list_audit(1, 1000).await.unwrap();
+    assert_eq!(all.len(), 64);
+    assert!(all.iter().enumerate().all(|(i, a)| a.seq == i as u64 + 1));
+    let leaves = s.list_leaf_hashes(0, 1000).await.unwrap();
+    let expected: Vec<[u8; 32]> = all.iter().map(|a| a.leaf_hash().unwrap()).collect();
+    assert_eq!(leaves, expected);
+}
+
+/// Every audit event is appended to the transparency log in the same transaction: leaf
+/// `seq - 1` is the RFC 6962 leaf hash of the event's canonical bytes, recomputable by
+/// anyone from the audit events alone; a rolled-back change leaves no leaf.
+pub async fn every_audit_event_is_a_log_leaf(s: S) {
+    let id = published(&s, "04012345678901").await;
+    s.append_audit(audit(5, "node.start")).await.unwrap();
+    assert!(s.suspend(&id, "r".into(), bad_audit()).await.is_err());
+    s.suspend(&id, "recall".into(), audit(6, "passport.suspend"))
+        .await
+        .unwrap();
+    let events = s.list_audit(1, 100).await.unwrap();
+    let leaves = s.list_leaf_hashes(0, 100).await.unwrap();
+    assert_eq!(leaves.len(), events.len());
+    assert_eq!(leaves.len(), 4, "the failed suspend left no leaf");
+    for (leaf, event) in leaves.iter().zip(&events) {
+        let bytes = event.leaf_bytes().unwrap();
+        assert_eq!(
+            *leaf,
+            hallmark_core::tlog::leaf_hash(&bytes),
+            "leaf {}",
+            event.seq - 1
+        );
+        // The leaf bytes are canonical JSON naming the event.
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["seq"], event.seq);
+        assert_eq!(v["action"], event.event.action.as_str());
+    }
+    assert_eq!(s.list_leaf_hashes(2, 1).await.unwrap(), vec![leaves[2]]);
+    // Every leaf is found by its hash; an unknown hash is not.
+    for (i, leaf) in leaves.iter().enumerate() {
+        assert_eq!(s.find_leaf(leaf).await.unwrap(), Some(i as u64));
+    }
+    assert_eq!(s.find_leaf(&[0u8; 32]).await.unwrap(), None);
+    // The tree over the stored leaves is the tree over the recomputed events.
+    let recomputed: Vec<[u8; 32]> = events.iter().map(|e| e.leaf_hash().unwrap()).collect();
+    assert_eq!(
+        hallmark_core::tlog::root(&leaves),
+        hallmark_core::tlog::root(&recomputed)
+    );
+}
+
+/// `publish_seq` names the audit event (and so the log leaf) that published a version.
+pub async fn publish_seq_finds_each_versions_publish_event(s: S) {
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    let other = s
+        .create_draft(new_passport("04012345678902", "battery"), audit(1, "c"))
+        .await
+        .unwrap();
+    let (v1, _) = s
+        .publish(&p.id, new_version(1, 2), publish(2, 1))
+        .await
+        .unwrap();
+    s.start_version(&p.id, b"{}".to_vec(), audit(3, "v"))
+        .await
+        .unwrap();
+    s.publish(&p.id, new_version(2, 4), publish(4, 2))
+        .await
+        .unwrap();
+    let events = s.history(&p.id).await.unwrap();
+    let seq_of = |v: u64| {
+        events
+            .iter()
+            .find(|e| e.event.action == "passport.published" && e.event.detail["version"] == v)
+            .map(|e| e.seq)
+    };
+    assert_eq!(v1.version, 1);
+    assert_eq!(s.publish_seq(&p.id, 1).await.unwrap(), seq_of(1));
+    assert_eq!(s.publish_seq(&p.id, 2).await.unwrap(), seq_of(2));
+    assert!(seq_of(1).is_some() && seq_of(1) != seq_of(2));
+    assert_eq!(s.publish_seq(&p.id, 3).await.unwrap(), None);
+    assert_eq!(s.publish_seq(&other.id, 1).await.unwrap(), None);
+}
+
+/// The combined reads/writes the publish path uses answer exactly what the separate calls
+/// answer: `get_pending` = `get_passport` + the draft, and `publish`'s number is the
+/// `passport.published` event's (`publish_seq`).
+pub async fn pending_and_publish_answer_as_the_separate_calls(s: S) {
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    let (passport, draft) = s.get_pending(&p.id).await.unwrap();
+    assert_eq!(passport, s.get_passport(&p.id).await.unwrap());
+    assert_eq!(draft, s.get_draft(&p.id).await.unwrap());
+    assert_eq!(draft.as_ref().map(|d| d.version), Some(1));
+    let (v1, seq1) = s
+        .publish(&p.id, new_version(1, 1), publish(1, 1))
+        .await
+        .unwrap();
+    assert_eq!(v1.version, 1);
+    assert_eq!(s.publish_seq(&p.id, 1).await.unwrap(), Some(seq1));
+    assert_eq!(s.audit_len().await.unwrap(), seq1, "the newest event");
+    // Published, nothing pending.
+    let (passport, draft) = s.get_pending(&p.id).await.unwrap();
+    assert_eq!(passport.status, PassportStatus::Published);
+    assert_eq!(passport.current_version, 1);
+    assert_eq!(draft, None);
+    assert_eq!(s.get_draft(&p.id).await.unwrap(), None);
+    // The next version's draft is pending; publishing it is a later event.
+    let started = s
+        .start_version(&p.id, b"{\"v\":2}".to_vec(), audit(2, "r"))
+        .await
+        .unwrap();
+    let (passport, draft) = s.get_pending(&p.id).await.unwrap();
+    assert_eq!(passport.current_version, 1);
+    let draft = draft.unwrap();
+    assert_eq!(
+        (draft.version, draft.content.as_slice()),
+        (2, &b"{\"v\":2}"[..])
+    );
+    assert_eq!(draft, started, "the draft as start_version stored it");
+    assert_eq!(Some(draft), s.get_draft(&p.id).await.unwrap());
+    let (v2, seq2) = s
+        .publish(&p.id, new_version(2, 3), publish(3, 2))
+        .await
+        .unwrap();
+    assert_eq!(v2.version, 2);
+    assert!(seq2 > seq1);
+    assert_eq!(s.publish_seq(&p.id, 2).await.unwrap(), Some(seq2));
+    // Refusals are the same as publish's, and change nothing.
+    let again = s.publish(&p.id, new_version(3, 4), publish(4, 3)).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(s.audit_len().await.unwrap(), seq2);
+    let unknown = new_passport("04012345678902", "battery").id;
+    assert!(matches!(
+        s.get_pending(&unknown).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn concurrent_publishers_of_one_passport(s: S) {
+    let id = published(&s, "04012345678901").await;
+    s.start_version(&id, b"{}".to_vec(), audit(2, "r"))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.publish(&id, new_version(2, 3 + i), audit(3 + i, "p"))
+                .await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(ok, 1, "exactly one publisher wins version 2");
+    assert_eq!(s.get_passport(&id).await.unwrap().current_version, 2);
+}
+
+pub async fn not_found_errors(s: S) {
+    let id = super::new_id();
+    assert!(matches!(
+        s.get_passport(&id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.get_draft(&id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.get_version(&id, None).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(s.history(&id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        s.suspend(&id, "x".into(), audit(0, "s")).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.publish(&id, new_version(1, 0), audit(0, "p")).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.set_signing_key_status("nope", SigningKeyStatus::Retired, None, audit(0, "k"))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        s.audit_len().await.unwrap(),
+        0,
+        "failed writes leave no audit"
+    );
+}
+
+/// Direct database access with the guards bypassed, as an operator (or attacker) with the
+/// privileged credential could: used to prove `check_log` notices.
+#[async_trait::async_trait(?Send)]
+pub trait Tamper {
+    /// Change the actor of audit event `seq`.
+    async fn set_actor(&self, seq: u64, actor: &str);
+    /// Overwrite the stored hash of leaf `index`.
+    async fn set_leaf(&self, index: u64, hash: [u8; 32]);
+}
+
+/// `hallmark log check` over a real store: clean, wrong log key, a modified audit row, and a
+/// consistent rewrite (event and leaf both changed) caught by the signed checkpoint.
+pub async fn log_check_detects_tampering(s: S, tamper: &dyn Tamper) {
+    use hallmark_core::tlog::{self, VerifierKey};
+    use hallmark_store::logcheck::{check_log, Divergence};
+    use hallmark_store::CheckpointRecord;
+
+    let log_key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    let name = "dpp.example.com/log";
+    let verifier = VerifierKey::new(name, log_key.verifying_key()).unwrap();
+    let log_key = &log_key;
+    let checkpoint = |s: S| async move {
+        let leaves = s.list_leaf_hashes(0, 10_000).await.unwrap();
+        let root = tlog::root(&leaves);
+        let cp = tlog::Checkpoint::new(name, leaves.len() as u64, root);
+        let note = tlog::sign_checkpoint(&cp, name, log_key).unwrap();
+        s.insert_checkpoint(CheckpointRecord {
+            tree_size: leaves.len() as u64,
+            root_hash: root,
+            note,
+            created_at: at(90),
+        })
+        .await
+        .unwrap();
+        leaves.len() as u64
+    };
+    let id = published(&s, "04012345678901").await;
+    s.append_audit(audit(5, "node.start")).await.unwrap();
+    let first = checkpoint(s.clone()).await;
+    s.suspend(&id, "recall".into(), audit(6, "passport.suspend"))
+        .await
+        .unwrap();
+    let second = checkpoint(s.clone()).await;
+    assert_eq!((first, second), (3, 4));
+    assert_eq!(s.latest_checkpoint().await.unwrap().unwrap().tree_size, 4);
+    assert_eq!(s.list_checkpoints().await.unwrap().len(), 2);
+
+    let clean = check_log(&*s, Some(&verifier)).await.unwrap();
+    assert_eq!(clean.divergence, None);
+    assert_eq!((clean.leaves, clean.checkpoints), (4, 2));
+    assert_eq!(
+        clean.root,
+        tlog::root(&s.list_leaf_hashes(0, 100).await.unwrap())
+    );
+
+    // A checkpoint signed by another key is named.
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[10; 32]).verifying_key();
+    let other = VerifierKey::new(name, stranger).unwrap();
+    let report = check_log(&*s, Some(&other)).await.unwrap();
+    assert!(
+        matches!(
+            report.divergence,
+            Some(Divergence::CheckpointNote { size: 3, .. })
+        ),
+        "{report:?}"
+    );
+
+    // An audit row changed behind the store's back: its leaf no longer matches.
+    tamper.set_actor(2, "mallory").await;
+    let report = check_log(&*s, Some(&verifier)).await.unwrap();
+    assert_eq!(
+        report.divergence,
+        Some(Divergence::LeafMismatch { index: 1, seq: 2 })
+    );
+
+    // A consistent rewrite (the leaf recomputed to match the forged event) passes the leaf
+    // comparison, but the signed checkpoint still commits to the old tree.
+    let forged = s.list_audit(2, 1).await.unwrap()[0].leaf_hash().unwrap();
+    tamper.set_leaf(1, forged).await;
+    let report = check_log(&*s, Some(&verifier)).await.unwrap();
+    assert_eq!(
+        report.divergence,
+        Some(Divergence::CheckpointRoot { size: 3 })
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// One live passport per product identifier
+// ---------------------------------------------------------------------------------------
+
+const GTIN: &str = "09506000134352";
+
+fn key(granularity: Granularity, lot: Option<&str>, serial: Option<&str>) -> ProductKey {
+    ProductKey {
+        gtin: GTIN.to_owned(),
+        granularity,
+        lot: lot.map(str::to_owned),
+        serial: serial.map(str::to_owned),
+    }
+}
+
+/// Creates a passport for `key`, answering its id or the error.
+async fn create(s: &S, key: ProductKey) -> Result<PassportId, StoreError> {
+    s.create_draft(
+        new_passport_for(key, "battery"),
+        audit(0, "passport.create"),
+    )
+    .await
+    .map(|p| p.id)
+}
+
+/// Asserts `result` is the live-identifier refusal naming `existing`.
+fn assert_in_use(result: Result<PassportId, StoreError>, existing: PassportId) {
+    match result {
+        Err(StoreError::IdentifierInUse {
+            existing: Some(id), ..
+        }) => assert_eq!(id, existing),
+        other => panic!("expected IdentifierInUse naming {existing}, got {other:?}"),
+    }
+}
+
+/// Item: GTIN + serial (a lot takes no part); batch: GTIN + lot; model: GTIN. Granularities
+/// do not collide with each other, and a passport holds its identifier in every status but
+/// `deactivated` — draft, published, suspended, archived.
+pub async fn live_identifier_is_unique_at_its_granularity(s: S) {
+    let first = create(&s, item(GTIN, "NC-0001")).await.unwrap();
+    let events = s.audit_len().await.unwrap();
+    assert_in_use(create(&s, item(GTIN, "NC-0001")).await, first);
+    assert_in_use(
+        create(&s, key(Granularity::Item, Some("LOT-7"), Some("NC-0001"))).await,
+        first,
+    );
+    assert_eq!(
+        s.audit_len().await.unwrap(),
+        events,
+        "a refused create writes nothing"
+    );
+    let e = create(&s, item(GTIN, "NC-0001")).await.unwrap_err();
+    assert!(
+        e.to_string().contains(&format!(
+            "(01){GTIN}(21)NC-0001 at item level is already used by passport {first}"
+        )),
+        "{e}"
+    );
+
+    // Other serials, other GTINs and the other granularities are other identifiers.
+    create(&s, item(GTIN, "NC-0002")).await.unwrap();
+    create(&s, item("04012345678901", "NC-0001")).await.unwrap();
+    let batch = create(&s, key(Granularity::Batch, Some("NC-0001"), None))
+        .await
+        .unwrap();
+    assert_in_use(
+        create(&s, key(Granularity::Batch, Some("NC-0001"), None)).await,
+        batch,
+    );
+    let model = create(&s, key(Granularity::Model, None, None))
+        .await
+        .unwrap();
+    assert_in_use(create(&s, key(Granularity::Model, None, None)).await, model);
+
+    // An identifier whose parts do not fit its granularity is refused before the database.
+    let e = create(&s, key(Granularity::Batch, None, None)).await;
+    assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+
+    assert_eq!(
+        s.find_live(&item(GTIN, "NC-0001"))
+            .await
+            .unwrap()
+            .map(|p| p.id),
+        Some(first)
+    );
+    let record = s.get_passport(&first).await.unwrap();
+    assert_eq!(record.product, Some(item(GTIN, "NC-0001")));
+    assert!(s.find_live(&item(GTIN, "NC-0099")).await.unwrap().is_none());
+
+    // Published, suspended, archived: still the one passport of its identifier.
+    s.publish(&first, new_version(1, 1), publish(1, 1))
+        .await
+        .unwrap();
+    assert_in_use(create(&s, item(GTIN, "NC-0001")).await, first);
+    s.suspend(&first, "recall".into(), audit(2, "s"))
+        .await
+        .unwrap();
+    assert_in_use(create(&s, item(GTIN, "NC-0001")).await, first);
+    s.archive(&first, None, audit(3, "a")).await.unwrap();
+    assert_in_use(create(&s, item(GTIN, "NC-0001")).await, first);
+}
+
+/// A deactivated passport no longer holds its identifier: a successor may be created for
+/// the same product, and it is then the one live passport of that identifier.
+pub async fn deactivated_identifier_is_free_for_a_successor(s: S) {
+    let first = create(&s, item(GTIN, "NC-0001")).await.unwrap();
+    s.publish(&first, new_version(1, 1), publish(1, 1))
+        .await
+        .unwrap();
+    s.deactivate(&first, "issued with wrong data".into(), audit(2, "d"))
+        .await
+        .unwrap();
+    let successor = create(&s, item(GTIN, "NC-0001")).await.unwrap();
+    assert_ne!(successor, first);
+    assert_eq!(
+        s.find_live(&item(GTIN, "NC-0001"))
+            .await
+            .unwrap()
+            .map(|p| p.id),
+        Some(successor)
+    );
+    assert_in_use(create(&s, item(GTIN, "NC-0001")).await, successor);
+    // The deactivated passport keeps its identifier on record.
+    assert_eq!(
+        s.get_passport(&first).await.unwrap().product,
+        Some(item(GTIN, "NC-0001"))
+    );
+}
+
+/// Many concurrent creates of one identifier (batched together or not): exactly one
+/// passport is created; every other create is refused, naming it.
+pub async fn concurrent_creates_of_one_identifier(s: S) {
+    let mut tasks = Vec::new();
+    for _ in 0..24 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            create(&s, item(GTIN, "NC-RACE")).await
+        }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    let winners: Vec<PassportId> = results.iter().filter_map(|r| r.clone().ok()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    for r in results.into_iter().filter(Result::is_err) {
+        assert_in_use(r, winners[0]);
+    }
+    let page = s
+        .list_passports(&PassportFilter::default(), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(s.audit_len().await.unwrap(), 1);
+}
+
+/// `committed` is the last audit sequence number the store's writer committed: it starts at
+/// the stored head, moves with every audited write before the write is answered, and not
+/// for a refused one.
+pub async fn committed_follows_the_writer(s: S) {
+    let mut committed = s.committed();
+    assert_eq!(
+        *committed.borrow_and_update(),
+        s.audit_len().await.unwrap(),
+        "starts at the stored head"
+    );
+    let event = s.append_audit(audit(1, "node.started")).await.unwrap();
+    assert!(committed.has_changed().unwrap(), "sent before the answer");
+    assert_eq!(*committed.borrow_and_update(), event.seq);
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(2, "c"))
+        .await
+        .unwrap();
+    assert_eq!(*committed.borrow_and_update(), event.seq + 1);
+    // A draft cannot be suspended: nothing committed, nothing sent.
+    let refused = s.suspend(&p.id, "x".into(), audit(3, "s")).await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert!(!committed.has_changed().unwrap());
+    assert_eq!(*committed.borrow(), s.audit_len().await.unwrap());
+    // Not audited: no leaf, no change.
+    s.insert_checkpoint(hallmark_store::CheckpointRecord {
+        tree_size: 1,
+        root_hash: [7; 32],
+        note: "note".into(),
+        created_at: at(4),
+    })
+    .await
+    .unwrap();
+    assert!(!committed.has_changed().unwrap());
+}

@@ -1,0 +1,734 @@
+//! SQLite backend: the conformance suite, then the attack suite (raw SQL through plain
+//! connections must hit the schema's `RAISE(ABORT, …)` triggers).
+
+use crate::common;
+use crate::conformance_tests;
+
+use std::sync::Arc;
+
+use common::{audit, new_passport, new_version, SqliteHarness};
+use hallmark_core::passport::{Granularity, PassportStatus};
+use hallmark_store::sqlite::connect_options;
+use hallmark_store::{NewApiKey, ProductKey, SqliteStore, Store, StoreError};
+use hallmark_testkit::StoreTestExt;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection, SqliteConnection};
+
+conformance_tests!(SqliteHarness::new());
+
+// ---------------------------------------------------------------------------------------
+// SQLite specifics
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn file_is_created_private_with_wal_and_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let p = store
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let mut conn = SqliteConnection::connect_with(&connect_options(&path))
+        .await
+        .unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    conn.close().await.unwrap();
+    store.close().await;
+    // Reopen: migrations are not re-applied, data is there.
+    let store = SqliteStore::open_url(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    assert_eq!(store.get_passport(&p.id).await.unwrap(), p);
+    let mut conn = SqliteConnection::connect_with(&connect_options(&path))
+        .await
+        .unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM schema_migrations")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(n, hallmark_store::sqlite::MIGRATIONS.len() as i64);
+}
+
+// ---------------------------------------------------------------------------------------
+// Attack suite
+// ---------------------------------------------------------------------------------------
+
+/// A store with: a published passport (v1) with a pending v2 draft, an archived one, a
+/// draft, a revoked API key; returns (harness, published, archived, draft).
+struct Fixture {
+    h: SqliteHarness,
+    published: String,
+    archived: String,
+    draft: String,
+}
+
+async fn fixture() -> Fixture {
+    let h = SqliteHarness::new().await;
+    let s = h.store();
+    let p = s
+        .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
+        .await
+        .unwrap();
+    s.publish(&p.id, new_version(1, 1), audit(1, "p"))
+        .await
+        .unwrap();
+    s.start_version(&p.id, b"{\"v\":2}".to_vec(), audit(2, "r"))
+        .await
+        .unwrap();
+    let a = s
+        .create_draft(new_passport("04012345678902", "battery"), audit(3, "c"))
+        .await
+        .unwrap();
+    s.publish(&a.id, new_version(1, 4), audit(4, "p"))
+        .await
+        .unwrap();
+    s.start_version(&a.id, b"{}".to_vec(), audit(5, "r"))
+        .await
+        .unwrap();
+    s.archive(&a.id, None, audit(5, "a")).await.unwrap();
+    let d = s
+        .create_draft(new_passport("04012345678903", "battery"), audit(6, "c"))
+        .await
+        .unwrap();
+    s.insert_api_key(
+        NewApiKey {
+            prefix: "hm_key1".into(),
+            hash: vec![1; 32],
+            scope: "admin".into(),
+            label: "l".into(),
+            expires_at: None,
+        },
+        audit(7, "k"),
+    )
+    .await
+    .unwrap();
+    s.revoke_api_key("hm_key1", audit(8, "kr")).await.unwrap();
+    let uuid = |id: &hallmark_core::passport::PassportId| id.uuid().hyphenated().to_string();
+    Fixture {
+        published: uuid(&p.id),
+        archived: uuid(&a.id),
+        draft: uuid(&d.id),
+        h,
+    }
+}
+
+const TABLES: &[&str] = &[
+    "passports",
+    "passport_drafts",
+    "passport_versions",
+    "audit_head",
+    "audit_events",
+    "api_keys",
+    "signing_keys",
+    "log_leaves",
+    "checkpoints",
+    "outbox",
+    "schema_migrations",
+];
+
+/// Every table's full contents, for "the data is unchanged" assertions.
+async fn snapshot(conn: &mut SqliteConnection) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in TABLES {
+        let rows: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT quote(json_array(*)) FROM (SELECT * FROM {t} ORDER BY 1, 2)"
+        ))
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap_or_else(|e| panic!("{t}: {e}"));
+        out.push(format!("{t}: {rows:?}"));
+    }
+    out
+}
+
+/// A plain connection: the file's defaults only (no recursive_triggers), optionally with
+/// foreign keys off, as an attacker using the sqlite3 CLI would have.
+async fn plain(path: &std::path::Path, foreign_keys: bool) -> SqliteConnection {
+    SqliteConnection::connect_with(
+        &SqliteConnectOptions::new()
+            .filename(path)
+            .foreign_keys(foreign_keys),
+    )
+    .await
+    .unwrap()
+}
+
+fn expect_refused(
+    result: Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error>,
+    sql: &str,
+) -> StoreError {
+    let err: StoreError = match result {
+        Ok(r) => panic!("{sql} was accepted ({} rows)", r.rows_affected()),
+        Err(e) => e.into(),
+    };
+    assert!(
+        matches!(
+            err,
+            StoreError::ImmutableViolation(_)
+                | StoreError::InvalidTransition { .. }
+                | StoreError::Conflict(_)
+        ),
+        "{sql}: refused by something other than a hallmark trigger: {err:?}"
+    );
+    err
+}
+
+/// Runs each statement separately on a plain connection (with and without foreign
+/// keys); each must be refused by a trigger and leave every table unchanged.
+async fn attack(f: &Fixture, statements: &[String]) {
+    let path = f.h.store().path().to_path_buf();
+    for foreign_keys in [true, false] {
+        let mut conn = plain(&path, foreign_keys).await;
+        let before = snapshot(&mut conn).await;
+        for sql in statements {
+            let r = sqlx::raw_sql(sql).execute(&mut conn).await;
+            expect_refused(r, sql);
+            assert_eq!(snapshot(&mut conn).await, before, "{sql} changed data");
+        }
+        conn.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn attack_update_published_version() {
+    let f = fixture().await;
+    let p = &f.published;
+    attack(
+        &f,
+        &[
+            format!("UPDATE passport_versions SET public_jwt = 'forged' WHERE passport_id = '{p}'"),
+            format!("UPDATE passport_versions SET authority_di = x'00' WHERE passport_id = '{p}'"),
+            format!("UPDATE passport_versions SET version = 7 WHERE passport_id = '{p}'"),
+            "UPDATE passport_versions SET key_id = key_id".to_owned(),
+            // Upsert and replace go through the same guards.
+            format!(
+                "INSERT INTO passport_versions SELECT passport_id, version, content, content_sha256, \
+                 key_id, signed_at, x'00', public_jwt, legitimate_interest_di, legitimate_interest_jwt, \
+                 authority_di, authority_jwt, created_at FROM passport_versions WHERE passport_id = '{p}' \
+                 ON CONFLICT DO UPDATE SET public_di = excluded.public_di"
+            ),
+            format!(
+                "INSERT OR REPLACE INTO passport_versions SELECT passport_id, version, content, \
+                 content_sha256, key_id, signed_at, x'00', public_jwt, legitimate_interest_di, \
+                 legitimate_interest_jwt, authority_di, authority_jwt, created_at \
+                 FROM passport_versions WHERE passport_id = '{p}'"
+            ),
+            // The draft a published version came from is frozen too.
+            format!("UPDATE passport_drafts SET content = x'00' WHERE passport_id = '{p}' AND version = 1"),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn attack_delete_from_every_table() {
+    let f = fixture().await;
+    let statements: Vec<String> = TABLES
+        .iter()
+        .filter(|t| **t != "schema_migrations")
+        .flat_map(|t| {
+            [
+                format!("DELETE FROM {t}"),
+                format!("DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t} LIMIT 1)"),
+            ]
+        })
+        .filter(|s| {
+            !s.contains("FROM signing_keys")
+                && !s.contains("FROM log_leaves")
+                && !s.contains("FROM checkpoints")
+                && !s.contains("FROM outbox")
+        })
+        .collect();
+    attack(&f, &statements).await;
+    // Empty tables: seed one row each, then try again.
+    let mut conn = plain(f.h.store().path(), true).await;
+    sqlx::raw_sql(
+        "INSERT INTO signing_keys VALUES ('k', 'passport-signing', 'file', 'z6Mk', 'current', '2025-01-01', NULL, NULL, NULL, NULL); \
+         INSERT INTO checkpoints VALUES (1, zeroblob(32), 'note', '2025-01-01'); \
+         INSERT INTO outbox (topic, payload, created_at) VALUES ('t', x'00', '2025-01-01');",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    attack(
+        &f,
+        &["signing_keys", "log_leaves", "checkpoints", "outbox"]
+            .iter()
+            .map(|t| format!("DELETE FROM {t}"))
+            .collect::<Vec<_>>(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn attack_update_or_delete_audit() {
+    let f = fixture().await;
+    attack(
+        &f,
+        &[
+            "UPDATE audit_events SET actor = 'someone-else' WHERE seq = 1".to_owned(),
+            "UPDATE audit_events SET detail = '{}'".to_owned(),
+            "DELETE FROM audit_events WHERE seq = 1".to_owned(),
+            "INSERT OR REPLACE INTO audit_events (seq, at, actor, action, detail) \
+             SELECT seq, at, 'x', 'x', '{}' FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events)"
+                .to_owned(),
+            // Forged or out-of-order sequence numbers; rewinding the head.
+            "INSERT INTO audit_events (seq, at, actor, action, detail) VALUES (999, '2025', 'x', 'x', '{}')".to_owned(),
+            "UPDATE audit_head SET next_seq = 1".to_owned(),
+            "UPDATE audit_head SET next_seq = next_seq + 2".to_owned(),
+            "INSERT INTO audit_head VALUES (2, 1)".to_owned(),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn attack_status_backwards_and_out_of_terminal() {
+    let f = fixture().await;
+    let (p, a, d) = (&f.published, &f.archived, &f.draft);
+    attack(
+        &f,
+        &[
+            format!("UPDATE passports SET status = 'draft', published_at = NULL WHERE id = '{p}'"),
+            format!("UPDATE passports SET status = 'published' WHERE id = '{a}'"),
+            format!("UPDATE passports SET status = 'suspended' WHERE id = '{a}'"),
+            format!("UPDATE passports SET status = 'deactivated' WHERE id = '{a}'"),
+            format!("UPDATE passports SET updated_at = '2030-01-01' WHERE id = '{a}'"),
+            format!("UPDATE passports SET status = 'suspended' WHERE id = '{d}'"),
+            format!("UPDATE passports SET status = 'archived' WHERE id = '{d}'"),
+            format!("UPDATE passports SET current_version = 0 WHERE id = '{p}'"),
+            format!("UPDATE passports SET current_version = 2 WHERE id = '{p}'"),
+            format!("UPDATE passports SET gtin = '09999999999999' WHERE id = '{p}'"),
+            format!("UPDATE passports SET published_at = '2030-01-01' WHERE id = '{p}'"),
+            format!("UPDATE passport_drafts SET content = x'00' WHERE passport_id = '{a}'"),
+            format!(
+                "INSERT OR REPLACE INTO passports (id, gtin, sector_id, economic_operator_id, status, \
+                 current_version, created_at, updated_at) \
+                 VALUES ('{a}', '04012345678902', 'battery', 'o', 'draft', 0, '2025', '2025')"
+            ),
+            "UPDATE api_keys SET revoked_at = NULL".to_owned(),
+            "UPDATE api_keys SET scope = 'everything'".to_owned(),
+            "INSERT OR REPLACE INTO api_keys (prefix, hash, scope, label, created_at) \
+             VALUES ('hm_key1', zeroblob(32), 'admin', 'l', '2025')"
+                .to_owned(),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn attack_insert_versions_out_of_rule() {
+    let f = fixture().await;
+    let insert = |id: &str, version: u32| {
+        format!(
+            "INSERT INTO passport_versions VALUES ('{id}', {version}, x'00', zeroblob(32), 'k', '2025', \
+             x'00', 'j', x'00', 'j', x'00', 'j', '2025')"
+        )
+    };
+    attack(
+        &f,
+        &[
+            insert(&f.archived, 2),  // terminal
+            insert(&f.draft, 1),     // draft (not published)
+            insert(&f.published, 3), // not current + 1
+            insert(&f.published, 1), // existing
+            insert(&f.published, 0),
+            format!(
+                "INSERT INTO passport_drafts VALUES ('{}', 2, x'00', '2025', '2025')",
+                f.archived
+            ),
+            format!(
+                "INSERT INTO passport_drafts VALUES ('{}', 5, x'00', '2025', '2025')",
+                f.published
+            ),
+        ],
+    )
+    .await;
+    // The store itself still works afterwards.
+    let s = f.h.store();
+    let id =
+        hallmark_core::passport::PassportId::parse(&format!("urn:uuid:{}", f.published)).unwrap();
+    s.publish(&id, new_version(2, 10), audit(10, "p"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_passport(&id).await.unwrap().status,
+        PassportStatus::Published
+    );
+}
+
+#[tokio::test]
+async fn attack_store_api_cannot_bypass_either() {
+    let f = fixture().await;
+    let s: Arc<dyn Store> = Arc::new(f.h.store().clone());
+    let id =
+        hallmark_core::passport::PassportId::parse(&format!("urn:uuid:{}", f.archived)).unwrap();
+    let e = s.resume(&id, audit(20, "r")).await;
+    assert!(
+        matches!(e, Err(StoreError::InvalidTransition { .. })),
+        "{e:?}"
+    );
+}
+
+struct SqliteTamper(std::path::PathBuf);
+
+#[async_trait::async_trait(?Send)]
+impl common::suite::Tamper for SqliteTamper {
+    async fn set_actor(&self, seq: u64, actor: &str) {
+        let mut c = plain(&self.0, false).await;
+        sqlx::raw_sql(&format!(
+            "DROP TRIGGER IF EXISTS audit_no_update; \
+             UPDATE audit_events SET actor = '{actor}' WHERE seq = {seq};"
+        ))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    }
+    async fn set_leaf(&self, index: u64, hash: [u8; 32]) {
+        let mut c = plain(&self.0, false).await;
+        sqlx::raw_sql(&format!(
+            "DROP TRIGGER IF EXISTS log_leaves_no_update; \
+             UPDATE log_leaves SET leaf_hash = X'{}' WHERE leaf_index = {index};",
+            hex_upper(&hash)
+        ))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    }
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+#[tokio::test]
+async fn log_check_detects_tampering() {
+    let h = SqliteHarness::new().await;
+    let tamper = SqliteTamper(h.store().path().to_path_buf());
+    common::suite::log_check_detects_tampering(Arc::new(h.store().clone()), &tamper).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Migration 0004: the product identifier of existing passports
+// ---------------------------------------------------------------------------------------
+
+/// A database at migration 0003 (before product identifiers had columns), as a node of
+/// that release left it.
+async fn database_before_0004(path: &std::path::Path) -> SqliteConnection {
+    std::fs::File::create(path).unwrap();
+    let mut conn = SqliteConnection::connect_with(&connect_options(path))
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, \
+         applied_at TEXT NOT NULL) STRICT",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    for (version, name, sql) in &hallmark_store::sqlite::MIGRATIONS[..3] {
+        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+        sqlx::query("INSERT INTO schema_migrations VALUES ($1, $2, '2026-01-01T00:00:00Z')")
+            .bind(version)
+            .bind(name)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    conn
+}
+
+/// A passport row and its draft 1 written as the previous release wrote them; `then` are
+/// statements (with `{id}`) run afterwards, e.g. to publish and archive it.
+async fn legacy_passport(conn: &mut SqliteConnection, content: &str, then: &[&str]) -> String {
+    let id = common::new_id().uuid().hyphenated().to_string();
+    sqlx::query(
+        "INSERT INTO passports (id, gtin, sector_id, economic_operator_id, status, \
+         current_version, created_at, updated_at) \
+         VALUES ($1, '09506000134352', 'battery', 'op', 'draft', 0, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+    )
+    .bind(&id)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO passport_drafts VALUES ($1, 1, $2, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')")
+        .bind(&id)
+        .bind(content.as_bytes())
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    for sql in then {
+        sqlx::raw_sql(&sql.replace("{id}", &id))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    id
+}
+
+const PUBLISH_AND_ARCHIVE: &[&str] = &[
+    "UPDATE passports SET status = 'published', published_at = '2026-01-01T00:00:00Z' WHERE id = '{id}'",
+    "INSERT INTO passport_versions SELECT passport_id, 1, content, zeroblob(32), 'k', '2026-01-01T00:00:00Z', \
+     x'00', 'j', x'00', 'j', x'00', 'j', '2026-01-01T00:00:00Z' FROM passport_drafts WHERE passport_id = '{id}'",
+    "UPDATE passports SET current_version = 1 WHERE id = '{id}'",
+    "UPDATE passports SET status = 'archived' WHERE id = '{id}'",
+];
+
+fn content(granularity: &str, identifier: &str) -> String {
+    format!(
+        r#"{{"uniqueProductIdentifier":{{"gtin":"09506000134352",{identifier}}},"granularity":"{granularity}","data":{{}}}}"#
+    )
+}
+
+fn parse(id: &str) -> hallmark_core::passport::PassportId {
+    hallmark_core::passport::PassportId::parse(&format!("urn:uuid:{id}")).unwrap()
+}
+
+#[tokio::test]
+async fn migration_0004_fills_in_existing_identifiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let mut conn = database_before_0004(&path).await;
+    let draft = legacy_passport(&mut conn, &content("item", r#""serial":"NC-0001""#), &[]).await;
+    // Terminal rows too (their guard is set aside for the backfill only).
+    let archived = legacy_passport(
+        &mut conn,
+        &content("batch", r#""lot":"L-7""#),
+        PUBLISH_AND_ARCHIVE,
+    )
+    .await;
+    let unreadable = legacy_passport(&mut conn, "{\"data\":{}}", &[]).await;
+    conn.close().await.unwrap();
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let key = |g: Granularity, lot: Option<&str>, serial: Option<&str>| ProductKey {
+        gtin: "09506000134352".into(),
+        granularity: g,
+        lot: lot.map(Into::into),
+        serial: serial.map(Into::into),
+    };
+    let item = key(Granularity::Item, None, Some("NC-0001"));
+    assert_eq!(
+        store.get_passport(&parse(&draft)).await.unwrap().product,
+        Some(item.clone())
+    );
+    assert_eq!(
+        store.get_passport(&parse(&archived)).await.unwrap().product,
+        Some(key(Granularity::Batch, Some("L-7"), None))
+    );
+    assert_eq!(
+        store
+            .get_passport(&parse(&unreadable))
+            .await
+            .unwrap()
+            .product,
+        None
+    );
+    // The filled-in identifiers are held: a second passport for either is refused.
+    let e = store
+        .create_draft(common::new_passport_for(item, "battery"), audit(0, "c"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::IdentifierInUse { existing: Some(id), .. } if *id == parse(&draft)),
+        "{e:?}"
+    );
+    // The terminal guard is back.
+    let mut conn = SqliteConnection::connect_with(&connect_options(&path))
+        .await
+        .unwrap();
+    let e = sqlx::raw_sql(&format!(
+        "UPDATE passports SET status_reason = 'x' WHERE id = '{archived}'"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("terminal"), "{e}");
+}
+
+#[tokio::test]
+async fn migration_0004_refuses_duplicate_live_identifiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let mut conn = database_before_0004(&path).await;
+    let same = content("item", r#""serial":"NC-0001""#);
+    legacy_passport(&mut conn, &same, &[]).await;
+    legacy_passport(&mut conn, &same, &[]).await;
+    conn.close().await.unwrap();
+    let e = SqliteStore::open(&path).await.unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Migration(m) if m.contains("deactivate all but one")),
+        "{e:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// A log written before typed log events (tests/fixtures/log-f052a66, see its README)
+// ---------------------------------------------------------------------------------------
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/log-f052a66");
+
+fn fixture_text(name: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURE}/{name}"))
+        .unwrap()
+        .trim_end()
+        .to_string()
+}
+
+/// Every leaf of a log the previous code wrote is recomputed, byte for byte, by core's
+/// `LeafEvent` (the one leaf definition); the details verifiers read parse as their types
+/// and serialise back to the stored JSON; `check_log` (with the log key) and
+/// `check_integrity` (with the node's keys, from the fixture's throwaway node secret) find
+/// nothing; and the credential the node served verifies as logged.
+#[tokio::test]
+async fn a_log_written_before_typed_events_recomputes_byte_for_byte_and_checks_clean() {
+    use hallmark_core::integrity::IntegrityKeys;
+    use hallmark_core::tlog::event::{
+        Action, Detail, KeyAuthenticated, KeyRegistered, KeyStatusChanged, LeafEvent, Publication,
+        StatusChanged,
+    };
+    use hallmark_core::tlog::evidence::decode_hash;
+    use hallmark_core::tlog::{check_logged_credential, InclusionProof, VerifierKey};
+    use hallmark_core::verify::Outcome;
+    use hallmark_store::logcheck::{check_integrity, check_log};
+    use hallmark_store::LeafCheck;
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hallmark.db");
+    std::fs::copy(format!("{FIXTURE}/hallmark.db"), &path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let store = SqliteStore::open(&path).await.unwrap();
+
+    // The leaves, recomputed from the events, are the stored ones.
+    let events = store.list_audit(1, 1000).await.unwrap();
+    let stored = store.list_leaf_hashes(0, 1000).await.unwrap();
+    assert_eq!((events.len(), stored.len()), (41, 41));
+    let mut actions = std::collections::BTreeSet::new();
+    for (record, stored) in events.iter().zip(&stored) {
+        let e = &record.event;
+        let leaf = LeafEvent::new(
+            record.seq,
+            e.at,
+            &e.actor,
+            &e.action,
+            e.passport.as_ref(),
+            e.subject.as_deref(),
+            &e.detail,
+        )
+        .unwrap();
+        assert_eq!(
+            leaf.leaf_hash().unwrap(),
+            *stored,
+            "leaf {}",
+            record.seq - 1
+        );
+        assert_eq!(record.leaf_hash().unwrap(), *stored);
+        let bytes = leaf.leaf_bytes().unwrap();
+        let read = LeafEvent::from_leaf(&bytes).unwrap();
+        assert_eq!(read.leaf_bytes().unwrap(), bytes);
+        // Every action the previous code wrote is an `Action`; the details verifiers read are
+        // their types, and serialise back to exactly what was stored.
+        let action = read
+            .known_action()
+            .unwrap_or_else(|| panic!("{}", e.action));
+        actions.insert(action);
+        let again = match action {
+            Action::PassportPublished => {
+                let d: Publication = read.detail_as().unwrap();
+                assert!(d.credential_sha256.is_some());
+                d.to_value()
+            }
+            Action::PassportSuspended
+            | Action::PassportResumed
+            | Action::PassportArchived
+            | Action::PassportDeactivated => read.detail_as::<StatusChanged>().unwrap().to_value(),
+            Action::SigningKeyRegistered => {
+                let d: KeyRegistered = read.detail_as().unwrap();
+                assert!(d.public_key_multibase.is_some());
+                d.to_value()
+            }
+            Action::SigningKeyAuthenticated => {
+                read.detail_as::<KeyAuthenticated>().unwrap().to_value()
+            }
+            Action::SigningKeyRetired | Action::SigningKeyRevoked => {
+                read.detail_as::<KeyStatusChanged>().unwrap().to_value()
+            }
+            _ => Ok(e.detail.clone()),
+        };
+        assert_eq!(again.unwrap(), e.detail, "{}", e.action);
+    }
+    for a in [
+        Action::PassportPublished,
+        Action::PassportSuspended,
+        Action::PassportResumed,
+        Action::PassportArchived,
+        Action::PassportDeactivated,
+        Action::SigningKeyRegistered,
+        Action::SigningKeyRetired,
+        Action::SigningKeyRevoked,
+        Action::ApiKeyCreated,
+        Action::ApiKeyRevoked,
+        Action::NodeStarted,
+    ] {
+        assert!(actions.contains(&a), "{a} not in the fixture");
+    }
+
+    // `hallmark log check`'s library functions report nothing.
+    let vkey = VerifierKey::parse(&fixture_text("log-key.txt")).unwrap();
+    let report = check_log(&store, Some(&vkey)).await.unwrap();
+    assert_eq!(report.divergence, None);
+    assert_eq!((report.leaves, report.checkpoints), (41, 19));
+    let secret = decode_hash(&fixture_text("node-secret.txt")).unwrap();
+    let keys = IntegrityKeys::derive(&secret).unwrap();
+    let integrity = check_integrity(&store, &keys).await.unwrap();
+    assert!(integrity.forgeries.is_empty(), "{:?}", integrity.forgeries);
+    assert_eq!(
+        (
+            integrity.leaves,
+            integrity.legacy_leaves,
+            integrity.versions
+        ),
+        (41, 0, 4)
+    );
+    for leaf in store.list_leaves(0, 1000).await.unwrap() {
+        assert_eq!(
+            leaf.check(&keys),
+            LeafCheck::Authentic,
+            "leaf {}",
+            leaf.index
+        );
+    }
+
+    // The verifier: the credential the node served is in its signed log, and the leaf in
+    // the served proof is the one recomputed now.
+    let proof: InclusionProof =
+        serde_json::from_str(&fixture_text("inclusion-proof.json")).unwrap();
+    let credential = std::fs::read(format!("{FIXTURE}/passport.json")).unwrap();
+    let checks = check_logged_credential(
+        &credential,
+        &format!("{}\n", fixture_text("checkpoint.txt")),
+        &proof,
+        &vkey,
+    );
+    assert!(
+        checks.iter().all(|c| matches!(c.outcome, Outcome::Pass(_))),
+        "{checks:?}"
+    );
+    let served = proof.leaf_bytes().unwrap().unwrap();
+    let index = usize::try_from(proof.leaf_index).unwrap();
+    assert_eq!(served, events[index].leaf_bytes().unwrap());
+    store.close().await;
+}
