@@ -63,6 +63,9 @@ pub enum DemoError {
     /// The demo database could not be opened or read.
     #[error("database: {0}")]
     Database(#[from] StoreError),
+    /// The demo node's start could not be recorded in its audit trail.
+    #[error("database: {0}")]
+    Started(#[from] hallmark_node::started::StartedError),
     /// The demo's configuration did not validate (never expected: development defaults).
     #[error(transparent)]
     Config(#[from] ConfigError),
