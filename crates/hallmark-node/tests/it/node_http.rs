@@ -620,14 +620,9 @@ async fn step_list(n: &Node, w: &str, r: &str, id: &str) {
         }
     }
     assert_eq!(seen.len(), 3);
-    n.call(
-        Method::GET,
-        "/api/v1/passports?status=bogus",
-        Some(r),
-        None,
-    )
-    .await
-    .problem(400, "bad-request");
+    n.call(Method::GET, "/api/v1/passports?status=bogus", Some(r), None)
+        .await
+        .problem(400, "bad-request");
 }
 
 async fn step_whoami(n: &Node, r: &str) {
