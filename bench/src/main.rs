@@ -95,6 +95,10 @@ struct PublishRun {
     /// Append the published passport ids (one per line) to this file.
     #[arg(long)]
     ids_out: Option<PathBuf>,
+    /// Append the published passports' GS1 Digital Link paths (`/01/<gtin>/21/<serial>`, one
+    /// per line) to this file: what a scanned QR code asks the resolver.
+    #[arg(long)]
+    links_out: Option<PathBuf>,
     /// A label printed with the result line.
     #[arg(long, default_value = "")]
     label: String,
@@ -183,10 +187,13 @@ fn sector_data() -> Result<Value, String> {
     Ok(draft["data"].clone())
 }
 
+/// The GTIN of every benchmark passport (GS1's example GTIN, valid check digit).
+const GTIN: &str = "09506000134352";
+
 /// One draft body, serialised once per passport (only the serial number differs).
 fn draft(data: &Value, serial: &str) -> Result<Vec<u8>, String> {
     serde_json::to_vec(&json!({
-        "uniqueProductIdentifier": { "gtin": "09506000134352", "serial": serial },
+        "uniqueProductIdentifier": { "gtin": GTIN, "serial": serial },
         "granularity": "item",
         "economicOperatorId": "urn:eori:DE123456789012345",
         "facilityId": "urn:gln:4012345000016",
@@ -201,6 +208,7 @@ struct Sample {
     create_us: u64,
     publish_us: u64,
     id: String,
+    serial: String,
 }
 
 async fn post(
@@ -260,6 +268,7 @@ async fn one(
         create_us: micros(t1 - t0),
         publish_us: micros(t2 - t1),
         id,
+        serial: serial.to_string(),
     })
 }
 
@@ -325,6 +334,20 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1000.0
 }
 
+/// Appends `lines` to the file at `path`, one per line.
+fn append_lines(path: &PathBuf, lines: impl Iterator<Item = String>) -> Result<(), String> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    for line in lines {
+        writeln!(f, "{line}").map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
 async fn publish(run: PublishRun) -> Result<(), String> {
     let run = Arc::new(run);
     let data = Arc::new(sector_data()?);
@@ -342,15 +365,17 @@ async fn publish(run: PublishRun) -> Result<(), String> {
     let (cpu_node, cpu_comm, cpu_me) = cpu.per_passport(samples.len());
     let errors = errors.load(Ordering::Relaxed);
     if let Some(path) = &run.ids_out {
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        for s in &samples {
-            writeln!(f, "{}", s.id).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
+        append_lines(path, samples.iter().map(|s| s.id.clone()))?;
+    }
+    if let Some(path) = &run.links_out {
+        // The serials are `<prefix>-<tag>-<n>`: letters, digits and '-', which a Digital
+        // Link path carries as they are.
+        append_lines(
+            path,
+            samples
+                .iter()
+                .map(|s| format!("/01/{GTIN}/21/{}", s.serial)),
+        )?;
     }
     let mut total: Vec<u64> = samples.iter().map(|s| s.create_us + s.publish_us).collect();
     let mut create: Vec<u64> = samples.iter().map(|s| s.create_us).collect();
