@@ -2,11 +2,12 @@
 //! with a QR decoder (`png` + `rqrr`) gives the passport's GS1 Digital Link URI under the
 //! public base URL; `qr.svg` is well-formed, sized in mm, and its modules decode to the same
 //! URI; bad options are 400 naming the parameter; unknown ids and drafts 404, a suspended
-//! passport 410; `GET /api/v1/labels` lists published passports' URIs by GTIN and lot.
+//! passport 410; `GET /api/v1/labels` lists published passports' URIs by GTIN and lot (on
+//! SQLite and PostgreSQL).
 
 use hallmark_core::passport::{Gtin, ProductIdentifier};
 use hallmark_testkit as kit;
-use kit::{Backend, TestNode, BASE_URL};
+use kit::{both, Backend, TestNode, BASE_URL};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -155,6 +156,13 @@ async fn qr_png_and_svg_decode_to_the_digital_link() {
         .await
         .unwrap();
     assert_eq!(cached.status().as_u16(), 304);
+    let head = kit::client()
+        .head(format!("{}/passports/{id}/qr.png", n.public))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status().as_u16(), 200);
+    assert_eq!(head.headers()["content-type"], "image/png");
 
     // Every option, and the urn:uuid: form of the id.
     let r = n
@@ -279,9 +287,10 @@ async fn labels(n: &kit::Node, query: &str) -> Value {
     r.json()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admin_labels_list_published_passports_by_gtin_and_lot() {
-    let n = TestNode::new(Backend::Sqlite)
+both!(admin_labels_list_published_passports_by_gtin_and_lot);
+
+async fn admin_labels_list_published_passports_by_gtin_and_lot(backend: Backend) {
+    let n = TestNode::new(backend)
         .api_key("read", "labels")
         .start()
         .await;
