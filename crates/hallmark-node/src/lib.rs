@@ -15,6 +15,8 @@
 //! - [`audit`]: security events and the sink they go to; [`refusals`] aggregates those of
 //!   refused requests into a bounded number of audit rows.
 //! - [`cache`]: the public read path's caches (published credential bytes, DID document).
+//! - [`qr`]: QR codes of GS1 Digital Link URIs for print (SVG in mm, 1-bit PNG with its
+//!   resolution), pure; drawn by the public listener and by `hallmark labels`.
 //! - [`plugins`]: the sector-plugin gate in the publish path (`hallmark-sandbox`).
 //! - [`service`]: the use-cases (drafts, publish, lifecycle, keys, API keys) as methods on
 //!   [`service::Service`], with one error, [`service::ServiceError`]; every door (the admin
@@ -42,6 +44,7 @@ pub mod openapi;
 pub mod plugins;
 pub mod problem;
 pub mod profile;
+pub mod qr;
 pub mod refusals;
 pub mod routes;
 pub mod service;

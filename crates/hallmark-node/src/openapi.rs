@@ -38,6 +38,7 @@ fn summary(method: &str, path: &str) -> &'static str {
         ("POST", "/passports/{id}/archive") => "Archive (terminal; still served with its status)",
         ("POST", "/passports/{id}/deactivate") => "Deactivate (terminal, reason required; still served with its status)",
         ("GET", "/passports/{id}/history") => "The passport's audit events",
+        ("GET", "/labels") => "Labels of published passports: GS1 Digital Link URI and element string (filters: gtin, lot; cursor: after, limit)",
         ("GET", "/api-keys") => "List API keys (never the secret)",
         ("POST", "/api-keys") => "Create an API key (the key is shown once)",
         ("POST", "/api-keys/{id}/revoke") => "Revoke an API key (a key cannot revoke itself: 409)",
@@ -47,6 +48,12 @@ fn summary(method: &str, path: &str) -> &'static str {
         ("GET", "/openapi.json") => "This document",
         ("GET", "/health") => "Health: database, signing and transparency-log signer status",
         _ if path.ends_with("did.json") => "The node's did:web DID document (current and retired keys)",
+        ("GET", p) if p.ends_with("/qr.svg") => {
+            "The passport's GS1 Digital Link URI as a QR code, SVG sized in mm (ec: L|M|Q|H, default M; x: module size 0.396-0.990 mm, default 0.5)"
+        }
+        ("GET", p) if p.ends_with("/qr.png") => {
+            "The passport's GS1 Digital Link URI as a QR code, 1-bit PNG with its resolution (ec; x; dpi: 72-1200, default 600)"
+        }
         ("GET", p) if p.ends_with("/versions/{version}") => {
             "A published version's public credential, exactly as signed (immutable)"
         }
@@ -264,6 +271,8 @@ fn params(path: &str) -> Vec<Parameter> {
         Some("/log/entries") => &[("start", true), ("end", true)],
         Some("/log/proof/inclusion") => &[("index", false), ("hash", false), ("size", false)],
         Some("/log/proof/consistency") => &[("old", true), ("new", false)],
+        _ if path.ends_with("/qr.svg") => &[("ec", false), ("x", false)],
+        _ if path.ends_with("/qr.png") => &[("ec", false), ("x", false), ("dpi", false)],
         _ => &[],
     };
     for (name, required) in query {
@@ -273,6 +282,8 @@ fn params(path: &str) -> Vec<Parameter> {
             required: *required,
             schema: if *name == "hash" {
                 ParameterSchema::LEAF_HASH
+            } else if matches!(*name, "ec" | "x") {
+                ParameterSchema::STRING
             } else {
                 ParameterSchema::COUNT
             },

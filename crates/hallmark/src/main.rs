@@ -3,11 +3,13 @@
 //! Subcommands: `verify` (`verify_cmd.rs`: verification of a passport credential against
 //! its issuer's DID document — files, or fetched with `fetch.rs` — and, with a log key,
 //! against the transparency log), `keys` (the encrypted file
-//! keystore: see `keys.rs` and docs/keys.md), `log` (`log.rs`: fsck of the store's log,
+//! keystore: see `keys.rs` and docs/keys.md), `labels` (`labels.rs`: QR codes of published
+//! passports for printing, into a folder or ZIP), `log` (`log.rs`: fsck of the store's log,
 //! consistency between two checkpoints), `serve` and `demo` (`node_cmd.rs`).
 
 mod fetch;
 mod keys;
+mod labels;
 mod log;
 mod node_cmd;
 mod runtime;
@@ -84,6 +86,18 @@ enum Command {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
+    /// Write the QR codes of published passports (their GS1 Digital Link URIs) for printing.
+    ///
+    /// Reads the labels from a running node's admin API (GET /api/v1/labels) with the API
+    /// key in HALLMARK_API_KEY (read scope is enough), filtered by --gtin and --lot, and
+    /// draws each as PNG (1-bit, its resolution in the file) and/or SVG (sized in mm): a
+    /// 4-module quiet zone, error correction --ec (default M), module size --x in mm
+    /// (GS1: 0.396 to 0.990; default 0.5). Files are named by the GS1 element string,
+    /// e.g. (01)09506000134352(21)SN-1.png (characters a file system may refuse written
+    /// as %XX). --out is a folder, or a .zip file. A progress bar is drawn on stderr when
+    /// it is a terminal. Exits 0 when written, 1 when the node or the output failed or no
+    /// published passport matches, 2 on usage errors. See docs/labels.md.
+    Labels(labels::LabelsArgs),
     /// Transparency-log maintenance (`log check`: recompute and compare, like fsck).
     Log {
         #[command(subcommand)]
@@ -152,6 +166,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Verify(args) => verify_cmd::run(&args),
         Command::Keys { keystore, command } => keys::run(&keystore, command),
+        Command::Labels(args) => labels::run(&args),
         Command::Log { command } => log::run(command),
         Command::Serve { config, profile } => node_cmd::serve(config.as_deref(), profile),
         Command::Demo {

@@ -147,6 +147,10 @@ pub enum DemoError {
     /// The served log key is not text.
     #[error("log key: not UTF-8")]
     LogKeyNotUtf8,
+    /// An example passport's product identifier gives no GS1 Digital Link URI (a defect in
+    /// `demo/`).
+    #[error("demo passport identifier: {0}")]
+    DigitalLink(String),
 }
 
 fn init_logging(level: LogLevel) {
@@ -419,6 +423,7 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, DemoError> {
     };
     // Re-running reuses the directory: each product's passport is found, not created twice.
     let mut ids = Vec::new();
+    let mut identifiers = std::collections::BTreeMap::new();
     for draft in demo_drafts()? {
         let id = api.create_or_find(&draft).await?;
         let state = api
@@ -442,10 +447,23 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, DemoError> {
                 });
             }
         }
+        identifiers.insert(id.clone(), draft["uniqueProductIdentifier"].clone());
         ids.push(id);
     }
     ids.sort();
     let first = ids.first().ok_or(DemoError::NothingPublished)?.clone();
+    // The resolver URI a label of the first passport carries: its GS1 Digital Link under
+    // the public base URL.
+    let resolver_uri = identifiers
+        .get(&first)
+        .cloned()
+        .ok_or(DemoError::NothingPublished)
+        .and_then(|v| {
+            serde_json::from_value::<hallmark_core::passport::ProductIdentifier>(v)
+                .map_err(|e| DemoError::DigitalLink(e.to_string()))
+        })?
+        .digital_link(&base_url)
+        .map_err(|e| DemoError::DigitalLink(e.to_string()))?;
     let public = format!("http://{}", running.public_addr);
     let did_path = running.app.issuer.did.document_path();
     let did = get_bytes(&format!("{public}{did_path}"), "application/json").await?;
@@ -484,6 +502,9 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, DemoError> {
     write_file(&dir.join("log-key.txt"), format!("{log_key}\n").as_bytes())?;
     let jwt = get_bytes(&format!("{public}/passports/{first}"), "application/vc+jwt").await?;
     write_file(&dir.join("passport.jwt"), &jwt)?;
+    // Its QR code as the node serves it (defaults: EC M, 0.5 mm modules at 600 dpi).
+    let qr = get_bytes(&format!("{public}/passports/{first}/qr.png"), "image/png").await?;
+    write_file(&dir.join("qr.png"), &qr)?;
 
     // Printed paths and commands work as printed, from any directory: the directory made
     // absolute, and `hallmark` only when that is on PATH (else this executable's path).
@@ -500,6 +521,10 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, DemoError> {
     );
     println!("  Sector plugin:    {plugin_line} checked them before signing.");
     println!("  Public passport:  {base}/passports/{first}");
+    println!("  Resolver URI:     {resolver_uri}");
+    println!(
+        "  QR code (PNG):    {d}/qr.png  (the resolver URI; print at 600 dpi, 0.5 mm modules)"
+    );
     println!("  DID document:     {base}{did_path}");
     println!("  Log checkpoint:   {base}/log/checkpoint");
     println!("  Log key:          {log_key}");
@@ -528,6 +553,7 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, DemoError> {
     println!("    curl -H 'Accept: application/vc+jwt' {base}/passports/{first}");
     println!("    curl '{base}/log/proof/inclusion?index={index}'");
     println!("    curl -u {DEMO_ADMIN_USERNAME}:{DEMO_ADMIN_PASSWORD} {admin_base}/passports");
+    println!("    curl -o label.svg '{base}/passports/{first}/qr.svg?x=0.6'");
     if opts.no_serve {
         running.stop();
         running.wait().await?;

@@ -103,6 +103,22 @@ impl ProductIdentifier {
         Ok(out)
     }
 
+    /// The GS1 element string in human-readable interpretation (HRI) form:
+    /// `(01)<gtin14>[(10)<lot>][(21)<serial>]`, the text printed under a barcode and the
+    /// name of a label file. Values are written as they are (no escaping).
+    pub fn element_string(&self) -> String {
+        let mut out = format!("(01){}", self.gtin.as_gtin14());
+        if let Some(lot) = &self.lot {
+            out.push_str("(10)");
+            out.push_str(lot);
+        }
+        if let Some(serial) = &self.serial {
+            out.push_str("(21)");
+            out.push_str(serial);
+        }
+        out
+    }
+
     /// Parses a GS1 Digital Link URI back into an identifier.
     ///
     /// The part before the first `/01/` segment must be an acceptable resolver (same rules

@@ -313,6 +313,17 @@ fn digital_link_renders_and_percent_encodes() {
 }
 
 #[test]
+fn element_string_is_the_hri_of_gtin_lot_and_serial() {
+    let g = gtin("09506000134352");
+    let model = ProductIdentifier::new(g, None, None).unwrap();
+    assert_eq!(model.element_string(), "(01)09506000134352");
+    let p = ProductIdentifier::new(g, Some("L1".into()), Some("A/B".into())).unwrap();
+    assert_eq!(p.element_string(), "(01)09506000134352(10)L1(21)A/B");
+    let short = ProductIdentifier::new(gtin("96385074"), None, Some("S".into())).unwrap();
+    assert_eq!(short.element_string(), "(01)00000096385074(21)S");
+}
+
+#[test]
 fn digital_link_serial_with_space_is_not_a_gs1_value() {
     // The brief's example `A/B C` contains a space, which GS1 character set 82 does not
     // allow; such a serial is rejected before any Digital Link is rendered.

@@ -5,6 +5,8 @@
 //! - [`operations`] maps every row of [`crate::routes::admin::ROUTES`] to its request body,
 //!   success status and response body, and collects the schemas as OpenAPI components
 //!   (`#/components/schemas/<Name>`, JSON Schema 2020-12, the OpenAPI 3.1 dialect).
+//! - [`labels`] is `GET /api/v1/labels`'s answer (published passports' Digital Link URIs
+//!   and element strings, for `hallmark labels`).
 //! - [`example`] is the example battery draft of the document, composed at run time from the
 //!   demo's embedded BatteryPass samples (`crates/hallmark/demo/`), the data the tests and
 //!   `hallmark demo` publish.
@@ -16,6 +18,7 @@
 //! route against the served document.
 
 pub mod example;
+pub mod labels;
 pub mod operations;
 pub mod requests;
 pub mod responses;

@@ -1,5 +1,6 @@
 //! What each admin route takes and answers, as schemas for the OpenAPI document.
 
+use super::labels::LabelPage;
 use super::requests::{NewApiKey, PassportSubmission, Reason};
 use super::responses::{
     ApiKeyCreated, ApiKeyInfo, ApiKeyList, DraftCreated, DraftSaved, History, KeyChange,
@@ -115,6 +116,7 @@ impl Schemas {
             | ("POST", "/passports/{id}/archive")
             | ("POST", "/passports/{id}/deactivate") => (200, self.response::<PassportSummary>()),
             ("GET", "/passports/{id}/history") => (200, self.response::<History>()),
+            ("GET", "/labels") => (200, self.response::<LabelPage>()),
             ("GET", "/api-keys") => (200, self.response::<ApiKeyList>()),
             ("POST", "/api-keys") => (201, self.response::<ApiKeyCreated>()),
             ("POST", "/api-keys/{id}/revoke") => (200, self.response::<ApiKeyInfo>()),

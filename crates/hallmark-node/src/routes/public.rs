@@ -58,6 +58,7 @@ pub fn route_table_for(issuer: &hallmark_core::issue::Issuer) -> Vec<(&'static s
             format!("{base}/passports/{{id}}/versions/{{version}}"),
         ),
     ];
+    table.extend(super::qr::paths(&base).into_iter().map(|(p, _)| ("GET", p)));
     table.extend(
         super::log::paths(&base)
             .into_iter()
@@ -80,6 +81,7 @@ pub fn routes(state: AppState, openapi: Document) -> Router {
             get(version),
         )
         .merge(super::log::routes(&base))
+        .merge(super::qr::routes(&base))
         .with_state(state)
 }
 

@@ -17,6 +17,8 @@
 //! - [`lifecycle`]: status changes (suspend, resume, archive, deactivate).
 //! - [`keys`]: signing keys (list, rotate, revoke) and the choice of the passport signer.
 //! - [`api_keys`]: API keys (list, create, revoke).
+//! - [`labels`]: a published passport's label — its GS1 Digital Link URI under the public
+//!   base URL and its element string — for QR codes.
 //! - [`events`]: the audit events these use-cases append (one place for their actions and
 //!   details).
 //!
@@ -26,11 +28,13 @@ pub mod api_keys;
 mod error;
 pub mod events;
 pub mod keys;
+pub mod labels;
 pub mod lifecycle;
 pub mod passports;
 pub mod publish;
 
 pub use error::ServiceError;
+pub use labels::{Label, LabelQuery};
 pub use passports::{
     DraftCreated, DraftSaved, PassportQuery, PassportView, PluginCheck, Validation,
 };

@@ -299,6 +299,10 @@ async fn every_admin_route_answers_as_its_served_document_says(backend: Backend)
         .await;
     let detail = api.expect(200, M::GET, &p(""), &writer, None).await;
     assert!(detail["current"]["credentials"]["public"]["dataIntegrity"].is_object());
+    let labels = api
+        .expect(200, M::GET, "/api/v1/labels?limit=10", &writer, None)
+        .await;
+    assert_eq!(labels["items"][0]["id"], id.as_str(), "{labels}");
     api.expect(201, M::POST, &p("/versions"), &writer, Some(&example))
         .await;
     let reason = json!({ "reason": "under investigation" });

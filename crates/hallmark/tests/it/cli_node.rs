@@ -62,6 +62,19 @@ fn demo_no_serve_writes_a_credential_and_did_document_that_verify_accepts() {
         assert_eq!(code, 0, "{file}: {out}{err}");
         assert!(out.contains("VALID"));
     }
+    // The resolver URI of the first passport, and its QR code decoding to it.
+    let resolver = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Resolver URI:"))
+        .unwrap()
+        .trim();
+    assert!(
+        resolver.starts_with("http://localhost:8080/01/"),
+        "{stdout}"
+    );
+    let qr = std::fs::read(dir.join("qr.png")).unwrap();
+    assert_eq!(super::cli_labels::decode_png(&qr), resolver);
+    assert!(stdout.contains("/qr.png"), "{stdout}");
     // Re-running reuses the directory: same passports, no duplicates.
     let first_url = stdout
         .lines()

@@ -5,6 +5,7 @@
 
 mod cli_hsm;
 mod cli_keys;
+mod cli_labels;
 mod cli_log;
 mod cli_node;
 mod cli_production;
