@@ -15,6 +15,9 @@
 //! - [`audit`]: security events and the sink they go to; [`refusals`] aggregates those of
 //!   refused requests into a bounded number of audit rows.
 //! - [`cache`]: the public read path's caches (published credential bytes, DID document).
+//! - [`page`]: the consumer page (`Accept: text/html` on a passport URL): languages,
+//!   templates, its own CSP; [`evidence`]: the versions it shows as verified on the server,
+//!   and the rendered pages, cached.
 //! - [`plugins`]: the sector-plugin gate in the publish path (`hallmark-sandbox`).
 //! - [`service`]: the use-cases (drafts, publish, lifecycle, keys, API keys) as methods on
 //!   [`service::Service`], with one error, [`service::ServiceError`]; every door (the admin
@@ -36,9 +39,11 @@ pub mod cache;
 pub mod changes;
 pub mod config;
 pub mod edge;
+pub mod evidence;
 pub mod integrity;
 pub mod node;
 pub mod openapi;
+pub mod page;
 pub mod plugins;
 pub mod problem;
 pub mod profile;

@@ -48,10 +48,10 @@ fn summary(method: &str, path: &str) -> &'static str {
         ("GET", "/health") => "Health: database, signing and transparency-log signer status",
         _ if path.ends_with("did.json") => "The node's did:web DID document (current and retired keys)",
         ("GET", p) if p.ends_with("/versions/{version}") => {
-            "A published version's public credential, exactly as signed (immutable)"
+            "A published version's public credential, exactly as signed (immutable); Accept: text/html for the consumer page"
         }
         ("GET", p) if p.ends_with("/passports/{id}") => {
-            "The current published version's public credential (Accept: application/vc+jwt for the JWT form)"
+            "The current published version's public credential (Accept: application/vc+jwt for the JWT form, text/html for the consumer page)"
         }
         _ => "",
     }

@@ -15,6 +15,8 @@
 //!   reads (one passport, a page, its history); the sector schema and plugin checks.
 //! - [`publish`]: publication, the one path from a draft to signed, stored credentials.
 //! - [`lifecycle`]: status changes (suspend, resume, archive, deactivate).
+//! - [`public`]: a published passport as the public sees it, verified on the server (the
+//!   consumer page's read).
 //! - [`keys`]: signing keys (list, rotate, revoke) and the choice of the passport signer.
 //! - [`api_keys`]: API keys (list, create, revoke).
 //! - [`events`]: the audit events these use-cases append (one place for their actions and
@@ -28,12 +30,14 @@ pub mod events;
 pub mod keys;
 pub mod lifecycle;
 pub mod passports;
+pub mod public;
 pub mod publish;
 
 pub use error::ServiceError;
 pub use passports::{
     DraftCreated, DraftSaved, PassportQuery, PassportView, PluginCheck, Validation,
 };
+pub use public::PublicPassport;
 pub use publish::Publication;
 
 use crate::app::App;
