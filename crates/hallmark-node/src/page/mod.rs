@@ -481,3 +481,50 @@ fn fact_view(f: &Fact, sector: &str, tr: &Tr) -> FactView {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn html(accept: &str) -> bool {
+        wants_html(Some(&HeaderValue::from_str(accept).unwrap()), None)
+    }
+
+    #[test]
+    fn the_page_only_when_html_is_preferred_over_every_data_type() {
+        assert!(html(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        ));
+        assert!(html("application/xhtml+xml"));
+        assert!(html("TEXT/HTML; charset=utf-8"));
+        assert!(html("application/json;q=0.5, text/html"));
+        assert!(!html("*/*"));
+        assert!(!html("text/html, application/json"));
+        assert!(!html("text/html;q=0.8, application/vc+jwt"));
+        assert!(!html("text/html;q=0"));
+        assert!(!html("text/html;q=2"));
+        assert!(!html("application/vc"));
+        assert!(!wants_html(None, None));
+        // The page's own link to the signed file.
+        assert!(!wants_html(
+            Some(&HeaderValue::from_static("text/html")),
+            Some("lang=de&format=credential")
+        ));
+        assert!(wants_html(
+            Some(&HeaderValue::from_static("text/html")),
+            Some("lang=de")
+        ));
+    }
+
+    #[test]
+    fn the_policy_allows_the_stylesheet_by_its_hash_and_nothing_else() {
+        use base64::Engine as _;
+        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(CSS));
+        let csp = csp();
+        let csp = csp.to_str().unwrap();
+        assert!(csp.contains(&format!("style-src 'sha256-{hash}'")));
+        assert!(csp.starts_with("default-src 'none';"));
+        assert!(!csp.contains("unsafe") && !csp.contains("script") && !csp.contains("img-src"));
+    }
+}

@@ -222,6 +222,16 @@ async fn a_published_battery_reads_in_three_languages(backend: Backend) {
     // Served from the page cache: the same bytes again.
     let again = page(&n, &path, None).await;
     assert_eq!(again.text, en.text);
+    // HEAD: the page's headers, no body.
+    let head = kit::client()
+        .head(format!("{}{path}", n.public))
+        .header("accept", BROWSER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(head.bytes().await.unwrap().is_empty());
 }
 
 async fn suspended_archived_and_deactivated_pages_say_so_in_plain_words(backend: Backend) {
