@@ -16,10 +16,13 @@
 //! - [`issue`]: passport → per-audience signed credentials.
 //! - [`verify`]: offline verification with a per-check report.
 //! - [`tlog`]: transparency log: RFC 6962 Merkle proofs, signed C2SP checkpoints, append-only guard.
+//! - [`display`]: the public tier in human terms (facts, units, locale number formats) for
+//!   consumer pages.
 
 pub mod access;
 pub mod credential;
 pub mod did;
+pub mod display;
 pub mod input;
 pub mod integrity;
 pub mod issue;

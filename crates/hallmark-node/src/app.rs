@@ -66,6 +66,11 @@ pub struct App {
     pub integrity: Arc<IntegrityKeys>,
     /// Integrity findings (rows the node did not write), for `/health`.
     pub alarms: crate::integrity::Alarms,
+    /// Published versions as verified for the consumer page (immutable but for the log
+    /// entry's first check, bounded).
+    pub evidence: crate::evidence::EvidenceCache,
+    /// Rendered consumer pages (bounded).
+    pub pages: crate::evidence::PageCache,
 }
 
 impl crate::integrity::Sources for App {

@@ -404,6 +404,16 @@ pub fn did_document(did: &hallmark_core::did::DidWeb, keys: &[TrustedKey]) -> Di
 /// credential of the version they are served as (`expected_id`: a genuine credential of
 /// another passport or version copied into this row is refused too).
 pub fn verify_served(bytes: &[u8], doc: &DidDocument, expected_id: &str) -> Result<(), String> {
+    verify_served_report(bytes, doc, expected_id).map(drop)
+}
+
+/// [`verify_served`], answering the verification report of bytes that may be served (its
+/// named checks, for a page that shows them).
+pub fn verify_served_report(
+    bytes: &[u8],
+    doc: &DidDocument,
+    expected_id: &str,
+) -> Result<hallmark_core::verify::Report, String> {
     let report = hallmark_core::verify::verify(bytes, doc);
     if report.is_valid() {
         let id = report
@@ -412,7 +422,7 @@ pub fn verify_served(bytes: &[u8], doc: &DidDocument, expected_id: &str) -> Resu
             .and_then(|c| c.get("id"))
             .and_then(|v| v.as_str());
         return match id {
-            Some(id) if id == expected_id => Ok(()),
+            Some(id) if id == expected_id => Ok(report),
             other => Err(format!(
                 "the credential is {other:?}, not the one of this version ({expected_id})"
             )),

@@ -15,6 +15,9 @@
 //! - [`audit`]: security events and the sink they go to; [`refusals`] aggregates those of
 //!   refused requests into a bounded number of audit rows.
 //! - [`cache`]: the public read path's caches (published credential bytes, DID document).
+//! - [`page`]: the consumer page (`Accept: text/html` on a passport URL): languages,
+//!   templates, its own CSP; [`evidence`]: the versions it shows as verified on the server,
+//!   and the rendered pages, cached.
 //! - [`qr`]: QR codes of GS1 Digital Link URIs for print (SVG in mm, 1-bit PNG with its
 //!   resolution), pure; drawn by the public listener and by `hallmark labels`.
 //! - [`plugins`]: the sector-plugin gate in the publish path (`hallmark-sandbox`).
@@ -38,9 +41,11 @@ pub mod cache;
 pub mod changes;
 pub mod config;
 pub mod edge;
+pub mod evidence;
 pub mod integrity;
 pub mod node;
 pub mod openapi;
+pub mod page;
 pub mod plugins;
 pub mod problem;
 pub mod profile;

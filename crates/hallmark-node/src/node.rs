@@ -252,6 +252,8 @@ pub async fn build_app_with_plugins(
         api_keys: Arc::new(crate::cache::ApiKeyCache::new(10_000)),
         integrity,
         alarms: crate::integrity::Alarms::default(),
+        evidence: crate::evidence::EvidenceCache::new(crate::evidence::DEFAULT_BYTES),
+        pages: crate::evidence::PageCache::new(crate::evidence::DEFAULT_BYTES),
     });
     // Read-only: a log signed for another origin stops start-up before any write.
     if let Some(stored) = transparency::stored_origin(app.as_ref(), app.log.origin()).await? {

@@ -55,10 +55,10 @@ fn summary(method: &str, path: &str) -> &'static str {
             "The passport's GS1 Digital Link URI as a QR code, 1-bit PNG with its resolution (ec; x; dpi: 72-1200, default 600)"
         }
         ("GET", p) if p.ends_with("/versions/{version}") => {
-            "A published version's public credential, exactly as signed (immutable)"
+            "A published version's public credential, exactly as signed (immutable); Accept: text/html for the consumer page"
         }
         ("GET", p) if p.ends_with("/passports/{id}") => {
-            "The current published version's public credential (Accept: application/vc+jwt for the JWT form)"
+            "The current published version's public credential (Accept: application/vc+jwt for the JWT form, text/html for the consumer page)"
         }
         _ => "",
     }

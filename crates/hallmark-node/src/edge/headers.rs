@@ -9,7 +9,8 @@ use axum::http::header::{
 use axum::middleware::Next;
 use axum::response::Response;
 
-/// `Content-Security-Policy`: the node serves data, never pages or scripts.
+/// `Content-Security-Policy`: the node serves data and no scripts; its one kind of page (the
+/// consumer page) carries its own policy ([`PageCsp`]).
 pub const CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 /// `Strict-Transport-Security` (sent only when the public base URL is https).
 pub const HSTS: &str = "max-age=63072000; includeSubDomains";
@@ -19,6 +20,12 @@ pub const HSTS: &str = "max-age=63072000; includeSubDomains";
 pub const STATUS_HEADER: &str = "hallmark-passport-status";
 /// Header carrying the transparency-log index of the served version's publish event.
 pub const LOG_INDEX_HEADER: &str = "hallmark-log-index";
+
+/// A response extension: the `Content-Security-Policy` of a page (the consumer page, with
+/// its inline stylesheet's hash), sent instead of [`CSP`] on that response only. Set by a
+/// handler; the other security headers stay as they are.
+#[derive(Debug, Clone)]
+pub struct PageCsp(pub HeaderValue);
 
 /// Which optional headers to send.
 #[derive(Debug, Clone, Copy)]
@@ -40,9 +47,13 @@ pub const FIXED: [(HeaderName, &str); 4] = [
 /// Middleware: set the security headers on the response.
 pub async fn apply(State(cfg): State<SecurityHeaders>, req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
+    let page_csp = response.extensions_mut().remove::<PageCsp>();
     let h = response.headers_mut();
     for (name, value) in FIXED {
         h.insert(name, HeaderValue::from_static(value));
+    }
+    if let Some(PageCsp(csp)) = page_csp {
+        h.insert(CONTENT_SECURITY_POLICY, csp);
     }
     if cfg.hsts {
         h.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));

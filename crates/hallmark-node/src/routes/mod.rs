@@ -1,6 +1,6 @@
-//! HTTP handlers: `public` (no credential), `log` (the public transparency-log endpoints),
-//! `qr` (public QR codes of passports, the admin labels listing) and `admin` (`/api/v1`,
-//! scoped API keys).
+//! HTTP handlers: `public` (no credential), `page` (the consumer page on the public
+//! listener), `log` (the public transparency-log endpoints), `qr` (public QR codes of
+//! passports, the admin labels listing) and `admin` (`/api/v1`, scoped API keys).
 //!
 //! The routers serve their `/openapi.json` as a [`Document`] they are given: the documents
 //! are built once at start-up (`crate::openapi`, from these modules' route tables; the
@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod log;
+pub mod page;
 pub mod public;
 pub mod qr;
 

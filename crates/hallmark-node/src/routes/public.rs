@@ -1,5 +1,6 @@
 //! The public listener: DID document, published passports (exactly as signed, with a pointer
-//! to the log leaf of their publication), the transparency log (`routes::log`), health.
+//! to the log leaf of their publication; for browsers, `Accept: text/html`, the consumer page
+//! of `routes::page`), the transparency log (`routes::log`), health.
 //! No credential, no admin route.
 
 use crate::app::AppState;
@@ -9,7 +10,7 @@ use crate::routes::Document;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -156,19 +157,30 @@ fn parse_id(s: &str) -> Result<PassportId, ApiError> {
 async fn current(
     State(app): State<AppState>,
     Path(id): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    if crate::page::wants_html(headers.get(ACCEPT), uri.query()) {
+        let base = base_path(&app.issuer.base_url);
+        return super::page::serve(&app, parse_id(&id)?, None, &headers, uri.query(), &base).await;
+    }
     serve(&app, &id, None, &headers).await
 }
 
 async fn version(
     State(app): State<AppState>,
     Path((id, version)): Path<(String, String)>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let n: u32 = version.parse().map_err(|_| ApiError::NotFound)?;
     if n == 0 {
         return Err(ApiError::NotFound);
+    }
+    if crate::page::wants_html(headers.get(ACCEPT), uri.query()) {
+        let base = base_path(&app.issuer.base_url);
+        return super::page::serve(&app, parse_id(&id)?, Some(n), &headers, uri.query(), &base)
+            .await;
     }
     serve(&app, &id, Some(n), &headers).await
 }

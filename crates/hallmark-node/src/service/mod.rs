@@ -15,6 +15,8 @@
 //!   reads (one passport, a page, its history); the sector schema and plugin checks.
 //! - [`publish`]: publication, the one path from a draft to signed, stored credentials.
 //! - [`lifecycle`]: status changes (suspend, resume, archive, deactivate).
+//! - [`public`]: a published passport as the public sees it, verified on the server (the
+//!   consumer page's read).
 //! - [`keys`]: signing keys (list, rotate, revoke) and the choice of the passport signer.
 //! - [`api_keys`]: API keys (list, create, revoke).
 //! - [`labels`]: a published passport's label — its GS1 Digital Link URI under the public
@@ -31,6 +33,7 @@ pub mod keys;
 pub mod labels;
 pub mod lifecycle;
 pub mod passports;
+pub mod public;
 pub mod publish;
 
 pub use error::ServiceError;
@@ -38,6 +41,7 @@ pub use labels::{Label, LabelQuery};
 pub use passports::{
     DraftCreated, DraftSaved, PassportQuery, PassportView, PluginCheck, Validation,
 };
+pub use public::PublicPassport;
 pub use publish::Publication;
 
 use crate::app::App;

@@ -9,6 +9,8 @@ mod input_http;
 mod log_http;
 mod node_http;
 mod openapi_http;
+mod page_browser;
+mod page_http;
 mod plugin_gate;
 mod proxy_http;
 mod qr_http;

@@ -1,0 +1,188 @@
+//! Reads for people: a published passport as the public may see it, verified on the server
+//! (the door is the consumer page, `crate::page`).
+//!
+//! The verification is the node's own, not a second copy: the version's public credential
+//! is checked against the node's trusted keys by `crate::integrity::verify_served_report`
+//! (what the JSON read path does before it serves bytes — a version that does not verify is
+//! withheld, with the same integrity alarm), and its publication's leaf against the latest
+//! signed checkpoint with core's `check_logged_credential` (what `hallmark verify --log-key`
+//! runs), over an inclusion proof from the node's log.
+
+use super::{Service, ServiceError};
+use crate::cache::PassportState;
+use crate::evidence::{Evidence, LogEvidence};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use hallmark_core::passport::{PassportId, PassportStatus};
+use hallmark_core::tlog::evidence::check_logged_credential;
+use hallmark_core::tlog::{B64Hash, InclusionProof};
+use std::sync::Arc;
+
+/// A published passport for the public: its state and, unless suspended, the version
+/// shown with what the server's verification found.
+#[derive(Debug, Clone)]
+pub struct PublicPassport {
+    /// The passport.
+    pub id: PassportId,
+    /// Its status.
+    pub status: PassportStatus,
+    /// The reason given for its latest suspension, archival or deactivation.
+    pub status_reason: Option<String>,
+    /// Its newest published version.
+    pub current_version: u32,
+    /// The version shown.
+    pub version: u32,
+    /// The version as verified; `None` while the passport is suspended (its data is
+    /// withheld then, as on the JSON read path).
+    pub evidence: Option<Arc<Evidence>>,
+}
+
+impl Service<'_> {
+    /// Passport `id` (its current version, or `version`) as the public sees it, verified on
+    /// the server. Drafts, unknown passports and versions beyond the current one are
+    /// [`ServiceError::NotFound`]; a version that does not verify against the node's keys is
+    /// withheld ([`ServiceError::Internal`], after an integrity alarm).
+    pub async fn public_passport(
+        &self,
+        id: PassportId,
+        version: Option<u32>,
+    ) -> Result<PublicPassport, ServiceError> {
+        let app = self.app;
+        let state = match app.passport_states.get(&id) {
+            Some(s) => s,
+            None => {
+                let generation = app.passport_states.generation();
+                let r = app.store.get_passport(&id).await?;
+                let s = PassportState {
+                    status: r.status,
+                    status_reason: r.status_reason,
+                    current_version: r.current_version,
+                };
+                app.passport_states.insert(id, s.clone(), generation);
+                s
+            }
+        };
+        if state.status == PassportStatus::Draft || state.current_version == 0 {
+            return Err(ServiceError::NotFound);
+        }
+        let n = version.unwrap_or(state.current_version);
+        if n == 0 || n > state.current_version {
+            return Err(ServiceError::NotFound);
+        }
+        let evidence = match state.status {
+            PassportStatus::Suspended => None,
+            _ => Some(self.evidence(id, n).await?),
+        };
+        Ok(PublicPassport {
+            id,
+            status: state.status,
+            status_reason: state.status_reason,
+            current_version: state.current_version,
+            version: n,
+            evidence,
+        })
+    }
+
+    /// The verified version, from the cache while it stands.
+    async fn evidence(&self, id: PassportId, n: u32) -> Result<Arc<Evidence>, ServiceError> {
+        let app = self.app;
+        let checkpoint = app.log.latest();
+        if let Some(e) = app.evidence.get(&id, n) {
+            if e.is_current(checkpoint.as_ref().map(|c| c.size)) {
+                return Ok(e);
+            }
+        }
+        let v = app.store.get_version(&id, Some(n)).await?;
+        let bytes = v.credentials.public.data_integrity;
+        let keys = crate::integrity::trusted_keys(app).await?;
+        let doc = crate::integrity::did_document(&app.issuer.did, &keys);
+        let expected = format!(
+            "{}/passports/{}/versions/{n}",
+            app.issuer.base_url,
+            id.uuid()
+        );
+        let report = match crate::integrity::verify_served_report(&bytes, &doc, &expected) {
+            Ok(r) => r,
+            Err(reason) => {
+                crate::integrity::alarm(
+                    app,
+                    crate::integrity::AlarmKind::Version,
+                    &format!("{id}/v{n}"),
+                    &crate::integrity::WithheldVersion {
+                        passport: &id.to_string(),
+                        version: n,
+                        form: "data-integrity",
+                        reason: &reason,
+                    },
+                )
+                .await;
+                return Err(ServiceError::Internal);
+            }
+        };
+        let (log, log_key) = self.log_evidence(&id, n, &bytes, checkpoint).await?;
+        let evidence = Arc::new(Evidence {
+            credential: report.credential.unwrap_or_default(),
+            signature: report.checks,
+            verification_method: report.verification_method,
+            log,
+            log_key,
+            weight: bytes.len() as u64 * 4 + 1024,
+        });
+        app.evidence.insert(id, n, Arc::clone(&evidence));
+        Ok(evidence)
+    }
+
+    /// The publication's log entry checked against `checkpoint` (the latest trusted one).
+    async fn log_evidence(
+        &self,
+        id: &PassportId,
+        n: u32,
+        credential: &[u8],
+        checkpoint: Option<Arc<crate::transparency::SignedCheckpoint>>,
+    ) -> Result<(LogEvidence, Option<String>), ServiceError> {
+        let app = self.app;
+        let Some(seq) = app.store.publish_seq(id, n).await? else {
+            return Ok((LogEvidence::Unknown, None));
+        };
+        let leaf_index = seq.saturating_sub(1);
+        let Some(cp) = checkpoint.filter(|c| c.size > leaf_index) else {
+            return Ok((LogEvidence::Pending { leaf_index }, None));
+        };
+        let Some(key) =
+            crate::transparency::keys::current_verifier_key(app, app.log.origin()).await?
+        else {
+            return Ok((LogEvidence::Unknown, None));
+        };
+        let (Some(leaf_hash), Ok(path)) = (
+            app.log.leaf_hash(leaf_index),
+            app.log.inclusion_proof(leaf_index, cp.size),
+        ) else {
+            return Ok((LogEvidence::Pending { leaf_index }, None));
+        };
+        let leaf = app
+            .store
+            .list_audit(seq, 1)
+            .await?
+            .into_iter()
+            .find(|r| r.seq == seq)
+            .map(|r| r.leaf_bytes())
+            .transpose()?
+            .map(|b| B64.encode(b));
+        let proof = InclusionProof {
+            leaf_index,
+            tree_size: cp.size,
+            leaf_hash: B64Hash(leaf_hash),
+            leaf,
+            hashes: path.into_iter().map(B64Hash).collect(),
+        };
+        let checks = check_logged_credential(credential, &cp.note, &proof, &key);
+        Ok((
+            LogEvidence::Checked {
+                leaf_index,
+                tree_size: cp.size,
+                checks,
+            },
+            Some(key.to_string()),
+        ))
+    }
+}
