@@ -1,5 +1,5 @@
-//! HTTP handlers: `public` (no credential), `log` (the public transparency-log endpoints)
-//! and `admin` (`/api/v1`, scoped API keys).
+//! HTTP handlers: `public` (no credential), `log` (the public transparency-log endpoints),
+//! `resolver` (the public GS1 Digital Link resolver) and `admin` (`/api/v1`, scoped API keys).
 //!
 //! The routers serve their `/openapi.json` as a [`Document`] they are given: the documents
 //! are built once at start-up (`crate::openapi`, from these modules' route tables; the
@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod log;
 pub mod public;
+pub mod resolver;
 
 use axum::body::Bytes;
 use axum::http::header::{HeaderValue, CONTENT_TYPE};

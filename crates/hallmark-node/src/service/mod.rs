@@ -17,6 +17,7 @@
 //! - [`lifecycle`]: status changes (suspend, resume, archive, deactivate).
 //! - [`keys`]: signing keys (list, rotate, revoke) and the choice of the passport signer.
 //! - [`api_keys`]: API keys (list, create, revoke).
+//! - [`resolver`]: the passports that answer for a GS1 Digital Link (walk-up, public read).
 //! - [`events`]: the audit events these use-cases append (one place for their actions and
 //!   details).
 //!
@@ -29,12 +30,14 @@ pub mod keys;
 pub mod lifecycle;
 pub mod passports;
 pub mod publish;
+pub mod resolver;
 
 pub use error::ServiceError;
 pub use passports::{
     DraftCreated, DraftSaved, PassportQuery, PassportView, PluginCheck, Validation,
 };
 pub use publish::Publication;
+pub use resolver::ResolvedLevel;
 
 use crate::app::App;
 use crate::auth::Principal;

@@ -11,6 +11,7 @@ mod node_http;
 mod openapi_http;
 mod plugin_gate;
 mod proxy_http;
+mod resolver_http;
 
 /// The sandbox's WAT plugin builders (the hostile-plugin suite's, reused as is by
 /// `plugin_gate`).
