@@ -553,6 +553,32 @@ mod tests {
         assert!(matches!(ask_q("linkType=all", &p), Ask::Linkset));
     }
 
+    #[test]
+    fn a_base_path_stem_comes_before_01_and_the_origin_is_without_it() {
+        let root = Root {
+            base_url: "https://node.example/dpp",
+            base_path: base_path("https://node.example/dpp"),
+        };
+        assert_eq!(root.origin(), "https://node.example");
+        let path = root.parse("/dpp/01/9506000134352/21/S%2F1/").unwrap();
+        assert_eq!(path.canonical(), "/01/09506000134352/21/S%2F1");
+        assert_eq!(
+            linkset_link(root.base_url, &path).unwrap(),
+            "<https://node.example/dpp/01/09506000134352/21/S%2F1?linkType=linkset>; \
+             rel=\"linkset\"; type=\"application/linkset+json\""
+        );
+        assert!(matches!(
+            root.parse("/dpp/01/09506000134353"),
+            Err(ApiError::InvalidDigitalLink(_))
+        ));
+        let root = Root {
+            base_url: "https://node.example",
+            base_path: base_path("https://node.example"),
+        };
+        assert_eq!(root.origin(), "https://node.example");
+        assert!(root.parse("/01/09506000134352").is_ok());
+    }
+
     fn ask_q(q: &str, p: &Preferences) -> Ask {
         ask(Some(q), p)
     }
