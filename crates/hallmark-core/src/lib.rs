@@ -15,6 +15,7 @@
 //! - [`integrity`]: tags (HMAC under custody-derived subkeys) that authenticate database rows.
 //! - [`issue`]: passport → per-audience signed credentials.
 //! - [`verify`]: offline verification with a per-check report.
+//! - [`resolver`]: GS1 Digital Link resolution: request paths, walk-up levels, linksets, link choice.
 //! - [`tlog`]: transparency log: RFC 6962 Merkle proofs, signed C2SP checkpoints, append-only guard.
 //! - [`display`]: the public tier in human terms (facts, units, locale number formats) for
 //!   consumer pages.
@@ -29,6 +30,7 @@ pub mod issue;
 pub mod jcs;
 pub mod keys;
 pub mod passport;
+pub mod resolver;
 pub mod sector;
 pub mod tlog;
 pub mod verify;

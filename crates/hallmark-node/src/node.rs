@@ -299,7 +299,10 @@ pub fn routers(
         admin,
         edge.rate_limits.auth_failures_per_minute,
     );
-    let public = public_router(routes::public::routes(Arc::clone(app), docs.public), edge);
+    let public = routes::public::routes(Arc::clone(app), docs.public)
+        .merge(routes::resolver::routes(Arc::clone(app)));
+    let public =
+        routes::resolver::preflight_link(public_router(public, edge), &app.issuer.base_url);
     let admin = admin_router(
         routes::admin::routes(Arc::clone(app), docs.admin),
         edge,

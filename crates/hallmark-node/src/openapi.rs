@@ -12,7 +12,7 @@
 
 use crate::api::example;
 use crate::api::operations::{NameClash, Operation, Schemas};
-use crate::routes::{admin, public, Document};
+use crate::routes::{admin, public, resolver, Document};
 use hallmark_core::issue::Issuer;
 use hallmark_core::sector::SectorRegistry;
 use serde::Serialize;
@@ -21,6 +21,9 @@ use std::collections::BTreeMap;
 
 fn summary(method: &str, path: &str) -> &'static str {
     if let Some(s) = log_route(path).map(|(_, s)| s) {
+        return s;
+    }
+    if let Some(s) = resolver::summary(method, path) {
         return s;
     }
     let tail = path.trim_start_matches("/api/v1");
@@ -257,7 +260,7 @@ const PROBLEM_REF: Ref = Ref {
 
 fn params(path: &str) -> Vec<Parameter> {
     let mut out = Vec::new();
-    for name in ["id", "version", "index"] {
+    for name in ["id", "version", "index", "gtin", "lot", "serial"] {
         if path.contains(&format!("{{{name}}}")) {
             out.push(Parameter {
                 name,
@@ -439,8 +442,10 @@ fn document(
 
 /// The public listener's document, for a node issuing as `issuer`.
 pub fn public_document(issuer: &Issuer) -> Result<OpenApi, DocumentError> {
+    let base = public::base_path(&issuer.base_url);
     let routes: Vec<_> = public::route_table_for(issuer)
         .into_iter()
+        .chain(resolver::route_table(&base))
         .map(|(m, p)| (m.to_string(), p, None))
         .collect();
     let mut schemas = Schemas::new();

@@ -56,10 +56,12 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
 pub use digest::Sha256Digest;
+pub(crate) use error::echo;
 pub use error::PassportError;
 pub use granularity::Granularity;
 pub use gtin::Gtin;
 pub use id::PassportId;
+pub(crate) use product::{is_cs82, percent_decode, percent_encode_into};
 pub use product::{ProductIdentifier, MAX_AI_VALUE_CHARS};
 pub use status::{PassportStatus, PublishRefused};
 

@@ -50,6 +50,11 @@ impl ProductIdentifier {
         Ok(Self { gtin, lot, serial })
     }
 
+    /// An identifier of parts already validated (1–20 characters of set 82 each).
+    pub(crate) fn from_checked(gtin: Gtin, lot: Option<String>, serial: Option<String>) -> Self {
+        Self { gtin, lot, serial }
+    }
+
     /// The GTIN (AI 01).
     pub fn gtin(&self) -> &Gtin {
         &self.gtin
@@ -193,7 +198,7 @@ impl<'de> Deserialize<'de> for ProductIdentifier {
 }
 
 /// GS1 AI encodable character set 82.
-fn is_cs82(c: char) -> bool {
+pub(crate) fn is_cs82(c: char) -> bool {
     c.is_ascii_alphanumeric()
         || matches!(
             c,
@@ -238,7 +243,8 @@ fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
-fn percent_encode_into(value: &str, out: &mut String) {
+/// Appends `value` with every byte outside the RFC 3986 unreserved set as `%XX` (uppercase).
+pub(crate) fn percent_encode_into(value: &str, out: &mut String) {
     for b in value.bytes() {
         if is_unreserved(b) {
             out.push(char::from(b));
@@ -249,7 +255,9 @@ fn percent_encode_into(value: &str, out: &mut String) {
     }
 }
 
-fn percent_decode(segment: &str) -> Result<String, PassportError> {
+/// Decodes one path segment: `%XX` escapes, unreserved characters and the RFC 3986 sub-delims
+/// `!$&'()*+,;=:@` as they are; anything else must be escaped.
+pub(crate) fn percent_decode(segment: &str) -> Result<String, PassportError> {
     let dl_err = |reason: String| PassportError::InvalidDigitalLink { reason };
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

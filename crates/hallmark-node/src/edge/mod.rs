@@ -150,6 +150,7 @@ pub fn public_cors() -> CorsLayer {
         .expose_headers([
             axum::http::header::ETAG,
             axum::http::header::LINK,
+            axum::http::header::LOCATION,
             axum::http::header::RETRY_AFTER,
             axum::http::HeaderName::from_static(headers::STATUS_HEADER),
             axum::http::HeaderName::from_static(headers::LOG_INDEX_HEADER),

@@ -264,6 +264,10 @@ pub enum ApiError {
         /// Explanation.
         detail: String,
     },
+    /// A GS1 Digital Link request path that is not one (syntax, check digit, character set),
+    /// naming the element (400; a malformed URI is never a 404 or a 500).
+    #[error("invalid GS1 Digital Link: {0}")]
+    InvalidDigitalLink(hallmark_core::resolver::DigitalLinkError),
     /// The JSON is well formed but does not fit the expected shape.
     #[error("unprocessable: {detail}")]
     Unprocessable {
@@ -339,7 +343,8 @@ impl ApiError {
             }
             ApiError::MalformedJson { .. }
             | ApiError::BadRequest { .. }
-            | ApiError::ForbiddenParameter { .. } => StatusCode::BAD_REQUEST,
+            | ApiError::ForbiddenParameter { .. }
+            | ApiError::InvalidDigitalLink(_) => StatusCode::BAD_REQUEST,
             ApiError::InputRefused(InputRefusal::Number { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::InputRefused(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -447,6 +452,12 @@ impl ApiError {
             ApiError::BadRequest { detail } => {
                 Problem::new("bad-request", "Bad request", status).detail(detail.clone())
             }
+            ApiError::InvalidDigitalLink(e) => {
+                Problem::new("invalid-digital-link", "Invalid GS1 Digital Link", status)
+                    .detail(self.to_string())
+                    .with("element", e.element.as_str())
+                    .with("reason", e.reason.clone())
+            }
             ApiError::Unprocessable { detail } => {
                 Problem::new("unprocessable", "Unprocessable content", status)
                     .detail(detail.clone())
@@ -538,6 +549,12 @@ impl From<axum::extract::rejection::QueryRejection> for ApiError {
         ApiError::BadRequest {
             detail: e.body_text(),
         }
+    }
+}
+
+impl From<hallmark_core::resolver::DigitalLinkError> for ApiError {
+    fn from(e: hallmark_core::resolver::DigitalLinkError) -> Self {
+        ApiError::InvalidDigitalLink(e)
     }
 }
 
@@ -638,6 +655,10 @@ mod tests {
             },
             ApiError::UnsupportedMediaType,
             ApiError::BadRequest { detail: "x".into() },
+            ApiError::InvalidDigitalLink(hallmark_core::resolver::DigitalLinkError {
+                element: hallmark_core::resolver::Element::Serial,
+                reason: "r".into(),
+            }),
             ApiError::Unprocessable { detail: "x".into() },
             ApiError::RateLimited {
                 retry_after_secs: 2,

@@ -1,6 +1,7 @@
 //! HTTP handlers: `public` (no credential), `page` (the consumer page on the public
 //! listener), `log` (the public transparency-log endpoints), `qr` (public QR codes of
-//! passports, the admin labels listing) and `admin` (`/api/v1`, scoped API keys).
+//! passports, the admin labels listing), `resolver` (the public GS1 Digital Link resolver)
+//! and `admin` (`/api/v1`, scoped API keys).
 //!
 //! The routers serve their `/openapi.json` as a [`Document`] they are given: the documents
 //! are built once at start-up (`crate::openapi`, from these modules' route tables; the
@@ -11,6 +12,7 @@ pub mod log;
 pub mod page;
 pub mod public;
 pub mod qr;
+pub mod resolver;
 
 use axum::body::Bytes;
 use axum::http::header::{HeaderValue, CONTENT_TYPE};

@@ -21,6 +21,7 @@
 //! - [`api_keys`]: API keys (list, create, revoke).
 //! - [`labels`]: a published passport's label — its GS1 Digital Link URI under the public
 //!   base URL and its element string — for QR codes.
+//! - [`resolver`]: the passports that answer for a GS1 Digital Link (walk-up, public read).
 //! - [`events`]: the audit events these use-cases append (one place for their actions and
 //!   details).
 //!
@@ -35,6 +36,7 @@ pub mod lifecycle;
 pub mod passports;
 pub mod public;
 pub mod publish;
+pub mod resolver;
 
 pub use error::ServiceError;
 pub use labels::{Label, LabelQuery};
@@ -43,6 +45,7 @@ pub use passports::{
 };
 pub use public::PublicPassport;
 pub use publish::Publication;
+pub use resolver::ResolvedLevel;
 
 use crate::app::App;
 use crate::auth::Principal;

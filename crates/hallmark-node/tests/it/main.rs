@@ -14,6 +14,7 @@ mod page_http;
 mod plugin_gate;
 mod proxy_http;
 mod qr_http;
+mod resolver_http;
 
 /// The sandbox's WAT plugin builders (the hostile-plugin suite's, reused as is by
 /// `plugin_gate`).

@@ -1,0 +1,21 @@
+//! GS1 Digital Link resolution, the pure part: what a request path identifies
+//! ([`DigitalLinkPath`]: GS1 Digital Link URI syntax 1.7, from the raw path, with the levels it
+//! walks up), what the answer links to ([`Linkset`]: RFC 9264 in the shape of GS1's linkset
+//! schema, one [`LinksetEntry`] per level found), which link a request asks for
+//! ([`LinkTypeRequest`]) and which of several links of one type a client prefers
+//! ([`negotiate::choose`], by `Accept` and `Accept-Language`).
+//!
+//! The node's resolver (`hallmark-node`'s `routes::resolver` over `service::resolver`) does the
+//! lookups and the HTTP; the rules are here, without I/O. Operator view: `docs/resolver.md`.
+
+mod linkset;
+pub mod negotiate;
+mod path;
+
+pub use linkset::{
+    passport_entry, Link, LinkTypeRequest, Linkset, LinksetEntry, PassportLinks, DEFAULT_LINK,
+    DESCRIBED_BY, DPP, GS1_VOC, GS1_VOC_ALIASES, HALLMARK_VOC, LINKSET_MEDIA_TYPE, LOG_INCLUSION,
+    TEXT_HTML, VC, VC_JWT,
+};
+pub use negotiate::Preferences;
+pub use path::{DigitalLinkError, DigitalLinkPath, Element};

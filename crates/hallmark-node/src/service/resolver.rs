@@ -1,0 +1,66 @@
+//! Resolving a GS1 Digital Link: the published passports that answer for a request path,
+//! walking up from the item to the batch to the model (GS1 resolver 2.5.9: every qualifier
+//! of a supported key is supported, levels resolved within one request). The path rules are
+//! core's (`hallmark_core::resolver`); this is the lookup. A public read: no principal, no
+//! audit event.
+
+use super::{Service, ServiceError};
+use hallmark_core::passport::{Granularity, PassportStatus};
+use hallmark_core::resolver::DigitalLinkPath;
+use hallmark_store::{PassportRecord, ProductKey};
+
+/// A published passport found for one level of a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedLevel {
+    /// The level it answers for.
+    pub granularity: Granularity,
+    /// Its index row (status, current version).
+    pub record: PassportRecord,
+    /// The transparency-log index of its current version's publication, when asked for and
+    /// logged.
+    pub log_index: Option<u64>,
+}
+
+impl Service<'_> {
+    /// The passports that answer for `path`, most specific first: the item (GTIN + serial),
+    /// the batch (GTIN + lot), the model (GTIN) — each the live passport at that level
+    /// (`Store::find_live`: deactivated passports do not answer) that has been published
+    /// (drafts are unknown, as on the public read path). Suspended and archived passports
+    /// answer: their URL says what they are (410 with the reason; the archived credential).
+    /// With `log`, each carries the log index of its current version's publication.
+    /// `NotFound` when no level has one.
+    pub async fn resolve(
+        &self,
+        path: &DigitalLinkPath,
+        log: bool,
+    ) -> Result<Vec<ResolvedLevel>, ServiceError> {
+        let store = &self.app.store;
+        let mut found = Vec::with_capacity(3);
+        for (granularity, product) in path.levels() {
+            let key = ProductKey::new(&product, granularity);
+            let Some(record) = store.find_live(&key).await? else {
+                continue;
+            };
+            if record.status == PassportStatus::Draft || record.current_version == 0 {
+                continue;
+            }
+            let log_index = if log {
+                store
+                    .publish_seq(&record.id, record.current_version)
+                    .await?
+                    .map(|seq| seq.saturating_sub(1))
+            } else {
+                None
+            };
+            found.push(ResolvedLevel {
+                granularity,
+                record,
+                log_index,
+            });
+        }
+        if found.is_empty() {
+            return Err(ServiceError::NotFound);
+        }
+        Ok(found)
+    }
+}
