@@ -3,6 +3,12 @@
 //! transparency log. Built by `Service::public_passport`, kept per version in
 //! [`EvidenceCache`], and the rendered pages in [`PageCache`].
 //!
+//! The evidence holds the checks and the SHA-256 of the bytes they were run on, not the
+//! credential itself: an entry is about 2 KB, so the default bound holds the evidence of
+//! some 16,000 versions and a version's signature is verified about once. The page, when it
+//! renders, takes the credential's bytes again (the read cache or the store) and uses them
+//! only if they hash to what was verified (`Service::public_credential`).
+//!
 //! A version's bytes never change, so its signature checks never go stale; its log entry
 //! does, once: from pending (not yet under a signed checkpoint) to included. An entry whose
 //! log evidence is pending is rebuilt once the latest checkpoint covers its leaf
@@ -11,14 +17,13 @@
 use axum::body::Bytes;
 use hallmark_core::passport::PassportId;
 use hallmark_core::verify::Check;
-use serde_json::Value;
 use std::sync::Arc;
 
 /// A published version as verified on the server.
 #[derive(Debug)]
 pub struct Evidence {
-    /// The public credential (Data Integrity form), parsed.
-    pub credential: Value,
+    /// SHA-256 of the public credential's bytes (Data Integrity form) the checks were run on.
+    pub credential_sha256: [u8; 32],
     /// The checks of `hallmark_core::verify` (signature, DID, dates…), all passed: a
     /// version that does not verify is withheld, never shown.
     pub signature: Vec<Check>,

@@ -176,9 +176,11 @@ pub struct Site<'a> {
     pub did_path: &'a str,
 }
 
-/// Renders the page of `p` in `lang`; `pinned` when the URL names the version.
+/// Renders the page of `p` in `lang` showing `credential` (its version's public credential,
+/// `None` while suspended); `pinned` when the URL names the version.
 pub fn render(
     p: &PublicPassport,
+    credential: Option<&Value>,
     pinned: bool,
     lang: Lang,
     site: Site<'_>,
@@ -186,7 +188,6 @@ pub fn render(
     let tr = Tr { lang };
     let uuid = p.id.uuid().hyphenated().to_string();
     let passport_path = format!("{}/passports/{uuid}", site.base_path);
-    let credential = p.evidence.as_ref().map(|e| &e.credential);
     let subject = credential.and_then(|c| c.get("credentialSubject"));
     let sector = subject
         .and_then(|s| s.pointer("/sector/id"))

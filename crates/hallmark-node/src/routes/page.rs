@@ -63,10 +63,12 @@ pub async fn serve(
                 base_path,
                 did_path: &did_path,
             };
-            let html = page::render(&p, version.is_some(), lang, site).map_err(|e| {
-                tracing::error!(error = %e, "the consumer page did not render");
-                ApiError::Internal
-            })?;
+            let credential = app.service().public_credential(&p).await?;
+            let html = page::render(&p, credential.as_ref(), version.is_some(), lang, site)
+                .map_err(|e| {
+                    tracing::error!(error = %e, "the consumer page did not render");
+                    ApiError::Internal
+                })?;
             let b = Bytes::from(html);
             if cacheable {
                 app.pages.insert(key, b.clone());

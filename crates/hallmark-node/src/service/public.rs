@@ -9,13 +9,15 @@
 //! runs), over an inclusion proof from the node's log.
 
 use super::{Service, ServiceError};
-use crate::cache::PassportState;
+use crate::cache::{Form, PassportState};
 use crate::evidence::{Evidence, LogEvidence};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use hallmark_core::passport::{PassportId, PassportStatus};
 use hallmark_core::tlog::evidence::check_logged_credential;
 use hallmark_core::tlog::{B64Hash, InclusionProof};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// A published passport for the public: its state and, unless suspended, the version
@@ -120,16 +122,66 @@ impl Service<'_> {
             }
         };
         let (log, log_key) = self.log_evidence(&id, n, &bytes, checkpoint).await?;
+        let weight = 1024
+            + 256 * (report.checks.len() + log_checks(&log)) as u64
+            + report
+                .verification_method
+                .as_ref()
+                .map_or(0, |m| m.len() as u64);
         let evidence = Arc::new(Evidence {
-            credential: report.credential.unwrap_or_default(),
+            credential_sha256: Sha256::digest(&bytes).into(),
             signature: report.checks,
             verification_method: report.verification_method,
             log,
             log_key,
-            weight: bytes.len() as u64 * 4 + 1024,
+            weight,
         });
         app.evidence.insert(id, n, Arc::clone(&evidence));
         Ok(evidence)
+    }
+
+    /// The credential of `p`'s version, parsed, for the page to show (`None` while
+    /// suspended): its bytes from the read cache or the store, used only if they are the
+    /// bytes the evidence was verified on (same SHA-256); other bytes are withheld, with the
+    /// integrity alarm of the read path.
+    pub async fn public_credential(
+        &self,
+        p: &PublicPassport,
+    ) -> Result<Option<Value>, ServiceError> {
+        let Some(evidence) = &p.evidence else {
+            return Ok(None);
+        };
+        let app = self.app;
+        let bytes = match app.credentials.get(&p.id, p.version, Form::DataIntegrity) {
+            Some(c) => c.bytes.to_vec(),
+            None => {
+                app.store
+                    .get_version(&p.id, Some(p.version))
+                    .await?
+                    .credentials
+                    .public
+                    .data_integrity
+            }
+        };
+        let digest: [u8; 32] = Sha256::digest(&bytes).into();
+        if digest != evidence.credential_sha256 {
+            crate::integrity::alarm(
+                app,
+                crate::integrity::AlarmKind::Version,
+                &format!("{}/v{}", p.id, p.version),
+                &crate::integrity::WithheldVersion {
+                    passport: &p.id.to_string(),
+                    version: p.version,
+                    form: "data-integrity",
+                    reason: "its bytes differ from the bytes verified for the page",
+                },
+            )
+            .await;
+            return Err(ServiceError::Internal);
+        }
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| ServiceError::internal("verified credential does not parse", e))
     }
 
     /// The publication's log entry checked against `checkpoint` (the latest trusted one).
@@ -184,5 +236,13 @@ impl Service<'_> {
             },
             Some(key.to_string()),
         ))
+    }
+}
+
+/// The number of log checks held (for the evidence's weight).
+fn log_checks(log: &LogEvidence) -> usize {
+    match log {
+        LogEvidence::Checked { checks, .. } => checks.len(),
+        _ => 0,
     }
 }
