@@ -59,6 +59,9 @@ pub struct App {
     /// Passports' status and current version for the public read path (short-lived;
     /// dropped when this node changes the passport).
     pub passport_states: crate::cache::PassportStateCache,
+    /// The resolver's lookups (product key → live passport), dropped whole on any passport
+    /// change.
+    pub resolves: crate::cache::ResolveCache,
     /// API keys the admin edge has looked up (short-lived; dropped when this node revokes
     /// the key).
     pub api_keys: Arc<crate::cache::ApiKeyCache>,

@@ -287,6 +287,50 @@ where
     }
 }
 
+/// The GS1 resolver's lookups: the live passport (or none) of a product key, as
+/// `Store::find_live` answered, for at most [`PASSPORT_STATE_TTL`]. Events name passports,
+/// not product keys, so any change of any passport — through this node after its commit,
+/// or through another one (`crate::changes`) — drops every entry; a read-mostly node keeps
+/// them, a node that is publishing refills them.
+pub struct ResolveCache(
+    FreshCache<hallmark_store::ProductKey, Option<hallmark_store::PassportRecord>>,
+);
+
+impl ResolveCache {
+    /// At most `entries` product keys.
+    pub fn new(entries: usize) -> Self {
+        ResolveCache(FreshCache::new(entries))
+    }
+
+    /// See [`FreshCache::generation`].
+    pub fn generation(&self) -> u64 {
+        self.0.generation()
+    }
+
+    /// The cached answer for `key`, if younger than [`PASSPORT_STATE_TTL`].
+    pub fn get(
+        &self,
+        key: &hallmark_store::ProductKey,
+    ) -> Option<Option<hallmark_store::PassportRecord>> {
+        self.0.get(key, PASSPORT_STATE_TTL)
+    }
+
+    /// See [`FreshCache::insert`].
+    pub fn insert(
+        &self,
+        key: hallmark_store::ProductKey,
+        record: Option<hallmark_store::PassportRecord>,
+        generation: u64,
+    ) {
+        self.0.insert(key, record, generation);
+    }
+
+    /// Some passport changed: drops every entry.
+    pub fn clear(&self) {
+        self.0.clear();
+    }
+}
+
 /// Short-lived cache of [`PassportState`] by passport id, bounded by entry count.
 pub struct PassportStateCache(FreshCache<PassportId, PassportState>);
 

@@ -74,6 +74,7 @@ impl Follower {
 
 fn clear(app: &App) {
     app.passport_states.clear();
+    app.resolves.clear();
     app.api_keys.clear();
     app.did_document_cache.invalidate();
 }
@@ -82,6 +83,7 @@ fn clear(app: &App) {
 fn apply(app: &App, event: &AuditEvent) {
     if let Some(id) = &event.passport {
         app.passport_states.invalidate(id);
+        app.resolves.clear();
     }
     match event.known_action() {
         Some(Action::ApiKeyRevoked | Action::ApiKeyRehashed) => {

@@ -249,6 +249,7 @@ pub async fn build_app_with_plugins(
         ),
         did_document_cache: crate::cache::DidDocumentCache::default(),
         passport_states: crate::cache::PassportStateCache::new(100_000),
+        resolves: crate::cache::ResolveCache::new(100_000),
         api_keys: Arc::new(crate::cache::ApiKeyCache::new(10_000)),
         integrity,
         alarms: crate::integrity::Alarms::default(),

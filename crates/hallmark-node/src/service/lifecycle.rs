@@ -65,6 +65,7 @@ impl Service<'_> {
             .change_status(&id, to, reason.into_inner(), event)
             .await;
         self.app.passport_states.invalidate(&id);
+        self.app.resolves.clear();
         Ok(changed?)
     }
 }

@@ -34,11 +34,23 @@ impl Service<'_> {
         path: &DigitalLinkPath,
         log: bool,
     ) -> Result<Vec<ResolvedLevel>, ServiceError> {
-        let store = &self.app.store;
+        let app = self.app;
+        let store = &app.store;
         let mut found = Vec::with_capacity(3);
         for (granularity, product) in path.levels() {
             let key = ProductKey::new(&product, granularity);
-            let Some(record) = store.find_live(&key).await? else {
+            // The lookup, from the resolver's cache while it stands (any passport change
+            // drops it whole: `crate::cache::ResolveCache`).
+            let record = match app.resolves.get(&key) {
+                Some(r) => r,
+                None => {
+                    let generation = app.resolves.generation();
+                    let r = store.find_live(&key).await?;
+                    app.resolves.insert(key, r.clone(), generation);
+                    r
+                }
+            };
+            let Some(record) = record else {
                 continue;
             };
             if record.status == PassportStatus::Draft || record.current_version == 0 {
