@@ -103,6 +103,14 @@ fn key_status(s: KeyStatus) -> SigningKeyStatus {
 }
 
 impl App {
+    /// Passport `id` changed (through this node after its commit, or through another one:
+    /// `crate::changes`): drops what the read caches hold of it — its state, and every
+    /// resolver lookup (they are keyed by product, not by passport).
+    pub fn passport_changed(&self, id: &hallmark_core::passport::PassportId) {
+        self.passport_states.invalidate(id);
+        self.resolves.clear();
+    }
+
     /// Copies the backend's key metadata into the store (new keys inserted, status changes
     /// applied), each write with its own audit event in the same transaction; every row it
     /// writes carries the node's tag. A row written before row authentication that custody

@@ -82,8 +82,7 @@ fn clear(app: &App) {
 /// Drops what one event may have changed.
 fn apply(app: &App, event: &AuditEvent) {
     if let Some(id) = &event.passport {
-        app.passport_states.invalidate(id);
-        app.resolves.clear();
+        app.passport_changed(id);
     }
     match event.known_action() {
         Some(Action::ApiKeyRevoked | Action::ApiKeyRehashed) => {

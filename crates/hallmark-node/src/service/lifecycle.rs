@@ -64,8 +64,7 @@ impl Service<'_> {
             .store
             .change_status(&id, to, reason.into_inner(), event)
             .await;
-        self.app.passport_states.invalidate(&id);
-        self.app.resolves.clear();
+        self.app.passport_changed(&id);
         Ok(changed?)
     }
 }

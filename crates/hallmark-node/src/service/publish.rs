@@ -84,8 +84,7 @@ impl Service<'_> {
             }),
         };
         let stored = app.store.publish(&id, version, event).await;
-        app.passport_states.invalidate(&id);
-        app.resolves.clear();
+        app.passport_changed(&id);
         let (v, seq) = stored?;
         let base = &app.issuer.base_url;
         let uuid = id.uuid();
