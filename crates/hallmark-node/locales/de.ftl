@@ -116,3 +116,12 @@ file-proof = Inklusionsnachweis im Transparenzprotokoll
 file-checkpoint = Letzter Prüfpunkt des Protokolls
 file-log-key = Protokollschlüssel
 footer = Bereitgestellt von einem Hallmark-Knoten. Daten wie vom Aussteller signiert.
+# Seiten, die kein Pass sind: nichts gefunden, und ein Produkt mit Pässen je Artikel oder Charge.
+notfound-title = Pass nicht gefunden
+notfound-heading = Unter dieser Adresse ist nichts veröffentlicht
+notfound-text = Dieser Server hat keinen veröffentlichten Produktpass für die aufgerufene Adresse oder den gescannten Code.
+notfound-hint = Prüfen Sie, ob der Code vollständig gelesen wurde, oder fragen Sie den Hersteller oder Händler nach dem Produktpass.
+product-title = Produktinformation
+product-heading = Pässe für einzelne Artikel oder Chargen
+product-text = Der Aussteller veröffentlicht die Pässe dieses Produkts für jeden einzelnen Artikel oder jede Charge, nicht einen Pass für das Produkt insgesamt.
+product-hint = Der aufgerufene Code nennt keinen Artikel und keine Charge mit Pass. Scannen Sie den Code auf dem Produkt selbst (er nennt dessen Seriennummer oder Charge) oder fragen Sie den Hersteller oder Händler.

@@ -116,3 +116,12 @@ file-proof = Inclusion proof in the transparency log
 file-checkpoint = Latest log checkpoint
 file-log-key = Log key
 footer = Served by a Hallmark node. Data as signed by the issuer.
+# Pages that are not a passport: nothing found, and a product whose passports are per item or batch.
+notfound-title = Passport not found
+notfound-heading = Nothing is published at this address
+notfound-text = This server has no published passport for the address or code you followed.
+notfound-hint = Check that the code was read completely, or ask the manufacturer or seller for the product's passport.
+product-title = Product information
+product-heading = Passports for single items or batches
+product-text = The issuer publishes this product's passports for each item or batch, not one passport for the product as a whole.
+product-hint = The code you followed does not name an item or batch that has a passport. Scan the code on the product itself (it names its serial number or batch), or ask the manufacturer or seller.

@@ -116,3 +116,12 @@ file-proof = Preuve d’inclusion dans le journal de transparence
 file-checkpoint = Dernier point de contrôle du journal
 file-log-key = Clé du journal
 footer = Servi par un nœud Hallmark. Données telles que signées par l’émetteur.
+# Pages qui ne sont pas un passeport : rien trouvé, et un produit dont les passeports sont par article ou par lot.
+notfound-title = Passeport introuvable
+notfound-heading = Rien n’est publié à cette adresse
+notfound-text = Ce serveur n’a aucun passeport publié pour l’adresse ou le code que vous avez suivi.
+notfound-hint = Vérifiez que le code a été lu en entier, ou demandez le passeport du produit au fabricant ou au vendeur.
+product-title = Informations sur le produit
+product-heading = Des passeports par article ou par lot
+product-text = L’émetteur publie les passeports de ce produit pour chaque article ou chaque lot, et non un passeport pour le produit dans son ensemble.
+product-hint = Le code que vous avez suivi ne désigne aucun article ni lot doté d’un passeport. Scannez le code apposé sur le produit lui-même (il indique son numéro de série ou son lot), ou adressez-vous au fabricant ou au vendeur.

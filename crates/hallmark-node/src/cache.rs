@@ -292,19 +292,25 @@ where
 /// not product keys, so any change of any passport — through this node after its commit,
 /// or through another one (`crate::changes`) — drops every entry; a read-mostly node keeps
 /// them, a node that is publishing refills them.
-pub struct ResolveCache(
-    FreshCache<hallmark_store::ProductKey, Option<hallmark_store::PassportRecord>>,
-);
+/// It also keeps, per GTIN-14, whether any passport of that GTIN is published
+/// (`Store::gtin_published`: the walk-up to a product with no passport at the asked level).
+pub struct ResolveCache {
+    keys: FreshCache<hallmark_store::ProductKey, Option<hallmark_store::PassportRecord>>,
+    gtins: FreshCache<String, bool>,
+}
 
 impl ResolveCache {
-    /// At most `entries` product keys.
+    /// At most `entries` product keys (and as many GTINs).
     pub fn new(entries: usize) -> Self {
-        ResolveCache(FreshCache::new(entries))
+        ResolveCache {
+            keys: FreshCache::new(entries),
+            gtins: FreshCache::new(entries),
+        }
     }
 
     /// See [`FreshCache::generation`].
     pub fn generation(&self) -> u64 {
-        self.0.generation()
+        self.keys.generation()
     }
 
     /// The cached answer for `key`, if younger than [`PASSPORT_STATE_TTL`].
@@ -312,7 +318,7 @@ impl ResolveCache {
         &self,
         key: &hallmark_store::ProductKey,
     ) -> Option<Option<hallmark_store::PassportRecord>> {
-        self.0.get(key, PASSPORT_STATE_TTL)
+        self.keys.get(key, PASSPORT_STATE_TTL)
     }
 
     /// See [`FreshCache::insert`].
@@ -322,12 +328,29 @@ impl ResolveCache {
         record: Option<hallmark_store::PassportRecord>,
         generation: u64,
     ) {
-        self.0.insert(key, record, generation);
+        self.keys.insert(key, record, generation);
+    }
+
+    /// The generation of the GTIN answers (take it before reading the store).
+    pub fn gtin_generation(&self) -> u64 {
+        self.gtins.generation()
+    }
+
+    /// Whether the GTIN has a published passport, if known and younger than
+    /// [`PASSPORT_STATE_TTL`].
+    pub fn gtin(&self, gtin: &str) -> Option<bool> {
+        self.gtins.get(&gtin.to_owned(), PASSPORT_STATE_TTL)
+    }
+
+    /// Remembers a GTIN answer read from the store.
+    pub fn insert_gtin(&self, gtin: String, published: bool, generation: u64) {
+        self.gtins.insert(gtin, published, generation);
     }
 
     /// Some passport changed: drops every entry.
     pub fn clear(&self) {
-        self.0.clear();
+        self.keys.clear();
+        self.gtins.clear();
     }
 }
 

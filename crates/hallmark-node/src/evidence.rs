@@ -17,6 +17,7 @@
 use axum::body::Bytes;
 use hallmark_core::passport::PassportId;
 use hallmark_core::verify::Check;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// A published version as verified on the server.
@@ -104,7 +105,7 @@ impl quick_cache::Weighter<PageKey, Bytes> for Weight {
     }
 }
 
-/// The default bound of each cache: 32 MiB.
+/// The default bound of the evidence cache: 32 MiB.
 pub const DEFAULT_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Verified versions by (passport, version), bounded in bytes.
@@ -153,25 +154,132 @@ pub struct PageKey {
     pub log_checked: bool,
 }
 
-/// Rendered pages by [`PageKey`], bounded in bytes.
-pub struct PageCache(quick_cache::sync::Cache<PageKey, Bytes, Weight>);
+/// Rendered pages by [`PageKey`], bounded in bytes, held gzip-compressed (a page of about
+/// 11 KB weighs about 3 KB, so a bound holds some four times as many pages, and a client
+/// that accepts gzip — every browser — gets the held bytes as they are). The bound is
+/// `HALLMARK_PAGE_CACHE_MB` ([`PageCache::resize`]; 0 turns the cache off). Counts its hits
+/// and misses ([`PageCache::stats`]), logged when the node stops.
+pub struct PageCache {
+    inner: std::sync::RwLock<Option<Arc<PageMap>>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
 
-impl PageCache {
-    /// A cache of at most `max_bytes` (approximately).
-    pub fn new(max_bytes: u64) -> Self {
-        let items = usize::try_from(max_bytes / 30_000).unwrap_or(1024).max(16);
-        PageCache(quick_cache::sync::Cache::with_weighter(
+type PageMap = quick_cache::sync::Cache<PageKey, Bytes, Weight>;
+
+/// The default bound of the page cache: 128 MiB (about 40,000 pages).
+pub const DEFAULT_PAGE_BYTES: u64 = 128 * 1024 * 1024;
+
+fn page_map(max_bytes: u64) -> Option<Arc<PageMap>> {
+    (max_bytes > 0).then(|| {
+        let items = usize::try_from(max_bytes / 3_000).unwrap_or(1024).max(16);
+        Arc::new(quick_cache::sync::Cache::with_weighter(
             items, max_bytes, Weight,
         ))
+    })
+}
+
+/// What [`PageCache::stats`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageCacheStats {
+    /// Pages served from the cache.
+    pub hits: u64,
+    /// Pages rendered because the cache did not hold them.
+    pub misses: u64,
+    /// Pages held.
+    pub pages: u64,
+    /// Bytes held (compressed pages and their keys' share).
+    pub bytes: u64,
+}
+
+impl PageCache {
+    /// A cache of at most `max_bytes` (approximately) of compressed pages; 0: off.
+    pub fn new(max_bytes: u64) -> Self {
+        PageCache {
+            inner: std::sync::RwLock::new(page_map(max_bytes)),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
     }
 
-    /// A rendered page, if held.
+    /// Starts again with a bound of `max_bytes` (0: off), empty.
+    pub fn resize(&self, max_bytes: u64) {
+        let mut g = match self.inner.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *g = page_map(max_bytes);
+    }
+
+    fn current(&self) -> Option<Arc<PageMap>> {
+        match self.inner.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// A rendered page (gzip), if held; counted as a hit or a miss.
     pub fn get(&self, key: &PageKey) -> Option<Bytes> {
-        self.0.get(key)
+        let page = self.current().and_then(|c| c.get(key));
+        let counter = if page.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        page
     }
 
-    /// Remembers a rendered page.
-    pub fn insert(&self, key: PageKey, page: Bytes) {
-        self.0.insert(key, page);
+    /// Remembers a rendered page (gzip).
+    pub fn insert(&self, key: PageKey, gzip: Bytes) {
+        if let Some(c) = self.current() {
+            c.insert(key, gzip);
+        }
+    }
+
+    /// Hits, misses and what is held.
+    pub fn stats(&self) -> PageCacheStats {
+        let (pages, bytes) = self
+            .current()
+            .map_or((0, 0), |c| (c.len() as u64, c.weight()));
+        PageCacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            pages,
+            bytes,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn key(n: u32) -> PageKey {
+        PageKey {
+            id: PassportId::from_parts(1_700_000_000_000, [n as u8; 10]).unwrap(),
+            version: 1,
+            pinned: false,
+            lang: "en",
+            status: "published",
+            current_version: 1,
+            log_checked: true,
+        }
+    }
+
+    #[test]
+    fn the_page_cache_counts_hits_and_misses_and_can_be_turned_off() {
+        let c = PageCache::new(1024 * 1024);
+        assert!(c.get(&key(1)).is_none());
+        c.insert(key(1), Bytes::from_static(b"gz"));
+        assert_eq!(c.get(&key(1)).unwrap(), Bytes::from_static(b"gz"));
+        let s = c.stats();
+        assert_eq!((s.hits, s.misses, s.pages), (1, 1, 1));
+        assert!(s.bytes >= 2);
+        c.resize(0);
+        c.insert(key(1), Bytes::from_static(b"gz"));
+        assert!(c.get(&key(1)).is_none());
+        assert_eq!(c.stats().pages, 0);
     }
 }

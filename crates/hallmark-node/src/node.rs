@@ -254,7 +254,7 @@ pub async fn build_app_with_plugins(
         integrity,
         alarms: crate::integrity::Alarms::default(),
         evidence: crate::evidence::EvidenceCache::new(crate::evidence::DEFAULT_BYTES),
-        pages: crate::evidence::PageCache::new(crate::evidence::DEFAULT_BYTES),
+        pages: crate::evidence::PageCache::new(crate::evidence::DEFAULT_PAGE_BYTES),
     });
     // Read-only: a log signed for another origin stops start-up before any write.
     if let Some(stored) = transparency::stored_origin(app.as_ref(), app.log.origin()).await? {
@@ -484,7 +484,14 @@ impl Running {
     /// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.
     pub async fn run_until_signal(self) -> Result<(), StartError> {
         shutdown_signal().await;
-        tracing::info!("shutting down");
+        let pages = self.app.pages.stats();
+        tracing::info!(
+            page_cache_hits = pages.hits,
+            page_cache_misses = pages.misses,
+            page_cache_pages = pages.pages,
+            page_cache_bytes = pages.bytes,
+            "shutting down"
+        );
         self.stop();
         self.wait().await
     }
@@ -530,6 +537,7 @@ pub async fn serve(config: &ValidatedConfig) -> Result<Running, StartError> {
     let app = build_app_with_plugins(store, signing, &config.public_base_url, plugins).await?;
     app.log.set_interval(config.checkpoint_interval);
     app.credentials.resize(config.read_cache_bytes);
+    app.pages.resize(config.page_cache_bytes);
     crate::started::record_started(&app, config).await?;
     start_on(app, &config.edge(), &config.admin, listeners).await
 }

@@ -59,6 +59,12 @@ pub trait Store: Send + Sync {
     /// granularity, if any (at most one exists: see [`ProductKey`]).
     async fn find_live(&self, key: &ProductKey) -> Result<Option<PassportRecord>, StoreError>;
 
+    /// Whether any passport with this GTIN-14, at any granularity, has been published and
+    /// is not deactivated (published, suspended or archived): the product is known even when
+    /// no passport answers for one of its identifiers (the GS1 resolver's walk-up to the
+    /// GTIN).
+    async fn gtin_published(&self, gtin: &str) -> Result<bool, StoreError>;
+
     /// Replaces the content of the pending draft (version `current + 1`). Fails with
     /// `NotFound` when there is no pending draft, `ImmutableViolation` when terminal.
     async fn update_draft(

@@ -284,6 +284,67 @@ pub fn passport_entry(
     }
 }
 
+/// GS1 `pip`: product information page.
+pub const PIP: &str = "https://ref.gs1.org/voc/pip";
+
+/// The linkset entry of a product (GTIN) that has published passports, none of which
+/// answers for any level of `request` — its passports are issued per item or per batch,
+/// and none for the model (GS1 resolver 2.5.9: the resolver walks up to the GTIN instead of
+/// answering 404). Anchored at the GTIN; `gs1:defaultLink` and `gs1:pip` name the product
+/// page (`product_page_url`, in `page_languages`), `describedby` the issuer's DID document.
+pub fn product_entry(
+    resolver_root: &str,
+    request: &DigitalLinkPath,
+    product_page_url: &str,
+    page_languages: &[&str],
+    did_document_url: &str,
+) -> LinksetEntry {
+    let gtin = request.gtin().as_gtin14();
+    let mut description = format!(
+        "Product GTIN {gtin}: its passports are issued per item or per batch; no passport \
+         answers for "
+    );
+    match request.granularity() {
+        Granularity::Item => {
+            description.push_str(&format!("serial {}", request.serial().unwrap_or_default()))
+        }
+        Granularity::Batch => {
+            description.push_str(&format!("lot {}", request.lot().unwrap_or_default()))
+        }
+        Granularity::Model => description.push_str("the product as a whole"),
+    }
+    let mut page = Link::new(
+        product_page_url,
+        "Product information (web page)",
+        TEXT_HTML,
+    );
+    page.hreflang = page_languages.iter().map(|l| (*l).to_owned()).collect();
+    LinksetEntry {
+        anchor: format!("{resolver_root}{}", request.level_path(Granularity::Model)),
+        item_description: description,
+        links: vec![
+            (
+                DEFAULT_LINK.to_owned(),
+                vec![Link {
+                    href: product_page_url.to_owned(),
+                    title: "Product information".to_owned(),
+                    media_type: None,
+                    hreflang: Vec::new(),
+                }],
+            ),
+            (PIP.to_owned(), vec![page]),
+            (
+                DESCRIBED_BY.to_owned(),
+                vec![Link::new(
+                    did_document_url,
+                    "DID document of the issuer (the keys that verify its passports)",
+                    "application/did+json",
+                )],
+            ),
+        ],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -311,6 +372,35 @@ mod tests {
             LinkTypeRequest::parse("describedby"),
             LinkTypeRequest::Type(DESCRIBED_BY.to_owned())
         );
+    }
+
+    #[test]
+    fn a_product_entry_anchors_at_the_gtin_with_one_default_link() {
+        let request = DigitalLinkPath::parse("/01/09506000134352/10/L1/21/S1").unwrap();
+        let entry = product_entry(
+            "https://node.example",
+            &request,
+            "https://node.example/products/09506000134352",
+            &["en", "de"],
+            "https://node.example/.well-known/did.json",
+        );
+        assert_eq!(entry.anchor, "https://node.example/01/09506000134352");
+        assert!(entry
+            .item_description
+            .contains("no passport answers for serial S1"));
+        assert_eq!(entry.links_of(DEFAULT_LINK).len(), 1);
+        assert_eq!(
+            entry.default_link().unwrap().href,
+            entry.links_of(PIP)[0].href,
+            "the default link also appears under a descriptive type"
+        );
+        assert!(
+            entry.links_of(DPP).is_empty(),
+            "a product page is not a passport"
+        );
+        let model = DigitalLinkPath::parse("/01/09506000134352").unwrap();
+        let entry = product_entry("https://n", &model, "https://n/p", &[], "https://n/d");
+        assert!(entry.item_description.ends_with("the product as a whole"));
     }
 
     #[test]

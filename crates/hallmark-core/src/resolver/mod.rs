@@ -13,9 +13,9 @@ pub mod negotiate;
 mod path;
 
 pub use linkset::{
-    passport_entry, Link, LinkTypeRequest, Linkset, LinksetEntry, PassportLinks, DEFAULT_LINK,
-    DESCRIBED_BY, DPP, GS1_VOC, GS1_VOC_ALIASES, HALLMARK_VOC, LINKSET_MEDIA_TYPE, LOG_INCLUSION,
-    TEXT_HTML, VC, VC_JWT,
+    passport_entry, product_entry, Link, LinkTypeRequest, Linkset, LinksetEntry, PassportLinks,
+    DEFAULT_LINK, DESCRIBED_BY, DPP, GS1_VOC, GS1_VOC_ALIASES, HALLMARK_VOC, LINKSET_MEDIA_TYPE,
+    LOG_INCLUSION, PIP, TEXT_HTML, VC, VC_JWT,
 };
 pub use negotiate::Preferences;
 pub use path::{DigitalLinkError, DigitalLinkPath, Element};

@@ -191,6 +191,9 @@ settings! {
     "Public read path" {
         /// Memory bound (MiB) of the published-credential cache; 0 turns it off.
         read_cache_mb: u64 = "HALLMARK_READ_CACHE_MB", default "`64`";
+        /// Memory bound (MiB) of the rendered consumer pages (held gzip-compressed); 0 turns
+        /// it off.
+        page_cache_mb: u64 = "HALLMARK_PAGE_CACHE_MB", default "`128`";
     }
     "Transparency log" {
         /// Most one node waits between two checkpoint signatures (ms).

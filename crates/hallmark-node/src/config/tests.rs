@@ -862,7 +862,8 @@ fn sample(key: &str) -> &'static str {
         | "idle_timeout_ms"
         | "refusal_events_per_minute"
         | "checkpoint_interval_ms"
-        | "read_cache_mb" => "7",
+        | "read_cache_mb"
+        | "page_cache_mb" => "7",
         _ => "sample-value",
     }
 }

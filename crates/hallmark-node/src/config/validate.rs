@@ -66,6 +66,16 @@ impl Config {
                 ))
             }
         };
+        let page_cache_bytes = match self.page_cache_mb {
+            None => crate::evidence::DEFAULT_PAGE_BYTES,
+            Some(mb) if mb <= MAX_READ_CACHE_MB => mb * 1024 * 1024,
+            Some(_) => {
+                return Err(range(
+                    "HALLMARK_PAGE_CACHE_MB",
+                    &format!("must be between 0 and {MAX_READ_CACHE_MB}"),
+                ))
+            }
+        };
 
         // Listeners.
         let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -186,6 +196,7 @@ impl Config {
             trusted_proxies: std::sync::Arc::new(trusted_proxies),
             checkpoint_interval,
             read_cache_bytes,
+            page_cache_bytes,
             log_level: self.log_level.unwrap_or(LogLevel::Info),
             plugins,
         })

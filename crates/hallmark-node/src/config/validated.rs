@@ -124,6 +124,8 @@ pub struct ValidatedConfig {
     pub checkpoint_interval: Duration,
     /// Bound of the published-credential cache on the public read path (0: off).
     pub read_cache_bytes: u64,
+    /// Bound of the rendered-page cache (0: off).
+    pub page_cache_bytes: u64,
     /// Log level.
     pub log_level: LogLevel,
     /// Sector plugins.

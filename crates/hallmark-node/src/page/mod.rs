@@ -13,6 +13,7 @@ pub mod lang;
 use crate::evidence::LogEvidence;
 use crate::service::PublicPassport;
 use askama::Template;
+use axum::body::Bytes;
 use axum::http::HeaderValue;
 use hallmark_core::display::{public_facts, Fact, Shown};
 use hallmark_core::passport::PassportStatus;
@@ -81,6 +82,48 @@ pub fn wants_html(accept: Option<&HeaderValue>, query: Option<&str>) -> bool {
         }
     }
     html > 0 && html > data
+}
+
+/// Whether an `Accept-Encoding` header accepts gzip (`gzip`, `x-gzip` or `*` with a
+/// q-value above 0, unless gzip itself is refused with `q=0`).
+pub fn accepts_gzip(accept_encoding: Option<&HeaderValue>) -> bool {
+    let Some(header) = accept_encoding.and_then(|a| a.to_str().ok()) else {
+        return false;
+    };
+    let (mut gzip, mut any) = (None, None);
+    for item in header.split(',') {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let accepted = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .next()
+            .is_none_or(|q| q.trim().parse::<f32>().is_ok_and(|v| v > 0.0 && v <= 1.0));
+        match coding.as_str() {
+            "gzip" | "x-gzip" => gzip = Some(accepted),
+            "*" => any = Some(accepted),
+            _ => {}
+        }
+    }
+    gzip.or(any).unwrap_or(false)
+}
+
+/// A page, gzip-compressed (as the page cache holds it).
+pub fn gzip(html: &[u8]) -> std::io::Result<Bytes> {
+    use std::io::Write as _;
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(html.len() / 3),
+        flate2::Compression::default(),
+    );
+    enc.write_all(html)?;
+    Ok(Bytes::from(enc.finish()?))
+}
+
+/// A held page, decompressed for a client that does not accept gzip.
+pub fn gunzip(gz: &[u8]) -> std::io::Result<Bytes> {
+    use std::io::Read as _;
+    let mut out = Vec::with_capacity(gz.len() * 4);
+    flate2::read::GzDecoder::new(gz).read_to_end(&mut out)?;
+    Ok(Bytes::from(out))
 }
 
 /// One value as the template shows it: text, a link, or text in another language.
@@ -405,6 +448,76 @@ pub fn render(
     page.render()
 }
 
+/// A short page that is not a passport, in the passport page's style and policy.
+#[derive(Debug, Clone, Copy)]
+pub enum Notice<'a> {
+    /// Nothing published under the address (the page of a 404 for a browser).
+    NotFound,
+    /// A product (`gtin`, GTIN-14) whose passports are issued per item or batch, none for
+    /// the level a Digital Link named: where the resolver's walk-up to the GTIN leads
+    /// (`gs1:pip`). `issuer` is the node's DID.
+    Product {
+        /// The GTIN-14.
+        gtin: &'a str,
+        /// The issuer's DID.
+        issuer: &'a str,
+    },
+}
+
+/// The notice template (`templates/notice.html`).
+#[derive(Template)]
+#[template(path = "notice.html")]
+struct NoticeTemplate {
+    lang: &'static str,
+    css: &'static str,
+    tr: Tr,
+    kicker: String,
+    title: String,
+    langs: Vec<LangLink>,
+    identifiers: Vec<(String, String)>,
+    tone: &'static str,
+    heading: String,
+    paragraphs: Vec<String>,
+    issuer: Vec<(String, String)>,
+}
+
+/// Renders a [`Notice`] in `lang`.
+pub fn render_notice(notice: Notice<'_>, lang: Lang) -> Result<String, askama::Error> {
+    let tr = Tr { lang };
+    let (prefix, identifiers, issuer) = match notice {
+        Notice::NotFound => ("notfound", Vec::new(), Vec::new()),
+        Notice::Product { gtin, issuer } => (
+            "product",
+            vec![(tr.t("identifier-gtin"), gtin.to_owned())],
+            vec![(tr.t("issuer-did"), issuer.to_owned())],
+        ),
+    };
+    NoticeTemplate {
+        lang: lang.tag(),
+        css: CSS,
+        tr,
+        kicker: tr.t("kicker-generic"),
+        title: tr.t(&format!("{prefix}-title")),
+        langs: Lang::ALL
+            .into_iter()
+            .map(|l| LangLink {
+                tag: l.tag(),
+                name: l.native_name(),
+                current: l == lang,
+            })
+            .collect(),
+        identifiers,
+        tone: "archived",
+        heading: tr.t(&format!("{prefix}-heading")),
+        paragraphs: vec![
+            tr.t(&format!("{prefix}-text")),
+            tr.t(&format!("{prefix}-hint")),
+        ],
+        issuer,
+    }
+    .render()
+}
+
 fn value_views(v: &Shown, tr: &Tr, out: &mut Vec<ValueView>) {
     let text = |s: String| ValueView {
         text: s,
@@ -516,6 +629,45 @@ mod tests {
             Some(&HeaderValue::from_static("text/html")),
             Some("lang=de")
         ));
+    }
+
+    #[test]
+    fn gzip_is_used_when_the_client_accepts_it() {
+        let ae = |v: &str| accepts_gzip(Some(&HeaderValue::from_str(v).unwrap()));
+        assert!(ae("gzip, deflate, br, zstd"));
+        assert!(ae("br;q=1.0, GZIP;q=0.5"));
+        assert!(ae("x-gzip"));
+        assert!(ae("*"));
+        assert!(!ae("gzip;q=0, *"));
+        assert!(!ae("br, deflate"));
+        assert!(!ae("identity"));
+        assert!(!ae("*;q=0"));
+        assert!(!accepts_gzip(None));
+        let html = "<!DOCTYPE html><p>Batterie</p>".repeat(50);
+        let gz = gzip(html.as_bytes()).unwrap();
+        assert!(gz.len() < html.len() / 4);
+        assert_eq!(gunzip(&gz).unwrap(), html.as_bytes());
+    }
+
+    #[test]
+    fn notices_render_in_every_language_with_their_own_words() {
+        for lang in Lang::ALL {
+            let tr = Tr { lang };
+            let html = render_notice(Notice::NotFound, lang).unwrap();
+            assert!(html.contains(&format!("<html lang=\"{}\">", lang.tag())));
+            assert!(html.contains(&tr.t("notfound-heading")), "{html}");
+            let html = render_notice(
+                Notice::Product {
+                    gtin: "09506000134352",
+                    issuer: "did:web:n.example",
+                },
+                lang,
+            )
+            .unwrap();
+            assert!(html.contains("09506000134352") && html.contains("did:web:n.example"));
+            assert!(html.contains(&tr.t("product-hint")), "{html}");
+            assert!(!html.contains("notfound-") && !html.contains("product-title"));
+        }
     }
 
     #[test]

@@ -161,8 +161,11 @@ async fn current(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if crate::page::wants_html(headers.get(ACCEPT), uri.query()) {
+        let Ok(id) = parse_id(&id) else {
+            return Ok(super::page::not_found(&headers, uri.query()));
+        };
         let base = base_path(&app.issuer.base_url);
-        return super::page::serve(&app, parse_id(&id)?, None, &headers, uri.query(), &base).await;
+        return super::page::serve(&app, id, None, &headers, uri.query(), &base).await;
     }
     serve(&app, &id, None, &headers).await
 }
@@ -173,15 +176,15 @@ async fn version(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let n: u32 = version.parse().map_err(|_| ApiError::NotFound)?;
-    if n == 0 {
-        return Err(ApiError::NotFound);
-    }
+    let n = version.parse::<u32>().ok().filter(|n| *n > 0);
     if crate::page::wants_html(headers.get(ACCEPT), uri.query()) {
+        let (Ok(id), Some(n)) = (parse_id(&id), n) else {
+            return Ok(super::page::not_found(&headers, uri.query()));
+        };
         let base = base_path(&app.issuer.base_url);
-        return super::page::serve(&app, parse_id(&id)?, Some(n), &headers, uri.query(), &base)
-            .await;
+        return super::page::serve(&app, id, Some(n), &headers, uri.query(), &base).await;
     }
+    let n = n.ok_or(ApiError::NotFound)?;
     serve(&app, &id, Some(n), &headers).await
 }
 

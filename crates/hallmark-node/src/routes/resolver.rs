@@ -8,7 +8,8 @@
 //! | … `?linkType=linkset` / `all`, `Accept: application/linkset+json` or a bare `application/json` | 200 `application/linkset+json` |
 //! | … `?linkType={type}` (CURIE, any GS1 namespace, IANA name) | 307 to that link, 404 when there is none |
 //! | a malformed path (syntax, check digit, character set) | 400 `invalid-digital-link` naming the element |
-//! | a valid path nothing answers for | 404 |
+//! | a valid path no level answers for, of a GTIN with published passports (per item or batch) | the walk-up to the GTIN: the product's entry, default link `<base>/products/{gtin}` |
+//! | a valid path of a GTIN with no published passport | 404 (the HTML notice page for a browser) |
 //! | `OPTIONS` (plain or CORS preflight) | the CORS layer's answer, with `Allow` and the `Link` header ([`preflight_link`]) |
 //! | `GET /.well-known/gs1resolver` (at the origin root) | the resolver description file |
 //! | `GET <base>/resolver/linkset-context.jsonld` | GS1's linkset JSON-LD context, served locally |
@@ -21,6 +22,7 @@ use crate::app::AppState;
 use crate::problem::ApiError;
 use crate::routes::public::{base_path, SHORT};
 use crate::service::ResolvedLevel;
+use crate::service::ServiceError;
 use axum::extract::{Request, State};
 use axum::http::header::{
     ACCEPT, ACCEPT_LANGUAGE, ALLOW, CACHE_CONTROL, CONTENT_TYPE, LINK, LOCATION, VARY,
@@ -30,8 +32,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use hallmark_core::resolver::{
-    negotiate, passport_entry, DigitalLinkPath, LinkTypeRequest, Linkset, PassportLinks,
-    Preferences, DPP, GS1_VOC, HALLMARK_VOC, LINKSET_MEDIA_TYPE, VC, VC_JWT,
+    negotiate, passport_entry, product_entry, DigitalLinkPath, LinkTypeRequest, Linkset,
+    PassportLinks, Preferences, DPP, GS1_VOC, HALLMARK_VOC, LINKSET_MEDIA_TYPE, VC, VC_JWT,
 };
 use serde::Serialize;
 use std::future::Future;
@@ -45,6 +47,9 @@ pub const DESCRIPTION_PATH: &str = "/.well-known/gs1resolver";
 pub const CONTEXT_PATH: &str = "/resolver/linkset-context.jsonld";
 /// GS1's linkset JSON-LD context (Apache-2.0; `assets/gs1/NOTICE.md`).
 pub const LINKSET_CONTEXT: &str = include_str!("../../assets/gs1/linksetContext.jsonld");
+/// Where a product's page is (`{PRODUCT_PATH}/{gtin14}`), under the base path: the
+/// walk-up's answer for a GTIN whose passports are all per item or batch.
+pub const PRODUCT_PATH: &str = "/products";
 /// The languages of the passport's web page, as the linkset announces them (`hreflang`).
 pub const PAGE_LANGUAGES: [&str; 3] = ["en", "de", "fr"];
 /// The JSON-LD context link relation.
@@ -62,6 +67,10 @@ pub fn routes(state: AppState) -> Router {
         .route(&format!("{base}/01"), get(resolve))
         .route(&format!("{base}/01/"), get(resolve))
         .route(&format!("{base}/01/{{*rest}}"), get(resolve))
+        .route(
+            &format!("{base}{PRODUCT_PATH}/{{gtin}}"),
+            get(super::page::product),
+        )
         .route(DESCRIPTION_PATH, get(description))
         .route(&format!("{base}{CONTEXT_PATH}"), get(context))
         .with_state(state)
@@ -83,6 +92,7 @@ pub fn route_table(base: &str) -> Vec<(&'static str, String)> {
         ]
     })
     .collect();
+    table.push(("GET", format!("{base}{PRODUCT_PATH}/{{gtin}}")));
     table.push(("GET", DESCRIPTION_PATH.to_string()));
     table.push(("GET", format!("{base}{CONTEXT_PATH}")));
     table
@@ -95,6 +105,12 @@ pub fn summary(method: &str, path: &str) -> Option<&'static str> {
     }
     if path.ends_with(CONTEXT_PATH) {
         return Some("GS1's JSON-LD context of linksets (served locally)");
+    }
+    if path.ends_with("/products/{gtin}") {
+        return Some(
+            "The page of a product whose passports are per item or batch (where the \
+             resolver walks up to the GTIN); HTML, 404 for a product with none",
+        );
     }
     if !path.contains("/01/{gtin}") {
         return None;
@@ -154,9 +170,14 @@ async fn resolve(
 ) -> Result<Response, ApiError> {
     let root = Root::of(&app);
     let path = root.parse(uri.path())?;
-    let mut response = answer(&app, &root, &path, uri.query(), &headers)
-        .await
-        .unwrap_or_else(IntoResponse::into_response);
+    let mut response = match answer(&app, &root, &path, uri.query(), &headers).await {
+        Ok(r) => r,
+        // A browser that scanned an unknown code gets a page it can read.
+        Err(ApiError::NotFound) if crate::page::wants_html(headers.get(ACCEPT), uri.query()) => {
+            super::page::not_found(&headers, uri.query())
+        }
+        Err(e) => e.into_response(),
+    };
     if let Some(link) = linkset_link(root.base_url, &path) {
         response.headers_mut().append(LINK, link);
     }
@@ -203,11 +224,16 @@ async fn answer(
     let text = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let prefs = Preferences::parse(text(ACCEPT), text(ACCEPT_LANGUAGE));
     let wanted = ask(query, &prefs);
-    let levels = app
-        .service()
-        .resolve(path, !matches!(wanted, Ask::Default))
-        .await?;
-    let linkset = linkset(root, path, &levels, app);
+    let service = app.service();
+    let linkset = match service.resolve(path, !matches!(wanted, Ask::Default)).await {
+        Ok(levels) => linkset(root, path, &levels, app),
+        // Nothing at any level of the path, but the product has passports (per item or
+        // batch): walk up to the GTIN and answer with the product (GS1 resolver 2.5.9).
+        Err(ServiceError::NotFound) if service.product_known(path.gtin().as_gtin14()).await? => {
+            product_linkset(root, path, app)
+        }
+        Err(e) => return Err(e.into()),
+    };
     let href = match &wanted {
         Ask::Linkset => return linkset_response(root, &linkset),
         Ask::Type(rel) => negotiate::choose(linkset.links_of(rel), &prefs)
@@ -256,6 +282,23 @@ fn linkset(
         })
         .collect();
     Linkset { linkset: entries }
+}
+
+/// The linkset of a product with passports, none of which answers for `path`'s levels.
+fn product_linkset(root: &Root<'_>, path: &DigitalLinkPath, app: &AppState) -> Linkset {
+    Linkset {
+        linkset: vec![product_entry(
+            root.base_url,
+            path,
+            &format!(
+                "{}{PRODUCT_PATH}/{}",
+                root.base_url,
+                path.gtin().as_gtin14()
+            ),
+            &PAGE_LANGUAGES,
+            &format!("{}{}", root.origin(), app.issuer.did.document_path()),
+        )],
+    }
 }
 
 fn linkset_response(root: &Root<'_>, linkset: &Linkset) -> Result<Response, ApiError> {

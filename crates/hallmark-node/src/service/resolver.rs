@@ -75,4 +75,19 @@ impl Service<'_> {
         }
         Ok(found)
     }
+
+    /// Whether the product of `gtin` (GTIN-14) has any published passport that is not
+    /// deactivated, at whatever level: when nothing answers for the level a Digital Link
+    /// names, the resolver walks up to the GTIN and answers with the product (GS1 resolver
+    /// 2.5.9), not with a 404. Cached like the level lookups.
+    pub async fn product_known(&self, gtin: &str) -> Result<bool, ServiceError> {
+        let cache = &self.app.resolves;
+        if let Some(known) = cache.gtin(gtin) {
+            return Ok(known);
+        }
+        let generation = cache.gtin_generation();
+        let known = self.app.store.gtin_published(gtin).await?;
+        cache.insert_gtin(gtin.to_owned(), known, generation);
+        Ok(known)
+    }
 }

@@ -74,7 +74,7 @@ async fn lifecycle(n: &Node, id: &str, action: &str, reason: Option<&str>) {
 /// external resource.
 fn assert_page_shape(p: &Page, lang: &str) {
     assert_eq!(p.header("content-type"), "text/html; charset=utf-8");
-    assert_eq!(p.header("vary"), "Accept, Accept-Language");
+    assert_eq!(p.header("vary"), "Accept, Accept-Language, Accept-Encoding");
     assert_eq!(p.header("content-language"), lang);
     assert_eq!(p.header("x-content-type-options"), "nosniff");
     assert_eq!(p.header("x-frame-options"), "DENY");
@@ -400,7 +400,8 @@ async fn json_and_credential_clients_get_what_they_got_before(backend: Backend) 
     assert_eq!(file.status, 200);
     assert_eq!(file.header("content-type"), "application/vc+ld+json");
     assert_eq!(file.text.as_bytes(), &stored.body[..]);
-    // Drafts and unknown ids: the same problem+json 404 for browsers.
+    // Drafts and unknown ids: a 404 page for browsers (in their language), problem+json
+    // for everyone else.
     let r = n
         .call(
             Method::POST,
@@ -414,11 +415,73 @@ async fn json_and_credential_clients_get_what_they_got_before(backend: Backend) 
         format!("/passports/{draft}"),
         "/passports/0190f2a0-0000-7000-8000-000000000000".to_string(),
         "/passports/not-a-uuid".to_string(),
+        format!("{path}/versions/x"),
+        format!("{path}/versions/0"),
     ] {
-        let r = get(&n, &p, BROWSER, None).await;
+        let r = get(&n, &p, BROWSER, Some("de")).await;
         assert_eq!(r.status, 404, "{p}");
-        assert_eq!(r.header("content-type"), "application/problem+json");
+        assert_eq!(r.header("content-type"), "text/html; charset=utf-8", "{p}");
+        assert_eq!(r.header("content-language"), "de", "{p}");
+        assert!(r.has("Pass nicht gefunden"), "{p}: {}", r.text);
+        assert!(r
+            .header("content-security-policy")
+            .starts_with("default-src 'none'"));
+        let r = n.get_public(&p, Some("application/json")).await;
+        assert_eq!(r.status, 404, "{p}");
+        assert_eq!(r.header("content-type"), Some("application/problem+json"));
     }
+}
+
+both!(pages_are_held_gzip_compressed_and_sent_as_the_client_accepts);
+
+/// A page is held gzip-compressed: a client that accepts gzip gets those bytes with
+/// `Content-Encoding: gzip` (smaller, and the same HTML once decompressed), one that does
+/// not gets the HTML; both count against the page cache, whose hits the node counts.
+async fn pages_are_held_gzip_compressed_and_sent_as_the_client_accepts(backend: Backend) {
+    use std::io::Read as _;
+    let n = TestNode::new(backend).start().await;
+    let (id, _) = n.publish("PAGE-GZ").await;
+    let path = format!("/passports/{id}");
+    let gz_get = || async {
+        kit::client()
+            .get(format!("{}{path}", n.public))
+            .header("accept", BROWSER)
+            .header("accept-encoding", "gzip, deflate, br")
+            .send()
+            .await
+            .unwrap()
+    };
+    let before = n.app().pages.stats();
+    let plain = page(&n, &path, None).await;
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.header("content-encoding"), "");
+    assert_eq!(
+        plain.header("vary"),
+        "Accept, Accept-Language, Accept-Encoding"
+    );
+    assert!(plain.text.starts_with("<!DOCTYPE html>"));
+    for _ in 0..2 {
+        let r = gz_get().await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-encoding"], "gzip");
+        assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+        let gz = r.bytes().await.unwrap();
+        assert!(
+            gz.len() * 2 < plain.text.len(),
+            "{} vs {}",
+            gz.len(),
+            plain.text.len()
+        );
+        let mut html = String::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_string(&mut html)
+            .unwrap();
+        assert_eq!(html, plain.text);
+    }
+    let after = n.app().pages.stats();
+    assert_eq!(after.misses - before.misses, 1, "rendered once");
+    assert_eq!(after.hits - before.hits, 2, "then served from the cache");
+    assert!(after.bytes > 0 && after.pages >= 1);
 }
 
 async fn a_generic_passport_gets_a_generic_page_and_unknown_ids_are_404(backend: Backend) {

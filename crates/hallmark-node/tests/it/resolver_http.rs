@@ -249,6 +249,124 @@ async fn ts_basic_walk_up() {
     f.node.stop().await;
 }
 
+kit::both!(a_gtin_with_only_item_passports_walks_up_to_its_product_page);
+
+/// GS1 test suite `basicWalkUp` for a product whose passports are all per item: an unknown
+/// serial, an unknown lot and the bare GTIN answer with the product (its page, a linkset
+/// valid against GS1's schema with one default link), not a 404; the product page in the
+/// asked language; an unknown GTIN stays 404, as an HTML page for a browser; the walk-up
+/// stops once the product's last passport is deactivated.
+async fn a_gtin_with_only_item_passports_walks_up_to_its_product_page(backend: Backend) {
+    let node = TestNode::new(backend).start().await;
+    let item = publish(&node, json!({ "gtin": G, "serial": "S1" }), "item").await;
+    let f = Fixture {
+        model: String::new(),
+        batch: String::new(),
+        item: item.clone(),
+        slash: String::new(),
+        node,
+    };
+    let product_page = format!("{BASE_URL}/products/{G}");
+    assert_redirect(&f.get(&format!("/01/{G}/21/S1")).await, &url(&item));
+    for path in [
+        format!("/01/{G}/21/NOPE"),
+        format!("/01/{G}/10/KL8G"),
+        format!("/01/{G}"),
+        "/01/9506000134352/10/KL8G/21/NOPE".to_string(),
+    ] {
+        let r = f.get(&path).await;
+        assert_redirect(&r, &product_page);
+        assert!(links(&r).contains("rel=\"linkset\""), "{path}");
+    }
+    let ls = f.linkset(&format!("/01/{G}/21/NOPE")).await;
+    assert_valid(&gs1_schema(), &ls);
+    let entries = ls["linkset"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["anchor"], format!("{BASE_URL}/01/{G}"));
+    assert_eq!(entries[0][DEFAULT_LINK].as_array().unwrap().len(), 1);
+    assert_eq!(entries[0][DEFAULT_LINK][0]["href"], product_page.as_str());
+    let description = entries[0]["itemDescription"].as_str().unwrap();
+    assert!(
+        description.contains("no passport answers for serial NOPE"),
+        "{description}"
+    );
+    assert_redirect(
+        &f.get(&format!("/01/{G}/21/NOPE?linkType=gs1:pip")).await,
+        &format!("{product_page}?linkType=gs1:pip"),
+    );
+    f.get(&format!("/01/{G}/21/NOPE?linkType=gs1:dpp"))
+        .await
+        .problem(404, "not-found");
+
+    // The product page, in the asked language, under the page's policy.
+    let r = f
+        .req(
+            Method::GET,
+            &format!("/products/{G}"),
+            &[("accept", "text/html"), ("accept-language", "de")],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(r.header("content-language"), Some("de"));
+    assert!(r
+        .header("content-security-policy")
+        .unwrap()
+        .starts_with("default-src 'none'"));
+    let html = String::from_utf8_lossy(&r.body);
+    assert!(
+        html.contains("Produktinformation") && html.contains(G),
+        "{html}"
+    );
+    let r = f.get("/products/9506000134352?lang=fr").await;
+    assert_eq!(r.status, 200);
+    assert!(String::from_utf8_lossy(&r.body).contains("Informations sur le produit"));
+    let r = f.get(&format!("/products/{UNKNOWN_GTIN}")).await;
+    assert_eq!(r.status, 404);
+    assert!(String::from_utf8_lossy(&r.body).contains("Passport not found"));
+    f.get("/products/09506000134353")
+        .await
+        .problem(400, "bad-request");
+
+    // An unknown GTIN: 404 — problem+json for a client, a page for a browser.
+    let dl = format!("/01/{UNKNOWN_GTIN}/21/S1");
+    f.get(&dl).await.problem(404, "not-found");
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let r = f
+        .req(
+            Method::GET,
+            &dl,
+            &[("accept", browser), ("accept-language", "fr-FR,fr;q=0.9")],
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(String::from_utf8_lossy(&r.body).contains("Passeport introuvable"));
+    assert_eq!(links(&r), linkset_header(&dl));
+    let r = f
+        .get_as("/passports/0190d5a4-0000-7000-8000-000000000000", browser)
+        .await;
+    assert_eq!(r.status, 404);
+    assert!(String::from_utf8_lossy(&r.body).contains("Nothing is published at this address"));
+
+    // Deactivated, the product is no longer known.
+    let r = f
+        .node
+        .call(
+            Method::POST,
+            &format!("/api/v1/passports/{item}/deactivate"),
+            Some(&basic()),
+            Some(&json!({ "reason": "battery destroyed" })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    f.get(&format!("/01/{G}/21/NOPE"))
+        .await
+        .problem(404, "not-found");
+    assert_eq!(f.get(&format!("/products/{G}")).await.status, 404);
+    f.node.stop().await;
+}
+
 // ---- linksets ----------------------------------------------------------------------------
 
 /// GS1 test suite `ltLinksetNoRedirect`, `ltAllNoRedirect`, `ltAcceptHeader`,

@@ -186,6 +186,10 @@ impl<B: Backend> Store for SqlStore<B> {
         passports::find_live(self, key).await
     }
 
+    async fn gtin_published(&self, gtin: &str) -> Result<bool> {
+        passports::gtin_published(self, gtin).await
+    }
+
     async fn update_draft(
         &self,
         id: &PassportId,

@@ -167,6 +167,18 @@ pub(super) async fn find_live<B: Backend>(
     row.as_ref().map(passport_from_row).transpose()
 }
 
+pub(super) async fn gtin_published<B: Backend>(s: &SqlStore<B>, gtin: &str) -> Result<bool> {
+    // The live-identifier index's predicate, so the GTIN prefix of that index answers.
+    let row = query(
+        "SELECT 1 AS found FROM passports WHERE gtin = $1 AND status <> 'deactivated' \
+         AND granularity IS NOT NULL AND current_version > 0 LIMIT 1",
+    )
+    .bind(gtin)
+    .fetch_optional(&s.pool)
+    .await?;
+    Ok(row.is_some())
+}
+
 pub(super) async fn update_draft<B: Backend>(
     s: &SqlStore<B>,
     id: &PassportId,

@@ -1037,10 +1037,15 @@ pub async fn live_identifier_is_unique_at_its_granularity(s: S) {
     assert_eq!(record.product, Some(item(GTIN, "NC-0001")));
     assert!(s.find_live(&item(GTIN, "NC-0099")).await.unwrap().is_none());
 
+    // Drafts do not make a GTIN known to the resolver; a publication does.
+    assert!(!s.gtin_published(GTIN).await.unwrap());
+
     // Published, suspended, archived: still the one passport of its identifier.
     s.publish(&first, new_version(1, 1), publish(1, 1))
         .await
         .unwrap();
+    assert!(s.gtin_published(GTIN).await.unwrap());
+    assert!(!s.gtin_published("04012345678918").await.unwrap());
     assert_in_use(create(&s, item(GTIN, "NC-0001")).await, first);
     s.suspend(&first, "recall".into(), audit(2, "s"))
         .await
@@ -1048,6 +1053,10 @@ pub async fn live_identifier_is_unique_at_its_granularity(s: S) {
     assert_in_use(create(&s, item(GTIN, "NC-0001")).await, first);
     s.archive(&first, None, audit(3, "a")).await.unwrap();
     assert_in_use(create(&s, item(GTIN, "NC-0001")).await, first);
+    assert!(
+        s.gtin_published(GTIN).await.unwrap(),
+        "archived still answers"
+    );
 }
 
 /// A deactivated passport no longer holds its identifier: a successor may be created for
@@ -1057,9 +1066,14 @@ pub async fn deactivated_identifier_is_free_for_a_successor(s: S) {
     s.publish(&first, new_version(1, 1), publish(1, 1))
         .await
         .unwrap();
+    assert!(s.gtin_published(GTIN).await.unwrap());
     s.deactivate(&first, "issued with wrong data".into(), audit(2, "d"))
         .await
         .unwrap();
+    assert!(
+        !s.gtin_published(GTIN).await.unwrap(),
+        "a deactivated passport does not keep its GTIN known"
+    );
     let successor = create(&s, item(GTIN, "NC-0001")).await.unwrap();
     assert_ne!(successor, first);
     assert_eq!(
