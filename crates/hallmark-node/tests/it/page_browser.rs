@@ -1,6 +1,7 @@
 //! The consumer page in a real browser: a node with a published, a suspended and an archived
-//! passport, each page opened in headless Chromium at 360 px in English, German and French
-//! (`tests/browser/check.mjs`: playwright-core driving Debian's `chromium`, axe-core
+//! passport, each page opened in headless Chromium at 360 px in English, German and French,
+//! and the pages that are not a passport (the product page of the resolver's walk-up, the 404
+//! page) (`tests/browser/check.mjs`: playwright-core driving Debian's `chromium`, axe-core
 //! injected), full-page screenshots (screen and print) written to
 //! `<target>/test-artifacts/pages/`, assertions on the rendered text, on the page's own CSP
 //! letting its stylesheet apply, on nothing overflowing a phone screen, and on no serious or
@@ -77,6 +78,20 @@ async fn pages_render_in_headless_chromium_without_serious_accessibility_violati
             ));
         }
     }
+    // The pages that are not a passport: the product page a scan of a GTIN with only item
+    // passports walks up to, and the 404 page of an unknown Digital Link and passport.
+    targets.push(format!(
+        "product-de={}/products/09506000134352?lang=de",
+        n.public
+    ));
+    targets.push(format!(
+        "notfound-fr={}/01/00000096385074/21/X?lang=fr",
+        n.public
+    ));
+    targets.push(format!(
+        "notfound-en={}/passports/0190f2a0-0000-7000-8000-000000000000?lang=en",
+        n.public
+    ));
     let out = artefacts();
     let run = {
         let (dir, out, targets, chromium) = (dir.clone(), out.clone(), targets.clone(), chromium);
@@ -102,7 +117,7 @@ async fn pages_render_in_headless_chromium_without_serious_accessibility_violati
     std::fs::write(out.join("report.json"), &run.stdout).unwrap();
     let report: Value = serde_json::from_slice(&run.stdout).unwrap();
     let pages = report["pages"].as_array().unwrap();
-    assert_eq!(pages.len(), 9);
+    assert_eq!(pages.len(), 12);
 
     let expected: &[(&str, u64, &[&str])] = &[
         (
@@ -166,6 +181,26 @@ async fn pages_render_in_headless_chromium_without_serious_accessibility_violati
         ),
         ("archived-de", 200, &["Archiviert", "Nennkapazität"]),
         ("archived-fr", 200, &["Archivé", "Capacité nominale"]),
+        (
+            "product-de",
+            200,
+            &[
+                "Produktinformation",
+                "Pässe für einzelne Artikel oder Chargen",
+                "09506000134352",
+                "Aussteller (DID)",
+            ],
+        ),
+        (
+            "notfound-fr",
+            404,
+            &["Passeport introuvable", "Rien n’est publié à cette adresse"],
+        ),
+        (
+            "notfound-en",
+            404,
+            &["Passport not found", "Nothing is published at this address"],
+        ),
     ];
     for (page, (name, status, texts)) in pages.iter().zip(expected) {
         assert_eq!(page["name"], *name);
