@@ -306,6 +306,68 @@ pub struct Page<T> {
     pub next: Option<PassportId>,
 }
 
+/// A new operator link (checked by the node with core's `ProductLink`): attached to a
+/// product identifier at model, batch or item level and served in that level's entry of the
+/// resolver's linkset while it is active.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProductLink {
+    /// Its id (a UUID, lowercase and hyphenated).
+    pub id: String,
+    /// The identifier it is attached to (an item's has no lot: GS1 keys item links on GTIN +
+    /// serial).
+    pub product: ProductKey,
+    /// The link type, a full URI.
+    pub link_type: String,
+    /// The target.
+    pub href: String,
+    /// The title.
+    pub title: String,
+    /// The target's media type.
+    pub media_type: Option<String>,
+    /// The target's languages.
+    pub hreflang: Vec<String>,
+}
+
+/// A stored operator link: active until removed; removal is final and recorded with its
+/// reason, the row itself never changes otherwise and is never deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductLinkRecord {
+    /// Its id.
+    pub id: String,
+    /// The identifier it is attached to.
+    pub product: ProductKey,
+    /// The link type, a full URI.
+    pub link_type: String,
+    /// The target.
+    pub href: String,
+    /// The title.
+    pub title: String,
+    /// The target's media type.
+    pub media_type: Option<String>,
+    /// The target's languages.
+    pub hreflang: Vec<String>,
+    /// When it was added.
+    pub created_at: OffsetDateTime,
+    /// When it was removed, if it was.
+    pub removed_at: Option<OffsetDateTime>,
+    /// Why it was removed.
+    pub removed_reason: Option<String>,
+}
+
+/// Which links [`crate::Store::list_links`] answers: of one GTIN, optionally of one lot
+/// and/or serial only, removed ones only when asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkFilter {
+    /// The GTIN-14.
+    pub gtin: String,
+    /// Only links of this lot (batch level).
+    pub lot: Option<String>,
+    /// Only links of this serial (item level).
+    pub serial: Option<String>,
+    /// Removed links too.
+    pub removed: bool,
+}
+
 /// A new API key. Only a hash of the secret is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewApiKey {
