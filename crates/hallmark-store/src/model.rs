@@ -352,6 +352,42 @@ pub struct ProductLinkRecord {
     pub removed_at: Option<OffsetDateTime>,
     /// Why it was removed.
     pub removed_reason: Option<String>,
+    /// The node's tag over [`authenticated_bytes`](Self::authenticated_bytes) (32 bytes),
+    /// written by a store that has the node's keys ([`crate::Store::set_integrity`]); `None`
+    /// from a store without them, or on a row the node did not write.
+    pub tag: Option<Vec<u8>>,
+}
+
+impl ProductLinkRecord {
+    /// What the node's tag covers: the RFC 8785 canonical JSON of the link's identity and
+    /// content (`id`, `gtin`, `granularity`, `lot`, `serial`, `linkType`, `href`, `title`,
+    /// `type`, `hreflang`, `createdAt` in RFC 3339 UTC as stored), not its removal: a
+    /// removal only stops a link being served, and the database refuses to undo one.
+    pub fn authenticated_bytes(&self) -> Result<Vec<u8>, crate::StoreError> {
+        let value = serde_json::json!({
+            "id": self.id,
+            "gtin": self.product.gtin,
+            "granularity": self.product.granularity.as_str(),
+            "lot": self.product.lot,
+            "serial": self.product.serial,
+            "linkType": self.link_type,
+            "href": self.href,
+            "title": self.title,
+            "type": self.media_type,
+            "hreflang": self.hreflang,
+            "createdAt": rfc3339(self.created_at)?,
+        });
+        hallmark_core::jcs::canonicalize(&value)
+            .map_err(|e| crate::StoreError::Constraint(format!("link: {e}")))
+    }
+
+    /// Whether the row carries the node's valid tag.
+    pub fn is_authentic(&self, keys: &hallmark_core::integrity::IntegrityKeys) -> bool {
+        match (&self.tag, self.authenticated_bytes()) {
+            (Some(tag), Ok(bytes)) => keys.verify_link_row(&bytes, tag),
+            _ => false,
+        }
+    }
 }
 
 /// Which links [`crate::Store::list_links`] answers: of one GTIN, optionally of one lot

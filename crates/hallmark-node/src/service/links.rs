@@ -4,7 +4,8 @@
 //! the node owns; absolute https hrefs; …), checked before anything is looked up or written.
 //! Adding and removing are audited (`link.added`, `link.removed`: public events, so the
 //! transparency log proves what the resolver pointed to), each in the same transaction as
-//! the row; a removal is final.
+//! the row; a removal is final. Each row carries the node's tag, and the resolver serves only
+//! rows whose tag verifies (docs/security.md, "The app role as an attacker").
 //!
 //! The resolver reads the active links of a request's levels from the store on every
 //! linkset or `linkType` answer ([`Service::resolver_links`]; the default redirect never
@@ -184,9 +185,10 @@ impl Service<'_> {
         Ok(self.app.store.list_links(&filter).await?)
     }
 
-    /// The active operator links of the levels of `path` (item, batch, model), checked again
-    /// by core's rules (a stored row that breaks them is not served): one store query, for
-    /// the resolver's linkset and `linkType` answers. A public read: no principal, no event.
+    /// The active operator links of the levels of `path` (item, batch, model) that carry the
+    /// node's tag (`hallmark_core::integrity`: a row written with only the database's
+    /// credentials is not served) and pass core's rules again: one store query, for the
+    /// resolver's linkset and `linkType` answers. A public read: no principal, no event.
     pub async fn resolver_links(
         &self,
         path: &DigitalLinkPath,
@@ -197,6 +199,17 @@ impl Service<'_> {
             .map(|(granularity, product)| ProductKey::new(product, *granularity))
             .collect();
         let records = self.app.store.links_for(&keys).await?;
-        Ok(records.iter().filter_map(checked).collect())
+        let integrity = &self.app.integrity;
+        Ok(records
+            .iter()
+            .filter(|r| {
+                let authentic = r.is_authentic(integrity);
+                if !authentic {
+                    tracing::warn!(link = %r.id, "a stored link without the node's tag; not served");
+                }
+                authentic
+            })
+            .filter_map(checked)
+            .collect())
     }
 }

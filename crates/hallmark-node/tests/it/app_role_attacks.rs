@@ -15,8 +15,7 @@
 //! - an event with a leaf that does not match it: never signed over; quarantined, the log
 //!   goes on;
 //! - an operator link: its target cannot be changed, the link not deleted nor its removal
-//!   undone; a link row inserted with a type the node owns or a target the rules refuse is
-//!   not served by the resolver.
+//!   undone; a link row inserted without the node's tag is not served by the resolver.
 
 use hallmark_testkit as kit;
 use hallmark_testkit::pg;
@@ -783,8 +782,8 @@ async fn a_store_from_before_row_authentication_is_adopted_without_alarms() {
 
 /// Operator links (docs/resolver.md, "Your own links"): the app role cannot redirect a link
 /// (no UPDATE of `href`), delete it or undo its removal — the database refuses; a row it
-/// inserts directly with a link type the node owns (`gs1:dpp`) or an `http://` target is
-/// never served: the resolver checks every stored link with core's rules again.
+/// inserts directly is never served: it lacks the node's tag (and a link type the node owns
+/// or an `http://` target would also fail core's rules, checked again on every read).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_links_cannot_be_altered_and_forged_rows_are_not_served() {
     let (data, n, passport) = setup().await;
@@ -848,6 +847,11 @@ async fn operator_links_cannot_be_altered_and_forged_rows_are_not_served() {
             "https://evil.example/default",
         ),
         ("https://ref.gs1.org/voc/pip", "http://evil.example/pip"),
+        // Within every rule but without the node's tag.
+        (
+            "https://ref.gs1.org/voc/recallStatus",
+            "https://evil.example/recall",
+        ),
     ]
     .into_iter()
     .enumerate()
@@ -892,6 +896,7 @@ async fn operator_links_cannot_be_altered_and_forged_rows_are_not_served() {
         );
     }
     assert_eq!(get("?linkType=gs1:pip").await.status, 404);
+    assert_eq!(get("?linkType=gs1:recallStatus").await.status, 404);
     assert_eq!(
         get("?linkType=gs1:instructions").await.header("location"),
         Some("https://example.com/manual.pdf?linkType=gs1:instructions")

@@ -6,7 +6,10 @@
 -- has no lot). It is added active and may later be removed, once, with a reason: the app
 -- role may INSERT and UPDATE only removed_at and removed_reason; a trigger refuses any other
 -- change, a second removal and an un-removal; nothing is ever deleted. Every add and
--- removal is an audit event (link.added / link.removed) in the same transaction.
+-- removal is an audit event (link.added / link.removed) in the same transaction. Each row
+-- carries the node's tag (HMAC under the node secret, which the database never holds) over
+-- its columns but the removal: the resolver serves only rows with a valid tag, so a row
+-- inserted with nothing but the app role's credentials is never served.
 
 CREATE TABLE product_links (
     id             TEXT PRIMARY KEY CHECK (length(id) = 36),
@@ -22,6 +25,7 @@ CREATE TABLE product_links (
     created_at     TIMESTAMPTZ NOT NULL,
     removed_at     TIMESTAMPTZ,
     removed_reason TEXT CHECK (length(removed_reason) BETWEEN 1 AND 1000),
+    tag            BYTEA CHECK (length(tag) = 32),
     CONSTRAINT product_links_identifier CHECK (
            (granularity = 'model' AND lot IS NULL AND serial IS NULL)
         OR (granularity = 'batch' AND lot IS NOT NULL AND serial IS NULL)
@@ -56,7 +60,7 @@ BEGIN
        OR NEW.link_type IS DISTINCT FROM OLD.link_type OR NEW.href IS DISTINCT FROM OLD.href
        OR NEW.title IS DISTINCT FROM OLD.title OR NEW.media_type IS DISTINCT FROM OLD.media_type
        OR NEW.hreflang IS DISTINCT FROM OLD.hreflang
-       OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
+       OR NEW.created_at IS DISTINCT FROM OLD.created_at OR NEW.tag IS DISTINCT FROM OLD.tag THEN
         RAISE EXCEPTION 'hallmark:immutable: a link never changes; only its removal is recorded'
             USING ERRCODE = 'HM001';
     END IF;

@@ -3,7 +3,8 @@
 --
 -- A link is attached at its level: GTIN (model), GTIN + lot (batch) or GTIN + serial (item,
 -- no lot). It is added active and may later be removed, once, with a reason; triggers refuse
--- any other change, a second removal, an un-removal, a replacement and a deletion.
+-- any other change, a second removal, an un-removal, a replacement and a deletion. Each row
+-- carries the node's tag; the resolver serves only rows whose tag verifies.
 
 CREATE TABLE product_links (
     id             TEXT PRIMARY KEY CHECK (length(id) = 36),
@@ -19,6 +20,7 @@ CREATE TABLE product_links (
     created_at     TEXT NOT NULL,
     removed_at     TEXT,
     removed_reason TEXT CHECK (length(removed_reason) BETWEEN 1 AND 1000),
+    tag            BLOB CHECK (length(tag) = 32),
     CHECK ((granularity = 'model' AND lot IS NULL AND serial IS NULL)
         OR (granularity = 'batch' AND lot IS NOT NULL AND serial IS NULL)
         OR (granularity = 'item' AND lot IS NULL AND serial IS NOT NULL)),
@@ -41,7 +43,7 @@ WHEN NEW.id IS NOT OLD.id OR NEW.gtin IS NOT OLD.gtin OR NEW.granularity IS NOT 
   OR NEW.lot IS NOT OLD.lot OR NEW.serial IS NOT OLD.serial OR NEW.link_type IS NOT OLD.link_type
   OR NEW.href IS NOT OLD.href OR NEW.title IS NOT OLD.title
   OR NEW.media_type IS NOT OLD.media_type OR NEW.hreflang IS NOT OLD.hreflang
-  OR NEW.created_at IS NOT OLD.created_at
+  OR NEW.created_at IS NOT OLD.created_at OR NEW.tag IS NOT OLD.tag
 BEGIN SELECT RAISE(ABORT, 'hallmark:immutable: a link never changes; only its removal is recorded'); END;
 
 CREATE TRIGGER product_links_no_delete BEFORE DELETE ON product_links

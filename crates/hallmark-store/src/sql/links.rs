@@ -1,6 +1,7 @@
-//! Operator links per product identifier (served in the resolver's linkset): added, removed
-//! for good (the row is never changed otherwise nor deleted — the database's triggers
-//! refuse it), each write with its audit event in the same transaction.
+//! Operator links per product identifier (served in the resolver's linkset): added (with
+//! the node's tag, when the store has its keys), removed for good (the row is never changed
+//! otherwise nor deleted — the database's triggers refuse it), each write with its audit
+//! event in the same transaction.
 
 use hallmark_core::resolver::MAX_LINKS_PER_IDENTIFIER;
 
@@ -13,7 +14,7 @@ use crate::error::{Result, StoreError};
 use crate::model::{AuditEvent, LinkFilter, NewProductLink, ProductKey, ProductLinkRecord};
 
 const LINK_COLS: &str = "id, gtin, granularity, lot, serial, link_type, href, title, media_type, \
-     hreflang, created_at, removed_at, removed_reason";
+     hreflang, created_at, removed_at, removed_reason, tag";
 
 fn link_from_row(row: &impl Columns) -> Result<ProductLinkRecord> {
     let granularity: String = row.col("granularity")?;
@@ -35,6 +36,7 @@ fn link_from_row(row: &impl Columns) -> Result<ProductLinkRecord> {
         created_at: row.col("created_at")?,
         removed_at: row.col("removed_at")?,
         removed_reason: row.col("removed_reason")?,
+        tag: row.col("tag")?,
     })
 }
 
@@ -78,26 +80,7 @@ pub(super) async fn add_link<B: Backend>(
                          allowed; remove one first"
                     )));
                 }
-                query(
-                    "INSERT INTO product_links (id, gtin, granularity, lot, serial, link_type, \
-                     href, title, media_type, hreflang, created_at, removed_at, removed_reason) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL)",
-                )
-                .bind(&link.id)
-                .bind(&key.gtin)
-                .bind(key.granularity.as_str())
-                .bind(&key.lot)
-                .bind(&key.serial)
-                .bind(&link.link_type)
-                .bind(&link.href)
-                .bind(&link.title)
-                .bind(&link.media_type)
-                .bind(&hreflang)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                append_audit_tx(tx, &tags, &audit, None).await?;
-                Ok(ProductLinkRecord {
+                let mut record = ProductLinkRecord {
                     id: link.id,
                     product: link.product,
                     link_type: link.link_type,
@@ -108,7 +91,34 @@ pub(super) async fn add_link<B: Backend>(
                     created_at: now,
                     removed_at: None,
                     removed_reason: None,
-                })
+                    tag: None,
+                };
+                record.tag = match &tags {
+                    Some(keys) => Some(keys.link_row_tag(&record.authenticated_bytes()?).to_vec()),
+                    None => None,
+                };
+                let key = &record.product;
+                query(
+                    "INSERT INTO product_links (id, gtin, granularity, lot, serial, link_type, \
+                     href, title, media_type, hreflang, created_at, removed_at, removed_reason, \
+                     tag) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, $12)",
+                )
+                .bind(&record.id)
+                .bind(&key.gtin)
+                .bind(key.granularity.as_str())
+                .bind(&key.lot)
+                .bind(&key.serial)
+                .bind(&record.link_type)
+                .bind(&record.href)
+                .bind(&record.title)
+                .bind(&record.media_type)
+                .bind(&hreflang)
+                .bind(now)
+                .bind(&record.tag)
+                .execute(&mut *tx)
+                .await?;
+                append_audit_tx(tx, &tags, &audit, None).await?;
+                Ok(record)
             })
         },
     )

@@ -491,7 +491,7 @@ async fn attack_product_links() {
     let (l, r) = (&f.link, &f.removed_link);
     let insert_removed = format!(
         "INSERT INTO product_links VALUES ('{}', '04012345678901', 'model', NULL, NULL, \
-         'https://ref.gs1.org/voc/pip', 'https://evil.example/', 'x', NULL, '[]', now(), now(), 'x')",
+         'https://ref.gs1.org/voc/pip', 'https://evil.example/', 'x', NULL, '[]', now(), now(), 'x', NULL)",
         common::new_link_id()
     );
     attack(
@@ -501,6 +501,7 @@ async fn attack_product_links() {
             p(&format!("UPDATE product_links SET href = 'https://evil.example/' WHERE id = '{l}'")),
             p(&format!("UPDATE product_links SET link_type = 'https://ref.gs1.org/voc/dpp' WHERE id = '{l}'")),
             p(&format!("UPDATE product_links SET title = 'x', removed_at = NULL WHERE id = '{r}'")),
+            p(&format!("UPDATE product_links SET tag = sha256('\\x00') WHERE id = '{l}'")),
             t(&format!("UPDATE product_links SET removed_at = NULL, removed_reason = NULL WHERE id = '{r}'")),
             t(&format!("UPDATE product_links SET removed_reason = 'other' WHERE id = '{r}'")),
             t(&format!("UPDATE product_links SET removed_at = now() WHERE id = '{r}'")),
@@ -514,6 +515,7 @@ async fn attack_product_links() {
         true,
         &[
             t(&format!("UPDATE product_links SET href = 'https://evil.example/' WHERE id = '{l}'")),
+            t(&format!("UPDATE product_links SET tag = sha256('\\x00') WHERE id = '{l}'")),
             t(&format!("UPDATE product_links SET removed_at = NULL, removed_reason = NULL WHERE id = '{r}'")),
             t(&insert_removed),
             t(&format!("DELETE FROM product_links WHERE id = '{l}'")),

@@ -306,16 +306,17 @@ async fn attack_product_links() {
         &[
             format!("UPDATE product_links SET href = 'https://evil.example/' WHERE id = '{l}'"),
             format!("UPDATE product_links SET link_type = 'https://ref.gs1.org/voc/dpp' WHERE id = '{l}'"),
+            format!("UPDATE product_links SET tag = zeroblob(32) WHERE id = '{l}'"),
             format!("UPDATE product_links SET removed_at = NULL, removed_reason = NULL WHERE id = '{r}'"),
             format!("UPDATE product_links SET removed_reason = 'other' WHERE id = '{r}'"),
             format!(
                 "INSERT INTO product_links VALUES ('{}', '04012345678901', 'model', NULL, NULL, \
-                 'https://ref.gs1.org/voc/pip', 'https://evil.example/', 'x', NULL, '[]', '2025', '2025', 'x')",
+                 'https://ref.gs1.org/voc/pip', 'https://evil.example/', 'x', NULL, '[]', '2025', '2025', 'x', NULL)",
                 common::new_link_id()
             ),
             format!(
                 "INSERT OR REPLACE INTO product_links SELECT id, gtin, granularity, lot, serial, \
-                 link_type, 'https://evil.example/', title, media_type, hreflang, created_at, NULL, NULL \
+                 link_type, 'https://evil.example/', title, media_type, hreflang, created_at, NULL, NULL, tag \
                  FROM product_links WHERE id = '{l}'"
             ),
             format!("DELETE FROM product_links WHERE id = '{r}'"),

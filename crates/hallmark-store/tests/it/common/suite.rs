@@ -1146,11 +1146,31 @@ pub async fn committed_follows_the_writer(s: S) {
 /// identifier whose parts do not fit its level is refused with nothing written.
 pub async fn product_links_added_listed_and_removed(s: S) {
     let g = "09506000134352";
+    // Without the node's keys a link is stored untagged; with them, tagged over its bytes.
+    let untagged = s
+        .add_link(
+            new_link(model("04012345678901"), "pip"),
+            audit(0, "link.added"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(untagged.tag, None);
+    let keys = Arc::new(hallmark_store::IntegrityKeys::derive(&[7; 32]).unwrap());
+    assert!(s.set_integrity(Arc::clone(&keys)));
     let head = s.audit_len().await.unwrap();
     let m = s
         .add_link(new_link(model(g), "instructions"), audit(1, "link.added"))
         .await
         .unwrap();
+    assert!(m.is_authentic(&keys));
+    assert!(!untagged.is_authentic(&keys));
+    let stored = s.get_link(&m.id).await.unwrap().unwrap();
+    assert_eq!(stored, m);
+    assert!(stored.is_authentic(&keys));
+    let mut moved = stored.clone();
+    moved.href = "https://evil.example/".into();
+    assert!(!moved.is_authentic(&keys));
+    assert!(!m.is_authentic(&hallmark_store::IntegrityKeys::derive(&[8; 32]).unwrap()));
     assert_eq!(m.removed_at, None);
     assert_eq!(m.hreflang, ["en", "de-AT"]);
     assert_eq!(s.audit_len().await.unwrap(), head + 1);
