@@ -4,7 +4,8 @@
 //!
 //! The threat (docs/security.md, "The app role as an attacker"): whoever holds the
 //! application role's PostgreSQL password can insert and update the rows the node reads —
-//! signing-key metadata, API-key hashes, audit events and their log leaves. Triggers keep
+//! signing-key metadata, API-key hashes, audit events and their log leaves, the operator's
+//! resolver links. Triggers keep
 //! those rows permanent, but cannot tell who wrote them. So every such row carries a tag
 //! made with a secret the database never sees:
 //!
@@ -34,6 +35,7 @@ const SALT: &[u8] = b"hallmark-integrity/v1";
 const INFO_LEAF: &[u8] = b"hallmark-integrity/v1 log-leaf";
 const INFO_KEY_ROW: &[u8] = b"hallmark-integrity/v1 signing-key-row";
 const INFO_API_KEY: &[u8] = b"hallmark-integrity/v1 api-key-hash";
+const INFO_LINK_ROW: &[u8] = b"hallmark-integrity/v1 product-link-row";
 
 /// Why a node secret was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,6 +51,7 @@ pub struct IntegrityKeys {
     leaf: Zeroizing<[u8; 32]>,
     key_row: Zeroizing<[u8; 32]>,
     api_key: Zeroizing<[u8; 32]>,
+    link_row: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for IntegrityKeys {
@@ -90,8 +93,9 @@ impl IntegrityKeys {
             Zeroizing::new([0u8; 32]),
             Zeroizing::new([0u8; 32]),
             Zeroizing::new([0u8; 32]),
+            Zeroizing::new([0u8; 32]),
         ];
-        for (info, o) in [INFO_LEAF, INFO_KEY_ROW, INFO_API_KEY]
+        for (info, o) in [INFO_LEAF, INFO_KEY_ROW, INFO_API_KEY, INFO_LINK_ROW]
             .into_iter()
             .zip(out.iter_mut())
         {
@@ -100,11 +104,12 @@ impl IntegrityKeys {
                 return Err(IntegrityError::TooShort(0));
             }
         }
-        let [leaf, key_row, api_key] = out;
+        let [leaf, key_row, api_key, link_row] = out;
         Ok(IntegrityKeys {
             leaf,
             key_row,
             api_key,
+            link_row,
         })
     }
 
@@ -128,6 +133,17 @@ impl IntegrityKeys {
     /// Whether `given` is the tag of these key-row bytes (constant time).
     pub fn verify_key_row(&self, canonical: &[u8], given: &[u8]) -> bool {
         same(&self.key_row_tag(canonical), given)
+    }
+
+    /// The tag of an operator link row (the resolver's own links): HMAC over its canonical
+    /// bytes (the store defines them, `ProductLinkRecord::authenticated_bytes`).
+    pub fn link_row_tag(&self, canonical: &[u8]) -> [u8; TAG_LEN] {
+        tag(&self.link_row, &[canonical])
+    }
+
+    /// Whether `given` is the tag of these link-row bytes (constant time).
+    pub fn verify_link_row(&self, canonical: &[u8], given: &[u8]) -> bool {
+        same(&self.link_row_tag(canonical), given)
     }
 
     /// The keyed hash an API key is stored under: HMAC over the key's body. Without the
@@ -160,6 +176,11 @@ mod tests {
         // The same input under two uses gives unrelated tags.
         assert_ne!(a.leaf_tag(&h), a.key_row_tag(&h));
         assert_ne!(a.key_row_tag(&h), a.api_key_hash(&h));
+        assert_ne!(a.key_row_tag(&h), a.link_row_tag(&h));
+        assert_ne!(a.link_row_tag(&h), a.api_key_hash(&h));
+        assert!(a.verify_link_row(&h, &a.link_row_tag(&h)));
+        assert!(!a.verify_link_row(&h, &b.link_row_tag(&h)));
+        assert!(!a.verify_link_row(&h, &a.key_row_tag(&h)));
         assert!(a.verify_leaf(&h, &a.leaf_tag(&h)));
         assert!(!a.verify_leaf(&h, &b.leaf_tag(&h)));
         assert!(!a.verify_leaf(&h, &a.leaf_tag(&h)[..31]));

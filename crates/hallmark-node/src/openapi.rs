@@ -42,6 +42,9 @@ fn summary(method: &str, path: &str) -> &'static str {
         ("POST", "/passports/{id}/deactivate") => "Deactivate (terminal, reason required; still served with its status)",
         ("GET", "/passports/{id}/history") => "The passport's audit events",
         ("GET", "/labels") => "Labels of published passports: GS1 Digital Link URI and element string (filters: gtin, lot; cursor: after, limit)",
+        ("GET", "/links") => "The operator's links of a GTIN (query: gtin, required; lot, serial; removed=true for removed ones too)",
+        ("POST", "/links") => "Attach a link to a product identifier (model, batch or item level), served in the resolver's linkset; audited (public)",
+        ("DELETE", "/links/{id}") => "Remove a link for good (reason required; 409 when already removed); audited (public)",
         ("GET", "/api-keys") => "List API keys (never the secret)",
         ("POST", "/api-keys") => "Create an API key (the key is shown once)",
         ("POST", "/api-keys/{id}/revoke") => "Revoke an API key (a key cannot revoke itself: 409)",
@@ -187,7 +190,7 @@ pub struct Parameter {
 /// The value of a parameter.
 #[derive(Debug, Clone, Serialize)]
 pub struct ParameterSchema {
-    /// `string` or `integer`.
+    /// `string`, `integer` or `boolean`.
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// The least integer.
@@ -207,6 +210,11 @@ impl ParameterSchema {
     const COUNT: Self = ParameterSchema {
         kind: "integer",
         minimum: Some(0),
+        description: None,
+    };
+    const BOOLEAN: Self = ParameterSchema {
+        kind: "boolean",
+        minimum: None,
         description: None,
     };
     const LEAF_HASH: Self = ParameterSchema {
@@ -276,6 +284,12 @@ fn params(path: &str) -> Vec<Parameter> {
         Some("/log/proof/consistency") => &[("old", true), ("new", false)],
         _ if path.ends_with("/qr.svg") => &[("ec", false), ("x", false)],
         _ if path.ends_with("/qr.png") => &[("ec", false), ("x", false), ("dpi", false)],
+        _ if path == "/api/v1/links" => &[
+            ("gtin", true),
+            ("lot", false),
+            ("serial", false),
+            ("removed", false),
+        ],
         _ => &[],
     };
     for (name, required) in query {
@@ -285,8 +299,10 @@ fn params(path: &str) -> Vec<Parameter> {
             required: *required,
             schema: if *name == "hash" {
                 ParameterSchema::LEAF_HASH
-            } else if matches!(*name, "ec" | "x") {
+            } else if matches!(*name, "ec" | "x" | "gtin" | "lot" | "serial") {
                 ParameterSchema::STRING
+            } else if *name == "removed" {
+                ParameterSchema::BOOLEAN
             } else {
                 ParameterSchema::COUNT
             },

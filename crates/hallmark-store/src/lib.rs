@@ -27,9 +27,9 @@ pub use error::{PrivilegeError, StoreError};
 pub use hallmark_core::integrity::IntegrityKeys;
 pub use model::{
     ApiKeyHashScheme, ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, Credentials,
-    DraftRecord, LeafCheck, NewApiKey, NewPassport, NewVersion, Page, PassportFilter,
-    PassportRecord, ProductKey, QuarantineRecord, SignedForms, SigningKeyRecord, SigningKeyStatus,
-    StoredLeaf, VersionRecord,
+    DraftRecord, LeafCheck, LinkFilter, NewApiKey, NewPassport, NewProductLink, NewVersion, Page,
+    PassportFilter, PassportRecord, ProductKey, ProductLinkRecord, QuarantineRecord, SignedForms,
+    SigningKeyRecord, SigningKeyStatus, StoredLeaf, VersionRecord,
 };
 
 pub use postgres::PgStore;
@@ -262,4 +262,32 @@ pub trait Store: Send + Sync {
 
     /// All signing keys, oldest first.
     async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
+
+    /// Attaches an operator link to a product identifier, audited. `Conflict` when the
+    /// identifier already has `hallmark_core::resolver::MAX_LINKS_PER_IDENTIFIER` active
+    /// links (counted in the write's transaction).
+    async fn add_link(
+        &self,
+        link: NewProductLink,
+        audit: AuditEvent,
+    ) -> Result<ProductLinkRecord, StoreError>;
+
+    /// Removes an active link for good (sets `removed_at` to `audit.at` and the reason),
+    /// audited. `NotFound` for an unknown id, `ImmutableViolation` when already removed.
+    async fn remove_link(
+        &self,
+        id: &str,
+        reason: &str,
+        audit: AuditEvent,
+    ) -> Result<ProductLinkRecord, StoreError>;
+
+    /// One link, active or removed.
+    async fn get_link(&self, id: &str) -> Result<Option<ProductLinkRecord>, StoreError>;
+
+    /// The active links of these identifiers (the levels of a resolver request), in the
+    /// order they were added; one query.
+    async fn links_for(&self, keys: &[ProductKey]) -> Result<Vec<ProductLinkRecord>, StoreError>;
+
+    /// The links matching `filter`, in the order they were added, at most [`MAX_PAGE`].
+    async fn list_links(&self, filter: &LinkFilter) -> Result<Vec<ProductLinkRecord>, StoreError>;
 }

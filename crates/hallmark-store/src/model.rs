@@ -306,6 +306,104 @@ pub struct Page<T> {
     pub next: Option<PassportId>,
 }
 
+/// A new operator link (checked by the node with core's `ProductLink`): attached to a
+/// product identifier at model, batch or item level and served in that level's entry of the
+/// resolver's linkset while it is active.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProductLink {
+    /// Its id (a UUID, lowercase and hyphenated).
+    pub id: String,
+    /// The identifier it is attached to (an item's has no lot: GS1 keys item links on GTIN +
+    /// serial).
+    pub product: ProductKey,
+    /// The link type, a full URI.
+    pub link_type: String,
+    /// The target.
+    pub href: String,
+    /// The title.
+    pub title: String,
+    /// The target's media type.
+    pub media_type: Option<String>,
+    /// The target's languages.
+    pub hreflang: Vec<String>,
+}
+
+/// A stored operator link: active until removed; removal is final and recorded with its
+/// reason, the row itself never changes otherwise and is never deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductLinkRecord {
+    /// Its id.
+    pub id: String,
+    /// The identifier it is attached to.
+    pub product: ProductKey,
+    /// The link type, a full URI.
+    pub link_type: String,
+    /// The target.
+    pub href: String,
+    /// The title.
+    pub title: String,
+    /// The target's media type.
+    pub media_type: Option<String>,
+    /// The target's languages.
+    pub hreflang: Vec<String>,
+    /// When it was added.
+    pub created_at: OffsetDateTime,
+    /// When it was removed, if it was.
+    pub removed_at: Option<OffsetDateTime>,
+    /// Why it was removed.
+    pub removed_reason: Option<String>,
+    /// The node's tag over [`authenticated_bytes`](Self::authenticated_bytes) (32 bytes),
+    /// written by a store that has the node's keys ([`crate::Store::set_integrity`]); `None`
+    /// from a store without them, or on a row the node did not write.
+    pub tag: Option<Vec<u8>>,
+}
+
+impl ProductLinkRecord {
+    /// What the node's tag covers: the RFC 8785 canonical JSON of the link's identity and
+    /// content (`id`, `gtin`, `granularity`, `lot`, `serial`, `linkType`, `href`, `title`,
+    /// `type`, `hreflang`, `createdAt` in RFC 3339 UTC as stored), not its removal: a
+    /// removal only stops a link being served, and the database refuses to undo one.
+    pub fn authenticated_bytes(&self) -> Result<Vec<u8>, crate::StoreError> {
+        let value = serde_json::json!({
+            "id": self.id,
+            "gtin": self.product.gtin,
+            "granularity": self.product.granularity.as_str(),
+            "lot": self.product.lot,
+            "serial": self.product.serial,
+            "linkType": self.link_type,
+            "href": self.href,
+            "title": self.title,
+            "type": self.media_type,
+            "hreflang": self.hreflang,
+            "createdAt": rfc3339(self.created_at)?,
+        });
+        hallmark_core::jcs::canonicalize(&value)
+            .map_err(|e| crate::StoreError::Constraint(format!("link: {e}")))
+    }
+
+    /// Whether the row carries the node's valid tag.
+    pub fn is_authentic(&self, keys: &hallmark_core::integrity::IntegrityKeys) -> bool {
+        match (&self.tag, self.authenticated_bytes()) {
+            (Some(tag), Ok(bytes)) => keys.verify_link_row(&bytes, tag),
+            _ => false,
+        }
+    }
+}
+
+/// Which links [`crate::Store::list_links`] answers: of one GTIN, optionally of one lot
+/// and/or serial only, removed ones only when asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkFilter {
+    /// The GTIN-14.
+    pub gtin: String,
+    /// Only links of this lot (batch level).
+    pub lot: Option<String>,
+    /// Only links of this serial (item level).
+    pub serial: Option<String>,
+    /// Removed links too.
+    pub removed: bool,
+}
+
 /// A new API key. Only a hash of the secret is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewApiKey {

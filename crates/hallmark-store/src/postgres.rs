@@ -66,6 +66,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "live_product_identifier",
         include_str!("../migrations/postgres/0006_live_product_identifier.sql"),
     ),
+    (
+        7,
+        "product_links",
+        include_str!("../migrations/postgres/0007_product_links.sql"),
+    ),
 ];
 
 /// Tables that are append-only: table-wide UPDATE on them is an excess privilege.

@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "live_product_identifier",
         include_str!("../migrations/sqlite/0004_live_product_identifier.sql"),
     ),
+    (
+        5,
+        "product_links",
+        include_str!("../migrations/sqlite/0005_product_links.sql"),
+    ),
 ];
 
 /// The SQLite-backed store.

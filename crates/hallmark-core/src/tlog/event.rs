@@ -6,7 +6,8 @@
 //!   them are public (their leaf bytes are served under `/log/entries`).
 //! - The `detail` of the events verifiers read, as types: [`Publication`] (with the
 //!   per-audience [`CredentialHashes`]), [`StatusChanged`], [`KeyRegistered`],
-//!   [`KeyAuthenticated`], [`KeyStatusChanged`] and [`LeafQuarantined`]. Their JSON is what
+//!   [`KeyAuthenticated`], [`KeyStatusChanged`], [`LeafQuarantined`], and the operator's
+//!   resolver links, [`LinkAdded`] and [`LinkRemoved`]. Their JSON is what
 //!   nodes have always written (same member names, same values), so leaves already in a log
 //!   read back, and new leaves hash exactly as before.
 //! - [`LeafEvent`]: the canonical leaf. Leaf *i* of a log is the RFC 8785 canonical JSON of
@@ -140,12 +141,18 @@ actions! {
     /// The node signs on over a leaf the operator quarantined; detail [`LeafQuarantined`].
     /// Public.
     LogLeafQuarantined = "log.leaf-quarantined",
+    /// The operator attached a link to a product identifier (served in the resolver's
+    /// linkset); detail [`LinkAdded`]. Public.
+    LinkAdded = "link.added",
+    /// The operator removed such a link; detail [`LinkRemoved`]. Public.
+    LinkRemoved = "link.removed",
 }
 
 impl Action {
     /// Whether the leaf bytes of an event with this action are served publicly. Only events
     /// that say nothing more than the public read path already does are: publication and
-    /// status changes, signing-key events, node start and quarantines. Drafts (a draft is
+    /// status changes, signing-key events, node start, quarantines and the operator's
+    /// resolver links (added and removed: the log proves what the resolver pointed to). Drafts (a draft is
     /// indistinguishable from an unknown id in public), authentication events (client
     /// addresses), API-key events (labels), plugin failures and integrity alarms are
     /// withheld: served as hash only.
@@ -163,6 +170,8 @@ impl Action {
                 | Action::SigningKeyRevoked
                 | Action::NodeStarted
                 | Action::LogLeafQuarantined
+                | Action::LinkAdded
+                | Action::LinkRemoved
         )
     }
 
@@ -430,6 +439,64 @@ impl Detail for LeafQuarantined {
     const NAME: &'static str = "log.leaf-quarantined";
 }
 
+/// The detail of `link.added` (the event's `subject` is the link's id): the identifier it is
+/// attached to and the link as the linkset serves it,
+/// `{"gtin","lot","serial","linkType","href","title","type","hreflang"}` (`lot`, `serial`,
+/// `type` are `null` when absent; `linkType` is the full URI).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkAdded {
+    /// The GTIN-14.
+    pub gtin: String,
+    /// The lot, for a batch-level link.
+    #[serde(default)]
+    pub lot: Option<String>,
+    /// The serial, for an item-level link.
+    #[serde(default)]
+    pub serial: Option<String>,
+    /// The link type (full URI).
+    pub link_type: String,
+    /// The target.
+    pub href: String,
+    /// The title.
+    pub title: String,
+    /// The target's media type.
+    #[serde(rename = "type", default)]
+    pub media_type: Option<String>,
+    /// The target's languages.
+    #[serde(default)]
+    pub hreflang: Vec<String>,
+}
+
+impl Detail for LinkAdded {
+    const NAME: &'static str = "link.added";
+}
+
+/// The detail of `link.removed` (the event's `subject` is the link's id): what stops being
+/// served and why, `{"gtin","lot","serial","linkType","href","reason"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkRemoved {
+    /// The GTIN-14.
+    pub gtin: String,
+    /// The lot, for a batch-level link.
+    #[serde(default)]
+    pub lot: Option<String>,
+    /// The serial, for an item-level link.
+    #[serde(default)]
+    pub serial: Option<String>,
+    /// The link type (full URI).
+    pub link_type: String,
+    /// The target it pointed to.
+    pub href: String,
+    /// The operator's reason.
+    pub reason: String,
+}
+
+impl Detail for LinkRemoved {
+    const NAME: &'static str = "link.removed";
+}
+
 /// An audit event as a transparency-log leaf:
 /// `{"seq","at","actor","action","passport","subject","detail"}`.
 ///
@@ -532,7 +599,7 @@ mod tests {
 
     #[test]
     fn actions_round_trip_as_their_strings() {
-        assert_eq!(Action::ALL.len(), 24);
+        assert_eq!(Action::ALL.len(), 26);
         for a in Action::ALL {
             assert_eq!(a.as_str().parse::<Action>().unwrap(), *a);
             assert_eq!(a.to_string(), a.as_str());
@@ -549,7 +616,7 @@ mod tests {
 
     /// The public list as it was in `hallmark-node/src/transparency/mod.rs`: the five
     /// passport publication/status actions, `node.started`, `log.leaf-quarantined` and every
-    /// `signing-key.*` action.
+    /// `signing-key.*` action; since operator links, `link.added` and `link.removed`.
     #[test]
     fn the_public_actions_are_the_former_list() {
         let former = [
@@ -560,6 +627,8 @@ mod tests {
             "passport.deactivated",
             "node.started",
             "log.leaf-quarantined",
+            "link.added",
+            "link.removed",
         ];
         for a in Action::ALL {
             let s = a.as_str();
@@ -747,6 +816,38 @@ mod tests {
                 .unwrap(),
             json!({"leafIndex": 7, "leafHash": hex::encode([0xab; 32]), "reason": "incident 42"})
         );
+    }
+
+    #[test]
+    fn link_details_serialise_with_every_member() {
+        let added = LinkAdded {
+            gtin: "09506000134352".into(),
+            lot: None,
+            serial: Some("S1".into()),
+            link_type: "https://ref.gs1.org/voc/instructions".into(),
+            href: "https://e.example/m.pdf".into(),
+            title: "Manual".into(),
+            media_type: Some("application/pdf".into()),
+            hreflang: vec!["en".into()],
+        };
+        let v = json!({"gtin": "09506000134352", "lot": null, "serial": "S1",
+            "linkType": "https://ref.gs1.org/voc/instructions", "href": "https://e.example/m.pdf",
+            "title": "Manual", "type": "application/pdf", "hreflang": ["en"]});
+        assert_eq!(added.to_value().unwrap(), v);
+        assert_eq!(LinkAdded::from_value(&v).unwrap(), added);
+        let removed = LinkRemoved {
+            gtin: "09506000134352".into(),
+            lot: Some("L1".into()),
+            serial: None,
+            link_type: "https://ref.gs1.org/voc/pip".into(),
+            href: "https://e.example/p".into(),
+            reason: "moved".into(),
+        };
+        let v = json!({"gtin": "09506000134352", "lot": "L1", "serial": null,
+            "linkType": "https://ref.gs1.org/voc/pip", "href": "https://e.example/p", "reason": "moved"});
+        assert_eq!(removed.to_value().unwrap(), v);
+        assert_eq!(LinkRemoved::from_value(&v).unwrap(), removed);
+        assert!(LinkRemoved::from_value(&json!({"gtin": "x"})).is_err());
     }
 
     #[test]

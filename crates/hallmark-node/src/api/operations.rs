@@ -1,11 +1,11 @@
 //! What each admin route takes and answers, as schemas for the OpenAPI document.
 
 use super::labels::LabelPage;
-use super::requests::{NewApiKey, PassportSubmission, Reason};
+use super::requests::{NewApiKey, NewLink, PassportSubmission, Reason};
 use super::responses::{
-    ApiKeyCreated, ApiKeyInfo, ApiKeyList, DraftCreated, DraftSaved, History, KeyChange,
-    PassportDetail, PassportPage, PassportSummary, Published, SigningKeyList, ValidationReport,
-    Whoami,
+    ApiKeyCreated, ApiKeyInfo, ApiKeyList, DraftCreated, DraftSaved, History, KeyChange, LinkInfo,
+    LinkList, PassportDetail, PassportPage, PassportSummary, Published, SigningKeyList,
+    ValidationReport, Whoami,
 };
 use crate::problem::Problem;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
@@ -98,8 +98,10 @@ impl Schemas {
             ("POST", "/passports/{id}/archive") => Some(self.reason(false)),
             ("POST", "/passports/{id}/suspend")
             | ("POST", "/passports/{id}/deactivate")
-            | ("POST", "/signing-keys/{id}/revoke") => Some(self.reason(true)),
+            | ("POST", "/signing-keys/{id}/revoke")
+            | ("DELETE", "/links/{id}") => Some(self.reason(true)),
             ("POST", "/api-keys") => Some(self.request::<NewApiKey>()),
+            ("POST", "/links") => Some(self.request::<NewLink>()),
             _ => None,
         };
         let (status, response) = match (method, tail) {
@@ -117,6 +119,9 @@ impl Schemas {
             | ("POST", "/passports/{id}/deactivate") => (200, self.response::<PassportSummary>()),
             ("GET", "/passports/{id}/history") => (200, self.response::<History>()),
             ("GET", "/labels") => (200, self.response::<LabelPage>()),
+            ("GET", "/links") => (200, self.response::<LinkList>()),
+            ("POST", "/links") => (201, self.response::<LinkInfo>()),
+            ("DELETE", "/links/{id}") => (200, self.response::<LinkInfo>()),
             ("GET", "/api-keys") => (200, self.response::<ApiKeyList>()),
             ("POST", "/api-keys") => (201, self.response::<ApiKeyCreated>()),
             ("POST", "/api-keys/{id}/revoke") => (200, self.response::<ApiKeyInfo>()),

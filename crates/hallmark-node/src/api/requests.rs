@@ -110,3 +110,43 @@ pub struct NewApiKey {
     #[schemars(extend("format" = "date-time"))]
     pub expires_at: Option<String>,
 }
+
+/// The body of `POST /api/v1/links`: a link to attach to a product identifier — the GTIN
+/// alone (model level), with a lot (batch level) or with a serial (item level; not both) —,
+/// served in the resolver's linkset entry of that level. Unknown members are refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewLink {
+    /// GTIN-8, -12, -13 or -14 with a valid check digit.
+    #[schemars(pattern(r"^([0-9]{8}|[0-9]{12,14})$"))]
+    pub gtin: String,
+    /// Lot / batch number (batch level): 1 to 20 characters of GS1 character set 82.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r#"^[A-Za-z0-9!"%&'()*+,\-./:;<=>?_]{1,20}$"#))]
+    pub lot: Option<String>,
+    /// Serial number (item level): 1 to 20 characters of GS1 character set 82.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r#"^[A-Za-z0-9!"%&'()*+,\-./:;<=>?_]{1,20}$"#))]
+    pub serial: Option<String>,
+    /// A GS1 Web Vocabulary link type (`gs1:instructions`, or in any GS1 namespace, e.g.
+    /// `https://gs1.org/voc/safetyInfo`) or one of Hallmark's (`hallmark:{name}`); never one
+    /// the node serves itself (`gs1:defaultLink`, `gs1:defaultLinkMulti`, `gs1:dpp`,
+    /// `describedby`, `hallmark:logInclusion`, `linkset`).
+    #[schemars(length(min = 1, max = 512))]
+    pub link_type: String,
+    /// The target: an absolute `https://` URL, RFC 3986 characters only, no user info.
+    #[schemars(length(min = 9, max = 2048), pattern(r"^https://"))]
+    pub href: String,
+    /// What the target is, for people (1 to 200 characters once trimmed, no control
+    /// characters).
+    #[schemars(length(min = 1, max = 200))]
+    pub title: String,
+    /// The target's media type, `type/subtype` (e.g. `application/pdf`), if known.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[A-Za-z]+/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$"))]
+    pub media_type: Option<String>,
+    /// The target's languages, each `ll` or `ll-CC` (e.g. `en`, `de-AT`), at most 16.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16), inner(pattern(r"^[a-z]{2}(-[A-Z]{2})?$")))]
+    pub hreflang: Vec<String>,
+}

@@ -13,7 +13,8 @@ use crate::service;
 use hallmark_core::access::PerAudience;
 use hallmark_keys::KeyEvent;
 use hallmark_store::{
-    ApiKeyRecord, AuditRecord, Page, PassportRecord, SignedForms, SigningKeyRecord,
+    ApiKeyRecord, AuditRecord, Page, PassportRecord, ProductLinkRecord, SignedForms,
+    SigningKeyRecord,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -761,5 +762,102 @@ impl From<service::keys::SigningKeys> for SigningKeyList {
 impl From<KeyEvent> for KeyChange {
     fn from(event: KeyEvent) -> Self {
         KeyChange { event }
+    }
+}
+
+/// An operator link (`POST /api/v1/links` 201, `DELETE /api/v1/links/{id}` 200, each item
+/// of `GET /api/v1/links`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct LinkInfo {
+    /// The link's id (UUIDv7).
+    pub id: Uuid,
+    /// `active` (served) or `removed` (for good).
+    #[schemars(schema_with = "link_status")]
+    pub status: &'static str,
+    /// The GTIN-14.
+    pub gtin: String,
+    /// The level it is served at: `model`, `batch` (with `lot`) or `item` (with `serial`).
+    #[schemars(schema_with = "super::wire::granularity")]
+    pub level: &'static str,
+    /// The lot (batch level).
+    pub lot: Option<String>,
+    /// The serial (item level).
+    pub serial: Option<String>,
+    /// The link type, a full URI (`https://ref.gs1.org/voc/…` or
+    /// `https://w3id.org/hallmark/voc/…`).
+    pub link_type: String,
+    /// The target.
+    pub href: String,
+    /// The title.
+    pub title: String,
+    /// The target's media type.
+    #[serde(rename = "type")]
+    pub media_type: Option<String>,
+    /// The target's languages.
+    pub hreflang: Vec<String>,
+    /// When it was added.
+    pub created_at: Timestamp,
+    /// When it was removed, if it was.
+    pub removed_at: Option<Timestamp>,
+    /// Why it was removed.
+    pub removed_reason: Option<String>,
+}
+
+fn link_status(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    super::names(["active", "removed"])
+}
+
+impl TryFrom<&ProductLinkRecord> for LinkInfo {
+    type Error = ApiError;
+
+    /// A stored id that is not a UUID is a logged 500 (the node writes only UUIDs).
+    fn try_from(r: &ProductLinkRecord) -> Result<Self, ApiError> {
+        let id = Uuid::try_parse(&r.id).map_err(|e| {
+            tracing::error!(link = %r.id, error = %e, "a stored link id is not a UUID");
+            ApiError::Internal
+        })?;
+        Ok(LinkInfo {
+            id,
+            status: if r.removed_at.is_some() {
+                "removed"
+            } else {
+                "active"
+            },
+            gtin: r.product.gtin.clone(),
+            level: r.product.granularity.as_str(),
+            lot: r.product.lot.clone(),
+            serial: r.product.serial.clone(),
+            link_type: r.link_type.clone(),
+            href: r.href.clone(),
+            title: r.title.clone(),
+            media_type: r.media_type.clone(),
+            hreflang: r.hreflang.clone(),
+            created_at: Timestamp(r.created_at),
+            removed_at: r.removed_at.map(Timestamp),
+            removed_reason: r.removed_reason.clone(),
+        })
+    }
+}
+
+/// `GET /api/v1/links`: the links of a GTIN, in the order they were added.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct LinkList {
+    /// The links (at most 1000).
+    pub items: Vec<LinkInfo>,
+}
+
+impl TryFrom<Vec<ProductLinkRecord>> for LinkList {
+    type Error = ApiError;
+
+    fn try_from(records: Vec<ProductLinkRecord>) -> Result<Self, ApiError> {
+        Ok(LinkList {
+            items: records
+                .iter()
+                .map(LinkInfo::try_from)
+                .collect::<Result<_, _>>()?,
+        })
     }
 }

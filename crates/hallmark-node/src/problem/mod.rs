@@ -268,6 +268,10 @@ pub enum ApiError {
     /// naming the element (400; a malformed URI is never a 404 or a 500).
     #[error("invalid GS1 Digital Link: {0}")]
     InvalidDigitalLink(hallmark_core::resolver::DigitalLinkError),
+    /// An operator link that the resolver may not serve (422 `invalid-link`, naming the
+    /// field: `identifier`, `linkType`, `href`, `title`, `type`, `hreflang`); nothing stored.
+    #[error("invalid link: {0}")]
+    InvalidLink(hallmark_core::resolver::ProductLinkError),
     /// The JSON is well formed but does not fit the expected shape.
     #[error("unprocessable: {detail}")]
     Unprocessable {
@@ -348,7 +352,9 @@ impl ApiError {
             ApiError::InputRefused(InputRefusal::Number { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::InputRefused(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unprocessable { .. } | ApiError::InvalidLink(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::RateLimited { .. } | ApiError::AuthThrottled { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -462,6 +468,10 @@ impl ApiError {
                 Problem::new("unprocessable", "Unprocessable content", status)
                     .detail(detail.clone())
             }
+            ApiError::InvalidLink(e) => Problem::new("invalid-link", "Invalid link", status)
+                .detail(e.to_string())
+                .with("field", e.field.as_str())
+                .with("reason", e.reason.clone()),
             ApiError::RateLimited { retry_after_secs } => {
                 Problem::new("rate-limited", "Too many requests", status)
                     .detail(self.to_string())
@@ -660,6 +670,10 @@ mod tests {
                 reason: "r".into(),
             }),
             ApiError::Unprocessable { detail: "x".into() },
+            ApiError::InvalidLink(hallmark_core::resolver::ProductLinkError {
+                field: hallmark_core::resolver::LinkField::Href,
+                reason: "r".into(),
+            }),
             ApiError::RateLimited {
                 retry_after_secs: 2,
             },

@@ -5,23 +5,24 @@
 //! `api::responses` type; errors convert with `?` (`From<ServiceError> for ApiError`).
 
 use crate::api::reply;
-use crate::api::requests::{NewApiKey, Reason};
+use crate::api::requests::{NewApiKey, NewLink, Reason};
 use crate::api::responses::{
-    ApiKeyCreated, ApiKeyInfo, ApiKeyList, DraftCreated, DraftSaved, History, KeyChange,
-    PassportDetail, PassportPage, PassportSummary, Published, SigningKeyList, ValidationReport,
-    Whoami,
+    ApiKeyCreated, ApiKeyInfo, ApiKeyList, DraftCreated, DraftSaved, History, KeyChange, LinkInfo,
+    LinkList, PassportDetail, PassportPage, PassportSummary, Published, SigningKeyList,
+    ValidationReport, Whoami,
 };
 use crate::apikey::Scope;
 use crate::app::AppState;
 use crate::auth::{require, Principal};
 use crate::problem::{ApiError, ApiJson};
 use crate::routes::Document;
-use crate::service::{self, PassportQuery};
+use crate::service::{self, LinkInput, LinkQuery, PassportQuery};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::header::LOCATION;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put, MethodRouter};
+use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::{Json, Router};
 use hallmark_core::keys::KeyId;
 use hallmark_core::passport::{PassportId, PassportStatus};
@@ -46,6 +47,9 @@ pub const ROUTES: &[(&str, &str, Scope)] = &[
     ("POST", "/api/v1/passports/{id}/deactivate", Scope::Write),
     ("GET", "/api/v1/passports/{id}/history", Scope::Read),
     ("GET", "/api/v1/labels", Scope::Read),
+    ("GET", "/api/v1/links", Scope::Read),
+    ("POST", "/api/v1/links", Scope::Write),
+    ("DELETE", "/api/v1/links/{id}", Scope::Write),
     ("GET", "/api/v1/api-keys", Scope::Admin),
     ("POST", "/api/v1/api-keys", Scope::Admin),
     ("POST", "/api/v1/api-keys/{id}/revoke", Scope::Admin),
@@ -74,6 +78,9 @@ fn handler(method: &str, path: &str, openapi: &Document) -> Option<MethodRouter<
         ("POST", "/passports/{id}/deactivate") => post(deactivate),
         ("GET", "/passports/{id}/history") => get(history),
         ("GET", "/labels") => get(super::qr::labels),
+        ("GET", "/links") => get(list_links),
+        ("POST", "/links") => post(add_link),
+        ("DELETE", "/links/{id}") => delete(remove_link),
         ("GET", "/api-keys") => get(list_keys),
         ("POST", "/api-keys") => post(new_key),
         ("POST", "/api-keys/{id}/revoke") => post(revoke_key),
@@ -316,6 +323,71 @@ async fn revoke_key(
     reply(&ApiKeyInfo::from(
         &app.service().revoke_api_key(&p, &id).await?,
     ))
+}
+
+/// `POST /api/v1/links`: 201 with the link and `Location: /api/v1/links/{id}`.
+async fn add_link(
+    State(app): State<AppState>,
+    p: Principal,
+    ApiJson(body): ApiJson<NewLink>,
+) -> Result<Response, ApiError> {
+    let input = LinkInput {
+        gtin: body.gtin,
+        lot: body.lot,
+        serial: body.serial,
+        link_type: body.link_type,
+        href: body.href,
+        title: body.title,
+        media_type: body.media_type,
+        hreflang: body.hreflang,
+    };
+    let link = LinkInfo::try_from(&app.service().add_link(&p, input).await?)?;
+    let location = HeaderValue::from_str(&format!("/api/v1/links/{}", link.id))
+        .map_err(|_| ApiError::Internal)?;
+    let mut r = created(&link)?;
+    r.headers_mut().insert(LOCATION, location);
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkParams {
+    gtin: Option<String>,
+    lot: Option<String>,
+    serial: Option<String>,
+    removed: Option<bool>,
+}
+
+/// `GET /api/v1/links?gtin=…[&lot=…][&serial=…][&removed=true]`.
+async fn list_links(
+    State(app): State<AppState>,
+    q: Result<Query<LinkParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = q?;
+    let gtin = q.gtin.ok_or_else(|| ApiError::BadRequest {
+        detail: "the query parameter `gtin` is required".into(),
+    })?;
+    let query = LinkQuery {
+        gtin,
+        lot: q.lot,
+        serial: q.serial,
+        removed: q.removed.unwrap_or(false),
+    };
+    reply(&LinkList::try_from(app.service().links(query).await?)?)
+}
+
+/// `DELETE /api/v1/links/{id}` with `{"reason": …}` (required): the link as removed; 404
+/// for an unknown id, 409 when already removed.
+async fn remove_link(
+    State(app): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Reason>,
+) -> Result<Json<Value>, ApiError> {
+    let reason = service::Reason::required(body.reason)?;
+    reply(&LinkInfo::try_from(
+        &app.service().remove_link(&p, &id, reason).await?,
+    )?)
 }
 
 async fn signing_keys(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {

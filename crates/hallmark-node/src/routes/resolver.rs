@@ -33,7 +33,8 @@ use axum::routing::get;
 use axum::Router;
 use hallmark_core::resolver::{
     negotiate, passport_entry, product_entry, DigitalLinkPath, LinkTypeRequest, Linkset,
-    PassportLinks, Preferences, DPP, GS1_VOC, HALLMARK_VOC, LINKSET_MEDIA_TYPE, VC, VC_JWT,
+    PassportLinks, Preferences, DPP, GS1_VOC, HALLMARK_VOC, LINKSET_MEDIA_TYPE,
+    RESERVED_LINK_TYPES, VC, VC_JWT,
 };
 use serde::Serialize;
 use std::future::Future;
@@ -225,7 +226,7 @@ async fn answer(
     let prefs = Preferences::parse(text(ACCEPT), text(ACCEPT_LANGUAGE));
     let wanted = ask(query, &prefs);
     let service = app.service();
-    let linkset = match service.resolve(path, !matches!(wanted, Ask::Default)).await {
+    let mut linkset = match service.resolve(path, !matches!(wanted, Ask::Default)).await {
         Ok(levels) => linkset(root, path, &levels, app),
         // Nothing at any level of the path, but the product has passports (per item or
         // batch): walk up to the GTIN and answer with the product (GS1 resolver 2.5.9).
@@ -234,6 +235,7 @@ async fn answer(
         }
         Err(e) => return Err(e.into()),
     };
+    add_operator_links(app, root, path, &wanted, &mut linkset).await?;
     let href = match &wanted {
         Ask::Linkset => return linkset_response(root, &linkset),
         Ask::Type(rel) => negotiate::choose(linkset.links_of(rel), &prefs)
@@ -250,6 +252,28 @@ async fn answer(
         }
     };
     redirect(&href, query)
+}
+
+/// The operator's links (`Service::resolver_links`) appended to the entries of their levels
+/// (core's `Linkset::add_product_links`: after the node's own, never replacing one; a level
+/// without an entry serves none). Only for a linkset or a `linkType` the node does not serve
+/// itself: the default redirect, and `linkType=gs1:dpp` and the other reserved types, make no
+/// extra query.
+async fn add_operator_links(
+    app: &AppState,
+    root: &Root<'_>,
+    path: &DigitalLinkPath,
+    wanted: &Ask,
+    linkset: &mut Linkset,
+) -> Result<(), ApiError> {
+    match wanted {
+        Ask::Default => return Ok(()),
+        Ask::Type(rel) if RESERVED_LINK_TYPES.contains(&rel.as_str()) => return Ok(()),
+        Ask::Type(_) | Ask::Linkset => {}
+    }
+    let links = app.service().resolver_links(path).await?;
+    linkset.add_product_links(root.base_url, path, &links);
+    Ok(())
 }
 
 /// The linkset of the levels found, most specific first.

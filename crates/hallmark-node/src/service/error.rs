@@ -40,6 +40,10 @@ pub enum ServiceError {
     /// An input of the operation is not acceptable (a missing reason, a bad label, …).
     #[error("{0}")]
     Unprocessable(String),
+    /// An operator link the resolver may not serve (core's rules), naming the field;
+    /// nothing was written.
+    #[error(transparent)]
+    InvalidLink(#[from] hallmark_core::resolver::ProductLinkError),
     /// The sector plugin found errors; nothing was written.
     #[error("the sector plugin {} {} found errors", plugin.name, plugin.version)]
     PluginRejected {

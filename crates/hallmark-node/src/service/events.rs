@@ -9,9 +9,10 @@ use crate::plugins::{GateError, PluginRef};
 use hallmark_core::access::PerAudience;
 use hallmark_core::passport::{Passport, PassportId, PassportStatus};
 use hallmark_core::tlog::event::{
-    Action, CredentialHashes, Detail, EventError, Publication, StatusChanged,
+    Action, CredentialHashes, Detail, EventError, LinkAdded, LinkRemoved, Publication,
+    StatusChanged,
 };
-use hallmark_store::AuditEvent;
+use hallmark_store::{AuditEvent, NewProductLink, ProductLinkRecord};
 use serde::Serialize;
 
 fn event(who: &Principal, action: Action, passport: Option<&PassportId>) -> AuditEvent {
@@ -165,5 +166,43 @@ pub fn api_key_revoked(
 ) -> Result<AuditEvent, EventError> {
     let mut e = with_detail(who, Action::ApiKeyRevoked, None, &ApiKeyRevoked { key_id })?;
     e.subject = Some(prefix.to_string());
+    Ok(e)
+}
+
+/// `link.added` (subject: the link's id): the identifier and the link as served.
+pub fn link_added(who: &Principal, link: &NewProductLink) -> Result<AuditEvent, EventError> {
+    let mut e = event(who, Action::LinkAdded, None);
+    e.subject = Some(link.id.clone());
+    e.detail = LinkAdded {
+        gtin: link.product.gtin.clone(),
+        lot: link.product.lot.clone(),
+        serial: link.product.serial.clone(),
+        link_type: link.link_type.clone(),
+        href: link.href.clone(),
+        title: link.title.clone(),
+        media_type: link.media_type.clone(),
+        hreflang: link.hreflang.clone(),
+    }
+    .to_value()?;
+    Ok(e)
+}
+
+/// `link.removed` (subject: the link's id): what stops being served, and why.
+pub fn link_removed(
+    who: &Principal,
+    link: &ProductLinkRecord,
+    reason: &str,
+) -> Result<AuditEvent, EventError> {
+    let mut e = event(who, Action::LinkRemoved, None);
+    e.subject = Some(link.id.clone());
+    e.detail = LinkRemoved {
+        gtin: link.product.gtin.clone(),
+        lot: link.product.lot.clone(),
+        serial: link.product.serial.clone(),
+        link_type: link.link_type.clone(),
+        href: link.href.clone(),
+        reason: reason.to_owned(),
+    }
+    .to_value()?;
     Ok(e)
 }

@@ -22,6 +22,8 @@
 //! - [`labels`]: a published passport's label — its GS1 Digital Link URI under the public
 //!   base URL and its element string — for QR codes.
 //! - [`resolver`]: the passports that answer for a GS1 Digital Link (walk-up, public read).
+//! - [`links`]: the operator's own links per product identifier (add, list, remove; the
+//!   active ones of a request's levels for the resolver's linkset).
 //! - [`events`]: the audit events these use-cases append (one place for their actions and
 //!   details).
 //!
@@ -33,6 +35,7 @@ pub mod events;
 pub mod keys;
 pub mod labels;
 pub mod lifecycle;
+pub mod links;
 pub mod passports;
 pub mod public;
 pub mod publish;
@@ -40,6 +43,7 @@ pub mod resolver;
 
 pub use error::ServiceError;
 pub use labels::{Label, LabelQuery};
+pub use links::{LinkInput, LinkQuery};
 pub use passports::{
     DraftCreated, DraftSaved, PassportQuery, PassportView, PluginCheck, Validation,
 };

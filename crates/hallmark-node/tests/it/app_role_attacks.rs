@@ -13,7 +13,9 @@
 //!   signing changes, and the row is reported;
 //! - an unsigned checkpoint row: ignored (not obeyed), reported, and the log goes on;
 //! - an event with a leaf that does not match it: never signed over; quarantined, the log
-//!   goes on.
+//!   goes on;
+//! - an operator link: its target cannot be changed, the link not deleted nor its removal
+//!   undone; a link row inserted without the node's tag is not served by the resolver.
 
 use hallmark_testkit as kit;
 use hallmark_testkit::pg;
@@ -775,5 +777,129 @@ async fn a_store_from_before_row_authentication_is_adopted_without_alarms() {
         .unwrap();
     assert!(report.legacy_leaves > 0);
     assert!(report.forgeries.is_empty(), "{:?}", report.forgeries);
+    n.stop().await;
+}
+
+/// Operator links (docs/resolver.md, "Your own links"): the app role cannot redirect a link
+/// (no UPDATE of `href`), delete it or undo its removal — the database refuses; a row it
+/// inserts directly is never served: it lacks the node's tag (and a link type the node owns
+/// or an `http://` target would also fail core's rules, checked again on every read).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_links_cannot_be_altered_and_forged_rows_are_not_served() {
+    let (data, n, passport) = setup().await;
+    let path = "/01/09506000134352/21/ATTACK-1";
+    let body = json!({ "gtin": "09506000134352", "serial": "ATTACK-1",
+        "linkType": "gs1:instructions", "href": "https://example.com/manual.pdf",
+        "title": "Manual" });
+    let added = n
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/links",
+            Some(&kit::basic()),
+            Some(&body),
+        )
+        .await;
+    assert_eq!(
+        added.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&added.body)
+    );
+    let id = added.json()["id"].as_str().unwrap().to_string();
+    let removed = n
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/links",
+            Some(&kit::basic()),
+            Some(&json!({
+            "gtin": "09506000134352", "serial": "ATTACK-1", "linkType": "gs1:safetyInfo",
+            "href": "https://example.com/sds.pdf", "title": "SDS" })),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = n
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/links/{removed}"),
+            Some(&kit::basic()),
+            Some(&json!({ "reason": "withdrawn" })),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+
+    let mut c = app_role(&data).await;
+    for sql in [
+        format!("UPDATE product_links SET href = 'https://evil.example/' WHERE id = '{id}'"),
+        format!("DELETE FROM product_links WHERE id = '{id}'"),
+        format!("UPDATE product_links SET removed_at = NULL, removed_reason = NULL WHERE id = '{removed}'"),
+    ] {
+        let r = sqlx::raw_sql(&sql).execute(&mut c).await;
+        assert!(r.is_err(), "{sql} was accepted");
+    }
+    // Rows inserted behind the node's back, with a type the node owns and with http.
+    for (i, (rel, href)) in [
+        ("https://ref.gs1.org/voc/dpp", "https://evil.example/dpp"),
+        (
+            "https://ref.gs1.org/voc/defaultLink",
+            "https://evil.example/default",
+        ),
+        ("https://ref.gs1.org/voc/pip", "http://evil.example/pip"),
+        // Within every rule but without the node's tag.
+        (
+            "https://ref.gs1.org/voc/recallStatus",
+            "https://evil.example/recall",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        sqlx::query(
+            "INSERT INTO product_links (id, gtin, granularity, lot, serial, link_type, href, \
+             title, media_type, hreflang, created_at) \
+             VALUES ($1, '09506000134352', 'item', NULL, 'ATTACK-1', $2, $3, 'x', NULL, '[]', now())",
+        )
+        .bind(format!("0190f5a8-8c3b-7000-8000-00000000000{i}"))
+        .bind(rel)
+        .bind(href)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    }
+    c.close().await.unwrap();
+
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |q: &str| {
+        let url = format!("{}{path}{q}", n.public);
+        let client = no_redirects.clone();
+        async move { Reply::from(client.get(url).send().await.unwrap()).await }
+    };
+    let linkset = get("?linkType=linkset").await;
+    assert_eq!(linkset.status, 200);
+    let text = String::from_utf8(linkset.body.clone()).unwrap();
+    assert!(!text.contains("evil.example"), "{text}");
+    assert!(text.contains("https://example.com/manual.pdf"));
+    assert!(!text.contains("https://example.com/sds.pdf"));
+    let passport_url = format!("{}/passports/{passport}", kit::BASE_URL);
+    for q in ["", "?linkType=gs1:dpp", "?linkType=gs1:defaultLink"] {
+        let r = get(q).await;
+        assert_eq!(r.status, 307, "{q}");
+        assert_eq!(
+            r.header("location"),
+            Some(format!("{passport_url}{q}").as_str()),
+            "{q}"
+        );
+    }
+    assert_eq!(get("?linkType=gs1:pip").await.status, 404);
+    assert_eq!(get("?linkType=gs1:recallStatus").await.status, 404);
+    assert_eq!(
+        get("?linkType=gs1:instructions").await.header("location"),
+        Some("https://example.com/manual.pdf?linkType=gs1:instructions")
+    );
     n.stop().await;
 }

@@ -6,6 +6,7 @@ mod app_role_attacks;
 mod auth_http;
 mod edge_http;
 mod input_http;
+mod links_http;
 mod log_http;
 mod node_http;
 mod openapi_http;

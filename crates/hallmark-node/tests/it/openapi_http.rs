@@ -305,6 +305,51 @@ async fn every_admin_route_answers_as_its_served_document_says(backend: Backend)
     assert_eq!(labels["items"][0]["id"], id.as_str(), "{labels}");
     api.expect(201, M::POST, &p("/versions"), &writer, Some(&example))
         .await;
+
+    // Operator links: add, list, remove; a reserved link type is a problem.
+    let gtin = example["uniqueProductIdentifier"]["gtin"].as_str().unwrap();
+    let link = json!({
+        "gtin": gtin, "linkType": "gs1:instructions", "href": "https://example.com/manual.pdf",
+        "title": "User manual", "type": "application/pdf", "hreflang": ["en", "de-AT"],
+    });
+    let added = api
+        .expect(201, M::POST, "/api/v1/links", &writer, Some(&link))
+        .await;
+    let mut reserved = link.clone();
+    reserved["linkType"] = json!("gs1:dpp");
+    let refused = api
+        .expect(422, M::POST, "/api/v1/links", &writer, Some(&reserved))
+        .await;
+    assert_eq!(refused["field"], "linkType");
+    let links = api
+        .expect(
+            200,
+            M::GET,
+            &format!("/api/v1/links?gtin={gtin}"),
+            &writer,
+            None,
+        )
+        .await;
+    assert_eq!(links["items"][0]["id"], added["id"], "{links}");
+    let remove = format!("/api/v1/links/{}", added["id"].as_str().unwrap());
+    let removed = api
+        .expect(
+            200,
+            M::DELETE,
+            &remove,
+            &writer,
+            Some(&json!({ "reason": "superseded" })),
+        )
+        .await;
+    assert_eq!(removed["status"], "removed");
+    api.expect(
+        409,
+        M::DELETE,
+        &remove,
+        &writer,
+        Some(&json!({ "reason": "again" })),
+    )
+    .await;
     let reason = json!({ "reason": "under investigation" });
     let summary = api
         .expect(200, M::POST, &p("/suspend"), &writer, Some(&reason))

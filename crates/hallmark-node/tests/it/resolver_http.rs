@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use std::path::Path;
 
 /// The GTIN of every fixture passport.
-const G: &str = "09506000134352";
+pub(crate) const G: &str = "09506000134352";
 /// A GTIN with a valid check digit that no passport has (GTIN-8 96385074 as 14 digits).
 const UNKNOWN_GTIN: &str = "00000096385074";
 const DEFAULT_LINK: &str = "https://ref.gs1.org/voc/defaultLink";
@@ -80,7 +80,7 @@ impl Fixture {
     }
 }
 
-fn no_redirects() -> reqwest::Client {
+pub(crate) fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -88,7 +88,7 @@ fn no_redirects() -> reqwest::Client {
 }
 
 /// Creates and publishes a battery passport with this identifier and granularity.
-async fn publish(node: &Node, identifier: Value, granularity: &str) -> String {
+pub(crate) async fn publish(node: &Node, identifier: Value, granularity: &str) -> String {
     let draft = json!({
         "uniqueProductIdentifier": identifier,
         "granularity": granularity,
@@ -114,7 +114,7 @@ async fn publish(node: &Node, identifier: Value, granularity: &str) -> String {
 }
 
 /// The passport's public URL as the resolver links to it.
-fn url(id: &str) -> String {
+pub(crate) fn url(id: &str) -> String {
     format!("{BASE_URL}/passports/{id}")
 }
 
@@ -134,13 +134,13 @@ fn linkset_header(path: &str) -> String {
     )
 }
 
-fn assert_redirect(r: &Reply, location: &str) {
+pub(crate) fn assert_redirect(r: &Reply, location: &str) {
     assert_eq!(r.status, 307, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.header("location"), Some(location));
 }
 
 /// GS1's linkset schema, compiled (the key pattern needs a look-ahead).
-fn gs1_schema() -> jsonschema::Validator {
+pub(crate) fn gs1_schema() -> jsonschema::Validator {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/specs/gs1-linkset/gs1-linkset-schema.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
@@ -159,7 +159,7 @@ fn shared_example(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn assert_valid(schema: &jsonschema::Validator, linkset: &Value) {
+pub(crate) fn assert_valid(schema: &jsonschema::Validator, linkset: &Value) {
     let errors: Vec<String> = schema.iter_errors(linkset).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{errors:#?}\n{linkset:#}");
 }

@@ -14,12 +14,14 @@
 //! - [`passports`] — drafts, publication, lifecycle, reads and listing;
 //! - [`audit`] — the audit log and its transparency-log leaves, checkpoints, quarantine;
 //! - [`keys`] — signing-key metadata;
-//! - [`api_keys`] — API keys.
+//! - [`api_keys`] — API keys;
+//! - [`links`] — operator links per product identifier (the resolver's own links).
 
 mod api_keys;
 mod audit;
 pub(crate) mod db;
 mod keys;
+mod links;
 mod passports;
 mod rows;
 mod writer;
@@ -35,9 +37,10 @@ use tokio::sync::watch;
 
 use crate::error::Result;
 use crate::model::{
-    ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, DraftRecord, NewApiKey, NewPassport,
-    NewVersion, Page, PassportFilter, PassportRecord, ProductKey, QuarantineRecord,
-    SigningKeyRecord, SigningKeyStatus, StoredLeaf, VersionRecord,
+    ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, DraftRecord, LinkFilter, NewApiKey,
+    NewPassport, NewProductLink, NewVersion, Page, PassportFilter, PassportRecord, ProductKey,
+    ProductLinkRecord, QuarantineRecord, SigningKeyRecord, SigningKeyStatus, StoredLeaf,
+    VersionRecord,
 };
 use crate::Store;
 use writer::{OpFuture, Tags, WriteTx};
@@ -356,5 +359,30 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
         keys::list_signing_keys(self).await
+    }
+
+    async fn add_link(&self, link: NewProductLink, audit: AuditEvent) -> Result<ProductLinkRecord> {
+        links::add_link(self, link, audit).await
+    }
+
+    async fn remove_link(
+        &self,
+        id: &str,
+        reason: &str,
+        audit: AuditEvent,
+    ) -> Result<ProductLinkRecord> {
+        links::remove_link(self, id, reason, audit).await
+    }
+
+    async fn get_link(&self, id: &str) -> Result<Option<ProductLinkRecord>> {
+        links::get_link(self, id).await
+    }
+
+    async fn links_for(&self, keys: &[ProductKey]) -> Result<Vec<ProductLinkRecord>> {
+        links::links_for(self, keys).await
+    }
+
+    async fn list_links(&self, filter: &LinkFilter) -> Result<Vec<ProductLinkRecord>> {
+        links::list_links(self, filter).await
     }
 }

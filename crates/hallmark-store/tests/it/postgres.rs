@@ -31,10 +31,14 @@ const TABLES: &[&str] = &[
     "log_leaves",
     "checkpoints",
     "outbox",
+    "product_links",
     "schema_migrations",
 ];
 
 struct Fixture {
+    /// An active operator link and a removed one.
+    link: String,
+    removed_link: String,
     h: PgHarness,
     published: String,
     archived: String,
@@ -118,7 +122,26 @@ async fn fixture() -> Fixture {
     .unwrap();
     app.close().await.unwrap();
     let uuid = |id: &PassportId| id.uuid().hyphenated().to_string();
+    let link = s
+        .add_link(
+            common::new_link(common::model("04012345678901"), "instructions"),
+            audit(11, "link.added"),
+        )
+        .await
+        .unwrap();
+    let removed_link = s
+        .add_link(
+            common::new_link(common::model("04012345678901"), "safetyInfo"),
+            audit(12, "link.added"),
+        )
+        .await
+        .unwrap();
+    s.remove_link(&removed_link.id, "superseded", audit(13, "link.removed"))
+        .await
+        .unwrap();
     Fixture {
+        link: link.id,
+        removed_link: removed_link.id,
         published: uuid(&p.id),
         archived: uuid(&a.id),
         draft: uuid(&d.id),
@@ -457,6 +480,66 @@ async fn attack_insert_versions_out_of_rule() {
         s.get_passport(&id).await.unwrap().status,
         PassportStatus::Published
     );
+}
+
+/// Operator links: the app role may add a link and set its removal once; it may not change
+/// a link (no column privilege), un-remove it, change a removal, add one already removed or
+/// delete one. The table owner is held by the triggers.
+#[tokio::test]
+async fn attack_product_links() {
+    let f = fixture().await;
+    let (l, r) = (&f.link, &f.removed_link);
+    let insert_removed = format!(
+        "INSERT INTO product_links VALUES ('{}', '04012345678901', 'model', NULL, NULL, \
+         'https://ref.gs1.org/voc/pip', 'https://evil.example/', 'x', NULL, '[]', now(), now(), 'x', NULL)",
+        common::new_link_id()
+    );
+    attack(
+        &f,
+        false,
+        &[
+            p(&format!("UPDATE product_links SET href = 'https://evil.example/' WHERE id = '{l}'")),
+            p(&format!("UPDATE product_links SET link_type = 'https://ref.gs1.org/voc/dpp' WHERE id = '{l}'")),
+            p(&format!("UPDATE product_links SET title = 'x', removed_at = NULL WHERE id = '{r}'")),
+            p(&format!("UPDATE product_links SET tag = sha256('\\x00') WHERE id = '{l}'")),
+            t(&format!("UPDATE product_links SET removed_at = NULL, removed_reason = NULL WHERE id = '{r}'")),
+            t(&format!("UPDATE product_links SET removed_reason = 'other' WHERE id = '{r}'")),
+            t(&format!("UPDATE product_links SET removed_at = now() WHERE id = '{r}'")),
+            t(&insert_removed),
+            p(&format!("DELETE FROM product_links WHERE id = '{r}'")),
+        ],
+    )
+    .await;
+    attack(
+        &f,
+        true,
+        &[
+            t(&format!("UPDATE product_links SET href = 'https://evil.example/' WHERE id = '{l}'")),
+            t(&format!("UPDATE product_links SET tag = sha256('\\x00') WHERE id = '{l}'")),
+            t(&format!("UPDATE product_links SET removed_at = NULL, removed_reason = NULL WHERE id = '{r}'")),
+            t(&insert_removed),
+            t(&format!("DELETE FROM product_links WHERE id = '{l}'")),
+            t("TRUNCATE product_links"),
+        ],
+    )
+    .await;
+    // What the app is allowed: recording a removal, once.
+    let mut app = f.h.app_connection().await;
+    sqlx::raw_sql(&format!(
+        "UPDATE product_links SET removed_at = now(), removed_reason = 'gone' WHERE id = '{l}'"
+    ))
+    .execute(&mut app)
+    .await
+    .unwrap();
+    app.close().await.unwrap();
+    attack(
+        &f,
+        false,
+        &[t(&format!(
+            "UPDATE product_links SET removed_at = NULL, removed_reason = NULL WHERE id = '{l}'"
+        ))],
+    )
+    .await;
 }
 
 /// The harness's store and a second node's store on the same database (as two node

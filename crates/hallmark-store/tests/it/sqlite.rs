@@ -67,6 +67,9 @@ async fn file_is_created_private_with_wal_and_reopens() {
 /// A store with: a published passport (v1) with a pending v2 draft, an archived one, a
 /// draft, a revoked API key; returns (harness, published, archived, draft).
 struct Fixture {
+    /// An active operator link and a removed one.
+    link: String,
+    removed_link: String,
     h: SqliteHarness,
     published: String,
     archived: String,
@@ -115,7 +118,26 @@ async fn fixture() -> Fixture {
     .unwrap();
     s.revoke_api_key("hm_key1", audit(8, "kr")).await.unwrap();
     let uuid = |id: &hallmark_core::passport::PassportId| id.uuid().hyphenated().to_string();
+    let link = s
+        .add_link(
+            common::new_link(common::model("04012345678901"), "instructions"),
+            audit(11, "link.added"),
+        )
+        .await
+        .unwrap();
+    let removed_link = s
+        .add_link(
+            common::new_link(common::model("04012345678901"), "safetyInfo"),
+            audit(12, "link.added"),
+        )
+        .await
+        .unwrap();
+    s.remove_link(&removed_link.id, "superseded", audit(13, "link.removed"))
+        .await
+        .unwrap();
     Fixture {
+        link: link.id,
+        removed_link: removed_link.id,
         published: uuid(&p.id),
         archived: uuid(&a.id),
         draft: uuid(&d.id),
@@ -134,6 +156,7 @@ const TABLES: &[&str] = &[
     "log_leaves",
     "checkpoints",
     "outbox",
+    "product_links",
     "schema_migrations",
 ];
 
@@ -268,6 +291,36 @@ async fn attack_delete_from_every_table() {
             .iter()
             .map(|t| format!("DELETE FROM {t}"))
             .collect::<Vec<_>>(),
+    )
+    .await;
+}
+
+/// Operator links: a link never changes, a removal is final (no un-removal, no other
+/// reason), a link is not added removed, nor replaced, nor deleted.
+#[tokio::test]
+async fn attack_product_links() {
+    let f = fixture().await;
+    let (l, r) = (&f.link, &f.removed_link);
+    attack(
+        &f,
+        &[
+            format!("UPDATE product_links SET href = 'https://evil.example/' WHERE id = '{l}'"),
+            format!("UPDATE product_links SET link_type = 'https://ref.gs1.org/voc/dpp' WHERE id = '{l}'"),
+            format!("UPDATE product_links SET tag = zeroblob(32) WHERE id = '{l}'"),
+            format!("UPDATE product_links SET removed_at = NULL, removed_reason = NULL WHERE id = '{r}'"),
+            format!("UPDATE product_links SET removed_reason = 'other' WHERE id = '{r}'"),
+            format!(
+                "INSERT INTO product_links VALUES ('{}', '04012345678901', 'model', NULL, NULL, \
+                 'https://ref.gs1.org/voc/pip', 'https://evil.example/', 'x', NULL, '[]', '2025', '2025', 'x', NULL)",
+                common::new_link_id()
+            ),
+            format!(
+                "INSERT OR REPLACE INTO product_links SELECT id, gtin, granularity, lot, serial, \
+                 link_type, 'https://evil.example/', title, media_type, hreflang, created_at, NULL, NULL, tag \
+                 FROM product_links WHERE id = '{l}'"
+            ),
+            format!("DELETE FROM product_links WHERE id = '{r}'"),
+        ],
     )
     .await;
 }

@@ -10,7 +10,9 @@ pub use hallmark_testkit::SqliteHarness;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use hallmark_core::passport::{Granularity, PassportId};
-use hallmark_store::{AuditEvent, Credentials, NewPassport, NewVersion, ProductKey, SignedForms};
+use hallmark_store::{
+    AuditEvent, Credentials, NewPassport, NewProductLink, NewVersion, ProductKey, SignedForms,
+};
 use time::OffsetDateTime;
 
 static COUNTER: AtomicU64 = AtomicU64::new(1);
@@ -77,5 +79,43 @@ pub fn new_version(version: u32, secs: i64) -> NewVersion {
             legitimate_interest: forms("legitimateInterest"),
             authority: forms("authority"),
         },
+    }
+}
+
+/// A fresh link id (a UUID; ids made later sort later).
+pub fn new_link_id() -> String {
+    new_id().uuid().hyphenated().to_string()
+}
+
+/// A new operator link on `product` of type `gs1:{name}`.
+pub fn new_link(product: ProductKey, name: &str) -> NewProductLink {
+    NewProductLink {
+        id: new_link_id(),
+        product,
+        link_type: format!("https://ref.gs1.org/voc/{name}"),
+        href: format!("https://example.com/{name}.pdf"),
+        title: format!("The {name}"),
+        media_type: Some("application/pdf".into()),
+        hreflang: vec!["en".into(), "de-AT".into()],
+    }
+}
+
+/// The model-level key of `gtin`.
+pub fn model(gtin: &str) -> ProductKey {
+    ProductKey {
+        gtin: gtin.into(),
+        granularity: Granularity::Model,
+        lot: None,
+        serial: None,
+    }
+}
+
+/// The batch-level key of `gtin` + `lot`.
+pub fn batch(gtin: &str, lot: &str) -> ProductKey {
+    ProductKey {
+        gtin: gtin.into(),
+        granularity: Granularity::Batch,
+        lot: Some(lot.into()),
+        serial: None,
     }
 }

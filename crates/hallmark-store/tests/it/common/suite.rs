@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use hallmark_core::passport::{Granularity, PassportId, PassportStatus};
 use hallmark_store::{
-    AuditEvent, NewApiKey, PassportFilter, ProductKey, SigningKeyRecord, SigningKeyStatus, Store,
-    StoreError,
+    AuditEvent, LinkFilter, NewApiKey, PassportFilter, ProductKey, SigningKeyRecord,
+    SigningKeyStatus, Store, StoreError,
 };
 use hallmark_testkit::StoreTestExt;
 use sha2::{Digest, Sha256};
 
-use super::{at, audit, item, new_passport, new_passport_for, new_version};
+use super::{at, audit, batch, item, model, new_link, new_passport, new_passport_for, new_version};
 
 /// Generates one `#[tokio::test]` per conformance case, each with a fresh harness built
 /// by `$new` (an async constructor whose value has `.store()`).
@@ -44,6 +44,7 @@ macro_rules! conformance_tests {
             deactivated_identifier_is_free_for_a_successor,
             concurrent_creates_of_one_identifier,
             committed_follows_the_writer,
+            product_links_added_listed_and_removed,
         );
     };
     (@cases $new:expr; $($case:ident),* $(,)?) => {
@@ -1151,4 +1152,203 @@ pub async fn committed_follows_the_writer(s: S) {
     .await
     .unwrap();
     assert!(!committed.has_changed().unwrap());
+}
+
+/// Operator links: added with their audit event; served (`links_for`) only for the levels
+/// asked for and only while active; listed by GTIN, lot, serial; removed once, with the
+/// reason and an audit event; at most `MAX_LINKS_PER_IDENTIFIER` active per identifier; an
+/// identifier whose parts do not fit its level is refused with nothing written.
+pub async fn product_links_added_listed_and_removed(s: S) {
+    let g = "09506000134352";
+    // Without the node's keys a link is stored untagged; with them, tagged over its bytes.
+    let untagged = s
+        .add_link(
+            new_link(model("04012345678901"), "pip"),
+            audit(0, "link.added"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(untagged.tag, None);
+    let keys = Arc::new(hallmark_store::IntegrityKeys::derive(&[7; 32]).unwrap());
+    assert!(s.set_integrity(Arc::clone(&keys)));
+    let head = s.audit_len().await.unwrap();
+    let m = s
+        .add_link(new_link(model(g), "instructions"), audit(1, "link.added"))
+        .await
+        .unwrap();
+    assert!(m.is_authentic(&keys));
+    assert!(!untagged.is_authentic(&keys));
+    let stored = s.get_link(&m.id).await.unwrap().unwrap();
+    assert_eq!(stored, m);
+    assert!(stored.is_authentic(&keys));
+    let mut moved = stored.clone();
+    moved.href = "https://evil.example/".into();
+    assert!(!moved.is_authentic(&keys));
+    assert!(!m.is_authentic(&hallmark_store::IntegrityKeys::derive(&[8; 32]).unwrap()));
+    assert_eq!(m.removed_at, None);
+    assert_eq!(m.hreflang, ["en", "de-AT"]);
+    assert_eq!(s.audit_len().await.unwrap(), head + 1);
+    let last = s.list_audit(head + 1, 1).await.unwrap();
+    assert_eq!(last[0].event.action, "link.added");
+    let b = s
+        .add_link(
+            new_link(batch(g, "L1"), "safetyInfo"),
+            audit(2, "link.added"),
+        )
+        .await
+        .unwrap();
+    let i = s
+        .add_link(new_link(item(g, "S1"), "pip"), audit(3, "link.added"))
+        .await
+        .unwrap();
+    let other = s
+        .add_link(new_link(item(g, "S2"), "pip"), audit(4, "link.added"))
+        .await
+        .unwrap();
+    assert_eq!(s.get_link(&i.id).await.unwrap().as_ref(), Some(&i));
+    assert_eq!(
+        s.get_link("00000000-0000-7000-8000-000000000000")
+            .await
+            .unwrap(),
+        None
+    );
+
+    // A request's levels: item S1, batch L1, model.
+    let levels = [item(g, "S1"), batch(g, "L1"), model(g)];
+    let ids = |v: Vec<hallmark_store::ProductLinkRecord>| -> Vec<String> {
+        v.into_iter().map(|l| l.id).collect()
+    };
+    assert_eq!(
+        ids(s.links_for(&levels).await.unwrap()),
+        [m.id.as_str(), b.id.as_str(), i.id.as_str()]
+    );
+    assert_eq!(
+        ids(s.links_for(&[model(g)]).await.unwrap()),
+        [m.id.as_str()]
+    );
+    assert!(s.links_for(&[]).await.unwrap().is_empty());
+    assert!(s
+        .links_for(&[model("09506000134369")])
+        .await
+        .unwrap()
+        .is_empty());
+
+    let filter = |lot: Option<&str>, serial: Option<&str>, removed: bool| LinkFilter {
+        gtin: g.into(),
+        lot: lot.map(Into::into),
+        serial: serial.map(Into::into),
+        removed,
+    };
+    assert_eq!(
+        s.list_links(&filter(None, None, false))
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(
+        ids(s
+            .list_links(&filter(None, Some("S2"), false))
+            .await
+            .unwrap()),
+        [other.id.as_str()]
+    );
+    assert_eq!(
+        ids(s
+            .list_links(&filter(Some("L1"), None, false))
+            .await
+            .unwrap()),
+        [b.id.as_str()]
+    );
+
+    // Removal: once, with its reason and event; gone from the resolver's lookup.
+    let head = s.audit_len().await.unwrap();
+    let removed = s
+        .remove_link(&i.id, "moved to the model level", audit(5, "link.removed"))
+        .await
+        .unwrap();
+    assert_eq!(removed.removed_at, Some(at(5)));
+    assert_eq!(
+        removed.removed_reason.as_deref(),
+        Some("moved to the model level")
+    );
+    assert_eq!(s.audit_len().await.unwrap(), head + 1);
+    assert_eq!(
+        ids(s.links_for(&levels).await.unwrap()),
+        [m.id.as_str(), b.id.as_str()]
+    );
+    assert_eq!(
+        s.list_links(&filter(None, None, false))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        s.list_links(&filter(None, None, true)).await.unwrap().len(),
+        4
+    );
+    assert!(matches!(
+        s.remove_link(&i.id, "again", audit(6, "link.removed"))
+            .await,
+        Err(StoreError::ImmutableViolation(_))
+    ));
+    assert!(matches!(
+        s.remove_link(
+            "00000000-0000-7000-8000-000000000000",
+            "x",
+            audit(6, "link.removed")
+        )
+        .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(s.audit_len().await.unwrap(), head + 1);
+
+    // The limit per identifier counts active links only.
+    let limit = hallmark_core::resolver::MAX_LINKS_PER_IDENTIFIER;
+    let key = batch(g, "FULL");
+    let mut first = None;
+    for _ in 0..limit {
+        let l = s
+            .add_link(
+                new_link(key.clone(), "certificationInfo"),
+                audit(7, "link.added"),
+            )
+            .await
+            .unwrap();
+        first.get_or_insert(l.id);
+    }
+    let head = s.audit_len().await.unwrap();
+    let refused = s
+        .add_link(
+            new_link(key.clone(), "certificationInfo"),
+            audit(8, "link.added"),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(ref m)) if m.contains("32")),
+        "{refused:?}"
+    );
+    assert_eq!(s.audit_len().await.unwrap(), head);
+    s.remove_link(&first.unwrap(), "replaced", audit(9, "link.removed"))
+        .await
+        .unwrap();
+    s.add_link(new_link(key, "certificationInfo"), audit(10, "link.added"))
+        .await
+        .unwrap();
+
+    // An identifier that does not fit its level: refused, nothing written.
+    let head = s.audit_len().await.unwrap();
+    let mut lot_and_serial = item(g, "S3");
+    lot_and_serial.lot = Some("L1".into());
+    let mut model_with_lot = model(g);
+    model_with_lot.lot = Some("L1".into());
+    for key in [lot_and_serial, model_with_lot] {
+        assert!(matches!(
+            s.add_link(new_link(key, "pip"), audit(11, "link.added"))
+                .await,
+            Err(StoreError::Constraint(_))
+        ));
+    }
+    assert_eq!(s.audit_len().await.unwrap(), head);
 }
