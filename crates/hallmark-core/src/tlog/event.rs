@@ -6,7 +6,8 @@
 //!   them are public (their leaf bytes are served under `/log/entries`).
 //! - The `detail` of the events verifiers read, as types: [`Publication`] (with the
 //!   per-audience [`CredentialHashes`]), [`StatusChanged`], [`KeyRegistered`],
-//!   [`KeyAuthenticated`], [`KeyStatusChanged`] and [`LeafQuarantined`]. Their JSON is what
+//!   [`KeyAuthenticated`], [`KeyStatusChanged`], [`LeafQuarantined`] and
+//!   [`StatusListPublished`]. Their JSON is what
 //!   nodes have always written (same member names, same values), so leaves already in a log
 //!   read back, and new leaves hash exactly as before.
 //! - [`LeafEvent`]: the canonical leaf. Leaf *i* of a log is the RFC 8785 canonical JSON of
@@ -140,12 +141,16 @@ actions! {
     /// The node signs on over a leaf the operator quarantined; detail [`LeafQuarantined`].
     /// Public.
     LogLeafQuarantined = "log.leaf-quarantined",
+    /// A version of a W3C Bitstring Status List credential was signed and stored; detail
+    /// [`StatusListPublished`]. Public: the list itself is served publicly.
+    StatusListPublished = "status_list.published",
 }
 
 impl Action {
     /// Whether the leaf bytes of an event with this action are served publicly. Only events
     /// that say nothing more than the public read path already does are: publication and
-    /// status changes, signing-key events, node start and quarantines. Drafts (a draft is
+    /// status changes, signing-key events, node start, quarantines and status list versions.
+    /// Drafts (a draft is
     /// indistinguishable from an unknown id in public), authentication events (client
     /// addresses), API-key events (labels), plugin failures and integrity alarms are
     /// withheld: served as hash only.
@@ -163,6 +168,7 @@ impl Action {
                 | Action::SigningKeyRevoked
                 | Action::NodeStarted
                 | Action::LogLeafQuarantined
+                | Action::StatusListPublished
         )
     }
 
@@ -430,6 +436,51 @@ impl Detail for LeafQuarantined {
     const NAME: &'static str = "log.leaf-quarantined";
 }
 
+/// The detail of `status_list.published`: `{"purpose","list","version","sha256","jwtSha256"}`
+/// — which list (`suspension` or `revocation`, list number 0, 1, …), which of its versions
+/// (1, 2, …), and the SHA-256 (lowercase hex) of its two secured forms exactly as stored and
+/// served: the Data Integrity credential's bytes and the `vc+jwt` compact serialisation's
+/// bytes. A verifier holding a list credential checks, with an inclusion proof of this leaf,
+/// that it is the one the node published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusListPublished {
+    /// `suspension` or `revocation`.
+    pub purpose: String,
+    /// The list number.
+    pub list: u32,
+    /// The list's version (1, 2, …).
+    pub version: u32,
+    /// SHA-256 of the Data Integrity credential's bytes (hex).
+    pub sha256: String,
+    /// SHA-256 of the `vc+jwt` form's bytes (hex).
+    pub jwt_sha256: String,
+}
+
+impl StatusListPublished {
+    /// The detail of version `version` of list `list` of `purpose`, from the digests of its
+    /// two forms.
+    pub fn new(
+        purpose: &str,
+        list: u32,
+        version: u32,
+        sha256: &[u8; 32],
+        jwt_sha256: &[u8; 32],
+    ) -> Self {
+        StatusListPublished {
+            purpose: purpose.to_owned(),
+            list,
+            version,
+            sha256: hex::encode(sha256),
+            jwt_sha256: hex::encode(jwt_sha256),
+        }
+    }
+}
+
+impl Detail for StatusListPublished {
+    const NAME: &'static str = "status_list.published";
+}
+
 /// An audit event as a transparency-log leaf:
 /// `{"seq","at","actor","action","passport","subject","detail"}`.
 ///
@@ -532,7 +583,7 @@ mod tests {
 
     #[test]
     fn actions_round_trip_as_their_strings() {
-        assert_eq!(Action::ALL.len(), 24);
+        assert_eq!(Action::ALL.len(), 25);
         for a in Action::ALL {
             assert_eq!(a.as_str().parse::<Action>().unwrap(), *a);
             assert_eq!(a.to_string(), a.as_str());
@@ -549,7 +600,7 @@ mod tests {
 
     /// The public list as it was in `hallmark-node/src/transparency/mod.rs`: the five
     /// passport publication/status actions, `node.started`, `log.leaf-quarantined` and every
-    /// `signing-key.*` action.
+    /// `signing-key.*` action; since issue 17 also `status_list.published`.
     #[test]
     fn the_public_actions_are_the_former_list() {
         let former = [
@@ -560,6 +611,7 @@ mod tests {
             "passport.deactivated",
             "node.started",
             "log.leaf-quarantined",
+            "status_list.published",
         ];
         for a in Action::ALL {
             let s = a.as_str();
@@ -747,6 +799,19 @@ mod tests {
                 .unwrap(),
             json!({"leafIndex": 7, "leafHash": hex::encode([0xab; 32]), "reason": "incident 42"})
         );
+        let list = StatusListPublished::new("suspension", 0, 3, &[0xcd; 32], &[0xef; 32]);
+        let expected = json!({
+            "purpose": "suspension",
+            "list": 0,
+            "version": 3,
+            "sha256": hex::encode([0xcd; 32]),
+            "jwtSha256": hex::encode([0xef; 32]),
+        });
+        assert_eq!(list.to_value().unwrap(), expected);
+        assert_eq!(StatusListPublished::from_value(&expected).unwrap(), list);
+        let mut missing = expected.clone();
+        missing.as_object_mut().unwrap().remove("jwtSha256");
+        assert!(StatusListPublished::from_value(&missing).is_err());
     }
 
     #[test]
