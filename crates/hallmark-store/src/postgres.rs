@@ -66,6 +66,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "live_product_identifier",
         include_str!("../migrations/postgres/0006_live_product_identifier.sql"),
     ),
+    (
+        7,
+        "status_lists",
+        include_str!("../migrations/postgres/0007_status_lists.sql"),
+    ),
 ];
 
 /// Tables that are append-only: table-wide UPDATE on them is an excess privilege.
@@ -77,6 +82,8 @@ const APPEND_ONLY: &[&str] = &[
     "schema_migrations",
     "log_integrity",
     "log_quarantine",
+    "passport_status_indexes",
+    "status_list_versions",
 ];
 
 /// The PostgreSQL-backed store, holding a pool of application-role connections.

@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "live_product_identifier",
         include_str!("../migrations/sqlite/0004_live_product_identifier.sql"),
     ),
+    (
+        5,
+        "status_lists",
+        include_str!("../migrations/sqlite/0005_status_lists.sql"),
+    ),
 ];
 
 /// The SQLite-backed store.

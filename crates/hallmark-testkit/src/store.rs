@@ -48,7 +48,7 @@ pub trait StoreTestExt: Store {
         reason: String,
         audit: AuditEvent,
     ) -> Result<PassportRecord, StoreError> {
-        self.change_status(id, PassportStatus::Suspended, Some(reason), audit)
+        self.change_status(id, PassportStatus::Suspended, Some(reason), audit, Vec::new())
             .await
     }
 
@@ -58,7 +58,7 @@ pub trait StoreTestExt: Store {
         id: &PassportId,
         audit: AuditEvent,
     ) -> Result<PassportRecord, StoreError> {
-        self.change_status(id, PassportStatus::Published, None, audit)
+        self.change_status(id, PassportStatus::Published, None, audit, Vec::new())
             .await
     }
 
@@ -69,7 +69,7 @@ pub trait StoreTestExt: Store {
         reason: Option<String>,
         audit: AuditEvent,
     ) -> Result<PassportRecord, StoreError> {
-        self.change_status(id, PassportStatus::Archived, reason, audit)
+        self.change_status(id, PassportStatus::Archived, reason, audit, Vec::new())
             .await
     }
 
@@ -80,7 +80,7 @@ pub trait StoreTestExt: Store {
         reason: String,
         audit: AuditEvent,
     ) -> Result<PassportRecord, StoreError> {
-        self.change_status(id, PassportStatus::Deactivated, Some(reason), audit)
+        self.change_status(id, PassportStatus::Deactivated, Some(reason), audit, Vec::new())
             .await
     }
 

@@ -77,5 +77,6 @@ pub fn new_version(version: u32, secs: i64) -> NewVersion {
             legitimate_interest: forms("legitimateInterest"),
             authority: forms("authority"),
         },
+        status_index: None,
     }
 }

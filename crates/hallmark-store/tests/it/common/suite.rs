@@ -258,7 +258,7 @@ pub async fn lifecycle_and_terminal_states(s: S) {
     assert_eq!(r.updated_at, at(5));
     // Terminal: nothing changes any more.
     for to in PassportStatus::ALL {
-        let e = s.change_status(&id, to, None, audit(6, "x")).await;
+        let e = s.change_status(&id, to, None, audit(6, "x"), Vec::new()).await;
         assert!(
             matches!(
                 e,
@@ -312,12 +312,12 @@ pub async fn invalid_transitions_are_typed(s: S) {
         "{e:?}"
     );
     let e = s
-        .change_status(&p.id, PassportStatus::Published, None, audit(1, "p"))
+        .change_status(&p.id, PassportStatus::Published, None, audit(1, "p"), Vec::new())
         .await;
     assert!(matches!(e, Err(StoreError::Conflict(_))), "{e:?}");
     let id = published(&s, "04012345678902").await;
     for to in [PassportStatus::Draft, PassportStatus::Published] {
-        let e = s.change_status(&id, to, None, audit(2, "x")).await;
+        let e = s.change_status(&id, to, None, audit(2, "x"), Vec::new()).await;
         assert_eq!(
             e,
             Err(StoreError::InvalidTransition {
