@@ -13,7 +13,9 @@ use std::sync::Arc;
 use common::{audit, new_passport, new_version, PgHarness};
 use hallmark_core::passport::{PassportId, PassportStatus};
 use hallmark_store::postgres::check_app_role;
-use hallmark_store::{NewApiKey, PgStore, PrivilegeError, Store, StoreError};
+use hallmark_store::{
+    NewApiKey, PgStore, PrivilegeError, StatusListPurpose, Store, StoreError,
+};
 use hallmark_testkit::StoreTestExt;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::Connection;
@@ -32,6 +34,8 @@ const TABLES: &[&str] = &[
     "checkpoints",
     "outbox",
     "schema_migrations",
+    "passport_status_indexes",
+    "status_list_versions",
 ];
 
 struct Fixture {
@@ -41,7 +45,8 @@ struct Fixture {
     draft: String,
 }
 
-/// A published passport (v1, pending v2 draft), an archived one, a draft, a revoked key,
+/// A published passport (v1 at status list position 42 of list 0, pending v2 draft), a
+/// suspension list's version 1, an archived passport (no position), a draft, a revoked key,
 /// a signing key, an outbox message, a log leaf and a checkpoint.
 async fn fixture() -> Fixture {
     let h = PgHarness::new().await;
@@ -50,7 +55,10 @@ async fn fixture() -> Fixture {
         .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
         .await
         .unwrap();
-    s.publish(&p.id, new_version(1, 1), audit(1, "p"))
+    s.publish(&p.id, common::new_version_at(1, 1, 0, 42), audit(1, "p"))
+        .await
+        .unwrap();
+    s.put_status_list(common::list_version(StatusListPurpose::Suspension, 0, 1, 1))
         .await
         .unwrap();
     s.start_version(&p.id, b"{\"v\":2}".to_vec(), audit(2, "r"))
@@ -457,6 +465,118 @@ async fn attack_insert_versions_out_of_rule() {
         s.get_passport(&id).await.unwrap().status,
         PassportStatus::Published
     );
+}
+
+#[tokio::test]
+async fn attack_status_lists() {
+    let f = fixture().await;
+    let (id, a, d) = (&f.published, &f.archived, &f.draft);
+    // A passport published without a position (as before status lists).
+    let s = f.h.store();
+    let legacy = s
+        .create_draft(new_passport("04012345678909", "battery"), audit(20, "c"))
+        .await
+        .unwrap()
+        .id;
+    s.publish(&legacy, new_version(1, 21), audit(21, "p"))
+        .await
+        .unwrap();
+    let legacy = legacy.uuid().hyphenated().to_string();
+    // A copy of the stored version 1 with some columns replaced.
+    let copy = |version: &str, audit_seq: &str| {
+        format!(
+            "INSERT INTO status_list_versions SELECT purpose, list, {version}, credential, \
+             credential_jwt, encoded_list, valid_from, valid_until, {audit_seq}, created_at \
+             FROM status_list_versions WHERE version = 1"
+        )
+    };
+    attack(
+        &f,
+        false,
+        &[
+            // A position never moves, is never freed, is never taken twice.
+            p("UPDATE passport_status_indexes SET position = 43"),
+            p(&format!(
+                "UPDATE passport_status_indexes SET passport_id = '{legacy}' WHERE passport_id = '{id}'"
+            )),
+            p("DELETE FROM passport_status_indexes"),
+            p("TRUNCATE passport_status_indexes"),
+            p(&format!(
+                "INSERT INTO passport_status_indexes VALUES ('{id}', 0, 43, now()) \
+                 ON CONFLICT (passport_id) DO UPDATE SET position = 43"
+            )),
+            t(&format!(
+                "INSERT INTO passport_status_indexes VALUES ('{id}', 1, 1, now())"
+            )),
+            t(&format!(
+                "INSERT INTO passport_status_indexes VALUES ('{legacy}', 0, 42, now())"
+            )),
+            // Taken at publication only: never for a draft or a terminal passport.
+            t(&format!(
+                "INSERT INTO passport_status_indexes VALUES ('{d}', 0, 7, now())"
+            )),
+            t(&format!(
+                "INSERT INTO passport_status_indexes VALUES ('{a}', 0, 7, now())"
+            )),
+            // A list version is never changed or deleted.
+            p("UPDATE status_list_versions SET encoded_list = 'uforged'"),
+            p("UPDATE status_list_versions SET version = 2"),
+            p("DELETE FROM status_list_versions"),
+            p("TRUNCATE status_list_versions"),
+            p(&format!(
+                "{} ON CONFLICT (purpose, list, version) DO UPDATE SET encoded_list = 'uforged'",
+                copy("version", "audit_seq")
+            )),
+            // Versions follow each other: none skipped, none twice.
+            t(&copy("3", "audit_seq")),
+            t(&copy("1", "audit_seq")),
+            t(&copy("0", "audit_seq")),
+            // The next number, but not published by its own event: another action's event,
+            // the event of version 1 (naming version 1), a fresh event naming other bytes.
+            t(&copy("2", "1")),
+            t(&copy("2", "audit_seq")),
+            t(&format!(
+                "BEGIN; \
+                 UPDATE audit_head SET next_seq = next_seq + 1 WHERE id = 1; \
+                 INSERT INTO audit_events (seq, at, actor, action, detail) \
+                 SELECT next_seq - 1, now(), 'x', 'status_list.published', \
+                 '{{\"purpose\":\"suspension\",\"list\":0,\"version\":2,\"sha256\":\"00\",\"jwtSha256\":\"00\"}}' \
+                 FROM audit_head; \
+                 {}; COMMIT;",
+                copy("2", "(SELECT max(seq) FROM audit_events)")
+            )),
+        ],
+    )
+    .await;
+    // Out of the list: a CHECK.
+    let mut app = f.h.app_connection().await;
+    let e = sqlx::raw_sql(&format!(
+        "INSERT INTO passport_status_indexes VALUES ('{legacy}', 0, 131072, now())"
+    ))
+    .execute(&mut app)
+    .await
+    .unwrap_err();
+    assert!(matches!(StoreError::from(e), StoreError::Constraint(_)));
+    app.close().await.unwrap();
+    // The store's own writes still work.
+    s.put_status_list(common::list_version(StatusListPurpose::Suspension, 0, 2, 22))
+        .await
+        .unwrap();
+    let other = s
+        .create_draft(new_passport("04012345678908", "battery"), audit(23, "c"))
+        .await
+        .unwrap()
+        .id;
+    let e = s
+        .publish(&other, common::new_version_at(1, 24, 0, 42), audit(24, "p"))
+        .await;
+    assert_eq!(
+        e.unwrap_err(),
+        StoreError::StatusIndexTaken { list: 0, index: 42 }
+    );
+    s.publish(&other, common::new_version_at(1, 24, 0, 7), audit(24, "p"))
+        .await
+        .unwrap();
 }
 
 /// The harness's store and a second node's store on the same database (as two node
