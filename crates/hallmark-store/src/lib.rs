@@ -29,8 +29,8 @@ pub use model::{
     ApiKeyHashScheme, ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, Credentials,
     DraftRecord, LeafCheck, NewApiKey, NewPassport, NewStatusListVersion, NewVersion, Page,
     PassportFilter, PassportRecord, ProductKey, QuarantineRecord, SignedForms, SigningKeyRecord,
-    SigningKeyStatus, StatusIndex, StatusListPurpose, StatusListRecord, StoredLeaf,
-    VersionRecord, STATUS_LIST_SIZE,
+    SigningKeyStatus, StatusIndex, StatusListPurpose, StatusListRecord, StoredLeaf, VersionRecord,
+    STATUS_LIST_SIZE,
 };
 
 pub use postgres::PgStore;

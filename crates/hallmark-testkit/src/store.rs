@@ -48,8 +48,14 @@ pub trait StoreTestExt: Store {
         reason: String,
         audit: AuditEvent,
     ) -> Result<PassportRecord, StoreError> {
-        self.change_status(id, PassportStatus::Suspended, Some(reason), audit, Vec::new())
-            .await
+        self.change_status(
+            id,
+            PassportStatus::Suspended,
+            Some(reason),
+            audit,
+            Vec::new(),
+        )
+        .await
     }
 
     /// Resumes (re-publishes) a suspended passport.
@@ -80,8 +86,14 @@ pub trait StoreTestExt: Store {
         reason: String,
         audit: AuditEvent,
     ) -> Result<PassportRecord, StoreError> {
-        self.change_status(id, PassportStatus::Deactivated, Some(reason), audit, Vec::new())
-            .await
+        self.change_status(
+            id,
+            PassportStatus::Deactivated,
+            Some(reason),
+            audit,
+            Vec::new(),
+        )
+        .await
     }
 
     /// The newest checkpoint, if any.

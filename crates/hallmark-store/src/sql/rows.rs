@@ -73,7 +73,8 @@ pub(crate) fn version_i32(v: u32) -> Result<i32> {
 
 /// A list number or position as stored (`INTEGER`).
 pub(crate) fn list_i32(v: u32) -> Result<i32> {
-    i32::try_from(v).map_err(|_| StoreError::Constraint(format!("status list number {v} too large")))
+    i32::try_from(v)
+        .map_err(|_| StoreError::Constraint(format!("status list number {v} too large")))
 }
 
 pub(crate) fn list_u32(v: i32) -> Result<u32> {

@@ -9,9 +9,7 @@ use std::sync::Arc;
 use common::{audit, new_passport, new_version, SqliteHarness};
 use hallmark_core::passport::{Granularity, PassportStatus};
 use hallmark_store::sqlite::connect_options;
-use hallmark_store::{
-    NewApiKey, ProductKey, SqliteStore, StatusListPurpose, Store, StoreError,
-};
+use hallmark_store::{NewApiKey, ProductKey, SqliteStore, StatusListPurpose, Store, StoreError};
 use hallmark_testkit::StoreTestExt;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};
@@ -406,8 +404,12 @@ async fn attack_status_lists() {
             "UPDATE passport_status_indexes SET position = 43".to_owned(),
             format!("UPDATE passport_status_indexes SET passport_id = '{legacy}'"),
             "DELETE FROM passport_status_indexes".to_owned(),
-            format!("INSERT OR REPLACE INTO passport_status_indexes VALUES ('{id}', 0, 43, '2025')"),
-            format!("INSERT OR REPLACE INTO passport_status_indexes VALUES ('{legacy}', 0, 42, '2025')"),
+            format!(
+                "INSERT OR REPLACE INTO passport_status_indexes VALUES ('{id}', 0, 43, '2025')"
+            ),
+            format!(
+                "INSERT OR REPLACE INTO passport_status_indexes VALUES ('{legacy}', 0, 42, '2025')"
+            ),
             format!(
                 "INSERT INTO passport_status_indexes VALUES ('{id}', 0, 43, '2025') \
                  ON CONFLICT DO UPDATE SET position = 43"
@@ -461,9 +463,14 @@ async fn attack_status_lists() {
         conn.close().await.unwrap();
     }
     // The store's own writes still work.
-    s.put_status_list(common::list_version(StatusListPurpose::Suspension, 0, 2, 22))
-        .await
-        .unwrap();
+    s.put_status_list(common::list_version(
+        StatusListPurpose::Suspension,
+        0,
+        2,
+        22,
+    ))
+    .await
+    .unwrap();
     let other = s
         .create_draft(new_passport("04012345678908", "battery"), audit(23, "c"))
         .await

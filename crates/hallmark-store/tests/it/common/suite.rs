@@ -265,7 +265,9 @@ pub async fn lifecycle_and_terminal_states(s: S) {
     assert_eq!(r.updated_at, at(5));
     // Terminal: nothing changes any more.
     for to in PassportStatus::ALL {
-        let e = s.change_status(&id, to, None, audit(6, "x"), Vec::new()).await;
+        let e = s
+            .change_status(&id, to, None, audit(6, "x"), Vec::new())
+            .await;
         assert!(
             matches!(
                 e,
@@ -319,12 +321,20 @@ pub async fn invalid_transitions_are_typed(s: S) {
         "{e:?}"
     );
     let e = s
-        .change_status(&p.id, PassportStatus::Published, None, audit(1, "p"), Vec::new())
+        .change_status(
+            &p.id,
+            PassportStatus::Published,
+            None,
+            audit(1, "p"),
+            Vec::new(),
+        )
         .await;
     assert!(matches!(e, Err(StoreError::Conflict(_))), "{e:?}");
     let id = published(&s, "04012345678902").await;
     for to in [PassportStatus::Draft, PassportStatus::Published] {
-        let e = s.change_status(&id, to, None, audit(2, "x"), Vec::new()).await;
+        let e = s
+            .change_status(&id, to, None, audit(2, "x"), Vec::new())
+            .await;
         assert_eq!(
             e,
             Err(StoreError::InvalidTransition {
@@ -1241,7 +1251,9 @@ pub async fn status_positions_are_unique_and_taken_at_publication(s: S) {
     assert!(matches!(e, Err(StoreError::Conflict(_))), "{e:?}");
     assert_eq!(s.get_passport(&a).await.unwrap().current_version, 1);
     assert_eq!(s.audit_len().await.unwrap(), len);
-    s.publish(&a, new_version(2, 6), publish(6, 2)).await.unwrap();
+    s.publish(&a, new_version(2, 6), publish(6, 2))
+        .await
+        .unwrap();
     assert_eq!(
         s.status_index(&a).await.unwrap(),
         Some(StatusIndex { list: 0, index: 7 })
@@ -1266,7 +1278,9 @@ pub async fn status_positions_are_unique_and_taken_at_publication(s: S) {
         "{e:?}"
     );
     // Published without a position (as before status lists): none.
-    s.publish(&d, new_version(1, 9), publish(9, 1)).await.unwrap();
+    s.publish(&d, new_version(1, 9), publish(9, 1))
+        .await
+        .unwrap();
     assert_eq!(s.status_index(&d).await.unwrap(), None);
 }
 
@@ -1286,7 +1300,10 @@ pub async fn status_list_versions_append_in_sequence(s: S) {
     );
     // Its event is a public log leaf naming it and the hashes of both forms.
     let event = event_and_leaf(&s, v1.seq).await;
-    assert_eq!(event.event.known_action(), Some(Action::StatusListPublished));
+    assert_eq!(
+        event.event.known_action(),
+        Some(Action::StatusListPublished)
+    );
     assert!(Action::StatusListPublished.is_public());
     let detail = StatusListPublished::from_value(&event.event.detail).unwrap();
     assert_eq!(
@@ -1376,11 +1393,17 @@ pub async fn status_list_versions_append_in_sequence(s: S) {
     assert_eq!(s.status_list_latest(REVOCATION, 1).await.unwrap(), None);
     // Every version stays readable, as stored.
     assert_eq!(
-        s.status_list_version(SUSPENSION, 0, 1).await.unwrap().as_ref(),
+        s.status_list_version(SUSPENSION, 0, 1)
+            .await
+            .unwrap()
+            .as_ref(),
         Some(&v1)
     );
     assert_eq!(
-        s.status_list_version(SUSPENSION, 0, 2).await.unwrap().as_ref(),
+        s.status_list_version(SUSPENSION, 0, 2)
+            .await
+            .unwrap()
+            .as_ref(),
         Some(&v2)
     );
     assert_eq!(s.status_list_version(SUSPENSION, 0, 3).await.unwrap(), None);
@@ -1423,7 +1446,10 @@ pub async fn status_change_writes_its_list_versions_atomically(s: S) {
     assert_eq!(status_event.event.action, "passport.suspended");
     assert_eq!(status_event.event.passport, Some(id));
     let list_event = event_and_leaf(&s, before + 2).await;
-    assert_eq!(list_event.event.known_action(), Some(Action::StatusListPublished));
+    assert_eq!(
+        list_event.event.known_action(),
+        Some(Action::StatusListPublished)
+    );
     assert_eq!(list_event.event.passport, None);
     let latest = s.status_list_latest(SUSPENSION, 0).await.unwrap().unwrap();
     assert_eq!((latest.version, latest.seq), (2, before + 2));
@@ -1463,7 +1489,13 @@ pub async fn status_change_writes_its_list_versions_atomically(s: S) {
         )
         .await;
     assert!(
-        matches!(e, Err(StoreError::StatusListConflict { purpose: StatusListPurpose::Revocation, .. })),
+        matches!(
+            e,
+            Err(StoreError::StatusListConflict {
+                purpose: StatusListPurpose::Revocation,
+                ..
+            })
+        ),
         "{e:?}"
     );
     // Versions of another list, two of one purpose, an event that does not name its version.
@@ -1471,7 +1503,10 @@ pub async fn status_change_writes_its_list_versions_atomically(s: S) {
     unnamed.event = audit(4, "status_list.published");
     for lists in [
         vec![list_version(SUSPENSION, 1, 1, 4)],
-        vec![list_version(SUSPENSION, 0, 3, 4), list_version(SUSPENSION, 0, 4, 4)],
+        vec![
+            list_version(SUSPENSION, 0, 3, 4),
+            list_version(SUSPENSION, 0, 4, 4),
+        ],
         vec![unnamed],
     ] {
         let e = s
@@ -1495,18 +1530,29 @@ pub async fn status_change_writes_its_list_versions_atomically(s: S) {
             vec![list_version(SUSPENSION, 0, 3, 4)],
         )
         .await;
-    assert!(matches!(e, Err(StoreError::InvalidTransition { .. })), "{e:?}");
+    assert!(
+        matches!(e, Err(StoreError::InvalidTransition { .. })),
+        "{e:?}"
+    );
     assert_eq!(s.audit_len().await.unwrap(), len);
     assert_eq!(
         s.get_passport(&id).await.unwrap().status,
         PassportStatus::Suspended
     );
     assert_eq!(
-        s.status_list_latest(SUSPENSION, 0).await.unwrap().unwrap().version,
+        s.status_list_latest(SUSPENSION, 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
         2
     );
     assert_eq!(
-        s.status_list_latest(REVOCATION, 0).await.unwrap().unwrap().version,
+        s.status_list_latest(REVOCATION, 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
         1
     );
 
@@ -1539,11 +1585,19 @@ pub async fn status_change_writes_its_list_versions_atomically(s: S) {
     .unwrap();
     assert_eq!(s.audit_len().await.unwrap(), before + 3);
     assert_eq!(
-        s.status_list_latest(SUSPENSION, 0).await.unwrap().unwrap().seq,
+        s.status_list_latest(SUSPENSION, 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .seq,
         before + 2
     );
     assert_eq!(
-        s.status_list_latest(REVOCATION, 0).await.unwrap().unwrap().seq,
+        s.status_list_latest(REVOCATION, 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .seq,
         before + 3
     );
 
@@ -1569,9 +1623,14 @@ pub async fn concurrent_status_changes_of_one_list_conflict(s: S) {
     // Passports in one list, each suspended concurrently with "latest + 1" as each read it:
     // exactly one commits; every other is a typed conflict that left its passport as it was.
     let mut ids = Vec::new();
-    for (n, gtin) in ["04012345678901", "04012345678902", "04012345678903", "04012345678904"]
-        .into_iter()
-        .enumerate()
+    for (n, gtin) in [
+        "04012345678901",
+        "04012345678902",
+        "04012345678903",
+        "04012345678904",
+    ]
+    .into_iter()
+    .enumerate()
     {
         ids.push(published_at(&s, gtin, 0, 100 + n as u32).await);
     }
@@ -1599,7 +1658,11 @@ pub async fn concurrent_status_changes_of_one_list_conflict(s: S) {
     for (id, task) in ids.iter().zip(tasks) {
         match task.await.unwrap() {
             Ok(rec) => won.push(rec.id),
-            Err(StoreError::StatusListConflict { expected: 3, got: 2, .. }) => {
+            Err(StoreError::StatusListConflict {
+                expected: 3,
+                got: 2,
+                ..
+            }) => {
                 assert_eq!(
                     s.get_passport(id).await.unwrap().status,
                     PassportStatus::Published
@@ -1615,7 +1678,11 @@ pub async fn concurrent_status_changes_of_one_list_conflict(s: S) {
     );
     assert_eq!(s.audit_len().await.unwrap(), before + 2);
     assert_eq!(
-        s.status_list_latest(SUSPENSION, 0).await.unwrap().unwrap().version,
+        s.status_list_latest(SUSPENSION, 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
         2
     );
 }
