@@ -113,7 +113,7 @@ pub trait Store: Send + Sync {
     ///
     /// `lists` are the status list versions re-signed for this change (normally one; both
     /// purposes when both bits change; none when no bit does): each of the passport's own
-    /// list, at most one per purpose, each with its own `status_list.published` event. The
+    /// list, at most one per purpose, each with its own `status-list.published` event. The
     /// status, its audit event, the list versions and their events are ONE transaction: a
     /// list version that is not its list's latest + 1 is
     /// [`StoreError::StatusListConflict`] (re-read, re-sign, retry) and nothing is written,
@@ -141,7 +141,7 @@ pub trait Store: Send + Sync {
     /// Stores a status list version that comes with no status change: a list's first
     /// (all-zero) version, or a re-signing of unchanged bits. It must be the list's latest
     /// + 1 ([`StoreError::StatusListConflict`] otherwise, nothing written); its
-    /// `status_list.published` event is appended in the same transaction.
+    /// `status-list.published` event is appended in the same transaction.
     async fn put_status_list(
         &self,
         version: NewStatusListVersion,

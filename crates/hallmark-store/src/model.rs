@@ -641,7 +641,7 @@ pub struct NewStatusListVersion {
     pub valid_from: OffsetDateTime,
     /// The credential's `validUntil` (after `valid_from`).
     pub valid_until: OffsetDateTime,
-    /// Its `status_list.published` event: the detail must be
+    /// Its `status-list.published` event: the detail must be
     /// [`StatusListPublished`](hallmark_core::tlog::event::StatusListPublished) naming this
     /// purpose, list and version and the SHA-256 of `credential` and of `credential_jwt`;
     /// the store refuses anything else (`Constraint`) before writing.
@@ -690,7 +690,7 @@ impl NewStatusListVersion {
         );
         if detail != expected {
             return refuse(
-                "its status_list.published event does not name it and the SHA-256 of its forms"
+                "its status-list.published event does not name it and the SHA-256 of its forms"
                     .to_owned(),
             );
         }
@@ -717,7 +717,7 @@ pub struct StatusListRecord {
     pub valid_from: OffsetDateTime,
     /// `validUntil`.
     pub valid_until: OffsetDateTime,
-    /// The sequence number of its `status_list.published` audit event (its
+    /// The sequence number of its `status-list.published` audit event (its
     /// transparency-log leaf is `seq - 1`).
     pub seq: u64,
     /// When it was stored.

@@ -69,7 +69,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (
         7,
         "status_lists",
-        include_str!("../migrations/postgres/0007_status_lists.sql"),
+        include_str!("../migrations/postgres/0008_status_lists.sql"),
     ),
 ];
 

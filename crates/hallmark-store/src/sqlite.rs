@@ -42,7 +42,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         5,
         "status_lists",
-        include_str!("../migrations/sqlite/0005_status_lists.sql"),
+        include_str!("../migrations/sqlite/0006_status_lists.sql"),
     ),
 ];
 

@@ -143,7 +143,7 @@ actions! {
     LogLeafQuarantined = "log.leaf-quarantined",
     /// A version of a W3C Bitstring Status List credential was signed and stored; detail
     /// [`StatusListPublished`]. Public: the list itself is served publicly.
-    StatusListPublished = "status_list.published",
+    StatusListPublished = "status-list.published",
 }
 
 impl Action {
@@ -436,7 +436,7 @@ impl Detail for LeafQuarantined {
     const NAME: &'static str = "log.leaf-quarantined";
 }
 
-/// The detail of `status_list.published`: `{"purpose","list","version","sha256","jwtSha256"}`
+/// The detail of `status-list.published`: `{"purpose","list","version","sha256","jwtSha256"}`
 /// — which list (`suspension` or `revocation`, list number 0, 1, …), which of its versions
 /// (1, 2, …), and the SHA-256 (lowercase hex) of its two secured forms exactly as stored and
 /// served: the Data Integrity credential's bytes and the `vc+jwt` compact serialisation's
@@ -478,7 +478,7 @@ impl StatusListPublished {
 }
 
 impl Detail for StatusListPublished {
-    const NAME: &'static str = "status_list.published";
+    const NAME: &'static str = "status-list.published";
 }
 
 /// An audit event as a transparency-log leaf:
@@ -600,7 +600,7 @@ mod tests {
 
     /// The public list as it was in `hallmark-node/src/transparency/mod.rs`: the five
     /// passport publication/status actions, `node.started`, `log.leaf-quarantined` and every
-    /// `signing-key.*` action; since issue 17 also `status_list.published`.
+    /// `signing-key.*` action; since issue 17 also `status-list.published`.
     #[test]
     fn the_public_actions_are_the_former_list() {
         let former = [
@@ -611,7 +611,7 @@ mod tests {
             "passport.deactivated",
             "node.started",
             "log.leaf-quarantined",
-            "status_list.published",
+            "status-list.published",
         ];
         for a in Action::ALL {
             let s = a.as_str();

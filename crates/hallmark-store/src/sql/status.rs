@@ -1,6 +1,6 @@
 //! Status lists (W3C Bitstring Status List): each passport's position, taken in its
 //! publish transaction, and the signed versions of each list, each stored with its
-//! `status_list.published` audit event (a transparency-log leaf) in one transaction.
+//! `status-list.published` audit event (a transparency-log leaf) in one transaction.
 //!
 //! Writes check first and write after: a taken position, a version that is not the list's
 //! latest + 1, or an event that does not name its version is refused before any statement
@@ -147,7 +147,7 @@ pub(super) async fn check_list_version<B: Backend>(
     Ok(())
 }
 
-/// Appends the version's `status_list.published` event (and log leaf), then the version
+/// Appends the version's `status-list.published` event (and log leaf), then the version
 /// row naming it. Checked by [`check_list_version`] first.
 pub(super) async fn insert_list_version<B: Backend>(
     tx: &mut WriteTx<B>,

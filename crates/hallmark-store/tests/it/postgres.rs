@@ -537,7 +537,7 @@ async fn attack_status_lists() {
                 "BEGIN; \
                  UPDATE audit_head SET next_seq = next_seq + 1 WHERE id = 1; \
                  INSERT INTO audit_events (seq, at, actor, action, detail) \
-                 SELECT next_seq - 1, now(), 'x', 'status_list.published', \
+                 SELECT next_seq - 1, now(), 'x', 'status-list.published', \
                  '{{\"purpose\":\"suspension\",\"list\":0,\"version\":2,\"sha256\":\"00\",\"jwtSha256\":\"00\"}}' \
                  FROM audit_head; \
                  {}; COMMIT;",

@@ -451,7 +451,7 @@ async fn attack_status_lists() {
             "BEGIN; \
              UPDATE audit_head SET next_seq = next_seq + 1 WHERE id = 1; \
              INSERT INTO audit_events (seq, at, actor, action, detail) \
-             SELECT next_seq - 1, '2025', 'x', 'status_list.published', '{detail}' FROM audit_head; \
+             SELECT next_seq - 1, '2025', 'x', 'status-list.published', '{detail}' FROM audit_head; \
              {};",
             copy("", &row_version.to_string(), "(SELECT max(seq) FROM audit_events)")
         );

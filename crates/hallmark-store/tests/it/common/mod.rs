@@ -95,7 +95,7 @@ pub fn new_version_at(version: u32, secs: i64, list: u32, index: u32) -> NewVers
 }
 
 /// A status list version as the node would store it: stand-in credential bytes and JWT
-/// (unique per purpose, list and version) and its `status_list.published` event naming it
+/// (unique per purpose, list and version) and its `status-list.published` event naming it
 /// and their SHA-256.
 pub fn list_version(
     purpose: StatusListPurpose,

@@ -1500,7 +1500,7 @@ pub async fn status_change_writes_its_list_versions_atomically(s: S) {
     );
     // Versions of another list, two of one purpose, an event that does not name its version.
     let mut unnamed = list_version(SUSPENSION, 0, 3, 4);
-    unnamed.event = audit(4, "status_list.published");
+    unnamed.event = audit(4, "status-list.published");
     for lists in [
         vec![list_version(SUSPENSION, 1, 1, 4)],
         vec![

@@ -1,4 +1,4 @@
--- Hallmark store, PostgreSQL, migration 0007: W3C Bitstring Status List (issue 17).
+-- Hallmark store, PostgreSQL, migration 0008: W3C Bitstring Status List (issue 17).
 --
 -- Two permanent tables (docs/database.md, "Status lists"):
 --
@@ -7,7 +7,7 @@
 --   position is never reused (unique per list) or moved (no UPDATE), and never freed (no
 --   DELETE), even when the passport is deactivated.
 -- - status_list_versions: every signed version of every list credential (per purpose and
---   list, versions 1, 2, … without gaps), each published by its own `status_list.published`
+--   list, versions 1, 2, … without gaps), each published by its own `status-list.published`
 --   audit event in the same transaction, whose detail names the row and the SHA-256 of both
 --   stored forms. Insert-only.
 
@@ -62,7 +62,7 @@ CREATE TABLE status_list_versions (
         CHECK (length(encoded_list) BETWEEN 2 AND 262144 AND encoded_list LIKE 'u%'),
     valid_from     TIMESTAMPTZ NOT NULL,
     valid_until    TIMESTAMPTZ NOT NULL,
-    -- The status_list.published audit event (its log leaf is audit_seq - 1).
+    -- The status-list.published audit event (its log leaf is audit_seq - 1).
     audit_seq      BIGINT NOT NULL UNIQUE REFERENCES audit_events (seq),
     created_at     TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (purpose, list, version),
@@ -70,7 +70,7 @@ CREATE TABLE status_list_versions (
 );
 
 -- Versions of a list follow each other without gaps from 1, and each is published by its
--- own status_list.published event naming it and the SHA-256 of both stored forms.
+-- own status-list.published event naming it and the SHA-256 of both stored forms.
 CREATE FUNCTION status_list_versions_guard_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     latest INTEGER;
@@ -84,8 +84,8 @@ BEGIN
             NEW.purpose, NEW.list, latest + 1, NEW.version USING ERRCODE = 'HM003';
     END IF;
     SELECT * INTO ev FROM audit_events WHERE seq = NEW.audit_seq;
-    IF ev.action IS DISTINCT FROM 'status_list.published' THEN
-        RAISE EXCEPTION 'hallmark:conflict: a status list version is published by its own status_list.published audit event'
+    IF ev.action IS DISTINCT FROM 'status-list.published' THEN
+        RAISE EXCEPTION 'hallmark:conflict: a status list version is published by its own status-list.published audit event'
             USING ERRCODE = 'HM003';
     END IF;
     BEGIN
@@ -100,7 +100,7 @@ BEGIN
        OR d ->> 'sha256' IS DISTINCT FROM encode(sha256(NEW.credential), 'hex')
        OR d ->> 'jwtSha256' IS DISTINCT FROM encode(sha256(convert_to(NEW.credential_jwt, 'UTF8')), 'hex')
     THEN
-        RAISE EXCEPTION 'hallmark:conflict: the status_list.published event % does not name status list %/% version % and the SHA-256 of its forms',
+        RAISE EXCEPTION 'hallmark:conflict: the status-list.published event % does not name status list %/% version % and the SHA-256 of its forms',
             NEW.audit_seq, NEW.purpose, NEW.list, NEW.version USING ERRCODE = 'HM003';
     END IF;
     RETURN NEW;

@@ -1,6 +1,6 @@
--- Hallmark store, SQLite, migration 0005: W3C Bitstring Status List (issue 17). The same
--- tables and rules as PostgreSQL migration 0007 (see there), as RAISE(ABORT, …) triggers.
--- SQLite has no sha256(): the store checks that a status_list.published event's hashes are
+-- Hallmark store, SQLite, migration 0006: W3C Bitstring Status List (issue 17). The same
+-- tables and rules as PostgreSQL migration 0008 (see there), as RAISE(ABORT, …) triggers.
+-- SQLite has no sha256(): the store checks that a status-list.published event's hashes are
 -- those of the stored forms before it writes (both backends); the trigger here checks that
 -- the event names the row.
 
@@ -56,12 +56,12 @@ BEGIN SELECT RAISE(ABORT, 'hallmark:conflict: the next version of a status list 
 CREATE TRIGGER status_list_versions_guard_event BEFORE INSERT ON status_list_versions
 WHEN NOT EXISTS (
     SELECT 1 FROM audit_events e
-     WHERE e.seq = NEW.audit_seq AND e.action = 'status_list.published'
+     WHERE e.seq = NEW.audit_seq AND e.action = 'status-list.published'
        AND json_valid(e.detail)
        AND json_extract(e.detail, '$.purpose') IS NEW.purpose
        AND json_extract(e.detail, '$.list') IS NEW.list
        AND json_extract(e.detail, '$.version') IS NEW.version)
-BEGIN SELECT RAISE(ABORT, 'hallmark:conflict: a status list version is published by its own status_list.published audit event naming it'); END;
+BEGIN SELECT RAISE(ABORT, 'hallmark:conflict: a status list version is published by its own status-list.published audit event naming it'); END;
 
 CREATE TRIGGER status_list_versions_no_update BEFORE UPDATE ON status_list_versions
 BEGIN SELECT RAISE(ABORT, 'hallmark:immutable: status list versions are append-only'); END;
