@@ -24,6 +24,28 @@ pub enum StoreError {
         /// The live passport that has it (`None` if it was deactivated in the meantime).
         existing: Option<hallmark_core::passport::PassportId>,
     },
+    /// The status list position drawn for a passport at its first publication is another
+    /// passport's: nothing was written; draw again.
+    #[error("status list {list} position {index} is taken by another passport")]
+    StatusIndexTaken {
+        /// The list number.
+        list: u32,
+        /// The position.
+        index: u32,
+    },
+    /// A status list version to store is not the list's latest version + 1 (another write
+    /// stored one first): nothing was written; re-read the latest, re-sign and retry.
+    #[error("status list {purpose}/{list}: the next version is {expected}, not {got}")]
+    StatusListConflict {
+        /// The list's purpose.
+        purpose: crate::model::StatusListPurpose,
+        /// The list number.
+        list: u32,
+        /// The latest stored version + 1.
+        expected: u32,
+        /// The version given.
+        got: u32,
+    },
     /// The operation would change something permanent (a published version, an audit
     /// event, a terminal passport, a revoked key); refused by the database's triggers or by
     /// the store before reaching them.
@@ -164,6 +186,17 @@ pub(crate) fn is_identifier_conflict(e: &sqlx::Error) -> bool {
         matches!(db.kind(), sqlx::error::ErrorKind::UniqueViolation)
             && (db.constraint() == Some(LIVE_IDENTIFIER_INDEX)
                 || db.message().contains(LIVE_IDENTIFIER_INDEX))
+    })
+}
+
+/// Whether `e` is the refusal of a second passport at a status list position: the unique
+/// constraint `passport_status_indexes_position` (PostgreSQL names it; SQLite names the
+/// columns `passport_status_indexes.list, passport_status_indexes.position`).
+pub(crate) fn is_status_index_taken(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|db| {
+        matches!(db.kind(), sqlx::error::ErrorKind::UniqueViolation)
+            && (db.constraint() == Some("passport_status_indexes_position")
+                || db.message().contains("passport_status_indexes.position"))
     })
 }
 

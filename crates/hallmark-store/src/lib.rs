@@ -27,9 +27,10 @@ pub use error::{PrivilegeError, StoreError};
 pub use hallmark_core::integrity::IntegrityKeys;
 pub use model::{
     ApiKeyHashScheme, ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, Credentials,
-    DraftRecord, LeafCheck, LinkFilter, NewApiKey, NewPassport, NewProductLink, NewVersion, Page,
-    PassportFilter, PassportRecord, ProductKey, ProductLinkRecord, QuarantineRecord, SignedForms,
-    SigningKeyRecord, SigningKeyStatus, StoredLeaf, VersionRecord,
+    DraftRecord, LeafCheck, LinkFilter, NewApiKey, NewPassport, NewProductLink,
+    NewStatusListVersion, NewVersion, Page, PassportFilter, PassportRecord, ProductKey,
+    ProductLinkRecord, QuarantineRecord, SignedForms, SigningKeyRecord, SigningKeyStatus,
+    StatusIndex, StatusListPurpose, StatusListRecord, StoredLeaf, VersionRecord, STATUS_LIST_SIZE,
 };
 
 pub use postgres::PgStore;
@@ -94,8 +95,12 @@ pub trait Store: Send + Sync {
     /// Publishes the pending draft as `version` (which must be `current + 1`): stores the
     /// signed credentials, makes the passport `published` (first time: sets
     /// `published_at`) and advances `current_version`, atomically. A suspended passport
-    /// must be resumed first. Returns the stored version and the sequence number of the
-    /// `passport.published` audit event it appended (its log leaf is `seq - 1`).
+    /// must be resumed first. With [`NewVersion::status_index`], the passport's status list
+    /// position is stored in the same transaction: a position another passport holds is
+    /// [`StoreError::StatusIndexTaken`] (draw again), a passport that already has one is
+    /// `Conflict`; either way nothing is written. Returns the stored version and the
+    /// sequence number of the `passport.published` audit event it appended (its log leaf is
+    /// `seq - 1`).
     async fn publish(
         &self,
         id: &PassportId,
@@ -105,13 +110,57 @@ pub trait Store: Send + Sync {
 
     /// Moves the passport to `to` (suspend, resume, archive, deactivate) if the lifecycle
     /// allows it. `draft → published` goes through [`publish`](Store::publish) instead.
+    ///
+    /// `lists` are the status list versions re-signed for this change (normally one; both
+    /// purposes when both bits change; none when no bit does): each of the passport's own
+    /// list, at most one per purpose, each with its own `status-list.published` event. The
+    /// status, its audit event, the list versions and their events are ONE transaction: a
+    /// list version that is not its list's latest + 1 is
+    /// [`StoreError::StatusListConflict`] (re-read, re-sign, retry) and nothing is written,
+    /// the passport's status included.
     async fn change_status(
         &self,
         id: &PassportId,
         to: PassportStatus,
         reason: Option<String>,
         audit: AuditEvent,
+        lists: Vec<NewStatusListVersion>,
     ) -> Result<PassportRecord, StoreError>;
+
+    /// The passport's status list position, if it has one (taken at its first publication
+    /// since status lists; passports published before have none).
+    async fn status_index(&self, id: &PassportId) -> Result<Option<StatusIndex>, StoreError>;
+
+    /// How many passports hold a position in list `list` (its fill: past a threshold the
+    /// node draws new positions in the next list).
+    async fn count_status_indexes(&self, list: u32) -> Result<u64, StoreError>;
+
+    /// The highest list number in use (by a position or a stored list version), if any.
+    async fn last_status_list(&self) -> Result<Option<u32>, StoreError>;
+
+    /// Stores a status list version that comes with no status change: a list's first
+    /// (all-zero) version, or a re-signing of unchanged bits. It must be the list's latest
+    /// + 1 ([`StoreError::StatusListConflict`] otherwise, nothing written); its
+    /// `status-list.published` event is appended in the same transaction.
+    async fn put_status_list(
+        &self,
+        version: NewStatusListVersion,
+    ) -> Result<StatusListRecord, StoreError>;
+
+    /// The newest stored version of a list, if any (one indexed read: the public read path).
+    async fn status_list_latest(
+        &self,
+        purpose: StatusListPurpose,
+        list: u32,
+    ) -> Result<Option<StatusListRecord>, StoreError>;
+
+    /// One stored version of a list, if it exists.
+    async fn status_list_version(
+        &self,
+        purpose: StatusListPurpose,
+        list: u32,
+        version: u32,
+    ) -> Result<Option<StatusListRecord>, StoreError>;
 
     /// The passport's index row.
     async fn get_passport(&self, id: &PassportId) -> Result<PassportRecord, StoreError>;

@@ -262,6 +262,13 @@ pub struct NewVersion {
     pub signed_at: OffsetDateTime,
     /// Per-audience credentials.
     pub credentials: Credentials,
+    /// The passport's status list position, drawn by the node for a passport that has none
+    /// yet (its first publication): stored in the same transaction, for good. `None` when
+    /// the passport already has one ([`crate::Store::status_index`]) or is published without
+    /// status entries. A position another passport holds is refused with
+    /// [`StoreError::StatusIndexTaken`](crate::StoreError::StatusIndexTaken) and nothing is
+    /// written.
+    pub status_index: Option<StatusIndex>,
 }
 
 /// A stored, published, immutable version.
@@ -652,5 +659,165 @@ pub struct QuarantineRecord {
     /// Why.
     pub reason: String,
     /// When.
+    pub created_at: OffsetDateTime,
+}
+
+/// Positions in one status list: the W3C Bitstring Status List's minimum list length
+/// (131,072 entries, for herd privacy); the same as `hallmark_core::status::LIST_SIZE`.
+pub const STATUS_LIST_SIZE: u32 = 131_072;
+
+/// A passport's position in the status lists: list number `list` (0, 1, …), bit `index`
+/// (0 ‥ [`STATUS_LIST_SIZE`] − 1). One per passport, for all its versions and audiences and
+/// both purposes; never reused by another passport, never moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StatusIndex {
+    /// The list number.
+    pub list: u32,
+    /// The bit within the list.
+    pub index: u32,
+}
+
+/// What a status list says: `suspension` (bit set while suspended) or `revocation` (bit set
+/// for good when deactivated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StatusListPurpose {
+    /// `suspension`.
+    Suspension,
+    /// `revocation`.
+    Revocation,
+}
+
+impl StatusListPurpose {
+    /// Both purposes.
+    pub const ALL: [StatusListPurpose; 2] =
+        [StatusListPurpose::Suspension, StatusListPurpose::Revocation];
+
+    /// Stored text form (the W3C `statusPurpose`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusListPurpose::Suspension => "suspension",
+            StatusListPurpose::Revocation => "revocation",
+        }
+    }
+
+    /// Parses the stored text form.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "suspension" => Some(StatusListPurpose::Suspension),
+            "revocation" => Some(StatusListPurpose::Revocation),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for StatusListPurpose {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A signed version of a status list credential to store, with the audit event that
+/// publishes it (a transparency-log leaf).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewStatusListVersion {
+    /// The purpose.
+    pub purpose: StatusListPurpose,
+    /// The list number.
+    pub list: u32,
+    /// Must be the list's latest version + 1 (1 for a new list); otherwise
+    /// [`StoreError::StatusListConflict`](crate::StoreError::StatusListConflict) and nothing
+    /// is written.
+    pub version: u32,
+    /// The Data Integrity credential, its bytes exactly as served.
+    pub credential: Vec<u8>,
+    /// The `vc+jwt` compact serialisation.
+    pub credential_jwt: String,
+    /// The credential's `encodedList` (multibase base64url of the GZIP of the bits, `u…`),
+    /// so the next version starts from these bits without parsing the credential.
+    pub encoded_list: String,
+    /// The credential's `validFrom`.
+    pub valid_from: OffsetDateTime,
+    /// The credential's `validUntil` (after `valid_from`).
+    pub valid_until: OffsetDateTime,
+    /// Its `status-list.published` event: the detail must be
+    /// [`StatusListPublished`](hallmark_core::tlog::event::StatusListPublished) naming this
+    /// purpose, list and version and the SHA-256 of `credential` and of `credential_jwt`;
+    /// the store refuses anything else (`Constraint`) before writing.
+    pub event: AuditEvent,
+}
+
+impl NewStatusListVersion {
+    /// Checks the version against its own event, before anything is written.
+    pub(crate) fn check(&self) -> Result<(), crate::StoreError> {
+        use hallmark_core::tlog::event::{Detail, StatusListPublished};
+        use sha2::{Digest, Sha256};
+        let refuse = |why: String| {
+            Err(crate::StoreError::Constraint(format!(
+                "status list {}/{} version {}: {why}",
+                self.purpose, self.list, self.version
+            )))
+        };
+        if self.version == 0 {
+            return refuse("versions are numbered from 1".to_owned());
+        }
+        if self.valid_until <= self.valid_from {
+            return refuse("validUntil is not after validFrom".to_owned());
+        }
+        if !self.encoded_list.starts_with('u') || self.encoded_list.len() < 2 {
+            return refuse("the encoded list is not multibase base64url ('u…')".to_owned());
+        }
+        if self.event.known_action() != Some(Action::StatusListPublished) {
+            return refuse(format!(
+                "its audit event is {:?}, not {}",
+                self.event.action,
+                Action::StatusListPublished
+            ));
+        }
+        let detail = match StatusListPublished::from_value(&self.event.detail) {
+            Ok(d) => d,
+            Err(e) => return refuse(e.to_string()),
+        };
+        let sha256: [u8; 32] = Sha256::digest(&self.credential).into();
+        let jwt_sha256: [u8; 32] = Sha256::digest(self.credential_jwt.as_bytes()).into();
+        let expected = StatusListPublished::new(
+            self.purpose.as_str(),
+            self.list,
+            self.version,
+            &sha256,
+            &jwt_sha256,
+        );
+        if detail != expected {
+            return refuse(
+                "its status-list.published event does not name it and the SHA-256 of its forms"
+                    .to_owned(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A stored, immutable status list version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusListRecord {
+    /// The purpose.
+    pub purpose: StatusListPurpose,
+    /// The list number.
+    pub list: u32,
+    /// The version (1, 2, …).
+    pub version: u32,
+    /// The Data Integrity credential's bytes.
+    pub credential: Vec<u8>,
+    /// The `vc+jwt` form.
+    pub credential_jwt: String,
+    /// The `encodedList`.
+    pub encoded_list: String,
+    /// `validFrom`.
+    pub valid_from: OffsetDateTime,
+    /// `validUntil`.
+    pub valid_until: OffsetDateTime,
+    /// The sequence number of its `status-list.published` audit event (its
+    /// transparency-log leaf is `seq - 1`).
+    pub seq: u64,
+    /// When it was stored.
     pub created_at: OffsetDateTime,
 }

@@ -71,6 +71,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "product_links",
         include_str!("../migrations/postgres/0007_product_links.sql"),
     ),
+    (
+        8,
+        "status_lists",
+        include_str!("../migrations/postgres/0008_status_lists.sql"),
+    ),
 ];
 
 /// Tables that are append-only: table-wide UPDATE on them is an excess privilege.
@@ -82,6 +87,8 @@ const APPEND_ONLY: &[&str] = &[
     "schema_migrations",
     "log_integrity",
     "log_quarantine",
+    "passport_status_indexes",
+    "status_list_versions",
 ];
 
 /// The PostgreSQL-backed store, holding a pool of application-role connections.

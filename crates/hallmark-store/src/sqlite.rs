@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "product_links",
         include_str!("../migrations/sqlite/0005_product_links.sql"),
     ),
+    (
+        6,
+        "status_lists",
+        include_str!("../migrations/sqlite/0006_status_lists.sql"),
+    ),
 ];
 
 /// The SQLite-backed store.

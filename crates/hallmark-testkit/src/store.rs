@@ -48,8 +48,14 @@ pub trait StoreTestExt: Store {
         reason: String,
         audit: AuditEvent,
     ) -> Result<PassportRecord, StoreError> {
-        self.change_status(id, PassportStatus::Suspended, Some(reason), audit)
-            .await
+        self.change_status(
+            id,
+            PassportStatus::Suspended,
+            Some(reason),
+            audit,
+            Vec::new(),
+        )
+        .await
     }
 
     /// Resumes (re-publishes) a suspended passport.
@@ -58,7 +64,7 @@ pub trait StoreTestExt: Store {
         id: &PassportId,
         audit: AuditEvent,
     ) -> Result<PassportRecord, StoreError> {
-        self.change_status(id, PassportStatus::Published, None, audit)
+        self.change_status(id, PassportStatus::Published, None, audit, Vec::new())
             .await
     }
 
@@ -69,7 +75,7 @@ pub trait StoreTestExt: Store {
         reason: Option<String>,
         audit: AuditEvent,
     ) -> Result<PassportRecord, StoreError> {
-        self.change_status(id, PassportStatus::Archived, reason, audit)
+        self.change_status(id, PassportStatus::Archived, reason, audit, Vec::new())
             .await
     }
 
@@ -80,8 +86,14 @@ pub trait StoreTestExt: Store {
         reason: String,
         audit: AuditEvent,
     ) -> Result<PassportRecord, StoreError> {
-        self.change_status(id, PassportStatus::Deactivated, Some(reason), audit)
-            .await
+        self.change_status(
+            id,
+            PassportStatus::Deactivated,
+            Some(reason),
+            audit,
+            Vec::new(),
+        )
+        .await
     }
 
     /// The newest checkpoint, if any.

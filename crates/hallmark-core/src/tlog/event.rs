@@ -6,8 +6,9 @@
 //!   them are public (their leaf bytes are served under `/log/entries`).
 //! - The `detail` of the events verifiers read, as types: [`Publication`] (with the
 //!   per-audience [`CredentialHashes`]), [`StatusChanged`], [`KeyRegistered`],
-//!   [`KeyAuthenticated`], [`KeyStatusChanged`], [`LeafQuarantined`], and the operator's
-//!   resolver links, [`LinkAdded`] and [`LinkRemoved`]. Their JSON is what
+//!   [`KeyAuthenticated`], [`KeyStatusChanged`], [`LeafQuarantined`], the operator's
+//!   resolver links, [`LinkAdded`] and [`LinkRemoved`], and [`StatusListPublished`]. Their
+//!   JSON is what
 //!   nodes have always written (same member names, same values), so leaves already in a log
 //!   read back, and new leaves hash exactly as before.
 //! - [`LeafEvent`]: the canonical leaf. Leaf *i* of a log is the RFC 8785 canonical JSON of
@@ -146,13 +147,17 @@ actions! {
     LinkAdded = "link.added",
     /// The operator removed such a link; detail [`LinkRemoved`]. Public.
     LinkRemoved = "link.removed",
+    /// A version of a W3C Bitstring Status List credential was signed and stored; detail
+    /// [`StatusListPublished`]. Public: the list itself is served publicly.
+    StatusListPublished = "status-list.published",
 }
 
 impl Action {
     /// Whether the leaf bytes of an event with this action are served publicly. Only events
     /// that say nothing more than the public read path already does are: publication and
-    /// status changes, signing-key events, node start, quarantines and the operator's
-    /// resolver links (added and removed: the log proves what the resolver pointed to). Drafts (a draft is
+    /// status changes, signing-key events, node start, quarantines, the operator's resolver
+    /// links (added and removed: the log proves what the resolver pointed to) and status list
+    /// versions. Drafts (a draft is
     /// indistinguishable from an unknown id in public), authentication events (client
     /// addresses), API-key events (labels), plugin failures and integrity alarms are
     /// withheld: served as hash only.
@@ -172,6 +177,7 @@ impl Action {
                 | Action::LogLeafQuarantined
                 | Action::LinkAdded
                 | Action::LinkRemoved
+                | Action::StatusListPublished
         )
     }
 
@@ -497,6 +503,51 @@ impl Detail for LinkRemoved {
     const NAME: &'static str = "link.removed";
 }
 
+/// The detail of `status-list.published`: `{"purpose","list","version","sha256","jwtSha256"}`
+/// — which list (`suspension` or `revocation`, list number 0, 1, …), which of its versions
+/// (1, 2, …), and the SHA-256 (lowercase hex) of its two secured forms exactly as stored and
+/// served: the Data Integrity credential's bytes and the `vc+jwt` compact serialisation's
+/// bytes. A verifier holding a list credential checks, with an inclusion proof of this leaf,
+/// that it is the one the node published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusListPublished {
+    /// `suspension` or `revocation`.
+    pub purpose: String,
+    /// The list number.
+    pub list: u32,
+    /// The list's version (1, 2, …).
+    pub version: u32,
+    /// SHA-256 of the Data Integrity credential's bytes (hex).
+    pub sha256: String,
+    /// SHA-256 of the `vc+jwt` form's bytes (hex).
+    pub jwt_sha256: String,
+}
+
+impl StatusListPublished {
+    /// The detail of version `version` of list `list` of `purpose`, from the digests of its
+    /// two forms.
+    pub fn new(
+        purpose: &str,
+        list: u32,
+        version: u32,
+        sha256: &[u8; 32],
+        jwt_sha256: &[u8; 32],
+    ) -> Self {
+        StatusListPublished {
+            purpose: purpose.to_owned(),
+            list,
+            version,
+            sha256: hex::encode(sha256),
+            jwt_sha256: hex::encode(jwt_sha256),
+        }
+    }
+}
+
+impl Detail for StatusListPublished {
+    const NAME: &'static str = "status-list.published";
+}
+
 /// An audit event as a transparency-log leaf:
 /// `{"seq","at","actor","action","passport","subject","detail"}`.
 ///
@@ -599,7 +650,7 @@ mod tests {
 
     #[test]
     fn actions_round_trip_as_their_strings() {
-        assert_eq!(Action::ALL.len(), 26);
+        assert_eq!(Action::ALL.len(), 27);
         for a in Action::ALL {
             assert_eq!(a.as_str().parse::<Action>().unwrap(), *a);
             assert_eq!(a.to_string(), a.as_str());
@@ -616,7 +667,8 @@ mod tests {
 
     /// The public list as it was in `hallmark-node/src/transparency/mod.rs`: the five
     /// passport publication/status actions, `node.started`, `log.leaf-quarantined` and every
-    /// `signing-key.*` action; since operator links, `link.added` and `link.removed`.
+    /// `signing-key.*` action; since operator links, `link.added` and `link.removed`; since
+    /// issue 17 also `status-list.published`.
     #[test]
     fn the_public_actions_are_the_former_list() {
         let former = [
@@ -629,6 +681,7 @@ mod tests {
             "log.leaf-quarantined",
             "link.added",
             "link.removed",
+            "status-list.published",
         ];
         for a in Action::ALL {
             let s = a.as_str();
@@ -816,6 +869,19 @@ mod tests {
                 .unwrap(),
             json!({"leafIndex": 7, "leafHash": hex::encode([0xab; 32]), "reason": "incident 42"})
         );
+        let list = StatusListPublished::new("suspension", 0, 3, &[0xcd; 32], &[0xef; 32]);
+        let expected = json!({
+            "purpose": "suspension",
+            "list": 0,
+            "version": 3,
+            "sha256": hex::encode([0xcd; 32]),
+            "jwtSha256": hex::encode([0xef; 32]),
+        });
+        assert_eq!(list.to_value().unwrap(), expected);
+        assert_eq!(StatusListPublished::from_value(&expected).unwrap(), list);
+        let mut missing = expected.clone();
+        missing.as_object_mut().unwrap().remove("jwtSha256");
+        assert!(StatusListPublished::from_value(&missing).is_err());
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl Service<'_> {
         let changed = self
             .app
             .store
-            .change_status(&id, to, reason.into_inner(), event)
+            .change_status(&id, to, reason.into_inner(), event, Vec::new())
             .await;
         self.app.passport_changed(&id);
         Ok(changed?)

@@ -82,6 +82,8 @@ impl Service<'_> {
                 data_integrity: c.data_integrity,
                 jwt: c.jwt,
             }),
+            // Status list positions are drawn and signed in by issue 17's node part.
+            status_index: None,
         };
         let stored = app.store.publish(&id, version, event).await;
         app.passport_changed(&id);

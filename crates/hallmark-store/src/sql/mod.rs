@@ -13,6 +13,7 @@
 //!   together commit together, one savepoint each;
 //! - [`passports`] — drafts, publication, lifecycle, reads and listing;
 //! - [`audit`] — the audit log and its transparency-log leaves, checkpoints, quarantine;
+//! - [`status`] — status lists: passports' positions and signed list versions;
 //! - [`keys`] — signing-key metadata;
 //! - [`api_keys`] — API keys;
 //! - [`links`] — operator links per product identifier (the resolver's own links).
@@ -24,6 +25,7 @@ mod keys;
 mod links;
 mod passports;
 mod rows;
+mod status;
 mod writer;
 
 use std::sync::{Arc, OnceLock};
@@ -38,9 +40,9 @@ use tokio::sync::watch;
 use crate::error::Result;
 use crate::model::{
     ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, DraftRecord, LinkFilter, NewApiKey,
-    NewPassport, NewProductLink, NewVersion, Page, PassportFilter, PassportRecord, ProductKey,
-    ProductLinkRecord, QuarantineRecord, SigningKeyRecord, SigningKeyStatus, StoredLeaf,
-    VersionRecord,
+    NewPassport, NewProductLink, NewStatusListVersion, NewVersion, Page, PassportFilter,
+    PassportRecord, ProductKey, ProductLinkRecord, QuarantineRecord, SigningKeyRecord,
+    SigningKeyStatus, StatusIndex, StatusListPurpose, StatusListRecord, StoredLeaf, VersionRecord,
 };
 use crate::Store;
 use writer::{OpFuture, Tags, WriteTx};
@@ -230,8 +232,42 @@ impl<B: Backend> Store for SqlStore<B> {
         to: PassportStatus,
         reason: Option<String>,
         audit: AuditEvent,
+        lists: Vec<NewStatusListVersion>,
     ) -> Result<PassportRecord> {
-        passports::change_status(self, id, to, reason, audit).await
+        passports::change_status(self, id, to, reason, audit, lists).await
+    }
+
+    async fn status_index(&self, id: &PassportId) -> Result<Option<StatusIndex>> {
+        status::status_index(self, id).await
+    }
+
+    async fn count_status_indexes(&self, list: u32) -> Result<u64> {
+        status::count_status_indexes(self, list).await
+    }
+
+    async fn last_status_list(&self) -> Result<Option<u32>> {
+        status::last_status_list(self).await
+    }
+
+    async fn put_status_list(&self, version: NewStatusListVersion) -> Result<StatusListRecord> {
+        status::put_status_list(self, version).await
+    }
+
+    async fn status_list_latest(
+        &self,
+        purpose: StatusListPurpose,
+        list: u32,
+    ) -> Result<Option<StatusListRecord>> {
+        status::status_list_latest(self, purpose, list).await
+    }
+
+    async fn status_list_version(
+        &self,
+        purpose: StatusListPurpose,
+        list: u32,
+        version: u32,
+    ) -> Result<Option<StatusListRecord>> {
+        status::status_list_version(self, purpose, list, version).await
     }
 
     async fn get_passport(&self, id: &PassportId) -> Result<PassportRecord> {

@@ -9,12 +9,13 @@ use super::rows::{
     version_from_row, version_i32, version_u32, AUDIT_COLS, DRAFT_COLS, PASSPORT_COLS,
     VERSION_COLS,
 };
+use super::status;
 use super::writer::{OpFuture, Tags, WriteTx};
 use super::{Backend, SqlStore};
 use crate::error::{is_identifier_conflict, Result, StoreError};
 use crate::model::{
-    AuditEvent, AuditRecord, DraftRecord, NewPassport, NewVersion, Page, PassportFilter,
-    PassportRecord, ProductKey, VersionRecord,
+    AuditEvent, AuditRecord, DraftRecord, NewPassport, NewStatusListVersion, NewVersion, Page,
+    PassportFilter, PassportRecord, ProductKey, VersionRecord,
 };
 
 /// Reads the passport row, locked for the rest of the batch where the backend locks rows.
@@ -358,6 +359,9 @@ pub(super) async fn publish<B: Backend>(
                         "passport {id} has no pending draft for version {next}"
                     )));
                 }
+                if let Some(index) = version.status_index {
+                    status::check_new_index(tx, id, index).await?;
+                }
                 // The database's rules fix the order: a version is stored only for a
                 // published passport, and current_version advances only to a stored version.
                 if p.status == PassportStatus::Draft {
@@ -401,6 +405,9 @@ pub(super) async fn publish<B: Backend>(
                     .bind(id_text(id))
                     .execute(&mut *tx)
                     .await?;
+                if let Some(index) = version.status_index {
+                    status::insert_index(tx, id, index, now).await?;
+                }
                 let event = append_audit_tx(tx, &tags, &audit, Some(id)).await?;
                 Ok((
                     VersionRecord {
@@ -427,6 +434,7 @@ pub(super) async fn change_status<B: Backend>(
     to: PassportStatus,
     reason: Option<String>,
     audit: AuditEvent,
+    lists: Vec<NewStatusListVersion>,
 ) -> Result<PassportRecord> {
     let id = *id;
     s.write(
@@ -446,6 +454,31 @@ pub(super) async fn change_status<B: Backend>(
                         to: to.as_str().to_owned(),
                     });
                 }
+                // The list versions re-signed for this change: of the passport's own list,
+                // one per purpose, each its list's latest + 1 — all checked before anything
+                // is written.
+                if !lists.is_empty() {
+                    let Some(index) = status::index_of(tx, id).await? else {
+                        return Err(StoreError::Constraint(format!(
+                            "passport {id} has no status list position; no list changes with it"
+                        )));
+                    };
+                    for (n, new) in lists.iter().enumerate() {
+                        if new.list != index.list {
+                            return Err(StoreError::Constraint(format!(
+                                "passport {id} is in status list {}, not {}",
+                                index.list, new.list
+                            )));
+                        }
+                        if lists[..n].iter().any(|l| l.purpose == new.purpose) {
+                            return Err(StoreError::Constraint(format!(
+                                "two {} list versions for one status change",
+                                new.purpose
+                            )));
+                        }
+                        status::check_list_version(tx, new).await?;
+                    }
+                }
                 query(
                     "UPDATE passports SET status = $1, status_reason = $2, updated_at = $3 \
                      WHERE id = $4",
@@ -458,6 +491,9 @@ pub(super) async fn change_status<B: Backend>(
                 .await?;
                 let record = lock_passport(tx, id).await?;
                 append_audit_tx(tx, &tags, &audit, Some(id)).await?;
+                for new in lists {
+                    status::insert_list_version(tx, &tags, new).await?;
+                }
                 Ok(record)
             })
         },

@@ -10,7 +10,7 @@ use crate::error::{Result, StoreError};
 use crate::model::{
     ApiKeyHashScheme, ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, Credentials,
     DraftRecord, PassportRecord, ProductKey, SignedForms, SigningKeyRecord, SigningKeyStatus,
-    StoredLeaf, VersionRecord,
+    StatusListPurpose, StatusListRecord, StoredLeaf, VersionRecord,
 };
 
 pub(crate) const PASSPORT_COLS: &str = "id, gtin, granularity, lot, serial, sector_id, \
@@ -23,6 +23,8 @@ pub(crate) const VERSION_COLS: &str = "passport_id, version, content, content_sh
 pub(crate) const AUDIT_COLS: &str = "seq, at, actor, action, passport_id, subject, detail";
 pub(crate) const API_KEY_COLS: &str =
     "prefix, hash, hash_scheme, scope, label, created_at, expires_at, revoked_at, last_used_at";
+pub(crate) const STATUS_LIST_COLS: &str = "purpose, list, version, credential, credential_jwt, \
+     encoded_list, valid_from, valid_until, audit_seq, created_at";
 pub(crate) const SIGNING_KEY_COLS: &str = "key_id, purpose, backend, public_key_multibase, \
      status, created_at, retired_at, revoked_at, revocation_reason, tag";
 
@@ -67,6 +69,16 @@ pub(crate) fn version_u32(v: i32) -> Result<u32> {
 
 pub(crate) fn version_i32(v: u32) -> Result<i32> {
     i32::try_from(v).map_err(|_| StoreError::Constraint(format!("version {v} too large")))
+}
+
+/// A list number or position as stored (`INTEGER`).
+pub(crate) fn list_i32(v: u32) -> Result<i32> {
+    i32::try_from(v)
+        .map_err(|_| StoreError::Constraint(format!("status list number {v} too large")))
+}
+
+pub(crate) fn list_u32(v: i32) -> Result<u32> {
+    u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("status list number {v}")))
 }
 
 pub(crate) fn seq_u64(v: i64) -> Result<u64> {
@@ -228,5 +240,22 @@ pub(crate) fn signing_key_from_row(row: &impl Columns) -> Result<SigningKeyRecor
         revoked_at: row.col("revoked_at")?,
         revocation_reason: row.col("revocation_reason")?,
         tag: row.col("tag")?,
+    })
+}
+
+pub(crate) fn status_list_from_row(row: &impl Columns) -> Result<StatusListRecord> {
+    let purpose: String = row.col("purpose")?;
+    Ok(StatusListRecord {
+        purpose: StatusListPurpose::parse(&purpose)
+            .ok_or_else(|| StoreError::Corrupt(format!("status list purpose {purpose:?}")))?,
+        list: list_u32(row.col("list")?)?,
+        version: version_u32(row.col("version")?)?,
+        credential: row.col("credential")?,
+        credential_jwt: row.col("credential_jwt")?,
+        encoded_list: row.col("encoded_list")?,
+        valid_from: row.col("valid_from")?,
+        valid_until: row.col("valid_until")?,
+        seq: seq_u64(row.col("audit_seq")?)?,
+        created_at: row.col("created_at")?,
     })
 }

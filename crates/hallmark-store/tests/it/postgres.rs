@@ -13,7 +13,7 @@ use std::sync::Arc;
 use common::{audit, new_passport, new_version, PgHarness};
 use hallmark_core::passport::{PassportId, PassportStatus};
 use hallmark_store::postgres::check_app_role;
-use hallmark_store::{NewApiKey, PgStore, PrivilegeError, Store, StoreError};
+use hallmark_store::{NewApiKey, PgStore, PrivilegeError, StatusListPurpose, Store, StoreError};
 use hallmark_testkit::StoreTestExt;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::Connection;
@@ -33,19 +33,19 @@ const TABLES: &[&str] = &[
     "outbox",
     "product_links",
     "schema_migrations",
+    "passport_status_indexes",
+    "status_list_versions",
 ];
 
 struct Fixture {
-    /// An active operator link and a removed one.
-    link: String,
-    removed_link: String,
     h: PgHarness,
     published: String,
     archived: String,
     draft: String,
 }
 
-/// A published passport (v1, pending v2 draft), an archived one, a draft, a revoked key,
+/// A published passport (v1 at status list position 42 of list 0, pending v2 draft), a
+/// suspension list's version 1, an archived passport (no position), a draft, a revoked key,
 /// a signing key, an outbox message, a log leaf and a checkpoint.
 async fn fixture() -> Fixture {
     let h = PgHarness::new().await;
@@ -54,7 +54,10 @@ async fn fixture() -> Fixture {
         .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
         .await
         .unwrap();
-    s.publish(&p.id, new_version(1, 1), audit(1, "p"))
+    s.publish(&p.id, common::new_version_at(1, 1, 0, 42), audit(1, "p"))
+        .await
+        .unwrap();
+    s.put_status_list(common::list_version(StatusListPurpose::Suspension, 0, 1, 1))
         .await
         .unwrap();
     s.start_version(&p.id, b"{\"v\":2}".to_vec(), audit(2, "r"))
@@ -122,26 +125,7 @@ async fn fixture() -> Fixture {
     .unwrap();
     app.close().await.unwrap();
     let uuid = |id: &PassportId| id.uuid().hyphenated().to_string();
-    let link = s
-        .add_link(
-            common::new_link(common::model("04012345678901"), "instructions"),
-            audit(11, "link.added"),
-        )
-        .await
-        .unwrap();
-    let removed_link = s
-        .add_link(
-            common::new_link(common::model("04012345678901"), "safetyInfo"),
-            audit(12, "link.added"),
-        )
-        .await
-        .unwrap();
-    s.remove_link(&removed_link.id, "superseded", audit(13, "link.removed"))
-        .await
-        .unwrap();
     Fixture {
-        link: link.id,
-        removed_link: removed_link.id,
         published: uuid(&p.id),
         archived: uuid(&a.id),
         draft: uuid(&d.id),
@@ -482,64 +466,121 @@ async fn attack_insert_versions_out_of_rule() {
     );
 }
 
-/// Operator links: the app role may add a link and set its removal once; it may not change
-/// a link (no column privilege), un-remove it, change a removal, add one already removed or
-/// delete one. The table owner is held by the triggers.
 #[tokio::test]
-async fn attack_product_links() {
+async fn attack_status_lists() {
     let f = fixture().await;
-    let (l, r) = (&f.link, &f.removed_link);
-    let insert_removed = format!(
-        "INSERT INTO product_links VALUES ('{}', '04012345678901', 'model', NULL, NULL, \
-         'https://ref.gs1.org/voc/pip', 'https://evil.example/', 'x', NULL, '[]', now(), now(), 'x', NULL)",
-        common::new_link_id()
-    );
+    let (id, a, d) = (&f.published, &f.archived, &f.draft);
+    // A passport published without a position (as before status lists).
+    let s = f.h.store();
+    let legacy = s
+        .create_draft(new_passport("04012345678909", "battery"), audit(20, "c"))
+        .await
+        .unwrap()
+        .id;
+    s.publish(&legacy, new_version(1, 21), audit(21, "p"))
+        .await
+        .unwrap();
+    let legacy = legacy.uuid().hyphenated().to_string();
+    // A copy of the stored version 1 with some columns replaced.
+    let copy = |version: &str, audit_seq: &str| {
+        format!(
+            "INSERT INTO status_list_versions SELECT purpose, list, {version}, credential, \
+             credential_jwt, encoded_list, valid_from, valid_until, {audit_seq}, created_at \
+             FROM status_list_versions WHERE version = 1"
+        )
+    };
     attack(
         &f,
         false,
         &[
-            p(&format!("UPDATE product_links SET href = 'https://evil.example/' WHERE id = '{l}'")),
-            p(&format!("UPDATE product_links SET link_type = 'https://ref.gs1.org/voc/dpp' WHERE id = '{l}'")),
-            p(&format!("UPDATE product_links SET title = 'x', removed_at = NULL WHERE id = '{r}'")),
-            p(&format!("UPDATE product_links SET tag = sha256('\\x00') WHERE id = '{l}'")),
-            t(&format!("UPDATE product_links SET removed_at = NULL, removed_reason = NULL WHERE id = '{r}'")),
-            t(&format!("UPDATE product_links SET removed_reason = 'other' WHERE id = '{r}'")),
-            t(&format!("UPDATE product_links SET removed_at = now() WHERE id = '{r}'")),
-            t(&insert_removed),
-            p(&format!("DELETE FROM product_links WHERE id = '{r}'")),
+            // A position never moves, is never freed, is never taken twice.
+            p("UPDATE passport_status_indexes SET position = 43"),
+            p(&format!(
+                "UPDATE passport_status_indexes SET passport_id = '{legacy}' WHERE passport_id = '{id}'"
+            )),
+            p("DELETE FROM passport_status_indexes"),
+            p("TRUNCATE passport_status_indexes"),
+            p(&format!(
+                "INSERT INTO passport_status_indexes VALUES ('{id}', 0, 43, now()) \
+                 ON CONFLICT (passport_id) DO UPDATE SET position = 43"
+            )),
+            t(&format!(
+                "INSERT INTO passport_status_indexes VALUES ('{id}', 1, 1, now())"
+            )),
+            t(&format!(
+                "INSERT INTO passport_status_indexes VALUES ('{legacy}', 0, 42, now())"
+            )),
+            // Taken at publication only: never for a draft or a terminal passport.
+            t(&format!(
+                "INSERT INTO passport_status_indexes VALUES ('{d}', 0, 7, now())"
+            )),
+            t(&format!(
+                "INSERT INTO passport_status_indexes VALUES ('{a}', 0, 7, now())"
+            )),
+            // A list version is never changed or deleted.
+            p("UPDATE status_list_versions SET encoded_list = 'uforged'"),
+            p("UPDATE status_list_versions SET version = 2"),
+            p("DELETE FROM status_list_versions"),
+            p("TRUNCATE status_list_versions"),
+            p(&format!(
+                "{} ON CONFLICT (purpose, list, version) DO UPDATE SET encoded_list = 'uforged'",
+                copy("version", "audit_seq")
+            )),
+            // Versions follow each other: none skipped, none twice.
+            t(&copy("3", "audit_seq")),
+            t(&copy("1", "audit_seq")),
+            t(&copy("0", "audit_seq")),
+            // The next number, but not published by its own event: another action's event,
+            // the event of version 1 (naming version 1), a fresh event naming other bytes.
+            t(&copy("2", "1")),
+            t(&copy("2", "audit_seq")),
+            t(&format!(
+                "BEGIN; \
+                 UPDATE audit_head SET next_seq = next_seq + 1 WHERE id = 1; \
+                 INSERT INTO audit_events (seq, at, actor, action, detail) \
+                 SELECT next_seq - 1, now(), 'x', 'status-list.published', \
+                 '{{\"purpose\":\"suspension\",\"list\":0,\"version\":2,\"sha256\":\"00\",\"jwtSha256\":\"00\"}}' \
+                 FROM audit_head; \
+                 {}; COMMIT;",
+                copy("2", "(SELECT max(seq) FROM audit_events)")
+            )),
         ],
     )
     .await;
-    attack(
-        &f,
-        true,
-        &[
-            t(&format!("UPDATE product_links SET href = 'https://evil.example/' WHERE id = '{l}'")),
-            t(&format!("UPDATE product_links SET tag = sha256('\\x00') WHERE id = '{l}'")),
-            t(&format!("UPDATE product_links SET removed_at = NULL, removed_reason = NULL WHERE id = '{r}'")),
-            t(&insert_removed),
-            t(&format!("DELETE FROM product_links WHERE id = '{l}'")),
-            t("TRUNCATE product_links"),
-        ],
-    )
-    .await;
-    // What the app is allowed: recording a removal, once.
+    // Out of the list: a CHECK.
     let mut app = f.h.app_connection().await;
-    sqlx::raw_sql(&format!(
-        "UPDATE product_links SET removed_at = now(), removed_reason = 'gone' WHERE id = '{l}'"
+    let e = sqlx::raw_sql(&format!(
+        "INSERT INTO passport_status_indexes VALUES ('{legacy}', 0, 131072, now())"
     ))
     .execute(&mut app)
     .await
-    .unwrap();
+    .unwrap_err();
+    assert!(matches!(StoreError::from(e), StoreError::Constraint(_)));
     app.close().await.unwrap();
-    attack(
-        &f,
-        false,
-        &[t(&format!(
-            "UPDATE product_links SET removed_at = NULL, removed_reason = NULL WHERE id = '{l}'"
-        ))],
-    )
-    .await;
+    // The store's own writes still work.
+    s.put_status_list(common::list_version(
+        StatusListPurpose::Suspension,
+        0,
+        2,
+        22,
+    ))
+    .await
+    .unwrap();
+    let other = s
+        .create_draft(new_passport("04012345678908", "battery"), audit(23, "c"))
+        .await
+        .unwrap()
+        .id;
+    let e = s
+        .publish(&other, common::new_version_at(1, 24, 0, 42), audit(24, "p"))
+        .await;
+    assert_eq!(
+        e.unwrap_err(),
+        StoreError::StatusIndexTaken { list: 0, index: 42 }
+    );
+    s.publish(&other, common::new_version_at(1, 24, 0, 7), audit(24, "p"))
+        .await
+        .unwrap();
 }
 
 /// The harness's store and a second node's store on the same database (as two node

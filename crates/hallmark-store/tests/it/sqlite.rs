@@ -9,7 +9,7 @@ use std::sync::Arc;
 use common::{audit, new_passport, new_version, SqliteHarness};
 use hallmark_core::passport::{Granularity, PassportStatus};
 use hallmark_store::sqlite::connect_options;
-use hallmark_store::{NewApiKey, ProductKey, SqliteStore, Store, StoreError};
+use hallmark_store::{NewApiKey, ProductKey, SqliteStore, StatusListPurpose, Store, StoreError};
 use hallmark_testkit::StoreTestExt;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};
@@ -64,7 +64,8 @@ async fn file_is_created_private_with_wal_and_reopens() {
 // Attack suite
 // ---------------------------------------------------------------------------------------
 
-/// A store with: a published passport (v1) with a pending v2 draft, an archived one, a
+/// A store with: a published passport (v1, at status list position 42 of list 0) with a
+/// pending v2 draft, a suspension list's version 1, an archived passport (no position), a
 /// draft, a revoked API key; returns (harness, published, archived, draft).
 struct Fixture {
     /// An active operator link and a removed one.
@@ -83,7 +84,10 @@ async fn fixture() -> Fixture {
         .create_draft(new_passport("04012345678901", "battery"), audit(0, "c"))
         .await
         .unwrap();
-    s.publish(&p.id, new_version(1, 1), audit(1, "p"))
+    s.publish(&p.id, common::new_version_at(1, 1, 0, 42), audit(1, "p"))
+        .await
+        .unwrap();
+    s.put_status_list(common::list_version(StatusListPurpose::Suspension, 0, 1, 1))
         .await
         .unwrap();
     s.start_version(&p.id, b"{\"v\":2}".to_vec(), audit(2, "r"))
@@ -158,6 +162,8 @@ const TABLES: &[&str] = &[
     "outbox",
     "product_links",
     "schema_migrations",
+    "passport_status_indexes",
+    "status_list_versions",
 ];
 
 /// Every table's full contents, for "the data is unchanged" assertions.
@@ -420,6 +426,119 @@ async fn attack_insert_versions_out_of_rule() {
         s.get_passport(&id).await.unwrap().status,
         PassportStatus::Published
     );
+}
+
+#[tokio::test]
+async fn attack_status_lists() {
+    let f = fixture().await;
+    let (id, a, d) = (&f.published, &f.archived, &f.draft);
+    // A passport published without a position (as before status lists).
+    let s = f.h.store();
+    let legacy = s
+        .create_draft(new_passport("04012345678909", "battery"), audit(20, "c"))
+        .await
+        .unwrap()
+        .id;
+    s.publish(&legacy, new_version(1, 21), audit(21, "p"))
+        .await
+        .unwrap();
+    let legacy = legacy.uuid().hyphenated().to_string();
+    let copy = |or: &str, version: &str, audit_seq: &str| {
+        format!(
+            "INSERT {or} INTO status_list_versions SELECT purpose, list, {version}, credential, \
+             credential_jwt, encoded_list, valid_from, valid_until, {audit_seq}, created_at \
+             FROM status_list_versions WHERE version = 1"
+        )
+    };
+    attack(
+        &f,
+        &[
+            // A position never moves, is never freed, is never taken twice.
+            "UPDATE passport_status_indexes SET position = 43".to_owned(),
+            format!("UPDATE passport_status_indexes SET passport_id = '{legacy}'"),
+            "DELETE FROM passport_status_indexes".to_owned(),
+            format!(
+                "INSERT OR REPLACE INTO passport_status_indexes VALUES ('{id}', 0, 43, '2025')"
+            ),
+            format!(
+                "INSERT OR REPLACE INTO passport_status_indexes VALUES ('{legacy}', 0, 42, '2025')"
+            ),
+            format!(
+                "INSERT INTO passport_status_indexes VALUES ('{id}', 0, 43, '2025') \
+                 ON CONFLICT DO UPDATE SET position = 43"
+            ),
+            format!("INSERT INTO passport_status_indexes VALUES ('{legacy}', 0, 42, '2025')"),
+            // Taken at publication only: never for a draft or a terminal passport.
+            format!("INSERT INTO passport_status_indexes VALUES ('{d}', 0, 7, '2025')"),
+            format!("INSERT INTO passport_status_indexes VALUES ('{a}', 0, 7, '2025')"),
+            // A list version is never changed, deleted or replaced.
+            "UPDATE status_list_versions SET encoded_list = 'uforged'".to_owned(),
+            "UPDATE status_list_versions SET version = 2".to_owned(),
+            "DELETE FROM status_list_versions".to_owned(),
+            copy("OR REPLACE", "version", "audit_seq"),
+            format!(
+                "{} ON CONFLICT DO UPDATE SET encoded_list = 'uforged'",
+                copy("", "version", "audit_seq")
+            ),
+            // Not published by its own event: another action's event, or version 1's.
+            copy("", "2", "1"),
+            copy("", "2", "audit_seq"),
+        ],
+    )
+    .await;
+    // With an event of its own that the attacker wrote (the app can append audit events;
+    // the node's leaf tag is what it cannot forge): each rule refuses on its own.
+    let path = s.path().to_path_buf();
+    for (event_version, row_version, purpose, refused_by) in [
+        (3, 3, "suspension", "latest + 1"),
+        (0, 0, "suspension", "latest + 1"),
+        (2, 2, "revocation", "naming it"),
+        (1, 2, "suspension", "naming it"),
+    ] {
+        let mut conn = plain(&path, true).await;
+        let before = snapshot(&mut conn).await;
+        let detail = format!(
+            r#"{{"purpose":"{purpose}","list":0,"version":{event_version},"sha256":"00","jwtSha256":"00"}}"#
+        );
+        let sql = format!(
+            "BEGIN; \
+             UPDATE audit_head SET next_seq = next_seq + 1 WHERE id = 1; \
+             INSERT INTO audit_events (seq, at, actor, action, detail) \
+             SELECT next_seq - 1, '2025', 'x', 'status-list.published', '{detail}' FROM audit_head; \
+             {};",
+            copy("", &row_version.to_string(), "(SELECT max(seq) FROM audit_events)")
+        );
+        let r = sqlx::raw_sql(&sql).execute(&mut conn).await;
+        let e = expect_refused(r, &sql);
+        assert!(e.to_string().contains(refused_by), "{sql}: {e}");
+        sqlx::raw_sql("ROLLBACK").execute(&mut conn).await.unwrap();
+        assert_eq!(snapshot(&mut conn).await, before, "{sql} changed data");
+        conn.close().await.unwrap();
+    }
+    // The store's own writes still work.
+    s.put_status_list(common::list_version(
+        StatusListPurpose::Suspension,
+        0,
+        2,
+        22,
+    ))
+    .await
+    .unwrap();
+    let other = s
+        .create_draft(new_passport("04012345678908", "battery"), audit(23, "c"))
+        .await
+        .unwrap()
+        .id;
+    let e = s
+        .publish(&other, common::new_version_at(1, 24, 0, 42), audit(24, "p"))
+        .await;
+    assert_eq!(
+        e.unwrap_err(),
+        StoreError::StatusIndexTaken { list: 0, index: 42 }
+    );
+    s.publish(&other, common::new_version_at(1, 24, 0, 7), audit(24, "p"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -10,9 +10,12 @@ pub use hallmark_testkit::SqliteHarness;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use hallmark_core::passport::{Granularity, PassportId};
+use hallmark_core::tlog::event::{Action, Detail, StatusListPublished};
 use hallmark_store::{
-    AuditEvent, Credentials, NewPassport, NewProductLink, NewVersion, ProductKey, SignedForms,
+    AuditEvent, Credentials, NewPassport, NewProductLink, NewStatusListVersion, NewVersion,
+    ProductKey, SignedForms, StatusIndex, StatusListPurpose,
 };
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 static COUNTER: AtomicU64 = AtomicU64::new(1);
@@ -79,6 +82,51 @@ pub fn new_version(version: u32, secs: i64) -> NewVersion {
             legitimate_interest: forms("legitimateInterest"),
             authority: forms("authority"),
         },
+        status_index: None,
+    }
+}
+
+/// [`new_version`] taking status list position `index` of list `list`.
+pub fn new_version_at(version: u32, secs: i64, list: u32, index: u32) -> NewVersion {
+    NewVersion {
+        status_index: Some(StatusIndex { list, index }),
+        ..new_version(version, secs)
+    }
+}
+
+/// A status list version as the node would store it: stand-in credential bytes and JWT
+/// (unique per purpose, list and version) and its `status-list.published` event naming it
+/// and their SHA-256.
+pub fn list_version(
+    purpose: StatusListPurpose,
+    list: u32,
+    version: u32,
+    secs: i64,
+) -> NewStatusListVersion {
+    let credential = format!(
+        r#"{{"type":["VerifiableCredential","BitstringStatusListCredential"],"purpose":"{purpose}","list":{list},"v":{version},"proof":{{}}}}"#
+    )
+    .into_bytes();
+    let credential_jwt = format!("eyJhbGciOiJFZERTQSJ9.{purpose}-{list}-{version}.c2ln");
+    let detail = StatusListPublished::new(
+        purpose.as_str(),
+        list,
+        version,
+        &Sha256::digest(&credential).into(),
+        &Sha256::digest(credential_jwt.as_bytes()).into(),
+    );
+    let mut event = AuditEvent::of(at(secs), "node", Action::StatusListPublished);
+    event.detail = detail.to_value().unwrap();
+    NewStatusListVersion {
+        purpose,
+        list,
+        version,
+        credential,
+        credential_jwt,
+        encoded_list: format!("uH4sIAAAAAAAA_{version}"),
+        valid_from: at(secs),
+        valid_until: at(secs + 300),
+        event,
     }
 }
 

@@ -4,14 +4,18 @@
 use std::sync::Arc;
 
 use hallmark_core::passport::{Granularity, PassportId, PassportStatus};
+use hallmark_core::tlog::event::{Action, Detail, StatusListPublished};
 use hallmark_store::{
     AuditEvent, LinkFilter, NewApiKey, PassportFilter, ProductKey, SigningKeyRecord,
-    SigningKeyStatus, Store, StoreError,
+    SigningKeyStatus, StatusIndex, StatusListPurpose, Store, StoreError,
 };
 use hallmark_testkit::StoreTestExt;
 use sha2::{Digest, Sha256};
 
-use super::{at, audit, batch, item, model, new_link, new_passport, new_passport_for, new_version};
+use super::{
+    at, audit, batch, item, list_version, model, new_link, new_passport, new_passport_for,
+    new_version, new_version_at,
+};
 
 /// Generates one `#[tokio::test]` per conformance case, each with a fresh harness built
 /// by `$new` (an async constructor whose value has `.store()`).
@@ -45,6 +49,10 @@ macro_rules! conformance_tests {
             concurrent_creates_of_one_identifier,
             committed_follows_the_writer,
             product_links_added_listed_and_removed,
+            status_positions_are_unique_and_taken_at_publication,
+            status_list_versions_append_in_sequence,
+            status_change_writes_its_list_versions_atomically,
+            concurrent_status_changes_of_one_list_conflict,
         );
     };
     (@cases $new:expr; $($case:ident),* $(,)?) => {
@@ -259,7 +267,9 @@ pub async fn lifecycle_and_terminal_states(s: S) {
     assert_eq!(r.updated_at, at(5));
     // Terminal: nothing changes any more.
     for to in PassportStatus::ALL {
-        let e = s.change_status(&id, to, None, audit(6, "x")).await;
+        let e = s
+            .change_status(&id, to, None, audit(6, "x"), Vec::new())
+            .await;
         assert!(
             matches!(
                 e,
@@ -313,12 +323,20 @@ pub async fn invalid_transitions_are_typed(s: S) {
         "{e:?}"
     );
     let e = s
-        .change_status(&p.id, PassportStatus::Published, None, audit(1, "p"))
+        .change_status(
+            &p.id,
+            PassportStatus::Published,
+            None,
+            audit(1, "p"),
+            Vec::new(),
+        )
         .await;
     assert!(matches!(e, Err(StoreError::Conflict(_))), "{e:?}");
     let id = published(&s, "04012345678902").await;
     for to in [PassportStatus::Draft, PassportStatus::Published] {
-        let e = s.change_status(&id, to, None, audit(2, "x")).await;
+        let e = s
+            .change_status(&id, to, None, audit(2, "x"), Vec::new())
+            .await;
         assert_eq!(
             e,
             Err(StoreError::InvalidTransition {
@@ -1351,4 +1369,521 @@ pub async fn product_links_added_listed_and_removed(s: S) {
         ));
     }
     assert_eq!(s.audit_len().await.unwrap(), head);
+}
+
+// ---------------------------------------------------------------------------------------
+// Status lists (issue 17)
+// ---------------------------------------------------------------------------------------
+
+const SUSPENSION: StatusListPurpose = StatusListPurpose::Suspension;
+const REVOCATION: StatusListPurpose = StatusListPurpose::Revocation;
+
+async fn draft(s: &S, gtin: &str) -> PassportId {
+    s.create_draft(new_passport(gtin, "battery"), audit(0, "passport.create"))
+        .await
+        .unwrap()
+        .id
+}
+
+/// A passport published at status list position `index` of list `list`.
+async fn published_at(s: &S, gtin: &str, list: u32, index: u32) -> PassportId {
+    let id = draft(s, gtin).await;
+    s.publish(&id, new_version_at(1, 1, list, index), publish(1, 1))
+        .await
+        .unwrap();
+    id
+}
+
+/// The audit event `seq` and its log leaf, checked to be each other's.
+async fn event_and_leaf(s: &S, seq: u64) -> hallmark_store::AuditRecord {
+    let record = s.list_audit(seq, 1).await.unwrap().remove(0);
+    assert_eq!(record.seq, seq);
+    let leaf = s.list_leaf_hashes(seq - 1, 1).await.unwrap();
+    assert_eq!(leaf, vec![record.leaf_hash().unwrap()], "leaf {}", seq - 1);
+    record
+}
+
+pub async fn status_positions_are_unique_and_taken_at_publication(s: S) {
+    assert_eq!(s.last_status_list().await.unwrap(), None);
+    let a = published_at(&s, "04012345678901", 0, 7).await;
+    assert_eq!(
+        s.status_index(&a).await.unwrap(),
+        Some(StatusIndex { list: 0, index: 7 })
+    );
+    // Another passport drawing the same position: typed, and nothing written.
+    let b = draft(&s, "04012345678902").await;
+    let len = s.audit_len().await.unwrap();
+    let e = s
+        .publish(&b, new_version_at(1, 2, 0, 7), publish(2, 1))
+        .await;
+    assert_eq!(
+        e.unwrap_err(),
+        StoreError::StatusIndexTaken { list: 0, index: 7 }
+    );
+    let rec = s.get_passport(&b).await.unwrap();
+    assert_eq!(rec.status, PassportStatus::Draft);
+    assert_eq!(rec.current_version, 0);
+    assert_eq!(s.status_index(&b).await.unwrap(), None);
+    assert_eq!(s.audit_len().await.unwrap(), len);
+    assert!(s.get_version(&b, Some(1)).await.is_err());
+    // Beyond the list: refused, nothing written.
+    let e = s
+        .publish(&b, new_version_at(1, 2, 0, 131_072), publish(2, 1))
+        .await;
+    assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+    assert_eq!(s.audit_len().await.unwrap(), len);
+    // The same position in another list is free; so is the last one of a list.
+    s.publish(&b, new_version_at(1, 3, 1, 7), publish(3, 1))
+        .await
+        .unwrap();
+    let c = published_at(&s, "04012345678903", 0, 131_071).await;
+    assert_eq!(s.count_status_indexes(0).await.unwrap(), 2);
+    assert_eq!(s.count_status_indexes(1).await.unwrap(), 1);
+    assert_eq!(s.count_status_indexes(2).await.unwrap(), 0);
+    assert_eq!(s.last_status_list().await.unwrap(), Some(1));
+    // A passport keeps its position: a later version cannot take another one.
+    s.start_version(&a, b"{}".to_vec(), audit(4, "passport.version"))
+        .await
+        .unwrap();
+    let len = s.audit_len().await.unwrap();
+    let e = s
+        .publish(&a, new_version_at(2, 5, 0, 8), publish(5, 2))
+        .await;
+    assert!(matches!(e, Err(StoreError::Conflict(_))), "{e:?}");
+    assert_eq!(s.get_passport(&a).await.unwrap().current_version, 1);
+    assert_eq!(s.audit_len().await.unwrap(), len);
+    s.publish(&a, new_version(2, 6), publish(6, 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.status_index(&a).await.unwrap(),
+        Some(StatusIndex { list: 0, index: 7 })
+    );
+    // Deactivation frees nothing: the position stays taken.
+    s.deactivate(&c, "end of life".into(), audit(7, "passport.deactivated"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.status_index(&c).await.unwrap(),
+        Some(StatusIndex {
+            list: 0,
+            index: 131_071
+        })
+    );
+    let d = draft(&s, "04012345678904").await;
+    let e = s
+        .publish(&d, new_version_at(1, 8, 0, 131_071), publish(8, 1))
+        .await;
+    assert!(
+        matches!(e, Err(StoreError::StatusIndexTaken { .. })),
+        "{e:?}"
+    );
+    // Published without a position (as before status lists): none.
+    s.publish(&d, new_version(1, 9), publish(9, 1))
+        .await
+        .unwrap();
+    assert_eq!(s.status_index(&d).await.unwrap(), None);
+}
+
+pub async fn status_list_versions_append_in_sequence(s: S) {
+    assert_eq!(s.status_list_latest(SUSPENSION, 0).await.unwrap(), None);
+    let v1 = s
+        .put_status_list(list_version(SUSPENSION, 0, 1, 10))
+        .await
+        .unwrap();
+    assert_eq!(v1.version, 1);
+    assert_eq!(v1.valid_from, at(10));
+    assert_eq!(v1.valid_until, at(310));
+    assert_eq!(v1.created_at, at(10));
+    assert_eq!(
+        s.status_list_latest(SUSPENSION, 0).await.unwrap().as_ref(),
+        Some(&v1)
+    );
+    // Its event is a public log leaf naming it and the hashes of both forms.
+    let event = event_and_leaf(&s, v1.seq).await;
+    assert_eq!(
+        event.event.known_action(),
+        Some(Action::StatusListPublished)
+    );
+    assert!(Action::StatusListPublished.is_public());
+    let detail = StatusListPublished::from_value(&event.event.detail).unwrap();
+    assert_eq!(
+        detail,
+        StatusListPublished::new(
+            "suspension",
+            0,
+            1,
+            &Sha256::digest(&v1.credential).into(),
+            &Sha256::digest(v1.credential_jwt.as_bytes()).into(),
+        )
+    );
+    // Not latest + 1: a typed conflict, nothing written.
+    let len = s.audit_len().await.unwrap();
+    for version in [1, 3] {
+        let e = s
+            .put_status_list(list_version(SUSPENSION, 0, version, 11))
+            .await;
+        assert_eq!(
+            e.unwrap_err(),
+            StoreError::StatusListConflict {
+                purpose: SUSPENSION,
+                list: 0,
+                expected: 2,
+                got: version
+            }
+        );
+    }
+    // An event that does not name the version, or names other bytes, or is another action.
+    let mut wrong_version = list_version(SUSPENSION, 0, 2, 11);
+    wrong_version.event = list_version(SUSPENSION, 0, 3, 11).event;
+    let mut wrong_bytes = list_version(SUSPENSION, 0, 2, 11);
+    wrong_bytes.credential.push(b' ');
+    let mut wrong_jwt = list_version(SUSPENSION, 0, 2, 11);
+    wrong_jwt.credential_jwt.push('x');
+    let mut wrong_action = list_version(SUSPENSION, 0, 2, 11);
+    wrong_action.event.action = Action::PassportPublished.as_str().to_owned();
+    let mut wrong_purpose = list_version(SUSPENSION, 0, 2, 11);
+    wrong_purpose.event = list_version(REVOCATION, 0, 2, 11).event;
+    let mut backwards = list_version(SUSPENSION, 0, 2, 11);
+    backwards.valid_until = backwards.valid_from;
+    let mut not_multibase = list_version(SUSPENSION, 0, 2, 11);
+    not_multibase.encoded_list = "H4sI".into();
+    for bad in [
+        wrong_version,
+        wrong_bytes,
+        wrong_jwt,
+        wrong_action,
+        wrong_purpose,
+        backwards,
+        not_multibase,
+    ] {
+        let e = s.put_status_list(bad).await;
+        assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+    }
+    assert_eq!(s.audit_len().await.unwrap(), len);
+    assert_eq!(
+        s.status_list_latest(SUSPENSION, 0).await.unwrap().as_ref(),
+        Some(&v1)
+    );
+    // The next version; lists and purposes are independent sequences.
+    let v2 = s
+        .put_status_list(list_version(SUSPENSION, 0, 2, 12))
+        .await
+        .unwrap();
+    assert_eq!(v2.seq, v1.seq + 1);
+    let r1 = s
+        .put_status_list(list_version(REVOCATION, 0, 1, 13))
+        .await
+        .unwrap();
+    let other = s
+        .put_status_list(list_version(SUSPENSION, 1, 1, 14))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.status_list_latest(SUSPENSION, 0).await.unwrap().as_ref(),
+        Some(&v2)
+    );
+    assert_eq!(
+        s.status_list_latest(REVOCATION, 0).await.unwrap().as_ref(),
+        Some(&r1)
+    );
+    assert_eq!(
+        s.status_list_latest(SUSPENSION, 1).await.unwrap().as_ref(),
+        Some(&other)
+    );
+    assert_eq!(s.status_list_latest(REVOCATION, 1).await.unwrap(), None);
+    // Every version stays readable, as stored.
+    assert_eq!(
+        s.status_list_version(SUSPENSION, 0, 1)
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&v1)
+    );
+    assert_eq!(
+        s.status_list_version(SUSPENSION, 0, 2)
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&v2)
+    );
+    assert_eq!(s.status_list_version(SUSPENSION, 0, 3).await.unwrap(), None);
+    assert_eq!(s.last_status_list().await.unwrap(), Some(1));
+    for record in [&v2, &r1, &other] {
+        let e = event_and_leaf(&s, record.seq).await;
+        let d = StatusListPublished::from_value(&e.event.detail).unwrap();
+        assert_eq!(
+            (d.purpose.as_str(), d.list, d.version),
+            (record.purpose.as_str(), record.list, record.version)
+        );
+    }
+}
+
+pub async fn status_change_writes_its_list_versions_atomically(s: S) {
+    let id = published_at(&s, "04012345678901", 0, 5).await;
+    s.put_status_list(list_version(SUSPENSION, 0, 1, 2))
+        .await
+        .unwrap();
+    s.put_status_list(list_version(REVOCATION, 0, 1, 2))
+        .await
+        .unwrap();
+    // Suspend: the status, its event, the re-signed list and its event, in that order.
+    let before = s.audit_len().await.unwrap();
+    let mut suspend = audit(3, "passport.suspended");
+    suspend.detail = serde_json::json!({ "reason": "recall" });
+    let rec = s
+        .change_status(
+            &id,
+            PassportStatus::Suspended,
+            Some("recall".into()),
+            suspend,
+            vec![list_version(SUSPENSION, 0, 2, 3)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rec.status, PassportStatus::Suspended);
+    assert_eq!(s.audit_len().await.unwrap(), before + 2);
+    let status_event = event_and_leaf(&s, before + 1).await;
+    assert_eq!(status_event.event.action, "passport.suspended");
+    assert_eq!(status_event.event.passport, Some(id));
+    let list_event = event_and_leaf(&s, before + 2).await;
+    assert_eq!(
+        list_event.event.known_action(),
+        Some(Action::StatusListPublished)
+    );
+    assert_eq!(list_event.event.passport, None);
+    let latest = s.status_list_latest(SUSPENSION, 0).await.unwrap().unwrap();
+    assert_eq!((latest.version, latest.seq), (2, before + 2));
+
+    // A stale list version (another writer stored version 2 first): typed conflict, and the
+    // passport's status is unchanged — nothing at all was written.
+    let len = s.audit_len().await.unwrap();
+    let e = s
+        .change_status(
+            &id,
+            PassportStatus::Published,
+            None,
+            audit(4, "passport.resumed"),
+            vec![list_version(SUSPENSION, 0, 2, 4)],
+        )
+        .await;
+    assert_eq!(
+        e.unwrap_err(),
+        StoreError::StatusListConflict {
+            purpose: SUSPENSION,
+            list: 0,
+            expected: 3,
+            got: 2
+        }
+    );
+    // One good and one stale version: still nothing.
+    let e = s
+        .change_status(
+            &id,
+            PassportStatus::Deactivated,
+            None,
+            audit(4, "passport.deactivated"),
+            vec![
+                list_version(SUSPENSION, 0, 3, 4),
+                list_version(REVOCATION, 0, 1, 4),
+            ],
+        )
+        .await;
+    assert!(
+        matches!(
+            e,
+            Err(StoreError::StatusListConflict {
+                purpose: StatusListPurpose::Revocation,
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+    // Versions of another list, two of one purpose, an event that does not name its version.
+    let mut unnamed = list_version(SUSPENSION, 0, 3, 4);
+    unnamed.event = audit(4, "status-list.published");
+    for lists in [
+        vec![list_version(SUSPENSION, 1, 1, 4)],
+        vec![
+            list_version(SUSPENSION, 0, 3, 4),
+            list_version(SUSPENSION, 0, 4, 4),
+        ],
+        vec![unnamed],
+    ] {
+        let e = s
+            .change_status(
+                &id,
+                PassportStatus::Published,
+                None,
+                audit(4, "passport.resumed"),
+                lists,
+            )
+            .await;
+        assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+    }
+    // A refused transition writes no list either.
+    let e = s
+        .change_status(
+            &id,
+            PassportStatus::Suspended,
+            None,
+            audit(4, "passport.suspended"),
+            vec![list_version(SUSPENSION, 0, 3, 4)],
+        )
+        .await;
+    assert!(
+        matches!(e, Err(StoreError::InvalidTransition { .. })),
+        "{e:?}"
+    );
+    assert_eq!(s.audit_len().await.unwrap(), len);
+    assert_eq!(
+        s.get_passport(&id).await.unwrap().status,
+        PassportStatus::Suspended
+    );
+    assert_eq!(
+        s.status_list_latest(SUSPENSION, 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
+    assert_eq!(
+        s.status_list_latest(REVOCATION, 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        1
+    );
+
+    // Re-read, re-sign, retry: resume with version 3.
+    s.change_status(
+        &id,
+        PassportStatus::Published,
+        None,
+        audit(5, "passport.resumed"),
+        vec![list_version(SUSPENSION, 0, 3, 5)],
+    )
+    .await
+    .unwrap();
+    // Deactivate from suspended: both bits change, both lists in one transaction.
+    s.suspend(&id, "again".into(), audit(6, "passport.suspended"))
+        .await
+        .unwrap();
+    let before = s.audit_len().await.unwrap();
+    s.change_status(
+        &id,
+        PassportStatus::Deactivated,
+        Some("end of life".into()),
+        audit(7, "passport.deactivated"),
+        vec![
+            list_version(SUSPENSION, 0, 4, 7),
+            list_version(REVOCATION, 0, 2, 7),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.audit_len().await.unwrap(), before + 3);
+    assert_eq!(
+        s.status_list_latest(SUSPENSION, 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .seq,
+        before + 2
+    );
+    assert_eq!(
+        s.status_list_latest(REVOCATION, 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .seq,
+        before + 3
+    );
+
+    // A passport without a position changes no list.
+    let legacy = published(&s, "04012345678902").await;
+    let e = s
+        .change_status(
+            &legacy,
+            PassportStatus::Suspended,
+            None,
+            audit(8, "passport.suspended"),
+            vec![list_version(SUSPENSION, 0, 5, 8)],
+        )
+        .await;
+    assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+    assert_eq!(
+        s.get_passport(&legacy).await.unwrap().status,
+        PassportStatus::Published
+    );
+}
+
+pub async fn concurrent_status_changes_of_one_list_conflict(s: S) {
+    // Passports in one list, each suspended concurrently with "latest + 1" as each read it:
+    // exactly one commits; every other is a typed conflict that left its passport as it was.
+    let mut ids = Vec::new();
+    for (n, gtin) in [
+        "04012345678901",
+        "04012345678902",
+        "04012345678903",
+        "04012345678904",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        ids.push(published_at(&s, gtin, 0, 100 + n as u32).await);
+    }
+    s.put_status_list(list_version(SUSPENSION, 0, 1, 2))
+        .await
+        .unwrap();
+    let before = s.audit_len().await.unwrap();
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (s, id) = (Arc::clone(&s), *id);
+            tokio::spawn(async move {
+                s.change_status(
+                    &id,
+                    PassportStatus::Suspended,
+                    None,
+                    audit(3, "passport.suspended"),
+                    vec![list_version(SUSPENSION, 0, 2, 3)],
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for (id, task) in ids.iter().zip(tasks) {
+        match task.await.unwrap() {
+            Ok(rec) => won.push(rec.id),
+            Err(StoreError::StatusListConflict {
+                expected: 3,
+                got: 2,
+                ..
+            }) => {
+                assert_eq!(
+                    s.get_passport(id).await.unwrap().status,
+                    PassportStatus::Published
+                );
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one change commits");
+    assert_eq!(
+        s.get_passport(&won[0]).await.unwrap().status,
+        PassportStatus::Suspended
+    );
+    assert_eq!(s.audit_len().await.unwrap(), before + 2);
+    assert_eq!(
+        s.status_list_latest(SUSPENSION, 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
 }
