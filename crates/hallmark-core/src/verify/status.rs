@@ -214,8 +214,9 @@ fn check_list(
             return fail(report, format!("not valid before {}", time(signed)));
         }
         Some(now) if content.valid_until.is_some_and(|u| now >= u) => Outcome::Warn(format!(
-            "{purpose} list {}: expired{until}: it shows the status as of {}; fetch it again for the current status",
+            "{purpose} list {}: expired at {}; it shows the status as of {}; fetch it again for the current status",
             content.id,
+            content.valid_until.map(time).unwrap_or_default(),
             time(signed)
         )),
         Some(_) => Outcome::Pass(format!(

@@ -675,3 +675,30 @@ fn issue_cached() -> Vec<u8> {
     CRED.get_or_init(|| issue(Some(REF)).public.data_integrity.clone())
         .clone()
 }
+
+#[test]
+fn an_independent_implementations_list_decodes_to_its_bits() {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/bitstring-status-list-interop.json");
+    let v: Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+    let bits = BitstringStatusList::decode(v["encodedList"].as_str().unwrap()).unwrap();
+    let set: Vec<u32> = v["set"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| u32::try_from(i.as_u64().unwrap()).unwrap())
+        .collect();
+    assert_eq!(bits.count_set() as usize, set.len());
+    for i in set {
+        assert!(bits.get(i).unwrap(), "bit {i}");
+    }
+    // Ours with the same bits decodes to the same list.
+    let mut ours = BitstringStatusList::new();
+    for i in [0, 7, 8, 94_567, 131_071] {
+        ours.set(i, true).unwrap();
+    }
+    assert_eq!(
+        BitstringStatusList::decode(&ours.encode().unwrap()).unwrap(),
+        bits
+    );
+}
