@@ -10,8 +10,10 @@
 //! and then one `status` check: `valid` (every entry's bit clear), FAIL `suspended` or
 //! `revoked` (the verdict is then [`Verdict::NotInForce`](super::Verdict::NotInForce)),
 //! skipped with `no status entry` for a credential issued before status lists, skipped when
-//! a list did not verify (that check already failed), a WARN when no list was supplied for
-//! an entry. A list is matched to an entry by its signed `id`, never by where it came from.
+//! a list did not verify or could not be read at all (that check already failed), a WARN
+//! when no list was supplied for an entry. A list is matched to an entry by its signed `id`,
+//! never by where it came from; a list that verifies but names another `id` is ignored
+//! with a WARN.
 
 use super::{verify_with, Outcome, Report, VerifyOptions, STATUS_CHECK};
 use crate::credential::format_datetime;
@@ -110,19 +112,43 @@ pub fn check_status(
         }
         bits.push((entry, bit));
     }
+    let mut unreadable = false;
     for ((source, list), used) in read.iter().zip(&used) {
-        if !used {
-            report.push(
+        if *used {
+            continue;
+        }
+        match id_of(list) {
+            Some(id) => report.push(
                 STATUS_LIST_CHECK,
                 Outcome::Warn(format!(
-                    "{source}: not a status list this credential names ({}); ignored",
-                    id_of(list).unwrap_or_else(|| "no id".into())
+                    "{source}: not a status list this credential names ({id}); ignored"
                 )),
-            );
-        }
+            ),
+            // Nothing to match it by: it cannot be set aside as another list's.
+            None => {
+                unreadable = true;
+                report.push(
+                    STATUS_LIST_SIGNATURE_CHECK,
+                    Outcome::Fail(format!("{source}: {}", first_failure(list))),
+                )
+            }
+        };
     }
-    let outcome = status_outcome(&bits, report);
+    let outcome = if unreadable && !bits.is_empty() {
+        Outcome::Skipped("a status list could not be read".into())
+    } else {
+        status_outcome(&bits, report)
+    };
     report.push(STATUS_CHECK, outcome);
+}
+
+/// The first failed check of a list's report, as `name: detail`.
+fn first_failure(list: &Report) -> String {
+    list.checks
+        .iter()
+        .find(|c| matches!(c.outcome, Outcome::Fail(_)))
+        .map(|c| format!("{}: {}", c.name, c.outcome.detail()))
+        .unwrap_or_else(|| "the signature was not verified".into())
 }
 
 /// Verifies one supplied list for `entry`, recording its two checks; the entry's bit and the
@@ -137,12 +163,7 @@ fn check_list(
 ) -> Option<(bool, OffsetDateTime)> {
     let purpose = entry.purpose;
     if !list.is_valid() {
-        let why = list
-            .checks
-            .iter()
-            .find(|c| matches!(c.outcome, Outcome::Fail(_)))
-            .map(|c| format!("{}: {}", c.name, c.outcome.detail()))
-            .unwrap_or_else(|| "the signature was not verified".into());
+        let why = first_failure(list);
         report.push(
             STATUS_LIST_SIGNATURE_CHECK,
             Outcome::Fail(format!("{purpose} list from {source}: {why}")),

@@ -277,6 +277,30 @@ fn a_tampered_list_fails_its_signature_and_the_report() {
 }
 
 #[test]
+fn an_unreadable_list_fails_rather_than_being_ignored() {
+    let issued = issue(Some(REF));
+    let signed = list(StatusPurpose::Suspension, &[REF.index], AT);
+    for garbage in [
+        b"not a credential".to_vec(),
+        signed.data_integrity[..signed.data_integrity.len() - 1].to_vec(),
+        b"a.b.c".to_vec(),
+    ] {
+        let mut lists = both(false, false, AT);
+        lists[0] = ("suspension.json".into(), garbage);
+        let r = report(&issued.public.data_integrity, &lists, AT);
+        assert!(
+            matches!(outcome(&r, STATUS_LIST_SIGNATURE_CHECK)[1], Outcome::Fail(d) if d.starts_with("suspension.json: ")),
+            "{r}"
+        );
+        assert_eq!(
+            status_of(&r),
+            &Outcome::Skipped("a status list could not be read".into())
+        );
+        assert_eq!(r.verdict(), Verdict::Invalid);
+    }
+}
+
+#[test]
 fn a_list_signed_by_an_unknown_key_fails() {
     let issued = issue(Some(REF));
     let stranger = SigningKey::from_bytes(&[9; 32]);
