@@ -266,15 +266,31 @@ pub fn secure(
     created: OffsetDateTime,
     signer: &dyn Signer,
 ) -> Result<SecuredCredential, CredentialError> {
-    let doc = credential.to_value()?;
+    secure_document(
+        &credential.to_value()?,
+        verification_method,
+        created,
+        signer,
+    )
+}
+
+/// Secure an unsecured credential document (a JSON object without `proof`) both ways with
+/// one key: what [`secure`] does once the credential is JSON, for documents built as JSON
+/// (status list credentials, credentials with `credentialStatus`).
+pub fn secure_document(
+    doc: &Value,
+    verification_method: &str,
+    created: OffsetDateTime,
+    signer: &dyn Signer,
+) -> Result<SecuredCredential, CredentialError> {
     let options = ProofOptions {
         verification_method: verification_method.to_string(),
         created: format_datetime(created)?,
     };
     // Canonicalize the document once: the proof hashes it and the JWS carries it.
-    let (proof, t) = prove_data_integrity(&doc, &options, signer)?;
+    let (proof, t) = prove_data_integrity(doc, &options, signer)?;
     let jwt = jwt_from_canonical(&t.canonical_document, verification_method, signer)?;
-    let Value::Object(mut secured) = doc else {
+    let Value::Object(mut secured) = doc.clone() else {
         return Err(CredentialError::NotAnObject);
     };
     secured.insert("proof".into(), Value::Object(proof));

@@ -17,6 +17,7 @@ use crate::jcs::{self, JcsError};
 use crate::keys::Signer;
 use crate::passport::{Passport, PassportError, PassportStatus};
 use crate::sector::{Sector, SectorError, SectorRegistry, ValidationIssue};
+use crate::status::{self, BitstringStatusList, StatusError, StatusPurpose, StatusRef};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -44,6 +45,9 @@ pub enum IssueError {
     /// Securing the credential failed (including an unavailable signer).
     #[error(transparent)]
     Credential(#[from] CredentialError),
+    /// A status list could not be encoded.
+    #[error(transparent)]
+    Status(#[from] StatusError),
 }
 
 /// A passport that passed [`validate`] (envelope invariants, its sector's schema, I-JSON
@@ -198,10 +202,13 @@ impl Issuer {
 
     /// Issue every audience's credential of a published passport, secured both ways. The
     /// passport was validated when it became a [`ValidatedPassport`]; nothing here validates
-    /// it again.
+    /// it again. With a `status` position, every credential carries `credentialStatus`: the
+    /// passport's two `BitstringStatusListEntry` entries ([`status::credential_status`]);
+    /// without, the credentials are exactly those issued before status lists existed.
     pub fn issue_all(
         &self,
         passport: &ValidatedPassport<'_>,
+        status: Option<StatusRef>,
         signer: &dyn Signer,
         now: OffsetDateTime,
     ) -> Result<PerAudience<SecuredCredential>, IssueError> {
@@ -210,10 +217,34 @@ impl Issuer {
             return Err(IssueError::NotPublished(passport.status.as_str()));
         }
         let vm = self.did.key_url(&signer.key_id());
+        let entries = status.map(|r| status::credential_status(&self.base_url, r));
         PerAudience::try_from_fn(|audience| {
             let unsigned = self.credential_of_valid(passport, sector, audience)?;
-            Ok(credential::secure(&unsigned, &vm, now, signer)?)
+            let Some(entries) = &entries else {
+                return Ok(credential::secure(&unsigned, &vm, now, signer)?);
+            };
+            let mut doc = unsigned.to_value()?;
+            if let Value::Object(m) = &mut doc {
+                m.insert("credentialStatus".into(), entries.clone());
+            }
+            Ok(credential::secure_document(&doc, &vm, now, signer)?)
         })
+    }
+
+    /// Sign one status list as a `BitstringStatusListCredential` ([`status::list_credential`]),
+    /// secured both ways like a passport credential, valid from `now` for
+    /// [`status::LIST_TTL_SECS`].
+    pub fn issue_status_list(
+        &self,
+        purpose: StatusPurpose,
+        list: u32,
+        bits: &BitstringStatusList,
+        signer: &dyn Signer,
+        now: OffsetDateTime,
+    ) -> Result<SecuredCredential, IssueError> {
+        let doc = status::list_credential(self, purpose, list, bits, now)?;
+        let vm = self.did.key_url(&signer.key_id());
+        Ok(credential::secure_document(&doc, &vm, now, signer)?)
     }
 
     /// Issue one audience's credential of a published passport, secured both ways.

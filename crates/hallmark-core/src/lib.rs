@@ -15,6 +15,7 @@
 //! - [`integrity`]: tags (HMAC under custody-derived subkeys) that authenticate database rows.
 //! - [`issue`]: passport → per-audience signed credentials.
 //! - [`verify`]: offline verification with a per-check report.
+//! - [`status`]: W3C Bitstring Status List: status entries, signed status lists, their bits.
 //! - [`resolver`]: GS1 Digital Link resolution: request paths, walk-up levels, linksets, link choice.
 //! - [`tlog`]: transparency log: RFC 6962 Merkle proofs, signed C2SP checkpoints, append-only guard.
 //! - [`display`]: the public tier in human terms (facts, units, locale number formats) for
@@ -32,5 +33,6 @@ pub mod keys;
 pub mod passport;
 pub mod resolver;
 pub mod sector;
+pub mod status;
 pub mod tlog;
 pub mod verify;

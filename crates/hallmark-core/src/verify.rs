@@ -22,9 +22,15 @@
 //!
 //! A caller that fetched the credential adds what it knows: where the DID document came
 //! from (`did-document`, a [`Outcome::Warn`] when it was not resolved by the did:web rules)
-//! and the status the node served beside the bytes ([`Report::record_status`]). The
-//! [`Verdict`] tells a valid credential of a passport that is not in force (suspended,
-//! archived, deactivated) from an invalid one.
+//! and the status the node served beside the bytes ([`Report::record_status`]), or the
+//! status its signed W3C Bitstring Status Lists give it ([`check_status`]: checks
+//! `status-list-signature`, `status-list` and `status`). The [`Verdict`] tells a valid
+//! credential of a passport that is not in force (suspended, archived, deactivated, or
+//! suspended / revoked in its status lists) from an invalid one.
+
+mod status;
+
+pub use status::{check_status, STATUS_LIST_CHECK, STATUS_LIST_SIGNATURE_CHECK};
 
 use crate::credential::{self, CRYPTOSUITE, JWT_TYP, PROOF_TYPE, VC_V2_CONTEXT};
 use crate::did::DidDocument;
@@ -108,6 +114,10 @@ pub struct Report {
     /// the caller fetched it: see [`Report::record_status`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub served_status: Option<String>,
+    /// The status the credential's signed status lists give it when a bit is set
+    /// (`suspended` or `revoked`): see [`check_status`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list_status: Option<String>,
 }
 
 /// Name of the check recording the passport status a node served.
@@ -123,7 +133,8 @@ pub enum Verdict {
     /// The credential verified and nothing failed.
     Valid,
     /// No check of the credential failed, but the node serves the passport in another
-    /// status than `published` (suspended: the credential itself is withheld).
+    /// status than `published` (suspended: the credential itself is withheld), or the
+    /// credential's signed status list says `suspended` or `revoked`.
     NotInForce(String),
     /// A check failed, or the signature was never verified.
     Invalid,
@@ -154,9 +165,12 @@ impl Report {
                 .any(|c| c.name == "signature" && matches!(c.outcome, Outcome::Pass(_)))
     }
 
-    /// The verdict: [`Verdict::Invalid`] if any check other than [`STATUS_CHECK`] failed,
-    /// else [`Verdict::NotInForce`] if the served status is not [`IN_FORCE`], else
-    /// [`Verdict::Valid`] when the signature verified.
+    /// The verdict: [`Verdict::Invalid`] if any check other than [`STATUS_CHECK`] failed;
+    /// else [`Verdict::NotInForce`] if the served status is not [`IN_FORCE`]; else
+    /// [`Verdict::Invalid`] unless the signature verified; else [`Verdict::NotInForce`] if a
+    /// verified status list sets the credential's bit ([`check_status`]); else
+    /// [`Verdict::Invalid`] if a [`STATUS_CHECK`] failed without saying why (a malformed
+    /// `credentialStatus`); else [`Verdict::Valid`].
     pub fn verdict(&self) -> Verdict {
         let failed = |c: &&Check| matches!(c.outcome, Outcome::Fail(_));
         if self
@@ -167,11 +181,23 @@ impl Report {
         {
             return Verdict::Invalid;
         }
-        match &self.served_status {
-            Some(s) if s != IN_FORCE => Verdict::NotInForce(s.clone()),
-            _ if self.is_valid() => Verdict::Valid,
-            _ => Verdict::Invalid,
+        if let Some(s) = self.served_status.as_ref().filter(|s| *s != IN_FORCE) {
+            return Verdict::NotInForce(s.clone());
         }
+        let signed = self
+            .checks
+            .iter()
+            .any(|c| c.name == "signature" && matches!(c.outcome, Outcome::Pass(_)));
+        if !signed {
+            return Verdict::Invalid;
+        }
+        if let Some(s) = &self.list_status {
+            return Verdict::NotInForce(s.clone());
+        }
+        if self.checks.iter().any(|c| failed(&c)) {
+            return Verdict::Invalid;
+        }
+        Verdict::Valid
     }
 
     /// Records the status a node served with (or instead of) the credential as the
@@ -266,6 +292,7 @@ pub fn verify_with(input: &[u8], did_document: &DidDocument, options: &VerifyOpt
         verification_method: None,
         credential: None,
         served_status: None,
+        list_status: None,
     };
     let trimmed = input.trim_ascii();
     let format = if matches!(trimmed.first(), Some(b'{' | b'[')) {

@@ -11,5 +11,6 @@ mod passport_credentials;
 mod passport_model;
 mod sector_battery;
 mod sector_generic;
+mod status_lists;
 mod vc_di_eddsa_vectors;
 mod verify_credentials;

@@ -320,7 +320,7 @@ fn issue_all_equals_issue_per_audience() {
     let p = published(common::composite_signable());
     let now = datetime!(2026-11-01 10:00 UTC);
     let valid = registry().validate(p.clone()).unwrap();
-    let all = issuer().issue_all(&valid, &key, now).unwrap();
+    let all = issuer().issue_all(&valid, None, &key, now).unwrap();
     let order: Vec<Audience> = all.iter().map(|(a, _)| a).collect();
     assert_eq!(
         order,
@@ -341,7 +341,7 @@ fn issue_all_equals_issue_per_audience() {
     assert!(matches!(
         registry()
             .validate(bad)
-            .and_then(|v| issuer().issue_all(&v, &key, now)),
+            .and_then(|v| issuer().issue_all(&v, None, &key, now)),
         Err(IssueError::Invalid(_))
     ));
 }

@@ -69,7 +69,9 @@ impl Service<'_> {
             .plugin_gate(who, Some(&id), passport.passport(), During::Publish)
             .await?;
         let signer = self.passport_signer().await?;
-        let issued = app.issuer.issue_all(&passport, signer.as_ref(), now)?;
+        let issued = app
+            .issuer
+            .issue_all(&passport, None, signer.as_ref(), now)?;
         let key_id = signer.key_id().to_string();
         let sha256 = issued.as_ref().map(|c| c.sha256);
         let event = events::published(who, &id, draft.version, &key_id, sha256)?;

@@ -190,7 +190,7 @@ async fn a_forged_version_with_an_inserted_key_is_not_served_not_signed_over_and
     let issued = n
         .app()
         .issuer
-        .issue_all(&validated, &attacker, now)
+        .issue_all(&validated, None, &attacker, now)
         .unwrap();
     let forged_public = issued.public.data_integrity.clone();
     // It fully verifies against a DID document that lists the attacker's key…
