@@ -20,11 +20,11 @@
 //! | `signature` | Ed25519 (`verify_strict`) over SHA-256(proof config) ‖ SHA-256(document), or over the JWS signing input |
 //! | `validity` | `validFrom` ≤ now < `validUntil` (only when the caller passes a time) |
 //!
-//! A caller that fetched the credential adds what it knows: where the DID document came
-//! from (`did-document`, a [`Outcome::Warn`] when it was not resolved by the did:web rules)
-//! and the status the node served beside the bytes ([`Report::record_status`]), or the
-//! status its signed W3C Bitstring Status Lists give it ([`check_status`]: checks
-//! `status-list-signature`, `status-list` and `status`). The [`Verdict`] tells a valid
+//! A caller adds what it knows: where the DID document came from (`did-document`, a
+//! [`Outcome::Warn`] when it was not resolved by the did:web rules), the status a node served
+//! beside the bytes when the caller fetched them (`served-status`, [`Report::record_status`]),
+//! and the status the credential's signed W3C Bitstring Status Lists give it
+//! ([`check_status`]: checks `status-list-signature`, `status-list` and `status`). The [`Verdict`] tells a valid
 //! credential of a passport that is not in force (suspended, archived, deactivated, or
 //! suspended / revoked in its status lists) from an invalid one.
 
@@ -120,8 +120,17 @@ pub struct Report {
     pub list_status: Option<String>,
 }
 
-/// Name of the check recording the passport status a node served.
+/// Name of the check of the credential's status in its signed status lists
+/// ([`check_status`]).
 pub const STATUS_CHECK: &str = "status";
+
+/// Name of the check recording the passport status a node served with the credential
+/// ([`Report::record_status`]).
+pub const SERVED_STATUS_CHECK: &str = "served-status";
+
+/// Width of the check-name column in the text report: the longest name
+/// (`status-list-signature`).
+pub const NAME_WIDTH: usize = 21;
 
 /// The passport status in which a verified credential counts as in force.
 pub const IN_FORCE: &str = "published";
@@ -165,8 +174,9 @@ impl Report {
                 .any(|c| c.name == "signature" && matches!(c.outcome, Outcome::Pass(_)))
     }
 
-    /// The verdict: [`Verdict::Invalid`] if any check other than [`STATUS_CHECK`] failed;
-    /// else [`Verdict::NotInForce`] if the served status is not [`IN_FORCE`]; else
+    /// The verdict: [`Verdict::Invalid`] if any check other than [`STATUS_CHECK`] and
+    /// [`SERVED_STATUS_CHECK`] failed; else [`Verdict::NotInForce`] if the served status is
+    /// not [`IN_FORCE`]; else
     /// [`Verdict::Invalid`] unless the signature verified; else [`Verdict::NotInForce`] if a
     /// verified status list sets the credential's bit ([`check_status`]); else
     /// [`Verdict::Invalid`] if a [`STATUS_CHECK`] failed without saying why (a malformed
@@ -177,7 +187,7 @@ impl Report {
             .checks
             .iter()
             .filter(failed)
-            .any(|c| c.name != STATUS_CHECK)
+            .any(|c| c.name != STATUS_CHECK && c.name != SERVED_STATUS_CHECK)
         {
             return Verdict::Invalid;
         }
@@ -201,7 +211,7 @@ impl Report {
     }
 
     /// Records the status a node served with (or instead of) the credential as the
-    /// [`STATUS_CHECK`] check: `published` passes; `suspended`, `archived` and
+    /// [`SERVED_STATUS_CHECK`] check: `published` passes; `suspended`, `archived` and
     /// `deactivated` fail (the verdict is then [`Verdict::NotInForce`]); no status at all
     /// is a warning (a node that does not say). `detail` says what the node answered.
     pub fn record_status(&mut self, status: Option<&str>, detail: &str) {
@@ -212,7 +222,7 @@ impl Report {
         };
         self.served_status = status.map(str::to_string);
         self.checks.push(Check {
-            name: STATUS_CHECK,
+            name: SERVED_STATUS_CHECK,
             outcome,
         });
     }
@@ -248,10 +258,11 @@ impl fmt::Display for Report {
         for c in &self.checks {
             writeln!(
                 f,
-                "{}  {:<15} {}",
+                "{}  {:<width$} {}",
                 c.outcome.mark(),
                 c.name,
-                c.outcome.detail()
+                c.outcome.detail(),
+                width = NAME_WIDTH
             )?;
         }
         write!(f, "{}", self.verdict())

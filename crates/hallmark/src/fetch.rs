@@ -1,8 +1,8 @@
-//! One-shot HTTP(S) GETs for `hallmark verify --from` (the credential from a node, the
-//! issuer's DID document from its did:web location) and `hallmark labels` (the admin API's
-//! label listing, with an API key). https uses rustls (ring provider) with
-//! the operating system's trust roots; no redirect is followed, answers are capped in size
-//! and the whole exchange in time.
+//! One-shot HTTP(S) GETs for `hallmark verify --from` (the credential from a node, its status
+//! lists and their log evidence, the issuer's DID document from its did:web location) and
+//! `hallmark labels` (the admin API's label listing, with an API key). https uses rustls (ring
+//! provider) with the operating system's trust roots; no redirect is followed, answers are
+//! capped in size and the whole exchange in time.
 
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;

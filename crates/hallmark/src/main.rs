@@ -43,15 +43,23 @@ enum Command {
     /// Accepts either secured form: a Data Integrity JSON credential (eddsa-jcs-2022) or a
     /// compact vc+jwt. Prints every check, then the verdict. Exit codes: 0 valid; 1 invalid
     /// (a check failed, or the issuer's DID document could not be resolved); 2 usage or
-    /// I/O error (nothing verified); 3 not in force (with --from: the node serves the
-    /// passport as suspended — 410, credential withheld —, archived or deactivated).
+    /// I/O error (nothing verified); 3 not in force (the credential's status list says
+    /// suspended or revoked, or with --from the node serves the passport as suspended —
+    /// 410, credential withheld —, archived or deactivated).
     ///
     /// The validity period (validFrom, validUntil) is checked against the current time
     /// unless --skip-validity-dates is given.
     ///
+    /// Status (docs/status.md): a credential with W3C Bitstring Status List entries is
+    /// checked against its signed status lists, given with --status-list FILE and, with
+    /// --from, fetched from the URLs the credential names. Each list is verified against the
+    /// same DID document (`status-list-signature`, `status-list`); the `status` check then
+    /// says valid, suspended or revoked. With no list the check is a warning ("not
+    /// checked"); a credential issued before status lists is skipped ("no status entry").
+    ///
     /// With --from <passport URL> the credential is fetched from a node (http or https),
-    /// the status it serves (Hallmark-Passport-Status, or 410) is reported as the `status`
-    /// check, and the issuer's DID document is resolved by the did:web rules: over https
+    /// the status it serves (Hallmark-Passport-Status, or 410) is reported as the
+    /// `served-status` check, and the issuer's DID document is resolved by the did:web rules: over https
     /// from the DID's own host (https://host[:port]/.well-known/did.json, or
     /// https://host/path/did.json), never from the node being checked. --did-document FILE
     /// uses a file instead. --did-document-from URL fetches it from a URL you name — a
@@ -64,7 +72,9 @@ enum Command {
     /// credential's SHA-256) and `log-inclusion` (the leaf is in the checkpointed tree).
     /// The checkpoint and proof come from --checkpoint and --proof (files saved from the
     /// node's /log/checkpoint and /log/proof/inclusion endpoints), or with --from are
-    /// fetched from the node.
+    /// fetched from the node; with --from, each status list fetched is checked the same way
+    /// (`status-list-log`: its leaf is the status-list.published event recording the
+    /// SHA-256 of the list's bytes).
     Verify(verify_cmd::VerifyArgs),
     /// Manage the node's signing keys (encrypted file keystore).
     ///

@@ -1,18 +1,32 @@
 //! `hallmark verify`: a credential file against a DID document file, or a passport fetched
 //! from a node (`--from`) against its issuer's DID document resolved by the did:web rules
 //! (https, from the DID's own host) — never from the node being checked unless told so.
+//!
+//! Status (W3C Bitstring Status List, `docs/status.md`): the credential's status lists come
+//! from `--status-list` files and, with `--from`, from the `statusListCredential` URLs the
+//! verified credential names; core's `check_status` checks them against the same DID
+//! document. With `--log-key`, each fetched list's log inclusion is checked too
+//! (`status-list-log`).
 
 use crate::fetch::{self, Answer};
 use hallmark_core::did::{DidDocument, DidWeb};
-use hallmark_core::tlog::{check_logged_credential, InclusionProof, VerifierKey};
-use hallmark_core::verify::{verify_with, Check, Outcome, Report, Verdict, VerifyOptions};
+use hallmark_core::status::status_entries;
+use hallmark_core::tlog::{
+    check_logged_credential, check_logged_status_list, InclusionProof, VerifierKey,
+    STATUS_LIST_LOG_CHECK,
+};
+use hallmark_core::verify::{
+    check_status, verify_with, Check, Outcome, Report, Verdict, VerifyOptions, STATUS_CHECK,
+    STATUS_LIST_CHECK,
+};
 use hallmark_node::routes::public::{LOG_INDEX_HEADER, STATUS_HEADER, VC_JWT, VC_LD_JSON};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Exit code: the credential verified (or was withheld) but the node serves the passport
-/// as suspended, archived or deactivated.
+/// as suspended, archived or deactivated, or its signed status list says suspended or
+/// revoked.
 pub const EXIT_NOT_IN_FORCE: u8 = 3;
 /// Exit code: usage or I/O error (nothing was verified).
 pub const EXIT_USAGE: u8 = 2;
@@ -74,6 +88,11 @@ pub struct VerifyArgs {
     /// The log's verifier key (`<name>+<key ID>+<base64 key>`), pinned out of band.
     #[arg(long = "log-key", value_name = "VKEY")]
     pub log_key: Option<String>,
+    /// A status list credential (either form) for the credential's status entries: saved
+    /// from its statusListCredential URL, or passed on by the holder. Repeatable (one per
+    /// purpose); with --from, used besides the lists fetched.
+    #[arg(long = "status-list", value_name = "FILE")]
+    pub status_lists: Vec<PathBuf>,
 }
 
 /// A checkpoint note and the inclusion proof of the publish event.
@@ -109,6 +128,7 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
     };
     let cred = read(credential)?;
     let doc = parse_document(&read(did_document)?, &did_document.display().to_string())?;
+    let lists = status_list_files(args)?;
     let mut report = verify_with(&cred, &doc, &options);
     report.checks.insert(0, given_file(did_document));
     match (&args.checkpoint, &args.proof, &log_key) {
@@ -121,7 +141,16 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
         (None, None, None) => {}
         _ => return Err("--log-key needs --checkpoint and --proof (or --from)".into()),
     }
+    check_status(&mut report, &lists, &doc, options.now);
     Ok(report)
+}
+
+/// The `--status-list` files, each with its path as its source.
+fn status_list_files(args: &VerifyArgs) -> Result<Vec<(String, Vec<u8>)>, String> {
+    args.status_lists
+        .iter()
+        .map(|path| Ok((path.display().to_string(), read(path)?)))
+        .collect()
 }
 
 fn print(report: &Report, json: bool) -> ExitCode {
@@ -252,7 +281,78 @@ async fn from_node(
             .checks
             .extend(check_logged_credential(cred, &note, &proof, key));
     }
+    let mut lists = status_list_files(args)?;
+    let fetched = fetch_status_lists(&mut report, args.jwt).await;
+    lists.extend(fetched.iter().map(|(url, a)| (url.clone(), a.body.clone())));
+    check_status(&mut report, &lists, &doc, options.now);
+    if let Some(key) = log_key {
+        let mut logged = Vec::with_capacity(fetched.len());
+        for (url, answer) in &fetched {
+            logged.push(status_list_log(url, answer, key).await);
+        }
+        // Before the final `status` check, beside the lists' own checks.
+        let at = report
+            .checks
+            .iter()
+            .rposition(|c| c.name == STATUS_CHECK)
+            .unwrap_or(report.checks.len());
+        report.checks.splice(at..at, logged);
+    }
     Ok(report)
+}
+
+/// Fetches the status lists the credential in `report` names (each `statusListCredential`
+/// once), in the form asked for the credential. Only a credential whose signature verified
+/// is followed; a list that cannot be fetched is a failed `status-list` check (the status
+/// is then unknown: fail closed), and is left out.
+async fn fetch_status_lists(report: &mut Report, jwt: bool) -> Vec<(String, Answer)> {
+    let signed = matches!(report.check("signature"), Some(Outcome::Pass(_)));
+    let Some(credential) = report.credential.as_ref().filter(|_| signed) else {
+        return Vec::new();
+    };
+    // A malformed credentialStatus is check_status's to report.
+    let Ok(entries) = status_entries(credential) else {
+        return Vec::new();
+    };
+    let mut urls: Vec<String> = entries.into_iter().map(|e| e.list_credential).collect();
+    urls.sort();
+    urls.dedup();
+    let accept = if jwt { VC_JWT } else { VC_LD_JSON };
+    let mut fetched = Vec::with_capacity(urls.len());
+    for url in urls {
+        match get_ok(&url, accept).await {
+            Ok(answer) => fetched.push((url, answer)),
+            Err(e) => report.checks.push(Check {
+                name: STATUS_LIST_CHECK,
+                outcome: Outcome::Fail(format!("cannot fetch the status list: {e}")),
+            }),
+        }
+    }
+    fetched
+}
+
+/// The `status-list-log` check of a fetched status list: its `Hallmark-Log-Index`, the latest
+/// checkpoint and the inclusion proof from the log of the node that served it (`<base>/log`,
+/// `<base>` being the list URL up to `/status/`). Evidence that cannot be had fails the check.
+async fn status_list_log(url: &str, answer: &Answer, key: &VerifierKey) -> Check {
+    let failed = |why: String| Check {
+        name: STATUS_LIST_LOG_CHECK,
+        outcome: Outcome::Fail(format!("{url}: {why}")),
+    };
+    let Some(base) = url.rfind("/status/").map(|at| &url[..at]) else {
+        return failed("not a status list URL (…/status/<purpose>/<list>)".into());
+    };
+    let Ok(index) = log_index(url, &answer.headers) else {
+        return failed("no Hallmark-Log-Index header in the response".into());
+    };
+    let (note, proof) = match log_evidence(base, index).await {
+        Ok(found) => found,
+        Err(e) => return failed(e),
+    };
+    match serde_json::from_slice::<InclusionProof>(&proof) {
+        Ok(proof) => check_logged_status_list(&answer.body, &note, &proof, key),
+        Err(e) => failed(format!("{base}/log/proof/inclusion: {e}")),
+    }
 }
 
 fn status_note(url: &str) -> String {
@@ -451,6 +551,7 @@ mod tests {
             checkpoint: None,
             proof: None,
             log_key: None,
+            status_lists: vec![],
         };
         let rt = crate::runtime::runtime().unwrap();
         let failed = rt

@@ -10,11 +10,12 @@
 //! {"oldSize":40,"newSize":57,"hashes":["…"]}
 //! ```
 //!
-//! [`check_logged_credential`] and [`check_consistency`] return named checks (the
-//! [`crate::verify::Check`]s of a verification report), so a failure names what failed.
+//! [`check_logged_credential`], [`check_logged_status_list`] and [`check_consistency`] return
+//! named checks (the [`crate::verify::Check`]s of a verification report), so a failure names
+//! what failed.
 
 use super::checkpoint::{open_note, Checkpoint, VerifierKey};
-use super::event::{Action, Detail, LeafEvent, Publication};
+use super::event::{Action, Detail, LeafEvent, Publication, StatusListPublished};
 use super::guard::CheckpointGuard;
 use super::merkle::{leaf_hash, verify_inclusion, Hash};
 use crate::jcs;
@@ -27,6 +28,12 @@ use sha2::{Digest, Sha256};
 
 /// The audit action whose leaf commits to a published version's credentials.
 pub const PUBLISH_ACTION: &str = Action::PassportPublished.as_str();
+
+/// The audit action whose leaf commits to a signed status list version.
+pub const STATUS_LIST_ACTION: &str = Action::StatusListPublished.as_str();
+
+/// Name of the check that a status list credential was logged (one per list checked).
+pub const STATUS_LIST_LOG_CHECK: &str = "status-list-log";
 
 /// A hash carried as standard base64 in JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -227,6 +234,85 @@ pub fn check_logged_credential(
         }
     });
     checks
+}
+
+/// Check that a status list credential (either form, as verified) was logged: one
+/// [`STATUS_LIST_LOG_CHECK`] check, which passes only when
+///
+/// - the checkpoint note carries a valid signature of the pinned log key, origin = its name;
+/// - the proof carries the leaf bytes and they hash to its `leafHash`;
+/// - the leaf is a `status-list.published` event whose detail ([`StatusListPublished`])
+///   records the SHA-256 of these bytes: `sha256` for the Data Integrity form (as given, or
+///   its RFC 8785 form), `jwtSha256` for the `vc+jwt` form;
+/// - the proof is for the checkpoint's tree size and recomputes its root from the leaf.
+///
+/// The first failure is the check's reason.
+pub fn check_logged_status_list(
+    list: &[u8],
+    checkpoint_note: &str,
+    proof: &InclusionProof,
+    key: &VerifierKey,
+) -> Check {
+    match logged_status_list(list, checkpoint_note, proof, key) {
+        Ok(detail) => pass(STATUS_LIST_LOG_CHECK, detail),
+        Err(why) => fail(STATUS_LIST_LOG_CHECK, why),
+    }
+}
+
+fn logged_status_list(
+    list: &[u8],
+    checkpoint_note: &str,
+    proof: &InclusionProof,
+    key: &VerifierKey,
+) -> Result<String, String> {
+    let cp = open_checkpoint(checkpoint_note, key).map_err(|e| format!("checkpoint: {e}"))?;
+    let bytes = match proof.leaf_bytes() {
+        None => return Err("the proof carries no leaf bytes".into()),
+        Some(b) => b?,
+    };
+    let computed = leaf_hash(&bytes);
+    if computed != proof.leaf_hash.0 {
+        return Err("the leaf bytes do not hash to the proof's leafHash".into());
+    }
+    let index = proof.leaf_index;
+    let event = LeafEvent::from_leaf(&bytes).map_err(|e| format!("the leaf is {e}"))?;
+    if event.known_action() != Some(Action::StatusListPublished) {
+        return Err(format!(
+            "leaf {index} is a {} event, not {STATUS_LIST_ACTION}",
+            Value::from(event.action.as_ref())
+        ));
+    }
+    let logged =
+        StatusListPublished::from_value(&event.detail).map_err(|e| format!("leaf {index}: {e}"))?;
+    let (form, recorded, digests) = if matches!(list.trim_ascii().first(), Some(b'{')) {
+        ("Data Integrity", &logged.sha256, credential_digests(list))
+    } else {
+        (
+            "vc+jwt",
+            &logged.jwt_sha256,
+            vec![Sha256::digest(list.trim_ascii()).into()],
+        )
+    };
+    if !digests.iter().any(|d| hex::encode(d) == *recorded) {
+        return Err(format!(
+            "leaf {index} ({STATUS_LIST_ACTION} of {} list {} version {}) does not record \
+             the SHA-256 of this list ({form} form)",
+            logged.purpose, logged.list, logged.version
+        ));
+    }
+    if proof.tree_size != cp.size {
+        return Err(format!(
+            "the proof is for tree size {}, the checkpoint is for {}; fetch the proof with size={}",
+            proof.tree_size, cp.size, cp.size
+        ));
+    }
+    verify_inclusion(&computed, index, cp.size, &proof.path(), &cp.root)
+        .map_err(|e| format!("leaf {index}: {e}"))?;
+    Ok(format!(
+        "leaf {index} ({STATUS_LIST_ACTION} of {} list {} version {}) records this list's \
+         SHA-256 ({form}) and is in the tree of size {} signed by {key}",
+        logged.purpose, logged.list, logged.version, cp.size
+    ))
 }
 
 fn leaf_check(
@@ -523,6 +609,91 @@ mod tests {
             VerifierKey::new(ORIGIN, SigningKey::from_bytes(&[8; 32]).verifying_key()).unwrap();
         let c = check_logged_credential(CREDENTIAL, &note, &good, &stranger);
         assert!(matches!(outcome(&c, "log-checkpoint"), Outcome::Fail(_)));
+    }
+
+    const LIST_DI: &[u8] = br#"{"id":"https://dpp.example.com/status/suspension/0","type":"x"}"#;
+    const LIST_JWT: &[u8] = b"eyJhbGciOiJFZERTQSJ9.eyJpZCI6Imxpc3QifQ.c2ln";
+
+    /// Appends version 3 of suspension list 0 (LIST_DI / LIST_JWT) after a publication; its
+    /// leaf index.
+    fn list_logged(log: &mut Log) -> u64 {
+        published(log);
+        let detail = StatusListPublished::new(
+            "suspension",
+            0,
+            3,
+            &Sha256::digest(LIST_DI).into(),
+            &Sha256::digest(LIST_JWT).into(),
+        )
+        .to_value()
+        .unwrap();
+        let at = time::macros::datetime!(2026-05-01 12:05 UTC);
+        let leaf =
+            LeafEvent::new(7, at, "admin:ops", STATUS_LIST_ACTION, None, None, &detail).unwrap();
+        log.push(serde_json::from_slice(&leaf.leaf_bytes().unwrap()).unwrap())
+    }
+
+    #[test]
+    fn a_logged_status_list_passes_in_either_form_and_each_alteration_fails() {
+        let mut log = Log::new();
+        let index = list_logged(&mut log);
+        log.push(serde_json::json!({"seq": 8, "action": "passport.resumed"}));
+        let size = index + 2;
+        let note = log.checkpoint(size);
+        let key = log.vkey();
+        let good = log.inclusion(index, size);
+        let ok = |list: &[u8], proof: &InclusionProof, note: &str, key: &VerifierKey| {
+            let c = check_logged_status_list(list, note, proof, key);
+            assert_eq!(c.name, STATUS_LIST_LOG_CHECK);
+            c.outcome
+        };
+        for list in [LIST_DI, LIST_JWT] {
+            let o = ok(list, &good, &note, &key);
+            assert!(
+                matches!(&o, Outcome::Pass(d) if d.contains("suspension list 0 version 3")),
+                "{o:?}"
+            );
+        }
+        // Re-indented JSON still matches (the canonical form).
+        let pretty =
+            serde_json::to_vec_pretty(&serde_json::from_slice::<Value>(LIST_DI).unwrap()).unwrap();
+        assert!(matches!(ok(&pretty, &good, &note, &key), Outcome::Pass(_)));
+        // Another list's bytes (e.g. a tampered copy), in either form.
+        let fails = |o: Outcome, what: &str| {
+            assert!(
+                matches!(&o, Outcome::Fail(d) if d.contains(what)),
+                "{what}: {o:?}"
+            );
+        };
+        fails(
+            ok(br#"{"id":"other"}"#, &good, &note, &key),
+            "does not record",
+        );
+        fails(ok(b"a.b.c", &good, &note, &key), "vc+jwt");
+        // A passport's publish leaf is not a status list's.
+        fails(
+            ok(LIST_DI, &log.inclusion(1, size), &note, &key),
+            "not status-list.published",
+        );
+        // A proof hash flipped; a proof for another size; a withheld leaf; bytes not hashing
+        // to leafHash.
+        let mut bad = good.clone();
+        bad.hashes[0].0[0] ^= 1;
+        fails(ok(LIST_DI, &bad, &note, &key), &format!("leaf {index}"));
+        fails(
+            ok(LIST_DI, &log.inclusion(index, size - 1), &note, &key),
+            &format!("size={size}"),
+        );
+        let mut bad = good.clone();
+        bad.leaf = None;
+        fails(ok(LIST_DI, &bad, &note, &key), "no leaf bytes");
+        let mut bad = good.clone();
+        bad.leaf = Some(B64.encode(b"{}"));
+        fails(ok(LIST_DI, &bad, &note, &key), "leafHash");
+        // A checkpoint signed by another key.
+        let stranger =
+            VerifierKey::new(ORIGIN, SigningKey::from_bytes(&[8; 32]).verifying_key()).unwrap();
+        fails(ok(LIST_DI, &good, &note, &stranger), "checkpoint");
     }
 
     #[test]

@@ -49,8 +49,8 @@ pub use checkpoint::{
 };
 pub use event::{is_public_action, Action, EventError, LeafEvent};
 pub use evidence::{
-    check_consistency, check_logged_credential, open_checkpoint, B64Hash, ConsistencyProof,
-    InclusionProof,
+    check_consistency, check_logged_credential, check_logged_status_list, open_checkpoint, B64Hash,
+    ConsistencyProof, InclusionProof, STATUS_LIST_LOG_CHECK,
 };
 pub use guard::{CheckpointGuard, GuardError};
 pub use merkle::{

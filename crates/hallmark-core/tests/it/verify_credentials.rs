@@ -352,6 +352,12 @@ fn the_verdict_separates_status_from_validity() {
     let mut archived = valid.clone();
     archived.record_status(Some("archived"), "header");
     assert_eq!(archived.verdict(), Verdict::NotInForce("archived".into()));
+    // The served status has its own name; `status` is the status lists' check.
+    assert!(matches!(
+        archived.check("served-status"),
+        Some(Outcome::Fail(_))
+    ));
+    assert_eq!(archived.check("status"), None);
     assert!(!archived.is_valid());
     assert!(archived
         .to_string()

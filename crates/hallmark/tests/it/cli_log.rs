@@ -256,9 +256,11 @@ fn a_log_written_before_typed_events_still_checks_and_verifies() {
     ]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("pass  log-leaf        leaf 29 (passport.published of \"urn:uuid:")
+        out.contains("pass  log-leaf              leaf 29 (passport.published of \"urn:uuid:")
             && out.contains("version 2) records this credential's SHA-256 (public)")
-            && out.contains("pass  log-inclusion   leaf 29 is in the checkpointed tree of size 41")
+            && out.contains(
+                "pass  log-inclusion         leaf 29 is in the checkpointed tree of size 41"
+            )
             && out.contains("VALID"),
         "{out}"
     );

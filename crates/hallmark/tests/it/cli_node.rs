@@ -663,7 +663,7 @@ fn kill(child: &std::process::Child) {
 /// `verify --from` takes the DID document from where did:web says — https on the DID's
 /// own host — or, explicitly and with a warning, from `--did-document-from`; never from
 /// the node it checks. A node at one address serving a credential under another host's
-/// DID is not valid. The served status is the `status` check, with its own exit code (3).
+/// DID is not valid. The served status is the `served-status` check, with its own exit code (3).
 #[test]
 fn verify_from_a_running_demo_node() {
     use std::io::{BufRead, BufReader};
@@ -758,7 +758,7 @@ fn verify_from_a_running_demo_node() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(
         out.contains(&format!(
-            "FAIL  did-document    https://localhost:{public}/.well-known/did.json"
+            "FAIL  did-document          https://localhost:{public}/.well-known/did.json"
         )),
         "{out}"
     );
@@ -774,7 +774,7 @@ fn verify_from_a_running_demo_node() {
     let (_, out, _) = verify(&["--from", &forged_url, "--did-document-from", &forged_doc]);
     assert!(
         out.contains(&format!(
-            "WARN  did-document    {forged_doc} (--did-document-from"
+            "WARN  did-document          {forged_doc} (--did-document-from"
         )),
         "{out}"
     );
@@ -810,7 +810,10 @@ fn verify_from_a_running_demo_node() {
     for (code, out, err) in &results {
         assert_eq!(*code, 0, "{out}{err}");
         assert!(out.contains("WARN  did-document"), "{out}");
-        assert!(out.contains("pass  status          published"), "{out}");
+        assert!(
+            out.contains("pass  served-status         published"),
+            "{out}"
+        );
         assert!(out.contains("pass  validity"), "{out}");
         assert!(out.ends_with("VALID\n"), "{out}");
     }
@@ -826,7 +829,7 @@ fn verify_from_a_running_demo_node() {
     let (code, out, err) = output(hallmark().args(["verify", "--from", &url]).args(hatch));
     assert_eq!(code, 3, "{out}{err}");
     assert!(
-        out.contains("FAIL  status          suspended (HTTP 410")
+        out.contains("FAIL  served-status         suspended (HTTP 410")
             && out.contains("under investigation"),
         "{out}"
     );
