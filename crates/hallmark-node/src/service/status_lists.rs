@@ -261,6 +261,17 @@ impl Service<'_> {
         record.ok_or(ServiceError::NotFound)
     }
 
+    /// What the latest lists say about passport `id`, if it has a position.
+    pub async fn listed_status_of(
+        &self,
+        id: &hallmark_core::passport::PassportId,
+    ) -> Result<Option<ListedStatus>, ServiceError> {
+        match self.app.store.status_index(id).await? {
+            Some(at) => Ok(Some(self.listed_status(at).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// What the latest lists say about a passport at `at`.
     pub async fn listed_status(&self, at: StatusRef) -> Result<ListedStatus, ServiceError> {
         let bit = |purpose| async move {
