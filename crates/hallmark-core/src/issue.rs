@@ -233,7 +233,7 @@ impl Issuer {
 
     /// Sign one status list as a `BitstringStatusListCredential` ([`status::list_credential`]),
     /// secured both ways like a passport credential, valid from `now` for
-    /// [`status::LIST_TTL_SECS`].
+    /// [`status::LIST_VALIDITY_SECS`].
     pub fn issue_status_list(
         &self,
         purpose: StatusPurpose,

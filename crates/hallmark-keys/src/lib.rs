@@ -19,6 +19,7 @@ pub use custody::{Availability, KeyCustody};
 pub use error::KeysError;
 pub use hsm::HsmCustody;
 pub use keystore::{KdfParams, Keystore, KeystoreCustody, PurposeSigner};
+pub use random::random_u32;
 
 use hallmark_core::did::KeyStatus;
 use hallmark_core::keys::KeyId;

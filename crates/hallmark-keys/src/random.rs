@@ -17,3 +17,11 @@ pub(crate) fn random_seed() -> Result<Zeroizing<[u8; 32]>, KeysError> {
     fill_random(&mut seed[..])?;
     Ok(seed)
 }
+
+/// A uniformly random `u32` from the operating system (the node's draw of a passport's
+/// status list position).
+pub fn random_u32() -> Result<u32, KeysError> {
+    let mut b = [0u8; 4];
+    fill_random(&mut b)?;
+    Ok(u32::from_le_bytes(b))
+}

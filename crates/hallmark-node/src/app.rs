@@ -74,6 +74,8 @@ pub struct App {
     pub evidence: crate::evidence::EvidenceCache,
     /// Rendered consumer pages (bounded).
     pub pages: crate::evidence::PageCache,
+    /// The status lists as served (the latest of each, and versions by number).
+    pub status_lists: crate::cache::StatusListCache,
 }
 
 impl crate::integrity::Sources for App {
@@ -109,6 +111,12 @@ impl App {
     pub fn passport_changed(&self, id: &hallmark_core::passport::PassportId) {
         self.passport_states.invalidate(id);
         self.resolves.clear();
+    }
+
+    /// A status list version was stored (through this node, or another one:
+    /// `crate::changes`): the latest lists are read again.
+    pub fn status_list_changed(&self) {
+        self.status_lists.clear();
     }
 
     /// Copies the backend's key metadata into the store (new keys inserted, status changes

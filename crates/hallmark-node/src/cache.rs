@@ -437,3 +437,102 @@ mod state_tests {
         assert_eq!(c.get(&id()).unwrap().current_version, 2);
     }
 }
+
+/// One status list version as served: both forms (bytes, ETag, the log headers of its
+/// `status-list.published` leaf), verified once against the node's keys when loaded.
+#[derive(Debug)]
+pub struct ServedList {
+    /// The version.
+    pub version: u32,
+    /// The Data Integrity JSON.
+    pub data_integrity: Cached,
+    /// The `vc+jwt` form.
+    pub jwt: Cached,
+    /// The credential's `validUntil`.
+    pub valid_until: time::OffsetDateTime,
+}
+
+impl ServedList {
+    /// One form.
+    pub fn form(&self, form: Form) -> &Cached {
+        match form {
+            Form::DataIntegrity => &self.data_integrity,
+            Form::Jwt => &self.jwt,
+        }
+    }
+}
+
+/// The latest version of each status list `(purpose, list)`, for at most
+/// [`PASSPORT_STATE_TTL`]: dropped whole when this node stores a list version
+/// (`App::status_list_changed`) and when the change feed sees another node's
+/// `status-list.published` event. Versions by number are immutable and cached by number.
+pub struct StatusListCache {
+    latest: FreshCache<(hallmark_core::status::StatusPurpose, u32), Arc<ServedList>>,
+    versions:
+        quick_cache::sync::Cache<(hallmark_core::status::StatusPurpose, u32, u32), Arc<ServedList>>,
+}
+
+impl Default for StatusListCache {
+    fn default() -> Self {
+        StatusListCache {
+            latest: FreshCache::new(1_024),
+            versions: quick_cache::sync::Cache::new(256),
+        }
+    }
+}
+
+impl StatusListCache {
+    /// See [`FreshCache::generation`].
+    pub fn generation(&self) -> u64 {
+        self.latest.generation()
+    }
+
+    /// The latest version of a list, if cached, younger than [`PASSPORT_STATE_TTL`] and not
+    /// expired.
+    pub fn latest(
+        &self,
+        purpose: hallmark_core::status::StatusPurpose,
+        list: u32,
+    ) -> Option<Arc<ServedList>> {
+        self.latest
+            .get(&(purpose, list), PASSPORT_STATE_TTL)
+            .filter(|l| l.valid_until > time::OffsetDateTime::now_utc())
+    }
+
+    /// See [`FreshCache::insert`].
+    pub fn insert_latest(
+        &self,
+        purpose: hallmark_core::status::StatusPurpose,
+        list: u32,
+        served: Arc<ServedList>,
+        generation: u64,
+    ) {
+        self.latest.insert((purpose, list), served, generation);
+    }
+
+    /// A version by number, if cached.
+    pub fn version(
+        &self,
+        purpose: hallmark_core::status::StatusPurpose,
+        list: u32,
+        version: u32,
+    ) -> Option<Arc<ServedList>> {
+        self.versions.get(&(purpose, list, version))
+    }
+
+    /// Remembers a version by number (immutable).
+    pub fn insert_version(
+        &self,
+        purpose: hallmark_core::status::StatusPurpose,
+        list: u32,
+        served: Arc<ServedList>,
+    ) {
+        self.versions
+            .insert((purpose, list, served.version), served);
+    }
+
+    /// A list version was stored: drops every latest entry.
+    pub fn clear(&self) {
+        self.latest.clear();
+    }
+}

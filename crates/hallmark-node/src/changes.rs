@@ -8,7 +8,8 @@
 //!
 //! - an event naming a passport → that passport's cached status and current version;
 //! - `api-key.revoked` → that key's cached lookup;
-//! - `signing-key.*` → the cached DID document.
+//! - `signing-key.*` → the cached DID document;
+//! - `status-list.published` → the cached latest status lists.
 //!
 //! So a suspension or new version made through another node is served here within about
 //! one interval, and the caches can keep entries long ([`crate::cache::PASSPORT_STATE_TTL`]
@@ -77,6 +78,7 @@ fn clear(app: &App) {
     app.resolves.clear();
     app.api_keys.clear();
     app.did_document_cache.invalidate();
+    app.status_list_changed();
 }
 
 /// Drops what one event may have changed.
@@ -90,6 +92,7 @@ fn apply(app: &App, event: &AuditEvent) {
                 app.api_keys.invalidate(prefix);
             }
         }
+        Some(Action::StatusListPublished) => app.status_list_changed(),
         Some(a) if a.is_signing_key() => app.did_document_cache.invalidate(),
         _ => {}
     }

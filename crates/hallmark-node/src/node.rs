@@ -255,6 +255,7 @@ pub async fn build_app_with_plugins(
         alarms: crate::integrity::Alarms::default(),
         evidence: crate::evidence::EvidenceCache::new(crate::evidence::DEFAULT_BYTES),
         pages: crate::evidence::PageCache::new(crate::evidence::DEFAULT_PAGE_BYTES),
+        status_lists: crate::cache::StatusListCache::default(),
     });
     // Read-only: a log signed for another origin stops start-up before any write.
     if let Some(stored) = transparency::stored_origin(app.as_ref(), app.log.origin()).await? {
@@ -268,6 +269,11 @@ pub async fn build_app_with_plugins(
     app.sync_signing_keys("node:start-up", OffsetDateTime::now_utc())
         .await
         .map_err(|e| StartError::Keys(e.to_string()))?;
+    // Every list in use has a signed version for both purposes. Custody that cannot sign
+    // now (an HSM down) does not stop start-up: the re-signer tries again every minute.
+    if let Err(e) = app.service().ensure_status_lists().await {
+        tracing::warn!(error = %e, "status lists: the first versions could not be signed yet");
+    }
     Ok(app)
 }
 
@@ -325,7 +331,8 @@ pub struct Running {
     listeners: Vec<JoinHandle<std::io::Result<()>>>,
     /// Counts of refused requests not yet written, flushed once the listeners have ended.
     refusals: Arc<Refusals>,
-    /// Background tasks (checkpoint signer, change feed, refusal flusher).
+    /// Background tasks (checkpoint signer, change feed, status list re-signer, refusal
+    /// flusher).
     tasks: Vec<JoinHandle<std::io::Result<()>>>,
 }
 
@@ -435,6 +442,7 @@ pub async fn start_on(
     let tasks = vec![
         transparency::checkpointer::spawn(Arc::clone(&app), rx.clone()),
         crate::changes::spawn(Arc::clone(&app), rx.clone()),
+        crate::service::status_lists::spawn_refresher(Arc::clone(&app), rx.clone()),
         Arc::clone(&refusals).spawn_flusher(rx),
     ];
     tracing::info!(%public_addr, %admin_addr, "listening");

@@ -23,6 +23,12 @@ fn summary(method: &str, path: &str) -> &'static str {
     if let Some(s) = log_route(path).map(|(_, s)| s) {
         return s;
     }
+    if let Some((_, s)) = crate::routes::status::paths("")
+        .into_iter()
+        .find(|(p, _)| path.ends_with(p.as_str()))
+    {
+        return s;
+    }
     if let Some(s) = resolver::summary(method, path) {
         return s;
     }

@@ -38,7 +38,7 @@ pub enum StoreError {
     #[error("status list {purpose}/{list}: the next version is {expected}, not {got}")]
     StatusListConflict {
         /// The list's purpose.
-        purpose: crate::model::StatusListPurpose,
+        purpose: crate::model::StatusPurpose,
         /// The list number.
         list: u32,
         /// The latest stored version + 1.

@@ -30,7 +30,7 @@ pub use model::{
     DraftRecord, LeafCheck, LinkFilter, NewApiKey, NewPassport, NewProductLink,
     NewStatusListVersion, NewVersion, Page, PassportFilter, PassportRecord, ProductKey,
     ProductLinkRecord, QuarantineRecord, SignedForms, SigningKeyRecord, SigningKeyStatus,
-    StatusIndex, StatusListPurpose, StatusListRecord, StoredLeaf, VersionRecord, STATUS_LIST_SIZE,
+    StatusListRecord, StatusPurpose, StatusRef, StoredLeaf, VersionRecord,
 };
 
 pub use postgres::PgStore;
@@ -129,7 +129,7 @@ pub trait Store: Send + Sync {
 
     /// The passport's status list position, if it has one (taken at its first publication
     /// since status lists; passports published before have none).
-    async fn status_index(&self, id: &PassportId) -> Result<Option<StatusIndex>, StoreError>;
+    async fn status_index(&self, id: &PassportId) -> Result<Option<StatusRef>, StoreError>;
 
     /// How many passports hold a position in list `list` (its fill: past a threshold the
     /// node draws new positions in the next list).
@@ -150,14 +150,14 @@ pub trait Store: Send + Sync {
     /// The newest stored version of a list, if any (one indexed read: the public read path).
     async fn status_list_latest(
         &self,
-        purpose: StatusListPurpose,
+        purpose: StatusPurpose,
         list: u32,
     ) -> Result<Option<StatusListRecord>, StoreError>;
 
     /// One stored version of a list, if it exists.
     async fn status_list_version(
         &self,
-        purpose: StatusListPurpose,
+        purpose: StatusPurpose,
         list: u32,
         version: u32,
     ) -> Result<Option<StatusListRecord>, StoreError>;

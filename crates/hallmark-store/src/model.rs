@@ -268,7 +268,7 @@ pub struct NewVersion {
     /// status entries. A position another passport holds is refused with
     /// [`StoreError::StatusIndexTaken`](crate::StoreError::StatusIndexTaken) and nothing is
     /// written.
-    pub status_index: Option<StatusIndex>,
+    pub status_index: Option<StatusRef>,
 }
 
 /// A stored, published, immutable version.
@@ -662,66 +662,18 @@ pub struct QuarantineRecord {
     pub created_at: OffsetDateTime,
 }
 
-/// Positions in one status list: the W3C Bitstring Status List's minimum list length
-/// (131,072 entries, for herd privacy); the same as `hallmark_core::status::LIST_SIZE`.
-pub const STATUS_LIST_SIZE: u32 = 131_072;
-
-/// A passport's position in the status lists: list number `list` (0, 1, …), bit `index`
-/// (0 ‥ [`STATUS_LIST_SIZE`] − 1). One per passport, for all its versions and audiences and
-/// both purposes; never reused by another passport, never moved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct StatusIndex {
-    /// The list number.
-    pub list: u32,
-    /// The bit within the list.
-    pub index: u32,
-}
-
-/// What a status list says: `suspension` (bit set while suspended) or `revocation` (bit set
-/// for good when deactivated).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum StatusListPurpose {
-    /// `suspension`.
-    Suspension,
-    /// `revocation`.
-    Revocation,
-}
-
-impl StatusListPurpose {
-    /// Both purposes.
-    pub const ALL: [StatusListPurpose; 2] =
-        [StatusListPurpose::Suspension, StatusListPurpose::Revocation];
-
-    /// Stored text form (the W3C `statusPurpose`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StatusListPurpose::Suspension => "suspension",
-            StatusListPurpose::Revocation => "revocation",
-        }
-    }
-
-    /// Parses the stored text form.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "suspension" => Some(StatusListPurpose::Suspension),
-            "revocation" => Some(StatusListPurpose::Revocation),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for StatusListPurpose {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// A passport's position in the status lists (list number and bit) and a list's purpose
+/// are core's types: one definition shared with the node that draws positions and the
+/// verifiers that read them. A position is one per passport, for all its versions and
+/// audiences and both purposes; never reused by another passport, never moved.
+pub use hallmark_core::status::{StatusPurpose, StatusRef, LIST_SIZE};
 
 /// A signed version of a status list credential to store, with the audit event that
 /// publishes it (a transparency-log leaf).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewStatusListVersion {
     /// The purpose.
-    pub purpose: StatusListPurpose,
+    pub purpose: StatusPurpose,
     /// The list number.
     pub list: u32,
     /// Must be the list's latest version + 1 (1 for a new list); otherwise
@@ -800,7 +752,7 @@ impl NewStatusListVersion {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusListRecord {
     /// The purpose.
-    pub purpose: StatusListPurpose,
+    pub purpose: StatusPurpose,
     /// The list number.
     pub list: u32,
     /// The version (1, 2, …).

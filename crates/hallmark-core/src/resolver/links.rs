@@ -25,7 +25,7 @@
 
 use super::linkset::{
     Link, Linkset, DEFAULT_LINK, DESCRIBED_BY, DPP, GS1_VOC, GS1_VOC_ALIASES, HALLMARK_VOC,
-    LOG_INCLUSION,
+    LOG_INCLUSION, REVOCATION_STATUS_LIST, SUSPENSION_STATUS_LIST,
 };
 use super::path::DigitalLinkPath;
 use crate::passport::{Granularity, ProductIdentifier};
@@ -44,13 +44,16 @@ pub const MAX_LINK_TYPE_NAME: usize = 64;
 /// `gs1:defaultLinkMulti`.
 pub const DEFAULT_LINK_MULTI: &str = "https://ref.gs1.org/voc/defaultLinkMulti";
 /// The link types the node owns, which no operator link may have: `gs1:defaultLink`,
-/// `gs1:defaultLinkMulti`, `gs1:dpp`, `describedby`, `hallmark:logInclusion` and `linkset`.
-pub const RESERVED_LINK_TYPES: [&str; 6] = [
+/// `gs1:defaultLinkMulti`, `gs1:dpp`, `describedby`, `hallmark:logInclusion`,
+/// `hallmark:suspensionStatusList`, `hallmark:revocationStatusList` and `linkset`.
+pub const RESERVED_LINK_TYPES: [&str; 8] = [
     DEFAULT_LINK,
     DEFAULT_LINK_MULTI,
     DPP,
     DESCRIBED_BY,
     LOG_INCLUSION,
+    SUSPENSION_STATUS_LIST,
+    REVOCATION_STATUS_LIST,
     "linkset",
 ];
 
@@ -613,6 +616,7 @@ mod tests {
                 page_languages: &["en"],
                 did_document_url: "https://node.example/.well-known/did.json".into(),
                 log_inclusion_url: None,
+                status_lists: Vec::new(),
             },
             level == Granularity::Item,
         )

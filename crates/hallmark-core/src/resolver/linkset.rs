@@ -30,6 +30,22 @@ pub const DESCRIBED_BY: &str = "describedby";
 /// `hallmark:logInclusion`: the transparency-log inclusion proof of the passport's
 /// publication.
 pub const LOG_INCLUSION: &str = "https://w3id.org/hallmark/voc/logInclusion";
+/// `hallmark:suspensionStatusList`: the passport's W3C Bitstring Status List of purpose
+/// `suspension` (a set bit at its position: suspended). One link type per purpose, so that
+/// no link type of the node's repeats a `(type, hreflang)` (a `linkType` request never has
+/// to choose between two lists).
+pub const SUSPENSION_STATUS_LIST: &str = "https://w3id.org/hallmark/voc/suspensionStatusList";
+/// `hallmark:revocationStatusList`: the passport's status list of purpose `revocation` (a
+/// set bit: revoked, for good).
+pub const REVOCATION_STATUS_LIST: &str = "https://w3id.org/hallmark/voc/revocationStatusList";
+
+/// The link type of a status list of `purpose`.
+pub fn status_list_link_type(purpose: crate::status::StatusPurpose) -> &'static str {
+    match purpose {
+        crate::status::StatusPurpose::Suspension => SUSPENSION_STATUS_LIST,
+        crate::status::StatusPurpose::Revocation => REVOCATION_STATUS_LIST,
+    }
+}
 /// Media type of a linkset.
 pub const LINKSET_MEDIA_TYPE: &str = "application/linkset+json";
 /// Media type of the Data Integrity form of a credential as the linkset names it (VC 2.0's
@@ -180,6 +196,9 @@ pub struct PassportLinks<'a> {
     pub did_document_url: String,
     /// The inclusion proof of its publication in the transparency log, when logged.
     pub log_inclusion_url: Option<String>,
+    /// Its status lists (purpose, list URL), when it has a status list position and they
+    /// were asked for.
+    pub status_lists: Vec<(crate::status::StatusPurpose, String)>,
 }
 
 /// The linkset entry of one passport level of `request`, anchored at `resolver_root` +
@@ -189,7 +208,9 @@ pub struct PassportLinks<'a> {
 ///
 /// Links: exactly one `gs1:defaultLink` (the passport URL, `title` only), `gs1:dpp` in each
 /// form (web page with its languages, `application/vc`, `application/vc+jwt`; the same URL,
-/// negotiated), `describedby` (the DID document) and `hallmark:logInclusion` when logged.
+/// negotiated), `describedby` (the DID document), `hallmark:logInclusion` when logged and
+/// `hallmark:suspensionStatusList` and `hallmark:revocationStatusList` (its status lists,
+/// Data Integrity JSON) when it has them.
 pub fn passport_entry(
     resolver_root: &str,
     request: &DigitalLinkPath,
@@ -274,6 +295,20 @@ pub fn passport_entry(
                 proof.clone(),
                 "Inclusion proof of the passport's publication in the node's transparency log",
                 "application/json",
+            )],
+        ));
+    }
+    for (purpose, url) in &passport.status_lists {
+        links.push((
+            status_list_link_type(*purpose).to_owned(),
+            vec![Link::new(
+                url.clone(),
+                format!(
+                    "Status list ({}, W3C Bitstring Status List): a set bit at the passport's position means {}",
+                    purpose.as_str(),
+                    purpose.set_means()
+                ),
+                VC,
             )],
         ));
     }
@@ -416,6 +451,7 @@ mod tests {
                 page_languages: &["en", "de"],
                 did_document_url: "https://node.example/.well-known/did.json".into(),
                 log_inclusion_url: None,
+                status_lists: Vec::new(),
             },
             true,
         );
@@ -434,5 +470,49 @@ mod tests {
         );
         assert_eq!(v[DPP][0]["hreflang"], serde_json::json!(["en", "de"]));
         assert!(v.get(LOG_INCLUSION).is_none());
+        assert!(v.get(SUSPENSION_STATUS_LIST).is_none());
+        assert!(v.get(REVOCATION_STATUS_LIST).is_none());
+    }
+
+    #[test]
+    fn status_lists_are_linked_one_per_purpose() {
+        use crate::status::StatusPurpose;
+        let request = DigitalLinkPath::parse("/01/09506000134352").unwrap();
+        let entry = passport_entry(
+            "https://n",
+            &request,
+            &PassportLinks {
+                granularity: Granularity::Model,
+                status: "published",
+                passport_url: "https://n/passports/x".into(),
+                page_languages: &["en"],
+                did_document_url: "https://n/.well-known/did.json".into(),
+                log_inclusion_url: None,
+                status_lists: vec![
+                    (
+                        StatusPurpose::Suspension,
+                        "https://n/status/suspension/0".into(),
+                    ),
+                    (
+                        StatusPurpose::Revocation,
+                        "https://n/status/revocation/0".into(),
+                    ),
+                ],
+            },
+            true,
+        );
+        let s = entry.links_of(SUSPENSION_STATUS_LIST);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].href, "https://n/status/suspension/0");
+        assert!(s[0].title.contains("suspended"));
+        let r = entry.links_of(REVOCATION_STATUS_LIST);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].href, "https://n/status/revocation/0");
+        assert!(r[0].title.contains("revoked"));
+        assert_eq!(r[0].media_type.as_deref(), Some(VC));
+        assert_eq!(
+            LinkTypeRequest::parse("hallmark:revocationStatusList"),
+            LinkTypeRequest::Type(REVOCATION_STATUS_LIST.to_owned())
+        );
     }
 }

@@ -20,10 +20,11 @@ pub use links::{
     MAX_HREF_BYTES, MAX_LINKS_PER_IDENTIFIER, MAX_LINK_TYPE_NAME, MAX_TITLE_CHARS,
     RESERVED_LINK_TYPES,
 };
+pub use linkset::status_list_link_type;
 pub use linkset::{
     passport_entry, product_entry, Link, LinkTypeRequest, Linkset, LinksetEntry, PassportLinks,
     DEFAULT_LINK, DESCRIBED_BY, DPP, GS1_VOC, GS1_VOC_ALIASES, HALLMARK_VOC, LINKSET_MEDIA_TYPE,
-    LOG_INCLUSION, PIP, TEXT_HTML, VC, VC_JWT,
+    LOG_INCLUSION, PIP, REVOCATION_STATUS_LIST, SUSPENSION_STATUS_LIST, TEXT_HTML, VC, VC_JWT,
 };
 pub use negotiate::Preferences;
 pub use path::{DigitalLinkError, DigitalLinkPath, Element};

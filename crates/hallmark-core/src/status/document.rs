@@ -5,7 +5,10 @@
 //! Everything here uses the VC 2.0 context alone: the specification's terms are defined in
 //! it.
 
-use super::{BitstringStatusList, StatusError, StatusPurpose, StatusRef, LIST_SIZE, LIST_TTL_SECS};
+use super::{
+    BitstringStatusList, StatusError, StatusPurpose, StatusRef, LIST_SIZE, LIST_TTL_SECS,
+    LIST_VALIDITY_SECS,
+};
 use crate::credential::{format_datetime, VC_V2_CONTEXT};
 use crate::issue::Issuer;
 use serde_json::{json, Map, Value};
@@ -53,8 +56,8 @@ pub fn credential_status(base_url: &str, r: StatusRef) -> Value {
 /// The unsigned `BitstringStatusListCredential` of one list, to be secured like a passport
 /// credential ([`crate::credential::secure_document`]): `id` = the list URL, issuer = the
 /// node's DID, `validFrom` = `valid_from` (the signing time, to the second), `validUntil` =
-/// `validFrom` + [`LIST_TTL_SECS`], and a `credentialSubject` with `id` = `{url}#list`, the
-/// purpose, the `encodedList` and `ttl` (milliseconds).
+/// `validFrom` + [`LIST_VALIDITY_SECS`], and a `credentialSubject` with `id` = `{url}#list`,
+/// the purpose, the `encodedList` and `ttl` ([`LIST_TTL_SECS`] in milliseconds).
 pub fn list_credential(
     issuer: &Issuer,
     purpose: StatusPurpose,
@@ -66,7 +69,7 @@ pub fn list_credential(
         .replace_nanosecond(0)
         .map_err(|_| StatusError::Time)?;
     let valid_until = valid_from
-        .checked_add(Duration::seconds(LIST_TTL_SECS))
+        .checked_add(Duration::seconds(LIST_VALIDITY_SECS))
         .ok_or(StatusError::Time)?;
     let time = |t| format_datetime(t).map_err(|_| StatusError::Time);
     let url = list_url(&issuer.base_url, purpose, list);
@@ -376,7 +379,7 @@ mod tests {
                 "type": ["VerifiableCredential", "BitstringStatusListCredential"],
                 "issuer": "did:web:dpp.example.com",
                 "validFrom": "2026-11-01T10:00:00Z",
-                "validUntil": "2026-11-01T10:05:00Z",
+                "validUntil": "2026-11-02T10:00:00Z",
                 "credentialSubject": {
                     "id": "https://dpp.example.com/status/revocation/0#list",
                     "type": "BitstringStatusList",
@@ -392,7 +395,7 @@ mod tests {
         assert!(back.has_purpose(StatusPurpose::Revocation));
         assert!(!back.has_purpose(StatusPurpose::Suspension));
         assert_eq!(back.valid_from, datetime!(2026-11-01 10:00:00 UTC));
-        assert_eq!(back.valid_until, Some(datetime!(2026-11-01 10:05:00 UTC)));
+        assert_eq!(back.valid_until, Some(datetime!(2026-11-02 10:00:00 UTC)));
         assert!(back.bits.get(5).unwrap());
         assert_eq!(back.bits.count_set(), 1);
     }

@@ -13,8 +13,8 @@
 //!   padding) of the GZIP of the bytes. Decoding refuses anything that is not exactly one
 //!   list, and never inflates more than one list's bytes (a decompression bomb stops there).
 //! - [`list_url`], [`credential_status`], [`list_credential`]: the entries of a credential
-//!   and the unsigned `BitstringStatusListCredential` of a list, valid for [`LIST_TTL_SECS`]
-//!   from the time it is signed.
+//!   and the unsigned `BitstringStatusListCredential` of a list, valid for
+//!   [`LIST_VALIDITY_SECS`] from the time it is signed, cacheable for [`LIST_TTL_SECS`].
 //! - [`status_entries`] and [`ListCredential::parse`]: the same read back by a verifier;
 //!   [`crate::verify::check_status`] puts them together as named checks.
 
@@ -34,8 +34,13 @@ use std::fmt;
 /// also its herd-privacy floor.
 pub const LIST_SIZE: u32 = 131_072;
 
-/// How long a signed list is valid (`validUntil` − `validFrom`), in seconds; its
-/// `credentialSubject.ttl` says the same in milliseconds, and caches should honour it.
+/// How long a signed list is valid (`validUntil` − `validFrom`), in seconds: 24 hours. The
+/// node re-signs a list well before it expires; a verifier holding an expired copy is warned
+/// (its status is "as of `validFrom`"), not failed.
+pub const LIST_VALIDITY_SECS: i64 = 86_400;
+
+/// How long a cache may hold a list before fetching it again, in seconds (5 minutes); the
+/// list's `credentialSubject.ttl` says the same in milliseconds.
 pub const LIST_TTL_SECS: i64 = 300;
 
 /// Why a status list or a status entry cannot be built or read.

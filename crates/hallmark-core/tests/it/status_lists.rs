@@ -385,7 +385,7 @@ fn a_missing_list_is_a_warning_but_a_set_bit_in_the_other_still_counts() {
 #[test]
 fn an_expired_list_warns_and_still_tells_its_status() {
     let issued = issue(Some(REF));
-    let later = AT + time::Duration::seconds(status::LIST_TTL_SECS);
+    let later = AT + time::Duration::seconds(status::LIST_VALIDITY_SECS);
     let r = report(
         &issued.public.data_integrity,
         &both(false, false, AT),

@@ -11,7 +11,7 @@
 pub mod lang;
 
 use crate::evidence::LogEvidence;
-use crate::service::PublicPassport;
+use crate::service::{ListedStatus, PublicPassport};
 use askama::Template;
 use axum::body::Bytes;
 use axum::http::HeaderValue;
@@ -219,14 +219,33 @@ pub struct Site<'a> {
     pub did_path: &'a str,
 }
 
+/// The "checked by this server" line of the passport's status lists (the latest stored
+/// versions): revoked before suspended, as a verifier reports them.
+fn status_check(listed: Option<&ListedStatus>, tr: &Tr) -> (&'static str, String) {
+    let Some(l) = listed else {
+        return ("wait", tr.t("check-status-none"));
+    };
+    let list = l.at.list.to_string();
+    let index = l.at.index.to_string();
+    let args = [("list", list.as_str()), ("index", index.as_str())];
+    match (l.suspended, l.revoked) {
+        (_, Some(true)) => ("bad", tr.args("check-status-revoked", &args)),
+        (Some(true), _) => ("bad", tr.args("check-status-suspended", &args)),
+        (Some(false), Some(false)) => ("ok", tr.args("check-status-valid", &args)),
+        _ => ("wait", tr.args("check-status-unknown", &args)),
+    }
+}
+
 /// Renders the page of `p` in `lang` showing `credential` (its version's public credential,
-/// `None` while suspended); `pinned` when the URL names the version.
+/// `None` while suspended); `pinned` when the URL names the version; `listed`: what its
+/// status lists say (`None`: it has no position, published before status lists).
 pub fn render(
     p: &PublicPassport,
     credential: Option<&Value>,
     pinned: bool,
     lang: Lang,
     site: Site<'_>,
+    listed: Option<&ListedStatus>,
 ) -> Result<String, askama::Error> {
     let tr = Tr { lang };
     let uuid = p.id.uuid().hyphenated().to_string();
@@ -327,6 +346,7 @@ pub fn render(
             LogEvidence::Pending { .. } => ("wait", tr.t("check-log-pending")),
             LogEvidence::Unknown => ("wait", tr.t("check-log-unknown")),
         });
+        checks.push(status_check(listed, &tr));
     }
 
     let sections = data

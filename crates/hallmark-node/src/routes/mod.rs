@@ -1,7 +1,7 @@
 //! HTTP handlers: `public` (no credential), `page` (the consumer page on the public
 //! listener), `log` (the public transparency-log endpoints), `qr` (public QR codes of
-//! passports, the admin labels listing), `resolver` (the public GS1 Digital Link resolver)
-//! and `admin` (`/api/v1`, scoped API keys).
+//! passports, the admin labels listing), `resolver` (the public GS1 Digital Link resolver),
+//! `status` (the public status lists) and `admin` (`/api/v1`, scoped API keys).
 //!
 //! The routers serve their `/openapi.json` as a [`Document`] they are given: the documents
 //! are built once at start-up (`crate::openapi`, from these modules' route tables; the
@@ -13,6 +13,7 @@ pub mod page;
 pub mod public;
 pub mod qr;
 pub mod resolver;
+pub mod status;
 
 use axum::body::Bytes;
 use axum::http::header::{HeaderValue, CONTENT_TYPE};

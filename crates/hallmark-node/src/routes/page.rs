@@ -79,11 +79,19 @@ pub async fn serve(
                 did_path: &did_path,
             };
             let credential = app.service().public_credential(&p).await?;
-            let html = page::render(&p, credential.as_ref(), version.is_some(), lang, site)
-                .map_err(|e| {
-                    tracing::error!(error = %e, "the consumer page did not render");
-                    ApiError::Internal
-                })?;
+            let listed = app.service().listed_status_of(&id).await?;
+            let html = page::render(
+                &p,
+                credential.as_ref(),
+                version.is_some(),
+                lang,
+                site,
+                listed.as_ref(),
+            )
+            .map_err(|e| {
+                tracing::error!(error = %e, "the consumer page did not render");
+                ApiError::Internal
+            })?;
             if cacheable {
                 let gz = page::gzip(html.as_bytes()).map_err(internal)?;
                 app.pages.insert(key, gz.clone());

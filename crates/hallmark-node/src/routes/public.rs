@@ -1,6 +1,7 @@
 //! The public listener: DID document, published passports (exactly as signed, with a pointer
 //! to the log leaf of their publication; for browsers, `Accept: text/html`, the consumer page
-//! of `routes::page`), the transparency log (`routes::log`), health.
+//! of `routes::page`), the transparency log (`routes::log`), the status lists
+//! (`routes::status`), health.
 //! No credential, no admin route.
 
 use crate::app::AppState;
@@ -65,6 +66,11 @@ pub fn route_table_for(issuer: &hallmark_core::issue::Issuer) -> Vec<(&'static s
             .into_iter()
             .map(|(p, _)| ("GET", p)),
     );
+    table.extend(
+        super::status::paths(&base)
+            .into_iter()
+            .map(|(p, _)| ("GET", p)),
+    );
     table
 }
 
@@ -83,6 +89,7 @@ pub fn routes(state: AppState, openapi: Document) -> Router {
         )
         .merge(super::log::routes(&base))
         .merge(super::qr::routes(&base))
+        .merge(super::status::routes(&base))
         .with_state(state)
 }
 
@@ -220,16 +227,7 @@ async fn serve(
         return Ok(gone(&record));
     }
     let n = version.unwrap_or(record.current_version);
-    let accept = headers.get(ACCEPT).map_or(&b""[..], HeaderValue::as_bytes);
-    let (form, media) = if contains_ignore_case(accept, VC_JWT) {
-        (Form::Jwt, VC_JWT)
-    } else if contains_ignore_case(accept, "application/json")
-        && !contains_ignore_case(accept, VC_LD_JSON)
-    {
-        (Form::DataIntegrity, "application/json")
-    } else {
-        (Form::DataIntegrity, VC_LD_JSON)
-    };
+    let (form, media) = negotiate_form(headers);
     let served = match app.credentials.get(&id, n, form) {
         Some(c) => c,
         None => {
@@ -238,14 +236,7 @@ async fn serve(
             c
         }
     };
-    let not_modified = headers
-        .get(IF_NONE_MATCH)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|h| {
-            h.split(',')
-                .any(|t| t.trim().as_bytes() == served.etag.as_bytes() || t.trim() == "*")
-        });
-    let mut r = if not_modified {
+    let mut r = if not_modified(headers, &served.etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         (StatusCode::OK, served.bytes.clone()).into_response()
@@ -268,6 +259,34 @@ async fn serve(
         h.append(name.clone(), value.clone());
     }
     Ok(r)
+}
+
+/// The signed form `Accept` asks for, and the media type to answer it as: `vc+jwt` when
+/// named; else the Data Integrity JSON, as `application/json` when that is asked for (and
+/// `application/vc+ld+json` is not), otherwise as `application/vc+ld+json` (also for `*/*`
+/// and no `Accept`). Passports and status lists negotiate alike.
+pub fn negotiate_form(headers: &HeaderMap) -> (Form, &'static str) {
+    let accept = headers.get(ACCEPT).map_or(&b""[..], HeaderValue::as_bytes);
+    if contains_ignore_case(accept, VC_JWT) {
+        (Form::Jwt, VC_JWT)
+    } else if contains_ignore_case(accept, "application/json")
+        && !contains_ignore_case(accept, VC_LD_JSON)
+    {
+        (Form::DataIntegrity, "application/json")
+    } else {
+        (Form::DataIntegrity, VC_LD_JSON)
+    }
+}
+
+/// Whether `If-None-Match` names `etag` (or is `*`).
+pub fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    headers
+        .get(IF_NONE_MATCH)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|h| {
+            h.split(',')
+                .any(|t| t.trim().as_bytes() == etag.as_bytes() || t.trim() == "*")
+        })
 }
 
 /// A suspended passport: 410 problem+json with the reason, the status header, and the

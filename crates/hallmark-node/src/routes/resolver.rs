@@ -36,6 +36,7 @@ use hallmark_core::resolver::{
     PassportLinks, Preferences, DPP, GS1_VOC, HALLMARK_VOC, LINKSET_MEDIA_TYPE,
     RESERVED_LINK_TYPES, VC, VC_JWT,
 };
+use hallmark_core::status::{list_url, StatusPurpose};
 use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
@@ -299,6 +300,12 @@ fn linkset(
                     did_document_url: did_document_url.clone(),
                     log_inclusion_url: level.log_index.map(|index| {
                         format!("{}/log/proof/inclusion?index={index}", root.base_url)
+                    }),
+                    status_lists: level.status_ref.map_or_else(Vec::new, |r| {
+                        StatusPurpose::ALL
+                            .iter()
+                            .map(|&p| (p, list_url(root.base_url, p, r.list)))
+                            .collect()
                     }),
                 },
                 i == 0,

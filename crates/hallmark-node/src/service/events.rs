@@ -8,9 +8,10 @@ use crate::auth::Principal;
 use crate::plugins::{GateError, PluginRef};
 use hallmark_core::access::PerAudience;
 use hallmark_core::passport::{Passport, PassportId, PassportStatus};
+use hallmark_core::status::StatusPurpose;
 use hallmark_core::tlog::event::{
     Action, CredentialHashes, Detail, EventError, LinkAdded, LinkRemoved, Publication,
-    StatusChanged,
+    StatusChanged, StatusListPublished,
 };
 use hallmark_store::{AuditEvent, NewProductLink, ProductLinkRecord};
 use serde::Serialize;
@@ -204,5 +205,23 @@ pub fn link_removed(
         reason: reason.to_owned(),
     }
     .to_value()?;
+    Ok(e)
+}
+
+/// `status-list.published`: a signed version of a status list. Its log leaf commits to the
+/// SHA-256 of both forms, so a verifier can prove which list was published.
+pub fn status_list_published(
+    actor: &str,
+    at: time::OffsetDateTime,
+    purpose: StatusPurpose,
+    list: u32,
+    version: u32,
+    sha256: &[u8; 32],
+    jwt_sha256: &[u8; 32],
+) -> Result<AuditEvent, EventError> {
+    let mut e = AuditEvent::of(at, actor, Action::StatusListPublished);
+    e.subject = Some(format!("{}/{list}", purpose.as_str()));
+    e.detail =
+        StatusListPublished::new(purpose.as_str(), list, version, sha256, jwt_sha256).to_value()?;
     Ok(e)
 }

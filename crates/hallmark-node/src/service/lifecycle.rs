@@ -1,11 +1,18 @@
 //! Status changes: suspend, resume, archive, deactivate. The lifecycle's rules are core's
 //! (`PassportStatus::can_transition_to`), enforced by the store in the same transaction as
 //! the audit event; this node's cached state of the passport is dropped after the write.
+//!
+//! A passport with a status list position changes its bit in the same transaction: the
+//! affected list's next version is signed before the write (`super::status_lists`) and
+//! committed with the status and both audit events, so the list served is never behind the
+//! status (the bound between a change and its list is zero). A list version another change
+//! stored first is a conflict: the list is re-read, re-signed and the change retried.
 
-use super::{events, Reason, Service, ServiceError};
+use super::status_lists::MAX_ATTEMPTS;
+use super::{actor, events, Reason, Service, ServiceError};
 use crate::auth::Principal;
 use hallmark_core::passport::{PassportId, PassportStatus};
-use hallmark_store::PassportRecord;
+use hallmark_store::{PassportRecord, StoreError};
 
 impl Service<'_> {
     /// Suspends a published passport (served 410 until resumed).
@@ -58,13 +65,42 @@ impl Service<'_> {
         to: PassportStatus,
         reason: Reason,
     ) -> Result<PassportRecord, ServiceError> {
-        let event = events::status_changed(who, &id, to, reason.as_deref())?;
-        let changed = self
-            .app
-            .store
-            .change_status(&id, to, reason.into_inner(), event, Vec::new())
-            .await;
-        self.app.passport_changed(&id);
-        Ok(changed?)
+        let app = self.app;
+        let actor = actor(who);
+        // A passport without a position (published before status lists, or a draft) has no
+        // list to change.
+        let position = app.store.status_index(&id).await?;
+        let mut attempt = 0;
+        let changed = loop {
+            attempt += 1;
+            let lists = match position {
+                Some(at) => self.list_changes(&actor, at, to).await?,
+                None => Vec::new(),
+            };
+            let event = events::status_changed(who, &id, to, reason.as_deref())?;
+            let wrote_lists = !lists.is_empty();
+            let result = app
+                .store
+                .change_status(&id, to, reason.as_deref().map(str::to_owned), event, lists)
+                .await;
+            if wrote_lists {
+                app.status_list_changed();
+            }
+            match result {
+                // Another change stored the list's next version first: re-read, re-sign.
+                Err(StoreError::StatusListConflict { .. }) if attempt < MAX_ATTEMPTS => {}
+                Err(StoreError::StatusListConflict { purpose, list, .. }) => {
+                    break Err(ServiceError::internal(
+                        "status change",
+                        format!(
+                            "status list {purpose}/{list} kept moving on ({MAX_ATTEMPTS} tries)"
+                        ),
+                    ));
+                }
+                other => break other.map_err(ServiceError::from),
+            }
+        };
+        app.passport_changed(&id);
+        changed
     }
 }

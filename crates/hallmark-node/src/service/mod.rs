@@ -24,6 +24,9 @@
 //! - [`resolver`]: the passports that answer for a GS1 Digital Link (walk-up, public read).
 //! - [`links`]: the operator's own links per product identifier (add, list, remove; the
 //!   active ones of a request's levels for the resolver's linkset).
+//! - [`status_lists`]: status list positions (drawn at first publication), the list
+//!   versions a status change signs, the lists' first versions and their re-signing before
+//!   they expire, and the lists as served.
 //! - [`events`]: the audit events these use-cases append (one place for their actions and
 //!   details).
 //!
@@ -40,6 +43,7 @@ pub mod passports;
 pub mod public;
 pub mod publish;
 pub mod resolver;
+pub mod status_lists;
 
 pub use error::ServiceError;
 pub use labels::{Label, LabelQuery};
@@ -50,6 +54,7 @@ pub use passports::{
 pub use public::PublicPassport;
 pub use publish::Publication;
 pub use resolver::ResolvedLevel;
+pub use status_lists::ListedStatus;
 
 use crate::app::App;
 use crate::auth::Principal;

@@ -4,20 +4,22 @@
 //! [`PassportStatus::check_publishable`], one product identifier for life) →
 //! [`Passport::publish`] (core: status, version, timestamps) → the one schema validation,
 //! [`SectorRegistry::validate`] giving a [`ValidatedPassport`] → the sector plugin → the
-//! signer ([`Service::passport_signer`]) and `Issuer::issue_all` (three audiences, both
-//! forms) → one store write with its `passport.published` audit event, committed with its
-//! log leaf.
+//! status list position (kept, or drawn at the first publication: `super::status_lists`) →
+//! the signer ([`Service::passport_signer`]) and `Issuer::issue_all` (three audiences, both
+//! forms, each with the position's `credentialStatus`) → one store write with its
+//! `passport.published` audit event (and a new position), committed with its log leaf.
 //!
 //! [`PassportStatus::check_publishable`]: hallmark_core::passport::PassportStatus::check_publishable
 //! [`SectorRegistry::validate`]: hallmark_core::sector::SectorRegistry::validate
 //! [`ValidatedPassport`]: hallmark_core::issue::ValidatedPassport
 
 use super::passports::{same_product, to_vec, During};
+use super::status_lists::MAX_ATTEMPTS;
 use super::{events, now, Service, ServiceError};
 use crate::auth::Principal;
 use crate::plugins::Verdict;
 use hallmark_core::passport::{Passport, PassportId};
-use hallmark_store::{NewVersion, SignedForms};
+use hallmark_store::{NewVersion, SignedForms, StoreError};
 
 /// A published version: where it is served and its transparency-log leaf.
 #[derive(Debug, Clone)]
@@ -68,26 +70,48 @@ impl Service<'_> {
         let verdict = self
             .plugin_gate(who, Some(&id), passport.passport(), During::Publish)
             .await?;
-        let signer = self.passport_signer().await?;
-        let issued = app
-            .issuer
-            .issue_all(&passport, None, signer.as_ref(), now)?;
-        let key_id = signer.key_id().to_string();
-        let sha256 = issued.as_ref().map(|c| c.sha256);
-        let event = events::published(who, &id, draft.version, &key_id, sha256)?;
-        let version = NewVersion {
-            version: draft.version,
-            content: to_vec(passport.passport())?,
-            key_id,
-            signed_at: now,
-            credentials: issued.map(|c| SignedForms {
-                data_integrity: c.data_integrity,
-                jwt: c.jwt,
-            }),
-            // Status list positions are drawn and signed in by issue 17's node part.
-            status_index: None,
+        // The passport's status list position: kept from an earlier publication, or drawn
+        // now (its first publication since status lists) and stored with this version; a
+        // position another passport took meanwhile is drawn again.
+        let kept = app.store.status_index(&id).await?;
+        let mut attempt = 0;
+        let stored = loop {
+            attempt += 1;
+            let position = match kept {
+                Some(r) => r,
+                None => self.draw_status_position().await?,
+            };
+            let signer = self.passport_signer().await?;
+            let issued = app
+                .issuer
+                .issue_all(&passport, Some(position), signer.as_ref(), now)?;
+            let key_id = signer.key_id().to_string();
+            let sha256 = issued.as_ref().map(|c| c.sha256);
+            let event = events::published(who, &id, draft.version, &key_id, sha256)?;
+            let version = NewVersion {
+                version: draft.version,
+                content: to_vec(passport.passport())?,
+                key_id,
+                signed_at: now,
+                credentials: issued.map(|c| SignedForms {
+                    data_integrity: c.data_integrity,
+                    jwt: c.jwt,
+                }),
+                status_index: kept.is_none().then_some(position),
+            };
+            match app.store.publish(&id, version, event).await {
+                Err(StoreError::StatusIndexTaken { list, index }) if attempt < MAX_ATTEMPTS => {
+                    tracing::debug!(list, index, "status list position taken; drawing again");
+                }
+                Err(StoreError::StatusIndexTaken { .. }) => {
+                    break Err(ServiceError::internal(
+                        "publish",
+                        format!("{MAX_ATTEMPTS} status list positions drawn were all taken"),
+                    ));
+                }
+                other => break other.map_err(ServiceError::from),
+            }
         };
-        let stored = app.store.publish(&id, version, event).await;
         app.passport_changed(&id);
         let (v, seq) = stored?;
         let base = &app.issuer.base_url;

@@ -19,6 +19,8 @@ pub struct ResolvedLevel {
     /// The transparency-log index of its current version's publication, when asked for and
     /// logged.
     pub log_index: Option<u64>,
+    /// Its status list position, when asked for and it has one.
+    pub status_ref: Option<hallmark_core::status::StatusRef>,
 }
 
 impl Service<'_> {
@@ -27,7 +29,9 @@ impl Service<'_> {
     /// (`Store::find_live`: deactivated passports do not answer) that has been published
     /// (drafts are unknown, as on the public read path). Suspended and archived passports
     /// answer: their URL says what they are (410 with the reason; the archived credential).
-    /// With `log`, each carries the log index of its current version's publication.
+    /// With `log` (a linkset or `linkType` request; the default redirect makes no extra
+    /// query), each carries the log index of its current version's publication and its
+    /// status list position.
     /// `NotFound` when no level has one.
     pub async fn resolve(
         &self,
@@ -56,18 +60,20 @@ impl Service<'_> {
             if record.status == PassportStatus::Draft || record.current_version == 0 {
                 continue;
             }
-            let log_index = if log {
-                store
+            let (log_index, status_ref) = if log {
+                let index = store
                     .publish_seq(&record.id, record.current_version)
                     .await?
-                    .map(|seq| seq.saturating_sub(1))
+                    .map(|seq| seq.saturating_sub(1));
+                (index, store.status_index(&record.id).await?)
             } else {
-                None
+                (None, None)
             };
             found.push(ResolvedLevel {
                 granularity,
                 record,
                 log_index,
+                status_ref,
             });
         }
         if found.is_empty() {

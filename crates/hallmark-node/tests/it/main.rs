@@ -16,6 +16,7 @@ mod plugin_gate;
 mod proxy_http;
 mod qr_http;
 mod resolver_http;
+mod status_http;
 
 /// The sandbox's WAT plugin builders (the hostile-plugin suite's, reused as is by
 /// `plugin_gate`).

@@ -17,6 +17,8 @@ const UNKNOWN_GTIN: &str = "00000096385074";
 const DEFAULT_LINK: &str = "https://ref.gs1.org/voc/defaultLink";
 const DPP: &str = "https://ref.gs1.org/voc/dpp";
 const LOG_INCLUSION: &str = "https://w3id.org/hallmark/voc/logInclusion";
+const SUSPENSION_LIST: &str = "https://w3id.org/hallmark/voc/suspensionStatusList";
+const REVOCATION_LIST: &str = "https://w3id.org/hallmark/voc/revocationStatusList";
 
 /// A node with a model passport (GTIN), a batch passport (lot `L1`), an item passport
 /// (lot `L1`, serial `S1`) and an item passport with a `/` in its serial (`S/2`), all
@@ -513,8 +515,31 @@ async fn the_linkset_links_every_form_the_did_document_and_the_log_proof() {
         proof,
         format!("{BASE_URL}/log/proof/inclusion?index={index}")
     );
+    // The passport's status lists, suspension then revocation, each served.
+    let lists: Vec<&Value> = [SUSPENSION_LIST, REVOCATION_LIST]
+        .iter()
+        .map(|t| {
+            let links = item[*t].as_array().unwrap();
+            assert_eq!(links.len(), 1);
+            &links[0]
+        })
+        .collect();
+    let hrefs: Vec<&str> = lists.iter().map(|l| l["href"].as_str().unwrap()).collect();
+    let own: Value = serde_json::from_slice(&own.body).unwrap();
+    let named: Vec<&str> = own["credentialStatus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["statusListCredential"].as_str().unwrap())
+        .collect();
+    assert_eq!(hrefs, named);
+    assert!(hrefs[0].starts_with(&format!("{BASE_URL}/status/suspension/")));
+    assert!(lists.iter().all(|l| l["type"] == "application/vc"));
     // The links the linkset names are served (the node's own URLs, on its listener).
-    for href in [url(&f.item), format!("{BASE_URL}/.well-known/did.json")] {
+    for href in [url(&f.item), format!("{BASE_URL}/.well-known/did.json")]
+        .into_iter()
+        .chain(hrefs.iter().map(|h| h.to_string()))
+    {
         let path = href.strip_prefix(BASE_URL).unwrap();
         assert_eq!(f.node.get(path).await.status, 200, "{path}");
     }

@@ -42,7 +42,7 @@ use crate::model::{
     ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, DraftRecord, LinkFilter, NewApiKey,
     NewPassport, NewProductLink, NewStatusListVersion, NewVersion, Page, PassportFilter,
     PassportRecord, ProductKey, ProductLinkRecord, QuarantineRecord, SigningKeyRecord,
-    SigningKeyStatus, StatusIndex, StatusListPurpose, StatusListRecord, StoredLeaf, VersionRecord,
+    SigningKeyStatus, StatusListRecord, StatusPurpose, StatusRef, StoredLeaf, VersionRecord,
 };
 use crate::Store;
 use writer::{OpFuture, Tags, WriteTx};
@@ -237,7 +237,7 @@ impl<B: Backend> Store for SqlStore<B> {
         passports::change_status(self, id, to, reason, audit, lists).await
     }
 
-    async fn status_index(&self, id: &PassportId) -> Result<Option<StatusIndex>> {
+    async fn status_index(&self, id: &PassportId) -> Result<Option<StatusRef>> {
         status::status_index(self, id).await
     }
 
@@ -255,7 +255,7 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn status_list_latest(
         &self,
-        purpose: StatusListPurpose,
+        purpose: StatusPurpose,
         list: u32,
     ) -> Result<Option<StatusListRecord>> {
         status::status_list_latest(self, purpose, list).await
@@ -263,7 +263,7 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn status_list_version(
         &self,
-        purpose: StatusListPurpose,
+        purpose: StatusPurpose,
         list: u32,
         version: u32,
     ) -> Result<Option<StatusListRecord>> {

@@ -10,7 +10,7 @@ use crate::error::{Result, StoreError};
 use crate::model::{
     ApiKeyHashScheme, ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, Credentials,
     DraftRecord, PassportRecord, ProductKey, SignedForms, SigningKeyRecord, SigningKeyStatus,
-    StatusListPurpose, StatusListRecord, StoredLeaf, VersionRecord,
+    StatusListRecord, StatusPurpose, StoredLeaf, VersionRecord,
 };
 
 pub(crate) const PASSPORT_COLS: &str = "id, gtin, granularity, lot, serial, sector_id, \
@@ -246,8 +246,8 @@ pub(crate) fn signing_key_from_row(row: &impl Columns) -> Result<SigningKeyRecor
 pub(crate) fn status_list_from_row(row: &impl Columns) -> Result<StatusListRecord> {
     let purpose: String = row.col("purpose")?;
     Ok(StatusListRecord {
-        purpose: StatusListPurpose::parse(&purpose)
-            .ok_or_else(|| StoreError::Corrupt(format!("status list purpose {purpose:?}")))?,
+        purpose: StatusPurpose::parse(&purpose)
+            .map_err(|_| StoreError::Corrupt(format!("status list purpose {purpose:?}")))?,
         list: list_u32(row.col("list")?)?,
         version: version_u32(row.col("version")?)?,
         credential: row.col("credential")?,

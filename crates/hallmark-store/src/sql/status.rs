@@ -20,20 +20,18 @@ use super::rows::{
 use super::writer::{OpFuture, Tags, WriteTx};
 use super::{Backend, SqlStore};
 use crate::error::{is_status_index_taken, Result, StoreError};
-use crate::model::{
-    NewStatusListVersion, StatusIndex, StatusListPurpose, StatusListRecord, STATUS_LIST_SIZE,
-};
+use crate::model::{NewStatusListVersion, StatusListRecord, StatusPurpose, StatusRef, LIST_SIZE};
 
 /// Checks that `index` can become `id`'s position: in range, the passport has none yet, no
 /// other passport holds it. Reads only.
 pub(super) async fn check_new_index<B: Backend>(
     tx: &mut WriteTx<B>,
     id: &PassportId,
-    index: StatusIndex,
+    index: StatusRef,
 ) -> Result<()> {
-    if index.index >= STATUS_LIST_SIZE {
+    if index.index >= LIST_SIZE {
         return Err(StoreError::Constraint(format!(
-            "status list position {} is beyond the list's {STATUS_LIST_SIZE} entries",
+            "status list position {} is beyond the list's {LIST_SIZE} entries",
             index.index
         )));
     }
@@ -72,7 +70,7 @@ pub(super) async fn check_new_index<B: Backend>(
 pub(super) async fn insert_index<B: Backend>(
     tx: &mut WriteTx<B>,
     id: &PassportId,
-    index: StatusIndex,
+    index: StatusRef,
     now: time::OffsetDateTime,
 ) -> Result<()> {
     query(
@@ -102,7 +100,7 @@ pub(super) async fn insert_index<B: Backend>(
 pub(super) async fn index_of<B: Backend>(
     tx: &mut WriteTx<B>,
     id: &PassportId,
-) -> Result<Option<StatusIndex>> {
+) -> Result<Option<StatusRef>> {
     query("SELECT list, position FROM passport_status_indexes WHERE passport_id = $1")
         .bind(id_text(id))
         .fetch_optional(&mut *tx)
@@ -111,8 +109,8 @@ pub(super) async fn index_of<B: Backend>(
         .transpose()
 }
 
-fn index_from_row(row: &impl Columns) -> Result<StatusIndex> {
-    Ok(StatusIndex {
+fn index_from_row(row: &impl Columns) -> Result<StatusRef> {
+    Ok(StatusRef {
         list: list_u32(row.col("list")?)?,
         index: list_u32(row.col("position")?)?,
     })
@@ -207,7 +205,7 @@ pub(super) async fn put_status_list<B: Backend>(
 pub(super) async fn status_index<B: Backend>(
     s: &SqlStore<B>,
     id: &PassportId,
-) -> Result<Option<StatusIndex>> {
+) -> Result<Option<StatusRef>> {
     query("SELECT list, position FROM passport_status_indexes WHERE passport_id = $1")
         .bind(id_text(id))
         .fetch_optional(&s.pool)
@@ -239,7 +237,7 @@ pub(super) async fn last_status_list<B: Backend>(s: &SqlStore<B>) -> Result<Opti
 
 pub(super) async fn status_list_latest<B: Backend>(
     s: &SqlStore<B>,
-    purpose: StatusListPurpose,
+    purpose: StatusPurpose,
     list: u32,
 ) -> Result<Option<StatusListRecord>> {
     let sql = format!(
@@ -258,7 +256,7 @@ pub(super) async fn status_list_latest<B: Backend>(
 
 pub(super) async fn status_list_version<B: Backend>(
     s: &SqlStore<B>,
-    purpose: StatusListPurpose,
+    purpose: StatusPurpose,
     list: u32,
     version: u32,
 ) -> Result<Option<StatusListRecord>> {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use common::{audit, new_passport, new_version, PgHarness};
 use hallmark_core::passport::{PassportId, PassportStatus};
 use hallmark_store::postgres::check_app_role;
-use hallmark_store::{NewApiKey, PgStore, PrivilegeError, StatusListPurpose, Store, StoreError};
+use hallmark_store::{NewApiKey, PgStore, PrivilegeError, StatusPurpose, Store, StoreError};
 use hallmark_testkit::StoreTestExt;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::Connection;
@@ -57,7 +57,7 @@ async fn fixture() -> Fixture {
     s.publish(&p.id, common::new_version_at(1, 1, 0, 42), audit(1, "p"))
         .await
         .unwrap();
-    s.put_status_list(common::list_version(StatusListPurpose::Suspension, 0, 1, 1))
+    s.put_status_list(common::list_version(StatusPurpose::Suspension, 0, 1, 1))
         .await
         .unwrap();
     s.start_version(&p.id, b"{\"v\":2}".to_vec(), audit(2, "r"))
@@ -558,14 +558,9 @@ async fn attack_status_lists() {
     assert!(matches!(StoreError::from(e), StoreError::Constraint(_)));
     app.close().await.unwrap();
     // The store's own writes still work.
-    s.put_status_list(common::list_version(
-        StatusListPurpose::Suspension,
-        0,
-        2,
-        22,
-    ))
-    .await
-    .unwrap();
+    s.put_status_list(common::list_version(StatusPurpose::Suspension, 0, 2, 22))
+        .await
+        .unwrap();
     let other = s
         .create_draft(new_passport("04012345678908", "battery"), audit(23, "c"))
         .await

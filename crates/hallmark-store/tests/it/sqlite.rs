@@ -9,7 +9,7 @@ use std::sync::Arc;
 use common::{audit, new_passport, new_version, SqliteHarness};
 use hallmark_core::passport::{Granularity, PassportStatus};
 use hallmark_store::sqlite::connect_options;
-use hallmark_store::{NewApiKey, ProductKey, SqliteStore, StatusListPurpose, Store, StoreError};
+use hallmark_store::{NewApiKey, ProductKey, SqliteStore, StatusPurpose, Store, StoreError};
 use hallmark_testkit::StoreTestExt;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};
@@ -87,7 +87,7 @@ async fn fixture() -> Fixture {
     s.publish(&p.id, common::new_version_at(1, 1, 0, 42), audit(1, "p"))
         .await
         .unwrap();
-    s.put_status_list(common::list_version(StatusListPurpose::Suspension, 0, 1, 1))
+    s.put_status_list(common::list_version(StatusPurpose::Suspension, 0, 1, 1))
         .await
         .unwrap();
     s.start_version(&p.id, b"{\"v\":2}".to_vec(), audit(2, "r"))
@@ -516,14 +516,9 @@ async fn attack_status_lists() {
         conn.close().await.unwrap();
     }
     // The store's own writes still work.
-    s.put_status_list(common::list_version(
-        StatusListPurpose::Suspension,
-        0,
-        2,
-        22,
-    ))
-    .await
-    .unwrap();
+    s.put_status_list(common::list_version(StatusPurpose::Suspension, 0, 2, 22))
+        .await
+        .unwrap();
     let other = s
         .create_draft(new_passport("04012345678908", "battery"), audit(23, "c"))
         .await

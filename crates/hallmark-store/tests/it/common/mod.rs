@@ -13,7 +13,7 @@ use hallmark_core::passport::{Granularity, PassportId};
 use hallmark_core::tlog::event::{Action, Detail, StatusListPublished};
 use hallmark_store::{
     AuditEvent, Credentials, NewPassport, NewProductLink, NewStatusListVersion, NewVersion,
-    ProductKey, SignedForms, StatusIndex, StatusListPurpose,
+    ProductKey, SignedForms, StatusPurpose, StatusRef,
 };
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -89,7 +89,7 @@ pub fn new_version(version: u32, secs: i64) -> NewVersion {
 /// [`new_version`] taking status list position `index` of list `list`.
 pub fn new_version_at(version: u32, secs: i64, list: u32, index: u32) -> NewVersion {
     NewVersion {
-        status_index: Some(StatusIndex { list, index }),
+        status_index: Some(StatusRef { list, index }),
         ..new_version(version, secs)
     }
 }
@@ -98,7 +98,7 @@ pub fn new_version_at(version: u32, secs: i64, list: u32, index: u32) -> NewVers
 /// (unique per purpose, list and version) and its `status-list.published` event naming it
 /// and their SHA-256.
 pub fn list_version(
-    purpose: StatusListPurpose,
+    purpose: StatusPurpose,
     list: u32,
     version: u32,
     secs: i64,

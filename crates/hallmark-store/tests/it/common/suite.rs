@@ -7,7 +7,7 @@ use hallmark_core::passport::{Granularity, PassportId, PassportStatus};
 use hallmark_core::tlog::event::{Action, Detail, StatusListPublished};
 use hallmark_store::{
     AuditEvent, LinkFilter, NewApiKey, PassportFilter, ProductKey, SigningKeyRecord,
-    SigningKeyStatus, StatusIndex, StatusListPurpose, Store, StoreError,
+    SigningKeyStatus, StatusPurpose, StatusRef, Store, StoreError,
 };
 use hallmark_testkit::StoreTestExt;
 use sha2::{Digest, Sha256};
@@ -1375,8 +1375,8 @@ pub async fn product_links_added_listed_and_removed(s: S) {
 // Status lists (issue 17)
 // ---------------------------------------------------------------------------------------
 
-const SUSPENSION: StatusListPurpose = StatusListPurpose::Suspension;
-const REVOCATION: StatusListPurpose = StatusListPurpose::Revocation;
+const SUSPENSION: StatusPurpose = StatusPurpose::Suspension;
+const REVOCATION: StatusPurpose = StatusPurpose::Revocation;
 
 async fn draft(s: &S, gtin: &str) -> PassportId {
     s.create_draft(new_passport(gtin, "battery"), audit(0, "passport.create"))
@@ -1408,7 +1408,7 @@ pub async fn status_positions_are_unique_and_taken_at_publication(s: S) {
     let a = published_at(&s, "04012345678901", 0, 7).await;
     assert_eq!(
         s.status_index(&a).await.unwrap(),
-        Some(StatusIndex { list: 0, index: 7 })
+        Some(StatusRef { list: 0, index: 7 })
     );
     // Another passport drawing the same position: typed, and nothing written.
     let b = draft(&s, "04012345678902").await;
@@ -1457,7 +1457,7 @@ pub async fn status_positions_are_unique_and_taken_at_publication(s: S) {
         .unwrap();
     assert_eq!(
         s.status_index(&a).await.unwrap(),
-        Some(StatusIndex { list: 0, index: 7 })
+        Some(StatusRef { list: 0, index: 7 })
     );
     // Deactivation frees nothing: the position stays taken.
     s.deactivate(&c, "end of life".into(), audit(7, "passport.deactivated"))
@@ -1465,7 +1465,7 @@ pub async fn status_positions_are_unique_and_taken_at_publication(s: S) {
         .unwrap();
     assert_eq!(
         s.status_index(&c).await.unwrap(),
-        Some(StatusIndex {
+        Some(StatusRef {
             list: 0,
             index: 131_071
         })
@@ -1693,7 +1693,7 @@ pub async fn status_change_writes_its_list_versions_atomically(s: S) {
         matches!(
             e,
             Err(StoreError::StatusListConflict {
-                purpose: StatusListPurpose::Revocation,
+                purpose: StatusPurpose::Revocation,
                 ..
             })
         ),
