@@ -33,6 +33,10 @@ struct Cli {
 enum Command {
     /// Create and publish battery passports through the admin API.
     Publish(PublishRun),
+    /// Suspend and resume published passports through the admin API: the cost of a status
+    /// change, which re-signs the passport's W3C Bitstring Status List (131,072 entries) in
+    /// the change's transaction.
+    Lifecycle(LifecycleRun),
     /// Serve fixed bytes on every GET (the read-path ceiling).
     Fixed {
         /// Where to listen.
@@ -60,6 +64,10 @@ fn main() -> ExitCode {
         Command::Publish(mut run) => {
             run.clients = run.clients.max(1);
             rt.block_on(publish(run))
+        }
+        Command::Lifecycle(mut run) => {
+            run.clients = run.clients.max(1);
+            rt.block_on(lifecycle(run))
         }
         Command::Fixed { listen, bytes } => rt.block_on(fixed(listen, bytes)),
     };
@@ -429,6 +437,100 @@ async fn publish(run: PublishRun) -> Result<(), String> {
             "{errors} failed requests ({warmup_errors} in warm-up)"
         ));
     }
+    Ok(())
+}
+
+#[derive(clap::Args)]
+struct LifecycleRun {
+    /// The admin API base, e.g. http://127.0.0.1:8081/api/v1
+    #[arg(long)]
+    admin: String,
+    /// An API key with the write scope (hmk_w_…). Benchmark nodes only: it shows in `ps`.
+    #[arg(long)]
+    api_key: String,
+    /// Published passport ids, one per line (`publish --ids-out`).
+    #[arg(long)]
+    ids: PathBuf,
+    /// Concurrent clients (each one request at a time, each on its own passports).
+    #[arg(long, default_value_t = 1)]
+    clients: usize,
+    /// Status changes to make (half suspensions, half resumptions).
+    #[arg(long, default_value_t = 200)]
+    count: usize,
+    /// A label printed with the result line.
+    #[arg(long, default_value = "")]
+    label: String,
+}
+
+/// `count` status changes over `clients` clients: passport `i` is suspended, then resumed
+/// (two changes), each passport used by one client only. Prints changes per second and the
+/// latency of one change.
+async fn lifecycle(run: LifecycleRun) -> Result<(), String> {
+    let ids: Vec<String> = std::fs::read_to_string(&run.ids)
+        .map_err(|e| format!("{}: {e}", run.ids.display()))?
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let pairs = run.count.div_ceil(2);
+    if ids.len() < pairs {
+        return Err(format!("{} ids for {pairs} passports", ids.len()));
+    }
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(run.clients)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let run = Arc::new(run);
+    let ids = Arc::new(ids);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(run.clients);
+    for _ in 0..run.clients {
+        let (run, client, ids, next) = (
+            Arc::clone(&run),
+            client.clone(),
+            Arc::clone(&ids),
+            Arc::clone(&next),
+        );
+        tasks.push(tokio::spawn(async move {
+            let auth = format!("Bearer {}", run.api_key);
+            let mut samples = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= pairs {
+                    break;
+                }
+                let id = &ids[i];
+                for (action, body) in [
+                    ("suspend", Some(br#"{"reason":"bench"}"#.to_vec())),
+                    ("resume", None),
+                ] {
+                    let t0 = Instant::now();
+                    let url = format!("{}/passports/{id}/{action}", run.admin);
+                    post(&client, &url, &auth, body).await?;
+                    samples.push(micros(t0.elapsed()));
+                }
+            }
+            Ok::<_, String>(samples)
+        }));
+    }
+    let mut all = Vec::with_capacity(pairs * 2);
+    for t in tasks {
+        all.extend(t.await.map_err(|e| e.to_string())??);
+    }
+    let elapsed = start.elapsed();
+    all.sort_unstable();
+    let rate = all.len() as f64 / elapsed.as_secs_f64();
+    println!(
+        "status changes {} clients={}: {} in {:.2} s = {:.0}/s; one change p50 {:.1} ms, p99 {:.1} ms",
+        run.label,
+        run.clients,
+        all.len(),
+        elapsed.as_secs_f64(),
+        rate,
+        percentile(&all, 50.0),
+        percentile(&all, 99.0),
+    );
     Ok(())
 }
 

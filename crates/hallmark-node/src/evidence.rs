@@ -129,6 +129,16 @@ impl EvidenceCache {
     pub fn insert(&self, id: PassportId, version: u32, evidence: Arc<Evidence>) {
         self.0.insert((id, version), evidence);
     }
+
+    /// Drops every entry (tests: what is verified again).
+    pub fn clear(&self) {
+        self.0.clear();
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// What a rendered page depends on: the version, the language, and the passport's state

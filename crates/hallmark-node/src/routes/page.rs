@@ -44,73 +44,110 @@ pub async fn serve(
         query,
         headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
     );
-    let p = match app.service().public_passport(id, version).await {
+    let service = app.service();
+    let gzip_ok = page::accepts_gzip(headers.get(ACCEPT_ENCODING));
+    // The state alone first (cached): a page already rendered from this version once its
+    // log entry was checked is all a request needs — its key names everything the page
+    // shows that can change — so a held page costs no verification and no evidence lookup.
+    let shown = match service.public_state(id, version).await {
+        Ok(s) => s,
+        Err(ServiceError::NotFound) => {
+            return Ok(notice(Notice::NotFound, StatusCode::NOT_FOUND, lang));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let key_of = |status: PassportStatus, shown_version: u32, current: u32, log_checked| PageKey {
+        id,
+        version: shown_version,
+        pinned: version.is_some(),
+        lang: lang.tag(),
+        status: status.as_str(),
+        current_version: current,
+        log_checked,
+    };
+    // A suspended passport's page carries its reason, which a later suspension may change:
+    // rendered each time (it is short). Other pages are held gzip-compressed.
+    if shown.state.status != PassportStatus::Suspended {
+        let key = key_of(
+            shown.state.status,
+            shown.version,
+            shown.state.current_version,
+            true,
+        );
+        if let Some(gz) = app.pages.get(&key) {
+            return respond(gz, true, gzip_ok, shown.state.status, lang);
+        }
+    }
+    let p = match service.public_passport(id, version).await {
         Ok(p) => p,
         Err(ServiceError::NotFound) => {
             return Ok(notice(Notice::NotFound, StatusCode::NOT_FOUND, lang));
         }
         Err(e) => return Err(e.into()),
     };
-    let key = PageKey {
-        id,
-        version: p.version,
-        pinned: version.is_some(),
-        lang: lang.tag(),
-        status: p.status.as_str(),
-        current_version: p.current_version,
-        log_checked: p
-            .evidence
-            .as_ref()
-            .is_some_and(|e| matches!(e.log, LogEvidence::Checked { .. })),
-    };
-    // A suspended passport's page carries its reason, which a later suspension may change:
-    // rendered each time (it is short). Other pages are held gzip-compressed.
+    let log_checked = p
+        .evidence
+        .as_ref()
+        .is_some_and(|e| matches!(e.log, LogEvidence::Checked { .. }));
+    let key = key_of(p.status, p.version, p.current_version, log_checked);
     let cacheable = p.status != PassportStatus::Suspended;
-    let gzip_ok = page::accepts_gzip(headers.get(ACCEPT_ENCODING));
-    let cached = if cacheable { app.pages.get(&key) } else { None };
-    let (body, gzipped) = match cached {
-        Some(gz) if gzip_ok => (gz, true),
-        Some(gz) => (page::gunzip(&gz).map_err(internal)?, false),
-        None => {
-            let did_path = app.issuer.did.document_path();
-            let site = Site {
-                base_url: &app.issuer.base_url,
-                base_path,
-                did_path: &did_path,
-            };
-            let credential = app.service().public_credential(&p).await?;
-            let listed = app.service().listed_status_of(&id).await?;
-            let html = page::render(
-                &p,
-                credential.as_ref(),
-                version.is_some(),
-                lang,
-                site,
-                listed.as_ref(),
-            )
-            .map_err(|e| {
-                tracing::error!(error = %e, "the consumer page did not render");
-                ApiError::Internal
-            })?;
-            if cacheable {
-                let gz = page::gzip(html.as_bytes()).map_err(internal)?;
-                app.pages.insert(key, gz.clone());
-                if gzip_ok {
-                    (gz, true)
-                } else {
-                    (Bytes::from(html), false)
-                }
-            } else {
-                (Bytes::from(html), false)
-            }
-        }
+    // Before its log entry is under a checkpoint, a page is held under its pending key.
+    let cached = if cacheable && !log_checked {
+        app.pages.get(&key)
+    } else {
+        None
     };
-    let status = if p.status == PassportStatus::Suspended {
+    if let Some(gz) = cached {
+        return respond(gz, true, gzip_ok, p.status, lang);
+    }
+    let did_path = app.issuer.did.document_path();
+    let site = Site {
+        base_url: &app.issuer.base_url,
+        base_path,
+        did_path: &did_path,
+    };
+    let credential = service.public_credential(&p).await?;
+    let listed = service.listed_status_of(&id).await?;
+    let html = page::render(
+        &p,
+        credential.as_ref(),
+        version.is_some(),
+        lang,
+        site,
+        listed.as_ref(),
+    )
+    .map_err(|e| {
+        tracing::error!(error = %e, "the consumer page did not render");
+        ApiError::Internal
+    })?;
+    if cacheable {
+        let gz = page::gzip(html.as_bytes()).map_err(internal)?;
+        app.pages.insert(key, gz.clone());
+        return respond(gz, true, gzip_ok, p.status, lang);
+    }
+    respond(Bytes::from(html), false, gzip_ok, p.status, lang)
+}
+
+/// The page's response: `body` (gzip when `gzipped`; decompressed for a client that does not
+/// accept gzip), 410 for a suspended passport, the page's headers.
+fn respond(
+    body: Bytes,
+    gzipped: bool,
+    gzip_ok: bool,
+    status: PassportStatus,
+    lang: lang::Lang,
+) -> Result<Response, ApiError> {
+    let (body, gzipped) = if gzipped && !gzip_ok {
+        (page::gunzip(&body).map_err(internal)?, false)
+    } else {
+        (body, gzipped)
+    };
+    let code = if status == PassportStatus::Suspended {
         StatusCode::GONE
     } else {
         StatusCode::OK
     };
-    let mut r = (status, body).into_response();
+    let mut r = (code, body).into_response();
     r.extensions_mut().insert(PageCsp(page::csp()));
     let h = r.headers_mut();
     h.insert(
@@ -126,7 +163,7 @@ pub async fn serve(
     }
     h.insert(CONTENT_LANGUAGE, HeaderValue::from_static(lang.tag()));
     h.insert(CACHE_CONTROL, HeaderValue::from_static(CACHE));
-    h.insert(STATUS_HEADER, HeaderValue::from_static(p.status.as_str()));
+    h.insert(STATUS_HEADER, HeaderValue::from_static(status.as_str()));
     Ok(r)
 }
 

@@ -39,16 +39,26 @@ pub struct PublicPassport {
     pub evidence: Option<Arc<Evidence>>,
 }
 
+/// A passport's state and the version a public request shows ([`Service::public_state`]).
+#[derive(Debug, Clone)]
+pub struct ShownVersion {
+    /// Status, reason, current version.
+    pub state: PassportState,
+    /// The version shown.
+    pub version: u32,
+}
+
 impl Service<'_> {
-    /// Passport `id` (its current version, or `version`) as the public sees it, verified on
-    /// the server. Drafts, unknown passports and versions beyond the current one are
-    /// [`ServiceError::NotFound`]; a version that does not verify against the node's keys is
-    /// withheld ([`ServiceError::Internal`], after an integrity alarm).
-    pub async fn public_passport(
+    /// Passport `id`'s state and the version a request for `version` (or the current one)
+    /// shows, without verifying anything: from the passport-state cache (≤ 60 s, dropped on
+    /// every change) or one store read. Drafts, unknown passports and versions beyond the
+    /// current one are [`ServiceError::NotFound`]. The consumer page's door uses it to find a
+    /// page it already rendered from a verified version before asking for the evidence.
+    pub async fn public_state(
         &self,
         id: PassportId,
         version: Option<u32>,
-    ) -> Result<PublicPassport, ServiceError> {
+    ) -> Result<ShownVersion, ServiceError> {
         let app = self.app;
         let state = match app.passport_states.get(&id) {
             Some(s) => s,
@@ -71,6 +81,20 @@ impl Service<'_> {
         if n == 0 || n > state.current_version {
             return Err(ServiceError::NotFound);
         }
+        Ok(ShownVersion { state, version: n })
+    }
+
+    /// Passport `id` (its current version, or `version`) as the public sees it, verified on
+    /// the server. Drafts, unknown passports and versions beyond the current one are
+    /// [`ServiceError::NotFound`]; a version that does not verify against the node's keys is
+    /// withheld ([`ServiceError::Internal`], after an integrity alarm).
+    pub async fn public_passport(
+        &self,
+        id: PassportId,
+        version: Option<u32>,
+    ) -> Result<PublicPassport, ServiceError> {
+        let shown = self.public_state(id, version).await?;
+        let (state, n) = (shown.state, shown.version);
         let evidence = match state.status {
             PassportStatus::Suspended => None,
             _ => Some(self.evidence(id, n).await?),

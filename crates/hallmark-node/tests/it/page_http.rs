@@ -441,6 +441,8 @@ async fn pages_are_held_gzip_compressed_and_sent_as_the_client_accepts(backend: 
     use std::io::Read as _;
     let n = TestNode::new(backend).start().await;
     let (id, _) = n.publish("PAGE-GZ").await;
+    // Its log entry under a checkpoint: the page is held under its final key at once.
+    n.checkpoint_covering_everything().await;
     let path = format!("/passports/{id}");
     let gz_get = || async {
         kit::client()
@@ -481,6 +483,16 @@ async fn pages_are_held_gzip_compressed_and_sent_as_the_client_accepts(backend: 
     let after = n.app().pages.stats();
     assert_eq!(after.misses - before.misses, 1, "rendered once");
     assert_eq!(after.hits - before.hits, 2, "then served from the cache");
+    // A held page is served without the version's evidence: with the evidence cache
+    // emptied, the page still comes from the page cache, byte for byte.
+    n.app().evidence.clear();
+    let again = page(&n, &path, None).await;
+    assert_eq!(again.text, plain.text);
+    assert_eq!(n.app().pages.stats().hits - after.hits, 1);
+    assert!(
+        n.app().evidence.is_empty(),
+        "no verification for a held page"
+    );
     assert!(after.bytes > 0 && after.pages >= 1);
 }
 
