@@ -74,6 +74,10 @@ pub struct App {
     pub evidence: crate::evidence::EvidenceCache,
     /// Rendered consumer pages (bounded).
     pub pages: crate::evidence::PageCache,
+    /// Held while a status change reads, re-signs and stores its status list versions: the
+    /// node's own changes to one list take turns instead of racing for the list's next
+    /// version (a race lost to another node sharing the database is still retried).
+    pub status_list_writes: tokio::sync::Mutex<()>,
     /// The status lists as served (the latest of each, and versions by number).
     pub status_lists: crate::cache::StatusListCache,
 }

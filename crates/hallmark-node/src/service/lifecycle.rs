@@ -70,6 +70,13 @@ impl Service<'_> {
         // A passport without a position (published before status lists, or a draft) has no
         // list to change.
         let position = app.store.status_index(&id).await?;
+        // This node's changes to a list take turns (read, re-sign, store): 8 concurrent
+        // suspensions in one list would otherwise race for its next version and some would
+        // run out of retries. Only a passport with a position waits.
+        let _turn = match position {
+            Some(_) => Some(app.status_list_writes.lock().await),
+            None => None,
+        };
         let mut attempt = 0;
         let changed = loop {
             attempt += 1;

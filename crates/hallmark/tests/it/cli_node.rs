@@ -818,6 +818,59 @@ fn verify_from_a_running_demo_node() {
         assert!(out.ends_with("VALID\n"), "{out}");
     }
 
+    // A copy of the credential and the issuer's DID document, saved before the suspension
+    // (as a recycler would keep them), and the status lists the copy names.
+    let fetch = |u: &str| {
+        rt.block_on(async {
+            let r = reqwest::Client::new()
+                .get(u)
+                .header("accept", "application/vc+ld+json")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{u}");
+            r.bytes().await.unwrap().to_vec()
+        })
+    };
+    let copy_path = tmp.path().join("copy.json");
+    let copy = fetch(&url);
+    std::fs::write(&copy_path, &copy).unwrap();
+    let did_path = tmp.path().join("did.json");
+    std::fs::write(&did_path, fetch(&did_url)).unwrap();
+    let copy: serde_json::Value = serde_json::from_slice(&copy).unwrap();
+    let list_urls: Vec<String> = copy["credentialStatus"]
+        .as_array()
+        .expect("a credential issued now names its status lists")
+        .iter()
+        .map(|e| e["statusListCredential"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(list_urls.len(), 2);
+    let save_lists = |tag: &str| -> Vec<std::path::PathBuf> {
+        list_urls
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let path = tmp.path().join(format!("list-{tag}-{i}.json"));
+                std::fs::write(&path, fetch(u)).unwrap();
+                path
+            })
+            .collect()
+    };
+    let verify_copy = |lists: &[std::path::PathBuf]| {
+        let mut c = hallmark();
+        c.arg("verify")
+            .arg(&copy_path)
+            .arg("--did-document")
+            .arg(&did_path);
+        for l in lists {
+            c.arg("--status-list").arg(l);
+        }
+        output(&mut c)
+    };
+    let (code, out, err) = verify_copy(&save_lists("before"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("pass  status "), "{out}");
+
     // Status: suspended (410, credential withheld), then archived — exit 3, named.
     let id = url.rsplit('/').next().unwrap();
     admin_call(
@@ -835,6 +888,14 @@ fn verify_from_a_running_demo_node() {
     );
     assert!(
         out.ends_with("NOT IN FORCE: the passport is suspended\n"),
+        "{out}"
+    );
+    // The copy saved before the suspension, checked offline against the lists as they are
+    // now: suspended, exit 3 — without asking the node about the credential.
+    let (code, out, err) = verify_copy(&save_lists("suspended"));
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        out.contains("FAIL  status ") && out.contains("suspended"),
         "{out}"
     );
     admin_call(&rt, admin, &format!("/passports/{id}/resume"), None);
