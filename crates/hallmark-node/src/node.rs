@@ -307,7 +307,12 @@ pub fn routers(
         admin,
         edge.rate_limits.auth_failures_per_minute,
     );
+    // The status lists' routes use the passports' negotiation and log headers
+    // (`routes::public`), so they are merged here, not by `routes::public`.
+    let status = routes::status::routes(&routes::public::base_path(&app.issuer.base_url))
+        .with_state(Arc::clone(app));
     let public = routes::public::routes(Arc::clone(app), docs.public)
+        .merge(status)
         .merge(routes::resolver::routes(Arc::clone(app)));
     let public =
         routes::resolver::preflight_link(public_router(public, edge), &app.issuer.base_url);

@@ -467,6 +467,11 @@ pub fn public_document(issuer: &Issuer) -> Result<OpenApi, DocumentError> {
     let base = public::base_path(&issuer.base_url);
     let routes: Vec<_> = public::route_table_for(issuer)
         .into_iter()
+        .chain(
+            crate::routes::status::paths(&base)
+                .into_iter()
+                .map(|(p, _)| ("GET", p)),
+        )
         .chain(resolver::route_table(&base))
         .map(|(m, p)| (m.to_string(), p, None))
         .collect();

@@ -66,11 +66,6 @@ pub fn route_table_for(issuer: &hallmark_core::issue::Issuer) -> Vec<(&'static s
             .into_iter()
             .map(|(p, _)| ("GET", p)),
     );
-    table.extend(
-        super::status::paths(&base)
-            .into_iter()
-            .map(|(p, _)| ("GET", p)),
-    );
     table
 }
 
@@ -89,7 +84,6 @@ pub fn routes(state: AppState, openapi: Document) -> Router {
         )
         .merge(super::log::routes(&base))
         .merge(super::qr::routes(&base))
-        .merge(super::status::routes(&base))
         .with_state(state)
 }
 
