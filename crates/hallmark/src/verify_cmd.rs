@@ -145,6 +145,26 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
     Ok(report)
 }
 
+/// The `id` a status list credential file names (either form), unverified: only to know
+/// which lists need no fetching; the lists themselves are verified by `check_status`.
+fn list_id(bytes: &[u8]) -> Option<String> {
+    use base64::Engine as _;
+    let text = std::str::from_utf8(bytes).ok()?.trim();
+    let json: serde_json::Value = if text.starts_with('{') {
+        serde_json::from_str(text).ok()?
+    } else {
+        let payload = text.split('.').nth(1)?;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()?;
+        serde_json::from_slice(&raw).ok()?
+    };
+    json.get("id")
+        .or_else(|| json.pointer("/vc/id"))
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+}
+
 /// The `--status-list` files, each with its path as its source.
 fn status_list_files(args: &VerifyArgs) -> Result<Vec<(String, Vec<u8>)>, String> {
     args.status_lists
@@ -282,7 +302,10 @@ async fn from_node(
             .extend(check_logged_credential(cred, &note, &proof, key));
     }
     let mut lists = status_list_files(args)?;
-    let fetched = fetch_status_lists(&mut report, args.jwt).await;
+    // A list given as a file is not fetched again (e.g. saved from the node's loopback
+    // before its public host resolves, as the DID document is with --did-document).
+    let given: Vec<String> = lists.iter().filter_map(|(_, b)| list_id(b)).collect();
+    let fetched = fetch_status_lists(&mut report, args.jwt, &given).await;
     lists.extend(fetched.iter().map(|(url, a)| (url.clone(), a.body.clone())));
     check_status(&mut report, &lists, &doc, options.now);
     if let Some(key) = log_key {
@@ -305,7 +328,11 @@ async fn from_node(
 /// once), in the form asked for the credential. Only a credential whose signature verified
 /// is followed; a list that cannot be fetched is a failed `status-list` check (the status
 /// is then unknown: fail closed), and is left out.
-async fn fetch_status_lists(report: &mut Report, jwt: bool) -> Vec<(String, Answer)> {
+async fn fetch_status_lists(
+    report: &mut Report,
+    jwt: bool,
+    given: &[String],
+) -> Vec<(String, Answer)> {
     let signed = matches!(report.check("signature"), Some(Outcome::Pass(_)));
     let Some(credential) = report.credential.as_ref().filter(|_| signed) else {
         return Vec::new();
@@ -317,6 +344,7 @@ async fn fetch_status_lists(report: &mut Report, jwt: bool) -> Vec<(String, Answ
     let mut urls: Vec<String> = entries.into_iter().map(|e| e.list_credential).collect();
     urls.sort();
     urls.dedup();
+    urls.retain(|u| !given.contains(u));
     let accept = if jwt { VC_JWT } else { VC_LD_JSON };
     let mut fetched = Vec::with_capacity(urls.len());
     for url in urls {
@@ -494,6 +522,24 @@ pub async fn log_evidence(base: &str, index: u64) -> Result<(String, Vec<u8>), S
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn a_given_list_is_known_by_its_id_in_either_form() {
+        use base64::Engine as _;
+        let doc = br#"{"id":"https://n.example/status/suspension/0","type":["x"]}"#;
+        assert_eq!(
+            list_id(doc).as_deref(),
+            Some("https://n.example/status/suspension/0")
+        );
+        let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let jwt = format!("{}.{}.{}", b64(b"{}"), b64(doc), b64(b"sig"));
+        assert_eq!(
+            list_id(jwt.as_bytes()).as_deref(),
+            Some("https://n.example/status/suspension/0")
+        );
+        assert_eq!(list_id(b"not a list"), None);
+        assert_eq!(list_id(br#"{"type":"no id"}"#), None);
+    }
 
     #[test]
     fn the_issuer_is_read_from_either_form() {
