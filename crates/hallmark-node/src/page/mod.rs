@@ -183,7 +183,19 @@ pub struct HistoryView {
     pub shown: bool,
 }
 
-/// The page template (`templates/page.html`).
+/// The language switcher of a page in `lang`.
+fn lang_links(lang: Lang) -> Vec<LangLink> {
+    Lang::ALL
+        .into_iter()
+        .map(|l| LangLink {
+            tag: l.tag(),
+            name: l.native_name(),
+            current: l == lang,
+        })
+        .collect()
+}
+
+/// The page template (`templates/page.html`, in the frame of `templates/base.html`).
 #[derive(Template)]
 #[template(path = "page.html")]
 pub struct PageTemplate {
@@ -443,14 +455,7 @@ pub fn render(
         tr,
         kicker,
         title,
-        langs: Lang::ALL
-            .into_iter()
-            .map(|l| LangLink {
-                tag: l.tag(),
-                name: l.native_name(),
-                current: l == lang,
-            })
-            .collect(),
+        langs: lang_links(lang),
         identifiers,
         status,
         status_text: tr.t(&format!("status-{status}")),
@@ -484,7 +489,7 @@ pub enum Notice<'a> {
     },
 }
 
-/// The notice template (`templates/notice.html`).
+/// The notice template (`templates/notice.html`, in the frame of `templates/base.html`).
 #[derive(Template)]
 #[template(path = "notice.html")]
 struct NoticeTemplate {
@@ -518,14 +523,7 @@ pub fn render_notice(notice: Notice<'_>, lang: Lang) -> Result<String, askama::E
         tr,
         kicker: tr.t("kicker-generic"),
         title: tr.t(&format!("{prefix}-title")),
-        langs: Lang::ALL
-            .into_iter()
-            .map(|l| LangLink {
-                tag: l.tag(),
-                name: l.native_name(),
-                current: l == lang,
-            })
-            .collect(),
+        langs: lang_links(lang),
         identifiers,
         tone: "archived",
         heading: tr.t(&format!("{prefix}-heading")),
