@@ -78,6 +78,8 @@ pub struct App {
     /// node's own changes to one list take turns instead of racing for the list's next
     /// version (a race lost to another node sharing the database is still retried).
     pub status_list_writes: tokio::sync::Mutex<()>,
+    /// The open status list's taken positions (a first publication's draw).
+    pub status_positions: crate::positions::StatusPositions,
     /// The status lists as served (the latest of each, and versions by number).
     pub status_lists: crate::cache::StatusListCache,
 }

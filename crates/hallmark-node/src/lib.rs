@@ -47,6 +47,7 @@ pub mod node;
 pub mod openapi;
 pub mod page;
 pub mod plugins;
+pub mod positions;
 pub mod problem;
 pub mod profile;
 pub mod qr;

@@ -256,6 +256,7 @@ pub async fn build_app_with_plugins(
         evidence: crate::evidence::EvidenceCache::new(crate::evidence::DEFAULT_BYTES),
         pages: crate::evidence::PageCache::new(crate::evidence::DEFAULT_PAGE_BYTES),
         status_list_writes: tokio::sync::Mutex::new(()),
+        status_positions: crate::positions::StatusPositions::default(),
         status_lists: crate::cache::StatusListCache::default(),
     });
     // Read-only: a log signed for another origin stops start-up before any write.

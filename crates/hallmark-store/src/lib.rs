@@ -135,6 +135,10 @@ pub trait Store: Send + Sync {
     /// node draws new positions in the next list).
     async fn count_status_indexes(&self, list: u32) -> Result<u64, StoreError>;
 
+    /// The positions taken in list `list`, in no particular order (the node's position
+    /// allocator loads them once per open list and keeps them in memory).
+    async fn status_positions(&self, list: u32) -> Result<Vec<u32>, StoreError>;
+
     /// The highest list number in use (by a position or a stored list version), if any.
     async fn last_status_list(&self) -> Result<Option<u32>, StoreError>;
 

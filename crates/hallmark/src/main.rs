@@ -7,11 +7,14 @@
 //! passports for printing, into a folder or ZIP), `log` (`log.rs`: fsck of the store's log,
 //! consistency between two checkpoints), `serve` and `demo` (`node_cmd.rs`).
 
+mod api_key_cmd;
 mod fetch;
+mod import;
 mod keys;
 mod labels;
 mod log;
 mod node_cmd;
+mod passport_cmd;
 mod runtime;
 mod verify_cmd;
 
@@ -21,7 +24,7 @@ mod verify_cmd;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -146,6 +149,19 @@ enum Command {
         #[arg(long, default_value_t = 8081)]
         admin_port: u16,
     },
+    /// Create, update, validate, publish and manage passports on a running node.
+    Passport(passport_cmd::PassportArgs),
+    /// Create, list and revoke the node's API keys.
+    ApiKey(api_key_cmd::ApiKeyArgs),
+    /// Import passports from a CSV, XLSX or JSON Lines file, or write a sector's template.
+    Import(import::ImportArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
+    ///
+    /// E.g. `hallmark completions bash > /etc/bash_completion.d/hallmark`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// The settings of `hallmark serve --help`, by section, from the node's one settings table
@@ -190,6 +206,18 @@ fn main() -> ExitCode {
             public_port,
             admin_port,
         }),
+        Command::Passport(args) => passport_cmd::run(&args),
+        Command::ApiKey(args) => api_key_cmd::run(&args),
+        Command::Import(args) => import::run(&args),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "hallmark",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
     }
 }
 

@@ -102,6 +102,7 @@ impl Service<'_> {
             match app.store.publish(&id, version, event).await {
                 Err(StoreError::StatusIndexTaken { list, index }) if attempt < MAX_ATTEMPTS => {
                     tracing::debug!(list, index, "status list position taken; drawing again");
+                    self.status_position_taken().await;
                 }
                 Err(StoreError::StatusIndexTaken { .. }) => {
                     break Err(ServiceError::internal(

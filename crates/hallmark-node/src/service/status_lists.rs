@@ -22,6 +22,7 @@
 //!   of every list whose latest version expires within [`REFRESH_MARGIN`].
 
 use super::{events, now, Service, ServiceError};
+use crate::positions::OpenList;
 use hallmark_core::passport::PassportStatus;
 use hallmark_core::status::{BitstringStatusList, StatusPurpose, StatusRef, LIST_SIZE};
 use hallmark_store::{NewStatusListVersion, StatusListRecord, StoreError};
@@ -164,19 +165,41 @@ impl Service<'_> {
 
     /// A new passport's position: the open list (the highest list with fewer than
     /// [`OPEN_LIST_FILL`] positions taken, else the next one, whose first versions are
-    /// signed now), and a position drawn at random in it. Not stored here: the publish
-    /// transaction stores it (or refuses it, taken, and the caller draws again).
+    /// signed now), and a position drawn at random among its free ones. The open list's
+    /// positions are held in memory (`crate::positions`): read from the store once per
+    /// list, marked as they are given out. Not stored here: the publish transaction stores
+    /// it (or refuses it, taken by another node, and the caller calls
+    /// [`Service::status_position_taken`] and draws again).
     pub(crate) async fn draw_status_position(&self) -> Result<StatusRef, ServiceError> {
         let store = &self.app.store;
-        let mut list = store.last_status_list().await?.unwrap_or(0);
-        if store.count_status_indexes(list).await? >= OPEN_LIST_FILL {
-            list = list.checked_add(1).ok_or_else(|| {
-                ServiceError::internal("status lists", "every status list number is used")
-            })?;
+        let mut held = self.app.status_positions.open.lock().await;
+        loop {
+            let load = match held.as_ref() {
+                Some(open) if open.count() < OPEN_LIST_FILL => None,
+                Some(full) => Some(full.list().checked_add(1).ok_or_else(|| {
+                    ServiceError::internal("status lists", "every status list number is used")
+                })?),
+                None => Some(store.last_status_list().await?.unwrap_or(0)),
+            };
+            if let Some(list) = load {
+                self.ensure_list(list).await?;
+                let taken = store.status_positions(list).await?;
+                *held = Some(OpenList::new(list, &taken));
+            }
+            let Some(open) = held.as_mut() else { continue };
+            if open.count() >= OPEN_LIST_FILL {
+                continue;
+            }
+            if let Some(drawn) = open.draw(hallmark_keys::random_u32)? {
+                return Ok(drawn);
+            }
         }
-        self.ensure_list(list).await?;
-        let random = hallmark_keys::random_u32()?;
-        Ok(StatusRef::from_random(list, random))
+    }
+
+    /// A position drawn here was taken meanwhile by another node sharing the database: the
+    /// open list's positions are read again at the next draw.
+    pub(crate) async fn status_position_taken(&self) {
+        self.app.status_positions.forget().await;
     }
 
     /// The list versions a status change of a passport at `at` to `to` needs: for each

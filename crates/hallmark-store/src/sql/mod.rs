@@ -245,6 +245,10 @@ impl<B: Backend> Store for SqlStore<B> {
         status::count_status_indexes(self, list).await
     }
 
+    async fn status_positions(&self, list: u32) -> Result<Vec<u32>> {
+        status::status_positions(self, list).await
+    }
+
     async fn last_status_list(&self) -> Result<Option<u32>> {
         status::last_status_list(self).await
     }

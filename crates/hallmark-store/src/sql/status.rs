@@ -223,6 +223,19 @@ pub(super) async fn count_status_indexes<B: Backend>(s: &SqlStore<B>, list: u32)
     u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("count {n}")))
 }
 
+pub(super) async fn status_positions<B: Backend>(s: &SqlStore<B>, list: u32) -> Result<Vec<u32>> {
+    let rows = query("SELECT position FROM passport_status_indexes WHERE list = $1")
+        .bind(list_i32(list)?)
+        .fetch_all(&s.pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let p: i32 = r.col("position")?;
+            u32::try_from(p).map_err(|_| StoreError::Corrupt(format!("status list position {p}")))
+        })
+        .collect()
+}
+
 pub(super) async fn last_status_list<B: Backend>(s: &SqlStore<B>) -> Result<Option<u32>> {
     let last: Option<i32> = query(
         "SELECT max(list) AS last FROM (\

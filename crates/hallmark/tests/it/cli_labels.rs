@@ -154,7 +154,10 @@ async fn labels_writes_a_folder_and_a_zip_named_by_element_string() {
     let (code, stdout, stderr) = zip_run;
     assert_eq!(code, 0, "{stdout}{stderr}");
     let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
-    let in_zip: BTreeSet<String> = archive.file_names().map(str::to_owned).collect();
+    let in_zip: BTreeSet<String> = archive
+        .file_names()
+        .map(|n| n.unwrap().into_owned())
+        .collect();
     let pngs: BTreeSet<String> = expected
         .iter()
         .filter(|n| n.ends_with(".png"))
