@@ -1,13 +1,12 @@
 //! One-shot HTTP(S) GETs for `hallmark verify --from` (the credential from a node, its status
-//! lists and their log evidence, the issuer's DID document from its did:web location) and
-//! `hallmark labels` (the admin API's label listing, with an API key). https uses rustls (ring
+//! lists and their log evidence, the issuer's DID document from its did:web location). https uses rustls (ring
 //! provider) with the operating system's trust roots; no redirect is followed, answers are
 //! capped in size and the whole exchange in time. [`connect`] and [`tls_config`] are shared
 //! with the admin client of the control-plane commands (`client.rs`).
 
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
-use hyper::header::{HeaderMap, ACCEPT, AUTHORIZATION, HOST, USER_AGENT};
+use hyper::header::{HeaderMap, ACCEPT, HOST, USER_AGENT};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -83,28 +82,14 @@ impl Answer {
 
 /// GET `url` with `Accept: accept`.
 pub async fn get(url: &str, accept: &str) -> Result<Answer, FetchError> {
-    get_with(url, accept, None).await
-}
-
-/// GET `url` with `Accept: accept` and, when given, `Authorization: authorization` (an
-/// admin API key, for `hallmark labels`).
-pub async fn get_with(
-    url: &str,
-    accept: &str,
-    authorization: Option<&str>,
-) -> Result<Answer, FetchError> {
-    tokio::time::timeout(TIMEOUT, exchange(url, accept, authorization))
+    tokio::time::timeout(TIMEOUT, exchange(url, accept))
         .await
         .map_err(|_| FetchError::Timeout {
             url: url.to_string(),
         })?
 }
 
-async fn exchange(
-    url: &str,
-    accept: &str,
-    authorization: Option<&str>,
-) -> Result<Answer, FetchError> {
+async fn exchange(url: &str, accept: &str) -> Result<Answer, FetchError> {
     let bad = || FetchError::Url {
         url: url.to_string(),
     };
@@ -132,7 +117,6 @@ async fn exchange(
         authority: &authority,
         target: &target,
         accept,
-        authorization,
     };
     request.send(io).await
 }
@@ -179,7 +163,6 @@ struct Request<'a> {
     authority: &'a str,
     target: &'a str,
     accept: &'a str,
-    authorization: Option<&'a str>,
 }
 
 impl Request<'_> {
@@ -196,16 +179,13 @@ impl Request<'_> {
                 .await
                 .map_err(|e| http(e.to_string()))?;
         let driver = tokio::spawn(conn);
-        let mut request = hyper::Request::get(self.target)
+        let request = hyper::Request::get(self.target)
             .header(HOST, self.authority)
             .header(ACCEPT, self.accept)
             .header(
                 USER_AGENT,
                 concat!("hallmark-verify/", env!("CARGO_PKG_VERSION")),
             );
-        if let Some(authorization) = self.authorization {
-            request = request.header(AUTHORIZATION, authorization);
-        }
         let request = request
             .body(Empty::<Bytes>::new())
             .map_err(|e| http(e.to_string()))?;

@@ -107,8 +107,9 @@ enum Command {
     },
     /// Write the QR codes of published passports (their GS1 Digital Link URIs) for printing.
     ///
-    /// Reads the labels from a running node's admin API (GET /api/v1/labels) with the API
-    /// key in HALLMARK_API_KEY (read scope is enough), filtered by --gtin and --lot, and
+    /// Reads the labels from a running node's admin API (GET /api/v1/labels) with an API key
+    /// (read scope is enough) from HALLMARK_API_KEY, HALLMARK_API_KEY_FILE or a profile, as
+    /// for `passport` (docs/cli.md), filtered by --gtin and --lot, and
     /// draws each as PNG (1-bit, its resolution in the file) and/or SVG (sized in mm): a
     /// 4-module quiet zone, error correction --ec (default M), module size --x in mm
     /// (GS1: 0.396 to 0.990; default 0.5). Files are named by the GS1 element string,
