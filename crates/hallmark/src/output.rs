@@ -173,9 +173,12 @@ where
         }
     };
     let result = runtime.block_on(async {
+        // The handlers are installed before the command starts: a signal that arrives once
+        // a request is under way always ends the command with 130.
+        let stop = Interrupt::install();
         tokio::select! {
             r = command => r,
-            () = interrupted() => Err(CliError::Interrupted),
+            () = stop.wait() => Err(CliError::Interrupted),
         }
     });
     match result {
@@ -184,25 +187,39 @@ where
     }
 }
 
-/// Ctrl-C, or on Unix SIGTERM.
-async fn interrupted() {
+/// Ctrl-C (SIGINT) and, on Unix, SIGTERM, listened for from the moment of [`install`].
+///
+/// [`install`]: Interrupt::install
+struct Interrupt {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Interrupt {
+    fn install() -> Interrupt {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let signals = signal(SignalKind::interrupt())
+                .and_then(|int| Ok((int, signal(SignalKind::terminate())?)))
+                .ok();
+            Interrupt { signals }
+        }
+        #[cfg(not(unix))]
+        {
+            Interrupt {}
         }
     }
-    #[cfg(not(unix))]
-    {
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some((mut int, mut term)) = self.signals {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }

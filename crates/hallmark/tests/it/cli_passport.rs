@@ -568,6 +568,88 @@ async fn a_server_error_is_exit_6_after_retrying_reads_and_never_a_publish() {
     assert_eq!(count.load(Ordering::SeqCst), 6, "a POST is sent once");
 }
 
+/// A server that reads each request and never answers (the connection held open); returns
+/// its URL and the number of requests it has read.
+async fn silent_server() -> (String, Arc<AtomicUsize>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&count);
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let counter = Arc::clone(&counter);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    match s.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => buf.extend_from_slice(&chunk[..k]),
+                    }
+                    if buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        buf.clear();
+                    }
+                }
+            });
+        }
+    });
+    (url, count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_answer_in_time_is_exit_7_and_an_interrupt_is_exit_130() {
+    let (url, count) = silent_server().await;
+    let cli = Cli::new()
+        .with("HALLMARK_ADMIN_URL", &url)
+        .with("HALLMARK_API_KEY", "hmk_w_whatever");
+    let out = cli
+        .run(&[
+            "passport",
+            "publish",
+            "019a0000-0000-7000-8000-000000000000",
+            "--timeout",
+            "1",
+        ])
+        .await
+        .code(7);
+    assert!(
+        out.stderr.contains("no answer within 1 s"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+
+    // Ctrl-C while waiting for the node: exit 130.
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hallmark"));
+    c.env_clear()
+        .envs(cli.env.iter().map(|(k, v)| (k, v)))
+        .args(["passport", "list", "--timeout", "3600"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    kit::until("the list request to arrive", || {
+        let n = count.load(Ordering::SeqCst);
+        async move { (n == 2).then_some(()) }
+    })
+    .await;
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || {
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        (child.wait().unwrap().code(), stderr)
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.0, Some(130), "{}", out.1);
+    assert!(out.1.contains("interrupted"), "{}", out.1);
+}
+
 fn write_profile(cli: &Cli, text: &str, mode: u32) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let dir = cli.path("config").join("hallmark");
