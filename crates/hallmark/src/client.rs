@@ -15,8 +15,9 @@
 //! sends each get one), `User-Agent: hallmark-cli/<version>`, each attempt bounded by
 //! `--timeout`, answers capped at [`MAX_ANSWER_BYTES`], no redirect followed. GET and HEAD
 //! (and what a caller sends with [`AdminClient::retrying`]) are retried on a connect error,
-//! 429 and 503, honouring `Retry-After`, at most [`MAX_ATTEMPTS`] attempts; any other POST
-//! is sent once, never again.
+//! a failure on a reused connection, 429 and 503, honouring `Retry-After`, at most
+//! [`MAX_ATTEMPTS`] attempts; any other POST is sent once, never again — except on a new
+//! connection when the kept-alive one was found closed before a byte of it was written.
 
 use crate::creds::{self, Auth};
 use crate::fetch::{self, FetchError};
@@ -361,35 +362,62 @@ impl AdminClient {
             error: CliError::Network(format!("{url}: {detail}")),
             retryable: false,
         };
-        let mut sender = self.sender(url).await?;
-        let mut request = hyper::Request::builder()
-            .method(method.clone())
-            .uri(format!("{}{path}", self.base.prefix))
-            .header(HOST, &self.base.authority)
-            .header(ACCEPT, "application/json, application/problem+json")
-            .header(USER_AGENT, USER_AGENT_VALUE);
-        if let Some(auth) = &self.auth {
-            let mut value = HeaderValue::from_str(&auth.header_value()).map_err(|_| Failed {
-                error: CliError::Usage(
-                    "the API key or admin login holds characters a header cannot carry".into(),
-                ),
-                retryable: false,
-            })?;
-            value.set_sensitive(true);
-            request = request.header(AUTHORIZATION, value);
-        }
-        let body = match body {
-            Some(b) => {
-                request = request.header(CONTENT_TYPE, "application/json");
-                Full::new(b)
+        let auth = match &self.auth {
+            None => None,
+            Some(auth) => {
+                let mut value =
+                    HeaderValue::from_str(&auth.header_value()).map_err(|_| Failed {
+                        error: CliError::Usage(
+                            "the API key or admin login holds characters a header cannot carry"
+                                .into(),
+                        ),
+                        retryable: false,
+                    })?;
+                value.set_sensitive(true);
+                Some(value)
             }
-            None => Full::new(Bytes::new()),
         };
-        let request = request.body(body).map_err(|e| http(e.to_string()))?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| http(e.to_string()))?;
+        let request = || {
+            let mut request = hyper::Request::builder()
+                .method(method.clone())
+                .uri(format!("{}{path}", self.base.prefix))
+                .header(HOST, &self.base.authority)
+                .header(ACCEPT, "application/json, application/problem+json")
+                .header(USER_AGENT, USER_AGENT_VALUE);
+            if let Some(value) = &auth {
+                request = request.header(AUTHORIZATION, value.clone());
+            }
+            let body = match &body {
+                Some(b) => {
+                    request = request.header(CONTENT_TYPE, "application/json");
+                    Full::new(b.clone())
+                }
+                None => Full::new(Bytes::new()),
+            };
+            request.body(body).map_err(|e| http(e.to_string()))
+        };
+        let (mut sender, reused) = self.sender(url).await?;
+        let response = match sender.try_send_request(request()?).await {
+            Ok(r) => r,
+            Err(mut e) => {
+                let unsent = e.take_message().is_some();
+                if !(reused && unsent) {
+                    // Failed on a reused connection, perhaps closed as it was sent: an
+                    // idempotent request may be tried again.
+                    return Err(Failed {
+                        retryable: reused,
+                        ..http(e.into_error().to_string())
+                    });
+                }
+                // A kept-alive connection the node closed before a byte of this request was
+                // written: nothing was sent, so a new connection may carry it, whatever it is.
+                sender = self.connect(url).await?;
+                sender
+                    .send_request(request()?)
+                    .await
+                    .map_err(|e| http(e.to_string()))?
+            }
+        };
         let (parts, body) = response.into_parts();
         let body = Limited::new(body, MAX_ANSWER_BYTES)
             .collect()
@@ -417,19 +445,23 @@ impl AdminClient {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// An idle kept-alive connection that is still open, else a new one.
-    async fn sender(&self, url: &str) -> Result<Sender, Failed> {
+    /// An idle kept-alive connection that is still open (`true`), else a new one.
+    async fn sender(&self, url: &str) -> Result<(Sender, bool), Failed> {
         loop {
             let idle = self.idle_senders().pop();
             match idle {
                 Some(mut s) => {
                     if s.ready().await.is_ok() {
-                        return Ok(s);
+                        return Ok((s, true));
                     }
                 }
-                None => break,
+                None => return Ok((self.connect(url).await?, false)),
             }
         }
+    }
+
+    /// A new connection (its driver spawned).
+    async fn connect(&self, url: &str) -> Result<Sender, Failed> {
         let io = fetch::connect(url, &self.base.host, self.base.port, self.tls.clone())
             .await
             .map_err(|e| Failed {

@@ -650,6 +650,72 @@ async fn no_answer_in_time_is_exit_7_and_an_interrupt_is_exit_130() {
     assert!(out.1.contains("interrupted"), "{}", out.1);
 }
 
+/// A server that answers one request per connection as if keeping it alive (HTTP/1.1, no
+/// `Connection: close`), then closes it: page 1 of a passport list names page 2.
+async fn one_request_per_connection_server() -> (String, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&count);
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => buf.extend_from_slice(&chunk[..k]),
+                }
+            }
+            let head = String::from_utf8_lossy(&buf).into_owned();
+            counter.fetch_add(1, Ordering::SeqCst);
+            let body = if head.contains("after=") {
+                r#"{"items":[{"id":"019a0000-0000-7000-8000-000000000002"}],"next":null}"#
+            } else {
+                r#"{"items":[{"id":"019a0000-0000-7000-8000-000000000001"}],"next":"019a0000-0000-7000-8000-000000000001"}"#
+            };
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(reply.as_bytes()).await;
+            let _ = s.shutdown().await;
+        }
+    });
+    (url, count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_alive_connection_the_node_closed_is_replaced() {
+    let (url, count) = one_request_per_connection_server().await;
+    let cli = Cli::new()
+        .with("HALLMARK_ADMIN_URL", &url)
+        .with("HALLMARK_API_KEY", "hmk_r_whatever");
+    let out = cli
+        .run(&["passport", "list", "--all", "--json"])
+        .await
+        .code(0);
+    let ids: Vec<String> = out
+        .stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "019a0000-0000-7000-8000-000000000001",
+            "019a0000-0000-7000-8000-000000000002"
+        ]
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 2, "each page asked once");
+}
+
 fn write_profile(cli: &Cli, text: &str, mode: u32) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let dir = cli.path("config").join("hallmark");
