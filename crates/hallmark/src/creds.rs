@@ -26,6 +26,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
 
 /// The credential sent with every request.
 pub enum Auth {
@@ -50,17 +51,20 @@ impl std::fmt::Debug for Auth {
 }
 
 impl Auth {
-    /// The `Authorization` header's value (a secret: the client marks it sensitive).
-    pub fn header_value(&self) -> String {
+    /// The `Authorization` header's value (a secret: wiped when dropped; the client marks
+    /// the header sensitive).
+    pub fn header_value(&self) -> Zeroizing<String> {
         use base64::Engine;
-        match self {
+        Zeroizing::new(match self {
             Auth::Bearer(key) => format!("Bearer {}", key.expose_secret()),
-            Auth::Basic { username, password } => format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD
-                    .encode(format!("{username}:{}", password.expose_secret()))
-            ),
-        }
+            Auth::Basic { username, password } => {
+                let pair = Zeroizing::new(format!("{username}:{}", password.expose_secret()));
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())
+                )
+            }
+        })
     }
 }
 
