@@ -1,12 +1,12 @@
 //! One-shot HTTP(S) GETs for `hallmark verify --from` (the credential from a node, its status
-//! lists and their log evidence, the issuer's DID document from its did:web location) and
-//! `hallmark labels` (the admin API's label listing, with an API key). https uses rustls (ring
+//! lists and their log evidence, the issuer's DID document from its did:web location). https uses rustls (ring
 //! provider) with the operating system's trust roots; no redirect is followed, answers are
-//! capped in size and the whole exchange in time.
+//! capped in size and the whole exchange in time. [`connect`] and [`tls_config`] are shared
+//! with the admin client of the control-plane commands (`client.rs`).
 
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
-use hyper::header::{HeaderMap, ACCEPT, AUTHORIZATION, HOST, USER_AGENT};
+use hyper::header::{HeaderMap, ACCEPT, HOST, USER_AGENT};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -82,28 +82,14 @@ impl Answer {
 
 /// GET `url` with `Accept: accept`.
 pub async fn get(url: &str, accept: &str) -> Result<Answer, FetchError> {
-    get_with(url, accept, None).await
-}
-
-/// GET `url` with `Accept: accept` and, when given, `Authorization: authorization` (an
-/// admin API key, for `hallmark labels`).
-pub async fn get_with(
-    url: &str,
-    accept: &str,
-    authorization: Option<&str>,
-) -> Result<Answer, FetchError> {
-    tokio::time::timeout(TIMEOUT, exchange(url, accept, authorization))
+    tokio::time::timeout(TIMEOUT, exchange(url, accept))
         .await
         .map_err(|_| FetchError::Timeout {
             url: url.to_string(),
         })?
 }
 
-async fn exchange(
-    url: &str,
-    accept: &str,
-    authorization: Option<&str>,
-) -> Result<Answer, FetchError> {
+async fn exchange(url: &str, accept: &str) -> Result<Answer, FetchError> {
     let bad = || FetchError::Url {
         url: url.to_string(),
     };
@@ -124,6 +110,30 @@ async fn exchange(
         target.push('?');
         target.push_str(q);
     }
+    let tls = if https { Some(tls_config()?) } else { None };
+    let io = connect(url, host, port, tls).await?;
+    let request = Request {
+        url,
+        authority: &authority,
+        target: &target,
+        accept,
+    };
+    request.send(io).await
+}
+
+/// A connected byte stream: plain TCP, or TLS over it.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+
+/// Connects to `host` (as a URL spells it: IPv6 literals bracketed) on `port`, over TLS
+/// when `tls` is given (the server name checked is `host`); `url` only words errors. Shared
+/// by the one-shot GETs here and the admin client's keep-alive connections (`client.rs`).
+pub(crate) async fn connect(
+    url: &str,
+    host: &str,
+    port: u16,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> Result<Box<dyn Io>, FetchError> {
     // IPv6 literals are bracketed in URLs, not in socket addresses or server names.
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let tcp = TcpStream::connect((bare, port))
@@ -132,25 +142,20 @@ async fn exchange(
             url: url.to_string(),
             source,
         })?;
-    let request = Request {
-        url,
-        authority: &authority,
-        target: &target,
-        accept,
-        authorization,
+    let Some(config) = tls else {
+        return Ok(Box::new(tcp));
     };
-    if !https {
-        return request.send(tcp).await;
-    }
-    let name = ServerName::try_from(bare.to_string()).map_err(|_| bad())?;
-    let tls = tokio_rustls::TlsConnector::from(tls_config()?)
+    let name = ServerName::try_from(bare.to_string()).map_err(|_| FetchError::Url {
+        url: url.to_string(),
+    })?;
+    let tls = tokio_rustls::TlsConnector::from(config)
         .connect(name, tcp)
         .await
         .map_err(|source| FetchError::Tls {
             url: url.to_string(),
             source,
         })?;
-    request.send(tls).await
+    Ok(Box::new(tls))
 }
 
 struct Request<'a> {
@@ -158,7 +163,6 @@ struct Request<'a> {
     authority: &'a str,
     target: &'a str,
     accept: &'a str,
-    authorization: Option<&'a str>,
 }
 
 impl Request<'_> {
@@ -175,16 +179,13 @@ impl Request<'_> {
                 .await
                 .map_err(|e| http(e.to_string()))?;
         let driver = tokio::spawn(conn);
-        let mut request = hyper::Request::get(self.target)
+        let request = hyper::Request::get(self.target)
             .header(HOST, self.authority)
             .header(ACCEPT, self.accept)
             .header(
                 USER_AGENT,
                 concat!("hallmark-verify/", env!("CARGO_PKG_VERSION")),
             );
-        if let Some(authorization) = self.authorization {
-            request = request.header(AUTHORIZATION, authorization);
-        }
         let request = request
             .body(Empty::<Bytes>::new())
             .map_err(|e| http(e.to_string()))?;
@@ -215,7 +216,7 @@ impl Request<'_> {
 /// deprecated for lacking post-quantum key exchange; what travels here is public (a
 /// credential, a DID document) and its authenticity rests on the certificate check.
 #[allow(deprecated)]
-fn tls_config() -> Result<Arc<rustls::ClientConfig>, FetchError> {
+pub(crate) fn tls_config() -> Result<Arc<rustls::ClientConfig>, FetchError> {
     let found = rustls_native_certs::load_native_certs();
     let mut roots = rustls::RootCertStore::empty();
     let (added, _) = roots.add_parsable_certificates(found.certs);

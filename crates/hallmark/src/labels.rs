@@ -2,14 +2,15 @@
 //! a ZIP file.
 //!
 //! The labels come from a running node's admin API (`GET /api/v1/labels`, an API key of
-//! `read` scope from `HALLMARK_API_KEY`), like every other control-plane client: the node
+//! `read` scope), through the control plane's client and credentials (`client.rs`,
+//! `creds.rs`: `HALLMARK_API_KEY`, `HALLMARK_API_KEY_FILE` or a profile): the node
 //! is the one that knows its public base URL, so the Digital Link URIs are the ones it
 //! resolves, and the operator needs no database credentials on the machine that prints.
 //! Each URI is checked as a GS1 Digital Link and drawn locally with the node's own
 //! renderer (`hallmark_node::qr`), so a file is byte for byte what the node's public
 //! `/passports/{id}/qr.png|svg` serves with the same options.
 
-use crate::fetch::{self, FetchError};
+use crate::client::{AdminClient, CliError, Exit, GlobalOpts, Method};
 use clap::{Args, ValueEnum};
 use hallmark_core::passport::ProductIdentifier;
 use hallmark_node::qr::{self, Format, Options, ParamError, QrError};
@@ -23,8 +24,18 @@ use std::process::ExitCode;
 #[derive(Debug, Args)]
 pub struct LabelsArgs {
     /// The node's admin API, e.g. https://admin.example:8081 (with or without /api/v1).
-    #[arg(long, env = "HALLMARK_ADMIN_URL", value_name = "URL")]
-    node: String,
+    /// Else HALLMARK_ADMIN_URL, else the profile's admin_url.
+    #[arg(
+        long,
+        visible_alias = "admin-url",
+        env = "HALLMARK_ADMIN_URL",
+        value_name = "URL"
+    )]
+    node: Option<String>,
+    /// The profile of ${XDG_CONFIG_HOME:-~/.config}/hallmark/cli.toml to use (see
+    /// `hallmark passport --help`).
+    #[arg(long, env = "HALLMARK_PROFILE", value_name = "NAME")]
+    profile: Option<String>,
     /// Only passports of this GTIN (GTIN-8/12/13/14).
     #[arg(long)]
     gtin: Option<String>,
@@ -75,12 +86,9 @@ pub enum LabelsError {
     /// A drawing option is out of range (exit 2).
     #[error("{0}")]
     Option(#[from] ParamError),
-    /// No API key (exit 2).
-    #[error("set HALLMARK_API_KEY to an API key of the node (read scope is enough)")]
-    NoApiKey,
-    /// The admin API could not be reached.
+    /// No admin URL or API key (exit 2), or the admin API could not be reached.
     #[error(transparent)]
-    Fetch(#[from] FetchError),
+    Client(#[from] CliError),
     /// The admin API refused the request.
     #[error("{url}: HTTP {status}: {detail}")]
     Refused {
@@ -143,7 +151,8 @@ pub enum LabelsError {
 impl LabelsError {
     fn exit_code(&self) -> u8 {
         match self {
-            LabelsError::Option(_) | LabelsError::NoApiKey => 2,
+            LabelsError::Option(_) => 2,
+            LabelsError::Client(e) if e.exit() == Exit::Usage => 2,
             _ => 1,
         }
     }
@@ -180,12 +189,14 @@ pub fn run(args: &LabelsArgs) -> ExitCode {
 
 fn run_inner(args: &LabelsArgs) -> Result<String, LabelsError> {
     let options = Options::from_params(Some(&args.ec), Some(&args.x), Some(&args.dpi))?;
-    let key = std::env::var("HALLMARK_API_KEY")
-        .ok()
-        .filter(|k| !k.trim().is_empty())
-        .ok_or(LabelsError::NoApiKey)?;
+    let client = AdminClient::from_env(&GlobalOpts {
+        admin_url: args.node.clone(),
+        profile: args.profile.clone(),
+        timeout: crate::fetch::TIMEOUT.as_secs(),
+        json: false,
+    })?;
     let runtime = crate::runtime::runtime().map_err(LabelsError::Runtime)?;
-    let labels = runtime.block_on(list(args, &format!("Bearer {}", key.trim())))?;
+    let labels = runtime.block_on(list(args, &client))?;
     if labels.is_empty() {
         return Err(LabelsError::Nothing);
     }
@@ -204,9 +215,10 @@ fn run_inner(args: &LabelsArgs) -> Result<String, LabelsError> {
 }
 
 /// Every page of the node's label listing: (Digital Link URI, element string).
-async fn list(args: &LabelsArgs, auth: &str) -> Result<Vec<(String, String)>, LabelsError> {
-    let base = args.node.trim_end_matches('/');
-    let base = base.strip_suffix("/api/v1").unwrap_or(base);
+async fn list(
+    args: &LabelsArgs,
+    client: &AdminClient,
+) -> Result<Vec<(String, String)>, LabelsError> {
     let mut query = vec![("limit", "1000".to_string())];
     if let Some(g) = &args.gtin {
         query.push(("gtin", g.clone()));
@@ -225,8 +237,9 @@ async fn list(args: &LabelsArgs, auth: &str) -> Result<Vec<(String, String)>, La
             .iter()
             .map(|(k, v)| format!("{k}={}", query_escape(v)))
             .collect();
-        let url = format!("{base}/api/v1/labels?{}", q.join("&"));
-        let answer = fetch::get_with(&url, "application/json", Some(auth)).await?;
+        let path = format!("/api/v1/labels?{}", q.join("&"));
+        let answer = client.send(Method::GET, &path, None).await?;
+        let url = answer.url.clone();
         if answer.status != 200 {
             let detail = serde_json::from_slice::<serde_json::Value>(&answer.body)
                 .ok()

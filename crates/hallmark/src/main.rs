@@ -5,15 +5,21 @@
 //! against the transparency log), `keys` (the encrypted file
 //! keystore: see `keys.rs` and docs/keys.md), `labels` (`labels.rs`: QR codes of published
 //! passports for printing, into a folder or ZIP), `log` (`log.rs`: fsck of the store's log,
-//! consistency between two checkpoints), `serve` and `demo` (`node_cmd.rs`).
+//! consistency between two checkpoints), `serve` and `demo` (`node_cmd.rs`), and the control
+//! plane over a node's admin API: `passport` (`passport_cmd.rs`) and `api-key`
+//! (`api_key_cmd.rs`), on the admin client (`client.rs`: `AdminClient`, `Exit`, `CliError`),
+//! its credentials (`creds.rs`) and output (`output.rs`).
 
 mod api_key_cmd;
+mod client;
+mod creds;
 mod fetch;
 mod import;
 mod keys;
 mod labels;
 mod log;
 mod node_cmd;
+mod output;
 mod passport_cmd;
 mod runtime;
 mod verify_cmd;
@@ -101,8 +107,9 @@ enum Command {
     },
     /// Write the QR codes of published passports (their GS1 Digital Link URIs) for printing.
     ///
-    /// Reads the labels from a running node's admin API (GET /api/v1/labels) with the API
-    /// key in HALLMARK_API_KEY (read scope is enough), filtered by --gtin and --lot, and
+    /// Reads the labels from a running node's admin API (GET /api/v1/labels) with an API key
+    /// (read scope is enough) from HALLMARK_API_KEY, HALLMARK_API_KEY_FILE or a profile, as
+    /// for `passport` (docs/cli.md), filtered by --gtin and --lot, and
     /// draws each as PNG (1-bit, its resolution in the file) and/or SVG (sized in mm): a
     /// 4-module quiet zone, error correction --ec (default M), module size --x in mm
     /// (GS1: 0.396 to 0.990; default 0.5). Files are named by the GS1 element string,
@@ -150,8 +157,26 @@ enum Command {
         admin_port: u16,
     },
     /// Create, update, validate, publish and manage passports on a running node.
+    ///
+    /// Each subcommand is one route of the node's admin API. The admin URL comes from
+    /// --admin-url or HALLMARK_ADMIN_URL, the API key from HALLMARK_API_KEY or the file
+    /// HALLMARK_API_KEY_FILE names, or both from a profile in
+    /// ${XDG_CONFIG_HOME:-~/.config}/hallmark/cli.toml (--profile, HALLMARK_PROFILE) —
+    /// never from the command line (there is no --api-key option). Human output by default
+    /// (a refusal spelled out: title, status, problem type, detail, then one line per issue
+    /// or plugin finding); --json prints the node's JSON as received. Exit codes: 0 done;
+    /// 1 unexpected answer; 2 usage (arguments, missing URL or key, unreadable file); 3
+    /// validation (content refused: 400 content errors, 413, 422; `validate` of a
+    /// submission that is not publishable); 4 authentication or authorisation (401, 403);
+    /// 5 state (404, 409, 410); 6 server (5xx after retries); 7 network (connect, TLS,
+    /// timeout); 130 interrupted. See docs/cli.md.
     Passport(passport_cmd::PassportArgs),
-    /// Create, list and revoke the node's API keys.
+    /// Create, list and revoke the node's API keys (admin scope).
+    ///
+    /// Credentials as for `passport`; without an API key, the admin login
+    /// (HALLMARK_ADMIN_USERNAME with HALLMARK_ADMIN_PASSWORD or HALLMARK_ADMIN_PASSWORD_FILE)
+    /// creates the first key. `create` prints the new key once on stdout (its metadata and
+    /// a warning on stderr): the node keeps only its hash. Exit codes as for `passport`.
     ApiKey(api_key_cmd::ApiKeyArgs),
     /// Import passports from a CSV, XLSX or JSON Lines file, or write a sector's template.
     Import(import::ImportArgs),

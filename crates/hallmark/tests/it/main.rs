@@ -8,6 +8,7 @@ mod cli_keys;
 mod cli_labels;
 mod cli_log;
 mod cli_node;
+mod cli_passport;
 mod cli_production;
 mod cli_startup;
 mod cli_verify;
