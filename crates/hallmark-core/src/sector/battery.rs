@@ -494,7 +494,10 @@ fn leaf_walk(
     }
     let resolved = resolve(root, schema);
     if resolved.get("type").and_then(Value::as_str) == Some("array") {
-        let min_items = resolved.get("minItems").and_then(Value::as_u64).unwrap_or(0);
+        let min_items = resolved
+            .get("minItems")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
         let item_path = format!("{path}/*");
         match resolved.get("items") {
             Some(items) => leaf_walk(

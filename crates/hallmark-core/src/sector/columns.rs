@@ -263,7 +263,12 @@ mod tests {
                 assert_eq!(column.tier, Tier::Public, "{}", column.path);
                 continue;
             };
-            assert_eq!(column.tier, sector.tier_of(&concrete(at)), "{}", column.path);
+            assert_eq!(
+                column.tier,
+                sector.tier_of(&concrete(at)),
+                "{}",
+                column.path
+            );
         }
         // Spot checks against the audited table.
         let tier = |p: &str| {

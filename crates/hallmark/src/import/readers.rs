@@ -1,0 +1,535 @@
+//! Streaming readers: CSV (`csv`, one reused `ByteRecord`), XLSX (calamine's cell reader:
+//! the first sheet or a named one, cell by cell) and JSON Lines (one submission per line,
+//! with an `externalRef` member). Each hands every [`Row`] to a sink as soon as it is read,
+//! so memory stays bounded by one row (XLSX: plus the workbook's shared strings).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use hallmark_core::jcs;
+use hallmark_core::sector::Sector;
+use serde_json::Value;
+
+use super::tabular::{self, Cell, CellError, Header, HeaderError, EXTERNAL_REF};
+
+/// The longest JSON Lines line read (bytes).
+pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
+
+/// One data row of an input file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// The row's number as a spreadsheet shows it (header = 1); JSON Lines: the line number.
+    pub number: u64,
+    /// The row's external reference, if it has one.
+    pub external_ref: Option<String>,
+    /// The submission, or every cell that could not be typed.
+    pub submission: Result<Value, Vec<CellError>>,
+}
+
+impl Row {
+    fn typed(number: u64, typed: tabular::TypedRow) -> Row {
+        Row {
+            number,
+            external_ref: typed.external_ref,
+            submission: typed.submission,
+        }
+    }
+}
+
+/// The input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Comma-separated values (RFC 4180), UTF-8.
+    Csv,
+    /// An Office Open XML workbook.
+    Xlsx,
+    /// JSON Lines: one submission per line.
+    Jsonl,
+}
+
+impl Format {
+    /// The format a file name implies (`.csv`, `.xlsx`, `.jsonl` / `.ndjson`).
+    pub fn of_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" => Some(Format::Csv),
+            "xlsx" => Some(Format::Xlsx),
+            "jsonl" | "ndjson" => Some(Format::Jsonl),
+            _ => None,
+        }
+    }
+}
+
+/// Why a file cannot be read (rows already handed on stay handed on).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The header is unusable (a usage error).
+    #[error("{0}")]
+    Header(#[from] HeaderError),
+    /// The file could not be opened or read.
+    #[error("cannot read {what}: {message}")]
+    Io {
+        /// What was being read.
+        what: String,
+        /// Why it failed.
+        message: String,
+    },
+    /// The named sheet is not in the workbook.
+    #[error("the workbook has no sheet {name:?} (sheets: {sheets})")]
+    NoSheet {
+        /// The sheet asked for.
+        name: String,
+        /// The sheets there are.
+        sheets: String,
+    },
+}
+
+fn io(what: impl Into<String>, e: impl std::fmt::Display) -> ReadError {
+    ReadError::Io {
+        what: what.into(),
+        message: e.to_string(),
+    }
+}
+
+/// What a reader needs besides the file.
+pub struct ReadOptions<'a> {
+    /// The sector the columns belong to (CSV and XLSX).
+    pub sector: &'a Sector,
+    /// The XLSX sheet (default: the first).
+    pub sheet: Option<String>,
+    /// The CSV field delimiter.
+    pub delimiter: u8,
+}
+
+/// Whether the sink wants more rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep reading.
+    Continue,
+    /// Stop (Ctrl-C, or the consumer went away).
+    Stop,
+}
+
+/// The sink of a reader: each row with the reader's position (bytes read; XLSX: the row).
+pub type Sink<'s> = dyn FnMut(Row, u64) -> Flow + 's;
+
+/// Told the header once it is parsed, with the input's size in position units when the
+/// reader knows it (XLSX: the sheet's last row; 0 otherwise).
+pub type OnHeader<'s> = dyn FnMut(&Header, u64) + 's;
+
+/// Reads `path` in `format`, handing each data row to `sink`. Blank rows are skipped.
+/// Returns the header (none for JSON Lines).
+pub fn read(
+    path: &Path,
+    format: Format,
+    options: &ReadOptions<'_>,
+    on_header: &mut OnHeader<'_>,
+    sink: &mut Sink<'_>,
+) -> Result<Option<Header>, ReadError> {
+    let name = path.display().to_string();
+    match format {
+        Format::Csv => {
+            let file = File::open(path).map_err(|e| io(&name, e))?;
+            read_csv(file, options, on_header, sink).map(Some)
+        }
+        Format::Xlsx => read_xlsx(path, options, on_header, sink).map(Some),
+        Format::Jsonl => {
+            let file = File::open(path).map_err(|e| io(&name, e))?;
+            read_jsonl(BufReader::new(file), sink).map(|()| None)
+        }
+    }
+}
+
+/// Reads CSV from any reader (the first record is the header).
+pub fn read_csv<R: Read>(
+    input: R,
+    options: &ReadOptions<'_>,
+    on_header: &mut OnHeader<'_>,
+    sink: &mut Sink<'_>,
+) -> Result<Header, ReadError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(options.delimiter)
+        .from_reader(input);
+    let mut record = csv::ByteRecord::new();
+    if !reader
+        .read_byte_record(&mut record)
+        .map_err(|e| io("the CSV header", e))?
+    {
+        return Err(HeaderError::Missing.into());
+    }
+    let names: Vec<String> = record
+        .iter()
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    let header = Header::parse(&names, options.sector)?;
+    on_header(&header, 0);
+    let mut number = 1u64;
+    loop {
+        let more = reader.read_byte_record(&mut record);
+        number += 1;
+        let more = match more {
+            Ok(more) => more,
+            Err(e) => {
+                // A broken record (bad quoting): reported as its row, reading goes on.
+                let row = Row {
+                    number,
+                    external_ref: None,
+                    submission: Err(vec![CellError::row(format!("unreadable CSV record: {e}"))]),
+                };
+                if sink(row, reader.position().byte()) == Flow::Stop {
+                    break;
+                }
+                continue;
+            }
+        };
+        if !more {
+            break;
+        }
+        let texts: Vec<Result<&str, ()>> = record
+            .iter()
+            .map(|c| std::str::from_utf8(c).map_err(|_| ()))
+            .collect();
+        let bad_utf8: Vec<CellError> = texts
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.is_err())
+            .map(|(i, _)| CellError::row(format!("column {} is not UTF-8 text", i + 1)))
+            .collect();
+        let row = if bad_utf8.is_empty() {
+            let cells: Vec<Cell<'_>> = texts
+                .iter()
+                .map(|t| match t {
+                    Ok("") | Err(()) => Cell::Empty,
+                    Ok(t) => Cell::Text(t),
+                })
+                .collect();
+            if Header::is_blank(&cells) {
+                continue;
+            }
+            Row::typed(number, header.row(&cells))
+        } else {
+            Row {
+                number,
+                external_ref: None,
+                submission: Err(bad_utf8),
+            }
+        };
+        if sink(row, reader.position().byte()) == Flow::Stop {
+            break;
+        }
+    }
+    Ok(header)
+}
+
+/// An Excel date-time as RFC 3339 UTC (Excel stores no time zone; it is read as UTC).
+fn excel_date(dt: &calamine::ExcelDateTime) -> String {
+    let (y, mo, d, h, mi, s, _ms) = dt.to_ymd_hms_milli();
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+fn read_xlsx(
+    path: &Path,
+    options: &ReadOptions<'_>,
+    on_header: &mut OnHeader<'_>,
+    sink: &mut Sink<'_>,
+) -> Result<Header, ReadError> {
+    use calamine::{DataRef, Reader, Xlsx};
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|e| io(&name, e))?;
+    let mut book: Xlsx<_> = Xlsx::new(BufReader::new(file)).map_err(|e| io(&name, e))?;
+    let sheets = book.sheet_names();
+    let sheet = match &options.sheet {
+        Some(s) if sheets.contains(s) => s.clone(),
+        Some(s) => {
+            return Err(ReadError::NoSheet {
+                name: s.clone(),
+                sheets: sheets.join(", "),
+            })
+        }
+        None => sheets.first().cloned().ok_or_else(|| ReadError::NoSheet {
+            name: "(the first)".to_owned(),
+            sheets: String::new(),
+        })?,
+    };
+    let mut cells_reader = book
+        .worksheet_cells_reader(&sheet)
+        .map_err(|e| io(format!("sheet {sheet:?}"), e))?;
+    let last_row = u64::from(cells_reader.dimensions().end.0) + 1;
+    // Cells arrive row by row, sparse; one row is collected at a time.
+    let mut header: Option<Header> = None;
+    let mut current: Option<u32> = None;
+    let mut values: Vec<(u32, String, XCell)> = Vec::new();
+    let mut flush = |row: u32,
+                     values: &mut Vec<(u32, String, XCell)>,
+                     header: &mut Option<Header>|
+     -> Result<Flow, ReadError> {
+        let width = values
+            .iter()
+            .map(|(c, ..)| *c as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut cells = vec![Cell::Empty; width];
+        for (col, text, kind) in values.iter() {
+            cells[*col as usize] = match kind {
+                XCell::Text => Cell::Text(text),
+                XCell::Number(n) => Cell::Number(*n),
+                XCell::Bool(b) => Cell::Bool(*b),
+                XCell::Date => Cell::Date(text),
+                XCell::Error => Cell::Error(text),
+            };
+        }
+        let flow = match header {
+            None => {
+                let names: Vec<String> = cells
+                    .iter()
+                    .map(|c| match c {
+                        Cell::Text(t) | Cell::Date(t) | Cell::Error(t) => (*t).to_owned(),
+                        Cell::Number(n) => tabular::shortest(*n),
+                        Cell::Bool(b) => b.to_string(),
+                        Cell::Empty => String::new(),
+                    })
+                    .collect();
+                let parsed = Header::parse(&names, options.sector)?;
+                on_header(&parsed, last_row);
+                *header = Some(parsed);
+                Flow::Continue
+            }
+            Some(_) if Header::is_blank(&cells) => Flow::Continue,
+            Some(h) => sink(
+                Row::typed(u64::from(row) + 1, h.row(&cells)),
+                u64::from(row) + 1,
+            ),
+        };
+        values.clear();
+        Ok(flow)
+    };
+    loop {
+        let cell = cells_reader
+            .next_cell()
+            .map_err(|e| io(format!("sheet {sheet:?}"), e))?;
+        let Some(cell) = cell else { break };
+        let (row, col) = cell.get_position();
+        if current.is_some_and(|r| r != row) {
+            if let Some(r) = current {
+                if flush(r, &mut values, &mut header)? == Flow::Stop {
+                    return header.ok_or(ReadError::Header(HeaderError::Missing));
+                }
+            }
+        }
+        current = Some(row);
+        let (text, kind) = match cell.get_value() {
+            DataRef::Empty => continue,
+            DataRef::String(s) => (s.clone(), XCell::Text),
+            DataRef::SharedString(s) => ((*s).to_owned(), XCell::Text),
+            DataRef::Int(i) => (String::new(), XCell::Number(*i as f64)),
+            DataRef::Float(f) => (String::new(), XCell::Number(*f)),
+            DataRef::Bool(b) => (String::new(), XCell::Bool(*b)),
+            DataRef::DateTime(dt) if dt.is_datetime() => (excel_date(dt), XCell::Date),
+            DataRef::DateTime(dt) => (String::new(), XCell::Number(dt.as_f64())),
+            DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => (s.clone(), XCell::Text),
+            DataRef::Error(e) => (e.to_string(), XCell::Error),
+        };
+        values.push((col, text, kind));
+    }
+    if let Some(r) = current {
+        flush(r, &mut values, &mut header)?;
+    }
+    header.ok_or(ReadError::Header(HeaderError::Missing))
+}
+
+#[derive(Debug, Clone, Copy)]
+enum XCell {
+    Text,
+    Number(f64),
+    Bool(bool),
+    Date,
+    Error,
+}
+
+/// Reads JSON Lines: each non-blank line a JSON object with a string member `externalRef`
+/// and the submission's members (parsed under the strict input rules).
+pub fn read_jsonl<R: BufRead>(mut input: R, sink: &mut Sink<'_>) -> Result<(), ReadError> {
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    let mut position = 0u64;
+    loop {
+        line.clear();
+        number += 1;
+        let n = (&mut input)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| io(format!("line {number}"), e))?;
+        if n == 0 {
+            break;
+        }
+        position += n as u64;
+        let row = if line.len() > MAX_LINE_BYTES && !line.ends_with(b"\n") {
+            // Skip the rest of the over-long line.
+            let mut rest = Vec::new();
+            loop {
+                rest.clear();
+                let m = (&mut input)
+                    .take(MAX_LINE_BYTES as u64)
+                    .read_until(b'\n', &mut rest)
+                    .map_err(|e| io(format!("line {number}"), e))?;
+                position += m as u64;
+                if m == 0 || rest.ends_with(b"\n") {
+                    break;
+                }
+            }
+            Row {
+                number,
+                external_ref: None,
+                submission: Err(vec![CellError::row(format!(
+                    "the line is longer than {MAX_LINE_BYTES} bytes"
+                ))]),
+            }
+        } else {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            jsonl_row(number, &line)
+        };
+        if sink(row, position) == Flow::Stop {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn jsonl_row(number: u64, line: &[u8]) -> Row {
+    let fail = |external_ref, message: String| Row {
+        number,
+        external_ref,
+        submission: Err(vec![CellError::row(message)]),
+    };
+    let value = match jcs::parse_input(line) {
+        Ok(v) => v,
+        Err(e) => return fail(None, format!("not a JSON document: {e}")),
+    };
+    let Value::Object(mut map) = value else {
+        return fail(None, "not a JSON object".to_owned());
+    };
+    match map.remove(EXTERNAL_REF) {
+        Some(Value::String(r)) if !r.trim().is_empty() => {
+            let r = r.trim().to_owned();
+            if r.chars().count() > tabular::MAX_EXTERNAL_REF_CHARS {
+                return fail(
+                    Some(r),
+                    format!(
+                        "externalRef is longer than {} characters",
+                        tabular::MAX_EXTERNAL_REF_CHARS
+                    ),
+                );
+            }
+            Row {
+                number,
+                external_ref: Some(r),
+                submission: Ok(Value::Object(map)),
+            }
+        }
+        _ => fail(
+            None,
+            "every line needs a string member externalRef".to_owned(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hallmark_core::sector::SectorRegistry;
+
+    fn options() -> ReadOptions<'static> {
+        ReadOptions {
+            sector: SectorRegistry::builtin().get("battery", "1.2.0").unwrap(),
+            sheet: None,
+            delimiter: b',',
+        }
+    }
+
+    fn collect_csv(text: &str) -> Result<Vec<Row>, ReadError> {
+        let mut rows = Vec::new();
+        read_csv(text.as_bytes(), &options(), &mut |_, _| {}, &mut |r, _| {
+            rows.push(r);
+            Flow::Continue
+        })?;
+        Ok(rows)
+    }
+
+    #[test]
+    fn csv_rows_are_numbered_as_a_spreadsheet_shows_them() {
+        let rows = collect_csv(
+            "externalRef,granularity,data.generalProductInformation.batteryMass\n\
+             a,item,1.5\n\
+             ,,\n\
+             b,model,x\n",
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 2, "the blank row is skipped");
+        assert_eq!(rows[0].number, 2);
+        assert_eq!(rows[0].external_ref.as_deref(), Some("a"));
+        assert_eq!(rows[0].submission.as_ref().unwrap()["granularity"], "item");
+        assert_eq!(rows[1].number, 4);
+        let errors = rows[1].submission.as_ref().unwrap_err();
+        assert_eq!(
+            errors[0].pointer,
+            "/data/generalProductInformation/batteryMass"
+        );
+    }
+
+    #[test]
+    fn csv_header_errors_stop_before_any_row() {
+        assert!(matches!(
+            collect_csv("externalRef,nope\na,b\n"),
+            Err(ReadError::Header(HeaderError::Unknown { .. }))
+        ));
+        assert!(matches!(
+            collect_csv(""),
+            Err(ReadError::Header(HeaderError::Missing))
+        ));
+    }
+
+    #[test]
+    fn jsonl_takes_the_external_ref_member() {
+        let mut rows = Vec::new();
+        let text = "{\"externalRef\":\"a\",\"granularity\":\"item\"}\n\n[1]\n{\"granularity\":\"x\"}\n{\"a\":1,\"a\":2,\"externalRef\":\"d\"}\n";
+        read_jsonl(text.as_bytes(), &mut |r, _| {
+            rows.push(r);
+            Flow::Continue
+        })
+        .unwrap();
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[0].number, 1);
+        assert_eq!(
+            rows[0].submission.as_ref().unwrap(),
+            &serde_json::json!({"granularity": "item"})
+        );
+        assert_eq!(rows[1].number, 3);
+        assert!(rows[1].submission.is_err());
+        assert!(rows[2].submission.as_ref().unwrap_err()[0]
+            .message
+            .contains("externalRef"));
+        assert!(
+            rows[3].submission.is_err(),
+            "duplicate member names are refused"
+        );
+    }
+
+    #[test]
+    fn jsonl_stops_when_the_sink_says_so() {
+        let mut seen = 0;
+        read_jsonl(
+            "{\"externalRef\":\"a\"}\n{\"externalRef\":\"b\"}\n".as_bytes(),
+            &mut |_, _| {
+                seen += 1;
+                Flow::Stop
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, 1);
+    }
+}
