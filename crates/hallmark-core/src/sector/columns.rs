@@ -8,8 +8,8 @@
 //! (`/data/materialComposition/batteryMaterials/*/batteryMaterialName`). Member names that
 //! contain `.`, `[`, `]` or `\` are backslash-escaped in paths (none in BatteryPass 1.2.0).
 //!
-//! Envelope columns come first, in wire order, then the sector's data leaves sorted by
-//! pointer. The battery sector has one data column per leaf of its seven schemas; the
+//! Envelope columns come first, in wire order, then the sector's data leaves (battery: its
+//! submodels in [`battery::SUBMODELS`] order, each one's leaves sorted by pointer). The battery sector has one data column per leaf of its seven schemas; the
 //! generic sector has one [`ColumnKind::Open`] column `data` (a JSON object in one cell).
 //! Tiers are the sector's: [`Sector::tier_of`] of the data location, so a leaf with no
 //! mapping shows [`Tier::Authority`] (fail closed, as served); envelope fields are in every
@@ -118,7 +118,14 @@ impl Sector {
         }
         match self.kind {
             Kind::Battery => {
-                for leaf in battery::leaf_schemas() {
+                // Submodel by submodel in their order, each one's leaves sorted by pointer.
+                let leaves = battery::SUBMODELS.iter().flat_map(|(key, ..)| {
+                    let prefix = format!("/{key}/");
+                    battery::leaf_schemas()
+                        .iter()
+                        .filter(move |l| l.path.starts_with(&prefix))
+                });
+                for leaf in leaves {
                     let at = concrete(&leaf.path);
                     columns.push(ColumnSpec {
                         path: format!("data{}", pointer_to_path(&leaf.path)),
@@ -234,6 +241,7 @@ fn pointer_to_path(pointer: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::sector::SectorRegistry;
 
@@ -253,6 +261,16 @@ mod tests {
         }
         let data_columns = columns.iter().filter(|c| c.pointer.starts_with("/data/"));
         assert_eq!(data_columns.count(), battery::schema_leaf_paths().len());
+        // The schema-facts walk finds exactly the tier tree's leaves.
+        let walked: Vec<&str> = battery::leaf_schemas()
+            .iter()
+            .map(|l| l.path.as_str())
+            .collect();
+        assert_eq!(walked, battery::schema_leaf_paths());
+        // Submodels in their order: general product information first.
+        assert!(columns[ENVELOPE.len()]
+            .path
+            .starts_with("data.generalProductInformation."));
     }
 
     #[test]

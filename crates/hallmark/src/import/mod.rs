@@ -28,9 +28,14 @@ use hallmark_core::sector::{Sector, SectorRegistry};
 use pipeline::{Outcome, PipelineError, Stop};
 use readers::{Format, ReadError, ReadOptions};
 
+const EXIT_CODES: &str = "Exit codes: 0 every row done (created, updated, published, unchanged; \
+valid in a dry run); 2 usage (arguments, unreadable file, header error: unknown, duplicate or \
+doubly given column); 3 at least one row failed or was invalid (see <FILE>.report.csv); \
+130 interrupted (run the same command again to resume). Details: docs/import.md.";
+
 /// Arguments of `hallmark import`.
 #[derive(Args)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(args_conflicts_with_subcommands = true, after_help = EXIT_CODES)]
 pub struct ImportArgs {
     #[command(subcommand)]
     command: Option<ImportCommand>,
@@ -100,6 +105,11 @@ struct FileArgs {
     /// Items per batch (at most 1000).
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u16).range(1..=1000))]
     batch_size: u16,
+    /// Write the submissions to this JSON Lines file instead of sending them (no node:
+    /// what would be sent, one object per row with its `externalRef`; rows that fail typing
+    /// go to the report).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["publish", "dry_run"])]
+    to_jsonl: Option<PathBuf>,
     /// Neither resume from nor write the state file `<file>.hallmark-import`.
     #[arg(long)]
     no_resume: bool,
@@ -205,6 +215,14 @@ fn run_file(args: &FileArgs) -> ExitCode {
     if !path.is_file() {
         return usage(format!("{} is not a readable file", path.display()));
     }
+    let read_options = ReadOptions {
+        sector,
+        sheet: args.sheet.clone(),
+        delimiter,
+    };
+    if let Some(out) = &args.to_jsonl {
+        return to_jsonl(path, format, &read_options, out);
+    }
     if !args.offline {
         return usage(
             "sending to a node is not wired into this build yet; check the file locally with \
@@ -214,11 +232,7 @@ fn run_file(args: &FileArgs) -> ExitCode {
     let input = pipeline::Input {
         path: path.clone(),
         format,
-        options: ReadOptions {
-            sector,
-            sheet: args.sheet.clone(),
-            delimiter,
-        },
+        options: read_options,
     };
     let outputs = pipeline::Outputs {
         report: report::report_path(path),
@@ -302,6 +316,70 @@ fn finish(result: Result<pipeline::Summary, PipelineError>, report: &Path) -> Ex
             eprintln!("hallmark import: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// `import FILE --to-jsonl OUT`: every well-typed row as one JSON Lines object, in row
+/// order; the others to the report.
+fn to_jsonl(path: &Path, format: Format, options: &ReadOptions<'_>, out: &Path) -> ExitCode {
+    use std::io::Write;
+    let report_path = report::report_path(path);
+    let mut report = match report::Report::open(&report_path, false) {
+        Ok(r) => r,
+        Err(e) => return usage(format!("cannot write {}: {e}", report_path.display())),
+    };
+    let file = match std::fs::File::create(out) {
+        Ok(f) => f,
+        Err(e) => return usage(format!("cannot write {}: {e}", out.display())),
+    };
+    let mut w = std::io::BufWriter::new(file);
+    let mut written = 0u64;
+    let mut failure: Option<std::io::Error> = None;
+    let read = readers::read(path, format, options, &mut |_, _| {}, &mut |row, _| {
+        let result = match &row.submission {
+            Ok(serde_json::Value::Object(map)) => {
+                let mut line = serde_json::Map::new();
+                line.insert(
+                    tabular::EXTERNAL_REF.to_owned(),
+                    serde_json::Value::String(row.external_ref.clone().unwrap_or_default()),
+                );
+                line.extend(map.clone());
+                written += 1;
+                serde_json::to_writer(&mut w, &line)
+                    .map_err(std::io::Error::other)
+                    .and_then(|()| w.write_all(b"\n"))
+            }
+            Ok(_) => report.invalid(&row, &[tabular::CellError::row("not a JSON object")]),
+            Err(errors) => report.invalid(&row, errors),
+        };
+        match result {
+            Ok(()) => readers::Flow::Continue,
+            Err(e) => {
+                failure = Some(e);
+                readers::Flow::Stop
+            }
+        }
+    });
+    if let Err(e) = read {
+        return usage(e);
+    }
+    if let Some(e) = failure
+        .or_else(|| w.flush().err())
+        .or_else(|| report.flush().err())
+    {
+        eprintln!("hallmark import: cannot write: {e}");
+        return ExitCode::from(1);
+    }
+    let invalid = report.counts().invalid;
+    eprintln!(
+        "{written} rows written to {}; {invalid} invalid (report: {})",
+        out.display(),
+        report_path.display()
+    );
+    if invalid > 0 {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

@@ -333,7 +333,7 @@ pub async fn run<S: BatchSender>(
         (Some(path), Some(stamp)) => State::load(path)
             .ok()
             .flatten()
-            .filter(|s| s.matches(stamp, options)),
+            .filter(|s| s.matches(stamp, options.publish, options.dry_run)),
         _ => None,
     };
     let skip_to = resumed.as_ref().map_or(0, |s| s.high_water);
@@ -612,6 +612,7 @@ pub fn input_size(path: &Path) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use hallmark_core::sector::SectorRegistry;
     use std::sync::Mutex;

@@ -440,6 +440,7 @@ fn jsonl_row(number: u64, line: &[u8]) -> Row {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use hallmark_core::sector::SectorRegistry;
 
@@ -531,5 +532,139 @@ mod tests {
         )
         .unwrap();
         assert_eq!(seen, 1);
+    }
+    fn collect(path: &Path, format: Format, sheet: Option<&str>) -> Result<Vec<Row>, ReadError> {
+        let mut rows = Vec::new();
+        let mut options = options();
+        options.sheet = sheet.map(str::to_owned);
+        let mut total = 0;
+        read(
+            path,
+            format,
+            &options,
+            &mut |_, t| total = t,
+            &mut |r, _| {
+                rows.push(r);
+                Flow::Continue
+            },
+        )?;
+        if format == Format::Xlsx {
+            assert!(total > 0, "an XLSX sheet tells its last row");
+        }
+        Ok(rows)
+    }
+
+    fn demos() -> Vec<(String, Value)> {
+        super::super::template::DEMOS
+            .iter()
+            .map(|(r, t)| ((*r).to_owned(), serde_json::from_str(t).unwrap()))
+            .collect()
+    }
+
+    fn assert_demos(rows: &[Row]) {
+        let demos = demos();
+        assert_eq!(rows.len(), demos.len());
+        for (row, (r, demo)) in rows.iter().zip(&demos) {
+            assert_eq!(row.external_ref.as_deref(), Some(r.as_str()));
+            let got = row.submission.as_ref().unwrap();
+            assert_eq!(
+                jcs::canonicalize(got).unwrap(),
+                jcs::canonicalize(demo).unwrap(),
+                "{r}"
+            );
+        }
+    }
+
+    #[test]
+    fn our_xlsx_template_with_examples_reads_back_as_the_demo_passports() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("battery.xlsx");
+        let template = super::super::template::build(options().sector).unwrap();
+        super::super::template::write_xlsx(&template, &path, true).unwrap();
+        assert_demos(&collect(&path, Format::Xlsx, None).unwrap());
+        assert_demos(&collect(&path, Format::Xlsx, Some("example")).unwrap());
+        assert!(matches!(
+            collect(&path, Format::Xlsx, Some("nope")),
+            Err(ReadError::NoSheet { .. })
+        ));
+        // The columns sheet is no passport sheet: its header is refused.
+        assert!(matches!(
+            collect(&path, Format::Xlsx, Some("columns")),
+            Err(ReadError::Header(_))
+        ));
+        // Without --example the passports sheet has the header only.
+        super::super::template::write_xlsx(&template, &path, false).unwrap();
+        assert!(collect(&path, Format::Xlsx, None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn our_csv_template_with_examples_reads_back_as_the_demo_passports() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("battery.csv");
+        let template = super::super::template::build(options().sector).unwrap();
+        super::super::template::write_csv(&template, &path, true).unwrap();
+        assert_demos(&collect(&path, Format::Csv, None).unwrap());
+    }
+
+    #[test]
+    fn xlsx_cells_are_typed_from_their_spreadsheet_types() {
+        use rust_xlsxwriter::{ExcelDateTime, Format as XFormat, Workbook};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("typed.xlsx");
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        let header = [
+            "externalRef",
+            "uniqueProductIdentifier.gtin",
+            "data.generalProductInformation.batteryMass",
+            "data.materialComposition.batteryMaterials[0].isCriticalRawMaterial",
+            "data.generalProductInformation.manufacturingDate",
+            "data.carbonFootprintForBatteries.batteryCarbonFootprint",
+        ];
+        for (c, h) in header.iter().enumerate() {
+            sheet.write_string(0, c as u16, *h).unwrap();
+        }
+        let date = XFormat::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+        // Row 2 is left empty: skipped, and row numbers stay the sheet's.
+        sheet.write_number(2, 0, 17.0).unwrap();
+        sheet.write_number(2, 1, 9506000134369.0).unwrap();
+        sheet.write_number(2, 2, 452.0).unwrap();
+        sheet.write_boolean(2, 3, true).unwrap();
+        let when = ExcelDateTime::from_ymd(2025, 3, 14)
+            .unwrap()
+            .and_hms(5, 42, 0)
+            .unwrap();
+        sheet
+            .write_datetime_with_format(2, 4, &when, &date)
+            .unwrap();
+        sheet.write_number(2, 5, 0.1 + 0.2).unwrap();
+        sheet.write_string(3, 0, "bad").unwrap();
+        sheet.write_boolean(3, 2, true).unwrap();
+        book.save(&path).unwrap();
+
+        let rows = collect(&path, Format::Xlsx, None).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].number, 3);
+        assert_eq!(rows[0].external_ref.as_deref(), Some("17"));
+        let v = rows[0].submission.as_ref().unwrap();
+        assert_eq!(v["uniqueProductIdentifier"]["gtin"], "9506000134369");
+        let gpi = &v["data"]["generalProductInformation"];
+        assert_eq!(gpi["batteryMass"].to_string(), "452");
+        assert_eq!(gpi["manufacturingDate"], "2025-03-14T05:42:00Z");
+        assert_eq!(
+            v["data"]["materialComposition"]["batteryMaterials"][0]["isCriticalRawMaterial"],
+            true
+        );
+        // The shortest form that reads back as the same double.
+        assert_eq!(
+            v["data"]["carbonFootprintForBatteries"]["batteryCarbonFootprint"].to_string(),
+            "0.30000000000000004"
+        );
+        assert_eq!(rows[1].number, 4);
+        let errors = rows[1].submission.as_ref().unwrap_err();
+        assert_eq!(
+            errors[0].pointer,
+            "/data/generalProductInformation/batteryMass"
+        );
     }
 }

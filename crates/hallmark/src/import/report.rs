@@ -297,6 +297,7 @@ pub fn submission_pointer(pointer: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use hallmark_core::sector::SectorRegistry;
     use serde_json::json;

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use hallmark_core::passport::Sha256Digest;
 use serde::{Deserialize, Serialize};
 
-use super::pipeline::Options;
 use super::report::Counts;
 
 /// The state file's format version.
@@ -92,12 +91,12 @@ impl State {
         }
     }
 
-    /// Whether this state belongs to `input` run with `options`.
-    pub fn matches(&self, input: &InputStamp, options: &Options) -> bool {
+    /// Whether this state belongs to `input` run with these options.
+    pub fn matches(&self, input: &InputStamp, publish: bool, dry_run: bool) -> bool {
         self.version == VERSION
             && &self.input == input
-            && self.publish == options.publish
-            && self.dry_run == options.dry_run
+            && self.publish == publish
+            && self.dry_run == dry_run
     }
 
     /// Writes the state atomically (a 0600 temporary file renamed over it).
@@ -124,6 +123,7 @@ impl State {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]
@@ -132,7 +132,6 @@ mod tests {
         let input = dir.path().join("a.csv");
         std::fs::write(&input, "externalRef\nx\n").unwrap();
         let stamp = InputStamp::of(&input).unwrap();
-        let options = Options::new("id".into());
         let state = State {
             version: VERSION,
             input: stamp.clone(),
@@ -153,12 +152,11 @@ mod tests {
         }
         let back = State::load(&path).unwrap().unwrap();
         assert_eq!(back, state);
-        assert!(back.matches(&stamp, &options));
-        let mut publishing = options.clone();
-        publishing.publish = true;
-        assert!(!back.matches(&stamp, &publishing));
+        assert!(back.matches(&stamp, false, false));
+        assert!(!back.matches(&stamp, true, false));
+        assert!(!back.matches(&stamp, false, true));
         std::fs::write(&input, "externalRef\ny\n").unwrap();
-        assert!(!back.matches(&InputStamp::of(&input).unwrap(), &options));
+        assert!(!back.matches(&InputStamp::of(&input).unwrap(), false, false));
         assert_eq!(State::load(&dir.path().join("none")).unwrap(), None);
     }
 }

@@ -905,6 +905,7 @@ fn expand(shape: &Shape, segs: &mut Vec<Seg>, samples: &[&Value], out: &mut Vec<
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use hallmark_core::sector::SectorRegistry;
 

@@ -286,6 +286,7 @@ fn write_row(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use hallmark_core::sector::SectorRegistry;
 
