@@ -171,13 +171,16 @@ impl Stop {
 struct Unit {
     last_row: u64,
     done: bool,
+    counts: Counts,
 }
 
-/// Contiguous finished rows, for the resume high-water mark.
+/// Contiguous finished rows, for the resume high-water mark, and their results (what a
+/// resumed run starts from: results of rows beyond the mark are reported again by it).
 struct Ledger {
     units: VecDeque<(u64, Unit)>,
     next: u64,
     high_water: u64,
+    retired: Counts,
 }
 
 impl Ledger {
@@ -186,6 +189,7 @@ impl Ledger {
             units: VecDeque::new(),
             next: 0,
             high_water,
+            retired: Counts::default(),
         }
     }
 
@@ -197,6 +201,7 @@ impl Ledger {
             Unit {
                 last_row: row,
                 done: false,
+                counts: Counts::default(),
             },
         ));
         id
@@ -208,13 +213,15 @@ impl Ledger {
         }
     }
 
-    fn finish(&mut self, id: u64) {
+    fn finish(&mut self, id: u64, counts: Counts) {
         if let Some((_, u)) = self.units.iter_mut().find(|(i, _)| *i == id) {
             u.done = true;
+            u.counts = counts;
         }
         while self.units.front().is_some_and(|(_, u)| u.done) {
             if let Some((_, u)) = self.units.pop_front() {
                 self.high_water = u.last_row;
+                self.retired.merge(&u.counts);
             }
         }
     }
@@ -391,8 +398,10 @@ pub async fn run<S: BatchSender>(
         c
     };
     let state_path = outputs.state.clone();
-    let save = |ledger: &Ledger, counts: &Counts| -> Result<(), PipelineError> {
+    let save = |ledger: &Ledger| -> Result<(), PipelineError> {
         if let (Some(path), Some(stamp)) = (&state_path, &stamp) {
+            let mut counts = earlier;
+            counts.merge(&ledger.retired);
             State {
                 version: super::state::VERSION,
                 input: stamp.clone(),
@@ -400,7 +409,7 @@ pub async fn run<S: BatchSender>(
                 publish: options.publish,
                 dry_run: options.dry_run,
                 high_water: ledger.high_water,
-                counts: *counts,
+                counts,
                 report: outputs.report.display().to_string(),
             }
             .save(path)
@@ -446,6 +455,7 @@ pub async fn run<S: BatchSender>(
                 let (unit, rows, result) = answer.map_err(|e| PipelineError::Answer(e.to_string()))?;
                 match result {
                     Ok(body) => {
+                        let before = report.counts();
                         let items = body.get("items").and_then(Value::as_array)
                             .ok_or_else(|| PipelineError::Answer("no items".to_owned()))?;
                         if items.len() != rows.len() {
@@ -460,11 +470,10 @@ pub async fn run<S: BatchSender>(
                             report.outcome(rows[index].0, item, header.as_ref())
                                 .map_err(|e| write_err("the report", e))?;
                         }
-                        let counts = current(&report);
                         report.flush().map_err(|e| write_err("the report", e))?;
-                        ledger.finish(unit);
-                        save(&ledger, &counts)?;
-                        progress.tick(&counts);
+                        ledger.finish(unit, report.counts().since(&before));
+                        save(&ledger)?;
+                        progress.tick(&current(&report));
                     }
                     Err(e) => {
                         if failure.is_none() {
@@ -485,8 +494,9 @@ pub async fn run<S: BatchSender>(
                 match &row.submission {
                     Err(errors) => {
                         let unit = ledger.open(row.number);
+                        let before = report.counts();
                         report.invalid(&row, errors).map_err(|e| write_err("the report", e))?;
-                        ledger.finish(unit);
+                        ledger.finish(unit, report.counts().since(&before));
                         progress.tick(&current(&report));
                     }
                     Ok(passport) => {
@@ -529,12 +539,12 @@ pub async fn run<S: BatchSender>(
     let counts = current(&report);
     progress.finish(&counts);
     if let Some(e) = failure {
-        save(&ledger, &counts)?;
+        save(&ledger)?;
         return Err(e);
     }
     read_result?;
     let outcome = if stop.requested() {
-        save(&ledger, &counts)?;
+        save(&ledger)?;
         Outcome::Interrupted
     } else {
         if let Some(path) = &outputs.state {
@@ -861,16 +871,20 @@ mod tests {
 
     #[test]
     fn the_ledger_keeps_a_contiguous_high_water_mark() {
+        let one = |created| Counts {
+            created,
+            ..Counts::default()
+        };
         let mut l = Ledger::new(1);
         let a = l.open(2);
         l.extend(a, 5);
         let b = l.open(6);
         let c = l.open(7);
-        l.finish(b);
-        assert_eq!(l.high_water, 1);
-        l.finish(a);
-        assert_eq!(l.high_water, 6);
-        l.finish(c);
-        assert_eq!(l.high_water, 7);
+        l.finish(b, one(1));
+        assert_eq!((l.high_water, l.retired.created), (1, 0));
+        l.finish(a, one(4));
+        assert_eq!((l.high_water, l.retired.created), (6, 5));
+        l.finish(c, one(1));
+        assert_eq!((l.high_water, l.retired.created), (7, 6));
     }
 }

@@ -95,6 +95,19 @@ impl Counts {
             + self.valid
     }
 
+    /// What was added since `before` (an earlier reading of the same counts).
+    pub fn since(&self, before: &Counts) -> Counts {
+        Counts {
+            created: self.created.saturating_sub(before.created),
+            updated: self.updated.saturating_sub(before.updated),
+            published: self.published.saturating_sub(before.published),
+            unchanged: self.unchanged.saturating_sub(before.unchanged),
+            failed: self.failed.saturating_sub(before.failed),
+            invalid: self.invalid.saturating_sub(before.invalid),
+            valid: self.valid.saturating_sub(before.valid),
+        }
+    }
+
     /// Adds another set of counts.
     pub fn merge(&mut self, other: &Counts) {
         self.created += other.created;
