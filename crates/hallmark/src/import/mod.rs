@@ -223,21 +223,34 @@ fn run_file(args: &FileArgs) -> ExitCode {
     if let Some(out) = &args.to_jsonl {
         return to_jsonl(path, format, &read_options, out);
     }
-    if !args.offline {
-        return usage(
-            "sending to a node is not wired into this build yet; check the file locally with \
-             --dry-run --offline",
-        );
-    }
     let input = pipeline::Input {
         path: path.clone(),
         format,
         options: read_options,
     };
+    if args.offline {
+        // A local check writes nothing anywhere, so it has nothing to resume.
+        return run_pipeline(args, input, Arc::new(pipeline::OfflineCheck), false);
+    }
+    // The node's batch client plugs in here (the lead wires it):
+    // `run_pipeline(args, input, Arc::new(client), !args.no_resume)`.
+    usage(
+        "sending to a node is not wired into this build yet; check the file locally with \
+         --dry-run --offline",
+    )
+}
+
+/// Runs the pipeline over `input` with `sender`: the report beside the input, the state file
+/// when `resume`, Ctrl-C/SIGTERM watched, the summary and exit code at the end.
+fn run_pipeline<S: pipeline::BatchSender>(
+    args: &FileArgs,
+    input: pipeline::Input,
+    sender: Arc<S>,
+    resume: bool,
+) -> ExitCode {
     let outputs = pipeline::Outputs {
-        report: report::report_path(path),
-        // A local check has nothing to resume: it writes nothing anywhere.
-        state: (!args.no_resume && !args.offline).then(|| state::state_path(path)),
+        report: report::report_path(&input.path),
+        state: resume.then(|| state::state_path(&input.path)),
     };
     let mut options = pipeline::Options::new(new_import_id());
     options.publish = args.publish;
@@ -245,9 +258,9 @@ fn run_file(args: &FileArgs) -> ExitCode {
     options.concurrency = usize::from(args.concurrency);
     options.batch_items = usize::from(args.batch_size);
     let progress = pipeline::Progress::new(
-        match format {
+        match input.format {
             Format::Xlsx => 0,
-            _ => pipeline::input_size(path),
+            _ => pipeline::input_size(&input.path),
         },
         args.quiet,
     );
@@ -261,15 +274,7 @@ fn run_file(args: &FileArgs) -> ExitCode {
     let stop = Stop::default();
     let result = rt.block_on(async {
         watch_signals(stop.clone());
-        pipeline::run(
-            Arc::new(pipeline::OfflineCheck),
-            input,
-            &outputs,
-            &options,
-            stop,
-            progress,
-        )
-        .await
+        pipeline::run(sender, input, &outputs, &options, stop, progress).await
     });
     finish(result, &outputs.report)
 }
