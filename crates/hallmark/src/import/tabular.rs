@@ -967,8 +967,8 @@ mod tests {
             assert_eq!(row.external_ref.as_deref(), Some(name));
             let back = row.submission.unwrap();
             assert_eq!(
-                jcs::canonicalize(&back).unwrap(),
-                jcs::canonicalize(demo).unwrap(),
+                String::from_utf8(jcs::canonicalize(&back).unwrap()).unwrap(),
+                String::from_utf8(jcs::canonicalize(demo).unwrap()).unwrap(),
                 "{name}"
             );
         }
