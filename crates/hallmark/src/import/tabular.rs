@@ -130,6 +130,29 @@ pub fn path_of(segs: &[Seg]) -> String {
     out
 }
 
+/// The dotted path of `segs` with every index written `[*]` (a column's path in
+/// [`ColumnSpec`] form).
+pub fn generic_path_of(segs: &[Seg]) -> String {
+    path_of(segs)
+        .split('[')
+        .enumerate()
+        .map(|(i, part)| {
+            if i == 0 {
+                part.to_owned()
+            } else {
+                // `12]rest` → `*]rest`; an escaped bracket (`\[0\]`) leaves `0\]`, not digits.
+                match part.split_once(']') {
+                    Some((digits, rest)) if digits.bytes().all(|b| b.is_ascii_digit()) => {
+                        format!("*]{rest}")
+                    }
+                    _ => part.to_owned(),
+                }
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("[")
+}
+
 /// The RFC 6901 pointer of `segs`.
 pub fn pointer_of(segs: &[Seg]) -> String {
     let mut out = String::new();
@@ -947,6 +970,7 @@ mod tests {
         assert_eq!(pointer_of(&segs), "/data/a/0/b/12");
         assert_eq!(parse_path(r"a\.b").unwrap(), vec![Seg::Key("a.b".into())]);
         assert_eq!(path_of(&[Seg::Key("a.b".into())]), r"a\.b");
+        assert_eq!(generic_path_of(&segs), "data.a[*].b[*]");
         for bad in [
             "", "a.", ".a", "a..b", "a[", "a[x]", "a[01]", "a[-1]", "[0]", "a]", "a[0]b",
         ] {

@@ -7,7 +7,7 @@ use hallmark_core::access::Tier;
 use hallmark_core::sector::{ColumnKind, ColumnSpec, Sector};
 use serde_json::Value;
 
-use super::tabular::{self, Header, Seg, Shape, EXTERNAL_REF};
+use super::tabular::{self, Header, Shape, EXTERNAL_REF};
 
 /// The demo passports: `(externalRef, JSON)`.
 pub const DEMOS: [(&str, &str); 3] = [
@@ -116,15 +116,7 @@ fn describe(sector: &Sector, specs: &[ColumnSpec], name: &str) -> [String; 8] {
     }
     let segs = tabular::parse_path(name).unwrap_or_default();
     let pointer = tabular::pointer_of(&segs);
-    // The column's path with every index as `[*]`.
-    let generic = segs
-        .iter()
-        .map(|s| match s {
-            Seg::Index(_) => Seg::Key("\u{0}".to_owned()),
-            other => other.clone(),
-        })
-        .collect::<Vec<_>>();
-    let generic = tabular::path_of(&generic).replace(".\u{0}", "[*]");
+    let generic = tabular::generic_path_of(&segs);
     let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
     match specs.iter().find(|s| s.path == generic) {
         Some(spec) => [
