@@ -375,6 +375,164 @@ fn schema_node(root: &Value, schema: &Value, depth: usize) -> TierNode {
     }
 }
 
+/// What the schema says about one leaf: its JSON type, format, enum and whether it is
+/// required all the way down from the composite (see [`leaf_schemas`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LeafSchema {
+    /// The leaf as a schema path (`/submodel/a/*/b`, `*` = any array index), as
+    /// [`schema_leaf_paths`] gives it.
+    pub path: String,
+    /// The schema `type` (`string`, `number`, `integer`, `boolean`, `object`, …), if any.
+    pub json_type: Option<String>,
+    /// The schema `format` (`uri`, `date-time`, …), if any.
+    pub format: Option<String>,
+    /// The closed list of values, if the schema has an `enum` (values as compact JSON text
+    /// for non-strings).
+    pub enum_values: Vec<String>,
+    /// Whether every member on the way down is in its parent's `required` list (an array on
+    /// the way counts as required only with `minItems` ≥ 1). The seven submodels are required.
+    pub required: bool,
+}
+
+static LEAF_SCHEMAS: LazyLock<Vec<LeafSchema>> = LazyLock::new(build_leaf_schemas);
+
+/// Every leaf of the seven schemas with its type, format, enum and requiredness, sorted by
+/// path — the same leaves as [`schema_leaf_paths`] (the walk mirrors the tier tree's).
+pub(crate) fn leaf_schemas() -> &'static [LeafSchema] {
+    &LEAF_SCHEMAS
+}
+
+fn build_leaf_schemas() -> Vec<LeafSchema> {
+    let mut out = Vec::new();
+    for (key, _, text) in SUBMODELS {
+        let path = format!("/{}", tree::escape_token(key));
+        match serde_json::from_str::<Value>(text) {
+            Ok(schema) => leaf_walk(&schema, &schema, 0, &path, true, &mut out),
+            Err(_) => out.push(LeafSchema {
+                path,
+                json_type: None,
+                format: None,
+                enum_values: Vec::new(),
+                required: true,
+            }),
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+/// `required` names of a schema, merged through `allOf` (as [`collect_properties`]).
+fn collect_required<'a>(root: &'a Value, schema: &'a Value, depth: usize, out: &mut Vec<&'a str>) {
+    if depth > MAX_SCHEMA_DEPTH {
+        return;
+    }
+    let schema = resolve(root, schema);
+    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+        for sub in all {
+            collect_required(root, sub, depth + 1, out);
+        }
+    }
+    if let Some(req) = schema.get("required").and_then(Value::as_array) {
+        out.extend(req.iter().filter_map(Value::as_str));
+    }
+}
+
+/// The schema's `type`: a string, or the first non-`null` entry of a list.
+fn schema_type(schema: &Value) -> Option<String> {
+    match schema.get("type")? {
+        Value::String(t) => Some(t.clone()),
+        Value::Array(types) => types
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// The same walk as [`schema_node`], recording each leaf's schema facts instead of a tree.
+fn leaf_walk(
+    root: &Value,
+    schema: &Value,
+    depth: usize,
+    path: &str,
+    required: bool,
+    out: &mut Vec<LeafSchema>,
+) {
+    let leaf = |resolved: &Value, out: &mut Vec<LeafSchema>| {
+        let str_of = |key: &str| {
+            resolved
+                .get(key)
+                .or_else(|| schema.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let enum_values = resolved
+            .get("enum")
+            .or_else(|| schema.get("enum"))
+            .and_then(Value::as_array)
+            .map(|values| {
+                values
+                    .iter()
+                    .map(|v| match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(LeafSchema {
+            path: path.to_owned(),
+            json_type: schema_type(resolved).or_else(|| schema_type(schema)),
+            format: str_of("format"),
+            enum_values,
+            required,
+        });
+    };
+    if depth > MAX_SCHEMA_DEPTH {
+        return leaf(schema, out);
+    }
+    let resolved = resolve(root, schema);
+    if resolved.get("type").and_then(Value::as_str) == Some("array") {
+        let min_items = resolved
+            .get("minItems")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let item_path = format!("{path}/*");
+        match resolved.get("items") {
+            Some(items) => leaf_walk(
+                root,
+                items,
+                depth + 1,
+                &item_path,
+                required && min_items > 0,
+                out,
+            ),
+            None => out.push(LeafSchema {
+                path: item_path,
+                json_type: None,
+                format: None,
+                enum_values: Vec::new(),
+                required: false,
+            }),
+        }
+        return;
+    }
+    let mut props = BTreeMap::new();
+    collect_properties(root, schema, depth, &mut props);
+    if !props.is_empty() {
+        let mut names = Vec::new();
+        collect_required(root, schema, depth, &mut names);
+        for (key, sub) in props {
+            let child = format!("{path}/{}", tree::escape_token(key));
+            let child_required = required && names.contains(&key);
+            leaf_walk(root, sub, depth + 1, &child, child_required, out);
+        }
+        return;
+    }
+    leaf(resolved, out);
+}
+
 pub(crate) fn tier_root() -> &'static TierNode {
     &SHAPE.root
 }

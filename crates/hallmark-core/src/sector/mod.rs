@@ -74,6 +74,12 @@
 //! free-form object the schema does describe (e.g. `labelingMeaning`), everything inherits the
 //! object's tier. For `generic`, anything outside the three tier objects is Authority.
 //!
+//! # Columns
+//!
+//! [`Sector::columns`] lists one [`ColumnSpec`] per leaf of a passport of the sector (the
+//! envelope, then the data leaves with their schema type, format, enum, requiredness and
+//! tier): the columns of import templates (see [`columns`]).
+//!
 //! # Views
 //!
 //! [`Sector::view`] is a pure function returning a copy of the data with everything the
@@ -90,6 +96,7 @@
 //! `view(view(x, a), a) == view(x, a)`.
 
 pub mod battery;
+pub mod columns;
 pub mod generic;
 mod issue;
 mod tree;
@@ -97,6 +104,7 @@ mod tree;
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use columns::{ColumnKind, ColumnSpec};
 pub use issue::{ValidationIssue, MAX_QUOTED_VALUE_CHARS};
 
 use crate::access::{Audience, Tier};

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli_hsm;
+mod cli_import;
 mod cli_keys;
 mod cli_labels;
 mod cli_log;
