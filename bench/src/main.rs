@@ -37,6 +37,10 @@ enum Command {
     /// change, which re-signs the passport's W3C Bitstring Status List (131,072 entries) in
     /// the change's transaction.
     Lifecycle(LifecycleRun),
+    /// Write generated battery passports as JSON Lines to stdout, for `hallmark import`
+    /// (the `import` row of bench/run): one submission per line with its `externalRef`
+    /// (`<prefix>-<n>`) and a fresh serial number.
+    Rows(RowsRun),
     /// Serve fixed bytes on every GET (the read-path ceiling).
     Fixed {
         /// Where to listen.
@@ -69,6 +73,7 @@ fn main() -> ExitCode {
             run.clients = run.clients.max(1);
             rt.block_on(lifecycle(run))
         }
+        Command::Rows(run) => rows(&run),
         Command::Fixed { listen, bytes } => rt.block_on(fixed(listen, bytes)),
     };
     match result {
@@ -187,6 +192,61 @@ impl CpuWatch {
         let me = per(cpu_ticks("self").unwrap_or(0).saturating_sub(self.me));
         (node, comm, me)
     }
+}
+
+/// `hallmark-bench rows`.
+#[derive(clap::Args)]
+struct RowsRun {
+    /// How many rows.
+    #[arg(long, default_value_t = 100_000)]
+    count: u64,
+    /// The externalRef and serial prefix (distinct per run for fresh passports; the same for
+    /// a re-run of the same rows).
+    #[arg(long, default_value = "bench")]
+    prefix: String,
+    /// The passport: `small`, the demo EV passport trimmed to a public credential of about
+    /// 5 KB (two battery materials, no hazardous substances, no labels: 5,054 bytes as
+    /// Data Integrity JSON; the "4.8 KB public size"), or `full`, the demo EV
+    /// passport as it is (6.6 KB public).
+    #[arg(long, default_value = "small")]
+    size: String,
+    /// Rows whose number is a multiple of this get a changed battery mass (a re-run with a
+    /// different value makes those rows a new version); 0 changes none.
+    #[arg(long, default_value_t = 0)]
+    change_every: u64,
+}
+
+/// The rows, written to stdout (a generator piped into `hallmark import -` or saved).
+fn rows(run: &RowsRun) -> Result<(), String> {
+    use std::io::Write;
+    let mut data = sector_data()?;
+    match run.size.as_str() {
+        "full" => {}
+        "small" => {
+            let mc = &mut data["materialComposition"];
+            if let Some(m) = mc["batteryMaterials"].as_array_mut() {
+                m.truncate(2);
+            }
+            mc["hazardousSubstances"] = json!([]);
+            data["labeling"]["labels"] = json!([]);
+        }
+        other => return Err(format!("--size {other}: small or full")),
+    }
+    let out = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, out.lock());
+    for n in 0..run.count {
+        let mut row = data.clone();
+        if run.change_every != 0 && n % run.change_every == 0 {
+            row["generalProductInformation"]["batteryMass"] = json!(453.5);
+        }
+        let serial = format!("{}-{n:09}", run.prefix);
+        let mut line: Value =
+            serde_json::from_slice(&draft(&row, &serial)?).map_err(|e| e.to_string())?;
+        line["externalRef"] = json!(serial);
+        serde_json::to_writer(&mut out, &line).map_err(|e| e.to_string())?;
+        out.write_all(b"\n").map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| e.to_string())
 }
 
 fn sector_data() -> Result<Value, String> {

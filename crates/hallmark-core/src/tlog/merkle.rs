@@ -504,7 +504,7 @@ impl HashSource for CompactTree {
 
     fn subtree(&self, start: u64, len: u64) -> Hash {
         // Perfect aligned block: one lookup.
-        if len.is_power_of_two() && start % len == 0 {
+        if len.is_power_of_two() && start.is_multiple_of(len) {
             let level = len.trailing_zeros();
             if let Some(h) = self.perfect(level, start >> level) {
                 return h;
