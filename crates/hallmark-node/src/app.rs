@@ -84,7 +84,7 @@ pub struct App {
     pub status_lists: crate::cache::StatusListCache,
     /// Outcome counts of the imports this node answers batches of, by import id (bounded;
     /// `Service::finish_import` records them).
-    pub imports: crate::service::import::ImportSessions,
+    pub imports: crate::imports::ImportSessions,
 }
 
 impl crate::integrity::Sources for App {

@@ -78,19 +78,17 @@ mod tests {
     #[test]
     fn different_for_any_change_of_a_field() {
         let base = digest_of(&submission().to_string());
-        let changes: Vec<Box<dyn Fn(&mut Value)>> = vec![
-            Box::new(|v| v["uniqueProductIdentifier"]["serial"] = json!("S-2")),
-            Box::new(|v| v["uniqueProductIdentifier"]["lot"] = json!("L1")),
-            Box::new(|v| v["economicOperatorId"] = json!("urn:eori:DE124")),
-            Box::new(|v| v["facilityId"] = json!("urn:gln:1")),
-            Box::new(|v| v["sector"]["schemaVersion"] = json!("1.2.1")),
-            Box::new(|v| {
-                v["components"] = json!([{"uri": "https://x.example/p", "sha256": "0".repeat(64)}])
-            }),
-            Box::new(|v| v["data"]["a"]["b"] = json!(1.25)),
-            Box::new(|v| v["data"]["a"]["c"][2]["d"] = json!("y")),
-            Box::new(|v| v["data"]["e"] = json!(false)),
-            Box::new(|v| v["data"]["f"] = json!(null)),
+        let changes: Vec<fn(&mut Value)> = vec![
+            |v| v["uniqueProductIdentifier"]["serial"] = json!("S-2"),
+            |v| v["uniqueProductIdentifier"]["lot"] = json!("L1"),
+            |v| v["economicOperatorId"] = json!("urn:eori:DE124"),
+            |v| v["facilityId"] = json!("urn:gln:1"),
+            |v| v["sector"]["schemaVersion"] = json!("1.2.1"),
+            |v| v["components"] = json!([{"uri": "https://x.example/p", "sha256": "0".repeat(64)}]),
+            |v| v["data"]["a"]["b"] = json!(1.25),
+            |v| v["data"]["a"]["c"][2]["d"] = json!("y"),
+            |v| v["data"]["e"] = json!(false),
+            |v| v["data"]["f"] = json!(null),
         ];
         let mut seen = std::collections::BTreeSet::from([base]);
         for (n, change) in changes.iter().enumerate() {

@@ -27,13 +27,12 @@
 //! event when a plugin gives no verdict, as the `validate` dry run does).
 //!
 //! An import (one run of a client over one file, in many batches) is named by the client's
-//! `importId`; the node counts its outcomes in memory ([`ImportSessions`], bounded) and
+//! `importId`; the node counts its outcomes in memory (`crate::imports`, bounded) and
 //! [`Service::finish_import`] records them once as the private `import.completed` event.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::task::Poll;
 
 use super::passports::{
@@ -55,9 +54,6 @@ pub const MAX_BATCH_ITEMS: usize = 1_000;
 
 /// Longest external reference, in characters.
 pub const MAX_EXTERNAL_REF_CHARS: usize = 256;
-
-/// Import sessions the node counts at once (the oldest is forgotten beyond).
-const MAX_SESSIONS: usize = 1_000;
 
 /// One batch of an import.
 #[derive(Debug, Clone)]
@@ -160,52 +156,6 @@ pub struct ImportFinished {
     pub seq: u64,
 }
 
-/// Outcome counts of the imports a node has answered batches of, by import id (in memory,
-/// at most [`MAX_SESSIONS`]; a restarted node has none, and the client's counts are
-/// recorded instead). Held by the `App` (`App::imports`).
-#[derive(Default)]
-pub struct ImportSessions(Mutex<Sessions>);
-
-impl std::fmt::Debug for ImportSessions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.0.lock().map_or(0, |s| s.counts.len());
-        f.debug_struct("ImportSessions")
-            .field("imports", &n)
-            .finish()
-    }
-}
-
-#[derive(Default)]
-struct Sessions {
-    counts: HashMap<Uuid, ImportCounts>,
-    order: VecDeque<Uuid>,
-}
-
-impl Sessions {
-    fn add(&mut self, id: Uuid, c: &ImportCounts) {
-        if !self.counts.contains_key(&id) {
-            if self.order.len() >= MAX_SESSIONS {
-                if let Some(old) = self.order.pop_front() {
-                    self.counts.remove(&old);
-                }
-            }
-            self.order.push_back(id);
-        }
-        let t = self.counts.entry(id).or_default();
-        t.created += c.created;
-        t.updated += c.updated;
-        t.published += c.published;
-        t.unchanged += c.unchanged;
-        t.failed += c.failed;
-    }
-
-    fn take(&mut self, id: &Uuid) -> Option<ImportCounts> {
-        let c = self.counts.remove(id)?;
-        self.order.retain(|o| o != id);
-        Some(c)
-    }
-}
-
 /// An external reference as the batch takes it: 1–256 characters, none a control
 /// character, no surrounding whitespace.
 pub fn check_external_ref(r: &str) -> Result<(), ServiceError> {
@@ -225,14 +175,14 @@ pub fn check_external_ref(r: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// A boxed item future.
+type Task<'f, T> = Pin<Box<dyn Future<Output = T> + Send + 'f>>;
+
 /// Runs `futures` with at most `limit` polled at once; their outputs in order.
-async fn bounded<'f, T>(
-    futures: Vec<Pin<Box<dyn Future<Output = T> + Send + 'f>>>,
-    limit: usize,
-) -> Vec<T> {
+async fn bounded<'f, T>(futures: Vec<Task<'f, T>>, limit: usize) -> Vec<T> {
     let total = futures.len();
     let mut waiting = futures.into_iter().enumerate();
-    let mut running: Vec<(usize, Pin<Box<dyn Future<Output = T> + Send + 'f>>)> = Vec::new();
+    let mut running: Vec<(usize, Task<'f, T>)> = Vec::new();
     let mut out: Vec<Option<T>> = std::iter::repeat_with(|| None).take(total).collect();
     std::future::poll_fn(|cx| loop {
         while running.len() < limit.max(1) {
@@ -374,8 +324,7 @@ impl Service<'_> {
         }
         let limit = 2 * std::thread::available_parallelism().map_or(1, |n| n.get());
         let (publish, dry_run, import_id) = (batch.publish, batch.dry_run, batch.import_id);
-        let mut futures: Vec<Pin<Box<dyn Future<Output = ItemOutcome> + Send + '_>>> =
-            Vec::with_capacity(batch.items.len());
+        let mut futures: Vec<Task<'_, ItemOutcome>> = Vec::with_capacity(batch.items.len());
         for ((index, item), draft) in batch.items.into_iter().enumerate().zip(drafts) {
             let state = draft.as_ref().ok().and_then(|d| {
                 states.remove(&(d.economic_operator_id.clone(), item.external_ref.clone()))
@@ -416,9 +365,7 @@ impl Service<'_> {
             }
         }
         if let (Some(id), false) = (import_id, dry_run) {
-            if let Ok(mut s) = self.app.imports.0.lock() {
-                s.add(id, &counts);
-            }
+            self.app.imports.add(id, &counts);
         }
         Ok(BatchOutcome {
             dry_run,
@@ -652,13 +599,7 @@ impl Service<'_> {
                 "`sha256` is the input's SHA-256 as 64 lowercase hex digits".into(),
             ));
         }
-        let counted = self
-            .app
-            .imports
-            .0
-            .lock()
-            .ok()
-            .and_then(|mut s| s.take(&import_id));
+        let counted = self.app.imports.take(&import_id);
         let (counts, counted_by) = match counted {
             Some(c) => (c, "node"),
             None => (done.counts.unwrap_or_default(), "client"),
@@ -737,27 +678,6 @@ mod tests {
         for bad in ["", " a", "a ", "a\tb", "a\nb", &"x".repeat(257)] {
             assert!(check_external_ref(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn sessions_add_up_and_stay_bounded() {
-        let mut s = Sessions::default();
-        let one = ImportCounts {
-            created: 1,
-            failed: 2,
-            ..ImportCounts::default()
-        };
-        let id = Uuid::from_u128(1);
-        s.add(id, &one);
-        s.add(id, &one);
-        for n in 0..MAX_SESSIONS as u128 {
-            s.add(Uuid::from_u128(1000 + n), &one);
-        }
-        assert_eq!(s.counts.len(), MAX_SESSIONS);
-        assert!(s.take(&id).is_none(), "the oldest session was forgotten");
-        let last = Uuid::from_u128(1000 + MAX_SESSIONS as u128 - 1);
-        assert_eq!(s.take(&last).unwrap().failed, 2);
-        assert!(s.take(&last).is_none());
     }
 
     #[tokio::test]
