@@ -231,7 +231,7 @@ fn refusal(v: Validation) -> ServiceError {
             reason,
             detail,
         },
-        None => ServiceError::Internal,
+        None => ServiceError::internal("import", "a draft check failed without a reason"),
     }
 }
 
