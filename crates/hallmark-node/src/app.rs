@@ -82,6 +82,9 @@ pub struct App {
     pub status_positions: crate::positions::StatusPositions,
     /// The status lists as served (the latest of each, and versions by number).
     pub status_lists: crate::cache::StatusListCache,
+    /// Outcome counts of the imports this node answers batches of, by import id (bounded;
+    /// `Service::finish_import` records them).
+    pub imports: crate::imports::ImportSessions,
 }
 
 impl crate::integrity::Sources for App {

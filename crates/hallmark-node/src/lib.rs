@@ -42,6 +42,7 @@ pub mod changes;
 pub mod config;
 pub mod edge;
 pub mod evidence;
+pub mod imports;
 pub mod integrity;
 pub mod node;
 pub mod openapi;

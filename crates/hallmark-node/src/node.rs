@@ -258,6 +258,7 @@ pub async fn build_app_with_plugins(
         status_list_writes: tokio::sync::Mutex::new(()),
         status_positions: crate::positions::StatusPositions::default(),
         status_lists: crate::cache::StatusListCache::default(),
+        imports: crate::imports::ImportSessions::default(),
     });
     // Read-only: a log signed for another origin stops start-up before any write.
     if let Some(stored) = transparency::stored_origin(app.as_ref(), app.log.origin()).await? {

@@ -27,10 +27,10 @@ pub use error::{PrivilegeError, StoreError};
 pub use hallmark_core::integrity::IntegrityKeys;
 pub use model::{
     ApiKeyHashScheme, ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, Credentials,
-    DraftRecord, LeafCheck, LinkFilter, NewApiKey, NewPassport, NewProductLink,
-    NewStatusListVersion, NewVersion, Page, PassportFilter, PassportRecord, ProductKey,
-    ProductLinkRecord, QuarantineRecord, SignedForms, SigningKeyRecord, SigningKeyStatus,
-    StatusListRecord, StatusPurpose, StatusRef, StoredLeaf, VersionRecord,
+    DraftRecord, ExternalRefState, ImportDraft, ImportWrite, ImportWritten, LeafCheck, LinkFilter,
+    NewApiKey, NewPassport, NewProductLink, NewStatusListVersion, NewVersion, Page, PassportFilter,
+    PassportRecord, ProductKey, ProductLinkRecord, QuarantineRecord, SignedForms, SigningKeyRecord,
+    SigningKeyStatus, StatusListRecord, StatusPurpose, StatusRef, StoredLeaf, VersionRecord,
 };
 
 pub use postgres::PgStore;
@@ -72,6 +72,7 @@ pub trait Store: Send + Sync {
         &self,
         id: &PassportId,
         content: Vec<u8>,
+        submission_sha256: Option<[u8; 32]>,
         audit: AuditEvent,
     ) -> Result<DraftRecord, StoreError>;
 
@@ -81,8 +82,29 @@ pub trait Store: Send + Sync {
         &self,
         id: &PassportId,
         content: Vec<u8>,
+        submission_sha256: Option<[u8; 32]>,
         audit: AuditEvent,
     ) -> Result<DraftRecord, StoreError>;
+
+    /// What the store holds for these external references of `economic_operator_id`, in one
+    /// query: one [`ExternalRefState`] per reference that names a passport (in no
+    /// particular order; unknown references are absent).
+    async fn external_refs(
+        &self,
+        economic_operator_id: &str,
+        refs: &[String],
+    ) -> Result<Vec<ExternalRefState>, StoreError>;
+
+    /// One imported item as ONE job on the write queue ([`ImportWrite`]): create (with the
+    /// external reference), update or start a version — or nothing, to publish the pending
+    /// draft —, then optionally publish, each step with its audit event, in the job's own
+    /// savepoint: a refusal at any step (an identifier in use, a reference taken, a terminal
+    /// passport, [`StoreError::StatusIndexTaken`]) writes nothing of the item, its audit
+    /// events included, and leaves the other jobs of the batch committed with gapless
+    /// sequence numbers. The same SQL as [`create_draft`](Store::create_draft),
+    /// [`update_draft`](Store::update_draft), [`start_version`](Store::start_version) and
+    /// [`publish`](Store::publish).
+    async fn import(&self, write: ImportWrite) -> Result<ImportWritten, StoreError>;
 
     /// The passport and its pending draft (version `current + 1`), if any, read together in
     /// one query: what the publish path needs before it signs. `NotFound` for an unknown

@@ -190,6 +190,9 @@ pub struct NewPassport {
     pub economic_operator_id: String,
     /// Draft content (opaque bytes to the store, JSON by convention).
     pub content: Vec<u8>,
+    /// SHA-256 of the RFC 8785 form of the submission the content holds (core's
+    /// `PassportDraft::digest`); `None` only for writers that do not compute it.
+    pub submission_sha256: Option<[u8; 32]>,
 }
 
 /// A passport's index row: identity, lifecycle status and current version.
@@ -230,6 +233,9 @@ pub struct DraftRecord {
     pub version: u32,
     /// The content.
     pub content: Vec<u8>,
+    /// SHA-256 of the RFC 8785 form of the submission it holds (`None`: written before
+    /// the column existed, or by a writer that did not give it).
+    pub submission_sha256: Option<[u8; 32]>,
     /// Created.
     pub created_at: OffsetDateTime,
     /// Last edited.
@@ -772,4 +778,87 @@ pub struct StatusListRecord {
     pub seq: u64,
     /// When it was stored.
     pub created_at: OffsetDateTime,
+}
+
+/// What the store holds for one external reference of an economic operator
+/// ([`crate::Store::external_refs`]): the passport it names and its latest draft row — the
+/// pending draft if there is one, else the current version's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExternalRefState {
+    /// The reference.
+    pub external_ref: String,
+    /// The passport it names (for life).
+    pub passport: PassportRecord,
+    /// Whether the latest draft row is pending (version `current + 1`).
+    pub pending: bool,
+    /// The latest draft row's version (`current + 1` when pending, else `current`).
+    pub latest_version: u32,
+    /// Its submission digest, when stored.
+    pub submission_sha256: Option<[u8; 32]>,
+    /// Its content, only when no digest is stored (the node computes it then).
+    pub content: Option<Vec<u8>>,
+}
+
+/// The draft step of an import job ([`ImportWrite`]), with its audit event.
+#[derive(Debug, Clone)]
+pub enum ImportDraft {
+    /// A new passport with its draft of version 1 and its external reference (written in
+    /// the same transaction; unique per economic operator).
+    Create {
+        /// The passport.
+        new: NewPassport,
+        /// The operator's reference for it (1–256 characters).
+        external_ref: String,
+        /// Its `passport.draft-created` event.
+        audit: AuditEvent,
+    },
+    /// The pending draft's content replaced.
+    Update {
+        /// The passport.
+        id: PassportId,
+        /// The new content.
+        content: Vec<u8>,
+        /// Its submission digest.
+        submission_sha256: [u8; 32],
+        /// Its `passport.draft-updated` event.
+        audit: AuditEvent,
+    },
+    /// The next version's draft started.
+    StartVersion {
+        /// The passport.
+        id: PassportId,
+        /// The content.
+        content: Vec<u8>,
+        /// Its submission digest.
+        submission_sha256: [u8; 32],
+        /// Its `passport.version-started` event.
+        audit: AuditEvent,
+    },
+    /// No draft write: the pending draft is published as it stands (needs `publish`).
+    Pending {
+        /// The passport.
+        id: PassportId,
+    },
+}
+
+/// One imported item as one write job ([`crate::Store::import`]): the draft step, then
+/// optionally the publication of that draft, each with its audit event. Everything or
+/// nothing: a refusal at any step rolls back the whole item (and only it).
+#[derive(Debug, Clone)]
+pub struct ImportWrite {
+    /// The draft step.
+    pub draft: ImportDraft,
+    /// The publication of the (then) pending draft and its `passport.published` event.
+    pub publish: Option<(NewVersion, AuditEvent)>,
+}
+
+/// What an import job wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportWritten {
+    /// The passport.
+    pub id: PassportId,
+    /// The draft written (`None` for [`ImportDraft::Pending`]).
+    pub draft: Option<DraftRecord>,
+    /// The version published and its `passport.published` event's sequence number.
+    pub published: Option<(VersionRecord, u64)>,
 }

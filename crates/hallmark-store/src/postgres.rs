@@ -76,6 +76,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "status_lists",
         include_str!("../migrations/postgres/0008_status_lists.sql"),
     ),
+    (
+        9,
+        "external_refs",
+        include_str!("../migrations/postgres/0009_external_refs.sql"),
+    ),
 ];
 
 /// Tables that are append-only: table-wide UPDATE on them is an excess privilege.
@@ -89,6 +94,7 @@ const APPEND_ONLY: &[&str] = &[
     "log_quarantine",
     "passport_status_indexes",
     "status_list_versions",
+    "passport_external_refs",
 ];
 
 /// The PostgreSQL-backed store, holding a pool of application-role connections.

@@ -49,6 +49,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "status_lists",
         include_str!("../migrations/sqlite/0006_status_lists.sql"),
     ),
+    (
+        7,
+        "external_refs",
+        include_str!("../migrations/sqlite/0007_external_refs.sql"),
+    ),
 ];
 
 /// The SQLite-backed store.

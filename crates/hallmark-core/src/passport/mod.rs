@@ -49,6 +49,7 @@ mod id;
 mod json;
 mod product;
 mod status;
+mod submission;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;

@@ -150,6 +150,9 @@ actions! {
     /// A version of a W3C Bitstring Status List credential was signed and stored; detail
     /// [`StatusListPublished`]. Public: the list itself is served publicly.
     StatusListPublished = "status-list.published",
+    /// A bulk import (one run of `hallmark import` over a file, in batches) finished or was
+    /// interrupted; detail [`ImportCompleted`]. Private: it names the operator's file.
+    ImportCompleted = "import.completed",
 }
 
 impl Action {
@@ -548,6 +551,55 @@ impl Detail for StatusListPublished {
     const NAME: &'static str = "status-list.published";
 }
 
+/// How many items of an import came out which way (`{"created","updated","published",
+/// "unchanged","failed"}`): the batch endpoint's per-item results, summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImportCounts {
+    /// New passports.
+    pub created: u64,
+    /// Passports whose content changed (a draft edited or a version started, published
+    /// with `publish`).
+    pub updated: u64,
+    /// Unchanged pending drafts published.
+    pub published: u64,
+    /// Items whose content was already the latest: nothing written.
+    pub unchanged: u64,
+    /// Items refused: nothing written for them.
+    pub failed: u64,
+}
+
+/// The detail of `import.completed`: `{"importId","fileName","bytes","sha256","rows",
+/// "counts","countedBy","interrupted"}` — which import (the client's UUIDv7), the file's
+/// name (never its content), its size and SHA-256 (lowercase hex) as the client read it,
+/// the rows read, the outcome counts, whether those counts are the node's own (`node`: it
+/// answered every batch of this import since it started) or the client's (`client`), and
+/// whether the run was interrupted (a re-run resumes it and writes its own event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportCompleted {
+    /// The import's id (UUID, as the client sent it).
+    pub import_id: String,
+    /// The input file's name (no directory).
+    pub file_name: String,
+    /// The input's size in bytes.
+    pub bytes: u64,
+    /// SHA-256 of the input's bytes (hex).
+    pub sha256: String,
+    /// Rows read (header excluded).
+    pub rows: u64,
+    /// The outcomes.
+    pub counts: ImportCounts,
+    /// `node` or `client`: whose counts these are.
+    pub counted_by: String,
+    /// Whether the run stopped before the end of its input.
+    pub interrupted: bool,
+}
+
+impl Detail for ImportCompleted {
+    const NAME: &'static str = "import.completed";
+}
+
 /// An audit event as a transparency-log leaf:
 /// `{"seq","at","actor","action","passport","subject","detail"}`.
 ///
@@ -650,7 +702,7 @@ mod tests {
 
     #[test]
     fn actions_round_trip_as_their_strings() {
-        assert_eq!(Action::ALL.len(), 27);
+        assert_eq!(Action::ALL.len(), 28);
         for a in Action::ALL {
             assert_eq!(a.as_str().parse::<Action>().unwrap(), *a);
             assert_eq!(a.to_string(), a.as_str());

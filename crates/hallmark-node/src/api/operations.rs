@@ -1,11 +1,13 @@
 //! What each admin route takes and answers, as schemas for the OpenAPI document.
 
 use super::labels::LabelPage;
-use super::requests::{NewApiKey, NewLink, PassportSubmission, Reason};
+use super::requests::{
+    ImportFinish, NewApiKey, NewLink, PassportBatch, PassportSubmission, Reason,
+};
 use super::responses::{
-    ApiKeyCreated, ApiKeyInfo, ApiKeyList, DraftCreated, DraftSaved, History, KeyChange, LinkInfo,
-    LinkList, PassportDetail, PassportPage, PassportSummary, Published, SigningKeyList,
-    ValidationReport, Whoami,
+    ApiKeyCreated, ApiKeyInfo, ApiKeyList, BatchAnswer, DraftCreated, DraftSaved, History,
+    ImportFinished, KeyChange, LinkInfo, LinkList, PassportDetail, PassportPage, PassportSummary,
+    Published, SigningKeyList, ValidationReport, Whoami,
 };
 use crate::problem::Problem;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
@@ -101,6 +103,8 @@ impl Schemas {
             | ("POST", "/signing-keys/{id}/revoke")
             | ("DELETE", "/links/{id}") => Some(self.reason(true)),
             ("POST", "/api-keys") => Some(self.request::<NewApiKey>()),
+            ("POST", "/passports/batch") => Some(self.request::<PassportBatch>()),
+            ("POST", "/imports/{id}/finish") => Some(self.request::<ImportFinish>()),
             ("POST", "/links") => Some(self.request::<NewLink>()),
             _ => None,
         };
@@ -109,6 +113,8 @@ impl Schemas {
             ("GET", "/passports") => (200, self.response::<PassportPage>()),
             ("POST", "/passports") => (201, self.response::<DraftCreated>()),
             ("POST", "/passports/validate") => (200, self.response::<ValidationReport>()),
+            ("POST", "/passports/batch") => (200, self.response::<BatchAnswer>()),
+            ("POST", "/imports/{id}/finish") => (200, self.response::<ImportFinished>()),
             ("GET", "/passports/{id}") => (200, self.response::<PassportDetail>()),
             ("PUT", "/passports/{id}/draft") => (200, self.response::<DraftSaved>()),
             ("POST", "/passports/{id}/publish") => (200, self.response::<Published>()),

@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use uuid::Uuid;
 
 /// A passport submission: the body of `POST /api/v1/passports`, `POST
 /// /api/v1/passports/validate`, `PUT /api/v1/passports/{id}/draft` and `POST
@@ -149,4 +150,83 @@ pub struct NewLink {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 16), inner(pattern(r"^[a-z]{2}(-[A-Z]{2})?$")))]
     pub hreflang: Vec<String>,
+}
+
+/// The body of `POST /api/v1/passports/batch`: up to 1,000 submissions, each with the
+/// economic operator's own reference, made the latest content of the passport that
+/// reference names (created, updated, published or left unchanged; docs/import.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PassportBatch {
+    /// The import this batch belongs to (a UUID the client makes, the same for every
+    /// batch of one run): the node counts its outcomes for `POST
+    /// /api/v1/imports/{id}/finish`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_id: Option<Uuid>,
+    /// Publish each created or changed item (and pending drafts already holding the
+    /// content) as its next version.
+    #[serde(default)]
+    pub publish: bool,
+    /// Decide and check only: nothing is written (results `create`, `update`, `publish`,
+    /// `unchanged`, `failed`).
+    #[serde(default)]
+    pub dry_run: bool,
+    /// The items, at most 1,000, each `externalRef` at most once.
+    #[schemars(length(max = 1000))]
+    pub items: Vec<BatchItem>,
+}
+
+/// One item of a batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BatchItem {
+    /// The economic operator's reference for the passport (e.g. its ERP key): 1 to 256
+    /// characters, no control characters, no surrounding whitespace; unique per economic
+    /// operator and naming one passport for life.
+    #[schemars(length(min = 1, max = 256))]
+    pub external_ref: String,
+    /// The submission, as `POST /api/v1/passports` takes it. An item that does not read
+    /// fails alone.
+    #[schemars(with = "PassportSubmission")]
+    pub passport: Value,
+}
+
+/// Outcome counts (`{"created","updated","published","unchanged","failed"}`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchCounts {
+    /// New passports.
+    pub created: u64,
+    /// Changed passports (a draft edited or a version started; published with `publish`).
+    pub updated: u64,
+    /// Pending drafts already holding the content, published.
+    pub published: u64,
+    /// Items whose content was the latest already.
+    pub unchanged: u64,
+    /// Items refused (nothing written for them).
+    pub failed: u64,
+}
+
+/// The body of `POST /api/v1/imports/{id}/finish`: the end of an import run, as the client
+/// read its input (never the input itself).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImportFinish {
+    /// The input's file name without its directory (1 to 256 characters).
+    #[schemars(length(min = 1, max = 256))]
+    pub file_name: String,
+    /// The input's size in bytes.
+    pub bytes: u64,
+    /// SHA-256 of the input's bytes, lowercase hex.
+    #[schemars(pattern(r"^[0-9a-f]{64}$"))]
+    pub sha256: String,
+    /// Rows read (header excluded).
+    pub rows: u64,
+    /// Whether the run stopped before the end of its input (a re-run resumes it).
+    #[serde(default)]
+    pub interrupted: bool,
+    /// The client's own counts: recorded when the node did not count this import (it
+    /// restarted meanwhile, or another node answered its batches).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<BatchCounts>,
 }

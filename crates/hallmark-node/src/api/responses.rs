@@ -4,7 +4,7 @@
 //! Every object here is closed in its schema (`additionalProperties: false`), so a member a
 //! handler adds, renames or drops without its type is caught by `tests/openapi_http.rs`.
 
-use super::requests::{ComponentReference, SectorReference, UniqueProductIdentifier};
+use super::requests::{BatchCounts, ComponentReference, SectorReference, UniqueProductIdentifier};
 use super::Timestamp;
 use crate::backing::key_uuid;
 use crate::plugins::PluginRef;
@@ -71,6 +71,9 @@ pub struct PassportSummary {
     pub updated_at: Timestamp,
     /// When it was first published.
     pub published_at: Option<Timestamp>,
+    /// The economic operator's reference for it (in answers to a lookup by reference).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_ref: Option<String>,
 }
 
 impl From<&PassportRecord> for PassportSummary {
@@ -86,6 +89,7 @@ impl From<&PassportRecord> for PassportSummary {
             created_at: Timestamp(r.created_at),
             updated_at: Timestamp(r.updated_at),
             published_at: r.published_at.map(Timestamp),
+            external_ref: None,
         }
     }
 }
@@ -859,5 +863,150 @@ impl TryFrom<Vec<ProductLinkRecord>> for LinkList {
                 .map(LinkInfo::try_from)
                 .collect::<Result<_, _>>()?,
         })
+    }
+}
+
+/// `POST /api/v1/passports/batch`: one result per item, in order, and the counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchAnswer {
+    /// One per item, in the order given.
+    pub items: Vec<BatchItemResult>,
+    /// The results counted (in a dry run, by what would be done).
+    pub counts: BatchCounts,
+}
+
+/// What became of one item of a batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BatchItemResult {
+    /// Its index in the batch (from 0).
+    pub index: usize,
+    /// Its reference.
+    pub external_ref: String,
+    /// `created`, `updated`, `published`, `unchanged` or `failed`; in a dry run
+    /// `create`, `update`, `publish`, `unchanged` or `failed`.
+    #[schemars(schema_with = "batch_result")]
+    pub result: String,
+    /// The passport (absent for a failed item and a dry run's new passport).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    /// The pending draft's version, when one is left pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft_version: Option<u32>,
+    /// The published version served, once there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+    /// The transparency-log leaf of the item's `passport.published` event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<u64>,
+    /// Why it failed: the RFC 9457 problem the single-passport route would have answered
+    /// (with its `status`); nothing was written for the item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<crate::problem::Problem>,
+}
+
+fn batch_result(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    super::names([
+        "created",
+        "updated",
+        "published",
+        "unchanged",
+        "failed",
+        "create",
+        "update",
+        "publish",
+    ])
+}
+
+impl From<service::BatchOutcome> for BatchAnswer {
+    fn from(b: service::BatchOutcome) -> Self {
+        use service::ItemResult as R;
+        let dry = b.dry_run;
+        let items = b
+            .items
+            .into_iter()
+            .map(|item| {
+                let mut out = BatchItemResult {
+                    index: item.index,
+                    external_ref: item.external_ref,
+                    result: "failed".to_owned(),
+                    id: None,
+                    draft_version: None,
+                    version: None,
+                    log_index: None,
+                    problem: None,
+                };
+                match item.result {
+                    Ok(done) => {
+                        out.result = match (done.result, dry) {
+                            (R::Created, false) => "created",
+                            (R::Updated, false) => "updated",
+                            (R::Published, false) => "published",
+                            (R::Created, true) => "create",
+                            (R::Updated, true) => "update",
+                            (R::Published, true) => "publish",
+                            (R::Unchanged, _) => "unchanged",
+                        }
+                        .to_owned();
+                        out.id = done.id.map(|id| id.uuid());
+                        out.draft_version = done.draft_version;
+                        out.version = done.version;
+                        out.log_index = done.log_index;
+                    }
+                    Err(e) => out.problem = Some(ApiError::from(e).problem()),
+                }
+                out
+            })
+            .collect();
+        let c = b.counts;
+        BatchAnswer {
+            items,
+            counts: BatchCounts {
+                created: c.created,
+                updated: c.updated,
+                published: c.published,
+                unchanged: c.unchanged,
+                failed: c.failed,
+            },
+        }
+    }
+}
+
+/// `POST /api/v1/imports/{id}/finish`: the `import.completed` event recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImportFinished {
+    /// The import.
+    pub import_id: String,
+    /// The counts recorded.
+    pub counts: BatchCounts,
+    /// `node` (this node counted every batch it answered for the import) or `client` (the
+    /// counts the client sent).
+    #[schemars(schema_with = "counted_by")]
+    pub counted_by: String,
+    /// The transparency-log leaf of the event (private: served as hash only).
+    pub log_index: u64,
+}
+
+fn counted_by(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    super::names(["node", "client"])
+}
+
+impl From<service::ImportFinished> for ImportFinished {
+    fn from(f: service::ImportFinished) -> Self {
+        let c = f.detail.counts;
+        ImportFinished {
+            import_id: f.detail.import_id,
+            counts: BatchCounts {
+                created: c.created,
+                updated: c.updated,
+                published: c.published,
+                unchanged: c.unchanged,
+                failed: c.failed,
+            },
+            counted_by: f.detail.counted_by,
+            log_index: f.seq.saturating_sub(1),
+        }
     }
 }

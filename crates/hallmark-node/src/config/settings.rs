@@ -147,6 +147,10 @@ settings! {
     "Request limits" {
         /// Largest request body (bytes); larger → 413.
         max_body_bytes: usize = "HALLMARK_MAX_BODY_BYTES", default "`1048576` (1 MiB)";
+        /// Largest body of the batch route `POST /api/v1/passports/batch` (bytes, at least
+        /// `HALLMARK_MAX_BODY_BYTES`); larger → 413.
+        max_batch_body_bytes: usize = "HALLMARK_MAX_BATCH_BODY_BYTES",
+            default "`16777216` (16 MiB)";
         /// Deepest nesting of JSON objects/arrays.
         max_json_depth: usize = "HALLMARK_MAX_JSON_DEPTH", default "`32`";
         /// Most members in one JSON object.

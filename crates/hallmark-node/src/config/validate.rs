@@ -327,6 +327,13 @@ impl Config {
             1024,
             256 * 1024 * 1024,
         )?;
+        let max_batch_body_bytes = check(
+            "HALLMARK_MAX_BATCH_BODY_BYTES",
+            self.max_batch_body_bytes,
+            d.max_batch_body_bytes.max(max_body_bytes),
+            max_body_bytes,
+            1024 * 1024 * 1024,
+        )?;
         let json = JsonLimits {
             max_depth: check(
                 "HALLMARK_MAX_JSON_DEPTH",
@@ -359,6 +366,7 @@ impl Config {
         };
         Ok(Limits {
             max_body_bytes,
+            max_batch_body_bytes,
             json,
         })
     }

@@ -11,6 +11,10 @@
 //!
 //! On the admin listener, [`guard`] also refuses query and path parameters holding U+0000
 //! ([`super::params`]).
+//!
+//! One route has its own size limit: the batch route ([`BATCH_PATH`], up to 1,000 passports)
+//! is read up to `max_batch_body_bytes` instead ([`max_for`]); its JSON structure limits are
+//! the same.
 
 use super::json;
 use super::media::is_json;
@@ -37,9 +41,22 @@ pub async fn guard(State(limits): State<Arc<Limits>>, req: Request, next: Next) 
     }
 }
 
+/// The admin route whose body may be larger (`max_batch_body_bytes`).
+pub const BATCH_PATH: &str = "/api/v1/passports/batch";
+
+/// The body limit of a request: `max_batch_body_bytes` for `POST` [`BATCH_PATH`],
+/// `max_body_bytes` for everything else.
+pub fn max_for(limits: &Limits, req: &Request) -> usize {
+    if req.method() == axum::http::Method::POST && req.uri().path() == BATCH_PATH {
+        limits.max_batch_body_bytes
+    } else {
+        limits.max_body_bytes
+    }
+}
+
 /// The body guard's check: the request back (its body read and checked) or the refusal.
 pub async fn check(limits: &Limits, req: Request) -> Result<Request, ApiError> {
-    let max = limits.max_body_bytes;
+    let max = max_for(limits, &req);
     let too_large = ApiError::BodyTooLarge { max };
     if let Some(len) = req.headers().get(CONTENT_LENGTH) {
         let len = len
@@ -102,6 +119,7 @@ mod tests {
     fn small() -> Limits {
         Limits {
             max_body_bytes: 16,
+            max_batch_body_bytes: 64,
             json: json::JsonLimits {
                 max_depth: 2,
                 ..json::JsonLimits::default()
@@ -125,6 +143,35 @@ mod tests {
             .body(Body::from(vec![b'a'; 16]))
             .unwrap();
         assert!(check(&small(), req).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_batch_route_has_its_own_limit() {
+        let post = |path: &str, len: usize| {
+            Request::builder()
+                .method("POST")
+                .uri(path)
+                .body(Body::from(vec![b'a'; len]))
+                .unwrap()
+        };
+        assert!(check(&small(), post(BATCH_PATH, 64)).await.is_ok());
+        assert_eq!(
+            check(&small(), post(BATCH_PATH, 65)).await.err(),
+            Some(ApiError::BodyTooLarge { max: 64 })
+        );
+        assert_eq!(
+            check(&small(), post("/api/v1/passports", 17)).await.err(),
+            Some(ApiError::BodyTooLarge { max: 16 })
+        );
+        let get = Request::builder()
+            .method("GET")
+            .uri(BATCH_PATH)
+            .body(Body::from(vec![b'a'; 17]))
+            .unwrap();
+        assert!(
+            check(&small(), get).await.is_err(),
+            "only POST has the batch limit"
+        );
     }
 
     #[tokio::test]

@@ -46,6 +46,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 pub struct Limits {
     /// Maximum request body, bytes.
     pub max_body_bytes: usize,
+    /// Maximum body of the admin batch route (`POST /api/v1/passports/batch`), bytes.
+    pub max_batch_body_bytes: usize,
     /// JSON structure limits.
     pub json: JsonLimits,
 }
@@ -55,6 +57,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body_bytes: 1024 * 1024,
+            max_batch_body_bytes: 16 * 1024 * 1024,
             json: JsonLimits::default(),
         }
     }

@@ -24,6 +24,13 @@ impl From<ServiceError> for ApiError {
                 issues: issues.into_iter().map(|i| (i.pointer, i.message)).collect(),
             },
             S::Unprocessable(detail) => ApiError::Unprocessable { detail },
+            S::DuplicateExternalRef {
+                external_ref,
+                indexes,
+            } => ApiError::DuplicateExternalRef {
+                external_ref,
+                indexes,
+            },
             S::InvalidLink(e) => ApiError::InvalidLink(e),
             S::PluginRejected { plugin, findings } => ApiError::PluginRejected { plugin, findings },
             S::PluginFailed {

@@ -272,6 +272,15 @@ pub enum ApiError {
     /// field: `identifier`, `linkType`, `href`, `title`, `type`, `hreflang`); nothing stored.
     #[error("invalid link: {0}")]
     InvalidLink(hallmark_core::resolver::ProductLinkError),
+    /// A batch gives one external reference twice (422 `duplicate-external-ref`); nothing
+    /// was done.
+    #[error("the externalRef {external_ref:?} is given twice in one batch (items {} and {})", indexes.0, indexes.1)]
+    DuplicateExternalRef {
+        /// The reference.
+        external_ref: String,
+        /// The indexes of the two items.
+        indexes: (usize, usize),
+    },
     /// The JSON is well formed but does not fit the expected shape.
     #[error("unprocessable: {detail}")]
     Unprocessable {
@@ -352,9 +361,9 @@ impl ApiError {
             ApiError::InputRefused(InputRefusal::Number { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::InputRefused(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Unprocessable { .. } | ApiError::InvalidLink(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::Unprocessable { .. }
+            | ApiError::InvalidLink(_)
+            | ApiError::DuplicateExternalRef { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } | ApiError::AuthThrottled { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -468,6 +477,17 @@ impl ApiError {
                 Problem::new("unprocessable", "Unprocessable content", status)
                     .detail(detail.clone())
             }
+            ApiError::DuplicateExternalRef {
+                external_ref,
+                indexes,
+            } => Problem::new(
+                "duplicate-external-ref",
+                "External reference given twice",
+                status,
+            )
+            .detail(self.to_string())
+            .with("externalRef", external_ref.clone())
+            .with("items", vec![indexes.0, indexes.1]),
             ApiError::InvalidLink(e) => Problem::new("invalid-link", "Invalid link", status)
                 .detail(e.to_string())
                 .with("field", e.field.as_str())

@@ -5,18 +5,20 @@
 //! `api::responses` type; errors convert with `?` (`From<ServiceError> for ApiError`).
 
 use crate::api::reply;
-use crate::api::requests::{NewApiKey, NewLink, Reason};
+use crate::api::requests::{ImportFinish, NewApiKey, NewLink, PassportBatch, Reason};
 use crate::api::responses::{
-    ApiKeyCreated, ApiKeyInfo, ApiKeyList, DraftCreated, DraftSaved, History, KeyChange, LinkInfo,
-    LinkList, PassportDetail, PassportPage, PassportSummary, Published, SigningKeyList,
-    ValidationReport, Whoami,
+    ApiKeyCreated, ApiKeyInfo, ApiKeyList, BatchAnswer, DraftCreated, DraftSaved, History,
+    ImportFinished, KeyChange, LinkInfo, LinkList, PassportDetail, PassportPage, PassportSummary,
+    Published, SigningKeyList, ValidationReport, Whoami,
 };
 use crate::apikey::Scope;
 use crate::app::AppState;
 use crate::auth::{require, Principal};
 use crate::problem::{ApiError, ApiJson};
 use crate::routes::Document;
-use crate::service::{self, LinkInput, LinkQuery, PassportQuery};
+use crate::service::{
+    self, ImportBatch, ImportDone, ImportItem, LinkInput, LinkQuery, PassportQuery,
+};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header::LOCATION;
@@ -26,6 +28,7 @@ use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::{Json, Router};
 use hallmark_core::keys::KeyId;
 use hallmark_core::passport::{PassportId, PassportStatus};
+use hallmark_core::tlog::event::ImportCounts;
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -37,6 +40,8 @@ pub const ROUTES: &[(&str, &str, Scope)] = &[
     ("GET", "/api/v1/passports", Scope::Read),
     ("POST", "/api/v1/passports", Scope::Write),
     ("POST", "/api/v1/passports/validate", Scope::Write),
+    ("POST", "/api/v1/passports/batch", Scope::Write),
+    ("POST", "/api/v1/imports/{id}/finish", Scope::Write),
     ("GET", "/api/v1/passports/{id}", Scope::Read),
     ("PUT", "/api/v1/passports/{id}/draft", Scope::Write),
     ("POST", "/api/v1/passports/{id}/publish", Scope::Write),
@@ -68,6 +73,8 @@ fn handler(method: &str, path: &str, openapi: &Document) -> Option<MethodRouter<
         ("GET", "/passports") => get(list),
         ("POST", "/passports") => post(create),
         ("POST", "/passports/validate") => post(validate_dry_run),
+        ("POST", "/passports/batch") => post(batch),
+        ("POST", "/imports/{id}/finish") => post(finish_import),
         ("GET", "/passports/{id}") => get(read_one),
         ("PUT", "/passports/{id}/draft") => put(update_draft),
         ("POST", "/passports/{id}/publish") => post(publish),
@@ -150,6 +157,58 @@ async fn validate_dry_run(
 ) -> Result<Json<Value>, ApiError> {
     reply(&ValidationReport::from(
         app.service().validate(&p, &body).await?,
+    ))
+}
+
+/// `POST /api/v1/passports/batch`: 200 with one result per item and the counts (items fail
+/// alone, each with its problem); 422 for more than 1,000 items or a reference given twice.
+async fn batch(
+    State(app): State<AppState>,
+    p: Principal,
+    ApiJson(body): ApiJson<PassportBatch>,
+) -> Result<Json<Value>, ApiError> {
+    let batch = ImportBatch {
+        import_id: body.import_id,
+        publish: body.publish,
+        dry_run: body.dry_run,
+        items: body
+            .items
+            .into_iter()
+            .map(|i| ImportItem {
+                external_ref: i.external_ref,
+                passport: i.passport,
+            })
+            .collect(),
+    };
+    reply(&BatchAnswer::from(
+        app.service().import_batch(&p, batch).await?,
+    ))
+}
+
+/// `POST /api/v1/imports/{id}/finish`: the import's `import.completed` event.
+async fn finish_import(
+    State(app): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ImportFinish>,
+) -> Result<Json<Value>, ApiError> {
+    let id = Uuid::try_parse(&id).map_err(|_| ApiError::NotFound)?;
+    let done = ImportDone {
+        file_name: body.file_name,
+        bytes: body.bytes,
+        sha256: body.sha256,
+        rows: body.rows,
+        interrupted: body.interrupted,
+        counts: body.counts.map(|c| ImportCounts {
+            created: c.created,
+            updated: c.updated,
+            published: c.published,
+            unchanged: c.unchanged,
+            failed: c.failed,
+        }),
+    };
+    reply(&ImportFinished::from(
+        app.service().finish_import(&p, id, done).await?,
     ))
 }
 
@@ -242,6 +301,11 @@ struct ListParams {
     gtin: Option<String>,
     after: Option<String>,
     limit: Option<u32>,
+    /// With `economicOperatorId`: the passport this reference names (0 or 1 item).
+    #[serde(rename = "externalRef")]
+    external_ref: Option<String>,
+    #[serde(rename = "economicOperatorId")]
+    economic_operator_id: Option<String>,
 }
 
 impl TryFrom<ListParams> for PassportQuery {
@@ -275,9 +339,41 @@ async fn list(
     State(app): State<AppState>,
     q: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(q) = q?;
+    let Query(mut q) = q?;
+    match (q.external_ref.take(), q.economic_operator_id.take()) {
+        (None, None) => {}
+        (Some(external_ref), Some(operator)) => {
+            return by_external_ref(&app, &operator, external_ref).await
+        }
+        _ => {
+            return Err(ApiError::BadRequest {
+                detail: "`externalRef` and `economicOperatorId` are given together".into(),
+            })
+        }
+    }
     let page = app.service().passports(q.try_into()?).await?;
     reply(&PassportPage::from(page))
+}
+
+/// `GET /api/v1/passports?externalRef=…&economicOperatorId=…`: a page of the one passport
+/// the reference names (with its `externalRef`), or none.
+async fn by_external_ref(
+    app: &AppState,
+    operator: &str,
+    external_ref: String,
+) -> Result<Json<Value>, ApiError> {
+    let found = app
+        .service()
+        .passport_by_external_ref(operator, &external_ref)
+        .await?;
+    let items = found
+        .iter()
+        .map(|r| PassportSummary {
+            external_ref: Some(external_ref.clone()),
+            ..PassportSummary::from(r)
+        })
+        .collect();
+    reply(&PassportPage { items, next: None })
 }
 
 async fn read_one(

@@ -37,6 +37,14 @@ pub enum ServiceError {
     /// The passport does not validate (envelope or sector schema), one entry per issue.
     #[error("the passport is invalid ({} issue(s))", .0.len())]
     Invalid(Vec<ValidationIssue>),
+    /// A batch names one external reference twice (items `indexes`); nothing was done.
+    #[error("the externalRef {external_ref:?} is given twice in one batch (items {} and {})", indexes.0, indexes.1)]
+    DuplicateExternalRef {
+        /// The reference.
+        external_ref: String,
+        /// The two items' indexes.
+        indexes: (usize, usize),
+    },
     /// An input of the operation is not acceptable (a missing reason, a bad label, …).
     #[error("{0}")]
     Unprocessable(String),

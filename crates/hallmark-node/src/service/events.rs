@@ -10,8 +10,8 @@ use hallmark_core::access::PerAudience;
 use hallmark_core::passport::{Passport, PassportId, PassportStatus};
 use hallmark_core::status::StatusPurpose;
 use hallmark_core::tlog::event::{
-    Action, CredentialHashes, Detail, EventError, LinkAdded, LinkRemoved, Publication,
-    StatusChanged, StatusListPublished,
+    Action, CredentialHashes, Detail, EventError, ImportCompleted, LinkAdded, LinkRemoved,
+    Publication, StatusChanged, StatusListPublished,
 };
 use hallmark_store::{AuditEvent, NewProductLink, ProductLinkRecord};
 use serde::Serialize;
@@ -67,10 +67,35 @@ fn with_detail<T: Serialize>(
     Ok(e)
 }
 
-/// `passport.draft-created` (version 1).
-pub fn draft_created(who: &Principal, id: &PassportId) -> Result<AuditEvent, EventError> {
-    let version = DraftVersion { version: 1 };
-    with_detail(who, Action::PassportDraftCreated, Some(id), &version)
+/// The detail of `passport.draft-created`: `{"version"}` (1), and for a passport created by
+/// an import, its external reference and the import's id (`{"version","externalRef",
+/// "importId"}`; private like every draft event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DraftCreated<'a> {
+    /// Always 1.
+    pub version: u32,
+    /// The operator's reference (imports only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_ref: Option<&'a str>,
+    /// The import's id, when the client gave one (imports only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import_id: Option<&'a str>,
+}
+
+/// `passport.draft-created` (version 1); `imported`: the external reference and import id
+/// of a passport an import created.
+pub fn draft_created(
+    who: &Principal,
+    id: &PassportId,
+    imported: Option<(&str, Option<&str>)>,
+) -> Result<AuditEvent, EventError> {
+    let detail = DraftCreated {
+        version: 1,
+        external_ref: imported.map(|(r, _)| r),
+        import_id: imported.and_then(|(_, i)| i),
+    };
+    with_detail(who, Action::PassportDraftCreated, Some(id), &detail)
 }
 
 /// `passport.draft-updated`.
@@ -223,5 +248,17 @@ pub fn status_list_published(
     e.subject = Some(format!("{}/{list}", purpose.as_str()));
     e.detail =
         StatusListPublished::new(purpose.as_str(), list, version, sha256, jwt_sha256).to_value()?;
+    Ok(e)
+}
+
+/// `import.completed` (subject: the import's id): the file, the rows read and the outcome
+/// counts of one import run. Private (it names the operator's file).
+pub fn import_completed(
+    who: &Principal,
+    detail: &ImportCompleted,
+) -> Result<AuditEvent, EventError> {
+    let mut e = event(who, Action::ImportCompleted, None);
+    e.subject = Some(detail.import_id.clone());
+    e.detail = detail.to_value()?;
     Ok(e)
 }

@@ -14,6 +14,8 @@
 //! - [`passports`]: drafts — create, edit, start a version, the dry run (`validate`) —, and
 //!   reads (one passport, a page, its history); the sector schema and plugin checks.
 //! - [`publish`]: publication, the one path from a draft to signed, stored credentials.
+//! - [`import`]: a batch of submissions with the operator's external references, each
+//!   created, updated, published or left unchanged through the same stages (bulk import).
 //! - [`lifecycle`]: status changes (suspend, resume, archive, deactivate).
 //! - [`public`]: a published passport as the public sees it, verified on the server (the
 //!   consumer page's read).
@@ -35,6 +37,7 @@
 pub mod api_keys;
 mod error;
 pub mod events;
+pub mod import;
 pub mod keys;
 pub mod labels;
 pub mod lifecycle;
@@ -46,6 +49,10 @@ pub mod resolver;
 pub mod status_lists;
 
 pub use error::ServiceError;
+pub use import::{
+    BatchOutcome, ImportBatch, ImportDone, ImportFinished, ImportItem, ItemDone, ItemOutcome,
+    ItemResult,
+};
 pub use labels::{Label, LabelQuery};
 pub use links::{LinkInput, LinkQuery};
 pub use passports::{

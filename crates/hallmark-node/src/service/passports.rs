@@ -139,7 +139,7 @@ impl During {
     }
 }
 
-fn new_passport_id() -> Result<PassportId, ServiceError> {
+pub(crate) fn new_passport_id() -> Result<PassportId, ServiceError> {
     use rand_core::RngCore;
     let mut random = [0u8; 10];
     rand_core::OsRng
@@ -159,6 +159,16 @@ fn draft_passport(
     created_at: Option<OffsetDateTime>,
 ) -> Result<Passport, ServiceError> {
     let input = PassportDraft::from_json_value(submission)?;
+    draft_passport_from(input, id, version, created_at)
+}
+
+/// [`draft_passport`] from a submission already read.
+pub(crate) fn draft_passport_from(
+    input: PassportDraft,
+    id: PassportId,
+    version: u32,
+    created_at: Option<OffsetDateTime>,
+) -> Result<Passport, ServiceError> {
     let now = now();
     let mut p = Passport::new_draft(input, id, created_at.unwrap_or(now))?;
     p.version = version;
@@ -192,6 +202,17 @@ pub(crate) fn same_product(
     )))
 }
 
+/// The SHA-256 of the RFC 8785 form of a draft passport's submitted fields (core's
+/// `PassportDraft::digest`), stored with its draft by every door: what a re-run import
+/// compares to decide "unchanged".
+pub(crate) fn submission_digest(passport: &Passport) -> Result<[u8; 32], ServiceError> {
+    passport
+        .draft()
+        .digest()
+        .map(|d| d.0)
+        .map_err(|e| ServiceError::internal("submission digest", e))
+}
+
 /// The passport as stored (JSON bytes).
 pub(crate) fn to_vec(passport: &Passport) -> Result<Vec<u8>, ServiceError> {
     serde_json::to_vec(passport)
@@ -219,8 +240,9 @@ impl Service<'_> {
                     sector_id: passport.sector.id.clone(),
                     economic_operator_id: passport.economic_operator_id.clone(),
                     content: to_vec(&passport)?,
+                    submission_sha256: Some(submission_digest(&passport)?),
                 },
-                events::draft_created(who, &id)?,
+                events::draft_created(who, &id, None)?,
             )
             .await?;
         Ok(DraftCreated {
@@ -248,7 +270,10 @@ impl Service<'_> {
         same_product(&record, &passport)?;
         let validation = self.check(who, Some(&id), &passport, During::Draft).await?;
         let event = events::draft_updated(who, &id, pending.version)?;
-        let saved = store.update_draft(&id, to_vec(&passport)?, event).await?;
+        let digest = Some(submission_digest(&passport)?);
+        let saved = store
+            .update_draft(&id, to_vec(&passport)?, digest, event)
+            .await?;
         Ok(DraftSaved {
             id,
             draft_version: saved.version,
@@ -270,7 +295,10 @@ impl Service<'_> {
         same_product(&record, &passport)?;
         let validation = self.check(who, Some(&id), &passport, During::Draft).await?;
         let event = events::version_started(who, &id, version)?;
-        let saved = store.start_version(&id, to_vec(&passport)?, event).await?;
+        let digest = Some(submission_digest(&passport)?);
+        let saved = store
+            .start_version(&id, to_vec(&passport)?, digest, event)
+            .await?;
         Ok(DraftSaved {
             id,
             draft_version: saved.version,

@@ -9,6 +9,11 @@
 //! forms, each with the position's `credentialStatus`) → one store write with its
 //! `passport.published` audit event (and a new position), committed with its log leaf.
 //!
+//! The stages are shared with the import (`super::import`): [`Service::check_publication`]
+//! (publish, validate, plugin) and [`Service::sign_and_store`] (position, signer, issue,
+//! event, the store write the caller gives), so that an imported passport is published by
+//! the same code, never a second path.
+//!
 //! [`PassportStatus::check_publishable`]: hallmark_core::passport::PassportStatus::check_publishable
 //! [`SectorRegistry::validate`]: hallmark_core::sector::SectorRegistry::validate
 //! [`ValidatedPassport`]: hallmark_core::issue::ValidatedPassport
@@ -18,8 +23,10 @@ use super::status_lists::MAX_ATTEMPTS;
 use super::{events, now, Service, ServiceError};
 use crate::auth::Principal;
 use crate::plugins::Verdict;
+use hallmark_core::issue::ValidatedPassport;
 use hallmark_core::passport::{Passport, PassportId};
-use hallmark_store::{NewVersion, SignedForms, StoreError};
+use hallmark_store::{AuditEvent, NewVersion, SignedForms, StatusRef, StoreError};
+use time::OffsetDateTime;
 
 /// A published version: where it is served and its transparency-log leaf.
 #[derive(Debug, Clone)]
@@ -44,7 +51,18 @@ pub struct Publication {
     pub log_checkpoint_url: String,
 }
 
-impl Service<'_> {
+/// A passport checked for publication as one version: the one schema validation passed
+/// and the sector plugin found no error. What [`Service::sign_and_store`] signs.
+pub(crate) struct Checked<'a> {
+    /// The passport as the version (status `published`), validated.
+    pub passport: ValidatedPassport<'a>,
+    /// The plugin's verdict (warnings and info only).
+    pub verdict: Verdict,
+    /// The publication's time.
+    pub now: OffsetDateTime,
+}
+
+impl<'a> Service<'a> {
     /// Publishes passport `id`'s pending draft as its next version: validated once (schema,
     /// then the sector plugin), issued for every audience, stored with its audit event.
     pub async fn publish(
@@ -64,71 +82,130 @@ impl Service<'_> {
         // signs only a draft that names the same identifier (a draft row written past the API
         // cannot publish under another product's identifier).
         same_product(&record, &passport)?;
-        let now = now();
-        let passport = passport.publish(draft.version, record.published_at, now)?;
-        let passport = app.registry.validate(passport)?;
-        let verdict = self
-            .plugin_gate(who, Some(&id), passport.passport(), During::Publish)
+        let checked = self
+            .check_publication(who, &id, passport, draft.version, record.published_at)
             .await?;
-        // The passport's status list position: kept from an earlier publication, or drawn
-        // now (its first publication since status lists) and stored with this version; a
-        // position another passport took meanwhile is drawn again.
         let kept = app.store.status_index(&id).await?;
+        let stored = self
+            .sign_and_store(who, &id, &checked, kept, |version, event| {
+                app.store.publish(&id, version, event)
+            })
+            .await;
+        app.passport_changed(&id);
+        let (v, seq) = stored?;
+        Ok(self.publication(id, v.version, v.key_id, seq, checked.verdict))
+    }
+
+    /// The publish stages before signing, shared by [`Service::publish`] and the import:
+    /// [`Passport::publish`] (status, version `version`, timestamps; `first_published` the
+    /// passport's first publication, if any), the one schema validation, then the sector
+    /// plugin (an error finding refuses; no verdict is recorded and refuses).
+    pub(crate) async fn check_publication(
+        &self,
+        who: &Principal,
+        id: &PassportId,
+        draft: Passport,
+        version: u32,
+        first_published: Option<OffsetDateTime>,
+    ) -> Result<Checked<'a>, ServiceError> {
+        let now = now();
+        let passport = draft.publish(version, first_published, now)?;
+        let passport = self.app.registry.validate(passport)?;
+        let verdict = self
+            .plugin_gate(who, Some(id), passport.passport(), During::Publish)
+            .await?;
+        Ok(Checked {
+            passport,
+            verdict,
+            now,
+        })
+    }
+
+    /// The publish stages from the status list position on, shared by [`Service::publish`]
+    /// and the import: the passport's position — `kept` from an earlier publication, or
+    /// drawn now (its first publication since status lists) and stored with this version
+    /// —, the signer, `issue_all` with the position, the `passport.published` event, and
+    /// `store`, the one store write (a publication, or an import job that ends with one). A
+    /// position another passport took meanwhile is drawn again and everything re-signed.
+    pub(crate) async fn sign_and_store<T, F, Fut>(
+        &self,
+        who: &Principal,
+        id: &PassportId,
+        checked: &Checked<'_>,
+        kept: Option<StatusRef>,
+        mut store: F,
+    ) -> Result<T, ServiceError>
+    where
+        F: FnMut(NewVersion, AuditEvent) -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        let app = self.app;
+        let passport = &checked.passport;
+        let version_number = passport.passport().version;
         let mut attempt = 0;
-        let stored = loop {
+        loop {
             attempt += 1;
             let position = match kept {
                 Some(r) => r,
                 None => self.draw_status_position().await?,
             };
             let signer = self.passport_signer().await?;
-            let issued = app
-                .issuer
-                .issue_all(&passport, Some(position), signer.as_ref(), now)?;
+            let issued =
+                app.issuer
+                    .issue_all(passport, Some(position), signer.as_ref(), checked.now)?;
             let key_id = signer.key_id().to_string();
             let sha256 = issued.as_ref().map(|c| c.sha256);
-            let event = events::published(who, &id, draft.version, &key_id, sha256)?;
+            let event = events::published(who, id, version_number, &key_id, sha256)?;
             let version = NewVersion {
-                version: draft.version,
+                version: version_number,
                 content: to_vec(passport.passport())?,
                 key_id,
-                signed_at: now,
+                signed_at: checked.now,
                 credentials: issued.map(|c| SignedForms {
                     data_integrity: c.data_integrity,
                     jwt: c.jwt,
                 }),
                 status_index: kept.is_none().then_some(position),
             };
-            match app.store.publish(&id, version, event).await {
+            match store(version, event).await {
                 Err(StoreError::StatusIndexTaken { list, index }) if attempt < MAX_ATTEMPTS => {
                     tracing::debug!(list, index, "status list position taken; drawing again");
                     self.status_position_taken().await;
                 }
                 Err(StoreError::StatusIndexTaken { .. }) => {
-                    break Err(ServiceError::internal(
+                    return Err(ServiceError::internal(
                         "publish",
                         format!("{MAX_ATTEMPTS} status list positions drawn were all taken"),
                     ));
                 }
-                other => break other.map_err(ServiceError::from),
+                other => return other.map_err(ServiceError::from),
             }
-        };
-        app.passport_changed(&id);
-        let (v, seq) = stored?;
-        let base = &app.issuer.base_url;
+        }
+    }
+
+    /// A stored version's [`Publication`]: its URLs and transparency-log leaf (the publish
+    /// event `seq`'s leaf, index `seq - 1`).
+    pub(crate) fn publication(
+        &self,
+        id: PassportId,
+        version: u32,
+        key_id: String,
+        seq: u64,
+        plugin: Verdict,
+    ) -> Publication {
+        let base = &self.app.issuer.base_url;
         let uuid = id.uuid();
-        // The transparency-log leaf of this publish event (leaf index = audit seq - 1).
         let log_index = seq.saturating_sub(1);
-        Ok(Publication {
+        Publication {
             id,
-            version: v.version,
-            key_id: v.key_id,
-            plugin: verdict,
+            version,
+            key_id,
+            plugin,
             log_index,
             url: format!("{base}/passports/{uuid}"),
-            version_url: format!("{base}/passports/{uuid}/versions/{}", v.version),
+            version_url: format!("{base}/passports/{uuid}/versions/{version}"),
             log_inclusion_url: format!("{base}/log/proof/inclusion?index={log_index}"),
             log_checkpoint_url: format!("{base}/log/checkpoint"),
-        })
+        }
     }
 }

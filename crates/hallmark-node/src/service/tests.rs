@@ -130,3 +130,89 @@ fn reasons_are_trimmed_bounded_and_required_where_they_must_be() {
     ));
     assert!(Reason::required(Some("x".repeat(1000))).is_ok());
 }
+
+fn batch(publish: bool, items: &[(&str, serde_json::Value)]) -> import::ImportBatch {
+    import::ImportBatch {
+        import_id: None,
+        publish,
+        dry_run: false,
+        items: items
+            .iter()
+            .map(|(r, p)| import::ImportItem {
+                external_ref: (*r).to_owned(),
+                passport: p.clone(),
+            })
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn an_import_validates_the_schema_once_per_published_item_and_never_for_unchanged_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, registry) = app(dir.path()).await;
+    let who = admin();
+    let service = app.service();
+    let items = [
+        ("R-1", submission("I-1")),
+        ("R-2", submission("I-2")),
+        ("R-3", submission("I-3")),
+    ];
+    // Created and published: one validation each (not a draft check and a publish check).
+    let before = registry.validations();
+    let out = service
+        .import_batch(&who, batch(true, &items))
+        .await
+        .unwrap();
+    assert_eq!(out.counts.created, 3, "{:?}", out.items);
+    assert_eq!(registry.validations() - before, 3);
+    // Re-run: unchanged, nothing validated.
+    let before = registry.validations();
+    let out = service
+        .import_batch(&who, batch(true, &items))
+        .await
+        .unwrap();
+    assert_eq!(out.counts.unchanged, 3);
+    assert_eq!(registry.validations() - before, 0);
+    // One changed: one validation, version 2.
+    let mut changed = submission("I-2");
+    changed["data"]["public"]["name"] = serde_json::json!("renamed");
+    let before = registry.validations();
+    let out = service
+        .import_batch(&who, batch(true, &[("R-2", changed)]))
+        .await
+        .unwrap();
+    assert_eq!(out.counts.updated, 1);
+    assert_eq!(registry.validations() - before, 1);
+    let done = out.items[0].result.as_ref().unwrap();
+    assert_eq!(done.version, Some(2));
+    // The same audit actions, in the same order, as create + publish through the single
+    // doors, plus the version's two.
+    let id = done.id.unwrap();
+    let actions: Vec<String> = service
+        .history(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "passport.draft-created",
+            "passport.published",
+            "passport.version-started",
+            "passport.published"
+        ]
+    );
+    // The drafts the single doors write carry the same digest the import compares.
+    let single = service
+        .create_draft(&who, &submission("I-4"))
+        .await
+        .unwrap();
+    let (_, draft) = app.store.get_pending(&single.record.id).await.unwrap();
+    let expected = hallmark_core::passport::PassportDraft::from_json_value(&submission("I-4"))
+        .unwrap()
+        .digest()
+        .unwrap();
+    assert_eq!(draft.unwrap().submission_sha256, Some(expected.0));
+}

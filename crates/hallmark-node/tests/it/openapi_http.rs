@@ -384,6 +384,69 @@ async fn every_admin_route_answers_as_its_served_document_says(backend: Backend)
         .await;
     assert!(page["next"].is_string(), "{page}");
 
+    // A batch (bulk import): one item created and published, then the import finished and
+    // the passport found by its reference; a reference given twice is a problem.
+    let mut third = example.clone();
+    third["uniqueProductIdentifier"]["serial"] = json!("EXAMPLE-0003");
+    let import_id = "0193a1c2-0000-7000-8000-000000000001";
+    let batch = json!({
+        "importId": import_id, "publish": true, "dryRun": false,
+        "items": [{ "externalRef": "ERP-000123", "passport": third }],
+    });
+    let answer = api
+        .expect(
+            200,
+            M::POST,
+            "/api/v1/passports/batch",
+            &writer,
+            Some(&batch),
+        )
+        .await;
+    assert_eq!(answer["items"][0]["result"], "created", "{answer}");
+    assert_eq!(answer["counts"]["created"], 1);
+    let finish = json!({
+        "fileName": "erp.csv", "bytes": 4096, "rows": 1, "interrupted": false,
+        "sha256": "0".repeat(64),
+    });
+    let finished = api
+        .expect(
+            200,
+            M::POST,
+            &format!("/api/v1/imports/{import_id}/finish"),
+            &writer,
+            Some(&finish),
+        )
+        .await;
+    assert_eq!(finished["countedBy"], "node");
+    let operator = example["economicOperatorId"].as_str().unwrap();
+    let found = api
+        .expect(
+            200,
+            M::GET,
+            &format!("/api/v1/passports?externalRef=ERP-000123&economicOperatorId={operator}"),
+            &writer,
+            None,
+        )
+        .await;
+    assert_eq!(found["items"][0]["id"], answer["items"][0]["id"], "{found}");
+    assert_eq!(found["items"][0]["externalRef"], "ERP-000123");
+    let twice = json!({
+        "items": [
+            { "externalRef": "ERP-1", "passport": example },
+            { "externalRef": "ERP-1", "passport": example },
+        ],
+    });
+    let dup = api
+        .expect(
+            422,
+            M::POST,
+            "/api/v1/passports/batch",
+            &writer,
+            Some(&twice),
+        )
+        .await;
+    assert_eq!(dup["type"], "urn:hallmark:problem:duplicate-external-ref");
+
     // Problems are problems.
     let unknown = "/api/v1/passports/0190f5a8-8c3b-7000-8000-000000000000";
     api.expect(404, M::GET, unknown, &writer, None).await;

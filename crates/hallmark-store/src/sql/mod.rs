@@ -12,6 +12,8 @@
 //! - [`writer`] — the write queue: every audited write is a job on it, and jobs queued
 //!   together commit together, one savepoint each;
 //! - [`passports`] — drafts, publication, lifecycle, reads and listing;
+//! - [`import`] — external references and the import job (draft step + publication in
+//!   one job, reusing [`passports`]' SQL bodies);
 //! - [`audit`] — the audit log and its transparency-log leaves, checkpoints, quarantine;
 //! - [`status`] — status lists: passports' positions and signed list versions;
 //! - [`keys`] — signing-key metadata;
@@ -21,6 +23,7 @@
 mod api_keys;
 mod audit;
 pub(crate) mod db;
+mod import;
 mod keys;
 mod links;
 mod passports;
@@ -39,10 +42,11 @@ use tokio::sync::watch;
 
 use crate::error::Result;
 use crate::model::{
-    ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, DraftRecord, LinkFilter, NewApiKey,
-    NewPassport, NewProductLink, NewStatusListVersion, NewVersion, Page, PassportFilter,
-    PassportRecord, ProductKey, ProductLinkRecord, QuarantineRecord, SigningKeyRecord,
-    SigningKeyStatus, StatusListRecord, StatusPurpose, StatusRef, StoredLeaf, VersionRecord,
+    ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, DraftRecord, ExternalRefState,
+    ImportWrite, ImportWritten, LinkFilter, NewApiKey, NewPassport, NewProductLink,
+    NewStatusListVersion, NewVersion, Page, PassportFilter, PassportRecord, ProductKey,
+    ProductLinkRecord, QuarantineRecord, SigningKeyRecord, SigningKeyStatus, StatusListRecord,
+    StatusPurpose, StatusRef, StoredLeaf, VersionRecord,
 };
 use crate::Store;
 use writer::{OpFuture, Tags, WriteTx};
@@ -199,18 +203,32 @@ impl<B: Backend> Store for SqlStore<B> {
         &self,
         id: &PassportId,
         content: Vec<u8>,
+        submission_sha256: Option<[u8; 32]>,
         audit: AuditEvent,
     ) -> Result<DraftRecord> {
-        passports::update_draft(self, id, content, audit).await
+        passports::update_draft(self, id, content, submission_sha256, audit).await
     }
 
     async fn start_version(
         &self,
         id: &PassportId,
         content: Vec<u8>,
+        submission_sha256: Option<[u8; 32]>,
         audit: AuditEvent,
     ) -> Result<DraftRecord> {
-        passports::start_version(self, id, content, audit).await
+        passports::start_version(self, id, content, submission_sha256, audit).await
+    }
+
+    async fn external_refs(
+        &self,
+        economic_operator_id: &str,
+        refs: &[String],
+    ) -> Result<Vec<ExternalRefState>> {
+        import::external_refs(self, economic_operator_id, refs).await
+    }
+
+    async fn import(&self, write: ImportWrite) -> Result<ImportWritten> {
+        import::import(self, write).await
     }
 
     async fn get_pending(&self, id: &PassportId) -> Result<(PassportRecord, Option<DraftRecord>)> {

@@ -16,7 +16,8 @@ use crate::model::{
 pub(crate) const PASSPORT_COLS: &str = "id, gtin, granularity, lot, serial, sector_id, \
      economic_operator_id, status, status_reason, current_version, created_at, updated_at, \
      published_at";
-pub(crate) const DRAFT_COLS: &str = "passport_id, version, content, created_at, updated_at";
+pub(crate) const DRAFT_COLS: &str =
+    "passport_id, version, content, submission_sha256, created_at, updated_at";
 pub(crate) const VERSION_COLS: &str = "passport_id, version, content, content_sha256, key_id, \
      signed_at, public_di, public_jwt, legitimate_interest_di, legitimate_interest_jwt, \
      authority_di, authority_jwt, created_at";
@@ -99,6 +100,16 @@ pub(crate) fn digest_from_vec(v: Vec<u8>) -> Result<[u8; 32]> {
     })
 }
 
+/// A nullable 32-byte digest column (`passport_drafts.submission_sha256`).
+pub(crate) fn sha256_col(v: Option<Vec<u8>>) -> Result<Option<[u8; 32]>> {
+    v.map(|v| {
+        v.try_into().map_err(|_| {
+            StoreError::Corrupt("a stored submission digest is not 32 bytes".to_owned())
+        })
+    })
+    .transpose()
+}
+
 /// The most checkpoints [`crate::Store::latest_checkpoints`] returns.
 pub(crate) const MAX_CHECKPOINTS: u32 = 1_000;
 
@@ -141,6 +152,7 @@ pub(crate) fn draft_from_row(row: &impl Columns) -> Result<DraftRecord> {
         passport: parse_id(&id)?,
         version: version_u32(row.col("version")?)?,
         content: row.col("content")?,
+        submission_sha256: sha256_col(row.col("submission_sha256")?)?,
         created_at: row.col("created_at")?,
         updated_at: row.col("updated_at")?,
     })

@@ -35,12 +35,15 @@ const TABLES: &[&str] = &[
     "schema_migrations",
     "passport_status_indexes",
     "status_list_versions",
+    "passport_external_refs",
 ];
 
 struct Fixture {
     h: PgHarness,
     published: String,
     archived: String,
+    /// A published passport created by an import, with the external reference `ERP-1`.
+    imported: String,
     draft: String,
 }
 
@@ -60,7 +63,7 @@ async fn fixture() -> Fixture {
     s.put_status_list(common::list_version(StatusPurpose::Suspension, 0, 1, 1))
         .await
         .unwrap();
-    s.start_version(&p.id, b"{\"v\":2}".to_vec(), audit(2, "r"))
+    s.start_version(&p.id, b"{\"v\":2}".to_vec(), None, audit(2, "r"))
         .await
         .unwrap();
     let a = s
@@ -75,6 +78,7 @@ async fn fixture() -> Fixture {
         .create_draft(new_passport("04012345678903", "battery"), audit(6, "c"))
         .await
         .unwrap();
+    let imported = imported(s).await;
     s.insert_api_key(
         NewApiKey {
             prefix: "hm_key1".into(),
@@ -128,6 +132,7 @@ async fn fixture() -> Fixture {
     Fixture {
         published: uuid(&p.id),
         archived: uuid(&a.id),
+        imported,
         draft: uuid(&d.id),
         h,
     }
@@ -464,6 +469,81 @@ async fn attack_insert_versions_out_of_rule() {
         s.get_passport(&id).await.unwrap().status,
         PassportStatus::Published
     );
+}
+
+/// An imported passport: created with the external reference `ERP-1` of `operator-1` and
+/// published (its id, as stored).
+async fn imported(s: &dyn hallmark_store::Store) -> String {
+    use hallmark_store::{ImportDraft, ImportWrite};
+    let new = new_passport("04012345678908", "battery");
+    let write = ImportWrite {
+        draft: ImportDraft::Create {
+            new,
+            external_ref: "ERP-1".to_owned(),
+            audit: audit(30, "c"),
+        },
+        publish: Some((new_version(1, 31), audit(31, "p"))),
+    };
+    s.import(write)
+        .await
+        .unwrap()
+        .id
+        .uuid()
+        .hyphenated()
+        .to_string()
+}
+
+/// External references (issue 18): insert-only, given only with a new passport of the same
+/// operator, unique per operator; the submission digest of a published draft row is as
+/// immutable as its content.
+#[tokio::test]
+async fn attack_external_refs() {
+    let f = fixture().await;
+    let (a, d) = (&f.archived, &f.draft);
+    let x = f.imported.clone();
+    let insert = |id: &str, operator: &str, reference: &str| {
+        format!(
+            "INSERT INTO passport_external_refs VALUES ('{id}', '{operator}', '{reference}', now())"
+        )
+    };
+    attack(
+        &f,
+        false,
+        &[
+            p("UPDATE passport_external_refs SET external_ref = 'forged'"),
+            p(&format!(
+                "UPDATE passport_external_refs SET passport_id = '{d}' WHERE passport_id = '{x}'"
+            )),
+            p("DELETE FROM passport_external_refs"),
+            p("TRUNCATE passport_external_refs"),
+            p(&format!(
+                "{} ON CONFLICT (passport_id) DO UPDATE SET external_ref = 'forged'",
+                insert(&x, "operator-1", "ERP-2")
+            )),
+            // A reference taken, a published or terminal passport, another operator.
+            (Refusal::Any, insert(d, "operator-1", "ERP-1")),
+            t(&insert(&x, "operator-1", "ERP-2")),
+            t(&insert(a, "operator-1", "ERP-3")),
+            t(&insert(d, "operator-2", "ERP-4")),
+            // The digest of a published version's draft row never changes.
+            t(&format!(
+                "UPDATE passport_drafts SET submission_sha256 = '\\x{}' WHERE passport_id = '{x}'",
+                "00".repeat(32)
+            )),
+        ],
+    )
+    .await;
+    // Nor as the owner: the triggers hold for every role.
+    attack(
+        &f,
+        true,
+        &[
+            t("UPDATE passport_external_refs SET external_ref = 'forged'"),
+            t("DELETE FROM passport_external_refs"),
+            t("TRUNCATE passport_external_refs"),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -74,6 +74,8 @@ struct Fixture {
     h: SqliteHarness,
     published: String,
     archived: String,
+    /// A published passport created by an import, with the external reference `ERP-1`.
+    imported: String,
     draft: String,
 }
 
@@ -90,7 +92,7 @@ async fn fixture() -> Fixture {
     s.put_status_list(common::list_version(StatusPurpose::Suspension, 0, 1, 1))
         .await
         .unwrap();
-    s.start_version(&p.id, b"{\"v\":2}".to_vec(), audit(2, "r"))
+    s.start_version(&p.id, b"{\"v\":2}".to_vec(), None, audit(2, "r"))
         .await
         .unwrap();
     let a = s
@@ -100,7 +102,7 @@ async fn fixture() -> Fixture {
     s.publish(&a.id, new_version(1, 4), audit(4, "p"))
         .await
         .unwrap();
-    s.start_version(&a.id, b"{}".to_vec(), audit(5, "r"))
+    s.start_version(&a.id, b"{}".to_vec(), None, audit(5, "r"))
         .await
         .unwrap();
     s.archive(&a.id, None, audit(5, "a")).await.unwrap();
@@ -108,6 +110,7 @@ async fn fixture() -> Fixture {
         .create_draft(new_passport("04012345678903", "battery"), audit(6, "c"))
         .await
         .unwrap();
+    let imported = imported(s).await;
     s.insert_api_key(
         NewApiKey {
             prefix: "hm_key1".into(),
@@ -144,6 +147,7 @@ async fn fixture() -> Fixture {
         removed_link: removed_link.id,
         published: uuid(&p.id),
         archived: uuid(&a.id),
+        imported,
         draft: uuid(&d.id),
         h,
     }
@@ -164,6 +168,7 @@ const TABLES: &[&str] = &[
     "schema_migrations",
     "passport_status_indexes",
     "status_list_versions",
+    "passport_external_refs",
 ];
 
 /// Every table's full contents, for "the data is unchanged" assertions.
@@ -405,11 +410,11 @@ async fn attack_insert_versions_out_of_rule() {
             insert(&f.published, 1), // existing
             insert(&f.published, 0),
             format!(
-                "INSERT INTO passport_drafts VALUES ('{}', 2, x'00', '2025', '2025')",
+                "INSERT INTO passport_drafts (passport_id, version, content, created_at, updated_at) VALUES ('{}', 2, x'00', '2025', '2025')",
                 f.archived
             ),
             format!(
-                "INSERT INTO passport_drafts VALUES ('{}', 5, x'00', '2025', '2025')",
+                "INSERT INTO passport_drafts (passport_id, version, content, created_at, updated_at) VALUES ('{}', 5, x'00', '2025', '2025')",
                 f.published
             ),
         ],
@@ -426,6 +431,64 @@ async fn attack_insert_versions_out_of_rule() {
         s.get_passport(&id).await.unwrap().status,
         PassportStatus::Published
     );
+}
+
+/// An imported passport: created with the external reference `ERP-1` of `operator-1` and
+/// published (its id, as stored).
+async fn imported(s: &dyn hallmark_store::Store) -> String {
+    use hallmark_store::{ImportDraft, ImportWrite};
+    let new = new_passport("04012345678908", "battery");
+    let write = ImportWrite {
+        draft: ImportDraft::Create {
+            new,
+            external_ref: "ERP-1".to_owned(),
+            audit: audit(30, "c"),
+        },
+        publish: Some((new_version(1, 31), audit(31, "p"))),
+    };
+    s.import(write)
+        .await
+        .unwrap()
+        .id
+        .uuid()
+        .hyphenated()
+        .to_string()
+}
+
+/// External references (issue 18), through plain connections: insert-only, given only with
+/// a new passport of the same operator, unique per operator, never replaced.
+#[tokio::test]
+async fn attack_external_refs() {
+    let f = fixture().await;
+    let (a, d) = (&f.archived, &f.draft);
+    let x = f.imported.clone();
+    let insert = |or: &str, id: &str, operator: &str, reference: &str| {
+        format!(
+            "INSERT {or} INTO passport_external_refs VALUES ('{id}', '{operator}', '{reference}', '2025')"
+        )
+    };
+    attack(
+        &f,
+        &[
+            "UPDATE passport_external_refs SET external_ref = 'forged'".to_owned(),
+            format!("UPDATE passport_external_refs SET passport_id = '{d}'"),
+            "DELETE FROM passport_external_refs".to_owned(),
+            insert("OR REPLACE", &x, "operator-1", "ERP-2"),
+            insert("OR REPLACE", d, "operator-1", "ERP-1"),
+            format!(
+                "{} ON CONFLICT DO UPDATE SET external_ref = 'forged'",
+                insert("", &x, "operator-1", "ERP-2")
+            ),
+            insert("", d, "operator-1", "ERP-1"),
+            insert("", &x, "operator-1", "ERP-2"),
+            insert("", a, "operator-1", "ERP-3"),
+            insert("", d, "operator-2", "ERP-4"),
+            format!(
+                "UPDATE passport_drafts SET submission_sha256 = zeroblob(32) WHERE passport_id = '{x}'"
+            ),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -630,7 +693,7 @@ async fn legacy_passport(conn: &mut SqliteConnection, content: &str, then: &[&st
     .execute(&mut *conn)
     .await
     .unwrap();
-    sqlx::query("INSERT INTO passport_drafts VALUES ($1, 1, $2, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')")
+    sqlx::query("INSERT INTO passport_drafts (passport_id, version, content, created_at, updated_at) VALUES ($1, 1, $2, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')")
         .bind(&id)
         .bind(content.as_bytes())
         .execute(&mut *conn)

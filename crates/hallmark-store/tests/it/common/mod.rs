@@ -64,6 +64,7 @@ pub fn new_passport_for(product: ProductKey, sector: &str) -> NewPassport {
         sector_id: sector.to_owned(),
         economic_operator_id: "operator-1".to_owned(),
         content: br#"{"data":{"v":1}}"#.to_vec(),
+        submission_sha256: Some([1; 32]),
     }
 }
 

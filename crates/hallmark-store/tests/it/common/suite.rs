@@ -53,6 +53,8 @@ macro_rules! conformance_tests {
             status_list_versions_append_in_sequence,
             status_change_writes_its_list_versions_atomically,
             concurrent_status_changes_of_one_list_conflict,
+            import_jobs_write_each_item_whole_or_not_at_all,
+            failing_import_jobs_among_concurrent_ones_fail_alone,
         );
     };
     (@cases $new:expr; $($case:ident),* $(,)?) => {
@@ -126,6 +128,7 @@ pub async fn update_draft_while_pending(s: S) {
         .update_draft(
             &p.id,
             b"{\"edited\":true}".to_vec(),
+            None,
             audit(5, "passport.edit"),
         )
         .await
@@ -165,7 +168,9 @@ pub async fn publish_first_version(s: S) {
     assert_eq!(read.signed_at, at(9));
     assert_eq!(s.get_version(&p.id, Some(1)).await.unwrap(), stored);
     assert_eq!(s.get_draft(&p.id).await.unwrap(), None, "no pending draft");
-    let upd = s.update_draft(&p.id, b"{}".to_vec(), audit(11, "e")).await;
+    let upd = s
+        .update_draft(&p.id, b"{}".to_vec(), None, audit(11, "e"))
+        .await;
     assert!(matches!(upd, Err(StoreError::NotFound(_))), "{upd:?}");
 }
 
@@ -173,13 +178,20 @@ pub async fn new_version_of_published_passport(s: S) {
     let id = published(&s, "04012345678901").await;
     let v1 = s.get_version(&id, Some(1)).await.unwrap();
     let d = s
-        .start_version(&id, b"{\"v\":2}".to_vec(), audit(20, "passport.revise"))
+        .start_version(
+            &id,
+            b"{\"v\":2}".to_vec(),
+            None,
+            audit(20, "passport.revise"),
+        )
         .await
         .unwrap();
     assert_eq!(d.version, 2);
-    let twice = s.start_version(&id, b"{}".to_vec(), audit(21, "r")).await;
+    let twice = s
+        .start_version(&id, b"{}".to_vec(), None, audit(21, "r"))
+        .await;
     assert!(matches!(twice, Err(StoreError::Conflict(_))), "{twice:?}");
-    s.update_draft(&id, b"{\"v\":2.1}".to_vec(), audit(22, "e"))
+    s.update_draft(&id, b"{\"v\":2.1}".to_vec(), None, audit(22, "e"))
         .await
         .unwrap();
     // Still published at version 1 while the draft is pending.
@@ -207,7 +219,7 @@ pub async fn new_version_of_published_passport(s: S) {
         .await
         .unwrap();
     let r = s
-        .start_version(&draft.id, b"{}".to_vec(), audit(26, "r"))
+        .start_version(&draft.id, b"{}".to_vec(), None, audit(26, "r"))
         .await;
     assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
 }
@@ -232,7 +244,7 @@ pub async fn publish_refusals(s: S) {
     let again = s.publish(&p.id, new_version(1, 2), audit(2, "p")).await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
     // Suspended: resume first.
-    s.start_version(&p.id, b"{}".to_vec(), audit(3, "r"))
+    s.start_version(&p.id, b"{}".to_vec(), None, audit(3, "r"))
         .await
         .unwrap();
     s.suspend(&p.id, "investigation".into(), audit(4, "s"))
@@ -256,7 +268,7 @@ pub async fn lifecycle_and_terminal_states(s: S) {
         (r.status, r.status_reason),
         (PassportStatus::Published, None)
     );
-    s.start_version(&id, b"{}".to_vec(), audit(4, "v"))
+    s.start_version(&id, b"{}".to_vec(), None, audit(4, "v"))
         .await
         .unwrap();
     let r = s
@@ -278,9 +290,13 @@ pub async fn lifecycle_and_terminal_states(s: S) {
             "{to}: {e:?}"
         );
     }
-    let e = s.update_draft(&id, b"{}".to_vec(), audit(6, "e")).await;
+    let e = s
+        .update_draft(&id, b"{}".to_vec(), None, audit(6, "e"))
+        .await;
     assert!(matches!(e, Err(StoreError::ImmutableViolation(_))), "{e:?}");
-    let e = s.start_version(&id, b"{}".to_vec(), audit(6, "e")).await;
+    let e = s
+        .start_version(&id, b"{}".to_vec(), None, audit(6, "e"))
+        .await;
     assert!(matches!(e, Err(StoreError::ImmutableViolation(_))), "{e:?}");
     let e = s.publish(&id, new_version(2, 6), audit(6, "p")).await;
     assert!(matches!(e, Err(StoreError::ImmutableViolation(_))), "{e:?}");
@@ -743,7 +759,7 @@ pub async fn publish_seq_finds_each_versions_publish_event(s: S) {
         .publish(&p.id, new_version(1, 2), publish(2, 1))
         .await
         .unwrap();
-    s.start_version(&p.id, b"{}".to_vec(), audit(3, "v"))
+    s.start_version(&p.id, b"{}".to_vec(), None, audit(3, "v"))
         .await
         .unwrap();
     s.publish(&p.id, new_version(2, 4), publish(4, 2))
@@ -791,7 +807,7 @@ pub async fn pending_and_publish_answer_as_the_separate_calls(s: S) {
     assert_eq!(s.get_draft(&p.id).await.unwrap(), None);
     // The next version's draft is pending; publishing it is a later event.
     let started = s
-        .start_version(&p.id, b"{\"v\":2}".to_vec(), audit(2, "r"))
+        .start_version(&p.id, b"{\"v\":2}".to_vec(), None, audit(2, "r"))
         .await
         .unwrap();
     let (passport, draft) = s.get_pending(&p.id).await.unwrap();
@@ -823,7 +839,7 @@ pub async fn pending_and_publish_answer_as_the_separate_calls(s: S) {
 
 pub async fn concurrent_publishers_of_one_passport(s: S) {
     let id = published(&s, "04012345678901").await;
-    s.start_version(&id, b"{}".to_vec(), audit(2, "r"))
+    s.start_version(&id, b"{}".to_vec(), None, audit(2, "r"))
         .await
         .unwrap();
     let mut tasks = Vec::new();
@@ -1442,7 +1458,7 @@ pub async fn status_positions_are_unique_and_taken_at_publication(s: S) {
     assert_eq!(s.count_status_indexes(2).await.unwrap(), 0);
     assert_eq!(s.last_status_list().await.unwrap(), Some(1));
     // A passport keeps its position: a later version cannot take another one.
-    s.start_version(&a, b"{}".to_vec(), audit(4, "passport.version"))
+    s.start_version(&a, b"{}".to_vec(), None, audit(4, "passport.version"))
         .await
         .unwrap();
     let len = s.audit_len().await.unwrap();
@@ -1886,4 +1902,229 @@ pub async fn concurrent_status_changes_of_one_list_conflict(s: S) {
             .version,
         2
     );
+}
+
+fn import_create(
+    reference: &str,
+    secs: i64,
+    publish_version: Option<u32>,
+) -> (hallmark_store::ImportWrite, PassportId) {
+    use hallmark_store::{ImportDraft, ImportWrite};
+    let new = new_passport("04012345678901", "battery");
+    let id = new.id;
+    let write = ImportWrite {
+        draft: ImportDraft::Create {
+            new,
+            external_ref: reference.to_owned(),
+            audit: audit(secs, "passport.draft-created"),
+        },
+        publish: publish_version.map(|v| (new_version(v, secs), publish(secs, v))),
+    };
+    (write, id)
+}
+
+fn refs(list: &[&str]) -> Vec<String> {
+    list.iter().map(|r| (*r).to_owned()).collect()
+}
+
+/// The import job (issue 18): create + reference [+ publish], update or start a version
+/// [+ publish], or publish the pending draft — each item all or nothing, its events
+/// included; references unique per operator and read back in one query with the latest
+/// draft row's digest.
+pub async fn import_jobs_write_each_item_whole_or_not_at_all(s: S) {
+    use hallmark_store::{ImportDraft, ImportWrite};
+    // Created and published in one job, with its reference.
+    let (write, a) = import_create("ERP-1", 1, Some(1));
+    let done = s.import(write).await.unwrap();
+    assert_eq!(done.id, a);
+    assert_eq!(done.draft.as_ref().map(|d| d.version), Some(1));
+    let (v, seq) = done.published.unwrap();
+    assert_eq!(v.version, 1);
+    assert_eq!(
+        seq, 2,
+        "draft-created is event 1, passport.published event 2"
+    );
+    let states = s
+        .external_refs("operator-1", &refs(&["ERP-1", "ERP-unknown"]))
+        .await
+        .unwrap();
+    assert_eq!(states.len(), 1);
+    let st = &states[0];
+    assert_eq!((st.external_ref.as_str(), st.passport.id), ("ERP-1", a));
+    assert_eq!(st.passport.status, PassportStatus::Published);
+    assert!(!st.pending);
+    assert_eq!(st.latest_version, 1);
+    assert_eq!(st.submission_sha256, Some([1; 32]));
+    assert_eq!(st.content, None, "content only when no digest is stored");
+    // Another operator's namespace is separate.
+    assert!(s
+        .external_refs("operator-2", &refs(&["ERP-1"]))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The same reference again: refused, nothing of the item written.
+    let len = s.audit_len().await.unwrap();
+    let (write, b) = import_create("ERP-1", 2, None);
+    let e = s.import(write).await;
+    assert!(matches!(e, Err(StoreError::Conflict(_))), "{e:?}");
+    assert!(matches!(
+        s.get_passport(&b).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(s.audit_len().await.unwrap(), len);
+    // A publication that fails (wrong version) takes the passport, draft and reference
+    // with it.
+    let (write, c) = import_create("ERP-2", 3, Some(2));
+    let e = s.import(write).await;
+    assert!(matches!(e, Err(StoreError::Conflict(_))), "{e:?}");
+    assert!(matches!(
+        s.get_passport(&c).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(s
+        .external_refs("operator-1", &refs(&["ERP-2"]))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(s.audit_len().await.unwrap(), len);
+    // An empty or over-long reference is refused too.
+    for bad in [String::new(), "r".repeat(257)] {
+        let (write, _) = import_create(&bad, 3, None);
+        assert!(s.import(write).await.is_err(), "{} characters", bad.len());
+    }
+    assert_eq!(s.audit_len().await.unwrap(), len);
+
+    // A draft with a reference, then edited: the digest moves with the content.
+    let (write, d) = import_create("ERP-2", 4, None);
+    assert!(s.import(write).await.unwrap().published.is_none());
+    let edit = ImportWrite {
+        draft: ImportDraft::Update {
+            id: d,
+            content: b"{\"v\":1.1}".to_vec(),
+            submission_sha256: [2; 32],
+            audit: audit(5, "passport.draft-updated"),
+        },
+        publish: None,
+    };
+    assert_eq!(s.import(edit).await.unwrap().draft.unwrap().version, 1);
+    let st = s
+        .external_refs("operator-1", &refs(&["ERP-2"]))
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(st.pending);
+    assert_eq!(
+        (st.latest_version, st.submission_sha256),
+        (1, Some([2; 32]))
+    );
+    // Publishing the pending draft as it stands needs a publication.
+    let nothing = ImportWrite {
+        draft: ImportDraft::Pending { id: d },
+        publish: None,
+    };
+    assert!(matches!(
+        s.import(nothing).await,
+        Err(StoreError::Constraint(_))
+    ));
+    let publish_pending = ImportWrite {
+        draft: ImportDraft::Pending { id: d },
+        publish: Some((new_version(1, 6), publish(6, 1))),
+    };
+    let done = s.import(publish_pending).await.unwrap();
+    assert!(done.draft.is_none());
+    assert_eq!(done.published.unwrap().0.version, 1);
+
+    // A new version started and published in one job.
+    let next = ImportWrite {
+        draft: ImportDraft::StartVersion {
+            id: a,
+            content: b"{\"v\":2}".to_vec(),
+            submission_sha256: [3; 32],
+            audit: audit(7, "passport.version-started"),
+        },
+        publish: Some((new_version(2, 7), publish(7, 2))),
+    };
+    let done = s.import(next).await.unwrap();
+    assert_eq!(done.draft.unwrap().version, 2);
+    assert_eq!(done.published.unwrap().0.version, 2);
+    let mut states = s
+        .external_refs("operator-1", &refs(&["ERP-1", "ERP-2"]))
+        .await
+        .unwrap();
+    states.sort_by(|x, y| x.external_ref.cmp(&y.external_ref));
+    assert_eq!(states[0].passport.current_version, 2);
+    assert_eq!(
+        (states[0].pending, states[0].latest_version),
+        (false, 2),
+        "the published version's draft row is the latest"
+    );
+    assert_eq!(states[0].submission_sha256, Some([3; 32]));
+    assert_eq!(states[1].passport.status, PassportStatus::Published);
+    assert_eq!(states[1].submission_sha256, Some([2; 32]));
+    // The single-passport writes store the digest they are given (or none).
+    s.start_version(&d, b"{\"v\":3}".to_vec(), None, audit(8, "r"))
+        .await
+        .unwrap();
+    let st = s
+        .external_refs("operator-1", &refs(&["ERP-2"]))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!((st.pending, st.latest_version), (true, 2));
+    assert_eq!(st.submission_sha256, None);
+    assert_eq!(st.content.as_deref(), Some(&b"{\"v\":3}"[..]));
+
+    // Gapless, and the log recomputes from the events.
+    let all = s.list_audit(1, 1000).await.unwrap();
+    assert!(all.iter().enumerate().all(|(i, e)| e.seq == i as u64 + 1));
+    let check = hallmark_store::logcheck::check_log(&*s, None)
+        .await
+        .unwrap();
+    assert_eq!(check.divergence, None);
+    assert_eq!(check.leaves, all.len() as u64);
+}
+
+/// Import jobs queued together commit together; the ones refused (a reference given twice)
+/// leave nothing and the others' sequence numbers stay gapless.
+pub async fn failing_import_jobs_among_concurrent_ones_fail_alone(s: S) {
+    let mut tasks = Vec::new();
+    for i in 0..48u32 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            // Items 3k and 3k+1 share a reference: exactly one of each pair lands.
+            let reference = format!("REF-{}", i - i % 3 + u32::from(i % 3 == 2));
+            let (write, id) = import_create(&reference, i.into(), Some(1));
+            (reference, id, s.import(write).await)
+        }));
+    }
+    let mut landed = std::collections::BTreeMap::new();
+    let mut refused = 0;
+    for t in tasks {
+        let (reference, id, result) = t.await.unwrap();
+        match result {
+            Ok(done) => {
+                assert_eq!(done.id, id);
+                assert!(landed.insert(reference, id).is_none(), "a reference twice");
+            }
+            Err(StoreError::Conflict(_)) => {
+                refused += 1;
+                assert!(matches!(
+                    s.get_passport(&id).await,
+                    Err(StoreError::NotFound(_))
+                ));
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!((landed.len(), refused), (32, 16));
+    let names: Vec<String> = landed.keys().cloned().collect();
+    let states = s.external_refs("operator-1", &names).await.unwrap();
+    assert_eq!(states.len(), 32);
+    for st in states {
+        assert_eq!(landed[&st.external_ref], st.passport.id);
+    }
+    let all = s.list_audit(1, 1000).await.unwrap();
+    assert_eq!(all.len(), 64, "two events per landed item");
+    assert!(all.iter().enumerate().all(|(i, e)| e.seq == i as u64 + 1));
 }
