@@ -293,7 +293,6 @@ impl AdminClient {
 
     /// As [`send`](Self::send), retried whatever the method: only for requests that are
     /// idempotent (e.g. the import batch, idempotent by `externalRef`).
-    #[allow(dead_code)] // the importer's (issue 18, WP5): the batch POST
     pub async fn retrying(
         &self,
         method: Method,

@@ -8,8 +8,11 @@
 //! - `state` — the resume state `<input>.hallmark-import`.
 //! - `pipeline` — rows → batches → a [`pipeline::BatchSender`], progress, Ctrl-C, resume.
 //!
-//! Sending to a node is not wired yet (the HTTP client lands separately): `import FILE`
-//! works with `--dry-run --offline` (local checks only).
+//! `import FILE` sends its batches to the node's `POST /api/v1/passports/batch` through the
+//! control plane's [`crate::client::AdminClient`] (its credentials, retries and exit
+//! codes: [`NodeSender`]), and when it has gone through the file, `POST
+//! /api/v1/imports/{id}/finish` records the import (file name, size, SHA-256, counts) in the
+//! node's audit trail. `--dry-run --offline` checks locally, without a node.
 
 pub mod pipeline;
 pub mod readers;
@@ -41,6 +44,8 @@ pub struct ImportArgs {
     command: Option<ImportCommand>,
     #[command(flatten)]
     file: FileArgs,
+    #[command(flatten)]
+    node: crate::client::GlobalOpts,
 }
 
 #[derive(Subcommand)]
@@ -122,7 +127,7 @@ struct FileArgs {
 pub fn run(args: &ImportArgs) -> ExitCode {
     match &args.command {
         Some(ImportCommand::Template(t)) => run_template(t),
-        None => run_file(&args.file),
+        None => run_file(&args.file, &args.node),
     }
 }
 
@@ -192,7 +197,7 @@ fn run_template(args: &TemplateArgs) -> ExitCode {
     }
 }
 
-fn run_file(args: &FileArgs) -> ExitCode {
+fn run_file(args: &FileArgs, node: &crate::client::GlobalOpts) -> ExitCode {
     let Some(path) = &args.file else {
         return usage("give a file to import, or `import template SECTOR` (see --help)");
     };
@@ -230,14 +235,111 @@ fn run_file(args: &FileArgs) -> ExitCode {
     };
     if args.offline {
         // A local check writes nothing anywhere, so it has nothing to resume.
-        return run_pipeline(args, input, Arc::new(pipeline::OfflineCheck), false);
+        return run_pipeline(args, input, Arc::new(pipeline::OfflineCheck), false, None);
     }
-    // The node's batch client plugs in here (the lead wires it):
-    // `run_pipeline(args, input, Arc::new(client), !args.no_resume)`.
-    usage(
-        "sending to a node is not wired into this build yet; check the file locally with \
-         --dry-run --offline",
-    )
+    let client = match crate::client::AdminClient::from_env(node) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hallmark import: {e}");
+            return ExitCode::from(e.exit().code());
+        }
+    };
+    let sender = Arc::new(NodeSender { client });
+    run_pipeline(args, input, sender.clone(), !args.no_resume, Some(sender))
+}
+
+/// The node's batch route, through the control plane's client: retried on connect errors,
+/// 429 and 503 (an import batch is idempotent by its externalRefs); any refusal of the
+/// whole batch ends the import with the client's exit code (4 auth, 3 content, 6 server …).
+pub struct NodeSender {
+    client: crate::client::AdminClient,
+}
+
+impl pipeline::BatchSender for NodeSender {
+    fn send(
+        &self,
+        batch: serde_json::Value,
+    ) -> impl std::future::Future<Output = Result<serde_json::Value, pipeline::SendError>> + Send
+    {
+        async move {
+            let answer = self
+                .client
+                .retrying(
+                    crate::client::Method::POST,
+                    "/api/v1/passports/batch",
+                    Some(&batch),
+                )
+                .await
+                .and_then(crate::client::Answer::ok)
+                .map_err(send_error)?;
+            answer.json::<serde_json::Value>().map_err(send_error)
+        }
+    }
+}
+
+impl NodeSender {
+    /// `POST /api/v1/imports/{id}/finish`: one `import.completed` audit event with the
+    /// file's name, size and SHA-256 and the counts (the node's own, else these).
+    async fn finish(
+        &self,
+        import_id: &str,
+        path: &Path,
+        counts: &report::Counts,
+        interrupted: bool,
+    ) -> Result<(), String> {
+        let (bytes, sha256) = file_digest(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "-".to_owned());
+        let rows = counts.created
+            + counts.updated
+            + counts.published
+            + counts.unchanged
+            + counts.failed
+            + counts.invalid
+            + counts.valid;
+        let body = serde_json::json!({
+            "fileName": file_name,
+            "bytes": bytes,
+            "sha256": sha256,
+            "rows": rows,
+            "interrupted": interrupted,
+            "counts": {
+                "created": counts.created,
+                "updated": counts.updated,
+                "published": counts.published,
+                "unchanged": counts.unchanged,
+                "failed": counts.failed + counts.invalid,
+            },
+        });
+        self.client
+            .retrying(
+                crate::client::Method::POST,
+                &format!("/api/v1/imports/{import_id}/finish"),
+                Some(&body),
+            )
+            .await
+            .and_then(crate::client::Answer::ok)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn send_error(e: crate::client::CliError) -> pipeline::SendError {
+    pipeline::SendError {
+        exit: e.exit().code(),
+        message: e.to_string(),
+    }
+}
+
+/// The input's size and SHA-256 (lowercase hex), read again once the import is done.
+fn file_digest(path: &Path) -> std::io::Result<(u64, String)> {
+    use sha2::Digest;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = sha2::Sha256::new();
+    let bytes = std::io::copy(&mut file, &mut hasher)?;
+    Ok((bytes, hex::encode(hasher.finalize())))
 }
 
 /// Runs the pipeline over `input` with `sender`: the report beside the input, the state file
@@ -247,7 +349,9 @@ fn run_pipeline<S: pipeline::BatchSender>(
     input: pipeline::Input,
     sender: Arc<S>,
     resume: bool,
+    node: Option<Arc<NodeSender>>,
 ) -> ExitCode {
+    let path = input.path.clone();
     let outputs = pipeline::Outputs {
         report: report::report_path(&input.path),
         state: resume.then(|| state::state_path(&input.path)),
@@ -274,7 +378,22 @@ fn run_pipeline<S: pipeline::BatchSender>(
     let stop = Stop::default();
     let result = rt.block_on(async {
         watch_signals(stop.clone());
-        pipeline::run(sender, input, &outputs, &options, stop, progress).await
+        let result = pipeline::run(sender, input, &outputs, &options, stop, progress).await;
+        // The import's audit event: once the file has been gone through (or the run was
+        // interrupted), not for a dry run. The passports are in either way; a failure here
+        // is reported, and the import's exit code stands.
+        if let (Some(node), Ok(summary)) = (&node, &result) {
+            if !options.dry_run {
+                let interrupted = matches!(summary.outcome, Outcome::Interrupted);
+                if let Err(e) = node
+                    .finish(&summary.import_id, &path, &summary.counts, interrupted)
+                    .await
+                {
+                    eprintln!("hallmark import: the import's audit event was not recorded: {e}");
+                }
+            }
+        }
+        result
     });
     finish(result, &outputs.report)
 }

@@ -102,6 +102,8 @@ pub struct Summary {
     pub skipped: u64,
     /// The highest row such that every row up to it is finished.
     pub high_water: u64,
+    /// The import's id (a resumed import keeps the first run's).
+    pub import_id: String,
 }
 
 /// Why a run failed.
@@ -557,6 +559,7 @@ pub async fn run<S: BatchSender>(
         counts,
         skipped,
         high_water: ledger.high_water,
+        import_id: import_id.clone(),
     })
 }
 

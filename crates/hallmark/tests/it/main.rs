@@ -5,6 +5,7 @@
 
 mod cli_hsm;
 mod cli_import;
+mod cli_import_node;
 mod cli_keys;
 mod cli_labels;
 mod cli_log;
