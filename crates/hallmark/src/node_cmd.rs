@@ -242,6 +242,10 @@ pub fn demo_plugins() -> Result<PluginGate, PluginLoadError> {
 
 /// The demo's example battery passport submissions (an EV, an industrial and an LMT
 /// battery).
+/// The demo passports' external references, in [`DEMO_PASSPORTS`] order: those of the
+/// import template's example rows (`hallmark import template battery --example`).
+pub const DEMO_REFS: [&str; 3] = ["demo-ev", "demo-industrial", "demo-lmt"];
+
 pub fn demo_drafts() -> Result<Vec<Value>, DemoError> {
     DEMO_PASSPORTS
         .iter()
@@ -302,30 +306,6 @@ impl Admin {
                 status,
                 problem,
             }),
-        }
-    }
-
-    /// Creates the passport and answers its id — or, when an earlier run that was
-    /// interrupted already created the passport of this product (a product has one live
-    /// passport: 409 `identifier-in-use` names it), that passport's id.
-    async fn create_or_find(&self, draft: &Value) -> Result<String, DemoError> {
-        let (status, v) = self
-            .send(reqwest::Method::POST, "/passports", Some(draft))
-            .await?;
-        let id = if status.is_success() {
-            &v["id"]
-        } else if v["type"] == "urn:hallmark:problem:identifier-in-use" {
-            &v["existing_passport"]
-        } else {
-            return Err(DemoError::Refused {
-                path: "/passports".to_string(),
-                status,
-                problem: v,
-            });
-        };
-        match id.as_str() {
-            Some(id) => Ok(id.to_string()),
-            None => Err(DemoError::NoPassportId(v)),
         }
     }
 }
@@ -421,31 +401,67 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, DemoError> {
         client: reqwest::Client::new(),
         base: format!("http://{}/api/v1", running.admin_addr),
     };
-    // Re-running reuses the directory: each product's passport is found, not created twice.
+    // The demo's passports go in through the import door with the references the import
+    // template's example rows carry (demo-ev, demo-industrial, demo-lmt), so that
+    // `hallmark import` of that example on this node finds them all unchanged. Re-running
+    // reuses the directory: each product's passport is found (unchanged), not created twice.
     let mut ids = Vec::new();
     let mut identifiers = std::collections::BTreeMap::new();
-    for draft in demo_drafts()? {
-        let id = api.create_or_find(&draft).await?;
+    let drafts = demo_drafts()?;
+    let mut items = Vec::new();
+    for (draft, external_ref) in drafts.iter().zip(DEMO_REFS) {
+        // The demo's data is meant to be plausible: any finding of the battery plugin, even
+        // a warning, is a defect in it.
+        let report = api
+            .call(reqwest::Method::POST, "/passports/validate", Some(draft))
+            .await?;
+        let findings = &report["plugin"]["findings"];
+        if report["valid"] != true || findings.as_array().is_none_or(|f| !f.is_empty()) {
+            return Err(DemoError::Findings {
+                product: draft["uniqueProductIdentifier"].clone(),
+                findings: report,
+            });
+        }
+        items.push(serde_json::json!({ "externalRef": external_ref, "passport": draft }));
+    }
+    let answer = api
+        .call(
+            reqwest::Method::POST,
+            "/passports/batch",
+            Some(&serde_json::json!({ "publish": true, "items": items })),
+        )
+        .await?;
+    for (i, draft) in drafts.iter().enumerate() {
+        let item = &answer["items"][i];
+        let id = match item["result"].as_str() {
+            Some("created" | "updated" | "published" | "unchanged") => &item["id"],
+            // A directory from before the demo used references: its passport is found by
+            // its product identifier.
+            _ if item["problem"]["type"] == "urn:hallmark:problem:identifier-in-use" => {
+                &item["problem"]["existing_passport"]
+            }
+            _ => {
+                return Err(DemoError::Refused {
+                    path: "/passports/batch".to_string(),
+                    status: reqwest::StatusCode::OK,
+                    problem: item.clone(),
+                })
+            }
+        };
+        let id = id
+            .as_str()
+            .ok_or_else(|| DemoError::NoPassportId(item.clone()))?
+            .to_string();
         let state = api
             .call(reqwest::Method::GET, &format!("/passports/{id}"), None)
             .await?;
         if state["status"] == "draft" {
-            let published = api
-                .call(
-                    reqwest::Method::POST,
-                    &format!("/passports/{id}/publish"),
-                    None,
-                )
-                .await?;
-            // The demo's data is meant to be plausible: any finding of the battery plugin,
-            // even a warning, is a defect in it.
-            let findings = &published["plugin"]["findings"];
-            if findings.as_array().is_none_or(|f| !f.is_empty()) {
-                return Err(DemoError::Findings {
-                    product: draft["uniqueProductIdentifier"].clone(),
-                    findings: findings.clone(),
-                });
-            }
+            api.call(
+                reqwest::Method::POST,
+                &format!("/passports/{id}/publish"),
+                None,
+            )
+            .await?;
         }
         identifiers.insert(id.clone(), draft["uniqueProductIdentifier"].clone());
         ids.push(id);

@@ -256,24 +256,21 @@ pub struct NodeSender {
 }
 
 impl pipeline::BatchSender for NodeSender {
-    fn send(
+    async fn send(
         &self,
         batch: serde_json::Value,
-    ) -> impl std::future::Future<Output = Result<serde_json::Value, pipeline::SendError>> + Send
-    {
-        async move {
-            let answer = self
-                .client
-                .retrying(
-                    crate::client::Method::POST,
-                    "/api/v1/passports/batch",
-                    Some(&batch),
-                )
-                .await
-                .and_then(crate::client::Answer::ok)
-                .map_err(send_error)?;
-            answer.json::<serde_json::Value>().map_err(send_error)
-        }
+    ) -> Result<serde_json::Value, pipeline::SendError> {
+        let answer = self
+            .client
+            .retrying(
+                crate::client::Method::POST,
+                "/api/v1/passports/batch",
+                Some(&batch),
+            )
+            .await
+            .and_then(crate::client::Answer::ok)
+            .map_err(send_error)?;
+        answer.json::<serde_json::Value>().map_err(send_error)
     }
 }
 
