@@ -259,7 +259,8 @@ fn usage_errors_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("use one form"), "{err}");
 
-    // Sending to a node is not wired yet: said plainly, nothing written.
+    // No node named (no admin URL in the environment or a profile): said plainly, nothing
+    // written.
     std::fs::write(
         dir.path().join("ok.csv"),
         "externalRef,granularity\na,item\n",
@@ -267,7 +268,7 @@ fn usage_errors_exit_2() {
     .unwrap();
     let (code, _, err) = import(dir.path(), &["ok.csv"]);
     assert_eq!(code, 2);
-    assert!(err.contains("--dry-run --offline"), "{err}");
+    assert!(err.contains("HALLMARK_ADMIN_URL"), "{err}");
     assert!(!dir.path().join("ok.csv.report.csv").exists());
 
     let (code, _, _) = import(dir.path(), &["template", "nosuch"]);
