@@ -100,10 +100,22 @@ enum PassportCommand {
         #[arg(long)]
         reason: String,
     },
-    /// Show a passport: its record, pending draft and current version.
+    /// Show a passport: its record, pending draft and current version — by id, or by the
+    /// economic operator's own reference (`--external-ref R --operator EORI`, as given at
+    /// import).
     Get {
         /// The passport id.
-        id: String,
+        #[arg(
+            required_unless_present = "external_ref",
+            conflicts_with = "external_ref"
+        )]
+        id: Option<String>,
+        /// The passport's external reference (see `hallmark import`).
+        #[arg(long, value_name = "REF", requires = "operator")]
+        external_ref: Option<String>,
+        /// The economic operator the reference belongs to (e.g. urn:eori:DE123456789012345).
+        #[arg(long, value_name = "ID", requires = "external_ref")]
+        operator: Option<String>,
     },
     /// List passports, oldest first (by id; one page unless --all).
     List {
@@ -226,8 +238,21 @@ async fn execute(args: &PassportArgs) -> Result<Exit, CliError> {
         PassportCommand::Deactivate { id, reason } => {
             status_change(c, id, "deactivate", Some(reason), json).await
         }
-        PassportCommand::Get { id } => {
-            let a = c.send(Method::GET, &passport_path(id), None).await?.ok()?;
+        PassportCommand::Get {
+            id,
+            external_ref,
+            operator,
+        } => {
+            let id = match (id, external_ref, operator) {
+                (Some(id), _, _) => id.clone(),
+                (None, Some(r), Some(op)) => by_external_ref(c, r, op).await?,
+                _ => {
+                    return Err(CliError::Usage(
+                        "give a passport id, or --external-ref with --operator".into(),
+                    ))
+                }
+            };
+            let a = c.send(Method::GET, &passport_path(&id), None).await?.ok()?;
             show(&a, json, detail_block)
         }
         PassportCommand::List {
@@ -391,6 +416,34 @@ fn print_raw(a: &Answer) {
 }
 
 /// Prints the answer: as received with --json, else through `human`.
+/// The id of the passport an operator's external reference names (`GET
+/// /api/v1/passports?externalRef=…&economicOperatorId=…`); none is a 404 (exit 5).
+async fn by_external_ref(c: &AdminClient, r: &str, operator: &str) -> Result<String, CliError> {
+    let path = format!(
+        "/api/v1/passports?externalRef={}&economicOperatorId={}",
+        escape(r),
+        escape(operator)
+    );
+    let a = c.send(Method::GET, &path, None).await?.ok()?;
+    let page = object(&a)?;
+    match page["items"].as_array().and_then(|i| i.first()) {
+        Some(item) => item["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| CliError::Unexpected {
+                url: a.url.clone(),
+                detail: "a passport without an id".into(),
+            }),
+        None => Err(CliError::Refused {
+            url: a.url.clone(),
+            status: 404,
+            slug: Some("not-found".into()),
+            summary: format!("no passport has the external reference {r:?} of {operator}"),
+            body: Default::default(),
+        }),
+    }
+}
+
 fn show(a: &Answer, json: bool, human: fn(&Value) -> String) -> Result<Exit, CliError> {
     let v = object(a)?;
     if json {

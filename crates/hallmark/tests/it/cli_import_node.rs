@@ -4,7 +4,8 @@
 //! rows change nothing but the import's own audit event; a changed row becomes version 2;
 //! a file with bad rows reports each (row, column, JSON Pointer) and writes nothing for them
 //! while its good row lands; an import killed after its first acknowledged batch, run again,
-//! completes without duplicates. SQLite and PostgreSQL.
+//! completes without duplicates; `passport get --external-ref` finds an imported passport.
+//! SQLite and PostgreSQL.
 
 use hallmark_core::verify::verify;
 use hallmark_store::{PassportFilter, Store};
@@ -170,6 +171,49 @@ async fn demo_files_publish_rerun_change_and_bad_rows(backend: Backend, first: &
     }
     assert_eq!(passports(s.as_ref()).await, 3);
     assert_eq!(last_action(s.as_ref()).await, "import.completed");
+    // The control plane finds a passport by the reference it was imported under.
+    let ev = lines.iter().find(|l| l.external_ref == "demo-ev").unwrap();
+    let operator = "urn:eori:DE123456789012345";
+    let mut get = command(
+        &n,
+        &key,
+        dir,
+        &[
+            "passport",
+            "get",
+            "--external-ref",
+            "demo-ev",
+            "--operator",
+            operator,
+            "--json",
+        ],
+    );
+    let out = tokio::task::spawn_blocking(move || get.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["id"], ev.id.as_str(), "{got:#}");
+    let (code, err) = hallmark(
+        &n,
+        &key,
+        dir,
+        &[
+            "passport",
+            "get",
+            "--external-ref",
+            "nosuch",
+            "--operator",
+            operator,
+        ],
+    )
+    .await;
+    assert_eq!(code, 5, "{err}");
     assert!(
         !PathBuf::from(format!("{first_path}.hallmark-import")).exists(),
         "the resume state is gone once the import is done"
