@@ -153,12 +153,9 @@ pub trait Store: Send + Sync {
     /// since status lists; passports published before have none).
     async fn status_index(&self, id: &PassportId) -> Result<Option<StatusRef>, StoreError>;
 
-    /// How many passports hold a position in list `list` (its fill: past a threshold the
-    /// node draws new positions in the next list).
-    async fn count_status_indexes(&self, list: u32) -> Result<u64, StoreError>;
-
-    /// The positions taken in list `list`, in no particular order (the node's position
-    /// allocator loads them once per open list and keeps them in memory).
+    /// The positions taken in list `list`, in no particular order (its fill: past a threshold
+    /// the node draws new positions in the next list; the node's position allocator loads
+    /// them once per open list and keeps them in memory).
     async fn status_positions(&self, list: u32) -> Result<Vec<u32>, StoreError>;
 
     /// The highest list number in use (by a position or a stored list version), if any.

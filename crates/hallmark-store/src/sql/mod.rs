@@ -259,10 +259,6 @@ impl<B: Backend> Store for SqlStore<B> {
         status::status_index(self, id).await
     }
 
-    async fn count_status_indexes(&self, list: u32) -> Result<u64> {
-        status::count_status_indexes(self, list).await
-    }
-
     async fn status_positions(&self, list: u32) -> Result<Vec<u32>> {
         status::status_positions(self, list).await
     }

@@ -214,15 +214,6 @@ pub(super) async fn status_index<B: Backend>(
         .transpose()
 }
 
-pub(super) async fn count_status_indexes<B: Backend>(s: &SqlStore<B>, list: u32) -> Result<u64> {
-    let n: i64 = query("SELECT count(*) AS n FROM passport_status_indexes WHERE list = $1")
-        .bind(list_i32(list)?)
-        .fetch_one(&s.pool)
-        .await?
-        .col("n")?;
-    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("count {n}")))
-}
-
 pub(super) async fn status_positions<B: Backend>(s: &SqlStore<B>, list: u32) -> Result<Vec<u32>> {
     let rows = query("SELECT position FROM passport_status_indexes WHERE list = $1")
         .bind(list_i32(list)?)

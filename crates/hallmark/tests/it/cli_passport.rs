@@ -120,6 +120,19 @@ impl Cli {
     }
 }
 
+/// The `id` of each JSON Lines object (`list --all --json`).
+fn line_ids(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
 /// A minted key's text (without `Bearer `).
 async fn key(node: &Node, scope: &str) -> String {
     node.key(scope).await.1
@@ -309,16 +322,7 @@ async fn publish_get_list(backend: Backend) {
         .run(&["passport", "list", "--limit", "1", "--all", "--json"])
         .await
         .code(0);
-    let listed: Vec<String> = out
-        .stdout
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let listed = line_ids(&out.stdout);
     assert_eq!(listed, ids, "oldest first, every page");
     // One page of one, in text: the rest is pointed to.
     let out = cli.run(&["passport", "list", "--limit", "1"]).await.code(0);
@@ -696,16 +700,7 @@ async fn a_kept_alive_connection_the_node_closed_is_replaced() {
         .run(&["passport", "list", "--all", "--json"])
         .await
         .code(0);
-    let ids: Vec<String> = out
-        .stdout
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let ids = line_ids(&out.stdout);
     assert_eq!(
         ids,
         [

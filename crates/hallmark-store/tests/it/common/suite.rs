@@ -1453,9 +1453,9 @@ pub async fn status_positions_are_unique_and_taken_at_publication(s: S) {
         .await
         .unwrap();
     let c = published_at(&s, "04012345678903", 0, 131_071).await;
-    assert_eq!(s.count_status_indexes(0).await.unwrap(), 2);
-    assert_eq!(s.count_status_indexes(1).await.unwrap(), 1);
-    assert_eq!(s.count_status_indexes(2).await.unwrap(), 0);
+    assert_eq!(s.status_positions(0).await.unwrap().len(), 2);
+    assert_eq!(s.status_positions(1).await.unwrap().len(), 1);
+    assert_eq!(s.status_positions(2).await.unwrap().len(), 0);
     assert_eq!(s.last_status_list().await.unwrap(), Some(1));
     // A passport keeps its position: a later version cannot take another one.
     s.start_version(&a, b"{}".to_vec(), None, audit(4, "passport.version"))
