@@ -16,7 +16,7 @@ use std::sync::Mutex;
 static INPUT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 static OUTPUT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
-const DESCRIBE: &str = "{\"abi\":1,\"name\":\"hallmark-battery\",\"version\":\"0.2.0\",\"sectors\":[{\"id\":\"battery\",\"schemaVersions\":[\"1.2.0\"]}]}";
+const DESCRIBE: &str = "{\"abi\":1,\"name\":\"hallmark-battery\",\"version\":\"0.2.1\",\"sectors\":[{\"id\":\"battery\",\"schemaVersions\":[\"1.2.0\"]}]}";
 
 fn lock(m: &'static Mutex<Vec<u8>>) -> std::sync::MutexGuard<'static, Vec<u8>> {
     match m.lock() {
@@ -214,7 +214,21 @@ impl<'a> Parser<'a> {
             return None;
         }
         self.i += 1;
-        let mut out: Vec<u8> = Vec::new();
+        // Fast path: no escape before the closing quote.
+        let start = self.i;
+        let mut j = start;
+        while j < self.b.len() {
+            match self.b[j] {
+                b'"' => {
+                    self.i = j + 1;
+                    return std::str::from_utf8(&self.b[start..j]).ok().map(String::from);
+                }
+                b'\\' => break,
+                _ => j += 1,
+            }
+        }
+        let mut out: Vec<u8> = self.b[start..j].to_vec();
+        self.i = j;
         loop {
             let c = *self.b.get(self.i)?;
             self.i += 1;
@@ -315,18 +329,22 @@ fn num(v: f64) -> String {
 /// Every value at `pattern`, a JSON pointer in which `*` stands for each index of an array,
 /// with its concrete pointer.
 fn each<'a>(data: &'a Json, pattern: &str) -> Vec<(String, &'a Json)> {
-    fn walk<'a>(v: &'a Json, parts: &[&str], at: String, out: &mut Vec<(String, &'a Json)>) {
+    fn walk<'a>(v: &'a Json, parts: &[&str], at: &mut String, out: &mut Vec<(String, &'a Json)>) {
         let (first, rest) = match parts.split_first() {
             Some(x) => x,
             None => {
-                out.push((at, v));
+                out.push((at.clone(), v));
                 return;
             }
         };
+        let len = at.len();
         let next = match (first, v) {
             (&"*", _) => {
                 for (i, item) in v.arr().iter().enumerate() {
-                    walk(item, rest, format!("{}/{}", at, i), out);
+                    at.push('/');
+                    push_index(at, i);
+                    walk(item, rest, at, out);
+                    at.truncate(len);
                 }
                 return;
             }
@@ -334,42 +352,95 @@ fn each<'a>(data: &'a Json, pattern: &str) -> Vec<(String, &'a Json)> {
             (key, _) => v.get(key),
         };
         if let Some(next) = next {
-            walk(next, rest, format!("{}/{}", at, first), out);
+            at.push('/');
+            at.push_str(first);
+            walk(next, rest, at, out);
+            at.truncate(len);
         }
     }
     let parts: Vec<&str> = pattern.split('/').skip(1).collect();
     let mut out = Vec::new();
-    walk(data, &parts, String::new(), &mut out);
+    walk(data, &parts, &mut String::with_capacity(96), &mut out);
     out
+}
+
+/// The value at a concrete pointer (no `*`), found the way [`each`] finds it, without
+/// spelling out pointers.
+fn at<'a>(data: &'a Json, pointer: &str) -> Option<&'a Json> {
+    if pointer.contains('*') {
+        return each(data, pointer).into_iter().next().map(|(_, v)| v);
+    }
+    let mut v = data;
+    for part in pointer.split('/').skip(1) {
+        v = match v {
+            Json::Arr(items) => items.get(part.parse::<usize>().ok()?)?,
+            _ => v.get(part)?,
+        };
+    }
+    Some(v)
+}
+
+fn push_index(s: &mut String, i: usize) {
+    let mut buf = [0u8; 20];
+    let mut n = i;
+    let mut k = buf.len();
+    loop {
+        k -= 1;
+        buf[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &b in &buf[k..] {
+        s.push(b as char);
+    }
 }
 
 /// The number at a concrete pointer, if there is one.
 fn number_at(data: &Json, pointer: &str) -> Option<f64> {
-    each(data, pointer).first().and_then(|(_, v)| v.num())
+    at(data, pointer).and_then(Json::num)
 }
 
-/// Every member of every object under `v`, depth first, with its pointer.
-fn members<'a>(v: &'a Json, at: &str, out: &mut Vec<(String, &'a str, &'a Json)>) {
+/// Calls `visit` with every member of every object under `v`, depth first (a member before
+/// its own members), with its pointer.
+fn members<'a>(v: &'a Json, at: &mut String, visit: &mut dyn FnMut(&str, &'a str, &'a Json)) {
+    let len = at.len();
     match v {
         Json::Obj(ms) => {
             for (k, x) in ms {
-                let p = format!("{}/{}", at, escape(k));
-                out.push((p.clone(), k.as_str(), x));
-                members(x, &p, out);
+                at.push('/');
+                escape_into(at, k);
+                visit(at, k.as_str(), x);
+                members(x, at, visit);
+                at.truncate(len);
             }
         }
         Json::Arr(items) => {
             for (i, x) in items.iter().enumerate() {
-                members(x, &format!("{}/{}", at, i), out);
+                at.push('/');
+                push_index(at, i);
+                members(x, at, visit);
+                at.truncate(len);
             }
         }
         _ => {}
     }
 }
 
-/// RFC 6901 escaping of one reference token.
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+/// RFC 6901 escaping of one reference token, appended to `s`.
+fn escape_into(s: &mut String, key: &str) {
+    if !key.bytes().any(|b| b == b'~' || b == b'/') {
+        s.push_str(key);
+        return;
+    }
+    for c in key.chars() {
+        match c {
+            '~' => s.push_str("~0"),
+            '/' => s.push_str("~1"),
+            c => s.push(c),
+        }
+    }
 }
 
 // ---------------------------------------------------------------- rules
@@ -511,16 +582,44 @@ fn possible(data: &Json, pointer: &str) -> Option<f64> {
 }
 
 /// Whether a concrete pointer is one of the pointers `pattern` stands for (`*`: an index).
+/// Compares segment by segment, byte by byte (it runs for every range on every lookup).
 fn matches_pattern(pattern: &str, pointer: &str) -> bool {
-    let (mut p, mut q) = (pattern.split('/'), pointer.split('/'));
-    loop {
-        match (p.next(), q.next()) {
-            (None, None) => return true,
-            (Some("*"), Some(index))
-                if !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()) => {}
-            (Some(a), Some(b)) if a == b => {}
-            _ => return false,
+    // Most ranges differ from the pointer in the last segment: check it first.
+    if let Some(k) = pattern.rfind('/') {
+        let last = &pattern[k..];
+        if last != "/*" && !pointer.ends_with(last) {
+            return false;
         }
+    }
+    let (p, q) = (pattern.as_bytes(), pointer.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    loop {
+        if i == p.len() && j == q.len() {
+            return true;
+        }
+        let star = i < p.len()
+            && p[i] == b'*'
+            && (i == 0 || p[i - 1] == b'/')
+            && (i + 1 == p.len() || p[i + 1] == b'/');
+        if star {
+            let start = j;
+            while j < q.len() && q[j] != b'/' {
+                j += 1;
+            }
+            let segment = &q[start..j];
+            let index = !segment.is_empty() && segment.iter().all(u8::is_ascii_digit);
+            if !(index || segment == b"*") {
+                return false;
+            }
+            i += 1;
+            continue;
+        }
+        if i < p.len() && j < q.len() && p[i] == q[j] {
+            i += 1;
+            j += 1;
+            continue;
+        }
+        return false;
     }
 }
 
@@ -664,7 +763,7 @@ fn carbon_footprint(data: &Json, f: &mut Findings) {
 /// accepts A to G (the EU label scale) and nothing else.
 fn performance_class(data: &Json, f: &mut Findings) {
     let pointer = "/carbonFootprintForBatteries/carbonFootprintPerformanceClass";
-    if let Some(class) = each(data, pointer).first().and_then(|(_, v)| v.str()) {
+    if let Some(class) = at(data, pointer).and_then(Json::str) {
         if !matches!(class, "A" | "B" | "C" | "D" | "E" | "F" | "G") {
             f.error(
                 pointer,
@@ -941,7 +1040,7 @@ fn dates(data: &Json, f: &mut Findings) {
         .enumerate()
     {
         let pointer = format!("{}/{}", gpi, key);
-        if let Some(s) = each(data, &pointer).first().and_then(|(_, v)| v.str()) {
+        if let Some(s) = at(data, &pointer).and_then(Json::str) {
             parsed[j] = parse_instant(s);
             if parsed[j].is_none() {
                 f.error(
@@ -966,25 +1065,25 @@ fn dates(data: &Json, f: &mut Findings) {
         Some(c) => c,
         None => return,
     };
-    let mut all = Vec::new();
-    members(condition, COND, &mut all);
-    for (pointer, key, v) in all {
+    let made = parsed[0];
+    let mut pointer = String::from(COND);
+    members(condition, &mut pointer, &mut |pointer, key, v| {
         if key != "lastUpdate" && key != "rPCLastUpdated" {
-            continue;
+            return;
         }
         let s = match v.str() {
             Some(s) => s,
-            None => continue,
+            None => return,
         };
-        match (parse_instant(s), parsed[0]) {
-            (None, _) => f.error(&pointer, &format!("{:?} is not an RFC 3339 date-time", s)),
+        match (parse_instant(s), made) {
+            (None, _) => f.error(pointer, &format!("{:?} is not an RFC 3339 date-time", s)),
             (Some(at), Some(made)) if at < made => f.error(
-                &pointer,
+                pointer,
                 &format!("{} is before the battery's manufacturing date", s),
             ),
             _ => {}
         }
-    }
+    });
 }
 
 /// Information the Battery Regulation requires per battery category (Art. 7, 8, 10, 77 and
@@ -1025,9 +1124,9 @@ fn required_by_category(data: &Json, f: &mut Findings) {
         required.push("/performanceAndDurability");
     }
     for pointer in required {
-        let present = match each(data, pointer).first() {
-            Some((_, Json::Arr(a))) => !a.is_empty(),
-            Some((_, v)) => v.present(),
+        let present = match at(data, pointer) {
+            Some(Json::Arr(a)) => !a.is_empty(),
+            Some(v) => v.present(),
             None => false,
         };
         if !present {
@@ -1039,16 +1138,15 @@ fn required_by_category(data: &Json, f: &mut Findings) {
 /// Any other number: no battery quantity in this model reaches 10^9 in its unit (the
 /// samples' generated values such as -1.8e308 are caught here when no rule names them).
 fn magnitudes(data: &Json, f: &mut Findings) {
-    let mut all = Vec::new();
-    members(data, "", &mut all);
-    for (pointer, _, v) in all {
+    let mut pointer = String::with_capacity(96);
+    members(data, &mut pointer, &mut |pointer, _, v| {
         if let Some(x) = v.num() {
-            if (!x.is_finite() || x.abs() > 1e9) && !f.has_error(&pointer) {
+            if (!x.is_finite() || x.abs() > 1e9) && !f.has_error(pointer) {
                 f.error(
-                    &pointer,
+                    pointer,
                     &format!("{} is implausibly large for any battery quantity", num(x)),
                 );
             }
         }
-    }
+    });
 }

@@ -391,7 +391,7 @@ async fn plugin_findings_block_publication_and_write_nothing(backend: Backend) {
     let p = n.publish(&id).await;
     let problem = p.problem(422, "plugin-findings");
     assert_eq!(problem["plugin"]["name"], "hallmark-battery");
-    assert_eq!(problem["plugin"]["version"], "0.2.0");
+    assert_eq!(problem["plugin"]["version"], "0.2.1");
     assert_eq!(
         problem["plugin"]["sha256"],
         module_sha256(&std::fs::read(format!("{BATTERY}battery.wasm")).unwrap())

@@ -112,7 +112,7 @@ fn battery_plugin_describes_itself() {
     let info = sb.plugin_for("battery", "1.2.0").unwrap();
     assert!(info.signed);
     assert_eq!(info.description.name, "hallmark-battery");
-    assert_eq!(info.description.version, "0.2.0");
+    assert_eq!(info.description.version, "0.2.1");
     assert_eq!(info.limits.fuel, 50_000_000);
     assert!(sb.plugin_for("battery", "1.1.0").is_none());
 }

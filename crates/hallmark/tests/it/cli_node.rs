@@ -39,7 +39,7 @@ fn demo_no_serve_writes_a_credential_and_did_document_that_verify_accepts() {
     // Published through the committed, signed battery plugin.
     assert!(
         stdout.contains(
-            "Sector plugin:    hallmark-battery 0.2.0 (built-in:plugins/battery/battery.wasm, signed)"
+            "Sector plugin:    hallmark-battery 0.2.1 (built-in:plugins/battery/battery.wasm, signed)"
         ),
         "{stdout}"
     );
