@@ -136,6 +136,8 @@ pub struct StartedLog<'a> {
 pub struct StartedLimits {
     /// Largest request body.
     pub max_body_bytes: Count,
+    /// Largest body of the batch route (`POST /api/v1/passports/batch`).
+    pub max_batch_body_bytes: Count,
     /// Deepest JSON nesting.
     pub max_json_depth: Count,
     /// Most JSON object members.
@@ -245,6 +247,7 @@ pub fn started_detail<'a>(
         },
         limits: StartedLimits {
             max_body_bytes: limits.max_body_bytes.into(),
+            max_batch_body_bytes: limits.max_batch_body_bytes.into(),
             max_json_depth: limits.json.max_depth.into(),
             max_json_keys: limits.json.max_keys.into(),
             max_json_array_items: limits.json.max_array_items.into(),

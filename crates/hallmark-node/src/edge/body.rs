@@ -44,20 +44,20 @@ pub async fn guard(State(limits): State<Arc<Limits>>, req: Request, next: Next) 
 /// The admin route whose body may be larger (`max_batch_body_bytes`).
 pub const BATCH_PATH: &str = "/api/v1/passports/batch";
 
-/// The body limit of a request: `max_batch_body_bytes` for `POST` [`BATCH_PATH`],
-/// `max_body_bytes` for everything else.
-pub fn max_for(limits: &Limits, req: &Request) -> usize {
+/// The body limit of a request and its setting's name: `max_batch_body_bytes` for `POST`
+/// [`BATCH_PATH`], `max_body_bytes` for everything else.
+pub fn max_for(limits: &Limits, req: &Request) -> (usize, &'static str) {
     if req.method() == axum::http::Method::POST && req.uri().path() == BATCH_PATH {
-        limits.max_batch_body_bytes
+        (limits.max_batch_body_bytes, "max_batch_body_bytes")
     } else {
-        limits.max_body_bytes
+        (limits.max_body_bytes, "max_body_bytes")
     }
 }
 
 /// The body guard's check: the request back (its body read and checked) or the refusal.
 pub async fn check(limits: &Limits, req: Request) -> Result<Request, ApiError> {
-    let max = max_for(limits, &req);
-    let too_large = ApiError::BodyTooLarge { max };
+    let (max, limit) = max_for(limits, &req);
+    let too_large = ApiError::BodyTooLarge { max, limit };
     if let Some(len) = req.headers().get(CONTENT_LENGTH) {
         let len = len
             .to_str()
@@ -136,7 +136,10 @@ mod tests {
             .unwrap();
         assert_eq!(
             check(&small(), req).await.err(),
-            Some(ApiError::BodyTooLarge { max: 16 })
+            Some(ApiError::BodyTooLarge {
+                max: 16,
+                limit: "max_body_bytes"
+            })
         );
         let req = Request::builder()
             .method("POST")
@@ -157,11 +160,17 @@ mod tests {
         assert!(check(&small(), post(BATCH_PATH, 64)).await.is_ok());
         assert_eq!(
             check(&small(), post(BATCH_PATH, 65)).await.err(),
-            Some(ApiError::BodyTooLarge { max: 64 })
+            Some(ApiError::BodyTooLarge {
+                max: 64,
+                limit: "max_batch_body_bytes"
+            })
         );
         assert_eq!(
             check(&small(), post("/api/v1/passports", 17)).await.err(),
-            Some(ApiError::BodyTooLarge { max: 16 })
+            Some(ApiError::BodyTooLarge {
+                max: 16,
+                limit: "max_body_bytes"
+            })
         );
         let get = Request::builder()
             .method("GET")
@@ -183,7 +192,10 @@ mod tests {
             .unwrap();
         assert_eq!(
             check(&small(), req).await.err(),
-            Some(ApiError::BodyTooLarge { max: 16 })
+            Some(ApiError::BodyTooLarge {
+                max: 16,
+                limit: "max_body_bytes"
+            })
         );
     }
 

@@ -223,11 +223,14 @@ pub enum ApiError {
         /// The id (UUID) of the passport holding it, when known.
         existing: Option<String>,
     },
-    /// The body is larger than `max_body_bytes`.
-    #[error("request body larger than {max} bytes")]
+    /// The body is larger than `max_body_bytes` (`max_batch_body_bytes` on the batch
+    /// route).
+    #[error("request body larger than {max} bytes ({limit})")]
     BodyTooLarge {
         /// The configured limit.
         max: usize,
+        /// The setting that holds it (`max_body_bytes` or `max_batch_body_bytes`).
+        limit: &'static str,
     },
     /// The JSON body exceeds a structure limit.
     #[error("JSON body exceeds {}={max}", kind.setting())]
@@ -416,10 +419,10 @@ impl ApiError {
                     None => p,
                 }
             }
-            ApiError::BodyTooLarge { max } => {
+            ApiError::BodyTooLarge { max, limit } => {
                 Problem::new("body-too-large", "Request body too large", status)
                     .detail(self.to_string())
-                    .with("limit", "max_body_bytes")
+                    .with("limit", *limit)
                     .with("max", *max)
             }
             ApiError::JsonLimit { kind, max } => {
@@ -663,7 +666,10 @@ mod tests {
             ApiError::MethodNotAllowed,
             ApiError::Gone { reason: "r".into() },
             ApiError::Conflict { detail: "d".into() },
-            ApiError::BodyTooLarge { max: 10 },
+            ApiError::BodyTooLarge {
+                max: 10,
+                limit: "max_body_bytes",
+            },
             ApiError::JsonLimit {
                 kind: JsonLimitKind::Depth,
                 max: 3,

@@ -418,14 +418,16 @@ async fn limits_and_scope(backend: Backend) {
     let r = batch(&n, &w, false, false, &two).await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(results(&r.json()), ["created", "created"]);
-    n.call(
-        Method::POST,
-        "/api/v1/passports/validate",
-        Some(&w),
-        Some(&body),
-    )
-    .await
-    .problem(413, "body-too-large");
+    let p = n
+        .call(
+            Method::POST,
+            "/api/v1/passports/validate",
+            Some(&w),
+            Some(&body),
+        )
+        .await
+        .problem(413, "body-too-large");
+    assert_eq!(p["limit"], "max_body_bytes");
     // Ten (≈ 75 KB) exceed the batch's too.
     let ten: Vec<Value> = (0..10)
         .map(|i| item(&format!("M-{i}"), battery_draft(&format!("LIM-1{i}"))))
@@ -434,6 +436,7 @@ async fn limits_and_scope(backend: Backend) {
         .await
         .problem(413, "body-too-large");
     assert_eq!(p["max"], 64 * 1024);
+    assert_eq!(p["limit"], "max_batch_body_bytes");
 
     // More than 1,000 items, a reference twice: the whole request is refused.
     let many: Vec<Value> = (0..1001)

@@ -694,6 +694,7 @@ async fn node_started_records_the_configuration_without_secrets() {
     assert_eq!(detail["log"]["origin"], "dpp.example.test/log");
     assert_eq!(detail["log"]["checkpointIntervalMs"], 25);
     assert_eq!(detail["limits"]["maxBodyBytes"], 1_048_576);
+    assert_eq!(detail["limits"]["maxBatchBodyBytes"], 16_777_216);
     assert_eq!(detail["plugins"]["allowUnsigned"], false);
     // No plugin setting: the built-in signed battery plugin only (issue 14.8).
     let loaded = detail["plugins"]["loaded"].as_array().unwrap();

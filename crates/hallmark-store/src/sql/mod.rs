@@ -116,7 +116,7 @@ impl Backend for PgBackend {
     );
 }
 
-/// A store over one SQL database: a pool, the writer task that commits every audited
+/// A store over one SQL database: a pool, the writer (its own thread) that commits every audited
 /// write, the node's row-authentication keys once set, and the last audit sequence number
 /// this store committed.
 pub struct SqlStore<B: Backend> {

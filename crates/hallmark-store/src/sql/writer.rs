@@ -135,11 +135,31 @@ where
     result.await.map_err(|_| stopped())?
 }
 
-/// Starts the writer task of a store; it ends when the returned queue is dropped. After
-/// each commit it sends the batch's last audit sequence number on `committed`.
+/// Starts the writer of a store; it ends when the returned queue is dropped. After each
+/// commit it sends the batch's last audit sequence number on `committed`.
+///
+/// The writer runs on its own thread (a current-thread runtime): every write of the node
+/// passes through it one after another, so it must not wait for a turn on the node's
+/// workers while they sign and validate (measured: BENCHMARKS.md, bulk import). Where no
+/// thread or runtime can be made, it runs as a task of the caller's runtime.
 pub(crate) fn spawn<B: Backend>(pool: Pool<B::Db>, committed: watch::Sender<u64>) -> Queue<B> {
     let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-    tokio::spawn(run_writer::<B>(pool, rx, committed));
+    let writer = run_writer::<B>(pool, rx, committed);
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => {
+            // A thread that cannot start drops the queue's receiver with the closure: every
+            // write then fails closed ("the store's writer has stopped").
+            let _ = std::thread::Builder::new()
+                .name("hallmark-writer".into())
+                .spawn(move || rt.block_on(writer));
+        }
+        Err(_) => {
+            tokio::spawn(writer);
+        }
+    }
     tx
 }
 

@@ -445,7 +445,7 @@ fn finish(result: Result<pipeline::Summary, PipelineError>, report: &Path) -> Ex
 fn to_jsonl(path: &Path, format: Format, options: &ReadOptions<'_>, out: &Path) -> ExitCode {
     use std::io::Write;
     let report_path = report::report_path(path);
-    let mut report = match report::Report::open(&report_path, false) {
+    let mut report = match report::Report::open(&report_path, None) {
         Ok(r) => r,
         Err(e) => return usage(format!("cannot write {}: {e}", report_path.display())),
     };

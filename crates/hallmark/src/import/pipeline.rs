@@ -350,8 +350,8 @@ pub async fn run<S: BatchSender>(
         .as_ref()
         .map_or_else(|| options.import_id.clone(), |s| s.import_id.clone());
     let earlier = resumed.as_ref().map(|s| s.counts).unwrap_or_default();
-    let mut report =
-        Report::open(&outputs.report, resumed.is_some()).map_err(|e| write_err("the report", e))?;
+    let mut report = Report::open(&outputs.report, resumed.as_ref().map(|s| s.high_water))
+        .map_err(|e| write_err("the report", e))?;
 
     let concurrency = options.concurrency.max(1);
     let batch_items = options.batch_items.max(1);

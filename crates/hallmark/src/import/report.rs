@@ -127,17 +127,45 @@ pub struct Report<W: Write> {
 }
 
 impl Report<File> {
-    /// Creates (or, to resume, appends to) the report at `path`. A new report starts with its
-    /// header row.
-    pub fn open(path: &Path, append: bool) -> std::io::Result<Self> {
-        let existing = append && path.metadata().is_ok_and(|m| m.len() > 0);
-        let file = if append {
-            OpenOptions::new().create(true).append(true).open(path)?
-        } else {
-            File::create(path)?
-        };
-        Report::new(file, !existing)
+    /// Creates the report at `path`, or, to resume (`resume`: the high-water row of the
+    /// earlier run), keeps its lines of rows up to that row and appends to it: the lines of
+    /// rows beyond it are dropped, since the resumed run sends those rows again and reports
+    /// them itself (one row, one set of lines). A new report starts with its header row.
+    pub fn open(path: &Path, resume: Option<u64>) -> std::io::Result<Self> {
+        let existing = resume.is_some() && path.metadata().is_ok_and(|m| m.len() > 0);
+        if let (true, Some(high_water)) = (existing, resume) {
+            keep_rows_up_to(path, high_water)?;
+            let file = OpenOptions::new().append(true).open(path)?;
+            return Report::new(file, false);
+        }
+        Report::new(File::create(path)?, true)
     }
+}
+
+/// Rewrites the report at `path` with its header and the lines of rows ≤ `high_water` (a
+/// temporary file beside it, then renamed over it).
+fn keep_rows_up_to(path: &Path, high_water: u64) -> std::io::Result<()> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .map_err(std::io::Error::other)?;
+    let tmp = path.with_extension("csv.resume-tmp");
+    let mut out = csv::Writer::from_path(&tmp).map_err(std::io::Error::other)?;
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(std::io::Error::other)?;
+        let row = record.get(0).and_then(|r| r.parse::<u64>().ok());
+        let keep = match row {
+            Some(row) => row <= high_water,
+            None => i == 0, // the header
+        };
+        if keep {
+            out.write_record(&record).map_err(std::io::Error::other)?;
+        }
+    }
+    out.flush()?;
+    drop(out);
+    std::fs::rename(&tmp, path)
 }
 
 impl<W: Write> Report<W> {
@@ -426,5 +454,47 @@ mod tests {
             report_path(Path::new("/tmp/a.csv")),
             PathBuf::from("/tmp/a.csv.report.csv")
         );
+    }
+
+    #[test]
+    fn a_resumed_report_drops_the_lines_beyond_the_high_water_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv.report.csv");
+        let mut first = Report::open(&path, None).unwrap();
+        // Batches answer out of order: rows 2–3 and 6–7 are reported, 4–5 are not.
+        for row in [2, 3, 6, 7] {
+            let item = json!({"externalRef": format!("r{row}"), "result": "failed",
+                "problem": {"title": "Invalid passport", "detail": "line one\nline \"two\""}});
+            first.outcome(row, &item, None).unwrap();
+        }
+        first.flush().unwrap();
+        drop(first);
+
+        let mut resumed = Report::open(&path, Some(3)).unwrap();
+        for row in [4, 5, 6, 7] {
+            let item = json!({"externalRef": format!("r{row}"), "result": "unchanged"});
+            resumed.outcome(row, &item, None).unwrap();
+        }
+        resumed.flush().unwrap();
+        drop(resumed);
+
+        let mut reader = csv::Reader::from_path(&path).unwrap();
+        assert_eq!(reader.headers().unwrap(), REPORT_HEADER.as_slice());
+        let rows: Vec<(String, String, String)> = reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[0].to_owned(), r[2].to_owned(), r[7].to_owned())
+            })
+            .collect();
+        let numbers: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(numbers, ["2", "3", "4", "5", "6", "7"], "one line per row");
+        assert_eq!(rows[0].1, "failed");
+        assert!(rows[0].2.contains("line \"two\""), "{:?}", rows[0].2);
+        assert_eq!(
+            rows[4].1, "unchanged",
+            "row 6 as the resumed run reported it"
+        );
+        assert!(!dir.path().join("in.csv.report.csv.resume-tmp").exists());
     }
 }
