@@ -195,6 +195,14 @@ pub trait Store: Send + Sync {
         version: Option<u32>,
     ) -> Result<VersionRecord, StoreError>;
 
+    /// Every published version's number and signing time, oldest first (one indexed read of
+    /// the version rows' keys and times, no content): what a read "as of a date" picks from
+    /// (EN 18222 `dppsByIdAndDate`). Empty when the passport has none (or does not exist).
+    async fn version_times(
+        &self,
+        id: &PassportId,
+    ) -> Result<Vec<(u32, OffsetDateTime)>, StoreError>;
+
     /// Passports matching `filter`, ordered by id, after the cursor `after`, at most
     /// `limit` (capped at [`MAX_PAGE`]).
     async fn list_passports(

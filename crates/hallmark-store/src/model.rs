@@ -802,13 +802,14 @@ pub struct ExternalRefState {
 /// The draft step of an import job ([`ImportWrite`]), with its audit event.
 #[derive(Debug, Clone)]
 pub enum ImportDraft {
-    /// A new passport with its draft of version 1 and its external reference (written in
-    /// the same transaction; unique per economic operator).
+    /// A new passport with its draft of version 1 and, if given, its external reference
+    /// (written in the same transaction; unique per economic operator). Without one it is
+    /// a create (+ publish) as one job, as EN 18222's `POST /v1/dpps` needs.
     Create {
         /// The passport.
         new: NewPassport,
-        /// The operator's reference for it (1–256 characters).
-        external_ref: String,
+        /// The operator's reference for it (1–256 characters), if any.
+        external_ref: Option<String>,
         /// Its `passport.draft-created` event.
         audit: AuditEvent,
     },

@@ -436,7 +436,7 @@ impl Service<'_> {
             events::draft_created(job.who, &id, Some((job.external_ref, import_id.as_deref())))?;
         let draft = ImportDraft::Create {
             new,
-            external_ref: job.external_ref.to_owned(),
+            external_ref: Some(job.external_ref.to_owned()),
             audit,
         };
         self.import_write(job, None, draft, passport, 1, None, ItemResult::Created)

@@ -147,8 +147,16 @@ pub(super) async fn import<B: Backend>(
                         } => {
                             let record = create_tx(tx, &tags, &new, &audit).await?;
                             let at = utc(audit.at)?;
-                            insert_ref(tx, &new.id, &new.economic_operator_id, &external_ref, at)
+                            if let Some(external_ref) = &external_ref {
+                                insert_ref(
+                                    tx,
+                                    &new.id,
+                                    &new.economic_operator_id,
+                                    external_ref,
+                                    at,
+                                )
                                 .await?;
+                            }
                             let draft = crate::model::DraftRecord {
                                 passport: record.id,
                                 version: 1,

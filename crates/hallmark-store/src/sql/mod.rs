@@ -296,6 +296,10 @@ impl<B: Backend> Store for SqlStore<B> {
         passports::get_version(self, id, version).await
     }
 
+    async fn version_times(&self, id: &PassportId) -> Result<Vec<(u32, OffsetDateTime)>> {
+        passports::version_times(self, id).await
+    }
+
     async fn list_passports(
         &self,
         filter: &PassportFilter,

@@ -17,6 +17,7 @@ use crate::model::{
     AuditEvent, AuditRecord, DraftRecord, NewPassport, NewStatusListVersion, NewVersion, Page,
     PassportFilter, PassportRecord, ProductKey, VersionRecord,
 };
+use time::OffsetDateTime;
 
 /// Reads the passport row, locked for the rest of the batch where the backend locks rows.
 async fn lock_passport<B: Backend>(tx: &mut WriteTx<B>, id: &PassportId) -> Result<PassportRecord> {
@@ -596,6 +597,22 @@ pub(super) async fn get_version<B: Backend>(
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("version {version} of passport {id}")))?;
     version_from_row(&row)
+}
+
+pub(super) async fn version_times<B: Backend>(
+    s: &SqlStore<B>,
+    id: &PassportId,
+) -> Result<Vec<(u32, OffsetDateTime)>> {
+    let rows = query(
+        "SELECT version, signed_at FROM passport_versions WHERE passport_id = $1 \
+         ORDER BY version",
+    )
+    .bind(id_text(id))
+    .fetch_all(&s.pool)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((version_u32(row.col("version")?)?, row.col("signed_at")?)))
+        .collect()
 }
 
 pub(super) async fn list_passports<B: Backend>(

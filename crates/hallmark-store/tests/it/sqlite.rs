@@ -441,7 +441,7 @@ async fn imported(s: &dyn hallmark_store::Store) -> String {
     let write = ImportWrite {
         draft: ImportDraft::Create {
             new,
-            external_ref: "ERP-1".to_owned(),
+            external_ref: Some("ERP-1".to_owned()),
             audit: audit(30, "c"),
         },
         publish: Some((new_version(1, 31), audit(31, "p"))),

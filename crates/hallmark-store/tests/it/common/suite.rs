@@ -213,6 +213,11 @@ pub async fn new_version_of_published_passport(s: S) {
         v1,
         "v1 unchanged"
     );
+    assert_eq!(
+        s.version_times(&id).await.unwrap(),
+        vec![(1, v1.signed_at), (2, v2.signed_at)],
+        "every version with its signing time, oldest first"
+    );
     // A draft cannot start a new version.
     let draft = s
         .create_draft(new_passport("04012345678901", "battery"), audit(25, "c"))
@@ -222,6 +227,11 @@ pub async fn new_version_of_published_passport(s: S) {
         .start_version(&draft.id, b"{}".to_vec(), None, audit(26, "r"))
         .await;
     assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+    assert_eq!(
+        s.version_times(&draft.id).await.unwrap(),
+        vec![],
+        "no version yet"
+    );
 }
 
 pub async fn publish_refusals(s: S) {
@@ -1915,7 +1925,7 @@ fn import_create(
     let write = ImportWrite {
         draft: ImportDraft::Create {
             new,
-            external_ref: reference.to_owned(),
+            external_ref: Some(reference.to_owned()),
             audit: audit(secs, "passport.draft-created"),
         },
         publish: publish_version.map(|v| (new_version(v, secs), publish(secs, v))),
@@ -2074,6 +2084,42 @@ pub async fn import_jobs_write_each_item_whole_or_not_at_all(s: S) {
     assert_eq!((st.pending, st.latest_version), (true, 2));
     assert_eq!(st.submission_sha256, None);
     assert_eq!(st.content.as_deref(), Some(&b"{\"v\":3}"[..]));
+
+    // No reference (EN 18222's create): created and published in one job, no reference
+    // row; a failing publication takes the passport with it.
+    let unreferenced = |secs: i64, version: u32| {
+        let new = new_passport("04012345678901", "battery");
+        let id = new.id;
+        let write = ImportWrite {
+            draft: ImportDraft::Create {
+                new,
+                external_ref: None,
+                audit: audit(secs, "passport.draft-created"),
+            },
+            publish: Some((new_version(version, secs), publish(secs, version))),
+        };
+        (write, id)
+    };
+    let (write, d) = unreferenced(7, 1);
+    let done = s.import(write).await.unwrap();
+    assert_eq!(done.id, d);
+    assert_eq!(done.published.map(|(v, _)| v.version), Some(1));
+    assert_eq!(
+        s.get_passport(&d).await.unwrap().status,
+        PassportStatus::Published
+    );
+    let len = s.audit_len().await.unwrap();
+    let (write, e) = unreferenced(8, 2);
+    let refused = s.import(write).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        s.get_passport(&e).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(s.audit_len().await.unwrap(), len, "nothing of it written");
 
     // Gapless, and the log recomputes from the events.
     let all = s.list_audit(1, 1000).await.unwrap();
