@@ -148,6 +148,7 @@ impl ValidatedConfig {
             connections: self.connections,
             refusals: self.refusals,
             trusted_proxies: std::sync::Arc::clone(&self.trusted_proxies),
+            public_base_path: crate::routes::public::base_path(&self.public_base_url),
         }
     }
 }

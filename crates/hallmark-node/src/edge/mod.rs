@@ -107,6 +107,9 @@ pub struct EdgeConfig {
     pub refusals: crate::refusals::RefusalLimits,
     /// Reverse proxies whose forwarding headers name the client (`edge::client`).
     pub trusted_proxies: std::sync::Arc<TrustedProxies>,
+    /// The path of the public base URL (`""` or e.g. `/dpp`): the public listener's EN 18222
+    /// door is under `<it>/v1/`.
+    pub public_base_path: String,
 }
 
 impl Default for EdgeConfig {
@@ -119,6 +122,7 @@ impl Default for EdgeConfig {
             connections: serve::ConnLimits::default(),
             refusals: crate::refusals::RefusalLimits::default(),
             trusted_proxies: std::sync::Arc::default(),
+            public_base_path: String::new(),
         }
     }
 }
@@ -167,6 +171,8 @@ struct PublicChecks {
     limiter: Arc<KeyedLimiter<IpAddr>>,
     limits: Limits,
     timeout: Duration,
+    /// `<public base path>/v1/`: answers under it are the EN 18222 door's.
+    v1_prefix: String,
 }
 
 /// One middleware for the three public checks, in the order three layers would run them.
@@ -178,17 +184,58 @@ async fn public_checks(
     req: Request,
     next: Next,
 ) -> Response {
+    let v1 = req.uri().path().starts_with(c.v1_prefix.as_str());
     let checked = async {
         rate_limit::per_client(&c.limiter, &req)?;
         let req = body::check(&c.limits, req).await?;
         Ok::<_, ApiError>(next.run(req).await)
     };
-    match tokio::time::timeout(c.timeout, checked).await {
+    let response = match tokio::time::timeout(c.timeout, checked).await {
         Ok(Ok(response)) => response,
         Ok(Err(refused)) => refused.into_response(),
         Err(_) => timed_out(c.timeout),
+    };
+    if v1 {
+        v1_result(response).await
+    } else {
+        response
     }
 }
+
+/// On the EN 18222 door (`/v1/…`): a problem+json answer made outside its handlers (401,
+/// the 404/405 fallbacks, 413, 429, a timeout) re-rendered as the spec's `Result`, with its
+/// status mapped and its headers kept ([`problem::result`]). Other answers pass unchanged.
+pub async fn v1_result(response: Response) -> Response {
+    let is_problem = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == problem::PROBLEM_JSON.as_bytes());
+    if !is_problem {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // Problems are small and already in memory.
+    let parsed = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice::<problem::Problem>(&b).ok());
+    let problem = parsed.unwrap_or_else(|| ApiError::Internal.problem());
+    problem::result::result_response(&problem, parts.headers)
+}
+
+/// The admin listener's [`v1_result`] layer (its EN 18222 door is `/v1/…`).
+async fn admin_v1_results(req: Request, next: Next) -> Response {
+    let v1 = req.uri().path().starts_with(V1_PREFIX);
+    let response = next.run(req).await;
+    if v1 {
+        v1_result(response).await
+    } else {
+        response
+    }
+}
+
+/// The admin listener's EN 18222 prefix.
+pub const V1_PREFIX: &str = "/v1/";
 
 /// Wrap the public routes in the public edge. The result has only the routes given: the
 /// public listener must never be handed an admin route.
@@ -205,6 +252,7 @@ pub fn public_router(routes: Router, config: &EdgeConfig) -> Router {
                 limiter,
                 limits: config.limits,
                 timeout: config.request_timeout,
+                v1_prefix: format!("{}{V1_PREFIX}", config.public_base_path),
             }),
             public_checks,
         ))
@@ -245,6 +293,7 @@ pub fn admin_router(routes: Router, config: &EdgeConfig, auth: AuthState) -> Rou
             config.request_timeout,
             timeout,
         ))
+        .layer(middleware::from_fn(admin_v1_results))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(
             headers::SecurityHeaders {

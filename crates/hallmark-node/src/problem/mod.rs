@@ -18,6 +18,7 @@ use serde_json::error::Category;
 use serde_json::{Map, Value};
 
 mod from_service;
+pub mod result;
 
 /// Media type of problem details.
 pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -484,3 +484,41 @@ async fn an_unavailable_store_is_503_and_not_a_failed_login() {
     }
     assert!(f.audit.events().is_empty());
 }
+
+/// The EN 18222 door (`/v1/…`) answers the edge's refusals in the spec's `Result` shape:
+/// the 401 before any handler (with its challenge), the 404 fallback behind a valid key;
+/// every other path keeps problem+json.
+#[tokio::test]
+async fn the_v1_door_answers_refusals_as_results() {
+    let f = fixture(100, RateLimits::default()).await;
+    let c = kit::client();
+    let r = Reply::from(c.get(format!("{}/v1/dpps/x", f.base)).send().await.unwrap()).await;
+    assert_eq!(r.status, 401);
+    assert!(r.header("www-authenticate").is_some());
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let body = r.json();
+    let m = &body["messages"][0];
+    assert_eq!(m["messageType"], "Error");
+    assert_eq!(m["code"], "unauthorized");
+    assert_eq!(m.as_object().unwrap().len(), 5, "{body}");
+    assert_eq!(body.as_object().unwrap().len(), 1);
+
+    let r = c
+        .get(format!("{}/v1/no-such-operation", f.base))
+        .header("authorization", bearer(&f.read))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let body = Reply::from(r).await.json();
+    assert_eq!(body["messages"][0]["code"], "not-found");
+
+    let r = c
+        .get(format!("{}/api/v1/no-such-route", f.base))
+        .header("authorization", bearer(&f.read))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+}

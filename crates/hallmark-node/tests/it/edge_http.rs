@@ -948,3 +948,47 @@ async fn a_json_body_that_bypassed_the_edge_is_refused_not_parsed() {
     let r = post_json(&format!("{base}/echo"), r#"{"a":1,"a":2}"#).await;
     r.problem(500, "internal");
 }
+
+/// Under `<public base path>/v1/` the edge's own refusals (the 404 fallback, the body
+/// guard's 413 → 400) are EN 18222 `Result`s; the same refusals elsewhere stay problem+json.
+#[tokio::test]
+async fn the_public_v1_door_answers_refusals_as_results() {
+    let routes = routes().route("/dpp/v1/echo", post(echo));
+    let base = serve(public_router(
+        routes,
+        &EdgeConfig {
+            public_base_path: "/dpp".into(),
+            limits: Limits {
+                max_body_bytes: 1024,
+                ..Limits::default()
+            },
+            ..config()
+        },
+    ))
+    .await;
+    let r = get_reply(&format!("{base}/dpp/v1/dpps/unknown")).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let body = r.json();
+    assert_eq!(body["messages"][0]["code"], "not-found");
+    assert_eq!(body["messages"][0]["messageType"], "Error");
+
+    let big = json!({ "x": "a".repeat(2000) });
+    let r = Reply::from(
+        client()
+            .post(format!("{base}/dpp/v1/echo"))
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&big).unwrap())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 400, "413 is not in the spec: 400");
+    assert_eq!(r.json()["messages"][0]["code"], "body-too-large");
+
+    // Not the door: unchanged.
+    let r = get_reply(&format!("{base}/v1/dpps/unknown")).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("content-type"), Some("application/problem+json"));
+}
