@@ -12,6 +12,8 @@
 //! - [`keys`]: public-key encodings (Multikey) and stable key ids.
 //! - [`credential`]: W3C VC 2.0 issuance, secured as eddsa-jcs-2022 and as `vc+jwt`.
 //! - [`did`]: did:web identifiers and DID documents.
+//! - [`dpp`]: the EN 18222 DPP API's pure rules: JSON Merge Patch (RFC 7396), element paths
+//!   (RFC 9535 Normalized Paths).
 //! - [`integrity`]: tags (HMAC under custody-derived subkeys) that authenticate database rows.
 //! - [`issue`]: passport → per-audience signed credentials.
 //! - [`verify`]: offline verification with a per-check report.
@@ -25,6 +27,7 @@ pub mod access;
 pub mod credential;
 pub mod did;
 pub mod display;
+pub mod dpp;
 pub mod input;
 pub mod integrity;
 pub mod issue;
