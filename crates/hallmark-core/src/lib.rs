@@ -25,6 +25,7 @@ pub mod access;
 pub mod credential;
 pub mod did;
 pub mod display;
+pub mod dpp;
 pub mod input;
 pub mod integrity;
 pub mod issue;
