@@ -12,8 +12,8 @@
 //! - [`keys`]: public-key encodings (Multikey) and stable key ids.
 //! - [`credential`]: W3C VC 2.0 issuance, secured as eddsa-jcs-2022 and as `vc+jwt`.
 //! - [`did`]: did:web identifiers and DID documents.
-//! - [`dpp`]: the EN 18222 DPP API's pure rules: JSON Merge Patch (RFC 7396), element paths
-//!   (RFC 9535 Normalized Paths).
+//! - [`dpp`]: the EN 18222 DPP API's pure rules: the compressed and full documents, JSON
+//!   Merge Patch (RFC 7396), element paths (RFC 9535 Normalized Paths).
 //! - [`integrity`]: tags (HMAC under custody-derived subkeys) that authenticate database rows.
 //! - [`issue`]: passport → per-audience signed credentials.
 //! - [`verify`]: offline verification with a per-check report.
