@@ -20,9 +20,12 @@
 //! - [`status`]: W3C Bitstring Status List: status entries, signed status lists, their bits.
 //! - [`resolver`]: GS1 Digital Link resolution: request paths, walk-up levels, linksets, link choice.
 //! - [`tlog`]: transparency log: RFC 6962 Merkle proofs, signed C2SP checkpoints, append-only guard.
+//! - [`aas`]: AAS export: a battery passport's audience view as an AAS V3.0 Environment with
+//!   the IDTA 02035 submodels.
 //! - [`display`]: the public tier in human terms (facts, units, locale number formats) for
 //!   consumer pages.
 
+pub mod aas;
 pub mod access;
 pub mod credential;
 pub mod did;

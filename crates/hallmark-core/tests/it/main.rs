@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod aas;
 mod jcs_oracle;
 mod jcs_vectors;
 mod passport_credentials;
