@@ -1298,7 +1298,16 @@ fn circularity(cx: &Ctx, d: &Value) -> Vec<Option<Value>> {
             )
         })
         .collect();
+    // Documents are made in the prototype's order: dismantling, safety, end of life.
     let sm = format!("{rp}/safetyMeasures/safetyInstructions");
+    let safety = docref(
+        cx,
+        &r,
+        "SafetyMeasures.SafetyInstructions",
+        &sm,
+        at(d, &sm),
+        "Safety instructions",
+    );
     let mut eol = Vec::new();
     for (k, title) in [
         ("wastePrevention", "Waste prevention"),
@@ -1322,14 +1331,7 @@ fn circularity(cx: &Ctx, d: &Value) -> Vec<Option<Value>> {
         r.smc(
             "SafetyMeasures",
             vec![
-                docref(
-                    cx,
-                    &r,
-                    "SafetyMeasures.SafetyInstructions",
-                    &sm,
-                    at(d, &sm),
-                    "Safety instructions",
-                ),
+                safety,
                 r.sml("SafetyMeasures.ExtinguishingAgents", ea, agents),
             ],
         ),

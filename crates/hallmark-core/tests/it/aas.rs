@@ -337,8 +337,12 @@ fn write_demo_environments() -> Vec<PathBuf> {
     for name in DEMOS {
         for audience in Audience::ALL {
             let path = dir.join(format!("{name}-{audience:?}.aas.json"));
-            let env = environment(name, audience);
+            let view = view(&demo(name), audience);
+            let env = aas::environment(&view, BASE).unwrap();
             std::fs::write(&path, serde_json::to_vec_pretty(&env).unwrap()).unwrap();
+            // The input beside it, for comparing with other mappers.
+            let input = dir.join(format!("{name}-{audience:?}.view.json"));
+            std::fs::write(&input, serde_json::to_vec_pretty(&view).unwrap()).unwrap();
             files.push(path);
         }
     }
