@@ -301,12 +301,18 @@ fn template_types_and_lossy_dates() {
     assert_eq!(el("URIOfTheProduct")["valueType"], "xs:anyURI");
     assert_eq!(el("SerialNumber")["value"], "EV77-2025-000184");
     assert_eq!(el("ManufacturerName")["modelType"], "MultiLanguageProperty");
-    // Template xs:integer receiving 95.5: xs:double, the signed value unchanged.
+    // Template xs:integer receiving 95.5: xs:double, the signed value unchanged; an integral
+    // value of an integer type in integer form (80, not 80.0).
+    let round_trip = find(&env, "InitialRoundTripEnergyEfficiency");
+    assert_eq!(round_trip["valueType"], "xs:double");
+    assert_eq!(round_trip["value"], "95.5");
+    let cycles = find(&env, "ExpectedNumberOfCycles");
+    assert_eq!(cycles["valueType"], "xs:unsignedInt");
+    assert_eq!(cycles["value"], "1500");
     assert!(
-        text.contains(r#""idShort":"InitialRoundTripEnergyEfficiency","semanticId""#)
-            || text.contains("InitialRoundTripEnergyEfficiency")
+        text.contains(r#""value":"80","valueType":"xs:unsignedInt""#),
+        "atSoc 80"
     );
-    assert!(!text.contains("\"xs:integer\",\"value\":\"95.5\""));
 }
 
 #[test]
@@ -327,6 +333,41 @@ fn deterministic_and_battery_only() {
         aas::environment(&p, "not a url"),
         Err(AasError::BaseUrl(_))
     ));
+}
+
+/// The first element with `id_short` anywhere in `v`.
+fn find(v: &Value, id_short: &str) -> Value {
+    fn go(v: &Value, id: &str) -> Option<Value> {
+        match v {
+            Value::Object(o) if o.get("idShort") == Some(&Value::from(id)) => Some(v.clone()),
+            Value::Object(o) => o.values().find_map(|x| go(x, id)),
+            Value::Array(a) => a.iter().find_map(|x| go(x, id)),
+            _ => None,
+        }
+    }
+    go(v, id_short).unwrap_or_else(|| panic!("no element {id_short}"))
+}
+
+/// docs/aas.md carries the mapping table as `scripts/aas-tables --docs` prints it from the
+/// same rows the code embeds.
+#[test]
+fn docs_carry_the_mapping_table() {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/aas.md")).unwrap();
+    let tier = |t: &str| match t {
+        "P" => "public",
+        "L" => "legitimate interest",
+        "A" => "authority",
+        other => panic!("tier {other}"),
+    };
+    assert_eq!(aas::mapping().len(), 131);
+    for (ptr, t, sm, path, model, vt, sem) in aas::mapping() {
+        let row = format!(
+            "| `{ptr}` | {} | {sm} | `{path}` | {model} | {vt} | `{sem}` |",
+            tier(t)
+        );
+        assert!(docs.contains(&row), "docs/aas.md lacks {row}");
+    }
 }
 
 /// Writes the nine demo environments (3 demos × 3 audiences) and returns their paths.
