@@ -94,26 +94,26 @@ pub fn environment(view: &Passport, base_url: &str) -> Result<Value, AasError> {
     };
     let d = &view.data;
     let mut sms: Vec<Value> = Vec::new();
-    let parts = [
-        ("BatteryNameplate", nameplate(&cx, view)),
-        ("CarbonFootprint", carbon_footprint(&cx, d)),
-        ("TechnicalData", technical_data(&cx, d)),
-        ("ProductCondition", product_condition(&cx, d)),
-        ("MaterialComposition", material_composition(&cx, d)),
-        ("Circularity", circularity(&cx, d)),
-    ];
-    // Handover documents are collected while the other parts reference them.
-    let h = B::new("HandoverDocumentation", &cx);
+    // The parts in the prototype's order; each may add Handover documents it references.
+    let nameplate = nameplate(&cx, view);
+    let carbon_footprint = carbon_footprint(&cx, d);
+    let technical_data = technical_data(&cx, d);
+    let product_condition = product_condition(&cx, d);
+    let material_composition = material_composition(&cx, d);
+    let circularity = circularity(&cx, d);
     let docs = std::mem::take(&mut *cx.docs.borrow_mut());
-    let handover = h.sml("Documents", "Documents.Document", docs);
-    let mut ordered: Vec<(&str, Vec<Option<Value>>)> = Vec::new();
+    let handover =
+        B::new("HandoverDocumentation", &cx).sml("Documents", "Documents.Document", docs);
+    let parts = [
+        ("BatteryNameplate", nameplate),
+        ("HandoverDocumentation", vec![handover]),
+        ("CarbonFootprint", carbon_footprint),
+        ("TechnicalData", technical_data),
+        ("ProductCondition", product_condition),
+        ("MaterialComposition", material_composition),
+        ("Circularity", circularity),
+    ];
     for (name, els) in parts {
-        ordered.push((name, els));
-        if name == "BatteryNameplate" {
-            ordered.push(("HandoverDocumentation", vec![handover.clone()]));
-        }
-    }
-    for (name, els) in ordered {
         let sem = tables::SUBMODELS
             .iter()
             .find(|s| s.0 == name)

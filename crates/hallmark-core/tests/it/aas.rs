@@ -411,3 +411,33 @@ fn demo_environments_pass_the_aas_test_engine() {
         "{stdout}"
     );
 }
+
+/// Nothing the view shows is dropped: every string of the view's data is in the environment
+/// (an IDTA element or the residual submodel), dates at least to the day.
+#[test]
+fn every_string_of_the_view_is_in_the_environment() {
+    for name in DEMOS {
+        let p = demo(name);
+        for audience in Audience::ALL {
+            let v = view(&p, audience);
+            let env = serde_json::to_string(&aas::environment(&v, BASE).unwrap()).unwrap();
+            let mut all = Vec::new();
+            strings(&v.data, String::new(), &mut all);
+            assert!(all.len() > 20, "{name} {audience:?}");
+            for (ptr, s) in all {
+                if ptr.ends_with("/batteryComponent") {
+                    // A selector: it names the Resistance element (…OnBattery{Cell,Pack,Module}Level).
+                    let level = format!("Battery{}{}Level", s[..1].to_uppercase(), &s[1..]);
+                    assert!(env.contains(&level), "{name} {audience:?}: {ptr} = {s}");
+                    continue;
+                }
+                let quoted = serde_json::to_string(&s).unwrap();
+                let day = format!("\"{}\"", s.chars().take(10).collect::<String>());
+                assert!(
+                    env.contains(&quoted) || env.contains(&day),
+                    "{name} {audience:?}: {ptr} = {s} is not in the environment"
+                );
+            }
+        }
+    }
+}
