@@ -441,3 +441,65 @@ fn every_string_of_the_view_is_in_the_environment() {
         }
     }
 }
+
+/// The mapping has one row per BatteryPass 1.2.0 schema leaf, no more, no less.
+#[test]
+fn the_mapping_covers_every_schema_leaf_once() {
+    let leaves: BTreeSet<String> = hallmark_core::sector::battery::schema_leaf_paths()
+        .into_iter()
+        .collect();
+    let rows: Vec<&str> = aas::mapping().iter().map(|r| r.0).collect();
+    let mapped: BTreeSet<String> = rows.iter().map(|p| p.to_string()).collect();
+    assert_eq!(rows.len(), mapped.len(), "a pointer is mapped twice");
+    assert_eq!(
+        leaves.symmetric_difference(&mapped).collect::<Vec<_>>(),
+        Vec::<&String>::new()
+    );
+    for (ptr, _, sm, _, _, _, sem) in aas::mapping() {
+        // Without a semanticId: the AddressInformation drop-in (the 02035-1 file leaves it
+        // empty) and the leaves that only qualify another element.
+        let qualifier = ["/documentType", "/mimeType", "/batteryComponent"]
+            .iter()
+            .any(|q| ptr.ends_with(q));
+        let address =
+            ptr.starts_with("/generalProductInformation/manufacturerInformation/postalAddress/");
+        assert_eq!(
+            sem.is_empty(),
+            qualifier || address,
+            "{ptr}: semanticId {sem:?}"
+        );
+        if *sm == "BatteryPassUnmapped" {
+            assert!(sem.starts_with("urn:samm:io.BatteryPass."), "{ptr}: {sem}");
+        }
+    }
+}
+
+/// A text too long for a MultiLanguageProperty moves to the residual submodel as a string;
+/// a member name that cannot be an idShort is refused, never emitted.
+#[test]
+fn the_mapper_keeps_the_engine_rules_on_odd_data() {
+    let mut p = demo("ev-battery");
+    let long = "x".repeat(1100);
+    p.data["generalProductInformation"]["manufacturerInformation"]["contactName"] =
+        Value::from(long.clone());
+    let env = aas::environment(&view(&p, Audience::Public), BASE).unwrap();
+    let nameplate = &env["submodels"][0];
+    assert!(!nameplate["submodelElements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["idShort"] == "ManufacturerName"));
+    let residual = env["submodels"].as_array().unwrap().last().unwrap();
+    assert_eq!(residual["idShort"], "BatteryPassUnmapped");
+    let text = serde_json::to_string(residual).unwrap();
+    assert!(text.contains(&format!(r#""value":"{long}","valueType":"xs:string""#)));
+
+    // An unknown member is authority-only (fail closed) and has no idShort form.
+    p.data["generalProductInformation"]["x-extra"] = Value::from("odd");
+    assert!(aas::environment(&view(&p, Audience::Public), BASE).is_ok());
+    let err = aas::environment(&view(&p, Audience::Authority), BASE).unwrap_err();
+    assert!(
+        matches!(&err, AasError::Rule { rule, .. } if rule.contains("x-extra")),
+        "{err}"
+    );
+}
