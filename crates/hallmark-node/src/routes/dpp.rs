@@ -7,7 +7,9 @@
 //!
 //! A handler reads the path and query, calls one service method with its listener's
 //! [`Door`] (a request extension set by the router) and answers JSON; every refusal leaves
-//! as a [`V1Error`] (the spec's `Result` body). `POST /v1/dppsByProductIds` is a read and is
+//! as a [`V1Error`] (the spec's `Result` body). Every answer of these routes names the tier
+//! it was built for in [`ACCESS_TIER_HEADER`] (`public` or `authority`), so that a key sent
+//! to the public listener is visibly not used there. `POST /v1/dppsByProductIds` is a read and is
 //! served on both listeners (the public listener's CORS policy allows GET/HEAD only, so a
 //! browser on another origin cannot send it there).
 
@@ -19,6 +21,9 @@ use crate::problem::{ApiError, ApiJson};
 use crate::service::dpp::{Door, Representation, DEFAULT_IDS_LIMIT};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderValue;
+use axum::middleware::map_response;
+use axum::response::Response;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Extension, Json, Router};
 use hallmark_core::passport::PassportId;
@@ -27,6 +32,9 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+/// The header naming the tier an answer of these routes was built for.
+pub const ACCESS_TIER_HEADER: &str = "hallmark-access-tier";
 
 /// The EN 18222 read routes: method, path (below the listener's `/v1` root's parent), the
 /// scope the admin listener requires. The public listener serves the same rows under its
@@ -66,7 +74,10 @@ pub fn admin_routes(state: AppState) -> Router {
             None => tracing::error!(%method, %path, "EN 18222 route without a handler"),
         }
     }
-    router.layer(Extension(Door::Authority)).with_state(state)
+    router
+        .layer(Extension(Door::Authority))
+        .layer(map_response(|r: Response| tier(r, "authority")))
+        .with_state(state)
 }
 
 /// The public listener's `<base path>/v1` routes, anonymous (wrap with
@@ -80,7 +91,17 @@ pub fn public_routes(state: AppState) -> Router {
             None => tracing::error!(%method, %path, "EN 18222 route without a handler"),
         }
     }
-    router.layer(Extension(Door::Public)).with_state(state)
+    router
+        .layer(Extension(Door::Public))
+        .layer(map_response(|r: Response| tier(r, "public")))
+        .with_state(state)
+}
+
+/// Sets [`ACCESS_TIER_HEADER`].
+async fn tier(mut r: Response, tier: &'static str) -> Response {
+    r.headers_mut()
+        .insert(ACCESS_TIER_HEADER, HeaderValue::from_static(tier));
+    r
 }
 
 /// `representation` (and, for the date read, `date`).

@@ -168,6 +168,7 @@ impl Doors {
             .call(method.clone(), path, Some(&self.read), body)
             .await;
         check(&method, spec_path, &r);
+        assert_eq!(r.header("hallmark-access-tier"), Some("authority"));
         r
     }
 
@@ -185,6 +186,7 @@ impl Doors {
             .call_raw(method.clone(), &url, None, body, None)
             .await;
         check(&method, spec_path, &r);
+        assert_eq!(r.header("hallmark-access-tier"), Some("public"));
         r
     }
 
@@ -722,6 +724,15 @@ async fn read_data_element_on_both_doors(backend: Backend) {
         400,
     )
     .await;
+    // The path is percent-decoded once: encoded twice, it is not a path.
+    let twice = format!(
+        "/v1/dpps/{id}/elements/{}",
+        enc(&enc("$['economicOperatorId']"))
+    );
+    d.both(Method::GET, &twice, ELEMENT_OP, None, 400).await;
+    // A member name with `/`, `%` and a quote is addressable (its one encoding decoded once).
+    d.both(Method::GET, &el("$['a/b%2F\\'c']"), ELEMENT_OP, None, 404)
+        .await;
     d.both(Method::GET, &el("$['nope']"), ELEMENT_OP, None, 404)
         .await;
     let unknown = format!(
