@@ -312,14 +312,19 @@ async fn read_dpp_by_id_on_both_doors(backend: Backend) {
     assert_eq!(by_url, authority);
 
     // 400, 401, 404.
-    d.both(
-        Method::GET,
-        &format!("{path}?representation=fancy"),
-        BY_ID,
-        None,
-        400,
-    )
-    .await;
+    for q in [
+        "?representation=fancy",
+        "?representation=null&representation=null",
+        "?representation=FULL",
+    ] {
+        d.both(Method::GET, &format!("{path}{q}"), BY_ID, None, 400)
+            .await;
+    }
+    // Unknown query parameters are ignored.
+    let (a, _) = d
+        .both(Method::GET, &format!("{path}?lang=de"), BY_ID, None, 200)
+        .await;
+    assert_eq!(a, authority);
     let anonymous = d.node.call(Method::GET, &path, None, None).await;
     assert_eq!(anonymous.status, 401);
     check(&Method::GET, BY_ID, &anonymous);
