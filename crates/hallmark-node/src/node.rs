@@ -315,11 +315,13 @@ pub fn routers(
         .with_state(Arc::clone(app));
     let public = routes::public::routes(Arc::clone(app), docs.public)
         .merge(status)
-        .merge(routes::resolver::routes(Arc::clone(app)));
+        .merge(routes::resolver::routes(Arc::clone(app)))
+        .merge(routes::dpp::public_routes(Arc::clone(app)));
     let public =
         routes::resolver::preflight_link(public_router(public, edge), &app.issuer.base_url);
     let admin = admin_router(
-        routes::admin::routes(Arc::clone(app), docs.admin),
+        routes::admin::routes(Arc::clone(app), docs.admin)
+            .merge(routes::dpp::admin_routes(Arc::clone(app))),
         edge,
         auth,
     );

@@ -177,6 +177,91 @@ pub struct PathOperation {
     /// Either admin scheme (absent on the public listener).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub security: Option<Vec<BTreeMap<&'static str, [&'static str; 0]>>>,
+    /// Where the operation is specified (the EN 18222 operations: their schemas are the
+    /// spec's, not copied here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_docs: Option<ExternalDocs>,
+}
+
+/// An `externalDocs` object.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExternalDocs {
+    /// What is there.
+    pub description: &'static str,
+    /// Where.
+    pub url: &'static str,
+}
+
+/// The EN 18222 DPP API specification the `/v1` operations follow.
+pub const EN18222_DOCS: ExternalDocs = ExternalDocs {
+    description: "EN 18222 DPP API (OpenAPI 3.0.3, shared/specs/en18222-dpp-api.openapi.yaml); \
+                  request and answer schemas are the spec's; errors are its `Result`; \
+                  deviations in docs/en18222.md",
+    // The workspace's `repository` (Cargo.toml), wherever it is published.
+    url: concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/docs/en18222.md"),
+};
+
+/// The EN 18222 read operations as documented on a listener: `prefix` is the path before
+/// `/v1` (the public base path, or `""` on the admin listener); `scope` the admin scope.
+fn en18222_operations(
+    paths: &mut BTreeMap<String, BTreeMap<String, PathOperation>>,
+    prefix: &str,
+    admin: bool,
+) {
+    for (method, path, scope) in crate::routes::dpp::V1_ROUTES {
+        let mut parameters: Vec<Parameter> = ["dppId", "productId", "elementIdPath"]
+            .into_iter()
+            .filter(|name| path.contains(&format!("{{{name}}}")))
+            .map(|name| Parameter {
+                name,
+                location: "path",
+                required: true,
+                schema: ParameterSchema::STRING,
+            })
+            .collect();
+        let query: &[(&'static str, bool)] = match *path {
+            "/v1/dppsByProductIds" => &[("limit", false), ("cursor", false)],
+            "/v1/dppsByIdAndDate/{dppId}" => &[("date", true), ("representation", false)],
+            _ => &[("representation", false)],
+        };
+        parameters.extend(query.iter().map(|(name, required)| Parameter {
+            name,
+            location: "query",
+            required: *required,
+            schema: ParameterSchema::STRING,
+        }));
+        let summary = match *path {
+            "/v1/dpps/{dppId}" => "EN 18222 readDPPById",
+            "/v1/dppsByIdAndDate/{dppId}" => "EN 18222 readDPPVersionByIdAndDate",
+            "/v1/dppsByProductId/{productId}" => "EN 18222 readDPPByProductId",
+            "/v1/dppsByProductIds" => "EN 18222 readDPPIdsByProductIds",
+            _ => "EN 18222 readDataElement",
+        };
+        let op = PathOperation {
+            summary,
+            parameters,
+            request_body: None,
+            responses: BTreeMap::from([(
+                "200".into(),
+                ResponseDoc {
+                    description: "Success: the schema of the EN 18222 specification (externalDocs)",
+                    content: None,
+                },
+            )]),
+            required_scope: admin.then(|| scope.as_str()),
+            security: admin.then(|| {
+                vec![
+                    BTreeMap::from([("bearer", [])]),
+                    BTreeMap::from([("adminLogin", [])]),
+                ]
+            }),
+            external_docs: Some(EN18222_DOCS),
+        };
+        paths
+            .entry(format!("{prefix}{path}"))
+            .or_default()
+            .insert(method.to_ascii_lowercase(), op);
+    }
 }
 
 /// A path or query parameter.
@@ -418,6 +503,7 @@ fn document(
             ]),
             required_scope: None,
             security: None,
+            external_docs: None,
         };
         if let Some(scope) = scope {
             secured = true;
@@ -477,6 +563,7 @@ pub fn public_document(issuer: &Issuer) -> Result<OpenApi, DocumentError> {
         .collect();
     let mut schemas = Schemas::new();
     let mut doc = document("Hallmark public API", &routes, &mut schemas);
+    en18222_operations(&mut doc.paths, &base, false);
     doc.components.schemas = schemas.into_components()?;
     Ok(doc)
 }
@@ -504,6 +591,7 @@ pub fn admin_document_for(registry: &SectorRegistry) -> Result<OpenApi, Document
         .collect();
     let mut schemas = Schemas::new();
     let mut doc = document("Hallmark admin API", &routes, &mut schemas);
+    en18222_operations(&mut doc.paths, "", true);
     let mut components = schemas.into_components()?;
     let sectors: Vec<SectorEntry> = registry
         .iter()

@@ -21,6 +21,30 @@ pub const STATUS_HEADER: &str = "hallmark-passport-status";
 /// Header carrying the transparency-log index of the served version's publish event.
 pub const LOG_INDEX_HEADER: &str = "hallmark-log-index";
 
+/// `Link` relation of the inclusion proof of that leaf.
+pub const REL_LOG_INCLUSION: &str = "urn:hallmark:log-inclusion";
+/// `Link` relation of the log's latest checkpoint.
+pub const REL_LOG_CHECKPOINT: &str = "urn:hallmark:log-checkpoint";
+
+/// `Hallmark-Log-Index` and `Link` headers pointing a verifier at the log leaf of a
+/// publish event (audit `seq`; leaf `seq - 1`), for the public read and the admin publish
+/// response. The signed bytes are not touched.
+pub fn log_headers(base_url: &str, seq: u64) -> Vec<(HeaderName, HeaderValue)> {
+    let index = seq.saturating_sub(1);
+    let link = format!(
+        "<{base_url}/log/proof/inclusion?index={index}>; rel=\"{REL_LOG_INCLUSION}\", \
+         <{base_url}/log/checkpoint>; rel=\"{REL_LOG_CHECKPOINT}\""
+    );
+    let mut out = vec![(
+        HeaderName::from_static(LOG_INDEX_HEADER),
+        HeaderValue::from(index),
+    )];
+    if let Ok(v) = HeaderValue::from_str(&link) {
+        out.push((axum::http::header::LINK, v));
+    }
+    out
+}
+
 /// A response extension: the `Content-Security-Policy` of a page (the consumer page, with
 /// its inline stylesheet's hash), sent instead of [`CSP`] on that response only. Set by a
 /// handler; the other security headers stay as they are.

@@ -8,6 +8,7 @@
 //! dependency points one way, from the documents to the routes).
 
 pub mod admin;
+pub mod dpp;
 pub mod log;
 pub mod page;
 pub mod public;

@@ -5,7 +5,7 @@
 //! No credential, no admin route.
 
 use crate::app::AppState;
-use crate::cache::{Cached, Form, PassportState};
+use crate::cache::{Form, PassportState};
 use crate::problem::ApiError;
 use crate::routes::Document;
 use axum::body::Bytes;
@@ -17,15 +17,11 @@ use axum::routing::get;
 use axum::Router;
 use hallmark_core::passport::{PassportId, PassportStatus};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use std::sync::Arc;
 use uuid::Uuid;
 
-pub use crate::edge::headers::{LOG_INDEX_HEADER, STATUS_HEADER};
-/// `Link` relation of the inclusion proof of that leaf.
-pub const REL_LOG_INCLUSION: &str = "urn:hallmark:log-inclusion";
-/// `Link` relation of the log's latest checkpoint.
-pub const REL_LOG_CHECKPOINT: &str = "urn:hallmark:log-checkpoint";
+pub use crate::edge::headers::{
+    log_headers, LOG_INDEX_HEADER, REL_LOG_CHECKPOINT, REL_LOG_INCLUSION, STATUS_HEADER,
+};
 /// Cache-Control of version URLs (their bytes never change).
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Cache-Control of the current-version URL (a new version or a status change may follow).
@@ -222,14 +218,7 @@ async fn serve(
     }
     let n = version.unwrap_or(record.current_version);
     let (form, media) = negotiate_form(headers);
-    let served = match app.credentials.get(&id, n, form) {
-        Some(c) => c,
-        None => {
-            let c = Arc::new(load_public(app, &id, n, form).await?);
-            app.credentials.insert(id, n, form, Arc::clone(&c));
-            c
-        }
-    };
+    let served = app.service().public_bytes(id, n, form).await?;
     let mut r = if not_modified(headers, &served.etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -314,77 +303,6 @@ fn contains_ignore_case(haystack: &[u8], needle: &str) -> bool {
         || haystack
             .windows(needle.len())
             .any(|w| w.eq_ignore_ascii_case(needle))
-}
-
-/// Reads one public form of a published version from the store, with its ETag and the
-/// headers pointing at its publish event's log leaf (what [`crate::cache`] keeps).
-async fn load_public(
-    app: &AppState,
-    id: &PassportId,
-    version: u32,
-    form: Form,
-) -> Result<Cached, ApiError> {
-    let v = app.store.get_version(id, Some(version)).await?;
-    let log_seq = app.store.publish_seq(id, v.version).await?;
-    let bytes = match form {
-        Form::Jwt => v.credentials.public.jwt.into_bytes(),
-        Form::DataIntegrity => v.credentials.public.data_integrity,
-    };
-    // Never serve what the node cannot verify: a version someone wrote into the database
-    // with a key that is not the node's is withheld (once per version and form, then the
-    // bytes are cached as verified).
-    let doc = app.did_document().await?;
-    let expected = format!(
-        "{}/passports/{}/versions/{version}",
-        app.issuer.base_url,
-        id.uuid()
-    );
-    if let Err(reason) = crate::integrity::verify_served(&bytes, &doc, &expected) {
-        crate::integrity::alarm(
-            app.as_ref(),
-            crate::integrity::AlarmKind::Version,
-            &format!("{id}/v{version}"),
-            &crate::integrity::WithheldVersion {
-                passport: &id.to_string(),
-                version,
-                form: if matches!(form, Form::Jwt) {
-                    "jwt"
-                } else {
-                    "data-integrity"
-                },
-                reason: &reason,
-            },
-        )
-        .await;
-        return Err(ApiError::Internal);
-    }
-    let etag = HeaderValue::from_str(&format!("\"{}\"", hex::encode(Sha256::digest(&bytes))))
-        .map_err(|_| ApiError::Internal)?;
-    let log_headers = log_seq.map_or_else(Vec::new, |seq| log_headers(&app.issuer.base_url, seq));
-    Ok(Cached {
-        bytes: Bytes::from(bytes),
-        etag,
-        log_headers,
-    })
-}
-
-/// `Hallmark-Log-Index` and `Link` headers pointing a verifier at the log leaf of a
-/// publish event (audit `seq`; leaf `seq - 1`), for the public read and the admin publish
-/// response. The signed bytes are not touched.
-pub fn log_headers(base_url: &str, seq: u64) -> Vec<(axum::http::HeaderName, HeaderValue)> {
-    let index = seq.saturating_sub(1);
-    let link = format!(
-        "<{base_url}/log/proof/inclusion?index={index}>; rel=\"{REL_LOG_INCLUSION}\", \
-         <{base_url}/log/checkpoint>; rel=\"{REL_LOG_CHECKPOINT}\""
-    );
-    let mut out = vec![(
-        axum::http::HeaderName::from_static(LOG_INDEX_HEADER),
-        HeaderValue::from(index),
-    )];
-    if let Ok(v) = HeaderValue::from_str(&link) {
-        out.push((axum::http::header::LINK, v));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@
 //! The store is called once per write, with its audit event, in the same transaction.
 
 pub mod api_keys;
+pub mod dpp;
 mod error;
 pub mod events;
 pub mod import;

@@ -9,8 +9,10 @@
 //! runs), over an inclusion proof from the node's log.
 
 use super::{Service, ServiceError};
-use crate::cache::{Form, PassportState};
+use crate::cache::{Cached, Form, PassportState};
 use crate::evidence::{Evidence, LogEvidence};
+use axum::body::Bytes;
+use axum::http::HeaderValue;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use hallmark_core::passport::{PassportId, PassportStatus};
@@ -82,6 +84,85 @@ impl Service<'_> {
             return Err(ServiceError::NotFound);
         }
         Ok(ShownVersion { state, version: n })
+    }
+
+    /// One public form of published version `version` of `id`, as the public read paths
+    /// serve it (the passport URL and the EN 18222 public door): from the
+    /// [`CredentialCache`](crate::cache::CredentialCache), or read from the store and
+    /// verified against the node's trusted keys first (`integrity::verify_served`), with its
+    /// ETag and the headers pointing at its publish event's log leaf. A version that does
+    /// not verify is never served: [`ServiceError::Internal`], after an integrity alarm. The
+    /// caller decides whether the passport's state lets the version be shown
+    /// ([`Service::public_state`]).
+    pub async fn public_bytes(
+        &self,
+        id: PassportId,
+        version: u32,
+        form: Form,
+    ) -> Result<Arc<Cached>, ServiceError> {
+        let app = self.app;
+        if let Some(c) = app.credentials.get(&id, version, form) {
+            return Ok(c);
+        }
+        let c = Arc::new(self.load_public(&id, version, form).await?);
+        app.credentials.insert(id, version, form, Arc::clone(&c));
+        Ok(c)
+    }
+
+    /// Reads one public form of a published version from the store, with its ETag and the
+    /// headers pointing at its publish event's log leaf (what [`crate::cache`] keeps).
+    async fn load_public(
+        &self,
+        id: &PassportId,
+        version: u32,
+        form: Form,
+    ) -> Result<Cached, ServiceError> {
+        let app = self.app;
+        let v = app.store.get_version(id, Some(version)).await?;
+        let log_seq = app.store.publish_seq(id, v.version).await?;
+        let bytes = match form {
+            Form::Jwt => v.credentials.public.jwt.into_bytes(),
+            Form::DataIntegrity => v.credentials.public.data_integrity,
+        };
+        // Never serve what the node cannot verify: a version someone wrote into the database
+        // with a key that is not the node's is withheld (once per version and form, then the
+        // bytes are cached as verified).
+        let keys = crate::integrity::trusted_keys(app).await?;
+        let doc = crate::integrity::did_document(&app.issuer.did, &keys);
+        let expected = format!(
+            "{}/passports/{}/versions/{version}",
+            app.issuer.base_url,
+            id.uuid()
+        );
+        if let Err(reason) = crate::integrity::verify_served(&bytes, &doc, &expected) {
+            crate::integrity::alarm(
+                app,
+                crate::integrity::AlarmKind::Version,
+                &format!("{id}/v{version}"),
+                &crate::integrity::WithheldVersion {
+                    passport: &id.to_string(),
+                    version,
+                    form: if matches!(form, Form::Jwt) {
+                        "jwt"
+                    } else {
+                        "data-integrity"
+                    },
+                    reason: &reason,
+                },
+            )
+            .await;
+            return Err(ServiceError::Internal);
+        }
+        let etag = HeaderValue::from_str(&format!("\"{}\"", hex::encode(Sha256::digest(&bytes))))
+            .map_err(|e| ServiceError::internal("ETag of a credential", e))?;
+        let log_headers = log_seq.map_or_else(Vec::new, |seq| {
+            crate::edge::headers::log_headers(&app.issuer.base_url, seq)
+        });
+        Ok(Cached {
+            bytes: Bytes::from(bytes),
+            etag,
+            log_headers,
+        })
     }
 
     /// Passport `id` (its current version, or `version`) as the public sees it, verified on

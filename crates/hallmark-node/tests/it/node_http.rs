@@ -7,6 +7,7 @@ use hallmark_core::verify::verify;
 use hallmark_keys::hsm::{Hsm, HsmConfig};
 use hallmark_keys::HsmCustody;
 use hallmark_node::routes::admin::ROUTES;
+use hallmark_node::routes::dpp::V1_ROUTES;
 use hallmark_node::Scope;
 use hallmark_testkit as kit;
 use kit::{basic, Backend, Node, Reply, TestNode};
@@ -715,6 +716,38 @@ async fn scope_matrix(backend: Backend) {
         .unwrap()
         .keys()
         .all(|p| !p.starts_with("/api")));
+    // The EN 18222 routes (a sibling table): the same scopes on the admin listener, their
+    // refusals as the spec's `Result`.
+    for (method, path, required) in V1_ROUTES {
+        // Listed in both documents, pointing at the spec rather than copying its schemas.
+        let op = &doc["paths"][*path][method.to_ascii_lowercase()];
+        assert_eq!(op["x-required-scope"], required.as_str(), "{method} {path}");
+        assert!(op["externalDocs"]["url"].is_string(), "{method} {path}");
+        let public_op = &public_doc["paths"][*path][method.to_ascii_lowercase()];
+        assert!(public_op["externalDocs"].is_object(), "{method} {path}");
+        assert!(public_op.get("security").is_none());
+        let m = Method::from_bytes(method.as_bytes()).unwrap();
+        let path = path
+            .replace("{dppId}", "01900000-0000-7000-8000-000000000000")
+            .replace("{productId}", "09506000134352")
+            .replace("{elementIdPath}", "%24%5B%27a%27%5D");
+        let body = json!({ "productIds": ["09506000134352"] });
+        for (auth, scope) in &principals {
+            let reply = n.call(m.clone(), &path, *auth, Some(&body)).await;
+            match scope {
+                None => {
+                    assert_eq!(reply.status, 401, "{method} {path}");
+                    assert_eq!(reply.json()["messages"][0]["code"], "unauthorized");
+                }
+                Some(s) if !s.allows(*required) => assert_eq!(reply.status, 403),
+                Some(_) => assert!(
+                    ![401, 403, 405].contains(&reply.status),
+                    "{method} {path} as {scope:?}: {}",
+                    reply.status
+                ),
+            }
+        }
+    }
     n.running.stop();
 }
 

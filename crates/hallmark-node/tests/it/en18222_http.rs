@@ -1,0 +1,765 @@
+//! The EN 18222 read operations over real HTTP, on both doors (public listener: anonymous,
+//! public tier; admin listener: `read` scope, authority tier), on SQLite and PostgreSQL.
+//! Every answer — successes and `Result` errors alike — is checked against the shared spec
+//! (`../shared/specs/en18222-dpp-api.openapi.yaml`) by [`Spec::assert_conforms`]: its status
+//! is one the operation documents and its body validates against that status's schema,
+//! after the normalisation N1 (`nullable`) and N2 (errata S2/S4: `oneOf` → `anyOf`) of the
+//! design note.
+
+use hallmark_testkit as kit;
+
+use kit::{basic, battery_draft, Backend, Node, Reply, TestNode};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+const SPEC: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/specs/en18222-dpp-api.openapi.yaml"
+);
+const ELEMENT_OP: &str = "/v1/dpps/{dppId}/elements/{elementIdPath}";
+const G: &str = "09506000134352";
+
+/// The spec as JSON, normalised (N1, N2).
+static DOC: LazyLock<Value> = LazyLock::new(|| {
+    let text = std::fs::read_to_string(SPEC).unwrap();
+    let mut doc: Value = serde_norway::from_str(&text).unwrap();
+    // N2 (errata S2, S4): an integer is both `number` and `integer`, and every DataElement
+    // is an object, so these `oneOf`s can never hold; `anyOf` says what was meant.
+    one_of_to_any_of(&mut doc["components"]["schemas"]["CompressedDataElementValue"]);
+    one_of_to_any_of(
+        &mut doc["paths"][ELEMENT_OP]["get"]["responses"]["200"]["content"]["application/json"]
+            ["schema"],
+    );
+    nullable(&mut doc);
+    doc
+});
+
+fn one_of_to_any_of(schema: &mut Value) {
+    let o = schema.as_object_mut().expect("a schema object");
+    let branches = o.remove("oneOf").expect("a oneOf");
+    o.insert("anyOf".into(), branches);
+}
+
+/// N1: `nullable: true` → `anyOf: [<schema without nullable>, {type: null}]`, everywhere.
+fn nullable(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            for child in o.values_mut() {
+                nullable(child);
+            }
+            if o.get("nullable") == Some(&Value::Bool(true)) {
+                o.remove("nullable");
+                let inner = Value::Object(std::mem::take(o));
+                o.insert("anyOf".into(), json!([inner, { "type": "null" }]));
+            } else {
+                o.remove("nullable");
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(nullable),
+        _ => {}
+    }
+}
+
+/// Asserts that `status` is documented for `method spec_path` and that `body` validates
+/// against its schema (with the spec's components at the schema root).
+fn assert_conforms(method: &Method, spec_path: &str, status: u16, body: &Value) {
+    let op = &DOC["paths"][spec_path][method.as_str().to_ascii_lowercase()];
+    assert!(op.is_object(), "{method} {spec_path} is not in the spec");
+    let response = &op["responses"][status.to_string()];
+    assert!(
+        response.is_object(),
+        "{method} {spec_path} does not document {status}: {body}"
+    );
+    let schema = &response["content"]["application/json"]["schema"];
+    let mut root = schema.as_object().expect("a schema").clone();
+    root.insert("components".into(), DOC["components"].clone());
+    let validator = jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&Value::Object(root))
+        .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(body)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {spec_path} {status}: {errors:?}\n{body}"
+    );
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The JSON Pointers of every scalar leaf of `v`.
+fn leaves(v: &Value, at: String, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(o) => o.iter().for_each(|(k, c)| {
+            leaves(
+                c,
+                format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                out,
+            )
+        }),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, c)| leaves(c, format!("{at}/{i}"), out)),
+        _ => {
+            out.insert(at);
+        }
+    }
+}
+
+/// A JSON Pointer as the Normalized Path of the same node (indexes as such).
+fn normalized(doc: &Value, pointer: &str) -> String {
+    let mut out = "$".to_string();
+    let mut node = doc;
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        match node {
+            Value::Array(a) => {
+                let i: usize = token.parse().unwrap();
+                out.push_str(&format!("[{i}]"));
+                node = &a[i];
+            }
+            _ => {
+                out.push_str(&format!(
+                    "['{}']",
+                    token.replace('\\', "\\\\").replace('\'', "\\'")
+                ));
+                node = &node[token.as_str()];
+            }
+        }
+    }
+    out
+}
+
+/// One node and its two doors.
+struct Doors {
+    node: Node,
+    read: String,
+}
+
+impl Doors {
+    /// `method path` on the admin door (with the read key unless `anonymous`), checked
+    /// against `spec_path`.
+    async fn admin(
+        &self,
+        method: Method,
+        path: &str,
+        spec_path: &str,
+        body: Option<&Value>,
+    ) -> Reply {
+        let r = self
+            .node
+            .call(method.clone(), path, Some(&self.read), body)
+            .await;
+        check(&method, spec_path, &r);
+        assert_eq!(r.header("hallmark-access-tier"), Some("authority"));
+        r
+    }
+
+    /// `method path` on the public door, checked against `spec_path`.
+    async fn public(
+        &self,
+        method: Method,
+        path: &str,
+        spec_path: &str,
+        body: Option<&Value>,
+    ) -> Reply {
+        let url = format!("{}{path}", self.node.public);
+        let r = self
+            .node
+            .call_raw(method.clone(), &url, None, body, None)
+            .await;
+        check(&method, spec_path, &r);
+        assert_eq!(r.header("hallmark-access-tier"), Some("public"));
+        r
+    }
+
+    /// `method path` on both doors; both answer `status`; (admin, public) bodies.
+    async fn both(
+        &self,
+        method: Method,
+        path: &str,
+        spec_path: &str,
+        body: Option<&Value>,
+        status: u16,
+    ) -> (Value, Value) {
+        let a = self.admin(method.clone(), path, spec_path, body).await;
+        assert_eq!(
+            a.status,
+            status,
+            "admin {path}: {}",
+            String::from_utf8_lossy(&a.body)
+        );
+        let p = self.public(method, path, spec_path, body).await;
+        assert_eq!(
+            p.status,
+            status,
+            "public {path}: {}",
+            String::from_utf8_lossy(&p.body)
+        );
+        (a.json(), p.json())
+    }
+}
+
+fn check(method: &Method, spec_path: &str, r: &Reply) {
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json"),
+        "{method} {spec_path} {}",
+        r.status
+    );
+    assert_conforms(method, spec_path, r.status, &r.json());
+}
+
+async fn suspend(node: &Node, id: &str) {
+    let r = node
+        .call(
+            Method::POST,
+            &format!("/api/v1/passports/{id}/suspend"),
+            Some(&basic()),
+            Some(&json!({ "reason": "recall under investigation" })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+}
+
+const BY_ID: &str = "/v1/dpps/{dppId}";
+const BY_DATE: &str = "/v1/dppsByIdAndDate/{dppId}";
+const BY_PRODUCT: &str = "/v1/dppsByProductId/{productId}";
+const IDS: &str = "/v1/dppsByProductIds";
+
+async fn read_dpp_by_id_on_both_doors(backend: Backend) {
+    let node = TestNode::new(backend).start().await;
+    let (read, _, _) = node.key("read").await;
+    let (id, _) = node.publish("S1").await;
+    let d = Doors { node, read };
+    let path = format!("/v1/dpps/{id}");
+
+    // Compressed (the default) on both doors; the public door shows less, never more.
+    let (authority, public) = d.both(Method::GET, &path, BY_ID, None, 200).await;
+    for doc in [&authority, &public] {
+        assert_eq!(doc["dppStatus"], "Active");
+        assert_eq!(doc["granularity"], "Item");
+        assert!(doc["digitalProductPassportId"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:uuid:"));
+        assert!(!doc["contentSpecificationIds"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+    }
+    let (mut a, mut p) = (BTreeSet::new(), BTreeSet::new());
+    leaves(&authority, String::new(), &mut a);
+    leaves(&public, String::new(), &mut p);
+    let authority_only: Vec<&String> = a.difference(&p).collect();
+    assert!(
+        !authority_only.is_empty(),
+        "the public tier shows every leaf"
+    );
+    assert!(
+        p.is_subset(&a),
+        "public leaves not in the authority view: {:?}",
+        p.difference(&a).collect::<Vec<_>>()
+    );
+    let explicit = format!("{path}?representation=compressed");
+    let (a2, _) = d.both(Method::GET, &explicit, BY_ID, None, 200).await;
+    assert_eq!(a2, authority);
+
+    // Full.
+    let (full_a, full_p) = d
+        .both(
+            Method::GET,
+            &format!("{path}?representation=full"),
+            BY_ID,
+            None,
+            200,
+        )
+        .await;
+    assert!(!full_a["elements"].as_array().unwrap().is_empty());
+    assert!(full_p["elements"].is_array());
+    assert!(full_a.to_string().len() > full_p.to_string().len());
+
+    // The id's other forms: urn:uuid and the public URL, percent-encoded.
+    let uuid = authority["digitalProductPassportId"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("urn:uuid:")
+        .to_string();
+    let urn = format!("/v1/dpps/{}", enc(&format!("urn:uuid:{uuid}")));
+    d.both(Method::GET, &urn, BY_ID, None, 200).await;
+    let url = format!(
+        "/v1/dpps/{}",
+        enc(&format!("{}/passports/{uuid}", kit::BASE_URL))
+    );
+    let (by_url, _) = d.both(Method::GET, &url, BY_ID, None, 200).await;
+    assert_eq!(by_url, authority);
+
+    // 400, 401, 404.
+    for q in [
+        "?representation=fancy",
+        "?representation=null&representation=null",
+        "?representation=FULL",
+    ] {
+        d.both(Method::GET, &format!("{path}{q}"), BY_ID, None, 400)
+            .await;
+    }
+    // Unknown query parameters are ignored.
+    let (a, _) = d
+        .both(Method::GET, &format!("{path}?lang=de"), BY_ID, None, 200)
+        .await;
+    assert_eq!(a, authority);
+    let anonymous = d.node.call(Method::GET, &path, None, None).await;
+    assert_eq!(anonymous.status, 401);
+    check(&Method::GET, BY_ID, &anonymous);
+    let unknown = "/v1/dpps/01900000-0000-7000-8000-000000000000";
+    d.both(Method::GET, unknown, BY_ID, None, 404).await;
+    d.both(Method::GET, "/v1/dpps/not-an-id", BY_ID, None, 404)
+        .await;
+
+    // A draft: unknown on the public door, served from the draft on the admin door.
+    let r = d
+        .node
+        .call(
+            Method::POST,
+            "/api/v1/passports",
+            Some(&basic()),
+            Some(&battery_draft("D1")),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let draft = r.json()["id"].as_str().unwrap().to_string();
+    let draft_path = format!("/v1/dpps/{draft}");
+    let a = d.admin(Method::GET, &draft_path, BY_ID, None).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.json()["dppStatus"], "Draft");
+    let p = d.public(Method::GET, &draft_path, BY_ID, None).await;
+    assert_eq!(p.status, 404);
+
+    // Suspended: the header only, in either representation, on both doors.
+    suspend(&d.node, &id).await;
+    for q in ["", "?representation=full"] {
+        let (a, p) = d
+            .both(Method::GET, &format!("{path}{q}"), BY_ID, None, 200)
+            .await;
+        for doc in [a, p] {
+            assert_eq!(doc["dppStatus"], "Suspended");
+            assert_eq!(doc["contentSpecificationIds"], json!([]));
+            assert!(doc.get("elements").is_none());
+            assert!(doc
+                .as_object()
+                .unwrap()
+                .keys()
+                .all(|k| !k.starts_with("urn:")));
+        }
+    }
+    d.node.running.stop();
+}
+kit::both!(read_dpp_by_id_on_both_doors);
+
+async fn read_dpp_by_id_and_date_picks_the_version_in_force(backend: Backend) {
+    let node = TestNode::new(backend).start().await;
+    let (read, _, _) = node.key("read").await;
+    let (id, _) = node.publish("S1").await;
+    let d = Doors { node, read };
+    let v1 = d
+        .admin(Method::GET, &format!("/v1/dpps/{id}"), BY_ID, None)
+        .await
+        .json();
+    let t1 = OffsetDateTime::parse(v1["lastUpdate"].as_str().unwrap(), &Rfc3339).unwrap();
+
+    let mut second = battery_draft("S1");
+    second["facilityId"] = json!("urn:facility:second");
+    let r = d
+        .node
+        .call(
+            Method::POST,
+            &format!("/api/v1/passports/{id}/versions"),
+            Some(&basic()),
+            Some(&second),
+        )
+        .await;
+    assert!(r.status < 300, "{}", String::from_utf8_lossy(&r.body));
+    let r = d
+        .node
+        .admin(Method::POST, &format!("/api/v1/passports/{id}/publish"))
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v2 = d
+        .admin(Method::GET, &format!("/v1/dpps/{id}"), BY_ID, None)
+        .await
+        .json();
+    assert_eq!(v2["versionNumber"], 2);
+    let t2 = OffsetDateTime::parse(v2["lastUpdate"].as_str().unwrap(), &Rfc3339).unwrap();
+    assert!(t1 < t2);
+
+    let at = |t: OffsetDateTime| {
+        format!(
+            "/v1/dppsByIdAndDate/{id}?date={}",
+            enc(&t.format(&Rfc3339).unwrap())
+        )
+    };
+    let between = t1 + (t2 - t1) / 2;
+    for (t, version) in [
+        (t1, 1),
+        (between, 1),
+        (t2, 2),
+        (t2 + time::Duration::days(365), 2),
+    ] {
+        let (a, p) = d.both(Method::GET, &at(t), BY_DATE, None, 200).await;
+        assert_eq!(a["versionNumber"], version, "{t}");
+        assert_eq!(p["versionNumber"], version, "{t}");
+    }
+    let (a, _) = d.both(Method::GET, &at(between), BY_DATE, None, 200).await;
+    assert!(a.get("facilityId").is_none(), "v1 has no facility");
+    // Any offset is read as the same instant.
+    let offset = between.to_offset(time::macros::offset!(+02:00));
+    let (a, _) = d.both(Method::GET, &at(offset), BY_DATE, None, 200).await;
+    assert_eq!(a["versionNumber"], 1);
+    let (f, _) = d
+        .both(
+            Method::GET,
+            &format!("{}&representation=full", at(between)),
+            BY_DATE,
+            None,
+            200,
+        )
+        .await;
+    assert!(f["elements"].is_array());
+
+    // Before the first version: 404. Malformed or missing date: 400. Unknown id: 404.
+    d.both(
+        Method::GET,
+        &at(t1 - time::Duration::seconds(1)),
+        BY_DATE,
+        None,
+        404,
+    )
+    .await;
+    for q in [
+        "?date=yesterday",
+        "?date=2026-01-01",
+        "",
+        "?date=2026-01-01T00:00:00Z&representation=x",
+    ] {
+        d.both(
+            Method::GET,
+            &format!("/v1/dppsByIdAndDate/{id}{q}"),
+            BY_DATE,
+            None,
+            400,
+        )
+        .await;
+    }
+    d.both(
+        Method::GET,
+        "/v1/dppsByIdAndDate/01900000-0000-7000-8000-000000000000?date=2030-01-01T00:00:00Z",
+        BY_DATE,
+        None,
+        404,
+    )
+    .await;
+    let anonymous = d.node.call(Method::GET, &at(t2), None, None).await;
+    assert_eq!(anonymous.status, 401);
+    check(&Method::GET, BY_DATE, &anonymous);
+    d.node.running.stop();
+}
+kit::both!(read_dpp_by_id_and_date_picks_the_version_in_force);
+
+async fn read_dpp_by_product_id_and_ids_by_product_ids(backend: Backend) {
+    let node = TestNode::new(backend).start().await;
+    let (read, _, _) = node.key("read").await;
+    let (id, _) = node.publish("S1").await;
+    let d = Doors { node, read };
+    let item = d
+        .admin(Method::GET, &format!("/v1/dpps/{id}"), BY_ID, None)
+        .await
+        .json();
+    let dpp_id = item["digitalProductPassportId"].clone();
+
+    // A Digital Link URI with any host, a path, each percent-encoded once.
+    for product in [
+        format!("https://id.gs1.org/01/{G}/21/S1"),
+        format!("https://resolver.example.com/some/stem/01/{G}/10/L9/21/S1?linkType=all"),
+        format!("/01/{G}/21/S1"),
+    ] {
+        let path = format!("/v1/dppsByProductId/{}", enc(&product));
+        let (a, p) = d.both(Method::GET, &path, BY_PRODUCT, None, 200).await;
+        assert_eq!(a["digitalProductPassportId"], dpp_id, "{product}");
+        assert_eq!(p["digitalProductPassportId"], dpp_id, "{product}");
+        assert_eq!(a, item);
+    }
+    let full = format!(
+        "/v1/dppsByProductId/{}?representation=full",
+        enc(&format!("/01/{G}/21/S1"))
+    );
+    d.both(Method::GET, &full, BY_PRODUCT, None, 200).await;
+    // Nothing at the model level, an unknown serial (walks up to nothing): 404.
+    for unknown in [G.to_string(), format!("/01/{G}/21/S9")] {
+        let path = format!("/v1/dppsByProductId/{}", enc(&unknown));
+        d.both(Method::GET, &path, BY_PRODUCT, None, 404).await;
+    }
+    for bad in ["abc", "09506000134353", "https://id.gs1.org/"] {
+        let path = format!("/v1/dppsByProductId/{}", enc(bad));
+        d.both(Method::GET, &path, BY_PRODUCT, None, 400).await;
+    }
+    let anonymous = d
+        .node
+        .call(Method::GET, &format!("/v1/dppsByProductId/{G}"), None, None)
+        .await;
+    assert_eq!(anonymous.status, 401);
+    check(&Method::GET, BY_PRODUCT, &anonymous);
+
+    // readDPPIdsByProductIds: input order, not-found skipped, pages by cursor.
+    let body = json!({ "productIds": [
+        format!("https://id.gs1.org/01/{G}/21/S1"),
+        format!("/01/{G}/21/S9"),
+        G,
+        format!("/01/{G}/21/S1"),
+    ]});
+    let (a, p) = d.both(Method::POST, IDS, IDS, Some(&body), 200).await;
+    assert_eq!(a, json!({ "items": [dpp_id, dpp_id] }));
+    assert_eq!(p, a);
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let q = match &cursor {
+            None => "/v1/dppsByProductIds?limit=3".to_string(),
+            Some(c) => format!("/v1/dppsByProductIds?limit=3&cursor={c}"),
+        };
+        let (page, _) = d.both(Method::POST, &q, IDS, Some(&body), 200).await;
+        pages += 1;
+        items.extend(page["items"].as_array().unwrap().clone());
+        match page.get("cursor") {
+            Some(c) => cursor = Some(c.as_str().unwrap().to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 2);
+    assert_eq!(items, vec![dpp_id.clone(), dpp_id.clone()]);
+    for q in ["?cursor=%21%21", "?cursor=OTk", "?limit=0", "?limit=many"] {
+        d.both(Method::POST, &format!("{IDS}{q}"), IDS, Some(&body), 400)
+            .await;
+    }
+    for bad in [
+        json!({ "productIds": [] }),
+        json!({ "productIds": ["abc"] }),
+        json!({ "productIds": [G], "more": 1 }),
+        json!({ "productIds": vec![G; 101] }),
+    ] {
+        d.both(Method::POST, IDS, IDS, Some(&bad), 400).await;
+    }
+    let anonymous = d.node.call(Method::POST, IDS, None, Some(&body)).await;
+    assert_eq!(anonymous.status, 401);
+    check(&Method::POST, IDS, &anonymous);
+
+    // A deactivated passport does not answer by product.
+    let r = d
+        .node
+        .call(
+            Method::POST,
+            &format!("/api/v1/passports/{id}/deactivate"),
+            Some(&basic()),
+            Some(&json!({ "reason": "end of life" })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let path = format!("/v1/dppsByProductId/{}", enc(&format!("/01/{G}/21/S1")));
+    d.both(Method::GET, &path, BY_PRODUCT, None, 404).await;
+    let (a, _) = d.both(Method::POST, IDS, IDS, Some(&body), 200).await;
+    assert_eq!(a, json!({ "items": [] }));
+    let (a, _) = d
+        .both(Method::GET, &format!("/v1/dpps/{id}"), BY_ID, None, 200)
+        .await;
+    assert_eq!(a["dppStatus"], "Inactive");
+    d.node.running.stop();
+}
+kit::both!(read_dpp_by_product_id_and_ids_by_product_ids);
+
+async fn read_data_element_on_both_doors(backend: Backend) {
+    let node = TestNode::new(backend).start().await;
+    let (read, _, _) = node.key("read").await;
+    let (id, _) = node.publish("S1").await;
+    let d = Doors { node, read };
+    let authority = d
+        .admin(Method::GET, &format!("/v1/dpps/{id}"), BY_ID, None)
+        .await
+        .json();
+    let public = d
+        .public(Method::GET, &format!("/v1/dpps/{id}"), BY_ID, None)
+        .await
+        .json();
+    let el = |path: &str| format!("/v1/dpps/{id}/elements/{}", enc(path));
+
+    // A content section, compressed and full.
+    let section = authority["contentSpecificationIds"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let section_path = normalized(
+        &authority,
+        &format!("/{}", section.replace('~', "~0").replace('/', "~1")),
+    );
+    let (a, p) = d
+        .both(Method::GET, &el(&section_path), ELEMENT_OP, None, 200)
+        .await;
+    assert_eq!(a, authority[&section]);
+    assert_eq!(p, public[&section]);
+    let (a, _) = d
+        .both(
+            Method::GET,
+            &format!("{}?representation=full", el(&section_path)),
+            ELEMENT_OP,
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(a["objectType"], "DataElementCollection");
+    assert_eq!(a["dictionaryReference"], section);
+
+    // A leaf inside the section, full: a SingleValuedDataElement (or the element there).
+    let mut all = BTreeSet::new();
+    leaves(&public, String::new(), &mut all);
+    let leaf = all
+        .iter()
+        .find(|l| {
+            l.starts_with(&format!(
+                "/{}/",
+                section.replace('~', "~0").replace('/', "~1")
+            ))
+        })
+        .unwrap();
+    let leaf_path = normalized(&public, leaf);
+    let (a, p) = d
+        .both(Method::GET, &el(&leaf_path), ELEMENT_OP, None, 200)
+        .await;
+    assert_eq!(&a, public.pointer(leaf).unwrap());
+    assert_eq!(a, p);
+    let (a, _) = d
+        .both(
+            Method::GET,
+            &format!("{}?representation=full", el(&leaf_path)),
+            ELEMENT_OP,
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(a["objectType"], "SingleValuedDataElement");
+    assert_eq!(&a["value"], public.pointer(leaf).unwrap());
+
+    // A header member: its value; full: a SingleValuedDataElement.
+    let (a, _) = d
+        .both(
+            Method::GET,
+            &el("$['economicOperatorId']"),
+            ELEMENT_OP,
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(a, "urn:eori:DE123456789012345");
+    let (a, _) = d
+        .both(
+            Method::GET,
+            &format!("{}?representation=full", el("$['economicOperatorId']")),
+            ELEMENT_OP,
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(a["objectType"], "SingleValuedDataElement");
+    assert_eq!(a["valueDataType"], "xsd:string");
+    // Header members with no element in the full representation: 400.
+    d.both(
+        Method::GET,
+        &format!("{}?representation=full", el("$['contentSpecificationIds']")),
+        ELEMENT_OP,
+        None,
+        400,
+    )
+    .await;
+
+    // An authority-only leaf: found on the admin door, unknown on the public one.
+    let mut auth_leaves = BTreeSet::new();
+    leaves(&authority, String::new(), &mut auth_leaves);
+    let hidden = auth_leaves.difference(&all).next().unwrap();
+    let hidden_path = normalized(&authority, hidden);
+    let a = d
+        .admin(Method::GET, &el(&hidden_path), ELEMENT_OP, None)
+        .await;
+    assert_eq!(a.status, 200, "{hidden_path}");
+    assert_eq!(&a.json(), authority.pointer(hidden).unwrap());
+    let p = d
+        .public(Method::GET, &el(&hidden_path), ELEMENT_OP, None)
+        .await;
+    assert_eq!(p.status, 404, "{hidden_path}");
+
+    // Not a Normalized Path, several nodes, bad representation: 400. Nothing there: 404.
+    for bad in [
+        "$.economicOperatorId",
+        "$.a",
+        "$..*",
+        "economicOperatorId",
+        "$['a'",
+    ] {
+        d.both(Method::GET, &el(bad), ELEMENT_OP, None, 400).await;
+    }
+    d.both(
+        Method::GET,
+        &format!("{}?representation=x", el("$['economicOperatorId']")),
+        ELEMENT_OP,
+        None,
+        400,
+    )
+    .await;
+    // The path is percent-decoded once: encoded twice, it is not a path.
+    let twice = format!(
+        "/v1/dpps/{id}/elements/{}",
+        enc(&enc("$['economicOperatorId']"))
+    );
+    d.both(Method::GET, &twice, ELEMENT_OP, None, 400).await;
+    // A member name with `/`, `%` and a quote is addressable (its one encoding decoded once).
+    d.both(Method::GET, &el("$['a/b%2F\\'c']"), ELEMENT_OP, None, 404)
+        .await;
+    d.both(Method::GET, &el("$['nope']"), ELEMENT_OP, None, 404)
+        .await;
+    let unknown = format!(
+        "/v1/dpps/01900000-0000-7000-8000-000000000000/elements/{}",
+        enc("$['economicOperatorId']")
+    );
+    d.both(Method::GET, &unknown, ELEMENT_OP, None, 404).await;
+    let anonymous = d
+        .node
+        .call(Method::GET, &el("$['economicOperatorId']"), None, None)
+        .await;
+    assert_eq!(anonymous.status, 401);
+    check(&Method::GET, ELEMENT_OP, &anonymous);
+
+    // Suspended: only the header can be read.
+    suspend(&d.node, &id).await;
+    d.both(Method::GET, &el(&leaf_path), ELEMENT_OP, None, 404)
+        .await;
+    let (a, _) = d
+        .both(Method::GET, &el("$['dppStatus']"), ELEMENT_OP, None, 200)
+        .await;
+    assert_eq!(a, "Suspended");
+    d.node.running.stop();
+}
+kit::both!(read_data_element_on_both_doors);
