@@ -608,16 +608,7 @@ fn product_value(product: &ProductIdentifier) -> Value {
     Value::Object(object)
 }
 
-pub(super) fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub(super) use crate::passport::json::type_name;
 
 /// One RFC 6901 reference token.
 pub(super) fn escape_token(token: &str) -> String {

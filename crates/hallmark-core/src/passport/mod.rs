@@ -46,7 +46,7 @@ mod error;
 mod granularity;
 mod gtin;
 mod id;
-mod json;
+pub(crate) mod json;
 mod product;
 mod status;
 mod submission;
