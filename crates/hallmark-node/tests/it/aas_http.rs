@@ -63,9 +63,7 @@ async fn the_aas_on_both_doors(backend: Backend) {
     // Asked for by media type: the same environment as application/aas+json, on the /aas
     // path and on the passport URL (before the credential), which still negotiates.
     for url in [path.clone(), format!("/passports/{id}")] {
-        let r = node
-            .get_public(&url, Some("application/aas+json"))
-            .await;
+        let r = node.get_public(&url, Some("application/aas+json")).await;
         assert_eq!(r.status, 200, "{url}");
         assert_eq!(r.header("content-type"), Some("application/aas+json"));
         assert_eq!(r.header("vary"), Some("Accept"));
@@ -99,14 +97,21 @@ async fn the_aas_on_both_doors(backend: Backend) {
 
     // The admin door: authority by default; each audience sees its tier.
     let authority = admin_aas(&node, &read, &id, "").await;
-    assert_eq!(authority.status, 200, "{}", String::from_utf8_lossy(&authority.body));
+    assert_eq!(
+        authority.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&authority.body)
+    );
     assert_eq!(authority.header("content-type"), Some("application/json"));
     let authority = authority.json();
     let authority_text = authority.to_string();
     assert!(authority_text.contains(TEST_REPORTS_ELEMENT));
     assert!(authority_text.contains(TEST_REPORT));
     assert_eq!(
-        admin_aas(&node, &read, &id, "?audience=authority").await.json(),
+        admin_aas(&node, &read, &id, "?audience=authority")
+            .await
+            .json(),
         authority
     );
     let li = admin_aas(&node, &read, &id, "?audience=legitimateInterest").await;
@@ -129,7 +134,12 @@ async fn the_aas_on_both_doors(backend: Backend) {
         .await
         .problem(400, "bad-request");
     let anonymous = node
-        .call(Method::GET, &format!("/api/v1/passports/{id}/aas"), None, None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/passports/{id}/aas"),
+            None,
+            None,
+        )
         .await;
     assert_eq!(anonymous.status, 401);
 
@@ -138,13 +148,18 @@ async fn the_aas_on_both_doors(backend: Backend) {
     node.get_public(&format!("/passports/{unknown}/aas"), None)
         .await
         .problem(404, "not-found");
-    node.get_public(&format!("/passports/{unknown}"), Some("application/aas+json"))
-        .await
-        .problem(404, "not-found");
+    node.get_public(
+        &format!("/passports/{unknown}"),
+        Some("application/aas+json"),
+    )
+    .await
+    .problem(404, "not-found");
     node.get_public("/passports/not-an-id/aas", None)
         .await
         .problem(404, "not-found");
-    admin_aas(&node, &read, unknown, "").await.problem(404, "not-found");
+    admin_aas(&node, &read, unknown, "")
+        .await
+        .problem(404, "not-found");
     let r = node
         .call(
             Method::POST,
@@ -158,7 +173,9 @@ async fn the_aas_on_both_doors(backend: Backend) {
     node.get_public(&format!("/passports/{draft}/aas"), None)
         .await
         .problem(404, "not-found");
-    admin_aas(&node, &read, &draft, "").await.problem(404, "not-found");
+    admin_aas(&node, &read, &draft, "")
+        .await
+        .problem(404, "not-found");
 
     // Suspended: 410 on the public door, as the passport URL answers; the admin door shows it.
     let r = node
@@ -195,7 +212,12 @@ async fn a_sector_without_a_mapping_is_406(backend: Backend) {
         "data": { "public": { "productName": "Oak chair" } },
     });
     let r = node
-        .call(Method::POST, "/api/v1/passports", Some(&basic()), Some(&draft))
+        .call(
+            Method::POST,
+            "/api/v1/passports",
+            Some(&basic()),
+            Some(&draft),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     let id = r.json()["id"].as_str().unwrap().to_string();
