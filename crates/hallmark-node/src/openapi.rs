@@ -47,6 +47,7 @@ fn summary(method: &str, path: &str) -> &'static str {
         ("POST", "/passports/{id}/archive") => "Archive (terminal; still served with its status)",
         ("POST", "/passports/{id}/deactivate") => "Deactivate (terminal, reason required; still served with its status)",
         ("GET", "/passports/{id}/history") => "The passport's audit events",
+        ("GET", "/passports/{id}/aas") => "The current version as an AAS V3.0 Environment for one audience (query: audience=public|legitimateInterest|authority, default authority; 406 aas-unsupported-sector for sectors without a mapping; docs/aas.md)",
         ("GET", "/labels") => "Labels of published passports: GS1 Digital Link URI and element string (filters: gtin, lot; cursor: after, limit)",
         ("GET", "/links") => "The operator's links of a GTIN (query: gtin, required; lot, serial; removed=true for removed ones too)",
         ("POST", "/links") => "Attach a link to a product identifier (model, batch or item level), served in the resolver's linkset; audited (public)",
@@ -66,11 +67,14 @@ fn summary(method: &str, path: &str) -> &'static str {
         ("GET", p) if p.ends_with("/qr.png") => {
             "The passport's GS1 Digital Link URI as a QR code, 1-bit PNG with its resolution (ec; x; dpi: 72-1200, default 600)"
         }
+        ("GET", p) if p.ends_with("/passports/{id}/aas") => {
+            "The current version's public AAS V3.0 Environment, built from the verified public credential (battery only: 406 aas-unsupported-sector otherwise; docs/aas.md)"
+        }
         ("GET", p) if p.ends_with("/versions/{version}") => {
             "A published version's public credential, exactly as signed (immutable); Accept: text/html for the consumer page"
         }
         ("GET", p) if p.ends_with("/passports/{id}") => {
-            "The current published version's public credential (Accept: application/vc+jwt for the JWT form, text/html for the consumer page)"
+            "The current published version's public credential (Accept: application/vc+jwt for the JWT form, application/aas+json for the AAS Environment, text/html for the consumer page)"
         }
         _ => "",
     }
@@ -375,6 +379,7 @@ fn params(path: &str) -> Vec<Parameter> {
         Some("/log/proof/consistency") => &[("old", true), ("new", false)],
         _ if path.ends_with("/qr.svg") => &[("ec", false), ("x", false)],
         _ if path.ends_with("/qr.png") => &[("ec", false), ("x", false), ("dpi", false)],
+        _ if path == "/api/v1/passports/{id}/aas" => &[("audience", false)],
         _ if path == "/api/v1/links" => &[
             ("gtin", true),
             ("lot", false),
@@ -390,7 +395,7 @@ fn params(path: &str) -> Vec<Parameter> {
             required: *required,
             schema: if *name == "hash" {
                 ParameterSchema::LEAF_HASH
-            } else if matches!(*name, "ec" | "x" | "gtin" | "lot" | "serial") {
+            } else if matches!(*name, "ec" | "x" | "gtin" | "lot" | "serial" | "audience") {
                 ParameterSchema::STRING
             } else if *name == "removed" {
                 ParameterSchema::BOOLEAN

@@ -13,6 +13,7 @@
 mod api_key_cmd;
 mod client;
 mod creds;
+mod export_cmd;
 mod fetch;
 mod import;
 mod keys;
@@ -171,6 +172,13 @@ enum Command {
     /// 5 state (404, 409, 410); 6 server (5xx after retries); 7 network (connect, TLS,
     /// timeout); 130 interrupted. See docs/cli.md.
     Passport(passport_cmd::PassportArgs),
+    /// Export a passport in another format (`export aas`: an AAS V3.0 Environment).
+    ///
+    /// Reads from a running node's admin API (GET /api/v1/passports/{id}/aas, read scope)
+    /// with the credentials of `passport` (docs/cli.md) and writes pretty JSON to stdout or
+    /// --out FILE. Exit codes as for `passport`; a sector without an AAS mapping (406
+    /// aas-unsupported-sector) is 5. See docs/aas.md.
+    Export(export_cmd::ExportArgs),
     /// Create, list and revoke the node's API keys (admin scope).
     ///
     /// Credentials as for `passport`; without an API key, the admin login
@@ -232,6 +240,7 @@ fn main() -> ExitCode {
             admin_port,
         }),
         Command::Passport(args) => passport_cmd::run(&args),
+        Command::Export(args) => export_cmd::run(&args),
         Command::ApiKey(args) => api_key_cmd::run(&args),
         Command::Import(args) => import::run(&args),
         Command::Completions { shell } => {

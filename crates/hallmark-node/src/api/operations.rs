@@ -135,6 +135,19 @@ impl Schemas {
             ("POST", "/signing-keys/rotate") | ("POST", "/signing-keys/{id}/revoke") => {
                 (200, self.response::<KeyChange>())
             }
+            ("GET", "/passports/{id}/aas") => (
+                200,
+                schemars::json_schema!({
+                    "type": "object",
+                    "description": "An AAS V3.0 Environment (JSON serialisation) with the IDTA 02035 Digital Battery Passport submodels, holding what the audience's credential holds; not signed",
+                    "required": ["assetAdministrationShells", "submodels"],
+                    "externalDocs": {
+                        "description": "AAS export: identifiers, submodels, mapping, limits",
+                        "url": concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/docs/aas.md"),
+                    },
+                })
+                .to_value(),
+            ),
             ("GET", "/openapi.json") => (
                 200,
                 schemars::json_schema!({

@@ -42,6 +42,7 @@ impl From<ServiceError> for ApiError {
                 reason,
                 detail,
             },
+            S::AasUnsupported { sector, version } => ApiError::AasUnsupported { sector, version },
             S::SigningUnavailable(detail) => ApiError::SigningUnavailable { detail },
             S::Internal => ApiError::Internal,
         }

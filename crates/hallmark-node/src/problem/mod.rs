@@ -259,6 +259,15 @@ pub enum ApiError {
         /// Its name.
         name: String,
     },
+    /// The passport has no AAS rendering: its sector has no mapping (406
+    /// `aas-unsupported-sector`; `docs/aas.md`).
+    #[error("no AAS rendering for sector {sector} {version}; only battery passports (BatteryPass 1.2.0) have one")]
+    AasUnsupported {
+        /// Sector id.
+        sector: String,
+        /// Sector schema version.
+        version: String,
+    },
     /// A JSON body without `Content-Type: application/json`.
     #[error("unsupported media type; send application/json")]
     UnsupportedMediaType,
@@ -365,6 +374,7 @@ impl ApiError {
             ApiError::InputRefused(InputRefusal::Number { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::InputRefused(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::AasUnsupported { .. } => StatusCode::NOT_ACCEPTABLE,
             ApiError::Unprocessable { .. }
             | ApiError::InvalidLink(_)
             | ApiError::DuplicateExternalRef { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -467,6 +477,12 @@ impl ApiError {
             ApiError::UnsupportedMediaType => {
                 Problem::new("unsupported-media-type", "Unsupported media type", status)
                     .detail(self.to_string())
+            }
+            ApiError::AasUnsupported { sector, version } => {
+                Problem::new("aas-unsupported-sector", "No AAS rendering", status)
+                    .detail(self.to_string())
+                    .with("sector", sector.clone())
+                    .with("schemaVersion", version.clone())
             }
             ApiError::BadRequest { detail } => {
                 Problem::new("bad-request", "Bad request", status).detail(detail.clone())

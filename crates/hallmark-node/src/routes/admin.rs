@@ -26,6 +26,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::{Json, Router};
+use hallmark_core::access::Audience;
 use hallmark_core::keys::KeyId;
 use hallmark_core::passport::{PassportId, PassportStatus};
 use hallmark_core::tlog::event::ImportCounts;
@@ -51,6 +52,7 @@ pub const ROUTES: &[(&str, &str, Scope)] = &[
     ("POST", "/api/v1/passports/{id}/archive", Scope::Write),
     ("POST", "/api/v1/passports/{id}/deactivate", Scope::Write),
     ("GET", "/api/v1/passports/{id}/history", Scope::Read),
+    ("GET", "/api/v1/passports/{id}/aas", Scope::Read),
     ("GET", "/api/v1/labels", Scope::Read),
     ("GET", "/api/v1/links", Scope::Read),
     ("POST", "/api/v1/links", Scope::Write),
@@ -84,6 +86,7 @@ fn handler(method: &str, path: &str, openapi: &Document) -> Option<MethodRouter<
         ("POST", "/passports/{id}/archive") => post(archive),
         ("POST", "/passports/{id}/deactivate") => post(deactivate),
         ("GET", "/passports/{id}/history") => get(history),
+        ("GET", "/passports/{id}/aas") => get(aas),
         ("GET", "/labels") => get(super::qr::labels),
         ("GET", "/links") => get(list_links),
         ("POST", "/links") => post(add_link),
@@ -392,6 +395,36 @@ async fn history(
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     reply(&History::from(app.service().history(id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AasParams {
+    audience: Option<String>,
+}
+
+/// `GET /api/v1/passports/{id}/aas[?audience=public|legitimateInterest|authority]`: the
+/// current version as that audience's AAS V3.0 Environment (default `authority`;
+/// `docs/aas.md`). 404 for unknown and never-published passports, 406
+/// `aas-unsupported-sector` for a sector without a mapping.
+async fn aas(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    q: Result<Query<AasParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = q?;
+    let audience = match q.audience.as_deref() {
+        None | Some("authority") => Audience::Authority,
+        Some("legitimateInterest") => Audience::LegitimateInterest,
+        Some("public") => Audience::Public,
+        Some(_) => {
+            return Err(ApiError::BadRequest {
+                detail: "audience must be public, legitimateInterest or authority".into(),
+            })
+        }
+    };
+    let id = parse_id(&id)?;
+    Ok(Json(app.service().aas(id, audience).await?))
 }
 
 async fn new_key(

@@ -1,7 +1,9 @@
 //! The public listener: DID document, published passports (exactly as signed, with a pointer
 //! to the log leaf of their publication; for browsers, `Accept: text/html`, the consumer page
 //! of `routes::page`), the transparency log (`routes::log`), the status lists
-//! (`routes::status`), health.
+//! (`routes::status`), health; and a passport's public AAS V3.0 Environment
+//! (`<base>/passports/{id}/aas`, or `Accept: application/aas+json` on the passport URL;
+//! `docs/aas.md`).
 //! No credential, no admin route.
 
 use crate::app::AppState;
@@ -28,6 +30,8 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 pub const SHORT: &str = "public, max-age=60";
 /// Media type of the `vc+jwt` form.
 pub const VC_JWT: &str = "application/vc+jwt";
+/// Media type of the AAS Environment when `Accept` names it (`docs/aas.md`).
+pub const AAS_JSON: &str = "application/aas+json";
 /// Media type of the Data Integrity form.
 pub const VC_LD_JSON: &str = "application/vc+ld+json";
 
@@ -51,6 +55,7 @@ pub fn route_table_for(issuer: &hallmark_core::issue::Issuer) -> Vec<(&'static s
         ("GET", "/openapi.json".to_string()),
         ("GET", issuer.did.document_path()),
         ("GET", format!("{base}/passports/{{id}}")),
+        ("GET", format!("{base}/passports/{{id}}/aas")),
         (
             "GET",
             format!("{base}/passports/{{id}}/versions/{{version}}"),
@@ -74,6 +79,7 @@ pub fn routes(state: AppState, openapi: Document) -> Router {
         .route("/openapi.json", get(move || std::future::ready(openapi)))
         .route(&state.issuer.did.document_path(), get(did_document))
         .route(&format!("{base}/passports/{{id}}"), get(current))
+        .route(&format!("{base}/passports/{{id}}/aas"), get(aas))
         .route(
             &format!("{base}/passports/{{id}}/versions/{{version}}"),
             get(version),
@@ -157,6 +163,10 @@ async fn current(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    // Named explicitly only (no browser sends it): before the page and the credential.
+    if wants_aas(&headers) {
+        return serve_aas(&app, &id, &headers).await;
+    }
     if crate::page::wants_html(headers.get(ACCEPT), uri.query()) {
         let Ok(id) = parse_id(&id) else {
             return Ok(super::page::not_found(&headers, uri.query()));
@@ -165,6 +175,62 @@ async fn current(
         return super::page::serve(&app, id, None, &headers, uri.query(), &base).await;
     }
     serve(&app, &id, None, &headers).await
+}
+
+/// Whether `Accept` names `application/aas+json`.
+fn wants_aas(headers: &HeaderMap) -> bool {
+    let accept = headers.get(ACCEPT).map_or(&b""[..], HeaderValue::as_bytes);
+    contains_ignore_case(accept, AAS_JSON)
+}
+
+/// `GET <base>/passports/{id}/aas`: the public AAS Environment (as `application/aas+json`
+/// when `Accept` names it, otherwise `application/json`).
+async fn aas(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    serve_aas(&app, &id, &headers).await
+}
+
+/// The current version's public AAS Environment (`Service::aas`, built from the verified
+/// public credential the passport URL serves). As on the passport URL: drafts and unknown
+/// ids 404, a suspended passport 410 with its reason, archived and deactivated ones served
+/// with their status header; short caching, `Vary: Accept`, an ETag of the bytes.
+async fn serve_aas(app: &AppState, id: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
+    let id = parse_id(id)?;
+    let shown = app.service().public_state(id, None).await?;
+    if shown.state.status == PassportStatus::Suspended {
+        return Ok(gone(&shown.state));
+    }
+    let env = app
+        .service()
+        .aas(id, hallmark_core::access::Audience::Public)
+        .await?;
+    let bytes = serde_json::to_vec(&env).map_err(|_| ApiError::Internal)?;
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(&bytes);
+    let etag = HeaderValue::from_str(&format!("\"aas-{}\"", hex::encode(&digest[..16])))
+        .map_err(|_| ApiError::Internal)?;
+    let media = if wants_aas(headers) {
+        AAS_JSON
+    } else {
+        "application/json"
+    };
+    let mut r = if not_modified(headers, &etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (StatusCode::OK, bytes).into_response()
+    };
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(media));
+    h.insert(VARY, HeaderValue::from_static("Accept"));
+    h.insert(ETAG, etag);
+    h.insert(CACHE_CONTROL, HeaderValue::from_static(SHORT));
+    h.insert(
+        STATUS_HEADER,
+        HeaderValue::from_static(shown.state.status.as_str()),
+    );
+    Ok(r)
 }
 
 async fn version(

@@ -70,6 +70,14 @@ pub enum ServiceError {
         /// One line: what happened.
         detail: String,
     },
+    /// The passport's sector has no AAS mapping (`hallmark_core::aas`: battery only).
+    #[error("no AAS rendering for sector {sector} {version}; only battery passports have one")]
+    AasUnsupported {
+        /// Sector id.
+        sector: String,
+        /// Sector schema version.
+        version: String,
+    },
     /// Nothing can be signed now (no current key, HSM unreachable).
     #[error("signing unavailable: {0}")]
     SigningUnavailable(String),

@@ -19,6 +19,8 @@
 //! - [`lifecycle`]: status changes (suspend, resume, archive, deactivate).
 //! - [`public`]: a published passport as the public sees it, verified on the server (the
 //!   consumer page's read).
+//! - [`aas`]: a published passport as one audience's AAS V3.0 Environment (public: from
+//!   the verified public credential; restricted audiences: from the stored version).
 //! - [`keys`]: signing keys (list, rotate, revoke) and the choice of the passport signer.
 //! - [`api_keys`]: API keys (list, create, revoke).
 //! - [`labels`]: a published passport's label — its GS1 Digital Link URI under the public
@@ -34,6 +36,7 @@
 //!
 //! The store is called once per write, with its audit event, in the same transaction.
 
+pub mod aas;
 pub mod api_keys;
 pub mod dpp;
 mod error;

@@ -2,6 +2,7 @@
 //! one module per suite, on the shared test kit (`hallmark-testkit`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod aas_http;
 mod app_role_attacks;
 mod auth_http;
 mod edge_http;

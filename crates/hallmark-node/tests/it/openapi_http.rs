@@ -303,6 +303,13 @@ async fn every_admin_route_answers_as_its_served_document_says(backend: Backend)
         .expect(200, M::GET, "/api/v1/labels?limit=10", &writer, None)
         .await;
     assert_eq!(labels["items"][0]["id"], id.as_str(), "{labels}");
+    // The AAS Environment (docs/aas.md), per audience; an audience that is none: 400.
+    let aas = api.expect(200, M::GET, &p("/aas"), &writer, None).await;
+    assert!(aas["assetAdministrationShells"].is_array(), "{aas}");
+    api.expect(200, M::GET, &p("/aas?audience=public"), &writer, None)
+        .await;
+    api.expect(400, M::GET, &p("/aas?audience=everyone"), &writer, None)
+        .await;
     api.expect(201, M::POST, &p("/versions"), &writer, Some(&example))
         .await;
 

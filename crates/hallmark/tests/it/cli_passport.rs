@@ -16,15 +16,15 @@ use std::sync::Arc;
 
 /// A finished `hallmark` process.
 #[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Out {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Out {
     /// Asserts exit `code`; returns self.
-    fn code(self, code: i32) -> Out {
+    pub(crate) fn code(self, code: i32) -> Out {
         assert_eq!(
             self.code, code,
             "exit code; stdout:\n{}\nstderr:\n{}",
@@ -33,7 +33,7 @@ impl Out {
         self
     }
 
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
@@ -41,13 +41,13 @@ impl Out {
 
 /// The environment of a `hallmark` process: only PATH, a HOME and XDG_CONFIG_HOME of its
 /// own (no profile unless a test writes one), and what the test adds.
-struct Cli {
+pub(crate) struct Cli {
     home: tempfile::TempDir,
     env: Vec<(String, String)>,
 }
 
 impl Cli {
-    fn new() -> Cli {
+    pub(crate) fn new() -> Cli {
         let home = tempfile::tempdir().unwrap();
         let env = vec![
             ("HOME".into(), home.path().display().to_string()),
@@ -60,19 +60,19 @@ impl Cli {
     }
 
     /// With the node's admin URL and an API key in the environment.
-    fn for_node(node: &Node, key: &str) -> Cli {
+    pub(crate) fn for_node(node: &Node, key: &str) -> Cli {
         Cli::new()
             .with("HALLMARK_ADMIN_URL", &node.admin)
             .with("HALLMARK_API_KEY", key)
     }
 
-    fn with(mut self, name: &str, value: &str) -> Cli {
+    pub(crate) fn with(mut self, name: &str, value: &str) -> Cli {
         self.env.retain(|(k, _)| k != name);
         self.env.push((name.into(), value.into()));
         self
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.home.path().join(name)
     }
 
@@ -84,7 +84,7 @@ impl Cli {
     }
 
     /// Runs `hallmark args…` (off the test's async workers, which serve the node).
-    async fn run(&self, args: &[&str]) -> Out {
+    pub(crate) async fn run(&self, args: &[&str]) -> Out {
         self.run_with_stdin(args, None).await
     }
 
@@ -134,7 +134,7 @@ fn line_ids(stdout: &str) -> Vec<String> {
 }
 
 /// A minted key's text (without `Bearer `).
-async fn key(node: &Node, scope: &str) -> String {
+pub(crate) async fn key(node: &Node, scope: &str) -> String {
     node.key(scope).await.1
 }
 
