@@ -36,6 +36,7 @@
 
 pub mod api_keys;
 pub mod dpp;
+pub mod dpp_write;
 mod error;
 pub mod events;
 pub mod import;
