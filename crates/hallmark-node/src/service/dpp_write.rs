@@ -9,12 +9,12 @@
 //!   members ignored, unknown members refused), then created and published as one job
 //!   (`publish = false`: a draft only; an invalid draft is refused there too, nothing is
 //!   written, as in the import).
-//! - **change** ([`Change`]): the base is the compressed authority document (the current
-//!   version, or the draft of a passport never published); the merge patch (or the one
+//! - **change** ([`Change`]): the base is the compressed authority document (the pending
+//!   draft when there is one, else the current version); the merge patch (or the one
 //!   element replaced) is applied and the result read back by `decompress`; its product
 //!   identity must be the passport's. A result whose submission digest equals the base's
-//!   writes nothing. Otherwise the next version is started (or the pending draft of a
-//!   passport never published is edited) and, with `publish`, published in the same job.
+//!   writes nothing. Otherwise the next version is started (or the pending draft is
+//!   edited) and, with `publish`, published in the same job.
 //!   Refused with 409: suspended or terminal passports, and a published passport with a
 //!   pending draft when `publish` is true (nobody's unfinished draft is published by
 //!   surprise; `publish = false` edits it).
@@ -150,7 +150,20 @@ impl Service<'_> {
                 record.status
             )));
         }
-        let shown = self.shown(id, None, Door::Authority).await?;
+        let published_once = record.current_version > 0;
+        if publish && published_once && pending.is_some() {
+            return Err(ServiceError::Conflict(format!(
+                "a draft is pending for passport {id}: publish it first, or change it with \
+                 publish=false"
+            )));
+        }
+        // The base: the pending draft when there is one (a never-published passport's, or
+        // one left by `publish = false`, so that draft changes accumulate), else the current
+        // version.
+        let shown = match &pending {
+            Some(_) => self.draft_shown(id).await?,
+            None => self.shown(id, None, Door::Authority).await?,
+        };
         let current = shown.render(Representation::Compressed, base_url)?;
         let mut doc = current.clone();
         let element = match change {
@@ -171,13 +184,6 @@ impl Service<'_> {
         let digest = digest(&draft)?;
         if digest == submission_digest(&shown.passport)? {
             return Ok((current, element));
-        }
-        let published_once = record.current_version > 0;
-        if publish && published_once && pending.is_some() {
-            return Err(ServiceError::Conflict(format!(
-                "a draft is pending for passport {id}: publish it first, or change it with \
-                 publish=false"
-            )));
         }
         self.signing_for(publish)?;
         let version = match &pending {
@@ -201,7 +207,9 @@ impl Service<'_> {
             self.dpp(id, Door::Authority, Representation::Compressed)
                 .await?
         } else {
-            self.draft_document(id).await?
+            self.draft_shown(id)
+                .await?
+                .render(Representation::Compressed, base_url)?
         };
         Ok((after, element))
     }
@@ -233,13 +241,12 @@ impl Service<'_> {
         Ok(())
     }
 
-    /// The pending draft of passport `id` as a compressed authority document.
-    async fn draft_document(&self, id: PassportId) -> Result<Value, ServiceError> {
+    /// The pending draft of passport `id`, as the authority sees it.
+    async fn draft_shown(&self, id: PassportId) -> Result<Shown, ServiceError> {
         let app = self.app;
         let (_, draft) = app.store.get_pending(&id).await?;
-        let draft = draft.ok_or_else(|| {
-            ServiceError::internal("updateDPPById", "a draft write left no pending draft")
-        })?;
+        let draft = draft
+            .ok_or_else(|| ServiceError::internal("updateDPPById", "no pending draft to show"))?;
         // A draft's content says `draft`: it is shown as one (`dppStatus: Draft`).
         let passport = Passport::from_json_slice(&draft.content)
             .map_err(|e| ServiceError::internal("stored draft does not parse", e))?;
@@ -247,8 +254,7 @@ impl Service<'_> {
             .registry
             .get(&passport.sector.id, &passport.sector.schema_version)
             .map_err(|e| ServiceError::internal("a stored passport's sector is not loaded", e))?;
-        let shown = Shown { passport, sector };
-        shown.render(Representation::Compressed, &app.issuer.base_url)
+        Ok(Shown { passport, sector })
     }
 }
 

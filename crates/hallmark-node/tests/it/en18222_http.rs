@@ -1209,6 +1209,24 @@ async fn update_dpp_merges_into_one_new_version(backend: Backend) {
     assert_eq!(r.json()["dppStatus"], "Draft");
     assert_eq!(r.json()["versionNumber"], 4);
     assert_eq!(w.doc(&w.id).await["versionNumber"], 3);
+    // Changes to the pending draft accumulate (its base is the draft).
+    let supply = section(&base, "SupplyChainDueDiligence");
+    let r = w
+        .merge(
+            &format!("{path}?publish=false"),
+            &json!({ &supply: { "supplyChainIndicies": 71.5 } }),
+            200,
+        )
+        .await;
+    let d = r.json();
+    assert_eq!(
+        (
+            &d["versionNumber"],
+            &d["facilityId"],
+            &d[&supply]["supplyChainIndicies"]
+        ),
+        (&json!(4), &json!("urn:facility:draft"), &json!(71.5))
+    );
     let r = w
         .merge(&path, &json!({ "facilityId": "urn:facility:fifth" }), 409)
         .await;
@@ -1216,6 +1234,34 @@ async fn update_dpp_merges_into_one_new_version(backend: Backend) {
         .as_str()
         .unwrap()
         .contains("draft is pending"));
+
+    // A passport never published: its draft is the base, and the patch publishes it.
+    let r = w
+        .write(
+            Method::POST,
+            "/v1/dpps?publish=false",
+            Some(&new_serial(&base, "N3")),
+            CREATE,
+            201,
+        )
+        .await;
+    let fresh = r.json()["digitalProductPassportId"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("urn:uuid:")
+        .to_string();
+    let r = w.merge(&format!("/v1/dpps/{fresh}"), &patch, 200).await;
+    assert_eq!(r.json()["dppStatus"], "Active");
+    assert_eq!(r.json()["versionNumber"], 1);
+    assert_eq!(r.json()["facilityId"], "urn:facility:patched");
+    assert_eq!(
+        w.actions(&fresh).await,
+        [
+            "passport.draft-created",
+            "passport.draft-updated",
+            "passport.published"
+        ]
+    );
 
     // Suspended: 409.
     let (id2, _) = w.node.publish("S2").await;
