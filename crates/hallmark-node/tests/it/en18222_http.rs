@@ -1097,6 +1097,23 @@ async fn delete_dpp_deactivates_and_deletes_nothing(backend: Backend) {
     let after = w.actions(&w.id).await;
     assert_eq!(after.len(), before.len() + 1);
     assert_eq!(after.last().unwrap(), "passport.deactivated");
+    // Audited as the caller, with the fixed reason.
+    let h = w
+        .node
+        .call(
+            Method::GET,
+            &format!("/api/v1/passports/{}/history", w.id),
+            Some(&w.read),
+            None,
+        )
+        .await
+        .json();
+    let event = h["events"].as_array().unwrap().last().unwrap().to_string();
+    assert!(event.contains("api-key:"), "{event}");
+    assert!(
+        event.contains("deactivated through EN 18222 DELETE; nothing is deleted"),
+        "{event}"
+    );
     // Nothing is deleted: by id it answers, Inactive; by product nothing answers.
     assert_eq!(w.doc(&w.id).await["dppStatus"], "Inactive");
     let r = w
@@ -1113,6 +1130,38 @@ async fn delete_dpp_deactivates_and_deletes_nothing(backend: Backend) {
     let r = w.write(Method::DELETE, &path, None, BY_ID, 204).await;
     assert_eq!(r.header("hallmark-passport-status"), Some("deactivated"));
     assert_eq!(w.actions(&w.id).await, after);
+    // Terminal: a change is a conflict.
+    let r = w
+        .write(
+            Method::PATCH,
+            &path,
+            Some(&json!({ "facilityId": "urn:facility:late" })),
+            BY_ID,
+            409,
+        )
+        .await;
+    assert_eq!(r.json()["messages"][0]["code"], "conflict");
+
+    // An archived passport cannot be deactivated: 409.
+    let (archived, _) = w.node.publish("S2").await;
+    let r = w
+        .node
+        .call(
+            Method::POST,
+            &format!("/api/v1/passports/{archived}/archive"),
+            Some(&w.write),
+            Some(&json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    w.write(
+        Method::DELETE,
+        &format!("/v1/dpps/{archived}"),
+        None,
+        BY_ID,
+        409,
+    )
+    .await;
 
     // A draft cannot be deactivated: 409.
     let r = w
@@ -1151,6 +1200,33 @@ async fn update_dpp_merges_into_one_new_version(backend: Backend) {
         .await;
     w.merge("/v1/dpps/01900000-0000-7000-8000-000000000000", &patch, 404)
         .await;
+    // The edge's JSON checks run on application/merge-patch+json too: malformed JSON and a
+    // duplicate member are 400, as is a body of another media type (415 → 400, D2).
+    for (content_type, bytes) in [
+        ("application/merge-patch+json", &b"{\"facilityId\": "[..]),
+        (
+            "application/merge-patch+json",
+            &b"{\"facilityId\": \"a\", \"facilityId\": \"b\"}"[..],
+        ),
+        ("text/plain", &b"{}"[..]),
+    ] {
+        let r = kit::client()
+            .request(Method::PATCH, format!("{}{path}", w.node.admin))
+            .header("authorization", &w.write)
+            .header("content-type", content_type)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap();
+        let r = Reply::from(r).await;
+        check(&Method::PATCH, BY_ID, &r);
+        assert_eq!(
+            r.status,
+            400,
+            "{content_type} {}",
+            String::from_utf8_lossy(&r.body)
+        );
+    }
     // 400: an unknown member, an invalid passport; 409: another product.
     w.merge(&path, &json!({ "colour": "red" }), 400).await;
     let general = section(&base, "GeneralProductInformation");
