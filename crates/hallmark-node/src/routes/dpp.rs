@@ -19,14 +19,14 @@ use crate::apikey::Scope;
 use crate::app::AppState;
 use crate::auth::{require, Principal};
 use crate::edge::headers::STATUS_HEADER;
-use crate::problem::result::V1Error;
+use crate::problem::result::{result_response, V1Error};
 use crate::problem::{ApiError, ApiJson};
 use crate::service::dpp::{Door, Representation, DEFAULT_IDS_LIMIT};
 use crate::service::dpp_write::Change;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::header::LOCATION;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, MethodRouter};
@@ -131,9 +131,14 @@ fn writes_elsewhere_on(method: &str) -> Option<MethodRouter<AppState>> {
 
 /// The writes on the public listener: 401 `Result`, before the body is read. The spec
 /// documents 401 for every write (the edge's 404/405 it does not), and the public listener
-/// never authenticates, so the answer says where writes are served.
-async fn writes_elsewhere() -> V1Error {
-    V1Error(ApiError::Unauthorized)
+/// never authenticates, so the answer says where writes are served — without a
+/// `WWW-Authenticate` challenge, since no credentials are taken here.
+async fn writes_elsewhere() -> Response {
+    let problem = ApiError::Unauthorized.problem().detail(
+        "writes are served on the node's admin listener (`/v1/…` with an API key of \
+         scope `write`); the public listener takes no credentials",
+    );
+    result_response(&problem, HeaderMap::new())
 }
 
 /// Sets [`ACCESS_TIER_HEADER`].

@@ -911,6 +911,11 @@ impl Writer {
         check(&method, spec_path, &r);
         assert_eq!(r.status, 401, "public {method} {path}");
         assert_eq!(r.json()["messages"][0]["code"], "unauthorized");
+        assert!(r.json()["messages"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("admin listener"));
+        assert_eq!(r.header("www-authenticate"), None);
     }
 
     /// No key → 401, the read key → 403.
