@@ -205,7 +205,7 @@ pub const EN18222_DOCS: ExternalDocs = ExternalDocs {
     url: concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/docs/en18222.md"),
 };
 
-/// The EN 18222 read operations as documented on a listener: `prefix` is the path before
+/// The EN 18222 operations as documented on a listener: `prefix` is the path before
 /// `/v1` (the public base path, or `""` on the admin listener); `scope` the admin scope.
 fn en18222_operations(
     paths: &mut BTreeMap<String, BTreeMap<String, PathOperation>>,
@@ -226,6 +226,8 @@ fn en18222_operations(
         let query: &[(&'static str, bool)] = match *path {
             "/v1/dppsByProductIds" => &[("limit", false), ("cursor", false)],
             "/v1/dppsByIdAndDate/{dppId}" => &[("date", true), ("representation", false)],
+            _ if *method == "DELETE" => &[],
+            _ if *method != "GET" => &[("representation", false), ("publish", false)],
             _ => &[("representation", false)],
         };
         parameters.extend(query.iter().map(|(name, required)| Parameter {
@@ -234,11 +236,24 @@ fn en18222_operations(
             required: *required,
             schema: ParameterSchema::STRING,
         }));
-        let summary = match *path {
-            "/v1/dpps/{dppId}" => "EN 18222 readDPPById",
-            "/v1/dppsByIdAndDate/{dppId}" => "EN 18222 readDPPVersionByIdAndDate",
-            "/v1/dppsByProductId/{productId}" => "EN 18222 readDPPByProductId",
-            "/v1/dppsByProductIds" => "EN 18222 readDPPIdsByProductIds",
+        let summary = match (*method, *path) {
+            ("GET", "/v1/dpps/{dppId}") => "EN 18222 readDPPById",
+            ("GET", "/v1/dppsByIdAndDate/{dppId}") => "EN 18222 readDPPVersionByIdAndDate",
+            ("GET", "/v1/dppsByProductId/{productId}") => "EN 18222 readDPPByProductId",
+            ("POST", "/v1/dppsByProductIds") => "EN 18222 readDPPIdsByProductIds",
+            ("POST", "/v1/dpps") => {
+                "EN 18222 createDPP (admin listener only; the public listener answers 401)"
+            }
+            ("PATCH", "/v1/dpps/{dppId}") => {
+                "EN 18222 updateDPPById (admin listener only; the public listener answers 401)"
+            }
+            ("DELETE", "/v1/dpps/{dppId}") => {
+                "EN 18222 deleteDPPById: deactivates (admin listener only; the public \
+                 listener answers 401)"
+            }
+            ("PATCH", _) => {
+                "EN 18222 updateDataElement (admin listener only; the public listener answers 401)"
+            }
             _ => "EN 18222 readDataElement",
         };
         let op = PathOperation {
@@ -246,7 +261,12 @@ fn en18222_operations(
             parameters,
             request_body: None,
             responses: BTreeMap::from([(
-                "200".into(),
+                match (*method, *path) {
+                    ("POST", "/v1/dpps") => "201",
+                    ("DELETE", _) => "204",
+                    _ => "200",
+                }
+                .into(),
                 ResponseDoc {
                     description: "Success: the schema of the EN 18222 specification (externalDocs)",
                     content: None,

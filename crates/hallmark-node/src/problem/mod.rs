@@ -349,6 +349,13 @@ pub enum ApiError {
         /// One line: what happened.
         detail: String,
     },
+    /// A request for something this node does not do (EN 18222: `representation=full`
+    /// on a write).
+    #[error("not implemented: {detail}")]
+    NotImplemented {
+        /// What is not implemented, and what to do instead.
+        detail: String,
+    },
     /// A bug or unexpected failure; details go to the log, never to the client.
     #[error("internal error")]
     Internal,
@@ -388,6 +395,7 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::PluginFailed { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotImplemented { .. } => StatusCode::NOT_IMPLEMENTED,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -526,6 +534,9 @@ impl ApiError {
             .with("retry_after", *retry_after_secs),
             ApiError::Timeout => Problem::new("timeout", "Request timed out", status),
             ApiError::Unavailable => Problem::new("unavailable", "Service unavailable", status),
+            ApiError::NotImplemented { detail } => {
+                Problem::new("not-implemented", "Not implemented", status).detail(detail.clone())
+            }
             ApiError::SigningUnavailable { detail } => {
                 Problem::new("signing-unavailable", "Signing unavailable", status)
                     .detail(detail.clone())
@@ -725,6 +736,7 @@ mod tests {
             },
             ApiError::Timeout,
             ApiError::Unavailable,
+            ApiError::NotImplemented { detail: "x".into() },
             ApiError::SigningUnavailable {
                 detail: "HSM unavailable".into(),
             },

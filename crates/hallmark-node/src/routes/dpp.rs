@@ -1,9 +1,11 @@
-//! The EN 18222 DPP API's read operations (`/work/shared/specs/en18222-dpp-api.openapi.yaml`;
-//! operator view `docs/en18222.md`), one door onto `crate::service::dpp` on each listener:
+//! The EN 18222 DPP API (`/work/shared/specs/en18222-dpp-api.openapi.yaml`; operator view
+//! `docs/en18222.md`), one door onto `crate::service::dpp` (reads) and
+//! `crate::service::dpp_write` (writes) on each listener:
 //!
 //! - admin listener, `/v1/…` ([`V1_ROUTES`], each behind its scope like the `/api/v1`
-//!   routes): the full content (authority tier);
-//! - public listener, `<public base path>/v1/…`, anonymous: the public tier.
+//!   routes): the full content (authority tier); the writes need `write`;
+//! - public listener, `<public base path>/v1/…`, anonymous: the public tier; the writes
+//!   answer 401 `Result` there ([`writes_elsewhere`]), a status every write documents.
 //!
 //! A handler reads the path and query, calls one service method with its listener's
 //! [`Door`] (a request extension set by the router) and answers JSON; every refusal leaves
@@ -15,16 +17,19 @@
 
 use crate::apikey::Scope;
 use crate::app::AppState;
-use crate::auth::require;
-use crate::problem::result::V1Error;
+use crate::auth::{require, Principal};
+use crate::edge::headers::STATUS_HEADER;
+use crate::problem::result::{result_response, V1Error};
 use crate::problem::{ApiError, ApiJson};
 use crate::service::dpp::{Door, Representation, DEFAULT_IDS_LIMIT};
+use crate::service::dpp_write::Change;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderValue;
+use axum::http::header::LOCATION;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::map_response;
-use axum::response::Response;
-use axum::routing::{get, post, MethodRouter};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, patch, post, MethodRouter};
 use axum::{Extension, Json, Router};
 use hallmark_core::passport::PassportId;
 use serde::Deserialize;
@@ -36,9 +41,10 @@ use uuid::Uuid;
 /// The header naming the tier an answer of these routes was built for.
 pub const ACCESS_TIER_HEADER: &str = "hallmark-access-tier";
 
-/// The EN 18222 read routes: method, path (below the listener's `/v1` root's parent), the
-/// scope the admin listener requires. The public listener serves the same rows under its
-/// base path, anonymously.
+/// The EN 18222 routes: method, path (below the listener's `/v1` root's parent), the scope
+/// the admin listener requires. The public listener serves the same rows under its base
+/// path, anonymously: the reads (scope `read`) as such; the writes answer 401 `Result`
+/// there ([`writes_elsewhere`]).
 pub const V1_ROUTES: &[(&str, &str, Scope)] = &[
     ("GET", "/v1/dpps/{dppId}", Scope::Read),
     ("GET", "/v1/dppsByIdAndDate/{dppId}", Scope::Read),
@@ -48,6 +54,14 @@ pub const V1_ROUTES: &[(&str, &str, Scope)] = &[
         "GET",
         "/v1/dpps/{dppId}/elements/{elementIdPath}",
         Scope::Read,
+    ),
+    ("POST", "/v1/dpps", Scope::Write),
+    ("PATCH", "/v1/dpps/{dppId}", Scope::Write),
+    ("DELETE", "/v1/dpps/{dppId}", Scope::Write),
+    (
+        "PATCH",
+        "/v1/dpps/{dppId}/elements/{elementIdPath}",
+        Scope::Write,
     ),
 ];
 
@@ -60,6 +74,10 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("GET", "/v1/dppsByProductId/{productId}") => get(read_by_product),
         ("POST", "/v1/dppsByProductIds") => post(read_ids),
         ("GET", "/v1/dpps/{dppId}/elements/{elementIdPath}") => get(read_element),
+        ("POST", "/v1/dpps") => post(create_dpp),
+        ("PATCH", "/v1/dpps/{dppId}") => patch(update_dpp),
+        ("DELETE", "/v1/dpps/{dppId}") => delete(delete_dpp),
+        ("PATCH", "/v1/dpps/{dppId}/elements/{elementIdPath}") => patch(update_element),
         _ => return None,
     })
 }
@@ -85,8 +103,12 @@ pub fn admin_routes(state: AppState) -> Router {
 pub fn public_routes(state: AppState) -> Router {
     let base = super::public::base_path(&state.issuer.base_url);
     let mut router = Router::new();
-    for (method, path, _) in V1_ROUTES {
-        match handler(method, path) {
+    for (method, path, scope) in V1_ROUTES {
+        let h = match scope {
+            Scope::Read => handler(method, path),
+            _ => writes_elsewhere_on(method),
+        };
+        match h {
             Some(h) => router = router.route(&format!("{base}{path}"), h),
             None => tracing::error!(%method, %path, "EN 18222 route without a handler"),
         }
@@ -95,6 +117,28 @@ pub fn public_routes(state: AppState) -> Router {
         .layer(Extension(Door::Public))
         .layer(map_response(|r: Response| tier(r, "public")))
         .with_state(state)
+}
+
+/// A write row on the public listener: answered by [`writes_elsewhere`].
+fn writes_elsewhere_on(method: &str) -> Option<MethodRouter<AppState>> {
+    Some(match method {
+        "POST" => post(writes_elsewhere),
+        "PATCH" => patch(writes_elsewhere),
+        "DELETE" => delete(writes_elsewhere),
+        _ => return None,
+    })
+}
+
+/// The writes on the public listener: 401 `Result`, before the body is read. The spec
+/// documents 401 for every write (the edge's 404/405 it does not), and the public listener
+/// never authenticates, so the answer says where writes are served — without a
+/// `WWW-Authenticate` challenge, since no credentials are taken here.
+async fn writes_elsewhere() -> Response {
+    let problem = ApiError::Unauthorized.problem().detail(
+        "writes are served on the node's admin listener (`/v1/…` with an API key of \
+         scope `write`); the public listener takes no credentials",
+    );
+    result_response(&problem, HeaderMap::new())
 }
 
 /// Sets [`ACCESS_TIER_HEADER`].
@@ -246,6 +290,114 @@ async fn read_element(
     let (id, path) = path_param(p)?;
     let id = dpp_id(&app, &id)?;
     Ok(Json(app.service().dpp_element(id, door, &path, r).await?))
+}
+
+/// `representation` and `publish` of a write.
+#[derive(Debug, Deserialize)]
+struct WriteParams {
+    representation: Option<String>,
+    publish: Option<String>,
+}
+
+/// A write's query: `representation=full` answers 501 (the spec's descriptions; no write
+/// takes the full representation), checked before anything else; `publish` is `true`
+/// (the default) or `false`.
+fn write_params(q: Result<Query<WriteParams>, QueryRejection>) -> Result<bool, V1Error> {
+    let q = params(q)?;
+    if representation(q.representation.as_deref())? == Representation::Full {
+        return Err(V1Error(ApiError::NotImplemented {
+            detail: "writes take the compressed representation only \
+                     (representation=compressed, the default)"
+                .into(),
+        }));
+    }
+    match q.publish.as_deref() {
+        None | Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(_) => Err(bad("publish must be `true` or `false`")),
+    }
+}
+
+/// `POST /v1/dpps` (createDPP): 201 `{digitalProductPassportId}` with `Location` (the
+/// admin listener's `/v1/dpps/{id}`).
+async fn create_dpp(
+    State(app): State<AppState>,
+    who: Principal,
+    q: Result<Query<WriteParams>, QueryRejection>,
+    body: Result<ApiJson<Value>, ApiError>,
+) -> Result<Response, V1Error> {
+    let publish = write_params(q)?;
+    let ApiJson(doc) = body?;
+    let id = app.service().dpp_create(&who, &doc, publish).await?;
+    let mut r = (
+        StatusCode::CREATED,
+        Json(json!({ "digitalProductPassportId": id.to_string() })),
+    )
+        .into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/dpps/{}", id.uuid())) {
+        r.headers_mut().insert(LOCATION, location);
+    }
+    Ok(r)
+}
+
+/// `PATCH /v1/dpps/{dppId}` (updateDPPById): an RFC 7396 merge patch
+/// (`application/merge-patch+json`, or any JSON media type the edge takes); 200 with the
+/// document after it.
+async fn update_dpp(
+    State(app): State<AppState>,
+    who: Principal,
+    id: Result<Path<String>, PathRejection>,
+    q: Result<Query<WriteParams>, QueryRejection>,
+    body: Result<ApiJson<Value>, ApiError>,
+) -> Result<Json<Value>, V1Error> {
+    let publish = write_params(q)?;
+    let id = dpp_id(&app, &path_param(id)?)?;
+    let ApiJson(patch) = body?;
+    let (doc, _) = app
+        .service()
+        .dpp_change(&who, id, Change::Merge(&patch), publish)
+        .await?;
+    Ok(Json(doc))
+}
+
+/// `DELETE /v1/dpps/{dppId}` (deleteDPPById): deactivates (nothing is deleted); 204 with
+/// [`STATUS_HEADER`] `deactivated`, also when it already was. No `representation`: the
+/// operation has none (an unknown query parameter is ignored, as on the reads).
+async fn delete_dpp(
+    State(app): State<AppState>,
+    who: Principal,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, V1Error> {
+    let id = dpp_id(&app, &path_param(id)?)?;
+    app.service().dpp_deactivate(&who, id).await?;
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut()
+        .insert(STATUS_HEADER, HeaderValue::from_static("deactivated"));
+    Ok(r)
+}
+
+/// `PATCH /v1/dpps/{dppId}/elements/{elementIdPath}` (updateDataElement): the body is the
+/// new value of the existing node at the path; 200 with the value read back.
+async fn update_element(
+    State(app): State<AppState>,
+    who: Principal,
+    p: Result<Path<(String, String)>, PathRejection>,
+    q: Result<Query<WriteParams>, QueryRejection>,
+    body: Result<ApiJson<Value>, ApiError>,
+) -> Result<Json<Value>, V1Error> {
+    let publish = write_params(q)?;
+    let (id, path) = path_param(p)?;
+    let id = dpp_id(&app, &id)?;
+    let ApiJson(value) = body?;
+    let change = Change::Element {
+        path: &path,
+        value: &value,
+    };
+    let (doc, at) = app.service().dpp_change(&who, id, change, publish).await?;
+    let value = at
+        .and_then(|at| at.get(&doc).cloned())
+        .ok_or(V1Error(ApiError::NotFound))?;
+    Ok(Json(value))
 }
 
 #[cfg(test)]

@@ -67,13 +67,13 @@ pub struct DppIds {
 }
 
 /// A passport as a door may see it, with its sector.
-struct Shown {
-    passport: Passport,
-    sector: &'static Sector,
+pub(super) struct Shown {
+    pub(super) passport: Passport,
+    pub(super) sector: &'static Sector,
 }
 
 impl Shown {
-    fn render(
+    pub(super) fn render(
         &self,
         representation: Representation,
         base_url: &str,
@@ -90,7 +90,7 @@ impl Shown {
     }
 }
 
-fn render_failed(e: RenderError) -> ServiceError {
+pub(super) fn render_failed(e: RenderError) -> ServiceError {
     ServiceError::internal(
         "a stored passport cannot be written as an EN 18222 document",
         e,
@@ -285,7 +285,7 @@ impl Service<'_> {
     }
 
     /// Passport `id` (version `version`, or the current one) as `door` may see it.
-    async fn shown(
+    pub(super) async fn shown(
         &self,
         id: PassportId,
         version: Option<u32>,

@@ -44,7 +44,8 @@ use crate::auth::Principal;
 use hallmark_core::passport::{Passport, PassportDraft, PassportId, MAX_INPUT_BYTES};
 use hallmark_core::tlog::event::{ImportCompleted, ImportCounts};
 use hallmark_store::{
-    ExternalRefState, ImportDraft, ImportWrite, ImportWritten, NewPassport, ProductKey,
+    ExternalRefState, ImportDraft, ImportWrite, ImportWritten, NewPassport, PassportRecord,
+    ProductKey,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -335,7 +336,7 @@ impl Service<'_> {
                     Ok(draft) => {
                         let job = ItemJob {
                             who,
-                            external_ref: &external_ref,
+                            external_ref: Some(&external_ref),
                             import_id,
                             publish,
                             dry_run,
@@ -409,13 +410,21 @@ impl Service<'_> {
         }
         let passport = draft_passport_from(draft, record.id, version, Some(record.created_at))?;
         same_product(record, &passport)?;
-        self.import_change(&job, &state, passport, version, digest, result)
-            .await
+        self.import_change(
+            &job,
+            record,
+            state.pending,
+            passport,
+            version,
+            digest,
+            result,
+        )
+        .await
     }
 
-    /// A new passport (item not known): created with its reference, published with
-    /// `publish`.
-    async fn import_create(
+    /// A new passport (item not known): created with its reference (if the job has one),
+    /// published with `publish`. Shared with EN 18222's `POST /v1/dpps` (no reference).
+    pub(super) async fn import_create(
         &self,
         job: &ItemJob<'_>,
         draft: PassportDraft,
@@ -432,31 +441,36 @@ impl Service<'_> {
             submission_sha256: Some(digest),
         };
         let import_id = job.import_id.map(|u| u.hyphenated().to_string());
-        let audit =
-            events::draft_created(job.who, &id, Some((job.external_ref, import_id.as_deref())))?;
+        let audit = events::draft_created(
+            job.who,
+            &id,
+            job.external_ref.map(|r| (r, import_id.as_deref())),
+        )?;
         let draft = ImportDraft::Create {
             new,
-            external_ref: Some(job.external_ref.to_owned()),
+            external_ref: job.external_ref.map(str::to_owned),
             audit,
         };
         self.import_write(job, None, draft, passport, 1, None, ItemResult::Created)
             .await
     }
 
-    /// A known passport's change: its pending draft edited (or published as it stands), or
-    /// its next version started; published with `publish`.
-    async fn import_change(
+    /// A known passport's change (`record`, with a pending draft or not): its pending draft
+    /// edited (or published as it stands), or its next version started; published with
+    /// `publish`. Shared with EN 18222's `PATCH /v1/dpps/{dppId}`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn import_change(
         &self,
         job: &ItemJob<'_>,
-        state: &ExternalRefState,
+        record: &PassportRecord,
+        pending: bool,
         passport: Passport,
         version: u32,
         digest: [u8; 32],
         result: ItemResult,
     ) -> Result<ItemDone, ServiceError> {
-        let record = &state.passport;
         let id = record.id;
-        let draft = match (state.pending, result) {
+        let draft = match (pending, result) {
             (true, ItemResult::Published) => ImportDraft::Pending { id },
             (true, _) => ImportDraft::Update {
                 id,
@@ -472,7 +486,7 @@ impl Service<'_> {
             },
         };
         let current = (record.current_version > 0).then_some(record.current_version);
-        self.import_write(job, Some(state), draft, passport, version, current, result)
+        self.import_write(job, Some(record), draft, passport, version, current, result)
             .await
     }
 
@@ -484,7 +498,7 @@ impl Service<'_> {
     async fn import_write(
         &self,
         job: &ItemJob<'_>,
-        state: Option<&ExternalRefState>,
+        known: Option<&PassportRecord>,
         draft: ImportDraft,
         passport: Passport,
         version: u32,
@@ -493,7 +507,8 @@ impl Service<'_> {
     ) -> Result<ItemDone, ServiceError> {
         let app = self.app;
         let id = passport.id;
-        let known = state.map(|s| s.passport.id);
+        let state = known;
+        let known = known.map(|r| r.id);
         if job.dry_run {
             let validation = self
                 .check(job.who, known.as_ref(), &passport, During::DryRun)
@@ -534,7 +549,7 @@ impl Service<'_> {
                 log_index: None,
             });
         }
-        let first_published = state.and_then(|s| s.passport.published_at);
+        let first_published = state.and_then(|r| r.published_at);
         let checked = self
             .check_publication(job.who, &id, passport, version, first_published)
             .await?;
@@ -638,13 +653,14 @@ impl Service<'_> {
     }
 }
 
-/// What an item's job needs from its batch.
-struct ItemJob<'a> {
-    who: &'a Principal,
-    external_ref: &'a str,
-    import_id: Option<Uuid>,
-    publish: bool,
-    dry_run: bool,
+/// What an item's job needs from its batch (or from an EN 18222 write: no reference, no
+/// import, never a dry run).
+pub(super) struct ItemJob<'a> {
+    pub(super) who: &'a Principal,
+    pub(super) external_ref: Option<&'a str>,
+    pub(super) import_id: Option<Uuid>,
+    pub(super) publish: bool,
+    pub(super) dry_run: bool,
 }
 
 /// An item whose content is the latest already.

@@ -39,6 +39,7 @@
 pub mod aas;
 pub mod api_keys;
 pub mod dpp;
+pub mod dpp_write;
 mod error;
 pub mod events;
 pub mod import;
