@@ -24,8 +24,8 @@ pub mod store;
 
 pub use http::{client, serve, until, Reply};
 pub use node::{
-    basic, battery_data, battery_draft, edge, Data, Node, TestNode, ADMIN_PASS, ADMIN_USER,
-    BASE_URL, PASSPHRASE,
+    basic, battery_data, battery_draft, edge, generic_draft, Data, Node, TestNode, ADMIN_PASS,
+    ADMIN_USER, BASE_URL, PASSPHRASE,
 };
 pub use store::{SqliteHarness, StoreTestExt};
 

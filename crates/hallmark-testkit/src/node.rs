@@ -79,6 +79,18 @@ pub fn battery_draft(serial: &str) -> Value {
     })
 }
 
+/// A generic-sector passport draft (an oak chair) with serial number `serial`: public data
+/// only, no sector plugin.
+pub fn generic_draft(serial: &str) -> Value {
+    json!({
+        "uniqueProductIdentifier": { "gtin": "09506000134352", "serial": serial },
+        "granularity": "item",
+        "economicOperatorId": "urn:eori:PT123456789",
+        "sector": { "id": "generic", "schemaVersion": "1.0.0" },
+        "data": { "public": { "productName": "Oak chair" } },
+    })
+}
+
 /// Where a node's data lives — a temporary directory with a floor-KDF keystore
 /// (`keys.json`, [`PASSPHRASE`]) and the SQLite file, or a per-test PostgreSQL database —
 /// so that a node can be restarted (or doubled) on the same data.
@@ -490,13 +502,13 @@ impl Node {
 
     /// Creates and publishes a battery passport as `auth`; returns its id.
     pub async fn publish_new(&self, auth: &str, serial: &str) -> String {
+        self.publish_draft_as(auth, &battery_draft(serial)).await
+    }
+
+    /// Creates and publishes `draft` as `auth`; returns its id.
+    pub async fn publish_draft_as(&self, auth: &str, draft: &Value) -> String {
         let r = self
-            .call(
-                Method::POST,
-                "/api/v1/passports",
-                Some(auth),
-                Some(&battery_draft(serial)),
-            )
+            .call(Method::POST, "/api/v1/passports", Some(auth), Some(draft))
             .await;
         assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
         let id = r.json()["id"].as_str().unwrap().to_string();

@@ -204,27 +204,9 @@ kit::both!(the_aas_on_both_doors);
 async fn a_sector_without_a_mapping_is_406(backend: Backend) {
     let node = TestNode::new(backend).start().await;
     let (read, _, _) = node.key("read").await;
-    let draft = json!({
-        "uniqueProductIdentifier": { "gtin": "09506000134352", "serial": "CHAIR-7" },
-        "granularity": "item",
-        "economicOperatorId": "urn:eori:PT123456789",
-        "sector": { "id": "generic", "schemaVersion": "1.0.0" },
-        "data": { "public": { "productName": "Oak chair" } },
-    });
-    let r = node
-        .call(
-            Method::POST,
-            "/api/v1/passports",
-            Some(&basic()),
-            Some(&draft),
-        )
+    let id = node
+        .publish_draft_as(&basic(), &kit::generic_draft("CHAIR-7"))
         .await;
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-    let id = r.json()["id"].as_str().unwrap().to_string();
-    let p = node
-        .admin(Method::POST, &format!("/api/v1/passports/{id}/publish"))
-        .await;
-    assert_eq!(p.status, 200, "{}", String::from_utf8_lossy(&p.body));
 
     for r in [
         node.get_public(&format!("/passports/{id}/aas"), None).await,

@@ -9,8 +9,7 @@
 use super::cli_passport::{key, Cli};
 use hallmark_testkit as kit;
 use kit::{basic, Backend, TestNode};
-use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::PathBuf;
 
 const TEST_REPORT: &str = "https://www.example.com/batteries/ax77/test-report.pdf";
@@ -81,27 +80,9 @@ async fn export_aas_writes_each_audiences_environment() {
     // Refusals: unknown id (5), a sector without a mapping (5), no key (2), a bad audience (2).
     let unknown = "01900000-0000-7000-8000-000000000000";
     cli.run(&["export", "aas", unknown]).await.code(5);
-    let generic = json!({
-        "uniqueProductIdentifier": { "gtin": "09506000134352", "serial": "CHAIR-7" },
-        "granularity": "item",
-        "economicOperatorId": "urn:eori:PT123456789",
-        "sector": { "id": "generic", "schemaVersion": "1.0.0" },
-        "data": { "public": { "productName": "Oak chair" } },
-    });
-    let r = node
-        .call(
-            Method::POST,
-            "/api/v1/passports",
-            Some(&basic()),
-            Some(&generic),
-        )
+    let chair = node
+        .publish_draft_as(&basic(), &kit::generic_draft("CHAIR-7"))
         .await;
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-    let chair = r.json()["id"].as_str().unwrap().to_string();
-    let p = node
-        .admin(Method::POST, &format!("/api/v1/passports/{chair}/publish"))
-        .await;
-    assert_eq!(p.status, 200);
     let out = cli.run(&["export", "aas", &chair]).await.code(5);
     assert!(
         out.stderr.contains("aas-unsupported-sector"),
