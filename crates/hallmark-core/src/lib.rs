@@ -18,6 +18,8 @@
 //! - [`issue`]: passport → per-audience signed credentials.
 //! - [`verify`]: offline verification with a per-check report.
 //! - [`status`]: W3C Bitstring Status List: status entries, signed status lists, their bits.
+//! - [`registry`]: EU DPP registry submissions: the export file (≤ 100 passport versions) and
+//!   the registry's answers, with their JSON Schemas.
 //! - [`resolver`]: GS1 Digital Link resolution: request paths, walk-up levels, linksets, link choice.
 //! - [`tlog`]: transparency log: RFC 6962 Merkle proofs, signed C2SP checkpoints, append-only guard.
 //! - [`aas`]: AAS export: a battery passport's audience view as an AAS V3.0 Environment with
@@ -37,6 +39,7 @@ pub mod issue;
 pub mod jcs;
 pub mod keys;
 pub mod passport;
+pub mod registry;
 pub mod resolver;
 pub mod sector;
 pub mod status;
