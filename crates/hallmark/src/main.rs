@@ -6,8 +6,8 @@
 //! keystore: see `keys.rs` and docs/keys.md), `labels` (`labels.rs`: QR codes of published
 //! passports for printing, into a folder or ZIP), `log` (`log.rs`: fsck of the store's log,
 //! consistency between two checkpoints), `serve` and `demo` (`node_cmd.rs`), and the control
-//! plane over a node's admin API: `passport` (`passport_cmd.rs`) and `api-key`
-//! (`api_key_cmd.rs`), on the admin client (`client.rs`: `AdminClient`, `Exit`, `CliError`),
+//! plane over a node's admin API: `passport` (`passport_cmd.rs`), `api-key`
+//! (`api_key_cmd.rs`), `export` (`export_cmd.rs`) and `registry` (`registry_cmd.rs`), on the admin client (`client.rs`: `AdminClient`, `Exit`, `CliError`),
 //! its credentials (`creds.rs`) and output (`output.rs`).
 
 mod api_key_cmd;
@@ -22,6 +22,7 @@ mod log;
 mod node_cmd;
 mod output;
 mod passport_cmd;
+mod registry_cmd;
 mod runtime;
 mod verify_cmd;
 
@@ -179,6 +180,15 @@ enum Command {
     /// --out FILE. Exit codes as for `passport`; a sector without an AAS mapping (406
     /// aas-unsupported-sector) is 5. See docs/aas.md.
     Export(export_cmd::ExportArgs),
+    /// EU DPP registry submissions (`registry export`, `registry record`).
+    ///
+    /// `export --out DIR` writes the registration data of every published passport version
+    /// not yet registered (GET /api/v1/registry/export, read scope) as JSON files of at most
+    /// 100 entries; `record FILE` records the registry's answers (POST
+    /// /api/v1/registry/registrations, write scope) — a hash that is not the version's is
+    /// refused and nothing is recorded (exit 5). Credentials and exit codes as for
+    /// `passport`. See docs/registry.md.
+    Registry(registry_cmd::RegistryArgs),
     /// Create, list and revoke the node's API keys (admin scope).
     ///
     /// Credentials as for `passport`; without an API key, the admin login
@@ -241,6 +251,7 @@ fn main() -> ExitCode {
         }),
         Command::Passport(args) => passport_cmd::run(&args),
         Command::Export(args) => export_cmd::run(&args),
+        Command::Registry(args) => registry_cmd::run(&args),
         Command::ApiKey(args) => api_key_cmd::run(&args),
         Command::Import(args) => import::run(&args),
         Command::Completions { shell } => {
