@@ -204,13 +204,13 @@ pub enum PartyScheme {
 pub struct PartyRef {
     /// GS1 GLN or another agency.
     pub scheme: PartyScheme,
-    /// The issuing agency code (other agencies).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub issuing_agency: Option<String>,
+    /// The ISO/IEC 15459 issuing agency code (GS1: the GLN's first digit).
+    pub issuing_agency: String,
     /// The canonical value (a GLN's 13 digits).
     pub value: String,
-    /// Its resolvable URI.
-    pub uri: String,
+    /// Its resolvable URI (GS1: `https://id.gs1.org/417|414/<gln>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
     /// As the passport carries it.
     pub as_written: String,
 }
@@ -268,11 +268,9 @@ fn check_against(
 impl ExportFile {
     /// Checks the file against [`EXPORT_SCHEMA`] (entry count included).
     pub fn check(&self) -> Result<(), RegistryError> {
-        let value = serde_json::to_value(self).map_err(|e| {
-            RegistryError::Schema {
-                schema: "registry-export",
-                messages: vec![e.to_string()],
-            }
+        let value = serde_json::to_value(self).map_err(|e| RegistryError::Schema {
+            schema: "registry-export",
+            messages: vec![e.to_string()],
         })?;
         check_against("registry-export", &EXPORT_VALIDATOR, &value)
     }
@@ -446,9 +444,9 @@ mod tests {
             batch_identifier: None,
             unique_operator_identifier: PartyRef {
                 scheme: PartyScheme::Gs1Gln,
-                issuing_agency: None,
+                issuing_agency: "4".into(),
                 value: "4012345000016".into(),
-                uri: "https://id.gs1.org/417/4012345000016".into(),
+                uri: Some("https://id.gs1.org/417/4012345000016".into()),
                 as_written: "urn:gln:4012345000016".into(),
             },
             unique_facility_identifier: None,
@@ -505,8 +503,16 @@ mod tests {
         assert!(f.check().is_err(), "a GLN of 12 digits");
 
         let mut f = file(1);
-        f.entries[0].unique_operator_identifier.scheme = PartyScheme::Iso15459;
-        assert!(f.check().is_err(), "another agency without its code");
+        f.entries[0].unique_operator_identifier.uri = None;
+        assert!(f.check().is_err(), "a GLN without its URI");
+
+        let mut f = file(1);
+        let op = &mut f.entries[0].unique_operator_identifier;
+        op.scheme = PartyScheme::Iso15459;
+        op.issuing_agency = "UN".into();
+        op.value = "123456789".into();
+        op.uri = None;
+        f.check().expect("another agency: no URI needed");
 
         let mut f = file(1);
         f.entries[0].dpp_sha256 = "AB".repeat(32);
@@ -542,7 +548,10 @@ mod tests {
     fn hashes_parse_in_either_case_with_or_without_a_prefix() {
         let lower = parse_hash(&"ab".repeat(32)).expect("lower");
         assert_eq!(lower, [0xab; 32]);
-        assert_eq!(parse_hash(&format!("sha256:{}", "AB".repeat(32))).unwrap(), lower);
+        assert_eq!(
+            parse_hash(&format!("sha256:{}", "AB".repeat(32))).unwrap(),
+            lower
+        );
         for bad in ["", "ab", &"zz".repeat(32), &"ab".repeat(33), "sha512:00"] {
             assert!(parse_hash(bad).is_err(), "{bad}");
         }
