@@ -289,7 +289,12 @@ pub struct RecordFile {
 impl RecordFile {
     /// Reads a record file: strict JSON, checked against [`RECORD_SCHEMA`], then typed.
     pub fn parse(bytes: &[u8]) -> Result<RecordFile, RegistryError> {
-        let value = jcs::parse_strict(bytes)?;
+        Self::from_value(jcs::parse_strict(bytes)?)
+    }
+
+    /// A record file from JSON already read (strictly): checked against [`RECORD_SCHEMA`],
+    /// then typed.
+    pub fn from_value(value: Value) -> Result<RecordFile, RegistryError> {
         check_against("registry-record", &RECORD_VALIDATOR, &value)?;
         serde_json::from_value(value).map_err(|e| RegistryError::Schema {
             schema: "registry-record",

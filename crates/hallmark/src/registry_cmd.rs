@@ -170,12 +170,13 @@ async fn record(global: &GlobalOpts, file: &Path) -> Result<Exit, CliError> {
         println!("{result}");
     } else {
         for item in result["results"].as_array().into_iter().flatten() {
+            let r = &item["registration"];
             println!(
                 "{} version {}: {} ({})",
-                item["passportId"].as_str().unwrap_or("?"),
-                item["dppVersion"],
+                r["passportId"].as_str().unwrap_or("?"),
+                r["dppVersion"],
                 item["outcome"].as_str().unwrap_or("?"),
-                item["registrationId"].as_str().unwrap_or("?"),
+                r["registrationId"].as_str().unwrap_or("?"),
             );
         }
     }

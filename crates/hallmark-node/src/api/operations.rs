@@ -106,6 +106,18 @@ impl Schemas {
             ("POST", "/passports/batch") => Some(self.request::<PassportBatch>()),
             ("POST", "/imports/{id}/finish") => Some(self.request::<ImportFinish>()),
             ("POST", "/links") => Some(self.request::<NewLink>()),
+            ("POST", "/registry/registrations") => Some(
+                schemars::json_schema!({
+                    "type": "object",
+                    "description": "The EU DPP registry's answers: a registry-record file (schemaVersion 1.0.0, 1 to 100 registrations of passportId, dppVersion, registrationId, proofOfRegistration, hash)",
+                    "required": ["schemaVersion", "registrations"],
+                    "externalDocs": {
+                        "description": "EU DPP registry submissions and the record file's JSON Schema",
+                        "url": concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/docs/registry.md"),
+                    },
+                })
+                .to_value(),
+            ),
             _ => None,
         };
         let (status, response) = match (method, tail) {
@@ -148,6 +160,13 @@ impl Schemas {
                 })
                 .to_value(),
             ),
+            ("GET", "/passports/{id}/registrations") => {
+                (200, self.response::<super::registry::RegistrationList>())
+            }
+            ("GET", "/registry/export") => (200, self.response::<super::registry::RegistryExport>()),
+            ("POST", "/registry/registrations") => {
+                (200, self.response::<super::registry::RegistrationsRecorded>())
+            }
             ("GET", "/openapi.json") => (
                 200,
                 schemars::json_schema!({

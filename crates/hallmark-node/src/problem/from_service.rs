@@ -43,6 +43,7 @@ impl From<ServiceError> for ApiError {
                 detail,
             },
             S::AasUnsupported { sector, version } => ApiError::AasUnsupported { sector, version },
+            S::Registry(refusal) => ApiError::Registry(refusal),
             S::SigningUnavailable(detail) => ApiError::SigningUnavailable { detail },
             S::Internal => ApiError::Internal,
         }

@@ -4,6 +4,7 @@
 //! one problem `type` (`urn:hallmark:problem:<slug>`). Bodies never carry secrets, key
 //! material or internal error text: [`ApiError::Internal`] says only "internal error".
 
+use crate::service::registry::RegistryRefusal;
 use crate::apikey::Scope;
 use crate::plugins::PluginRef;
 use axum::body::Bytes;
@@ -268,6 +269,11 @@ pub enum ApiError {
         /// Sector schema version.
         version: String,
     },
+    /// The EU registry's answers or an export were refused (docs/registry.md): 409
+    /// `registry-hash-mismatch`, 409 `registry-conflict`, 409 `backup-link-not-configured`,
+    /// 400 `invalid-registry-file`.
+    #[error(transparent)]
+    Registry(crate::service::registry::RegistryRefusal),
     /// A JSON body without `Content-Type: application/json`.
     #[error("unsupported media type; send application/json")]
     UnsupportedMediaType,
@@ -382,6 +388,8 @@ impl ApiError {
             ApiError::InputRefused(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::AasUnsupported { .. } => StatusCode::NOT_ACCEPTABLE,
+            ApiError::Registry(RegistryRefusal::InvalidFile(_)) => StatusCode::BAD_REQUEST,
+            ApiError::Registry(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. }
             | ApiError::InvalidLink(_)
             | ApiError::DuplicateExternalRef { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -494,6 +502,23 @@ impl ApiError {
             }
             ApiError::BadRequest { detail } => {
                 Problem::new("bad-request", "Bad request", status).detail(detail.clone())
+            }
+            ApiError::Registry(refusal) => {
+                let (slug, title) = match refusal {
+                    RegistryRefusal::HashMismatch(_) => {
+                        ("registry-hash-mismatch", "Registry hash does not match the version")
+                    }
+                    RegistryRefusal::Conflict(_) => {
+                        ("registry-conflict", "Registration already recorded otherwise")
+                    }
+                    RegistryRefusal::InvalidFile(_) => {
+                        ("invalid-registry-file", "Invalid registry answers")
+                    }
+                    RegistryRefusal::NoBackupLink => {
+                        ("backup-link-not-configured", "No back-up link configured")
+                    }
+                };
+                Problem::new(slug, title, status).detail(self.to_string())
             }
             ApiError::InvalidDigitalLink(e) => {
                 Problem::new("invalid-digital-link", "Invalid GS1 Digital Link", status)

@@ -53,6 +53,9 @@ pub const ROUTES: &[(&str, &str, Scope)] = &[
     ("POST", "/api/v1/passports/{id}/deactivate", Scope::Write),
     ("GET", "/api/v1/passports/{id}/history", Scope::Read),
     ("GET", "/api/v1/passports/{id}/aas", Scope::Read),
+    ("GET", "/api/v1/passports/{id}/registrations", Scope::Read),
+    ("GET", "/api/v1/registry/export", Scope::Read),
+    ("POST", "/api/v1/registry/registrations", Scope::Write),
     ("GET", "/api/v1/labels", Scope::Read),
     ("GET", "/api/v1/links", Scope::Read),
     ("POST", "/api/v1/links", Scope::Write),
@@ -87,6 +90,9 @@ fn handler(method: &str, path: &str, openapi: &Document) -> Option<MethodRouter<
         ("POST", "/passports/{id}/deactivate") => post(deactivate),
         ("GET", "/passports/{id}/history") => get(history),
         ("GET", "/passports/{id}/aas") => get(aas),
+        ("GET", "/passports/{id}/registrations") => get(passport_registrations),
+        ("GET", "/registry/export") => get(registry_export),
+        ("POST", "/registry/registrations") => post(record_registrations),
         ("GET", "/labels") => get(super::qr::labels),
         ("GET", "/links") => get(list_links),
         ("POST", "/links") => post(add_link),
@@ -556,4 +562,82 @@ mod tests {
             assert!(seen.insert((method, path)), "{method} {path} twice");
         }
     }
+}
+
+/// The query of `GET /api/v1/registry/export`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ExportParams {
+    export_id: Option<String>,
+    part: Option<u32>,
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn registry_export(
+    State(app): State<AppState>,
+    q: Result<Query<ExportParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = q?;
+    let bad = |detail: &str| ApiError::BadRequest {
+        detail: detail.to_owned(),
+    };
+    let export_id = q
+        .export_id
+        .map(|s| Uuid::try_parse(&s))
+        .transpose()
+        .map_err(|_| bad("exportId must be a UUID (the first page's exportId)"))?;
+    let after = q
+        .after
+        .map(|s| parse_id(&s))
+        .transpose()
+        .map_err(|_| bad("after must be a passport id (the previous page's next)"))?;
+    if q.limit.is_some_and(|l| !(1..=100).contains(&l)) {
+        return Err(bad("limit must be 1 to 100 (the registry's upload limit)"));
+    }
+    if q.part == Some(0) {
+        return Err(bad("part counts from 1"));
+    }
+    let page = app
+        .service()
+        .registry_export(service::registry::ExportQuery {
+            export_id,
+            part: q.part,
+            after,
+            limit: q.limit,
+        })
+        .await?;
+    let answer = crate::api::registry::RegistryExport::try_from(page).map_err(|e| {
+        tracing::error!(error = %e, "an export file did not serialise");
+        ApiError::Internal
+    })?;
+    reply(&answer)
+}
+
+async fn record_registrations(
+    State(app): State<AppState>,
+    p: Principal,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let file = hallmark_core::registry::RecordFile::from_value(body).map_err(|e| {
+        ApiError::Registry(service::registry::RegistryRefusal::InvalidFile(e.to_string()))
+    })?;
+    let outcomes = app.service().record_registrations(&p, &file).await?;
+    reply(&crate::api::registry::RegistrationsRecorded::from(
+        outcomes.as_slice(),
+    ))
+}
+
+async fn passport_registrations(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    let items = app.service().registrations(id).await?;
+    reply(&crate::api::registry::RegistrationList {
+        items: items
+            .iter()
+            .map(|r| crate::api::registry::RegistrationInfo::of(r, true))
+            .collect(),
+    })
 }

@@ -79,6 +79,9 @@ pub enum ServiceError {
         version: String,
     },
     /// Nothing can be signed now (no current key, HSM unreachable).
+    /// The EU registry's answers or an export were refused (docs/registry.md).
+    #[error(transparent)]
+    Registry(#[from] super::registry::RegistryRefusal),
     #[error("signing unavailable: {0}")]
     SigningUnavailable(String),
     /// A bug or an unexpected failure, logged where it happened; nothing more is said.

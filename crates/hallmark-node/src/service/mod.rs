@@ -31,6 +31,8 @@
 //! - [`status_lists`]: status list positions (drawn at first publication), the list
 //!   versions a status change signs, the lists' first versions and their re-signing before
 //!   they expire, and the lists as served.
+//! - [`registry`]: EU DPP registry submissions: the export of versions not yet registered
+//!   (files of ≤ 100 entries) and the recording of the registry's answers, all checked first.
 //! - [`events`]: the audit events these use-cases append (one place for their actions and
 //!   details).
 //!
@@ -50,6 +52,7 @@ pub mod links;
 pub mod passports;
 pub mod public;
 pub mod publish;
+pub mod registry;
 pub mod resolver;
 pub mod status_lists;
 
