@@ -26,6 +26,7 @@ check-log-pass = Im öffentlichen Transparenzprotokoll verzeichnet (Eintrag { $i
 check-log-fail = Die Prüfung im Transparenzprotokoll ist fehlgeschlagen: { $reason }
 check-log-pending = Wird im Transparenzprotokoll verzeichnet: Noch kein signierter Prüfpunkt deckt den Eintrag ab.
 check-log-unknown = Kein Eintrag im Transparenzprotokoll zu prüfen.
+check-registry = Im EU-Register für digitale Produktpässe registriert (Registrierung { $id }).
 check-status-valid = Statusliste: nicht ausgesetzt, nicht widerrufen (Liste { $list }, Eintrag { $index }).
 check-status-suspended = Statusliste: ausgesetzt (Liste { $list }, Eintrag { $index }).
 check-status-revoked = Statusliste: widerrufen (Liste { $list }, Eintrag { $index }).

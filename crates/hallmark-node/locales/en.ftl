@@ -26,6 +26,7 @@ check-log-pass = Recorded in the public transparency log (entry { $index } of { 
 check-log-fail = The transparency-log check failed: { $reason }
 check-log-pending = Being recorded in the transparency log: no signed checkpoint covers it yet.
 check-log-unknown = No transparency-log entry to check.
+check-registry = Registered in the EU digital product passport registry (registration { $id }).
 check-status-valid = Status list: not suspended, not revoked (list { $list }, entry { $index }).
 check-status-suspended = Status list: suspended (list { $list }, entry { $index }).
 check-status-revoked = Status list: revoked (list { $list }, entry { $index }).

@@ -26,6 +26,7 @@ check-log-pass = Inscrit au journal de transparence public (entrée { $index } s
 check-log-fail = La vérification dans le journal de transparence a échoué : { $reason }
 check-log-pending = En cours d’inscription au journal de transparence : aucun point de contrôle signé ne couvre encore l’entrée.
 check-log-unknown = Aucune entrée du journal de transparence à vérifier.
+check-registry = Enregistré au registre européen des passeports numériques de produits (enregistrement { $id }).
 check-status-valid = Liste de statut : ni suspendu, ni révoqué (liste { $list }, entrée { $index }).
 check-status-suspended = Liste de statut : suspendu (liste { $list }, entrée { $index }).
 check-status-revoked = Liste de statut : révoqué (liste { $list }, entrée { $index }).

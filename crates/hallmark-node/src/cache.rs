@@ -227,6 +227,18 @@ pub struct PassportState {
     pub status_reason: Option<String>,
     /// The current (latest published) version; 0 before the first publication.
     pub current_version: u32,
+    /// Its EU DPP registry registrations: (version, registration id), oldest first.
+    pub registrations: std::sync::Arc<[(u32, String)]>,
+}
+
+impl PassportState {
+    /// The registration id of `version`, if recorded.
+    pub fn registration_of(&self, version: u32) -> Option<&str> {
+        self.registrations
+            .iter()
+            .find(|(v, _)| *v == version)
+            .map(|(_, id)| id.as_str())
+    }
 }
 
 /// A bounded cache of values that may change elsewhere: each entry lives at most a given
@@ -414,6 +426,7 @@ mod state_tests {
 
     fn state(v: u32) -> PassportState {
         PassportState {
+            registrations: std::sync::Arc::from(Vec::new()),
             status: PassportStatus::Published,
             status_reason: None,
             current_version: v,

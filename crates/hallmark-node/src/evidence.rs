@@ -162,6 +162,8 @@ pub struct PageKey {
     pub current_version: u32,
     /// Whether the log evidence was checked (not pending).
     pub log_checked: bool,
+    /// The EU DPP registry's registration id of the version shown, if recorded.
+    pub registration: Option<String>,
 }
 
 /// Rendered pages by [`PageKey`], bounded in bytes, held gzip-compressed (a page of about
@@ -275,6 +277,7 @@ mod tests {
             status: "published",
             current_version: 1,
             log_checked: true,
+            registration: None,
         }
     }
 

@@ -70,6 +70,9 @@ fn summary(method: &str, path: &str) -> &'static str {
         ("GET", p) if p.ends_with("/qr.png") => {
             "The passport's GS1 Digital Link URI as a QR code, 1-bit PNG with its resolution (ec; x; dpi: 72-1200, default 600)"
         }
+        ("GET", p) if p.ends_with("/passports/{id}/registrations") => {
+            "The passport's EU DPP registry registrations: registration id, version, the registered SHA-256 of the version's public credential, the proof's SHA-256, time and log index (docs/registry.md)"
+        }
         ("GET", p) if p.ends_with("/passports/{id}/aas") => {
             "The current version's public AAS V3.0 Environment, built from the verified public credential (battery only: 406 aas-unsupported-sector otherwise; docs/aas.md)"
         }

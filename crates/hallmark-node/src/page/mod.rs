@@ -321,6 +321,9 @@ pub fn render(
 
     let mut checks = Vec::new();
     if let Some(e) = &p.evidence {
+        if let Some(id) = &p.registration {
+            checks.push(("ok", tr.args("check-registry", &[("id", id.as_str())])));
+        }
         let key = e
             .verification_method
             .as_deref()

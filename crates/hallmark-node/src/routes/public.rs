@@ -56,6 +56,7 @@ pub fn route_table_for(issuer: &hallmark_core::issue::Issuer) -> Vec<(&'static s
         ("GET", issuer.did.document_path()),
         ("GET", format!("{base}/passports/{{id}}")),
         ("GET", format!("{base}/passports/{{id}}/aas")),
+        ("GET", format!("{base}/passports/{{id}}/registrations")),
         (
             "GET",
             format!("{base}/passports/{{id}}/versions/{{version}}"),
@@ -80,6 +81,10 @@ pub fn routes(state: AppState, openapi: Document) -> Router {
         .route(&state.issuer.did.document_path(), get(did_document))
         .route(&format!("{base}/passports/{{id}}"), get(current))
         .route(&format!("{base}/passports/{{id}}/aas"), get(aas))
+        .route(
+            &format!("{base}/passports/{{id}}/registrations"),
+            get(registrations),
+        )
         .route(
             &format!("{base}/passports/{{id}}/versions/{{version}}"),
             get(version),
@@ -185,6 +190,29 @@ fn wants_aas(headers: &HeaderMap) -> bool {
 
 /// `GET <base>/passports/{id}/aas`: the public AAS Environment (as `application/aas+json`
 /// when `Accept` names it, otherwise `application/json`).
+/// `GET <base>/passports/{id}/registrations`: the passport's EU DPP registry registrations
+/// as the public may know them (registration id, version, the registered hash, the proof's
+/// SHA-256, time, log index; not the proof's bytes). Unknown ids and drafts 404.
+async fn registrations(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let items = app.service().registrations(id).await?;
+    let body = crate::api::registry::RegistrationList {
+        items: items
+            .iter()
+            .map(|r| crate::api::registry::RegistrationInfo::of(r, false))
+            .collect(),
+    };
+    let mut response = crate::api::reply(&body)?.into_response();
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    Ok(response)
+}
+
 async fn aas(
     State(app): State<AppState>,
     Path(id): Path<String>,
@@ -258,20 +286,7 @@ async fn serve(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = parse_id(id)?;
-    let record = match app.passport_states.get(&id) {
-        Some(s) => s,
-        None => {
-            let generation = app.passport_states.generation();
-            let r = app.store.get_passport(&id).await?;
-            let s = PassportState {
-                status: r.status,
-                status_reason: r.status_reason,
-                current_version: r.current_version,
-            };
-            app.passport_states.insert(id, s.clone(), generation);
-            s
-        }
-    };
+    let record = app.service().passport_state(id).await?;
     // Drafts (never published) are indistinguishable from unknown ids.
     if record.status == PassportStatus::Draft || record.current_version == 0 {
         return Err(ApiError::NotFound);

@@ -36,6 +36,8 @@ pub struct PublicPassport {
     pub current_version: u32,
     /// The version shown.
     pub version: u32,
+    /// The EU DPP registry's registration id of the version shown, if recorded.
+    pub registration: Option<String>,
     /// The version as verified; `None` while the passport is suspended (its data is
     /// withheld then, as on the JSON read path).
     pub evidence: Option<Arc<Evidence>>,
@@ -61,21 +63,7 @@ impl Service<'_> {
         id: PassportId,
         version: Option<u32>,
     ) -> Result<ShownVersion, ServiceError> {
-        let app = self.app;
-        let state = match app.passport_states.get(&id) {
-            Some(s) => s,
-            None => {
-                let generation = app.passport_states.generation();
-                let r = app.store.get_passport(&id).await?;
-                let s = PassportState {
-                    status: r.status,
-                    status_reason: r.status_reason,
-                    current_version: r.current_version,
-                };
-                app.passport_states.insert(id, s.clone(), generation);
-                s
-            }
-        };
+        let state = self.passport_state(id).await?;
         if state.status == PassportStatus::Draft || state.current_version == 0 {
             return Err(ServiceError::NotFound);
         }
@@ -84,6 +72,37 @@ impl Service<'_> {
             return Err(ServiceError::NotFound);
         }
         Ok(ShownVersion { state, version: n })
+    }
+
+    /// Passport `id`'s state from the passport-state cache (≤ 60 s, dropped on every change
+    /// through this node), or read from the store: its record and, once published, its EU
+    /// registry registrations. Unknown ids are [`ServiceError::NotFound`]; drafts are
+    /// answered (the caller decides).
+    pub async fn passport_state(&self, id: PassportId) -> Result<PassportState, ServiceError> {
+        let app = self.app;
+        if let Some(s) = app.passport_states.get(&id) {
+            return Ok(s);
+        }
+        let generation = app.passport_states.generation();
+        let r = app.store.get_passport(&id).await?;
+        let registrations: Vec<(u32, String)> = if r.current_version == 0 {
+            Vec::new()
+        } else {
+            app.store
+                .registrations_of(&id)
+                .await?
+                .into_iter()
+                .map(|g| (g.version, g.registration_id))
+                .collect()
+        };
+        let s = PassportState {
+            status: r.status,
+            status_reason: r.status_reason,
+            current_version: r.current_version,
+            registrations: registrations.into(),
+        };
+        app.passport_states.insert(id, s.clone(), generation);
+        Ok(s)
     }
 
     /// One public form of published version `version` of `id`, as the public read paths
@@ -182,6 +201,7 @@ impl Service<'_> {
         };
         Ok(PublicPassport {
             id,
+            registration: state.registration_of(n).map(str::to_owned),
             status: state.status,
             status_reason: state.status_reason,
             current_version: state.current_version,
