@@ -25,7 +25,7 @@
 
 use super::linkset::{
     Link, Linkset, DEFAULT_LINK, DESCRIBED_BY, DPP, GS1_VOC, GS1_VOC_ALIASES, HALLMARK_VOC,
-    LOG_INCLUSION, REVOCATION_STATUS_LIST, SUSPENSION_STATUS_LIST,
+    LOG_INCLUSION, REGISTRY_REGISTRATION, REVOCATION_STATUS_LIST, SUSPENSION_STATUS_LIST,
 };
 use super::path::DigitalLinkPath;
 use crate::passport::{Granularity, ProductIdentifier};
@@ -45,8 +45,9 @@ pub const MAX_LINK_TYPE_NAME: usize = 64;
 pub const DEFAULT_LINK_MULTI: &str = "https://ref.gs1.org/voc/defaultLinkMulti";
 /// The link types the node owns, which no operator link may have: `gs1:defaultLink`,
 /// `gs1:defaultLinkMulti`, `gs1:dpp`, `describedby`, `hallmark:logInclusion`,
-/// `hallmark:suspensionStatusList`, `hallmark:revocationStatusList` and `linkset`.
-pub const RESERVED_LINK_TYPES: [&str; 8] = [
+/// `hallmark:suspensionStatusList`, `hallmark:revocationStatusList`,
+/// `hallmark:registryRegistration` and `linkset`.
+pub const RESERVED_LINK_TYPES: [&str; 9] = [
     DEFAULT_LINK,
     DEFAULT_LINK_MULTI,
     DPP,
@@ -54,6 +55,7 @@ pub const RESERVED_LINK_TYPES: [&str; 8] = [
     LOG_INCLUSION,
     SUSPENSION_STATUS_LIST,
     REVOCATION_STATUS_LIST,
+    REGISTRY_REGISTRATION,
     "linkset",
 ];
 
@@ -616,6 +618,7 @@ mod tests {
                 page_languages: &["en"],
                 did_document_url: "https://node.example/.well-known/did.json".into(),
                 log_inclusion_url: None,
+                registrations_url: None,
                 status_lists: Vec::new(),
             },
             level == Granularity::Item,

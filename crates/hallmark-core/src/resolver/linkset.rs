@@ -30,6 +30,9 @@ pub const DESCRIBED_BY: &str = "describedby";
 /// `hallmark:logInclusion`: the transparency-log inclusion proof of the passport's
 /// publication.
 pub const LOG_INCLUSION: &str = "https://w3id.org/hallmark/voc/logInclusion";
+/// `hallmark:registryRegistration`: the passport's registrations in the EU DPP registry
+/// (registration id, version, registered hash; docs/registry.md).
+pub const REGISTRY_REGISTRATION: &str = "https://w3id.org/hallmark/voc/registryRegistration";
 /// `hallmark:suspensionStatusList`: the passport's W3C Bitstring Status List of purpose
 /// `suspension` (a set bit at its position: suspended). One link type per purpose, so that
 /// no link type of the node's repeats a `(type, hreflang)` (a `linkType` request never has
@@ -196,6 +199,9 @@ pub struct PassportLinks<'a> {
     pub did_document_url: String,
     /// The inclusion proof of its publication in the transparency log, when logged.
     pub log_inclusion_url: Option<String>,
+    /// Its EU DPP registry registrations (`<base>/passports/<uuid>/registrations`), when it
+    /// has any and they were asked for.
+    pub registrations_url: Option<String>,
     /// Its status lists (purpose, list URL), when it has a status list position and they
     /// were asked for.
     pub status_lists: Vec<(crate::status::StatusPurpose, String)>,
@@ -209,6 +215,7 @@ pub struct PassportLinks<'a> {
 /// Links: exactly one `gs1:defaultLink` (the passport URL, `title` only), `gs1:dpp` in each
 /// form (web page with its languages, `application/vc`, `application/vc+jwt`; the same URL,
 /// negotiated), `describedby` (the DID document), `hallmark:logInclusion` when logged and
+/// `hallmark:registryRegistration` when it is registered in the EU DPP registry, and
 /// `hallmark:suspensionStatusList` and `hallmark:revocationStatusList` (its status lists,
 /// Data Integrity JSON) when it has them.
 pub fn passport_entry(
@@ -294,6 +301,16 @@ pub fn passport_entry(
             vec![Link::new(
                 proof.clone(),
                 "Inclusion proof of the passport's publication in the node's transparency log",
+                "application/json",
+            )],
+        ));
+    }
+    if let Some(url) = &passport.registrations_url {
+        links.push((
+            REGISTRY_REGISTRATION.to_owned(),
+            vec![Link::new(
+                url.clone(),
+                "Registrations of the passport in the EU digital product passport registry",
                 "application/json",
             )],
         ));
@@ -451,6 +468,7 @@ mod tests {
                 page_languages: &["en", "de"],
                 did_document_url: "https://node.example/.well-known/did.json".into(),
                 log_inclusion_url: None,
+                registrations_url: None,
                 status_lists: Vec::new(),
             },
             true,
@@ -488,6 +506,7 @@ mod tests {
                 page_languages: &["en"],
                 did_document_url: "https://n/.well-known/did.json".into(),
                 log_inclusion_url: None,
+                registrations_url: None,
                 status_lists: vec![
                     (
                         StatusPurpose::Suspension,

@@ -301,6 +301,13 @@ fn linkset(
                     log_inclusion_url: level.log_index.map(|index| {
                         format!("{}/log/proof/inclusion?index={index}", root.base_url)
                     }),
+                    registrations_url: level.registered.then(|| {
+                        format!(
+                            "{}/passports/{}/registrations",
+                            root.base_url,
+                            level.record.id.uuid()
+                        )
+                    }),
                     status_lists: level.status_ref.map_or_else(Vec::new, |r| {
                         StatusPurpose::ALL
                             .iter()

@@ -21,6 +21,8 @@ pub struct ResolvedLevel {
     pub log_index: Option<u64>,
     /// Its status list position, when asked for and it has one.
     pub status_ref: Option<hallmark_core::status::StatusRef>,
+    /// Whether it has EU DPP registry registrations (when asked for).
+    pub registered: bool,
 }
 
 impl Service<'_> {
@@ -60,20 +62,22 @@ impl Service<'_> {
             if record.status == PassportStatus::Draft || record.current_version == 0 {
                 continue;
             }
-            let (log_index, status_ref) = if log {
+            let (log_index, status_ref, registered) = if log {
                 let index = store
                     .publish_seq(&record.id, record.current_version)
                     .await?
                     .map(|seq| seq.saturating_sub(1));
-                (index, store.status_index(&record.id).await?)
+                let registered = !self.passport_state(record.id).await?.registrations.is_empty();
+                (index, store.status_index(&record.id).await?, registered)
             } else {
-                (None, None)
+                (None, None, false)
             };
             found.push(ResolvedLevel {
                 granularity,
                 record,
                 log_index,
                 status_ref,
+                registered,
             });
         }
         if found.is_empty() {
