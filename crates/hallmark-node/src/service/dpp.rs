@@ -49,8 +49,9 @@ pub enum Representation {
     Full,
 }
 
-/// The most product identifiers one `readDPPIdsByProductIds` request may name.
-pub const MAX_PRODUCT_IDS: usize = 100;
+/// The most product identifiers one `readDPPIdsByProductIds` request may name (pages of
+/// `limit` are looked up, but every page request parses them all).
+pub const MAX_PRODUCT_IDS: usize = 5_000;
 /// The default page size of `readDPPIdsByProductIds`.
 pub const DEFAULT_IDS_LIMIT: usize = 100;
 /// The largest page size of `readDPPIdsByProductIds` (a larger `limit` is capped).
