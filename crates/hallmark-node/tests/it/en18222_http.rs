@@ -510,11 +510,15 @@ async fn read_dpp_by_product_id_and_ids_by_product_ids(backend: Backend) {
         .json();
     let dpp_id = item["digitalProductPassportId"].clone();
 
-    // A Digital Link URI with any host, a path, each percent-encoded once.
+    // A Digital Link URI with any host, a path, a GS1 element string (HRI; a lot the
+    // passport does not carry walks up to the item as in the URI), each percent-encoded once.
     for product in [
         format!("https://id.gs1.org/01/{G}/21/S1"),
         format!("https://resolver.example.com/some/stem/01/{G}/10/L9/21/S1?linkType=all"),
         format!("/01/{G}/21/S1"),
+        format!("(01){G}(21)S1"),
+        format!("(01){G}(10)L9(21)S1"),
+        "(01)9506000134352(21)S1".to_string(),
     ] {
         let path = format!("/v1/dppsByProductId/{}", enc(&product));
         let (a, p) = d.both(Method::GET, &path, BY_PRODUCT, None, 200).await;
@@ -532,7 +536,14 @@ async fn read_dpp_by_product_id_and_ids_by_product_ids(backend: Backend) {
         let path = format!("/v1/dppsByProductId/{}", enc(&unknown));
         d.both(Method::GET, &path, BY_PRODUCT, None, 404).await;
     }
-    for bad in ["abc", "09506000134353", "https://id.gs1.org/"] {
+    for bad in [
+        "abc",
+        "09506000134353",
+        "https://id.gs1.org/",
+        "(01)09506000134353(21)S1",
+        "(01)09506000134352(17)270101(21)S1",
+        "(01)09506000134352(21)",
+    ] {
         let path = format!("/v1/dppsByProductId/{}", enc(bad));
         d.both(Method::GET, &path, BY_PRODUCT, None, 400).await;
     }
@@ -548,7 +559,7 @@ async fn read_dpp_by_product_id_and_ids_by_product_ids(backend: Backend) {
         format!("https://id.gs1.org/01/{G}/21/S1"),
         format!("/01/{G}/21/S9"),
         G,
-        format!("/01/{G}/21/S1"),
+        format!("(01){G}(21)S1"),
     ]});
     let (a, p) = d.both(Method::POST, IDS, IDS, Some(&body), 200).await;
     assert_eq!(a, json!({ "items": [dpp_id, dpp_id] }));
@@ -583,6 +594,13 @@ async fn read_dpp_by_product_id_and_ids_by_product_ids(backend: Backend) {
     ] {
         d.both(Method::POST, IDS, IDS, Some(&bad), 400).await;
     }
+    let bad_hri = json!({ "productIds": [G, format!("(01){G}(10)")] });
+    let (a, _) = d.both(Method::POST, IDS, IDS, Some(&bad_hri), 400).await;
+    let text = a["messages"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("productIds[1]") && text.contains("(10) has no value"),
+        "{text}"
+    );
     let anonymous = d.node.call(Method::POST, IDS, None, Some(&body)).await;
     assert_eq!(anonymous.status, 401);
     check(&Method::POST, IDS, &anonymous);
