@@ -107,6 +107,12 @@ pub enum PassportError {
         /// Why it was rejected.
         reason: String,
     },
+    /// A GS1 element string (HRI form, `(01)…[(10)…][(21)…]`) could not be parsed.
+    #[error("invalid GS1 element string: {reason}")]
+    InvalidElementString {
+        /// Why it was rejected.
+        reason: String,
+    },
 
     // ---- SHA-256 digest --------------------------------------------------------------
     /// A SHA-256 digest must be 64 hex characters.

@@ -181,6 +181,70 @@ impl ProductIdentifier {
         Self::new(gtin, lot, serial)
     }
 
+    /// Parses a GS1 element string in human-readable interpretation form, the inverse of
+    /// [`element_string`](Self::element_string): `(01)<gtin>[(10)<lot>][(21)<serial>]`, with
+    /// a GTIN-8/12/13/14 (check digit verified) and the qualifiers in that order.
+    ///
+    /// Every `(` followed by 2 to 4 digits and `)` is read as an Application Identifier, so
+    /// an unknown AI (e.g. `(17)`, `(22)`) is refused rather than taken into a value; a lot
+    /// or serial containing such a run cannot be written in this form (use the Digital
+    /// Link). An AI without a value, a repeated or out-of-order AI, and text before `(01)`
+    /// are refused too.
+    pub fn parse_element_string(hri: &str) -> Result<Self, PassportError> {
+        let err = |reason: String| PassportError::InvalidElementString { reason };
+        // (start of the marker, the AI digits, start of the value)
+        let mut marks: Vec<(usize, &str, usize)> = Vec::new();
+        let bytes = hri.as_bytes();
+        for (i, _) in hri.match_indices('(') {
+            let digits = bytes[i + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if (2..=4).contains(&digits) && bytes.get(i + 1 + digits) == Some(&b')') {
+                marks.push((i, &hri[i + 1..i + 1 + digits], i + 2 + digits));
+            }
+        }
+        match marks.first() {
+            Some(&(0, "01", _)) => {}
+            _ => return Err(err("must start with `(01)` and the GTIN".to_owned())),
+        }
+        let mut gtin = None;
+        let mut lot = None;
+        let mut serial = None;
+        let mut last = 0;
+        for (n, &(_, ai, start)) in marks.iter().enumerate() {
+            let end = marks.get(n + 1).map_or(hri.len(), |m| m.0);
+            let value = &hri[start..end];
+            let rank = match ai {
+                "01" => 1,
+                "10" => 2,
+                "21" => 3,
+                other => {
+                    return Err(err(format!(
+                        "unsupported Application Identifier ({other}); only (01), (10) and \
+                         (21) identify a product"
+                    )))
+                }
+            };
+            if rank <= last {
+                return Err(err(format!(
+                    "({ai}) repeated or out of order; the order is (01), (10), (21)"
+                )));
+            }
+            last = rank;
+            if value.is_empty() {
+                return Err(err(format!("({ai}) has no value")));
+            }
+            match rank {
+                1 => gtin = Some(Gtin::parse(value)?),
+                2 => lot = Some(value.to_owned()),
+                _ => serial = Some(value.to_owned()),
+            }
+        }
+        let gtin = gtin.ok_or_else(|| err("no (01) GTIN".to_owned()))?;
+        Self::new(gtin, lot, serial)
+    }
+
     pub(crate) fn from_value(v: &Value, path: &str) -> Result<Self, PassportError> {
         let obj = Obj::new(v, path, &["gtin", "lot", "serial"])?;
         let gtin = Gtin::parse(obj.req_str("gtin")?)?;

@@ -116,6 +116,19 @@ pub struct DigitalLinkPath {
     tpx: Option<String>,
 }
 
+impl From<&ProductIdentifier> for DigitalLinkPath {
+    /// The path `/01/{gtin}[/10/{lot}][/21/{serial}]` of a product identifier (already valid).
+    fn from(product: &ProductIdentifier) -> Self {
+        DigitalLinkPath {
+            gtin: *product.gtin(),
+            cpv: None,
+            lot: product.lot().map(str::to_owned),
+            serial: product.serial().map(str::to_owned),
+            tpx: None,
+        }
+    }
+}
+
 impl DigitalLinkPath {
     /// Parses the raw path below the resolver root (the request path without the public
     /// base URL's path stem), e.g. `/01/09506000134352/10/L1/21/S%2F1`. One trailing `/` is

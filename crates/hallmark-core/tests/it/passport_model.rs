@@ -324,6 +324,75 @@ fn element_string_is_the_hri_of_gtin_lot_and_serial() {
 }
 
 #[test]
+fn element_strings_parse_back_to_the_identifier() {
+    let g = gtin("09506000134352");
+    for p in [
+        ProductIdentifier::new(g, None, None).unwrap(),
+        ProductIdentifier::new(g, Some("L1".into()), None).unwrap(),
+        ProductIdentifier::new(g, None, Some("A/B".into())).unwrap(),
+        ProductIdentifier::new(g, Some("L(1)".into()), Some("S-1".into())).unwrap(),
+    ] {
+        assert_eq!(
+            ProductIdentifier::parse_element_string(&p.element_string()).unwrap(),
+            p
+        );
+    }
+    // GTIN-13 and GTIN-8 are read as the GTIN-14 they are.
+    let short = ProductIdentifier::parse_element_string("(01)96385074(21)S").unwrap();
+    assert_eq!(short.gtin().as_gtin14(), "00000096385074");
+    assert_eq!(short.serial(), Some("S"));
+}
+
+#[test]
+fn element_strings_that_are_not_a_product_identifier_are_refused() {
+    let bad_check = ProductIdentifier::parse_element_string("(01)09506000134353");
+    assert!(
+        matches!(bad_check, Err(PassportError::GtinCheckDigit { .. })),
+        "{bad_check:?}"
+    );
+    for (hri, says) in [
+        (
+            "(01)09506000134352(17)270101",
+            "unsupported Application Identifier (17)",
+        ),
+        (
+            "(01)09506000134352(10)L1(22)X",
+            "unsupported Application Identifier (22)",
+        ),
+        ("(01)09506000134352(10)", "(10) has no value"),
+        ("(01)09506000134352(10)(21)S", "(10) has no value"),
+        ("(01)", "(01) has no value"),
+        (
+            "(01)09506000134352(21)S(10)L",
+            "(10) repeated or out of order",
+        ),
+        (
+            "(01)09506000134352(01)09506000134352",
+            "(01) repeated or out of order",
+        ),
+        ("09506000134352", "must start with `(01)`"),
+        ("x(01)09506000134352", "must start with `(01)`"),
+        ("", "must start with `(01)`"),
+    ] {
+        match ProductIdentifier::parse_element_string(hri) {
+            Err(PassportError::InvalidElementString { reason }) => {
+                assert!(reason.contains(says), "{hri}: {reason}")
+            }
+            other => panic!("{hri}: {other:?}"),
+        }
+    }
+    // A value outside character set 82, or too long, is the qualifiers' own error.
+    assert!(matches!(
+        ProductIdentifier::parse_element_string("(01)09506000134352(21)A B"),
+        Err(PassportError::AiValueCharacter { .. })
+    ));
+    assert!(matches!(
+        ProductIdentifier::parse_element_string("(01)09506000134352(10)123456789012345678901"),
+        Err(PassportError::AiValueLength { .. })
+    ));
+}
+
+#[test]
 fn digital_link_serial_with_space_is_not_a_gs1_value() {
     // The brief's example `A/B C` contains a space, which GS1 character set 82 does not
     // allow; such a serial is rejected before any Digital Link is rendered.

@@ -24,7 +24,7 @@ use base64::Engine as _;
 use hallmark_core::dpp::compressed::{compress, compress_header_only, RenderError};
 use hallmark_core::dpp::full::{self, SINGLE_VALUED};
 use hallmark_core::dpp::path::{ElementPath, PathError, Segment};
-use hallmark_core::passport::{Passport, PassportId, PassportStatus};
+use hallmark_core::passport::{Passport, PassportId, PassportStatus, ProductIdentifier};
 use hallmark_core::resolver::DigitalLinkPath;
 use hallmark_core::sector::Sector;
 use serde_json::{json, Value};
@@ -49,8 +49,9 @@ pub enum Representation {
     Full,
 }
 
-/// The most product identifiers one `readDPPIdsByProductIds` request may name.
-pub const MAX_PRODUCT_IDS: usize = 100;
+/// The most product identifiers one `readDPPIdsByProductIds` request may name (pages of
+/// `limit` are looked up, but every page request parses them all).
+pub const MAX_PRODUCT_IDS: usize = 5_000;
 /// The default page size of `readDPPIdsByProductIds`.
 pub const DEFAULT_IDS_LIMIT: usize = 100;
 /// The largest page size of `readDPPIdsByProductIds` (a larger `limit` is capped).
@@ -336,14 +337,21 @@ impl Service<'_> {
 
 /// A `productId` (percent-decoded once by the door) as the GS1 Digital Link path to
 /// resolve: a GS1 Digital Link URI with any host (the path from its `/01/` on), a path
-/// `/01/…`, or a bare GTIN-8/12/13/14 (the model level). Anything else is
+/// `/01/…`, a GS1 element string `(01)<gtin>[(10)<lot>][(21)<serial>]` (HRI form), or a
+/// bare GTIN-8/12/13/14 (the model level). Anything else is
 /// [`ServiceError::Unprocessable`] (400 on `/v1`).
 pub fn product_path(product_id: &str) -> Result<DigitalLinkPath, ServiceError> {
     let refused = |why: String| {
         ServiceError::Unprocessable(format!(
-            "not a product identifier (a GS1 Digital Link URI, a /01/… path or a GTIN): {why}"
+            "not a product identifier (a GS1 Digital Link URI, a /01/… path, a GS1 element \
+             string or a GTIN): {why}"
         ))
     };
+    if product_id.starts_with('(') {
+        return ProductIdentifier::parse_element_string(product_id)
+            .map(|p| DigitalLinkPath::from(&p))
+            .map_err(|e| refused(e.to_string()));
+    }
     let path = if product_id.starts_with('/') {
         product_id.to_owned()
     } else if let Some((_, rest)) = product_id.split_once("://") {
@@ -390,11 +398,17 @@ mod tests {
     }
 
     #[test]
-    fn product_ids_in_their_three_forms() {
+    fn product_ids_in_their_four_forms() {
         let uri = product_path("https://id.example.com/x/01/09506000134352/21/S1").unwrap();
         assert_eq!(uri.serial(), Some("S1"));
         let path = product_path("/01/09506000134352/10/L1").unwrap();
         assert_eq!(path.lot(), Some("L1"));
+        let hri = product_path("(01)09506000134352(10)L(1)(21)S/1").unwrap();
+        assert_eq!(
+            (hri.lot(), hri.serial()),
+            (Some("L(1)"), Some("S/1")),
+            "an element string"
+        );
         let gtin = product_path("9506000134352").unwrap();
         assert_eq!(gtin.gtin().as_gtin14(), "09506000134352");
         for bad in [
@@ -403,6 +417,9 @@ mod tests {
             "https://id.example.com/",
             "09506000134353",
             "urn:x",
+            "(01)09506000134353",
+            "(01)09506000134352(17)270101",
+            "(01)09506000134352(21)",
         ] {
             assert!(product_path(bad).is_err(), "{bad}");
         }

@@ -510,11 +510,15 @@ async fn read_dpp_by_product_id_and_ids_by_product_ids(backend: Backend) {
         .json();
     let dpp_id = item["digitalProductPassportId"].clone();
 
-    // A Digital Link URI with any host, a path, each percent-encoded once.
+    // A Digital Link URI with any host, a path, a GS1 element string (HRI; a lot the
+    // passport does not carry walks up to the item as in the URI), each percent-encoded once.
     for product in [
         format!("https://id.gs1.org/01/{G}/21/S1"),
         format!("https://resolver.example.com/some/stem/01/{G}/10/L9/21/S1?linkType=all"),
         format!("/01/{G}/21/S1"),
+        format!("(01){G}(21)S1"),
+        format!("(01){G}(10)L9(21)S1"),
+        "(01)9506000134352(21)S1".to_string(),
     ] {
         let path = format!("/v1/dppsByProductId/{}", enc(&product));
         let (a, p) = d.both(Method::GET, &path, BY_PRODUCT, None, 200).await;
@@ -532,7 +536,14 @@ async fn read_dpp_by_product_id_and_ids_by_product_ids(backend: Backend) {
         let path = format!("/v1/dppsByProductId/{}", enc(&unknown));
         d.both(Method::GET, &path, BY_PRODUCT, None, 404).await;
     }
-    for bad in ["abc", "09506000134353", "https://id.gs1.org/"] {
+    for bad in [
+        "abc",
+        "09506000134353",
+        "https://id.gs1.org/",
+        "(01)09506000134353(21)S1",
+        "(01)09506000134352(17)270101(21)S1",
+        "(01)09506000134352(21)",
+    ] {
         let path = format!("/v1/dppsByProductId/{}", enc(bad));
         d.both(Method::GET, &path, BY_PRODUCT, None, 400).await;
     }
@@ -548,7 +559,7 @@ async fn read_dpp_by_product_id_and_ids_by_product_ids(backend: Backend) {
         format!("https://id.gs1.org/01/{G}/21/S1"),
         format!("/01/{G}/21/S9"),
         G,
-        format!("/01/{G}/21/S1"),
+        format!("(01){G}(21)S1"),
     ]});
     let (a, p) = d.both(Method::POST, IDS, IDS, Some(&body), 200).await;
     assert_eq!(a, json!({ "items": [dpp_id, dpp_id] }));
@@ -579,10 +590,17 @@ async fn read_dpp_by_product_id_and_ids_by_product_ids(backend: Backend) {
         json!({ "productIds": [] }),
         json!({ "productIds": ["abc"] }),
         json!({ "productIds": [G], "more": 1 }),
-        json!({ "productIds": vec![G; 101] }),
+        json!({ "productIds": vec![G; 5_001] }),
     ] {
         d.both(Method::POST, IDS, IDS, Some(&bad), 400).await;
     }
+    let bad_hri = json!({ "productIds": [G, format!("(01){G}(10)")] });
+    let (a, _) = d.both(Method::POST, IDS, IDS, Some(&bad_hri), 400).await;
+    let text = a["messages"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("productIds[1]") && text.contains("(10) has no value"),
+        "{text}"
+    );
     let anonymous = d.node.call(Method::POST, IDS, None, Some(&body)).await;
     assert_eq!(anonymous.status, 401);
     check(&Method::POST, IDS, &anonymous);
@@ -609,6 +627,99 @@ async fn read_dpp_by_product_id_and_ids_by_product_ids(backend: Backend) {
     d.node.running.stop();
 }
 kit::both!(read_dpp_by_product_id_and_ids_by_product_ids);
+
+/// How many passports the cursor paging test publishes (issue 19: "cursor paging over
+/// 2,500 passports").
+const MANY: usize = 2_500;
+
+async fn dpps_by_product_ids_pages_through_2500_passports(backend: Backend) {
+    let node = TestNode::new(backend).start().await;
+    let (read, _, _) = node.key("read").await;
+    // 2,500 generic passports, published by the bulk import's batch route (1,000 a batch).
+    let mut ids = Vec::with_capacity(MANY);
+    for chunk in (0..MANY).collect::<Vec<_>>().chunks(1_000) {
+        let items: Vec<Value> = chunk
+            .iter()
+            .map(|i| json!({ "externalRef": format!("page-{i}"), "passport": kit::generic_draft(&format!("P{i}")) }))
+            .collect();
+        let r = node
+            .call(
+                Method::POST,
+                "/api/v1/passports/batch",
+                Some(&basic()),
+                Some(&json!({ "publish": true, "items": items })),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let answer = r.json();
+        assert_eq!(answer["counts"]["failed"], 0, "{answer}");
+        for item in answer["items"].as_array().unwrap() {
+            ids.push(format!("urn:uuid:{}", item["id"].as_str().unwrap()));
+        }
+    }
+    assert_eq!(ids.len(), MANY);
+    // Asked in another order than created (7 is prime to 2,500: a permutation), in two of
+    // the accepted forms; the answer must follow the input.
+    let order: Vec<usize> = (0..MANY).map(|i| (i * 7) % MANY).collect();
+    let product_ids: Vec<String> = order
+        .iter()
+        .map(|&i| match i % 2 {
+            0 => format!("/01/{G}/21/P{i}"),
+            _ => format!("https://id.example.com/01/{G}/21/P{i}"),
+        })
+        .collect();
+    let expected: Vec<Value> = order.iter().map(|&i| json!(ids[i])).collect();
+    let body = json!({ "productIds": product_ids });
+    let d = Doors { node, read };
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let q = match &cursor {
+            None => format!("{IDS}?limit=300"),
+            Some(c) => format!("{IDS}?limit=300&cursor={c}"),
+        };
+        let (page, public) = d.both(Method::POST, &q, IDS, Some(&body), 200).await;
+        assert_eq!(page, public, "both doors see published passports alike");
+        pages += 1;
+        let items = page["items"].as_array().unwrap();
+        assert_eq!(items.len(), 300.min(MANY - seen.len()), "page {pages}");
+        seen.extend(items.iter().cloned());
+        match page.get("cursor") {
+            Some(c) => cursor = Some(c.as_str().unwrap().to_string()),
+            None => break,
+        }
+        assert!(pages < 100, "the cursor never ends");
+    }
+    assert_eq!(pages, MANY.div_ceil(300));
+    assert_eq!(seen.len(), MANY);
+    assert_eq!(
+        seen.iter()
+            .map(Value::to_string)
+            .collect::<BTreeSet<_>>()
+            .len(),
+        MANY,
+        "an id came twice"
+    );
+    assert_eq!(seen, expected, "ids in input order");
+    // A cursor this node did not give: garbage, past the end, or another request's shape.
+    for c in ["not-a-cursor", "MjUwMA", "MDMwMA"] {
+        let (a, p) = d
+            .both(
+                Method::POST,
+                &format!("{IDS}?cursor={c}"),
+                IDS,
+                Some(&body),
+                400,
+            )
+            .await;
+        for r in [a, p] {
+            assert_eq!(r["messages"][0]["messageType"], "Error", "{r}");
+        }
+    }
+    d.node.running.stop();
+}
+kit::both!(dpps_by_product_ids_pages_through_2500_passports);
 
 async fn read_data_element_on_both_doors(backend: Backend) {
     let node = TestNode::new(backend).start().await;
