@@ -44,9 +44,11 @@
 mod digest;
 mod error;
 mod granularity;
+mod gs1;
 mod gtin;
 mod id;
 pub(crate) mod json;
+pub mod party;
 mod product;
 mod status;
 mod submission;
@@ -60,8 +62,12 @@ pub use digest::Sha256Digest;
 pub(crate) use error::echo;
 pub use error::PassportError;
 pub use granularity::Granularity;
+pub use gs1::{Gln, GlnRef, GlnRole};
 pub use gtin::Gtin;
 pub use id::PassportId;
+pub use party::{
+    Classified, IdentifierError, IdentifierProblem, Iso15459Party, PartyField, PartyId,
+};
 pub(crate) use product::{is_cs82, percent_decode, percent_encode_into};
 pub use product::{ProductIdentifier, MAX_AI_VALUE_CHARS};
 pub use status::{PassportStatus, PublishRefused};
