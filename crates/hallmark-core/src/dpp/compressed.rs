@@ -760,6 +760,7 @@ pub(super) mod tests {
             granularity: Granularity::Batch,
             economic_operator_id: "urn:eori:DE123456789012345".into(),
             facility_id: None,
+            commodity_code: None,
             sector: SectorRef {
                 id: "generic".into(),
                 schema_version: "1.0.0".into(),

@@ -585,7 +585,12 @@ fn read_agency(rest: &str) -> Result<PartyId, IdentifierError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::type_complexity)]
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::type_complexity
+    )]
     use super::*;
     use PartyField::{Facility, Operator};
 

@@ -87,6 +87,7 @@ pub fn draft_passport(sector: (&str, &str), data: Value) -> Passport {
         granularity: Granularity::Item,
         economic_operator_id: "https://id.gs1.org/417/4012345000016".into(),
         facility_id: Some("https://id.gs1.org/414/4012345000016".into()),
+        commodity_code: None,
         sector: SectorRef {
             id: sector.0.into(),
             schema_version: sector.1.into(),

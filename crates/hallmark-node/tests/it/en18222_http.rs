@@ -1309,10 +1309,18 @@ async fn update_dpp_merges_into_one_new_version(backend: Backend) {
             &d["facilityId"],
             &d[&supply]["supplyChainIndicies"]
         ),
-        (&json!(4), &json!("https://id.gs1.org/414/4000001000043"), &json!(71.5))
+        (
+            &json!(4),
+            &json!("https://id.gs1.org/414/4000001000043"),
+            &json!(71.5)
+        )
     );
     let r = w
-        .merge(&path, &json!({ "facilityId": "https://id.gs1.org/414/4000001000050" }), 409)
+        .merge(
+            &path,
+            &json!({ "facilityId": "https://id.gs1.org/414/4000001000050" }),
+            409,
+        )
         .await;
     assert!(r.json()["messages"][0]["text"]
         .as_str()
@@ -1337,7 +1345,10 @@ async fn update_dpp_merges_into_one_new_version(backend: Backend) {
     let r = w.merge(&format!("/v1/dpps/{fresh}"), &patch, 200).await;
     assert_eq!(r.json()["dppStatus"], "Active");
     assert_eq!(r.json()["versionNumber"], 1);
-    assert_eq!(r.json()["facilityId"], "https://id.gs1.org/414/4000001000029");
+    assert_eq!(
+        r.json()["facilityId"],
+        "https://id.gs1.org/414/4000001000029"
+    );
     assert_eq!(
         w.actions(&fresh).await,
         [
