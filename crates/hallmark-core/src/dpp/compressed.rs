@@ -760,6 +760,7 @@ pub(super) mod tests {
             granularity: Granularity::Batch,
             economic_operator_id: "urn:eori:DE123456789012345".into(),
             facility_id: None,
+            commodity_code: None,
             sector: SectorRef {
                 id: "generic".into(),
                 schema_version: "1.0.0".into(),
@@ -856,8 +857,8 @@ pub(super) mod tests {
             "dppSchemaVersion": "battery:1.2.0",
             "dppStatus": "Active",
             "lastUpdate": "2026-10-30T11:30:00Z",
-            "economicOperatorId": "urn:eori:DE123456789012345",
-            "facilityId": "urn:gln:4012345000016",
+            "economicOperatorId": "https://id.gs1.org/417/4012345000016",
+            "facilityId": "https://id.gs1.org/414/4012345000016",
             "contentSpecificationIds": BATTERY_URNS,
             "versionNumber": 3,
             "createdAt": "2026-10-30T09:00:00Z",
