@@ -13,6 +13,7 @@
 //! commits to (`credentialSha256.public`). A verifier can check it without the node.
 
 use crate::jcs::{self, JcsError};
+use crate::passport::party::{Classified, PartyField, PartyId};
 use crate::passport::{Granularity, PassportError, PassportId, ProductIdentifier};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -213,6 +214,33 @@ pub struct PartyRef {
     pub uri: Option<String>,
     /// As the passport carries it.
     pub as_written: String,
+}
+
+impl PartyRef {
+    /// `as_written` (the passport's operator or facility identifier) as registered, or why
+    /// it cannot be: it is not an ISO/IEC 15459 identifier (an EORI number, a free string),
+    /// or a malformed one.
+    pub fn of(as_written: &str, field: PartyField) -> Result<PartyRef, String> {
+        match PartyId::classify(as_written, field) {
+            Classified::Iso15459(p) => Ok(PartyRef {
+                scheme: if p.scheme() == "gs1-gln" {
+                    PartyScheme::Gs1Gln
+                } else {
+                    PartyScheme::Iso15459
+                },
+                issuing_agency: p.issuing_agency().to_owned(),
+                value: p.value().to_owned(),
+                uri: p.uri(),
+                as_written: as_written.to_owned(),
+            }),
+            Classified::NotIso15459(_) => Err(format!(
+                "`{}` {as_written:?} is not an ISO/IEC 15459 identifier (e.g. a GS1 GLN); the \
+                 registry needs one",
+                field.wire_name()
+            )),
+            Classified::Malformed(problem) => Err(problem.to_string()),
+        }
+    }
 }
 
 /// The registration of an earlier version.
@@ -547,6 +575,29 @@ mod tests {
         let mut bad_hash = ok;
         bad_hash["registrations"][0]["hash"] = json!("abc");
         assert!(RecordFile::parse(bad_hash.to_string().as_bytes()).is_err());
+    }
+
+    #[test]
+    fn operators_and_facilities_register_in_their_canonical_forms() {
+        let op = PartyRef::of("urn:gln:4012345000016", PartyField::Operator).unwrap();
+        assert_eq!(op.scheme, PartyScheme::Gs1Gln);
+        assert_eq!(op.value, "4012345000016");
+        assert_eq!(op.issuing_agency, "4");
+        assert_eq!(
+            op.uri.as_deref(),
+            Some("https://id.gs1.org/417/4012345000016")
+        );
+        assert_eq!(op.as_written, "urn:gln:4012345000016");
+        let fac =
+            PartyRef::of("https://id.gs1.org/414/4012345000016", PartyField::Facility).unwrap();
+        assert_eq!(
+            fac.uri.as_deref(),
+            Some("https://id.gs1.org/414/4012345000016")
+        );
+        let eori = PartyRef::of("urn:eori:DE123456789012345", PartyField::Operator).unwrap_err();
+        assert!(eori.contains("not an ISO/IEC 15459"), "{eori}");
+        let bad = PartyRef::of("urn:gln:4012345000017", PartyField::Operator).unwrap_err();
+        assert!(bad.contains("check digit"), "{bad}");
     }
 
     #[test]

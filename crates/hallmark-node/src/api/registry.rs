@@ -4,7 +4,7 @@
 
 use super::Timestamp;
 use crate::service::registry::{ExportPage, RecordOutcome, Skipped};
-use hallmark_core::registry::{ProofMediaType as CoreMediaType, Proof};
+use hallmark_core::registry::{Proof, ProofMediaType as CoreMediaType};
 use hallmark_store::RegistrationRecord;
 use schemars::JsonSchema;
 use serde::Serialize;

@@ -4,9 +4,9 @@
 //! one problem `type` (`urn:hallmark:problem:<slug>`). Bodies never carry secrets, key
 //! material or internal error text: [`ApiError::Internal`] says only "internal error".
 
-use crate::service::registry::RegistryRefusal;
 use crate::apikey::Scope;
 use crate::plugins::PluginRef;
+use crate::service::registry::RegistryRefusal;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
@@ -505,12 +505,14 @@ impl ApiError {
             }
             ApiError::Registry(refusal) => {
                 let (slug, title) = match refusal {
-                    RegistryRefusal::HashMismatch(_) => {
-                        ("registry-hash-mismatch", "Registry hash does not match the version")
-                    }
-                    RegistryRefusal::Conflict(_) => {
-                        ("registry-conflict", "Registration already recorded otherwise")
-                    }
+                    RegistryRefusal::HashMismatch(_) => (
+                        "registry-hash-mismatch",
+                        "Registry hash does not match the version",
+                    ),
+                    RegistryRefusal::Conflict(_) => (
+                        "registry-conflict",
+                        "Registration already recorded otherwise",
+                    ),
                     RegistryRefusal::InvalidFile(_) => {
                         ("invalid-registry-file", "Invalid registry answers")
                     }

@@ -64,7 +64,10 @@ pub async fn serve(
         status: status.as_str(),
         current_version: current,
         log_checked,
-        registration: shown.state.registration_of(shown_version).map(str::to_owned),
+        registration: shown
+            .state
+            .registration_of(shown_version)
+            .map(str::to_owned),
     };
     // A suspended passport's page carries its reason, which a later suspension may change:
     // rendered each time (it is short). Other pages are held gzip-compressed.

@@ -5,17 +5,16 @@
 //! would implement is [`RegistryClient`], and [`FileRegistry`] is its offline form.
 
 use super::{actor, now, Service, ServiceError};
-use hallmark_core::passport::{
-    Granularity, Gtin, Passport, PassportId, PartyField, PartyId, Classified, ProductIdentifier,
-};
+use hallmark_core::passport::party::PartyField;
+use hallmark_core::passport::{Granularity, Gtin, Passport, PassportId, ProductIdentifier};
 use hallmark_core::registry::{
-    self, Entry, ExportFile, NodeRef, PartyRef, PartyScheme, PreviousRegistration, Proof,
-    ProofMediaType as CoreProofMediaType, ProductRef, RecordFile, SectorRef, DPP_MEDIA_TYPE,
-    MAX_ENTRIES, SCHEMA_VERSION,
+    self, Entry, ExportFile, NodeRef, PartyRef, PreviousRegistration, ProductRef, Proof,
+    ProofMediaType as CoreProofMediaType, RecordFile, SectorRef, DPP_MEDIA_TYPE, MAX_ENTRIES,
+    SCHEMA_VERSION,
 };
 use hallmark_store::{
-    NewRegistration, PendingRegistration, ProductKey, ProofMediaType, Recorded,
-    RegistrationRecord, StoreError,
+    NewRegistration, PendingRegistration, ProductKey, ProofMediaType, Recorded, RegistrationRecord,
+    StoreError,
 };
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -101,7 +100,10 @@ impl Service<'_> {
             .backup_link
             .as_ref()
             .ok_or(ServiceError::Registry(RegistryRefusal::NoBackupLink))?;
-        let limit = q.limit.unwrap_or(MAX_ENTRIES as u32).clamp(1, MAX_ENTRIES as u32);
+        let limit = q
+            .limit
+            .unwrap_or(MAX_ENTRIES as u32)
+            .clamp(1, MAX_ENTRIES as u32);
         let export_id = match q.export_id {
             Some(id) => id,
             None => new_export_id()?,
@@ -139,8 +141,9 @@ impl Service<'_> {
                 },
                 entries,
             };
-            file.check()
-                .map_err(|e| ServiceError::internal("an export file does not match its schema", e))?;
+            file.check().map_err(|e| {
+                ServiceError::internal("an export file does not match its schema", e)
+            })?;
             Some(file)
         };
         Ok(ExportPage {
@@ -161,14 +164,22 @@ impl Service<'_> {
         let passport = Passport::from_json_slice(&version.content)
             .map_err(|e| ServiceError::internal("a stored version does not parse", e))?;
         let mut reasons = Vec::new();
-        let operator = party(&passport.economic_operator_id, PartyField::Operator, &mut reasons);
+        let mut party = |s: &str, field| match PartyRef::of(s, field) {
+            Ok(p) => Some(p),
+            Err(reason) => {
+                reasons.push(reason);
+                None
+            }
+        };
+        let operator = party(&passport.economic_operator_id, PartyField::Operator);
         let facility = passport
             .facility_id
             .as_deref()
-            .and_then(|f| party(f, PartyField::Facility, &mut reasons));
+            .and_then(|f| party(f, PartyField::Facility));
         let commodity = passport.commodity_code.clone();
         if commodity.is_none() {
-            reasons.push("no `commodityCode` (HS, CN or TARIC code): add one in a new version".into());
+            reasons
+                .push("no `commodityCode` (HS, CN or TARIC code): add one in a new version".into());
         }
         let (Some(operator), Some(commodity), true) = (operator, commodity, reasons.is_empty())
         else {
@@ -238,8 +249,12 @@ impl Service<'_> {
             serial: None,
         };
         let live = self.app.store.find_live(&key).await?;
-        ProductRef::of(&product, &self.app.issuer.base_url, live.as_ref().map(|r| &r.id))
-            .map_err(|e| ServiceError::internal("an identifier has no Digital Link", e))
+        ProductRef::of(
+            &product,
+            &self.app.issuer.base_url,
+            live.as_ref().map(|r| &r.id),
+        )
+        .map_err(|e| ServiceError::internal("an identifier has no Digital Link", e))
     }
 
     /// Records the registry's answers. Every answer is checked first — its values, that the
@@ -279,21 +294,26 @@ impl Service<'_> {
             let version = match self.app.store.get_version(&id, Some(n)).await {
                 Ok(v) => v,
                 Err(StoreError::NotFound(_)) => {
-                    return Err(ServiceError::Registry(RegistryRefusal::InvalidFile(format!(
+                    return Err(ServiceError::Registry(RegistryRefusal::InvalidFile(
+                        format!(
                         "registrations[{i}]: passport {id} has no published version {n}; nothing \
                          was recorded"
-                    ))))
+                    ),
+                    )))
                 }
                 Err(e) => return Err(e.into()),
             };
-            let served: [u8; 32] = Sha256::digest(&version.credentials.public.data_integrity).into();
+            let served: [u8; 32] =
+                Sha256::digest(&version.credentials.public.data_integrity).into();
             if served != hash {
-                return Err(ServiceError::Registry(RegistryRefusal::HashMismatch(format!(
+                return Err(ServiceError::Registry(RegistryRefusal::HashMismatch(
+                    format!(
                     "the registry's hash {} is not the SHA-256 of version {n} of passport {id} \
                      ({}, its public credential); nothing was recorded",
                     hex::encode(hash),
                     hex::encode(served)
-                ))));
+                ),
+                )));
             }
             let mut new = NewRegistration {
                 passport: id,
@@ -391,35 +411,6 @@ fn new_export_id() -> Result<Uuid, ServiceError> {
         .try_fill_bytes(&mut bytes)
         .map_err(|e| ServiceError::internal("no randomness for an export id", e))?;
     Ok(uuid::Builder::from_random_bytes(bytes).into_uuid())
-}
-
-/// The registered form of an operator or facility identifier, or a reason it has none.
-fn party(as_written: &str, field: PartyField, reasons: &mut Vec<String>) -> Option<PartyRef> {
-    match PartyId::classify(as_written, field) {
-        Classified::Iso15459(p) => Some(PartyRef {
-            scheme: if p.scheme() == "gs1-gln" {
-                PartyScheme::Gs1Gln
-            } else {
-                PartyScheme::Iso15459
-            },
-            issuing_agency: p.issuing_agency().to_owned(),
-            value: p.value().to_owned(),
-            uri: p.uri(),
-            as_written: as_written.to_owned(),
-        }),
-        Classified::NotIso15459(_) => {
-            reasons.push(format!(
-                "`{}` {as_written:?} is not an ISO/IEC 15459 identifier (e.g. a GS1 GLN); the \
-                 registry needs one",
-                field.wire_name()
-            ));
-            None
-        }
-        Classified::Malformed(problem) => {
-            reasons.push(problem.to_string());
-            None
-        }
-    }
 }
 
 /// The port of a client to the EU DPP registry, for when its upload API is documented: hand

@@ -67,7 +67,11 @@ impl Service<'_> {
                     .publish_seq(&record.id, record.current_version)
                     .await?
                     .map(|seq| seq.saturating_sub(1));
-                let registered = !self.passport_state(record.id).await?.registrations.is_empty();
+                let registered = !self
+                    .passport_state(record.id)
+                    .await?
+                    .registrations
+                    .is_empty();
                 (index, store.status_index(&record.id).await?, registered)
             } else {
                 (None, None, false)
