@@ -78,6 +78,10 @@ pub struct App {
     /// node's own changes to one list take turns instead of racing for the list's next
     /// version (a race lost to another node sharing the database is still retried).
     pub status_list_writes: tokio::sync::Mutex<()>,
+    /// The EU registry's back-up link of each passport version
+    /// (`HALLMARK_BACKUP_LINK_TEMPLATE`), set once at start-up when configured; without it
+    /// the registry export answers 409 `backup-link-not-configured`.
+    pub backup_link: std::sync::OnceLock<crate::config::BackupLinkTemplate>,
     /// The open status list's taken positions (a first publication's draw).
     pub status_positions: crate::positions::StatusPositions,
     /// The status lists as served (the latest of each, and versions by number).

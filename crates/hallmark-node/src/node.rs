@@ -256,6 +256,7 @@ pub async fn build_app_with_plugins(
         evidence: crate::evidence::EvidenceCache::new(crate::evidence::DEFAULT_BYTES),
         pages: crate::evidence::PageCache::new(crate::evidence::DEFAULT_PAGE_BYTES),
         status_list_writes: tokio::sync::Mutex::new(()),
+        backup_link: std::sync::OnceLock::new(),
         status_positions: crate::positions::StatusPositions::default(),
         status_lists: crate::cache::StatusListCache::default(),
         imports: crate::imports::ImportSessions::default(),
@@ -556,6 +557,9 @@ pub async fn serve(config: &ValidatedConfig) -> Result<Running, StartError> {
     app.log.set_interval(config.checkpoint_interval);
     app.credentials.resize(config.read_cache_bytes);
     app.pages.resize(config.page_cache_bytes);
+    if let Some(template) = &config.backup_link_template {
+        let _ = app.backup_link.set(template.clone());
+    }
     crate::started::record_started(&app, config).await?;
     start_on(app, &config.edge(), &config.admin, listeners).await
 }

@@ -209,6 +209,7 @@ struct Settings<'a> {
     plugins: Option<PluginsFrom<'a>>,
     checkpoint_interval: Option<Duration>,
     api_key: Option<(String, String)>,
+    backup_link: Option<String>,
 }
 
 impl Default for Settings<'_> {
@@ -219,6 +220,7 @@ impl Default for Settings<'_> {
             plugins: None,
             checkpoint_interval: None,
             api_key: None,
+            backup_link: None,
         }
     }
 }
@@ -240,6 +242,10 @@ impl Settings<'_> {
             .unwrap();
         if let Some(interval) = self.checkpoint_interval {
             app.log.set_interval(interval);
+        }
+        if let Some(template) = &self.backup_link {
+            let parsed = hallmark_node::config::BackupLinkTemplate::parse(template, false).unwrap();
+            app.backup_link.set(parsed).unwrap();
         }
         let mut node = Node::start_with(app, &self.edge).await;
         if let Some((scope, label)) = self.api_key {
@@ -306,6 +312,12 @@ impl<'a> TestNode<'a> {
     /// header is [`Node::bearer`] (unlike the admin login, its use adds no audit event).
     pub fn api_key(mut self, scope: &str, label: &str) -> TestNode<'a> {
         self.settings.api_key = Some((scope.to_owned(), label.to_owned()));
+        self
+    }
+
+    /// The EU registry's back-up link template (`HALLMARK_BACKUP_LINK_TEMPLATE`).
+    pub fn backup_link(mut self, template: &str) -> TestNode<'a> {
+        self.settings.backup_link = Some(template.to_owned());
         self
     }
 

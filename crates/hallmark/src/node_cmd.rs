@@ -391,6 +391,9 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, DemoError> {
         plugins,
     )
     .await?;
+    if let Some(template) = &config.backup_link_template {
+        let _ = app.backup_link.set(template.clone());
+    }
     hallmark_node::started::record_started(&app, &config).await?;
     let admin = AdminCredentials {
         username: DEMO_ADMIN_USERNAME.to_string(),

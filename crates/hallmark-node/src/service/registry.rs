@@ -98,7 +98,7 @@ impl Service<'_> {
         let backup = self
             .app
             .backup_link
-            .as_ref()
+            .get()
             .ok_or(ServiceError::Registry(RegistryRefusal::NoBackupLink))?;
         let limit = q
             .limit

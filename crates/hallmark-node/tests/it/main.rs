@@ -18,6 +18,7 @@ mod page_http;
 mod plugin_gate;
 mod proxy_http;
 mod qr_http;
+mod registry_http;
 mod resolver_http;
 mod status_http;
 
