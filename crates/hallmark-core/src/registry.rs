@@ -348,7 +348,7 @@ pub struct RegistrationAnswer {
 }
 
 /// How a proof of registration is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProofMediaType {
     /// A JSON value, kept as its RFC 8785 bytes.
     Json,
@@ -358,7 +358,7 @@ pub enum ProofMediaType {
 
 impl ProofMediaType {
     /// Its media type.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             ProofMediaType::Json => "application/json",
             ProofMediaType::Text => "text/plain",
@@ -372,6 +372,12 @@ impl ProofMediaType {
             "text/plain" => Some(ProofMediaType::Text),
             _ => None,
         }
+    }
+}
+
+impl std::fmt::Display for ProofMediaType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -864,44 +864,13 @@ pub struct ImportWritten {
     pub published: Option<(VersionRecord, u64)>,
 }
 
-/// How a registry's proof of registration is stored: its bytes and their media type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProofMediaType {
-    /// `application/json`: the registry answered JSON; stored as its RFC 8785 bytes.
-    Json,
-    /// `text/plain`: a string, stored as its UTF-8 bytes.
-    Text,
-}
-
-impl ProofMediaType {
-    /// The stored media type string.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ProofMediaType::Json => "application/json",
-            ProofMediaType::Text => "text/plain",
-        }
-    }
-
-    /// The media type of a stored string (`None` for any other).
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "application/json" => Some(ProofMediaType::Json),
-            "text/plain" => Some(ProofMediaType::Text),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for ProofMediaType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// How a registry's proof of registration is stored (core's type: one definition).
+pub use hallmark_core::registry::ProofMediaType;
 
 /// Longest registration id the store keeps (characters).
-pub const MAX_REGISTRATION_ID: usize = 256;
+pub const MAX_REGISTRATION_ID: usize = hallmark_core::registry::MAX_REGISTRATION_ID_CHARS;
 /// Largest proof of registration the store keeps (bytes).
-pub const MAX_REGISTRATION_PROOF: usize = 65_536;
+pub const MAX_REGISTRATION_PROOF: usize = hallmark_core::registry::MAX_PROOF_BYTES;
 
 /// The EU DPP registry's registration of one passport version, to record
 /// ([`crate::Store::record_registration`]) with the audit event that publishes it.

@@ -4,7 +4,7 @@
 
 use super::Timestamp;
 use crate::service::registry::{ExportPage, RecordOutcome, Skipped};
-use hallmark_core::registry::{Proof, ProofMediaType as CoreMediaType};
+use hallmark_core::registry::Proof;
 use hallmark_store::RegistrationRecord;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -96,10 +96,7 @@ impl RegistrationInfo {
         let proof = with_proof.then(|| {
             Proof {
                 bytes: r.proof.clone(),
-                media_type: match r.proof_media_type {
-                    hallmark_store::ProofMediaType::Json => CoreMediaType::Json,
-                    hallmark_store::ProofMediaType::Text => CoreMediaType::Text,
-                },
+                media_type: r.proof_media_type,
             }
             .to_value()
         });

@@ -9,12 +9,10 @@ use hallmark_core::passport::party::PartyField;
 use hallmark_core::passport::{Granularity, Gtin, Passport, PassportId, ProductIdentifier};
 use hallmark_core::registry::{
     self, Entry, ExportFile, NodeRef, PartyRef, PreviousRegistration, ProductRef, Proof,
-    ProofMediaType as CoreProofMediaType, RecordFile, SectorRef, DPP_MEDIA_TYPE, MAX_ENTRIES,
-    SCHEMA_VERSION,
+    RecordFile, SectorRef, DPP_MEDIA_TYPE, MAX_ENTRIES, SCHEMA_VERSION,
 };
 use hallmark_store::{
-    NewRegistration, PendingRegistration, ProductKey, ProofMediaType, Recorded, RegistrationRecord,
-    StoreError,
+    NewRegistration, PendingRegistration, ProductKey, Recorded, RegistrationRecord, StoreError,
 };
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -320,10 +318,7 @@ impl Service<'_> {
                 version: n,
                 registration_id: answer.registration_id.clone(),
                 proof: proof.bytes,
-                proof_media_type: match proof.media_type {
-                    CoreProofMediaType::Json => ProofMediaType::Json,
-                    CoreProofMediaType::Text => ProofMediaType::Text,
-                },
+                proof_media_type: proof.media_type,
                 dpp_sha256: hash,
                 event: hallmark_store::AuditEvent::of(
                     now(),

@@ -91,7 +91,8 @@ async fn export_all(node: &Node) -> (Vec<Value>, Vec<Value>) {
 }
 
 fn path_of(url: &str) -> &str {
-    url.strip_prefix(BASE_URL).expect("a URL under the public base URL")
+    url.strip_prefix(BASE_URL)
+        .expect("a URL under the public base URL")
 }
 
 async fn registry_export_of_250_passports_is_three_files_matching_the_served_versions(
@@ -130,7 +131,11 @@ async fn registry_export_of_250_passports_is_three_files_matching_the_served_ver
     // its publication's log leaf commits to.
     let mut seen = std::collections::BTreeSet::new();
     for entry in files.iter().flat_map(|f| f["entries"].as_array().unwrap()) {
-        let uuid = entry["passportId"].as_str().unwrap().strip_prefix("urn:uuid:").unwrap();
+        let uuid = entry["passportId"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("urn:uuid:")
+            .unwrap();
         assert!(seen.insert(uuid.to_owned()), "{uuid} twice");
         let served = node
             .get_public(
@@ -147,13 +152,20 @@ async fn registry_export_of_250_passports_is_three_files_matching_the_served_ver
             entry["backupLink"],
             format!("https://backup.example.eu/dpp/{uuid}/versions/1")
         );
-        assert_eq!(entry["dppApiEndpoint"], format!("{BASE_URL}/v1/dpps/{uuid}"));
+        assert_eq!(
+            entry["dppApiEndpoint"],
+            format!("{BASE_URL}/v1/dpps/{uuid}")
+        );
         assert_eq!(entry["uniqueOperatorIdentifier"]["value"], "4012345000016");
         assert_eq!(entry["commodityCode"], "85076000");
     }
     assert_eq!(seen.len(), 250);
     let first = &files[0]["entries"][0];
-    let uuid = first["passportId"].as_str().unwrap().strip_prefix("urn:uuid:").unwrap();
+    let uuid = first["passportId"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("urn:uuid:")
+        .unwrap();
     let history = node
         .call(
             Method::GET,
@@ -213,7 +225,10 @@ async fn registrations_are_checked_before_any_is_recorded_and_then_shown(backend
         .await;
     let p = r.problem(409, "registry-hash-mismatch");
     let detail = p["detail"].as_str().unwrap();
-    assert!(detail.contains(&wrong) && detail.contains(&sha(1)), "{detail}");
+    assert!(
+        detail.contains(&wrong) && detail.contains(&sha(1)),
+        "{detail}"
+    );
     assert!(detail.contains("nothing was recorded"), "{detail}");
     for id in &ids {
         let list = node
@@ -234,28 +249,38 @@ async fn registrations_are_checked_before_any_is_recorded_and_then_shown(backend
         .as_object_mut()
         .unwrap()
         .remove("hash");
-    let r = node.call(Method::POST, RECORD, Some(&basic()), Some(&bad)).await;
+    let r = node
+        .call(Method::POST, RECORD, Some(&basic()), Some(&bad))
+        .await;
     r.problem(400, "invalid-registry-file");
 
     // The right hash (upper case, prefixed, as a registry may write it): recorded.
     let upper = format!("sha256:{}", sha(0).to_uppercase());
     let good = record_file(vec![answer(&entries[0], "EU-1", &upper)]);
-    let r = node.call(Method::POST, RECORD, Some(&basic()), Some(&good)).await;
+    let r = node
+        .call(Method::POST, RECORD, Some(&basic()), Some(&good))
+        .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let result = &r.json()["results"][0];
     assert_eq!(result["outcome"], "recorded");
     assert_eq!(result["registration"]["dppSha256"], sha(0).as_str());
     assert_eq!(result["registration"]["registrationId"], "EU-1");
     // Sent again: unchanged, no second event.
-    let r = node.call(Method::POST, RECORD, Some(&basic()), Some(&good)).await;
+    let r = node
+        .call(Method::POST, RECORD, Some(&basic()), Some(&good))
+        .await;
     assert_eq!(r.json()["results"][0]["outcome"], "unchanged");
     // The same version under another registration id: a conflict.
     let other = record_file(vec![answer(&entries[0], "EU-9", &sha(0))]);
-    let r = node.call(Method::POST, RECORD, Some(&basic()), Some(&other)).await;
+    let r = node
+        .call(Method::POST, RECORD, Some(&basic()), Some(&other))
+        .await;
     r.problem(409, "registry-conflict");
     // The same registration id for another version: a conflict.
     let twice = record_file(vec![answer(&entries[1], "EU-1", &sha(1))]);
-    let r = node.call(Method::POST, RECORD, Some(&basic()), Some(&twice)).await;
+    let r = node
+        .call(Method::POST, RECORD, Some(&basic()), Some(&twice))
+        .await;
     r.problem(409, "registry-conflict");
 
     let uuid = entries[0]["passportId"]
@@ -285,9 +310,7 @@ async fn registrations_are_checked_before_any_is_recorded_and_then_shown(backend
     assert_eq!(recorded[0]["detail"]["dppSha256"], sha(0).as_str());
 
     // Public: the registration without its proof.
-    let public = node
-        .get(&format!("/passports/{uuid}/registrations"))
-        .await;
+    let public = node.get(&format!("/passports/{uuid}/registrations")).await;
     assert_eq!(public.status, 200);
     let public = public.json();
     assert_eq!(public["items"][0]["registrationId"], "EU-1");
@@ -336,7 +359,9 @@ async fn registrations_are_checked_before_any_is_recorded_and_then_shown(backend
         .flat_map(|f| f["entries"].as_array().unwrap())
         .collect();
     assert_eq!(pending.len(), 2);
-    assert!(pending.iter().all(|e| e["passportId"] != entries[0]["passportId"]));
+    assert!(pending
+        .iter()
+        .all(|e| e["passportId"] != entries[0]["passportId"]));
     let r = node
         .call(
             Method::POST,
@@ -375,9 +400,17 @@ async fn without_a_back_up_link_nothing_is_exported() {
     node.publish_draft_as(&basic(), &draft("N1")).await;
     let r = node.call(Method::GET, EXPORT, Some(&basic()), None).await;
     let p = r.problem(409, "backup-link-not-configured");
-    assert!(p["detail"].as_str().unwrap().contains("HALLMARK_BACKUP_LINK_TEMPLATE"));
+    assert!(p["detail"]
+        .as_str()
+        .unwrap()
+        .contains("HALLMARK_BACKUP_LINK_TEMPLATE"));
     let r = node
-        .call(Method::GET, &format!("{EXPORT}?limit=101"), Some(&basic()), None)
+        .call(
+            Method::GET,
+            &format!("{EXPORT}?limit=101"),
+            Some(&basic()),
+            None,
+        )
         .await;
     r.problem(400, "bad-request");
 }
