@@ -79,6 +79,8 @@ pub struct Started<'a> {
     pub plugins: StartedPlugins<'a>,
     /// The log level.
     pub log_level: &'static str,
+    /// The EU registry's back-up link template (`null` when unset: no registry export).
+    pub backup_link_template: Option<&'a str>,
 }
 
 /// The key-custody backend (`{"backend":"keystore"}`, or the token for `pkcs11`).
@@ -296,6 +298,7 @@ pub fn started_detail<'a>(
                 .collect(),
         },
         log_level: config.log_level.as_str(),
+        backup_link_template: config.backup_link_template.as_ref().map(|t| t.as_str()),
     }
 }
 

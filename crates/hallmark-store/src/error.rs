@@ -46,6 +46,23 @@ pub enum StoreError {
         /// The version given.
         got: u32,
     },
+    /// The hash the EU DPP registry gave for a passport version is not the SHA-256 of that
+    /// version's public Data Integrity credential (what the node serves at
+    /// `…/versions/<n>`): nothing was recorded.
+    #[error(
+        "the registry's hash {given} is not the SHA-256 of version {version} of passport \
+         {passport} ({served}, its public credential); nothing was recorded"
+    )]
+    RegistryHashMismatch {
+        /// The passport.
+        passport: hallmark_core::passport::PassportId,
+        /// The version.
+        version: u32,
+        /// The hash given (lowercase hex).
+        given: String,
+        /// The SHA-256 of the version's public credential (lowercase hex).
+        served: String,
+    },
     /// The operation would change something permanent (a published version, an audit
     /// event, a terminal passport, a revoked key); refused by the database's triggers or by
     /// the store before reaching them.

@@ -28,9 +28,11 @@ pub use hallmark_core::integrity::IntegrityKeys;
 pub use model::{
     ApiKeyHashScheme, ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, Credentials,
     DraftRecord, ExternalRefState, ImportDraft, ImportWrite, ImportWritten, LeafCheck, LinkFilter,
-    NewApiKey, NewPassport, NewProductLink, NewStatusListVersion, NewVersion, Page, PassportFilter,
-    PassportRecord, ProductKey, ProductLinkRecord, QuarantineRecord, SignedForms, SigningKeyRecord,
-    SigningKeyStatus, StatusListRecord, StatusPurpose, StatusRef, StoredLeaf, VersionRecord,
+    NewApiKey, NewPassport, NewProductLink, NewRegistration, NewStatusListVersion, NewVersion,
+    Page, PassportFilter, PassportRecord, PendingRegistration, PreviousRegistration, ProductKey,
+    ProductLinkRecord, ProofMediaType, QuarantineRecord, Recorded, RegistrationRecord, SignedForms,
+    SigningKeyRecord, SigningKeyStatus, StatusListRecord, StatusPurpose, StatusRef, StoredLeaf,
+    VersionRecord, MAX_REGISTRATION_ID, MAX_REGISTRATION_PROOF,
 };
 
 pub use postgres::PgStore;
@@ -184,6 +186,53 @@ pub trait Store: Send + Sync {
         list: u32,
         version: u32,
     ) -> Result<Option<StatusListRecord>, StoreError>;
+
+    /// Records the EU DPP registry's registration of a stored passport version (any status:
+    /// it records a fact) with its `registry.recorded` audit event, in one transaction
+    /// (build the event with [`NewRegistration::event`]). Checked before anything is
+    /// written, in this order:
+    ///
+    /// - the event or a field is malformed: `Constraint`;
+    /// - the version does not exist: `NotFound`;
+    /// - `dpp_sha256` is not the SHA-256 of the version's public Data Integrity credential:
+    ///   [`StoreError::RegistryHashMismatch`], carrying both hashes;
+    /// - the version is already recorded: with exactly this registration (same id, proof,
+    ///   media type and hash) [`Recorded::Unchanged`] and nothing written, otherwise
+    ///   `Conflict`;
+    /// - the registration id is recorded for another version: `Conflict`.
+    ///
+    /// Otherwise [`Recorded::Created`] with the row (its `seq` is the event's).
+    async fn record_registration(
+        &self,
+        registration: NewRegistration,
+    ) -> Result<Recorded, StoreError>;
+
+    /// The recorded registration of one version, if any (one indexed read).
+    async fn registration(
+        &self,
+        id: &PassportId,
+        version: u32,
+    ) -> Result<Option<RegistrationRecord>, StoreError>;
+
+    /// Every recorded registration of a passport, oldest version first (empty for none or
+    /// an unknown passport).
+    async fn registrations_of(
+        &self,
+        id: &PassportId,
+    ) -> Result<Vec<RegistrationRecord>, StoreError>;
+
+    /// Published passports whose current version has no recorded registration — what an
+    /// EU registry export lists — ordered by id, after the cursor `after`, at most `limit`
+    /// (capped at [`MAX_PAGE`]; pass [`Page::next`] back for the next page). Each comes with
+    /// its current version (credentials included: `dppSha256` is the SHA-256 of the public
+    /// Data Integrity credential) and its latest earlier registration, if any. Suspended,
+    /// archived and deactivated passports, and drafts, are never pending; a new version
+    /// makes a registered passport pending again.
+    async fn registry_pending(
+        &self,
+        after: Option<&PassportId>,
+        limit: u32,
+    ) -> Result<Page<PendingRegistration>, StoreError>;
 
     /// The passport's index row.
     async fn get_passport(&self, id: &PassportId) -> Result<PassportRecord, StoreError>;

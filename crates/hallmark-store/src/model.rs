@@ -863,3 +863,222 @@ pub struct ImportWritten {
     /// The version published and its `passport.published` event's sequence number.
     pub published: Option<(VersionRecord, u64)>,
 }
+
+/// How a registry's proof of registration is stored: its bytes and their media type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProofMediaType {
+    /// `application/json`: the registry answered JSON; stored as its RFC 8785 bytes.
+    Json,
+    /// `text/plain`: a string, stored as its UTF-8 bytes.
+    Text,
+}
+
+impl ProofMediaType {
+    /// The stored media type string.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ProofMediaType::Json => "application/json",
+            ProofMediaType::Text => "text/plain",
+        }
+    }
+
+    /// The media type of a stored string (`None` for any other).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "application/json" => Some(ProofMediaType::Json),
+            "text/plain" => Some(ProofMediaType::Text),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ProofMediaType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Longest registration id the store keeps (characters).
+pub const MAX_REGISTRATION_ID: usize = 256;
+/// Largest proof of registration the store keeps (bytes).
+pub const MAX_REGISTRATION_PROOF: usize = 65_536;
+
+/// The EU DPP registry's registration of one passport version, to record
+/// ([`crate::Store::record_registration`]) with the audit event that publishes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRegistration {
+    /// The passport.
+    pub passport: PassportId,
+    /// The version registered (a stored version, whatever the passport's status now).
+    pub version: u32,
+    /// The registry's id for it (1–[`MAX_REGISTRATION_ID`] characters): names this version
+    /// only, for good.
+    pub registration_id: String,
+    /// The proof of registration, bytes exactly as kept (1–[`MAX_REGISTRATION_PROOF`]).
+    pub proof: Vec<u8>,
+    /// Their media type.
+    pub proof_media_type: ProofMediaType,
+    /// The hash the registry gave: it must be the SHA-256 of the version's public Data
+    /// Integrity credential as stored and served, or the store refuses the registration
+    /// with [`StoreError::RegistryHashMismatch`](crate::StoreError::RegistryHashMismatch).
+    pub dpp_sha256: [u8; 32],
+    /// Its `registry.recorded` event: the action
+    /// [`Action::RegistryRecorded`], detail [`detail`](Self::detail) (build it with
+    /// [`event`](Self::event)); the store refuses anything else (`Constraint`) before
+    /// writing. Its passport is set by the store.
+    pub event: AuditEvent,
+}
+
+impl NewRegistration {
+    /// The [`RegistryRecorded`](hallmark_core::tlog::event::RegistryRecorded) detail naming
+    /// this registration: version, registration id, `dpp_sha256` and the SHA-256 of the
+    /// proof's bytes.
+    pub fn detail(&self) -> hallmark_core::tlog::event::RegistryRecorded {
+        use sha2::{Digest, Sha256};
+        let proof_sha256: [u8; 32] = Sha256::digest(&self.proof).into();
+        hallmark_core::tlog::event::RegistryRecorded::new(
+            self.version,
+            &self.registration_id,
+            &self.dpp_sha256,
+            &proof_sha256,
+        )
+    }
+
+    /// The `registry.recorded` event of this registration, at `at` by `actor` (what
+    /// [`event`](Self::event) must hold): set `self.event` to it.
+    pub fn event(&self, at: OffsetDateTime, actor: &str) -> Result<AuditEvent, crate::StoreError> {
+        use hallmark_core::tlog::event::Detail;
+        let mut e = AuditEvent::of(at, actor, Action::RegistryRecorded);
+        e.passport = Some(self.passport);
+        e.detail = self
+            .detail()
+            .to_value()
+            .map_err(|e| crate::StoreError::Constraint(e.to_string()))?;
+        Ok(e)
+    }
+
+    /// Checks the registration's own fields and its event, before anything is read or
+    /// written.
+    pub(crate) fn check(&self) -> Result<(), crate::StoreError> {
+        use hallmark_core::tlog::event::{Detail, RegistryRecorded};
+        let refuse = |why: String| {
+            Err(crate::StoreError::Constraint(format!(
+                "registration of version {} of passport {}: {why}",
+                self.version, self.passport
+            )))
+        };
+        if self.version == 0 {
+            return refuse("versions are numbered from 1".to_owned());
+        }
+        let id_len = self.registration_id.chars().count();
+        if id_len == 0 || id_len > MAX_REGISTRATION_ID {
+            return refuse(format!(
+                "the registration id must be 1 to {MAX_REGISTRATION_ID} characters"
+            ));
+        }
+        if self.proof.is_empty() || self.proof.len() > MAX_REGISTRATION_PROOF {
+            return refuse(format!(
+                "the proof of registration must be 1 to {MAX_REGISTRATION_PROOF} bytes"
+            ));
+        }
+        if self.event.known_action() != Some(Action::RegistryRecorded) {
+            return refuse(format!(
+                "its audit event is {:?}, not {}",
+                self.event.action,
+                Action::RegistryRecorded
+            ));
+        }
+        if self.event.passport.is_some_and(|p| p != self.passport) {
+            return refuse("its registry.recorded event is another passport's".to_owned());
+        }
+        match RegistryRecorded::from_value(&self.event.detail) {
+            Ok(d) if d == self.detail() => Ok(()),
+            Ok(_) => refuse(
+                "its registry.recorded event does not name it, its registration id and the \
+                 SHA-256 of its credential and proof"
+                    .to_owned(),
+            ),
+            Err(e) => refuse(e.to_string()),
+        }
+    }
+
+    /// Whether `stored` records exactly this registration (same id, proof, media type and
+    /// hash; the event's time and actor do not count).
+    pub fn same_as(&self, stored: &RegistrationRecord) -> bool {
+        stored.passport == self.passport
+            && stored.version == self.version
+            && stored.registration_id == self.registration_id
+            && stored.proof == self.proof
+            && stored.proof_media_type == self.proof_media_type
+            && stored.dpp_sha256 == self.dpp_sha256
+    }
+}
+
+/// A recorded, immutable registration of a passport version in the EU DPP registry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegistrationRecord {
+    /// The passport.
+    pub passport: PassportId,
+    /// The version registered.
+    pub version: u32,
+    /// The registry's id for it.
+    pub registration_id: String,
+    /// The proof of registration's bytes.
+    pub proof: Vec<u8>,
+    /// Their media type.
+    pub proof_media_type: ProofMediaType,
+    /// SHA-256 of the version's public Data Integrity credential (the registry's hash).
+    pub dpp_sha256: [u8; 32],
+    /// The sequence number of its `registry.recorded` audit event (its transparency-log
+    /// leaf is `seq - 1`).
+    pub seq: u64,
+    /// When it was recorded (the event's time).
+    pub recorded_at: OffsetDateTime,
+}
+
+/// What [`crate::Store::record_registration`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded {
+    /// The registration and its `registry.recorded` event were written.
+    Created(RegistrationRecord),
+    /// The same registration was already recorded (same id, proof and hash): nothing was
+    /// written; the stored row.
+    Unchanged(RegistrationRecord),
+}
+
+impl Recorded {
+    /// The stored registration, either way.
+    pub fn record(&self) -> &RegistrationRecord {
+        match self {
+            Recorded::Created(r) | Recorded::Unchanged(r) => r,
+        }
+    }
+
+    /// Whether this call wrote it.
+    pub fn created(&self) -> bool {
+        matches!(self, Recorded::Created(_))
+    }
+}
+
+/// The latest earlier registration of a pending passport (an export entry's
+/// `previousRegistration`: the registry may treat the new version as an update of it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousRegistration {
+    /// The version it registered.
+    pub version: u32,
+    /// Its registration id.
+    pub registration_id: String,
+}
+
+/// A published passport whose current version the EU DPP registry has not registered yet
+/// ([`crate::Store::registry_pending`]): what an export entry is built from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingRegistration {
+    /// The passport (status `published`).
+    pub passport: PassportRecord,
+    /// Its current version, credentials included: `dppSha256` is the SHA-256 of
+    /// `version.credentials.public.data_integrity`, `publishedAt` its `signed_at`.
+    pub version: VersionRecord,
+    /// The latest registration of an earlier version, if any.
+    pub previous: Option<PreviousRegistration>,
+}

@@ -81,6 +81,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "external_refs",
         include_str!("../migrations/postgres/0009_external_refs.sql"),
     ),
+    (
+        10,
+        "registry_registrations",
+        include_str!("../migrations/postgres/0010_registry_registrations.sql"),
+    ),
 ];
 
 /// Tables that are append-only: table-wide UPDATE on them is an excess privilege.
@@ -95,6 +100,7 @@ const APPEND_ONLY: &[&str] = &[
     "passport_status_indexes",
     "status_list_versions",
     "passport_external_refs",
+    "registry_registrations",
 ];
 
 /// The PostgreSQL-backed store, holding a pool of application-role connections.

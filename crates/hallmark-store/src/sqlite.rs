@@ -54,6 +54,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "external_refs",
         include_str!("../migrations/sqlite/0007_external_refs.sql"),
     ),
+    (
+        8,
+        "registry_registrations",
+        include_str!("../migrations/sqlite/0008_registry_registrations.sql"),
+    ),
 ];
 
 /// The SQLite-backed store.

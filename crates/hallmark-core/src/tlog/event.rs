@@ -7,7 +7,8 @@
 //! - The `detail` of the events verifiers read, as types: [`Publication`] (with the
 //!   per-audience [`CredentialHashes`]), [`StatusChanged`], [`KeyRegistered`],
 //!   [`KeyAuthenticated`], [`KeyStatusChanged`], [`LeafQuarantined`], the operator's
-//!   resolver links, [`LinkAdded`] and [`LinkRemoved`], and [`StatusListPublished`]. Their
+//!   resolver links, [`LinkAdded`] and [`LinkRemoved`], [`StatusListPublished`] and
+//!   [`RegistryRecorded`]. Their
 //!   JSON is what
 //!   nodes have always written (same member names, same values), so leaves already in a log
 //!   read back, and new leaves hash exactly as before.
@@ -153,14 +154,18 @@ actions! {
     /// A bulk import (one run of `hallmark import` over a file, in batches) finished or was
     /// interrupted; detail [`ImportCompleted`]. Private: it names the operator's file.
     ImportCompleted = "import.completed",
+    /// The EU DPP registry's registration of a passport version (its id, proof and hash)
+    /// was recorded; detail [`RegistryRecorded`]. Public: it says which version the
+    /// registry holds and by which hash, nothing the public read path does not serve.
+    RegistryRecorded = "registry.recorded",
 }
 
 impl Action {
     /// Whether the leaf bytes of an event with this action are served publicly. Only events
     /// that say nothing more than the public read path already does are: publication and
     /// status changes, signing-key events, node start, quarantines, the operator's resolver
-    /// links (added and removed: the log proves what the resolver pointed to) and status list
-    /// versions. Drafts (a draft is
+    /// links (added and removed: the log proves what the resolver pointed to), status list
+    /// versions and EU registry registrations. Drafts (a draft is
     /// indistinguishable from an unknown id in public), authentication events (client
     /// addresses), API-key events (labels), plugin failures and integrity alarms are
     /// withheld: served as hash only.
@@ -181,6 +186,7 @@ impl Action {
                 | Action::LinkAdded
                 | Action::LinkRemoved
                 | Action::StatusListPublished
+                | Action::RegistryRecorded
         )
     }
 
@@ -551,6 +557,47 @@ impl Detail for StatusListPublished {
     const NAME: &'static str = "status-list.published";
 }
 
+/// The detail of `registry.recorded`: `{"version","registrationId","dppSha256","proofSha256"}`
+/// — which version of the event's passport the EU DPP registry registered, under which
+/// registration id, the SHA-256 (lowercase hex) the registry gave for it — always the
+/// SHA-256 of that version's public Data Integrity credential as served (`dppSha256`; the
+/// store refuses any other) — and the SHA-256 (lowercase hex) of the registry's proof of
+/// registration as stored (`proofSha256`). The passport is the event's `passport`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegistryRecorded {
+    /// The passport version registered (1, 2, …).
+    pub version: u32,
+    /// The registry's id for this registration.
+    pub registration_id: String,
+    /// SHA-256 of the version's public Data Integrity credential (hex).
+    pub dpp_sha256: String,
+    /// SHA-256 of the proof of registration's bytes (hex).
+    pub proof_sha256: String,
+}
+
+impl RegistryRecorded {
+    /// The detail of the registration `registration_id` of version `version`, from the
+    /// digests of the version's public credential and of the proof.
+    pub fn new(
+        version: u32,
+        registration_id: &str,
+        dpp_sha256: &[u8; 32],
+        proof_sha256: &[u8; 32],
+    ) -> Self {
+        RegistryRecorded {
+            version,
+            registration_id: registration_id.to_owned(),
+            dpp_sha256: hex::encode(dpp_sha256),
+            proof_sha256: hex::encode(proof_sha256),
+        }
+    }
+}
+
+impl Detail for RegistryRecorded {
+    const NAME: &'static str = "registry.recorded";
+}
+
 /// How many items of an import came out which way (`{"created","updated","published",
 /// "unchanged","failed"}`): the batch endpoint's per-item results, summed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -702,7 +749,7 @@ mod tests {
 
     #[test]
     fn actions_round_trip_as_their_strings() {
-        assert_eq!(Action::ALL.len(), 28);
+        assert_eq!(Action::ALL.len(), 29);
         for a in Action::ALL {
             assert_eq!(a.as_str().parse::<Action>().unwrap(), *a);
             assert_eq!(a.to_string(), a.as_str());
@@ -720,7 +767,7 @@ mod tests {
     /// The public list as it was in `hallmark-node/src/transparency/mod.rs`: the five
     /// passport publication/status actions, `node.started`, `log.leaf-quarantined` and every
     /// `signing-key.*` action; since operator links, `link.added` and `link.removed`; since
-    /// issue 17 also `status-list.published`.
+    /// issue 17 also `status-list.published`; since issue 19 also `registry.recorded`.
     #[test]
     fn the_public_actions_are_the_former_list() {
         let former = [
@@ -734,6 +781,7 @@ mod tests {
             "link.added",
             "link.removed",
             "status-list.published",
+            "registry.recorded",
         ];
         for a in Action::ALL {
             let s = a.as_str();
@@ -934,6 +982,45 @@ mod tests {
         let mut missing = expected.clone();
         missing.as_object_mut().unwrap().remove("jwtSha256");
         assert!(StatusListPublished::from_value(&missing).is_err());
+    }
+
+    #[test]
+    fn registry_recorded_round_trips_and_is_public() {
+        assert_eq!(Action::RegistryRecorded.as_str(), "registry.recorded");
+        assert!(Action::RegistryRecorded.is_public());
+        assert!(!Action::RegistryRecorded.is_signing_key());
+        assert_eq!(
+            "registry.recorded".parse::<Action>().unwrap(),
+            Action::RegistryRecorded
+        );
+        let detail = RegistryRecorded::new(3, "REG-0001", &[0xab; 32], &[0x01; 32]);
+        let expected = json!({
+            "version": 3,
+            "registrationId": "REG-0001",
+            "dppSha256": hex::encode([0xab; 32]),
+            "proofSha256": hex::encode([0x01; 32]),
+        });
+        assert_eq!(detail.to_value().unwrap(), expected);
+        assert_eq!(RegistryRecorded::from_value(&expected).unwrap(), detail);
+        for member in ["version", "registrationId", "dppSha256", "proofSha256"] {
+            let mut missing = expected.clone();
+            missing.as_object_mut().unwrap().remove(member);
+            assert!(RegistryRecorded::from_value(&missing).is_err(), "{member}");
+        }
+        let mut extra = expected.clone();
+        extra["passport"] = json!("urn:uuid:x");
+        assert!(RegistryRecorded::from_value(&extra).is_err());
+        let mut negative = expected;
+        negative["version"] = json!(-1);
+        assert!(RegistryRecorded::from_value(&negative).is_err());
+        // As a leaf: the event's canonical bytes carry the detail and read back.
+        let value = detail.to_value().unwrap();
+        let event =
+            LeafEvent::new(9, t(), "admin", "registry.recorded", None, None, &value).unwrap();
+        let bytes = event.leaf_bytes().unwrap();
+        let back = LeafEvent::from_leaf(&bytes).unwrap();
+        assert_eq!(back.known_action(), Some(Action::RegistryRecorded));
+        assert_eq!(RegistryRecorded::from_value(&back.detail).unwrap(), detail);
     }
 
     #[test]

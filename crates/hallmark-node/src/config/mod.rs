@@ -11,7 +11,7 @@
 //! One file per job: [`settings`] (the table), [`value`] (how each type is read),
 //! [`sources`] (file, then environment), [`secrets`] (`<VAR>_FILE`, the node secret),
 //! [`validate`] (defaults and safety rules) giving [`validated`] (the result), [`error`],
-//! [`defaults`], [`development`] (the demo's values and marked directories), and the
+//! [`defaults`], [`development`], [`backup_link`] (the EU registry's back-up link) (the demo's values and marked directories), and the
 //! plugin trust anchors ([`trusted_keys`], `key_file`).
 //!
 //! Two profiles: [`Profile::Production`] (the default for `hallmark serve`) refuses to start
@@ -19,6 +19,7 @@
 //! [`Profile::Development`] (used by `hallmark demo`) fills in loopback, SQLite and clearly
 //! marked demo credentials.
 
+pub mod backup_link;
 pub mod defaults;
 pub mod development;
 pub mod error;
@@ -37,6 +38,7 @@ mod tests;
 pub use crate::auth::AdminCredentials;
 pub use crate::plugins::PluginSettings;
 pub use crate::profile::{Profile, UnknownProfile};
+pub use backup_link::BackupLinkTemplate;
 pub use defaults::*;
 pub use development::*;
 pub use error::ConfigError;

@@ -215,6 +215,13 @@ settings! {
         /// Sector ids that must be gated by a plugin, comma-separated.
         plugin_required: Vec<String> = "HALLMARK_PLUGIN_REQUIRED", default "none";
     }
+    "EU registry" {
+        /// URL template of each passport version's back-up copy, given to the EU DPP
+        /// registry as its back-up link: `{uuid}` (required) is the passport's UUID,
+        /// `{version}` the version number; https:// (development also http://localhost).
+        backup_link_template: String = "HALLMARK_BACKUP_LINK_TEMPLATE",
+            default "unset: no registry export";
+    }
     "Logging" {
         /// `error`, `warn`, `info`, `debug` or `trace`.
         log_level: LogLevel = "HALLMARK_LOG_LEVEL", default "`info`";

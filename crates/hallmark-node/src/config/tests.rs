@@ -1346,3 +1346,95 @@ fn trusted_proxies_are_networks_or_addresses() {
         "{err:?}"
     );
 }
+
+/// `HALLMARK_BACKUP_LINK_TEMPLATE` is optional, checked at start-up (fail closed, naming the
+/// setting), https only in production; http://localhost passes in development only.
+#[test]
+fn backup_link_template_is_optional_and_checked_at_start_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let prod = Env::production(tmp.path());
+    assert_eq!(
+        prod.validate(Profile::Production)
+            .unwrap()
+            .backup_link_template,
+        None
+    );
+    let blank = Env::production(tmp.path()).with(&[set("HALLMARK_BACKUP_LINK_TEMPLATE", "  ")]);
+    assert_eq!(
+        blank
+            .validate(Profile::Production)
+            .unwrap()
+            .backup_link_template,
+        None
+    );
+    let template = "https://backup.example.eu/dpp/{uuid}/versions/{version}";
+    let c = Env::production(tmp.path())
+        .with(&[set("HALLMARK_BACKUP_LINK_TEMPLATE", template)])
+        .validate(Profile::Production)
+        .unwrap();
+    let t = c.backup_link_template.unwrap();
+    assert_eq!(t.as_str(), template);
+    let id =
+        hallmark_core::passport::PassportId::parse("urn:uuid:0190f1a2-3b4c-7d5e-8f60-718293a4b5c6")
+            .unwrap();
+    assert_eq!(
+        t.render(&id, 2),
+        "https://backup.example.eu/dpp/0190f1a2-3b4c-7d5e-8f60-718293a4b5c6/versions/2"
+    );
+    // From the TOML file too.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hallmark.toml");
+    std::fs::write(&file, format!("backup_link_template = \"{template}\"\n")).unwrap();
+    let c = Config::load(Some(&file), &|_| None).unwrap();
+    assert_eq!(c.backup_link_template.as_deref(), Some(template));
+
+    for (profile, value, why) in [
+        (
+            Profile::Production,
+            "http://localhost:9000/{uuid}",
+            "must use https://",
+        ),
+        (
+            Profile::Production,
+            "https://backup.example.eu/dpp/latest",
+            "must contain {uuid}",
+        ),
+        (
+            Profile::Development,
+            "http://backup.example.eu/{uuid}",
+            "must use https://",
+        ),
+        (
+            Profile::Development,
+            "https://backup.example.eu/{passport}",
+            "only placeholders",
+        ),
+    ] {
+        let env = if profile == Profile::Production {
+            Env::production(tmp.path()).with(&[set("HALLMARK_BACKUP_LINK_TEMPLATE", value)])
+        } else {
+            Env(HashMap::new()).with(&[set("HALLMARK_BACKUP_LINK_TEMPLATE", value)])
+        };
+        match env.validate(profile) {
+            Err(e @ ConfigError::Invalid { .. }) => {
+                let text = e.to_string();
+                assert!(
+                    text.starts_with("HALLMARK_BACKUP_LINK_TEMPLATE: ") && text.contains(why),
+                    "{value}: {text}"
+                );
+            }
+            other => panic!("{value}: {other:?}"),
+        }
+    }
+    let dev = Env(HashMap::new())
+        .with(&[set(
+            "HALLMARK_BACKUP_LINK_TEMPLATE",
+            "http://localhost:9000/{uuid}",
+        )])
+        .validate(Profile::Development)
+        .unwrap();
+    assert_eq!(
+        dev.backup_link_template.unwrap().render(&id, 1),
+        "http://localhost:9000/0190f1a2-3b4c-7d5e-8f60-718293a4b5c6"
+    );
+}

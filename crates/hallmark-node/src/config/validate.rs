@@ -2,6 +2,7 @@
 //! to a [`ValidatedConfig`]; in production anything missing or unsafe is refused, one error
 //! naming the setting.
 
+use super::backup_link::BackupLinkTemplate;
 use super::defaults::*;
 use super::development::{
     is_development_dir, is_development_file, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME,
@@ -178,6 +179,12 @@ impl Config {
             }
         }
 
+        // EU registry: the back-up link template, if set.
+        let backup_link_template = match self.backup_link_template.as_deref().map(str::trim) {
+            Some(t) if !t.is_empty() => Some(BackupLinkTemplate::parse(t, !prod)?),
+            _ => None,
+        };
+
         Ok(ValidatedConfig {
             profile,
             public_listen,
@@ -199,6 +206,7 @@ impl Config {
             page_cache_bytes,
             log_level: self.log_level.unwrap_or(LogLevel::Info),
             plugins,
+            backup_link_template,
         })
     }
 

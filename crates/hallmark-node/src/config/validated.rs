@@ -130,6 +130,9 @@ pub struct ValidatedConfig {
     pub log_level: LogLevel,
     /// Sector plugins.
     pub plugins: PluginSettings,
+    /// The EU registry's back-up link of each passport version, if configured
+    /// (`HALLMARK_BACKUP_LINK_TEMPLATE`; without it the node exports nothing to the registry).
+    pub backup_link_template: Option<super::BackupLinkTemplate>,
 }
 
 impl ValidatedConfig {

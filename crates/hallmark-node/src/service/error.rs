@@ -131,6 +131,7 @@ impl From<StoreError> for ServiceError {
                 existing,
             },
             StoreError::Constraint(d) => ServiceError::Unprocessable(d),
+            e @ StoreError::RegistryHashMismatch { .. } => ServiceError::Conflict(e.to_string()),
             other => ServiceError::internal("store operation failed", other),
         }
     }

@@ -657,6 +657,10 @@ async fn node_started_records_the_configuration_without_secrets() {
         ("HALLMARK_ADMIN_USERNAME", ADMIN_USER.into()),
         ("HALLMARK_ADMIN_PASSWORD", admin_password.into()),
         ("HALLMARK_CHECKPOINT_INTERVAL_MS", "25".into()),
+        (
+            "HALLMARK_BACKUP_LINK_TEMPLATE",
+            "https://backup.example.eu/dpp/{uuid}/versions/{version}".into(),
+        ),
     ];
     let config = hallmark_node::Config::load(None, &|name| {
         env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
@@ -696,6 +700,10 @@ async fn node_started_records_the_configuration_without_secrets() {
     assert_eq!(detail["limits"]["maxBodyBytes"], 1_048_576);
     assert_eq!(detail["limits"]["maxBatchBodyBytes"], 16_777_216);
     assert_eq!(detail["plugins"]["allowUnsigned"], false);
+    assert_eq!(
+        detail["backupLinkTemplate"],
+        "https://backup.example.eu/dpp/{uuid}/versions/{version}"
+    );
     // No plugin setting: the built-in signed battery plugin only (issue 14.8).
     let loaded = detail["plugins"]["loaded"].as_array().unwrap();
     assert_eq!(loaded.len(), 1, "{loaded:?}");

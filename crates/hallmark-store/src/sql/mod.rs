@@ -18,7 +18,8 @@
 //! - [`status`] — status lists: passports' positions and signed list versions;
 //! - [`keys`] — signing-key metadata;
 //! - [`api_keys`] — API keys;
-//! - [`links`] — operator links per product identifier (the resolver's own links).
+//! - [`links`] — operator links per product identifier (the resolver's own links);
+//! - [`registry`] — EU DPP registry registrations of passport versions.
 
 mod api_keys;
 mod audit;
@@ -27,6 +28,7 @@ mod import;
 mod keys;
 mod links;
 mod passports;
+mod registry;
 mod rows;
 mod status;
 mod writer;
@@ -44,9 +46,10 @@ use crate::error::Result;
 use crate::model::{
     ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, DraftRecord, ExternalRefState,
     ImportWrite, ImportWritten, LinkFilter, NewApiKey, NewPassport, NewProductLink,
-    NewStatusListVersion, NewVersion, Page, PassportFilter, PassportRecord, ProductKey,
-    ProductLinkRecord, QuarantineRecord, SigningKeyRecord, SigningKeyStatus, StatusListRecord,
-    StatusPurpose, StatusRef, StoredLeaf, VersionRecord,
+    NewRegistration, NewStatusListVersion, NewVersion, Page, PassportFilter, PassportRecord,
+    PendingRegistration, ProductKey, ProductLinkRecord, QuarantineRecord, Recorded,
+    RegistrationRecord, SigningKeyRecord, SigningKeyStatus, StatusListRecord, StatusPurpose,
+    StatusRef, StoredLeaf, VersionRecord,
 };
 use crate::Store;
 use writer::{OpFuture, Tags, WriteTx};
@@ -286,6 +289,30 @@ impl<B: Backend> Store for SqlStore<B> {
         version: u32,
     ) -> Result<Option<StatusListRecord>> {
         status::status_list_version(self, purpose, list, version).await
+    }
+
+    async fn record_registration(&self, registration: NewRegistration) -> Result<Recorded> {
+        registry::record_registration(self, registration).await
+    }
+
+    async fn registration(
+        &self,
+        id: &PassportId,
+        version: u32,
+    ) -> Result<Option<RegistrationRecord>> {
+        registry::registration(self, id, version).await
+    }
+
+    async fn registrations_of(&self, id: &PassportId) -> Result<Vec<RegistrationRecord>> {
+        registry::registrations_of(self, id).await
+    }
+
+    async fn registry_pending(
+        &self,
+        after: Option<&PassportId>,
+        limit: u32,
+    ) -> Result<Page<PendingRegistration>> {
+        registry::registry_pending(self, after, limit).await
     }
 
     async fn get_passport(&self, id: &PassportId) -> Result<PassportRecord> {

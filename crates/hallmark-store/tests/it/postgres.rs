@@ -36,6 +36,7 @@ const TABLES: &[&str] = &[
     "passport_status_indexes",
     "status_list_versions",
     "passport_external_refs",
+    "registry_registrations",
 ];
 
 struct Fixture {
@@ -656,6 +657,98 @@ async fn attack_status_lists() {
     s.publish(&other, common::new_version_at(1, 24, 0, 7), audit(24, "p"))
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn attack_registry_registrations() {
+    use sha2::Digest;
+    let f = fixture().await;
+    let (id, a, d) = (&f.published, &f.archived, &f.draft);
+    let s = f.h.store();
+    let published = PassportId::parse(&format!("urn:uuid:{id}")).unwrap();
+    s.record_registration(common::registration(published, 1, "REG-P1", 20))
+        .await
+        .unwrap();
+    let right = hex(&common::public_sha256(1));
+    let wrong = "00".repeat(32);
+    // A fresh registry.recorded event of `event_passport` naming `event_reg` and `dpp`, then
+    // a row of version 1 of `passport` with `reg`, hash `dpp` and the proof "p", naming it.
+    let forge = |passport: &str, reg: &str, dpp: &str, event_passport: &str, event_reg: &str| {
+        let proof = hex(&sha2::Sha256::digest(b"p").into());
+        format!(
+            "BEGIN; \
+             UPDATE audit_head SET next_seq = next_seq + 1 WHERE id = 1; \
+             INSERT INTO audit_events (seq, at, actor, action, passport_id, detail) \
+             SELECT next_seq - 1, now(), 'x', 'registry.recorded', '{event_passport}', \
+             '{{\"version\":1,\"registrationId\":\"{event_reg}\",\"dppSha256\":\"{dpp}\",\"proofSha256\":\"{proof}\"}}' \
+             FROM audit_head; \
+             INSERT INTO registry_registrations VALUES ('{passport}', 1, '{reg}', '\\x70', \
+             'text/plain', '\\x{dpp}', (SELECT max(seq) FROM audit_events), now()); COMMIT;"
+        )
+    };
+    attack(
+        &f,
+        false,
+        &[
+            // A registration is never changed, deleted or replaced.
+            p("UPDATE registry_registrations SET registration_id = 'forged'"),
+            p(&format!(
+                "UPDATE registry_registrations SET dpp_sha256 = '\\x{wrong}'"
+            )),
+            p("DELETE FROM registry_registrations"),
+            p("TRUNCATE registry_registrations"),
+            p(
+                "INSERT INTO registry_registrations SELECT * FROM registry_registrations \
+               ON CONFLICT (passport_id, version) DO UPDATE SET registration_id = 'forged'",
+            ),
+            // A hash that is not the version's public credential's, even with an event
+            // naming it.
+            t(&forge(a, "REG-X", &wrong, a, "REG-X")),
+            // Not published by its own registry.recorded event of its passport naming it:
+            // another action's event, an event naming another id or another passport's.
+            t(&format!(
+                "INSERT INTO registry_registrations SELECT '{a}', 1, 'REG-X', proof, \
+                 proof_media_type, dpp_sha256, 1, recorded_at FROM registry_registrations"
+            )),
+            t(&forge(a, "REG-X", &right, a, "REG-Y")),
+            t(&forge(a, "REG-X", &right, d, "REG-X")),
+            // One row per version; a registration id names one version.
+            t(&forge(id, "REG-X", &right, id, "REG-X")),
+            t(&forge(a, "REG-P1", &right, a, "REG-P1")),
+        ],
+    )
+    .await;
+    // Nor as the owner: the triggers hold for every role.
+    attack(
+        &f,
+        true,
+        &[
+            t("UPDATE registry_registrations SET registration_id = 'forged'"),
+            t("DELETE FROM registry_registrations"),
+            t("TRUNCATE registry_registrations"),
+            t(&forge(a, "REG-X", &wrong, a, "REG-X")),
+        ],
+    )
+    .await;
+    // The store's own writes still work, and refuse the wrong hash typed.
+    let archived = PassportId::parse(&format!("urn:uuid:{a}")).unwrap();
+    let mut bad = common::registration(archived, 1, "REG-A1", 21);
+    bad.dpp_sha256 = [0; 32];
+    bad.event = bad.event(common::at(21), "x").unwrap();
+    let e = s.record_registration(bad).await.unwrap_err();
+    assert!(
+        matches!(e, StoreError::RegistryHashMismatch { .. }),
+        "{e:?}"
+    );
+    assert!(s
+        .record_registration(common::registration(archived, 1, "REG-A1", 21))
+        .await
+        .unwrap()
+        .created());
+}
+
+fn hex(bytes: &[u8; 32]) -> String {
+    hallmark_core::passport::Sha256Digest(*bytes).to_hex()
 }
 
 /// The harness's store and a second node's store on the same database (as two node

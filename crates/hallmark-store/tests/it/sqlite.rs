@@ -64,8 +64,8 @@ async fn file_is_created_private_with_wal_and_reopens() {
 // Attack suite
 // ---------------------------------------------------------------------------------------
 
-/// A store with: a published passport (v1, at status list position 42 of list 0) with a
-/// pending v2 draft, a suspension list's version 1, an archived passport (no position), a
+/// A store with: a published passport (v1, at status list position 42 of list 0, recorded in
+/// the EU registry as `REG-P1`) with a pending v2 draft, a suspension list's version 1, an archived passport (no position), a
 /// draft, a revoked API key; returns (harness, published, archived, draft).
 struct Fixture {
     /// An active operator link and a removed one.
@@ -142,6 +142,10 @@ async fn fixture() -> Fixture {
     s.remove_link(&removed_link.id, "superseded", audit(13, "link.removed"))
         .await
         .unwrap();
+    // The EU registry's registration of the published passport's version 1.
+    s.record_registration(common::registration(p.id, 1, "REG-P1", 14))
+        .await
+        .unwrap();
     Fixture {
         link: link.id,
         removed_link: removed_link.id,
@@ -169,6 +173,7 @@ const TABLES: &[&str] = &[
     "passport_status_indexes",
     "status_list_versions",
     "passport_external_refs",
+    "registry_registrations",
 ];
 
 /// Every table's full contents, for "the data is unchanged" assertions.
@@ -597,6 +602,112 @@ async fn attack_status_lists() {
     s.publish(&other, common::new_version_at(1, 24, 0, 7), audit(24, "p"))
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn attack_registry_registrations() {
+    use sha2::Digest;
+    let f = fixture().await;
+    let (id, a, d) = (&f.published, &f.archived, &f.draft);
+    // The fixture recorded REG-P1 for version 1 of the published passport.
+    let s = f.h.store();
+    let hex = |b: &[u8; 32]| hallmark_core::passport::Sha256Digest(*b).to_hex();
+    let right = hex(&common::public_sha256(1));
+    let copy = |or: &str, audit_seq: &str| {
+        format!(
+            "INSERT {or} INTO registry_registrations SELECT passport_id, version, \
+             registration_id, proof, proof_media_type, dpp_sha256, {audit_seq}, recorded_at \
+             FROM registry_registrations WHERE true"
+        )
+    };
+    attack(
+        &f,
+        &[
+            // A registration is never changed, deleted or replaced.
+            "UPDATE registry_registrations SET registration_id = 'forged'".to_owned(),
+            "UPDATE registry_registrations SET dpp_sha256 = zeroblob(32)".to_owned(),
+            "DELETE FROM registry_registrations".to_owned(),
+            copy("OR REPLACE", "audit_seq"),
+            format!(
+                "{} ON CONFLICT DO UPDATE SET registration_id = 'forged'",
+                copy("", "audit_seq")
+            ),
+            // Not published by its own event: another action's event.
+            format!(
+                "INSERT INTO registry_registrations SELECT '{a}', 1, 'REG-X', proof, \
+                 proof_media_type, dpp_sha256, 1, recorded_at FROM registry_registrations"
+            ),
+        ],
+    )
+    .await;
+    // With a registry.recorded event the attacker wrote (the app can append audit events;
+    // the node's leaf tag is what it cannot forge): each rule refuses on its own.
+    let proof = hex(&sha2::Sha256::digest(b"p").into());
+    let path = s.path().to_path_buf();
+    for (passport, reg, dpp, event_passport, event_reg, event_dpp, refused_by) in [
+        // The event names another id, another hash, or is another passport's.
+        (a, "REG-X", &right, a, "REG-Y", &right, "naming it"),
+        (
+            a,
+            "REG-X",
+            &right,
+            a,
+            "REG-X",
+            &"00".repeat(32),
+            "naming it",
+        ),
+        (
+            a,
+            "REG-X",
+            &"00".repeat(32),
+            a,
+            "REG-X",
+            &right,
+            "naming it",
+        ),
+        (a, "REG-X", &right, d, "REG-X", &right, "naming it"),
+        // One row per version; a registration id names one version.
+        (id, "REG-X", &right, id, "REG-X", &right, "never replaced"),
+        (a, "REG-P1", &right, a, "REG-P1", &right, "never replaced"),
+    ] {
+        let mut conn = plain(&path, true).await;
+        let before = snapshot(&mut conn).await;
+        let sql = format!(
+            "BEGIN; \
+             UPDATE audit_head SET next_seq = next_seq + 1 WHERE id = 1; \
+             INSERT INTO audit_events (seq, at, actor, action, passport_id, detail) \
+             SELECT next_seq - 1, '2025', 'x', 'registry.recorded', '{event_passport}', \
+             '{{\"version\":1,\"registrationId\":\"{event_reg}\",\"dppSha256\":\"{event_dpp}\",\"proofSha256\":\"{proof}\"}}' \
+             FROM audit_head; \
+             INSERT INTO registry_registrations VALUES ('{passport}', 1, '{reg}', x'70', \
+             'text/plain', x'{dpp}', (SELECT max(seq) FROM audit_events), '2025');"
+        );
+        let r = sqlx::raw_sql(&sql).execute(&mut conn).await;
+        let e = expect_refused(r, &sql);
+        assert!(e.to_string().contains(refused_by), "{sql}: {e}");
+        sqlx::raw_sql("ROLLBACK").execute(&mut conn).await.unwrap();
+        assert_eq!(snapshot(&mut conn).await, before, "{sql} changed data");
+        conn.close().await.unwrap();
+    }
+    // SQLite has no sha256(): a row whose event names its (wrong) hash is the store's to
+    // refuse, before it writes — typed, with nothing written.
+    let archived = hallmark_core::passport::PassportId::parse(&format!("urn:uuid:{a}")).unwrap();
+    let len = s.audit_len().await.unwrap();
+    let mut bad = common::registration(archived, 1, "REG-A1", 21);
+    bad.dpp_sha256 = [0; 32];
+    bad.event = bad.event(common::at(21), "x").unwrap();
+    let e = s.record_registration(bad).await.unwrap_err();
+    assert!(
+        matches!(e, StoreError::RegistryHashMismatch { .. }),
+        "{e:?}"
+    );
+    assert_eq!(s.audit_len().await.unwrap(), len);
+    // The store's own writes still work.
+    assert!(s
+        .record_registration(common::registration(archived, 1, "REG-A1", 21))
+        .await
+        .unwrap()
+        .created());
 }
 
 #[tokio::test]

@@ -168,3 +168,30 @@ pub fn batch(gtin: &str, lot: &str) -> ProductKey {
         serial: None,
     }
 }
+
+/// The SHA-256 of the public Data Integrity credential [`new_version`] gives `version`:
+/// the hash the EU registry must give for it.
+pub fn public_sha256(version: u32) -> [u8; 32] {
+    Sha256::digest(&new_version(version, 0).credentials.public.data_integrity).into()
+}
+
+/// The registry's registration `registration_id` of `version` of `id`, with the right hash
+/// and a `registry.recorded` event at `secs` naming it.
+pub fn registration(
+    id: PassportId,
+    version: u32,
+    registration_id: &str,
+    secs: i64,
+) -> hallmark_store::NewRegistration {
+    let mut r = hallmark_store::NewRegistration {
+        passport: id,
+        version,
+        registration_id: registration_id.to_owned(),
+        proof: format!(r#"{{"registered":"{registration_id}"}}"#).into_bytes(),
+        proof_media_type: hallmark_store::ProofMediaType::Json,
+        dpp_sha256: public_sha256(version),
+        event: AuditEvent::new(at(secs), "test-operator", "placeholder"),
+    };
+    r.event = r.event(at(secs), "test-operator").unwrap();
+    r
+}

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     at, audit, batch, item, list_version, model, new_link, new_passport, new_passport_for,
-    new_version, new_version_at,
+    new_version, new_version_at, public_sha256, registration,
 };
 
 /// Generates one `#[tokio::test]` per conformance case, each with a fresh harness built
@@ -55,6 +55,8 @@ macro_rules! conformance_tests {
             concurrent_status_changes_of_one_list_conflict,
             import_jobs_write_each_item_whole_or_not_at_all,
             failing_import_jobs_among_concurrent_ones_fail_alone,
+            registry_registrations_are_recorded_once_per_version,
+            registry_pending_lists_published_current_versions,
         );
     };
     (@cases $new:expr; $($case:ident),* $(,)?) => {
@@ -2173,4 +2175,228 @@ pub async fn failing_import_jobs_among_concurrent_ones_fail_alone(s: S) {
     let all = s.list_audit(1, 1000).await.unwrap();
     assert_eq!(all.len(), 64, "two events per landed item");
     assert!(all.iter().enumerate().all(|(i, e)| e.seq == i as u64 + 1));
+}
+
+pub async fn registry_registrations_are_recorded_once_per_version(s: S) {
+    use hallmark_core::tlog::event::RegistryRecorded;
+    use hallmark_store::{ProofMediaType, Recorded};
+    let id = published(&s, "04012345678901").await;
+    let other = published(&s, "04012345678902").await;
+    assert_eq!(s.registration(&id, 1).await.unwrap(), None);
+    assert!(s.registrations_of(&id).await.unwrap().is_empty());
+    let len = s.audit_len().await.unwrap();
+
+    // A hash that is not the public credential's: refused with both hashes, nothing written.
+    let mut wrong = registration(id, 1, "REG-1", 30);
+    wrong.dpp_sha256 = [0xab; 32];
+    wrong.event = wrong.event(at(30), "test-operator").unwrap();
+    match s.record_registration(wrong).await {
+        Err(StoreError::RegistryHashMismatch {
+            passport,
+            version,
+            given,
+            served,
+        }) => {
+            assert_eq!((passport, version), (id, 1));
+            assert_eq!(given, hex_of(&[0xab; 32]));
+            assert_eq!(served, hex_of(&public_sha256(1)));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Unknown version, unknown passport: not found.
+    let e = s
+        .record_registration(registration(id, 2, "REG-1", 30))
+        .await;
+    assert!(matches!(e, Err(StoreError::NotFound(_))), "{e:?}");
+    let e = s
+        .record_registration(registration(super::new_id(), 1, "REG-1", 30))
+        .await;
+    assert!(matches!(e, Err(StoreError::NotFound(_))), "{e:?}");
+    // An event that does not name the registration, or is another action: refused.
+    let mut forged = registration(id, 1, "REG-1", 30);
+    forged.event.detail["registrationId"] = serde_json::json!("REG-2");
+    let e = s.record_registration(forged).await;
+    assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+    let mut forged = registration(id, 1, "REG-1", 30);
+    forged.event.action = "passport.published".to_owned();
+    let e = s.record_registration(forged).await;
+    assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+    let mut empty = registration(id, 1, "", 30);
+    empty.event = empty.event(at(30), "test-operator").unwrap();
+    let e = s.record_registration(empty).await;
+    assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+    assert_eq!(s.audit_len().await.unwrap(), len, "refusals write nothing");
+
+    // Recorded: the row and its registry.recorded event, one transaction.
+    let new = registration(id, 1, "REG-1", 31);
+    let recorded = s.record_registration(new.clone()).await.unwrap();
+    let Recorded::Created(row) = recorded.clone() else {
+        panic!("{recorded:?}")
+    };
+    assert!(recorded.created());
+    assert_eq!(row.seq, len + 1);
+    assert_eq!(s.audit_len().await.unwrap(), len + 1);
+    assert_eq!(
+        (row.passport, row.version, row.registration_id.as_str()),
+        (id, 1, "REG-1")
+    );
+    assert_eq!(row.proof, new.proof);
+    assert_eq!(row.proof_media_type, ProofMediaType::Json);
+    assert_eq!(row.dpp_sha256, public_sha256(1));
+    assert_eq!(row.recorded_at, at(31));
+    let event = s.history(&id).await.unwrap().pop().unwrap();
+    assert_eq!(event.seq, row.seq);
+    assert_eq!(event.event.known_action(), Some(Action::RegistryRecorded));
+    assert_eq!(event.event.passport, Some(id));
+    let detail = RegistryRecorded::from_value(&event.event.detail).unwrap();
+    assert_eq!(detail, new.detail());
+    assert_eq!(detail.dpp_sha256, hex_of(&public_sha256(1)));
+    assert_eq!(
+        detail.proof_sha256,
+        hex_of(&Sha256::digest(&new.proof).into())
+    );
+    assert_eq!(s.registration(&id, 1).await.unwrap(), Some(row.clone()));
+    assert_eq!(s.registrations_of(&id).await.unwrap(), vec![row.clone()]);
+    assert_eq!(s.registration(&other, 1).await.unwrap(), None);
+
+    // The same registration again (another time, another actor): unchanged, nothing written.
+    let again = registration(id, 1, "REG-1", 40);
+    assert_eq!(
+        s.record_registration(again).await.unwrap(),
+        Recorded::Unchanged(row.clone())
+    );
+    assert_eq!(s.audit_len().await.unwrap(), len + 1);
+    // The same version with another id or proof: conflict, never changed.
+    let e = s
+        .record_registration(registration(id, 1, "REG-1b", 41))
+        .await;
+    assert!(matches!(e, Err(StoreError::Conflict(_))), "{e:?}");
+    let mut text = registration(id, 1, "REG-1", 41);
+    text.proof_media_type = ProofMediaType::Text;
+    let e = s.record_registration(text).await;
+    assert!(matches!(e, Err(StoreError::Conflict(_))), "{e:?}");
+    // The id names one version: another passport's version cannot take it.
+    let e = s
+        .record_registration(registration(other, 1, "REG-1", 42))
+        .await;
+    assert!(matches!(e, Err(StoreError::Conflict(_))), "{e:?}");
+    assert_eq!(s.audit_len().await.unwrap(), len + 1);
+
+    // Any stored version can be recorded, whatever the status now.
+    s.suspend(&other, "recall".into(), audit(43, "passport.suspended"))
+        .await
+        .unwrap();
+    let r2 = s
+        .record_registration(registration(other, 1, "REG-2", 44))
+        .await
+        .unwrap();
+    assert!(r2.created());
+    assert_eq!(r2.record().seq, len + 3);
+    assert_eq!(s.registrations_of(&id).await.unwrap(), vec![row]);
+}
+
+pub async fn registry_pending_lists_published_current_versions(s: S) {
+    use hallmark_store::PreviousRegistration;
+    let a = published(&s, "04012345678901").await;
+    let draft = s
+        .create_draft(new_passport("04012345678902", "battery"), audit(2, "c"))
+        .await
+        .unwrap()
+        .id;
+    let b = published(&s, "04012345678903").await;
+    let suspended = published(&s, "04012345678904").await;
+    s.suspend(&suspended, "recall".into(), audit(3, "passport.suspended"))
+        .await
+        .unwrap();
+    let archived = published(&s, "04012345678905").await;
+    s.archive(&archived, None, audit(4, "passport.archived"))
+        .await
+        .unwrap();
+    let c = published(&s, "04012345678906").await;
+    let ids = |page: &hallmark_store::Page<hallmark_store::PendingRegistration>| {
+        page.items.iter().map(|p| p.passport.id).collect::<Vec<_>>()
+    };
+
+    // Published passports only, by id, each with its current version.
+    let all = s.registry_pending(None, 100).await.unwrap();
+    assert_eq!(ids(&all), vec![a, b, c]);
+    assert_eq!(all.next, None);
+    for p in &all.items {
+        assert_eq!(p.version.passport, p.passport.id);
+        assert_eq!(p.version.version, 1);
+        assert_eq!(
+            p.version,
+            s.get_version(&p.passport.id, None).await.unwrap()
+        );
+        assert_eq!(p.previous, None);
+    }
+    assert!(!ids(&all).contains(&draft) && !ids(&all).contains(&suspended));
+    assert!(!ids(&all).contains(&archived));
+    // Keyset pages.
+    let first = s.registry_pending(None, 2).await.unwrap();
+    assert_eq!(ids(&first), vec![a, b]);
+    assert_eq!(first.next, Some(b));
+    let second = s.registry_pending(first.next.as_ref(), 2).await.unwrap();
+    assert_eq!(ids(&second), vec![c]);
+    assert_eq!(second.next, None);
+
+    // A recorded version is no longer pending; suspended passports stay out even recorded.
+    s.record_registration(registration(b, 1, "REG-B1", 10))
+        .await
+        .unwrap();
+    s.record_registration(registration(suspended, 1, "REG-S1", 11))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&s.registry_pending(None, 100).await.unwrap()),
+        vec![a, c]
+    );
+    // A new version makes it pending again, with the earlier registration.
+    s.start_version(&b, b"{\"v\":2}".to_vec(), None, audit(12, "r"))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&s.registry_pending(None, 100).await.unwrap()),
+        vec![a, c],
+        "a pending draft changes nothing"
+    );
+    s.publish(&b, new_version(2, 13), publish(13, 2))
+        .await
+        .unwrap();
+    let page = s.registry_pending(None, 100).await.unwrap();
+    assert_eq!(ids(&page), vec![a, b, c]);
+    let entry = &page.items[1];
+    assert_eq!(entry.version.version, 2);
+    assert_eq!(entry.passport.current_version, 2);
+    assert_eq!(
+        entry.previous,
+        Some(PreviousRegistration {
+            version: 1,
+            registration_id: "REG-B1".to_owned()
+        })
+    );
+    let after_a = s.registry_pending(Some(&a), 1).await.unwrap();
+    assert_eq!(ids(&after_a), vec![b]);
+    assert_eq!(after_a.next, Some(b));
+    // Version 2 recorded: gone again.
+    s.record_registration(registration(b, 2, "REG-B2", 14))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&s.registry_pending(None, 100).await.unwrap()),
+        vec![a, c]
+    );
+    assert_eq!(
+        s.registrations_of(&b)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.version, r.registration_id.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(1, "REG-B1"), (2, "REG-B2")]
+    );
+}
+
+fn hex_of(bytes: &[u8; 32]) -> String {
+    hallmark_core::passport::Sha256Digest(*bytes).to_hex()
 }
