@@ -263,8 +263,8 @@ fn draft(data: &Value, serial: &str) -> Result<Vec<u8>, String> {
     serde_json::to_vec(&json!({
         "uniqueProductIdentifier": { "gtin": GTIN, "serial": serial },
         "granularity": "item",
-        "economicOperatorId": "urn:eori:DE123456789012345",
-        "facilityId": "urn:gln:4012345000016",
+        "economicOperatorId": "https://id.gs1.org/417/4012345000016",
+        "facilityId": "https://id.gs1.org/414/4012345000016",
         "sector": { "id": "battery", "schemaVersion": "1.2.0" },
         "components": [],
         "data": data,

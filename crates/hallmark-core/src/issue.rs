@@ -15,8 +15,9 @@ use crate::credential::{self, CredentialError, SecuredCredential, UnsignedCreden
 use crate::did::DidWeb;
 use crate::jcs::{self, JcsError};
 use crate::keys::Signer;
-use crate::passport::{Passport, PassportError, PassportStatus};
-use crate::sector::{Sector, SectorError, SectorRegistry, ValidationIssue};
+use crate::passport::party::{Classified, PartyField, PartyId};
+use crate::passport::{echo, Passport, PassportError, PassportStatus};
+use crate::sector::{IdentifierPolicy, Sector, SectorError, SectorRegistry, ValidationIssue};
 use crate::status::{self, BitstringStatusList, StatusError, StatusPurpose, StatusRef};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -84,14 +85,51 @@ impl SectorRegistry {
         let sector = validate(&passport, self)?;
         Ok(ValidatedPassport { passport, sector })
     }
+
+    /// [`validate`](Self::validate) with the identifier rules' legacy exception and warnings
+    /// ([`validate_with`]).
+    pub fn validate_with(
+        &self,
+        passport: Passport,
+        legacy_operator: Option<&str>,
+    ) -> Result<(ValidatedPassport<'_>, Vec<ValidationIssue>), IssueError> {
+        let (sector, warnings) = validate_with(&passport, self, legacy_operator)?;
+        Ok((ValidatedPassport { passport, sector }, warnings))
+    }
 }
 
 /// Validate a passport completely: envelope invariants, sector lookup, the sector's schema,
-/// and that every number survives canonical signing unchanged (I-JSON). Returns the sector.
+/// the sector's identifier policy and that every number survives canonical signing unchanged
+/// (I-JSON). Returns the sector; warnings are dropped ([`validate_with`] returns them).
 pub fn validate<'r>(
     passport: &Passport,
     registry: &'r SectorRegistry,
 ) -> Result<&'r Sector, IssueError> {
+    validate_with(passport, registry, None).map(|(sector, _)| sector)
+}
+
+/// [`validate`], also returning the warnings, for a passport whose record (if it already
+/// exists) was created with operator `legacy_operator`.
+///
+/// The operator and facility identifiers are read with [`PartyId::classify`] and held to the
+/// sector's [`IdentifierPolicy`]:
+/// - [`IdentifierPolicy::Required`] (battery): the operator must be an ISO/IEC 15459
+///   identifier and a facility must be present and be one; otherwise errors at
+///   `/economicOperatorId` and `/facilityId`. A missing `commodityCode` is a warning.
+///   *Legacy exception*: when the passport's record was created with an operator that is not
+///   ISO/IEC 15459 (`legacy_operator`, which cannot change) and the passport keeps exactly
+///   that string, both checks are warnings instead.
+/// - [`IdentifierPolicy::Advisory`] (generic): the same findings, as warnings ("not ISO/IEC
+///   15459"); a facility may be absent.
+///
+/// Errors are [`IssueError::Invalid`], data issues (`/data/…`) and identifier issues
+/// together. These rules are not part of [`Passport::validate`], which also runs on reads of
+/// stored versions: old versions keep parsing and verifying.
+pub fn validate_with<'r>(
+    passport: &Passport,
+    registry: &'r SectorRegistry,
+    legacy_operator: Option<&str>,
+) -> Result<(&'r Sector, Vec<ValidationIssue>), IssueError> {
     passport.validate()?;
     let sector = registry.get(&passport.sector.id, &passport.sector.schema_version)?;
     let mut issues = match sector.validate(&passport.data) {
@@ -105,15 +143,130 @@ pub fn validate<'r>(
                 .into(),
         });
     }
-    if issues.is_empty() {
-        return Ok(sector);
-    }
     for i in &mut issues {
         i.pointer = format!("/data{}", i.pointer);
+    }
+    let (errors, mut warnings) = identifier_issues(passport, sector, legacy_operator);
+    issues.extend(errors);
+    if issues.is_empty() {
+        warnings.sort();
+        warnings.dedup();
+        return Ok((sector, warnings));
     }
     issues.sort();
     issues.dedup();
     Err(IssueError::Invalid(issues))
+}
+
+/// The identifier findings of [`validate_with`]: (errors, warnings).
+fn identifier_issues(
+    passport: &Passport,
+    sector: &Sector,
+    legacy_operator: Option<&str>,
+) -> (Vec<ValidationIssue>, Vec<ValidationIssue>) {
+    let required = sector.identifier_policy() == IdentifierPolicy::Required;
+    let legacy = legacy_operator.is_some_and(|op| {
+        op == passport.economic_operator_id
+            && !matches!(
+                PartyId::classify(op, PartyField::Operator),
+                Classified::Iso15459(_)
+            )
+    });
+    let strict = required && !legacy;
+    let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+    let mut note = |field: PartyField, message: String, error: bool| {
+        let issue = ValidationIssue {
+            pointer: field.pointer().to_owned(),
+            message,
+        };
+        if error {
+            errors.push(issue);
+        } else {
+            warnings.push(issue);
+        }
+    };
+    let fields = [
+        (
+            PartyField::Operator,
+            Some(passport.economic_operator_id.as_str()),
+        ),
+        (PartyField::Facility, passport.facility_id.as_deref()),
+    ];
+    for (field, value) in fields {
+        let name = field.wire_name();
+        let Some(value) = value else {
+            if required {
+                let message = if legacy {
+                    format!(
+                        "`{name}` is missing: a {} passport needs the ISO/IEC 15459 identifier of \
+                         its facility (e.g. a GS1 GLN as `https://id.gs1.org/414/<gln>`); accepted \
+                         as a warning because the passport's operator predates that rule",
+                        sector.id()
+                    )
+                } else {
+                    format!(
+                        "`{name}` is required for a {} passport: the ISO/IEC 15459 identifier of \
+                         its facility, e.g. a GS1 GLN as `https://id.gs1.org/414/<gln>`",
+                        sector.id()
+                    )
+                };
+                note(field, message, strict);
+            }
+            continue;
+        };
+        let example = match field {
+            PartyField::Operator => "https://id.gs1.org/417/<gln>",
+            PartyField::Facility => "https://id.gs1.org/414/<gln>",
+        };
+        let tail = if strict {
+            format!(
+                "a {} passport needs one, e.g. a GS1 GLN as `{example}`",
+                sector.id()
+            )
+        } else if legacy {
+            "accepted as a warning because the passport's operator predates that rule; \
+             the EU registry export needs one"
+                .to_owned()
+        } else {
+            "the EU registry export needs one (e.g. a GS1 GLN)".to_owned()
+        };
+        match PartyId::classify(value, field) {
+            Classified::Iso15459(_) => {}
+            Classified::NotIso15459(id) => {
+                let what = match id {
+                    PartyId::Eori(_) => "an EORI number",
+                    _ => "a free-form string",
+                };
+                note(
+                    field,
+                    format!(
+                        "`{name}` is not an ISO/IEC 15459 identifier ({what}: `{}`); {tail}",
+                        echo(value)
+                    ),
+                    strict,
+                );
+            }
+            Classified::Malformed(problem) => {
+                let message = if strict {
+                    problem.to_string()
+                } else {
+                    format!("{problem}; not ISO/IEC 15459 as written")
+                };
+                note(field, message, strict);
+            }
+        }
+    }
+    if required && passport.commodity_code.is_none() {
+        warnings.push(ValidationIssue {
+            pointer: "/commodityCode".to_owned(),
+            message: format!(
+                "`commodityCode` is missing: a {} passport should name its customs commodity \
+                 code (HS / CN / TARIC, e.g. `85076000`); the EU registry export needs it",
+                sector.id()
+            ),
+        });
+    }
+    (errors, warnings)
 }
 
 /// The passport as `audience` may see it: sector data filtered by field tier.

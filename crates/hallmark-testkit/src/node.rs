@@ -73,7 +73,9 @@ pub fn battery_draft(serial: &str) -> Value {
     json!({
         "uniqueProductIdentifier": { "gtin": "09506000134352", "serial": serial },
         "granularity": "item",
-        "economicOperatorId": "urn:eori:DE123456789012345",
+        "economicOperatorId": "https://id.gs1.org/417/4012345000016",
+        "facilityId": "https://id.gs1.org/414/4012345000016",
+        "commodityCode": "85076000",
         "sector": { "id": "battery", "schemaVersion": "1.2.0" },
         "data": battery_data(),
     })

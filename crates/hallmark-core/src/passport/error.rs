@@ -132,6 +132,17 @@ pub enum PassportError {
         character: char,
     },
 
+    // ---- commodity code ----------------------------------------------------------------
+    /// `commodityCode` is not 6, 8 or 10 digits.
+    #[error(
+        "`commodityCode` must be 6, 8 or 10 digits (HS / CN / TARIC), without spaces or dots; \
+         got {value:?}"
+    )]
+    CommodityCode {
+        /// The rejected input (truncated to 80 characters).
+        value: String,
+    },
+
     // ---- text fields -------------------------------------------------------------------
     /// A required identifier string is empty.
     #[error("`{field}` must not be empty")]

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::PassportError;
+use super::gs1::mod10_check_digit;
 
 /// A GS1 GTIN (AI 01), validated and normalised to 14 digits.
 ///
@@ -32,7 +33,7 @@ impl Gtin {
         }
         let mut out = [b'0'; 14];
         out[14 - digits.len()..].copy_from_slice(digits);
-        let expected = check_digit(&out[..13]);
+        let expected = mod10_check_digit(&out[..13]);
         let found = out[13] - b'0';
         if expected != found {
             return Err(PassportError::GtinCheckDigit { expected, found });
@@ -45,18 +46,6 @@ impl Gtin {
         // Only ASCII digits are ever stored.
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
-}
-
-/// GS1 mod-10: weights 3,1,3,1,… from the rightmost body digit.
-fn check_digit(body: &[u8]) -> u8 {
-    let sum: u32 = body
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, d)| u32::from(d - b'0') * if i % 2 == 0 { 3 } else { 1 })
-        .sum();
-    // `sum % 10` is < 10, so the result fits in u8.
-    ((10 - sum % 10) % 10) as u8
 }
 
 impl fmt::Display for Gtin {

@@ -13,6 +13,7 @@
 //! | `granularity`              | granularity level: model / batch / item                      |
 //! | `economicOperatorId`       | unique economic operator identifier (EOI)                    |
 //! | `facilityId`               | unique facility identifier (optional)                        |
+//! | `commodityCode`            | commodity code (HS / CN / TARIC, optional; ESPR Annex III)   |
 //! | `sector`                   | DPP schema / content specification id and its version (`dppSchemaVersion`) |
 //! | `status`                   | DPP status (`dppStatus`)                                     |
 //! | `version`                  | version number of the passport content (`versionNumber`)    |
@@ -29,6 +30,7 @@
 //!   while the status is `draft`; all timestamps are representable in RFC 3339;
 //! - identifier strings are non-empty, at most [`MAX_ID_CHARS`] characters, without control
 //!   characters; component URIs are absolute and at most [`MAX_URI_CHARS`];
+//! - `commodityCode`, when present, is 6, 8 or 10 ASCII digits;
 //! - at most [`MAX_COMPONENTS`] components; `data` is a JSON object;
 //! - unknown fields are rejected at every level.
 //!
@@ -44,9 +46,11 @@
 mod digest;
 mod error;
 mod granularity;
+mod gs1;
 mod gtin;
 mod id;
 pub(crate) mod json;
+pub mod party;
 mod product;
 mod status;
 mod submission;
@@ -60,8 +64,12 @@ pub use digest::Sha256Digest;
 pub(crate) use error::echo;
 pub use error::PassportError;
 pub use granularity::Granularity;
+pub use gs1::{Gln, GlnRef, GlnRole};
 pub use gtin::Gtin;
 pub use id::PassportId;
+pub use party::{
+    Classified, IdentifierError, IdentifierProblem, Iso15459Party, PartyField, PartyId,
+};
 pub(crate) use product::{is_cs82, percent_decode, percent_encode_into};
 pub use product::{ProductIdentifier, MAX_AI_VALUE_CHARS};
 pub use status::{PassportStatus, PublishRefused};
@@ -170,6 +178,10 @@ pub struct PassportDraft {
     /// Unique facility identifier, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub facility_id: Option<String>,
+    /// Customs commodity code (HS / CN / TARIC: 6, 8 or 10 digits), if any. Absent from the
+    /// serialised form when `None`, so passports without one keep their digests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commodity_code: Option<String>,
     /// Sector schema the `data` follows.
     pub sector: SectorRef,
     /// Component references (optional on input, defaults to empty).
@@ -183,6 +195,7 @@ const DRAFT_FIELDS: &[&str] = &[
     "granularity",
     "economicOperatorId",
     "facilityId",
+    "commodityCode",
     "sector",
     "components",
     "data",
@@ -205,6 +218,7 @@ impl PassportDraft {
             granularity: common.granularity,
             economic_operator_id: common.economic_operator_id,
             facility_id: common.facility_id,
+            commodity_code: common.commodity_code,
             sector: common.sector,
             components: common.components,
             data: common.data,
@@ -220,6 +234,7 @@ impl PassportDraft {
             self.granularity,
             &self.economic_operator_id,
             self.facility_id.as_deref(),
+            self.commodity_code.as_deref(),
             &self.sector,
             &self.components,
             &self.data,
@@ -254,6 +269,10 @@ pub struct Passport {
     /// Unique facility identifier, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub facility_id: Option<String>,
+    /// Customs commodity code (HS / CN / TARIC: 6, 8 or 10 digits), if any. Absent from the
+    /// serialised form when `None`, so passports without one keep their digests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commodity_code: Option<String>,
     /// Sector schema the `data` follows.
     pub sector: SectorRef,
     /// Lifecycle status.
@@ -284,6 +303,7 @@ const PASSPORT_FIELDS: &[&str] = &[
     "granularity",
     "economicOperatorId",
     "facilityId",
+    "commodityCode",
     "sector",
     "status",
     "version",
@@ -311,6 +331,7 @@ impl Passport {
             granularity: input.granularity,
             economic_operator_id: input.economic_operator_id,
             facility_id: input.facility_id,
+            commodity_code: input.commodity_code,
             sector: input.sector,
             status: PassportStatus::Draft,
             version: 1,
@@ -404,6 +425,7 @@ impl Passport {
             granularity: common.granularity,
             economic_operator_id: common.economic_operator_id,
             facility_id: common.facility_id,
+            commodity_code: common.commodity_code,
             sector: common.sector,
             status,
             version: obj.req_u32("version")?,
@@ -424,6 +446,7 @@ impl Passport {
             self.granularity,
             &self.economic_operator_id,
             self.facility_id.as_deref(),
+            self.commodity_code.as_deref(),
             &self.sector,
             &self.components,
             &self.data,
@@ -482,6 +505,7 @@ struct Common {
     granularity: Granularity,
     economic_operator_id: String,
     facility_id: Option<String>,
+    commodity_code: Option<String>,
     sector: SectorRef,
     components: Vec<ComponentReference>,
     data: Value,
@@ -540,6 +564,7 @@ impl Common {
             granularity,
             economic_operator_id: obj.req_str("economicOperatorId")?.to_owned(),
             facility_id: obj.opt_str("facilityId")?.map(str::to_owned),
+            commodity_code: obj.opt_str("commodityCode")?.map(str::to_owned),
             sector: SectorRef::from_value(obj.req("sector")?, "sector")?,
             components,
             data: obj.req("data")?.clone(),
@@ -547,11 +572,14 @@ impl Common {
     }
 }
 
+// One parameter per shared field: `Passport` and `PassportDraft` each pass their own.
+#[allow(clippy::too_many_arguments)]
 fn validate_common(
     product: &ProductIdentifier,
     granularity: Granularity,
     economic_operator_id: &str,
     facility_id: Option<&str>,
+    commodity_code: Option<&str>,
     sector: &SectorRef,
     components: &[ComponentReference],
     data: &Value,
@@ -560,6 +588,11 @@ fn validate_common(
     check_id("economicOperatorId", economic_operator_id)?;
     if let Some(facility_id) = facility_id {
         check_id("facilityId", facility_id)?;
+    }
+    if let Some(code) = commodity_code {
+        if !(matches!(code.len(), 6 | 8 | 10) && code.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(PassportError::CommodityCode { value: echo(code) });
+        }
     }
     sector.validate("sector")?;
     if components.len() > MAX_COMPONENTS {

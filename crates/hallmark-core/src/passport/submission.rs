@@ -1,5 +1,5 @@
 //! A submission's identity: [`PassportDraft::digest`], the SHA-256 of the RFC 8785 form of
-//! the seven fields a client submits, and [`Passport::draft`], those fields of a stored
+//! the fields a client submits, and [`Passport::draft`], those fields of a stored
 //! passport. Two submissions that differ only in member order, whitespace or how a number
 //! is written (within the input rules) have the same digest; any change to a field changes
 //! it. The import's "unchanged" decision compares these digests (docs/import.md).
@@ -8,16 +8,18 @@ use super::{Passport, PassportDraft, Sha256Digest};
 use crate::jcs::{self, JcsError};
 
 impl PassportDraft {
-    /// SHA-256 of the RFC 8785 (JCS) bytes of the submission's seven fields
-    /// (`uniqueProductIdentifier`, `granularity`, `economicOperatorId`, `facilityId` when
-    /// given, `sector`, `components` — `[]` when absent —, `data`).
+    /// SHA-256 of the RFC 8785 (JCS) bytes of the submission's fields
+    /// (`uniqueProductIdentifier`, `granularity`, `economicOperatorId`, `facilityId` and
+    /// `commodityCode` when given, `sector`, `components` — `[]` when absent —, `data`). An
+    /// absent optional field is left out, so adding `commodityCode` to the model changed no
+    /// existing digest.
     pub fn digest(&self) -> Result<Sha256Digest, JcsError> {
         Ok(Sha256Digest::of(&jcs::canonicalize_serialize(self)?))
     }
 }
 
 impl Passport {
-    /// The seven submitted fields of this passport (everything but the id, status, version
+    /// The submitted fields of this passport (everything but the id, status, version
     /// and timestamps the node assigns): what [`PassportDraft::digest`] is taken over.
     pub fn draft(&self) -> PassportDraft {
         PassportDraft {
@@ -25,6 +27,7 @@ impl Passport {
             granularity: self.granularity,
             economic_operator_id: self.economic_operator_id.clone(),
             facility_id: self.facility_id.clone(),
+            commodity_code: self.commodity_code.clone(),
             sector: self.sector.clone(),
             components: self.components.clone(),
             data: self.data.clone(),
@@ -49,6 +52,10 @@ mod tests {
             "data": {"a": {"b": 1.5, "c": [1, 2, {"d": "x"}]}, "e": true}
         })
     }
+
+    /// SHA-256 of the RFC 8785 form of [`submission`], computed independently (Python
+    /// `json.dumps(sort_keys=True, separators=(",", ":"))` with `"components": []`).
+    const PINNED_DIGEST: &str = "3eff9d83cd5e52412e89aabdde13be46248ff2ef66594af14261c68fedd9a161";
 
     fn digest_of(text: &str) -> Sha256Digest {
         PassportDraft::from_json_slice(text.as_bytes())
@@ -75,6 +82,13 @@ mod tests {
         assert_eq!(a, Sha256Digest::of(&bytes));
     }
 
+    /// Pinned: the digest of this submission (no `facilityId`, no `commodityCode`) as it was
+    /// before `commodityCode` existed. Optional fields are left out when absent.
+    #[test]
+    fn digest_without_optional_fields_is_pinned() {
+        assert_eq!(digest_of(&submission().to_string()).to_hex(), PINNED_DIGEST);
+    }
+
     #[test]
     fn different_for_any_change_of_a_field() {
         let base = digest_of(&submission().to_string());
@@ -83,6 +97,7 @@ mod tests {
             |v| v["uniqueProductIdentifier"]["lot"] = json!("L1"),
             |v| v["economicOperatorId"] = json!("urn:eori:DE124"),
             |v| v["facilityId"] = json!("urn:gln:1"),
+            |v| v["commodityCode"] = json!("85076000"),
             |v| v["sector"]["schemaVersion"] = json!("1.2.1"),
             |v| v["components"] = json!([{"uri": "https://x.example/p", "sha256": "0".repeat(64)}]),
             |v| v["data"]["a"]["b"] = json!(1.25),

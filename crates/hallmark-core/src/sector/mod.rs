@@ -128,6 +128,17 @@ pub enum SectorError {
     },
 }
 
+/// How a sector holds the envelope's operator and facility identifiers to ISO/IEC 15459
+/// (EN 18219); applied by [`crate::issue::validate_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentifierPolicy {
+    /// The operator must be an ISO/IEC 15459 identifier and a facility is required and must
+    /// be one too (errors); a missing `commodityCode` is a warning. Battery passports.
+    Required,
+    /// Not ISO/IEC 15459 (or malformed) identifiers are warnings. The generic sector.
+    Advisory,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Battery,
@@ -159,6 +170,14 @@ impl Sector {
     /// A one-line human description.
     pub fn title(&self) -> &str {
         self.title
+    }
+
+    /// How this sector holds operator and facility identifiers to ISO/IEC 15459.
+    pub fn identifier_policy(&self) -> IdentifierPolicy {
+        match self.kind {
+            Kind::Battery => IdentifierPolicy::Required,
+            Kind::Generic => IdentifierPolicy::Advisory,
+        }
     }
 
     /// Check sector data; `Err` lists every issue, sorted by pointer then message, deduplicated.

@@ -85,8 +85,9 @@ pub fn draft_passport(sector: (&str, &str), data: Value) -> Passport {
         )
         .unwrap(),
         granularity: Granularity::Item,
-        economic_operator_id: "urn:eori:DE123456789012345".into(),
-        facility_id: Some("urn:gln:4012345000016".into()),
+        economic_operator_id: "https://id.gs1.org/417/4012345000016".into(),
+        facility_id: Some("https://id.gs1.org/414/4012345000016".into()),
+        commodity_code: None,
         sector: SectorRef {
             id: sector.0.into(),
             schema_version: sector.1.into(),

@@ -6,6 +6,7 @@
 mod common;
 
 mod aas;
+mod identifiers;
 mod jcs_oracle;
 mod jcs_vectors;
 mod passport_credentials;

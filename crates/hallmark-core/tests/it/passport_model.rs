@@ -33,6 +33,7 @@ fn sample_draft() -> PassportDraft {
         granularity: Granularity::Item,
         economic_operator_id: "urn:eori:DE123456789012345".into(),
         facility_id: Some("urn:gln:4012345000009".into()),
+        commodity_code: None,
         sector: SectorRef {
             id: "battery".into(),
             schema_version: "1.2.0".into(),
@@ -774,6 +775,7 @@ fn passport_json_round_trip_with_exact_field_names() {
     let draft = Passport::new_draft(
         PassportDraft {
             facility_id: None,
+            commodity_code: None,
             ..sample_draft()
         },
         sample_id(),

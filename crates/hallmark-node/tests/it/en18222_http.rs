@@ -402,7 +402,7 @@ async fn read_dpp_by_id_and_date_picks_the_version_in_force(backend: Backend) {
     let t1 = OffsetDateTime::parse(v1["lastUpdate"].as_str().unwrap(), &Rfc3339).unwrap();
 
     let mut second = battery_draft("S1");
-    second["facilityId"] = json!("urn:facility:second");
+    second["facilityId"] = json!("https://id.gs1.org/414/4000001000005");
     let r = d
         .node
         .call(
@@ -444,7 +444,10 @@ async fn read_dpp_by_id_and_date_picks_the_version_in_force(backend: Backend) {
         assert_eq!(p["versionNumber"], version, "{t}");
     }
     let (a, _) = d.both(Method::GET, &at(between), BY_DATE, None, 200).await;
-    assert!(a.get("facilityId").is_none(), "v1 has no facility");
+    assert_eq!(
+        a["facilityId"], "https://id.gs1.org/414/4012345000016",
+        "v1 has the first facility"
+    );
     // Any offset is read as the same instant.
     let offset = between.to_offset(time::macros::offset!(+02:00));
     let (a, _) = d.both(Method::GET, &at(offset), BY_DATE, None, 200).await;
@@ -802,7 +805,7 @@ async fn read_data_element_on_both_doors(backend: Backend) {
             200,
         )
         .await;
-    assert_eq!(a, "urn:eori:DE123456789012345");
+    assert_eq!(a, "https://id.gs1.org/417/4012345000016");
     let (a, _) = d
         .both(
             Method::GET,
@@ -1251,7 +1254,7 @@ async fn delete_dpp_deactivates_and_deletes_nothing(backend: Backend) {
         .write(
             Method::PATCH,
             &path,
-            Some(&json!({ "facilityId": "urn:facility:late" })),
+            Some(&json!({ "facilityId": "https://id.gs1.org/414/4000001000012" })),
             BY_ID,
             409,
         )
@@ -1307,7 +1310,7 @@ async fn update_dpp_merges_into_one_new_version(backend: Backend) {
     let w = Writer::new(backend).await;
     let path = format!("/v1/dpps/{}", w.id);
     let base = w.doc(&w.id).await;
-    let patch = json!({ "facilityId": "urn:facility:patched" });
+    let patch = json!({ "facilityId": "https://id.gs1.org/414/4000001000029" });
 
     w.refuses_without_write(Method::PATCH, &path, BY_ID, &patch)
         .await;
@@ -1365,7 +1368,7 @@ async fn update_dpp_merges_into_one_new_version(backend: Backend) {
     let doc = r.json();
     assert_eq!(doc["versionNumber"], 2);
     assert_eq!(doc["dppStatus"], "Active");
-    assert_eq!(doc["facilityId"], "urn:facility:patched");
+    assert_eq!(doc["facilityId"], "https://id.gs1.org/414/4000001000029");
     assert_eq!(doc, w.doc(&w.id).await);
     let after = w.actions(&w.id).await;
     assert_eq!(
@@ -1383,7 +1386,7 @@ async fn update_dpp_merges_into_one_new_version(backend: Backend) {
         .write(
             Method::PATCH,
             &path,
-            Some(&json!({ "facilityId": "urn:facility:third" })),
+            Some(&json!({ "facilityId": "https://id.gs1.org/414/4000001000036" })),
             BY_ID,
             200,
         )
@@ -1394,7 +1397,7 @@ async fn update_dpp_merges_into_one_new_version(backend: Backend) {
     let r = w
         .merge(
             &format!("{path}?publish=false"),
-            &json!({ "facilityId": "urn:facility:draft" }),
+            &json!({ "facilityId": "https://id.gs1.org/414/4000001000043" }),
             200,
         )
         .await;
@@ -1417,10 +1420,18 @@ async fn update_dpp_merges_into_one_new_version(backend: Backend) {
             &d["facilityId"],
             &d[&supply]["supplyChainIndicies"]
         ),
-        (&json!(4), &json!("urn:facility:draft"), &json!(71.5))
+        (
+            &json!(4),
+            &json!("https://id.gs1.org/414/4000001000043"),
+            &json!(71.5)
+        )
     );
     let r = w
-        .merge(&path, &json!({ "facilityId": "urn:facility:fifth" }), 409)
+        .merge(
+            &path,
+            &json!({ "facilityId": "https://id.gs1.org/414/4000001000050" }),
+            409,
+        )
         .await;
     assert!(r.json()["messages"][0]["text"]
         .as_str()
@@ -1445,7 +1456,10 @@ async fn update_dpp_merges_into_one_new_version(backend: Backend) {
     let r = w.merge(&format!("/v1/dpps/{fresh}"), &patch, 200).await;
     assert_eq!(r.json()["dppStatus"], "Active");
     assert_eq!(r.json()["versionNumber"], 1);
-    assert_eq!(r.json()["facilityId"], "urn:facility:patched");
+    assert_eq!(
+        r.json()["facilityId"],
+        "https://id.gs1.org/414/4000001000029"
+    );
     assert_eq!(
         w.actions(&fresh).await,
         [
@@ -1561,12 +1575,12 @@ async fn update_data_element_replaces_one_node(backend: Backend) {
         .write(
             Method::PATCH,
             &el(&w.id, "$['economicOperatorId']"),
-            Some(&json!("urn:eori:DE999999999999999")),
+            Some(&json!("https://id.gs1.org/417/4000001000005")),
             ELEMENT_OP,
             200,
         )
         .await;
-    assert_eq!(r.json(), "urn:eori:DE999999999999999");
+    assert_eq!(r.json(), "https://id.gs1.org/417/4000001000005");
     assert_eq!(w.doc(&w.id).await["versionNumber"], 3);
     w.node.running.stop();
 }

@@ -13,7 +13,7 @@ use kit::{battery_draft, Backend, Node, Reply, TestNode};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const OPERATOR: &str = "urn:eori:DE123456789012345";
+const OPERATOR: &str = "https://id.gs1.org/417/4012345000016";
 const IMPORT_ID: &str = "0193a1c2-0000-7000-8000-0000000000aa";
 
 fn item(reference: &str, passport: Value) -> Value {

@@ -155,7 +155,7 @@ async fn a_published_battery_reads_in_three_languages(backend: Backend) {
         "Usable extinguishing agent",
         // Issuer and the check-it-yourself section.
         "<dt>Issuer (DID)</dt><dd>did:web:localhost%3A8080</dd>",
-        "<dt>Economic operator</dt><dd>urn:eori:DE123456789012345</dd>",
+        "<dt>Economic operator</dt><dd>https://id.gs1.org/417/4012345000016</dd>",
         &format!(
             "hallmark verify --from &#39;http://localhost:8080/passports/{uuid}/versions/1&#39; --log-key &#39;localhost:8080/log+"
         ),

@@ -94,7 +94,8 @@ pub(crate) async fn publish(node: &Node, identifier: Value, granularity: &str) -
     let draft = json!({
         "uniqueProductIdentifier": identifier,
         "granularity": granularity,
-        "economicOperatorId": "urn:eori:DE123456789012345",
+        "economicOperatorId": "https://id.gs1.org/417/4012345000016",
+        "facilityId": "https://id.gs1.org/414/4012345000016",
         "sector": { "id": "battery", "schemaVersion": "1.2.0" },
         "data": battery_data(),
     });
@@ -876,7 +877,8 @@ async fn suspended_deactivated_and_draft_passports() {
     let draft = json!({
         "uniqueProductIdentifier": { "gtin": UNKNOWN_GTIN },
         "granularity": "model",
-        "economicOperatorId": "urn:eori:DE123456789012345",
+        "economicOperatorId": "https://id.gs1.org/417/4012345000016",
+        "facilityId": "https://id.gs1.org/414/4012345000016",
         "sector": { "id": "battery", "schemaVersion": "1.2.0" },
         "data": battery_data(),
     });

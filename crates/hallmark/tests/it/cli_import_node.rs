@@ -173,7 +173,7 @@ async fn demo_files_publish_rerun_change_and_bad_rows(backend: Backend, first: &
     assert_eq!(last_action(s.as_ref()).await, "import.completed");
     // The control plane finds a passport by the reference it was imported under.
     let ev = lines.iter().find(|l| l.external_ref == "demo-ev").unwrap();
-    let operator = "urn:eori:DE123456789012345";
+    let operator = "https://id.gs1.org/417/4012345000016";
     let mut get = command(
         &n,
         &key,

@@ -216,6 +216,7 @@ impl Issued {
             granularity: Granularity::Item,
             economic_operator_id: "urn:eori:DE123456789012345".into(),
             facility_id: None,
+            commodity_code: None,
             sector: SectorRef {
                 id: "generic".into(),
                 schema_version: "1.0.0".into(),
