@@ -85,6 +85,17 @@ impl SectorRegistry {
         let sector = validate(&passport, self)?;
         Ok(ValidatedPassport { passport, sector })
     }
+
+    /// [`validate`](Self::validate) with the identifier rules' legacy exception and warnings
+    /// ([`validate_with`]).
+    pub fn validate_with(
+        &self,
+        passport: Passport,
+        legacy_operator: Option<&str>,
+    ) -> Result<(ValidatedPassport<'_>, Vec<ValidationIssue>), IssueError> {
+        let (sector, warnings) = validate_with(&passport, self, legacy_operator)?;
+        Ok((ValidatedPassport { passport, sector }, warnings))
+    }
 }
 
 /// Validate a passport completely: envelope invariants, sector lookup, the sector's schema,

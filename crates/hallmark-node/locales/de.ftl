@@ -113,6 +113,7 @@ issuer-heading = Aussteller
 issuer-did = Aussteller (DID)
 issuer-operator = Wirtschaftsakteur
 issuer-facility = Betriebsstätte
+issuer-commodity = Warennummer (HS / KN / TARIC)
 check-heading = Selbst prüfen
 check-intro = Jeder kann diesen Pass prüfen, ohne diesem Server zu vertrauen: Der Nachweis ist vom Aussteller signiert, und seine Veröffentlichung steht in einem öffentlichen Transparenzprotokoll. Mit dem Hallmark-Kommandozeilenwerkzeug:
 check-key-note = Beziehen Sie den Protokollschlüssel aus einer Quelle, der Sie vertrauen, nicht nur von diesem Server.

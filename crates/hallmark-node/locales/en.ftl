@@ -113,6 +113,7 @@ issuer-heading = Issuer
 issuer-did = Issuer (DID)
 issuer-operator = Economic operator
 issuer-facility = Facility
+issuer-commodity = Commodity code (HS / CN / TARIC)
 check-heading = Check it yourself
 check-intro = Anyone can verify this passport without trusting this server: the credential is signed by its issuer, and its publication is recorded in a public transparency log. With the Hallmark command-line tool:
 check-key-note = Take the log key from a source you trust, not only from this server.

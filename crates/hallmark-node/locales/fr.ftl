@@ -113,6 +113,7 @@ issuer-heading = Émetteur
 issuer-did = Émetteur (DID)
 issuer-operator = Opérateur économique
 issuer-facility = Site
+issuer-commodity = Code marchandise (SH / NC / TARIC)
 check-heading = Vérifier soi-même
 check-intro = Chacun peut vérifier ce passeport sans faire confiance à ce serveur : l’attestation est signée par son émetteur et sa publication est inscrite dans un journal de transparence public. Avec l’outil en ligne de commande Hallmark :
 check-key-note = Prenez la clé du journal auprès d’une source de confiance, pas seulement de ce serveur.

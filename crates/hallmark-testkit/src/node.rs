@@ -75,6 +75,7 @@ pub fn battery_draft(serial: &str) -> Value {
         "granularity": "item",
         "economicOperatorId": "https://id.gs1.org/417/4012345000016",
         "facilityId": "https://id.gs1.org/414/4012345000016",
+        "commodityCode": "85076000",
         "sector": { "id": "battery", "schemaVersion": "1.2.0" },
         "data": battery_data(),
     })

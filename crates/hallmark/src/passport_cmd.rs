@@ -113,7 +113,8 @@ enum PassportCommand {
         /// The passport's external reference (see `hallmark import`).
         #[arg(long, value_name = "REF", requires = "operator")]
         external_ref: Option<String>,
-        /// The economic operator the reference belongs to (e.g. urn:eori:DE123456789012345).
+        /// The economic operator the reference belongs to, as written in its passports
+        /// (e.g. https://id.gs1.org/417/4012345000016).
         #[arg(long, value_name = "ID", requires = "external_ref")]
         operator: Option<String>,
     },

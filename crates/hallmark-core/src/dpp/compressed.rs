@@ -10,7 +10,7 @@
 //! | `dppSchemaVersion` | `<sector id>:<schemaVersion>`, e.g. `battery:1.2.0` ([`schema_version`]) |
 //! | `dppStatus` | `Draft`, `Active`, `Suspended`, `Archived` or `Inactive` ([`dpp_status`]) |
 //! | `lastUpdate` | `updatedAt`, RFC 3339 in UTC |
-//! | `economicOperatorId`, `facilityId` | the same fields (`facilityId` only when there is one) |
+//! | `economicOperatorId`, `facilityId`, `commodityCode` | the same fields (the optional ones only when there is one) |
 //! | `contentSpecificationIds` | the ids of the content sections present, in the sector's order |
 //! | *one member per section* | named by the section id, holding its part of `data` |
 //! | `versionNumber`, `createdAt`, `publishedAt` | `version`, `createdAt`, `publishedAt` (when published once) |
@@ -45,7 +45,8 @@
 //! - each content section becomes its part of `data`, taken as it is (the sector schema is
 //!   checked later, by whoever validates the draft); missing sections are left out; a member
 //!   named like a section of another sector is refused;
-//! - `economicOperatorId`, `facilityId` and `components` are read as in a Hallmark draft
+//! - `economicOperatorId`, `facilityId`, `commodityCode` and `components` are read as in a
+//!   Hallmark draft
 //!   (`null` = absent for the optional ones).
 //!
 //! The members the node assigns ([`SERVER_ASSIGNED`]) are ignored, whatever their value.
@@ -66,12 +67,13 @@ use crate::passport::{
 use crate::sector::{battery, Sector, SectorRegistry};
 
 /// Members a write reads (besides the content sections).
-pub const WRITABLE: [&str; 6] = [
+pub const WRITABLE: [&str; 7] = [
     "uniqueProductIdentifier",
     "granularity",
     "dppSchemaVersion",
     "economicOperatorId",
     "facilityId",
+    "commodityCode",
     "components",
 ];
 
@@ -334,6 +336,9 @@ pub(super) fn header(
     if let Some(facility) = &passport.facility_id {
         put("facilityId", json!(facility));
     }
+    if let Some(code) = &passport.commodity_code {
+        put("commodityCode", json!(code));
+    }
     put("contentSpecificationIds", json!(section_ids));
     put("versionNumber", json!(passport.version));
     put("createdAt", json!(utc(passport.created_at, "createdAt")?));
@@ -566,7 +571,12 @@ pub fn decompress(doc: &Value, registry: &SectorRegistry) -> Result<PassportDraf
         "sector".to_owned(),
         json!({"id": sector.id(), "schemaVersion": sector.version()}),
     );
-    for name in ["economicOperatorId", "facilityId", "components"] {
+    for name in [
+        "economicOperatorId",
+        "facilityId",
+        "commodityCode",
+        "components",
+    ] {
         if let Some(value) = members.get(name) {
             draft.insert(name.to_owned(), value.clone());
         }
@@ -859,6 +869,7 @@ pub(super) mod tests {
             "lastUpdate": "2026-10-30T11:30:00Z",
             "economicOperatorId": "https://id.gs1.org/417/4012345000016",
             "facilityId": "https://id.gs1.org/414/4012345000016",
+            "commodityCode": "85076000",
             "contentSpecificationIds": BATTERY_URNS,
             "versionNumber": 3,
             "createdAt": "2026-10-30T09:00:00Z",

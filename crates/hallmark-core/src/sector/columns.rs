@@ -99,6 +99,7 @@ const ENVELOPE: &[(&str, bool)] = &[
     ("granularity", true),
     ("economicOperatorId", true),
     ("facilityId", false),
+    ("commodityCode", false),
     ("sector.id", true),
     ("sector.schemaVersion", true),
     ("components[*].uri", false),
@@ -333,7 +334,7 @@ mod tests {
         assert_eq!(get("components[*].sha256").pointer, "/components/*/sha256");
         let counts = |k| columns.iter().filter(|c| c.kind == k).count();
         // BatteryPass 1.2.0: 131 leaves (80 string, 49 number, 1 boolean, 1 language map)
-        // after the 10 envelope columns (all strings).
+        // after the 11 envelope columns (all strings).
         assert_eq!(
             [
                 counts(ColumnKind::String),
@@ -341,7 +342,7 @@ mod tests {
                 counts(ColumnKind::Boolean),
                 counts(ColumnKind::Open)
             ],
-            [90, 49, 1, 1]
+            [91, 49, 1, 1]
         );
     }
 

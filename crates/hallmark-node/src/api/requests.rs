@@ -22,13 +22,23 @@ pub struct PassportSubmission {
     /// optional); must match the identifier.
     #[schemars(schema_with = "super::wire::granularity")]
     pub granularity: String,
-    /// Unique economic operator identifier (e.g. `urn:eori:…`).
+    /// Unique economic operator identifier, ISO/IEC 15459: a GS1 GLN, preferably
+    /// `https://id.gs1.org/417/<gln>` (docs/identifiers.md lists every accepted spelling).
+    /// Required to be one for `battery`; other strings (e.g. an EORI `urn:eori:…`) are
+    /// accepted with a "not ISO/IEC 15459" warning for `generic`.
     #[schemars(length(min = 1, max = 256))]
     pub economic_operator_id: String,
-    /// Unique facility identifier (e.g. `urn:gln:…`), if any.
+    /// Unique facility identifier, ISO/IEC 15459: a GS1 GLN, preferably
+    /// `https://id.gs1.org/414/<gln>`. Required for `battery`; optional (warned when not
+    /// ISO/IEC 15459) for `generic`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 256))]
     pub facility_id: Option<String>,
+    /// Customs commodity code: HS (6 digits), CN (8) or TARIC (10), without spaces or dots,
+    /// e.g. `85076000`. Optional; a `battery` passport without one gets a warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[0-9]{6}([0-9]{2}([0-9]{2})?)?$"))]
+    pub commodity_code: Option<String>,
     /// The sector data model (and its version) that `data` follows.
     pub sector: SectorReference,
     /// Component passports, each pinned by the SHA-256 of its bytes (default: none).

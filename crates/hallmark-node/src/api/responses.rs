@@ -132,6 +132,10 @@ pub struct ValidationReport {
     pub valid: bool,
     /// Envelope and JSON Schema issues.
     pub issues: Vec<Issue>,
+    /// Findings that do not block publication, e.g. an operator or facility identifier
+    /// that is not ISO/IEC 15459 (generic sector), or a battery passport without
+    /// `commodityCode`.
+    pub warnings: Vec<Issue>,
     /// The sector plugin's verdict; `null` when no plugin serves the sector version or when
     /// the JSON Schema did not hold (the plugin does not run then).
     pub plugin: Option<PluginReport>,
@@ -263,6 +267,9 @@ pub struct Published {
     pub version_url: String,
     /// The sector plugin's verdict (`null`: no plugin serves the sector version).
     pub plugin: Option<PluginVerdict>,
+    /// Validation warnings that did not refuse the publish (e.g. identifiers that are not
+    /// ISO/IEC 15459).
+    pub warnings: Vec<Issue>,
     /// Index of the publish event's leaf in the transparency log.
     pub log_index: u64,
     /// Its inclusion proof.
@@ -399,6 +406,9 @@ pub struct StoredPassport {
     /// Facility identifier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub facility_id: Option<String>,
+    /// Customs commodity code (HS / CN / TARIC), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commodity_code: Option<String>,
     /// Sector data model and version.
     pub sector: SectorReference,
     /// Lifecycle status.
@@ -645,6 +655,7 @@ impl From<service::Validation> for ValidationReport {
         ValidationReport {
             valid,
             issues: v.issues.into_iter().map(Issue::from).collect(),
+            warnings: v.warnings.into_iter().map(Issue::from).collect(),
             plugin,
         }
     }
@@ -680,6 +691,7 @@ impl From<service::Publication> for Published {
             url: p.url,
             version_url: p.version_url,
             plugin: PluginVerdict::of(p.plugin),
+            warnings: p.warnings.into_iter().map(Issue::from).collect(),
             log_index: p.log_index,
             log_inclusion_url: p.log_inclusion_url,
             log_checkpoint_url: p.log_checkpoint_url,
@@ -904,6 +916,10 @@ pub struct BatchItemResult {
     /// (with its `status`); nothing was written for the item.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<crate::problem::Problem>,
+    /// Validation warnings of a written (or, in a dry run, writable) item, e.g. identifiers
+    /// that are not ISO/IEC 15459; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Issue>,
 }
 
 fn batch_result(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -936,6 +952,7 @@ impl From<service::BatchOutcome> for BatchAnswer {
                     version: None,
                     log_index: None,
                     problem: None,
+                    warnings: Vec::new(),
                 };
                 match item.result {
                     Ok(done) => {
@@ -953,6 +970,7 @@ impl From<service::BatchOutcome> for BatchAnswer {
                         out.draft_version = done.draft_version;
                         out.version = done.version;
                         out.log_index = done.log_index;
+                        out.warnings = done.warnings.into_iter().map(Issue::from).collect();
                     }
                     Err(e) => out.problem = Some(ApiError::from(e).problem()),
                 }

@@ -385,6 +385,7 @@ pub fn render(
     for (key, label) in [
         ("economicOperatorId", "issuer-operator"),
         ("facilityId", "issuer-facility"),
+        ("commodityCode", "issuer-commodity"),
     ] {
         if let Some(v) = subject.and_then(|s| s.get(key)).and_then(Value::as_str) {
             issuer.push((tr.t(label), v.to_string()));

@@ -32,7 +32,7 @@ pub const AUTH_CHALLENGE: &str = "Bearer realm=\"hallmark\"";
 
 /// Something wrong with a submission, at a place in it (the `issues` of an
 /// `invalid-passport` problem and of a validation report).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Issue {
     /// RFC 6901 JSON pointer (into the sector data for schema issues; empty or the envelope

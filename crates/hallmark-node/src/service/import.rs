@@ -36,12 +36,13 @@ use std::pin::Pin;
 use std::task::Poll;
 
 use super::passports::{
-    draft_passport_from, new_passport_id, same_product, submission_digest, to_vec, During,
-    PluginCheck, Validation,
+    draft_passport_from, legacy_operator, new_passport_id, same_product, submission_digest, to_vec,
+    During, PluginCheck, Validation,
 };
 use super::{events, Service, ServiceError};
 use crate::auth::Principal;
 use hallmark_core::passport::{Passport, PassportDraft, PassportId, MAX_INPUT_BYTES};
+use hallmark_core::sector::ValidationIssue;
 use hallmark_core::tlog::event::{ImportCompleted, ImportCounts};
 use hallmark_store::{
     ExternalRefState, ImportDraft, ImportWrite, ImportWritten, NewPassport, PassportRecord,
@@ -107,6 +108,9 @@ pub struct ItemDone {
     pub version: Option<u32>,
     /// The transparency-log leaf of this item's `passport.published` event.
     pub log_index: Option<u64>,
+    /// Validation warnings (e.g. identifiers that are not ISO/IEC 15459); the item was
+    /// still written.
+    pub warnings: Vec<ValidationIssue>,
 }
 
 /// One item's outcome, by its position in the batch.
@@ -511,7 +515,7 @@ impl Service<'_> {
         let known = known.map(|r| r.id);
         if job.dry_run {
             let validation = self
-                .check(job.who, known.as_ref(), &passport, During::DryRun)
+                .check(job.who, state, &passport, During::DryRun)
                 .await?;
             if !validation.valid() {
                 return Err(refusal(validation));
@@ -523,12 +527,11 @@ impl Service<'_> {
                 draft_version: pending.then_some(version),
                 version: if job.publish { Some(version) } else { current },
                 log_index: None,
+                warnings: validation.warnings,
             });
         }
         if !job.publish {
-            let validation = self
-                .check(job.who, known.as_ref(), &passport, During::Draft)
-                .await?;
+            let validation = self.check(job.who, state, &passport, During::Draft).await?;
             if !validation.valid() {
                 return Err(refusal(validation));
             }
@@ -547,11 +550,19 @@ impl Service<'_> {
                 draft_version: written.draft.map(|d| d.version),
                 version: current,
                 log_index: None,
+                warnings: validation.warnings,
             });
         }
         let first_published = state.and_then(|r| r.published_at);
         let checked = self
-            .check_publication(job.who, &id, passport, version, first_published)
+            .check_publication(
+                job.who,
+                &id,
+                passport,
+                version,
+                first_published,
+                state.and_then(legacy_operator),
+            )
             .await?;
         let kept = match state {
             Some(_) => app.store.status_index(&id).await?,
@@ -577,6 +588,7 @@ impl Service<'_> {
             draft_version: None,
             version: Some(v.version),
             log_index: Some(seq.saturating_sub(1)),
+            warnings: checked.warnings,
         })
     }
 
@@ -671,6 +683,7 @@ fn unchanged(state: &ExternalRefState) -> ItemDone {
         id: Some(record.id),
         draft_version: state.pending.then_some(state.latest_version),
         version: (record.current_version > 0).then_some(record.current_version),
+        warnings: Vec::new(),
         log_index: None,
     }
 }

@@ -28,6 +28,10 @@ use time::OffsetDateTime;
 pub struct Validation {
     /// Envelope and JSON Schema issues (pointers into the passport).
     pub issues: Vec<ValidationIssue>,
+    /// Findings that do not block publication (pointers into the passport), e.g. an
+    /// identifier that is not ISO/IEC 15459 in the generic sector; [`Validation::valid`]
+    /// ignores them.
+    pub warnings: Vec<ValidationIssue>,
     /// The plugin's verdict; `None` when no plugin serves the sector version or when the
     /// JSON Schema did not hold (the plugin does not run then).
     pub plugin: Option<PluginCheck>,
@@ -152,7 +156,7 @@ pub(crate) fn new_passport_id() -> Result<PassportId, ServiceError> {
 
 /// A draft passport (status draft, `version`) from a submission, parsed by core's
 /// [`PassportDraft`] (typed errors naming the field).
-fn draft_passport(
+pub(crate) fn draft_passport(
     submission: &Value,
     id: PassportId,
     version: u32,
@@ -213,6 +217,14 @@ pub(crate) fn submission_digest(passport: &Passport) -> Result<[u8; 32], Service
         .map_err(|e| ServiceError::internal("submission digest", e))
 }
 
+/// The operator that the identifier rules' legacy exception applies to
+/// ([`issue::validate_with`]): the record's (immutable) operator, once the passport has a
+/// published version — a passport first published before the rules keeps its operator, while
+/// a new passport is always held to them (a draft saved with an EORI operator gains nothing).
+pub(crate) fn legacy_operator(record: &PassportRecord) -> Option<&str> {
+    (record.current_version > 0).then_some(record.economic_operator_id.as_str())
+}
+
 /// The passport as stored (JSON bytes).
 pub(crate) fn to_vec(passport: &Passport) -> Result<Vec<u8>, ServiceError> {
     serde_json::to_vec(passport)
@@ -268,7 +280,9 @@ impl Service<'_> {
         })?;
         let passport = draft_passport(submission, id, pending.version, Some(record.created_at))?;
         same_product(&record, &passport)?;
-        let validation = self.check(who, Some(&id), &passport, During::Draft).await?;
+        let validation = self
+            .check(who, Some(&record), &passport, During::Draft)
+            .await?;
         let event = events::draft_updated(who, &id, pending.version)?;
         let digest = Some(submission_digest(&passport)?);
         let saved = store
@@ -293,7 +307,9 @@ impl Service<'_> {
         let version = record.current_version + 1;
         let passport = draft_passport(submission, id, version, Some(record.created_at))?;
         same_product(&record, &passport)?;
-        let validation = self.check(who, Some(&id), &passport, During::Draft).await?;
+        let validation = self
+            .check(who, Some(&record), &passport, During::Draft)
+            .await?;
         let event = events::version_started(who, &id, version)?;
         let digest = Some(submission_digest(&passport)?);
         let saved = store
@@ -319,6 +335,7 @@ impl Service<'_> {
             Ok(passport) => self.check(who, None, &passport, During::DryRun).await,
             Err(ServiceError::Invalid(issues)) => Ok(Validation {
                 issues,
+                warnings: Vec::new(),
                 plugin: None,
             }),
             Err(e) => Err(e),
@@ -364,21 +381,27 @@ impl Service<'_> {
     /// A draft's check: the JSON Schema issues and, when the schema holds, the sector
     /// plugin's verdict. A plugin without a verdict is recorded (`plugin.failed`); the dry
     /// run then fails as publishing would, while a draft write reports it.
+    ///
+    /// `record` is the passport's record when it exists: its (immutable) operator decides
+    /// the identifier rules' legacy exception ([`issue::validate_with`]).
     pub(crate) async fn check(
         &self,
         who: &Principal,
-        id: Option<&PassportId>,
+        record: Option<&PassportRecord>,
         passport: &Passport,
         during: During,
     ) -> Result<Validation, ServiceError> {
-        let issues = match issue::validate(passport, self.app.registry) {
-            Ok(_) => Vec::new(),
-            Err(IssueError::Invalid(issues)) => issues,
+        let id = record.map(|r| &r.id);
+        let legacy = record.and_then(legacy_operator);
+        let (issues, warnings) = match issue::validate_with(passport, self.app.registry, legacy) {
+            Ok((_, warnings)) => (Vec::new(), warnings),
+            Err(IssueError::Invalid(issues)) => (issues, Vec::new()),
             Err(e) => return Err(e.into()),
         };
         if !issues.is_empty() {
             return Ok(Validation {
                 issues,
+                warnings,
                 plugin: None,
             });
         }
@@ -399,7 +422,11 @@ impl Service<'_> {
             }),
             Err(e) => return Err(e),
         };
-        Ok(Validation { issues, plugin })
+        Ok(Validation {
+            issues,
+            warnings,
+            plugin,
+        })
     }
 
     /// Runs the sector plugin over the passport's sector data (after its schema held). A

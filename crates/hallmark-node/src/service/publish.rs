@@ -18,13 +18,14 @@
 //! [`SectorRegistry::validate`]: hallmark_core::sector::SectorRegistry::validate
 //! [`ValidatedPassport`]: hallmark_core::issue::ValidatedPassport
 
-use super::passports::{same_product, to_vec, During};
+use super::passports::{legacy_operator, same_product, to_vec, During};
 use super::status_lists::MAX_ATTEMPTS;
 use super::{events, now, Service, ServiceError};
 use crate::auth::Principal;
 use crate::plugins::Verdict;
 use hallmark_core::issue::ValidatedPassport;
 use hallmark_core::passport::{Passport, PassportId};
+use hallmark_core::sector::ValidationIssue;
 use hallmark_store::{AuditEvent, NewVersion, SignedForms, StatusRef, StoreError};
 use time::OffsetDateTime;
 
@@ -39,6 +40,9 @@ pub struct Publication {
     pub key_id: String,
     /// The sector plugin's verdict (warnings and info only: an error refuses the publish).
     pub plugin: Verdict,
+    /// Validation warnings (e.g. identifiers that are not ISO/IEC 15459); they did not
+    /// refuse the publish.
+    pub warnings: Vec<ValidationIssue>,
     /// Index of the publish event's leaf in the transparency log.
     pub log_index: u64,
     /// The passport's public URL (current version).
@@ -58,6 +62,8 @@ pub(crate) struct Checked<'a> {
     pub passport: ValidatedPassport<'a>,
     /// The plugin's verdict (warnings and info only).
     pub verdict: Verdict,
+    /// The validation's warnings.
+    pub warnings: Vec<ValidationIssue>,
     /// The publication's time.
     pub now: OffsetDateTime,
 }
@@ -83,7 +89,14 @@ impl<'a> Service<'a> {
         // cannot publish under another product's identifier).
         same_product(&record, &passport)?;
         let checked = self
-            .check_publication(who, &id, passport, draft.version, record.published_at)
+            .check_publication(
+                who,
+                &id,
+                passport,
+                draft.version,
+                record.published_at,
+                legacy_operator(&record),
+            )
             .await?;
         let kept = app.store.status_index(&id).await?;
         let stored = self
@@ -93,13 +106,17 @@ impl<'a> Service<'a> {
             .await;
         app.passport_changed(&id);
         let (v, seq) = stored?;
-        Ok(self.publication(id, v.version, v.key_id, seq, checked.verdict))
+        let mut publication = self.publication(id, v.version, v.key_id, seq, checked.verdict);
+        publication.warnings = checked.warnings;
+        Ok(publication)
     }
 
     /// The publish stages before signing, shared by [`Service::publish`] and the import:
     /// [`Passport::publish`] (status, version `version`, timestamps; `first_published` the
     /// passport's first publication, if any), the one schema validation, then the sector
-    /// plugin (an error finding refuses; no verdict is recorded and refuses).
+    /// plugin (an error finding refuses; no verdict is recorded and refuses). `legacy_operator`
+    /// is the operator of the passport's record, when it exists (the identifier rules' legacy
+    /// exception, [`hallmark_core::issue::validate_with`]).
     pub(crate) async fn check_publication(
         &self,
         who: &Principal,
@@ -107,16 +124,18 @@ impl<'a> Service<'a> {
         draft: Passport,
         version: u32,
         first_published: Option<OffsetDateTime>,
+        legacy_operator: Option<&str>,
     ) -> Result<Checked<'a>, ServiceError> {
         let now = now();
         let passport = draft.publish(version, first_published, now)?;
-        let passport = self.app.registry.validate(passport)?;
+        let (passport, warnings) = self.app.registry.validate_with(passport, legacy_operator)?;
         let verdict = self
             .plugin_gate(who, Some(id), passport.passport(), During::Publish)
             .await?;
         Ok(Checked {
             passport,
             verdict,
+            warnings,
             now,
         })
     }
@@ -201,6 +220,7 @@ impl<'a> Service<'a> {
             version,
             key_id,
             plugin,
+            warnings: Vec::new(),
             log_index,
             url: format!("{base}/passports/{uuid}"),
             version_url: format!("{base}/passports/{uuid}/versions/{version}"),

@@ -216,3 +216,104 @@ async fn an_import_validates_the_schema_once_per_published_item_and_never_for_un
         .unwrap();
     assert_eq!(draft.unwrap().submission_sha256, Some(expected.0));
 }
+
+fn battery_submission(operator: &str, facility: Option<&str>) -> serde_json::Value {
+    let demo: serde_json::Value =
+        serde_json::from_str(include_str!("../../../hallmark/demo/ev-battery.json")).unwrap();
+    let mut v = serde_json::json!({
+        "uniqueProductIdentifier": { "gtin": "09506000134352", "serial": "B-1" },
+        "granularity": "item",
+        "economicOperatorId": operator,
+        "sector": { "id": "battery", "schemaVersion": "1.2.0" },
+        "data": demo["data"].clone(),
+    });
+    if let Some(f) = facility {
+        v["facilityId"] = f.into();
+    }
+    v
+}
+
+/// Identifier rules at the service: a generic EORI passport is valid with a warning; a new
+/// battery EORI passport is saved but not publishable, and its record gains no legacy
+/// exception; once a record has a published version under a non-15459 operator (a passport
+/// from before the rules), drafts keeping that operator are valid with warnings.
+#[tokio::test]
+async fn identifier_rules_and_the_legacy_exception() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _) = app(dir.path()).await;
+    let who = admin();
+    let service = app.service();
+
+    let generic = service
+        .create_draft(&who, &submission("G-1"))
+        .await
+        .unwrap();
+    assert!(generic.validation.valid());
+    let pointers: Vec<_> = generic
+        .validation
+        .warnings
+        .iter()
+        .map(|w| w.pointer.as_str())
+        .collect();
+    assert_eq!(pointers, ["/economicOperatorId"]);
+    assert!(generic.validation.warnings[0]
+        .message
+        .contains("not an ISO/IEC 15459 identifier"));
+    let published = service.publish(&who, generic.record.id).await.unwrap();
+    assert_eq!(published.warnings.len(), 1);
+
+    let eori = "urn:eori:DE123456789012345";
+    let battery = service
+        .create_draft(&who, &battery_submission(eori, None))
+        .await
+        .unwrap();
+    assert!(!battery.validation.valid());
+    let pointers: Vec<_> = battery
+        .validation
+        .issues
+        .iter()
+        .map(|w| w.pointer.as_str())
+        .collect();
+    assert_eq!(pointers, ["/economicOperatorId", "/facilityId"]);
+    // Saved under the EORI operator, but never published: no legacy exception.
+    let id = battery.record.id;
+    let again = service
+        .update_draft(&who, id, &battery_submission(eori, None))
+        .await
+        .unwrap();
+    assert!(!again.validation.valid());
+    match service.publish(&who, id).await {
+        Err(ServiceError::Invalid(issues)) => {
+            assert_eq!(issues[0].pointer, "/economicOperatorId")
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // A record with a published version under that operator: the legacy exception.
+    let mut legacy = battery.record.clone();
+    legacy.current_version = 1;
+    let passport = passports::draft_passport(&battery_submission(eori, None), id, 2, None).unwrap();
+    let v = service
+        .check(&who, Some(&legacy), &passport, passports::During::Draft)
+        .await
+        .unwrap();
+    assert!(v.valid(), "{v:?}");
+    let pointers: Vec<_> = v.warnings.iter().map(|w| w.pointer.as_str()).collect();
+    assert_eq!(
+        pointers,
+        ["/commodityCode", "/economicOperatorId", "/facilityId"]
+    );
+    // Changing the operator ends the exception: the new one must be ISO/IEC 15459.
+    let other = passports::draft_passport(
+        &battery_submission("urn:eori:DE999", Some("4012345000016")),
+        id,
+        2,
+        None,
+    )
+    .unwrap();
+    let v = service
+        .check(&who, Some(&legacy), &other, passports::During::Draft)
+        .await
+        .unwrap();
+    assert!(!v.valid());
+}

@@ -7,6 +7,7 @@ mod app_role_attacks;
 mod auth_http;
 mod edge_http;
 mod en18222_http;
+mod identifiers_http;
 mod import_http;
 mod input_http;
 mod links_http;

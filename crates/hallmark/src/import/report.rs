@@ -33,11 +33,12 @@ pub const INVALID: &str = "invalid";
 
 /// Top-level members of the passport envelope: a node issue pointer that starts with none of
 /// them points into the sector data (schema issues are reported that way).
-const ENVELOPE_KEYS: [&str; 7] = [
+const ENVELOPE_KEYS: [&str; 8] = [
     "uniqueProductIdentifier",
     "granularity",
     "economicOperatorId",
     "facilityId",
+    "commodityCode",
     "sector",
     "components",
     "data",
@@ -246,8 +247,9 @@ impl<W: Write> Report<W> {
     }
 
     /// Reports the node's answer for one item (`{index, externalRef, result, id?, version?,
-    /// problem?}`): one line, or one per issue of its problem, each issue's pointer mapped
-    /// back to its column through `header` (CSV and XLSX inputs).
+    /// problem?, warnings?}`): one line, or one per issue of its problem, or one per warning
+    /// of a written item (its result kept, the message prefixed `warning: `), each pointer
+    /// mapped back to its column through `header` (CSV and XLSX inputs).
     pub fn outcome(
         &mut self,
         row: u64,
@@ -271,7 +273,28 @@ impl<W: Write> Report<W> {
             })
             .unwrap_or_default();
         let Some(problem) = item.get("problem").filter(|p| p.is_object()) else {
-            return self.line(row, external_ref, result, id, &version, "", "", "");
+            let warnings = pointed(item.get("warnings"));
+            if warnings.is_empty() {
+                return self.line(row, external_ref, result, id, &version, "", "", "");
+            }
+            for (pointer, message) in warnings {
+                let pointer = submission_pointer(&pointer);
+                let column = header
+                    .and_then(|h| h.column_of(&pointer))
+                    .unwrap_or_default();
+                let message = format!("warning: {message}");
+                self.line(
+                    row,
+                    external_ref,
+                    result,
+                    id,
+                    &version,
+                    &column,
+                    &pointer,
+                    &message,
+                )?;
+            }
+            return Ok(());
         };
         let summary = problem
             .get("detail")
@@ -280,12 +303,7 @@ impl<W: Write> Report<W> {
             .unwrap_or("failed");
         let issues: Vec<(String, String)> = ["issues", "findings"]
             .iter()
-            .filter_map(|k| problem.get(*k).and_then(Value::as_array))
-            .flatten()
-            .map(|i| {
-                let s = |k: &str| i.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-                (s("pointer"), s("message"))
-            })
+            .flat_map(|k| pointed(problem.get(*k)))
             .collect();
         if issues.is_empty() {
             return self.line(row, external_ref, result, id, &version, "", "", summary);
@@ -321,6 +339,19 @@ impl<W: Write> Report<W> {
             .into_inner()
             .map_err(|e| std::io::Error::other(e.to_string()))
     }
+}
+
+/// `(pointer, message)` of each member of an array of issues (`[]` when absent).
+fn pointed(issues: Option<&Value>) -> Vec<(String, String)> {
+    issues
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            let s = |k: &str| i.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+            (s("pointer"), s("message"))
+        })
+        .collect()
 }
 
 /// A node issue pointer as a pointer into the submission: schema issues point into the
@@ -411,6 +442,56 @@ mod tests {
         );
         assert_eq!(l[2][5..], ["granularity", "/granularity", "unknown"]);
         assert_eq!(l[3][2..], ["failed", "", "", "", "", "terminal"]);
+    }
+
+    #[test]
+    fn one_line_per_warning_with_the_result_kept() {
+        let sector = SectorRegistry::builtin().get("generic", "1.0.0").unwrap();
+        let header = Header::parse(&["externalRef", "economicOperatorId"], sector).unwrap();
+        let mut report = Report::new(Vec::new(), true).unwrap();
+        report
+            .outcome(
+                2,
+                &json!({"index": 0, "externalRef": "a", "result": "created", "id": "0190-x",
+                        "version": 1, "warnings": [
+                    {"pointer": "/economicOperatorId", "message": "not ISO/IEC 15459"},
+                    {"pointer": "/commodityCode", "message": "missing"}]}),
+                Some(&header),
+            )
+            .unwrap();
+        assert_eq!(
+            report.counts(),
+            Counts {
+                created: 1,
+                ..Counts::default()
+            }
+        );
+        let l = lines(report);
+        assert_eq!(
+            l,
+            [
+                [
+                    "2",
+                    "a",
+                    "created",
+                    "0190-x",
+                    "1",
+                    "economicOperatorId",
+                    "/economicOperatorId",
+                    "warning: not ISO/IEC 15459"
+                ],
+                [
+                    "2",
+                    "a",
+                    "created",
+                    "0190-x",
+                    "1",
+                    "commodityCode",
+                    "/commodityCode",
+                    "warning: missing"
+                ]
+            ]
+        );
     }
 
     #[test]
