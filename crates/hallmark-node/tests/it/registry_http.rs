@@ -175,7 +175,7 @@ async fn registry_export_of_250_passports_is_three_files_matching_the_served_ver
         )
         .await
         .json();
-    let published = history["items"]
+    let published = history["events"]
         .as_array()
         .unwrap()
         .iter()
@@ -299,7 +299,7 @@ async fn registrations_are_checked_before_any_is_recorded_and_then_shown(backend
         )
         .await
         .json();
-    let recorded: Vec<&Value> = history["items"]
+    let recorded: Vec<&Value> = history["events"]
         .as_array()
         .unwrap()
         .iter()

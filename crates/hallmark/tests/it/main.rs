@@ -13,5 +13,6 @@ mod cli_log;
 mod cli_node;
 mod cli_passport;
 mod cli_production;
+mod cli_registry;
 mod cli_startup;
 mod cli_verify;
