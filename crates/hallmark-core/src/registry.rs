@@ -453,6 +453,7 @@ pub fn check_registration_id(s: &str) -> Result<(), RegistryError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use serde_json::json;
 

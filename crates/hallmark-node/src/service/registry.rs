@@ -187,7 +187,7 @@ impl Service<'_> {
         let product = &passport.product;
         let unique = ProductRef::of(product, base, None)
             .map_err(|e| ServiceError::internal("a stored identifier has no Digital Link", e))?;
-        let gtin = product.gtin().clone();
+        let gtin = *product.gtin();
         let model_identifier = match passport.granularity {
             Granularity::Model => None,
             _ => Some(self.level(&gtin, None, Granularity::Model).await?),
@@ -239,7 +239,7 @@ impl Service<'_> {
         lot: Option<&str>,
         granularity: Granularity,
     ) -> Result<ProductRef, ServiceError> {
-        let product = ProductIdentifier::new(gtin.clone(), lot.map(str::to_owned), None)?;
+        let product = ProductIdentifier::new(*gtin, lot.map(str::to_owned), None)?;
         let key = ProductKey {
             gtin: gtin.as_gtin14().to_owned(),
             granularity,
