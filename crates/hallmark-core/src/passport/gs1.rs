@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::party::IdentifierError;
+use super::error::IdentifierError;
 
 /// GS1 mod-10 check digit of `body` (ASCII digits): weights 3,1,3,1,… from the rightmost body
 /// digit. Shared by GTIN (13-digit body), GLN (12-digit body) and the other GS1 keys.

@@ -109,62 +109,7 @@ pub const AGENCIES: &[Agency] = &[
     },
 ];
 
-/// Why a string that looks like an ISO/IEC 15459 identifier is not a valid one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum IdentifierError {
-    /// A GLN character is not an ASCII digit.
-    #[error("GLN must contain only digits 0-9, found {character:?} at position {position}")]
-    GlnNonDigit {
-        /// Zero-based character position in the GLN.
-        position: usize,
-        /// The offending character.
-        character: char,
-    },
-    /// A GLN has 13 digits.
-    #[error("GLN must have 13 digits, got {len}")]
-    GlnLength {
-        /// Number of characters found.
-        len: usize,
-    },
-    /// The GS1 mod-10 check digit does not match.
-    #[error("GLN check digit is {found} but the GS1 mod-10 check digit is {expected}")]
-    GlnCheckDigit {
-        /// The check digit computed from the other digits.
-        expected: u8,
-        /// The last digit of the input.
-        found: u8,
-    },
-    /// A party GLN given for a facility, or a location GLN for an operator.
-    #[error("{0}")]
-    RoleMismatch(&'static str),
-    /// The spelling of a GS1 form is broken (missing GLN, bad extension, extra segments…).
-    #[error("malformed {form}: {reason}")]
-    Form {
-        /// Which spelling, e.g. `GS1 Digital Link`.
-        form: &'static str,
-        /// What is wrong.
-        reason: String,
-    },
-    /// `iso15459:<IAC>:…` with an issuing agency code not in [`AGENCIES`].
-    #[error("issuing agency code `{iac}` is not known to this node (known: {known}; GS1 identifiers are written as GLNs)")]
-    UnknownAgency {
-        /// The code as written (truncated).
-        iac: String,
-        /// The codes known, comma-separated.
-        known: String,
-    },
-    /// The value does not follow its agency's rule.
-    #[error("an identifier of issuing agency `{iac}` ({name}) must be {rule}")]
-    AgencyValue {
-        /// The agency code.
-        iac: &'static str,
-        /// The agency's name.
-        name: &'static str,
-        /// Its rule.
-        rule: &'static str,
-    },
-}
+pub use super::error::IdentifierError;
 
 /// A typed reading of an operator or facility identifier.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -3,7 +3,7 @@
 //! problem type itself depends on no use-case (the service depends on `auth`, which answers
 //! with problems).
 
-use super::ApiError;
+use super::{ApiError, RegistryProblem};
 use crate::service::ServiceError;
 
 /// A use-case's error as the admin API answers it.
@@ -43,7 +43,19 @@ impl From<ServiceError> for ApiError {
                 detail,
             },
             S::AasUnsupported { sector, version } => ApiError::AasUnsupported { sector, version },
-            S::Registry(refusal) => ApiError::Registry(refusal),
+            S::Registry(refusal) => {
+                use crate::service::registry::RegistryRefusal as R;
+                let problem = match &refusal {
+                    R::HashMismatch(_) => RegistryProblem::HashMismatch,
+                    R::Conflict(_) => RegistryProblem::Conflict,
+                    R::InvalidFile(_) => RegistryProblem::InvalidFile,
+                    R::NoBackupLink => RegistryProblem::NoBackupLink,
+                };
+                ApiError::Registry {
+                    problem,
+                    detail: refusal.to_string(),
+                }
+            }
             S::SigningUnavailable(detail) => ApiError::SigningUnavailable { detail },
             S::Internal => ApiError::Internal,
         }

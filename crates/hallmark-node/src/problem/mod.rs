@@ -6,7 +6,6 @@
 
 use crate::apikey::Scope;
 use crate::plugins::PluginRef;
-use crate::service::registry::RegistryRefusal;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
@@ -272,8 +271,13 @@ pub enum ApiError {
     /// The EU registry's answers or an export were refused (docs/registry.md): 409
     /// `registry-hash-mismatch`, 409 `registry-conflict`, 409 `backup-link-not-configured`,
     /// 400 `invalid-registry-file`.
-    #[error(transparent)]
-    Registry(crate::service::registry::RegistryRefusal),
+    #[error("{detail}")]
+    Registry {
+        /// Which refusal.
+        problem: RegistryProblem,
+        /// What was refused and why (names the hashes, versions, registration ids).
+        detail: String,
+    },
     /// A JSON body without `Content-Type: application/json`.
     #[error("unsupported media type; send application/json")]
     UnsupportedMediaType,
@@ -367,6 +371,19 @@ pub enum ApiError {
     Internal,
 }
 
+/// Which EU registry refusal an [`ApiError::Registry`] is (docs/registry.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryProblem {
+    /// 409 `registry-hash-mismatch`: the registry's hash is not the version's.
+    HashMismatch,
+    /// 409 `registry-conflict`: recorded otherwise already.
+    Conflict,
+    /// 400 `invalid-registry-file`: not a record file, or a malformed answer.
+    InvalidFile,
+    /// 409 `backup-link-not-configured`.
+    NoBackupLink,
+}
+
 impl ApiError {
     /// The HTTP status code.
     pub fn status(&self) -> StatusCode {
@@ -388,8 +405,11 @@ impl ApiError {
             ApiError::InputRefused(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::AasUnsupported { .. } => StatusCode::NOT_ACCEPTABLE,
-            ApiError::Registry(RegistryRefusal::InvalidFile(_)) => StatusCode::BAD_REQUEST,
-            ApiError::Registry(_) => StatusCode::CONFLICT,
+            ApiError::Registry {
+                problem: RegistryProblem::InvalidFile,
+                ..
+            } => StatusCode::BAD_REQUEST,
+            ApiError::Registry { .. } => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. }
             | ApiError::InvalidLink(_)
             | ApiError::DuplicateExternalRef { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -503,24 +523,24 @@ impl ApiError {
             ApiError::BadRequest { detail } => {
                 Problem::new("bad-request", "Bad request", status).detail(detail.clone())
             }
-            ApiError::Registry(refusal) => {
-                let (slug, title) = match refusal {
-                    RegistryRefusal::HashMismatch(_) => (
+            ApiError::Registry { problem, detail } => {
+                let (slug, title) = match problem {
+                    RegistryProblem::HashMismatch => (
                         "registry-hash-mismatch",
                         "Registry hash does not match the version",
                     ),
-                    RegistryRefusal::Conflict(_) => (
+                    RegistryProblem::Conflict => (
                         "registry-conflict",
                         "Registration already recorded otherwise",
                     ),
-                    RegistryRefusal::InvalidFile(_) => {
+                    RegistryProblem::InvalidFile => {
                         ("invalid-registry-file", "Invalid registry answers")
                     }
-                    RegistryRefusal::NoBackupLink => {
+                    RegistryProblem::NoBackupLink => {
                         ("backup-link-not-configured", "No back-up link configured")
                     }
                 };
-                Problem::new(slug, title, status).detail(self.to_string())
+                Problem::new(slug, title, status).detail(detail.clone())
             }
             ApiError::InvalidDigitalLink(e) => {
                 Problem::new("invalid-digital-link", "Invalid GS1 Digital Link", status)

@@ -620,8 +620,8 @@ async fn record_registrations(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let file = hallmark_core::registry::RecordFile::from_value(body).map_err(|e| {
-        ApiError::Registry(service::registry::RegistryRefusal::InvalidFile(
-            e.to_string(),
+        ApiError::from(service::ServiceError::Registry(
+            service::registry::RegistryRefusal::InvalidFile(e.to_string()),
         ))
     })?;
     let outcomes = app.service().record_registrations(&p, &file).await?;
