@@ -60,6 +60,10 @@ impl Api {
         let app = node::build_app_with_plugins(data.store().await, signing, BASE_URL, gate)
             .await
             .unwrap();
+        let backup = "https://backup.example.eu/dpp/{uuid}/versions/{version}";
+        app.backup_link
+            .set(hallmark_node::config::BackupLinkTemplate::parse(backup, false).unwrap())
+            .unwrap();
         let node = Node::start(app).await;
         let r = node.admin(Method::GET, "/openapi.json").await;
         assert_eq!(r.status, 200);
@@ -453,6 +457,36 @@ async fn every_admin_route_answers_as_its_served_document_says(backend: Backend)
         )
         .await;
     assert_eq!(dup["type"], "urn:hallmark:problem:duplicate-external-ref");
+
+    // The EU registry: the batch's published passport is pending; its answer is recorded.
+    let export = api
+        .expect(200, M::GET, "/api/v1/registry/export", &writer, None)
+        .await;
+    let entry = export["file"]["entries"][0].clone();
+    assert!(entry.is_object(), "{export}");
+    let answers = json!({"schemaVersion": "1.0.0", "registrations": [{
+        "passportId": entry["passportId"], "dppVersion": entry["dppVersion"],
+        "registrationId": "EU-OPENAPI-1", "proofOfRegistration": "receipt",
+        "hash": entry["dppSha256"],
+    }]});
+    let recorded = api
+        .expect(
+            200,
+            M::POST,
+            "/api/v1/registry/registrations",
+            &writer,
+            Some(&answers),
+        )
+        .await;
+    assert_eq!(recorded["results"][0]["outcome"], "recorded");
+    let registrations = format!(
+        "/api/v1/passports/{}/registrations",
+        entry["passportId"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("urn:uuid:")
+    );
+    api.expect(200, M::GET, &registrations, &writer, None).await;
 
     // Problems are problems.
     let unknown = "/api/v1/passports/0190f5a8-8c3b-7000-8000-000000000000";
