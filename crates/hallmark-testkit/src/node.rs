@@ -519,6 +519,35 @@ impl Node {
         self.publish_draft_as(auth, &battery_draft(serial)).await
     }
 
+    /// Creates and publishes `drafts` through the bulk import's batch route with the admin
+    /// login, `chunk` a batch (at most 1,000), each with the external reference
+    /// `<prefix>-<index>`; returns their ids (bare UUIDs) in order. Every item must succeed.
+    pub async fn publish_batch(&self, prefix: &str, drafts: &[Value], chunk: usize) -> Vec<String> {
+        let mut ids = Vec::with_capacity(drafts.len());
+        for (n, part) in drafts.chunks(chunk).enumerate() {
+            let items: Vec<Value> = part
+                .iter()
+                .enumerate()
+                .map(|(i, d)| json!({"externalRef": format!("{prefix}-{}", n * chunk + i), "passport": d}))
+                .collect();
+            let r = self
+                .call(
+                    Method::POST,
+                    "/api/v1/passports/batch",
+                    Some(&basic()),
+                    Some(&json!({"publish": true, "items": items})),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+            let answer = r.json();
+            assert_eq!(answer["counts"]["failed"], 0, "{answer}");
+            for item in answer["items"].as_array().unwrap() {
+                ids.push(item["id"].as_str().unwrap().to_owned());
+            }
+        }
+        ids
+    }
+
     /// Creates and publishes `draft` as `auth`; returns its id.
     pub async fn publish_draft_as(&self, auth: &str, draft: &Value) -> String {
         let r = self

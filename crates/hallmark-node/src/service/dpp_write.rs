@@ -36,7 +36,7 @@ use serde_json::Value;
 pub const DELETE_REASON: &str = "deactivated through EN 18222 DELETE; nothing is deleted";
 
 /// Header members an element write may replace (besides anything inside a content section).
-const WRITABLE_HEADER: [&str; 2] = ["economicOperatorId", "facilityId"];
+const WRITABLE_HEADER: [&str; 3] = ["economicOperatorId", "facilityId", "commodityCode"];
 
 /// Header members that make a passport's identity: replacing one is a conflict.
 const IDENTITY: [&str; 3] = [
@@ -102,7 +102,7 @@ fn writable(path: &ElementPath, sector: &Sector) -> Result<(), ServiceError> {
     }
     Err(ServiceError::Unprocessable(format!(
         "{} is read-only: an element write replaces a node inside a content section, \
-         economicOperatorId or facilityId",
+         economicOperatorId, facilityId or commodityCode",
         path.format()
     )))
 }

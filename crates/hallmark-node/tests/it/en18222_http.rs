@@ -639,27 +639,15 @@ async fn dpps_by_product_ids_pages_through_2500_passports(backend: Backend) {
     let node = TestNode::new(backend).start().await;
     let (read, _, _) = node.key("read").await;
     // 2,500 generic passports, published by the bulk import's batch route (1,000 a batch).
-    let mut ids = Vec::with_capacity(MANY);
-    for chunk in (0..MANY).collect::<Vec<_>>().chunks(1_000) {
-        let items: Vec<Value> = chunk
-            .iter()
-            .map(|i| json!({ "externalRef": format!("page-{i}"), "passport": kit::generic_draft(&format!("P{i}")) }))
-            .collect();
-        let r = node
-            .call(
-                Method::POST,
-                "/api/v1/passports/batch",
-                Some(&basic()),
-                Some(&json!({ "publish": true, "items": items })),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-        let answer = r.json();
-        assert_eq!(answer["counts"]["failed"], 0, "{answer}");
-        for item in answer["items"].as_array().unwrap() {
-            ids.push(format!("urn:uuid:{}", item["id"].as_str().unwrap()));
-        }
-    }
+    let drafts: Vec<Value> = (0..MANY)
+        .map(|i| kit::generic_draft(&format!("P{i}")))
+        .collect();
+    let ids: Vec<String> = node
+        .publish_batch("page", &drafts, 1_000)
+        .await
+        .into_iter()
+        .map(|id| format!("urn:uuid:{id}"))
+        .collect();
     assert_eq!(ids.len(), MANY);
     // Asked in another order than created (7 is prime to 2,500: a permutation), in two of
     // the accepted forms; the answer must follow the input.
@@ -1582,6 +1570,31 @@ async fn update_data_element_replaces_one_node(backend: Backend) {
         .await;
     assert_eq!(r.json(), "https://id.gs1.org/417/4000001000005");
     assert_eq!(w.doc(&w.id).await["versionNumber"], 3);
+    // The commodity code (the EU registry's customs link) is writable too; a bad one is 400.
+    let code = el(&w.id, "$['commodityCode']");
+    let r = w
+        .write(
+            Method::PATCH,
+            &code,
+            Some(&json!("85076090")),
+            ELEMENT_OP,
+            200,
+        )
+        .await;
+    assert_eq!(r.json(), "85076090");
+    let doc = w.doc(&w.id).await;
+    assert_eq!(
+        (&doc["commodityCode"], &doc["versionNumber"]),
+        (&json!("85076090"), &json!(4))
+    );
+    w.write(
+        Method::PATCH,
+        &code,
+        Some(&json!("8507.60")),
+        ELEMENT_OP,
+        400,
+    )
+    .await;
     w.node.running.stop();
 }
 kit::both!(update_data_element_replaces_one_node);

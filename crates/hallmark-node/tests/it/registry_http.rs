@@ -34,33 +34,6 @@ fn export_schema() -> jsonschema::Validator {
         .unwrap()
 }
 
-/// Publishes `drafts` through the batch route; their ids (bare UUIDs), in order.
-async fn publish_all(node: &Node, drafts: Vec<Value>) -> Vec<String> {
-    let mut ids = Vec::new();
-    for (n, chunk) in drafts.chunks(100).enumerate() {
-        let items: Vec<Value> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, d)| json!({"externalRef": format!("reg-{n}-{i}"), "passport": d}))
-            .collect();
-        let r = node
-            .call(
-                Method::POST,
-                "/api/v1/passports/batch",
-                Some(&basic()),
-                Some(&json!({"publish": true, "items": items})),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-        let answer = r.json();
-        assert_eq!(answer["counts"]["failed"], 0, "{answer}");
-        for item in answer["items"].as_array().unwrap() {
-            ids.push(item["id"].as_str().unwrap().to_owned());
-        }
-    }
-    ids
-}
-
 /// Every page of one export run: (files, skipped).
 async fn export_all(node: &Node) -> (Vec<Value>, Vec<Value>) {
     let (mut files, mut skipped) = (Vec::new(), Vec::new());
@@ -73,9 +46,7 @@ async fn export_all(node: &Node) -> (Vec<Value>, Vec<Value>) {
         if let Some(a) = &after {
             path.push_str(&format!("&after={a}"));
         }
-        let r = node.call(Method::GET, &path, Some(&basic()), None).await;
-        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-        let page = r.json();
+        let page = admin_get(node, &path).await;
         export_id = Some(page["exportId"].as_str().unwrap().to_owned());
         skipped.extend(page["skipped"].as_array().unwrap().iter().cloned());
         if !page["file"].is_null() {
@@ -90,6 +61,18 @@ async fn export_all(node: &Node) -> (Vec<Value>, Vec<Value>) {
     (files, skipped)
 }
 
+/// An admin GET with the admin login, answered 200; its JSON.
+async fn admin_get(node: &Node, path: &str) -> Value {
+    let r = node.call(Method::GET, path, Some(&basic()), None).await;
+    assert_eq!(
+        r.status,
+        200,
+        "{path}: {}",
+        String::from_utf8_lossy(&r.body)
+    );
+    r.json()
+}
+
 fn path_of(url: &str) -> &str {
     url.strip_prefix(BASE_URL)
         .expect("a URL under the public base URL")
@@ -100,7 +83,7 @@ async fn registry_export_of_250_passports_is_three_files_matching_the_served_ver
 ) {
     let node = TestNode::new(backend).backup_link(TEMPLATE).start().await;
     let drafts: Vec<Value> = (0..250).map(|i| draft(&format!("R{i}"))).collect();
-    let ids = publish_all(&node, drafts).await;
+    let ids = node.publish_batch("reg", &drafts, 100).await;
     assert_eq!(ids.len(), 250);
     // One generic passport with an EORI operator and no commodity code: skipped, with both
     // reasons, never in a file.
@@ -166,15 +149,7 @@ async fn registry_export_of_250_passports_is_three_files_matching_the_served_ver
         .unwrap()
         .strip_prefix("urn:uuid:")
         .unwrap();
-    let history = node
-        .call(
-            Method::GET,
-            &format!("/api/v1/passports/{uuid}/history"),
-            Some(&basic()),
-            None,
-        )
-        .await
-        .json();
+    let history = admin_get(&node, &format!("/api/v1/passports/{uuid}/history")).await;
     let published = history["events"]
         .as_array()
         .unwrap()
@@ -204,7 +179,8 @@ fn record_file(answers: Vec<Value>) -> Value {
 
 async fn registrations_are_checked_before_any_is_recorded_and_then_shown(backend: Backend) {
     let node = TestNode::new(backend).backup_link(TEMPLATE).start().await;
-    let ids = publish_all(&node, (0..3).map(|i| draft(&format!("S{i}"))).collect()).await;
+    let drafts: Vec<Value> = (0..3).map(|i| draft(&format!("S{i}"))).collect();
+    let ids = node.publish_batch("reg", &drafts, 100).await;
     let (files, _) = export_all(&node).await;
     let entries = files[0]["entries"].as_array().unwrap().clone();
     assert_eq!(entries.len(), 3);
@@ -231,15 +207,7 @@ async fn registrations_are_checked_before_any_is_recorded_and_then_shown(backend
     );
     assert!(detail.contains("nothing was recorded"), "{detail}");
     for id in &ids {
-        let list = node
-            .call(
-                Method::GET,
-                &format!("/api/v1/passports/{id}/registrations"),
-                Some(&basic()),
-                None,
-            )
-            .await
-            .json();
+        let list = admin_get(&node, &format!("/api/v1/passports/{id}/registrations")).await;
         assert_eq!(list["items"], json!([]), "{id}");
     }
 
@@ -290,15 +258,7 @@ async fn registrations_are_checked_before_any_is_recorded_and_then_shown(backend
         .unwrap()
         .to_owned();
     // One registry.recorded event, in the passport's history.
-    let history = node
-        .call(
-            Method::GET,
-            &format!("/api/v1/passports/{uuid}/history"),
-            Some(&basic()),
-            None,
-        )
-        .await
-        .json();
+    let history = admin_get(&node, &format!("/api/v1/passports/{uuid}/history")).await;
     let recorded: Vec<&Value> = history["events"]
         .as_array()
         .unwrap()
@@ -316,15 +276,7 @@ async fn registrations_are_checked_before_any_is_recorded_and_then_shown(backend
     assert_eq!(public["items"][0]["registrationId"], "EU-1");
     assert!(public["items"][0].get("proofOfRegistration").is_none());
     // Admin: with it, as given.
-    let admin = node
-        .call(
-            Method::GET,
-            &format!("/api/v1/passports/{uuid}/registrations"),
-            Some(&basic()),
-            None,
-        )
-        .await
-        .json();
+    let admin = admin_get(&node, &format!("/api/v1/passports/{uuid}/registrations")).await;
     assert_eq!(admin["items"][0]["proofOfRegistration"]["id"], "EU-1");
 
     // The consumer page names it; the linkset links it.
