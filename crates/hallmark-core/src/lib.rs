@@ -33,6 +33,7 @@ pub mod credential;
 pub mod did;
 pub mod display;
 pub mod dpp;
+pub mod httpsig;
 pub mod input;
 pub mod integrity;
 pub mod issue;

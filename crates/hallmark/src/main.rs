@@ -8,7 +8,8 @@
 //! consistency between two checkpoints), `serve` and `demo` (`node_cmd.rs`), and the control
 //! plane over a node's admin API: `passport` (`passport_cmd.rs`), `api-key`
 //! (`api_key_cmd.rs`), `export` (`export_cmd.rs`) and `registry` (`registry_cmd.rs`), on the admin client (`client.rs`: `AdminClient`, `Exit`, `CliError`),
-//! its credentials (`creds.rs`) and output (`output.rs`).
+//! its credentials (`creds.rs`) and output (`output.rs`); `reader` (`reader_cmd.rs`: a
+//! restricted-tier reader's key file, docs/access.md).
 
 mod api_key_cmd;
 mod client;
@@ -22,6 +23,7 @@ mod log;
 mod node_cmd;
 mod output;
 mod passport_cmd;
+mod reader_cmd;
 mod registry_cmd;
 mod runtime;
 mod verify_cmd;
@@ -196,6 +198,16 @@ enum Command {
     /// creates the first key. `create` prints the new key once on stdout (its metadata and
     /// a warning on stderr): the node keeps only its hash. Exit codes as for `passport`.
     ApiKey(api_key_cmd::ApiKeyArgs),
+    /// A restricted-tier reader's keys (`reader keygen --out FILE`).
+    ///
+    /// Readers of the legitimate-interest and authority tiers sign their requests (RFC 9421,
+    /// Ed25519; docs/access.md, "Signed requests"). `keygen` writes a new key file (0600,
+    /// never overwritten) and prints its public half and fingerprint on stdout. Exits 0 when
+    /// written, 1 when it failed (the file exists, I/O), 2 on usage errors.
+    Reader {
+        #[command(subcommand)]
+        command: reader_cmd::ReaderCommand,
+    },
     /// Import passports from a CSV, XLSX or JSON Lines file, or write a sector's template.
     Import(import::ImportArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
@@ -254,6 +266,7 @@ fn main() -> ExitCode {
         Command::Registry(args) => registry_cmd::run(&args),
         Command::ApiKey(args) => api_key_cmd::run(&args),
         Command::Import(args) => import::run(&args),
+        Command::Reader { command } => reader_cmd::run(command),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
