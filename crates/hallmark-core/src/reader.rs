@@ -32,6 +32,59 @@ pub const MAX_REASON: usize = 1000;
 /// Longest sector id in a scope.
 pub const MAX_SECTOR_ID: usize = 64;
 
+/// A reader's id: a UUIDv7, written lowercase and hyphenated (no `urn:uuid:` prefix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ReaderId(uuid::Uuid);
+
+impl ReaderId {
+    /// A UUIDv7 from a Unix timestamp in milliseconds and 10 caller-supplied random bytes;
+    /// `None` if the timestamp does not fit 48 bits.
+    pub fn from_parts(unix_millis: u64, random: [u8; 10]) -> Option<Self> {
+        (unix_millis < 1 << 48).then(|| {
+            ReaderId(uuid::Builder::from_unix_timestamp_millis(unix_millis, &random).into_uuid())
+        })
+    }
+
+    /// Parses a lowercase, hyphenated UUIDv7.
+    pub fn parse(s: &str) -> Result<Self, ReaderError> {
+        let uuid = uuid::Uuid::try_parse(s)
+            .ok()
+            .filter(|u| {
+                s.len() == 36
+                    && u.hyphenated().to_string() == s
+                    && u.get_version() == Some(uuid::Version::SortRand)
+            })
+            .ok_or_else(|| invalid("id", format!("{s:?} is not a lowercase UUIDv7")))?;
+        Ok(ReaderId(uuid))
+    }
+}
+
+impl fmt::Display for ReaderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.hyphenated(), f)
+    }
+}
+
+impl FromStr for ReaderId {
+    type Err = ReaderError;
+    fn from_str(s: &str) -> Result<Self, ReaderError> {
+        Self::parse(s)
+    }
+}
+
+impl Serialize for ReaderId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ReaderId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Why a reader's input or a change was refused; each names the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReaderError {

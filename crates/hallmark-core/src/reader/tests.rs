@@ -315,3 +315,17 @@ fn reader_events_carry_no_personal_data() {
     }
     assert!(!Action::PassportRead.is_public());
 }
+
+#[test]
+fn reader_ids_are_lowercase_uuidv7() {
+    let id = ReaderId::from_parts(1_700_000_000_000, [3; 10]).unwrap();
+    let text = id.to_string();
+    assert_eq!(text.len(), 36);
+    assert_eq!(text.parse::<ReaderId>().unwrap(), id);
+    assert!(text.to_uppercase().parse::<ReaderId>().is_err());
+    assert!(format!("urn:uuid:{text}").parse::<ReaderId>().is_err());
+    assert!("00000000-0000-4000-8000-000000000000"
+        .parse::<ReaderId>()
+        .is_err());
+    assert!(ReaderId::from_parts(1 << 48, [0; 10]).is_none());
+}
