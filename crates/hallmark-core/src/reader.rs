@@ -444,17 +444,6 @@ pub enum ReaderChange {
 }
 
 impl ReaderChange {
-    /// The audit action of the change.
-    pub const fn action(&self) -> crate::tlog::event::Action {
-        use crate::tlog::event::Action;
-        match self {
-            ReaderChange::Approve(_) => Action::ReaderApproved,
-            ReaderChange::Suspend { .. } => Action::ReaderSuspended,
-            ReaderChange::Resume => Action::ReaderResumed,
-            ReaderChange::Revoke { .. } => Action::ReaderRevoked,
-        }
-    }
-
     /// The change as a past participle (`approved`, …).
     pub const fn past(&self) -> &'static str {
         match self {

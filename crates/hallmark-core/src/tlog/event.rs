@@ -693,6 +693,20 @@ impl Detail for PassportRead {
     const NAME: &'static str = "passport.read";
 }
 
+impl crate::reader::ReaderChange {
+    /// The audit action of the change (`reader.approved`, `.suspended`, `.resumed`,
+    /// `.revoked`).
+    pub const fn action(&self) -> Action {
+        use crate::reader::ReaderChange;
+        match self {
+            ReaderChange::Approve(_) => Action::ReaderApproved,
+            ReaderChange::Suspend { .. } => Action::ReaderSuspended,
+            ReaderChange::Resume => Action::ReaderResumed,
+            ReaderChange::Revoke { .. } => Action::ReaderRevoked,
+        }
+    }
+}
+
 /// How many items of an import came out which way (`{"created","updated","published",
 /// "unchanged","failed"}`): the batch endpoint's per-item results, summed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
