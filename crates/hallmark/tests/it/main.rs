@@ -13,6 +13,7 @@ mod cli_log;
 mod cli_node;
 mod cli_passport;
 mod cli_production;
+mod cli_readers;
 mod cli_registry;
 mod cli_startup;
 mod cli_verify;
