@@ -829,28 +829,11 @@ impl Parsed {
 }
 
 /// Crockford's base32 alphabet (no I, L, O, U).
-const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
 /// A reader key's short fingerprint, what an operator reads over the phone to confirm a
-/// registration: the first 10 bytes (80 bits) of SHA-256 of the raw 32-byte Ed25519 public
-/// key, in Crockford base32 (16 characters), grouped 4-4-4-4 with `-`,
-/// e.g. `7Q2M-1ZKD-W4XH-9B0C`.
+/// registration: [`crate::reader::fingerprint`] of the key's raw 32 bytes (the first 80
+/// bits of its SHA-256 in Crockford base32, grouped 4-4-4-4, e.g. `7Q2M-1ZKD-W4XH-9B0C`).
 pub fn fingerprint(key: &VerifyingKey) -> String {
-    let hash = Sha256::digest(key.as_bytes());
-    let mut bits: u128 = 0;
-    for b in &hash[..10] {
-        bits = (bits << 8) | u128::from(*b);
-    }
-    let mut out = String::with_capacity(19);
-    for i in 0..16 {
-        if i > 0 && i % 4 == 0 {
-            out.push('-');
-        }
-        let shift = 5 * (15 - i);
-        let index = ((bits >> shift) & 0x1f) as usize;
-        out.push(char::from(CROCKFORD[index]));
-    }
-    out
+    crate::reader::fingerprint(key.as_bytes())
 }
 
 #[cfg(test)]

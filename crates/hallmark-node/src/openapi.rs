@@ -55,6 +55,12 @@ fn summary(method: &str, path: &str) -> &'static str {
         ("GET", "/links") => "The operator's links of a GTIN (query: gtin, required; lot, serial; removed=true for removed ones too)",
         ("POST", "/links") => "Attach a link to a product identifier (model, batch or item level), served in the resolver's linkset; audited (public)",
         ("DELETE", "/links/{id}") => "Remove a link for good (reason required; 409 when already removed); audited (public)",
+        ("GET", "/readers") => "Readers (query: status=registered|approved|suspended|revoked; cursor: after, limit 1-200); organisation and contact included (docs/access.md)",
+        ("GET", "/readers/{id}") => "One reader: key, fingerprint, organisation, contact, purpose, status, grant",
+        ("POST", "/readers/{id}/approve") => "Approve a registered reader, or grant an approved one anew: tier, scope, expiry (≤ 3 years; 409 for a suspended or revoked reader); audited (public)",
+        ("POST", "/readers/{id}/suspend") => "Suspend an approved reader at once (reason required; 409 otherwise); audited (public, the reason as SHA-256)",
+        ("POST", "/readers/{id}/resume") => "Resume a suspended reader under its grant (409 otherwise); audited (public)",
+        ("POST", "/readers/{id}/revoke") => "Revoke a reader for good (reason required; 409 when already revoked); audited (public, the reason as SHA-256)",
         ("GET", "/api-keys") => "List API keys (never the secret)",
         ("POST", "/api-keys") => "Create an API key (the key is shown once)",
         ("POST", "/api-keys/{id}/revoke") => "Revoke an API key (a key cannot revoke itself: 409)",
@@ -69,6 +75,9 @@ fn summary(method: &str, path: &str) -> &'static str {
         }
         ("GET", p) if p.ends_with("/qr.png") => {
             "The passport's GS1 Digital Link URI as a QR code, 1-bit PNG with its resolution (ec; x; dpi: 72-1200, default 600)"
+        }
+        ("POST", p) if p.ends_with("/readers") => {
+            "Register as a reader (anonymous; inert until the operator approves it out of band, reading the key fingerprint): 201 {id, fingerprint, status: registered}; 409 for a key already registered, 422 for bad input (docs/access.md)"
         }
         ("GET", p) if p.ends_with("/passports/{id}/registrations") => {
             "The passport's EU DPP registry registrations: registration id, version, the registered SHA-256 of the version's public credential, the proof's SHA-256, time and log index (docs/registry.md)"
@@ -546,6 +555,8 @@ fn document(
             if let Some(b) = schemas.operation(method, path) {
                 bodies(&mut op, b);
             }
+        } else if let Some(b) = schemas.public_operation(method, path) {
+            bodies(&mut op, b);
         }
         paths
             .entry(path.clone())

@@ -7,7 +7,8 @@
 //! passports for printing, into a folder or ZIP), `log` (`log.rs`: fsck of the store's log,
 //! consistency between two checkpoints), `serve` and `demo` (`node_cmd.rs`), and the control
 //! plane over a node's admin API: `passport` (`passport_cmd.rs`), `api-key`
-//! (`api_key_cmd.rs`), `export` (`export_cmd.rs`) and `registry` (`registry_cmd.rs`), on the admin client (`client.rs`: `AdminClient`, `Exit`, `CliError`),
+//! (`api_key_cmd.rs`), `export` (`export_cmd.rs`), `registry` (`registry_cmd.rs`) and `readers`
+//! (`readers_cmd.rs`), on the admin client (`client.rs`: `AdminClient`, `Exit`, `CliError`),
 //! its credentials (`creds.rs`) and output (`output.rs`); `reader` (`reader_cmd.rs`: a
 //! restricted-tier reader's key file, docs/access.md).
 
@@ -24,6 +25,7 @@ mod node_cmd;
 mod output;
 mod passport_cmd;
 mod reader_cmd;
+mod readers_cmd;
 mod registry_cmd;
 mod runtime;
 mod verify_cmd;
@@ -208,6 +210,14 @@ enum Command {
         #[command(subcommand)]
         command: reader_cmd::ReaderCommand,
     },
+    /// Readers admitted by the operator's approval (admin scope): list, show, approve,
+    /// suspend, resume, revoke.
+    ///
+    /// A reader registers on the public listener (POST <base>/readers) and is inert until
+    /// approved with a tier, a scope (--all, --sector, --gtin, --passport) and an expiry.
+    /// Check the key fingerprint with the reader out of band before approving. Credentials
+    /// and exit codes as for `passport`. See docs/access.md.
+    Readers(readers_cmd::ReadersArgs),
     /// Import passports from a CSV, XLSX or JSON Lines file, or write a sector's template.
     Import(import::ImportArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
@@ -265,6 +275,7 @@ fn main() -> ExitCode {
         Command::Export(args) => export_cmd::run(&args),
         Command::Registry(args) => registry_cmd::run(&args),
         Command::ApiKey(args) => api_key_cmd::run(&args),
+        Command::Readers(args) => readers_cmd::run(&args),
         Command::Import(args) => import::run(&args),
         Command::Reader { command } => reader_cmd::run(command),
         Command::Completions { shell } => {

@@ -20,6 +20,7 @@
 pub mod example;
 pub mod labels;
 pub mod operations;
+pub mod readers;
 pub mod registry;
 pub mod requests;
 pub mod responses;

@@ -101,7 +101,12 @@ impl Schemas {
             ("POST", "/passports/{id}/suspend")
             | ("POST", "/passports/{id}/deactivate")
             | ("POST", "/signing-keys/{id}/revoke")
-            | ("DELETE", "/links/{id}") => Some(self.reason(true)),
+            | ("DELETE", "/links/{id}")
+            | ("POST", "/readers/{id}/suspend")
+            | ("POST", "/readers/{id}/revoke") => Some(self.reason(true)),
+            ("POST", "/readers/{id}/approve") => {
+                Some(self.request::<super::readers::ApproveReader>())
+            }
             ("POST", "/api-keys") => Some(self.request::<NewApiKey>()),
             ("POST", "/passports/batch") => Some(self.request::<PassportBatch>()),
             ("POST", "/imports/{id}/finish") => Some(self.request::<ImportFinish>()),
@@ -140,6 +145,14 @@ impl Schemas {
             ("GET", "/links") => (200, self.response::<LinkList>()),
             ("POST", "/links") => (201, self.response::<LinkInfo>()),
             ("DELETE", "/links/{id}") => (200, self.response::<LinkInfo>()),
+            ("GET", "/readers") => (200, self.response::<super::readers::ReaderList>()),
+            ("GET", "/readers/{id}")
+            | ("POST", "/readers/{id}/approve")
+            | ("POST", "/readers/{id}/suspend")
+            | ("POST", "/readers/{id}/resume")
+            | ("POST", "/readers/{id}/revoke") => {
+                (200, self.response::<super::readers::ReaderInfo>())
+            }
             ("GET", "/api-keys") => (200, self.response::<ApiKeyList>()),
             ("POST", "/api-keys") => (201, self.response::<ApiKeyCreated>()),
             ("POST", "/api-keys/{id}/revoke") => (200, self.response::<ApiKeyInfo>()),
@@ -183,6 +196,17 @@ impl Schemas {
             submission,
             status,
             response,
+        })
+    }
+
+    /// The bodies of a public route that reads one (`POST <base>/readers`); `None` for the
+    /// others.
+    pub fn public_operation(&mut self, method: &str, path: &str) -> Option<Operation> {
+        (method == "POST" && path.ends_with("/readers")).then(|| Operation {
+            request: Some(self.request::<super::readers::NewReader>()),
+            submission: false,
+            status: 201,
+            response: self.response::<super::readers::ReaderRegistered>(),
         })
     }
 

@@ -4,6 +4,7 @@
 //! query, `ApiJson` body), calls one service method, and answers the result as its
 //! `api::responses` type; errors convert with `?` (`From<ServiceError> for ApiError`).
 
+use crate::api::readers::{ApproveReader, ReaderInfo, ReaderList};
 use crate::api::reply;
 use crate::api::requests::{ImportFinish, NewApiKey, NewLink, PassportBatch, Reason};
 use crate::api::responses::{
@@ -60,6 +61,12 @@ pub const ROUTES: &[(&str, &str, Scope)] = &[
     ("GET", "/api/v1/links", Scope::Read),
     ("POST", "/api/v1/links", Scope::Write),
     ("DELETE", "/api/v1/links/{id}", Scope::Write),
+    ("GET", "/api/v1/readers", Scope::Admin),
+    ("GET", "/api/v1/readers/{id}", Scope::Admin),
+    ("POST", "/api/v1/readers/{id}/approve", Scope::Admin),
+    ("POST", "/api/v1/readers/{id}/suspend", Scope::Admin),
+    ("POST", "/api/v1/readers/{id}/resume", Scope::Admin),
+    ("POST", "/api/v1/readers/{id}/revoke", Scope::Admin),
     ("GET", "/api/v1/api-keys", Scope::Admin),
     ("POST", "/api/v1/api-keys", Scope::Admin),
     ("POST", "/api/v1/api-keys/{id}/revoke", Scope::Admin),
@@ -97,6 +104,12 @@ fn handler(method: &str, path: &str, openapi: &Document) -> Option<MethodRouter<
         ("GET", "/links") => get(list_links),
         ("POST", "/links") => post(add_link),
         ("DELETE", "/links/{id}") => delete(remove_link),
+        ("GET", "/readers") => get(list_readers),
+        ("GET", "/readers/{id}") => get(read_reader),
+        ("POST", "/readers/{id}/approve") => post(approve_reader),
+        ("POST", "/readers/{id}/suspend") => post(suspend_reader),
+        ("POST", "/readers/{id}/resume") => post(resume_reader),
+        ("POST", "/readers/{id}/revoke") => post(revoke_reader),
         ("GET", "/api-keys") => get(list_keys),
         ("POST", "/api-keys") => post(new_key),
         ("POST", "/api-keys/{id}/revoke") => post(revoke_key),
@@ -523,6 +536,129 @@ async fn remove_link(
     reply(&LinkInfo::try_from(
         &app.service().remove_link(&p, &id, reason).await?,
     )?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReaderParams {
+    status: Option<String>,
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+fn reader_info(r: &hallmark_store::ReaderRecord) -> Result<Json<Value>, ApiError> {
+    reply(&ReaderInfo::of(r, time::OffsetDateTime::now_utc())?)
+}
+
+fn reader_id(id: &str) -> Result<hallmark_core::reader::ReaderId, ApiError> {
+    Ok(service::readers::parse_reader_id(id)?)
+}
+
+/// `GET /api/v1/readers[?status=…][&after=…][&limit=…]`: readers by id (limit 1–200,
+/// default 100).
+async fn list_readers(
+    State(app): State<AppState>,
+    q: Result<Query<ReaderParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = q?;
+    let bad = |detail: &str| ApiError::BadRequest {
+        detail: detail.to_owned(),
+    };
+    let status = q
+        .status
+        .map(|s| s.parse::<hallmark_core::reader::ReaderStatus>())
+        .transpose()
+        .map_err(|e| ApiError::BadRequest {
+            detail: e.to_string(),
+        })?;
+    let after = q
+        .after
+        .map(|a| hallmark_core::reader::ReaderId::parse(&a))
+        .transpose()
+        .map_err(|_| bad("`after` must be a reader id"))?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=service::readers::MAX_READERS_PAGE).contains(&limit) {
+        return Err(bad("`limit` must be 1 to 200"));
+    }
+    let readers = app.service().readers(status, after.as_ref(), limit).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let next = (readers.len() == limit as usize)
+        .then(|| readers.last().map(|r| r.id.to_string()))
+        .flatten();
+    reply(&ReaderList {
+        items: readers
+            .iter()
+            .map(|r| ReaderInfo::of(r, now))
+            .collect::<Result<_, _>>()?,
+        next,
+    })
+}
+
+/// `GET /api/v1/readers/{id}`.
+async fn read_reader(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    reader_info(&app.service().reader(&reader_id(&id)?).await?)
+}
+
+/// `POST /api/v1/readers/{id}/approve` with `{tier, scope, expiresAt}`: approve (or grant
+/// anew); 409 for a suspended or revoked reader.
+async fn approve_reader(
+    State(app): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ApproveReader>,
+) -> Result<Json<Value>, ApiError> {
+    let input = service::readers::ApprovalInput {
+        tier: body.tier,
+        scope: body.scope,
+        expires_at: body.expires_at,
+    };
+    reader_info(
+        &app.service()
+            .approve_reader(&p, &reader_id(&id)?, &input)
+            .await?,
+    )
+}
+
+/// `POST /api/v1/readers/{id}/suspend` with `{"reason": …}` (required).
+async fn suspend_reader(
+    State(app): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Reason>,
+) -> Result<Json<Value>, ApiError> {
+    let reason = service::Reason::required(body.reason)?;
+    reader_info(
+        &app.service()
+            .suspend_reader(&p, &reader_id(&id)?, reason)
+            .await?,
+    )
+}
+
+/// `POST /api/v1/readers/{id}/resume`.
+async fn resume_reader(
+    State(app): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    reader_info(&app.service().resume_reader(&p, &reader_id(&id)?).await?)
+}
+
+/// `POST /api/v1/readers/{id}/revoke` with `{"reason": …}` (required): for good.
+async fn revoke_reader(
+    State(app): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Reason>,
+) -> Result<Json<Value>, ApiError> {
+    let reason = service::Reason::required(body.reason)?;
+    reader_info(
+        &app.service()
+            .revoke_reader(&p, &reader_id(&id)?, reason)
+            .await?,
+    )
 }
 
 async fn signing_keys(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {

@@ -15,7 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use hallmark_core::passport::{PassportId, PassportStatus};
 use serde::Serialize;
@@ -57,6 +57,7 @@ pub fn route_table_for(issuer: &hallmark_core::issue::Issuer) -> Vec<(&'static s
         ("GET", format!("{base}/passports/{{id}}")),
         ("GET", format!("{base}/passports/{{id}}/aas")),
         ("GET", format!("{base}/passports/{{id}}/registrations")),
+        ("POST", format!("{base}/readers")),
         (
             "GET",
             format!("{base}/passports/{{id}}/versions/{{version}}"),
@@ -89,9 +90,22 @@ pub fn routes(state: AppState, openapi: Document) -> Router {
             &format!("{base}/passports/{{id}}/versions/{{version}}"),
             get(version),
         )
+        .route(&format!("{base}/readers"), post(register_reader))
         .merge(super::log::routes(&base))
         .merge(super::qr::routes(&base))
         .with_state(state)
+}
+
+/// `POST <base>/readers`: a reader registers (anonymous; the listener's per-address rate
+/// limit and body limits apply). 201 `{id, fingerprint, status}`; 409 for a key already
+/// registered; 422 naming the field of bad input; 400 for a body that is not the JSON asked.
+async fn register_reader(
+    State(app): State<AppState>,
+    crate::problem::ApiJson(body): crate::problem::ApiJson<crate::api::readers::NewReader>,
+) -> Result<Response, ApiError> {
+    let reader = app.service().register_reader(&body.into()).await?;
+    let answer = crate::api::readers::ReaderRegistered::from(&reader);
+    Ok((StatusCode::CREATED, crate::api::reply(&answer)?).into_response())
 }
 
 /// `GET /health`: the node's dependencies and integrity at a glance (503 when the database

@@ -33,6 +33,8 @@
 //!   they expire, and the lists as served.
 //! - [`registry`]: EU DPP registry submissions: the export of versions not yet registered
 //!   (files of ≤ 100 entries) and the recording of the registry's answers, all checked first.
+//! - [`readers`]: readers admitted by the operator's approval (register — the public
+//!   listener's anonymous door —, list, approve with a grant, suspend, resume, revoke).
 //! - [`events`]: the audit events these use-cases append (one place for their actions and
 //!   details).
 //!
@@ -52,6 +54,7 @@ pub mod links;
 pub mod passports;
 pub mod public;
 pub mod publish;
+pub mod readers;
 pub mod registry;
 pub mod resolver;
 pub mod status_lists;

@@ -19,6 +19,7 @@ mod page_http;
 mod plugin_gate;
 mod proxy_http;
 mod qr_http;
+mod readers_http;
 mod registry_http;
 mod resolver_http;
 mod status_http;

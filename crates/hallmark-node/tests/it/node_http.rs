@@ -711,6 +711,11 @@ async fn scope_matrix(backend: Backend) {
     ] {
         assert!(public_doc["paths"][path]["get"].is_object(), "{path}");
     }
+    // A reader's registration (issue 20): its body and 201 answer documented.
+    let register = &public_doc["paths"]["/readers"]["post"];
+    assert!(register["requestBody"].is_object(), "{register}");
+    assert!(register["responses"]["201"].is_object(), "{register}");
+    assert!(register.get("security").is_none());
     assert!(public_doc["paths"]
         .as_object()
         .unwrap()

@@ -488,6 +488,44 @@ async fn every_admin_route_answers_as_its_served_document_says(backend: Backend)
     );
     api.expect(200, M::GET, &registrations, &writer, None).await;
 
+    // Readers: registered on the public listener, then listed, shown, approved, suspended,
+    // resumed and revoked on the admin listener.
+    let reader_key = ed25519_dalek::SigningKey::from_bytes(&[5; 32])
+        .verifying_key()
+        .to_bytes();
+    let registration = json!({
+        "ed25519PublicKey": hallmark_core::reader::key_text(&reader_key),
+        "organisation": "OpenAPI Repairs", "contact": "ops@example.org", "purpose": "repair",
+    });
+    let reg = api
+        .node
+        .call_raw(
+            M::POST,
+            &format!("{}/readers", api.node.public),
+            None,
+            Some(&registration),
+            None,
+        )
+        .await;
+    assert_eq!(reg.status, 201, "{}", String::from_utf8_lossy(&reg.body));
+    let reader = reg.json()["id"].as_str().unwrap().to_string();
+    let r = |tail: &str| format!("/api/v1/readers/{reader}{tail}");
+    api.expect(200, M::GET, "/api/v1/readers", &admin, None)
+        .await;
+    api.expect(200, M::GET, &r(""), &admin, None).await;
+    let grant =
+        json!({"tier": "legitimateInterest", "scope": {"kind": "all"}, "expiresAt": expires});
+    api.expect(200, M::POST, &r("/approve"), &admin, Some(&grant))
+        .await;
+    let why = json!({ "reason": "openapi check" });
+    api.expect(200, M::POST, &r("/suspend"), &admin, Some(&why))
+        .await;
+    api.expect(200, M::POST, &r("/resume"), &admin, None).await;
+    api.expect(200, M::POST, &r("/revoke"), &admin, Some(&why))
+        .await;
+    api.expect(409, M::POST, &r("/approve"), &admin, Some(&grant))
+        .await;
+
     // Problems are problems.
     let unknown = "/api/v1/passports/0190f5a8-8c3b-7000-8000-000000000000";
     api.expect(404, M::GET, unknown, &writer, None).await;

@@ -14,6 +14,7 @@ mod cli_node;
 mod cli_passport;
 mod cli_production;
 mod cli_reader;
+mod cli_readers;
 mod cli_registry;
 mod cli_startup;
 mod cli_verify;
