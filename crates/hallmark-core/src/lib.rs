@@ -38,6 +38,7 @@ pub mod input;
 pub mod integrity;
 pub mod issue;
 pub mod jcs;
+pub mod jwk;
 pub mod keys;
 pub mod passport;
 pub mod reader;

@@ -54,6 +54,7 @@ pub mod profile;
 pub mod qr;
 pub mod refusals;
 pub mod routes;
+pub mod seal;
 pub mod service;
 pub mod started;
 pub mod transparency;
