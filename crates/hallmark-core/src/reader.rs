@@ -541,23 +541,11 @@ impl NewReader {
         let x25519 = match &input.x25519_public_key {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(key32("x25519PublicKey", s)?),
-            Some(Value::Object(jwk)) => {
-                let member = |name: &str| jwk.get(name).and_then(Value::as_str);
-                if member("kty") != Some("OKP") || member("crv") != Some("X25519") {
-                    return Err(invalid(
-                        "x25519PublicKey",
-                        "a JWK has kty \"OKP\" and crv \"X25519\"",
-                    ));
-                }
-                if jwk.contains_key("d") {
-                    return Err(invalid(
-                        "x25519PublicKey",
-                        "holds a private key (\"d\"); send the public key only",
-                    ));
-                }
-                let x = member("x").ok_or_else(|| invalid("x25519PublicKey", "has no \"x\""))?;
-                Some(key32("x25519PublicKey", x)?)
-            }
+            Some(jwk @ Value::Object(_)) => Some(
+                *crate::jwk::X25519PublicJwk::from_value(jwk)
+                    .map_err(|e| invalid("x25519PublicKey", e.to_string()))?
+                    .as_bytes(),
+            ),
             Some(_) => {
                 return Err(invalid(
                     "x25519PublicKey",
@@ -587,7 +575,7 @@ pub fn key_text(key: &[u8; 32]) -> String {
     URL_SAFE_NO_PAD.encode(key)
 }
 
-const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+pub(crate) const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// The short fingerprint of an Ed25519 public key, read over the phone: the first 10 bytes
 /// of the SHA-256 of the raw key in Crockford base32, 16 characters grouped 4-4-4-4 with
