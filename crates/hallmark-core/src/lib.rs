@@ -40,6 +40,7 @@ pub mod issue;
 pub mod jcs;
 pub mod keys;
 pub mod passport;
+pub mod reader;
 pub mod registry;
 pub mod resolver;
 pub mod sector;

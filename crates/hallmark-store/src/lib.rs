@@ -21,6 +21,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use hallmark_core::passport::{PassportId, PassportStatus};
+use hallmark_core::reader::{NewReader, ReaderChange, ReaderId, ReaderStatus};
 use time::OffsetDateTime;
 
 pub use error::{PrivilegeError, StoreError};
@@ -30,9 +31,10 @@ pub use model::{
     DraftRecord, ExternalRefState, ImportDraft, ImportWrite, ImportWritten, LeafCheck, LinkFilter,
     NewApiKey, NewPassport, NewProductLink, NewRegistration, NewStatusListVersion, NewVersion,
     Page, PassportFilter, PassportRecord, PendingRegistration, PreviousRegistration, ProductKey,
-    ProductLinkRecord, ProofMediaType, QuarantineRecord, Recorded, RegistrationRecord, SignedForms,
-    SigningKeyRecord, SigningKeyStatus, StatusListRecord, StatusPurpose, StatusRef, StoredLeaf,
-    VersionRecord, MAX_REGISTRATION_ID, MAX_REGISTRATION_PROOF,
+    ProductLinkRecord, ProofMediaType, QuarantineRecord, ReaderRecord, Recorded,
+    RegistrationRecord, SignedForms, SigningKeyRecord, SigningKeyStatus, StatusListRecord,
+    StatusPurpose, StatusRef, StoredLeaf, VersionRecord, MAX_REGISTRATION_ID,
+    MAX_REGISTRATION_PROOF,
 };
 
 pub use postgres::PgStore;
@@ -233,6 +235,55 @@ pub trait Store: Send + Sync {
         after: Option<&PassportId>,
         limit: u32,
     ) -> Result<Page<PendingRegistration>, StoreError>;
+
+    /// Registers a reader, inert (`registered`, no grant), with its `reader.registered`
+    /// audit event (subject: the reader id, set by the store) in one transaction. A key
+    /// already registered: `Conflict`, nothing written.
+    async fn register_reader(
+        &self,
+        id: ReaderId,
+        reader: NewReader,
+        event: AuditEvent,
+    ) -> Result<ReaderRecord, StoreError>;
+
+    /// One reader, if registered.
+    async fn reader(&self, id: &ReaderId) -> Result<Option<ReaderRecord>, StoreError>;
+
+    /// The reader of an Ed25519 public key, if registered (one indexed read: the signed
+    /// request path).
+    async fn reader_by_key(&self, ed25519: &[u8; 32]) -> Result<Option<ReaderRecord>, StoreError>;
+
+    /// Readers (of one status, if given), ordered by id, after the cursor `after`, at most
+    /// `limit` (capped at [`MAX_PAGE`]).
+    async fn list_readers(
+        &self,
+        status: Option<ReaderStatus>,
+        after: Option<&ReaderId>,
+        limit: u32,
+    ) -> Result<Vec<ReaderRecord>, StoreError>;
+
+    /// Changes a reader's status (and, for an approval, its grant) with the change's audit
+    /// event (its action must be [`ReaderChange::action`]; subject set by the store) in one
+    /// transaction. Unknown reader: `NotFound`; a change its status does not allow (e.g.
+    /// anything on a revoked reader): `Conflict`, nothing written. The change's input
+    /// (grant, reason) is checked by the caller with [`ReaderChange::check`].
+    async fn change_reader(
+        &self,
+        id: &ReaderId,
+        change: ReaderChange,
+        event: AuditEvent,
+    ) -> Result<ReaderRecord, StoreError>;
+
+    /// Records that `reader` used `nonce` in a signed request at `at`, kept at least until
+    /// `expires_at`: `true` when it is new, `false` when it was already used (a replay;
+    /// nothing written). Unknown reader: `NotFound`.
+    async fn use_nonce(
+        &self,
+        reader: &ReaderId,
+        nonce: &str,
+        expires_at: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 
     /// The passport's index row.
     async fn get_passport(&self, id: &PassportId) -> Result<PassportRecord, StoreError>;

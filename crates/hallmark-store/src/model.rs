@@ -1051,3 +1051,42 @@ pub struct PendingRegistration {
     /// The latest registration of an earlier version, if any.
     pub previous: Option<PreviousRegistration>,
 }
+
+/// A registered reader (issue 20): its identity as registered, never changed, and its
+/// status and grant as the operator last changed them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderRecord {
+    /// Its id.
+    pub id: hallmark_core::reader::ReaderId,
+    /// Its Ed25519 public key (unique among readers).
+    pub ed25519: [u8; 32],
+    /// Its X25519 public key, if it gave one.
+    pub x25519: Option<[u8; 32]>,
+    /// The Ed25519 key's fingerprint (`hallmark_core::reader::fingerprint`).
+    pub fingerprint: String,
+    /// Its organisation (personal data: never in a public leaf).
+    pub organisation: String,
+    /// Its contact (personal data: never in a public leaf).
+    pub contact: String,
+    /// The purpose it claimed.
+    pub purpose: hallmark_core::reader::Purpose,
+    /// Its status.
+    pub status: hallmark_core::reader::ReaderStatus,
+    /// Its grant: set by the first approval, replaced by a re-approval, kept through
+    /// suspension and revocation.
+    pub grant: Option<hallmark_core::reader::Grant>,
+    /// The reason of its last suspension or revocation.
+    pub status_reason: Option<String>,
+    /// When it registered.
+    pub registered_at: OffsetDateTime,
+    /// When its status last changed (its registration, at first).
+    pub changed_at: OffsetDateTime,
+}
+
+impl ReaderRecord {
+    /// Whether the reader may read at `now`: approved, with a grant in force.
+    pub fn admitted(&self, now: OffsetDateTime) -> bool {
+        self.status == hallmark_core::reader::ReaderStatus::Approved
+            && self.grant.as_ref().is_some_and(|g| g.in_force(now))
+    }
+}

@@ -86,6 +86,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "registry_registrations",
         include_str!("../migrations/postgres/0010_registry_registrations.sql"),
     ),
+    (
+        11,
+        "readers",
+        include_str!("../migrations/postgres/0011_readers.sql"),
+    ),
 ];
 
 /// Tables that are append-only: table-wide UPDATE on them is an excess privilege.
@@ -101,6 +106,7 @@ const APPEND_ONLY: &[&str] = &[
     "status_list_versions",
     "passport_external_refs",
     "registry_registrations",
+    "request_nonces",
 ];
 
 /// The PostgreSQL-backed store, holding a pool of application-role connections.

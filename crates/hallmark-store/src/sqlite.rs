@@ -59,6 +59,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "registry_registrations",
         include_str!("../migrations/sqlite/0008_registry_registrations.sql"),
     ),
+    (
+        9,
+        "readers",
+        include_str!("../migrations/sqlite/0009_readers.sql"),
+    ),
 ];
 
 /// The SQLite-backed store.

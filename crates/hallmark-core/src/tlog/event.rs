@@ -158,6 +158,21 @@ actions! {
     /// was recorded; detail [`RegistryRecorded`]. Public: it says which version the
     /// registry holds and by which hash, nothing the public read path does not serve.
     RegistryRecorded = "registry.recorded",
+    /// A reader registered (inert until approved); detail [`ReaderRegistered`] — its
+    /// organisation and contact only as SHA-256. Public.
+    ReaderRegistered = "reader.registered",
+    /// The operator approved a reader, or granted it anew; detail [`ReaderApproved`].
+    /// Public.
+    ReaderApproved = "reader.approved",
+    /// The operator suspended a reader; detail [`ReaderChanged`]. Public.
+    ReaderSuspended = "reader.suspended",
+    /// The operator resumed a suspended reader; detail [`ReaderChanged`]. Public.
+    ReaderResumed = "reader.resumed",
+    /// The operator revoked a reader for good; detail [`ReaderChanged`]. Public.
+    ReaderRevoked = "reader.revoked",
+    /// An approved reader read a passport's restricted view; detail [`PassportRead`].
+    /// Private: who reads what is the readers' business.
+    PassportRead = "passport.read",
 }
 
 impl Action {
@@ -187,6 +202,11 @@ impl Action {
                 | Action::LinkRemoved
                 | Action::StatusListPublished
                 | Action::RegistryRecorded
+                | Action::ReaderRegistered
+                | Action::ReaderApproved
+                | Action::ReaderSuspended
+                | Action::ReaderResumed
+                | Action::ReaderRevoked
         )
     }
 
@@ -598,6 +618,81 @@ impl Detail for RegistryRecorded {
     const NAME: &'static str = "registry.recorded";
 }
 
+/// The detail of `reader.registered` (the event's `subject` is the reader id):
+/// `{"readerId","fingerprint","purpose","organisationSha256","contactSha256"}`. The
+/// organisation and contact are personal data: only their SHA-256 (lowercase hex, of the
+/// UTF-8 text as registered) is in the leaf.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReaderRegistered {
+    /// The reader's id (UUID).
+    pub reader_id: String,
+    /// Its key's fingerprint (`crate::reader::fingerprint`).
+    pub fingerprint: String,
+    /// The purpose claimed (wire name).
+    pub purpose: crate::reader::Purpose,
+    /// SHA-256 of the organisation (hex).
+    pub organisation_sha256: String,
+    /// SHA-256 of the contact (hex).
+    pub contact_sha256: String,
+}
+
+impl Detail for ReaderRegistered {
+    const NAME: &'static str = "reader.registered";
+}
+
+/// The detail of `reader.approved`: `{"readerId","tier","scope","expiresAt"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReaderApproved {
+    /// The reader's id (UUID).
+    pub reader_id: String,
+    /// The tier granted.
+    pub tier: crate::reader::ReaderTier,
+    /// The scope granted.
+    pub scope: crate::reader::GrantScope,
+    /// The expiry (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl Detail for ReaderApproved {
+    const NAME: &'static str = "reader.approved";
+}
+
+/// The detail of `reader.suspended`, `.resumed` and `.revoked`: `{"readerId",
+/// "reasonSha256"}` — the operator's reason (kept with the reader) only as SHA-256, as it
+/// may name people; `null` for a resumption.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReaderChanged {
+    /// The reader's id (UUID).
+    pub reader_id: String,
+    /// SHA-256 of the reason (hex), if one was given.
+    pub reason_sha256: Option<String>,
+}
+
+impl Detail for ReaderChanged {
+    const NAME: &'static str = "reader status change";
+}
+
+/// The detail of `passport.read` (the event's `passport` is the passport read):
+/// `{"readerId","version","tier"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PassportRead {
+    /// The reader's id (UUID).
+    pub reader_id: String,
+    /// The version served.
+    pub version: u32,
+    /// The tier served.
+    pub tier: crate::reader::ReaderTier,
+}
+
+impl Detail for PassportRead {
+    const NAME: &'static str = "passport.read";
+}
+
 /// How many items of an import came out which way (`{"created","updated","published",
 /// "unchanged","failed"}`): the batch endpoint's per-item results, summed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -749,7 +844,7 @@ mod tests {
 
     #[test]
     fn actions_round_trip_as_their_strings() {
-        assert_eq!(Action::ALL.len(), 29);
+        assert_eq!(Action::ALL.len(), 35);
         for a in Action::ALL {
             assert_eq!(a.as_str().parse::<Action>().unwrap(), *a);
             assert_eq!(a.to_string(), a.as_str());
@@ -767,7 +862,9 @@ mod tests {
     /// The public list as it was in `hallmark-node/src/transparency/mod.rs`: the five
     /// passport publication/status actions, `node.started`, `log.leaf-quarantined` and every
     /// `signing-key.*` action; since operator links, `link.added` and `link.removed`; since
-    /// issue 17 also `status-list.published`; since issue 19 also `registry.recorded`.
+    /// issue 17 also `status-list.published`; since issue 19 also `registry.recorded`; since
+    /// issue 20 the reader admission events (`reader.*`, personal data hashed), not
+    /// `passport.read`.
     #[test]
     fn the_public_actions_are_the_former_list() {
         let former = [
@@ -782,6 +879,11 @@ mod tests {
             "link.removed",
             "status-list.published",
             "registry.recorded",
+            "reader.registered",
+            "reader.approved",
+            "reader.suspended",
+            "reader.resumed",
+            "reader.revoked",
         ];
         for a in Action::ALL {
             let s = a.as_str();

@@ -19,7 +19,8 @@
 //! - [`keys`] — signing-key metadata;
 //! - [`api_keys`] — API keys;
 //! - [`links`] — operator links per product identifier (the resolver's own links);
-//! - [`registry`] — EU DPP registry registrations of passport versions.
+//! - [`registry`] — EU DPP registry registrations of passport versions;
+//! - [`readers`] — readers admitted by approval, and their signed requests' nonces.
 
 mod api_keys;
 mod audit;
@@ -28,6 +29,7 @@ mod import;
 mod keys;
 mod links;
 mod passports;
+mod readers;
 mod registry;
 mod rows;
 mod status;
@@ -38,6 +40,7 @@ use std::sync::{Arc, OnceLock};
 use async_trait::async_trait;
 use hallmark_core::integrity::IntegrityKeys;
 use hallmark_core::passport::{PassportId, PassportStatus};
+use hallmark_core::reader::{NewReader, ReaderChange, ReaderId, ReaderStatus};
 use sqlx::Pool;
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -47,7 +50,7 @@ use crate::model::{
     ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, DraftRecord, ExternalRefState,
     ImportWrite, ImportWritten, LinkFilter, NewApiKey, NewPassport, NewProductLink,
     NewRegistration, NewStatusListVersion, NewVersion, Page, PassportFilter, PassportRecord,
-    PendingRegistration, ProductKey, ProductLinkRecord, QuarantineRecord, Recorded,
+    PendingRegistration, ProductKey, ProductLinkRecord, QuarantineRecord, ReaderRecord, Recorded,
     RegistrationRecord, SigningKeyRecord, SigningKeyStatus, StatusListRecord, StatusPurpose,
     StatusRef, StoredLeaf, VersionRecord,
 };
@@ -313,6 +316,51 @@ impl<B: Backend> Store for SqlStore<B> {
         limit: u32,
     ) -> Result<Page<PendingRegistration>> {
         registry::registry_pending(self, after, limit).await
+    }
+
+    async fn register_reader(
+        &self,
+        id: ReaderId,
+        reader: NewReader,
+        event: AuditEvent,
+    ) -> Result<ReaderRecord> {
+        readers::register_reader(self, id, reader, event).await
+    }
+
+    async fn reader(&self, id: &ReaderId) -> Result<Option<ReaderRecord>> {
+        readers::reader(self, id).await
+    }
+
+    async fn reader_by_key(&self, ed25519: &[u8; 32]) -> Result<Option<ReaderRecord>> {
+        readers::reader_by_key(self, ed25519).await
+    }
+
+    async fn list_readers(
+        &self,
+        status: Option<ReaderStatus>,
+        after: Option<&ReaderId>,
+        limit: u32,
+    ) -> Result<Vec<ReaderRecord>> {
+        readers::list_readers(self, status, after, limit).await
+    }
+
+    async fn change_reader(
+        &self,
+        id: &ReaderId,
+        change: ReaderChange,
+        event: AuditEvent,
+    ) -> Result<ReaderRecord> {
+        readers::change_reader(self, id, change, event).await
+    }
+
+    async fn use_nonce(
+        &self,
+        reader: &ReaderId,
+        nonce: &str,
+        expires_at: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> Result<bool> {
+        readers::use_nonce(self, reader, nonce, expires_at, at).await
     }
 
     async fn get_passport(&self, id: &PassportId) -> Result<PassportRecord> {

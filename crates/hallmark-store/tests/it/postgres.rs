@@ -37,6 +37,8 @@ const TABLES: &[&str] = &[
     "status_list_versions",
     "passport_external_refs",
     "registry_registrations",
+    "readers",
+    "request_nonces",
 ];
 
 struct Fixture {
@@ -745,6 +747,90 @@ async fn attack_registry_registrations() {
         .await
         .unwrap()
         .created());
+}
+
+#[tokio::test]
+async fn attack_readers() {
+    let f = fixture().await;
+    let (registered, approved, revoked) = common::attack_readers(f.h.store()).await;
+    attack(
+        &f,
+        false,
+        &[
+            // Identity columns: no privilege.
+            p(&format!("UPDATE readers SET organisation = 'forged' WHERE id = '{approved}'")),
+            p(&format!("UPDATE readers SET contact = 'forged' WHERE id = '{approved}'")),
+            p(&format!("UPDATE readers SET ed25519 = ed25519 WHERE id = '{approved}'")),
+            p(&format!("UPDATE readers SET purpose = 'commission' WHERE id = '{approved}'")),
+            p("DELETE FROM readers"),
+            p("TRUNCATE readers"),
+            p(&format!(
+                "INSERT INTO readers SELECT * FROM readers WHERE id = '{approved}' \
+                 ON CONFLICT (id) DO UPDATE SET organisation = 'forged'"
+            )),
+            // Status and grant: only the allowed transitions.
+            t(&format!("UPDATE readers SET status = 'approved' WHERE id = '{revoked}'")),
+            t(&format!("UPDATE readers SET status_reason = 'x' WHERE id = '{revoked}'")),
+            t(&format!("UPDATE readers SET status = 'registered' WHERE id = '{approved}'")),
+            t(&format!("UPDATE readers SET status = 'suspended', tier = 'authority' WHERE id = '{approved}'")),
+            t(&format!("UPDATE readers SET status = 'suspended' WHERE id = '{registered}'")),
+            // A reader registers inert.
+            t(&format!(
+                "INSERT INTO readers SELECT '00000000-0000-7000-8000-000000000000', \
+                 decode(repeat('ab', 32), 'hex'), NULL, fingerprint, organisation, contact, purpose, \
+                 'approved', tier, scope, expires_at, NULL, registered_at, changed_at \
+                 FROM readers WHERE id = '{approved}'"
+            )),
+        ],
+    )
+    .await;
+    // Nor as the owner: the triggers hold for every role.
+    attack(
+        &f,
+        true,
+        &[
+            t(&format!(
+                "UPDATE readers SET organisation = 'forged' WHERE id = '{approved}'"
+            )),
+            t(&format!(
+                "UPDATE readers SET status = 'approved' WHERE id = '{revoked}'"
+            )),
+            t("DELETE FROM readers"),
+            t("TRUNCATE readers CASCADE"),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn attack_request_nonces() {
+    let f = fixture().await;
+    let (_, approved, _) = common::attack_readers(f.h.store()).await;
+    attack(
+        &f,
+        false,
+        &[
+            p("UPDATE request_nonces SET expires_at = now()"),
+            p("UPDATE request_nonces SET nonce = 'fresh'"),
+            p("DELETE FROM request_nonces"),
+            p("TRUNCATE request_nonces"),
+            p(&format!(
+                "INSERT INTO request_nonces VALUES ('{approved}', 'used', now(), now()) \
+                 ON CONFLICT (reader_id, nonce) DO UPDATE SET expires_at = now()"
+            )),
+        ],
+    )
+    .await;
+    attack(
+        &f,
+        true,
+        &[
+            t("UPDATE request_nonces SET nonce = 'fresh'"),
+            t("DELETE FROM request_nonces"),
+            t("TRUNCATE request_nonces"),
+        ],
+    )
+    .await;
 }
 
 fn hex(bytes: &[u8; 32]) -> String {

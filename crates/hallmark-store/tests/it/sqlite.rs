@@ -77,6 +77,8 @@ struct Fixture {
     /// A published passport created by an import, with the external reference `ERP-1`.
     imported: String,
     draft: String,
+    /// Readers: (registered, approved — it used the nonce `used` —, revoked).
+    readers: (String, String, String),
 }
 
 async fn fixture() -> Fixture {
@@ -146,7 +148,9 @@ async fn fixture() -> Fixture {
     s.record_registration(common::registration(p.id, 1, "REG-P1", 14))
         .await
         .unwrap();
+    let readers = common::attack_readers(s).await;
     Fixture {
+        readers,
         link: link.id,
         removed_link: removed_link.id,
         published: uuid(&p.id),
@@ -174,6 +178,8 @@ const TABLES: &[&str] = &[
     "status_list_versions",
     "passport_external_refs",
     "registry_registrations",
+    "readers",
+    "request_nonces",
 ];
 
 /// Every table's full contents, for "the data is unchanged" assertions.
@@ -708,6 +714,66 @@ async fn attack_registry_registrations() {
         .await
         .unwrap()
         .created());
+}
+
+#[tokio::test]
+async fn attack_readers() {
+    let f = fixture().await;
+    let (registered, approved, revoked) = f.readers.clone();
+    let copy = |or: &str, status: &str| {
+        format!(
+            "INSERT {or} INTO readers SELECT id, ed25519, x25519, fingerprint, 'forged', \
+             contact, purpose, '{status}', NULL, NULL, NULL, NULL, registered_at, changed_at \
+             FROM readers WHERE id = '{registered}'"
+        )
+    };
+    attack(
+        &f,
+        &[
+            // Identity columns never change.
+            format!("UPDATE readers SET organisation = 'forged' WHERE id = '{approved}'"),
+            format!("UPDATE readers SET contact = 'forged' WHERE id = '{approved}'"),
+            format!("UPDATE readers SET ed25519 = zeroblob(32) WHERE id = '{approved}'"),
+            format!("UPDATE readers SET purpose = 'commission' WHERE id = '{approved}'"),
+            "DELETE FROM readers".to_owned(),
+            copy("OR REPLACE", "registered"),
+            format!("{} ON CONFLICT DO UPDATE SET organisation = 'forged'", copy("", "registered")),
+            // Status and grant: only the allowed transitions.
+            format!("UPDATE readers SET status = 'approved' WHERE id = '{revoked}'"),
+            format!("UPDATE readers SET status_reason = 'x' WHERE id = '{revoked}'"),
+            format!("UPDATE readers SET status = 'registered' WHERE id = '{approved}'"),
+            format!("UPDATE readers SET status = 'suspended', tier = 'authority' WHERE id = '{approved}'"),
+            format!("UPDATE readers SET status = 'suspended' WHERE id = '{registered}'"),
+            // A reader registers inert.
+            format!(
+                "INSERT INTO readers SELECT '00000000-0000-7000-8000-000000000000', \
+                 randomblob(32), NULL, fingerprint, organisation, contact, purpose, \
+                 'approved', tier, scope, expires_at, NULL, registered_at, changed_at \
+                 FROM readers WHERE id = '{approved}'"
+            ),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn attack_request_nonces() {
+    let f = fixture().await;
+    let approved = f.readers.1.clone();
+    attack(
+        &f,
+        &[
+            "UPDATE request_nonces SET expires_at = '2020'".to_owned(),
+            "UPDATE request_nonces SET nonce = 'fresh'".to_owned(),
+            "DELETE FROM request_nonces".to_owned(),
+            format!("INSERT OR REPLACE INTO request_nonces VALUES ('{approved}', 'used', '2030', '2020')"),
+            format!(
+                "INSERT INTO request_nonces VALUES ('{approved}', 'used', '2030', '2020') \
+                 ON CONFLICT DO UPDATE SET expires_at = '2030'"
+            ),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]

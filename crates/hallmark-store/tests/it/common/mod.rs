@@ -195,3 +195,72 @@ pub fn registration(
     r.event = r.event(at(secs), "test-operator").unwrap();
     r
 }
+
+/// A reader registration of a fresh key (`n` picks it) for `purpose`, with its id.
+pub fn new_reader(
+    n: u8,
+) -> (
+    hallmark_core::reader::ReaderId,
+    hallmark_core::reader::NewReader,
+) {
+    use hallmark_core::reader::{key_text, NewReader, ReaderId, ReaderRegistration};
+    let key = ed25519_dalek::SigningKey::from_bytes(&[n; 32])
+        .verifying_key()
+        .to_bytes();
+    let reader = NewReader::parse(&ReaderRegistration {
+        ed25519_public_key: key_text(&key),
+        x25519_public_key: n.is_multiple_of(2).then(|| serde_json::json!(key_text(&[n; 32]))),
+        organisation: format!("Recycler {n} GmbH"),
+        contact: format!("Jane Doe {n}, jane@example.org"),
+        purpose: "recycling".to_owned(),
+    })
+    .unwrap();
+    let id = ReaderId::from_parts(1_750_000_000_000 + u64::from(n), [n; 10]).unwrap();
+    (id, reader)
+}
+
+/// A reader event (`reader.*`) at `secs`.
+pub fn reader_event(secs: i64, action: Action) -> AuditEvent {
+    let mut e = AuditEvent::of(at(secs), "test-operator", action);
+    e.detail = serde_json::json!({ "note": action.as_str() });
+    e
+}
+
+/// Readers for the attack tests: (registered, approved, revoked) ids as text; the approved
+/// one has used the nonce `used`.
+pub async fn attack_readers(s: &dyn hallmark_store::Store) -> (String, String, String) {
+    use hallmark_core::reader::{Grant, GrantScope, ReaderChange, ReaderTier};
+    let mut ids = Vec::new();
+    for n in [31u8, 32, 33] {
+        let (id, new) = new_reader(n);
+        s.register_reader(id, new, reader_event(60, Action::ReaderRegistered))
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let grant = Grant {
+        tier: ReaderTier::LegitimateInterest,
+        scope: GrantScope::All,
+        expires_at: at(1_000_000),
+    };
+    for id in &ids[1..] {
+        s.change_reader(
+            id,
+            ReaderChange::Approve(grant.clone()),
+            reader_event(61, Action::ReaderApproved),
+        )
+        .await
+        .unwrap();
+    }
+    s.change_reader(
+        &ids[2],
+        ReaderChange::Revoke {
+            reason: "ended".into(),
+        },
+        reader_event(62, Action::ReaderRevoked),
+    )
+    .await
+    .unwrap();
+    assert!(s.use_nonce(&ids[1], "used", at(400), at(62)).await.unwrap());
+    (ids[0].to_string(), ids[1].to_string(), ids[2].to_string())
+}

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     at, audit, batch, item, list_version, model, new_link, new_passport, new_passport_for,
-    new_version, new_version_at, public_sha256, registration,
+    new_reader, new_version, new_version_at, public_sha256, reader_event, registration,
 };
 
 /// Generates one `#[tokio::test]` per conformance case, each with a fresh harness built
@@ -57,6 +57,8 @@ macro_rules! conformance_tests {
             failing_import_jobs_among_concurrent_ones_fail_alone,
             registry_registrations_are_recorded_once_per_version,
             registry_pending_lists_published_current_versions,
+            readers_register_inert_and_change_by_approval,
+            request_nonces_are_used_once,
         );
     };
     (@cases $new:expr; $($case:ident),* $(,)?) => {
@@ -2399,4 +2401,227 @@ pub async fn registry_pending_lists_published_current_versions(s: S) {
 
 fn hex_of(bytes: &[u8; 32]) -> String {
     hallmark_core::passport::Sha256Digest(*bytes).to_hex()
+}
+
+pub async fn readers_register_inert_and_change_by_approval(s: S) {
+    use hallmark_core::reader::{Grant, GrantScope, ReaderChange, ReaderStatus, ReaderTier};
+    let (id, new) = new_reader(11);
+    let len = s.audit_len().await.unwrap();
+    // The event must be the change's action.
+    let e = s
+        .register_reader(id, new.clone(), reader_event(40, Action::ReaderApproved))
+        .await;
+    assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+    assert_eq!(s.reader(&id).await.unwrap(), None);
+    let r = s
+        .register_reader(id, new.clone(), reader_event(40, Action::ReaderRegistered))
+        .await
+        .unwrap();
+    assert_eq!(r.status, ReaderStatus::Registered);
+    assert_eq!(r.grant, None);
+    assert_eq!(
+        r.fingerprint,
+        hallmark_core::reader::fingerprint(&new.ed25519)
+    );
+    assert!(!r.admitted(at(41)));
+    assert_eq!(s.reader(&id).await.unwrap().as_ref(), Some(&r));
+    assert_eq!(
+        s.reader_by_key(&new.ed25519).await.unwrap().as_ref(),
+        Some(&r)
+    );
+    assert_eq!(s.reader_by_key(&[0; 32]).await.unwrap(), None);
+    // Its event, subject the reader.
+    let events = s.list_audit(len + 1, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event.action, "reader.registered");
+    assert_eq!(
+        events[0].event.subject.as_deref(),
+        Some(id.to_string().as_str())
+    );
+    // The same key again, under another id: Conflict, nothing written.
+    let (other, _) = new_reader(12);
+    let e = s
+        .register_reader(
+            other,
+            new.clone(),
+            reader_event(41, Action::ReaderRegistered),
+        )
+        .await;
+    assert!(matches!(e, Err(StoreError::Conflict(_))), "{e:?}");
+    assert_eq!(s.audit_len().await.unwrap(), len + 1);
+
+    let grant = Grant {
+        tier: ReaderTier::LegitimateInterest,
+        scope: GrantScope::Sector {
+            sector: "battery".into(),
+        },
+        expires_at: at(100_000),
+    };
+    // Not yet approved: no suspension, no resumption.
+    for change in [
+        ReaderChange::Suspend { reason: "x".into() },
+        ReaderChange::Resume,
+    ] {
+        let action = change.action();
+        let e = s.change_reader(&id, change, reader_event(42, action)).await;
+        assert!(matches!(e, Err(StoreError::Conflict(_))), "{e:?}");
+    }
+    let approve = ReaderChange::Approve(grant.clone());
+    let e = s
+        .change_reader(
+            &id,
+            approve.clone(),
+            reader_event(42, Action::ReaderRevoked),
+        )
+        .await;
+    assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+    let r = s
+        .change_reader(&id, approve, reader_event(42, Action::ReaderApproved))
+        .await
+        .unwrap();
+    assert_eq!(r.status, ReaderStatus::Approved);
+    assert_eq!(r.grant.as_ref(), Some(&grant));
+    assert!(r.admitted(at(43)));
+    assert!(!r.admitted(at(100_000)));
+    assert_eq!(s.reader(&id).await.unwrap().as_ref(), Some(&r));
+    // Re-grant with another scope.
+    let regrant = Grant {
+        tier: ReaderTier::Authority,
+        scope: GrantScope::Gtins {
+            gtins: vec!["09506000134352".parse().unwrap()],
+        },
+        expires_at: at(200_000),
+    };
+    let r = s
+        .change_reader(
+            &id,
+            ReaderChange::Approve(regrant.clone()),
+            reader_event(43, Action::ReaderApproved),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.grant.as_ref(), Some(&regrant));
+    let r = s
+        .change_reader(
+            &id,
+            ReaderChange::Suspend {
+                reason: "audit".into(),
+            },
+            reader_event(44, Action::ReaderSuspended),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, ReaderStatus::Suspended);
+    assert_eq!(r.status_reason.as_deref(), Some("audit"));
+    assert_eq!(r.grant.as_ref(), Some(&regrant));
+    assert!(!r.admitted(at(45)));
+    let r = s
+        .change_reader(
+            &id,
+            ReaderChange::Resume,
+            reader_event(45, Action::ReaderResumed),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, ReaderStatus::Approved);
+    assert_eq!(r.status_reason, None);
+    let r = s
+        .change_reader(
+            &id,
+            ReaderChange::Revoke {
+                reason: "contract ended".into(),
+            },
+            reader_event(46, Action::ReaderRevoked),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, ReaderStatus::Revoked);
+    assert_eq!(r.changed_at, at(46));
+    assert_eq!(s.reader(&id).await.unwrap().as_ref(), Some(&r));
+    // Revoked is terminal.
+    let before = s.audit_len().await.unwrap();
+    let e = s
+        .change_reader(
+            &id,
+            ReaderChange::Approve(grant),
+            reader_event(47, Action::ReaderApproved),
+        )
+        .await;
+    assert!(matches!(e, Err(StoreError::Conflict(_))), "{e:?}");
+    assert_eq!(s.audit_len().await.unwrap(), before);
+    assert_eq!(before, len + 6);
+    let e = s
+        .change_reader(
+            &other,
+            ReaderChange::Resume,
+            reader_event(47, Action::ReaderResumed),
+        )
+        .await;
+    assert!(matches!(e, Err(StoreError::NotFound(_))), "{e:?}");
+
+    // Listing: by status, keyset-paged by id.
+    let (b, nb) = new_reader(13);
+    let (c, nc) = new_reader(14);
+    for (rid, n) in [(b, nb), (c, nc)] {
+        s.register_reader(rid, n, reader_event(48, Action::ReaderRegistered))
+            .await
+            .unwrap();
+    }
+    let all = s.list_readers(None, None, 100).await.unwrap();
+    assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id, b, c]);
+    let registered = s
+        .list_readers(Some(ReaderStatus::Registered), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        registered.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![b, c]
+    );
+    let page = s.list_readers(None, Some(&id), 1).await.unwrap();
+    assert_eq!(page.iter().map(|r| r.id).collect::<Vec<_>>(), vec![b]);
+    assert!(s
+        .list_readers(Some(ReaderStatus::Suspended), None, 100)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn request_nonces_are_used_once(s: S) {
+    let (id, new) = new_reader(21);
+    s.register_reader(id, new, reader_event(50, Action::ReaderRegistered))
+        .await
+        .unwrap();
+    let len = s.audit_len().await.unwrap();
+    assert!(s.use_nonce(&id, "n-1", at(350), at(50)).await.unwrap());
+    assert!(!s.use_nonce(&id, "n-1", at(351), at(51)).await.unwrap());
+    assert!(s.use_nonce(&id, "n-2", at(350), at(50)).await.unwrap());
+    // Another reader's nonces are its own.
+    let (other, new) = new_reader(22);
+    s.register_reader(other, new, reader_event(52, Action::ReaderRegistered))
+        .await
+        .unwrap();
+    assert!(s.use_nonce(&other, "n-1", at(350), at(52)).await.unwrap());
+    let (unknown, _) = new_reader(23);
+    let e = s.use_nonce(&unknown, "n-1", at(350), at(52)).await;
+    assert!(matches!(e, Err(StoreError::NotFound(_))), "{e:?}");
+    let e = s.use_nonce(&id, "", at(350), at(52)).await;
+    assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+    let e = s.use_nonce(&id, &"n".repeat(257), at(350), at(52)).await;
+    assert!(matches!(e, Err(StoreError::Constraint(_))), "{e:?}");
+    // Concurrent uses of one nonce: exactly one is new.
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.use_nonce(&id, "race", at(350), at(53)).await })
+        })
+        .collect();
+    let mut fresh = 0;
+    for t in tasks {
+        if t.await.unwrap().unwrap() {
+            fresh += 1;
+        }
+    }
+    assert_eq!(fresh, 1);
+    // Nonces are not audit events.
+    assert_eq!(s.audit_len().await.unwrap(), len + 1);
 }
