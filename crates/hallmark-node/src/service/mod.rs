@@ -33,6 +33,8 @@
 //!   they expire, and the lists as served.
 //! - [`registry`]: EU DPP registry submissions: the export of versions not yet registered
 //!   (files of ≤ 100 entries) and the recording of the registry's answers, all checked first.
+//! - [`restricted`]: signed restricted reads — the reader of a signed request (signature,
+//!   status, grant, nonce) and the credential of its grant's tier, each read audited.
 //! - [`events`]: the audit events these use-cases append (one place for their actions and
 //!   details).
 //!
@@ -54,6 +56,7 @@ pub mod public;
 pub mod publish;
 pub mod registry;
 pub mod resolver;
+pub mod restricted;
 pub mod status_lists;
 
 pub use error::ServiceError;

@@ -21,6 +21,7 @@ mod proxy_http;
 mod qr_http;
 mod registry_http;
 mod resolver_http;
+mod restricted_http;
 mod status_http;
 
 /// The sandbox's WAT plugin builders (the hostile-plugin suite's, reused as is by

@@ -209,7 +209,9 @@ pub fn new_reader(
         .to_bytes();
     let reader = NewReader::parse(&ReaderRegistration {
         ed25519_public_key: key_text(&key),
-        x25519_public_key: n.is_multiple_of(2).then(|| serde_json::json!(key_text(&[n; 32]))),
+        x25519_public_key: n
+            .is_multiple_of(2)
+            .then(|| serde_json::json!(key_text(&[n; 32]))),
         organisation: format!("Recycler {n} GmbH"),
         contact: format!("Jane Doe {n}, jane@example.org"),
         purpose: "recycling".to_owned(),
