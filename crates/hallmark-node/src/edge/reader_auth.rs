@@ -1,10 +1,12 @@
 //! Reader authentication on the public listener's restricted-read routes (issue 20;
-//! `docs/access.md`, "Restricted reads"). A request without `Signature-Input` and
-//! `Signature` passes untouched: anonymous public reads cost nothing extra. A request with
-//! either is admitted by [`Service::admit_reader`](crate::service::Service::admit_reader)
-//! before any passport work — signature, reader, status, grant, nonce — and rate-limited per
-//! verified reader; the handler then finds the [`AdmittedReader`] among the request's
-//! extensions. Every refusal is its own problem type.
+//! `docs/access.md`, "Restricted reads"), as the extractor [`Signed`] those handlers take
+//! last: a request without `Signature-Input` and `Signature` is `Signed(None)` after two
+//! header lookups — anonymous public reads cost nothing extra (no layer, no boxed future:
+//! see `BENCHMARKS.md` on what each `from_fn` layer costs the public read path). A request
+//! with either is admitted by
+//! [`Service::admit_reader`](crate::service::Service::admit_reader) before the handler does
+//! any passport work — signature, reader, status, grant, nonce — and rate-limited per
+//! verified reader. Every refusal is its own problem type, answered `private, no-store`.
 //!
 //! The signed target URI is rebuilt from the node's public base URL (scheme and authority)
 //! and the request's path and query, never from `Host` or forwarding headers: a client (or
@@ -15,11 +17,9 @@ use super::rate_limit::KeyedLimiter;
 use crate::app::AppState;
 use crate::problem::ApiError;
 use crate::service::restricted::AdmittedReader;
-use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{FromRef, FromRequest, Request};
 use axum::http::header::{CACHE_CONTROL, VARY};
 use axum::http::HeaderValue;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hallmark_core::httpsig::RequestParts;
 use hallmark_core::reader::ReaderId;
@@ -73,25 +73,34 @@ pub fn is_signed(req: &Request) -> bool {
     h.contains_key("signature-input") || h.contains_key("signature")
 }
 
-/// Middleware: admit a signed request's reader (or refuse), then rate-limit per reader.
-pub async fn authenticate(
-    State(auth): State<Arc<ReaderAuth>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    if !is_signed(&req) {
-        return next.run(req).await;
-    }
-    match admit(&auth, req).await {
-        Ok((reader, mut req)) => {
-            if let Err(retry_after_secs) = auth.limiter.check(&reader.id) {
-                tracing::debug!(reader = %reader.id, "reader rate limit");
-                return private(ApiError::RateLimited { retry_after_secs }.into_response());
-            }
-            req.extensions_mut().insert(reader);
-            next.run(req).await
+/// The reader a request's signature admitted, or `None` for an anonymous request. An
+/// extractor (it reads the body, so it is a handler's last argument); its state is an
+/// `Arc<ReaderAuth>` the router state gives ([`FromRef`]).
+#[derive(Debug, Clone)]
+pub struct Signed(pub Option<AdmittedReader>);
+
+impl<S> FromRequest<S> for Signed
+where
+    S: Send + Sync,
+    Arc<ReaderAuth>: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        if !is_signed(&req) {
+            return Ok(Signed(None));
         }
-        Err(e) => private(e.into_response()),
+        let auth = Arc::<ReaderAuth>::from_ref(state);
+        let reader = admit(&auth, req)
+            .await
+            .map_err(|e| private(e.into_response()))?;
+        if let Err(retry_after_secs) = auth.limiter.check(&reader.id) {
+            tracing::debug!(reader = %reader.id, "reader rate limit");
+            return Err(private(
+                ApiError::RateLimited { retry_after_secs }.into_response(),
+            ));
+        }
+        Ok(Signed(Some(reader)))
     }
 }
 
@@ -108,7 +117,7 @@ pub fn private(mut r: Response) -> Response {
     r
 }
 
-async fn admit(auth: &ReaderAuth, req: Request) -> Result<(AdmittedReader, Request), ApiError> {
+async fn admit(auth: &ReaderAuth, req: Request) -> Result<AdmittedReader, ApiError> {
     let (parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, MAX_SIGNED_BODY)
         .await
@@ -133,8 +142,7 @@ async fn admit(auth: &ReaderAuth, req: Request) -> Result<(AdmittedReader, Reque
     if !body.is_empty() {
         signed = signed.with_body(body.to_vec());
     }
-    let reader = auth.app.service().admit_reader(&signed).await?;
-    Ok((reader, Request::from_parts(parts, Body::from(body))))
+    Ok(auth.app.service().admit_reader(&signed).await?)
 }
 
 #[cfg(test)]

@@ -8,16 +8,16 @@
 
 use crate::app::AppState;
 use crate::cache::PassportState;
+use crate::edge::reader_auth::Signed;
 use crate::problem::ApiError;
 use crate::routes::Document;
-use crate::service::restricted::AdmittedReader;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Router};
+use axum::Router;
 use hallmark_core::passport::{PassportId, PassportStatus};
 use serde::Serialize;
 use uuid::Uuid;
@@ -90,7 +90,8 @@ pub fn routes(state: AppState, openapi: Document) -> Router {
 }
 
 /// The passport and version URLs: anonymous requests read the public tier; signed ones are
-/// admitted first (`edge::reader_auth`) and read their grant's tier (`routes::restricted`).
+/// admitted first (the `edge::reader_auth::Signed` extractor) and read their grant's tier
+/// (`routes::restricted`).
 fn passport_routes(state: &AppState, base: &str) -> Router<AppState> {
     Router::new()
         .route(&format!("{base}/passports/{{id}}"), get(current))
@@ -98,10 +99,7 @@ fn passport_routes(state: &AppState, base: &str) -> Router<AppState> {
             &format!("{base}/passports/{{id}}/versions/{{version}}"),
             get(version),
         )
-        .route_layer(axum::middleware::from_fn_with_state(
-            std::sync::Arc::new(crate::edge::reader_auth::ReaderAuth::new(state.clone())),
-            crate::edge::reader_auth::authenticate,
-        ))
+        .with_state(super::restricted::PassportDoor::new(state.clone()))
 }
 
 /// `GET /health`: the node's dependencies and integrity at a glance (503 when the database
@@ -175,11 +173,11 @@ fn parse_id(s: &str) -> Result<PassportId, ApiError> {
 async fn current(
     State(app): State<AppState>,
     Path(id): Path<String>,
-    reader: Option<Extension<AdmittedReader>>,
     uri: Uri,
     headers: HeaderMap,
+    Signed(reader): Signed,
 ) -> Result<Response, ApiError> {
-    if let Some(Extension(reader)) = reader {
+    if let Some(reader) = reader {
         return super::restricted::serve(&app, &reader, &id, None, &headers).await;
     }
     // Named explicitly only (no browser sends it): before the page and the credential.
@@ -278,12 +276,12 @@ async fn serve_aas(app: &AppState, id: &str, headers: &HeaderMap) -> Result<Resp
 async fn version(
     State(app): State<AppState>,
     Path((id, version)): Path<(String, String)>,
-    reader: Option<Extension<AdmittedReader>>,
     uri: Uri,
     headers: HeaderMap,
+    Signed(reader): Signed,
 ) -> Result<Response, ApiError> {
     let n = version.parse::<u32>().ok().filter(|n| *n > 0);
-    if let Some(Extension(reader)) = reader {
+    if let Some(reader) = reader {
         return super::restricted::serve(&app, &reader, &id, Some(n), &headers).await;
     }
     if crate::page::wants_html(headers.get(ACCEPT), uri.query()) {

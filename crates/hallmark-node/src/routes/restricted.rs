@@ -1,5 +1,5 @@
 //! Restricted reads on the public listener's passport URLs (`docs/access.md`, "Restricted
-//! reads"): a request whose signature admitted a reader (`crate::edge::reader_auth`) is
+//! reads"): a request whose signature admitted a reader (`crate::edge::reader_auth::Signed`) is
 //! served the credential of its grant's tier by
 //! [`Service::restricted_read`](crate::service::Service::restricted_read), negotiated like
 //! the public credential (`vc+jwt` or Data Integrity by `Accept`), never cached by shared
@@ -8,14 +8,46 @@
 use super::negotiate::{negotiate_form, not_modified};
 use crate::app::AppState;
 use crate::edge::headers::STATUS_HEADER;
-use crate::edge::reader_auth::private;
+use crate::edge::reader_auth::{private, ReaderAuth};
 use crate::problem::ApiError;
 use crate::service::restricted::AdmittedReader;
+use axum::extract::FromRef;
 use axum::http::header::{CONTENT_TYPE, ETAG};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hallmark_core::passport::PassportId;
+use std::sync::Arc;
 use uuid::Uuid;
+
+/// The state of the passport and version URLs: the application and the reader
+/// authentication the `Signed` extractor uses (one per router: its per-reader limiter).
+#[derive(Clone)]
+pub struct PassportDoor {
+    app: AppState,
+    readers: Arc<ReaderAuth>,
+}
+
+impl PassportDoor {
+    /// The door over `app`.
+    pub fn new(app: AppState) -> Self {
+        PassportDoor {
+            readers: Arc::new(ReaderAuth::new(Arc::clone(&app))),
+            app,
+        }
+    }
+}
+
+impl FromRef<PassportDoor> for AppState {
+    fn from_ref(door: &PassportDoor) -> AppState {
+        Arc::clone(&door.app)
+    }
+}
+
+impl FromRef<PassportDoor> for Arc<ReaderAuth> {
+    fn from_ref(door: &PassportDoor) -> Arc<ReaderAuth> {
+        Arc::clone(&door.readers)
+    }
+}
 
 /// The header naming the tier served.
 pub const TIER_HEADER: &str = "hallmark-access-tier";
