@@ -83,6 +83,10 @@ fn clear(app: &App) {
 
 /// Drops what one event may have changed.
 fn apply(app: &App, event: &AuditEvent) {
+    // A restricted read changes nothing a cache holds.
+    if event.known_action() == Some(Action::PassportRead) {
+        return;
+    }
     if let Some(id) = &event.passport {
         app.passport_changed(id);
     }

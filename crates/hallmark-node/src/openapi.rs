@@ -86,10 +86,10 @@ fn summary(method: &str, path: &str) -> &'static str {
             "The current version's public AAS V3.0 Environment, built from the verified public credential (battery only: 406 aas-unsupported-sector otherwise; docs/aas.md)"
         }
         ("GET", p) if p.ends_with("/versions/{version}") => {
-            "A published version's public credential, exactly as signed (immutable); Accept: text/html for the consumer page"
+            "A published version's public credential, exactly as signed (immutable); Accept: text/html for the consumer page. Signed by an approved reader (RFC 9421, docs/access.md#restricted-reads): its grant's tier, private, no-store; 401/403 problem types per refusal"
         }
         ("GET", p) if p.ends_with("/passports/{id}") => {
-            "The current published version's public credential (Accept: application/vc+jwt for the JWT form, application/aas+json for the AAS Environment, text/html for the consumer page)"
+            "The current published version's public credential (Accept: application/vc+jwt for the JWT form, application/aas+json for the AAS Environment, text/html for the consumer page). Signed by an approved reader (RFC 9421, docs/access.md#restricted-reads): its grant's tier, private, no-store; 401/403 problem types per refusal"
         }
         _ => "",
     }

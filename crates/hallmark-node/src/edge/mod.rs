@@ -21,6 +21,7 @@ pub mod json;
 pub mod media;
 pub mod params;
 pub mod rate_limit;
+pub mod reader_auth;
 pub mod serve;
 
 pub use client::{client_ip, normalise_ip, ClientAddr, TrustedProxies};

@@ -69,3 +69,16 @@ impl From<hallmark_store::StoreError> for ApiError {
         ServiceError::from(e).into()
     }
 }
+
+/// A restricted read's error: its refusal's own problem type, a suspended passport 410, or
+/// the service's error.
+impl From<crate::service::restricted::RestrictedError> for ApiError {
+    fn from(e: crate::service::restricted::RestrictedError) -> Self {
+        use crate::service::restricted::RestrictedError as R;
+        match e {
+            R::Refused(r) => ApiError::ReaderRefused(r),
+            R::Suspended(reason) => ApiError::Gone { reason },
+            R::Service(e) => e.into(),
+        }
+    }
+}

@@ -18,6 +18,7 @@ use serde_json::error::Category;
 use serde_json::{Map, Value};
 
 mod from_service;
+pub mod reader;
 pub mod result;
 
 /// Media type of problem details.
@@ -366,6 +367,10 @@ pub enum ApiError {
         /// What is not implemented, and what to do instead.
         detail: String,
     },
+    /// A signed restricted read refused (`docs/access.md`, "Restricted reads"): 401 or
+    /// 403, one problem type per refusal.
+    #[error("{0}")]
+    ReaderRefused(reader::ReaderRefusal),
     /// A bug or unexpected failure; details go to the log, never to the client.
     #[error("internal error")]
     Internal,
@@ -424,6 +429,7 @@ impl ApiError {
             }
             ApiError::PluginFailed { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotImplemented { .. } => StatusCode::NOT_IMPLEMENTED,
+            ApiError::ReaderRefused(r) => r.status(),
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -625,6 +631,9 @@ impl ApiError {
                     None => p,
                 }
             }
+            ApiError::ReaderRefused(r) => {
+                Problem::new(r.slug(), r.title(), status).detail(r.to_string())
+            }
             ApiError::Internal => Problem::new("internal", "Internal error", status),
         }
     }
@@ -784,6 +793,7 @@ mod tests {
             ApiError::Timeout,
             ApiError::Unavailable,
             ApiError::NotImplemented { detail: "x".into() },
+            ApiError::ReaderRefused(reader::ReaderRefusal::OutOfScope),
             ApiError::SigningUnavailable {
                 detail: "HSM unavailable".into(),
             },

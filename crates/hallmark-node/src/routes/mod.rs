@@ -10,10 +10,12 @@
 pub mod admin;
 pub mod dpp;
 pub mod log;
+pub mod negotiate;
 pub mod page;
 pub mod public;
 pub mod qr;
 pub mod resolver;
+pub mod restricted;
 pub mod status;
 
 use axum::body::Bytes;

@@ -7,12 +7,13 @@
 //! No credential, no admin route.
 
 use crate::app::AppState;
-use crate::cache::{Form, PassportState};
+use crate::cache::PassportState;
+use crate::edge::reader_auth::Signed;
 use crate::problem::ApiError;
 use crate::routes::Document;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
+use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,6 +22,8 @@ use hallmark_core::passport::{PassportId, PassportStatus};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::negotiate::contains_ignore_case;
+pub use super::negotiate::{negotiate_form, not_modified, VC_JWT, VC_LD_JSON};
 pub use crate::edge::headers::{
     log_headers, LOG_INDEX_HEADER, REL_LOG_CHECKPOINT, REL_LOG_INCLUSION, STATUS_HEADER,
 };
@@ -28,12 +31,8 @@ pub use crate::edge::headers::{
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Cache-Control of the current-version URL (a new version or a status change may follow).
 pub const SHORT: &str = "public, max-age=60";
-/// Media type of the `vc+jwt` form.
-pub const VC_JWT: &str = "application/vc+jwt";
 /// Media type of the AAS Environment when `Accept` names it (`docs/aas.md`).
 pub const AAS_JSON: &str = "application/aas+json";
-/// Media type of the Data Integrity form.
-pub const VC_LD_JSON: &str = "application/vc+ld+json";
 
 /// Path prefix of the public base URL (`""` for `https://host`, `/dpp` for `https://host/dpp`).
 pub fn base_path(base_url: &str) -> String {
@@ -80,20 +79,29 @@ pub fn routes(state: AppState, openapi: Document) -> Router {
         .route("/health", get(health))
         .route("/openapi.json", get(move || std::future::ready(openapi)))
         .route(&state.issuer.did.document_path(), get(did_document))
-        .route(&format!("{base}/passports/{{id}}"), get(current))
         .route(&format!("{base}/passports/{{id}}/aas"), get(aas))
         .route(
             &format!("{base}/passports/{{id}}/registrations"),
             get(registrations),
         )
+        .route(&format!("{base}/readers"), post(register_reader))
+        .merge(passport_routes(&state, &base))
+        .merge(super::log::routes(&base))
+        .merge(super::qr::routes(&base))
+        .with_state(state)
+}
+
+/// The passport and version URLs: anonymous requests read the public tier; signed ones are
+/// admitted first (the `edge::reader_auth::Signed` extractor) and read their grant's tier
+/// (`routes::restricted`).
+fn passport_routes(state: &AppState, base: &str) -> Router<AppState> {
+    Router::new()
+        .route(&format!("{base}/passports/{{id}}"), get(current))
         .route(
             &format!("{base}/passports/{{id}}/versions/{{version}}"),
             get(version),
         )
-        .route(&format!("{base}/readers"), post(register_reader))
-        .merge(super::log::routes(&base))
-        .merge(super::qr::routes(&base))
-        .with_state(state)
+        .with_state(super::restricted::PassportDoor::new(state.clone()))
 }
 
 /// `POST <base>/readers`: a reader registers (anonymous; the listener's per-address rate
@@ -181,7 +189,11 @@ async fn current(
     Path(id): Path<String>,
     uri: Uri,
     headers: HeaderMap,
+    Signed(reader): Signed,
 ) -> Result<Response, ApiError> {
+    if let Some(reader) = reader {
+        return super::restricted::serve(&app, &reader, &id, None, &headers).await;
+    }
     // Named explicitly only (no browser sends it): before the page and the credential.
     if wants_aas(&headers) {
         return serve_aas(&app, &id, &headers).await;
@@ -280,8 +292,12 @@ async fn version(
     Path((id, version)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,
+    Signed(reader): Signed,
 ) -> Result<Response, ApiError> {
     let n = version.parse::<u32>().ok().filter(|n| *n > 0);
+    if let Some(reader) = reader {
+        return super::restricted::serve(&app, &reader, &id, Some(n), &headers).await;
+    }
     if crate::page::wants_html(headers.get(ACCEPT), uri.query()) {
         let (Ok(id), Some(n)) = (parse_id(&id), n) else {
             return Ok(super::page::not_found(&headers, uri.query()));
@@ -339,34 +355,6 @@ async fn serve(
     Ok(r)
 }
 
-/// The signed form `Accept` asks for, and the media type to answer it as: `vc+jwt` when
-/// named; else the Data Integrity JSON, as `application/json` when that is asked for (and
-/// `application/vc+ld+json` is not), otherwise as `application/vc+ld+json` (also for `*/*`
-/// and no `Accept`). Passports and status lists negotiate alike.
-pub fn negotiate_form(headers: &HeaderMap) -> (Form, &'static str) {
-    let accept = headers.get(ACCEPT).map_or(&b""[..], HeaderValue::as_bytes);
-    if contains_ignore_case(accept, VC_JWT) {
-        (Form::Jwt, VC_JWT)
-    } else if contains_ignore_case(accept, "application/json")
-        && !contains_ignore_case(accept, VC_LD_JSON)
-    {
-        (Form::DataIntegrity, "application/json")
-    } else {
-        (Form::DataIntegrity, VC_LD_JSON)
-    }
-}
-
-/// Whether `If-None-Match` names `etag` (or is `*`).
-pub fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
-    headers
-        .get(IF_NONE_MATCH)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|h| {
-            h.split(',')
-                .any(|t| t.trim().as_bytes() == etag.as_bytes() || t.trim() == "*")
-        })
-}
-
 /// A suspended passport: 410 problem+json with the reason, the status header, and the
 /// current-version URL's short caching — for version URLs too — so that a cache drops the
 /// 410 within [`SHORT`]'s minute of a resume, as it drops a 200 after a suspension.
@@ -390,29 +378,3 @@ fn gone(record: &PassportState) -> Response {
 /// Headers a passport response ends up with (this handler's, the edge's security and CORS
 /// headers, `content-length`), reserved at once.
 const RESPONSE_HEADERS: usize = 20;
-
-/// Whether `needle` (ASCII) occurs in `haystack`, ignoring ASCII case; no allocation.
-fn contains_ignore_case(haystack: &[u8], needle: &str) -> bool {
-    let needle = needle.as_bytes();
-    needle.is_empty()
-        || haystack
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{contains_ignore_case, VC_JWT};
-
-    #[test]
-    fn accept_matching_ignores_ascii_case_and_finds_media_types_in_lists() {
-        assert!(contains_ignore_case(b"Application/VC+JWT", VC_JWT));
-        assert!(contains_ignore_case(
-            b"text/html, application/vc+jwt;q=0.9",
-            VC_JWT
-        ));
-        assert!(!contains_ignore_case(b"application/vc+ld+json", VC_JWT));
-        assert!(!contains_ignore_case(b"", VC_JWT));
-        assert!(!contains_ignore_case(b"application/vc", VC_JWT));
-    }
-}

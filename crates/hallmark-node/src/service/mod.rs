@@ -35,6 +35,8 @@
 //!   (files of ≤ 100 entries) and the recording of the registry's answers, all checked first.
 //! - [`readers`]: readers admitted by the operator's approval (register — the public
 //!   listener's anonymous door —, list, approve with a grant, suspend, resume, revoke).
+//! - [`restricted`]: signed restricted reads — the reader of a signed request (signature,
+//!   status, grant, nonce) and the credential of its grant's tier, each read audited.
 //! - [`events`]: the audit events these use-cases append (one place for their actions and
 //!   details).
 //!
@@ -57,6 +59,7 @@ pub mod publish;
 pub mod readers;
 pub mod registry;
 pub mod resolver;
+pub mod restricted;
 pub mod status_lists;
 
 pub use error::ServiceError;

@@ -22,6 +22,7 @@ mod qr_http;
 mod readers_http;
 mod registry_http;
 mod resolver_http;
+mod restricted_http;
 mod seal;
 mod status_http;
 

@@ -1,0 +1,506 @@
+//! Signed restricted reads on the public passport URLs (issue 20; `docs/access.md`,
+//! "Restricted reads"): a reader approved (through the store, as the admission doors are
+//! built elsewhere) signs `GET <base>/passports/{id}` with RFC 9421 and reads its grant's
+//! tier; every refusal is its own problem type and says nothing about passports; every read
+//! is a `passport.read` audit event; a nonce is accepted once, across nodes on one
+//! PostgreSQL.
+
+use ed25519_dalek::SigningKey;
+use hallmark_core::httpsig::{self, Covered, RequestParts, SignatureParams};
+use hallmark_core::reader::{
+    Grant, GrantScope, NewReader, Purpose, ReaderChange, ReaderId, ReaderTier,
+};
+use hallmark_core::tlog::event::Action;
+use hallmark_store::{AuditEvent, Store};
+use hallmark_testkit as kit;
+use kit::{basic, Backend, Data, Node, Reply};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use time::{Duration, OffsetDateTime};
+
+/// The product the test reader's grant covers.
+const GTIN_X: &str = "09506000134352";
+/// Another product.
+const GTIN_Y: &str = "09506000134369";
+
+/// The signed authority: the node's public base URL (`kit::BASE_URL`), not the socket.
+const AUTHORITY: &str = "localhost:8080";
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+fn event(action: Action) -> AuditEvent {
+    let mut e = AuditEvent::of(OffsetDateTime::now_utc(), "test-operator", action);
+    e.detail = json!({ "note": action.as_str() });
+    e
+}
+
+/// Registers reader `seed`'s key and, with `grant`, approves it (through the store).
+async fn reader(store: &dyn Store, seed: u8, grant: Option<Grant>) -> ReaderId {
+    let millis = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as u64;
+    let id = ReaderId::from_parts(millis, [seed; 10]).unwrap();
+    let new = NewReader {
+        ed25519: key(seed).verifying_key().to_bytes(),
+        x25519: None,
+        organisation: format!("Repair shop {seed}"),
+        contact: "workshop@example.com".into(),
+        purpose: Purpose::Repair,
+    };
+    store
+        .register_reader(id, new, event(Action::ReaderRegistered))
+        .await
+        .unwrap();
+    if let Some(grant) = grant {
+        store
+            .change_reader(
+                &id,
+                ReaderChange::Approve(grant),
+                event(Action::ReaderApproved),
+            )
+            .await
+            .unwrap();
+    }
+    id
+}
+
+fn grant(tier: ReaderTier, scope: GrantScope, expires_at: OffsetDateTime) -> Grant {
+    Grant {
+        tier,
+        scope,
+        expires_at,
+    }
+}
+
+fn gtins(g: &str) -> GrantScope {
+    GrantScope::Gtins {
+        gtins: vec![g.parse().unwrap()],
+    }
+}
+
+fn in_a_year() -> OffsetDateTime {
+    OffsetDateTime::now_utc() + Duration::days(365)
+}
+
+/// A fresh nonce (22 characters and more).
+fn nonce() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "nonce-{:016x}-{}",
+        N.fetch_add(1, Ordering::Relaxed),
+        OffsetDateTime::now_utc().unix_timestamp_nanos()
+    )
+}
+
+/// The `Signature-Input` and `Signature` of `GET path` signed by `signer` as `keyid`,
+/// created `age` seconds ago, valid for 120 s.
+fn sign(signer: &SigningKey, keyid: &str, path: &str, age: i64) -> (String, String) {
+    let (path_only, query) = match path.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path, None),
+    };
+    let parts = RequestParts::new("GET", "http", AUTHORITY, path_only, query);
+    let created = OffsetDateTime::now_utc().unix_timestamp() - age;
+    let params = SignatureParams::hallmark(created, created + 120, &nonce(), keyid);
+    let h = httpsig::sign(&parts, &Covered::for_request(&parts), &params, signer).unwrap();
+    (h.signature_input, h.signature)
+}
+
+/// `GET path` on the public listener with these signature headers and `Accept`.
+async fn send(node: &Node, path: &str, sig: &(String, String), accept: Option<&str>) -> Reply {
+    let mut req = kit::client()
+        .get(format!("{}{path}", node.public))
+        .header("signature-input", &sig.0)
+        .header("signature", &sig.1);
+    if let Some(a) = accept {
+        req = req.header("accept", a);
+    }
+    Reply::from(req.send().await.unwrap()).await
+}
+
+/// `GET path` signed now by reader `seed` under `id`.
+async fn signed(node: &Node, seed: u8, id: &ReaderId, path: &str) -> Reply {
+    send(
+        node,
+        path,
+        &sign(&key(seed), &id.to_string(), path, 0),
+        None,
+    )
+    .await
+}
+
+/// Publishes a passport of `draft` with GTIN `gtin`; returns its id.
+async fn publish(node: &Node, serial: &str, gtin: &str) -> String {
+    let mut draft = kit::battery_draft(serial);
+    draft["uniqueProductIdentifier"]["gtin"] = json!(gtin);
+    node.publish_draft_as(&basic(), &draft).await
+}
+
+/// The admin view of passport `id` (every audience's credential).
+async fn admin_view(node: &Node, id: &str) -> Value {
+    let r = node
+        .admin(Method::GET, &format!("/api/v1/passports/{id}"))
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    r.json()
+}
+
+/// The `passport.read` events of passport `id`, from its history (admin API).
+async fn reads(node: &Node, id: &str) -> Vec<Value> {
+    let r = node
+        .admin(Method::GET, &format!("/api/v1/passports/{id}/history"))
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    r.json()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "passport.read")
+        .cloned()
+        .collect()
+}
+
+fn leaves(v: &Value, at: String, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, x)| leaves(x, format!("{at}/{k}"), out)),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| leaves(x, format!("{at}/{i}"), out)),
+        _ => {
+            out.insert(at);
+        }
+    }
+}
+
+fn data_leaves(credential: &Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    leaves(
+        &credential["credentialSubject"]["data"],
+        String::new(),
+        &mut out,
+    );
+    out
+}
+
+/// Refusals answer the problem and keep shared caches away; they name no passport.
+fn refused(r: &Reply, status: u16, slug: &str, id: &str) {
+    let body = r.problem(status, slug);
+    assert_eq!(
+        r.header("cache-control"),
+        Some("private, no-store"),
+        "{slug}"
+    );
+    assert!(
+        !body.to_string().contains(id),
+        "{slug} names the passport: {body}"
+    );
+}
+
+async fn legitimate_interest_reads_its_scope_only(backend: Backend) {
+    let node = kit::TestNode::new(backend).start().await;
+    let x = publish(&node, "SN-X", GTIN_X).await;
+    let y = publish(&node, "SN-Y", GTIN_Y).await;
+    let store = node.store().as_ref();
+    let li = reader(
+        store,
+        7,
+        Some(grant(
+            ReaderTier::LegitimateInterest,
+            gtins(GTIN_X),
+            in_a_year(),
+        )),
+    )
+    .await;
+
+    // Unsigned: the public tier exactly as before, cacheable.
+    let public = node.get(&format!("/passports/{x}")).await;
+    assert_eq!(public.status, 200);
+    assert_eq!(public.header("cache-control"), Some("public, max-age=60"));
+    let view = admin_view(&node, &x).await;
+    let public_di = &view["current"]["credentials"]["public"]["dataIntegrity"];
+    assert_eq!(
+        serde_json::from_slice::<Value>(&public.body).unwrap(),
+        *public_di
+    );
+
+    // Signed, in scope: the legitimate-interest credential, private.
+    let r = signed(&node, 7, &li, &format!("/passports/{x}")).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("cache-control"), Some("private, no-store"));
+    assert!(r.header("vary").unwrap().contains("Signature"));
+    assert_eq!(r.header("hallmark-access-tier"), Some("legitimateInterest"));
+    assert_eq!(r.header("content-type"), Some("application/vc+ld+json"));
+    let served: Value = r.json();
+    assert_eq!(
+        served,
+        view["current"]["credentials"]["legitimateInterest"]["dataIntegrity"]
+    );
+    let (li_leaves, public_leaves) = (data_leaves(&served), data_leaves(public_di));
+    assert!(public_leaves.is_subset(&li_leaves));
+    assert!(
+        li_leaves.difference(&public_leaves).next().is_some(),
+        "the legitimate-interest tier has fields the public tier lacks"
+    );
+
+    // The version URL and the vc+jwt form, negotiated as on the public path.
+    let path = format!("/passports/{x}/versions/1");
+    let sig = sign(&key(7), &li.to_string(), &path, 0);
+    let r = send(&node, &path, &sig, Some("application/vc+jwt")).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("content-type"), Some("application/vc+jwt"));
+    assert_eq!(
+        String::from_utf8(r.body).unwrap(),
+        view["current"]["credentials"]["legitimateInterest"]["jwt"]
+            .as_str()
+            .unwrap()
+    );
+    // The same signed request again: replayed.
+    refused(
+        &send(&node, &path, &sig, None).await,
+        401,
+        "replayed-request",
+        &x,
+    );
+    // A version beyond the current one of a passport in scope: not found.
+    signed(&node, 7, &li, &format!("/passports/{x}/versions/9"))
+        .await
+        .problem(404, "not-found");
+
+    // Out of scope: another product, and a passport that does not exist, alike.
+    let other = signed(&node, 7, &li, &format!("/passports/{y}")).await;
+    refused(&other, 403, "out-of-scope", &y);
+    let missing = "0190f1d2-7c3e-7a4b-9c1d-2e3f4a5b6c7d";
+    let none = signed(&node, 7, &li, &format!("/passports/{missing}")).await;
+    refused(&none, 403, "out-of-scope", missing);
+    assert_eq!(other.json(), none.json());
+
+    // Every successful read is a passport.read event: reader, version, tier.
+    let events = reads(&node, &x).await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    for e in &events {
+        assert_eq!(e["actor"], format!("reader:{li}"));
+        assert_eq!(e["detail"]["readerId"], li.to_string());
+        assert_eq!(e["detail"]["version"], 1);
+        assert_eq!(e["detail"]["tier"], "legitimateInterest");
+    }
+    assert!(reads(&node, &y).await.is_empty());
+    node.stop().await;
+}
+kit::both!(legitimate_interest_reads_its_scope_only);
+
+async fn each_refusal_has_its_problem_type(backend: Backend) {
+    let node = kit::TestNode::new(backend).start().await;
+    let x = publish(&node, "SN-X", GTIN_X).await;
+    let path = format!("/passports/{x}");
+    let store = node.store().as_ref();
+    let all = |at| grant(ReaderTier::Authority, GrantScope::All, at);
+    let ok = reader(store, 11, Some(all(in_a_year()))).await;
+
+    // Signature problems (401), before any reader lookup.
+    let bad = send(
+        &node,
+        &path,
+        &sign(&key(99), &ok.to_string(), &path, 0),
+        None,
+    )
+    .await;
+    refused(&bad, 401, "bad-signature", &x);
+    let expired = send(
+        &node,
+        &path,
+        &sign(&key(11), &ok.to_string(), &path, 600),
+        None,
+    )
+    .await;
+    refused(&expired, 401, "signature-expired", &x);
+    let unknown_id = ReaderId::from_parts(1_800_000_000_000, [1; 10]).unwrap();
+    let unknown = send(
+        &node,
+        &path,
+        &sign(&key(12), &unknown_id.to_string(), &path, 0),
+        None,
+    )
+    .await;
+    refused(&unknown, 401, "unknown-reader", &x);
+    let not_an_id = send(&node, &path, &sign(&key(12), "reader-1", &path, 0), None).await;
+    refused(&not_an_id, 401, "unknown-reader", &x);
+    // Half a signature is not an anonymous read.
+    let half = kit::client()
+        .get(format!("{}{path}", node.public))
+        .header("signature", "hallmark=:AAAA:")
+        .send()
+        .await
+        .unwrap();
+    refused(&Reply::from(half).await, 401, "unsigned-request", &x);
+    // Signed for another path.
+    let elsewhere = send(
+        &node,
+        &path,
+        &sign(&key(11), &ok.to_string(), "/passports/x", 0),
+        None,
+    )
+    .await;
+    refused(&elsewhere, 401, "bad-signature", &x);
+
+    // Reader-state problems (403).
+    let registered = reader(store, 13, None).await;
+    refused(
+        &signed(&node, 13, &registered, &path).await,
+        403,
+        "reader-not-approved",
+        &x,
+    );
+    let lapsed = reader(
+        store,
+        14,
+        Some(all(OffsetDateTime::now_utc() - Duration::hours(1))),
+    )
+    .await;
+    refused(
+        &signed(&node, 14, &lapsed, &path).await,
+        403,
+        "grant-expired",
+        &x,
+    );
+    let suspended = reader(store, 15, Some(all(in_a_year()))).await;
+    store
+        .change_reader(
+            &suspended,
+            ReaderChange::Suspend {
+                reason: "audit".into(),
+            },
+            event(Action::ReaderSuspended),
+        )
+        .await
+        .unwrap();
+    refused(
+        &signed(&node, 15, &suspended, &path).await,
+        403,
+        "reader-suspended",
+        &x,
+    );
+
+    // The authority reader reads the authority tier, then is revoked.
+    let r = signed(&node, 11, &ok, &path).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("hallmark-access-tier"), Some("authority"));
+    let view = admin_view(&node, &x).await;
+    assert_eq!(
+        r.json(),
+        view["current"]["credentials"]["authority"]["dataIntegrity"]
+    );
+    store
+        .change_reader(
+            &ok,
+            ReaderChange::Revoke {
+                reason: "contract ended".into(),
+            },
+            event(Action::ReaderRevoked),
+        )
+        .await
+        .unwrap();
+    refused(
+        &signed(&node, 11, &ok, &path).await,
+        403,
+        "reader-revoked",
+        &x,
+    );
+
+    // Only the one successful read was recorded.
+    let events = reads(&node, &x).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["detail"]["tier"], "authority");
+    node.stop().await;
+}
+kit::both!(each_refusal_has_its_problem_type);
+
+/// Two nodes on one PostgreSQL: a signed request answered by one is a replay at the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nonce_is_used_once_across_nodes_on_one_postgres() {
+    let data = Data::new(Backend::Postgres).await;
+    let a = data.start().await;
+    let b = data.start().await;
+    let x = publish(&a, "SN-X", GTIN_X).await;
+    let id = reader(
+        a.store().as_ref(),
+        21,
+        Some(grant(
+            ReaderTier::LegitimateInterest,
+            gtins(GTIN_X),
+            in_a_year(),
+        )),
+    )
+    .await;
+    let path = format!("/passports/{x}");
+    let sig = sign(&key(21), &id.to_string(), &path, 0);
+    let first = send(&a, &path, &sig, None).await;
+    assert_eq!(
+        first.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&first.body)
+    );
+    refused(
+        &send(&b, &path, &sig, None).await,
+        401,
+        "replayed-request",
+        &x,
+    );
+    // A fresh signature reads on the other node too.
+    assert_eq!(signed(&b, 21, &id, &path).await.status, 200);
+    assert_eq!(reads(&a, &x).await.len(), 2);
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Signed reads are limited per verified reader (besides the per-address limit, lifted
+/// here): past its burst a reader gets 429, privately, while another reader still reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_reads_are_rate_limited_per_reader() {
+    let node = kit::TestNode::new(Backend::Sqlite).start().await;
+    let x = publish(&node, "SN-X", GTIN_X).await;
+    let store = node.store().as_ref();
+    let all = || {
+        Some(grant(
+            ReaderTier::LegitimateInterest,
+            GrantScope::All,
+            in_a_year(),
+        ))
+    };
+    let (busy, calm) = (
+        reader(store, 31, all()).await,
+        reader(store, 32, all()).await,
+    );
+    // Out-of-scope reads (an unknown passport): admitted, rate-limited, nothing audited.
+    let path = "/passports/0190f1d2-7c3e-7a4b-9c1d-2e3f4a5b6c7d";
+    let burst = hallmark_node::edge::reader_auth::READER_BURST as usize;
+    // Sequentially (the edge caps connections per address), three bursts' worth: the
+    // bucket refills at READER_PER_SECOND, far slower than these requests.
+    let mut limited = 0;
+    for _ in 0..burst * 3 {
+        let r = send(
+            &node,
+            path,
+            &sign(&key(31), &busy.to_string(), path, 0),
+            None,
+        )
+        .await;
+        if r.status == 429 {
+            r.problem(429, "rate-limited");
+            assert_eq!(r.header("cache-control"), Some("private, no-store"));
+            assert!(r.header("retry-after").is_some());
+            limited += 1;
+        } else {
+            r.problem(403, "out-of-scope");
+        }
+    }
+    assert!(limited > 0, "no request of {} was limited", burst * 3);
+    let r = signed(&node, 32, &calm, &format!("/passports/{x}")).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    node.stop().await;
+}
