@@ -180,10 +180,11 @@ fn generic_passports_get_not_iso15459_warnings_only() {
 
 #[test]
 fn one_schema_validation_per_call() {
+    // A registry of its own: the shared one counts the other tests' validations too.
+    let own = SectorRegistry::with_builtin_sectors();
     let p = battery(EORI, None, None);
-    let before = registry().validations();
-    let _ = issue::validate_with(&p, registry(), Some(EORI));
-    assert_eq!(registry().validations() - before, 1);
+    let _ = issue::validate_with(&p, &own, Some(EORI));
+    assert_eq!(own.validations(), 1);
 }
 
 #[test]
