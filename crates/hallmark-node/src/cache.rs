@@ -24,6 +24,16 @@ pub enum Form {
     Jwt,
 }
 
+impl Form {
+    /// Its name in integrity alarms: `data-integrity` or `jwt`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Form::DataIntegrity => "data-integrity",
+            Form::Jwt => "jwt",
+        }
+    }
+}
+
 /// One cached public credential form.
 #[derive(Debug)]
 pub struct Cached {

@@ -192,11 +192,7 @@ impl Service<'_> {
                 &crate::integrity::WithheldVersion {
                     passport: &id.to_string(),
                     version: n,
-                    form: if matches!(form, Form::Jwt) {
-                        "jwt"
-                    } else {
-                        "data-integrity"
-                    },
+                    form: form.label(),
                     reason: &reason,
                 },
             )
