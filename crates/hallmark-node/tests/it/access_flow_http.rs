@@ -23,12 +23,12 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 /// The reader's X25519 secret for `seed`.
-fn x_secret(seed: u8) -> x25519_dalek::StaticSecret {
+pub(super) fn x_secret(seed: u8) -> x25519_dalek::StaticSecret {
     x25519_dalek::StaticSecret::from([seed.wrapping_add(100); 32])
 }
 
 /// Registers reader `seed` on the public listener with both keys; returns its id.
-async fn register(node: &Node, seed: u8, purpose: &str) -> String {
+pub(super) async fn register(node: &Node, seed: u8, purpose: &str) -> String {
     let x = x25519_dalek::PublicKey::from(&x_secret(seed));
     let r = node
         .call_raw(
@@ -51,7 +51,7 @@ async fn register(node: &Node, seed: u8, purpose: &str) -> String {
 
 /// The operator's change `action` (`approve`, `suspend`, `resume`, `revoke`) through the
 /// admin API, with the admin login.
-async fn operator(node: &Node, id: &str, action: &str, body: Value) -> Value {
+pub(super) async fn operator(node: &Node, id: &str, action: &str, body: Value) -> Value {
     let r = node
         .call(
             Method::POST,
@@ -77,7 +77,13 @@ fn approval(tier: &str, gtin: &str) -> Value {
 }
 
 /// `GET path` signed now by reader `seed` (id `id`), with `Accept`.
-async fn get_signed(node: &Node, seed: u8, id: &str, path: &str, accept: Option<&str>) -> Reply {
+pub(super) async fn get_signed(
+    node: &Node,
+    seed: u8,
+    id: &str,
+    path: &str,
+    accept: Option<&str>,
+) -> Reply {
     send(node, path, &sign(&key(seed), id, path, 0), accept).await
 }
 
