@@ -14,6 +14,8 @@
 //! - [`did`]: did:web identifiers and DID documents.
 //! - [`dpp`]: the EN 18222 DPP API's pure rules: the compressed and full documents, JSON
 //!   Merge Patch (RFC 7396), element paths (RFC 9535 Normalized Paths).
+//! - [`events`]: CloudEvents 1.0 of the outbox: which audit actions outsiders hear about, and
+//!   the event each one is.
 //! - [`integrity`]: tags (HMAC under custody-derived subkeys) that authenticate database rows.
 //! - [`issue`]: passport → per-audience signed credentials.
 //! - [`verify`]: offline verification with a per-check report.
@@ -33,6 +35,7 @@ pub mod credential;
 pub mod did;
 pub mod display;
 pub mod dpp;
+pub mod events;
 pub mod httpsig;
 pub mod input;
 pub mod integrity;

@@ -237,6 +237,14 @@ pub async fn build_app_with_plugins(
     if !store.set_integrity(Arc::clone(&integrity)) {
         tracing::warn!("the store already had row-authentication keys; keeping them");
     }
+    // Every audit event outsiders hear about gets its CloudEvent in the outbox, in its
+    // transaction (docs/events.md); set before anything below can write.
+    if !store.set_event_source(hallmark_core::events::EventSource::new(
+        issuer.did.to_string(),
+        issuer.base_url.clone(),
+    )) {
+        tracing::warn!("the store already had an event source; keeping it");
+    }
     let app = Arc::new(App {
         store,
         issuer,

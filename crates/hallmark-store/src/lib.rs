@@ -30,8 +30,8 @@ pub use model::{
     ApiKeyHashScheme, ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, Credentials,
     DraftRecord, ExternalRefState, ImportDraft, ImportWrite, ImportWritten, LeafCheck, LinkFilter,
     NewApiKey, NewPassport, NewProductLink, NewRegistration, NewStatusListVersion, NewVersion,
-    Page, PassportFilter, PassportRecord, PendingRegistration, PreviousRegistration, ProductKey,
-    ProductLinkRecord, ProofMediaType, QuarantineRecord, ReaderRecord, Recorded,
+    OutboxRecord, Page, PassportFilter, PassportRecord, PendingRegistration, PreviousRegistration,
+    ProductKey, ProductLinkRecord, ProofMediaType, QuarantineRecord, ReaderRecord, Recorded,
     RegistrationRecord, SignedForms, SigningKeyRecord, SigningKeyStatus, StatusListRecord,
     StatusPurpose, StatusRef, StoredLeaf, VersionRecord, MAX_REGISTRATION_ID,
     MAX_REGISTRATION_PROOF,
@@ -367,6 +367,15 @@ pub trait Store: Send + Sync {
     /// signing-key row it writes carries the node's tag. Set once; a second call is ignored
     /// and answers `false`.
     fn set_integrity(&self, keys: std::sync::Arc<IntegrityKeys>) -> bool;
+
+    /// Hands the store the node's event source (its DID and public base URL): from then on
+    /// every audit event outsiders hear about (`hallmark_core::events::event_type`) gets its
+    /// CloudEvent in the outbox, in the same transaction. Set once (before the first write);
+    /// a second call is ignored and answers `false`. Without it no outbox row is written.
+    fn set_event_source(&self, source: hallmark_core::events::EventSource) -> bool;
+
+    /// Outbox rows with an id above `after`, in id order, at most `limit` (1–1000).
+    async fn outbox(&self, after: u64, limit: u32) -> Result<Vec<OutboxRecord>, StoreError>;
 
     /// The newest stored checkpoints, newest first, at most `limit`.
     async fn latest_checkpoints(&self, limit: u32) -> Result<Vec<CheckpointRecord>, StoreError>;

@@ -535,6 +535,23 @@ impl SigningKeyStatus {
     }
 }
 
+/// An outbox row: the CloudEvent of an audit event outsiders hear about (issue 21).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRecord {
+    /// Its id (the outbox's order).
+    pub id: u64,
+    /// The event type (`eu.dpp.passport.published`, …).
+    pub topic: String,
+    /// The CloudEvent, JSON, as delivered.
+    pub payload: Vec<u8>,
+    /// The audit event it tells of.
+    pub audit_seq: u64,
+    /// When it was written (the audit event's time).
+    pub created_at: OffsetDateTime,
+    /// When a relay marked it delivered, if one has.
+    pub published_at: Option<OffsetDateTime>,
+}
+
 /// A signed transparency-log checkpoint as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointRecord {

@@ -91,6 +91,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "readers",
         include_str!("../migrations/postgres/0011_readers.sql"),
     ),
+    (
+        12,
+        "outbox_events",
+        include_str!("../migrations/postgres/0012_outbox_events.sql"),
+    ),
 ];
 
 /// Tables that are append-only: table-wide UPDATE on them is an excess privilege.

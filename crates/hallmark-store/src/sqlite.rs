@@ -64,6 +64,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "readers",
         include_str!("../migrations/sqlite/0009_readers.sql"),
     ),
+    (
+        10,
+        "outbox_events",
+        include_str!("../migrations/sqlite/0010_outbox_events.sql"),
+    ),
 ];
 
 /// The SQLite-backed store.

@@ -8,6 +8,7 @@ mod app_role_attacks;
 mod auth_http;
 mod edge_http;
 mod en18222_http;
+mod events_http;
 mod identifiers_http;
 mod import_http;
 mod input_http;

@@ -10,7 +10,7 @@ use crate::model::{AuditEvent, SigningKeyRecord, SigningKeyStatus};
 
 /// The node's tag of a signing-key row as it will be stored (times normalised).
 fn signing_key_tag(tags: &Tags, key: &SigningKeyRecord) -> Result<Option<Vec<u8>>> {
-    match tags {
+    match tags.as_ref() {
         Some(k) => Ok(Some(k.key_row_tag(&key.authenticated_bytes()?).to_vec())),
         None => Ok(None),
     }

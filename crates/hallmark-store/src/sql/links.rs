@@ -93,7 +93,7 @@ pub(super) async fn add_link<B: Backend>(
                     removed_reason: None,
                     tag: None,
                 };
-                record.tag = match &tags {
+                record.tag = match tags.as_ref() {
                     Some(keys) => Some(keys.link_row_tag(&record.authenticated_bytes()?).to_vec()),
                     None => None,
                 };

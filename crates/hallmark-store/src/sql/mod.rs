@@ -49,10 +49,10 @@ use crate::error::Result;
 use crate::model::{
     ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, DraftRecord, ExternalRefState,
     ImportWrite, ImportWritten, LinkFilter, NewApiKey, NewPassport, NewProductLink,
-    NewRegistration, NewStatusListVersion, NewVersion, Page, PassportFilter, PassportRecord,
-    PendingRegistration, ProductKey, ProductLinkRecord, QuarantineRecord, ReaderRecord, Recorded,
-    RegistrationRecord, SigningKeyRecord, SigningKeyStatus, StatusListRecord, StatusPurpose,
-    StatusRef, StoredLeaf, VersionRecord,
+    NewRegistration, NewStatusListVersion, NewVersion, OutboxRecord, Page, PassportFilter,
+    PassportRecord, PendingRegistration, ProductKey, ProductLinkRecord, QuarantineRecord,
+    ReaderRecord, Recorded, RegistrationRecord, SigningKeyRecord, SigningKeyStatus,
+    StatusListRecord, StatusPurpose, StatusRef, StoredLeaf, VersionRecord,
 };
 use crate::Store;
 use writer::{OpFuture, Tags, WriteTx};
@@ -129,6 +129,9 @@ pub struct SqlStore<B: Backend> {
     pool: Pool<B::Db>,
     queue: writer::Queue<B>,
     integrity: Arc<OnceLock<Arc<IntegrityKeys>>>,
+    /// The node's event source (`Store::set_event_source`): with it, audit events that
+    /// outsiders hear about get their outbox row.
+    events: Arc<OnceLock<Arc<hallmark_core::events::EventSource>>>,
     committed: watch::Receiver<u64>,
     pub(crate) backend: B,
 }
@@ -139,6 +142,7 @@ impl<B: Backend> Clone for SqlStore<B> {
             pool: self.pool.clone(),
             queue: self.queue.clone(),
             integrity: Arc::clone(&self.integrity),
+            events: Arc::clone(&self.events),
             committed: self.committed.clone(),
             backend: self.backend.clone(),
         }
@@ -165,6 +169,7 @@ impl<B: Backend> SqlStore<B> {
             pool,
             queue,
             integrity: Arc::default(),
+            events: Arc::default(),
             committed,
             backend,
         })
@@ -187,7 +192,8 @@ impl<B: Backend> SqlStore<B> {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut WriteTx<B>, Tags) -> OpFuture<'c, T> + Send + 'static,
     {
-        writer::submit(&self.queue, self.integrity.get().cloned(), op).await
+        let tags = writer::Tags::new(self.integrity.get().cloned(), self.events.get().cloned());
+        writer::submit(&self.queue, tags, op).await
     }
 }
 
@@ -430,6 +436,14 @@ impl<B: Backend> Store for SqlStore<B> {
 
     fn set_integrity(&self, keys: Arc<IntegrityKeys>) -> bool {
         self.integrity.set(keys).is_ok()
+    }
+
+    fn set_event_source(&self, source: hallmark_core::events::EventSource) -> bool {
+        self.events.set(Arc::new(source)).is_ok()
+    }
+
+    async fn outbox(&self, after: u64, limit: u32) -> Result<Vec<OutboxRecord>> {
+        audit::outbox(self, after, limit).await
     }
 
     async fn latest_checkpoints(&self, limit: u32) -> Result<Vec<CheckpointRecord>> {

@@ -20,6 +20,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use hallmark_core::events::EventSource;
 use hallmark_core::integrity::IntegrityKeys;
 use sqlx::Pool;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -28,9 +29,34 @@ use super::db::{BoxFuture, Conn, Executes, SqlDb};
 use super::Backend;
 use crate::error::{Result, StoreError};
 
-/// The node's row-authentication keys, if the store has been given them: every job gets
-/// them, to tag the leaves and key rows it writes.
-pub(crate) type Tags = Option<Arc<IntegrityKeys>>;
+/// What every job gets from the store's configuration: the node's row-authentication keys,
+/// if the store has been given them, to tag the leaves and key rows it writes; and the
+/// node's event source, if given, to write the outbox events of the audit events it appends.
+#[derive(Clone, Default)]
+pub(crate) struct Tags {
+    integrity: Option<Arc<IntegrityKeys>>,
+    events: Option<Arc<EventSource>>,
+}
+
+impl Tags {
+    /// The configuration now.
+    pub(crate) fn new(
+        integrity: Option<Arc<IntegrityKeys>>,
+        events: Option<Arc<EventSource>>,
+    ) -> Self {
+        Tags { integrity, events }
+    }
+
+    /// The row-authentication keys, if set.
+    pub(crate) fn as_ref(&self) -> Option<&Arc<IntegrityKeys>> {
+        self.integrity.as_ref()
+    }
+
+    /// The event source, if set (no outbox rows without it).
+    pub(crate) fn events(&self) -> Option<&EventSource> {
+        self.events.as_deref()
+    }
+}
 
 /// What a write operation returns: a boxed future borrowing the batch.
 pub(crate) type OpFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'c>>;

@@ -59,6 +59,7 @@ macro_rules! conformance_tests {
             registry_pending_lists_published_current_versions,
             readers_register_inert_and_change_by_approval,
             request_nonces_are_used_once,
+            outbox_events_exist_iff_their_change_committed,
         );
     };
     (@cases $new:expr; $($case:ident),* $(,)?) => {
@@ -2624,4 +2625,87 @@ pub async fn request_nonces_are_used_once(s: S) {
     assert_eq!(fresh, 1);
     // Nonces are not audit events.
     assert_eq!(s.audit_len().await.unwrap(), len + 1);
+}
+
+/// Issue 21: with the node's event source set, an audit event outsiders hear about gets its
+/// CloudEvent in the outbox in the same transaction — and a write that fails leaves none;
+/// events outsiders do not hear about (drafts) leave none either.
+pub async fn outbox_events_exist_iff_their_change_committed(s: S) {
+    use hallmark_core::events::EventSource;
+    assert!(s.set_event_source(EventSource::new(
+        "did:web:example.com",
+        "https://example.com"
+    )));
+    assert!(!s.set_event_source(EventSource::new(
+        "did:web:other.example",
+        "https://other.example"
+    )));
+    let p = s
+        .create_draft(
+            new_passport("09506000134352", "battery"),
+            audit(0, Action::PassportDraftCreated.as_str()),
+        )
+        .await
+        .unwrap();
+    assert!(
+        s.outbox(0, 100).await.unwrap().is_empty(),
+        "a draft is no event"
+    );
+    let record = s
+        .publish(&p.id, new_version(1, 1), publish(1, 1))
+        .await
+        .unwrap();
+    let rows = s.outbox(0, 100).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(row.topic, "eu.dpp.passport.published");
+    assert_eq!(row.published_at, None);
+    let seq = s.audit_len().await.unwrap();
+    assert_eq!(row.audit_seq, seq);
+    let event: serde_json::Value = serde_json::from_slice(&row.payload).unwrap();
+    assert_eq!(event["specversion"], "1.0");
+    assert_eq!(event["id"], seq.to_string());
+    assert_eq!(event["source"], "did:web:example.com");
+    assert_eq!(event["subject"], p.id.to_string());
+    assert_eq!(event["data"]["version"], 1);
+    assert_eq!(event["data"]["logIndex"], seq - 1);
+    assert_eq!(
+        event["data"]["passportUrl"],
+        format!("https://example.com/passports/{}", p.id.uuid())
+    );
+    let _ = record;
+
+    // A write that fails after its change was written (the same version again; a bad
+    // audit event) commits nothing, so no event.
+    assert!(s
+        .publish(&p.id, new_version(1, 2), publish(2, 1))
+        .await
+        .is_err());
+    assert!(s
+        .change_status(
+            &p.id,
+            PassportStatus::Suspended,
+            Some("r".into()),
+            bad_audit(),
+            vec![]
+        )
+        .await
+        .is_err());
+    assert_eq!(s.outbox(0, 100).await.unwrap().len(), 1);
+    // A status change is an event.
+    let mut suspended = audit(3, Action::PassportSuspended.as_str());
+    suspended.detail = serde_json::json!({ "reason": "r" });
+    s.change_status(
+        &p.id,
+        PassportStatus::Suspended,
+        Some("r".into()),
+        suspended,
+        vec![],
+    )
+    .await
+    .unwrap();
+    let rows = s.outbox(rows[0].id, 100).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].topic, "eu.dpp.passport.status.changed");
+    assert_eq!(s.outbox(rows[0].id, 100).await.unwrap(), vec![]);
 }
