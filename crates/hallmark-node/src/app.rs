@@ -82,6 +82,9 @@ pub struct App {
     /// (`HALLMARK_BACKUP_LINK_TEMPLATE`), set once at start-up when configured; without it
     /// the registry export answers 409 `backup-link-not-configured`.
     pub backup_link: std::sync::OnceLock<crate::config::BackupLinkTemplate>,
+    /// Whether authority-tier answers to signed readers are always sealed (JWE to the
+    /// reader's X25519 key), asked for or not (`HALLMARK_SEAL_AUTHORITY`; set at start-up).
+    pub seal_authority: std::sync::atomic::AtomicBool,
     /// The open status list's taken positions (a first publication's draw).
     pub status_positions: crate::positions::StatusPositions,
     /// The status lists as served (the latest of each, and versions by number).

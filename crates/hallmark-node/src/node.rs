@@ -257,6 +257,7 @@ pub async fn build_app_with_plugins(
         pages: crate::evidence::PageCache::new(crate::evidence::DEFAULT_PAGE_BYTES),
         status_list_writes: tokio::sync::Mutex::new(()),
         backup_link: std::sync::OnceLock::new(),
+        seal_authority: std::sync::atomic::AtomicBool::new(false),
         status_positions: crate::positions::StatusPositions::default(),
         status_lists: crate::cache::StatusListCache::default(),
         imports: crate::imports::ImportSessions::default(),
@@ -314,10 +315,13 @@ pub fn routers(
     // (`routes::public`), so they are merged here, not by `routes::public`.
     let status = routes::status::routes(&routes::public::base_path(&app.issuer.base_url))
         .with_state(Arc::clone(app));
-    let public = routes::public::routes(Arc::clone(app), docs.public)
+    // One reader authentication for the listener: one per-reader rate limit over the
+    // passport URLs and the EN 18222 reads.
+    let readers = Arc::new(crate::edge::reader_auth::ReaderAuth::new(Arc::clone(app)));
+    let public = routes::public::routes(Arc::clone(app), docs.public, Arc::clone(&readers))
         .merge(status)
         .merge(routes::resolver::routes(Arc::clone(app)))
-        .merge(routes::dpp::public_routes(Arc::clone(app)));
+        .merge(routes::dpp::public_routes(Arc::clone(app), readers));
     let public =
         routes::resolver::preflight_link(public_router(public, edge), &app.issuer.base_url);
     let admin = admin_router(
@@ -557,6 +561,8 @@ pub async fn serve(config: &ValidatedConfig) -> Result<Running, StartError> {
     app.log.set_interval(config.checkpoint_interval);
     app.credentials.resize(config.read_cache_bytes);
     app.pages.resize(config.page_cache_bytes);
+    app.seal_authority
+        .store(config.seal_authority, std::sync::atomic::Ordering::Relaxed);
     if let Some(template) = &config.backup_link_template {
         let _ = app.backup_link.set(template.clone());
     }

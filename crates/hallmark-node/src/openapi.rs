@@ -79,6 +79,9 @@ fn summary(method: &str, path: &str) -> &'static str {
         ("POST", p) if p.ends_with("/readers") => {
             "Register as a reader (anonymous; inert until the operator approves it out of band, reading the key fingerprint): 201 {id, fingerprint, status: registered}; 409 for a key already registered, 422 for bad input (docs/access.md)"
         }
+        ("GET", p) if p.ends_with("/readers/me") => {
+            "A reader's own registration (signed, RFC 9421, any status): id, status, fingerprint, purpose, encryptionKey, grant, admitted, reason; private, no-store; 401 problem types for a signature that does not hold (docs/access.md)"
+        }
         ("GET", p) if p.ends_with("/passports/{id}/registrations") => {
             "The passport's EU DPP registry registrations: registration id, version, the registered SHA-256 of the version's public credential, the proof's SHA-256, time and log index (docs/registry.md)"
         }
@@ -86,10 +89,10 @@ fn summary(method: &str, path: &str) -> &'static str {
             "The current version's public AAS V3.0 Environment, built from the verified public credential (battery only: 406 aas-unsupported-sector otherwise; docs/aas.md)"
         }
         ("GET", p) if p.ends_with("/versions/{version}") => {
-            "A published version's public credential, exactly as signed (immutable); Accept: text/html for the consumer page. Signed by an approved reader (RFC 9421, docs/access.md#restricted-reads): its grant's tier, private, no-store; 401/403 problem types per refusal"
+            "A published version's public credential, exactly as signed (immutable); Accept: text/html for the consumer page. Signed by an approved reader (RFC 9421, docs/access.md#restricted-reads): its grant's tier (Accept: application/jose for a JWE sealed to its X25519 key), private, no-store; 401/403/406 problem types per refusal"
         }
         ("GET", p) if p.ends_with("/passports/{id}") => {
-            "The current published version's public credential (Accept: application/vc+jwt for the JWT form, application/aas+json for the AAS Environment, text/html for the consumer page). Signed by an approved reader (RFC 9421, docs/access.md#restricted-reads): its grant's tier, private, no-store; 401/403 problem types per refusal"
+            "The current published version's public credential (Accept: application/vc+jwt for the JWT form, application/aas+json for the AAS Environment, text/html for the consumer page). Signed by an approved reader (RFC 9421, docs/access.md#restricted-reads): its grant's tier (Accept: application/jose for a JWE sealed to its X25519 key), private, no-store; 401/403/406 problem types per refusal"
         }
         _ => "",
     }

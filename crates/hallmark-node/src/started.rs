@@ -81,6 +81,8 @@ pub struct Started<'a> {
     pub log_level: &'static str,
     /// The EU registry's back-up link template (`null` when unset: no registry export).
     pub backup_link_template: Option<&'a str>,
+    /// Whether authority-tier answers to signed readers are always sealed.
+    pub seal_authority: bool,
 }
 
 /// The key-custody backend (`{"backend":"keystore"}`, or the token for `pkcs11`).
@@ -299,6 +301,7 @@ pub fn started_detail<'a>(
         },
         log_level: config.log_level.as_str(),
         backup_link_template: config.backup_link_template.as_ref().map(|t| t.as_str()),
+        seal_authority: config.seal_authority,
     }
 }
 

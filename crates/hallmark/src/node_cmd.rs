@@ -391,6 +391,8 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, DemoError> {
         plugins,
     )
     .await?;
+    app.seal_authority
+        .store(config.seal_authority, std::sync::atomic::Ordering::Relaxed);
     if let Some(template) = &config.backup_link_template {
         let _ = app.backup_link.set(template.clone());
     }

@@ -186,6 +186,52 @@ impl ReaderInfo {
     }
 }
 
+/// `GET <base>/readers/me` (public listener, signed): a reader's own registration as the
+/// node holds it. Not the organisation or contact (the reader knows them).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct ReaderSelf {
+    /// The reader's id: the `keyid` it signs with.
+    pub id: String,
+    /// `registered`, `approved`, `suspended` or `revoked`.
+    #[schemars(schema_with = "status")]
+    pub status: &'static str,
+    /// Its key's fingerprint (what the operator confirms out of band).
+    pub fingerprint: String,
+    /// The purpose it claimed.
+    #[schemars(schema_with = "purpose")]
+    pub purpose: &'static str,
+    /// Whether it registered an X25519 key (sealed answers need one).
+    pub encryption_key: bool,
+    /// Its grant (from its first approval on).
+    pub grant: Option<GrantInfo>,
+    /// Whether it may read now: approved, with a grant not expired.
+    pub admitted: bool,
+    /// The operator's reason for the last suspension or revocation.
+    pub reason: Option<String>,
+}
+
+impl ReaderSelf {
+    /// The answer for a stored reader at `now`.
+    pub fn of(
+        r: &ReaderRecord,
+        now: time::OffsetDateTime,
+    ) -> Result<Self, crate::problem::ApiError> {
+        let info = ReaderInfo::of(r, now)?;
+        Ok(ReaderSelf {
+            id: info.id,
+            status: info.status,
+            fingerprint: info.fingerprint,
+            purpose: info.purpose,
+            encryption_key: r.x25519.is_some(),
+            grant: info.grant,
+            admitted: info.admitted,
+            reason: info.status_reason,
+        })
+    }
+}
+
 /// `GET /api/v1/readers`: one page, by id.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

@@ -222,6 +222,11 @@ settings! {
         backup_link_template: String = "HALLMARK_BACKUP_LINK_TEMPLATE",
             default "unset: no registry export";
     }
+    "Restricted access" {
+        /// Seal every authority-tier answer to a signed reader (a JWE to the reader's X25519
+        /// key), whether the reader asks for it or not (docs/access.md, "Sealed delivery").
+        seal_authority: bool = "HALLMARK_SEAL_AUTHORITY", default "`false`";
+    }
     "Logging" {
         /// `error`, `warn`, `info`, `debug` or `trace`.
         log_level: LogLevel = "HALLMARK_LOG_LEVEL", default "`info`";

@@ -853,7 +853,7 @@ fn plugin_settings() {
 fn sample(key: &str) -> &'static str {
     match key {
         "public_listen" | "admin_listen" => "127.0.0.1:9999",
-        "admin_allow_remote" | "plugin_allow_unsigned" => "true",
+        "admin_allow_remote" | "plugin_allow_unsigned" | "seal_authority" => "true",
         "log_level" => "debug",
         k if k.starts_with("max_") || k.ends_with("_second") || k.ends_with("_burst") => "7",
         "auth_failures_per_minute"
@@ -893,7 +893,7 @@ fn every_setting_is_read_from_the_environment_and_from_toml() {
             setting.env
         );
         let toml_value = match setting.key {
-            "admin_allow_remote" | "plugin_allow_unsigned" => v.to_string(),
+            "admin_allow_remote" | "plugin_allow_unsigned" | "seal_authority" => v.to_string(),
             k if sample(k) == "7" => v.to_string(),
             _ => format!("{v:?}"),
         };

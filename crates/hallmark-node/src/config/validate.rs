@@ -207,6 +207,7 @@ impl Config {
             log_level: self.log_level.unwrap_or(LogLevel::Info),
             plugins,
             backup_link_template,
+            seal_authority: self.seal_authority.unwrap_or(false),
         })
     }
 

@@ -133,6 +133,9 @@ pub struct ValidatedConfig {
     /// The EU registry's back-up link of each passport version, if configured
     /// (`HALLMARK_BACKUP_LINK_TEMPLATE`; without it the node exports nothing to the registry).
     pub backup_link_template: Option<super::BackupLinkTemplate>,
+    /// Whether authority-tier answers to signed readers are always sealed
+    /// (`HALLMARK_SEAL_AUTHORITY`).
+    pub seal_authority: bool,
 }
 
 impl ValidatedConfig {

@@ -18,6 +18,9 @@ pub const HSTS: &str = "max-age=63072000; includeSubDomains";
 /// Header carrying the passport's status beside the signed bytes (`published`, `archived`,
 /// `deactivated`) or with the 410 of a suspended one.
 pub const STATUS_HEADER: &str = "hallmark-passport-status";
+/// The header naming the tier an answer was built for (`public`, `legitimateInterest`,
+/// `authority`): the EN 18222 reads and the restricted reads.
+pub const ACCESS_TIER_HEADER: &str = "hallmark-access-tier";
 /// Header carrying the transparency-log index of the served version's publish event.
 pub const LOG_INDEX_HEADER: &str = "hallmark-log-index";
 

@@ -15,14 +15,17 @@
 
 use super::rate_limit::KeyedLimiter;
 use crate::app::AppState;
+use crate::problem::reader::ReaderRefusal;
 use crate::problem::ApiError;
+use crate::service::dpp::Door;
 use crate::service::restricted::AdmittedReader;
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::http::header::{CACHE_CONTROL, VARY};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use hallmark_core::httpsig::RequestParts;
+use hallmark_core::httpsig::{HttpSigError, RequestParts};
 use hallmark_core::reader::ReaderId;
+use hallmark_store::ReaderRecord;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -118,6 +121,72 @@ pub fn private(mut r: Response) -> Response {
 }
 
 async fn admit(auth: &ReaderAuth, req: Request) -> Result<AdmittedReader, ApiError> {
+    let (signed, _) = read_signed(auth, req).await?;
+    Ok(auth.app.service().admit_reader(&signed).await?)
+}
+
+impl ReaderAuth {
+    /// The reader who signed `req`, whatever its status (`GET <base>/readers/me`), checked
+    /// and rate-limited like an admitted reader; refusals as answers, marked private.
+    pub async fn signed_reader(&self, req: Request) -> Result<ReaderRecord, Response> {
+        let refuse = |e: ApiError| private(e.into_response());
+        if !is_signed(&req) {
+            return Err(refuse(ApiError::ReaderRefused(ReaderRefusal::Signature(
+                HttpSigError::Unsigned,
+            ))));
+        }
+        let (signed, _) = read_signed(self, req).await.map_err(refuse)?;
+        let reader = self
+            .app
+            .service()
+            .signed_reader(&signed)
+            .await
+            .map_err(|e| refuse(e.into()))?;
+        if let Err(retry_after_secs) = self.limiter.check(&reader.id) {
+            return Err(refuse(ApiError::RateLimited { retry_after_secs }));
+        }
+        Ok(reader)
+    }
+}
+
+/// The EN 18222 reads of the public listener (`routes::dpp::public_routes`): a signed request
+/// is admitted like one to the passport URLs (before the handler runs; refusals answered
+/// here), rate-limited per reader, and read through [`Door::Reader`] — its grant's tier,
+/// within its scope, every read audited — instead of the public door; its answer is
+/// private and names the tier served. Anonymous requests pass untouched.
+pub async fn en18222_reader(
+    axum::extract::State(auth): axum::extract::State<Arc<ReaderAuth>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !is_signed(&req) {
+        return next.run(req).await;
+    }
+    let v1 = |e: ApiError| private(crate::problem::result::V1Error(e).into_response());
+    let (signed, mut req) = match read_signed(&auth, req).await {
+        Ok(r) => r,
+        Err(e) => return v1(e),
+    };
+    let reader = match auth.app.service().admit_reader(&signed).await {
+        Ok(r) => r,
+        Err(e) => return v1(e.into()),
+    };
+    if let Err(retry_after_secs) = auth.limiter.check(&reader.id) {
+        return v1(ApiError::RateLimited { retry_after_secs });
+    }
+    let tier = reader.grant.tier.as_str();
+    req.extensions_mut().insert(Door::Reader(reader));
+    let mut r = next.run(req).await;
+    r.headers_mut().insert(
+        super::headers::ACCESS_TIER_HEADER,
+        HeaderValue::from_static(tier),
+    );
+    private(r)
+}
+
+/// The request's parts as signed (the target URI from the node's public base URL), and the
+/// request rebuilt around the body read for them.
+async fn read_signed(auth: &ReaderAuth, req: Request) -> Result<(RequestParts, Request), ApiError> {
     let (parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, MAX_SIGNED_BODY)
         .await
@@ -142,7 +211,10 @@ async fn admit(auth: &ReaderAuth, req: Request) -> Result<AdmittedReader, ApiErr
     if !body.is_empty() {
         signed = signed.with_body(body.to_vec());
     }
-    Ok(auth.app.service().admit_reader(&signed).await?)
+    Ok((
+        signed,
+        Request::from_parts(parts, axum::body::Body::from(body)),
+    ))
 }
 
 #[cfg(test)]

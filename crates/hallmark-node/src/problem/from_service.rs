@@ -57,6 +57,7 @@ impl From<ServiceError> for ApiError {
                 }
             }
             S::SigningUnavailable(detail) => ApiError::SigningUnavailable { detail },
+            S::Reader(refusal) => ApiError::ReaderRefused(refusal),
             S::Internal => ApiError::Internal,
         }
     }

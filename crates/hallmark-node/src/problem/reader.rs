@@ -34,6 +34,20 @@ pub enum ReaderRefusal {
     /// answer).
     #[error("the reader's grant does not cover this request")]
     OutOfScope,
+    /// A sealed answer is asked for (or the operator seals this tier always), but the reader
+    /// registered no X25519 key to seal it to.
+    #[error(
+        "a sealed answer needs the reader's X25519 key, and none was registered (register a \
+         new key with x25519PublicKey, or ask without application/jose)"
+    )]
+    NoEncryptionKey,
+    /// The operator delivers this tier only sealed, and the door asked through has no
+    /// sealed form (the EN 18222 reads).
+    #[error(
+        "this node delivers the reader's tier only sealed; read the passport URL with \
+         Accept: application/jose"
+    )]
+    SealedOnly,
 }
 
 impl ReaderRefusal {
@@ -48,6 +62,8 @@ impl ReaderRefusal {
             ReaderRefusal::GrantExpired => "grant-expired",
             ReaderRefusal::Replayed => "replayed-request",
             ReaderRefusal::OutOfScope => "out-of-scope",
+            ReaderRefusal::NoEncryptionKey => "no-encryption-key",
+            ReaderRefusal::SealedOnly => "sealed-delivery-required",
         }
     }
 
@@ -62,6 +78,8 @@ impl ReaderRefusal {
             ReaderRefusal::GrantExpired => "Grant expired",
             ReaderRefusal::Replayed => "Replayed request",
             ReaderRefusal::OutOfScope => "Out of scope",
+            ReaderRefusal::NoEncryptionKey => "No encryption key",
+            ReaderRefusal::SealedOnly => "Sealed delivery required",
         }
     }
 
@@ -77,6 +95,9 @@ impl ReaderRefusal {
             | ReaderRefusal::Revoked
             | ReaderRefusal::GrantExpired
             | ReaderRefusal::OutOfScope => StatusCode::FORBIDDEN,
+            ReaderRefusal::NoEncryptionKey | ReaderRefusal::SealedOnly => {
+                StatusCode::NOT_ACCEPTABLE
+            }
         }
     }
 }

@@ -39,7 +39,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// The header naming the tier an answer of these routes was built for.
-pub const ACCESS_TIER_HEADER: &str = "hallmark-access-tier";
+pub use crate::edge::headers::ACCESS_TIER_HEADER;
 
 /// The EN 18222 routes: method, path (below the listener's `/v1` root's parent), the scope
 /// the admin listener requires. The public listener serves the same rows under its base
@@ -99,8 +99,12 @@ pub fn admin_routes(state: AppState) -> Router {
 }
 
 /// The public listener's `<base path>/v1` routes, anonymous (wrap with
-/// [`crate::edge::public_router`]).
-pub fn public_routes(state: AppState) -> Router {
+/// [`crate::edge::public_router`]); a signed reader's reads go through
+/// [`Door::Reader`] (`crate::edge::reader_auth::en18222_reader`, admitting with `readers`).
+pub fn public_routes(
+    state: AppState,
+    readers: std::sync::Arc<crate::edge::reader_auth::ReaderAuth>,
+) -> Router {
     let base = super::public::base_path(&state.issuer.base_url);
     let mut router = Router::new();
     for (method, path, scope) in V1_ROUTES {
@@ -114,6 +118,10 @@ pub fn public_routes(state: AppState) -> Router {
         }
     }
     router
+        .layer(axum::middleware::from_fn_with_state(
+            readers,
+            crate::edge::reader_auth::en18222_reader,
+        ))
         .layer(Extension(Door::Public))
         .layer(map_response(|r: Response| tier(r, "public")))
         .with_state(state)
@@ -141,10 +149,12 @@ async fn writes_elsewhere() -> Response {
     result_response(&problem, HeaderMap::new())
 }
 
-/// Sets [`ACCESS_TIER_HEADER`].
+/// Sets [`ACCESS_TIER_HEADER`] unless an inner layer named the tier (a signed reader's).
 async fn tier(mut r: Response, tier: &'static str) -> Response {
-    r.headers_mut()
-        .insert(ACCESS_TIER_HEADER, HeaderValue::from_static(tier));
+    if !r.headers().contains_key(ACCESS_TIER_HEADER) {
+        r.headers_mut()
+            .insert(ACCESS_TIER_HEADER, HeaderValue::from_static(tier));
+    }
     r
 }
 

@@ -20,6 +20,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use hallmark_core::passport::{PassportId, PassportStatus};
 use serde::Serialize;
+use std::sync::Arc;
 use uuid::Uuid;
 
 use super::negotiate::contains_ignore_case;
@@ -57,6 +58,7 @@ pub fn route_table_for(issuer: &hallmark_core::issue::Issuer) -> Vec<(&'static s
         ("GET", format!("{base}/passports/{{id}}/aas")),
         ("GET", format!("{base}/passports/{{id}}/registrations")),
         ("POST", format!("{base}/readers")),
+        ("GET", format!("{base}/readers/me")),
         (
             "GET",
             format!("{base}/passports/{{id}}/versions/{{version}}"),
@@ -73,7 +75,11 @@ pub fn route_table_for(issuer: &hallmark_core::issue::Issuer) -> Vec<(&'static s
 
 /// The public routes (wrap with [`crate::edge::public_router`]); `openapi` is the public
 /// OpenAPI document they serve (built once at start-up, `crate::openapi::Documents`).
-pub fn routes(state: AppState, openapi: Document) -> Router {
+pub fn routes(
+    state: AppState,
+    openapi: Document,
+    readers: Arc<crate::edge::reader_auth::ReaderAuth>,
+) -> Router {
     let base = base_path(&state.issuer.base_url);
     Router::new()
         .route("/health", get(health))
@@ -85,7 +91,7 @@ pub fn routes(state: AppState, openapi: Document) -> Router {
             get(registrations),
         )
         .route(&format!("{base}/readers"), post(register_reader))
-        .merge(passport_routes(&state, &base))
+        .merge(passport_routes(&state, &base, readers))
         .merge(super::log::routes(&base))
         .merge(super::qr::routes(&base))
         .with_state(state)
@@ -94,14 +100,19 @@ pub fn routes(state: AppState, openapi: Document) -> Router {
 /// The passport and version URLs: anonymous requests read the public tier; signed ones are
 /// admitted first (the `edge::reader_auth::Signed` extractor) and read their grant's tier
 /// (`routes::restricted`).
-fn passport_routes(state: &AppState, base: &str) -> Router<AppState> {
+fn passport_routes(
+    state: &AppState,
+    base: &str,
+    readers: Arc<crate::edge::reader_auth::ReaderAuth>,
+) -> Router<AppState> {
     Router::new()
+        .route(&format!("{base}/readers/me"), get(super::restricted::me))
         .route(&format!("{base}/passports/{{id}}"), get(current))
         .route(
             &format!("{base}/passports/{{id}}/versions/{{version}}"),
             get(version),
         )
-        .with_state(super::restricted::PassportDoor::new(state.clone()))
+        .with_state(super::restricted::PassportDoor::new(state.clone(), readers))
 }
 
 /// `POST <base>/readers`: a reader registers (anonymous; the listener's per-address rate

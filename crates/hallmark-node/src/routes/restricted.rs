@@ -1,22 +1,26 @@
 //! Restricted reads on the public listener's passport URLs (`docs/access.md`, "Restricted
-//! reads"): a request whose signature admitted a reader (`crate::edge::reader_auth::Signed`) is
+//! reads"), and a reader's own state (`GET <base>/readers/me`, [`me`]): a request whose
+//! signature admitted a reader (`crate::edge::reader_auth::Signed`) is
 //! served the credential of its grant's tier by
 //! [`Service::restricted_read`](crate::service::Service::restricted_read), negotiated like
-//! the public credential (`vc+jwt` or Data Integrity by `Accept`), never cached by shared
-//! caches. Signed requests always get the credential (no consumer page, no AAS).
+//! the public credential (`vc+jwt` or Data Integrity by `Accept`), sealed to the reader's
+//! X25519 key when `Accept` names `application/jose` (or the operator seals the authority
+//! tier always), never cached by shared caches. Signed requests always get the credential
+//! (no consumer page, no AAS).
 
-use super::negotiate::{negotiate_form, not_modified};
+use super::negotiate::{negotiate_form, not_modified, wants_sealed, JOSE};
 use crate::app::AppState;
 use crate::edge::headers::STATUS_HEADER;
 use crate::edge::reader_auth::{private, ReaderAuth};
 use crate::problem::ApiError;
-use crate::service::restricted::AdmittedReader;
+use crate::service::restricted::{AdmittedReader, Delivery};
 use axum::extract::FromRef;
 use axum::http::header::{CONTENT_TYPE, ETAG};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hallmark_core::passport::PassportId;
 use std::sync::Arc;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// The state of the passport and version URLs: the application and the reader
@@ -28,12 +32,10 @@ pub struct PassportDoor {
 }
 
 impl PassportDoor {
-    /// The door over `app`.
-    pub fn new(app: AppState) -> Self {
-        PassportDoor {
-            readers: Arc::new(ReaderAuth::new(Arc::clone(&app))),
-            app,
-        }
+    /// The door over `app`, admitting readers with `readers` (shared with the EN 18222 reads
+    /// of the listener: one per-reader rate limit).
+    pub fn new(app: AppState, readers: Arc<ReaderAuth>) -> Self {
+        PassportDoor { app, readers }
     }
 }
 
@@ -50,7 +52,7 @@ impl FromRef<PassportDoor> for Arc<ReaderAuth> {
 }
 
 /// The header naming the tier served.
-pub const TIER_HEADER: &str = "hallmark-access-tier";
+pub use crate::edge::headers::ACCESS_TIER_HEADER as TIER_HEADER;
 
 /// A passport id from the URL; `None` (answered as out of scope) when it does not parse.
 fn parse_id(s: &str) -> Option<PassportId> {
@@ -68,11 +70,15 @@ pub async fn serve(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let (form, media) = negotiate_form(headers);
+    let delivery = Delivery::Credential {
+        sealed: wants_sealed(headers),
+        media_type: media,
+    };
     // A version segment that is not a number: checked for scope first, then not found.
     let n = version.map(|n| n.unwrap_or(u32::MAX));
     let answer = app
         .service()
-        .restricted_read(reader, parse_id(id), n, form)
+        .restricted_read(reader, parse_id(id), n, form, delivery)
         .await;
     let read = match answer {
         Ok(read) => read,
@@ -84,6 +90,7 @@ pub async fn serve(
         (StatusCode::OK, read.bytes).into_response()
     };
     let h = r.headers_mut();
+    let media = if read.sealed { JOSE } else { media };
     h.insert(CONTENT_TYPE, HeaderValue::from_static(media));
     h.insert(ETAG, read.etag);
     h.insert(
@@ -95,4 +102,25 @@ pub async fn serve(
         h.append(name, value);
     }
     Ok(private(r))
+}
+
+/// `GET <base>/readers/me`, signed: the signing reader's own registration — status, grant,
+/// whether it gave an encryption key — whatever its status (a registered reader learns it is
+/// not approved yet, a revoked one that it is revoked). Never cached; refusals as for
+/// restricted reads.
+pub async fn me(
+    axum::extract::State(door): axum::extract::State<PassportDoor>,
+    req: axum::extract::Request,
+) -> Response {
+    match door.readers.signed_reader(req).await {
+        Ok(reader) => {
+            let body = crate::api::readers::ReaderSelf::of(&reader, OffsetDateTime::now_utc())
+                .and_then(|b| crate::api::reply(&b));
+            match body {
+                Ok(r) => private(r.into_response()),
+                Err(e) => private(e.into_response()),
+            }
+        }
+        Err(refused) => refused,
+    }
 }

@@ -18,7 +18,9 @@
 //! `published`), and a suspended passport shows its header only
 //! (`compress_header_only`, `contentSpecificationIds: []`) in either representation.
 
+use super::restricted::{AdmittedReader, Delivery, RestrictedError};
 use super::{Service, ServiceError};
+use crate::cache::Form;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
 use hallmark_core::dpp::compressed::{compress, compress_header_only, RenderError};
@@ -31,12 +33,15 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 /// Which door a read came through: it decides the tier served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Door {
     /// The public listener: the public tier of published passports.
     Public,
     /// The admin listener with the `read` scope: the full content (authority tier).
     Authority,
+    /// The public listener, signed by an admitted reader: its grant's tier, for passports
+    /// its grant covers, each read audited (`Service::restricted_read`).
+    Reader(AdmittedReader),
 }
 
 /// `representation`: `compressed` (the default) or `full`.
@@ -107,7 +112,7 @@ impl Service<'_> {
         door: Door,
         representation: Representation,
     ) -> Result<Value, ServiceError> {
-        let shown = self.shown(id, None, door).await?;
+        let shown = self.shown(id, None, &door).await?;
         shown.render(representation, &self.app.issuer.base_url)
     }
 
@@ -129,7 +134,7 @@ impl Service<'_> {
             .map(|(n, _)| *n)
             .max()
             .ok_or(ServiceError::NotFound)?;
-        let shown = self.shown(id, Some(version), door).await?;
+        let shown = self.shown(id, Some(version), &door).await?;
         shown.render(representation, &self.app.issuer.base_url)
     }
 
@@ -221,7 +226,7 @@ impl Service<'_> {
         representation: Representation,
     ) -> Result<Value, ServiceError> {
         let base_url = &self.app.issuer.base_url;
-        let shown = self.shown(id, None, door).await?;
+        let shown = self.shown(id, None, &door).await?;
         let doc = shown.render(Representation::Compressed, base_url)?;
         let located = ElementPath::locate(path, &doc).map_err(|e| match e {
             PathError::NotFound => ServiceError::NotFound,
@@ -290,11 +295,40 @@ impl Service<'_> {
         &self,
         id: PassportId,
         version: Option<u32>,
-        door: Door,
+        door: &Door,
     ) -> Result<Shown, ServiceError> {
         let app = self.app;
         // A version's content says `published`; the status shown is today's.
         let passport = match door {
+            Door::Reader(reader) => {
+                // The reader's tier as signed for it, within its scope, audited; a suspended
+                // passport in scope shows its header only, as on the other doors.
+                let read = self
+                    .restricted_read(
+                        reader,
+                        Some(id),
+                        version,
+                        Form::DataIntegrity,
+                        Delivery::Content,
+                    )
+                    .await;
+                let read = match read {
+                    Ok(read) => read,
+                    Err(RestrictedError::Suspended(_)) => {
+                        return Box::pin(self.shown(id, version, &Door::Public)).await
+                    }
+                    Err(RestrictedError::Refused(r)) => return Err(r.into()),
+                    Err(RestrictedError::Service(e)) => return Err(e),
+                };
+                let credential: Value = serde_json::from_slice(&read.bytes)
+                    .map_err(|e| ServiceError::internal("verified credential does not parse", e))?;
+                let mut p =
+                    hallmark_core::issue::passport_from_credential(&credential).map_err(|e| {
+                        ServiceError::internal("verified credential holds no passport", e)
+                    })?;
+                p.status = read.status;
+                p
+            }
             Door::Public => {
                 // Drafts, unknown passports and versions beyond the current one: not found.
                 let shown = self.public_state(id, version).await?;

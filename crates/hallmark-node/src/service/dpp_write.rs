@@ -162,7 +162,7 @@ impl Service<'_> {
         // version.
         let shown = match &pending {
             Some(_) => self.draft_shown(id).await?,
-            None => self.shown(id, None, Door::Authority).await?,
+            None => self.shown(id, None, &Door::Authority).await?,
         };
         let current = shown.render(Representation::Compressed, base_url)?;
         let mut doc = current.clone();

@@ -84,6 +84,10 @@ pub enum ServiceError {
     Registry(#[from] super::registry::RegistryRefusal),
     #[error("signing unavailable: {0}")]
     SigningUnavailable(String),
+    /// A signed reader's request refused (its own problem type: docs/access.md); the
+    /// EN 18222 reads of a signed reader answer with it.
+    #[error(transparent)]
+    Reader(#[from] crate::problem::reader::ReaderRefusal),
     /// A bug or an unexpected failure, logged where it happened; nothing more is said.
     #[error("internal error")]
     Internal,

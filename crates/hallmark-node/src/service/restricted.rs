@@ -12,10 +12,11 @@ use crate::problem::reader::ReaderRefusal;
 use axum::body::Bytes;
 use axum::http::{HeaderName, HeaderValue};
 use hallmark_core::httpsig::{self, Policy, RequestParts};
+use hallmark_core::jwk::X25519PublicJwk;
 use hallmark_core::passport::{Gtin, PassportId, PassportStatus};
 use hallmark_core::reader::{Grant, ReaderId, ReaderStatus, ReaderTier};
 use hallmark_core::tlog::event::{Action, PassportRead};
-use hallmark_store::{AuditEvent, StoreError};
+use hallmark_store::{AuditEvent, ReaderRecord, StoreError};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
@@ -27,6 +28,8 @@ pub struct AdmittedReader {
     pub id: ReaderId,
     /// Its grant at the time of the request.
     pub grant: Grant,
+    /// Its X25519 key (sealed answers), if it registered one.
+    pub x25519: Option<[u8; 32]>,
 }
 
 /// Why a restricted read was not answered: a refusal (its own problem type) or a failure.
@@ -66,6 +69,26 @@ pub struct RestrictedCredential {
     pub tier: ReaderTier,
     /// Headers pointing at the log leaf of the version's publication.
     pub log_headers: Vec<(HeaderName, HeaderValue)>,
+    /// Whether `bytes` is the credential sealed (a compact JWE to the reader's X25519 key);
+    /// then `etag` is weak (the token differs each time, the credential in it does not).
+    pub sealed: bool,
+}
+
+/// How a restricted credential is to leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// The credential itself (the passport and version URLs): sealed when the reader asks
+    /// or the operator seals the authority tier always (`HALLMARK_SEAL_AUTHORITY`).
+    Credential {
+        /// The reader asked for it sealed (`Accept: application/jose`).
+        sealed: bool,
+        /// The credential's media type as negotiated (the sealed token's `cty`).
+        media_type: &'static str,
+    },
+    /// Its content, rendered by a door that has no sealed form (the EN 18222 reads): never
+    /// sealed, hence refused (`sealed-delivery-required`) where the operator seals the tier
+    /// always.
+    Content,
 }
 
 /// The actor of a reader's audit events: `reader:<id>`.
@@ -85,6 +108,33 @@ impl Service<'_> {
         &self,
         parts: &RequestParts,
     ) -> Result<AdmittedReader, RestrictedError> {
+        let (reader, grant) = self.authenticate(parts, true).await?;
+        let grant = grant.ok_or(ServiceError::Internal)?;
+        Ok(AdmittedReader {
+            id: reader.id,
+            grant,
+            x25519: reader.x25519,
+        })
+    }
+
+    /// The reader who signed `parts`, whatever its status (`GET <base>/readers/me`: a reader
+    /// asks the node how its registration stands). The signature and the nonce are checked
+    /// as for [`Service::admit_reader`]; only the reader's status and grant are not.
+    pub async fn signed_reader(
+        &self,
+        parts: &RequestParts,
+    ) -> Result<ReaderRecord, RestrictedError> {
+        Ok(self.authenticate(parts, false).await?.0)
+    }
+
+    /// Verifies `parts` as [`Service::admit_reader`] documents; with `admitted`, the reader
+    /// must be approved with a grant in force (the grant is returned), checked before the
+    /// signature.
+    async fn authenticate(
+        &self,
+        parts: &RequestParts,
+        admitted: bool,
+    ) -> Result<(ReaderRecord, Option<Grant>), RestrictedError> {
         let at = now();
         let unix = at.unix_timestamp();
         let policy = Policy::default();
@@ -99,17 +149,22 @@ impl Service<'_> {
             .reader(&id)
             .await?
             .ok_or(ReaderRefusal::UnknownReader)?;
-        let grant = match (reader.status, reader.grant) {
-            (ReaderStatus::Registered, _) | (ReaderStatus::Approved, None) => {
-                return Err(ReaderRefusal::NotApproved.into())
+        let grant = if admitted {
+            let grant = match (reader.status, &reader.grant) {
+                (ReaderStatus::Registered, _) | (ReaderStatus::Approved, None) => {
+                    return Err(ReaderRefusal::NotApproved.into())
+                }
+                (ReaderStatus::Suspended, _) => return Err(ReaderRefusal::Suspended.into()),
+                (ReaderStatus::Revoked, _) => return Err(ReaderRefusal::Revoked.into()),
+                (ReaderStatus::Approved, Some(grant)) => grant.clone(),
+            };
+            if !grant.in_force(at) {
+                return Err(ReaderRefusal::GrantExpired.into());
             }
-            (ReaderStatus::Suspended, _) => return Err(ReaderRefusal::Suspended.into()),
-            (ReaderStatus::Revoked, _) => return Err(ReaderRefusal::Revoked.into()),
-            (ReaderStatus::Approved, Some(grant)) => grant,
+            Some(grant)
+        } else {
+            None
         };
-        if !grant.in_force(at) {
-            return Err(ReaderRefusal::GrantExpired.into());
-        }
         let key = ed25519_dalek::VerifyingKey::from_bytes(&reader.ed25519)
             .map_err(|e| ServiceError::internal("a stored reader key is not a curve point", e))?;
         let verified = parsed
@@ -125,7 +180,7 @@ impl Service<'_> {
         {
             return Err(ReaderRefusal::Replayed.into());
         }
-        Ok(AdmittedReader { id, grant })
+        Ok((reader, grant))
     }
 
     /// Passport `id`'s version `version` (or the current one) in `form`, in the tier of the
@@ -141,6 +196,7 @@ impl Service<'_> {
         id: Option<PassportId>,
         version: Option<u32>,
         form: Form,
+        delivery: Delivery,
     ) -> Result<RestrictedCredential, RestrictedError> {
         let app = self.app;
         let id = id.ok_or(ReaderRefusal::OutOfScope)?;
@@ -169,6 +225,20 @@ impl Service<'_> {
             ));
         }
         let tier = reader.grant.tier;
+        let always_sealed = tier == ReaderTier::Authority
+            && app
+                .seal_authority
+                .load(std::sync::atomic::Ordering::Relaxed);
+        let (seal, media_type) = match delivery {
+            Delivery::Credential { sealed, media_type } => (sealed || always_sealed, media_type),
+            Delivery::Content if always_sealed => return Err(ReaderRefusal::SealedOnly.into()),
+            Delivery::Content => (false, ""),
+        };
+        let seal_to = match (seal, reader.x25519) {
+            (false, _) => None,
+            (true, Some(key)) => Some(X25519PublicJwk::from_bytes(key)),
+            (true, None) => return Err(ReaderRefusal::NoEncryptionKey.into()),
+        };
         let v = app.store.get_version(&id, Some(n)).await?;
         let forms = v.credentials.get(tier.audience());
         let bytes = match form {
@@ -199,7 +269,17 @@ impl Service<'_> {
             .await;
             return Err(ServiceError::Internal.into());
         }
-        let etag = HeaderValue::from_str(&format!("\"{}\"", hex::encode(Sha256::digest(&bytes))))
+        let digest = hex::encode(Sha256::digest(&bytes));
+        let (bytes, etag) = match &seal_to {
+            None => (bytes, format!("\"{digest}\"")),
+            Some(key) => (
+                crate::seal::seal(&bytes, key, &id, n, media_type)
+                    .map_err(|e| ServiceError::internal("sealing a credential", e))?
+                    .into_bytes(),
+                format!("W/\"{digest}\""),
+            ),
+        };
+        let etag = HeaderValue::from_str(&etag)
             .map_err(|e| ServiceError::internal("ETag of a credential", e))?;
         let log_headers = app
             .store
@@ -216,6 +296,7 @@ impl Service<'_> {
             version: n,
             tier,
             log_headers,
+            sealed: seal_to.is_some(),
         })
     }
 }

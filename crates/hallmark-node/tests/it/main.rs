@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod aas_http;
+mod access_flow_http;
 mod app_role_attacks;
 mod auth_http;
 mod edge_http;

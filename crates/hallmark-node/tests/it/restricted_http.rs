@@ -21,14 +21,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use time::{Duration, OffsetDateTime};
 
 /// The product the test reader's grant covers.
-const GTIN_X: &str = "09506000134352";
+pub(super) const GTIN_X: &str = "09506000134352";
 /// Another product.
-const GTIN_Y: &str = "09506000134369";
+pub(super) const GTIN_Y: &str = "09506000134369";
 
 /// The signed authority: the node's public base URL (`kit::BASE_URL`), not the socket.
-const AUTHORITY: &str = "localhost:8080";
+pub(super) const AUTHORITY: &str = "localhost:8080";
 
-fn key(seed: u8) -> SigningKey {
+pub(super) fn key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
 }
 
@@ -39,7 +39,7 @@ fn event(action: Action) -> AuditEvent {
 }
 
 /// Registers reader `seed`'s key and, with `grant`, approves it (through the store).
-async fn reader(store: &dyn Store, seed: u8, grant: Option<Grant>) -> ReaderId {
+pub(super) async fn reader(store: &dyn Store, seed: u8, grant: Option<Grant>) -> ReaderId {
     let millis = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as u64;
     let id = ReaderId::from_parts(millis, [seed; 10]).unwrap();
     let new = NewReader {
@@ -66,7 +66,7 @@ async fn reader(store: &dyn Store, seed: u8, grant: Option<Grant>) -> ReaderId {
     id
 }
 
-fn grant(tier: ReaderTier, scope: GrantScope, expires_at: OffsetDateTime) -> Grant {
+pub(super) fn grant(tier: ReaderTier, scope: GrantScope, expires_at: OffsetDateTime) -> Grant {
     Grant {
         tier,
         scope,
@@ -74,18 +74,18 @@ fn grant(tier: ReaderTier, scope: GrantScope, expires_at: OffsetDateTime) -> Gra
     }
 }
 
-fn gtins(g: &str) -> GrantScope {
+pub(super) fn gtins(g: &str) -> GrantScope {
     GrantScope::Gtins {
         gtins: vec![g.parse().unwrap()],
     }
 }
 
-fn in_a_year() -> OffsetDateTime {
+pub(super) fn in_a_year() -> OffsetDateTime {
     OffsetDateTime::now_utc() + Duration::days(365)
 }
 
 /// A fresh nonce (22 characters and more).
-fn nonce() -> String {
+pub(super) fn nonce() -> String {
     static N: AtomicU64 = AtomicU64::new(0);
     format!(
         "nonce-{:016x}-{}",
@@ -96,7 +96,7 @@ fn nonce() -> String {
 
 /// The `Signature-Input` and `Signature` of `GET path` signed by `signer` as `keyid`,
 /// created `age` seconds ago, valid for 120 s.
-fn sign(signer: &SigningKey, keyid: &str, path: &str, age: i64) -> (String, String) {
+pub(super) fn sign(signer: &SigningKey, keyid: &str, path: &str, age: i64) -> (String, String) {
     let (path_only, query) = match path.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (path, None),
@@ -109,7 +109,12 @@ fn sign(signer: &SigningKey, keyid: &str, path: &str, age: i64) -> (String, Stri
 }
 
 /// `GET path` on the public listener with these signature headers and `Accept`.
-async fn send(node: &Node, path: &str, sig: &(String, String), accept: Option<&str>) -> Reply {
+pub(super) async fn send(
+    node: &Node,
+    path: &str,
+    sig: &(String, String),
+    accept: Option<&str>,
+) -> Reply {
     let mut req = kit::client()
         .get(format!("{}{path}", node.public))
         .header("signature-input", &sig.0)
@@ -121,7 +126,7 @@ async fn send(node: &Node, path: &str, sig: &(String, String), accept: Option<&s
 }
 
 /// `GET path` signed now by reader `seed` under `id`.
-async fn signed(node: &Node, seed: u8, id: &ReaderId, path: &str) -> Reply {
+pub(super) async fn signed(node: &Node, seed: u8, id: &ReaderId, path: &str) -> Reply {
     send(
         node,
         path,
@@ -132,14 +137,14 @@ async fn signed(node: &Node, seed: u8, id: &ReaderId, path: &str) -> Reply {
 }
 
 /// Publishes a passport of `draft` with GTIN `gtin`; returns its id.
-async fn publish(node: &Node, serial: &str, gtin: &str) -> String {
+pub(super) async fn publish(node: &Node, serial: &str, gtin: &str) -> String {
     let mut draft = kit::battery_draft(serial);
     draft["uniqueProductIdentifier"]["gtin"] = json!(gtin);
     node.publish_draft_as(&basic(), &draft).await
 }
 
 /// The admin view of passport `id` (every audience's credential).
-async fn admin_view(node: &Node, id: &str) -> Value {
+pub(super) async fn admin_view(node: &Node, id: &str) -> Value {
     let r = node
         .admin(Method::GET, &format!("/api/v1/passports/{id}"))
         .await;
@@ -148,7 +153,7 @@ async fn admin_view(node: &Node, id: &str) -> Value {
 }
 
 /// The `passport.read` events of passport `id`, from its history (admin API).
-async fn reads(node: &Node, id: &str) -> Vec<Value> {
+pub(super) async fn reads(node: &Node, id: &str) -> Vec<Value> {
     let r = node
         .admin(Method::GET, &format!("/api/v1/passports/{id}/history"))
         .await;
@@ -177,7 +182,7 @@ fn leaves(v: &Value, at: String, out: &mut BTreeSet<String>) {
     }
 }
 
-fn data_leaves(credential: &Value) -> BTreeSet<String> {
+pub(super) fn data_leaves(credential: &Value) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     leaves(
         &credential["credentialSubject"]["data"],
@@ -188,7 +193,7 @@ fn data_leaves(credential: &Value) -> BTreeSet<String> {
 }
 
 /// Refusals answer the problem and keep shared caches away; they name no passport.
-fn refused(r: &Reply, status: u16, slug: &str, id: &str) {
+pub(super) fn refused(r: &Reply, status: u16, slug: &str, id: &str) {
     let body = r.problem(status, slug);
     assert_eq!(
         r.header("cache-control"),

@@ -1,6 +1,7 @@
 //! Sealed delivery (`hallmark_node::seal`, issue 20): round trip, refusals, and a
 //! credential served by a real node opened by an independent JOSE implementation (Python
-//! jwcrypto, `scripts/check-jwe`) — and a jwcrypto token opened by `open`.
+//! jwcrypto, `scripts/check-jwe`) — and a jwcrypto token opened by `open` — and a sealed
+//! answer of the node's passport URL to a signed reader opened by jwcrypto.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -212,5 +213,56 @@ async fn jwcrypto_opens_a_sealed_credential_and_seals_one_we_open() {
         open(&theirs, &secret, &passport, version + 1),
         Err(SealError::WrongVersion { .. })
     ));
+
+    // A sealed answer as the node's passport URL serves it to a signed reader
+    // (`Accept: application/jose`), opened by jwcrypto with the reader's secret.
+    use super::access_flow_http::{get_signed, operator, register, x_secret};
+    let reader_id = register(&n, 71, "recycling").await;
+    let expires = (time::OffsetDateTime::now_utc() + time::Duration::days(30))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    operator(
+        &n,
+        &reader_id,
+        "approve",
+        json!({ "tier": "legitimateInterest", "scope": { "kind": "all" }, "expiresAt": expires }),
+    )
+    .await;
+    let r = get_signed(
+        &n,
+        71,
+        &reader_id,
+        &format!("/passports/{uuid}"),
+        Some("application/jose"),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("content-type"), Some("application/jose"));
+    let served = dir.path().join("served.jwe");
+    std::fs::write(&served, &r.body).unwrap();
+    let reader_secret = x_secret(71);
+    let reader_jwk = dir.path().join("reader71.jwk");
+    let mut jwk =
+        X25519PublicJwk::from_bytes(PublicKey::from(&reader_secret).to_bytes()).to_value();
+    jwk["d"] = json!(B64.encode(reader_secret.to_bytes()));
+    std::fs::write(&reader_jwk, jwk.to_string()).unwrap();
+    let out: Value = serde_json::from_str(&check_jwe(&[
+        "open",
+        served.to_str().unwrap(),
+        reader_jwk.to_str().unwrap(),
+    ]))
+    .unwrap();
+    let view = n
+        .admin(reqwest::Method::GET, &format!("/api/v1/passports/{uuid}"))
+        .await
+        .json();
+    let opened: Value =
+        serde_json::from_slice(&B64.decode(out["plaintext"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(
+        opened,
+        view["current"]["credentials"]["legitimateInterest"]["dataIntegrity"]
+    );
+    assert_eq!(out["protected"]["dpp_id"], pid.as_str());
+    assert_eq!(out["protected"]["cty"], "application/vc+ld+json");
     n.stop().await;
 }
