@@ -443,19 +443,28 @@ fn status_block(v: &Value, node: &str) -> Block {
         ),
         None => b,
     };
+    let admitted = v["admitted"].as_bool();
     let grant = &v["grant"];
     if grant.is_object() {
-        let expires = match grant["inForce"].as_bool() {
-            Some(true) => format!("{} (in force)", text(&grant["expiresAt"])),
-            Some(false) => format!("{} (not in force)", text(&grant["expiresAt"])),
-            None => text(&grant["expiresAt"]),
+        let expires = match (grant["inForce"].as_bool(), admitted, v["status"].as_str()) {
+            (Some(false), _, _) | (None, Some(false), Some("approved")) => {
+                format!("{} (expired)", text(&grant["expiresAt"]))
+            }
+            _ => text(&grant["expiresAt"]),
         };
         b = b
             .kv("tier", text(&grant["tier"]))
             .kv("scope", scope_text(&grant["scope"]))
             .kv("expires", expires);
     }
-    b = b.field("reason", v, "reason");
+    b = match admitted {
+        Some(true) => b.kv("admitted", "yes: it reads its grant now"),
+        Some(false) => b.kv("admitted", "no: it reads the public tier only"),
+        None => b,
+    };
+    if let Some(reason) = v["reason"].as_str() {
+        b = b.kv("reason", reason);
+    }
     match v["status"].as_str() {
         Some("registered") => b.line(
             "\nNot approved yet: the operator approves the reader after comparing its \
@@ -485,16 +494,18 @@ mod tests {
             "grant": {
                 "tier": "legitimateInterest",
                 "scope": {"kind": "gtins", "gtins": ["09506000134352", "04006381333931"]},
-                "expiresAt": "2027-01-01T00:00:00Z",
-                "inForce": true
-            }
+                "expiresAt": "2027-01-01T00:00:00Z"
+            },
+            "admitted": true,
+            "reason": null
         });
         let t = status_block(&v, "https://dpp.example.com").render();
         for want in [
             "approved",
             "legitimateInterest",
             "GTINs 09506000134352, 04006381333931",
-            "2027-01-01T00:00:00Z (in force)",
+            "2027-01-01T00:00:00Z",
+            "yes: it reads its grant now",
             "answers can be sealed",
             "https://dpp.example.com",
         ] {
