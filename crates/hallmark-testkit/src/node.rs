@@ -211,6 +211,7 @@ struct Settings<'a> {
     checkpoint_interval: Option<Duration>,
     api_key: Option<(String, String)>,
     backup_link: Option<String>,
+    own_base_url: bool,
 }
 
 impl Default for Settings<'_> {
@@ -222,6 +223,7 @@ impl Default for Settings<'_> {
             checkpoint_interval: None,
             api_key: None,
             backup_link: None,
+            own_base_url: false,
         }
     }
 }
@@ -238,7 +240,14 @@ impl Settings<'_> {
             Some(custody) => custody,
             None => Arc::new(KeystoreCustody::new(data.keystore())),
         };
-        let app = node::build_app_with_plugins(data.store().await, custody, BASE_URL, plugins)
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let listeners = node::Listeners::bind(any, any).await.unwrap();
+        let base_url = if self.own_base_url {
+            format!("http://{}", listeners.public_addr)
+        } else {
+            BASE_URL.to_owned()
+        };
+        let app = node::build_app_with_plugins(data.store().await, custody, &base_url, plugins)
             .await
             .unwrap();
         if let Some(interval) = self.checkpoint_interval {
@@ -248,7 +257,7 @@ impl Settings<'_> {
             let parsed = hallmark_node::config::BackupLinkTemplate::parse(template, false).unwrap();
             app.backup_link.set(parsed).unwrap();
         }
-        let mut node = Node::start_with(app, &self.edge).await;
+        let mut node = Node::start_on(app, &self.edge, listeners).await;
         if let Some((scope, label)) = self.api_key {
             let r = node
                 .call(
@@ -322,6 +331,15 @@ impl<'a> TestNode<'a> {
         self
     }
 
+    /// Issues under the node's own public listener (`http://127.0.0.1:<port>`, bound before
+    /// the application is built) instead of [`BASE_URL`]: what a client signs for and finds
+    /// in credential ids is then the URL it reaches (readers' signed requests from another
+    /// process, e.g. `hallmark fetch`).
+    pub fn own_base_url(mut self) -> TestNode<'a> {
+        self.settings.own_base_url = true;
+        self
+    }
+
     /// Creates the data and starts the node on it.
     pub async fn start(self) -> Node {
         let data = Data::new(self.backend).await;
@@ -353,12 +371,18 @@ impl Node {
 
     /// Starts `app` with these edge settings and the admin login.
     pub async fn start_with(app: AppState, edge: &EdgeConfig) -> Node {
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let listeners = node::Listeners::bind(any, any).await.unwrap();
+        Self::start_on(app, edge, listeners).await
+    }
+
+    /// [`start_with`](Self::start_with) on listeners already bound.
+    pub async fn start_on(app: AppState, edge: &EdgeConfig, listeners: node::Listeners) -> Node {
         let admin = AdminCredentials {
             username: ADMIN_USER.into(),
             password: SecretString::from(ADMIN_PASS),
         };
-        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let running = node::start(app, edge, &admin, any, any).await.unwrap();
+        let running = node::start_on(app, edge, &admin, listeners).await.unwrap();
         Node::from_running(running)
     }
 

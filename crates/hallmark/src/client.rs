@@ -64,6 +64,27 @@ impl Answer {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// An answer of a one-shot request (`fetch::send`) to `url`.
+    pub fn from_fetch(url: &str, answer: fetch::Answer) -> Answer {
+        Answer {
+            url: url.to_owned(),
+            status: answer.status,
+            headers: answer.headers,
+            body: Bytes::from(answer.body),
+        }
+    }
+
+    /// The problem slug of the answer (its `type` after `urn:hallmark:problem:`), if it is
+    /// a Hallmark problem.
+    pub fn slug(&self) -> Option<String> {
+        serde_json::from_slice::<Value>(&self.body)
+            .ok()?
+            .get("type")?
+            .as_str()?
+            .strip_prefix("urn:hallmark:problem:")
+            .map(str::to_owned)
+    }
+
     /// The answer if its status is 2xx, else [`CliError::Refused`] (the problem kept whole).
     pub fn ok(self) -> Result<Answer, CliError> {
         if (200..300).contains(&self.status) {

@@ -1,12 +1,16 @@
-//! One-shot HTTP(S) GETs for `hallmark verify --from` (the credential from a node, its status
-//! lists and their log evidence, the issuer's DID document from its did:web location). https uses rustls (ring
-//! provider) with the operating system's trust roots; no redirect is followed, answers are
-//! capped in size and the whole exchange in time. [`connect`] and [`tls_config`] are shared
+//! One-shot HTTP(S) requests: the GETs of `hallmark verify --from` (the credential from a
+//! node, its status lists and their log evidence, the issuer's DID document from its did:web
+//! location), and the reader's requests of `hallmark reader register|status` and `hallmark
+//! fetch` ([`send`]: any method, extra header fields such as a signature, a body; the URL
+//! parsed once as a [`Target`], so that what is signed is what is sent). https uses rustls
+//! (ring provider) with the operating system's trust roots; no redirect is followed, answers
+//! are capped in size and the whole exchange in time. [`connect`] and [`tls_config`] are shared
 //! with the admin client of the control-plane commands (`client.rs`).
 
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
-use hyper::header::{HeaderMap, ACCEPT, HOST, USER_AGENT};
+use hyper::header::{HeaderMap, HeaderName, ACCEPT, HOST, USER_AGENT};
+use hyper::Method;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -17,6 +21,8 @@ use tokio_rustls::rustls::{self, pki_types::ServerName};
 pub const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 /// Bound on one whole exchange: connect, TLS, request, answer.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
+/// `User-Agent` of every request.
+const USER_AGENT_VALUE: &str = concat!("hallmark/", env!("CARGO_PKG_VERSION"));
 
 /// Why a GET gave no answer.
 #[derive(Debug, thiserror::Error)]
@@ -80,45 +86,140 @@ impl Answer {
     }
 }
 
-/// GET `url` with `Accept: accept`.
-pub async fn get(url: &str, accept: &str) -> Result<Answer, FetchError> {
-    tokio::time::timeout(TIMEOUT, exchange(url, accept))
-        .await
-        .map_err(|_| FetchError::Timeout {
-            url: url.to_string(),
-        })?
+/// Where a URL points, as a request and its signature see it: parsed once, so that what a
+/// reader signs (`@target-uri`, RFC 9421) is what is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The URL as given (for messages).
+    pub url: String,
+    /// `https` (else `http`).
+    pub https: bool,
+    /// The host as a URL spells it (lower case; IPv6 literals bracketed).
+    pub host: String,
+    /// The port connected to (the scheme's default when the URL names none).
+    pub port: u16,
+    /// `host[:port]`, the port only when it is not the scheme's default: the `Host` header
+    /// and the signed authority.
+    pub authority: String,
+    /// The absolute path, percent-encoded as sent.
+    pub path: String,
+    /// The query without its `?`, if any.
+    pub query: Option<String>,
 }
 
-async fn exchange(url: &str, accept: &str) -> Result<Answer, FetchError> {
-    let bad = || FetchError::Url {
-        url: url.to_string(),
-    };
-    let parsed = reqwest::Url::parse(url).map_err(|_| bad())?;
-    let https = match parsed.scheme() {
-        "https" => true,
-        "http" => false,
-        _ => return Err(bad()),
-    };
-    let host = parsed.host_str().ok_or_else(bad)?;
-    let port = parsed.port_or_known_default().ok_or_else(bad)?;
-    let authority = match parsed.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_string(),
-    };
-    let mut target = parsed.path().to_string();
-    if let Some(q) = parsed.query() {
-        target.push('?');
-        target.push_str(q);
+impl Target {
+    /// Parses an absolute http(s) URL (its fragment is dropped: it is never sent).
+    ///
+    /// # Errors
+    /// [`FetchError::Url`] for anything else.
+    pub fn parse(url: &str) -> Result<Target, FetchError> {
+        let bad = || FetchError::Url {
+            url: url.to_string(),
+        };
+        let parsed = reqwest::Url::parse(url).map_err(|_| bad())?;
+        let https = match parsed.scheme() {
+            "https" => true,
+            "http" => false,
+            _ => return Err(bad()),
+        };
+        let host = parsed.host_str().ok_or_else(bad)?.to_ascii_lowercase();
+        let port = parsed.port_or_known_default().ok_or_else(bad)?;
+        let authority = match parsed.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.clone(),
+        };
+        Ok(Target {
+            url: url.to_string(),
+            https,
+            host,
+            port,
+            authority,
+            path: parsed.path().to_string(),
+            query: parsed.query().map(str::to_string),
+        })
     }
-    let tls = if https { Some(tls_config()?) } else { None };
-    let io = connect(url, host, port, tls).await?;
-    let request = Request {
-        url,
-        authority: &authority,
-        target: &target,
-        accept,
+
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &'static str {
+        if self.https {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// The request target: the path and `?query`.
+    pub fn path_and_query(&self) -> String {
+        match &self.query {
+            Some(q) => format!("{}?{q}", self.path),
+            None => self.path.clone(),
+        }
+    }
+
+    /// The URL in the form a signature covers as `@target-uri`: scheme, authority (lower
+    /// case, no default port), path and `?query`.
+    pub fn target_uri(&self) -> String {
+        format!(
+            "{}://{}{}",
+            self.scheme(),
+            self.authority,
+            self.path_and_query()
+        )
+    }
+}
+
+/// One request: a method, a target, `Accept`, further header fields, and a body.
+#[derive(Debug, Clone)]
+pub struct Outgoing<'a> {
+    /// The method.
+    pub method: Method,
+    /// Where to.
+    pub target: &'a Target,
+    /// The `Accept` value.
+    pub accept: &'a str,
+    /// Further header fields (e.g. `Content-Type`, `Signature-Input`, `Signature`).
+    pub headers: Vec<(HeaderName, String)>,
+    /// The body, if any.
+    pub body: Option<Vec<u8>>,
+}
+
+impl<'a> Outgoing<'a> {
+    /// A GET of `target` with `Accept: accept`, nothing else.
+    pub fn get(target: &'a Target, accept: &'a str) -> Outgoing<'a> {
+        Outgoing {
+            method: Method::GET,
+            target,
+            accept,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+}
+
+/// GET `url` with `Accept: accept`.
+pub async fn get(url: &str, accept: &str) -> Result<Answer, FetchError> {
+    let target = Target::parse(url)?;
+    send(&Outgoing::get(&target, accept)).await
+}
+
+/// Sends `request` on a new connection (no redirect followed, the answer capped at
+/// [`MAX_ANSWER_BYTES`], the whole exchange bounded by [`TIMEOUT`]).
+pub async fn send(request: &Outgoing<'_>) -> Result<Answer, FetchError> {
+    let url = &request.target.url;
+    tokio::time::timeout(TIMEOUT, exchange(request))
+        .await
+        .map_err(|_| FetchError::Timeout { url: url.clone() })?
+}
+
+async fn exchange(request: &Outgoing<'_>) -> Result<Answer, FetchError> {
+    let target = request.target;
+    let tls = if target.https {
+        Some(tls_config()?)
+    } else {
+        None
     };
-    request.send(io).await
+    let io = connect(&target.url, &target.host, target.port, tls).await?;
+    request.send_on(io).await
 }
 
 /// A connected byte stream: plain TCP, or TLS over it.
@@ -158,20 +259,13 @@ pub(crate) async fn connect(
     Ok(Box::new(tls))
 }
 
-struct Request<'a> {
-    url: &'a str,
-    authority: &'a str,
-    target: &'a str,
-    accept: &'a str,
-}
-
-impl Request<'_> {
-    async fn send<S>(&self, io: S) -> Result<Answer, FetchError>
+impl Outgoing<'_> {
+    async fn send_on<S>(&self, io: S) -> Result<Answer, FetchError>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let http = |detail: String| FetchError::Http {
-            url: self.url.to_string(),
+            url: self.target.url.clone(),
             detail,
         };
         let (mut sender, conn) =
@@ -179,16 +273,17 @@ impl Request<'_> {
                 .await
                 .map_err(|e| http(e.to_string()))?;
         let driver = tokio::spawn(conn);
-        let request = hyper::Request::get(self.target)
-            .header(HOST, self.authority)
+        let mut request = hyper::Request::builder()
+            .method(self.method.clone())
+            .uri(self.target.path_and_query())
+            .header(HOST, &self.target.authority)
             .header(ACCEPT, self.accept)
-            .header(
-                USER_AGENT,
-                concat!("hallmark-verify/", env!("CARGO_PKG_VERSION")),
-            );
-        let request = request
-            .body(Empty::<Bytes>::new())
-            .map_err(|e| http(e.to_string()))?;
+            .header(USER_AGENT, USER_AGENT_VALUE);
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        let body = Full::new(Bytes::from(self.body.clone().unwrap_or_default()));
+        let request = request.body(body).map_err(|e| http(e.to_string()))?;
         let response = sender
             .send_request(request)
             .await

@@ -10,13 +10,17 @@
 //! (`api_key_cmd.rs`), `export` (`export_cmd.rs`), `registry` (`registry_cmd.rs`) and `readers`
 //! (`readers_cmd.rs`), on the admin client (`client.rs`: `AdminClient`, `Exit`, `CliError`),
 //! its credentials (`creds.rs`) and output (`output.rs`); `reader` (`reader_cmd.rs`: a
-//! restricted-tier reader's key file, docs/access.md).
+//! restricted-tier reader's key file, its registration with a node and its status there, on
+//! `reader_key.rs`: the key file read back, request signatures, the registrations sidecar)
+//! and `fetch` (`fetch_cmd.rs`: a passport read as a reader, sealed or not, verified;
+//! docs/access.md).
 
 mod api_key_cmd;
 mod client;
 mod creds;
 mod export_cmd;
 mod fetch;
+mod fetch_cmd;
 mod import;
 mod keys;
 mod labels;
@@ -25,6 +29,7 @@ mod node_cmd;
 mod output;
 mod passport_cmd;
 mod reader_cmd;
+mod reader_key;
 mod readers_cmd;
 mod registry_cmd;
 mod runtime;
@@ -200,12 +205,15 @@ enum Command {
     /// creates the first key. `create` prints the new key once on stdout (its metadata and
     /// a warning on stderr): the node keeps only its hash. Exit codes as for `passport`.
     ApiKey(api_key_cmd::ApiKeyArgs),
-    /// A restricted-tier reader's keys (`reader keygen --out FILE`).
+    /// A restricted-tier reader's side: its keys, its registration with a node, its status.
     ///
     /// Readers of the legitimate-interest and authority tiers sign their requests (RFC 9421,
-    /// Ed25519; docs/access.md, "Signed requests"). `keygen` writes a new key file (0600,
-    /// never overwritten) and prints its public half and fingerprint on stdout. Exits 0 when
-    /// written, 1 when it failed (the file exists, I/O), 2 on usage errors.
+    /// Ed25519; docs/access.md, "Tools for readers"). `keygen --out FILE` writes a new key
+    /// file (0600, never overwritten) and prints its public half and fingerprint on stdout
+    /// (exits 0 when written, 1 when it failed: the file exists, I/O; 2 on usage errors).
+    /// `register` sends the public half to a node (POST <base>/readers) and records the
+    /// reader id in FILE.nodes.json; `status` shows what the node holds about the reader
+    /// (GET <base>/readers/me, signed). Their exit codes are in their --help.
     Reader {
         #[command(subcommand)]
         command: reader_cmd::ReaderCommand,
@@ -218,6 +226,20 @@ enum Command {
     /// Check the key fingerprint with the reader out of band before approving. Credentials
     /// and exit codes as for `passport`. See docs/access.md.
     Readers(readers_cmd::ReadersArgs),
+    /// Read a passport as a reader: signed, sealed to the reader's key, verified, printed.
+    ///
+    /// `hallmark fetch --reader-key FILE <base>/passports/<uuid>[/versions/<n>]` signs the
+    /// GET (RFC 9421) as the reader registered with that node (FILE.nodes.json, or
+    /// --reader-id) and asks for the answer sealed to its X25519 key (a JWE; --plain: not
+    /// sealed); the tier is the one the operator granted. A reader not approved yet gets the
+    /// public tier, said so on stderr; without --reader-key the public tier is read. The
+    /// credential (Data Integrity, or --jwt) is verified as `hallmark verify --from` does —
+    /// the issuer's did:web DID document (or --did-document / --did-document-from), the
+    /// signature, the dates, the served status and status lists — and its id must be the
+    /// passport version asked for, in the tier served. Then it is printed on stdout (the
+    /// vc+jwt's payload for --jwt), a one-line summary on stderr; a credential that does not
+    /// verify prints nothing on stdout. Exit codes in --help; docs/access.md.
+    Fetch(fetch_cmd::FetchArgs),
     /// Import passports from a CSV, XLSX or JSON Lines file, or write a sector's template.
     Import(import::ImportArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
@@ -278,6 +300,7 @@ fn main() -> ExitCode {
         Command::Readers(args) => readers_cmd::run(&args),
         Command::Import(args) => import::run(&args),
         Command::Reader { command } => reader_cmd::run(command),
+        Command::Fetch(args) => fetch_cmd::run(&args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -28,7 +28,8 @@ pub enum Exit {
     Invalid = 3,
     /// Authentication or authorisation (401, 403, 429 `auth-throttled`).
     Auth = 4,
-    /// State: not found, conflict, gone (404, 409, 410; 406 `aas-unsupported-sector`).
+    /// State: not found, conflict, gone (404, 409, 410; 406 `aas-unsupported-sector`,
+    /// `no-encryption-key`).
     State = 5,
     /// Server: 5xx (after retries), 429 `rate-limited` after retries.
     Server = 6,
@@ -56,7 +57,9 @@ impl Exit {
             429 if slug == Some("auth-throttled") => Exit::Auth,
             429 => Exit::Server,
             404 | 409 | 410 => Exit::State,
-            406 if slug == Some("aas-unsupported-sector") => Exit::State,
+            406 if matches!(slug, Some("aas-unsupported-sector" | "no-encryption-key")) => {
+                Exit::State
+            }
             500..=599 => Exit::Server,
             _ => Exit::Unexpected,
         }
@@ -91,7 +94,8 @@ Exit codes:
   3    validation: content refused (400 duplicate-member/forbidden-character/malformed-json,
        413, 422); `passport validate` of a submission that is not publishable
   4    authentication or authorisation (401, 403, 429 auth-throttled)
-  5    state: not found, conflict, gone (404, 409, 410; 406 aas-unsupported-sector)
+  5    state: not found, conflict, gone (404, 409, 410; 406 aas-unsupported-sector,
+       no-encryption-key)
   6    server: 5xx (after retries), 429 rate-limited (after retries)
   7    network: cannot connect, TLS, no answer within --timeout
   130  interrupted (Ctrl-C, SIGTERM)";

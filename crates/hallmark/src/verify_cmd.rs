@@ -95,6 +95,26 @@ pub struct VerifyArgs {
     pub status_lists: Vec<PathBuf>,
 }
 
+/// Where the issuer's DID document comes from: a file (`--did-document`), a URL named
+/// (`--did-document-from`, development only), else the did:web resolution of the
+/// credential's issuer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DidSource<'a> {
+    /// `--did-document FILE`.
+    pub file: Option<&'a Path>,
+    /// `--did-document-from URL`.
+    pub from: Option<&'a str>,
+}
+
+impl VerifyArgs {
+    fn did_source(&self) -> DidSource<'_> {
+        DidSource {
+            file: self.did_document.as_deref(),
+            from: self.did_document_from.as_deref(),
+        }
+    }
+}
+
 /// A checkpoint note and the inclusion proof of the publish event.
 pub type Evidence = (String, InclusionProof);
 
@@ -279,35 +299,19 @@ async fn from_node(
         ));
     }
     let cred = answer.body.as_slice();
-    let (doc, source) = match did_document(cred, args).await? {
-        Ok(found) => found,
-        Err(failed) => {
-            let mut report = Report::default();
-            report.checks.push(failed);
-            report.checks.push(Check {
-                name: "signature",
-                outcome: Outcome::Skipped("no DID document for the issuer".into()),
-            });
-            report.record_status(served.as_deref(), &status_note(url));
-            return Ok(report);
-        }
+    let (mut report, doc) =
+        verify_served(cred, url, served.as_deref(), args.did_source(), options).await?;
+    let Some(doc) = doc else {
+        return Ok(report);
     };
-    let mut report = verify_with(cred, &doc, options);
-    report.checks.insert(0, source);
-    report.record_status(served.as_deref(), &status_note(url));
     if let Some(key) = log_key {
         let (note, proof) = log_evidence_for(url, &answer).await?;
         report
             .checks
             .extend(check_logged_credential(cred, &note, &proof, key));
     }
-    let mut lists = status_list_files(args)?;
-    // A list given as a file is not fetched again (e.g. saved from the node's loopback
-    // before its public host resolves, as the DID document is with --did-document).
-    let given: Vec<String> = lists.iter().filter_map(|(_, b)| list_id(b)).collect();
-    let fetched = fetch_status_lists(&mut report, args.jwt, &given).await;
-    lists.extend(fetched.iter().map(|(url, a)| (url.clone(), a.body.clone())));
-    check_status(&mut report, &lists, &doc, options.now);
+    let lists = status_list_files(args)?;
+    let fetched = check_status_lists(&mut report, lists, args.jwt, &doc, options.now).await;
     if let Some(key) = log_key {
         let mut logged = Vec::with_capacity(fetched.len());
         for (url, answer) in &fetched {
@@ -322,6 +326,60 @@ async fn from_node(
         report.checks.splice(at..at, logged);
     }
     Ok(report)
+}
+
+/// `hallmark verify --from`'s checks of a credential a node served at `url`, shared with
+/// `hallmark fetch`: the issuer's DID document (from `did`: the `did-document` check), the
+/// signature and validity dates, and the passport status the node served with it
+/// (`served`: the `served-status` check). The DID document is `None` when it could not be
+/// had: the report then says why, and nothing else can be checked.
+///
+/// # Errors
+/// A message for an I/O or usage error (an unreadable `--did-document`, a
+/// `--did-document-from` that does not answer).
+pub async fn verify_served(
+    cred: &[u8],
+    url: &str,
+    served: Option<&str>,
+    did: DidSource<'_>,
+    options: &VerifyOptions,
+) -> Result<(Report, Option<DidDocument>), String> {
+    let (doc, source) = match did_document(cred, did).await? {
+        Ok(found) => found,
+        Err(failed) => {
+            let mut report = Report::default();
+            report.checks.push(failed);
+            report.checks.push(Check {
+                name: "signature",
+                outcome: Outcome::Skipped("no DID document for the issuer".into()),
+            });
+            report.record_status(served, &status_note(url));
+            return Ok((report, None));
+        }
+    };
+    let mut report = verify_with(cred, &doc, options);
+    report.checks.insert(0, source);
+    report.record_status(served, &status_note(url));
+    Ok((report, Some(doc)))
+}
+
+/// The status checks of the credential in `report` (`status-list…`, `status`): against the
+/// lists given (`lists`, each with where it came from) and those the credential names,
+/// fetched in the form `jwt` says — a list given is not fetched again (e.g. saved from the
+/// node's loopback before its public host resolves, as the DID document is with
+/// `--did-document`). Returns the lists fetched.
+pub async fn check_status_lists(
+    report: &mut Report,
+    mut lists: Vec<(String, Vec<u8>)>,
+    jwt: bool,
+    doc: &DidDocument,
+    now: Option<time::OffsetDateTime>,
+) -> Vec<(String, Answer)> {
+    let given: Vec<String> = lists.iter().filter_map(|(_, b)| list_id(b)).collect();
+    let fetched = fetch_status_lists(report, jwt, &given).await;
+    lists.extend(fetched.iter().map(|(url, a)| (url.clone(), a.body.clone())));
+    check_status(report, &lists, doc, now);
+    fetched
 }
 
 /// Fetches the status lists the credential in `report` names (each `statusListCredential`
@@ -392,19 +450,20 @@ fn status_note(url: &str) -> String {
 /// I/O or usage error.
 async fn did_document(
     cred: &[u8],
-    args: &VerifyArgs,
+    did: DidSource<'_>,
 ) -> Result<Result<(DidDocument, Check), Check>, String> {
     let check = |outcome| Check {
         name: DID_DOCUMENT_CHECK,
         outcome,
     };
-    if let Some(path) = &args.did_document {
+    if let Some(path) = did.file {
         let doc = parse_document(&read(path)?, &path.display().to_string())?;
         return Ok(Ok((doc, given_file(path))));
     }
+    let from = did.from;
     let issuer = issuer_of(cred);
     let did = issuer.as_deref().map(DidWeb::parse);
-    if let Some(url) = &args.did_document_from {
+    if let Some(url) = from {
         let doc = parse_document(&get_ok(url, DID_ACCEPT).await?.body, url)?;
         let proper = match &did {
             Some(Ok(did)) => format!(", not from {}", did.document_url()),
@@ -586,22 +645,12 @@ mod tests {
     /// the way out (no network).
     #[test]
     fn an_issuer_that_is_not_did_web_is_a_failed_check() {
-        let args = VerifyArgs {
-            credential: None,
-            did_document: None,
-            did_document_from: None,
-            from: Some("http://127.0.0.1:9/passports/x".into()),
-            jwt: false,
-            skip_validity_dates: false,
-            json: false,
-            checkpoint: None,
-            proof: None,
-            log_key: None,
-            status_lists: vec![],
-        };
         let rt = crate::runtime::runtime().unwrap();
         let failed = rt
-            .block_on(did_document(br#"{"issuer":"did:key:z6Mk"}"#, &args))
+            .block_on(did_document(
+                br#"{"issuer":"did:key:z6Mk"}"#,
+                DidSource::default(),
+            ))
             .unwrap()
             .unwrap_err();
         assert_eq!(failed.name, DID_DOCUMENT_CHECK);

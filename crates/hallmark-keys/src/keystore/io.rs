@@ -31,6 +31,18 @@ pub(super) fn check_permissions(path: &Path) -> Result<(), KeysError> {
 /// fsynced, renamed over `path`, then the directory fsynced. With `create`, refuses to
 /// replace an existing file.
 pub(super) fn atomic_write(path: &Path, bytes: &[u8], create: bool) -> Result<(), KeysError> {
+    write_atomically(path, bytes, create, 0o600)
+}
+
+/// Replace (or create) a file that holds nothing secret, readable by everyone (`0644`),
+/// atomically as the keystore is written: readers of `path` see the old content or the new,
+/// never a part. Used for the reader's registrations sidecar (`hallmark reader register`).
+pub fn write_public_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), KeysError> {
+    write_atomically(path, bytes, false, 0o644)
+}
+
+/// [`atomic_write`] with the file's `mode` (set explicitly, whatever the umask).
+fn write_atomically(path: &Path, bytes: &[u8], create: bool, mode: u32) -> Result<(), KeysError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -53,8 +65,11 @@ pub(super) fn atomic_write(path: &Path, bytes: &[u8], create: bool) -> Result<()
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(0o600)
+            .mode(mode)
             .open(&tmp)
+            .map_err(|e| KeysError::io(&tmp, e))?;
+        // The umask may have taken bits away: the mode is what was asked.
+        f.set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(|e| KeysError::io(&tmp, e))?;
         f.write_all(bytes).map_err(|e| KeysError::io(&tmp, e))?;
         f.sync_all().map_err(|e| KeysError::io(&tmp, e))?;

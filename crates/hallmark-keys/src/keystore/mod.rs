@@ -71,7 +71,7 @@ use crate::random::{fill_random, random_seed};
 pub use crypto::KdfParams;
 pub use crypto::{FORMAT, VERSION};
 pub use custody::KeystoreCustody;
-pub use io::write_new_private_file;
+pub use io::{write_new_private_file, write_public_file_atomically};
 use plain::{new_info, utc, PlainKey};
 pub use signer::PurposeSigner;
 
