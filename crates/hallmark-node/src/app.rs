@@ -85,6 +85,9 @@ pub struct App {
     /// Whether authority-tier answers to signed readers are always sealed (JWE to the
     /// reader's X25519 key), asked for or not (`HALLMARK_SEAL_AUTHORITY`; set at start-up).
     pub seal_authority: std::sync::atomic::AtomicBool,
+    /// Where the outbox's events go (`HALLMARK_NATS_*`), set once at start-up when
+    /// configured: the listeners' start then spawns the relay (`relay`).
+    pub nats: std::sync::OnceLock<crate::config::NatsSettings>,
     /// The open status list's taken positions (a first publication's draw).
     pub status_positions: crate::positions::StatusPositions,
     /// The status lists as served (the latest of each, and versions by number).

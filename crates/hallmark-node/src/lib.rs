@@ -12,6 +12,7 @@
 //!   client address ([`edge::ClientAddr`]).
 //! - [`auth`]: Bearer API keys and the admin Basic login, failed-auth throttling, the
 //!   [`auth::Principal`] and scope checks.
+//! - [`relay`]: delivers the outbox's events to NATS JetStream (issue 21), one node at a time.
 //! - [`audit`]: security events and the sink they go to; [`refusals`] aggregates those of
 //!   refused requests into a bounded number of audit rows.
 //! - [`cache`]: the public read path's caches (published credential bytes, DID document).
@@ -53,6 +54,7 @@ pub mod problem;
 pub mod profile;
 pub mod qr;
 pub mod refusals;
+pub mod relay;
 pub mod routes;
 pub mod seal;
 pub mod service;

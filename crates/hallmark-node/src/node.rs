@@ -266,6 +266,7 @@ pub async fn build_app_with_plugins(
         status_list_writes: tokio::sync::Mutex::new(()),
         backup_link: std::sync::OnceLock::new(),
         seal_authority: std::sync::atomic::AtomicBool::new(false),
+        nats: std::sync::OnceLock::new(),
         status_positions: crate::positions::StatusPositions::default(),
         status_lists: crate::cache::StatusListCache::default(),
         imports: crate::imports::ImportSessions::default(),
@@ -462,12 +463,19 @@ pub async fn start_on(
             rx.clone(),
         ),
     ];
-    let tasks = vec![
+    let mut tasks = vec![
         transparency::checkpointer::spawn(Arc::clone(&app), rx.clone()),
         crate::changes::spawn(Arc::clone(&app), rx.clone()),
         crate::service::status_lists::spawn_refresher(Arc::clone(&app), rx.clone()),
-        Arc::clone(&refusals).spawn_flusher(rx),
     ];
+    if let Some(nats) = app.nats.get() {
+        tasks.push(crate::relay::spawn(
+            Arc::clone(&app),
+            nats.clone(),
+            rx.clone(),
+        ));
+    }
+    tasks.push(Arc::clone(&refusals).spawn_flusher(rx));
     tracing::info!(%public_addr, %admin_addr, "listening");
     Ok(Running {
         public_addr,
@@ -573,6 +581,9 @@ pub async fn serve(config: &ValidatedConfig) -> Result<Running, StartError> {
         .store(config.seal_authority, std::sync::atomic::Ordering::Relaxed);
     if let Some(template) = &config.backup_link_template {
         let _ = app.backup_link.set(template.clone());
+    }
+    if let Some(nats) = &config.nats {
+        let _ = app.nats.set(nats.clone());
     }
     crate::started::record_started(&app, config).await?;
     start_on(app, &config.edge(), &config.admin, listeners).await

@@ -377,6 +377,27 @@ pub trait Store: Send + Sync {
     /// Outbox rows with an id above `after`, in id order, at most `limit` (1–1000).
     async fn outbox(&self, after: u64, limit: u32) -> Result<Vec<OutboxRecord>, StoreError>;
 
+    /// The oldest undelivered outbox rows, in id order, at most `limit` (1–1000): what the
+    /// relay delivers next.
+    async fn undelivered(&self, limit: u32) -> Result<Vec<OutboxRecord>, StoreError>;
+
+    /// How many outbox rows are undelivered, and the time of the oldest (metrics).
+    async fn outbox_backlog(&self) -> Result<(u64, Option<OffsetDateTime>), StoreError>;
+
+    /// Marks outbox rows delivered at `at` (each once: rows marked already are left as they
+    /// are). Returns how many were marked now.
+    async fn mark_delivered(&self, ids: &[u64], at: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// Takes or renews the relay lease for `holder` until `until` when it is free (never
+    /// taken, or expired at `now`) or `holder`'s already; `true` when `holder` holds it.
+    /// Among nodes sharing the database, one delivers the outbox at a time, in order.
+    async fn claim_relay(
+        &self,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
     /// The newest stored checkpoints, newest first, at most `limit`.
     async fn latest_checkpoints(&self, limit: u32) -> Result<Vec<CheckpointRecord>, StoreError>;
 

@@ -18,6 +18,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod http;
+pub mod nats;
 pub mod node;
 pub mod pg;
 pub mod store;

@@ -149,6 +149,17 @@ impl Data {
         self.start_with(edge()).await
     }
 
+    /// [`start`](Self::start) with the event relay to `nats` (`HALLMARK_NATS_URL` and the
+    /// default stream and subject).
+    pub async fn start_relaying(&self, nats: &str) -> Node {
+        let settings = Settings {
+            checkpoint_interval: Some(Duration::from_millis(20)),
+            nats: Some(hallmark_node::config::NatsSettings::parse(nats, None, None, None).unwrap()),
+            ..Settings::default()
+        };
+        settings.start_on(self).await
+    }
+
     /// [`start`](Self::start) with these edge settings.
     pub async fn start_with(&self, edge: EdgeConfig) -> Node {
         let settings = Settings {
@@ -212,6 +223,7 @@ struct Settings<'a> {
     api_key: Option<(String, String)>,
     backup_link: Option<String>,
     own_base_url: bool,
+    nats: Option<hallmark_node::config::NatsSettings>,
 }
 
 impl Default for Settings<'_> {
@@ -224,6 +236,7 @@ impl Default for Settings<'_> {
             api_key: None,
             backup_link: None,
             own_base_url: false,
+            nats: None,
         }
     }
 }
@@ -256,6 +269,9 @@ impl Settings<'_> {
         if let Some(template) = &self.backup_link {
             let parsed = hallmark_node::config::BackupLinkTemplate::parse(template, false).unwrap();
             app.backup_link.set(parsed).unwrap();
+        }
+        if let Some(nats) = self.nats {
+            app.nats.set(nats).unwrap();
         }
         let mut node = Node::start_on(app, &self.edge, listeners).await;
         if let Some((scope, label)) = self.api_key {
@@ -337,6 +353,14 @@ impl<'a> TestNode<'a> {
     /// process, e.g. `hallmark fetch`).
     pub fn own_base_url(mut self) -> TestNode<'a> {
         self.settings.own_base_url = true;
+        self
+    }
+
+    /// Delivers the outbox's events to the NATS server at `url` (`HALLMARK_NATS_URL`, the
+    /// default stream and subject).
+    pub fn nats(mut self, url: &str) -> TestNode<'a> {
+        self.settings.nats =
+            Some(hallmark_node::config::NatsSettings::parse(url, None, None, None).unwrap());
         self
     }
 

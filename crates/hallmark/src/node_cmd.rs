@@ -369,6 +369,11 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, DemoError> {
         admin_listen: Some(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), opts.admin_port)),
         public_base_url: Some(base_url.clone()),
         data_dir: Some(dir.clone()),
+        // The demo's events go to NATS JetStream when HALLMARK_NATS_URL is set (docs/events.md).
+        nats_url: std::env::var("HALLMARK_NATS_URL").ok(),
+        nats_credentials: std::env::var_os("HALLMARK_NATS_CREDENTIALS").map(PathBuf::from),
+        nats_stream: std::env::var("HALLMARK_NATS_STREAM").ok(),
+        nats_subject: std::env::var("HALLMARK_NATS_SUBJECT").ok(),
         ..Config::default()
     }
     .validate(Profile::Development)?;
@@ -395,6 +400,9 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, DemoError> {
         .store(config.seal_authority, std::sync::atomic::Ordering::Relaxed);
     if let Some(template) = &config.backup_link_template {
         let _ = app.backup_link.set(template.clone());
+    }
+    if let Some(nats) = &config.nats {
+        let _ = app.nats.set(nats.clone());
     }
     hallmark_node::started::record_started(&app, &config).await?;
     let admin = AdminCredentials {

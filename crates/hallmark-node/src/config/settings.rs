@@ -222,6 +222,17 @@ settings! {
         backup_link_template: String = "HALLMARK_BACKUP_LINK_TEMPLATE",
             default "unset: no registry export";
     }
+    "Events" {
+        /// NATS server to deliver the outbox's events to (JetStream), e.g.
+        /// `nats://127.0.0.1:4222` or `tls://nats.example.com:4222`.
+        nats_url: String = "HALLMARK_NATS_URL", default "unset: events stay in the outbox";
+        /// A NATS credentials file (`.creds`: user JWT and NKey seed) to connect with.
+        nats_credentials: PathBuf = "HALLMARK_NATS_CREDENTIALS", default "unset: no credentials";
+        /// The JetStream stream the node creates (or finds) for its events.
+        nats_stream: String = "HALLMARK_NATS_STREAM", default "`HALLMARK_EVENTS`";
+        /// The subject prefix: an event of type T goes to `<prefix>.T`.
+        nats_subject: String = "HALLMARK_NATS_SUBJECT", default "`hallmark.events`";
+    }
     "Restricted access" {
         /// Seal every authority-tier answer to a signed reader (a JWE to the reader's X25519
         /// key), whether the reader asks for it or not (docs/access.md, "Sealed delivery").

@@ -185,6 +185,17 @@ impl Config {
             _ => None,
         };
 
+        // Events: the broker, if set.
+        let nats = match self.nats_url.as_deref().map(str::trim) {
+            Some(url) if !url.is_empty() => Some(super::NatsSettings::parse(
+                url,
+                self.nats_credentials.clone(),
+                self.nats_stream.as_deref(),
+                self.nats_subject.as_deref(),
+            )?),
+            _ => None,
+        };
+
         Ok(ValidatedConfig {
             profile,
             public_listen,
@@ -208,6 +219,7 @@ impl Config {
             plugins,
             backup_link_template,
             seal_authority: self.seal_authority.unwrap_or(false),
+            nats,
         })
     }
 

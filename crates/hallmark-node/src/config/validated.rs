@@ -136,6 +136,8 @@ pub struct ValidatedConfig {
     /// Whether authority-tier answers to signed readers are always sealed
     /// (`HALLMARK_SEAL_AUTHORITY`).
     pub seal_authority: bool,
+    /// Where the outbox's events go (`HALLMARK_NATS_*`), if anywhere.
+    pub nats: Option<super::NatsSettings>,
 }
 
 impl ValidatedConfig {

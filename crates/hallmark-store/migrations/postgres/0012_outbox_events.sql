@@ -24,3 +24,20 @@ BEGIN
     END IF;
     RETURN NEW;
 END $$;
+
+-- The relay lease: at most one node of those sharing the database delivers the outbox at a
+-- time (in order), the one holding an unexpired lease; another takes over when it expires.
+CREATE TABLE outbox_relay (
+    id          SMALLINT PRIMARY KEY CHECK (id = 1),
+    holder      TEXT CHECK (length(holder) BETWEEN 1 AND 128),
+    lease_until TIMESTAMPTZ
+);
+INSERT INTO outbox_relay (id) VALUES (1);
+CREATE TRIGGER outbox_relay_no_delete BEFORE DELETE ON outbox_relay
+    FOR EACH ROW EXECUTE FUNCTION refuse_delete();
+CREATE TRIGGER outbox_relay_no_truncate BEFORE TRUNCATE ON outbox_relay
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_truncate();
+
+REVOKE ALL ON outbox_relay FROM PUBLIC;
+GRANT SELECT ON outbox_relay TO __APP_ROLE__;
+GRANT UPDATE (holder, lease_until) ON outbox_relay TO __APP_ROLE__;

@@ -12,9 +12,7 @@ use super::rows::{
 use super::writer::{OpFuture, Tags, WriteTx};
 use super::{Backend, SqlStore};
 use crate::error::{Result, StoreError};
-use crate::model::{
-    AuditEvent, AuditRecord, CheckpointRecord, OutboxRecord, QuarantineRecord, StoredLeaf,
-};
+use crate::model::{AuditEvent, AuditRecord, CheckpointRecord, QuarantineRecord, StoredLeaf};
 
 /// Appends the audit event. Must be the LAST statement of a write before its savepoint is
 /// released: claiming the sequence number row-locks the single head row until commit, which
@@ -112,35 +110,6 @@ pub(super) async fn append_audit_tx<B: Backend>(
     }
     tx.appended(record.seq);
     Ok(record)
-}
-
-/// Outbox rows with an id above `after`, in id order, at most `limit` (clamped to 1–1000).
-pub(super) async fn outbox<B: Backend>(
-    s: &SqlStore<B>,
-    after: u64,
-    limit: u32,
-) -> Result<Vec<OutboxRecord>> {
-    let rows = query(
-        "SELECT id, topic, payload, audit_seq, created_at, published_at FROM outbox \
-         WHERE id > $1 ORDER BY id LIMIT $2",
-    )
-    .bind(seq_i64(after))
-    .bind(i64::from(limit.clamp(1, 1000)))
-    .fetch_all(&s.pool)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let audit_seq: Option<i64> = row.col("audit_seq")?;
-            Ok(OutboxRecord {
-                id: seq_u64(row.col("id")?)?,
-                topic: row.col("topic")?,
-                payload: row.col("payload")?,
-                audit_seq: seq_u64(audit_seq.unwrap_or(0))?,
-                created_at: row.col("created_at")?,
-                published_at: row.col("published_at")?,
-            })
-        })
-        .collect()
 }
 
 pub(super) async fn append_audit<B: Backend>(

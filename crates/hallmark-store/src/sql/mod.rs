@@ -28,6 +28,7 @@ pub(crate) mod db;
 mod import;
 mod keys;
 mod links;
+mod outbox;
 mod passports;
 mod readers;
 mod registry;
@@ -443,7 +444,28 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn outbox(&self, after: u64, limit: u32) -> Result<Vec<OutboxRecord>> {
-        audit::outbox(self, after, limit).await
+        outbox::outbox(self, after, limit).await
+    }
+
+    async fn undelivered(&self, limit: u32) -> Result<Vec<OutboxRecord>> {
+        outbox::undelivered(self, limit).await
+    }
+
+    async fn outbox_backlog(&self) -> Result<(u64, Option<OffsetDateTime>)> {
+        outbox::backlog(self).await
+    }
+
+    async fn mark_delivered(&self, ids: &[u64], at: OffsetDateTime) -> Result<u64> {
+        outbox::mark_delivered(self, ids, at).await
+    }
+
+    async fn claim_relay(
+        &self,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool> {
+        outbox::claim_relay(self, holder, now, until).await
     }
 
     async fn latest_checkpoints(&self, limit: u32) -> Result<Vec<CheckpointRecord>> {

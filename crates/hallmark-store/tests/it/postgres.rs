@@ -39,6 +39,7 @@ const TABLES: &[&str] = &[
     "registry_registrations",
     "readers",
     "request_nonces",
+    "outbox_relay",
 ];
 
 struct Fixture {

@@ -180,6 +180,7 @@ const TABLES: &[&str] = &[
     "registry_registrations",
     "readers",
     "request_nonces",
+    "outbox_relay",
 ];
 
 /// Every table's full contents, for "the data is unchanged" assertions.

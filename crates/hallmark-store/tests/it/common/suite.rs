@@ -60,6 +60,7 @@ macro_rules! conformance_tests {
             readers_register_inert_and_change_by_approval,
             request_nonces_are_used_once,
             outbox_events_exist_iff_their_change_committed,
+            outbox_relay_lease_and_delivery_marks,
         );
     };
     (@cases $new:expr; $($case:ident),* $(,)?) => {
@@ -2708,4 +2709,71 @@ pub async fn outbox_events_exist_iff_their_change_committed(s: S) {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].topic, "eu.dpp.passport.status.changed");
     assert_eq!(s.outbox(rows[0].id, 100).await.unwrap(), vec![]);
+}
+
+/// Issue 21: one relay holds the lease at a time (another takes it once it expired); rows
+/// are delivered in order and marked once; the backlog counts what waits.
+pub async fn outbox_relay_lease_and_delivery_marks(s: S) {
+    use hallmark_core::events::EventSource;
+    s.set_event_source(EventSource::new(
+        "did:web:example.com",
+        "https://example.com",
+    ));
+    assert!(s.claim_relay("node-a", at(0), at(30)).await.unwrap());
+    assert!(
+        s.claim_relay("node-a", at(10), at(40)).await.unwrap(),
+        "renewed"
+    );
+    assert!(
+        !s.claim_relay("node-b", at(20), at(50)).await.unwrap(),
+        "held by a"
+    );
+    assert!(
+        s.claim_relay("node-b", at(41), at(71)).await.unwrap(),
+        "expired: b takes it"
+    );
+    assert!(
+        !s.claim_relay("node-a", at(50), at(80)).await.unwrap(),
+        "now b's"
+    );
+    assert!(s.claim_relay("", at(50), at(80)).await.is_err());
+
+    assert_eq!(s.outbox_backlog().await.unwrap().0, 0);
+    let mut ids = Vec::new();
+    for (n, gtin) in [(1, "09506000134352"), (3, "09506000134369")] {
+        let p = s
+            .create_draft(new_passport(gtin, "battery"), audit(n, "passport.create"))
+            .await
+            .unwrap();
+        s.publish(&p.id, new_version(1, n + 1), publish(n + 1, 1))
+            .await
+            .unwrap();
+        ids.push(p.id);
+    }
+    let (a, b) = (ids[0], ids[1]);
+    let waiting = s.undelivered(100).await.unwrap();
+    assert_eq!(waiting.len(), 2);
+    assert!(waiting[0].id < waiting[1].id);
+    let subjects: Vec<String> = waiting
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.payload).unwrap()["subject"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(subjects, vec![a.to_string(), b.to_string()]);
+    let (n, oldest) = s.outbox_backlog().await.unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(oldest, Some(waiting[0].created_at));
+    assert_eq!(s.mark_delivered(&[waiting[0].id], at(60)).await.unwrap(), 1);
+    // Marked once: a second mark changes nothing.
+    assert_eq!(s.mark_delivered(&[waiting[0].id], at(61)).await.unwrap(), 0);
+    let left = s.undelivered(100).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].id, waiting[1].id);
+    assert_eq!(s.outbox(0, 10).await.unwrap()[0].published_at, Some(at(60)));
+    assert_eq!(s.mark_delivered(&[left[0].id], at(62)).await.unwrap(), 1);
+    assert_eq!(s.outbox_backlog().await.unwrap(), (0, None));
 }
