@@ -66,11 +66,26 @@ impl NatsServer {
         panic!("nats-server did not start on port {}", self.port);
     }
 
-    /// Every message of `stream`, in stream order: (subject, `Nats-Msg-Id`, payload).
+    /// How many messages `stream` holds (0 while it does not exist).
+    pub async fn count(&self, stream: &str) -> u64 {
+        let Ok(client) = async_nats::connect(self.url()).await else {
+            return 0;
+        };
+        let js = async_nats::jetstream::new(client);
+        match js.get_stream(stream).await {
+            Ok(mut s) => s.info().await.map_or(0, |i| i.state.messages),
+            Err(_) => 0,
+        }
+    }
+
+    /// Every message of `stream`, in stream order: (subject, `Nats-Msg-Id`, payload); none
+    /// while the stream does not exist (yet).
     pub async fn messages(&self, stream: &str) -> Vec<(String, String, Vec<u8>)> {
         let client = async_nats::connect(self.url()).await.unwrap();
         let js = async_nats::jetstream::new(client);
-        let mut s = js.get_stream(stream).await.unwrap();
+        let Ok(mut s) = js.get_stream(stream).await else {
+            return Vec::new();
+        };
         let last = s.info().await.unwrap().state.last_sequence;
         let first = s.info().await.unwrap().state.first_sequence;
         let mut out = Vec::new();

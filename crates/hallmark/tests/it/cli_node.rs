@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hallmark");
 
-fn hallmark() -> Command {
+pub(super) fn hallmark() -> Command {
     let mut c = Command::new(BIN);
     c.env_clear();
     if let Ok(p) = std::env::var("PATH") {
@@ -299,7 +299,7 @@ fn production_env(
     .collect()
 }
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -446,7 +446,7 @@ fn serve_refuses_a_trusted_key_file_in_the_plugin_dir_or_writable_by_others() {
     }
 }
 
-fn rt() -> tokio::runtime::Runtime {
+pub(super) fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -608,7 +608,7 @@ fn no_secret_reaches_stdout_or_stderr_at_trace_level() {
 
 /// Waits until `url` answers 200 (a node coming up), at most 60 s (a debug build compiling
 /// its plugins on a loaded machine).
-fn wait_up(rt: &tokio::runtime::Runtime, url: &str) {
+pub(super) fn wait_up(rt: &tokio::runtime::Runtime, url: &str) {
     rt.block_on(async {
         for _ in 0..1200 {
             if let Ok(r) = reqwest::get(url).await {
@@ -623,7 +623,7 @@ fn wait_up(rt: &tokio::runtime::Runtime, url: &str) {
 }
 
 /// A call to a node's admin API with the development login.
-fn admin_call(
+pub(super) fn admin_call(
     rt: &tokio::runtime::Runtime,
     admin: u16,
     path: &str,

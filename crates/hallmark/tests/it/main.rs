@@ -3,6 +3,7 @@
 //! every child gets its environment explicitly, so the suites share no process state).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cli_events;
 mod cli_export;
 mod cli_hsm;
 mod cli_import;
