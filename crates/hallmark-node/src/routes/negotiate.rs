@@ -51,16 +51,21 @@ pub fn negotiate_form(headers: &HeaderMap) -> (Form, &'static str) {
 }
 
 /// Whether `If-None-Match` names `etag` (or is `*`), by the weak comparison RFC 9110
-/// §13.1.2 prescribes for it (a `W/` prefix on either side is ignored).
+/// §13.1.2 prescribes for it (a `W/` prefix on either side is ignored). No allocation: the
+/// public read path asks this of every request.
 pub fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
-    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
-    let Ok(ours) = etag.to_str().map(opaque) else {
+    let Some(asked) = headers.get(IF_NONE_MATCH).and_then(|h| h.to_str().ok()) else {
         return false;
     };
-    headers
-        .get(IF_NONE_MATCH)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|h| h.split(',').any(|t| t.trim() == "*" || opaque(t) == ours))
+    let opaque = |t: &str| {
+        let t = t.trim();
+        t.strip_prefix("W/").unwrap_or(t)
+    };
+    let Ok(ours) = etag.to_str() else {
+        return false;
+    };
+    let ours = opaque(ours);
+    asked.split(',').any(|t| t.trim() == "*" || opaque(t) == ours)
 }
 
 /// Whether `needle` (ASCII) occurs in `haystack`, ignoring ASCII case; no allocation.
