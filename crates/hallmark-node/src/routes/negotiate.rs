@@ -57,15 +57,17 @@ pub fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
     let Some(asked) = headers.get(IF_NONE_MATCH).and_then(|h| h.to_str().ok()) else {
         return false;
     };
-    let opaque = |t: &str| {
-        let t = t.trim();
-        t.strip_prefix("W/").unwrap_or(t)
-    };
     let Ok(ours) = etag.to_str() else {
         return false;
     };
     let ours = opaque(ours);
     asked.split(',').any(|t| t.trim() == "*" || opaque(t) == ours)
+}
+
+/// An entity tag without its weakness indicator.
+fn opaque(t: &str) -> &str {
+    let t = t.trim();
+    t.strip_prefix("W/").unwrap_or(t)
 }
 
 /// Whether `needle` (ASCII) occurs in `haystack`, ignoring ASCII case; no allocation.
