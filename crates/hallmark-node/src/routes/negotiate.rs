@@ -61,7 +61,9 @@ pub fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
         return false;
     };
     let ours = opaque(ours);
-    asked.split(',').any(|t| t.trim() == "*" || opaque(t) == ours)
+    asked
+        .split(',')
+        .any(|t| t.trim() == "*" || opaque(t) == ours)
 }
 
 /// An entity tag without its weakness indicator.

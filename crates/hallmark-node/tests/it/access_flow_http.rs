@@ -438,3 +438,55 @@ async fn the_operator_can_seal_the_authority_tier_always() {
     assert_eq!(reads(&node, &x).await.len(), 2);
     node.stop().await;
 }
+
+/// Scope and expiry, as a table: each kind of scope against a battery passport of GTIN X,
+/// one of GTIN Y and a generic-sector passport; a grant in force reads, an expired one is
+/// `grant-expired` whatever the passport.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scope_and_expiry_table() {
+    use hallmark_core::reader::GrantScope;
+    let node = kit::TestNode::new(Backend::Sqlite).start().await;
+    let x = publish(&node, "SN-X", GTIN_X).await;
+    let y = publish(&node, "SN-Y", GTIN_Y).await;
+    let mut chair = kit::generic_draft("CHAIR-1");
+    chair["uniqueProductIdentifier"]["gtin"] = json!("04006381333931");
+    let g = node.publish_draft_as(&basic(), &chair).await;
+    let sector = |s: &str| GrantScope::Sector { sector: s.into() };
+    let only = |id: &str| GrantScope::Passports {
+        passports: vec![passport_id(id)],
+    };
+    let year = in_a_year();
+    let gone = OffsetDateTime::now_utc() - Duration::seconds(1);
+    // (scope, expiry, [x, y, g]): 200 read, 403 out-of-scope, 0 grant-expired.
+    let table: Vec<(GrantScope, OffsetDateTime, [u16; 3])> = vec![
+        (GrantScope::All, year, [200, 200, 200]),
+        (sector("battery"), year, [200, 200, 403]),
+        (sector("generic"), year, [403, 403, 200]),
+        (gtins(GTIN_X), year, [200, 403, 403]),
+        (only(&y), year, [403, 200, 403]),
+        (GrantScope::All, gone, [0, 0, 0]),
+        (gtins(GTIN_X), gone, [0, 0, 0]),
+    ];
+    for (n, (scope, expires, expected)) in table.into_iter().enumerate() {
+        let seed = 80 + n as u8;
+        let id = reader(
+            node.store().as_ref(),
+            seed,
+            Some(grant(
+                ReaderTier::LegitimateInterest,
+                scope.clone(),
+                expires,
+            )),
+        )
+        .await;
+        for (passport, want) in [&x, &y, &g].into_iter().zip(expected) {
+            let r = signed(&node, seed, &id, &format!("/passports/{passport}")).await;
+            match want {
+                200 => assert_eq!(r.status, 200, "{scope:?} {passport}"),
+                403 => refused(&r, 403, "out-of-scope", passport),
+                _ => refused(&r, 403, "grant-expired", passport),
+            }
+        }
+    }
+    node.stop().await;
+}
