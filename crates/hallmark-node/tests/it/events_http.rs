@@ -137,6 +137,19 @@ fn published_ids(events: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// Checks the events are in audit order (ids strictly increasing); the passport ids of
+/// their `published` events, sorted.
+fn in_order_published(events: &[Value]) -> Vec<String> {
+    let seqs: Vec<u64> = events
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "out of order");
+    let mut published = published_ids(events);
+    published.sort();
+    published
+}
+
 /// With NATS up, 1,000 publications give 1,000 `published` events, in the order of the
 /// audit log (ids strictly increasing), each stored once; every outbox row is marked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,14 +162,8 @@ async fn a_thousand_publications_reach_jetstream_once_each_in_order() {
     let ids = node.publish_batch("UP", &drafts("UP", 1000), 100).await;
     drained(&node).await;
     let events = events(&nats.messages("HALLMARK_EVENTS").await);
-    let seqs: Vec<u64> = events
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().parse().unwrap())
-        .collect();
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "out of order");
-    let mut published = published_ids(&events);
+    let published = in_order_published(&events);
     assert_eq!(published.len(), 1000);
-    published.sort();
     let mut expected = ids.clone();
     expected.sort();
     assert_eq!(published, expected);
@@ -191,8 +198,7 @@ async fn a_broker_outage_delays_events_and_loses_none() {
     nats.resume().await;
     drained(&node).await;
     let events = events(&nats.messages("HALLMARK_EVENTS").await);
-    let mut published = published_ids(&events);
-    published.sort();
+    let published = in_order_published(&events);
     let mut expected: Vec<String> = first.into_iter().chain(ids).collect();
     expected.sort();
     assert_eq!(published, expected);
@@ -214,13 +220,7 @@ async fn nodes_sharing_a_database_share_one_relay() {
     );
     drained(&a).await;
     let events = events(&nats.messages("HALLMARK_EVENTS").await);
-    let seqs: Vec<u64> = events
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().parse().unwrap())
-        .collect();
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "out of order");
-    let mut published = published_ids(&events);
-    published.sort();
+    let published = in_order_published(&events);
     let mut expected: Vec<String> = x.into_iter().chain(y).collect();
     expected.sort();
     assert_eq!(published, expected);
