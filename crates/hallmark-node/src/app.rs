@@ -95,6 +95,33 @@ pub struct App {
     /// Outcome counts of the imports this node answers batches of, by import id (bounded;
     /// `Service::finish_import` records them).
     pub imports: crate::imports::ImportSessions,
+    /// The node's Prometheus metrics (`GET /metrics` on the admin listener), shared with the
+    /// listeners' request-metrics layers.
+    pub metrics: Arc<crate::metrics::Metrics>,
+}
+
+/// What `GET /ready` checks (and the `hallmark_ready` gauges show).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    /// Leaves in the stored log (= audit events) if the store answered; `None` if it did not.
+    pub log_size: Option<u64>,
+    /// Key custody can sign ([`App::signing_available`]).
+    pub signing: bool,
+    /// The checkpoint signer does not refuse the stored log
+    /// (`transparency::LogStatus::Refused`).
+    pub log: bool,
+}
+
+impl Readiness {
+    /// The store answered.
+    pub fn store(&self) -> bool {
+        self.log_size.is_some()
+    }
+
+    /// Every check passes.
+    pub fn ready(&self) -> bool {
+        self.store() && self.signing && self.log
+    }
 }
 
 impl crate::integrity::Sources for App {
@@ -281,12 +308,48 @@ impl App {
 
     /// A signer for the current passport-signing key. For unavailable custody, a signer that
     /// reports the last published key and refuses to sign (so the error surfaces as 503).
+    /// Its signatures are timed and its refusals counted (`crate::metrics`).
     pub async fn passport_signer(&self) -> Result<Box<dyn Signer>, KeysError> {
         let last = self
             .last_known_signing_key()
             .await
             .and_then(|m| decode_public_key_multibase(&m).ok());
-        self.custody.signer(Purpose::PassportSigning, last)
+        self.metered_signer(Purpose::PassportSigning, last)
+    }
+
+    /// Custody's signer for `purpose`, wrapped by the metrics (signing latency and errors by
+    /// backend); a refusal to give one is counted too. The one way the node takes a signer.
+    pub fn metered_signer(
+        &self,
+        purpose: Purpose,
+        last: Option<ed25519_dalek::VerifyingKey>,
+    ) -> Result<Box<dyn Signer>, KeysError> {
+        let backend = self.custody.backend();
+        match self.custody.signer(purpose, last) {
+            Ok(signer) => Ok(self.metrics.signer(signer, backend, purpose)),
+            Err(e) => {
+                let reason = match e {
+                    KeysError::Unavailable { .. } => "unavailable",
+                    KeysError::NoCurrentKey(..) => "no-current-key",
+                    _ => "failed",
+                };
+                self.metrics.signer_refused(backend, purpose, reason);
+                Err(e)
+            }
+        }
+    }
+
+    /// The readiness checks: the store answers (one count query), custody can sign, the log
+    /// is not refused.
+    pub async fn readiness(&self) -> Readiness {
+        Readiness {
+            log_size: self.store.audit_len().await.ok(),
+            signing: self.signing_available(),
+            log: !matches!(
+                self.log.status(),
+                crate::transparency::LogStatus::Refused { .. }
+            ),
+        }
     }
 
     /// Whether custody can sign now (`/health`, the signing-key list).

@@ -66,6 +66,20 @@ pub const DEFAULT_CREDENTIAL_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// Bounded cache of published credential bytes, keyed by (passport, version, form).
 pub struct CredentialCache {
     inner: std::sync::RwLock<Option<Arc<Inner>>>,
+    /// Look-ups answered from the cache (`hallmark_read_cache_hits_total`).
+    hits: std::sync::atomic::AtomicU64,
+    /// Look-ups that were not (`hallmark_read_cache_misses_total`; every look-up while the
+    /// cache is off).
+    misses: std::sync::atomic::AtomicU64,
+}
+
+/// A cache's hit and miss counts since start-up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HitCounts {
+    /// Look-ups answered from the cache.
+    pub hits: u64,
+    /// Look-ups that were not.
+    pub misses: u64,
 }
 
 fn build(max_bytes: u64) -> Option<Arc<Inner>> {
@@ -86,6 +100,8 @@ impl CredentialCache {
     pub fn new(max_bytes: u64) -> Self {
         CredentialCache {
             inner: std::sync::RwLock::new(build(max_bytes)),
+            hits: std::sync::atomic::AtomicU64::new(0),
+            misses: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -106,9 +122,24 @@ impl CredentialCache {
         }
     }
 
-    /// The cached form, if present.
+    /// The cached form, if present (counted as a hit or a miss).
     pub fn get(&self, id: &PassportId, version: u32, form: Form) -> Option<Arc<Cached>> {
-        self.current()?.get(&(*id, version, form))
+        let found = self.current().and_then(|c| c.get(&(*id, version, form)));
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        found
+    }
+
+    /// Hits and misses since start-up (for metrics).
+    pub fn counts(&self) -> HitCounts {
+        HitCounts {
+            hits: self.hits.load(std::sync::atomic::Ordering::Relaxed),
+            misses: self.misses.load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     /// Remembers a form (immutable once published, so never invalidated).

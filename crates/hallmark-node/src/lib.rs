@@ -31,6 +31,8 @@
 //!   [`openapi`]: the OpenAPI 3.1 documents of both listeners.
 //! - [`transparency`]: the transparency log — in-memory tree, checkpoint signer, log key.
 //! - [`started`]: the `node.started` audit event (configuration without secrets).
+//! - [`metrics`]: the Prometheus registry (`GET /metrics` on the admin listener), fed by
+//!   the HTTP layer `edge::observe`, the publish path, the plugin gate and the signers.
 
 pub mod api;
 pub mod apikey;
@@ -45,6 +47,7 @@ pub mod edge;
 pub mod evidence;
 pub mod imports;
 pub mod integrity;
+pub mod metrics;
 pub mod node;
 pub mod openapi;
 pub mod page;

@@ -11,7 +11,8 @@ use crate::auth::{AdminCredentials, AuthState, KeyLookup};
 use crate::backing::{StoreAudit, StoreKeys};
 use crate::config::{Database, Signing, ValidatedConfig};
 use crate::edge::serve::{self, ConnLimits};
-use crate::edge::{admin_router, public_router, EdgeConfig};
+use crate::edge::{admin_router, observe, public_router, EdgeConfig};
+use crate::metrics::Listener;
 use crate::plugins::{PluginGate, PluginLoadError, PluginSettings};
 use crate::profile::Profile;
 use crate::refusals::Refusals;
@@ -270,6 +271,7 @@ pub async fn build_app_with_plugins(
         status_positions: crate::positions::StatusPositions::default(),
         status_lists: crate::cache::StatusListCache::default(),
         imports: crate::imports::ImportSessions::default(),
+        metrics: Arc::new(crate::metrics::Metrics::new()),
     });
     // Read-only: a log signed for another origin stops start-up before any write.
     if let Some(stored) = transparency::stored_origin(app.as_ref(), app.log.origin()).await? {
@@ -301,7 +303,8 @@ pub fn security_audit(app: &AppState, edge: &EdgeConfig) -> Arc<Refusals> {
 }
 
 /// The two routers, fully layered: (public, admin), each serving its OpenAPI document, built
-/// here once ([`crate::openapi::documents`]). Security events go to `audit`.
+/// here once ([`crate::openapi::documents`]), each with the request metrics of its listener
+/// outermost ([`crate::edge::observe`]). Security events go to `audit`.
 pub fn routers(
     app: &AppState,
     edge: &EdgeConfig,
@@ -331,14 +334,19 @@ pub fn routers(
         .merge(status)
         .merge(routes::resolver::routes(Arc::clone(app)))
         .merge(routes::dpp::public_routes(Arc::clone(app), readers));
-    let public =
-        routes::resolver::preflight_link(public_router(public, edge), &app.issuer.base_url);
+    let public = observe::layer(
+        routes::resolver::preflight_link(public_router(public, edge), &app.issuer.base_url),
+        Arc::clone(&app.metrics),
+        Listener::Public,
+    );
     let admin = admin_router(
         routes::admin::routes(Arc::clone(app), docs.admin)
-            .merge(routes::dpp::admin_routes(Arc::clone(app))),
+            .merge(routes::dpp::admin_routes(Arc::clone(app)))
+            .merge(routes::ops::admin_routes(Arc::clone(app))),
         edge,
         auth,
     );
+    let admin = observe::layer(admin, Arc::clone(&app.metrics), Listener::Admin);
     Ok((public, admin))
 }
 

@@ -68,7 +68,9 @@ fn summary(method: &str, path: &str) -> &'static str {
         ("POST", "/signing-keys/rotate") => "Rotate the passport-signing key (old key stays in the DID document as retired)",
         ("POST", "/signing-keys/{id}/revoke") => "Revoke a signing key (leaves the DID document)",
         ("GET", "/openapi.json") => "This document",
-        ("GET", "/health") => "Health: database, signing and transparency-log signer status",
+        ("GET", "/health") => "Health (liveness): database, signing and transparency-log signer status, integrity alarms (docs/operations.md)",
+        ("GET", "/ready") => "Readiness: 200 when the store answers, key custody can sign and the transparency log is not refused, else 503; {ready, checks: {store, signing, log}} (docs/operations.md)",
+        ("GET", "/metrics") => "Prometheus metrics, text exposition format 0.0.4 (text/plain; version=0.0.4): requests by route and status, publishes, plugin verdicts, signing, transparency log, caches, database pool, readiness (docs/operations.md)",
         _ if path.ends_with("did.json") => "The node's did:web DID document (current and retired keys)",
         ("GET", p) if p.ends_with("/qr.svg") => {
             "The passport's GS1 Digital Link URI as a QR code, SVG sized in mm (ec: L|M|Q|H, default M; x: module size 0.396-0.990 mm, default 0.5)"
@@ -613,6 +615,46 @@ pub fn public_document(issuer: &Issuer) -> Result<OpenApi, DocumentError> {
     Ok(doc)
 }
 
+/// The admin listener's operational routes (`routes::ops::ADMIN_ROUTES`): `/metrics`
+/// answers the Prometheus text format, not JSON.
+fn ops_operations(paths: &mut BTreeMap<String, BTreeMap<String, PathOperation>>) {
+    for (method, path, scope) in crate::routes::ops::ADMIN_ROUTES {
+        let mut text = Map::new();
+        text.insert("type".into(), Value::from("string"));
+        let op = PathOperation {
+            summary: summary(method, path),
+            parameters: Vec::new(),
+            request_body: None,
+            responses: BTreeMap::from([
+                (
+                    "200".into(),
+                    ResponseDoc {
+                        description: "The metrics (Prometheus text format 0.0.4)",
+                        content: Some(BTreeMap::from([(
+                            "text/plain",
+                            Media {
+                                schema: Value::Object(text),
+                                examples: None,
+                            },
+                        )])),
+                    },
+                ),
+                ("default".into(), problem_response()),
+            ]),
+            required_scope: Some(scope.as_str()),
+            security: Some(vec![
+                BTreeMap::from([("bearer", [])]),
+                BTreeMap::from([("adminLogin", [])]),
+            ]),
+            external_docs: None,
+        };
+        paths
+            .entry(path.to_string())
+            .or_default()
+            .insert(method.to_ascii_lowercase(), op);
+    }
+}
+
 /// A sector the admin document names as validated by this node (`x-hallmark-sectors`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -637,6 +679,7 @@ pub fn admin_document_for(registry: &SectorRegistry) -> Result<OpenApi, Document
     let mut schemas = Schemas::new();
     let mut doc = document("Hallmark admin API", &routes, &mut schemas);
     en18222_operations(&mut doc.paths, "", true);
+    ops_operations(&mut doc.paths);
     let mut components = schemas.into_components()?;
     let sectors: Vec<SectorEntry> = registry
         .iter()

@@ -41,6 +41,17 @@ pub use postgres::PgStore;
 pub use sql::{Backend, PgBackend, SqlStore, SqliteBackend};
 pub use sqlite::SqliteStore;
 
+/// A connection pool's use ([`Store::pool_usage`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Open connections (idle or in use).
+    pub size: u64,
+    /// Of which idle.
+    pub idle: u64,
+    /// The most the pool opens.
+    pub max: u64,
+}
+
 /// Largest page [`Store::list_passports`] and [`Store::list_audit`] return.
 pub const MAX_PAGE: u32 = 1_000;
 
@@ -332,6 +343,12 @@ pub trait Store: Send + Sync {
     /// processes sharing the database (other nodes on one PostgreSQL) are not seen here:
     /// poll [`audit_len`](Store::audit_len) for those.
     fn committed(&self) -> tokio::sync::watch::Receiver<u64>;
+
+    /// The connection pool's use now (open, idle, bound), for the node's metrics; `None`
+    /// for a store without a pool. Reads counters only: no query, no wait.
+    fn pool_usage(&self) -> Option<PoolUsage> {
+        None
+    }
 
     /// Transparency-log leaf hashes with `leaf_index >= from_index`, in order, at most
     /// `limit`. Leaf `i` is the leaf hash of audit event `i + 1` (see

@@ -3,7 +3,7 @@
 use hallmark_keys::keystore::{KdfParams, Keystore, KeystoreCustody};
 use hallmark_keys::KeysError;
 use hallmark_node::config::{
-    self, AdminCredentials, Config, ConfigError, LogLevel, Profile, DEMO_ADMIN_PASSWORD,
+    self, AdminCredentials, Config, ConfigError, LogFormat, LogLevel, Profile, DEMO_ADMIN_PASSWORD,
     DEMO_ADMIN_USERNAME, DEMO_KEYSTORE_PASSPHRASE, SQLITE_FILE,
 };
 use hallmark_node::edge::EdgeConfig;
@@ -153,7 +153,9 @@ pub enum DemoError {
     DigitalLink(String),
 }
 
-fn init_logging(level: LogLevel) {
+/// Logs to standard error at `level`, as text lines or one JSON object per line
+/// (`HALLMARK_LOG_FORMAT`). The events are the same in both formats (none carries a secret).
+fn init_logging(level: LogLevel, format: LogFormat) {
     let filter = match level {
         LogLevel::Error => tracing::Level::ERROR,
         LogLevel::Warn => tracing::Level::WARN,
@@ -161,11 +163,14 @@ fn init_logging(level: LogLevel) {
         LogLevel::Debug => tracing::Level::DEBUG,
         LogLevel::Trace => tracing::Level::TRACE,
     };
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_max_level(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
+        .with_ansi(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }
 
 /// `hallmark serve`: configuration from `HALLMARK_*` and/or a TOML file; refuses (exit 2,
@@ -182,14 +187,18 @@ pub fn serve(config_file: Option<&Path>, profile: Profile) -> ExitCode {
 
 fn serve_inner(config_file: Option<&Path>, profile: Profile) -> Result<(), ServeError> {
     let validated = Config::from_process_env(config_file)?.validate(profile)?;
-    init_logging(validated.log_level);
+    init_logging(validated.log_level, validated.log_format);
     let rt = crate::runtime::runtime().map_err(ServeError::Runtime)?;
     rt.block_on(async {
         let running = node::serve(&validated).await?;
-        eprintln!(
-            "hallmark serve: public listener on {}, admin listener on {} (base URL {})",
-            running.public_addr, running.admin_addr, validated.public_base_url
-        );
+        // In JSON mode every line on standard error is a JSON object: the node's own
+        // "listening" event says where it listens.
+        if validated.log_format == LogFormat::Text {
+            eprintln!(
+                "hallmark serve: public listener on {}, admin listener on {} (base URL {})",
+                running.public_addr, running.admin_addr, validated.public_base_url
+            );
+        }
         running.run_until_signal().await
     })?;
     Ok(())
@@ -614,7 +623,7 @@ fn command_name() -> String {
 
 /// `hallmark demo`.
 pub fn demo(opts: &DemoOptions) -> ExitCode {
-    init_logging(LogLevel::Error);
+    init_logging(LogLevel::Error, LogFormat::Text);
     let result = crate::runtime::runtime()
         .map_err(DemoError::Runtime)
         .and_then(|rt| {

@@ -48,4 +48,4 @@ pub use secrets::{node_integrity_keys, FILE_SUFFIX};
 pub use settings::{Config, Setting, SETTINGS};
 pub use sources::CONFIG_FILE_ENV;
 pub use validated::{Database, Signing, ValidatedConfig};
-pub use value::{LogLevel, SettingValue};
+pub use value::{LogFormat, LogLevel, SettingValue};

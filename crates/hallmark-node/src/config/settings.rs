@@ -6,7 +6,7 @@
 //! and [`Config::set`].
 
 use super::error::ConfigError;
-use super::value::{self, LogLevel, SettingValue};
+use super::value::{self, LogFormat, LogLevel, SettingValue};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -241,5 +241,7 @@ settings! {
     "Logging" {
         /// `error`, `warn`, `info`, `debug` or `trace`.
         log_level: LogLevel = "HALLMARK_LOG_LEVEL", default "`info`";
+        /// `text` (one line per event) or `json` (one JSON object per line).
+        log_format: LogFormat = "HALLMARK_LOG_FORMAT", default "`text`";
     }
 }

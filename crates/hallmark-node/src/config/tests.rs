@@ -855,6 +855,7 @@ fn sample(key: &str) -> &'static str {
         "public_listen" | "admin_listen" => "127.0.0.1:9999",
         "admin_allow_remote" | "plugin_allow_unsigned" | "seal_authority" => "true",
         "log_level" => "debug",
+        "log_format" => "json",
         k if k.starts_with("max_") || k.ends_with("_second") || k.ends_with("_burst") => "7",
         "auth_failures_per_minute"
         | "request_timeout_secs"

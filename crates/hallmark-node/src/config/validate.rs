@@ -216,6 +216,7 @@ impl Config {
             read_cache_bytes,
             page_cache_bytes,
             log_level: self.log_level.unwrap_or(LogLevel::Info),
+            log_format: self.log_format.unwrap_or_default(),
             plugins,
             backup_link_template,
             seal_authority: self.seal_authority.unwrap_or(false),

@@ -2,7 +2,7 @@
 //! [`Signing`] backend it names.
 
 use super::error::ConfigError;
-use super::value::LogLevel;
+use super::value::{LogFormat, LogLevel};
 use crate::auth::AdminCredentials;
 use crate::edge::serve::ConnLimits;
 use crate::edge::{EdgeConfig, Limits, RateLimits};
@@ -128,6 +128,8 @@ pub struct ValidatedConfig {
     pub page_cache_bytes: u64,
     /// Log level.
     pub log_level: LogLevel,
+    /// Log line format (`HALLMARK_LOG_FORMAT`).
+    pub log_format: LogFormat,
     /// Sector plugins.
     pub plugins: PluginSettings,
     /// The EU registry's back-up link of each passport version, if configured

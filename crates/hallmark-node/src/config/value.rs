@@ -39,7 +39,7 @@ macro_rules! parsed {
         }
     )+};
 }
-parsed!(SocketAddr, usize, u32, u64, LogLevel);
+parsed!(SocketAddr, usize, u32, u64, LogLevel, LogFormat);
 
 impl SettingValue for bool {
     fn from_env(setting: &'static str, v: String) -> Result<Option<Self>, ConfigError> {
@@ -128,6 +128,39 @@ impl FromStr for LogLevel {
             "debug" => Ok(LogLevel::Debug),
             "trace" => Ok(LogLevel::Trace),
             _ => Err("expected error, warn, info, debug or trace".into()),
+        }
+    }
+}
+
+/// How log lines are written (`HALLMARK_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event (the default).
+    #[default]
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `target`, `fields`, …), for log
+    /// collectors.
+    Json,
+}
+
+impl LogFormat {
+    /// Lower-case name (`text`, `json`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err("expected text or json".into()),
         }
     }
 }

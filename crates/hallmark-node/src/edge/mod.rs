@@ -13,12 +13,16 @@
 //! no access.
 //!
 //! Unknown routes and wrong methods answer problem+json 404/405 through the same layers.
+//!
+//! Around both, outermost: the request metrics of the listener ([`observe`], applied by
+//! `node::routers`): one hand-written tower layer, by matched route template and status.
 
 pub mod body;
 pub mod client;
 pub mod headers;
 pub mod json;
 pub mod media;
+pub mod observe;
 pub mod params;
 pub mod rate_limit;
 pub mod reader_auth;

@@ -1,7 +1,8 @@
 //! HTTP handlers: `public` (no credential), `page` (the consumer page on the public
 //! listener), `log` (the public transparency-log endpoints), `qr` (public QR codes of
 //! passports, the admin labels listing), `resolver` (the public GS1 Digital Link resolver),
-//! `status` (the public status lists) and `admin` (`/api/v1`, scoped API keys).
+//! `status` (the public status lists), `admin` (`/api/v1`, scoped API keys) and `ops` (the
+//! operator's probes: `/ready` on the public listener, `/metrics` on the admin one).
 //!
 //! The routers serve their `/openapi.json` as a [`Document`] they are given: the documents
 //! are built once at start-up (`crate::openapi`, from these modules' route tables; the
@@ -11,6 +12,7 @@ pub mod admin;
 pub mod dpp;
 pub mod log;
 pub mod negotiate;
+pub mod ops;
 pub mod page;
 pub mod public;
 pub mod qr;

@@ -1,7 +1,7 @@
 //! The public listener: DID document, published passports (exactly as signed, with a pointer
 //! to the log leaf of their publication; for browsers, `Accept: text/html`, the consumer page
 //! of `routes::page`), the transparency log (`routes::log`), the status lists
-//! (`routes::status`), health; and a passport's public AAS V3.0 Environment
+//! (`routes::status`), health and readiness (`routes::ops`); and a passport's public AAS V3.0 Environment
 //! (`<base>/passports/{id}/aas`, or `Accept: application/aas+json` on the passport URL;
 //! `docs/aas.md`).
 //! No credential, no admin route.
@@ -52,6 +52,7 @@ pub fn route_table_for(issuer: &hallmark_core::issue::Issuer) -> Vec<(&'static s
     let base = base_path(&issuer.base_url);
     let mut table = vec![
         ("GET", "/health".to_string()),
+        ("GET", "/ready".to_string()),
         ("GET", "/openapi.json".to_string()),
         ("GET", issuer.did.document_path()),
         ("GET", format!("{base}/passports/{{id}}")),
@@ -83,6 +84,7 @@ pub fn routes(
     let base = base_path(&state.issuer.base_url);
     Router::new()
         .route("/health", get(health))
+        .route("/ready", get(super::ops::ready))
         .route("/openapi.json", get(move || std::future::ready(openapi)))
         .route(&state.issuer.did.document_path(), get(did_document))
         .route(&format!("{base}/passports/{{id}}/aas"), get(aas))

@@ -94,6 +94,27 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
+    /// A stable slug for the kind of error (the `reason` label of
+    /// `hallmark_publish_failures_total`): a bounded set, never a message.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ServiceError::NotFound => "not-found",
+            ServiceError::Conflict(_) => "conflict",
+            ServiceError::IdentifierInUse { .. } => "identifier-in-use",
+            ServiceError::Invalid(_) => "invalid",
+            ServiceError::DuplicateExternalRef { .. } => "duplicate-external-ref",
+            ServiceError::Unprocessable(_) => "unprocessable",
+            ServiceError::InvalidLink(_) => "invalid-link",
+            ServiceError::PluginRejected { .. } => "plugin-rejected",
+            ServiceError::PluginFailed { .. } => "plugin-failed",
+            ServiceError::AasUnsupported { .. } => "aas-unsupported",
+            ServiceError::Registry(_) => "registry",
+            ServiceError::SigningUnavailable(_) => "signing-unavailable",
+            ServiceError::Reader(_) => "reader",
+            ServiceError::Internal => "internal",
+        }
+    }
+
     /// An [`Internal`](Self::Internal) error, logging what happened (never shown to clients).
     pub(crate) fn internal(what: &str, error: impl std::fmt::Display) -> ServiceError {
         tracing::error!(error = %error, "{what}");

@@ -553,6 +553,26 @@ impl Service<'_> {
                 warnings: validation.warnings,
             });
         }
+        let published = self
+            .import_publish(job, state, draft, passport, version, result)
+            .await;
+        self.count_publish(&published);
+        published
+    }
+
+    /// [`import_write`](Self::import_write)'s publishing branch: the publish stages and the
+    /// draft write + publication as one store job.
+    async fn import_publish(
+        &self,
+        job: &ItemJob<'_>,
+        state: Option<&PassportRecord>,
+        draft: ImportDraft,
+        passport: Passport,
+        version: u32,
+        result: ItemResult,
+    ) -> Result<ItemDone, ServiceError> {
+        let app = self.app;
+        let id = passport.id;
         let first_published = state.and_then(|r| r.published_at);
         let checked = self
             .check_publication(

@@ -440,6 +440,8 @@ impl Service<'_> {
         passport: &Passport,
         during: During,
     ) -> Result<Verdict, ServiceError> {
+        use crate::metrics::PluginVerdict as Counted;
+        let metrics = &self.app.metrics;
         match self
             .app
             .plugins
@@ -449,10 +451,21 @@ impl Service<'_> {
             Ok(Verdict::Checked { plugin, findings })
                 if findings.iter().any(|f| f.severity == Severity::Error) =>
             {
+                metrics.plugin_verdict(&plugin.name, Counted::Rejected);
                 Err(ServiceError::PluginRejected { plugin, findings })
             }
-            Ok(verdict) => Ok(verdict),
+            Ok(verdict) => {
+                match &verdict {
+                    Verdict::Checked { plugin, .. } => {
+                        metrics.plugin_verdict(&plugin.name, Counted::Accepted)
+                    }
+                    Verdict::Ungated => metrics.plugin_verdict("none", Counted::Ungated),
+                }
+                Ok(verdict)
+            }
             Err(e) => {
+                let name = e.plugin().map_or("none", |p| p.name.as_str());
+                metrics.plugin_verdict(name, Counted::Failed);
                 let detail = one_line(&e.to_string(), 300);
                 tracing::warn!(target: "hallmark::audit", reason = e.reason(), %detail, "sector plugin gave no verdict");
                 match events::plugin_failed(who, id, passport, during.as_str(), &e, &detail) {

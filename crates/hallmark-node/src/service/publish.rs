@@ -71,7 +71,27 @@ pub(crate) struct Checked<'a> {
 impl<'a> Service<'a> {
     /// Publishes passport `id`'s pending draft as its next version: validated once (schema,
     /// then the sector plugin), issued for every audience, stored with its audit event.
+    /// Counted in the metrics as a publish or a failure by its reason.
     pub async fn publish(
+        &self,
+        who: &Principal,
+        id: PassportId,
+    ) -> Result<Publication, ServiceError> {
+        let published = self.publish_pending(who, id).await;
+        self.count_publish(&published);
+        published
+    }
+
+    /// One publication's outcome in the metrics (`hallmark_publishes_total`,
+    /// `hallmark_publish_failures_total{reason}`).
+    pub(crate) fn count_publish<T>(&self, outcome: &Result<T, ServiceError>) {
+        match outcome {
+            Ok(_) => self.app.metrics.published(),
+            Err(e) => self.app.metrics.publish_failed(e.reason()),
+        }
+    }
+
+    async fn publish_pending(
         &self,
         who: &Principal,
         id: PassportId,

@@ -265,7 +265,11 @@ impl Checkpointer {
         let proof = log
             .consistency_proof(held, size)
             .map_err(|e| refused(e.to_string()))?;
-        let signer = log_signer(self.app.custody.as_ref())?;
+        let signer = self.app.metrics.signer(
+            log_signer(self.app.custody.as_ref())?,
+            self.app.custody.backend(),
+            hallmark_keys::Purpose::LogCheckpoint,
+        );
         let origin = log.origin().to_string();
         let guard = self.guard.get_or_insert_with(CheckpointGuard::empty);
         let note = guard

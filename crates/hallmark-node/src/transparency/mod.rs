@@ -257,6 +257,9 @@ pub struct TransparencyLog {
     status: RwLock<LogStatus>,
     interval_ms: AtomicU64,
     blocked: RwLock<Option<u64>>,
+    /// When the latest checkpoint was taken (signed or adopted), or when this view was
+    /// created before the first.
+    latest_at: RwLock<std::time::Instant>,
 }
 
 impl TransparencyLog {
@@ -270,6 +273,7 @@ impl TransparencyLog {
             status: RwLock::new(LogStatus::Starting),
             interval_ms: AtomicU64::new(duration_ms(DEFAULT_CHECKPOINT_INTERVAL)),
             blocked: RwLock::new(None),
+            latest_at: RwLock::new(std::time::Instant::now()),
         }
     }
 
@@ -344,13 +348,22 @@ impl TransparencyLog {
 
     /// Makes `cp` the latest trusted checkpoint if it is newer than the one held.
     pub(crate) fn offer_latest(&self, cp: SignedCheckpoint) {
-        self.latest.send_if_modified(|held| {
+        let taken = self.latest.send_if_modified(|held| {
             if held.as_ref().is_some_and(|h| h.size >= cp.size) {
                 return false;
             }
             *held = Some(Arc::new(cp));
             true
         });
+        if taken {
+            *write(&self.latest_at) = std::time::Instant::now();
+        }
+    }
+
+    /// Time since this node took its latest checkpoint (signed or adopted), or since this
+    /// view was created when it has none (`hallmark_log_checkpoint_age_seconds`).
+    pub fn checkpoint_age(&self) -> Duration {
+        read(&self.latest_at).elapsed()
     }
 
     /// Number of leaves in the in-memory tree.

@@ -14,6 +14,7 @@ mod import_http;
 mod input_http;
 mod links_http;
 mod log_http;
+mod metrics_http;
 mod node_http;
 mod openapi_http;
 mod page_browser;

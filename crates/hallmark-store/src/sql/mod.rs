@@ -200,6 +200,14 @@ impl<B: Backend> SqlStore<B> {
 
 #[async_trait]
 impl<B: Backend> Store for SqlStore<B> {
+    fn pool_usage(&self) -> Option<crate::PoolUsage> {
+        Some(crate::PoolUsage {
+            size: u64::from(self.pool.size()),
+            idle: self.pool.num_idle() as u64,
+            max: u64::from(self.pool.options().get_max_connections()),
+        })
+    }
+
     async fn create_draft(&self, new: NewPassport, audit: AuditEvent) -> Result<PassportRecord> {
         passports::create_draft(self, new, audit).await
     }

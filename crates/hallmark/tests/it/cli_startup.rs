@@ -1,7 +1,8 @@
 //! `hallmark serve` start-up order, as real processes: everything that can fail without the
 //! database (keystore, listeners) fails before it is touched; a changed public base URL is
 //! refused naming both log origins; a database that cannot be reached is named by URL
-//! (without its password); a second start logs no PostgreSQL notice.
+//! (without its password); a second start logs no PostgreSQL notice; `HALLMARK_LOG_FORMAT=json`
+//! writes one JSON object per line (and an unknown format is refused naming the variable).
 
 use hallmark_testkit::pg;
 
@@ -185,6 +186,62 @@ fn a_port_in_use_stops_start_up_before_anything_is_written() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("cannot listen on"), "{err}");
     assert_eq!(audit(&db), before);
+}
+
+#[test]
+fn json_logs_are_one_json_object_per_line_and_hold_no_secret() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut env = sqlite_env(tmp.path(), true, "https://dpp.example.com");
+    env.vars.push(("HALLMARK_LOG_FORMAT".into(), "json".into()));
+    let err = stop(serve_up(&env));
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() >= 2, "{err}");
+    let mut messages = Vec::new();
+    for line in &lines {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| {
+            panic!(
+                "not a JSON line ({e}): {line}
+{err}"
+            )
+        });
+        assert!(event["timestamp"].is_string(), "{line}");
+        assert!(
+            ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"].contains(&event["level"].as_str().unwrap()),
+            "{line}"
+        );
+        assert!(event["target"].is_string(), "{line}");
+        messages.push(
+            event["fields"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    assert!(messages.iter().any(|m| m == "listening"), "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m == "shutting down"),
+        "{messages:?}"
+    );
+    for secret in [PASSPHRASE, "Admin-Password-Startup-8c1f"] {
+        assert!(!err.contains(secret), "a secret in the log:\n{err}");
+    }
+}
+
+#[test]
+fn an_unknown_log_format_is_refused_naming_the_variable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut env = sqlite_env(tmp.path(), true, "https://dpp.example.com");
+    env.vars.push(("HALLMARK_LOG_FORMAT".into(), "xml".into()));
+    let (code, err) = serve_fails(&env);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("HALLMARK_LOG_FORMAT") && err.contains("text or json"),
+        "{err}"
+    );
+    assert!(
+        !tmp.path().join("hallmark.db").exists(),
+        "refused before the database"
+    );
 }
 
 #[test]
