@@ -22,10 +22,9 @@
 //! - **Scrape-time gauges** (transparency log, read and page caches, the database pool,
 //!   readiness): read from the application when `/metrics` is asked ([`Snapshot`], filled
 //!   by `routes::ops`), so nothing on the request path maintains them.
-//! - **Hooks for the events work** ([`Metrics::outbox_depth`],
-//!   [`Metrics::outbox_oldest_undelivered_seconds`], [`Metrics::webhook_failure`]):
-//!   registered now, reading 0 until the transactional outbox and the webhooks (issue 21,
-//!   items 1–3) call them.
+//! - **Events** ([`Metrics::outbox_depth`], [`Metrics::outbox_oldest_undelivered_seconds`]:
+//!   the outbox's backlog, read at scrape time by `routes::ops`; [`Metrics::webhook_failure`]:
+//!   a hook for the webhooks of issue 21 item 3, no series until they exist).
 //!
 //! No global state: each application has its own registry (tests run many nodes in one
 //! process). This module depends on nothing of the node's (callers hand it plain values), so
@@ -455,13 +454,13 @@ impl Metrics {
         let outbox_depth = Gauge::default();
         r.register(
             "outbox_depth",
-            "Outbox events not yet delivered (0 until the events outbox exists)",
+            "Outbox events not yet delivered (to NATS JetStream; without HALLMARK_NATS_URL they all wait)",
             outbox_depth.clone(),
         );
         let outbox_oldest = Gauge::<f64, AtomicU64>::default();
         r.register_with_unit(
             "outbox_oldest_undelivered",
-            "Age of the oldest undelivered outbox event (0 when none, and until the events outbox exists)",
+            "Age of the oldest undelivered outbox event (0 when none)",
             Unit::Seconds,
             outbox_oldest.clone(),
         );

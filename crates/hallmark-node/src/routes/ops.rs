@@ -45,6 +45,17 @@ pub fn admin_routes(state: AppState) -> Router {
 /// `GET /metrics`: the scrape-time gauges read, then the whole registry.
 async fn metrics(State(app): State<AppState>) -> Result<Response, ApiError> {
     app.metrics.observe(&snapshot(&app).await);
+    // The outbox's backlog (issue 21): one indexed count; a store that does not answer
+    // leaves the gauges as they were (the readiness gauges say why).
+    if let Ok((waiting, oldest)) = app.store.outbox_backlog().await {
+        app.metrics.outbox_depth(waiting);
+        let age = oldest.map_or(0.0, |t| {
+            (time::OffsetDateTime::now_utc() - t)
+                .as_seconds_f64()
+                .max(0.0)
+        });
+        app.metrics.outbox_oldest_undelivered_seconds(age);
+    }
     let text = app.metrics.encode().map_err(|e| {
         tracing::error!(error = %e, "the metrics did not encode");
         ApiError::Internal
