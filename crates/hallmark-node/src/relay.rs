@@ -6,7 +6,7 @@
 //!   relay reads them afterwards. A broker that is down, slow or misconfigured delays
 //!   delivery, never a publish.
 //! - **One relay at a time** among the nodes sharing a database: the one holding the lease
-//!   (`Store::claim_relay`, renewed every round, [`LEASE`] long). Another node takes over
+//!   (`Store::claim_relay`, [`LEASE`] long, renewed once half of it has passed). Another node takes over
 //!   when a lease expires (a node that died).
 //! - **At least once, de-duplicated.** Each message carries `Nats-Msg-Id: <DID>#<audit seq>`;
 //!   JetStream drops a second copy within the stream's de-duplication window (two minutes),
@@ -25,7 +25,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// How long a relay's lease lasts; renewed every round.
+/// How long a relay's lease lasts; renewed once half of it has passed.
 pub const LEASE: Duration = Duration::from_secs(30);
 /// Rows delivered per round.
 pub const BATCH: u32 = 200;
@@ -134,11 +134,18 @@ async fn deliver(
 ) -> Result<(), RelayError> {
     let source = app.issuer.did.to_string();
     let lease = time::Duration::try_from(LEASE).unwrap_or(time::Duration::seconds(30));
+    // Until when this relay holds the lease; renewed once half of it has passed, not every
+    // round (an idle relay would otherwise write the lease row five times a second).
+    let mut held_until = OffsetDateTime::UNIX_EPOCH;
     loop {
         let now = OffsetDateTime::now_utc();
-        if !app.store.claim_relay(holder, now, now + lease).await? {
-            tokio::time::sleep(STANDBY).await;
-            continue;
+        if held_until - now < lease / 2 {
+            if !app.store.claim_relay(holder, now, now + lease).await? {
+                held_until = OffsetDateTime::UNIX_EPOCH;
+                tokio::time::sleep(STANDBY).await;
+                continue;
+            }
+            held_until = now + lease;
         }
         let rows = app.store.undelivered(BATCH).await?;
         if rows.is_empty() {

@@ -94,15 +94,10 @@ where
             return Ok(Signed(None));
         }
         let auth = Arc::<ReaderAuth>::from_ref(state);
-        let reader = admit(&auth, req)
+        let (reader, _) = auth
+            .admit(req)
             .await
             .map_err(|e| private(e.into_response()))?;
-        if let Err(retry_after_secs) = auth.limiter.check(&reader.id) {
-            tracing::debug!(reader = %reader.id, "reader rate limit");
-            return Err(private(
-                ApiError::RateLimited { retry_after_secs }.into_response(),
-            ));
-        }
         Ok(Signed(Some(reader)))
     }
 }
@@ -120,12 +115,19 @@ pub fn private(mut r: Response) -> Response {
     r
 }
 
-async fn admit(auth: &ReaderAuth, req: Request) -> Result<AdmittedReader, ApiError> {
-    let (signed, _) = read_signed(auth, req).await?;
-    Ok(auth.app.service().admit_reader(&signed).await?)
-}
-
 impl ReaderAuth {
+    /// Admits the signed request `req` (`Service::admit_reader`) and counts it against the
+    /// reader's rate limit; returns the reader and the request rebuilt around its body.
+    async fn admit(&self, req: Request) -> Result<(AdmittedReader, Request), ApiError> {
+        let (signed, req) = read_signed(self, req).await?;
+        let reader = self.app.service().admit_reader(&signed).await?;
+        if let Err(retry_after_secs) = self.limiter.check(&reader.id) {
+            tracing::debug!(reader = %reader.id, "reader rate limit");
+            return Err(ApiError::RateLimited { retry_after_secs });
+        }
+        Ok((reader, req))
+    }
+
     /// The reader who signed `req`, whatever its status (`GET <base>/readers/me`), checked
     /// and rate-limited like an admitted reader; refusals as answers, marked private.
     pub async fn signed_reader(&self, req: Request) -> Result<ReaderRecord, Response> {
@@ -162,18 +164,10 @@ pub async fn en18222_reader(
     if !is_signed(&req) {
         return next.run(req).await;
     }
-    let v1 = |e: ApiError| private(crate::problem::result::V1Error(e).into_response());
-    let (signed, mut req) = match read_signed(&auth, req).await {
+    let (reader, mut req) = match auth.admit(req).await {
         Ok(r) => r,
-        Err(e) => return v1(e),
+        Err(e) => return private(crate::problem::result::V1Error(e).into_response()),
     };
-    let reader = match auth.app.service().admit_reader(&signed).await {
-        Ok(r) => r,
-        Err(e) => return v1(e.into()),
-    };
-    if let Err(retry_after_secs) = auth.limiter.check(&reader.id) {
-        return v1(ApiError::RateLimited { retry_after_secs });
-    }
     let tier = reader.grant.tier.as_str();
     req.extensions_mut().insert(Door::Reader(reader));
     let mut r = next.run(req).await;

@@ -320,14 +320,7 @@ impl Service<'_> {
                     Err(RestrictedError::Refused(r)) => return Err(r.into()),
                     Err(RestrictedError::Service(e)) => return Err(e),
                 };
-                let credential: Value = serde_json::from_slice(&read.bytes)
-                    .map_err(|e| ServiceError::internal("verified credential does not parse", e))?;
-                let mut p =
-                    hallmark_core::issue::passport_from_credential(&credential).map_err(|e| {
-                        ServiceError::internal("verified credential holds no passport", e)
-                    })?;
-                p.status = read.status;
-                p
+                passport_of(&read.bytes, read.status)?
             }
             Door::Public => {
                 // Drafts, unknown passports and versions beyond the current one: not found.
@@ -335,14 +328,7 @@ impl Service<'_> {
                 let bytes = self
                     .public_bytes(id, shown.version, crate::cache::Form::DataIntegrity)
                     .await?;
-                let credential: Value = serde_json::from_slice(&bytes.bytes)
-                    .map_err(|e| ServiceError::internal("verified credential does not parse", e))?;
-                let mut p =
-                    hallmark_core::issue::passport_from_credential(&credential).map_err(|e| {
-                        ServiceError::internal("verified credential holds no passport", e)
-                    })?;
-                p.status = shown.state.status;
-                p
+                passport_of(&bytes.bytes, shown.state.status)?
             }
             Door::Authority => {
                 let (record, draft) = app.store.get_pending(&id).await?;
@@ -367,6 +353,17 @@ impl Service<'_> {
             .map_err(|e| ServiceError::internal("a stored passport's sector is not loaded", e))?;
         Ok(Shown { passport, sector })
     }
+}
+
+/// The passport a verified Data Integrity credential carries, with today's `status` (a
+/// version's content says `published`).
+fn passport_of(credential: &[u8], status: PassportStatus) -> Result<Passport, ServiceError> {
+    let credential: Value = serde_json::from_slice(credential)
+        .map_err(|e| ServiceError::internal("verified credential does not parse", e))?;
+    let mut p = hallmark_core::issue::passport_from_credential(&credential)
+        .map_err(|e| ServiceError::internal("verified credential holds no passport", e))?;
+    p.status = status;
+    Ok(p)
 }
 
 /// A `productId` (percent-decoded once by the door) as the GS1 Digital Link path to
