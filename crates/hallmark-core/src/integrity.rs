@@ -36,6 +36,7 @@ const INFO_LEAF: &[u8] = b"hallmark-integrity/v1 log-leaf";
 const INFO_KEY_ROW: &[u8] = b"hallmark-integrity/v1 signing-key-row";
 const INFO_API_KEY: &[u8] = b"hallmark-integrity/v1 api-key-hash";
 const INFO_LINK_ROW: &[u8] = b"hallmark-integrity/v1 product-link-row";
+const INFO_WEBHOOK: &[u8] = b"hallmark-integrity/v1 webhook-secret";
 
 /// Why a node secret was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,6 +53,7 @@ pub struct IntegrityKeys {
     key_row: Zeroizing<[u8; 32]>,
     api_key: Zeroizing<[u8; 32]>,
     link_row: Zeroizing<[u8; 32]>,
+    webhook: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for IntegrityKeys {
@@ -94,22 +96,30 @@ impl IntegrityKeys {
             Zeroizing::new([0u8; 32]),
             Zeroizing::new([0u8; 32]),
             Zeroizing::new([0u8; 32]),
+            Zeroizing::new([0u8; 32]),
         ];
-        for (info, o) in [INFO_LEAF, INFO_KEY_ROW, INFO_API_KEY, INFO_LINK_ROW]
-            .into_iter()
-            .zip(out.iter_mut())
+        for (info, o) in [
+            INFO_LEAF,
+            INFO_KEY_ROW,
+            INFO_API_KEY,
+            INFO_LINK_ROW,
+            INFO_WEBHOOK,
+        ]
+        .into_iter()
+        .zip(out.iter_mut())
         {
             // 32 bytes is far below HKDF-SHA256's limit (255 × 32): cannot fail.
             if hk.expand(info, &mut o[..]).is_err() {
                 return Err(IntegrityError::TooShort(0));
             }
         }
-        let [leaf, key_row, api_key, link_row] = out;
+        let [leaf, key_row, api_key, link_row, webhook] = out;
         Ok(IntegrityKeys {
             leaf,
             key_row,
             api_key,
             link_row,
+            webhook,
         })
     }
 
@@ -151,6 +161,13 @@ impl IntegrityKeys {
     pub fn api_key_hash(&self, body: &[u8]) -> [u8; TAG_LEN] {
         tag(&self.api_key, &[body])
     }
+
+    /// The signing secret of a webhook subscription: HMAC over its id. Derived whenever it
+    /// is needed and never stored, so the database (or a dump of it) holds nothing that
+    /// would let anyone sign a delivery.
+    pub fn webhook_secret(&self, subscription: &[u8]) -> Zeroizing<[u8; TAG_LEN]> {
+        Zeroizing::new(tag(&self.webhook, &[subscription]))
+    }
 }
 
 #[cfg(test)]
@@ -178,6 +195,10 @@ mod tests {
         assert_ne!(a.key_row_tag(&h), a.api_key_hash(&h));
         assert_ne!(a.key_row_tag(&h), a.link_row_tag(&h));
         assert_ne!(a.link_row_tag(&h), a.api_key_hash(&h));
+        assert_ne!(*a.webhook_secret(&h), a.api_key_hash(&h));
+        assert_ne!(*a.webhook_secret(&h), a.link_row_tag(&h));
+        assert_ne!(*a.webhook_secret(&h), *b.webhook_secret(&h));
+        assert_ne!(*a.webhook_secret(b"one"), *a.webhook_secret(b"two"));
         assert!(a.verify_link_row(&h, &a.link_row_tag(&h)));
         assert!(!a.verify_link_row(&h, &b.link_row_tag(&h)));
         assert!(!a.verify_link_row(&h, &a.key_row_tag(&h)));

@@ -16,6 +16,7 @@
 //!   Merge Patch (RFC 7396), element paths (RFC 9535 Normalized Paths).
 //! - [`events`]: CloudEvents 1.0 of the outbox: which audit actions outsiders hear about, and
 //!   the event each one is.
+//! - [`webhook`]: Standard Webhooks signatures and the retry schedule of webhook deliveries.
 //! - [`integrity`]: tags (HMAC under custody-derived subkeys) that authenticate database rows.
 //! - [`issue`]: passport → per-audience signed credentials.
 //! - [`verify`]: offline verification with a per-check report.
@@ -51,3 +52,4 @@ pub mod sector;
 pub mod status;
 pub mod tlog;
 pub mod verify;
+pub mod webhook;

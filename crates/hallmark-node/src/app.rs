@@ -88,6 +88,9 @@ pub struct App {
     /// Where the outbox's events go (`HALLMARK_NATS_*`), set once at start-up when
     /// configured: the listeners' start then spawns the relay (`relay`).
     pub nats: std::sync::OnceLock<crate::config::NatsSettings>,
+    /// Webhooks: the destinations allowed and the retry schedule (docs/events.md,
+    /// "Webhooks"); unset: none allowed.
+    pub webhooks: std::sync::OnceLock<crate::config::WebhookSettings>,
     /// The open status list's taken positions (a first publication's draw).
     pub status_positions: crate::positions::StatusPositions,
     /// The status lists as served (the latest of each, and versions by number).

@@ -13,6 +13,9 @@
 //! - [`auth`]: Bearer API keys and the admin Basic login, failed-auth throttling, the
 //!   [`auth::Principal`] and scope checks.
 //! - [`relay`]: delivers the outbox's events to NATS JetStream (issue 21), one node at a time.
+//! - [`webhooks`]: delivers them to the operator's webhook subscriptions, signed (Standard
+//!   Webhooks), with retries, a delivery log and automatic disabling; [`outbound`]: the
+//!   outbound HTTP(S) client it (and the CLI) sends with.
 //! - [`audit`]: security events and the sink they go to; [`refusals`] aggregates those of
 //!   refused requests into a bounded number of audit rows.
 //! - [`cache`]: the public read path's caches (published credential bytes, DID document).
@@ -50,6 +53,7 @@ pub mod integrity;
 pub mod metrics;
 pub mod node;
 pub mod openapi;
+pub mod outbound;
 pub mod page;
 pub mod plugins;
 pub mod positions;
@@ -63,6 +67,7 @@ pub mod seal;
 pub mod service;
 pub mod started;
 pub mod transparency;
+pub mod webhooks;
 
 pub use apikey::{ApiKey, KeyHash, MalformedKey, ParsedKey, Scope};
 pub use audit::{AuditSink, SecurityEvent};

@@ -24,7 +24,7 @@
 //!   by `routes::ops`), so nothing on the request path maintains them.
 //! - **Events** ([`Metrics::outbox_depth`], [`Metrics::outbox_oldest_undelivered_seconds`]:
 //!   the outbox's backlog, read at scrape time by `routes::ops`; [`Metrics::webhook_failure`]:
-//!   a hook for the webhooks of issue 21 item 3, no series until they exist).
+//!   each failed webhook delivery attempt, from `crate::webhooks`).
 //!
 //! No global state: each application has its own registry (tests run many nodes in one
 //! process). This module depends on nothing of the node's (callers hand it plain values), so
@@ -467,7 +467,7 @@ impl Metrics {
         let webhook_failures = Family::<ReasonLabel, Counter>::default();
         r.register(
             "webhook_failures",
-            "Webhook deliveries that failed, by reason (none until webhooks exist)",
+            "Webhook delivery attempts that failed, by reason",
             webhook_failures.clone(),
         );
         Metrics {
@@ -610,8 +610,8 @@ impl Metrics {
         self.outbox_oldest.set(seconds);
     }
 
-    /// Hook for the webhooks: one failed delivery; `reason` a stable slug (`timeout`,
-    /// `connect`, `status-5xx`, …).
+    /// One failed webhook delivery attempt (`crate::webhooks`); `reason` a stable slug
+    /// (`timeout`, `connect`, `status-5xx`, …).
     pub fn webhook_failure(&self, reason: &'static str) {
         self.webhook_failures
             .get_or_create(&ReasonLabel { reason })

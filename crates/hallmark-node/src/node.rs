@@ -268,6 +268,7 @@ pub async fn build_app_with_plugins(
         backup_link: std::sync::OnceLock::new(),
         seal_authority: std::sync::atomic::AtomicBool::new(false),
         nats: std::sync::OnceLock::new(),
+        webhooks: std::sync::OnceLock::new(),
         status_positions: crate::positions::StatusPositions::default(),
         status_lists: crate::cache::StatusListCache::default(),
         imports: crate::imports::ImportSessions::default(),
@@ -483,6 +484,7 @@ pub async fn start_on(
             rx.clone(),
         ));
     }
+    tasks.push(crate::webhooks::spawn(Arc::clone(&app), rx.clone()));
     tasks.push(Arc::clone(&refusals).spawn_flusher(rx));
     tracing::info!(%public_addr, %admin_addr, "listening");
     Ok(Running {
@@ -593,6 +595,7 @@ pub async fn serve(config: &ValidatedConfig) -> Result<Running, StartError> {
     if let Some(nats) = &config.nats {
         let _ = app.nats.set(nats.clone());
     }
+    let _ = app.webhooks.set(config.webhooks.clone());
     crate::started::record_started(&app, config).await?;
     start_on(app, &config.edge(), &config.admin, listeners).await
 }

@@ -83,8 +83,9 @@ pub fn spawn(
     })
 }
 
-/// This relay's lease name: the host and a random suffix (unique per process).
-fn holder_name() -> String {
+/// A lease holder's name (this relay's, the webhook dispatcher's): the host and a random
+/// suffix (unique per call).
+pub fn holder_name() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "node".to_owned());
     let host: String = host.chars().take(64).collect();
     let mut random = [0u8; 8];

@@ -30,11 +30,12 @@ pub use model::{
     ApiKeyHashScheme, ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, Credentials,
     DraftRecord, ExternalRefState, ImportDraft, ImportWrite, ImportWritten, LeafCheck, LinkFilter,
     NewApiKey, NewPassport, NewProductLink, NewRegistration, NewStatusListVersion, NewVersion,
-    OutboxRecord, Page, PassportFilter, PassportRecord, PendingRegistration, PreviousRegistration,
-    ProductKey, ProductLinkRecord, ProofMediaType, QuarantineRecord, ReaderRecord, Recorded,
-    RegistrationRecord, SignedForms, SigningKeyRecord, SigningKeyStatus, StatusListRecord,
-    StatusPurpose, StatusRef, StoredLeaf, VersionRecord, MAX_REGISTRATION_ID,
-    MAX_REGISTRATION_PROOF,
+    NewWebhook, OutboxRecord, Page, PassportFilter, PassportRecord, PendingRegistration,
+    PreviousRegistration, ProductKey, ProductLinkRecord, ProofMediaType, QuarantineRecord,
+    ReaderRecord, Recorded, RegistrationRecord, SignedForms, SigningKeyRecord, SigningKeyStatus,
+    StatusListRecord, StatusPurpose, StatusRef, StoredLeaf, VersionRecord, WebhookAttempt,
+    WebhookChange, WebhookDelivery, WebhookProgress, WebhookRecord, WebhookStatus,
+    MAX_REGISTRATION_ID, MAX_REGISTRATION_PROOF,
 };
 
 pub use postgres::PgStore;
@@ -410,6 +411,66 @@ pub trait Store: Send + Sync {
     /// Among nodes sharing the database, one delivers the outbox at a time, in order.
     async fn claim_relay(
         &self,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Creates a webhook subscription, active, its cursor at the outbox's last row (it
+    /// receives the events after its creation), with its `webhook.created` audit event
+    /// (subject: the id, set by the store) in one transaction.
+    async fn create_webhook(
+        &self,
+        new: NewWebhook,
+        event: AuditEvent,
+    ) -> Result<WebhookRecord, StoreError>;
+
+    /// One subscription, if it exists.
+    async fn webhook(&self, id: &str) -> Result<Option<WebhookRecord>, StoreError>;
+
+    /// Every subscription, oldest first.
+    async fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError>;
+
+    /// Disables or enables a subscription with the change's audit event (`webhook.disabled`
+    /// or `.enabled`; subject set by the store) in one transaction. Unknown: `NotFound`;
+    /// already in that status: `Conflict`, nothing written.
+    async fn change_webhook(
+        &self,
+        id: &str,
+        change: WebhookChange,
+        event: AuditEvent,
+    ) -> Result<WebhookRecord, StoreError>;
+
+    /// Logs a delivery attempt and moves its subscription to `progress` (the cursor only
+    /// forward) in one transaction. With `disable` (reason and `webhook.disabled` event),
+    /// an active subscription is also disabled (audited); one disabled meanwhile stays as it
+    /// is. Unknown subscription: `NotFound`.
+    async fn record_webhook_attempt(
+        &self,
+        attempt: WebhookAttempt,
+        progress: WebhookProgress,
+        disable: Option<(String, AuditEvent)>,
+    ) -> Result<(), StoreError>;
+
+    /// Moves a subscription's cursor forward to `cursor` (past rows of types it does not
+    /// receive); never back.
+    async fn advance_webhook(&self, id: &str, cursor: u64) -> Result<(), StoreError>;
+
+    /// A subscription's delivery log, newest first: the rows with an id below `before` (if
+    /// given), at most `limit` (clamped to 1–1000).
+    async fn webhook_deliveries(
+        &self,
+        id: &str,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>, StoreError>;
+
+    /// Takes or renews the named lease (`webhooks`) for `holder` until `until` when it is
+    /// free (never taken, or expired at `now`) or `holder`'s already; `true` when `holder`
+    /// holds it.
+    async fn claim_lease(
+        &self,
+        name: &str,
         holder: &str,
         now: OffsetDateTime,
         until: OffsetDateTime,

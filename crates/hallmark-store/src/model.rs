@@ -552,6 +552,123 @@ pub struct OutboxRecord {
     pub published_at: Option<OffsetDateTime>,
 }
 
+/// A webhook subscription's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookStatus {
+    /// Deliveries go out.
+    Active,
+    /// None go out (the operator's choice, or too many consecutive failures); events keep
+    /// accumulating behind its cursor and go out once it is enabled again.
+    Disabled,
+}
+
+impl WebhookStatus {
+    /// `active` or `disabled`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            WebhookStatus::Active => "active",
+            WebhookStatus::Disabled => "disabled",
+        }
+    }
+}
+
+/// A webhook subscription (issue 21): where its deliveries go, which event types, and how
+/// far it has come. No secret: that is derived from the node secret when needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRecord {
+    /// Its id (UUID, as text).
+    pub id: String,
+    /// Where deliveries go.
+    pub url: String,
+    /// The event types it receives.
+    pub types: Vec<String>,
+    /// Active or disabled.
+    pub status: WebhookStatus,
+    /// Why it is disabled.
+    pub disabled_reason: Option<String>,
+    /// The last outbox row it has handled (delivered, or skipped as a type it does not
+    /// receive).
+    pub cursor: u64,
+    /// Consecutive failed attempts.
+    pub failures: u32,
+    /// Not before this time is its next attempt made.
+    pub next_attempt_at: OffsetDateTime,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// When its status, cursor or failures last changed.
+    pub changed_at: OffsetDateTime,
+}
+
+/// A new webhook subscription (the store starts it after the outbox's last row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWebhook {
+    /// Its id (UUID, as text).
+    pub id: String,
+    /// Where deliveries go.
+    pub url: String,
+    /// The event types it receives.
+    pub types: Vec<String>,
+}
+
+/// An audited change of a subscription's status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookChange {
+    /// Stop deliveries (reason required).
+    Disable {
+        /// Why.
+        reason: String,
+    },
+    /// Resume deliveries from the cursor, failures reset.
+    Enable,
+}
+
+/// One delivery attempt, as the delivery log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookAttempt {
+    /// The subscription.
+    pub webhook_id: String,
+    /// The outbox row delivered.
+    pub outbox_id: u64,
+    /// 1 for the first attempt of this row, 2 for its first retry, …
+    pub attempt: u32,
+    /// When it started.
+    pub at: OffsetDateTime,
+    /// The receiver's answer, if one came.
+    pub status_code: Option<u16>,
+    /// Why it failed without an answer (connect, TLS, timeout), or a failure answer's
+    /// summary.
+    pub error: Option<String>,
+    /// How long it took (ms).
+    pub duration_ms: u64,
+}
+
+impl WebhookAttempt {
+    /// A 2xx answer: delivered.
+    pub fn ok(&self) -> bool {
+        self.status_code.is_some_and(|c| (200..300).contains(&c))
+    }
+}
+
+/// A delivery log row: an attempt and its place in the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookDelivery {
+    /// Its id (the log's order).
+    pub id: u64,
+    /// The attempt.
+    pub attempt: WebhookAttempt,
+}
+
+/// Where a subscription stands after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookProgress {
+    /// The last outbox row handled (only moves forward).
+    pub cursor: u64,
+    /// Consecutive failures.
+    pub failures: u32,
+    /// The next attempt's earliest time.
+    pub next_attempt_at: OffsetDateTime,
+}
+
 /// A signed transparency-log checkpoint as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointRecord {

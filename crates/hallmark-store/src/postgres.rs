@@ -96,6 +96,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "outbox_events",
         include_str!("../migrations/postgres/0012_outbox_events.sql"),
     ),
+    (
+        13,
+        "webhooks",
+        include_str!("../migrations/postgres/0013_webhooks.sql"),
+    ),
 ];
 
 /// Tables that are append-only: table-wide UPDATE on them is an excess privilege.
@@ -112,6 +117,7 @@ const APPEND_ONLY: &[&str] = &[
     "passport_external_refs",
     "registry_registrations",
     "request_nonces",
+    "webhook_deliveries",
 ];
 
 /// The PostgreSQL-backed store, holding a pool of application-role connections.

@@ -69,6 +69,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbox_events",
         include_str!("../migrations/sqlite/0010_outbox_events.sql"),
     ),
+    (
+        11,
+        "webhooks",
+        include_str!("../migrations/sqlite/0011_webhooks.sql"),
+    ),
 ];
 
 /// The SQLite-backed store.

@@ -224,6 +224,7 @@ struct Settings<'a> {
     backup_link: Option<String>,
     own_base_url: bool,
     nats: Option<hallmark_node::config::NatsSettings>,
+    webhooks: Option<hallmark_node::webhooks::WebhookSettings>,
 }
 
 impl Default for Settings<'_> {
@@ -237,6 +238,7 @@ impl Default for Settings<'_> {
             backup_link: None,
             own_base_url: false,
             nats: None,
+            webhooks: None,
         }
     }
 }
@@ -272,6 +274,9 @@ impl Settings<'_> {
         }
         if let Some(nats) = self.nats {
             app.nats.set(nats).unwrap();
+        }
+        if let Some(webhooks) = self.webhooks {
+            app.webhooks.set(webhooks).unwrap();
         }
         let mut node = Node::start_on(app, &self.edge, listeners).await;
         if let Some((scope, label)) = self.api_key {
@@ -353,6 +358,13 @@ impl<'a> TestNode<'a> {
     /// process, e.g. `hallmark fetch`).
     pub fn own_base_url(mut self) -> TestNode<'a> {
         self.settings.own_base_url = true;
+        self
+    }
+
+    /// Webhooks allowed to `settings`' destinations, on its schedule (default: none
+    /// allowed).
+    pub fn webhooks(mut self, settings: hallmark_node::webhooks::WebhookSettings) -> TestNode<'a> {
+        self.settings.webhooks = Some(settings);
         self
     }
 

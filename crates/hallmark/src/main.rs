@@ -19,7 +19,8 @@ mod api_key_cmd;
 mod client;
 mod creds;
 mod export_cmd;
-mod fetch;
+/// Outbound HTTP(S), shared with the node (its webhook deliveries).
+use hallmark_node::outbound as fetch;
 mod fetch_cmd;
 mod import;
 mod keys;

@@ -173,6 +173,15 @@ actions! {
     /// An approved reader read a passport's restricted view; detail [`PassportRead`].
     /// Private: who reads what is the readers' business.
     PassportRead = "passport.read",
+    /// The operator subscribed a URL to events (signed webhooks); detail
+    /// [`WebhookCreated`]. Private: it names the operator's own systems.
+    WebhookCreated = "webhook.created",
+    /// A webhook subscription was disabled, by the operator or by the node after repeated
+    /// failed deliveries (actor `system`); detail [`WebhookChanged`]. Private.
+    WebhookDisabled = "webhook.disabled",
+    /// The operator enabled a disabled subscription again; detail [`WebhookChanged`].
+    /// Private.
+    WebhookEnabled = "webhook.enabled",
 }
 
 impl Action {
@@ -693,6 +702,41 @@ impl Detail for PassportRead {
     const NAME: &'static str = "passport.read";
 }
 
+/// The detail of `webhook.created` (the event's subject is the subscription id):
+/// `{"webhookId","url","types"}` — never the secret (derived, shown once, not stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookCreated {
+    /// The subscription's id (UUID).
+    pub webhook_id: String,
+    /// Where deliveries go.
+    pub url: String,
+    /// The event types subscribed to (`crate::events::EVENT_TYPES`).
+    pub types: Vec<String>,
+}
+
+impl Detail for WebhookCreated {
+    const NAME: &'static str = "webhook.created";
+}
+
+/// The detail of `webhook.disabled` and `.enabled`: `{"webhookId","reason","failures"}` —
+/// the operator's reason or the node's (`null` for an enabling), and the consecutive failed
+/// deliveries at the time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookChanged {
+    /// The subscription's id (UUID).
+    pub webhook_id: String,
+    /// Why, if said.
+    pub reason: Option<String>,
+    /// Consecutive failed deliveries.
+    pub failures: u32,
+}
+
+impl Detail for WebhookChanged {
+    const NAME: &'static str = "webhook status change";
+}
+
 impl crate::reader::ReaderChange {
     /// The audit action of the change (`reader.approved`, `.suspended`, `.resumed`,
     /// `.revoked`).
@@ -858,7 +902,7 @@ mod tests {
 
     #[test]
     fn actions_round_trip_as_their_strings() {
-        assert_eq!(Action::ALL.len(), 35);
+        assert_eq!(Action::ALL.len(), 38);
         for a in Action::ALL {
             assert_eq!(a.as_str().parse::<Action>().unwrap(), *a);
             assert_eq!(a.to_string(), a.as_str());

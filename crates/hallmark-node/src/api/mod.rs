@@ -26,6 +26,7 @@ pub mod requests;
 pub mod responses;
 #[cfg(test)]
 mod tests;
+pub mod webhooks;
 
 use crate::problem::ApiError;
 use axum::Json;

@@ -103,7 +103,9 @@ impl Schemas {
             | ("POST", "/signing-keys/{id}/revoke")
             | ("DELETE", "/links/{id}")
             | ("POST", "/readers/{id}/suspend")
-            | ("POST", "/readers/{id}/revoke") => Some(self.reason(true)),
+            | ("POST", "/readers/{id}/revoke")
+            | ("POST", "/webhooks/{id}/disable") => Some(self.reason(true)),
+            ("POST", "/webhooks") => Some(self.request::<super::webhooks::NewWebhook>()),
             ("POST", "/readers/{id}/approve") => {
                 Some(self.request::<super::readers::ApproveReader>())
             }
@@ -152,6 +154,16 @@ impl Schemas {
             | ("POST", "/readers/{id}/resume")
             | ("POST", "/readers/{id}/revoke") => {
                 (200, self.response::<super::readers::ReaderInfo>())
+            }
+            ("GET", "/webhooks") => (200, self.response::<super::webhooks::WebhookList>()),
+            ("POST", "/webhooks") => (201, self.response::<super::webhooks::WebhookCreated>()),
+            ("GET", "/webhooks/{id}")
+            | ("POST", "/webhooks/{id}/disable")
+            | ("POST", "/webhooks/{id}/enable") => {
+                (200, self.response::<super::webhooks::WebhookInfo>())
+            }
+            ("GET", "/webhooks/{id}/deliveries") => {
+                (200, self.response::<super::webhooks::DeliveryList>())
             }
             ("GET", "/api-keys") => (200, self.response::<ApiKeyList>()),
             ("POST", "/api-keys") => (201, self.response::<ApiKeyCreated>()),

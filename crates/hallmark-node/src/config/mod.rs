@@ -32,6 +32,7 @@ pub mod trusted_keys;
 pub mod validate;
 pub mod validated;
 pub mod value;
+pub mod webhooks;
 
 #[cfg(test)]
 mod tests;
@@ -49,3 +50,4 @@ pub use settings::{Config, Setting, SETTINGS};
 pub use sources::CONFIG_FILE_ENV;
 pub use validated::{Database, Signing, ValidatedConfig};
 pub use value::{LogFormat, LogLevel, SettingValue};
+pub use webhooks::WebhookSettings;

@@ -232,6 +232,11 @@ settings! {
         nats_stream: String = "HALLMARK_NATS_STREAM", default "`HALLMARK_EVENTS`";
         /// The subject prefix: an event of type T goes to `<prefix>.T`.
         nats_subject: String = "HALLMARK_NATS_SUBJECT", default "`hallmark.events`";
+        /// Hosts webhook deliveries may go to, comma-separated (`https://` only; plain
+        /// `http://` to a listed loopback address). Development also allows any loopback
+        /// address.
+        webhook_allowed_hosts: Vec<String> = "HALLMARK_WEBHOOK_ALLOWED_HOSTS",
+            default "none: no webhook subscription can be created (development: loopback only)";
     }
     "Restricted access" {
         /// Seal every authority-tier answer to a signed reader (a JWE to the reader's X25519

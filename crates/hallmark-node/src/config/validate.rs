@@ -196,6 +196,21 @@ impl Config {
             _ => None,
         };
 
+        // Webhooks: the destinations allowed.
+        let webhooks = crate::config::WebhookSettings {
+            allowed_hosts: crate::config::WebhookSettings::parse_hosts(
+                self.webhook_allowed_hosts.as_deref().unwrap_or_default(),
+            )
+            .map_err(|entry| ConfigError::Invalid {
+                setting: "HALLMARK_WEBHOOK_ALLOWED_HOSTS",
+                reason: format!(
+                    "{entry:?} is not a host name or IP address (no scheme, port or path)"
+                ),
+            })?,
+            allow_loopback: !prod,
+            schedule: hallmark_core::webhook::Schedule::default(),
+        };
+
         Ok(ValidatedConfig {
             profile,
             public_listen,
@@ -221,6 +236,7 @@ impl Config {
             backup_link_template,
             seal_authority: self.seal_authority.unwrap_or(false),
             nats,
+            webhooks,
         })
     }
 

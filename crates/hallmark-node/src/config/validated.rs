@@ -140,6 +140,8 @@ pub struct ValidatedConfig {
     pub seal_authority: bool,
     /// Where the outbox's events go (`HALLMARK_NATS_*`), if anywhere.
     pub nats: Option<super::NatsSettings>,
+    /// Webhooks: allowed destinations and the retry schedule.
+    pub webhooks: crate::config::WebhookSettings,
 }
 
 impl ValidatedConfig {

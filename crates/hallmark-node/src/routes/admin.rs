@@ -12,6 +12,9 @@ use crate::api::responses::{
     ImportFinished, KeyChange, LinkInfo, LinkList, PassportDetail, PassportPage, PassportSummary,
     Published, SigningKeyList, ValidationReport, Whoami,
 };
+use crate::api::webhooks::{
+    DeliveryInfo, DeliveryList, NewWebhook, WebhookCreated, WebhookInfo, WebhookList,
+};
 use crate::apikey::Scope;
 use crate::app::AppState;
 use crate::auth::{require, Principal};
@@ -67,6 +70,12 @@ pub const ROUTES: &[(&str, &str, Scope)] = &[
     ("POST", "/api/v1/readers/{id}/suspend", Scope::Admin),
     ("POST", "/api/v1/readers/{id}/resume", Scope::Admin),
     ("POST", "/api/v1/readers/{id}/revoke", Scope::Admin),
+    ("GET", "/api/v1/webhooks", Scope::Admin),
+    ("POST", "/api/v1/webhooks", Scope::Admin),
+    ("GET", "/api/v1/webhooks/{id}", Scope::Admin),
+    ("GET", "/api/v1/webhooks/{id}/deliveries", Scope::Admin),
+    ("POST", "/api/v1/webhooks/{id}/disable", Scope::Admin),
+    ("POST", "/api/v1/webhooks/{id}/enable", Scope::Admin),
     ("GET", "/api/v1/api-keys", Scope::Admin),
     ("POST", "/api/v1/api-keys", Scope::Admin),
     ("POST", "/api/v1/api-keys/{id}/revoke", Scope::Admin),
@@ -110,6 +119,12 @@ fn handler(method: &str, path: &str, openapi: &Document) -> Option<MethodRouter<
         ("POST", "/readers/{id}/suspend") => post(suspend_reader),
         ("POST", "/readers/{id}/resume") => post(resume_reader),
         ("POST", "/readers/{id}/revoke") => post(revoke_reader),
+        ("GET", "/webhooks") => get(list_webhooks),
+        ("POST", "/webhooks") => post(create_webhook),
+        ("GET", "/webhooks/{id}") => get(read_webhook),
+        ("GET", "/webhooks/{id}/deliveries") => get(webhook_deliveries),
+        ("POST", "/webhooks/{id}/disable") => post(disable_webhook),
+        ("POST", "/webhooks/{id}/enable") => post(enable_webhook),
         ("GET", "/api-keys") => get(list_keys),
         ("POST", "/api-keys") => post(new_key),
         ("POST", "/api-keys/{id}/revoke") => post(revoke_key),
@@ -536,6 +551,111 @@ async fn remove_link(
     reply(&LinkInfo::try_from(
         &app.service().remove_link(&p, &id, reason).await?,
     )?)
+}
+
+/// `GET /api/v1/webhooks`: every subscription, oldest first.
+async fn list_webhooks(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let hooks = app.service().webhooks().await?;
+    reply(&WebhookList {
+        items: hooks.iter().map(WebhookInfo::from).collect(),
+    })
+}
+
+/// `POST /api/v1/webhooks` with `{url, types}`: 201 with the secret, shown once.
+async fn create_webhook(
+    State(app): State<AppState>,
+    p: Principal,
+    ApiJson(body): ApiJson<NewWebhook>,
+) -> Result<Response, ApiError> {
+    let input = service::webhooks::WebhookInput {
+        url: body.url,
+        types: body.types,
+    };
+    let created = app.service().create_webhook(&p, &input).await?;
+    let location = format!("/api/v1/webhooks/{}", created.webhook.id);
+    let body = reply(&WebhookCreated {
+        info: WebhookInfo::from(&created.webhook),
+        secret: created.secret.as_str().to_owned(),
+        note: "Store this secret now: it is not stored and cannot be shown again. Verify each delivery's webhook-signature with it (Standard Webhooks).",
+    })?;
+    let mut response = (StatusCode::CREATED, body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(LOCATION, v);
+    }
+    Ok(response)
+}
+
+fn webhook_id(id: &str) -> Result<String, ApiError> {
+    Ok(service::webhooks::parse_webhook_id(id)?)
+}
+
+/// `GET /api/v1/webhooks/{id}`.
+async fn read_webhook(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    reply(&WebhookInfo::from(
+        &app.service().webhook(&webhook_id(&id)?).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliveryParams {
+    before: Option<u64>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/webhooks/{id}/deliveries[?before=…][&limit=…]`: the delivery log, newest
+/// first (limit 1–200, default 50).
+async fn webhook_deliveries(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    q: Result<Query<DeliveryParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = q?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=service::webhooks::MAX_DELIVERIES_PAGE).contains(&limit) {
+        return Err(ApiError::BadRequest {
+            detail: "`limit` must be 1 to 200".to_owned(),
+        });
+    }
+    let rows = app
+        .service()
+        .webhook_deliveries(&webhook_id(&id)?, q.before, limit)
+        .await?;
+    let next = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|d| d.id))
+        .flatten();
+    reply(&DeliveryList {
+        items: rows.iter().map(DeliveryInfo::from).collect(),
+        next,
+    })
+}
+
+/// `POST /api/v1/webhooks/{id}/disable` with `{"reason": …}` (required).
+async fn disable_webhook(
+    State(app): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Reason>,
+) -> Result<Json<Value>, ApiError> {
+    let reason = service::Reason::required(body.reason)?;
+    let hook = app
+        .service()
+        .disable_webhook(&p, &webhook_id(&id)?, reason)
+        .await?;
+    reply(&WebhookInfo::from(&hook))
+}
+
+/// `POST /api/v1/webhooks/{id}/enable`: deliveries resume from its cursor.
+async fn enable_webhook(
+    State(app): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let hook = app.service().enable_webhook(&p, &webhook_id(&id)?).await?;
+    reply(&WebhookInfo::from(&hook))
 }
 
 #[derive(Deserialize)]

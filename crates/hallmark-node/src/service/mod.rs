@@ -61,6 +61,7 @@ pub mod registry;
 pub mod resolver;
 pub mod restricted;
 pub mod status_lists;
+pub mod webhooks;
 
 pub use error::ServiceError;
 pub use import::{

@@ -64,6 +64,13 @@ impl Api {
         app.backup_link
             .set(hallmark_node::config::BackupLinkTemplate::parse(backup, false).unwrap())
             .unwrap();
+        // Webhooks to one host nobody listens on (the subscription is exercised, not served).
+        app.webhooks
+            .set(hallmark_node::config::WebhookSettings {
+                allowed_hosts: vec!["hooks.example.com".to_owned()],
+                ..Default::default()
+            })
+            .unwrap();
         let node = Node::start(app).await;
         let r = node.admin(Method::GET, "/openapi.json").await;
         assert_eq!(r.status, 200);
@@ -525,6 +532,31 @@ async fn every_admin_route_answers_as_its_served_document_says(backend: Backend)
         .await;
     api.expect(409, M::POST, &r("/approve"), &admin, Some(&grant))
         .await;
+
+    // Webhooks: subscribe (the secret once), list, read, the delivery log, disable, enable.
+    let sub = json!({ "url": "https://hooks.example.com/h", "types": ["eu.dpp.key.revoked"] });
+    let created = api
+        .expect(201, M::POST, "/api/v1/webhooks", &admin, Some(&sub))
+        .await;
+    assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));
+    let w = |tail: &str| format!("/api/v1/webhooks/{}{tail}", created["id"].as_str().unwrap());
+    api.expect(200, M::GET, "/api/v1/webhooks", &admin, None)
+        .await;
+    api.expect(200, M::GET, &w(""), &admin, None).await;
+    api.expect(200, M::GET, &w("/deliveries"), &admin, None)
+        .await;
+    api.expect(200, M::POST, &w("/disable"), &admin, Some(&why))
+        .await;
+    api.expect(200, M::POST, &w("/enable"), &admin, None).await;
+    api.expect(409, M::POST, &w("/enable"), &admin, None).await;
+    api.expect(
+        422,
+        M::POST,
+        "/api/v1/webhooks",
+        &admin,
+        Some(&json!({ "url": "https://other.example.com/h", "types": ["*"] })),
+    )
+    .await;
 
     // Problems are problems.
     let unknown = "/api/v1/passports/0190f5a8-8c3b-7000-8000-000000000000";

@@ -37,6 +37,8 @@ pub enum Arg<'q> {
     Bytes(Option<Cow<'q, [u8]>>),
     /// A 32-bit integer (`INTEGER` on PostgreSQL).
     Int(i32),
+    /// A 32-bit integer or `NULL`.
+    OptInt(Option<i32>),
     /// A 64-bit integer (`BIGINT` on PostgreSQL).
     BigInt(i64),
     /// A time (or `NULL`).
@@ -106,6 +108,12 @@ impl<'q> From<&'q Option<Vec<u8>>> for Arg<'q> {
 impl From<i32> for Arg<'_> {
     fn from(v: i32) -> Self {
         Arg::Int(v)
+    }
+}
+
+impl From<Option<i32>> for Arg<'_> {
+    fn from(v: Option<i32>) -> Self {
+        Arg::OptInt(v)
     }
 }
 
@@ -268,6 +276,7 @@ where
     for<'a> Option<&'a [u8]>: Encode<'a, DB>,
     Vec<u8>: for<'a> Encode<'a, DB> + Type<DB>,
     i32: for<'a> Encode<'a, DB> + Type<DB>,
+    Option<i32>: for<'a> Encode<'a, DB>,
     i64: for<'a> Encode<'a, DB> + Type<DB>,
     OffsetDateTime: for<'a> Encode<'a, DB> + Type<DB>,
     Option<OffsetDateTime>: for<'a> Encode<'a, DB>,
@@ -282,6 +291,7 @@ where
             Arg::Bytes(Some(Cow::Borrowed(v))) => out.bind(v),
             Arg::Bytes(Some(Cow::Owned(v))) => out.bind(v),
             Arg::Int(v) => out.bind(v),
+            Arg::OptInt(v) => out.bind(v),
             Arg::BigInt(v) => out.bind(v),
             Arg::Time(v) => out.bind(v),
         };
@@ -319,6 +329,7 @@ where
     for<'a> Option<&'a [u8]>: Encode<'a, DB>,
     Vec<u8>: for<'a> Encode<'a, DB> + Type<DB>,
     i32: for<'a> Encode<'a, DB> + Type<DB>,
+    Option<i32>: for<'a> Encode<'a, DB>,
     i64: for<'a> Encode<'a, DB> + Type<DB>,
     OffsetDateTime: for<'a> Encode<'a, DB> + Type<DB>,
     Option<OffsetDateTime>: for<'a> Encode<'a, DB>,

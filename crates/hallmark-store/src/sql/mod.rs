@@ -34,6 +34,7 @@ mod readers;
 mod registry;
 mod rows;
 mod status;
+mod webhooks;
 mod writer;
 
 use std::sync::{Arc, OnceLock};
@@ -50,10 +51,11 @@ use crate::error::Result;
 use crate::model::{
     ApiKeyRecord, AuditEvent, AuditRecord, CheckpointRecord, DraftRecord, ExternalRefState,
     ImportWrite, ImportWritten, LinkFilter, NewApiKey, NewPassport, NewProductLink,
-    NewRegistration, NewStatusListVersion, NewVersion, OutboxRecord, Page, PassportFilter,
-    PassportRecord, PendingRegistration, ProductKey, ProductLinkRecord, QuarantineRecord,
-    ReaderRecord, Recorded, RegistrationRecord, SigningKeyRecord, SigningKeyStatus,
-    StatusListRecord, StatusPurpose, StatusRef, StoredLeaf, VersionRecord,
+    NewRegistration, NewStatusListVersion, NewVersion, NewWebhook, OutboxRecord, Page,
+    PassportFilter, PassportRecord, PendingRegistration, ProductKey, ProductLinkRecord,
+    QuarantineRecord, ReaderRecord, Recorded, RegistrationRecord, SigningKeyRecord,
+    SigningKeyStatus, StatusListRecord, StatusPurpose, StatusRef, StoredLeaf, VersionRecord,
+    WebhookAttempt, WebhookChange, WebhookDelivery, WebhookProgress, WebhookRecord,
 };
 use crate::Store;
 use writer::{OpFuture, Tags, WriteTx};
@@ -77,6 +79,9 @@ pub trait Backend: sealed::Sealed + Clone + std::fmt::Debug + Send + Sync + 'sta
     /// One statement inserting an audit event (`$1`–`$7`) and its log leaf (hash `$8`, tag
     /// `$9`), where the backend can (PostgreSQL: a data-modifying CTE); `None`: two.
     const INSERT_AUDIT_AND_LEAF: Option<&'static str>;
+    /// Begins a transaction that is not an audited write (no audit head): a webhook
+    /// delivery's log row and its subscription's progress.
+    const BEGIN_PLAIN: &'static str;
 }
 
 /// The SQLite backend: the store's database file.
@@ -97,6 +102,7 @@ impl Backend for SqliteBackend {
     /// SQLite has no data-modifying CTEs: the event and its leaf are two statements (in
     /// process, no network round trip).
     const INSERT_AUDIT_AND_LEAF: Option<&'static str> = None;
+    const BEGIN_PLAIN: &'static str = "BEGIN IMMEDIATE";
 }
 
 /// The PostgreSQL backend.
@@ -121,6 +127,7 @@ impl Backend for PgBackend {
          INSERT INTO log_leaves (leaf_index, leaf_hash, audit_seq, created_at, tag) \
          SELECT seq - 1, $8, seq, $2, $9 FROM e",
     );
+    const BEGIN_PLAIN: &'static str = "BEGIN";
 }
 
 /// A store over one SQL database: a pool, the writer (its own thread) that commits every audited
@@ -474,6 +481,59 @@ impl<B: Backend> Store for SqlStore<B> {
         until: OffsetDateTime,
     ) -> Result<bool> {
         outbox::claim_relay(self, holder, now, until).await
+    }
+
+    async fn create_webhook(&self, new: NewWebhook, event: AuditEvent) -> Result<WebhookRecord> {
+        webhooks::create(self, new, event).await
+    }
+
+    async fn webhook(&self, id: &str) -> Result<Option<WebhookRecord>> {
+        webhooks::one(self, id).await
+    }
+
+    async fn webhooks(&self) -> Result<Vec<WebhookRecord>> {
+        webhooks::all(self).await
+    }
+
+    async fn change_webhook(
+        &self,
+        id: &str,
+        change: WebhookChange,
+        event: AuditEvent,
+    ) -> Result<WebhookRecord> {
+        webhooks::change(self, id, change, event).await
+    }
+
+    async fn record_webhook_attempt(
+        &self,
+        attempt: WebhookAttempt,
+        progress: WebhookProgress,
+        disable: Option<(String, AuditEvent)>,
+    ) -> Result<()> {
+        webhooks::record_attempt(self, attempt, progress, disable).await
+    }
+
+    async fn advance_webhook(&self, id: &str, cursor: u64) -> Result<()> {
+        webhooks::advance(self, id, cursor).await
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        id: &str,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>> {
+        webhooks::deliveries(self, id, before, limit).await
+    }
+
+    async fn claim_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool> {
+        webhooks::claim_lease(self, name, holder, now, until).await
     }
 
     async fn latest_checkpoints(&self, limit: u32) -> Result<Vec<CheckpointRecord>> {

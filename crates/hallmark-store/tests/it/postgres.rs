@@ -40,6 +40,9 @@ const TABLES: &[&str] = &[
     "readers",
     "request_nonces",
     "outbox_relay",
+    "webhooks",
+    "webhook_deliveries",
+    "leases",
 ];
 
 struct Fixture {
@@ -132,6 +135,8 @@ async fn fixture() -> Fixture {
     .await
     .unwrap();
     app.close().await.unwrap();
+    let last = s.outbox(0, 1000).await.unwrap().last().unwrap().id;
+    common::attack_webhook(s, last).await;
     let uuid = |id: &PassportId| id.uuid().hyphenated().to_string();
     Fixture {
         published: uuid(&p.id),
@@ -748,6 +753,52 @@ async fn attack_registry_registrations() {
         .await
         .unwrap()
         .created());
+}
+
+/// Webhook subscriptions: URL and types never change, the cursor only moves forward, the
+/// delivery log is insert-only, nothing is deleted — and no secret is there to steal.
+#[tokio::test]
+async fn attack_webhooks() {
+    let f = fixture().await;
+    attack(
+        &f,
+        false,
+        &[
+            p("DELETE FROM webhooks"),
+            p("TRUNCATE webhooks CASCADE"),
+            p("UPDATE webhooks SET url = 'https://evil.example.com/h'"),
+            p("UPDATE webhooks SET types = '[\"*\"]'"),
+            t("UPDATE webhooks SET cursor = 0"),
+            p("DELETE FROM webhook_deliveries"),
+            p("UPDATE webhook_deliveries SET status_code = 204"),
+            p("TRUNCATE webhook_deliveries"),
+            p("DELETE FROM leases"),
+            p("UPDATE leases SET name = 'other'"),
+            p("INSERT INTO leases (name) VALUES ('webhooks')"),
+            t("INSERT INTO webhooks VALUES ('0190c2f4-8d3e-7b1a-9c4d-2e5f6a7b8c9e', 'https://x.example/h', '[\"*\"]', 'disabled', 'r', 0, 0, now(), now(), now())"),
+        ],
+    )
+    .await;
+    // The owner (migration role) is stopped by the triggers too.
+    attack(
+        &f,
+        true,
+        &[
+            t("DELETE FROM webhooks"),
+            t("UPDATE webhooks SET url = 'https://evil.example.com/h'"),
+            t("DELETE FROM webhook_deliveries"),
+            t("UPDATE webhook_deliveries SET status_code = 204"),
+            t("DELETE FROM leases"),
+        ],
+    )
+    .await;
+    // What the app role may change: the status, the progress (forward).
+    let mut app = f.h.app_connection().await;
+    sqlx::raw_sql("UPDATE webhooks SET cursor = cursor + 1, failures = 0")
+        .execute(&mut app)
+        .await
+        .unwrap();
+    app.close().await.unwrap();
 }
 
 #[tokio::test]

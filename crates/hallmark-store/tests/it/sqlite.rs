@@ -149,6 +149,21 @@ async fn fixture() -> Fixture {
         .await
         .unwrap();
     let readers = common::attack_readers(s).await;
+    // A webhook subscription with a delivery of an outbox row (the row as the app would
+    // write it; this fixture's store has no event source).
+    let mut conn = plain(h.store().path(), true).await;
+    sqlx::raw_sql(
+        "INSERT INTO outbox (topic, payload, created_at) VALUES ('t', x'00', '2025-01-01');",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let last: i64 = sqlx::query_scalar("SELECT max(id) FROM outbox")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    common::attack_webhook(s, u64::try_from(last).unwrap()).await;
     Fixture {
         readers,
         link: link.id,
@@ -181,6 +196,9 @@ const TABLES: &[&str] = &[
     "readers",
     "request_nonces",
     "outbox_relay",
+    "webhooks",
+    "webhook_deliveries",
+    "leases",
 ];
 
 /// Every table's full contents, for "the data is unchanged" assertions.
@@ -715,6 +733,36 @@ async fn attack_registry_registrations() {
         .await
         .unwrap()
         .created());
+}
+
+/// Webhook subscriptions: URL and types never change, the cursor only moves forward, the
+/// delivery log is insert-only, nothing is deleted or replaced.
+#[tokio::test]
+async fn attack_webhooks() {
+    let f = fixture().await;
+    attack(
+        &f,
+        &[
+            "UPDATE webhooks SET url = 'https://evil.example.com/h'".to_owned(),
+            "UPDATE webhooks SET types = '[\"*\",\"x\"]'".to_owned(),
+            "UPDATE webhooks SET cursor = 0".to_owned(),
+            "INSERT OR REPLACE INTO webhooks SELECT id, 'https://evil.example.com/h', types, \
+             'active', NULL, cursor, 0, next_attempt_at, created_at, changed_at FROM webhooks"
+                .to_owned(),
+            "INSERT INTO webhooks SELECT '0190c2f4-8d3e-7b1a-9c4d-2e5f6a7b8c9e', url, types, \
+             'disabled', 'r', cursor, 0, next_attempt_at, created_at, changed_at FROM webhooks"
+                .to_owned(),
+            "UPDATE webhook_deliveries SET status_code = 204".to_owned(),
+            "INSERT OR REPLACE INTO webhook_deliveries SELECT id, webhook_id, outbox_id, \
+             attempt, at, 204, NULL, duration_ms FROM webhook_deliveries"
+                .to_owned(),
+            "DELETE FROM webhook_deliveries".to_owned(),
+            "DELETE FROM webhooks".to_owned(),
+            "DELETE FROM leases".to_owned(),
+            "INSERT OR REPLACE INTO leases (name) VALUES ('webhooks')".to_owned(),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]

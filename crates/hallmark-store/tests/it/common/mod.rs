@@ -266,3 +266,41 @@ pub async fn attack_readers(s: &dyn hallmark_store::Store) -> (String, String, S
     assert!(s.use_nonce(&ids[1], "used", at(400), at(62)).await.unwrap());
     (ids[0].to_string(), ids[1].to_string(), ids[2].to_string())
 }
+
+/// A webhook subscription with one failed delivery attempt of outbox row `outbox_id` (the
+/// attack suites' fixture: the rows the app role then tries to change).
+pub async fn attack_webhook(s: &dyn hallmark_store::Store, outbox_id: u64) -> String {
+    let id = "0190c2f4-8d3e-7b1a-9c4d-2e5f6a7b8c9d".to_owned();
+    let mut created = AuditEvent::new(at(30), "test-operator", "webhook.created");
+    created.detail = serde_json::json!({ "webhookId": id });
+    s.create_webhook(
+        hallmark_store::NewWebhook {
+            id: id.clone(),
+            url: "https://hooks.example.com/h".to_owned(),
+            types: vec!["*".to_owned()],
+        },
+        created,
+    )
+    .await
+    .unwrap();
+    s.record_webhook_attempt(
+        hallmark_store::WebhookAttempt {
+            webhook_id: id.clone(),
+            outbox_id,
+            attempt: 1,
+            at: at(31),
+            status_code: Some(503),
+            error: None,
+            duration_ms: 3,
+        },
+        hallmark_store::WebhookProgress {
+            cursor: outbox_id,
+            failures: 1,
+            next_attempt_at: at(40),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    id
+}

@@ -61,6 +61,7 @@ macro_rules! conformance_tests {
             request_nonces_are_used_once,
             outbox_events_exist_iff_their_change_committed,
             outbox_relay_lease_and_delivery_marks,
+            webhooks_subscribe_log_attempts_and_disable,
         );
     };
     (@cases $new:expr; $($case:ident),* $(,)?) => {
@@ -2776,4 +2777,216 @@ pub async fn outbox_relay_lease_and_delivery_marks(s: S) {
     assert_eq!(s.outbox(0, 10).await.unwrap()[0].published_at, Some(at(60)));
     assert_eq!(s.mark_delivered(&[left[0].id], at(62)).await.unwrap(), 1);
     assert_eq!(s.outbox_backlog().await.unwrap(), (0, None));
+}
+
+pub async fn webhooks_subscribe_log_attempts_and_disable(s: S) {
+    use hallmark_core::events::EventSource;
+    use hallmark_store::{
+        NewWebhook, WebhookAttempt, WebhookChange, WebhookProgress, WebhookStatus,
+    };
+    s.set_event_source(EventSource::new(
+        "did:web:example.com",
+        "https://example.com",
+    ));
+    let hook_event = |n: i64, action: &str| {
+        let mut e = audit(n, action);
+        e.detail = serde_json::json!({ "webhookId": "x" });
+        e
+    };
+    // Events before the subscription are not its business: it starts after the last row.
+    let p = s
+        .create_draft(
+            new_passport("09506000134352", "battery"),
+            audit(1, "passport.create"),
+        )
+        .await
+        .unwrap();
+    s.publish(&p.id, new_version(1, 2), publish(2, 1))
+        .await
+        .unwrap();
+    let before = s.outbox(0, 100).await.unwrap().last().unwrap().id;
+    let id = "0190c2f4-8d3e-7b1a-9c4d-2e5f6a7b8c9d";
+    let new = NewWebhook {
+        id: id.to_owned(),
+        url: "https://hooks.example.com/h".to_owned(),
+        types: vec!["*".to_owned()],
+    };
+    assert!(matches!(
+        s.create_webhook(new.clone(), audit(3, "passport.create"))
+            .await,
+        Err(StoreError::Constraint(_))
+    ));
+    let hook = s
+        .create_webhook(new.clone(), hook_event(3, "webhook.created"))
+        .await
+        .unwrap();
+    assert_eq!(hook.cursor, before);
+    assert_eq!(hook.status, WebhookStatus::Active);
+    assert!(s
+        .create_webhook(new.clone(), hook_event(4, "webhook.created"))
+        .await
+        .is_err());
+    assert_eq!(s.webhooks().await.unwrap(), vec![hook.clone()]);
+    assert_eq!(s.webhook(id).await.unwrap(), Some(hook.clone()));
+    assert_eq!(s.webhook("nope").await.unwrap(), None);
+
+    // A failed attempt: logged, progress kept; a success moves the cursor.
+    let attempt = |n: u32, code: Option<u16>| WebhookAttempt {
+        webhook_id: id.to_owned(),
+        outbox_id: before,
+        attempt: n,
+        at: at(10 + i64::from(n)),
+        status_code: code,
+        error: code.is_none().then(|| "connect: refused ".repeat(100)),
+        duration_ms: 7,
+    };
+    let progress = |cursor: u64, failures: u32| WebhookProgress {
+        cursor,
+        failures,
+        next_attempt_at: at(100),
+    };
+    s.record_webhook_attempt(attempt(1, None), progress(hook.cursor, 1), None)
+        .await
+        .unwrap();
+    s.record_webhook_attempt(attempt(2, Some(503)), progress(hook.cursor, 2), None)
+        .await
+        .unwrap();
+    let h = s.webhook(id).await.unwrap().unwrap();
+    assert_eq!((h.failures, h.next_attempt_at), (2, at(100)));
+    let log = s.webhook_deliveries(id, None, 10).await.unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].attempt.status_code, Some(503));
+    assert!(!log[0].attempt.ok());
+    assert_eq!(
+        log[1].attempt.error.as_ref().unwrap().len(),
+        1000,
+        "errors are cut at 1000 bytes"
+    );
+    assert_eq!(
+        s.webhook_deliveries(id, Some(log[0].id), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    s.record_webhook_attempt(attempt(3, Some(204)), progress(before + 5, 0), None)
+        .await
+        .unwrap();
+    let h = s.webhook(id).await.unwrap().unwrap();
+    assert_eq!((h.cursor, h.failures), (before + 5, 0));
+    assert!(s.webhook_deliveries(id, None, 1).await.unwrap()[0]
+        .attempt
+        .ok());
+    // The cursor never moves back: an older progress leaves it, advance only forward.
+    s.record_webhook_attempt(attempt(4, Some(204)), progress(before, 0), None)
+        .await
+        .unwrap();
+    s.advance_webhook(id, before + 1).await.unwrap();
+    assert_eq!(s.webhook(id).await.unwrap().unwrap().cursor, before + 5);
+    s.advance_webhook(id, before + 9).await.unwrap();
+    assert_eq!(s.webhook(id).await.unwrap().unwrap().cursor, before + 9);
+    assert!(matches!(
+        s.advance_webhook("0190c2f4-0000-7b1a-9c4d-2e5f6a7b8c9d", 1)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Giving up: the attempt and the disabling, audited, in one transaction.
+    let audit_len = s.audit_len().await.unwrap();
+    s.record_webhook_attempt(
+        attempt(5, Some(500)),
+        progress(before + 9, 5),
+        Some((
+            "too many failures".to_owned(),
+            hook_event(20, "webhook.disabled"),
+        )),
+    )
+    .await
+    .unwrap();
+    let h = s.webhook(id).await.unwrap().unwrap();
+    assert_eq!(h.status, WebhookStatus::Disabled);
+    assert_eq!(h.disabled_reason.as_deref(), Some("too many failures"));
+    assert_eq!(s.audit_len().await.unwrap(), audit_len + 1);
+    // Disabled already: a second giving up logs the attempt, writes no second event.
+    s.record_webhook_attempt(
+        attempt(6, Some(500)),
+        progress(before + 9, 6),
+        Some(("again".to_owned(), hook_event(21, "webhook.disabled"))),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.audit_len().await.unwrap(), audit_len + 1);
+    assert_eq!(
+        s.webhook(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_reason
+            .as_deref(),
+        Some("too many failures")
+    );
+    assert!(matches!(
+        s.change_webhook(
+            id,
+            WebhookChange::Disable {
+                reason: "x".to_owned()
+            },
+            hook_event(22, "webhook.disabled")
+        )
+        .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let h = s
+        .change_webhook(id, WebhookChange::Enable, hook_event(23, "webhook.enabled"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (h.status, h.failures, h.disabled_reason),
+        (WebhookStatus::Active, 0, None)
+    );
+    assert_eq!(h.cursor, before + 9, "enabling resumes from the cursor");
+    assert!(matches!(
+        s.change_webhook(id, WebhookChange::Enable, hook_event(24, "webhook.enabled"))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.change_webhook(
+            "0190c2f4-0000-7b1a-9c4d-2e5f6a7b8c9d",
+            WebhookChange::Enable,
+            hook_event(25, "webhook.enabled")
+        )
+        .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let actions: Vec<String> = s
+        .list_audit(1, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.event.action)
+        .filter(|a| a.starts_with("webhook."))
+        .collect();
+    assert_eq!(
+        actions,
+        ["webhook.created", "webhook.disabled", "webhook.enabled"]
+    );
+
+    // The lease: one holder at a time, named leases only.
+    assert!(s
+        .claim_lease("webhooks", "node-a", at(0), at(30))
+        .await
+        .unwrap());
+    assert!(!s
+        .claim_lease("webhooks", "node-b", at(10), at(40))
+        .await
+        .unwrap());
+    assert!(s
+        .claim_lease("webhooks", "node-b", at(31), at(60))
+        .await
+        .unwrap());
+    assert!(s
+        .claim_lease("relay", "node-b", at(31), at(60))
+        .await
+        .is_err());
 }

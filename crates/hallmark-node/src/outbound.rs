@@ -1,11 +1,13 @@
-//! One-shot HTTP(S) requests: the GETs of `hallmark verify --from` (the credential from a
-//! node, its status lists and their log evidence, the issuer's DID document from its did:web
-//! location), and the reader's requests of `hallmark reader register|status` and `hallmark
-//! fetch` ([`send`]: any method, extra header fields such as a signature, a body; the URL
-//! parsed once as a [`Target`], so that what is signed is what is sent). https uses rustls
-//! (ring provider) with the operating system's trust roots; no redirect is followed, answers
-//! are capped in size and the whole exchange in time. [`connect`] and [`tls_config`] are shared
-//! with the admin client of the control-plane commands (`client.rs`).
+//! One-shot outbound HTTP(S) requests, for the node and its CLI alike: the node's webhook
+//! deliveries (`crate::webhooks`), the GETs of `hallmark verify --from` (the credential from
+//! a node, its status lists and their log evidence, the issuer's DID document from its
+//! did:web location), and the reader's requests of `hallmark reader register|status` and
+//! `hallmark fetch` ([`send`]: any method, extra header fields such as a signature, a body;
+//! the URL parsed once as a [`Target`], so that what is signed is what is sent). https uses
+//! rustls (ring provider) with the operating system's trust roots; no redirect is followed,
+//! answers are capped in size and the whole exchange in time ([`send_within`] for a bound of
+//! one's own). [`connect`] and [`tls_config`] are shared with the CLI's admin client of the
+//! control-plane commands.
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
@@ -60,11 +62,13 @@ pub enum FetchError {
         /// What happened.
         detail: String,
     },
-    /// The exchange took longer than [`TIMEOUT`].
-    #[error("{url}: no answer within {} s", TIMEOUT.as_secs())]
+    /// The exchange took longer than its bound ([`TIMEOUT`] unless given).
+    #[error("{url}: no answer within {seconds} s")]
     Timeout {
         /// The URL.
         url: String,
+        /// The bound (whole seconds).
+        seconds: u64,
     },
 }
 
@@ -116,7 +120,7 @@ impl Target {
         let bad = || FetchError::Url {
             url: url.to_string(),
         };
-        let parsed = reqwest::Url::parse(url).map_err(|_| bad())?;
+        let parsed = url::Url::parse(url).map_err(|_| bad())?;
         let https = match parsed.scheme() {
             "https" => true,
             "http" => false,
@@ -205,10 +209,18 @@ pub async fn get(url: &str, accept: &str) -> Result<Answer, FetchError> {
 /// Sends `request` on a new connection (no redirect followed, the answer capped at
 /// [`MAX_ANSWER_BYTES`], the whole exchange bounded by [`TIMEOUT`]).
 pub async fn send(request: &Outgoing<'_>) -> Result<Answer, FetchError> {
+    send_within(request, TIMEOUT).await
+}
+
+/// [`send`], the whole exchange bounded by `timeout` (reported as [`FetchError::Timeout`]).
+pub async fn send_within(request: &Outgoing<'_>, timeout: Duration) -> Result<Answer, FetchError> {
     let url = &request.target.url;
-    tokio::time::timeout(TIMEOUT, exchange(request))
+    tokio::time::timeout(timeout, exchange(request))
         .await
-        .map_err(|_| FetchError::Timeout { url: url.clone() })?
+        .map_err(|_| FetchError::Timeout {
+            url: url.clone(),
+            seconds: timeout.as_secs(),
+        })?
 }
 
 async fn exchange(request: &Outgoing<'_>) -> Result<Answer, FetchError> {
@@ -223,13 +235,13 @@ async fn exchange(request: &Outgoing<'_>) -> Result<Answer, FetchError> {
 }
 
 /// A connected byte stream: plain TCP, or TLS over it.
-pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
 
 /// Connects to `host` (as a URL spells it: IPv6 literals bracketed) on `port`, over TLS
 /// when `tls` is given (the server name checked is `host`); `url` only words errors. Shared
 /// by the one-shot GETs here and the admin client's keep-alive connections (`client.rs`).
-pub(crate) async fn connect(
+pub async fn connect(
     url: &str,
     host: &str,
     port: u16,
@@ -309,9 +321,9 @@ impl Outgoing<'_> {
 /// ring rather than rustls's default aws-lc-rs: aws-lc carries the OpenSSL licence, which
 /// deny.toml does not allow, and builds a large C library. rustls marks ring's provider
 /// deprecated for lacking post-quantum key exchange; what travels here is public (a
-/// credential, a DID document) and its authenticity rests on the certificate check.
+/// credential, a DID document, an event) and its authenticity rests on the certificate check.
 #[allow(deprecated)]
-pub(crate) fn tls_config() -> Result<Arc<rustls::ClientConfig>, FetchError> {
+pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, FetchError> {
     let found = rustls_native_certs::load_native_certs();
     let mut roots = rustls::RootCertStore::empty();
     let (added, _) = roots.add_parsable_certificates(found.certs);
