@@ -8,9 +8,10 @@
 //!   network for whoever holds an admin key.
 //! - **The secret** of a subscription is derived from the node secret and its id
 //!   (`IntegrityKeys::webhook_secret`), shown once at creation, never stored.
-//! - **The dispatcher** ([`spawn`]): one per database at a time (the `webhooks` lease). Each
-//!   round it takes the active subscriptions that are due and, concurrently (one slow or
-//!   failing receiver holds up nobody else), delivers each its next outbox events in order:
+//! - **The dispatcher** ([`spawn`]): one per database at a time (the `webhooks` lease). It
+//!   looks for the active subscriptions that are due every [`IDLE`] and runs one delivery
+//!   task per subscription, independently (a slow or failing receiver holds up no other
+//!   subscription's deliveries), which delivers its next outbox events in order:
 //!   rows of types it does not receive move its cursor on; a 2xx answer logs the attempt and
 //!   moves the cursor past the event; anything else logs the attempt, counts a consecutive
 //!   failure and waits ([`webhook::Schedule::retry_delay`]: 5 s doubling to 1 h) before trying the
@@ -30,6 +31,7 @@ use hallmark_store::{AuditEvent, OutboxRecord, WebhookAttempt, WebhookProgress, 
 use hallmark_store::{StoreError, WebhookStatus};
 use hyper::header::{HeaderName, CONTENT_TYPE};
 use hyper::Method;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -57,8 +59,13 @@ pub fn spawn(app: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<std::
         let holder = crate::relay::holder_name();
         let lease = time::Duration::try_from(LEASE).unwrap_or(time::Duration::seconds(30));
         let mut held_until = OffsetDateTime::UNIX_EPOCH;
+        // The deliveries under way, one task per subscription at most: a subscription whose
+        // task ended (delivered its batch, or failed and now waits) is taken up again by a
+        // later look, independently of the others still under way.
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut in_flight: HashMap<tokio::task::Id, String> = HashMap::new();
         loop {
-            let round = async {
+            let look = async {
                 let now = OffsetDateTime::now_utc();
                 if held_until - now < lease / 2 {
                     if !app
@@ -71,50 +78,66 @@ pub fn spawn(app: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<std::
                     }
                     held_until = now + lease;
                 }
-                round(&app).await
+                for hook in due(&app, now).await? {
+                    if in_flight.values().any(|id| *id == hook.id) {
+                        continue;
+                    }
+                    let id = hook.id.clone();
+                    let app = app.clone();
+                    let task = tasks.spawn(async move { deliver(&app, hook).await });
+                    in_flight.insert(task.id(), id);
+                }
+                Ok(IDLE)
             };
             let pause = tokio::select! {
-                r = round => r.unwrap_or_else(|e| {
+                r = look => r.unwrap_or_else(|e| {
                     tracing::warn!(error = %e, "webhook dispatcher");
                     STANDBY
                 }),
                 _ = stop.wait_for(|s| *s) => return Ok(()),
             };
-            tokio::select! {
-                () = tokio::time::sleep(pause) => {}
-                _ = stop.wait_for(|s| *s) => return Ok(()),
+            // Wait for the pause, the end of a delivery task (look again at once when it has
+            // more to send), or the stop.
+            let deadline = tokio::time::Instant::now() + pause;
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep_until(deadline) => break,
+                    Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                        let (task, more) = match done {
+                            Ok((task, Ok(more))) => (task, more),
+                            Ok((task, Err(e))) => {
+                                tracing::warn!(error = %e, "webhook delivery");
+                                (task, false)
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %e, "webhook delivery task");
+                                (e.id(), false)
+                            }
+                        };
+                        in_flight.remove(&task);
+                        if more {
+                            break;
+                        }
+                    }
+                    _ = stop.wait_for(|s| *s) => {
+                        tasks.abort_all();
+                        return Ok(());
+                    }
+                }
             }
         }
     })
 }
 
-/// One round: every due subscription, concurrently. The pause before the next round.
-async fn round(app: &AppState) -> Result<Duration, StoreError> {
-    let now = OffsetDateTime::now_utc();
-    let due: Vec<WebhookRecord> = app
+/// The active subscriptions whose next attempt is due at `now`.
+async fn due(app: &AppState, now: OffsetDateTime) -> Result<Vec<WebhookRecord>, StoreError> {
+    Ok(app
         .store
         .webhooks()
         .await?
         .into_iter()
         .filter(|h| h.status == WebhookStatus::Active && h.next_attempt_at <= now)
-        .collect();
-    if due.is_empty() {
-        return Ok(IDLE);
-    }
-    let mut set = tokio::task::JoinSet::new();
-    for hook in due {
-        let app = app.clone();
-        set.spawn(async move { deliver(&app, hook).await });
-    }
-    let mut busy = false;
-    while let Some(done) = set.join_next().await {
-        match done {
-            Ok(Ok(more)) => busy |= more,
-            Ok(Err(e)) => tracing::warn!(error = %e, "webhook delivery"),
-            Err(e) => tracing::error!(error = %e, "webhook delivery task"),
-        }
-    }
-    Ok(if busy { Duration::ZERO } else { IDLE })
+        .collect())
 }
 
 /// Delivers one subscription's next events; `true` when it may have more right away.

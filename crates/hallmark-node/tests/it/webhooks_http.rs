@@ -65,6 +65,24 @@ async fn receiver(fail_first: usize) -> Receiver {
     Receiver { url, inbox }
 }
 
+/// A receiver that holds every request until `gate` gives a permit, then answers 204.
+async fn held_receiver(gate: Arc<tokio::sync::Semaphore>) -> Receiver {
+    type Shared = (Arc<Mutex<Inbox>>, Arc<tokio::sync::Semaphore>);
+    async fn take(State((inbox, gate)): State<Shared>, h: HeaderMap, b: Bytes) -> StatusCode {
+        inbox.lock().unwrap().requests.push((h, b));
+        let _permit = gate.acquire().await.unwrap();
+        StatusCode::NO_CONTENT
+    }
+    let inbox = Arc::new(Mutex::new(Inbox::default()));
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(take))
+        .with_state((Arc::clone(&inbox), gate));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Receiver { url, inbox }
+}
+
 async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
     for _ in 0..400 {
         if let Some(v) = check().await {
@@ -377,6 +395,48 @@ async fn a_subscription_that_keeps_failing_is_disabled_audited_and_can_be_enable
         .iter()
         .any(|a| a.event.action == "webhook.disabled"
             && a.event.detail["reason"] == "receiver retired"));
+}
+
+#[tokio::test]
+async fn a_receiver_that_does_not_answer_holds_up_no_other_subscription() {
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let stuck = held_receiver(Arc::clone(&gate)).await;
+    let fine = receiver(0).await;
+    let mut settings = quick(10);
+    settings.schedule.timeout = Duration::from_secs(60);
+    let node = kit::TestNode::new(Backend::Sqlite)
+        .webhooks(settings)
+        .start()
+        .await;
+    for url in [&stuck.url, &fine.url] {
+        let r = subscribe(&node, url, json!(["eu.dpp.passport.published"])).await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    }
+    for n in 0..3 {
+        node.publish(&format!("HOOK-STUCK-{n}")).await;
+    }
+    // The healthy subscription gets all three while the other's first delivery still hangs.
+    eventually("three deliveries to the answering receiver", async || {
+        (fine.inbox.lock().unwrap().requests.len() == 3).then_some(())
+    })
+    .await;
+    assert_eq!(stuck.inbox.lock().unwrap().requests.len(), 1);
+    // Released, the held one goes on, in order.
+    gate.add_permits(100);
+    eventually("three deliveries to the released receiver", async || {
+        (stuck.inbox.lock().unwrap().requests.len() == 3).then_some(())
+    })
+    .await;
+    let order = |r: &Receiver| -> Vec<String> {
+        r.inbox
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .map(|(h, _)| header(h, "webhook-id").to_owned())
+            .collect()
+    };
+    assert_eq!(order(&stuck), order(&fine));
 }
 
 #[tokio::test]
