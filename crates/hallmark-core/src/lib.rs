@@ -34,6 +34,8 @@ pub mod aas;
 pub mod access;
 pub mod credential;
 pub mod did;
+pub mod did_key;
+pub mod did_resolver;
 pub mod display;
 pub mod dpp;
 pub mod events;
