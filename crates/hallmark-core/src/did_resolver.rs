@@ -1,10 +1,14 @@
 //! The DID resolution port: how the verifier obtains the controller document of a
 //! verification method, without I/O.
 //!
-//! [`ResolveDid`] is the port; [`Resolver`] is the built-in adapter: `did:key` is resolved
-//! here from the identifier alone ([`crate::did_key`]); any other DID (did:web) only from a
-//! document the caller supplies — a caller that fetches (the CLI over HTTPS, the node from
-//! its store) does so before verifying and passes the result in.
+//! [`ResolveDid`] is the port; [`Resolver`] is the built-in adapter: `did:key`, when the
+//! caller enables it, is resolved here from the identifier alone ([`crate::did_key`]); any
+//! other DID (did:web) only from a document the caller supplies — a caller that fetches (the
+//! CLI over HTTPS, the node from its store) does so before verifying and passes the result in.
+//!
+//! did:key is opt-in because any key is its own did:key: a caller that pins the issuer's
+//! document (the node checking what it serves against its own keys, a verifier given
+//! `--did-document`) must not accept a credential self-issued by an arbitrary did:key.
 
 pub use crate::did::did_of;
 use crate::did::DidDocument;
@@ -25,6 +29,9 @@ pub enum ResolveError {
         /// What is wrong with it.
         source: DidKeyError,
     },
+    /// A did:key, when the resolver was not asked to resolve did:key.
+    #[error("{0}: did:key resolution is not enabled here (the issuer's document was pinned)")]
+    DidKeyDisabled(String),
     /// A DID that is not resolved in core and whose document was not supplied.
     #[error("no DID document for {did} was supplied{}", given_note(supplied))]
     NotSupplied {
@@ -49,28 +56,42 @@ pub trait ResolveDid {
     fn resolve(&self, did: &str) -> Result<Cow<'_, DidDocument>, ResolveError>;
 }
 
-/// did:key built in; every other DID from the documents the caller supplied (matched by
-/// their `id`).
+/// did:key built in (when enabled); every other DID from the documents the caller supplied
+/// (matched by their `id`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Resolver<'a> {
     supplied: &'a [DidDocument],
+    did_key: bool,
 }
 
 impl<'a> Resolver<'a> {
     /// A resolver of did:key only.
     pub fn did_key_only() -> Self {
-        Resolver { supplied: &[] }
-    }
-
-    /// A resolver of did:key and of the DIDs of these documents.
-    pub fn with_documents(supplied: &'a [DidDocument]) -> Self {
-        Resolver { supplied }
-    }
-
-    /// A resolver of did:key and of this one document's DID.
-    pub fn with_document(document: &'a DidDocument) -> Self {
         Resolver {
-            supplied: std::slice::from_ref(document),
+            supplied: &[],
+            did_key: true,
+        }
+    }
+
+    /// A resolver of the DIDs of these documents only (did:key not enabled).
+    pub fn with_documents(supplied: &'a [DidDocument]) -> Self {
+        Resolver {
+            supplied,
+            did_key: false,
+        }
+    }
+
+    /// A resolver of this one document's DID only (did:key not enabled): what
+    /// [`crate::verify::verify_with`] uses, so a pinned document stays the only trust root.
+    pub fn with_document(document: &'a DidDocument) -> Self {
+        Self::with_documents(std::slice::from_ref(document))
+    }
+
+    /// The same, also resolving did:key in core.
+    pub fn and_did_key(self) -> Self {
+        Resolver {
+            did_key: true,
+            ..self
         }
     }
 }
@@ -81,6 +102,9 @@ impl ResolveDid for Resolver<'_> {
             return Err(ResolveError::NotADid(did.to_string()));
         }
         if did.starts_with(DID_KEY_PREFIX) {
+            if !self.did_key {
+                return Err(ResolveError::DidKeyDisabled(did.to_string()));
+            }
             return DidKey::parse(did)
                 .map(|k| Cow::Owned(k.document()))
                 .map_err(|source| ResolveError::DidKey {
@@ -127,7 +151,13 @@ mod tests {
                 supplied: vec![]
             })
         );
-        let r = Resolver::with_document(&doc);
+        let pinned = Resolver::with_document(&doc);
+        assert_eq!(*pinned.resolve(web.as_str()).unwrap(), doc);
+        assert_eq!(
+            pinned.resolve(dk.as_str()),
+            Err(ResolveError::DidKeyDisabled(dk.as_str().into()))
+        );
+        let r = Resolver::with_document(&doc).and_did_key();
         assert_eq!(*r.resolve(web.as_str()).unwrap(), doc);
         // A supplied document never answers for another DID, did:key still resolves.
         let err = r.resolve("did:web:evil.example").unwrap_err();
