@@ -63,6 +63,12 @@ pub enum DidError {
     },
 }
 
+/// The DID of a DID URL: everything before its path, query or fragment.
+pub fn did_of(url: &str) -> &str {
+    let end = url.find(['#', '?', '/']).unwrap_or(url.len());
+    &url[..end]
+}
+
 /// A did:web identifier.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -347,6 +353,16 @@ pub struct DidDocument {
     /// Methods authorised to issue credentials (references by DID URL).
     #[serde(default)]
     pub assertion_method: Vec<serde_json::Value>,
+    /// Methods authorised to authenticate as the DID (did:key documents list their key;
+    /// Hallmark's did:web documents leave it out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authentication: Vec<serde_json::Value>,
+    /// Methods authorised to invoke capabilities (as `authentication`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capability_invocation: Vec<serde_json::Value>,
+    /// Methods authorised to delegate capabilities (as `authentication`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capability_delegation: Vec<serde_json::Value>,
 }
 
 impl DidDocument {
@@ -379,6 +395,9 @@ impl DidDocument {
                 .map(|m| serde_json::Value::String(m.id.clone()))
                 .collect(),
             verification_method: methods,
+            authentication: Vec::new(),
+            capability_invocation: Vec::new(),
+            capability_delegation: Vec::new(),
         }
     }
 

@@ -12,6 +12,9 @@
 //! - [`keys`]: public-key encodings (Multikey) and stable key ids.
 //! - [`credential`]: W3C VC 2.0 issuance, secured as eddsa-jcs-2022 and as `vc+jwt`.
 //! - [`did`]: did:web identifiers and DID documents.
+//! - [`did_key`]: did:key (Ed25519, Multikey) identifiers and the documents they resolve to.
+//! - [`did_resolver`]: the DID resolution port of the verifier (did:key in core, any other
+//!   DID from a document the caller supplies).
 //! - [`dpp`]: the EN 18222 DPP API's pure rules: the compressed and full documents, JSON
 //!   Merge Patch (RFC 7396), element paths (RFC 9535 Normalized Paths).
 //! - [`events`]: CloudEvents 1.0 of the outbox: which audit actions outsiders hear about, and
@@ -34,6 +37,8 @@ pub mod aas;
 pub mod access;
 pub mod credential;
 pub mod did;
+pub mod did_key;
+pub mod did_resolver;
 pub mod display;
 pub mod dpp;
 pub mod events;

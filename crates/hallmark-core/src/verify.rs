@@ -1,9 +1,12 @@
-//! Offline verification of a passport credential against a DID document.
+//! Offline verification of a passport credential against its key's controller document.
 //!
 //! [`verify`] accepts either secured form — a Data Integrity JSON credential
 //! (`eddsa-jcs-2022`) or a compact `vc+jwt` — and returns a [`Report`] listing every check
 //! with its outcome, so a CLI can print it and a program can act on it. Nothing here
-//! touches the network: the caller supplies the DID document it resolved (or was given).
+//! touches the network: the controller document of the proof's verification method comes
+//! through the [`ResolveDid`] port ([`verify_resolving`]) — a did:key resolved in core when
+//! the caller enables it, a did:web from the document the caller resolved or was given; or
+//! from that one pinned document alone ([`verify`], [`verify_with`]).
 //!
 //! Checks, in order (a check whose inputs failed is reported as skipped):
 //!
@@ -14,9 +17,9 @@
 //! | `credential` | VC 2.0 shape: base context first, `VerifiableCredential` type, issuer, subject, timestamps |
 //! | `proof` | `DataIntegrityProof`/`eddsa-jcs-2022` with a `proofValue`, or JOSE `alg=EdDSA`, `typ=vc+jwt` |
 //! | `proof-purpose` | the proof is for `assertionMethod` |
-//! | `issuer` | issuer = the DID document's id, and the signing key belongs to that DID |
-//! | `key` | the verification method is in the DID document (a revoked key is not) |
-//! | `key-authorized` | the method is listed under `assertionMethod` |
+//! | `issuer` | the [`IssuerPolicy`]: by default the issuer is the controller of the signing key (the id of its controller document); [`IssuerPolicy::Any`] only warns when it is not |
+//! | `key` | the controller document of the verification method's DID was resolved, has that DID as its id, and lists the method with that controller (a revoked key is not listed) |
+//! | `key-authorized` | the method is referenced from the controller document's `assertionMethod` (absolute or relative id) |
 //! | `signature` | Ed25519 (`verify_strict`) over SHA-256(proof config) ‖ SHA-256(document), or over the JWS signing input |
 //! | `validity` | `validFrom` ≤ now < `validUntil` (only when the caller passes a time) |
 //!
@@ -33,7 +36,8 @@ mod status;
 pub use status::{check_status, STATUS_LIST_CHECK, STATUS_LIST_SIGNATURE_CHECK};
 
 use crate::credential::{self, CRYPTOSUITE, JWT_TYP, PROOF_TYPE, VC_V2_CONTEXT};
-use crate::did::DidDocument;
+use crate::did::{did_of, DidDocument};
+use crate::did_resolver::{ResolveDid, Resolver};
 use crate::jcs;
 use crate::keys::decode_signature_multibase;
 use base64::Engine as _;
@@ -269,12 +273,43 @@ impl fmt::Display for Report {
     }
 }
 
+/// Whether the credential's issuer must be the controller of the key that signed it (the
+/// `issuer` check).
+///
+/// Data Integrity only requires the verification method to be authorised for
+/// `assertionMethod` by its controller document; who the issuer may be is the verifier's
+/// policy. A passport's issuer signs with its own keys, so the default is strict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IssuerPolicy {
+    /// The issuer must be the id of the key's controller document (a passport: the
+    /// operator's did:web signs with its own keys). The default.
+    #[default]
+    MustBeController,
+    /// Any issuer: a key controlled by another DID is accepted, and the `issuer` check
+    /// warns that the issuer is not its controller (e.g. the W3C test vectors: an https
+    /// issuer whose key is a did:key).
+    Any,
+}
+
+impl IssuerPolicy {
+    /// The policy's name in reports: `must-be-controller` or `any`.
+    pub fn name(self) -> &'static str {
+        match self {
+            IssuerPolicy::MustBeController => "must-be-controller",
+            IssuerPolicy::Any => "any",
+        }
+    }
+}
+
 /// Options for [`verify_with`].
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
     /// Check the validity period against this time; skipped when `None` (the `hallmark
     /// verify` command passes the current time unless told to skip the dates).
     pub now: Option<OffsetDateTime>,
+    /// Who may issue with a key: the `issuer` check. Strict by default.
+    pub issuer_policy: IssuerPolicy,
 }
 
 const ALL_CHECKS: [&str; 10] = [
@@ -295,8 +330,19 @@ pub fn verify(input: &[u8], did_document: &DidDocument) -> Report {
     verify_with(input, did_document, &VerifyOptions::default())
 }
 
-/// Verify a credential (either form) against a DID document.
+/// Verify a credential (either form) against a DID document, the only trust root (no
+/// did:key): [`verify_resolving`] with [`Resolver::with_document`].
 pub fn verify_with(input: &[u8], did_document: &DidDocument, options: &VerifyOptions) -> Report {
+    verify_resolving(input, &Resolver::with_document(did_document), options)
+}
+
+/// Verify a credential (either form), obtaining the controller document of its
+/// verification method from `resolver`.
+pub fn verify_resolving(
+    input: &[u8],
+    resolver: &dyn ResolveDid,
+    options: &VerifyOptions,
+) -> Report {
     let mut r = Report {
         format: None,
         checks: Vec::new(),
@@ -327,8 +373,8 @@ pub fn verify_with(input: &[u8], did_document: &DidDocument, options: &VerifyOpt
         }),
     );
     let ok = match format {
-        Format::DataIntegrity => verify_di(trimmed, did_document, &mut r),
-        Format::Jwt => verify_jwt(trimmed, did_document, &mut r),
+        Format::DataIntegrity => verify_di(trimmed, resolver, options.issuer_policy, &mut r),
+        Format::Jwt => verify_jwt(trimmed, resolver, options.issuer_policy, &mut r),
     };
     if ok {
         if let Some(cred) = &r.credential {
@@ -340,7 +386,7 @@ pub fn verify_with(input: &[u8], did_document: &DidDocument, options: &VerifyOpt
     r
 }
 
-fn verify_di(input: &[u8], did: &DidDocument, r: &mut Report) -> bool {
+fn verify_di(input: &[u8], did: &dyn ResolveDid, policy: IssuerPolicy, r: &mut Report) -> bool {
     let value = match jcs::parse_strict(input) {
         Ok(v) => v,
         Err(e) => return r.push("well-formed", Outcome::Fail(e.to_string())),
@@ -439,7 +485,7 @@ fn verify_di(input: &[u8], did: &DidDocument, r: &mut Report) -> bool {
             )
         }
     };
-    let Some(key) = resolve_key(&doc, vm.as_deref(), did, r) else {
+    let Some(key) = resolve_key(&doc, vm.as_deref(), did, policy, r) else {
         return false;
     };
     let unsecured = Value::Object(doc);
@@ -458,7 +504,7 @@ fn verify_di(input: &[u8], did: &DidDocument, r: &mut Report) -> bool {
     r.push("signature", outcome)
 }
 
-fn verify_jwt(input: &[u8], did: &DidDocument, r: &mut Report) -> bool {
+fn verify_jwt(input: &[u8], did: &dyn ResolveDid, policy: IssuerPolicy, r: &mut Report) -> bool {
     let text = String::from_utf8_lossy(input);
     let mut parts = text.split('.');
     let (Some(h), Some(p), Some(sg)) = (parts.next(), parts.next(), parts.next()) else {
@@ -535,7 +581,7 @@ fn verify_jwt(input: &[u8], did: &DidDocument, r: &mut Report) -> bool {
     );
     let kid = hs("kid").map(str::to_string);
     r.verification_method = kid.clone();
-    let Some(key) = resolve_key(&doc, kid.as_deref(), did, r) else {
+    let Some(key) = resolve_key(&doc, kid.as_deref(), did, policy, r) else {
         return false;
     };
     let signing_input = format!("{h}.{p}");
@@ -546,11 +592,13 @@ fn verify_jwt(input: &[u8], did: &DidDocument, r: &mut Report) -> bool {
     r.push("signature", outcome)
 }
 
-/// Issuer consistency, key lookup and authorisation. Returns the key when all pass.
+/// The controller document of the verification method, the issuer policy, the key and
+/// its authorisation for `assertionMethod`. Returns the key when all pass.
 fn resolve_key(
     doc: &Map<String, Value>,
     vm: Option<&str>,
-    did: &DidDocument,
+    resolver: &dyn ResolveDid,
+    policy: IssuerPolicy,
     r: &mut Report,
 ) -> Option<VerifyingKey> {
     let issuer = issuer_id(doc).unwrap_or_default();
@@ -561,40 +609,70 @@ fn resolve_key(
         );
         return None;
     };
-    let vm_did = vm.split('#').next().unwrap_or_default();
-    if issuer != did.id {
-        r.push(
-            "issuer",
-            Outcome::Fail(format!(
-                "issuer {issuer:?} is not the DID document's subject {:?}",
-                did.id
-            )),
-        );
+    let controller = did_of(vm);
+    let resolved = match resolver.resolve(controller) {
+        Ok(d) if d.id == controller => Ok(d),
+        Ok(d) => Err(format!(
+            "the controller document's id {:?} is not the verification method's DID {controller:?}",
+            d.id
+        )),
+        Err(e) => Err(format!("no controller document for {vm:?}: {e}")),
+    };
+    let cdoc = match resolved {
+        Ok(d) => d,
+        Err(problem) => {
+            match policy {
+                IssuerPolicy::MustBeController => r.push(
+                    "issuer",
+                    Outcome::Fail(format!(
+                        "issuer {issuer:?} is not shown to control the key ({}): {problem}",
+                        policy.name()
+                    )),
+                ),
+                IssuerPolicy::Any => r.push(
+                    "issuer",
+                    Outcome::Skipped("the key's controller document was not resolved".into()),
+                ),
+            };
+            r.push("key", Outcome::Fail(problem));
+            return None;
+        }
+    };
+    let is_controller = issuer == cdoc.id;
+    let outcome = match (policy, is_controller) {
+        (_, true) => Outcome::Pass(format!("{issuer} (controller of the key)")),
+        (IssuerPolicy::MustBeController, false) => Outcome::Fail(format!(
+            "issuer {issuer:?} is not the controller {:?} of the verification method (issuer policy {})",
+            cdoc.id,
+            policy.name()
+        )),
+        (IssuerPolicy::Any, false) => Outcome::Warn(format!(
+            "issuer {issuer:?} is not the controller {:?} of the verification method; accepted by issuer policy {}",
+            cdoc.id,
+            policy.name()
+        )),
+    };
+    if matches!(outcome, Outcome::Fail(_)) {
+        r.push("issuer", outcome);
         return None;
     }
-    if vm_did != issuer {
-        r.push(
-            "issuer",
-            Outcome::Fail(format!(
-                "verification method {vm:?} is not controlled by the issuer"
-            )),
-        );
-        return None;
-    }
-    r.push("issuer", Outcome::Pass(issuer.to_string()));
-    let Some(method) = did.verification_method(vm) else {
+    r.push("issuer", outcome);
+    let Some(method) = cdoc.verification_method(vm) else {
         r.push(
             "key",
             Outcome::Fail(format!(
-                "{vm} is not in the DID document (unknown or revoked key)"
+                "{vm} is not in its controller document (unknown or revoked key)"
             )),
         );
         return None;
     };
-    if method.controller != issuer {
+    if method.controller != cdoc.id {
         r.push(
             "key",
-            Outcome::Fail("verification method controller is not the issuer".into()),
+            Outcome::Fail(format!(
+                "verification method controller {:?} is not the controller document's id {:?}",
+                method.controller, cdoc.id
+            )),
         );
         return None;
     }
@@ -606,16 +684,16 @@ fn resolve_key(
         }
     };
     r.push("key", Outcome::Pass(vm.to_string()));
-    if !did.is_assertion_method(vm) {
+    if !cdoc.is_assertion_method(vm) {
         r.push(
             "key-authorized",
-            Outcome::Fail("key is not listed under assertionMethod".into()),
+            Outcome::Fail("key is not listed under its controller's assertionMethod".into()),
         );
         return None;
     }
     r.push(
         "key-authorized",
-        Outcome::Pass("listed under assertionMethod".into()),
+        Outcome::Pass("listed under the controller document's assertionMethod".into()),
     );
     Some(key)
 }

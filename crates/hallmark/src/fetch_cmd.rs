@@ -455,6 +455,7 @@ async fn execute(args: &FetchArgs) -> Result<Exit, CliError> {
     };
     let options = VerifyOptions {
         now: (!args.skip_validity_dates).then(time::OffsetDateTime::now_utc),
+        ..VerifyOptions::default()
     };
     let did = DidSource {
         file: args.did_document.as_deref(),

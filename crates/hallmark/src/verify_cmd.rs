@@ -1,6 +1,9 @@
-//! `hallmark verify`: a credential file against a DID document file, or a passport fetched
-//! from a node (`--from`) against its issuer's DID document resolved by the did:web rules
-//! (https, from the DID's own host) — never from the node being checked unless told so.
+//! `hallmark verify`: a credential file against a DID document file, or — without one — a
+//! credential whose key is a did:key against the document core resolves from the key itself
+//! (no network); or a passport fetched from a node (`--from`) against its issuer's DID
+//! document resolved by the did:web rules (https, from the DID's own host) — never from the
+//! node being checked unless told so. `--allow-foreign-issuer` relaxes the issuer policy
+//! (the issuer need not be the key's controller: the `issuer` check warns instead).
 //!
 //! Status (W3C Bitstring Status List, `docs/status.md`): the credential's status lists come
 //! from `--status-list` files and, with `--from`, from the `statusListCredential` URLs the
@@ -10,14 +13,16 @@
 
 use crate::fetch::{self, Answer};
 use hallmark_core::did::{DidDocument, DidWeb};
+use hallmark_core::did_key::{DidKey, DID_KEY_PREFIX};
+use hallmark_core::did_resolver::Resolver;
 use hallmark_core::status::status_entries;
 use hallmark_core::tlog::{
     check_logged_credential, check_logged_status_list, InclusionProof, VerifierKey,
     STATUS_LIST_LOG_CHECK,
 };
 use hallmark_core::verify::{
-    check_status, verify_with, Check, Outcome, Report, Verdict, VerifyOptions, STATUS_CHECK,
-    STATUS_LIST_CHECK,
+    check_status, verify_resolving, verify_with, Check, IssuerPolicy, Outcome, Report, Verdict,
+    VerifyOptions, STATUS_CHECK, STATUS_LIST_CHECK,
 };
 use hallmark_node::routes::public::{LOG_INDEX_HEADER, STATUS_HEADER, VC_JWT, VC_LD_JSON};
 use serde_json::Value;
@@ -40,12 +45,10 @@ pub struct VerifyArgs {
     /// The credential file (JSON or compact JWS).
     #[arg(required_unless_present = "from", conflicts_with = "from")]
     pub credential: Option<PathBuf>,
-    /// The issuer's DID document (did.json), as fetched from its did:web URL.
-    #[arg(
-        long = "did-document",
-        value_name = "FILE",
-        required_unless_present = "from"
-    )]
+    /// The issuer's DID document (did.json), as fetched from its did:web URL: the only
+    /// document trusted. Not needed for a credential signed with a did:key (resolved from
+    /// the key itself).
+    #[arg(long = "did-document", value_name = "FILE")]
     pub did_document: Option<PathBuf>,
     /// With --from, development only: take the DID document from this URL instead of
     /// resolving the issuer's did:web (e.g. http://localhost:8080/.well-known/did.json
@@ -66,6 +69,10 @@ pub struct VerifyArgs {
     /// Do not check validFrom / validUntil against the current time.
     #[arg(long)]
     pub skip_validity_dates: bool,
+    /// Accept an issuer that is not the controller of the signing key (issuer policy
+    /// `any`; the `issuer` check warns). By default a passport's issuer must control it.
+    #[arg(long)]
+    pub allow_foreign_issuer: bool,
     /// Print the report as JSON instead of text (with a `verdict`).
     #[arg(long)]
     pub json: bool,
@@ -138,19 +145,30 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
         .map_err(|e| format!("--log-key: {e}"))?;
     let options = VerifyOptions {
         now: (!args.skip_validity_dates).then(time::OffsetDateTime::now_utc),
+        issuer_policy: if args.allow_foreign_issuer {
+            IssuerPolicy::Any
+        } else {
+            IssuerPolicy::MustBeController
+        },
     };
     if let Some(url) = &args.from {
         let rt = crate::runtime::runtime()?;
         return rt.block_on(from_node(url, args, log_key.as_ref(), &options));
     }
-    let (Some(credential), Some(did_document)) = (&args.credential, &args.did_document) else {
-        return Err("a credential file and --did-document, or --from, are required".into());
+    let Some(credential) = &args.credential else {
+        return Err("a credential file, or --from, is required".into());
     };
     let cred = read(credential)?;
-    let doc = parse_document(&read(did_document)?, &did_document.display().to_string())?;
     let lists = status_list_files(args)?;
-    let mut report = verify_with(&cred, &doc, &options);
-    report.checks.insert(0, given_file(did_document));
+    let (mut report, doc) = match &args.did_document {
+        Some(did_document) => {
+            let doc = parse_document(&read(did_document)?, &did_document.display().to_string())?;
+            let mut report = verify_with(&cred, &doc, &options);
+            report.checks.insert(0, given_file(did_document));
+            (report, Some(doc))
+        }
+        None => without_document(&cred, &options)?,
+    };
     match (&args.checkpoint, &args.proof, &log_key) {
         (Some(cp), Some(pr), Some(key)) => {
             let (note, proof) = read_evidence(cp, pr)?;
@@ -161,8 +179,51 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
         (None, None, None) => {}
         _ => return Err("--log-key needs --checkpoint and --proof (or --from)".into()),
     }
-    check_status(&mut report, &lists, &doc, options.now);
+    match doc {
+        Some(doc) => check_status(&mut report, &lists, &doc, options.now),
+        None => report.checks.push(Check {
+            name: STATUS_CHECK,
+            outcome: Outcome::Skipped("no controller document for the key".into()),
+        }),
+    }
     Ok(report)
+}
+
+/// A credential file without `--did-document`: its verification method must be a did:key,
+/// resolved in core (no network). Answers the report (with the `did-document` check first)
+/// and the did:key's document, for the status lists (`None` for an invalid did:key, which
+/// the `key` check reports); any other DID is a usage error asking for the document.
+fn without_document(
+    cred: &[u8],
+    options: &VerifyOptions,
+) -> Result<(Report, Option<DidDocument>), String> {
+    let mut report = verify_resolving(cred, &Resolver::did_key_only(), options);
+    let vm = report.verification_method.clone().unwrap_or_default();
+    if !vm.starts_with(DID_KEY_PREFIX) {
+        if report.verification_method.is_none() && !report.is_valid() {
+            // Unreadable, or no proof at all: the report says what is wrong.
+            return Ok((report, None));
+        }
+        return Err(format!(
+            "--did-document FILE is required: the verification method {vm:?} is not a did:key \
+             (a did:key is resolved from the key itself; a did:web document is fetched only \
+             with --from)"
+        ));
+    }
+    let key = DidKey::of_did_url(&vm).ok();
+    report.checks.insert(
+        0,
+        Check {
+            name: DID_DOCUMENT_CHECK,
+            outcome: match &key {
+                Some(k) => {
+                    Outcome::Pass(format!("{k} (did:key, resolved from the key; no network)"))
+                }
+                None => Outcome::Fail(format!("{vm} is not a valid did:key (see key)")),
+            },
+        },
+    );
+    Ok((report, key.map(|k| k.document())))
 }
 
 /// The `id` a status list credential file names (either form), unverified: only to know

@@ -76,7 +76,7 @@ pub fn check_status(
         .map(|(source, bytes)| {
             (
                 source.as_str(),
-                verify_with(bytes, did, &VerifyOptions { now: None }),
+                verify_with(bytes, did, &VerifyOptions::default()),
             )
         })
         .collect();

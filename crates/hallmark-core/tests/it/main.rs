@@ -6,6 +6,7 @@
 mod common;
 
 mod aas;
+mod did_resolution;
 mod identifiers;
 mod jcs_oracle;
 mod jcs_vectors;

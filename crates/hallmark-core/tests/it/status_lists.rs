@@ -80,7 +80,14 @@ fn source(purpose: StatusPurpose) -> String {
 /// Verifies `cred` and checks its status against (suspension, revocation) lists.
 fn report(cred: &[u8], lists: &[(String, Vec<u8>)], now: OffsetDateTime) -> Report {
     let doc = did_doc(&[&key()]);
-    let mut r = verify_with(cred, &doc, &VerifyOptions { now: Some(now) });
+    let mut r = verify_with(
+        cred,
+        &doc,
+        &VerifyOptions {
+            now: Some(now),
+            ..VerifyOptions::default()
+        },
+    );
     check_status(&mut r, lists, &doc, Some(now));
     r
 }

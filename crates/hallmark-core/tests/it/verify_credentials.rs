@@ -158,6 +158,7 @@ fn validity_period_is_checked_when_a_time_is_given() {
         &doc,
         &VerifyOptions {
             now: Some(datetime!(2026-10-01 0:00 UTC)),
+            ..VerifyOptions::default()
         },
     );
     assert!(matches!(early.check("validity"), Some(Outcome::Fail(_))));
@@ -166,6 +167,7 @@ fn validity_period_is_checked_when_a_time_is_given() {
         &doc,
         &VerifyOptions {
             now: Some(datetime!(2027-01-01 0:00 UTC)),
+            ..VerifyOptions::default()
         },
     );
     assert!(fine.is_valid());

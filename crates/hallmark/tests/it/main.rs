@@ -19,3 +19,4 @@ mod cli_readers;
 mod cli_registry;
 mod cli_startup;
 mod cli_verify;
+mod cli_verify_did_key;

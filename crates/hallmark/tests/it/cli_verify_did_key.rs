@@ -1,0 +1,200 @@
+//! `hallmark verify` of credentials signed with a did:key: resolved in core, no network and
+//! no `--did-document`; the W3C vc-di-eddsa signedJCS.json vector (an https issuer, a did:key
+//! key) valid only with `--allow-foreign-issuer`, failing the named `issuer` check without it.
+
+use ed25519_dalek::SigningKey;
+use hallmark_core::credential::{self, UnsignedCredential};
+use hallmark_core::did::{DidDocument, DidWeb, KeyStatus, PublishedKey};
+use hallmark_core::did_key::DidKey;
+use hallmark_core::keys::Signer as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const VECTOR_KEY: &str = "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2";
+
+fn vector() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/vectors/vc-di-eddsa/eddsa-jcs-2022/signedJCS.json");
+    assert!(p.is_file(), "{} is required (see README)", p.display());
+    p
+}
+
+/// Runs `hallmark verify <args>` with no network configuration at all; exit code and output.
+fn verify(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hallmark"))
+        .arg("verify")
+        .args(args)
+        .env_clear()
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap(), text)
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn the_w3c_vector_verifies_with_allow_foreign_issuer() {
+    let v = vector();
+    let (code, text) = verify(&[path(&v), "--allow-foreign-issuer"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains(&format!(
+            "pass  did-document          {VECTOR_KEY} (did:key, resolved from the key; no network)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("WARN  issuer                issuer \"https://vc.example/issuers/5678\" is not the controller"),
+        "{text}"
+    );
+    for check in ["key", "key-authorized", "signature", "validity"] {
+        assert!(
+            text.contains(&format!("pass  {check:<21} ")),
+            "{check}: {text}"
+        );
+    }
+    assert!(
+        text.ends_with("VALID\n") && !text.contains("INVALID"),
+        "{text}"
+    );
+
+    // The same as JSON: the issuer check is a warning, the verdict valid.
+    let (code, text) = verify(&[path(&v), "--allow-foreign-issuer", "--json"]);
+    assert_eq!(code, 0, "{text}");
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["verdict"]["verdict"], "valid", "{text}");
+    assert_eq!(
+        report["verificationMethod"],
+        format!("{VECTOR_KEY}#{}", &VECTOR_KEY["did:key:".len()..])
+    );
+    assert!(report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "issuer" && c["outcome"] == "warn"));
+}
+
+#[test]
+fn the_w3c_vector_fails_the_issuer_check_by_default() {
+    let (code, text) = verify(&[path(&vector())]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("FAIL  issuer                issuer \"https://vc.example/issuers/5678\"")
+            && text.contains("must-be-controller"),
+        "{text}"
+    );
+    assert!(text.contains("skip  signature"), "{text}");
+    assert!(text.ends_with("INVALID\n"), "{text}");
+}
+
+#[test]
+fn a_tampered_copy_of_the_vector_fails_the_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string(vector()).unwrap();
+    let tampered = original.replace("The School of Examples", "The School of Forgeries");
+    assert_ne!(tampered, original);
+    let p = dir.path().join("tampered.json");
+    std::fs::write(&p, tampered).unwrap();
+    let (code, text) = verify(&[path(&p), "--allow-foreign-issuer"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("pass  key-authorized"), "{text}");
+    assert!(text.contains("FAIL  signature"), "{text}");
+    assert!(text.ends_with("INVALID\n"), "{text}");
+}
+
+fn unsigned(issuer: &str) -> UnsignedCredential {
+    UnsignedCredential {
+        id: "https://dpp.example.com/passports/x/versions/1".into(),
+        types: vec!["DigitalProductPassport".into()],
+        issuer: issuer.into(),
+        valid_from: time::macros::datetime!(2026-01-01 0:00 UTC),
+        subject: serde_json::json!({"id": "urn:example:1"}),
+        extra_contexts: vec![],
+    }
+}
+
+#[test]
+fn a_did_key_issuer_verifies_strictly_and_a_pinned_document_excludes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::from_bytes(&[21; 32]);
+    let dk = DidKey::of(&key.verifying_key());
+    let c = credential::secure(
+        &unsigned(dk.as_str()),
+        &dk.method_id(),
+        time::macros::datetime!(2026-01-01 0:00 UTC),
+        &key,
+    )
+    .unwrap();
+    let di = dir.path().join("passport.json");
+    let jwt = dir.path().join("passport.jwt");
+    std::fs::write(&di, &c.data_integrity).unwrap();
+    std::fs::write(&jwt, &c.jwt).unwrap();
+    for p in [&di, &jwt] {
+        let (code, text) = verify(&[path(p)]);
+        assert_eq!(code, 0, "{text}");
+        assert!(
+            text.contains(&format!(
+                "pass  issuer                {dk} (controller of the key)"
+            )),
+            "{text}"
+        );
+    }
+    // Given --did-document, that document is the only trust root: the did:key is not
+    // resolved, whatever the issuer policy.
+    let web = DidWeb::from_base_url("https://dpp.example.com").unwrap();
+    let doc = DidDocument::build(
+        &web,
+        &[PublishedKey {
+            public_key: key.verifying_key(),
+            status: KeyStatus::Current,
+        }],
+    );
+    let did = dir.path().join("did.json");
+    std::fs::write(&did, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let (code, text) = verify(&[
+        path(&di),
+        "--did-document",
+        path(&did),
+        "--allow-foreign-issuer",
+    ]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("FAIL  key") && text.contains("did:key resolution is not enabled"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_did_web_credential_without_its_document_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = DidWeb::from_base_url("https://dpp.example.com").unwrap();
+    let key = SigningKey::from_bytes(&[22; 32]);
+    let c = credential::secure(
+        &unsigned(web.as_str()),
+        &web.key_url(&key.key_id()),
+        time::macros::datetime!(2026-01-01 0:00 UTC),
+        &key,
+    )
+    .unwrap();
+    let p = dir.path().join("passport.json");
+    std::fs::write(&p, &c.data_integrity).unwrap();
+    let (code, text) = verify(&[path(&p)]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("--did-document FILE is required")
+            && text.contains("did:web:dpp.example.com#"),
+        "{text}"
+    );
+    // Not a credential at all: the report says so (exit 1), no document asked for.
+    std::fs::write(&p, "not a credential").unwrap();
+    let (code, text) = verify(&[path(&p)]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("FAIL  format"), "{text}");
+}
