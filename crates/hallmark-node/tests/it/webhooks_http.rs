@@ -45,11 +45,30 @@ struct Receiver {
 
 /// A receiver on 127.0.0.1 answering 503 to its first `fail_first` requests and 204 after.
 async fn receiver(fail_first: usize) -> Receiver {
-    type Shared = (Arc<Mutex<Inbox>>, usize);
-    async fn take(State((inbox, fail)): State<Shared>, h: HeaderMap, b: Bytes) -> StatusCode {
-        let mut inbox = inbox.lock().unwrap();
-        inbox.requests.push((h, b));
-        if inbox.requests.len() <= fail {
+    receiver_with(fail_first, None).await
+}
+
+/// A receiver that holds every request until `gate` gives a permit, then answers 204.
+async fn held_receiver(gate: Arc<tokio::sync::Semaphore>) -> Receiver {
+    receiver_with(0, Some(gate)).await
+}
+
+async fn receiver_with(fail_first: usize, gate: Option<Arc<tokio::sync::Semaphore>>) -> Receiver {
+    type Shared = (
+        Arc<Mutex<Inbox>>,
+        usize,
+        Option<Arc<tokio::sync::Semaphore>>,
+    );
+    async fn take(State((inbox, fail, gate)): State<Shared>, h: HeaderMap, b: Bytes) -> StatusCode {
+        let n = {
+            let mut inbox = inbox.lock().unwrap();
+            inbox.requests.push((h, b));
+            inbox.requests.len()
+        };
+        if let Some(gate) = gate {
+            let _permit = gate.acquire().await.unwrap();
+        }
+        if n <= fail {
             StatusCode::SERVICE_UNAVAILABLE
         } else {
             StatusCode::NO_CONTENT
@@ -58,25 +77,7 @@ async fn receiver(fail_first: usize) -> Receiver {
     let inbox = Arc::new(Mutex::new(Inbox::default()));
     let app = axum::Router::new()
         .route("/hook", axum::routing::post(take))
-        .with_state((Arc::clone(&inbox), fail_first));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Receiver { url, inbox }
-}
-
-/// A receiver that holds every request until `gate` gives a permit, then answers 204.
-async fn held_receiver(gate: Arc<tokio::sync::Semaphore>) -> Receiver {
-    type Shared = (Arc<Mutex<Inbox>>, Arc<tokio::sync::Semaphore>);
-    async fn take(State((inbox, gate)): State<Shared>, h: HeaderMap, b: Bytes) -> StatusCode {
-        inbox.lock().unwrap().requests.push((h, b));
-        let _permit = gate.acquire().await.unwrap();
-        StatusCode::NO_CONTENT
-    }
-    let inbox = Arc::new(Mutex::new(Inbox::default()));
-    let app = axum::Router::new()
-        .route("/hook", axum::routing::post(take))
-        .with_state((Arc::clone(&inbox), gate));
+        .with_state((Arc::clone(&inbox), fail_first, gate));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -103,30 +104,30 @@ async fn subscribe(node: &kit::Node, url: &str, types: Value) -> kit::Reply {
     .await
 }
 
-async fn hook(node: &kit::Node, id: &str) -> Value {
-    let r = node
-        .call(
-            Method::GET,
-            &format!("/api/v1/webhooks/{id}"),
-            Some(&basic()),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+/// `POST path` on the admin API as the admin.
+async fn admin_post(node: &kit::Node, path: &str, body: Option<&Value>) -> kit::Reply {
+    node.call(Method::POST, path, Some(&basic()), body).await
+}
+
+/// `GET path` on the admin API as the admin: 200, its JSON.
+async fn admin_get(node: &kit::Node, path: &str) -> Value {
+    let r = node.call(Method::GET, path, Some(&basic()), None).await;
+    assert_eq!(
+        r.status,
+        200,
+        "{path}: {}",
+        String::from_utf8_lossy(&r.body)
+    );
     r.json()
 }
 
+async fn hook(node: &kit::Node, id: &str) -> Value {
+    admin_get(node, &format!("/api/v1/webhooks/{id}")).await
+}
+
 async fn deliveries(node: &kit::Node, id: &str) -> Vec<Value> {
-    let r = node
-        .call(
-            Method::GET,
-            &format!("/api/v1/webhooks/{id}/deliveries?limit=200"),
-            Some(&basic()),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    r.json()["items"].as_array().unwrap().clone()
+    let page = admin_get(node, &format!("/api/v1/webhooks/{id}/deliveries?limit=200")).await;
+    page["items"].as_array().unwrap().clone()
 }
 
 fn header<'a>(h: &'a HeaderMap, name: &str) -> &'a str {
@@ -329,14 +330,7 @@ async fn a_subscription_that_keeps_failing_is_disabled_audited_and_can_be_enable
     assert_eq!(disabled.event.detail["failures"], 3);
 
     // Enabling resumes from the cursor (the same event again), failures reset: audited.
-    let r = node
-        .call(
-            Method::POST,
-            &format!("/api/v1/webhooks/{id}/enable"),
-            Some(&basic()),
-            None,
-        )
-        .await;
+    let r = admin_post(&node, &format!("/api/v1/webhooks/{id}/enable"), None).await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["failures"], 0);
     eventually("a fourth attempt after enabling", async || {
@@ -352,41 +346,30 @@ async fn a_subscription_that_keeps_failing_is_disabled_audited_and_can_be_enable
         header(&again.0, "webhook-id")
     );
 
-    // The operator disables it (reason required), once; enabling twice is a conflict too.
-    let disable = |body: Value| {
-        let node = &node;
-        let id = id.clone();
-        async move {
-            node.call(
-                Method::POST,
-                &format!("/api/v1/webhooks/{id}/disable"),
-                Some(&basic()),
-                Some(&body),
-            )
+    // The operator disables (reason required) and enables, each once: on a subscription
+    // nothing is delivered to (no import finishes here), so no automatic change races them.
+    let calm = receiver(0).await;
+    let r = subscribe(&node, &calm.url, json!(["eu.dpp.import.finished"])).await;
+    let calm_id = r.json()["id"].as_str().unwrap().to_owned();
+    let path = |action: &str| format!("/api/v1/webhooks/{calm_id}/{action}");
+    let reason = json!({ "reason": "receiver retired" });
+    assert_eq!(
+        admin_post(&node, &path("disable"), Some(&json!({})))
             .await
-        }
-    };
-    eventually("disabled by failures again, or still active", async || {
-        let h = hook(&node, &id).await;
-        (h["status"] == "active" || h["status"] == "disabled").then_some(())
-    })
-    .await;
-    if hook(&node, &id).await["status"] == "disabled" {
-        let r = node
-            .call(
-                Method::POST,
-                &format!("/api/v1/webhooks/{id}/enable"),
-                Some(&basic()),
-                None,
-            )
-            .await;
-        assert_eq!(r.status, 200);
-    }
-    assert_eq!(disable(json!({})).await.status, 422);
-    let r = disable(json!({ "reason": "receiver retired" })).await;
+            .status,
+        422
+    );
+    let r = admin_post(&node, &path("disable"), Some(&reason)).await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["disabledReason"], "receiver retired");
-    assert_eq!(disable(json!({ "reason": "again" })).await.status, 409);
+    assert_eq!(
+        admin_post(&node, &path("disable"), Some(&reason))
+            .await
+            .status,
+        409
+    );
+    assert_eq!(admin_post(&node, &path("enable"), None).await.status, 200);
+    assert_eq!(admin_post(&node, &path("enable"), None).await.status, 409);
     let audit = node.store().list_audit(1, 10_000).await.unwrap();
     assert!(audit
         .iter()
