@@ -108,7 +108,7 @@ fn check(doc: &Value) -> Report {
     check_with(doc, &options())
 }
 
-fn fail_of<'a>(r: &'a Report, name: &str) -> &'a str {
+fn fail_of<'a>(r: &'a Report, name: &'a str) -> &'a str {
     match r.checks_named(name).find(|o| matches!(o, Outcome::Fail(_))) {
         Some(o) => o.detail(),
         None => panic!("no failed {name} check:\n{r}"),
