@@ -36,8 +36,16 @@ pub enum CredentialError {
     #[error("a credential must be a JSON object")]
     NotAnObject,
     /// The unsecured document already carries a proof.
-    #[error("the document already has a proof; proof sets and chains are not supported")]
+    #[error(
+        "the document already has a proof; add another with add_data_integrity_proof (a proof set or chain)"
+    )]
     AlreadySecured,
+    /// A `previousProof` names no proof of the document ([`add_data_integrity_proof`]).
+    #[error("previousProof {0:?} names no proof of the document")]
+    UnknownPreviousProof(String),
+    /// The document's `proof` is neither an object nor an array of objects.
+    #[error("the document's proof is neither a proof object nor an array of proof objects")]
+    MalformedProof,
     /// Canonicalization refused the document.
     #[error(transparent)]
     Jcs(#[from] JcsError),
@@ -113,6 +121,23 @@ pub struct ProofOptions {
     pub verification_method: String,
     /// Proof creation time (already formatted, e.g. with [`format_datetime`]).
     pub created: String,
+}
+
+/// Optional Data Integrity proof options (Data Integrity 1.0 §2.1), for
+/// [`add_data_integrity_proof`]. The node's publish path sets none of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProofExtras {
+    /// `id`: a URL naming the proof (e.g. `urn:uuid:…`), what a later `previousProof` refers to.
+    pub id: Option<String>,
+    /// `expires`: an XML Schema `dateTimeStamp` after which the proof is not to be accepted.
+    pub expires: Option<String>,
+    /// `domain`: a string or an array of strings (usually for presentations).
+    pub domain: Option<Value>,
+    /// `challenge`: a string the verifier asked for (usually for presentations).
+    pub challenge: Option<String>,
+    /// The ids of the proofs of the document this proof chains to (`previousProof`: one id
+    /// is written as a string, several as an array).
+    pub previous_proof: Vec<String>,
 }
 
 /// Every intermediate value of an eddsa-jcs-2022 proof, for tests and audit.
@@ -213,6 +238,105 @@ pub fn sign_data_integrity(
         .clone();
     secured.insert("proof".into(), Value::Object(proof));
     Ok(Value::Object(secured))
+}
+
+/// The proofs a document already carries: none, one object, or an array of objects.
+pub fn existing_proofs(document: &Map<String, Value>) -> Result<Vec<Value>, CredentialError> {
+    match document.get("proof") {
+        None => Ok(Vec::new()),
+        Some(p @ Value::Object(_)) => Ok(vec![p.clone()]),
+        Some(Value::Array(a)) if a.iter().all(Value::is_object) => Ok(a.clone()),
+        Some(_) => Err(CredentialError::MalformedProof),
+    }
+}
+
+/// The document a chained proof hashes (Data Integrity 1.0, "Add Proof Set/Chain" and
+/// "Verify Proof Sets and Chains"): the unsecured document with `proof` set to the array of
+/// the proofs whose `id` is in `previous` (in the order of `all_proofs`, each with its
+/// `proofValue`); without `previous`, the unsecured document itself.
+pub fn chained_input(
+    unsecured: &Map<String, Value>,
+    all_proofs: &[Value],
+    previous: &[String],
+) -> Result<Value, CredentialError> {
+    let mut input = unsecured.clone();
+    input.remove("proof");
+    if previous.is_empty() {
+        return Ok(Value::Object(input));
+    }
+    let id_of = |p: &Value| p.get("id").and_then(Value::as_str).map(str::to_string);
+    if let Some(missing) = previous
+        .iter()
+        .find(|want| !all_proofs.iter().any(|p| id_of(p).as_ref() == Some(*want)))
+    {
+        return Err(CredentialError::UnknownPreviousProof(missing.clone()));
+    }
+    let matching: Vec<Value> = all_proofs
+        .iter()
+        .filter(|p| id_of(p).is_some_and(|id| previous.contains(&id)))
+        .cloned()
+        .collect();
+    input.insert("proof".into(), Value::Array(matching));
+    Ok(Value::Object(input))
+}
+
+/// Add an eddsa-jcs-2022 proof to a document that may already be secured (Data Integrity
+/// 1.0, "Add Proof Set/Chain"): without existing proofs the result has one `proof` object
+/// (as [`sign_data_integrity`], plus the `extras`); with existing proofs, `proof` becomes
+/// the array of all of them followed by the new one — a proof set. With
+/// `extras.previous_proof`, the new proof is chained: it signs the unsecured document plus
+/// the referenced proofs ([`chained_input`]); an id that names no existing proof is
+/// [`CredentialError::UnknownPreviousProof`].
+pub fn add_data_integrity_proof(
+    document: &Value,
+    options: &ProofOptions,
+    extras: &ProofExtras,
+    signer: &dyn Signer,
+) -> Result<Value, CredentialError> {
+    let doc = document.as_object().ok_or(CredentialError::NotAnObject)?;
+    let mut all_proofs = existing_proofs(doc)?;
+    let input = chained_input(doc, &all_proofs, &extras.previous_proof)?;
+    let mut unsecured = doc.clone();
+    unsecured.remove("proof");
+    let mut config = proof_config(&Value::Object(unsecured.clone()), options)?;
+    if let Some(id) = &extras.id {
+        config.insert("id".into(), Value::String(id.clone()));
+    }
+    if let Some(expires) = &extras.expires {
+        config.insert("expires".into(), Value::String(expires.clone()));
+    }
+    if let Some(domain) = &extras.domain {
+        config.insert("domain".into(), domain.clone());
+    }
+    if let Some(challenge) = &extras.challenge {
+        config.insert("challenge".into(), Value::String(challenge.clone()));
+    }
+    match extras.previous_proof.as_slice() {
+        [] => {}
+        [one] => {
+            config.insert("previousProof".into(), Value::String(one.clone()));
+        }
+        many => {
+            config.insert(
+                "previousProof".into(),
+                Value::Array(many.iter().cloned().map(Value::String).collect()),
+            );
+        }
+    }
+    let t = trace(&input, &config)?;
+    let sig = signer.sign(&t.hash_data())?;
+    config.insert(
+        "proofValue".into(),
+        Value::String(signature_multibase(&sig)),
+    );
+    let proof = if all_proofs.is_empty() {
+        Value::Object(config)
+    } else {
+        all_proofs.push(Value::Object(config));
+        Value::Array(all_proofs)
+    };
+    unsecured.insert("proof".into(), proof);
+    Ok(Value::Object(unsecured))
 }
 
 fn b64(bytes: &[u8]) -> String {

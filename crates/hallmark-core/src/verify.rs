@@ -15,8 +15,13 @@
 //! | `format` | the input is a JSON credential or a compact JWS |
 //! | `well-formed` | strict JSON (no duplicate names), valid base64url for JWS |
 //! | `credential` | VC 2.0 shape: base context first, `VerifiableCredential` type, issuer, subject, timestamps |
-//! | `proof` | `DataIntegrityProof`/`eddsa-jcs-2022` with a `proofValue`, or JOSE `alg=EdDSA`, `typ=vc+jwt` |
+//! | `proof-set` | only for a `proof` array (a proof set): not empty, every entry an object, no two proofs with the same `id` |
+//! | `proof-chain` | only when a proof has `previousProof` (a string or an array of strings): every id names another proof of the set, and no proof chains back to itself (no cycle) |
+//! | `proof` | `DataIntegrityProof`/`eddsa-jcs-2022` with a `proofValue`, or JOSE `alg=EdDSA`, `typ=vc+jwt`; the proof options' formats: `id` a URL, `created` and `expires` XML Schema `dateTimeStamp`s (RFC 3339 with a time zone), `domain` a string or a non-empty array of strings, `challenge` a string |
 //! | `proof-purpose` | the proof is for `assertionMethod` |
+//! | `proof-expiry` | only when the proof has `expires`: now < `expires` (skipped without a time) |
+//! | `proof-domain` | only when the proof has a `domain` or the caller expects one ([`VerifyOptions::expected_domain`]): the domain is, or includes, the expected one (skipped when none is expected) |
+//! | `proof-challenge` | only when the proof has a `challenge` or the caller expects one ([`VerifyOptions::expected_challenge`]): the challenge is the expected one; a proof without one fails (skipped when none is expected) |
 //! | `issuer` | the [`IssuerPolicy`]: by default the issuer is the controller of the signing key (the id of its controller document); [`IssuerPolicy::Any`] only warns when it is not |
 //! | `key` | the controller document of the verification method's DID was resolved, has that DID as its id, and lists the method with that controller (a revoked key is not listed) |
 //! | `key-authorized` | the method is referenced from the controller document's `assertionMethod` (absolute or relative id) |
@@ -30,6 +35,14 @@
 //! ([`check_status`]: checks `status-list-signature`, `status-list` and `status`). The [`Verdict`] tells a valid
 //! credential of a passport that is not in force (suspended, archived, deactivated, or
 //! suspended / revoked in its status lists) from an invalid one.
+//!
+//! A proof set (`proof` is an array, Data Integrity 1.0 "Proof Sets") is verified proof by
+//! proof: each proof's checks from `proof` to `signature` are reported in turn, their details
+//! prefixed `proof i/n (id):`, and all must pass. A proof without `previousProof` signs the
+//! document without any proof; a proof with `previousProof` (a proof chain) signs the
+//! document whose `proof` is the array of exactly the proofs it names, in the set's order,
+//! with their `proofValue`s ("Verify Proof Sets and Chains"). A credential with a single
+//! proof object and none of the optional proof options gets the same report as before.
 
 mod status;
 
@@ -74,6 +87,15 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Put `label` before the detail (a proof set's per-proof checks).
+    fn prefix(&mut self, label: &str) {
+        match self {
+            Outcome::Pass(t) | Outcome::Fail(t) | Outcome::Skipped(t) | Outcome::Warn(t) => {
+                t.insert_str(0, label)
+            }
+        }
+    }
+
     /// The mark printed before a check: `pass`, `FAIL`, `skip`, `WARN`.
     pub fn mark(&self) -> &'static str {
         match self {
@@ -239,6 +261,15 @@ impl Report {
             .map(|c| &c.outcome)
     }
 
+    /// Every outcome of a named check, in order (a proof set reports its per-proof checks
+    /// once per proof).
+    pub fn checks_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Outcome> + 'a {
+        self.checks
+            .iter()
+            .filter(move |c| c.name == name)
+            .map(|c| &c.outcome)
+    }
+
     fn push(&mut self, name: &'static str, outcome: Outcome) -> bool {
         let ok = matches!(outcome, Outcome::Pass(_));
         self.checks.push(Check { name, outcome });
@@ -310,7 +341,24 @@ pub struct VerifyOptions {
     pub now: Option<OffsetDateTime>,
     /// Who may issue with a key: the `issuer` check. Strict by default.
     pub issuer_policy: IssuerPolicy,
+    /// The domain the proof must be bound to (`proof-domain`): the proof's `domain` is it,
+    /// or an array that includes it. `None`: a proof's domain is reported, not checked.
+    pub expected_domain: Option<String>,
+    /// The challenge the proof must carry (`proof-challenge`); a proof without one fails.
+    /// `None`: a proof's challenge is reported, not checked.
+    pub expected_challenge: Option<String>,
 }
+
+/// Name of the check of a proof set's shape ([`verify_resolving`]).
+pub const PROOF_SET_CHECK: &str = "proof-set";
+/// Name of the check of the `previousProof` references of a proof chain.
+pub const PROOF_CHAIN_CHECK: &str = "proof-chain";
+/// Name of the check of a proof's `expires` against the current time.
+pub const PROOF_EXPIRY_CHECK: &str = "proof-expiry";
+/// Name of the check of a proof's `domain` against the expected one.
+pub const PROOF_DOMAIN_CHECK: &str = "proof-domain";
+/// Name of the check of a proof's `challenge` against the expected one.
+pub const PROOF_CHALLENGE_CHECK: &str = "proof-challenge";
 
 const ALL_CHECKS: [&str; 10] = [
     "format",
@@ -373,8 +421,8 @@ pub fn verify_resolving(
         }),
     );
     let ok = match format {
-        Format::DataIntegrity => verify_di(trimmed, resolver, options.issuer_policy, &mut r),
-        Format::Jwt => verify_jwt(trimmed, resolver, options.issuer_policy, &mut r),
+        Format::DataIntegrity => verify_di(trimmed, resolver, options, &mut r),
+        Format::Jwt => verify_jwt(trimmed, resolver, options, &mut r),
     };
     if ok {
         if let Some(cred) = &r.credential {
@@ -386,7 +434,7 @@ pub fn verify_resolving(
     r
 }
 
-fn verify_di(input: &[u8], did: &dyn ResolveDid, policy: IssuerPolicy, r: &mut Report) -> bool {
+fn verify_di(input: &[u8], did: &dyn ResolveDid, options: &VerifyOptions, r: &mut Report) -> bool {
     let value = match jcs::parse_strict(input) {
         Ok(v) => v,
         Err(e) => return r.push("well-formed", Outcome::Fail(e.to_string())),
@@ -395,15 +443,9 @@ fn verify_di(input: &[u8], did: &dyn ResolveDid, policy: IssuerPolicy, r: &mut R
         return r.push("well-formed", Outcome::Fail("not a JSON object".into()));
     };
     r.push("well-formed", Outcome::Pass("strict JSON".into()));
-    let proof = match doc.remove("proof") {
-        Some(Value::Object(p)) => p,
-        Some(Value::Array(_)) => {
-            credential_shape(&doc, r);
-            return r.push(
-                "proof",
-                Outcome::Fail("proof sets are not supported; expected exactly one proof".into()),
-            );
-        }
+    let proofs = match doc.remove("proof") {
+        Some(Value::Object(p)) => Err(p),
+        Some(Value::Array(a)) => Ok(a),
         _ => {
             credential_shape(&doc, r);
             return r.push("proof", Outcome::Fail("no proof object".into()));
@@ -413,11 +455,200 @@ fn verify_di(input: &[u8], did: &dyn ResolveDid, policy: IssuerPolicy, r: &mut R
     if !credential_shape(&doc, r) {
         return false;
     }
+    match proofs {
+        Err(single) => {
+            if let Some(prev) = single.get("previousProof") {
+                return r.push(
+                    PROOF_CHAIN_CHECK,
+                    Outcome::Fail(format!(
+                        "previousProof {prev} names no proof: the document has a single proof (dangling)"
+                    )),
+                );
+            }
+            verify_one(&doc, &single, did, options, r)
+        }
+        Ok(set) => verify_set(&doc, &set, did, options, r),
+    }
+}
+
+/// A proof set: its shape (`proof-set`), its chain (`proof-chain`), then every proof.
+fn verify_set(
+    doc: &Map<String, Value>,
+    set: &[Value],
+    did: &dyn ResolveDid,
+    options: &VerifyOptions,
+    r: &mut Report,
+) -> bool {
+    let n = set.len();
+    let mut proofs = Vec::with_capacity(n);
+    for (i, p) in set.iter().enumerate() {
+        match p {
+            Value::Object(m) => proofs.push(m),
+            _ => {
+                return r.push(
+                    PROOF_SET_CHECK,
+                    Outcome::Fail(format!("proof {}/{n} is not an object", i + 1)),
+                )
+            }
+        }
+    }
+    if n == 0 {
+        return r.push(
+            PROOF_SET_CHECK,
+            Outcome::Fail("an empty proof array".into()),
+        );
+    }
+    let ids: Vec<Option<&str>> = proofs
+        .iter()
+        .map(|p| p.get("id").and_then(Value::as_str))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        if let Some(id) = id {
+            if ids[..i].contains(&Some(*id)) {
+                return r.push(
+                    PROOF_SET_CHECK,
+                    Outcome::Fail(format!("two proofs have the id {id:?}")),
+                );
+            }
+        }
+    }
+    r.push(PROOF_SET_CHECK, Outcome::Pass(format!("{n} proofs")));
+    let previous = match chain_of(&proofs, &ids) {
+        Ok(None) => vec![Vec::new(); n],
+        Ok(Some((previous, note))) => {
+            r.push(PROOF_CHAIN_CHECK, Outcome::Pass(note));
+            previous
+        }
+        Err(problem) => return r.push(PROOF_CHAIN_CHECK, Outcome::Fail(problem)),
+    };
+    let mut all = true;
+    for (i, proof) in proofs.iter().enumerate() {
+        let start = r.checks.len();
+        let ok = match credential::chained_input(doc, set, &previous[i]) {
+            Ok(Value::Object(input)) => verify_one(&input, proof, did, options, r),
+            Ok(_) | Err(_) => r.push(
+                PROOF_CHAIN_CHECK,
+                Outcome::Fail("the proofs a previousProof names could not be gathered".into()),
+            ),
+        };
+        let label = match ids[i] {
+            Some(id) => format!("proof {}/{n} ({id}): ", i + 1),
+            None => format!("proof {}/{n}: ", i + 1),
+        };
+        for c in &mut r.checks[start..] {
+            c.outcome.prefix(&label);
+        }
+        all &= ok;
+    }
+    all
+}
+
+/// What [`chain_of`] finds: the `previousProof` ids of each proof and a note for the report.
+type Chain = (Vec<Vec<String>>, String);
+
+/// The `previousProof` ids of each proof (`None` when no proof has one), after checking
+/// that every id names a proof of the set and that no proof chains back to itself.
+fn chain_of(proofs: &[&Map<String, Value>], ids: &[Option<&str>]) -> Result<Option<Chain>, String> {
+    let n = proofs.len();
+    if !proofs.iter().any(|p| p.contains_key("previousProof")) {
+        return Ok(None);
+    }
+    let mut previous = Vec::with_capacity(n);
+    let mut edges: Vec<Vec<usize>> = Vec::with_capacity(n);
+    for (i, p) in proofs.iter().enumerate() {
+        let named: Vec<String> = match p.get("previousProof") {
+            None => Vec::new(),
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(a)) if !a.is_empty() && a.iter().all(Value::is_string) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            Some(_) => {
+                return Err(format!(
+                    "previousProof of proof {}/{n} is neither a string nor a non-empty array of strings",
+                    i + 1
+                ))
+            }
+        };
+        let mut to = Vec::with_capacity(named.len());
+        for id in &named {
+            match ids.iter().position(|x| *x == Some(id.as_str())) {
+                Some(j) => to.push(j),
+                None => {
+                    return Err(format!(
+                        "previousProof {id:?} of proof {}/{n} names no proof of the set (dangling)",
+                        i + 1
+                    ))
+                }
+            }
+        }
+        edges.push(to);
+        previous.push(named);
+    }
+    if let Some(i) = cycle_at(&edges) {
+        return Err(format!(
+            "previousProof references form a cycle through proof {}/{n} ({})",
+            i + 1,
+            ids[i].unwrap_or("(no id)")
+        ));
+    }
+    let links: Vec<String> = previous
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(i, p)| format!("proof {}/{n} chains to {}", i + 1, p.join(", ")))
+        .collect();
+    Ok(Some((previous, links.join("; "))))
+}
+
+/// A proof on a cycle of `previousProof` edges, if any (depth-first search: 0 unvisited,
+/// 1 on the current path, 2 done).
+fn cycle_at(edges: &[Vec<usize>]) -> Option<usize> {
+    fn visit(i: usize, edges: &[Vec<usize>], state: &mut [u8]) -> Option<usize> {
+        state[i] = 1;
+        for &j in edges.get(i).map(Vec::as_slice).unwrap_or_default() {
+            match state.get(j).copied() {
+                Some(1) => return Some(j),
+                Some(0) => {
+                    if let Some(c) = visit(j, edges, state) {
+                        return Some(c);
+                    }
+                }
+                _ => {}
+            }
+        }
+        state[i] = 2;
+        None
+    }
+    let mut state = vec![0u8; edges.len()];
+    for i in 0..edges.len() {
+        if state[i] == 0 {
+            if let Some(c) = visit(i, edges, &mut state) {
+                return Some(c);
+            }
+        }
+    }
+    None
+}
+
+/// One eddsa-jcs-2022 proof over `doc` (the unsecured document, or for a chained proof the
+/// document whose `proof` is the proofs it names): checks `proof` to `signature`.
+fn verify_one(
+    doc: &Map<String, Value>,
+    proof: &Map<String, Value>,
+    did: &dyn ResolveDid,
+    options: &VerifyOptions,
+    r: &mut Report,
+) -> bool {
+    let policy = options.issuer_policy;
     let mut config = proof.clone();
     let proof_value = config.remove("proofValue");
     let s = |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
     let vm = s(&config, "verificationMethod");
-    r.verification_method = vm.clone();
+    if r.verification_method.is_none() {
+        r.verification_method = vm.clone();
+    }
     let proof_value = match (
         s(&config, "type").as_deref(),
         s(&config, "cryptosuite").as_deref(),
@@ -446,13 +677,8 @@ fn verify_di(input: &[u8], did: &dyn ResolveDid, policy: IssuerPolicy, r: &mut R
             )
         }
     };
-    if let Some(created) = config.get("created") {
-        if !is_datetime(created) {
-            return r.push(
-                "proof",
-                Outcome::Fail("proof created is not an RFC 3339 date-time".into()),
-            );
-        }
+    if let Some(problem) = option_formats(&config) {
+        return r.push("proof", Outcome::Fail(problem));
     }
     // The proof's @context, when present, must be a prefix of the document's (§3.3.2).
     if let Some(pctx) = config.get("@context") {
@@ -485,10 +711,13 @@ fn verify_di(input: &[u8], did: &dyn ResolveDid, policy: IssuerPolicy, r: &mut R
             )
         }
     };
-    let Some(key) = resolve_key(&doc, vm.as_deref(), did, policy, r) else {
+    if !proof_options(&config, options, r) {
+        return false;
+    }
+    let Some(key) = resolve_key(doc, vm.as_deref(), did, policy, r) else {
         return false;
     };
-    let unsecured = Value::Object(doc);
+    let unsecured = Value::Object(doc.clone());
     let outcome = match credential::verify_data_integrity_signature(
         &unsecured,
         &config,
@@ -504,7 +733,146 @@ fn verify_di(input: &[u8], did: &dyn ResolveDid, policy: IssuerPolicy, r: &mut R
     r.push("signature", outcome)
 }
 
-fn verify_jwt(input: &[u8], did: &dyn ResolveDid, policy: IssuerPolicy, r: &mut Report) -> bool {
+/// The formats of a proof's options (part of the `proof` check): `created` and `expires`
+/// XML Schema `dateTimeStamp`s, `id` a URL, `domain` a string or a non-empty array of
+/// strings, `challenge` a string.
+fn option_formats(config: &Map<String, Value>) -> Option<String> {
+    if let Some(created) = config.get("created") {
+        if !is_datetime_stamp(created) {
+            return Some(
+                "proof created is not an RFC 3339 date-time (an XML Schema dateTimeStamp, with a time zone)"
+                    .into(),
+            );
+        }
+    }
+    if let Some(expires) = config.get("expires") {
+        if !is_datetime_stamp(expires) {
+            return Some(format!(
+                "proof expires {expires} is not an RFC 3339 date-time (an XML Schema dateTimeStamp, with a time zone)"
+            ));
+        }
+    }
+    if let Some(id) = config.get("id") {
+        if !id.as_str().is_some_and(is_url) {
+            return Some(format!("proof id {id} is not a URL"));
+        }
+    }
+    if let Some(domain) = config.get("domain") {
+        let ok = match domain {
+            Value::String(_) => true,
+            Value::Array(a) => !a.is_empty() && a.iter().all(Value::is_string),
+            _ => false,
+        };
+        if !ok {
+            return Some(format!(
+                "proof domain {domain} is neither a string nor a non-empty array of strings"
+            ));
+        }
+    }
+    if let Some(challenge) = config.get("challenge") {
+        if !challenge.is_string() {
+            return Some(format!("proof challenge {challenge} is not a string"));
+        }
+    }
+    None
+}
+
+/// The checks of a proof's options against the caller's: `proof-expiry` (when the proof
+/// has `expires`), `proof-domain` and `proof-challenge` (when the proof has one or the
+/// caller expects one). Their formats were checked by [`option_formats`]. False when one
+/// failed.
+fn proof_options(config: &Map<String, Value>, options: &VerifyOptions, r: &mut Report) -> bool {
+    if let Some(expires) = config.get("expires").and_then(Value::as_str) {
+        let outcome = match (options.now, OffsetDateTime::parse(expires, &Rfc3339)) {
+            (None, _) => Outcome::Skipped(format!(
+                "the proof expires {expires}; no current time given, not checked"
+            )),
+            (Some(_), Err(e)) => Outcome::Fail(format!("expires {expires}: {e}")),
+            (Some(now), Ok(at)) if now >= at => {
+                Outcome::Fail(format!("the proof expired at {expires}"))
+            }
+            (Some(_), Ok(_)) => Outcome::Pass(format!("the proof expires {expires}")),
+        };
+        if matches!(outcome, Outcome::Fail(_)) {
+            return r.push(PROOF_EXPIRY_CHECK, outcome);
+        }
+        r.push(PROOF_EXPIRY_CHECK, outcome);
+    }
+    let domain = config.get("domain");
+    if domain.is_some() || options.expected_domain.is_some() {
+        let shown = domain.map(Value::to_string);
+        let outcome = match (&options.expected_domain, domain) {
+            (None, Some(d)) => {
+                Outcome::Skipped(format!("domain {d}; no domain expected, not checked"))
+            }
+            (None, None) => Outcome::Skipped("no domain".into()),
+            (Some(want), None) => {
+                Outcome::Fail(format!("the proof has no domain; expected {want:?}"))
+            }
+            (Some(want), Some(d)) => {
+                let bound = match d {
+                    Value::String(s) => s == want,
+                    Value::Array(a) => a.iter().any(|v| v.as_str() == Some(want.as_str())),
+                    _ => false,
+                };
+                if bound {
+                    Outcome::Pass(format!("domain {}", shown.unwrap_or_default()))
+                } else {
+                    Outcome::Fail(format!(
+                        "domain {} is not the expected {want:?}",
+                        shown.unwrap_or_default()
+                    ))
+                }
+            }
+        };
+        if matches!(outcome, Outcome::Fail(_)) {
+            return r.push(PROOF_DOMAIN_CHECK, outcome);
+        }
+        r.push(PROOF_DOMAIN_CHECK, outcome);
+    }
+    let challenge = config.get("challenge").and_then(Value::as_str);
+    if challenge.is_some() || options.expected_challenge.is_some() {
+        let outcome = match (&options.expected_challenge, challenge) {
+            (None, Some(c)) => Outcome::Skipped(format!(
+                "challenge {c:?}; no challenge expected, not checked"
+            )),
+            (None, None) => Outcome::Skipped("no challenge".into()),
+            (Some(want), None) => {
+                Outcome::Fail(format!("the proof has no challenge; expected {want:?}"))
+            }
+            (Some(want), Some(c)) if c == want => Outcome::Pass(format!("challenge {c:?}")),
+            (Some(want), Some(c)) => {
+                Outcome::Fail(format!("challenge {c:?} is not the expected {want:?}"))
+            }
+        };
+        if matches!(outcome, Outcome::Fail(_)) {
+            return r.push(PROOF_CHALLENGE_CHECK, outcome);
+        }
+        r.push(PROOF_CHALLENGE_CHECK, outcome);
+    }
+    true
+}
+
+/// A vc+jwt has no domain or challenge: when the caller expects one, it fails.
+fn jwt_options(options: &VerifyOptions, r: &mut Report) -> bool {
+    let mut ok = true;
+    if let Some(want) = &options.expected_domain {
+        ok &= r.push(
+            PROOF_DOMAIN_CHECK,
+            Outcome::Fail(format!("a vc+jwt carries no domain; expected {want:?}")),
+        );
+    }
+    if let Some(want) = &options.expected_challenge {
+        ok &= r.push(
+            PROOF_CHALLENGE_CHECK,
+            Outcome::Fail(format!("a vc+jwt carries no challenge; expected {want:?}")),
+        );
+    }
+    ok
+}
+
+fn verify_jwt(input: &[u8], did: &dyn ResolveDid, options: &VerifyOptions, r: &mut Report) -> bool {
+    let policy = options.issuer_policy;
     let text = String::from_utf8_lossy(input);
     let mut parts = text.split('.');
     let (Some(h), Some(p), Some(sg)) = (parts.next(), parts.next(), parts.next()) else {
@@ -579,6 +947,9 @@ fn verify_jwt(input: &[u8], did: &dyn ResolveDid, policy: IssuerPolicy, r: &mut 
         "proof-purpose",
         Outcome::Pass("assertionMethod (implied by vc+jwt)".into()),
     );
+    if !jwt_options(options, r) {
+        return false;
+    }
     let kid = hs("kid").map(str::to_string);
     r.verification_method = kid.clone();
     let Some(key) = resolve_key(&doc, kid.as_deref(), did, policy, r) else {
@@ -696,6 +1067,30 @@ fn resolve_key(
         Outcome::Pass("listed under the controller document's assertionMethod".into()),
     );
     Some(key)
+}
+
+/// An XML Schema `dateTimeStamp` as RFC 3339 writes it: `T` and `Z` upper-case, a time
+/// zone required.
+fn is_datetime_stamp(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| {
+        s.as_bytes().get(10) == Some(&b'T')
+            && !s.ends_with('z')
+            && OffsetDateTime::parse(s, &Rfc3339).is_ok()
+    })
+}
+
+/// A URL (RFC 3986 absolute URI): a scheme — a letter, then letters, digits, `+`, `-`, `.` —,
+/// a colon, and a non-empty rest without spaces or control characters (`urn:uuid:…`,
+/// `https://…`, `did:…`).
+fn is_url(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !rest.is_empty()
+        && !rest.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 fn is_datetime(v: &Value) -> bool {

@@ -150,6 +150,7 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
         } else {
             IssuerPolicy::MustBeController
         },
+        ..VerifyOptions::default()
     };
     if let Some(url) = &args.from {
         let rt = crate::runtime::runtime()?;

@@ -25,6 +25,7 @@ fn policy(p: IssuerPolicy) -> VerifyOptions {
     VerifyOptions {
         now: Some(datetime!(2026-12-06 0:00 UTC)),
         issuer_policy: p,
+        ..VerifyOptions::default()
     }
 }
 
