@@ -587,6 +587,15 @@ pub async fn serve(config: &ValidatedConfig) -> Result<Running, StartError> {
     app.log.set_interval(config.checkpoint_interval);
     app.credentials.resize(config.read_cache_bytes);
     app.pages.resize(config.page_cache_bytes);
+    apply_policies(&app, config);
+    crate::started::record_started(&app, config).await?;
+    start_on(app, &config.edge(), &config.admin, listeners).await
+}
+
+/// Hands `app` the configuration's policies that live on it: sealing of authority answers,
+/// the EU registry's back-up link, the NATS relay and the webhooks' destinations. One place
+/// for `run` and `hallmark demo`.
+pub fn apply_policies(app: &App, config: &ValidatedConfig) {
     app.seal_authority
         .store(config.seal_authority, std::sync::atomic::Ordering::Relaxed);
     if let Some(template) = &config.backup_link_template {
@@ -596,6 +605,4 @@ pub async fn serve(config: &ValidatedConfig) -> Result<Running, StartError> {
         let _ = app.nats.set(nats.clone());
     }
     let _ = app.webhooks.set(config.webhooks.clone());
-    crate::started::record_started(&app, config).await?;
-    start_on(app, &config.edge(), &config.admin, listeners).await
 }

@@ -383,6 +383,10 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, DemoError> {
         nats_credentials: std::env::var_os("HALLMARK_NATS_CREDENTIALS").map(PathBuf::from),
         nats_stream: std::env::var("HALLMARK_NATS_STREAM").ok(),
         nats_subject: std::env::var("HALLMARK_NATS_SUBJECT").ok(),
+        // Webhooks (development: any loopback receiver; others when listed).
+        webhook_allowed_hosts: std::env::var("HALLMARK_WEBHOOK_ALLOWED_HOSTS")
+            .ok()
+            .map(|v| v.split(',').map(str::to_owned).collect()),
         ..Config::default()
     }
     .validate(Profile::Development)?;
@@ -405,14 +409,7 @@ async fn demo_async(opts: &DemoOptions) -> Result<Option<Running>, DemoError> {
         plugins,
     )
     .await?;
-    app.seal_authority
-        .store(config.seal_authority, std::sync::atomic::Ordering::Relaxed);
-    if let Some(template) = &config.backup_link_template {
-        let _ = app.backup_link.set(template.clone());
-    }
-    if let Some(nats) = &config.nats {
-        let _ = app.nats.set(nats.clone());
-    }
+    hallmark_node::node::apply_policies(&app, &config);
     hallmark_node::started::record_started(&app, &config).await?;
     let admin = AdminCredentials {
         username: DEMO_ADMIN_USERNAME.to_string(),
