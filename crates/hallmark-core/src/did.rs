@@ -25,6 +25,8 @@ use std::fmt;
 pub const DID_CONTEXT: &str = "https://www.w3.org/ns/did/v1";
 /// JSON-LD context of the Multikey verification method type.
 pub const MULTIKEY_CONTEXT: &str = "https://w3id.org/security/multikey/v1";
+/// The prefix of every did:web DID.
+pub const DID_WEB_PREFIX: &str = "did:web:";
 
 /// Errors building or parsing DIDs and DID documents.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -137,7 +139,7 @@ impl DidWeb {
             reason,
         };
         let msid = did
-            .strip_prefix("did:web:")
+            .strip_prefix(DID_WEB_PREFIX)
             .ok_or(bad("must start with did:web:"))?;
         let mut parts = msid.split(':');
         let authority = parts.next().unwrap_or_default();

@@ -23,7 +23,7 @@ use crate::verify_cmd::{check_status_lists, verify_served, DidSource};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use hallmark_core::passport::PassportId;
 use hallmark_core::reader::ReaderId;
-use hallmark_core::verify::{Check, Outcome, Report, Verdict, VerifyOptions};
+use hallmark_core::verify::{Check, IssuerPolicy, Outcome, Report, Verdict, VerifyOptions};
 use hallmark_node::routes::public::{STATUS_HEADER, VC_JWT, VC_LD_JSON};
 use hallmark_node::routes::restricted::TIER_HEADER;
 use hallmark_node::seal::{self, HEADER_VERSION};
@@ -92,6 +92,10 @@ pub struct FetchArgs {
     /// Do not check validFrom / validUntil against the current time.
     #[arg(long)]
     pub skip_validity_dates: bool,
+    /// Accept an issuer that is not the controller of the signing key (issuer policy
+    /// `any`; the `issuer` check warns). By default a passport's issuer must control it.
+    #[arg(long)]
+    pub allow_foreign_issuer: bool,
 }
 
 /// Runs `hallmark fetch` (exit codes: [`FETCH_EXIT_CODES`]).
@@ -455,6 +459,11 @@ async fn execute(args: &FetchArgs) -> Result<Exit, CliError> {
     };
     let options = VerifyOptions {
         now: (!args.skip_validity_dates).then(time::OffsetDateTime::now_utc),
+        issuer_policy: if args.allow_foreign_issuer {
+            IssuerPolicy::Any
+        } else {
+            IssuerPolicy::MustBeController
+        },
         ..VerifyOptions::default()
     };
     let did = DidSource {

@@ -12,7 +12,7 @@
 //! (`status-list-log`).
 
 use crate::fetch::{self, Answer};
-use hallmark_core::did::{DidDocument, DidWeb};
+use hallmark_core::did::{did_of, DidDocument, DidWeb, DID_WEB_PREFIX};
 use hallmark_core::did_key::{DidKey, DID_KEY_PREFIX};
 use hallmark_core::did_resolver::Resolver;
 use hallmark_core::status::status_entries;
@@ -73,6 +73,11 @@ pub struct VerifyArgs {
     /// `any`; the `issuer` check warns). By default a passport's issuer must control it.
     #[arg(long)]
     pub allow_foreign_issuer: bool,
+    /// Never use the network for a credential file: a did:web verification method then
+    /// needs --did-document (by default its DID document is fetched from the did:web
+    /// location over HTTPS, bounded in size and time).
+    #[arg(long, conflicts_with = "from")]
+    pub offline: bool,
     /// Print the report as JSON instead of text (with a `verdict`).
     #[arg(long)]
     pub json: bool,
@@ -168,7 +173,13 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
             report.checks.insert(0, given_file(did_document));
             (report, Some(doc))
         }
-        None => without_document(&cred, &options)?,
+        None => match verification_method_of(&cred) {
+            Some(vm) if !vm.starts_with(DID_KEY_PREFIX) && !args.offline => {
+                let rt = crate::runtime::runtime()?;
+                rt.block_on(verify_resolved(&cred, DidSource::default(), &options))?
+            }
+            _ => without_document(&cred, &options)?,
+        },
     };
     match (&args.checkpoint, &args.proof, &log_key) {
         (Some(cp), Some(pr), Some(key)) => {
@@ -207,8 +218,8 @@ fn without_document(
         }
         return Err(format!(
             "--did-document FILE is required: the verification method {vm:?} is not a did:key \
-             (a did:key is resolved from the key itself; a did:web document is fetched only \
-             with --from)"
+             (a did:key is resolved from the key itself; a did:web document is fetched from \
+             its did:web location unless --offline)"
         ));
     }
     let key = DidKey::of_did_url(&vm).ok();
@@ -406,6 +417,19 @@ pub async fn verify_served(
     did: DidSource<'_>,
     options: &VerifyOptions,
 ) -> Result<(Report, Option<DidDocument>), String> {
+    let (mut report, doc) = verify_resolved(cred, did, options).await?;
+    report.record_status(served, &status_note(url));
+    Ok((report, doc))
+}
+
+/// A credential's checks against the controller document of its verification method,
+/// obtained as [`did_document`] says (the `did-document` check first). The DID document is
+/// `None` when it could not be had: the report then says why.
+async fn verify_resolved(
+    cred: &[u8],
+    did: DidSource<'_>,
+    options: &VerifyOptions,
+) -> Result<(Report, Option<DidDocument>), String> {
     let (doc, source) = match did_document(cred, did).await? {
         Ok(found) => found,
         Err(failed) => {
@@ -415,13 +439,16 @@ pub async fn verify_served(
                 name: "signature",
                 outcome: Outcome::Skipped("no DID document for the issuer".into()),
             });
-            report.record_status(served, &status_note(url));
             return Ok((report, None));
         }
     };
-    let mut report = verify_with(cred, &doc, options);
+    let mut report = if doc.id.starts_with(DID_KEY_PREFIX) {
+        // Every did:key of a proof set resolves from itself, not only the first one's.
+        verify_resolving(cred, &Resolver::did_key_only(), options)
+    } else {
+        verify_with(cred, &doc, options)
+    };
     report.checks.insert(0, source);
-    report.record_status(served, &status_note(url));
     Ok((report, Some(doc)))
 }
 
@@ -523,7 +550,30 @@ async fn did_document(
         return Ok(Ok((doc, given_file(path))));
     }
     let from = did.from;
-    let issuer = issuer_of(cred);
+    let method = verification_method_of(cred);
+    if from.is_none() {
+        if let Some(vm) = method.as_deref().filter(|m| m.starts_with(DID_KEY_PREFIX)) {
+            return Ok(match DidKey::of_did_url(vm) {
+                Ok(key) => Ok((
+                    key.document(),
+                    check(Outcome::Pass(format!(
+                        "{key} (did:key, resolved from the key; no network)"
+                    ))),
+                )),
+                Err(e) => Err(check(Outcome::Fail(format!(
+                    "{vm} is not a valid did:key: {e}"
+                )))),
+            });
+        }
+    }
+    // The controller of the verification method when it is a did:web (Data Integrity: the
+    // method's controller document), else the issuer's (a passport: the same DID).
+    let issuer = method
+        .as_deref()
+        .map(did_of)
+        .filter(|d| d.starts_with(DID_WEB_PREFIX))
+        .map(str::to_string)
+        .or_else(|| issuer_of(cred));
     let did = issuer.as_deref().map(DidWeb::parse);
     if let Some(url) = from {
         let doc = parse_document(&get_ok(url, DID_ACCEPT).await?.body, url)?;
@@ -575,6 +625,28 @@ async fn did_document(
         ))),
         Err(e) => failed(format!("not a DID document: {e}")),
     }
+}
+
+/// The verification method of a credential in either form (unverified: only to find its
+/// DID document): the proof's `verificationMethod` (a proof set's first proof), or the
+/// JWS header's `kid`.
+fn verification_method_of(cred: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(cred).ok()?.trim();
+    if text.starts_with('{') {
+        let value: Value = serde_json::from_str(text).ok()?;
+        let proof = match &value["proof"] {
+            Value::Array(proofs) => proofs.first()?,
+            proof => proof,
+        };
+        return proof["verificationMethod"].as_str().map(str::to_string);
+    }
+    use base64::Engine;
+    let header = text.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()?;
+    let header: Value = serde_json::from_slice(&bytes).ok()?;
+    header["kid"].as_str().map(str::to_string)
 }
 
 /// The issuer of a credential in either form (unverified: only to find the DID document).

@@ -803,3 +803,75 @@ fn from_a_node_the_status_lists_are_fetched_and_their_log_inclusion_checked() {
     );
     assert!(text.ends_with("INVALID\n"), "{text}");
 }
+
+/// `hallmark verify --from` of a credential signed with a did:key (and `hallmark fetch`'s
+/// shared machinery): the key is resolved from itself, no DID document is fetched, and the
+/// node's answer without a status header is a warning, not a failure. A did:key credential
+/// whose issuer is another DID is refused by default and accepted, with a warning, under
+/// `--allow-foreign-issuer`.
+#[test]
+fn from_a_node_a_did_key_credential_is_resolved_from_its_key() {
+    use hallmark_core::did_key::DidKey;
+    let key = SigningKey::from_bytes(&[31; 32]);
+    let dk = DidKey::of(&key.verifying_key());
+    let signed = |issuer: &str| {
+        let unsigned = UnsignedCredential {
+            id: "https://dpp.example.com/passports/x/versions/1".into(),
+            types: vec!["DigitalProductPassport".into()],
+            issuer: issuer.into(),
+            valid_from: time::macros::datetime!(2026-01-01 0:00 UTC),
+            subject: serde_json::json!({"id": "urn:example:1"}),
+            extra_contexts: vec![],
+        };
+        credential::secure(
+            &unsigned,
+            &dk.method_id(),
+            time::macros::datetime!(2026-01-01 0:00 UTC),
+            &key,
+        )
+        .unwrap()
+    };
+    let own = signed(dk.as_str());
+    let foreign = signed("https://vc.example/issuers/5678");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let routes: Routes = Default::default();
+    for (path, c) in [("/own", &own), ("/foreign", &foreign)] {
+        routes.lock().unwrap().insert(
+            path.into(),
+            Served {
+                body: c.data_integrity.clone(),
+                jwt: Some(c.jwt.clone().into_bytes()),
+                headers: vec![],
+            },
+        );
+    }
+    serve(listener, routes);
+    let verify = |path: &str, extra: &[&str]| {
+        let url = format!("{base}{path}");
+        let mut args: Vec<&std::ffi::OsStr> = vec!["verify".as_ref(), "--from".as_ref()];
+        args.push(url.as_ref());
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        run(&args)
+    };
+    for extra in [&[][..], &["--jwt"][..]] {
+        let (code, text) = verify("/own", extra);
+        assert_eq!(code, 0, "{extra:?}: {text}");
+        assert!(
+            text.contains(&format!(
+                "pass  did-document          {dk} (did:key, resolved from the key; no network)"
+            )) && text.contains(&line("pass", "signature"))
+                && text.contains(&line("WARN", "served-status")),
+            "{extra:?}: {text}"
+        );
+    }
+    let (code, text) = verify("/foreign", &[]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains(&line("FAIL", "issuer")), "{text}");
+    let (code, text) = verify("/foreign", &["--allow-foreign-issuer"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains(&line("WARN", "issuer")) && text.contains(&line("pass", "signature")),
+        "{text}"
+    );
+}

@@ -185,16 +185,79 @@ fn a_did_web_credential_without_its_document_is_a_usage_error() {
     .unwrap();
     let p = dir.path().join("passport.json");
     std::fs::write(&p, &c.data_integrity).unwrap();
-    let (code, text) = verify(&[path(&p)]);
+    let (code, text) = verify(&[path(&p), "--offline"]);
     assert_eq!(code, 2, "{text}");
     assert!(
         text.contains("--did-document FILE is required")
-            && text.contains("did:web:dpp.example.com#"),
+            && text.contains("did:web:dpp.example.com#")
+            && text.contains("unless --offline"),
         "{text}"
     );
     // Not a credential at all: the report says so (exit 1), no document asked for.
     std::fs::write(&p, "not a credential").unwrap();
-    let (code, text) = verify(&[path(&p)]);
+    let (code, text) = verify(&[path(&p), "--offline"]);
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("FAIL  format"), "{text}");
+}
+
+/// Without `--offline` or `--did-document`, a did:web verification method's controller
+/// document is fetched from its did:web location (https): here a loopback port nothing
+/// listens on, so the `did-document` check fails naming the URL tried, and nothing else is
+/// verified (exit 1, not a usage error).
+#[test]
+fn a_did_web_credential_file_is_resolved_at_its_did_web_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let web = DidWeb::from_base_url(&format!("https://127.0.0.1:{port}")).unwrap();
+    let key = SigningKey::from_bytes(&[23; 32]);
+    let c = credential::secure(
+        &unsigned(web.as_str()),
+        &web.key_url(&key.key_id()),
+        time::macros::datetime!(2026-01-01 0:00 UTC),
+        &key,
+    )
+    .unwrap();
+    let p = dir.path().join("passport.json");
+    std::fs::write(&p, &c.data_integrity).unwrap();
+    let (code, text) = verify(&[path(&p)]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains(&format!(
+            "FAIL  did-document          https://127.0.0.1:{port}/.well-known/did.json \
+             (did:web resolution of {web})"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("skip  signature"), "{text}");
+    assert!(text.ends_with("INVALID\n"), "{text}");
+}
+
+/// The W3C proof-set and proof-chain vectors end to end through the CLI: their keys are
+/// did:keys (resolved from themselves, no document needed), but every proof uses
+/// `eddsa-rdfc-2022` (RDF canonicalisation), which Hallmark does not implement: each proof
+/// fails the named `proof` check for its cryptosuite, and the verdict is invalid (docs/verify.md,
+/// "The W3C vectors").
+#[test]
+fn the_w3c_proof_set_and_chain_vectors_are_refused_by_cryptosuite() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/vectors/vc-di-eddsa/proof-set-chain");
+    for name in [
+        "signedProofSet1.json",
+        "signedProofSet2.json",
+        "signedProofChain1.json",
+        "signedProofChain2.json",
+    ] {
+        let p = dir.join(name);
+        assert!(p.is_file(), "{} is required (see README)", p.display());
+        let (code, text) = verify(&[path(&p), "--allow-foreign-issuer"]);
+        assert_eq!(code, 1, "{name}: {text}");
+        assert!(
+            text.contains("FAIL  proof ")
+                && text.contains("unsupported cryptosuite \"eddsa-rdfc-2022\""),
+            "{name}: {text}"
+        );
+        assert!(text.ends_with("INVALID\n"), "{name}: {text}");
+    }
 }
