@@ -5,6 +5,10 @@
 //! node being checked unless told so. `--allow-foreign-issuer` relaxes the issuer policy
 //! (the issuer need not be the key's controller: the `issuer` check warns instead).
 //!
+//! A presentation file (type `VerifiablePresentation`) is verified as one: core's
+//! `presentation::verify_presentation_with`, the holder's did:key resolved in core, the
+//! credentials' keys as for a credential file (docs/verify.md, "Presentations").
+//!
 //! Status (W3C Bitstring Status List, `docs/status.md`): the credential's status lists come
 //! from `--status-list` files and, with `--from`, from the `statusListCredential` URLs the
 //! verified credential names; core's `check_status` checks them against the same DID
@@ -15,6 +19,9 @@ use crate::fetch::{self, Answer};
 use hallmark_core::did::{DidDocument, DidWeb};
 use hallmark_core::did_key::{DidKey, DID_KEY_PREFIX};
 use hallmark_core::did_resolver::Resolver;
+use hallmark_core::presentation::{
+    is_presentation, presentation_dids, verify_presentation_with, PresentationReport,
+};
 use hallmark_core::status::status_entries;
 use hallmark_core::tlog::{
     check_logged_credential, check_logged_status_list, InclusionProof, VerifierKey,
@@ -100,6 +107,15 @@ pub struct VerifyArgs {
     /// purpose); with --from, used besides the lists fetched.
     #[arg(long = "status-list", value_name = "FILE")]
     pub status_lists: Vec<PathBuf>,
+    /// The challenge the proof must carry (`proof-challenge`): the one you gave the holder of
+    /// a presentation. A presentation verified without it gets a warning (it may be a
+    /// replay); a credential's proof rarely has one.
+    #[arg(long, value_name = "TEXT")]
+    pub challenge: Option<String>,
+    /// The domain the proof must be bound to (`proof-domain`): its `domain` is it or an
+    /// array including it.
+    #[arg(long, value_name = "TEXT")]
+    pub domain: Option<String>,
 }
 
 /// Where the issuer's DID document comes from: a file (`--did-document`), a URL named
@@ -126,7 +142,28 @@ impl VerifyArgs {
 pub type Evidence = (String, InclusionProof);
 
 /// Runs `hallmark verify`; exit 0 valid, 1 invalid, 2 usage or I/O error, 3 not in force.
+/// A presentation file is verified as one ([`verify_presentation_file`]).
 pub fn run(args: &VerifyArgs) -> ExitCode {
+    let presentation = match (&args.credential, &args.from) {
+        (Some(path), None) => match read(path) {
+            Ok(bytes) if is_presentation(&bytes) => Some(bytes),
+            Ok(_) => None,
+            Err(e) => {
+                eprintln!("hallmark verify: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+        _ => None,
+    };
+    if let Some(bytes) = presentation {
+        return match verify_presentation_file(&bytes, args) {
+            Ok(report) => print_presentation(&report, args.json),
+            Err(e) => {
+                eprintln!("hallmark verify: {e}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        };
+    }
     match report(args) {
         Ok(report) => print(&report, args.json),
         Err(e) => {
@@ -143,15 +180,7 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
         .map(VerifierKey::parse)
         .transpose()
         .map_err(|e| format!("--log-key: {e}"))?;
-    let options = VerifyOptions {
-        now: (!args.skip_validity_dates).then(time::OffsetDateTime::now_utc),
-        issuer_policy: if args.allow_foreign_issuer {
-            IssuerPolicy::Any
-        } else {
-            IssuerPolicy::MustBeController
-        },
-        ..VerifyOptions::default()
-    };
+    let options = verify_options(args);
     if let Some(url) = &args.from {
         let rt = crate::runtime::runtime()?;
         return rt.block_on(from_node(url, args, log_key.as_ref(), &options));
@@ -188,6 +217,114 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
         }),
     }
     Ok(report)
+}
+
+/// The options of `hallmark verify`: the current time unless `--skip-validity-dates`, the
+/// issuer policy, the expected `--challenge` and `--domain`.
+fn verify_options(args: &VerifyArgs) -> VerifyOptions {
+    VerifyOptions {
+        now: (!args.skip_validity_dates).then(time::OffsetDateTime::now_utc),
+        issuer_policy: if args.allow_foreign_issuer {
+            IssuerPolicy::Any
+        } else {
+            IssuerPolicy::MustBeController
+        },
+        expected_domain: args.domain.clone(),
+        expected_challenge: args.challenge.clone(),
+    }
+}
+
+/// A presentation file: the holder's key resolved as a did:key (or from `--did-document`),
+/// the credentials' keys as for a credential file — from `--did-document` alone when given
+/// (then a did:key issuer is not resolved), else as did:keys. Each credential report gets
+/// the `did-document` check first and its `status` checks (`--status-list`) last.
+///
+/// # Errors
+/// A message for a usage or I/O error: log evidence (it is for one credential), an
+/// unreadable file, a did:web key without `--did-document`.
+pub fn verify_presentation_file(
+    bytes: &[u8],
+    args: &VerifyArgs,
+) -> Result<PresentationReport, String> {
+    if args.checkpoint.is_some() || args.proof.is_some() || args.log_key.is_some() {
+        return Err(
+            "--checkpoint, --proof and --log-key are for one credential, not a presentation".into(),
+        );
+    }
+    let options = verify_options(args);
+    let lists = status_list_files(args)?;
+    let doc = match &args.did_document {
+        Some(path) => Some(parse_document(&read(path)?, &path.display().to_string())?),
+        None => None,
+    };
+    if doc.is_none() {
+        if let Some(did) = presentation_dids(bytes)
+            .into_iter()
+            .find(|d| !d.starts_with(DID_KEY_PREFIX))
+        {
+            return Err(format!(
+                "--did-document FILE is required: the presentation needs the DID document of \
+                 {did:?}, which is not a did:key (a did:key is resolved from the key itself)"
+            ));
+        }
+    }
+    let (holders, credentials) = match &doc {
+        Some(d) => (
+            Resolver::with_document(d).and_did_key(),
+            Resolver::with_document(d),
+        ),
+        None => (Resolver::did_key_only(), Resolver::did_key_only()),
+    };
+    let mut report = verify_presentation_with(bytes, &holders, &credentials, &options);
+    for r in &mut report.credentials {
+        let key_doc = r
+            .verification_method
+            .as_deref()
+            .and_then(|vm| DidKey::of_did_url(vm).ok());
+        let source = match (&args.did_document, &key_doc) {
+            (Some(path), _) => Some(given_file(path)),
+            (None, Some(k)) => Some(Check {
+                name: DID_DOCUMENT_CHECK,
+                outcome: Outcome::Pass(format!("{k} (did:key, resolved from the key; no network)")),
+            }),
+            (None, None) => None,
+        };
+        if let Some(check) = source {
+            r.checks.insert(0, check);
+        }
+        match (&doc, key_doc.map(|k| k.document())) {
+            (Some(d), _) => check_status(r, &lists, d, options.now),
+            (None, Some(d)) => check_status(r, &lists, &d, options.now),
+            (None, None) => r.checks.push(Check {
+                name: STATUS_CHECK,
+                outcome: Outcome::Skipped("no controller document for the key".into()),
+            }),
+        }
+    }
+    Ok(report)
+}
+
+fn print_presentation(report: &PresentationReport, json: bool) -> ExitCode {
+    if json {
+        match serde_json::to_string_pretty(report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("hallmark verify: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    } else {
+        println!("{report}");
+    }
+    exit_code(&report.verdict())
+}
+
+fn exit_code(verdict: &Verdict) -> ExitCode {
+    match verdict {
+        Verdict::Valid => ExitCode::SUCCESS,
+        Verdict::Invalid => ExitCode::from(1),
+        Verdict::NotInForce(_) => ExitCode::from(EXIT_NOT_IN_FORCE),
+    }
 }
 
 /// A credential file without `--did-document`: its verification method must be a did:key,
@@ -278,11 +415,7 @@ fn print(report: &Report, json: bool) -> ExitCode {
     } else {
         println!("{report}");
     }
-    match verdict {
-        Verdict::Valid => ExitCode::SUCCESS,
-        Verdict::Invalid => ExitCode::from(1),
-        Verdict::NotInForce(_) => ExitCode::from(EXIT_NOT_IN_FORCE),
-    }
+    exit_code(&verdict)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
