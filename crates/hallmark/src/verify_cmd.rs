@@ -18,7 +18,7 @@
 use crate::fetch::{self, Answer};
 use hallmark_core::did::{DidDocument, DidWeb};
 use hallmark_core::did_key::{DidKey, DID_KEY_PREFIX};
-use hallmark_core::did_resolver::Resolver;
+use hallmark_core::did_resolver::{did_of, Resolver};
 use hallmark_core::presentation::{
     is_presentation, presentation_dids, verify_presentation_with, PresentationReport,
 };
@@ -54,9 +54,10 @@ pub struct VerifyArgs {
     pub credential: Option<PathBuf>,
     /// The issuer's DID document (did.json), as fetched from its did:web URL: the only
     /// document trusted. Not needed for a credential signed with a did:key (resolved from
-    /// the key itself).
+    /// the key itself). One for a credential; repeatable for a presentation of credentials
+    /// of several issuers.
     #[arg(long = "did-document", value_name = "FILE")]
-    pub did_document: Option<PathBuf>,
+    pub did_document: Vec<PathBuf>,
     /// With --from, development only: take the DID document from this URL instead of
     /// resolving the issuer's did:web (e.g. http://localhost:8080/.well-known/did.json
     /// for `hallmark demo`); the report carries a warning.
@@ -132,7 +133,7 @@ pub struct DidSource<'a> {
 impl VerifyArgs {
     fn did_source(&self) -> DidSource<'_> {
         DidSource {
-            file: self.did_document.as_deref(),
+            file: self.did_document.first().map(PathBuf::as_path),
             from: self.did_document_from.as_deref(),
         }
     }
@@ -180,6 +181,9 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
         .map(VerifierKey::parse)
         .transpose()
         .map_err(|e| format!("--log-key: {e}"))?;
+    if args.did_document.len() > 1 {
+        return Err("one --did-document for a credential (several only for a presentation)".into());
+    }
     let options = verify_options(args);
     if let Some(url) = &args.from {
         let rt = crate::runtime::runtime()?;
@@ -190,7 +194,7 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
     };
     let cred = read(credential)?;
     let lists = status_list_files(args)?;
-    let (mut report, doc) = match &args.did_document {
+    let (mut report, doc) = match args.did_document.first() {
         Some(did_document) => {
             let doc = parse_document(&read(did_document)?, &did_document.display().to_string())?;
             let mut report = verify_with(&cred, &doc, &options);
@@ -234,9 +238,9 @@ fn verify_options(args: &VerifyArgs) -> VerifyOptions {
     }
 }
 
-/// A presentation file: the holder's key resolved as a did:key (or from `--did-document`),
-/// the credentials' keys as for a credential file — from `--did-document` alone when given
-/// (then a did:key issuer is not resolved), else as did:keys. Each credential report gets
+/// A presentation file: the holder's key resolved as a did:key (or from a `--did-document`),
+/// the credentials' keys as for a credential file — from the `--did-document` files alone
+/// when given (then a did:key issuer is not resolved), else as did:keys. Each credential report gets
 /// the `did-document` check first and its `status` checks (`--status-list`) last.
 ///
 /// # Errors
@@ -253,11 +257,12 @@ pub fn verify_presentation_file(
     }
     let options = verify_options(args);
     let lists = status_list_files(args)?;
-    let doc = match &args.did_document {
-        Some(path) => Some(parse_document(&read(path)?, &path.display().to_string())?),
-        None => None,
-    };
-    if doc.is_none() {
+    let docs = args
+        .did_document
+        .iter()
+        .map(|path| parse_document(&read(path)?, &path.display().to_string()))
+        .collect::<Result<Vec<DidDocument>, String>>()?;
+    if docs.is_empty() {
         if let Some(did) = presentation_dids(bytes)
             .into_iter()
             .find(|d| !d.starts_with(DID_KEY_PREFIX))
@@ -268,34 +273,46 @@ pub fn verify_presentation_file(
             ));
         }
     }
-    let (holders, credentials) = match &doc {
-        Some(d) => (
-            Resolver::with_document(d).and_did_key(),
-            Resolver::with_document(d),
-        ),
-        None => (Resolver::did_key_only(), Resolver::did_key_only()),
+    let (holders, credentials) = if docs.is_empty() {
+        (Resolver::did_key_only(), Resolver::did_key_only())
+    } else {
+        (
+            Resolver::with_documents(&docs).and_did_key(),
+            Resolver::with_documents(&docs),
+        )
     };
     let mut report = verify_presentation_with(bytes, &holders, &credentials, &options);
     for r in &mut report.credentials {
-        let key_doc = r
-            .verification_method
-            .as_deref()
-            .and_then(|vm| DidKey::of_did_url(vm).ok());
-        let source = match (&args.did_document, &key_doc) {
-            (Some(path), _) => Some(given_file(path)),
-            (None, Some(k)) => Some(Check {
-                name: DID_DOCUMENT_CHECK,
-                outcome: Outcome::Pass(format!("{k} (did:key, resolved from the key; no network)")),
-            }),
-            (None, None) => None,
+        let did = r.verification_method.as_deref().map(did_of);
+        // The document the key was checked against: the file naming its DID, or its did:key.
+        let (source, doc) = if docs.is_empty() {
+            match did.and_then(|d| DidKey::parse(d).ok()) {
+                Some(k) => (
+                    Some(Check {
+                        name: DID_DOCUMENT_CHECK,
+                        outcome: Outcome::Pass(format!(
+                            "{k} (did:key, resolved from the key; no network)"
+                        )),
+                    }),
+                    Some(k.document()),
+                ),
+                None => (None, None),
+            }
+        } else {
+            match docs.iter().position(|d| Some(d.id.as_str()) == did) {
+                Some(i) => (
+                    args.did_document.get(i).map(|p| given_file(p)),
+                    docs.get(i).cloned(),
+                ),
+                None => (None, None),
+            }
         };
         if let Some(check) = source {
             r.checks.insert(0, check);
         }
-        match (&doc, key_doc.map(|k| k.document())) {
-            (Some(d), _) => check_status(r, &lists, d, options.now),
-            (None, Some(d)) => check_status(r, &lists, &d, options.now),
-            (None, None) => r.checks.push(Check {
+        match doc {
+            Some(d) => check_status(r, &lists, &d, options.now),
+            None => r.checks.push(Check {
                 name: STATUS_CHECK,
                 outcome: Outcome::Skipped("no controller document for the key".into()),
             }),

@@ -40,42 +40,51 @@ struct Setup {
     vp: PathBuf,
 }
 
+/// An operator's did:web (on `host`), its signing key and its DID document.
+fn operator(host: &str, seed: u8) -> (DidWeb, SigningKey, DidDocument) {
+    let key = SigningKey::from_bytes(&[seed; 32]);
+    let web = DidWeb::from_base_url(&format!("https://{host}")).unwrap();
+    let doc = DidDocument::build(
+        &web,
+        &[PublishedKey {
+            public_key: key.verifying_key(),
+            status: KeyStatus::Current,
+        }],
+    );
+    (web, key, doc)
+}
+
+/// Passport `n` of an operator.
+fn issue(web: &DidWeb, key: &SigningKey, n: u32) -> credential::SecuredCredential {
+    let host = web.as_str().trim_start_matches("did:web:");
+    credential::secure(
+        &UnsignedCredential {
+            id: format!("https://{host}/passports/{n}/versions/1"),
+            types: vec!["DigitalProductPassport".into()],
+            issuer: web.as_str().into(),
+            valid_from: time::macros::datetime!(2026-01-01 0:00 UTC),
+            subject: serde_json::json!({"id": format!("urn:example:{n}")}),
+            extra_contexts: vec![],
+        },
+        &web.key_url(&key.key_id()),
+        time::macros::datetime!(2026-01-01 0:00 UTC),
+        key,
+    )
+    .unwrap()
+}
+
 /// A reader key file, the two passport files and the operator's DID document.
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("holder.key.json");
     let (code, out, err) = hallmark(&["reader", "keygen", "--out", path(&key)]);
     assert_eq!(code, 0, "{out}{err}");
-    let operator = SigningKey::from_bytes(&[51; 32]);
-    let web = DidWeb::from_base_url("https://dpp.example.com").unwrap();
-    let doc = DidDocument::build(
-        &web,
-        &[PublishedKey {
-            public_key: operator.verifying_key(),
-            status: KeyStatus::Current,
-        }],
-    );
-    let issue = |n: u32| {
-        credential::secure(
-            &UnsignedCredential {
-                id: format!("https://dpp.example.com/passports/{n}/versions/1"),
-                types: vec!["DigitalProductPassport".into()],
-                issuer: web.as_str().into(),
-                valid_from: time::macros::datetime!(2026-01-01 0:00 UTC),
-                subject: serde_json::json!({"id": format!("urn:example:{n}")}),
-                extra_contexts: vec![],
-            },
-            &web.key_url(&operator.key_id()),
-            time::macros::datetime!(2026-01-01 0:00 UTC),
-            &operator,
-        )
-        .unwrap()
-    };
+    let (web, operator, doc) = operator("dpp.example.com", 51);
     let di = dir.path().join("passport-1.json");
     let jwt = dir.path().join("passport-2.jwt");
     let did = dir.path().join("did.json");
-    std::fs::write(&di, issue(1).data_integrity).unwrap();
-    std::fs::write(&jwt, issue(2).jwt).unwrap();
+    std::fs::write(&di, issue(&web, &operator, 1).data_integrity).unwrap();
+    std::fs::write(&jwt, issue(&web, &operator, 2).jwt).unwrap();
     std::fs::write(&did, serde_json::to_vec(&doc).unwrap()).unwrap();
     let vp = dir.path().join("presentation.json");
     Setup {
@@ -262,4 +271,80 @@ fn a_presentation_of_no_credential_proves_the_key_and_a_tampered_one_fails() {
     let (code, text, err) = hallmark(&["verify", path(&s.vp)]);
     assert_eq!(code, 1, "{text}{err}");
     assert!(text.contains("FAIL  holder"), "{text}");
+}
+
+#[test]
+fn passports_of_two_operators_verify_with_both_documents() {
+    let s = setup();
+    let dir = s.vp.parent().unwrap();
+    let (web, key, doc) = operator("batteries.example.org", 52);
+    let other = dir.join("other-3.json");
+    let other_did = dir.join("other-did.json");
+    std::fs::write(&other, issue(&web, &key, 3).data_integrity).unwrap();
+    std::fs::write(&other_did, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let (code, out, err) = hallmark(&[
+        "present",
+        "--key",
+        path(&s.key),
+        "--challenge",
+        CHALLENGE,
+        "--out",
+        path(&s.vp),
+        path(&s.di),
+        path(&other),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let verify = |docs: &[&Path]| {
+        let mut args = vec!["verify", path(&s.vp), "--challenge", CHALLENGE];
+        for d in docs {
+            args.extend(["--did-document", path(d)]);
+        }
+        hallmark(&args)
+    };
+    let (code, out, err) = verify(&[&s.did, &other_did]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "  pass  did-document          {}",
+            other_did.display()
+        )),
+        "{out}"
+    );
+    // Without the second operator's document, its passport fails its key check.
+    let (code, out, err) = verify(&[&s.did]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("  FAIL  key                   no controller document")
+            && out.contains("did:web:batteries.example.org"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_credential_file_takes_one_document_and_the_expected_challenge_too() {
+    let s = setup();
+    // A passport's proof carries no challenge: expecting one fails.
+    let (code, out, err) = hallmark(&[
+        "verify",
+        path(&s.di),
+        "--did-document",
+        path(&s.did),
+        "--challenge",
+        CHALLENGE,
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("FAIL  proof-challenge       the proof has no challenge"),
+        "{out}"
+    );
+    let (code, out, err) = hallmark(&[
+        "verify",
+        path(&s.di),
+        "--did-document",
+        path(&s.did),
+        "--did-document",
+        path(&s.did),
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("one --did-document for a credential"), "{err}");
 }
