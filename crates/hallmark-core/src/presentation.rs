@@ -978,6 +978,43 @@ mod tests {
     }
 
     #[test]
+    fn the_dids_to_resolve_are_read_without_verifying() {
+        use base64::Engine as _;
+        let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let jws = format!(
+            "{}.{}.{}",
+            b64(br#"{"alg":"EdDSA","kid":"did:web:c.example#k1","typ":"vc+jwt"}"#),
+            b64(b"{}"),
+            b64(b"sig")
+        );
+        let vp = serde_json::json!({
+            "type": "VerifiablePresentation",
+            "proof": {"verificationMethod": "did:key:z6Mkholder#z6Mkholder"},
+            "verifiableCredential": [
+                {"proof": [
+                    {"verificationMethod": "did:web:a.example#k1"},
+                    {"verificationMethod": "did:web:b.example#k2"},
+                    {"verificationMethod": "https://not-a-did.example/k"}
+                ]},
+                enveloped_credential(&jws),
+                {"proof": {"verificationMethod": "did:web:a.example#k3"}},
+                "a string"
+            ]
+        });
+        assert_eq!(
+            presentation_dids(&serde_json::to_vec(&vp).unwrap()),
+            [
+                "did:key:z6Mkholder",
+                "did:web:a.example",
+                "did:web:b.example",
+                "did:web:c.example"
+            ]
+        );
+        assert!(presentation_dids(b"not json").is_empty());
+        assert!(presentation_dids(b"[]").is_empty());
+    }
+
+    #[test]
     fn a_credential_file_is_embedded_or_enveloped() {
         assert!(matches!(
             Contained::parse(b" {\"proof\":{}} \n"),
