@@ -28,6 +28,10 @@ pub const PROOF_TYPE: &str = "DataIntegrityProof";
 pub const CRYPTOSUITE: &str = "eddsa-jcs-2022";
 /// JOSE media type of a JWT-secured VC.
 pub const JWT_TYP: &str = "vc+jwt";
+/// The proof purpose of a credential's proof (what Hallmark issues with).
+pub const ASSERTION_METHOD: &str = "assertionMethod";
+/// The proof purpose of a presentation's proof (the holder authenticating).
+pub const AUTHENTICATION: &str = "authentication";
 
 /// Errors issuing credentials.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -179,7 +183,7 @@ pub fn proof_config(
     );
     p.insert(
         "proofPurpose".into(),
-        Value::String("assertionMethod".into()),
+        Value::String(ASSERTION_METHOD.into()),
     );
     if let Some(ctx) = doc.get("@context") {
         p.insert("@context".into(), ctx.clone());
@@ -293,12 +297,26 @@ pub fn add_data_integrity_proof(
     extras: &ProofExtras,
     signer: &dyn Signer,
 ) -> Result<Value, CredentialError> {
+    add_data_integrity_proof_for(ASSERTION_METHOD, document, options, extras, signer)
+}
+
+/// [`add_data_integrity_proof`] with another `proofPurpose` than [`ASSERTION_METHOD`]: a
+/// presentation's proof is for [`AUTHENTICATION`] (what the presentation module's
+/// `sign_presentation` passes).
+pub fn add_data_integrity_proof_for(
+    purpose: &str,
+    document: &Value,
+    options: &ProofOptions,
+    extras: &ProofExtras,
+    signer: &dyn Signer,
+) -> Result<Value, CredentialError> {
     let doc = document.as_object().ok_or(CredentialError::NotAnObject)?;
     let mut all_proofs = existing_proofs(doc)?;
     let input = chained_input(doc, &all_proofs, &extras.previous_proof)?;
     let mut unsecured = doc.clone();
     unsecured.remove("proof");
     let mut config = proof_config(&Value::Object(unsecured.clone()), options)?;
+    config.insert("proofPurpose".into(), Value::String(purpose.into()));
     if let Some(id) = &extras.id {
         config.insert("id".into(), Value::String(id.clone()));
     }

@@ -418,8 +418,19 @@ impl DidDocument {
 
     /// Whether a method is referenced (or embedded) in `assertionMethod`.
     pub fn is_assertion_method(&self, id: &str) -> bool {
+        self.references(&self.assertion_method, id)
+    }
+
+    /// Whether a method is referenced (or embedded) in `authentication` (what a
+    /// presentation's proof needs).
+    pub fn is_authentication(&self, id: &str) -> bool {
+        self.references(&self.authentication, id)
+    }
+
+    /// Whether a verification relationship references (or embeds) the method `id`.
+    fn references(&self, relationship: &[serde_json::Value], id: &str) -> bool {
         let want = self.absolute(id);
-        self.assertion_method.iter().any(|entry| match entry {
+        relationship.iter().any(|entry| match entry {
             serde_json::Value::String(s) => self.absolute(s) == want,
             serde_json::Value::Object(o) => o
                 .get("id")

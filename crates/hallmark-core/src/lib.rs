@@ -23,6 +23,8 @@
 //! - [`integrity`]: tags (HMAC under custody-derived subkeys) that authenticate database rows.
 //! - [`issue`]: passport → per-audience signed credentials.
 //! - [`verify`]: offline verification with a per-check report.
+//! - [`presentation`]: verifiable presentations: a holder's eddsa-jcs-2022 proof (challenge,
+//!   domain) over embedded and enveloped (`vc+jwt`) credentials, and their verification.
 //! - [`status`]: W3C Bitstring Status List: status entries, signed status lists, their bits.
 //! - [`registry`]: EU DPP registry submissions: the export file (≤ 100 passport versions) and
 //!   the registry's answers, with their JSON Schemas.
@@ -50,6 +52,7 @@ pub mod jcs;
 pub mod jwk;
 pub mod keys;
 pub mod passport;
+pub mod presentation;
 pub mod reader;
 pub mod registry;
 pub mod resolver;

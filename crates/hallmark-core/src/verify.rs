@@ -736,7 +736,7 @@ fn verify_one(
 /// The formats of a proof's options (part of the `proof` check): `created` and `expires`
 /// XML Schema `dateTimeStamp`s, `id` a URL, `domain` a string or a non-empty array of
 /// strings, `challenge` a string.
-fn option_formats(config: &Map<String, Value>) -> Option<String> {
+pub(crate) fn option_formats(config: &Map<String, Value>) -> Option<String> {
     if let Some(created) = config.get("created") {
         if !is_datetime_stamp(created) {
             return Some(
@@ -781,7 +781,11 @@ fn option_formats(config: &Map<String, Value>) -> Option<String> {
 /// has `expires`), `proof-domain` and `proof-challenge` (when the proof has one or the
 /// caller expects one). Their formats were checked by [`option_formats`]. False when one
 /// failed.
-fn proof_options(config: &Map<String, Value>, options: &VerifyOptions, r: &mut Report) -> bool {
+pub(crate) fn proof_options(
+    config: &Map<String, Value>,
+    options: &VerifyOptions,
+    r: &mut Report,
+) -> bool {
     if let Some(expires) = config.get("expires").and_then(Value::as_str) {
         let outcome = match (options.now, OffsetDateTime::parse(expires, &Rfc3339)) {
             (None, _) => Outcome::Skipped(format!(
@@ -1082,7 +1086,7 @@ fn is_datetime_stamp(v: &Value) -> bool {
 /// A URL (RFC 3986 absolute URI): a scheme — a letter, then letters, digits, `+`, `-`, `.` —,
 /// a colon, and a non-empty rest without spaces or control characters (`urn:uuid:…`,
 /// `https://…`, `did:…`).
-fn is_url(s: &str) -> bool {
+pub(crate) fn is_url(s: &str) -> bool {
     let Some((scheme, rest)) = s.split_once(':') else {
         return false;
     };

@@ -2,7 +2,8 @@
 //!
 //! Subcommands: `verify` (`verify_cmd.rs`: verification of a passport credential against
 //! its issuer's DID document — files, or fetched with `fetch.rs` — and, with a log key,
-//! against the transparency log), `keys` (the encrypted file
+//! against the transparency log; or of a verifiable presentation), `present`
+//! (`present_cmd.rs`: a presentation of credentials signed with a holder key), `keys` (the encrypted file
 //! keystore: see `keys.rs` and docs/keys.md), `labels` (`labels.rs`: QR codes of published
 //! passports for printing, into a folder or ZIP), `log` (`log.rs`: fsck of the store's log,
 //! consistency between two checkpoints), `serve` and `demo` (`node_cmd.rs`), and the control
@@ -29,6 +30,7 @@ mod log;
 mod node_cmd;
 mod output;
 mod passport_cmd;
+mod present_cmd;
 mod reader_cmd;
 mod reader_key;
 mod readers_cmd;
@@ -96,7 +98,26 @@ enum Command {
     /// fetched from the node; with --from, each status list fetched is checked the same way
     /// (`status-list-log`: its leaf is the status-list.published event recording the
     /// SHA-256 of the list's bytes).
+    ///
+    /// A verifiable presentation (a JSON object whose type includes VerifiablePresentation,
+    /// e.g. written by `hallmark present`) is verified as one: its own checks (the
+    /// holder's proof for `authentication`, --challenge and --domain, holder binding), then
+    /// each credential it contains, each with its report; valid only if all are
+    /// (docs/verify.md, "Presentations"). --challenge and --domain set the challenge and
+    /// domain the proof must carry (a credential's proof too).
     Verify(verify_cmd::VerifyArgs),
+    /// Sign a verifiable presentation of passport credentials with a holder key.
+    ///
+    /// `hallmark present --key FILE [--holder DID] --challenge TEXT --domain TEXT
+    /// CRED_FILE...` presents Data Integrity JSON credentials (embedded) and compact vc+jwt
+    /// credentials (enveloped, as data:application/vc+jwt URLs) in one VC 2.0 presentation,
+    /// secured with an eddsa-jcs-2022 proof for `authentication` carrying the verifier's
+    /// challenge and domain. The key file is a reader key file (`hallmark reader keygen`,
+    /// mode 0600); the holder is its did:key unless --holder names another DID. With no
+    /// credential, the presentation proves possession of the key. Writes the presentation
+    /// (RFC 8785 JSON) to stdout or --out FILE. Exit codes: 0 written; 1 signing or writing
+    /// failed; 2 usage or unreadable input. See docs/verify.md, "Presentations".
+    Present(present_cmd::PresentArgs),
     /// Manage the node's signing keys (encrypted file keystore).
     ///
     /// The passphrase is read from the HALLMARK_KEYSTORE_PASSPHRASE environment variable,
@@ -279,6 +300,7 @@ fn serve_settings_help() -> String {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Verify(args) => verify_cmd::run(&args),
+        Command::Present(args) => present_cmd::run(&args),
         Command::Keys { keystore, command } => keys::run(&keystore, command),
         Command::Labels(args) => labels::run(&args),
         Command::Log { command } => log::run(command),

@@ -229,6 +229,12 @@ impl ReaderKey {
         })
     }
 
+    /// The Ed25519 key, as the signer of a presentation's proof (`hallmark present`). It
+    /// stays in this struct (zeroized on drop); nothing prints it.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.signing
+    }
+
     /// The X25519 secret that opens sealed answers.
     pub fn x25519_secret(&self) -> &x25519_dalek::StaticSecret {
         &self.x25519

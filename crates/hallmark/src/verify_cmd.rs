@@ -5,6 +5,10 @@
 //! node being checked unless told so. `--allow-foreign-issuer` relaxes the issuer policy
 //! (the issuer need not be the key's controller: the `issuer` check warns instead).
 //!
+//! A presentation file (type `VerifiablePresentation`) is verified as one: core's
+//! `presentation::verify_presentation_with`, the holder's did:key resolved in core, the
+//! credentials' keys as for a credential file (docs/verify.md, "Presentations").
+//!
 //! Status (W3C Bitstring Status List, `docs/status.md`): the credential's status lists come
 //! from `--status-list` files and, with `--from`, from the `statusListCredential` URLs the
 //! verified credential names; core's `check_status` checks them against the same DID
@@ -14,7 +18,10 @@
 use crate::fetch::{self, Answer};
 use hallmark_core::did::{did_of, DidDocument, DidWeb, DID_WEB_PREFIX};
 use hallmark_core::did_key::{DidKey, DID_KEY_PREFIX};
-use hallmark_core::did_resolver::Resolver;
+use hallmark_core::did_resolver::{did_of, Resolver};
+use hallmark_core::presentation::{
+    is_presentation, presentation_dids, verify_presentation_with, PresentationReport,
+};
 use hallmark_core::status::status_entries;
 use hallmark_core::tlog::{
     check_logged_credential, check_logged_status_list, InclusionProof, VerifierKey,
@@ -47,9 +54,10 @@ pub struct VerifyArgs {
     pub credential: Option<PathBuf>,
     /// The issuer's DID document (did.json), as fetched from its did:web URL: the only
     /// document trusted. Not needed for a credential signed with a did:key (resolved from
-    /// the key itself).
+    /// the key itself). One for a credential; repeatable for a presentation of credentials
+    /// of several issuers.
     #[arg(long = "did-document", value_name = "FILE")]
-    pub did_document: Option<PathBuf>,
+    pub did_document: Vec<PathBuf>,
     /// With --from, development only: take the DID document from this URL instead of
     /// resolving the issuer's did:web (e.g. http://localhost:8080/.well-known/did.json
     /// for `hallmark demo`); the report carries a warning.
@@ -105,6 +113,15 @@ pub struct VerifyArgs {
     /// purpose); with --from, used besides the lists fetched.
     #[arg(long = "status-list", value_name = "FILE")]
     pub status_lists: Vec<PathBuf>,
+    /// The challenge the proof must carry (`proof-challenge`): the one you gave the holder of
+    /// a presentation. A presentation verified without it gets a warning (it may be a
+    /// replay); a credential's proof rarely has one.
+    #[arg(long, value_name = "TEXT")]
+    pub challenge: Option<String>,
+    /// The domain the proof must be bound to (`proof-domain`): its `domain` is it or an
+    /// array including it.
+    #[arg(long, value_name = "TEXT")]
+    pub domain: Option<String>,
 }
 
 /// Where the issuer's DID document comes from: a file (`--did-document`), a URL named
@@ -121,7 +138,7 @@ pub struct DidSource<'a> {
 impl VerifyArgs {
     fn did_source(&self) -> DidSource<'_> {
         DidSource {
-            file: self.did_document.as_deref(),
+            file: self.did_document.first().map(PathBuf::as_path),
             from: self.did_document_from.as_deref(),
         }
     }
@@ -131,7 +148,28 @@ impl VerifyArgs {
 pub type Evidence = (String, InclusionProof);
 
 /// Runs `hallmark verify`; exit 0 valid, 1 invalid, 2 usage or I/O error, 3 not in force.
+/// A presentation file is verified as one ([`verify_presentation_file`]).
 pub fn run(args: &VerifyArgs) -> ExitCode {
+    let presentation = match (&args.credential, &args.from) {
+        (Some(path), None) => match read(path) {
+            Ok(bytes) if is_presentation(&bytes) => Some(bytes),
+            Ok(_) => None,
+            Err(e) => {
+                eprintln!("hallmark verify: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+        _ => None,
+    };
+    if let Some(bytes) = presentation {
+        return match verify_presentation_file(&bytes, args) {
+            Ok(report) => print_presentation(&report, args.json),
+            Err(e) => {
+                eprintln!("hallmark verify: {e}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        };
+    }
     match report(args) {
         Ok(report) => print(&report, args.json),
         Err(e) => {
@@ -148,15 +186,10 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
         .map(VerifierKey::parse)
         .transpose()
         .map_err(|e| format!("--log-key: {e}"))?;
-    let options = VerifyOptions {
-        now: (!args.skip_validity_dates).then(time::OffsetDateTime::now_utc),
-        issuer_policy: if args.allow_foreign_issuer {
-            IssuerPolicy::Any
-        } else {
-            IssuerPolicy::MustBeController
-        },
-        ..VerifyOptions::default()
-    };
+    if args.did_document.len() > 1 {
+        return Err("one --did-document for a credential (several only for a presentation)".into());
+    }
+    let options = verify_options(args);
     if let Some(url) = &args.from {
         let rt = crate::runtime::runtime()?;
         return rt.block_on(from_node(url, args, log_key.as_ref(), &options));
@@ -166,7 +199,7 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
     };
     let cred = read(credential)?;
     let lists = status_list_files(args)?;
-    let (mut report, doc) = match &args.did_document {
+    let (mut report, doc) = match args.did_document.first() {
         Some(did_document) => {
             let doc = parse_document(&read(did_document)?, &did_document.display().to_string())?;
             let mut report = verify_with(&cred, &doc, &options);
@@ -199,6 +232,127 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
         }),
     }
     Ok(report)
+}
+
+/// The options of `hallmark verify`: the current time unless `--skip-validity-dates`, the
+/// issuer policy, the expected `--challenge` and `--domain`.
+fn verify_options(args: &VerifyArgs) -> VerifyOptions {
+    VerifyOptions {
+        now: (!args.skip_validity_dates).then(time::OffsetDateTime::now_utc),
+        issuer_policy: if args.allow_foreign_issuer {
+            IssuerPolicy::Any
+        } else {
+            IssuerPolicy::MustBeController
+        },
+        expected_domain: args.domain.clone(),
+        expected_challenge: args.challenge.clone(),
+    }
+}
+
+/// A presentation file: the holder's key resolved as a did:key (or from a `--did-document`),
+/// the credentials' keys as for a credential file — from the `--did-document` files alone
+/// when given (then a did:key issuer is not resolved), else as did:keys. Each credential report gets
+/// the `did-document` check first and its `status` checks (`--status-list`) last.
+///
+/// # Errors
+/// A message for a usage or I/O error: log evidence (it is for one credential), an
+/// unreadable file, a did:web key without `--did-document`.
+pub fn verify_presentation_file(
+    bytes: &[u8],
+    args: &VerifyArgs,
+) -> Result<PresentationReport, String> {
+    if args.checkpoint.is_some() || args.proof.is_some() || args.log_key.is_some() {
+        return Err(
+            "--checkpoint, --proof and --log-key are for one credential, not a presentation".into(),
+        );
+    }
+    let options = verify_options(args);
+    let lists = status_list_files(args)?;
+    let docs = args
+        .did_document
+        .iter()
+        .map(|path| parse_document(&read(path)?, &path.display().to_string()))
+        .collect::<Result<Vec<DidDocument>, String>>()?;
+    if docs.is_empty() {
+        if let Some(did) = presentation_dids(bytes)
+            .into_iter()
+            .find(|d| !d.starts_with(DID_KEY_PREFIX))
+        {
+            return Err(format!(
+                "--did-document FILE is required: the presentation needs the DID document of \
+                 {did:?}, which is not a did:key (a did:key is resolved from the key itself)"
+            ));
+        }
+    }
+    let (holders, credentials) = if docs.is_empty() {
+        (Resolver::did_key_only(), Resolver::did_key_only())
+    } else {
+        (
+            Resolver::with_documents(&docs).and_did_key(),
+            Resolver::with_documents(&docs),
+        )
+    };
+    let mut report = verify_presentation_with(bytes, &holders, &credentials, &options);
+    for r in &mut report.credentials {
+        let did = r.verification_method.as_deref().map(did_of);
+        // The document the key was checked against: the file naming its DID, or its did:key.
+        let (source, doc) = if docs.is_empty() {
+            match did.and_then(|d| DidKey::parse(d).ok()) {
+                Some(k) => (
+                    Some(Check {
+                        name: DID_DOCUMENT_CHECK,
+                        outcome: Outcome::Pass(format!(
+                            "{k} (did:key, resolved from the key; no network)"
+                        )),
+                    }),
+                    Some(k.document()),
+                ),
+                None => (None, None),
+            }
+        } else {
+            match docs.iter().position(|d| Some(d.id.as_str()) == did) {
+                Some(i) => (
+                    args.did_document.get(i).map(|p| given_file(p)),
+                    docs.get(i).cloned(),
+                ),
+                None => (None, None),
+            }
+        };
+        if let Some(check) = source {
+            r.checks.insert(0, check);
+        }
+        match doc {
+            Some(d) => check_status(r, &lists, &d, options.now),
+            None => r.checks.push(Check {
+                name: STATUS_CHECK,
+                outcome: Outcome::Skipped("no controller document for the key".into()),
+            }),
+        }
+    }
+    Ok(report)
+}
+
+fn print_presentation(report: &PresentationReport, json: bool) -> ExitCode {
+    if json {
+        match serde_json::to_string_pretty(report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("hallmark verify: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    } else {
+        println!("{report}");
+    }
+    exit_code(&report.verdict())
+}
+
+fn exit_code(verdict: &Verdict) -> ExitCode {
+    match verdict {
+        Verdict::Valid => ExitCode::SUCCESS,
+        Verdict::Invalid => ExitCode::from(1),
+        Verdict::NotInForce(_) => ExitCode::from(EXIT_NOT_IN_FORCE),
+    }
 }
 
 /// A credential file without `--did-document`: its verification method must be a did:key,
@@ -289,11 +443,7 @@ fn print(report: &Report, json: bool) -> ExitCode {
     } else {
         println!("{report}");
     }
-    match verdict {
-        Verdict::Valid => ExitCode::SUCCESS,
-        Verdict::Invalid => ExitCode::from(1),
-        Verdict::NotInForce(_) => ExitCode::from(EXIT_NOT_IN_FORCE),
-    }
+    exit_code(&verdict)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {

@@ -12,6 +12,7 @@ mod jcs_oracle;
 mod jcs_vectors;
 mod passport_credentials;
 mod passport_model;
+mod presentations;
 mod proof_sets;
 mod sector_battery;
 mod sector_generic;

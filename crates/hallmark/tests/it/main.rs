@@ -13,6 +13,7 @@ mod cli_labels;
 mod cli_log;
 mod cli_node;
 mod cli_passport;
+mod cli_present;
 mod cli_production;
 mod cli_reader;
 mod cli_readers;
