@@ -16,7 +16,7 @@
 //! (`status-list-log`).
 
 use crate::fetch::{self, Answer};
-use hallmark_core::did::{did_of, DidDocument, DidWeb, DID_WEB_PREFIX};
+use hallmark_core::did::{DidDocument, DidWeb, DID_WEB_PREFIX};
 use hallmark_core::did_key::{DidKey, DID_KEY_PREFIX};
 use hallmark_core::did_resolver::{did_of, Resolver};
 use hallmark_core::presentation::{
@@ -268,56 +268,97 @@ pub fn verify_presentation_file(
     }
     let options = verify_options(args);
     let lists = status_list_files(args)?;
-    let docs = args
+    let pinned = args
         .did_document
         .iter()
         .map(|path| parse_document(&read(path)?, &path.display().to_string()))
         .collect::<Result<Vec<DidDocument>, String>>()?;
-    if docs.is_empty() {
-        if let Some(did) = presentation_dids(bytes)
+    // Without --did-document, each did:web the presentation needs is resolved at its did:web
+    // location (unless --offline); the `did-document` check of each credential says how.
+    let mut resolved: Vec<(String, Check)> = Vec::new();
+    let mut fetched: Vec<DidDocument> = Vec::new();
+    if pinned.is_empty() {
+        let webs: Vec<String> = presentation_dids(bytes)
             .into_iter()
-            .find(|d| !d.starts_with(DID_KEY_PREFIX))
-        {
+            .filter(|d| !d.starts_with(DID_KEY_PREFIX))
+            .collect();
+        if let Some(did) = webs.first().filter(|_| args.offline) {
             return Err(format!(
                 "--did-document FILE is required: the presentation needs the DID document of \
-                 {did:?}, which is not a did:key (a did:key is resolved from the key itself)"
+                 {did:?}, which is not a did:key (a did:key is resolved from the key itself; \
+                 a did:web document is fetched from its did:web location unless --offline)"
             ));
         }
+        if !webs.is_empty() {
+            let rt = crate::runtime::runtime()?;
+            for did in webs {
+                let outcome = match DidWeb::parse(&did) {
+                    Ok(web) => rt.block_on(resolve_did_web(&web)),
+                    Err(e) => Err(Check {
+                        name: DID_DOCUMENT_CHECK,
+                        outcome: Outcome::Fail(format!("{did} cannot be resolved: {e}")),
+                    }),
+                };
+                match outcome {
+                    Ok((doc, check)) => {
+                        resolved.push((did, check));
+                        fetched.push(doc);
+                    }
+                    Err(check) => resolved.push((did, check)),
+                }
+            }
+        }
     }
-    let (holders, credentials) = if docs.is_empty() {
-        (Resolver::did_key_only(), Resolver::did_key_only())
+    let docs = if pinned.is_empty() { &fetched } else { &pinned };
+    let (holders, credentials) = if pinned.is_empty() {
+        (
+            Resolver::with_documents(docs).and_did_key(),
+            Resolver::with_documents(docs).and_did_key(),
+        )
     } else {
         (
-            Resolver::with_documents(&docs).and_did_key(),
-            Resolver::with_documents(&docs),
+            Resolver::with_documents(docs).and_did_key(),
+            Resolver::with_documents(docs),
         )
     };
     let mut report = verify_presentation_with(bytes, &holders, &credentials, &options);
+    let holder = report
+        .presentation
+        .verification_method
+        .as_deref()
+        .map(did_of);
+    if let Some((_, check)) = resolved.iter().find(|(d, _)| Some(d.as_str()) == holder) {
+        report.presentation.checks.insert(0, check.clone());
+    }
     for r in &mut report.credentials {
         let did = r.verification_method.as_deref().map(did_of);
         // The document the key was checked against: the file naming its DID, or its did:key.
-        let (source, doc) = if docs.is_empty() {
-            match did.and_then(|d| DidKey::parse(d).ok()) {
-                Some(k) => (
-                    Some(Check {
-                        name: DID_DOCUMENT_CHECK,
-                        outcome: Outcome::Pass(format!(
-                            "{k} (did:key, resolved from the key; no network)"
-                        )),
-                    }),
-                    Some(k.document()),
-                ),
-                None => (None, None),
-            }
-        } else {
-            match docs.iter().position(|d| Some(d.id.as_str()) == did) {
-                Some(i) => (
-                    args.did_document.get(i).map(|p| given_file(p)),
-                    docs.get(i).cloned(),
-                ),
-                None => (None, None),
-            }
-        };
+        let (source, doc) =
+            if let Some((_, check)) = resolved.iter().find(|(d, _)| Some(d.as_str()) == did) {
+                let doc = docs.iter().find(|d| Some(d.id.as_str()) == did).cloned();
+                (Some(check.clone()), doc)
+            } else if pinned.is_empty() {
+                match did.and_then(|d| DidKey::parse(d).ok()) {
+                    Some(k) => (
+                        Some(Check {
+                            name: DID_DOCUMENT_CHECK,
+                            outcome: Outcome::Pass(format!(
+                                "{k} (did:key, resolved from the key; no network)"
+                            )),
+                        }),
+                        Some(k.document()),
+                    ),
+                    None => (None, None),
+                }
+            } else {
+                match docs.iter().position(|d| Some(d.id.as_str()) == did) {
+                    Some(i) => (
+                        args.did_document.get(i).map(|p| given_file(p)),
+                        docs.get(i).cloned(),
+                    ),
+                    None => (None, None),
+                }
+            };
         if let Some(check) = source {
             r.checks.insert(0, check);
         }
@@ -739,8 +780,8 @@ async fn did_document(
             ))),
         )));
     }
-    let (issuer, did) = match (issuer, did) {
-        (Some(issuer), Some(Ok(did))) => (issuer, did),
+    let did = match (issuer, did) {
+        (Some(_), Some(Ok(did))) => did,
         (Some(issuer), Some(Err(e))) => {
             return Ok(Err(check(Outcome::Fail(format!(
                 "the issuer {issuer} cannot be resolved: {e}; pass its DID document with \
@@ -753,11 +794,22 @@ async fn did_document(
             ))))
         }
     };
+    Ok(resolve_did_web(&did).await)
+}
+
+/// The did:web resolution of `did`: its DID document fetched over https from the DID's own
+/// location (bounded in size and time by the fetch client), and the `did-document` check
+/// naming the URL; a location that does not answer a DID document is a failed check.
+async fn resolve_did_web(did: &DidWeb) -> Result<(DidDocument, Check), Check> {
+    let check = |outcome| Check {
+        name: DID_DOCUMENT_CHECK,
+        outcome,
+    };
     let doc_url = did.document_url();
     let failed = |why: String| {
-        Ok(Err(check(Outcome::Fail(format!(
-            "{doc_url} (did:web resolution of {issuer}): {why}"
-        )))))
+        Err(check(Outcome::Fail(format!(
+            "{doc_url} (did:web resolution of {did}): {why}"
+        ))))
     };
     let answer = match fetch::get(&doc_url, DID_ACCEPT).await {
         Ok(a) => a,
@@ -767,12 +819,12 @@ async fn did_document(
         return failed(format!("HTTP {}", answer.status));
     }
     match DidDocument::from_json(&answer.body) {
-        Ok(doc) => Ok(Ok((
+        Ok(doc) => Ok((
             doc,
             check(Outcome::Pass(format!(
-                "{doc_url} (did:web resolution of {issuer})"
+                "{doc_url} (did:web resolution of {did})"
             ))),
-        ))),
+        )),
         Err(e) => failed(format!("not a DID document: {e}")),
     }
 }

@@ -245,12 +245,55 @@ fn a_wrong_challenge_or_domain_is_invalid() {
 fn a_presentation_of_did_web_passports_needs_their_document() {
     let s = setup();
     present(&s);
-    let (code, out, err) = hallmark(&["verify", path(&s.vp), "--challenge", CHALLENGE]);
+    let (code, out, err) =
+        hallmark(&["verify", path(&s.vp), "--challenge", CHALLENGE, "--offline"]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(
-        err.contains("--did-document FILE is required") && err.contains("did:web:dpp.example.com"),
+        err.contains("--did-document FILE is required")
+            && err.contains("did:web:dpp.example.com")
+            && err.contains("unless --offline"),
         "{err}"
     );
+}
+
+/// Without `--did-document` (and not `--offline`), each did:web the presentation needs is
+/// resolved at its did:web location: here a loopback port nothing listens on, so each
+/// credential's `did-document` check fails naming the URL tried (exit 1), while the holder's
+/// did:key still resolves from the key.
+#[test]
+fn a_presentation_resolves_did_web_issuers_at_their_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let key = dir.path().join("holder.key.json");
+    let (code, out, err) = hallmark(&["reader", "keygen", "--out", path(&key)]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (web, operator_key, _) = operator(&format!("127.0.0.1:{port}"), 52);
+    let di = dir.path().join("passport-1.json");
+    std::fs::write(&di, issue(&web, &operator_key, 1).data_integrity).unwrap();
+    let vp = dir.path().join("presentation.json");
+    let (code, out, err) = hallmark(&[
+        "present",
+        "--key",
+        path(&key),
+        "--challenge",
+        CHALLENGE,
+        "--out",
+        path(&vp),
+        path(&di),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = hallmark(&["verify", path(&vp), "--challenge", CHALLENGE]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "FAIL  did-document          https://127.0.0.1:{port}/.well-known/did.json \
+             (did:web resolution of {web})"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("pass  holder"), "{out}");
 }
 
 #[test]
