@@ -10,6 +10,10 @@
 //! verified credential names; core's `check_status` checks them against the same DID
 //! document. With `--log-key`, each fetched list's log inclusion is checked too
 //! (`status-list-log`).
+//!
+//! Related resources (`relatedResource`, VC Data Model 2.0 §5.3): `--related-resource
+//! URL=FILE` gives a resource's bytes, and the `related-resource` check compares the digests
+//! the credential carries for that URL with them; nothing is fetched.
 
 use crate::fetch::{self, Answer};
 use hallmark_core::did::{DidDocument, DidWeb};
@@ -26,6 +30,7 @@ use hallmark_core::verify::{
 };
 use hallmark_node::routes::public::{LOG_INDEX_HEADER, STATUS_HEADER, VC_JWT, VC_LD_JSON};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -100,6 +105,12 @@ pub struct VerifyArgs {
     /// purpose); with --from, used besides the lists fetched.
     #[arg(long = "status-list", value_name = "FILE")]
     pub status_lists: Vec<PathBuf>,
+    /// A resource the credential's `relatedResource` names, for its digests: the entry's `id`
+    /// URL, `=`, a file with the resource's bytes (split at the last `=`). Repeatable. The
+    /// digests are computed and compared (`related-resource`); those of a resource not given
+    /// are checked as written only (the check is then skipped, saying so).
+    #[arg(long = "related-resource", value_name = "URL=FILE")]
+    pub related_resources: Vec<String>,
 }
 
 /// Where the issuer's DID document comes from: a file (`--did-document`), a URL named
@@ -150,6 +161,7 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
         } else {
             IssuerPolicy::MustBeController
         },
+        related_resources: related_resource_files(&args.related_resources)?,
         ..VerifyOptions::default()
     };
     if let Some(url) = &args.from {
@@ -283,6 +295,22 @@ fn print(report: &Report, json: bool) -> ExitCode {
         Verdict::Invalid => ExitCode::from(1),
         Verdict::NotInForce(_) => ExitCode::from(EXIT_NOT_IN_FORCE),
     }
+}
+
+/// The `--related-resource URL=FILE` arguments: each URL with its file's bytes.
+fn related_resource_files(args: &[String]) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let mut out = BTreeMap::new();
+    for arg in args {
+        let (url, file) = arg
+            .rsplit_once('=')
+            .filter(|(u, f)| !u.is_empty() && !f.is_empty())
+            .ok_or_else(|| format!("--related-resource {arg:?}: expected URL=FILE"))?;
+        let bytes = read(Path::new(file))?;
+        if out.insert(url.to_string(), bytes).is_some() {
+            return Err(format!("--related-resource: {url} is given twice"));
+        }
+    }
+    Ok(out)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
