@@ -10,7 +10,7 @@
 //! | rule | what it asserts |
 //! |---|---|
 //! | `context` | `@context` is an array whose first item is `https://www.w3.org/ns/credentials/v2`; every later item is a URL or a context object, whose term definitions map to IRIs (no spaces, a valid scheme when there is a colon) |
-//! | `protected-terms` | no context object redefines a term protected by the VC 2.0 context (`VerifiableCredential`, `name`, `digestSRI`, …) or by an earlier `@protected` context object |
+//! | `protected-terms` | no context object redefines a term protected by the VC 2.0 context (`VerifiableCredential`, `name`, `digestSRI`, …) or by an earlier `@protected` context object, unless written identically (`"id": "@id"`) |
 //! | `id` | the credential's `id`, when present, is a single URL (not null, not an array) |
 //! | `type` | `type` is present, includes `VerifiableCredential`, and every value is a term or an absolute URL (a string without spaces); with `@vocab` nulled, every term is defined |
 //! | `issuer-id` | `issuer` is a URL, or an object whose `id` is a URL (its `type`, if any, well formed) |
@@ -170,7 +170,9 @@ impl Rule {
     pub fn section(self) -> &'static str {
         match self {
             Rule::Context => "§4.3 Contexts",
-            Rule::ProtectedTerms => "§4.3 Contexts, Appendix B.1 (JSON-LD 1.1 §4.1.11)",
+            Rule::ProtectedTerms => {
+                "§4.3 Contexts, §B.1 Base Context (JSON-LD 1.1 §4.1.11 Protected Term Definitions)"
+            }
             Rule::Id => "§4.4 Identifiers",
             Rule::Type => "§4.5 Types",
             Rule::IssuerId => "§4.7 Issuer",
