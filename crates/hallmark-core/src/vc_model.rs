@@ -303,6 +303,30 @@ fn shown(s: &str) -> String {
     }
 }
 
+/// A JSON value as shown in a detail: its JSON text, at most 80 characters.
+fn shown_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => shown(s),
+        other => {
+            let text = other.to_string();
+            if text.chars().count() <= 80 {
+                text
+            } else {
+                format!("{}…", text.chars().take(77).collect::<String>())
+            }
+        }
+    }
+}
+
+/// A term as shown in a detail: as written when it is short and printable, else quoted.
+fn term_shown(t: &str) -> String {
+    if t.len() <= 80 && t.chars().all(|c| c.is_ascii_graphic()) {
+        t.to_string()
+    } else {
+        shown(t)
+    }
+}
+
 /// What kind of JSON value `v` is, for details.
 fn kind(v: &Value) -> &'static str {
     match v {
@@ -488,7 +512,8 @@ fn context_object(at: &str, o: &Map<String, Value>) -> Result<(), String> {
                 Value::String(s) if is_iri_mapping(s) => {}
                 Value::String(s) => {
                     return Err(format!(
-                        "{at} maps {term} to {}, which is not an IRI",
+                        "{at} maps {} to {}, which is not an IRI",
+                        term_shown(term),
                         shown(s)
                     ))
                 }
@@ -497,17 +522,19 @@ fn context_object(at: &str, o: &Map<String, Value>) -> Result<(), String> {
                     Some(Value::String(s)) if is_iri_mapping(s) => {}
                     Some(Value::String(s)) => {
                         return Err(format!(
-                            "{at} maps {term} to {}, which is not an IRI",
+                            "{at} maps {} to {}, which is not an IRI",
+                            term_shown(term),
                             shown(s)
                         ))
                     }
                     Some(other) => {
-                        return Err(format!("{at} {term}: @id is {}", kind(other)));
+                        return Err(format!("{at} {}: @id is {}", term_shown(term), kind(other)));
                     }
                 },
                 other => {
                     return Err(format!(
-                        "{at} defines {term} as {}, not a term definition",
+                        "{at} defines {} as {}, not a term definition",
+                        term_shown(term),
                         kind(other)
                     ))
                 }
@@ -542,7 +569,8 @@ pub fn protected_terms(doc: &Map<String, Value>) -> Result<String, String> {
             if let Some((same, by)) = protected.get(term) {
                 if !same_definition(same.as_ref(), def) {
                     return Err(format!(
-                        "@context[{i}] redefines {term}, a protected term of {by}"
+                        "@context[{i}] redefines {}, a protected term of {by}",
+                        term_shown(term)
                     ));
                 }
             }
@@ -697,14 +725,20 @@ fn language_value(what: &str, o: &Map<String, Value>) -> Result<(), String> {
     match o.get("@language") {
         None => {}
         Some(Value::String(l)) if is_language_tag(l) => {}
-        Some(l) => return Err(format!("{what}.@language {l} is not a language tag")),
+        Some(l) => {
+            return Err(format!(
+                "{what}.@language {} is not a language tag",
+                shown_value(l)
+            ))
+        }
     }
     match o.get("@direction") {
         None => {}
         Some(Value::String(d)) if d == "ltr" || d == "rtl" => {}
         Some(d) => {
             return Err(format!(
-                "{what}.@direction {d} is neither \"ltr\" nor \"rtl\""
+                "{what}.@direction {} is neither \"ltr\" nor \"rtl\"",
+                shown_value(d)
             ))
         }
     }
@@ -768,7 +802,8 @@ pub fn validity_period(doc: &Map<String, Value>) -> Result<String, String> {
             }
             Some(v) => {
                 return Err(format!(
-                    "{key} {v} is not an XML Schema dateTimeStamp (RFC 3339 with a time zone)"
+                    "{key} {} is not an XML Schema dateTimeStamp (RFC 3339 with a time zone)",
+                    shown_value(v)
                 ))
             }
         }
@@ -982,7 +1017,10 @@ fn resource_digests(at: &str, e: &Map<String, Value>) -> Result<Vec<WrittenDiges
             })
         });
         if !ok {
-            return Err(format!("{at}.mediaType {m} is not a media type"));
+            return Err(format!(
+                "{at}.mediaType {} is not a media type",
+                shown_value(m)
+            ));
         }
     }
     Ok(digests)

@@ -259,6 +259,12 @@ fn broken() -> Vec<Broken> {
             "validFrom \"Sat 25 Feb 2023 07:16:31 PM CST\" is not an XML Schema dateTimeStamp",
         ),
         (
+            // A long value is shortened in the detail.
+            Rule::ValidityPeriod,
+            |v| v["validFrom"] = json!("9".repeat(10_000)),
+            "9999\"… is not an XML Schema dateTimeStamp",
+        ),
+        (
             Rule::ValidityPeriod,
             |v| v["validUntil"] = json!("2036-01-01T00:00:00"),
             "validUntil \"2036-01-01T00:00:00\" is not an XML Schema dateTimeStamp",
@@ -506,6 +512,7 @@ fn the_verifier_reports_each_broken_rule_under_its_name_for_both_forms() {
         ] {
             let what = format!("{} ({form})", rule.name());
             assert!(failed(&r, rule.name()).contains(detail), "{what}:\n{r}");
+            assert!(failed(&r, rule.name()).len() < 400, "{what}:\n{r}");
             let summary = failed(&r, "credential");
             assert!(
                 summary.starts_with("VC Data Model 2.0: 1 of 14 rules broken: ")
