@@ -9,19 +9,24 @@
 //!   header `{"alg":"EdDSA","kid":<verification method>,"typ":"vc+jwt"}` whose payload is
 //!   the JCS bytes of the unsecured credential.
 //!
+//! Every signing function first holds the unsecured credential to the VC Data Model 2.0
+//! rules of [`crate::vc_model`] and refuses one that breaks any
+//! ([`CredentialError::DataModel`]): Hallmark never signs an invalid credential.
+//!
 //! The JWS is assembled here (base64url and a dot are encoding, not cryptography) because
 //! signing must go through the [`Signer`] port so that HSM-held keys work; the signature
 //! itself always comes from `ed25519-dalek` or the HSM.
 
 use crate::jcs::{self, JcsError};
 use crate::keys::{signature_multibase, Signer, SignerError};
+use crate::vc_model;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 /// The VC 2.0 base context; always first.
-pub const VC_V2_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
+pub use crate::vc_model::VC_V2_CONTEXT;
 /// Data Integrity proof type.
 pub const PROOF_TYPE: &str = "DataIntegrityProof";
 /// The cryptosuite Hallmark signs with.
@@ -68,6 +73,27 @@ pub enum CredentialError {
     /// The signature does not verify.
     #[error("signature does not match the document and proof")]
     BadSignature,
+    /// The credential breaks a rule of the VC Data Model 2.0 ([`crate::vc_model`]): Hallmark
+    /// does not sign it.
+    #[error("the credential breaks the VC Data Model 2.0 rule `{rule}`: {detail}")]
+    DataModel {
+        /// The rule's name ([`vc_model::Rule::name`]), e.g. `credential-status`.
+        rule: &'static str,
+        /// What is wrong, e.g. `credentialStatus[1] has no type`.
+        detail: String,
+    },
+}
+
+/// Refuses a credential (without its proof) that breaks a rule of the VC Data Model 2.0:
+/// every signing function calls it first.
+pub fn check_data_model(unsecured: &Map<String, Value>) -> Result<(), CredentialError> {
+    match vc_model::violation(unsecured) {
+        None => Ok(()),
+        Some((rule, detail)) => Err(CredentialError::DataModel {
+            rule: rule.name(),
+            detail,
+        }),
+    }
 }
 
 /// Format a timestamp as an XML Schema `dateTimeStamp` in UTC with second precision.
@@ -210,6 +236,7 @@ pub fn trace(
 /// Create an eddsa-jcs-2022 proof for a document: canonicalize, hash, sign. Returns the
 /// proof object (to be added as `proof`) and the intermediate values. This is the whole
 /// cryptographic cost of securing; [`sign_data_integrity`] only adds the proof to a copy.
+/// A credential that breaks a data-model rule is [`CredentialError::DataModel`].
 pub fn prove_data_integrity(
     document: &Value,
     options: &ProofOptions,
@@ -219,6 +246,7 @@ pub fn prove_data_integrity(
     if doc.contains_key("proof") {
         return Err(CredentialError::AlreadySecured);
     }
+    check_data_model(doc)?;
     let mut proof = proof_config(document, options)?;
     let t = trace(document, &proof)?;
     let sig = signer.sign(&t.hash_data())?;
@@ -290,19 +318,27 @@ pub fn chained_input(
 /// the array of all of them followed by the new one — a proof set. With
 /// `extras.previous_proof`, the new proof is chained: it signs the unsecured document plus
 /// the referenced proofs ([`chained_input`]); an id that names no existing proof is
-/// [`CredentialError::UnknownPreviousProof`].
+/// [`CredentialError::UnknownPreviousProof`]. The document without its proofs must hold to the
+/// data model ([`CredentialError::DataModel`]).
 pub fn add_data_integrity_proof(
     document: &Value,
     options: &ProofOptions,
     extras: &ProofExtras,
     signer: &dyn Signer,
 ) -> Result<Value, CredentialError> {
+    let mut unsecured = document
+        .as_object()
+        .ok_or(CredentialError::NotAnObject)?
+        .clone();
+    unsecured.remove("proof");
+    check_data_model(&unsecured)?;
     add_data_integrity_proof_for(ASSERTION_METHOD, document, options, extras, signer)
 }
 
 /// [`add_data_integrity_proof`] with another `proofPurpose` than [`ASSERTION_METHOD`]: a
 /// presentation's proof is for [`AUTHENTICATION`] (what the presentation module's
-/// `sign_presentation` passes).
+/// `sign_presentation` passes). It does not check the credential data model: the caller
+/// checks its own document's (`sign_presentation` the presentation's rules).
 pub fn add_data_integrity_proof_for(
     purpose: &str,
     document: &Value,
@@ -361,7 +397,8 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Secure a document as a compact `vc+jwt` JWS.
+/// Secure a document as a compact `vc+jwt` JWS (refused with [`CredentialError::DataModel`]
+/// when it breaks a data-model rule).
 pub fn sign_jwt(
     document: &Value,
     kid: &str,
@@ -371,6 +408,7 @@ pub fn sign_jwt(
     if doc.contains_key("proof") {
         return Err(CredentialError::AlreadySecured);
     }
+    check_data_model(doc)?;
     jcs::check_ijson(document)?;
     jwt_from_canonical(&jcs::canonicalize(document)?, kid, signer)
 }

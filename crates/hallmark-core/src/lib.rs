@@ -22,6 +22,7 @@
 //! - [`webhook`]: Standard Webhooks signatures and the retry schedule of webhook deliveries.
 //! - [`integrity`]: tags (HMAC under custody-derived subkeys) that authenticate database rows.
 //! - [`issue`]: passport → per-audience signed credentials.
+//! - [`vc_model`]: the VC Data Model 2.0 rules checked before signing and when verifying.
 //! - [`verify`]: offline verification with a per-check report.
 //! - [`presentation`]: verifiable presentations: a holder's eddsa-jcs-2022 proof (challenge,
 //!   domain) over embedded and enveloped (`vc+jwt`) credentials, and their verification.
@@ -59,5 +60,6 @@ pub mod resolver;
 pub mod sector;
 pub mod status;
 pub mod tlog;
+pub mod vc_model;
 pub mod verify;
 pub mod webhook;

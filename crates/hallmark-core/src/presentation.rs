@@ -97,6 +97,10 @@ pub enum PresentationError {
     /// The document to sign is not an unsecured presentation.
     #[error("not an unsecured presentation: {0}")]
     NotAPresentation(&'static str),
+    /// The presentation breaks a VC Data Model 2.0 rule for presentations (the
+    /// `presentation` check): Hallmark does not sign it.
+    #[error("the presentation breaks the VC Data Model 2.0: {0}")]
+    DataModel(String),
     /// Securing failed (canonicalization, signer).
     #[error(transparent)]
     Credential(#[from] CredentialError),
@@ -207,7 +211,8 @@ impl UnsignedPresentation {
 ///
 /// # Errors
 /// [`PresentationError::NotAPresentation`] when `presentation` is not an object whose type
-/// includes `VerifiablePresentation`, or already has a proof; [`PresentationError::Credential`]
+/// includes `VerifiablePresentation`, or already has a proof; [`PresentationError::DataModel`]
+/// when it breaks a rule of the `presentation` check; [`PresentationError::Credential`]
 /// when canonicalization or the signer fails.
 pub fn sign_presentation(
     presentation: &Value,
@@ -227,6 +232,14 @@ pub fn sign_presentation(
         return Err(PresentationError::NotAPresentation(
             "it already has a proof",
         ));
+    }
+    let mut rules = Report::default();
+    if !shape(doc, &entries(doc), &mut rules) {
+        let why = rules
+            .check(PRESENTATION_CHECK)
+            .map(|o| o.detail().to_string())
+            .unwrap_or_default();
+        return Err(PresentationError::DataModel(why));
     }
     Ok(credential::add_data_integrity_proof_for(
         AUTHENTICATION,

@@ -14,7 +14,8 @@
 //! |---|---|
 //! | `format` | the input is a JSON credential or a compact JWS |
 //! | `well-formed` | strict JSON (no duplicate names), valid base64url for JWS |
-//! | `credential` | VC 2.0 shape: base context first, `VerifiableCredential` type, issuer, subject, timestamps |
+//! | `credential` | the VC Data Model 2.0 rules of [`vc_model`] (for a `vc+jwt`, over the payload): passes naming none, fails naming the broken ones, each then reported as its own check right after it (below) |
+//! | `context` … `related-resource` | only when broken (and `related-resource` whenever related resources are named or supplied): one check per data-model rule, named as [`vc_model::Rule::name`] — `context`, `protected-terms`, `id`, `type`, `issuer-id`, `subject`, `name-description`, `validity-period` (`validFrom` ≤ `validUntil`, no clock), `credential-status`, `credential-schema`, `evidence`, `terms-of-use`, `refresh-service`, `related-resource` (digests compared with [`VerifyOptions::related_resources`], skipped when none was supplied) |
 //! | `proof-set` | only for a `proof` array (a proof set): not empty, every entry an object, no two proofs with the same `id` |
 //! | `proof-chain` | only when a proof has `previousProof` (a string or an array of strings): every id names another proof of the set, and no proof chains back to itself (no cycle) |
 //! | `proof` | `DataIntegrityProof`/`eddsa-jcs-2022` with a `proofValue`, or JOSE `alg=EdDSA`, `typ=vc+jwt`; the proof options' formats: `id` a URL, `created` and `expires` XML Schema `dateTimeStamp`s (RFC 3339 with a time zone), `domain` a string or a non-empty array of strings, `challenge` a string |
@@ -26,7 +27,7 @@
 //! | `key` | the controller document of the verification method's DID was resolved, has that DID as its id, and lists the method with that controller (a revoked key is not listed) |
 //! | `key-authorized` | the method is referenced from the controller document's `assertionMethod` (absolute or relative id) |
 //! | `signature` | Ed25519 (`verify_strict`) over SHA-256(proof config) ‖ SHA-256(document), or over the JWS signing input |
-//! | `validity` | `validFrom` ≤ now < `validUntil` (only when the caller passes a time) |
+//! | `validity` | `validFrom` ≤ now < `validUntil` (only when the caller passes a time; skipped otherwise) |
 //!
 //! A caller adds what it knows: where the DID document came from (`did-document`, a
 //! [`Outcome::Warn`] when it was not resolved by the did:web rules), the status a node served
@@ -35,6 +36,13 @@
 //! ([`check_status`]: checks `status-list-signature`, `status-list` and `status`). The [`Verdict`] tells a valid
 //! credential of a passport that is not in force (suspended, archived, deactivated, or
 //! suspended / revoked in its status lists) from an invalid one.
+//!
+//! Why the data-model rules are listed only when broken: a valid credential's report stays as
+//! short as before (one `credential` line for all fourteen rules), and every broken rule is
+//! still named — `FAIL credential-status credentialStatus[1] has no type` — with the
+//! `credential` line listing all of them. A broken rule stops the checks after it, as a
+//! malformed credential always did (the verdict is invalid). The same rules refuse signing
+//! ([`credential::check_data_model`]).
 //!
 //! A proof set (`proof` is an array, Data Integrity 1.0 "Proof Sets") is verified proof by
 //! proof: each proof's checks from `proof` to `signature` are reported in turn, their details
@@ -48,11 +56,12 @@ mod status;
 
 pub use status::{check_status, STATUS_LIST_CHECK, STATUS_LIST_SIGNATURE_CHECK};
 
-use crate::credential::{self, CRYPTOSUITE, JWT_TYP, PROOF_TYPE, VC_V2_CONTEXT};
+use crate::credential::{self, CRYPTOSUITE, JWT_TYP, PROOF_TYPE};
 use crate::did::{did_of, DidDocument};
 use crate::did_resolver::{ResolveDid, Resolver};
 use crate::jcs;
 use crate::keys::decode_signature_multibase;
+use crate::vc_model::{self, Finding, Rule};
 use base64::Engine as _;
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde::Serialize;
@@ -347,6 +356,10 @@ pub struct VerifyOptions {
     /// The challenge the proof must carry (`proof-challenge`); a proof without one fails.
     /// `None`: a proof's challenge is reported, not checked.
     pub expected_challenge: Option<String>,
+    /// The bytes of related resources the caller has, by URL (a `relatedResource` entry's
+    /// `id`): their digests are computed and compared (`related-resource`); the digests of
+    /// a resource not given are checked as written only.
+    pub related_resources: vc_model::Resources,
 }
 
 /// Name of the check of a proof set's shape ([`verify_resolving`]).
@@ -447,12 +460,12 @@ fn verify_di(input: &[u8], did: &dyn ResolveDid, options: &VerifyOptions, r: &mu
         Some(Value::Object(p)) => Err(p),
         Some(Value::Array(a)) => Ok(a),
         _ => {
-            credential_shape(&doc, r);
+            credential_shape(&doc, &options.related_resources, r);
             return r.push("proof", Outcome::Fail("no proof object".into()));
         }
     };
     r.credential = Some(Value::Object(doc.clone()));
-    if !credential_shape(&doc, r) {
+    if !credential_shape(&doc, &options.related_resources, r) {
         return false;
     }
     match proofs {
@@ -915,7 +928,7 @@ fn verify_jwt(input: &[u8], did: &dyn ResolveDid, options: &VerifyOptions, r: &m
         Outcome::Pass("compact JWS with JSON header and payload".into()),
     );
     r.credential = Some(Value::Object(doc.clone()));
-    if !credential_shape(&doc, r) {
+    if !credential_shape(&doc, &options.related_resources, r) {
         return false;
     }
     if doc.contains_key("proof") {
@@ -1097,11 +1110,6 @@ pub(crate) fn is_url(s: &str) -> bool {
         && !rest.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-fn is_datetime(v: &Value) -> bool {
-    v.as_str()
-        .is_some_and(|s| OffsetDateTime::parse(s, &Rfc3339).is_ok())
-}
-
 fn issuer_id(doc: &Map<String, Value>) -> Option<&str> {
     match doc.get("issuer")? {
         Value::String(s) => Some(s),
@@ -1110,49 +1118,46 @@ fn issuer_id(doc: &Map<String, Value>) -> Option<&str> {
     }
 }
 
-fn credential_shape(doc: &Map<String, Value>, r: &mut Report) -> bool {
-    let problem = (|| {
-        match doc.get("@context") {
-            Some(Value::Array(c)) if c.first().and_then(Value::as_str) == Some(VC_V2_CONTEXT) => {}
-            _ => {
-                return Some(format!(
-                    "@context must be an array starting with {VC_V2_CONTEXT}"
-                ))
-            }
-        }
-        let has_type = match doc.get("type") {
-            Some(Value::Array(t)) => t.iter().any(|v| v == "VerifiableCredential"),
-            Some(Value::String(s)) => s == "VerifiableCredential",
-            _ => false,
+/// The `credential` check: the VC Data Model 2.0 rules of [`vc_model`]. It passes when every
+/// rule holds; each broken rule is then reported under its own name (`context`, `subject`,
+/// `credential-status`, …), and `related-resource` whenever the credential names related
+/// resources or the caller supplied some (passed, or skipped when no digest could be
+/// compared). False when a rule is broken.
+fn credential_shape(
+    doc: &Map<String, Value>,
+    resources: &vc_model::Resources,
+    r: &mut Report,
+) -> bool {
+    let findings = vc_model::check(doc, resources);
+    let broken: Vec<&str> = findings
+        .iter()
+        .filter(|(_, f)| f.is_fail())
+        .map(|(rule, _)| rule.name())
+        .collect();
+    let all = vc_model::Rule::ALL.len();
+    let ok = r.push(
+        "credential",
+        if broken.is_empty() {
+            Outcome::Pass(format!("VC Data Model 2.0: the {all} rules hold"))
+        } else {
+            Outcome::Fail(format!(
+                "VC Data Model 2.0: {} of {all} rules broken: {}",
+                broken.len(),
+                broken.join(", ")
+            ))
+        },
+    );
+    let related = doc.contains_key("relatedResource") || !resources.is_empty();
+    for (rule, finding) in findings {
+        let outcome = match finding {
+            Finding::Fail(why) => Outcome::Fail(why),
+            Finding::NotCompared(note) => Outcome::Skipped(note),
+            Finding::Pass(note) if rule == Rule::RelatedResource && related => Outcome::Pass(note),
+            Finding::Pass(_) => continue,
         };
-        if !has_type {
-            return Some("type must include VerifiableCredential".into());
-        }
-        if issuer_id(doc).is_none() {
-            return Some("issuer must be a URL or an object with an id".into());
-        }
-        match doc.get("credentialSubject") {
-            Some(Value::Object(_)) => {}
-            Some(Value::Array(a)) if !a.is_empty() && a.iter().all(Value::is_object) => {}
-            _ => {
-                return Some(
-                    "credentialSubject must be an object or a non-empty array of objects".into(),
-                )
-            }
-        }
-        for k in ["validFrom", "validUntil"] {
-            if let Some(v) = doc.get(k) {
-                if !is_datetime(v) {
-                    return Some(format!("{k} is not an RFC 3339 date-time"));
-                }
-            }
-        }
-        None
-    })();
-    match problem {
-        None => r.push("credential", Outcome::Pass("VC Data Model 2.0".into())),
-        Some(p) => r.push("credential", Outcome::Fail(p)),
+        r.push(rule.name(), outcome);
     }
+    ok
 }
 
 fn validity(doc: &Value, now: Option<OffsetDateTime>) -> Outcome {

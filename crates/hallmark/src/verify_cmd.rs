@@ -14,6 +14,10 @@
 //! verified credential names; core's `check_status` checks them against the same DID
 //! document. With `--log-key`, each fetched list's log inclusion is checked too
 //! (`status-list-log`).
+//!
+//! Related resources (`relatedResource`, VC Data Model 2.0 §5.3): `--related-resource
+//! URL=FILE` gives a resource's bytes, and the `related-resource` check compares the digests
+//! the credential carries for that URL with them; nothing is fetched.
 
 use crate::fetch::{self, Answer};
 use hallmark_core::did::{DidDocument, DidWeb, DID_WEB_PREFIX};
@@ -33,6 +37,7 @@ use hallmark_core::verify::{
 };
 use hallmark_node::routes::public::{LOG_INDEX_HEADER, STATUS_HEADER, VC_JWT, VC_LD_JSON};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -122,6 +127,12 @@ pub struct VerifyArgs {
     /// array including it.
     #[arg(long, value_name = "TEXT")]
     pub domain: Option<String>,
+    /// A resource the credential's `relatedResource` names, for its digests: the entry's `id`
+    /// URL, `=`, a file with the resource's bytes (split at the last `=`). Repeatable. The
+    /// digests are computed and compared (`related-resource`); those of a resource not given
+    /// are checked as written only (the check is then skipped, saying so).
+    #[arg(long = "related-resource", value_name = "URL=FILE")]
+    pub related_resources: Vec<String>,
 }
 
 /// Where the issuer's DID document comes from: a file (`--did-document`), a URL named
@@ -189,7 +200,7 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
     if args.did_document.len() > 1 {
         return Err("one --did-document for a credential (several only for a presentation)".into());
     }
-    let options = verify_options(args);
+    let options = verify_options(args)?;
     if let Some(url) = &args.from {
         let rt = crate::runtime::runtime()?;
         return rt.block_on(from_node(url, args, log_key.as_ref(), &options));
@@ -235,9 +246,9 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
 }
 
 /// The options of `hallmark verify`: the current time unless `--skip-validity-dates`, the
-/// issuer policy, the expected `--challenge` and `--domain`.
-fn verify_options(args: &VerifyArgs) -> VerifyOptions {
-    VerifyOptions {
+/// issuer policy, the expected `--challenge` and `--domain`, the `--related-resource` files.
+fn verify_options(args: &VerifyArgs) -> Result<VerifyOptions, String> {
+    Ok(VerifyOptions {
         now: (!args.skip_validity_dates).then(time::OffsetDateTime::now_utc),
         issuer_policy: if args.allow_foreign_issuer {
             IssuerPolicy::Any
@@ -246,7 +257,8 @@ fn verify_options(args: &VerifyArgs) -> VerifyOptions {
         },
         expected_domain: args.domain.clone(),
         expected_challenge: args.challenge.clone(),
-    }
+        related_resources: related_resource_files(&args.related_resources)?,
+    })
 }
 
 /// A presentation file: the holder's key resolved as a did:key (or from a `--did-document`),
@@ -266,7 +278,7 @@ pub fn verify_presentation_file(
             "--checkpoint, --proof and --log-key are for one credential, not a presentation".into(),
         );
     }
-    let options = verify_options(args);
+    let options = verify_options(args)?;
     let lists = status_list_files(args)?;
     let pinned = args
         .did_document
@@ -485,6 +497,22 @@ fn print(report: &Report, json: bool) -> ExitCode {
         println!("{report}");
     }
     exit_code(&verdict)
+}
+
+/// The `--related-resource URL=FILE` arguments: each URL with its file's bytes.
+fn related_resource_files(args: &[String]) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let mut out = BTreeMap::new();
+    for arg in args {
+        let (url, file) = arg
+            .rsplit_once('=')
+            .filter(|(u, f)| !u.is_empty() && !f.is_empty())
+            .ok_or_else(|| format!("--related-resource {arg:?}: expected URL=FILE"))?;
+        let bytes = read(Path::new(file))?;
+        if out.insert(url.to_string(), bytes).is_some() {
+            return Err(format!("--related-resource: {url} is given twice"));
+        }
+    }
+    Ok(out)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {

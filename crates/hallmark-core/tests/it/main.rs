@@ -6,6 +6,7 @@
 mod common;
 
 mod aas;
+mod data_model;
 mod did_resolution;
 mod identifiers;
 mod jcs_oracle;

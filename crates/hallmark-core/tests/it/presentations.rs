@@ -347,7 +347,17 @@ fn the_holder_must_control_the_key() {
 
 #[test]
 fn a_proof_for_assertion_is_not_a_presentation_proof() {
-    let vp = add_data_integrity_proof(
+    // The credential signer refuses a presentation (not a VerifiableCredential): an outside
+    // signer need not, so sign at the lower level with the assertion purpose.
+    assert!(add_data_integrity_proof(
+        &unsigned(vec![]),
+        &proof_options(holder_did().method_id()),
+        &challenge_and_domain(),
+        &holder_key(),
+    )
+    .is_err());
+    let vp = hallmark_core::credential::add_data_integrity_proof_for(
+        "assertionMethod",
         &unsigned(vec![embedded(&passport(1, &operator_key()))]),
         &proof_options(holder_did().method_id()),
         &challenge_and_domain(),
@@ -403,7 +413,23 @@ fn a_tampered_enveloped_credential_fails_its_signature() {
     let mut entry = enveloped_credential(&jwt);
     entry["id"] = json!(format!("data:application/vc-ld+jwt,{jwt}"));
     vp["verifiableCredential"] = json!([entry, "https://dpp.example.com/passports/1"]);
-    let r = verify(&sign(&vp, challenge_and_domain()));
+    // sign_presentation refuses it; an outside holder's signer need not.
+    assert!(sign_presentation(
+        &vp,
+        &proof_options(holder_did().method_id()),
+        &challenge_and_domain(),
+        &holder_key(),
+    )
+    .is_err());
+    let vp = hallmark_core::credential::add_data_integrity_proof_for(
+        "authentication",
+        &vp,
+        &proof_options(holder_did().method_id()),
+        &challenge_and_domain(),
+        &holder_key(),
+    )
+    .unwrap();
+    let r = verify(&vp);
     assert!(failed(&r.presentation, PRESENTATION_CHECK).contains("application/vc+jwt"));
     assert_eq!(r.credentials.len(), 2);
     failed(&r.credentials[0], "format");
@@ -487,4 +513,32 @@ fn a_credential_is_not_a_presentation() {
         &expecting(None, None),
     );
     failed(&r.presentation, "format");
+}
+
+/// Hallmark never signs a presentation that breaks the data model's presentation rules (the
+/// `presentation` check), and the credential rules do not apply to the presentation itself.
+#[test]
+fn an_invalid_presentation_is_not_signed() {
+    let mut vp = unsigned(vec![embedded(&passport(1, &operator_key()))]);
+    vp["holder"] = json!("not a url");
+    let refused = sign_presentation(
+        &vp,
+        &proof_options(holder_did().method_id()),
+        &challenge_and_domain(),
+        &holder_key(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&refused, hallmark_core::presentation::PresentationError::DataModel(why) if why.contains("holder")),
+        "{refused}"
+    );
+    let mut vp = unsigned(vec![]);
+    vp["verifiableCredential"] = json!(["a string, not a credential"]);
+    assert!(sign_presentation(
+        &vp,
+        &proof_options(holder_did().method_id()),
+        &challenge_and_domain(),
+        &holder_key(),
+    )
+    .is_err());
 }

@@ -1,6 +1,8 @@
 //! `hallmark verify` of credentials signed with a did:key: resolved in core, no network and
 //! no `--did-document`; the W3C vc-di-eddsa signedJCS.json vector (an https issuer, a did:key
-//! key) valid only with `--allow-foreign-issuer`, failing the named `issuer` check without it.
+//! key) valid only with `--allow-foreign-issuer`, failing the named `issuer` check without it;
+//! a credential breaking the VC Data Model 2.0 refused naming the rule; related resources
+//! given as files (`--related-resource URL=FILE`) compared with their digests.
 
 use ed25519_dalek::SigningKey;
 use hallmark_core::credential::{self, UnsignedCredential};
@@ -198,6 +200,142 @@ fn a_did_web_credential_without_its_document_is_a_usage_error() {
     let (code, text) = verify(&[path(&p), "--offline"]);
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("FAIL  format"), "{text}");
+}
+
+/// eddsa-jcs-2022 over `doc` with the low-level primitives: Hallmark's signing functions
+/// refuse a credential that breaks the VC Data Model 2.0, an outside issuer need not.
+fn sign_unchecked(doc: &serde_json::Value, key: &SigningKey) -> serde_json::Value {
+    let options = credential::ProofOptions {
+        verification_method: DidKey::of(&key.verifying_key()).method_id(),
+        created: "2026-01-01T00:00:00Z".into(),
+    };
+    let mut config = credential::proof_config(doc, &options).unwrap();
+    let t = credential::trace(doc, &config).unwrap();
+    let sig = key.sign(&t.hash_data()).unwrap();
+    config.insert(
+        "proofValue".into(),
+        hallmark_core::keys::signature_multibase(&sig).into(),
+    );
+    let mut out = doc.clone();
+    out["proof"] = config.into();
+    out
+}
+
+#[test]
+fn a_credential_breaking_the_data_model_is_refused_naming_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::from_bytes(&[23; 32]);
+    let dk = DidKey::of(&key.verifying_key());
+    let mut doc = unsigned(dk.as_str()).to_value().unwrap();
+    doc["validUntil"] = "2036-01-01T00:00:00Z".into();
+    doc["credentialStatus"] = serde_json::json!([
+        {"id": "https://dpp.example.com/status/suspension/0#7", "type": "BitstringStatusListEntry",
+         "statusPurpose": "suspension", "statusListIndex": "7",
+         "statusListCredential": "https://dpp.example.com/status/suspension/0"},
+        {"id": "https://dpp.example.com/status/revocation/0#7"}
+    ]);
+    // Hallmark would not sign it.
+    let refused = credential::sign_data_integrity(
+        &doc,
+        &credential::ProofOptions {
+            verification_method: dk.method_id(),
+            created: "2026-01-01T00:00:00Z".into(),
+        },
+        &key,
+    );
+    assert!(
+        matches!(
+            refused,
+            Err(credential::CredentialError::DataModel {
+                rule: "credential-status",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    let p = dir.path().join("malformed.json");
+    std::fs::write(&p, serde_json::to_vec(&sign_unchecked(&doc, &key)).unwrap()).unwrap();
+    let (code, text) = verify(&[path(&p)]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains(
+            "FAIL  credential            VC Data Model 2.0: 1 of 14 rules broken: credential-status\n\
+             FAIL  credential-status     credentialStatus[1] has no type\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("skip  signature"), "{text}");
+    assert!(text.ends_with("INVALID\n"), "{text}");
+    let (code, text) = verify(&[path(&p), "--json"]);
+    assert_eq!(code, 1, "{text}");
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "credential-status"
+            && c["outcome"] == "fail"
+            && c["detail"] == "credentialStatus[1] has no type"));
+}
+
+#[test]
+fn related_resources_given_as_files_are_compared_with_their_digests() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::from_bytes(&[24; 32]);
+    let dk = DidKey::of(&key.verifying_key());
+    let schema = br#"{"type": "object"}"#;
+    let url = "https://example.org/schemas/passport.json?v=1";
+    let mut doc = unsigned(dk.as_str()).to_value().unwrap();
+    doc["relatedResource"] = serde_json::json!([{
+        "id": url,
+        "digestSRI": format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(schema)))
+    }]);
+    let options = credential::ProofOptions {
+        verification_method: dk.method_id(),
+        created: "2026-01-01T00:00:00Z".into(),
+    };
+    let signed = credential::sign_data_integrity(&doc, &options, &key).unwrap();
+    let p = dir.path().join("passport.json");
+    std::fs::write(&p, serde_json::to_vec(&signed).unwrap()).unwrap();
+    let good = dir.path().join("schema.json");
+    std::fs::write(&good, schema).unwrap();
+    let bad = dir.path().join("changed.json");
+    std::fs::write(&bad, br#"{"type": "array"}"#).unwrap();
+
+    let (code, text) = verify(&[path(&p)]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains(&format!(
+            "skip  related-resource      digests well formed; not supplied, not compared: {url}\n"
+        )),
+        "{text}"
+    );
+    let arg = format!("{url}={}", path(&good));
+    let (code, text) = verify(&[path(&p), "--related-resource", &arg]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains(&format!(
+            "pass  related-resource      digests match: {url}\n"
+        )),
+        "{text}"
+    );
+    let arg = format!("{url}={}", path(&bad));
+    let (code, text) = verify(&[path(&p), "--related-resource", &arg]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("FAIL  related-resource      relatedResource[0]")
+            && text.contains("does not match the supplied resource"),
+        "{text}"
+    );
+    // A malformed argument or a missing file is a usage error.
+    let (code, text) = verify(&[path(&p), "--related-resource", "no-equals-sign"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("expected URL=FILE"), "{text}");
+    let missing = format!("{url}={}", dir.path().join("nope").display());
+    let (code, _) = verify(&[path(&p), "--related-resource", &missing]);
+    assert_eq!(code, 2);
 }
 
 /// Without `--offline` or `--did-document`, a did:web verification method's controller
