@@ -52,7 +52,17 @@ pub fn routes(base: &str) -> Router<AppState> {
             &format!("{base}/presentations/verify"),
             post(verify_presentation),
         )
-        .route(&format!("{base}/verify"), get(page_form).post(page_result))
+        .route(&format!("{base}/verify"), {
+            let (b1, b2) = (base.to_owned(), base.to_owned());
+            get(
+                move |uri: Uri, headers: HeaderMap| async move { page_form(&uri, &headers, &b1) },
+            )
+            .post(
+                move |app: State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes| async move {
+                    page_result(app, uri, headers, body, &b2).await
+                },
+            )
+        })
 }
 
 /// `POST <base>/credentials/verify` (VC API `verifyCredential`).
@@ -85,11 +95,10 @@ async fn verify_presentation(ApiJson(body): ApiJson<Value>) -> Result<Response, 
 }
 
 /// `GET <base>/verify`: the page with an empty form.
-async fn page_form(State(app): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
-    let lang = page_lang(&uri, &headers);
-    let base = crate::routes::public::base_path(&app.issuer.base_url);
+fn page_form(uri: &Uri, headers: &HeaderMap, base: &str) -> Response {
+    let lang = page_lang(uri, headers);
     render(
-        page::render_verify(lang, &base, "", None),
+        page::render_verify(lang, base, "", None),
         StatusCode::OK,
         lang,
     )
@@ -102,9 +111,9 @@ async fn page_result(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
+    base: &str,
 ) -> Response {
     let lang = page_lang(&uri, &headers);
-    let base = crate::routes::public::base_path(&app.issuer.base_url);
     let form = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -124,7 +133,7 @@ async fn page_result(
     };
     if pasted.is_empty() {
         return render(
-            page::render_verify(lang, &base, "", Some(page::VerifyShown::Empty)),
+            page::render_verify(lang, base, "", Some(page::VerifyShown::Empty)),
             StatusCode::BAD_REQUEST,
             lang,
         );
@@ -146,7 +155,7 @@ async fn page_result(
             return render(
                 page::render_verify(
                     lang,
-                    &base,
+                    base,
                     &pasted,
                     Some(page::VerifyShown::Unreadable(&why)),
                 ),
@@ -165,7 +174,7 @@ async fn page_result(
             render(
                 page::render_verify(
                     lang,
-                    &base,
+                    base,
                     &pasted,
                     Some(page::VerifyShown::Report(&report)),
                 ),

@@ -592,7 +592,10 @@ async fn every_admin_route_answers_as_its_served_document_says(backend: Backend)
             Some(&json!({ "credential": { "credentialSubject": third }, "options": {} })),
         )
         .await;
-    assert!(issued["verifiableCredential"]["proof"].is_object(), "{issued}");
+    assert!(
+        issued["verifiableCredential"]["proof"].is_object(),
+        "{issued}"
+    );
 
     // Every admin route was answered as documented.
     let all: BTreeSet<(String, String)> = ROUTES
