@@ -579,6 +579,48 @@ mod tests {
     }
 
     #[test]
+    fn send_to_connects_to_the_address_given_and_caps_the_answer() {
+        // A listener that records the request head and answers 40 bytes.
+        let rt = rt();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        rt.spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 4096];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let _ = tx.send(String::from_utf8_lossy(&buf[..n]).into_owned());
+                let body = "x".repeat(40);
+                let _ = s
+                    .write_all(
+                        format!("HTTP/1.1 200 OK\r\ncontent-length: 40\r\n\r\n{body}").as_bytes(),
+                    )
+                    .await;
+            }
+        });
+        // The name is never looked up: the connection goes to `addr`.
+        let url = format!("http://issuer.invalid:{}/did.json", addr.port());
+        let target = Target::parse(&url).unwrap();
+        let request = Outgoing::get(&target, "application/json");
+        let answer = rt
+            .block_on(send_to(&request, addr, Duration::from_secs(30), 1024))
+            .unwrap();
+        assert_eq!((answer.status, answer.body.len()), (200, 40));
+        let head = rt.block_on(rx.recv()).unwrap().to_ascii_lowercase();
+        assert!(
+            head.contains(&format!("host: issuer.invalid:{}", addr.port())),
+            "{head}"
+        );
+        let e = rt
+            .block_on(send_to(&request, addr, Duration::from_secs(30), 10))
+            .unwrap_err();
+        assert!(matches!(e, FetchError::Http { .. }), "{e}");
+    }
+
+    #[test]
     fn only_absolute_http_urls_are_fetched() {
         for url in ["ftp://x/y", "file:///etc/passwd", "localhost:8080/x", ""] {
             let e = rt().block_on(get(url, "*/*")).unwrap_err();
