@@ -20,6 +20,8 @@ use serde_json::{Map, Value};
 const VCDM: &str = "https://www.w3.org/TR/vc-data-model#";
 /// Data Integrity's problem types (VC Data Integrity 1.0, "Processing Errors").
 const SECURITY: &str = "https://w3id.org/security#";
+/// Bitstring Status List's problem types.
+const STATUS_LIST: &str = "https://www.w3.org/ns/credentials/status-list#";
 /// Media type prefix of an enveloped `vc+jwt` (`EnvelopedVerifiableCredential`).
 const ENVELOPED_JWT: &str = "data:application/vc+jwt,";
 
@@ -224,6 +226,14 @@ fn problem_type(check: &str) -> (String, &'static str) {
             "MALFORMED_VALUE_ERROR",
         ),
         "validity" => (format!("{VCDM}RANGE_ERROR"), "RANGE_ERROR"),
+        "status" => (
+            "urn:hallmark:problem:not-in-force".to_owned(),
+            "NOT_IN_FORCE",
+        ),
+        "status-list" | "status-list-signature" => (
+            format!("{STATUS_LIST}STATUS_VERIFICATION_ERROR"),
+            "STATUS_VERIFICATION_ERROR",
+        ),
         "proof-expiry" => (
             format!("{SECURITY}PROOF_EXPIRED_ERROR"),
             "PROOF_EXPIRED_ERROR",
@@ -284,12 +294,16 @@ impl VerificationResult {
         }
         let verdict = report.verdict();
         if verdict != Verdict::Valid && errors.is_empty() {
-            let (kind, title) = problem_type("signature");
+            let check = match verdict {
+                Verdict::NotInForce(_) => hallmark_core::verify::STATUS_CHECK,
+                _ => "signature",
+            };
+            let (kind, title) = problem_type(check);
             errors.push(ProblemDetail {
                 kind,
                 title: title.to_owned(),
                 detail: format!("the credential is {verdict}"),
-                check: "signature",
+                check,
             });
         }
         let (name, status) = match &verdict {

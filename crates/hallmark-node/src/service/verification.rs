@@ -11,7 +11,8 @@
 //! document from the key) and the node's own DID (its document from its own trusted keys).
 //! Any other DID is a did:web fetched by `crate::did_web` — only from hosts the operator
 //! listed, never from an address that is not public — and how each DID was resolved, or why
-//! not, is the `did-document` check of the report.
+//! not, is the `did-document` check of the report. A credential the node issued has its
+//! status checked against the node's own latest status lists, read locally.
 //!
 //! **Issuance** ([`Service::issue_passport`]): the VC API's `issueCredential` accepts only
 //! a passport — the credential's subject is a passport submission, its issuer absent or the
@@ -29,6 +30,7 @@ use hallmark_core::did::DidDocument;
 use hallmark_core::did_key::DID_KEY_PREFIX;
 use hallmark_core::did_resolver::{ResolveDid, ResolveError, Resolver};
 use hallmark_core::passport::{PassportDraft, PassportId};
+use hallmark_core::status::{list_url, status_entries};
 use hallmark_core::verify::{self, Check, Outcome, Report, VerifyOptions};
 use serde_json::Value;
 use std::borrow::Cow;
@@ -257,34 +259,75 @@ impl Service<'_> {
 
     /// Verifies a credential (either form; any issuer) at the current time: core's
     /// `verify_resolving` through [`Service::resolving`], with the `did-document` check.
-    /// The credential's status lists are not fetched: a credential with a
-    /// `credentialStatus` gets a skipped `status` check saying so.
+    /// The status of a credential this node issued is checked against the node's own
+    /// latest status lists (read locally, verified against its DID document: core's
+    /// `check_status`); another issuer's status lists are not fetched — a credential of
+    /// another issuer with a `credentialStatus` gets a skipped `status` check saying so.
     pub async fn verify_credential(
         &self,
         input: CredentialInput,
         mut options: VerifyOptions,
     ) -> Result<Report, ServiceError> {
         let bytes = input.into_bytes()?;
-        options.now = Some(super::now());
+        let now = super::now();
+        options.now = Some(now);
         let (mut report, resolutions) = self
             .resolving(move |r| verify::verify_resolving(&bytes, r, &options))
             .await?;
         record_resolutions(&mut report, &resolutions);
-        let has_status = report
-            .credential
-            .as_ref()
-            .is_some_and(|c| c.get("credentialStatus").is_some());
-        if has_status {
+        let Some(credential) = report.credential.clone() else {
+            return Ok(report);
+        };
+        if credential.get("credentialStatus").is_none() {
+            return Ok(report);
+        }
+        let issuer = match credential.get("issuer") {
+            Some(Value::Object(o)) => o.get("id").and_then(Value::as_str),
+            other => other.and_then(Value::as_str),
+        };
+        if issuer == Some(self.app.issuer.did.as_str()) && report.is_valid() {
+            let lists = self.own_status_lists(&credential).await?;
+            let own = self.own_did_document().await?;
+            verify::check_status(&mut report, &lists, &own, Some(now));
+        } else {
             report.checks.push(Check {
                 name: verify::STATUS_CHECK,
                 outcome: Outcome::Skipped(
-                    "the credential's status lists are not fetched by this service; \
+                    "another issuer's status lists are not fetched by this service; \
                      `hallmark verify --from <passport URL>` checks them"
                         .into(),
                 ),
             });
         }
         Ok(report)
+    }
+
+    /// The latest stored versions of the node's own status lists that `credential`'s
+    /// entries name (by their URL under the node's base URL), as (URL, Data Integrity
+    /// bytes); an entry naming another list is left for `check_status` to report.
+    async fn own_status_lists(
+        &self,
+        credential: &Value,
+    ) -> Result<Vec<(String, Vec<u8>)>, ServiceError> {
+        let base = &self.app.issuer.base_url;
+        let mut lists = Vec::new();
+        for entry in status_entries(credential).unwrap_or_default() {
+            let prefix = format!("{base}/status/{}/", entry.purpose);
+            let Some(n) = entry
+                .list_credential
+                .strip_prefix(&prefix)
+                .and_then(|n| n.parse::<u32>().ok())
+                .filter(|n| list_url(base, entry.purpose, *n) == entry.list_credential)
+            else {
+                continue;
+            };
+            match self.status_list(entry.purpose, n, None).await {
+                Ok(record) => lists.push((entry.list_credential.clone(), record.credential)),
+                Err(ServiceError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(lists)
     }
 
     /// The VC API's `issueCredential`, for passports only (see the [module docs](self)):

@@ -115,12 +115,10 @@ async fn this_nodes_passport_verifies_and_a_tampered_one_does_not(backend: Backe
             .contains("own DID document"),
         "{did_doc}"
     );
-    // Status lists are not fetched: said as a warning.
-    assert!(result["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|w| w["check"] == "status"));
+    // Its status: from the node's own status lists, read locally.
+    for name in ["status-list-signature", "status-list", "status"] {
+        assert!(checks.contains(&json!(name)), "{name}: {result}");
+    }
     assert!(result.get("credential").is_none());
 
     // The vc+jwt form, as a string and as an enveloped credential.
@@ -156,6 +154,24 @@ async fn this_nodes_passport_verifies_and_a_tampered_one_does_not(backend: Backe
     let (status, result) = verify(&n, json!(broken_jwt)).await;
     assert_eq!(status, 400, "{result}");
     assert!(!error_checks(&result).is_empty(), "{result}");
+
+    // Suspended since: the credential a holder kept still verifies, but is not in force.
+    let r = n
+        .call(
+            Method::POST,
+            &format!("/api/v1/passports/{id}/suspend"),
+            Some(&hallmark_testkit::node::basic()),
+            Some(&json!({"reason": "recall"})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let (status, result) = verify(&n, credential).await;
+    assert_eq!(status, 400, "{result}");
+    assert_eq!(result["verified"], false);
+    assert_eq!(result["hallmark"]["verdict"], "not-in-force", "{result}");
+    assert_eq!(result["hallmark"]["status"], "suspended", "{result}");
+    assert_eq!(error_checks(&result), ["status"], "{result}");
+    assert_eq!(result["errors"][0]["title"], "NOT_IN_FORCE");
     n.stop().await;
 }
 both!(this_nodes_passport_verifies_and_a_tampered_one_does_not);
