@@ -132,3 +132,17 @@ product-title = Produktinformation
 product-heading = Pässe für einzelne Artikel oder Chargen
 product-text = Der Aussteller veröffentlicht die Pässe dieses Produkts für jeden einzelnen Artikel oder jede Charge, nicht einen Pass für das Produkt insgesamt.
 product-hint = Der aufgerufene Code nennt keinen Artikel und keine Charge mit Pass. Scannen Sie den Code auf dem Produkt selbst (er nennt dessen Seriennummer oder Charge) oder fragen Sie den Hersteller oder Händler.
+# Die Prüfseite (einen Nachweis einfügen und prüfen).
+verify-link = Einen Produktpass oder anderen Nachweis prüfen
+verify-title = Nachweis prüfen
+verify-heading = Nachweis einfügen
+verify-intro = Fügen Sie einen Produktpass-Nachweis (JSON mit Data-Integrity-Beweis) oder ein kompaktes vc+jwt ein. Dieser Server prüft die Signatur gegen den Schlüssel des Ausstellers: did:key, den eigenen Schlüssel dieses Servers oder ein did:web, das der Betreiber zulässt.
+verify-label = Nachweis
+verify-submit = Prüfen
+verify-note = Was Sie einfügen, wird geprüft und nicht gespeichert. Der Status der eigenen Produktpässe dieses Servers wird gegen seine Statuslisten geprüft; Statuslisten anderer Aussteller werden hier nicht abgerufen (das Kommandozeilenwerkzeug prüft sie).
+verify-result-heading = Ergebnis
+verify-valid = Gültig: Signatur und alle Prüfungen bestanden.
+verify-invalid = Nicht gültig: eine Prüfung ist fehlgeschlagen.
+verify-not-in-force = Gültig, aber nicht in Kraft: { $status }.
+verify-empty = Bitte zuerst einen Nachweis einfügen.
+verify-unreadable = Das ist kein Nachweis: { $reason }

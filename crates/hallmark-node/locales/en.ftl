@@ -132,3 +132,17 @@ product-title = Product information
 product-heading = Passports for single items or batches
 product-text = The issuer publishes this product's passports for each item or batch, not one passport for the product as a whole.
 product-hint = The code you followed does not name an item or batch that has a passport. Scan the code on the product itself (it names its serial number or batch), or ask the manufacturer or seller.
+# The verification page (paste a credential to check it).
+verify-link = Check a passport or another credential
+verify-title = Check a credential
+verify-heading = Paste a credential
+verify-intro = Paste a passport credential (JSON with a Data Integrity proof) or a compact vc+jwt. This server verifies its signature against its issuer's key: did:key, this server's own key, or a did:web the operator allows.
+verify-label = Credential
+verify-submit = Check
+verify-note = What you paste is checked and not stored. The status of this server's own passports is checked against its status lists; other issuers' status lists are not fetched here (the command-line tool checks them).
+verify-result-heading = Result
+verify-valid = Valid: the signature and every check passed.
+verify-invalid = Not valid: a check failed.
+verify-not-in-force = Valid, but not in force: { $status }.
+verify-empty = Paste a credential first.
+verify-unreadable = This is not a credential: { $reason }

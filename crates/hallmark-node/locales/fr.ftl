@@ -132,3 +132,17 @@ product-title = Informations sur le produit
 product-heading = Des passeports par article ou par lot
 product-text = L’émetteur publie les passeports de ce produit pour chaque article ou chaque lot, et non un passeport pour le produit dans son ensemble.
 product-hint = Le code que vous avez suivi ne désigne aucun article ni lot doté d’un passeport. Scannez le code apposé sur le produit lui-même (il indique son numéro de série ou son lot), ou adressez-vous au fabricant ou au vendeur.
+# La page de vérification (coller une attestation pour la vérifier).
+verify-link = Vérifier un passeport ou une autre attestation
+verify-title = Vérifier une attestation
+verify-heading = Coller une attestation
+verify-intro = Collez une attestation de passeport (JSON avec une preuve Data Integrity) ou un vc+jwt compact. Ce serveur vérifie sa signature avec la clé de son émetteur : did:key, la clé de ce serveur ou un did:web que l’exploitant autorise.
+verify-label = Attestation
+verify-submit = Vérifier
+verify-note = Ce que vous collez est vérifié et n’est pas conservé. Le statut des passeports de ce serveur est vérifié avec ses listes de statut ; celles des autres émetteurs ne sont pas consultées ici (l’outil en ligne de commande les vérifie).
+verify-result-heading = Résultat
+verify-valid = Valide : la signature et toutes les vérifications sont correctes.
+verify-invalid = Non valide : une vérification a échoué.
+verify-not-in-force = Valide, mais pas en vigueur : { $status }.
+verify-empty = Collez d’abord une attestation.
+verify-unreadable = Ce n’est pas une attestation : { $reason }

@@ -91,6 +91,9 @@ pub struct App {
     /// Webhooks: the destinations allowed and the retry schedule (docs/events.md,
     /// "Webhooks"); unset: none allowed.
     pub webhooks: std::sync::OnceLock<crate::config::WebhookSettings>,
+    /// The verification service's did:web fetching (docs/verify.md, "Verification
+    /// service"); unset: did:web is not fetched.
+    pub did_web: std::sync::OnceLock<crate::config::DidWebSettings>,
     /// The open status list's taken positions (a first publication's draw).
     pub status_positions: crate::positions::StatusPositions,
     /// The status lists as served (the latest of each, and versions by number).

@@ -15,7 +15,8 @@
 //! - [`relay`]: delivers the outbox's events to NATS JetStream (issue 21), one node at a time.
 //! - [`webhooks`]: delivers them to the operator's webhook subscriptions, signed (Standard
 //!   Webhooks), with retries, a delivery log and automatic disabling; [`outbound`]: the
-//!   outbound HTTP(S) client it (and the CLI) sends with.
+//!   outbound HTTP(S) client it (and the CLI) sends with; [`did_web`]: the verification
+//!   service's did:web fetches through it (allow-list, public addresses only).
 //! - [`audit`]: security events and the sink they go to; [`refusals`] aggregates those of
 //!   refused requests into a bounded number of audit rows.
 //! - [`cache`]: the public read path's caches (published credential bytes, DID document).
@@ -46,6 +47,7 @@ pub mod backing;
 pub mod cache;
 pub mod changes;
 pub mod config;
+pub mod did_web;
 pub mod edge;
 pub mod evidence;
 pub mod imports;

@@ -269,6 +269,7 @@ pub async fn build_app_with_plugins(
         seal_authority: std::sync::atomic::AtomicBool::new(false),
         nats: std::sync::OnceLock::new(),
         webhooks: std::sync::OnceLock::new(),
+        did_web: std::sync::OnceLock::new(),
         status_positions: crate::positions::StatusPositions::default(),
         status_lists: crate::cache::StatusListCache::default(),
         imports: crate::imports::ImportSessions::default(),
@@ -593,7 +594,7 @@ pub async fn serve(config: &ValidatedConfig) -> Result<Running, StartError> {
 }
 
 /// Hands `app` the configuration's policies that live on it: sealing of authority answers,
-/// the EU registry's back-up link, the NATS relay and the webhooks' destinations. One place
+/// the EU registry's back-up link, the NATS relay, the webhooks' destinations and the verification service's did:web hosts. One place
 /// for `run` and `hallmark demo`.
 pub fn apply_policies(app: &App, config: &ValidatedConfig) {
     app.seal_authority
@@ -605,4 +606,5 @@ pub fn apply_policies(app: &App, config: &ValidatedConfig) {
         let _ = app.nats.set(nats.clone());
     }
     let _ = app.webhooks.set(config.webhooks.clone());
+    let _ = app.did_web.set(config.did_web.clone());
 }

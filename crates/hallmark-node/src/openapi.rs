@@ -84,6 +84,19 @@ fn summary(method: &str, path: &str) -> &'static str {
         ("GET", p) if p.ends_with("/qr.png") => {
             "The passport's GS1 Digital Link URI as a QR code, 1-bit PNG with its resolution (ec; x; dpi: 72-1200, default 600)"
         }
+        ("POST", "/credentials/issue") => "VC API issueCredential, passports only: the credential's subject (a passport submission; issuer absent or this node) published as a new passport through the publish path; 201 {verifiableCredential}; anything else 400/422 with nothing written (docs/verify.md)",
+        ("POST", p) if p.ends_with("/credentials/verify") => {
+            "VC API verifyCredential: any eddsa-jcs-2022 or vc+jwt credential, its keys resolved by did:key, this node's DID or did:web from allowed hosts (HALLMARK_VERIFY_DID_WEB_ALLOWED_HOSTS); 200 when verified, 400 with the result when not (body ≤ 256 KiB; docs/verify.md)"
+        }
+        ("POST", p) if p.ends_with("/presentations/verify") => {
+            "VC API verifyPresentation: not implemented yet (501)"
+        }
+        ("GET", p) if p.ends_with("/verify") => {
+            "The verification page for people: paste a credential to check it (HTML)"
+        }
+        ("POST", p) if p.ends_with("/verify") => {
+            "The verification page's form (application/x-www-form-urlencoded, field credential): the report as HTML"
+        }
         ("POST", p) if p.ends_with("/readers") => {
             "Register as a reader (anonymous; inert until the operator approves it out of band, reading the key fingerprint): 201 {id, fingerprint, status: registered}; 409 for a key already registered, 422 for bad input (docs/access.md)"
         }

@@ -13,6 +13,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper::header::{HeaderMap, HeaderName, ACCEPT, HOST, USER_AGENT};
 use hyper::Method;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -60,6 +61,15 @@ pub enum FetchError {
         /// The URL.
         url: String,
         /// What happened.
+        detail: String,
+    },
+    /// The destination was refused before anything was sent (an address that is not
+    /// public: [`is_public_address`]).
+    #[error("{url}: refused: {detail}")]
+    Refused {
+        /// The URL.
+        url: String,
+        /// Why.
         detail: String,
     },
     /// The exchange took longer than its bound ([`TIMEOUT`] unless given).
@@ -231,7 +241,146 @@ async fn exchange(request: &Outgoing<'_>) -> Result<Answer, FetchError> {
         None
     };
     let io = connect(&target.url, &target.host, target.port, tls).await?;
-    request.send_on(io).await
+    request.send_on(io, MAX_ANSWER_BYTES).await
+}
+
+/// [`send_within`] to one address the caller has checked (e.g. with [`resolve_public`]),
+/// never to another the name might resolve to by then (DNS rebinding): the TCP connection
+/// goes to `addr`, the TLS server name checked is the target's host. The answer is capped
+/// at `max_answer` bytes (a longer one is an error), the whole exchange at `timeout`.
+pub async fn send_to(
+    request: &Outgoing<'_>,
+    addr: SocketAddr,
+    timeout: Duration,
+    max_answer: usize,
+) -> Result<Answer, FetchError> {
+    let target = request.target;
+    let url = &target.url;
+    let exchange = async {
+        let tcp = TcpStream::connect(addr)
+            .await
+            .map_err(|source| FetchError::Connect {
+                url: url.clone(),
+                source,
+            })?;
+        let io: Box<dyn Io> = if target.https {
+            let bare = target.host.trim_start_matches('[').trim_end_matches(']');
+            let name = ServerName::try_from(bare.to_string())
+                .map_err(|_| FetchError::Url { url: url.clone() })?;
+            let tls = tokio_rustls::TlsConnector::from(tls_config()?)
+                .connect(name, tcp)
+                .await
+                .map_err(|source| FetchError::Tls {
+                    url: url.clone(),
+                    source,
+                })?;
+            Box::new(tls)
+        } else {
+            Box::new(tcp)
+        };
+        request.send_on(io, max_answer).await
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| FetchError::Timeout {
+            url: url.clone(),
+            seconds: timeout.as_secs(),
+        })?
+}
+
+/// The one address of `target` to connect to, after checking every address its host
+/// resolves to (an IP literal is its own address): each must be public
+/// ([`is_public_address`]), else [`FetchError::Refused`] — a name with one private address
+/// among public ones is refused too. The name lookup is bounded by `timeout`.
+pub async fn resolve_public(target: &Target, timeout: Duration) -> Result<SocketAddr, FetchError> {
+    let url = &target.url;
+    let bare = target.host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, target.port)],
+        Err(_) => tokio::time::timeout(timeout, tokio::net::lookup_host((bare, target.port)))
+            .await
+            .map_err(|_| FetchError::Timeout {
+                url: url.clone(),
+                seconds: timeout.as_secs(),
+            })?
+            .map_err(|source| FetchError::Connect {
+                url: url.clone(),
+                source,
+            })?
+            .collect(),
+    };
+    if let Some(bad) = addrs.iter().find(|a| !is_public_address(a.ip())) {
+        return Err(FetchError::Refused {
+            url: url.clone(),
+            detail: format!(
+                "{} resolves to {}, which is not a public address (loopback, private, \
+                 link-local, unspecified, multicast or reserved addresses are never fetched)",
+                target.host,
+                bad.ip()
+            ),
+        });
+    }
+    addrs.first().copied().ok_or_else(|| FetchError::Refused {
+        url: url.clone(),
+        detail: format!("{} resolves to no address", target.host),
+    })
+}
+
+/// Whether `ip` is a public unicast address the node may fetch from on a client's behalf:
+/// not unspecified, loopback, private (RFC 1918, IPv6 unique local), shared (100.64/10),
+/// link-local, multicast, broadcast, documentation, benchmarking or reserved, and for an
+/// IPv6 address embedding an IPv4 one (mapped, compatible, NAT64, 6to4) not embedding such
+/// an address; Teredo and site-local are refused.
+pub fn is_public_address(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let embedded = |hi: usize| {
+                Ipv4Addr::new(
+                    (s[hi] >> 8) as u8,
+                    s[hi] as u8,
+                    (s[hi + 1] >> 8) as u8,
+                    s[hi + 1] as u8,
+                )
+            };
+            if v6.is_unspecified() || v6.is_loopback() || v6.is_multicast() {
+                return false;
+            }
+            match s {
+                // IPv4-mapped ::ffff:a.b.c.d and IPv4-compatible ::a.b.c.d.
+                [0, 0, 0, 0, 0, 0xffff, _, _] | [0, 0, 0, 0, 0, 0, _, _] => {
+                    is_public_v4(embedded(6))
+                }
+                // NAT64 64:ff9b::/96.
+                [0x64, 0xff9b, 0, 0, 0, 0, _, _] => is_public_v4(embedded(6)),
+                // 6to4 2002::/16 carries an IPv4 address in its next 32 bits.
+                [0x2002, _, _, _, _, _, _, _] => is_public_v4(embedded(1)),
+                // Teredo 2001::/32, documentation 2001:db8::/32, discard 100::/64.
+                [0x2001, 0, ..] | [0x2001, 0xdb8, ..] | [0x100, 0, 0, 0, ..] => false,
+                // Unique local fc00::/7, link-local fe80::/10, site-local fec0::/10.
+                [first, ..] if first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfe80 => false,
+                [first, ..] if first & 0xffc0 == 0xfec0 => false,
+                _ => true,
+            }
+        }
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(ip.is_unspecified()
+        || a == 0
+        || ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_multicast()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || a >= 240
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 192 && b == 0 && c == 0)
+        || (a == 198 && (18..20).contains(&b)))
 }
 
 /// A connected byte stream: plain TCP, or TLS over it.
@@ -272,7 +421,7 @@ pub async fn connect(
 }
 
 impl Outgoing<'_> {
-    async fn send_on<S>(&self, io: S) -> Result<Answer, FetchError>
+    async fn send_on<S>(&self, io: S, max_answer: usize) -> Result<Answer, FetchError>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -301,7 +450,7 @@ impl Outgoing<'_> {
             .await
             .map_err(|e| http(e.to_string()))?;
         let (parts, body) = response.into_parts();
-        let body = Limited::new(body, MAX_ANSWER_BYTES)
+        let body = Limited::new(body, max_answer)
             .collect()
             .await
             .map_err(|e| http(format!("reading the answer: {e}")))?
@@ -354,6 +503,121 @@ mod tests {
             .enable_all()
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for ip in [
+            "0.0.0.0",
+            "0.1.2.3",
+            "127.0.0.1",
+            "127.8.9.10",
+            "10.0.0.1",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "240.0.0.1",
+            "192.0.2.1",
+            "198.18.0.1",
+            "192.0.0.8",
+            "::",
+            "::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.1.2.3",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::",
+            "2001::1",
+            "2001:db8::1",
+            "fe80::1",
+            "fc00::1",
+            "fd12:3456::1",
+            "fec0::1",
+            "ff02::1",
+        ] {
+            assert!(!is_public_address(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "93.184.215.14",
+            "8.8.8.8",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "2002:0808:0808::",
+        ] {
+            assert!(is_public_address(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn names_are_checked_by_every_address_they_resolve_to() {
+        let rt = rt();
+        for url in [
+            "https://localhost/.well-known/did.json",
+            "https://127.0.0.1/.well-known/did.json",
+            "https://10.1.2.3:8443/x/did.json",
+            "https://169.254.169.254/.well-known/did.json",
+            "https://[::1]/.well-known/did.json",
+        ] {
+            let target = Target::parse(url).unwrap();
+            let e = rt
+                .block_on(resolve_public(&target, Duration::from_secs(5)))
+                .unwrap_err();
+            assert!(matches!(e, FetchError::Refused { .. }), "{url}: {e}");
+        }
+        let target = Target::parse("https://93.184.215.14/").unwrap();
+        assert_eq!(
+            rt.block_on(resolve_public(&target, Duration::from_secs(5)))
+                .unwrap(),
+            "93.184.215.14:443".parse().unwrap()
+        );
+    }
+
+    #[test]
+    fn send_to_connects_to_the_address_given_and_caps_the_answer() {
+        // A listener that records the request head and answers 40 bytes.
+        let rt = rt();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        rt.spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 4096];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let _ = tx.send(String::from_utf8_lossy(&buf[..n]).into_owned());
+                let body = "x".repeat(40);
+                let _ = s
+                    .write_all(
+                        format!("HTTP/1.1 200 OK\r\ncontent-length: 40\r\n\r\n{body}").as_bytes(),
+                    )
+                    .await;
+            }
+        });
+        // The name is never looked up: the connection goes to `addr`.
+        let url = format!("http://issuer.invalid:{}/did.json", addr.port());
+        let target = Target::parse(&url).unwrap();
+        let request = Outgoing::get(&target, "application/json");
+        let answer = rt
+            .block_on(send_to(&request, addr, Duration::from_secs(30), 1024))
+            .unwrap();
+        assert_eq!((answer.status, answer.body.len()), (200, 40));
+        let head = rt.block_on(rx.recv()).unwrap().to_ascii_lowercase();
+        assert!(
+            head.contains(&format!("host: issuer.invalid:{}", addr.port())),
+            "{head}"
+        );
+        let e = rt
+            .block_on(send_to(&request, addr, Duration::from_secs(30), 10))
+            .unwrap_err();
+        assert!(matches!(e, FetchError::Http { .. }), "{e}");
     }
 
     #[test]

@@ -276,7 +276,7 @@ async fn send(
         Ok(answer) => Ok(answer.status),
         Err(e) => {
             let slug = match &e {
-                FetchError::Url { .. } => "not-allowed",
+                FetchError::Url { .. } | FetchError::Refused { .. } => "not-allowed",
                 FetchError::Connect { .. } => "connect",
                 FetchError::Tls { .. } | FetchError::Roots(_) => "tls",
                 FetchError::Http { .. } => "http",

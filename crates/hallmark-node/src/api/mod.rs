@@ -26,6 +26,7 @@ pub mod requests;
 pub mod responses;
 #[cfg(test)]
 mod tests;
+pub mod vc;
 pub mod webhooks;
 
 use crate::problem::ApiError;

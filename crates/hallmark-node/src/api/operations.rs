@@ -113,6 +113,29 @@ impl Schemas {
             ("POST", "/passports/batch") => Some(self.request::<PassportBatch>()),
             ("POST", "/imports/{id}/finish") => Some(self.request::<ImportFinish>()),
             ("POST", "/links") => Some(self.request::<NewLink>()),
+            ("POST", "/credentials/issue") => Some(
+                schemars::json_schema!({
+                    "type": "object",
+                    "description": "VC API issueCredential, passports only: an unsecured credential whose credentialSubject is a passport submission (the body of POST /api/v1/passports) and whose issuer, if given, is this node's DID; no options (docs/verify.md)",
+                    "required": ["credential"],
+                    "properties": {
+                        "credential": {
+                            "type": "object",
+                            "required": ["credentialSubject"],
+                            "properties": {
+                                "@context": {},
+                                "type": {},
+                                "issuer": {},
+                                "credentialSubject": { "type": "object" }
+                            },
+                            "additionalProperties": false
+                        },
+                        "options": { "type": "object", "maxProperties": 0 }
+                    },
+                    "additionalProperties": false
+                })
+                .to_value(),
+            ),
             ("POST", "/registry/registrations") => Some(
                 schemars::json_schema!({
                     "type": "object",
@@ -192,6 +215,17 @@ impl Schemas {
             ("POST", "/registry/registrations") => {
                 (200, self.response::<super::registry::RegistrationsRecorded>())
             }
+            ("POST", "/credentials/issue") => (
+                201,
+                schemars::json_schema!({
+                    "type": "object",
+                    "description": "The new passport's public Data Integrity credential, as its URL serves it",
+                    "required": ["verifiableCredential"],
+                    "properties": { "verifiableCredential": { "type": "object" } },
+                    "additionalProperties": false
+                })
+                .to_value(),
+            ),
             ("GET", "/openapi.json") => (
                 200,
                 schemars::json_schema!({
@@ -214,7 +248,39 @@ impl Schemas {
     /// The bodies of a public route that reads one (`POST <base>/readers`); `None` for the
     /// others.
     pub fn public_operation(&mut self, method: &str, path: &str) -> Option<Operation> {
-        (method == "POST" && path.ends_with("/readers")).then(|| Operation {
+        if method != "POST" {
+            return None;
+        }
+        if path.ends_with("/credentials/verify") || path.ends_with("/presentations/verify") {
+            let member = if path.ends_with("/credentials/verify") {
+                "verifiableCredential"
+            } else {
+                "verifiablePresentation"
+            };
+            return Some(Operation {
+                request: Some(
+                    schemars::json_schema!({
+                        "type": "object",
+                        "required": [member],
+                        "properties": {
+                            member: { "type": ["object", "string"] },
+                            "options": { "type": "object" }
+                        },
+                        "additionalProperties": false
+                    })
+                    .to_value(),
+                ),
+                submission: false,
+                status: 200,
+                response: schemars::json_schema!({
+                    "type": "object",
+                    "description": "VC API verification result: verified, checks, errors, warnings, problemDetails (VC API problem details with the Hallmark check), credential (returnCredential), hallmark (every check and the verdict); 400 with the same body when not verified (docs/verify.md)",
+                    "required": ["verified", "checks", "errors", "warnings", "problemDetails", "hallmark"]
+                })
+                .to_value(),
+            });
+        }
+        path.ends_with("/readers").then(|| Operation {
             request: Some(self.request::<super::readers::NewReader>()),
             submission: false,
             status: 201,

@@ -22,6 +22,7 @@
 pub mod backup_link;
 pub mod defaults;
 pub mod development;
+pub mod did_web;
 pub mod error;
 mod key_file;
 pub mod nats;
@@ -43,6 +44,7 @@ pub use crate::profile::{Profile, UnknownProfile};
 pub use backup_link::BackupLinkTemplate;
 pub use defaults::*;
 pub use development::*;
+pub use did_web::DidWebSettings;
 pub use error::ConfigError;
 pub use nats::NatsSettings;
 pub use secrets::{node_integrity_keys, FILE_SUFFIX};

@@ -238,6 +238,13 @@ settings! {
         webhook_allowed_hosts: Vec<String> = "HALLMARK_WEBHOOK_ALLOWED_HOSTS",
             default "none: no webhook subscription can be created (development: loopback only)";
     }
+    "Verification service" {
+        /// Hosts the verification service (`POST /credentials/verify`) may fetch did:web
+        /// DID documents from, comma-separated (https only; an address that is not public is
+        /// refused even when listed).
+        verify_did_web_allowed_hosts: Vec<String> = "HALLMARK_VERIFY_DID_WEB_ALLOWED_HOSTS",
+            default "none: did:web is not fetched (the node's own DID and did:key still resolve)";
+    }
     "Restricted access" {
         /// Seal every authority-tier answer to a signed reader (a JWE to the reader's X25519
         /// key), whether the reader asks for it or not (docs/access.md, "Sealed delivery").

@@ -211,6 +211,22 @@ impl Config {
             schedule: hallmark_core::webhook::Schedule::default(),
         };
 
+        // The verification service: the hosts did:web documents may be fetched from.
+        let did_web = crate::config::DidWebSettings {
+            allowed_hosts: crate::config::DidWebSettings::parse_hosts(
+                self.verify_did_web_allowed_hosts
+                    .as_deref()
+                    .unwrap_or_default(),
+            )
+            .map_err(|entry| ConfigError::Invalid {
+                setting: "HALLMARK_VERIFY_DID_WEB_ALLOWED_HOSTS",
+                reason: format!(
+                    "{entry:?} is not a host name or IP address (no scheme, port or path)"
+                ),
+            })?,
+            ..crate::config::DidWebSettings::default()
+        };
+
         Ok(ValidatedConfig {
             profile,
             public_listen,
@@ -237,6 +253,7 @@ impl Config {
             seal_authority: self.seal_authority.unwrap_or(false),
             nats,
             webhooks,
+            did_web,
         })
     }
 

@@ -142,6 +142,8 @@ pub struct ValidatedConfig {
     pub nats: Option<super::NatsSettings>,
     /// Webhooks: allowed destinations and the retry schedule.
     pub webhooks: crate::config::WebhookSettings,
+    /// The verification service's did:web fetching (`HALLMARK_VERIFY_DID_WEB_ALLOWED_HOSTS`).
+    pub did_web: crate::config::DidWebSettings,
 }
 
 impl ValidatedConfig {

@@ -44,11 +44,24 @@ pub async fn guard(State(limits): State<Arc<Limits>>, req: Request, next: Next) 
 /// The admin route whose body may be larger (`max_batch_body_bytes`).
 pub const BATCH_PATH: &str = "/api/v1/passports/batch";
 
+/// The largest body of the verification service's routes (`POST …/credentials/verify`,
+/// `…/presentations/verify`, the page's `…/verify`; `crate::routes::vc`), or
+/// `max_body_bytes` when that is smaller: a passport credential is about 10 KB.
+pub const VERIFY_MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Whether `req` posts to one of the verification service's routes.
+fn is_verification(req: &Request) -> bool {
+    req.method() == axum::http::Method::POST && req.uri().path().ends_with("/verify")
+}
+
 /// The body limit of a request and its setting's name: `max_batch_body_bytes` for `POST`
-/// [`BATCH_PATH`], `max_body_bytes` for everything else.
+/// [`BATCH_PATH`], [`VERIFY_MAX_BODY_BYTES`] (at most `max_body_bytes`) for the
+/// verification routes, `max_body_bytes` for everything else.
 pub fn max_for(limits: &Limits, req: &Request) -> (usize, &'static str) {
     if req.method() == axum::http::Method::POST && req.uri().path() == BATCH_PATH {
         (limits.max_batch_body_bytes, "max_batch_body_bytes")
+    } else if is_verification(req) && VERIFY_MAX_BODY_BYTES < limits.max_body_bytes {
+        (VERIFY_MAX_BODY_BYTES, "verification_body_bytes")
     } else {
         (limits.max_body_bytes, "max_body_bytes")
     }

@@ -45,6 +45,18 @@ pub fn csp() -> HeaderValue {
     CSP.clone()
 }
 
+static VERIFY_CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
+    let page = CSP.to_str().unwrap_or_default();
+    let policy = page.replace("form-action 'none'", "form-action 'self'");
+    HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static(crate::edge::headers::CSP))
+});
+
+/// The verification page's policy: the passport page's, but its form may post to this
+/// origin (`form-action 'self'`). Still no script.
+pub fn verify_csp() -> HeaderValue {
+    VERIFY_CSP.clone()
+}
+
 /// Whether a request asks for the page rather than the credential: `text/html` (or XHTML)
 /// with a higher q-value than every credential or JSON type it lists. `*/*` alone, JSON and
 /// credential clients keep getting the credential.
@@ -218,6 +230,7 @@ pub struct PageTemplate {
     history: Vec<HistoryView>,
     verify_command: Option<String>,
     files: Vec<(String, String)>,
+    verify_href: String,
 }
 
 /// Where the page lives: the node's public base URL and its path part.
@@ -473,8 +486,100 @@ pub fn render(
         history,
         verify_command,
         files,
+        verify_href: format!("{}/verify?lang={}", site.base_path, lang.tag()),
     };
     page.render()
+}
+
+/// What the verification page shows above its form.
+#[derive(Debug, Clone, Copy)]
+pub enum VerifyShown<'a> {
+    /// The form was sent empty.
+    Empty,
+    /// The text was not a credential in any form (why).
+    Unreadable(&'a str),
+    /// The service's report.
+    Report(&'a hallmark_core::verify::Report),
+}
+
+/// The verification page template (`templates/verify.html`, in the frame of
+/// `templates/base.html`).
+#[derive(Template)]
+#[template(path = "verify.html")]
+struct VerifyTemplate {
+    lang: &'static str,
+    css: &'static str,
+    tr: Tr,
+    kicker: String,
+    title: String,
+    langs: Vec<LangLink>,
+    identifiers: Vec<(String, String)>,
+    action: String,
+    pasted: String,
+    verdict: Option<(&'static str, String)>,
+    checks: Vec<(&'static str, &'static str, String)>,
+}
+
+/// Renders the verification page in `lang` (`base_path`: the public base URL's path) with
+/// the text `pasted` in its form and, after a check, what `shown` says: the verdict and
+/// every check of the report (skipped ones left out).
+pub fn render_verify(
+    lang: Lang,
+    base_path: &str,
+    pasted: &str,
+    shown: Option<VerifyShown<'_>>,
+) -> Result<String, askama::Error> {
+    use hallmark_core::verify::Verdict;
+    let tr = Tr { lang };
+    let (verdict, checks) = match shown {
+        None => (None, Vec::new()),
+        Some(VerifyShown::Empty) => (Some(("suspended", tr.t("verify-empty"))), Vec::new()),
+        Some(VerifyShown::Unreadable(why)) => (
+            Some((
+                "suspended",
+                tr.args("verify-unreadable", &[("reason", why)]),
+            )),
+            Vec::new(),
+        ),
+        Some(VerifyShown::Report(report)) => {
+            let verdict = match report.verdict() {
+                Verdict::Valid => ("published", tr.t("verify-valid")),
+                Verdict::NotInForce(s) => (
+                    "archived",
+                    tr.args("verify-not-in-force", &[("status", s.as_str())]),
+                ),
+                Verdict::Invalid => ("suspended", tr.t("verify-invalid")),
+            };
+            let checks = report
+                .checks
+                .iter()
+                .filter_map(|c| {
+                    let tone = match &c.outcome {
+                        Outcome::Pass(_) => "ok",
+                        Outcome::Fail(_) => "bad",
+                        Outcome::Warn(_) => "wait",
+                        Outcome::Skipped(_) => return None,
+                    };
+                    Some((tone, c.name, c.outcome.detail().to_owned()))
+                })
+                .collect();
+            (Some(verdict), checks)
+        }
+    };
+    VerifyTemplate {
+        lang: lang.tag(),
+        css: CSS,
+        tr,
+        kicker: tr.t("kicker-generic"),
+        title: tr.t("verify-title"),
+        langs: lang_links(lang),
+        identifiers: Vec::new(),
+        action: format!("{base_path}/verify?lang={}", lang.tag()),
+        pasted: pasted.to_owned(),
+        verdict,
+        checks,
+    }
+    .render()
 }
 
 /// A short page that is not a passport, in the passport page's style and policy.
@@ -690,6 +795,31 @@ mod tests {
             assert!(html.contains(&tr.t("product-hint")), "{html}");
             assert!(!html.contains("notfound-") && !html.contains("product-title"));
         }
+    }
+
+    #[test]
+    fn the_verification_page_posts_to_itself_and_shows_each_check() {
+        let csp = verify_csp();
+        let csp = csp.to_str().unwrap();
+        assert!(csp.contains("form-action 'self'") && !csp.contains("script"));
+        for lang in Lang::ALL {
+            let html = render_verify(lang, "/dpp", "", None).unwrap();
+            assert!(html.contains("action=\"/dpp/verify?lang="), "{html}");
+            assert!(html.contains("<textarea id=\"credential\" name=\"credential\""));
+        }
+        let mut report = hallmark_core::verify::Report::default();
+        report.checks.push(hallmark_core::verify::Check {
+            name: "signature",
+            outcome: Outcome::Fail("does <not> match".into()),
+        });
+        let html = render_verify(Lang::En, "", "<x>", Some(VerifyShown::Report(&report))).unwrap();
+        assert!(
+            html.contains("<strong>signature</strong> does &#60;not&#62; match")
+                || html.contains("does &lt;not&gt; match"),
+            "{html}"
+        );
+        assert!(html.contains(&Tr { lang: Lang::En }.t("verify-invalid")));
+        assert!(!html.contains("<x>"));
     }
 
     #[test]

@@ -82,6 +82,7 @@ pub const ROUTES: &[(&str, &str, Scope)] = &[
     ("GET", "/api/v1/signing-keys", Scope::Admin),
     ("POST", "/api/v1/signing-keys/rotate", Scope::Admin),
     ("POST", "/api/v1/signing-keys/{id}/revoke", Scope::Admin),
+    ("POST", "/credentials/issue", Scope::Write),
     ("GET", "/openapi.json", Scope::Read),
 ];
 
@@ -95,6 +96,7 @@ fn handler(method: &str, path: &str, openapi: &Document) -> Option<MethodRouter<
         ("POST", "/passports") => post(create),
         ("POST", "/passports/validate") => post(validate_dry_run),
         ("POST", "/passports/batch") => post(batch),
+        ("POST", "/credentials/issue") => post(issue_credential),
         ("POST", "/imports/{id}/finish") => post(finish_import),
         ("GET", "/passports/{id}") => get(read_one),
         ("PUT", "/passports/{id}/draft") => put(update_draft),
@@ -185,6 +187,31 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let draft = app.service().create_draft(&p, &body).await?;
     created(&DraftCreated::from(draft))
+}
+
+/// `POST /credentials/issue` (VC API `issueCredential`, passports only): the credential's
+/// subject published as a new passport through the publish path; 201
+/// `{"verifiableCredential": <its public credential>}`. Options are refused (none is
+/// supported); a credential that is not a passport of this node: 400/422, nothing written.
+async fn issue_credential(
+    State(app): State<AppState>,
+    p: Principal,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    use crate::api::vc::{read, IssueCredentialRequest, IssuedCredential};
+    let request: IssueCredentialRequest = read(body)?;
+    if let Some(option) = request.options.keys().next() {
+        return Err(ApiError::BadRequest {
+            detail: format!("unknown option `{option}`: issueCredential takes no option here"),
+        });
+    }
+    let issued = app
+        .service()
+        .issue_passport(&p, &request.credential)
+        .await?;
+    created(&IssuedCredential {
+        verifiable_credential: issued.credential,
+    })
 }
 
 async fn validate_dry_run(

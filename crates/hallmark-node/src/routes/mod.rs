@@ -1,7 +1,8 @@
 //! HTTP handlers: `public` (no credential), `page` (the consumer page on the public
 //! listener), `log` (the public transparency-log endpoints), `qr` (public QR codes of
 //! passports, the admin labels listing), `resolver` (the public GS1 Digital Link resolver),
-//! `status` (the public status lists), `admin` (`/api/v1`, scoped API keys) and `ops` (the
+//! `status` (the public status lists), `vc` (the verification service: the VC API's
+//! verify routes and the verification page), `admin` (`/api/v1`, scoped API keys) and `ops` (the
 //! operator's probes: `/ready` on the public listener, `/metrics` on the admin one).
 //!
 //! The routers serve their `/openapi.json` as a [`Document`] they are given: the documents
@@ -19,6 +20,7 @@ pub mod qr;
 pub mod resolver;
 pub mod restricted;
 pub mod status;
+pub mod vc;
 
 use axum::body::Bytes;
 use axum::http::header::{HeaderValue, CONTENT_TYPE};

@@ -3,7 +3,8 @@
 //! of `routes::page`), the transparency log (`routes::log`), the status lists
 //! (`routes::status`), health and readiness (`routes::ops`); and a passport's public AAS V3.0 Environment
 //! (`<base>/passports/{id}/aas`, or `Accept: application/aas+json` on the passport URL;
-//! `docs/aas.md`).
+//! `docs/aas.md`); the verification service (`routes::vc`: the VC API's
+//! `credentials/verify`, `presentations/verify`, and the verification page).
 //! No credential, no admin route.
 
 use crate::app::AppState;
@@ -66,6 +67,7 @@ pub fn route_table_for(issuer: &hallmark_core::issue::Issuer) -> Vec<(&'static s
         ),
     ];
     table.extend(super::qr::paths(&base).into_iter().map(|(p, _)| ("GET", p)));
+    table.extend(super::vc::paths(&base));
     table.extend(
         super::log::paths(&base)
             .into_iter()
@@ -96,6 +98,7 @@ pub fn routes(
         .merge(passport_routes(&state, &base, readers))
         .merge(super::log::routes(&base))
         .merge(super::qr::routes(&base))
+        .merge(super::vc::routes(&base))
         .with_state(state)
 }
 

@@ -37,6 +37,9 @@
 //!   listener's anonymous door —, list, approve with a grant, suspend, resume, revoke).
 //! - [`restricted`]: signed restricted reads — the reader of a signed request (signature,
 //!   status, grant, nonce) and the credential of its grant's tier, each read audited.
+//! - [`verification`]: the verification service — any credential verified on the server,
+//!   its DIDs resolved first (did:key, the node's own DID, did:web from allowed hosts
+//!   only) —, and the VC API issuance of passports through the publish path.
 //! - [`events`]: the audit events these use-cases append (one place for their actions and
 //!   details).
 //!
@@ -61,6 +64,7 @@ pub mod registry;
 pub mod resolver;
 pub mod restricted;
 pub mod status_lists;
+pub mod verification;
 pub mod webhooks;
 
 pub use error::ServiceError;

@@ -28,6 +28,7 @@ mod resolver_http;
 mod restricted_http;
 mod seal;
 mod status_http;
+mod vc_api_http;
 mod webhooks_http;
 
 /// The sandbox's WAT plugin builders (the hostile-plugin suite's, reused as is by

@@ -580,6 +580,23 @@ async fn every_admin_route_answers_as_its_served_document_says(backend: Backend)
         .await;
     assert_eq!(revoked["event"]["event"], "revoked");
 
+    // VC API issueCredential: a passport published through the publish path.
+    let mut third = example.clone();
+    third["uniqueProductIdentifier"]["serial"] = json!("EXAMPLE-VC-0001");
+    let issued = api
+        .expect(
+            201,
+            M::POST,
+            "/credentials/issue",
+            &admin,
+            Some(&json!({ "credential": { "credentialSubject": third }, "options": {} })),
+        )
+        .await;
+    assert!(
+        issued["verifiableCredential"]["proof"].is_object(),
+        "{issued}"
+    );
+
     // Every admin route was answered as documented.
     let all: BTreeSet<(String, String)> = ROUTES
         .iter()

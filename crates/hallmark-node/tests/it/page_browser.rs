@@ -1,7 +1,7 @@
 //! The consumer page in a real browser: a node with a published, a suspended and an archived
 //! passport, each page opened in headless Chromium at 360 px in English, German and French,
 //! and the pages that are not a passport (the product page of the resolver's walk-up, the 404
-//! page) (`tests/browser/check.mjs`: playwright-core driving Debian's `chromium`, axe-core
+//! page, the verification page's form) (`tests/browser/check.mjs`: playwright-core driving Debian's `chromium`, axe-core
 //! injected), full-page screenshots (screen and print) written to
 //! `<target>/test-artifacts/pages/`, assertions on the rendered text, on the page's own CSP
 //! letting its stylesheet apply, on nothing overflowing a phone screen, and on no serious or
@@ -92,6 +92,8 @@ async fn pages_render_in_headless_chromium_without_serious_accessibility_violati
         "notfound-en={}/passports/0190f2a0-0000-7000-8000-000000000000?lang=en",
         n.public
     ));
+    // The verification page (paste a credential), its empty form.
+    targets.push(format!("verify-de={}/verify?lang=de", n.public));
     let out = artefacts();
     let run = {
         let (dir, out, targets, chromium) = (dir.clone(), out.clone(), targets.clone(), chromium);
@@ -117,7 +119,7 @@ async fn pages_render_in_headless_chromium_without_serious_accessibility_violati
     std::fs::write(out.join("report.json"), &run.stdout).unwrap();
     let report: Value = serde_json::from_slice(&run.stdout).unwrap();
     let pages = report["pages"].as_array().unwrap();
-    assert_eq!(pages.len(), 12);
+    assert_eq!(pages.len(), 13);
 
     let expected: &[(&str, u64, &[&str])] = &[
         (
@@ -200,6 +202,11 @@ async fn pages_render_in_headless_chromium_without_serious_accessibility_violati
             "notfound-en",
             404,
             &["Passport not found", "Nothing is published at this address"],
+        ),
+        (
+            "verify-de",
+            200,
+            &["Nachweis prüfen", "Nachweis einfügen", "Prüfen"],
         ),
     ];
     for (page, (name, status, texts)) in pages.iter().zip(expected) {
