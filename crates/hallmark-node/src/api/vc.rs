@@ -12,6 +12,7 @@
 
 use crate::problem::ApiError;
 use crate::service::verification::CredentialInput;
+use hallmark_core::presentation::PresentationReport;
 use hallmark_core::verify::{IssuerPolicy, Outcome, Report, Verdict, VerifyOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -72,6 +73,7 @@ impl VerifyCredentialOptions {
             },
             expected_domain: self.domain.clone(),
             expected_challenge: self.challenge.clone(),
+            ..VerifyOptions::default()
         }
     }
 }
@@ -104,6 +106,34 @@ pub struct VerifyPresentationOptions {
     /// Accepted (as for credentials).
     #[serde(default)]
     pub return_problem_details: bool,
+}
+
+impl VerifyPresentationOptions {
+    /// Core's options: the expected challenge and domain of the holder's proof (the
+    /// credentials inside are held to the default issuer policy).
+    pub fn verify_options(&self) -> VerifyOptions {
+        VerifyOptions {
+            expected_domain: self.domain.clone(),
+            expected_challenge: self.challenge.clone(),
+            ..VerifyOptions::default()
+        }
+    }
+}
+
+/// The presentation of a `verifyPresentation` request: a JSON presentation secured with a
+/// Data Integrity proof (a compact string is read as such and refused by core's `format`
+/// check: enveloped `vp+jwt` presentations are not supported).
+///
+/// # Errors
+/// [`ApiError::BadRequest`] for anything but an object or a string.
+pub fn presentation_input(v: Value) -> Result<CredentialInput, ApiError> {
+    match v {
+        Value::Object(o) => Ok(CredentialInput::Json(Value::Object(o))),
+        Value::String(s) => Ok(CredentialInput::Compact(s)),
+        _ => Err(ApiError::BadRequest {
+            detail: "`verifiablePresentation` must be a JSON presentation".into(),
+        }),
+    }
 }
 
 /// `POST /presentations/verify`: `{"verifiablePresentation": …, "options": {…}}`.
@@ -325,6 +355,61 @@ impl VerificationResult {
                 status,
                 report,
             },
+        }
+    }
+}
+
+/// A VC API presentation verification result: the presentation's own result (the holder's
+/// proof, challenge, domain, holder binding) and one per credential, `verified` only when
+/// all are; the full Hallmark reports under `hallmark`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresentationVerificationResult {
+    /// The presentation and every credential in it verified.
+    pub verified: bool,
+    /// The checks of the presentation's proof that passed, by name.
+    pub checks: Vec<&'static str>,
+    /// The failures: the presentation's, then each failing credential's (their detail
+    /// prefixed `verifiableCredential[i]`).
+    pub errors: Vec<ProblemDetail>,
+    /// The warnings, in the same order.
+    pub warnings: Vec<ProblemDetail>,
+    /// The errors, then the warnings (the VCALM member).
+    pub problem_details: Vec<ProblemDetail>,
+    /// The presentation's own result.
+    pub presentation_result: VerificationResult,
+    /// One result per entry of `verifiableCredential`, in order.
+    pub credential_results: Vec<VerificationResult>,
+}
+
+impl PresentationVerificationResult {
+    /// The result of a presentation report.
+    pub fn of(report: PresentationReport) -> PresentationVerificationResult {
+        let valid = report.verdict() == Verdict::Valid;
+        let presentation_result = VerificationResult::of(report.presentation, false);
+        let credential_results: Vec<VerificationResult> = report
+            .credentials
+            .into_iter()
+            .map(|c| VerificationResult::of(c, false))
+            .collect();
+        let prefixed = |i: usize, p: &ProblemDetail| ProblemDetail {
+            detail: format!("verifiableCredential[{i}]: {}", p.detail),
+            ..p.clone()
+        };
+        let mut errors = presentation_result.errors.clone();
+        let mut warnings = presentation_result.warnings.clone();
+        for (i, r) in credential_results.iter().enumerate() {
+            errors.extend(r.errors.iter().map(|p| prefixed(i, p)));
+            warnings.extend(r.warnings.iter().map(|p| prefixed(i, p)));
+        }
+        PresentationVerificationResult {
+            verified: valid && errors.is_empty(),
+            checks: presentation_result.checks.clone(),
+            problem_details: errors.iter().chain(&warnings).cloned().collect(),
+            errors,
+            warnings,
+            presentation_result,
+            credential_results,
         }
     }
 }

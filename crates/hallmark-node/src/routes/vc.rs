@@ -9,11 +9,13 @@
 //! the credential verified, 400 with the same result when it did not; a request that is not
 //! one (malformed JSON, unknown members or options, a credential of no known form) is a
 //! 400 problem+json. `POST /presentations/verify` reads its request the same way and
-//! answers 501 until core's presentation verifier is wired in.
+//! answers the presentation's result (`api::vc::PresentationVerificationResult`): the
+//! holder's proof and each credential's, 200 only when all verified.
 
 use crate::api::reply;
 use crate::api::vc::{
-    credential_input, read, VerificationResult, VerifyCredentialRequest, VerifyPresentationRequest,
+    credential_input, presentation_input, read, PresentationVerificationResult,
+    VerificationResult, VerifyCredentialRequest, VerifyPresentationRequest,
 };
 use crate::app::AppState;
 use crate::page::{self, lang};
@@ -83,15 +85,23 @@ async fn verify_credential(
     Ok((status, reply(&result)?).into_response())
 }
 
-/// `POST <base>/presentations/verify` (VC API `verifyPresentation`): the request is read
-/// and checked; the verification itself is not implemented yet (501).
-async fn verify_presentation(ApiJson(body): ApiJson<Value>) -> Result<Response, ApiError> {
-    let _request: VerifyPresentationRequest = read(body)?;
-    Err(ApiError::NotImplemented {
-        detail: "presentations are not verified yet; verify each credential with POST \
-                 /credentials/verify"
-            .into(),
-    })
+/// `POST <base>/presentations/verify` (VC API `verifyPresentation`): 200 when the
+/// presentation and every credential in it verified, 400 with the same result when not.
+async fn verify_presentation(
+    State(app): State<AppState>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    let request: VerifyPresentationRequest = read(body)?;
+    let input = presentation_input(request.verifiable_presentation)?;
+    let options = request.options.verify_options();
+    let report = app.service().verify_presentation(input, options).await?;
+    let result = PresentationVerificationResult::of(report);
+    let status = if result.verified {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    Ok((status, reply(&result)?).into_response())
 }
 
 /// `GET <base>/verify`: the page with an empty form.

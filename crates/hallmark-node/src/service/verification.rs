@@ -28,8 +28,9 @@ use crate::cache::Form;
 use hallmark_core::credential::VC_V2_CONTEXT;
 use hallmark_core::did::DidDocument;
 use hallmark_core::did_key::DID_KEY_PREFIX;
-use hallmark_core::did_resolver::{ResolveDid, ResolveError, Resolver};
+use hallmark_core::did_resolver::{did_of, ResolveDid, ResolveError, Resolver};
 use hallmark_core::passport::{PassportDraft, PassportId};
+use hallmark_core::presentation::{self, PresentationReport};
 use hallmark_core::status::{list_url, status_entries};
 use hallmark_core::verify::{self, Check, Outcome, Report, VerifyOptions};
 use serde_json::Value;
@@ -275,11 +276,59 @@ impl Service<'_> {
             .resolving(move |r| verify::verify_resolving(&bytes, r, &options))
             .await?;
         record_resolutions(&mut report, &resolutions);
+        self.check_status_of(&mut report, now).await?;
+        Ok(report)
+    }
+
+    /// Verifies a presentation (eddsa-jcs-2022, the holder's `authentication` proof) and
+    /// every credential in it at the current time: core's `verify_presentation` through
+    /// [`Service::resolving`] (the holder's did:key, the issuers' documents as for a
+    /// credential), with each report's `did-document` check for its own key, and each
+    /// credential's status as [`Service::verify_credential`] checks it. `options` carries the
+    /// verifier's expected `challenge` and `domain`.
+    pub async fn verify_presentation(
+        &self,
+        input: CredentialInput,
+        mut options: VerifyOptions,
+    ) -> Result<PresentationReport, ServiceError> {
+        let bytes = input.into_bytes()?;
+        let now = super::now();
+        options.now = Some(now);
+        let (mut report, resolutions) = self
+            .resolving(move |r| presentation::verify_presentation(&bytes, r, &options))
+            .await?;
+        let own = |r: &Report| -> Vec<Resolution> {
+            let did = r.verification_method.as_deref().map(did_of);
+            resolutions
+                .iter()
+                .filter(|x| Some(x.did.as_str()) == did)
+                .cloned()
+                .collect()
+        };
+        let holder = own(&report.presentation);
+        record_resolutions(&mut report.presentation, &holder);
+        for credential in &mut report.credentials {
+            let resolved = own(credential);
+            record_resolutions(credential, &resolved);
+            self.check_status_of(credential, now).await?;
+        }
+        Ok(report)
+    }
+
+    /// The status checks of a verified credential's report: a credential this node issued
+    /// against the node's own latest status lists; another issuer's lists are not fetched
+    /// (a skipped `status` check says so). Nothing for a credential without
+    /// `credentialStatus`.
+    async fn check_status_of(
+        &self,
+        report: &mut Report,
+        now: time::OffsetDateTime,
+    ) -> Result<(), ServiceError> {
         let Some(credential) = report.credential.clone() else {
-            return Ok(report);
+            return Ok(());
         };
         if credential.get("credentialStatus").is_none() {
-            return Ok(report);
+            return Ok(());
         }
         let issuer = match credential.get("issuer") {
             Some(Value::Object(o)) => o.get("id").and_then(Value::as_str),
@@ -288,7 +337,7 @@ impl Service<'_> {
         if issuer == Some(self.app.issuer.did.as_str()) && report.is_valid() {
             let lists = self.own_status_lists(&credential).await?;
             let own = self.own_did_document().await?;
-            verify::check_status(&mut report, &lists, &own, Some(now));
+            verify::check_status(report, &lists, &own, Some(now));
         } else {
             report.checks.push(Check {
                 name: verify::STATUS_CHECK,
@@ -299,7 +348,7 @@ impl Service<'_> {
                 ),
             });
         }
-        Ok(report)
+        Ok(())
     }
 
     /// The latest stored versions of the node's own status lists that `credential`'s
