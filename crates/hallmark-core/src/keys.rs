@@ -89,6 +89,13 @@ pub fn signature_multibase(sig: &Signature) -> String {
 /// Decode a multibase base58btc signature.
 pub fn decode_signature_multibase(s: &str) -> Result<Signature, KeyError> {
     let body = s.strip_prefix('z').ok_or(KeyError::NotBase58Btc)?;
+    // Fast path: `five8` decodes exactly the base58 strings of 64 bytes (as many leading
+    // '1's as leading zero bytes), which are the strings `bs58` decodes to 64 bytes; any
+    // other string takes the `bs58` path below, which names the error.
+    let mut raw = [0u8; 64];
+    if five8::decode_64(body, &mut raw).is_ok() {
+        return Ok(Signature::from_bytes(&raw));
+    }
     let bytes = bs58::decode(body)
         .into_vec()
         .map_err(|_| KeyError::Base58)?;

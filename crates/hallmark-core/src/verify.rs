@@ -451,8 +451,21 @@ fn verify_di(input: &[u8], did: &dyn ResolveDid, options: &VerifyOptions, r: &mu
             return r.push("proof", Outcome::Fail("no proof object".into()));
         }
     };
-    r.credential = Some(Value::Object(doc.clone()));
-    if !credential_shape(&doc, r) {
+    let ok = verify_di_proofs(&doc, proofs, did, options, r);
+    // The parsed document itself (moved, not copied) becomes the report's credential.
+    r.credential = Some(Value::Object(doc));
+    ok
+}
+
+/// The credential's shape, then its single proof or its proof set.
+fn verify_di_proofs(
+    doc: &Map<String, Value>,
+    proofs: Result<Vec<Value>, Map<String, Value>>,
+    did: &dyn ResolveDid,
+    options: &VerifyOptions,
+    r: &mut Report,
+) -> bool {
+    if !credential_shape(doc, r) {
         return false;
     }
     match proofs {
@@ -465,9 +478,9 @@ fn verify_di(input: &[u8], did: &dyn ResolveDid, options: &VerifyOptions, r: &mu
                     )),
                 );
             }
-            verify_one(&doc, &single, did, options, r)
+            verify_one(doc, &single, did, options, r)
         }
-        Ok(set) => verify_set(&doc, &set, did, options, r),
+        Ok(set) => verify_set(doc, &set, did, options, r),
     }
 }
 
@@ -642,20 +655,23 @@ fn verify_one(
     r: &mut Report,
 ) -> bool {
     let policy = options.issuer_policy;
-    let mut config = proof.clone();
-    let proof_value = config.remove("proofValue");
+    // The proof configuration is the proof without `proofValue`: no copy is made, the
+    // signature check leaves `proofValue` out when canonicalizing, and no check below
+    // reads it.
+    let config = proof;
+    let proof_value = config.get("proofValue");
     let s = |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
-    let vm = s(&config, "verificationMethod");
+    let vm = s(config, "verificationMethod");
     if r.verification_method.is_none() {
         r.verification_method = vm.clone();
     }
-    let proof_value = match (
-        s(&config, "type").as_deref(),
-        s(&config, "cryptosuite").as_deref(),
-        proof_value.as_ref().and_then(Value::as_str),
+    let signature = match (
+        s(config, "type").as_deref(),
+        s(config, "cryptosuite").as_deref(),
+        proof_value.and_then(Value::as_str),
     ) {
         (Some(PROOF_TYPE), Some(CRYPTOSUITE), Some(pv)) => match decode_signature_multibase(pv) {
-            Ok(_) => pv.to_string(),
+            Ok(signature) => signature,
             Err(e) => return r.push("proof", Outcome::Fail(format!("proofValue: {e}"))),
         },
         (Some(PROOF_TYPE), Some(other), _) if other != CRYPTOSUITE => {
@@ -677,7 +693,7 @@ fn verify_one(
             )
         }
     };
-    if let Some(problem) = option_formats(&config) {
+    if let Some(problem) = option_formats(config) {
         return r.push("proof", Outcome::Fail(problem));
     }
     // The proof's @context, when present, must be a prefix of the document's (§3.3.2).
@@ -699,7 +715,7 @@ fn verify_one(
         "proof",
         Outcome::Pass(format!("{PROOF_TYPE} / {CRYPTOSUITE}")),
     );
-    match s(&config, "proofPurpose").as_deref() {
+    match s(config, "proofPurpose").as_deref() {
         Some("assertionMethod") => r.push("proof-purpose", Outcome::Pass("assertionMethod".into())),
         other => {
             return r.push(
@@ -711,22 +727,16 @@ fn verify_one(
             )
         }
     };
-    if !proof_options(&config, options, r) {
+    if !proof_options(config, options, r) {
         return false;
     }
     let Some(key) = resolve_key(doc, vm.as_deref(), did, policy, r) else {
         return false;
     };
-    let unsecured = Value::Object(doc.clone());
-    let outcome = match credential::verify_data_integrity_signature(
-        &unsecured,
-        &config,
-        &proof_value,
-        &key,
-    ) {
-        Ok(t) => Outcome::Pass(format!(
+    let outcome = match credential::verify_eddsa_jcs_2022(doc, config, &signature, &key) {
+        Ok(document_hash) => Outcome::Pass(format!(
             "Ed25519 over SHA-256(proof config) ‖ SHA-256(document {})",
-            hex::encode(t.document_hash)
+            hex::encode(document_hash)
         )),
         Err(e) => Outcome::Fail(e.to_string()),
     };
