@@ -882,7 +882,6 @@ fn jwt_options(options: &VerifyOptions, r: &mut Report) -> bool {
 }
 
 fn verify_jwt(input: &[u8], did: &dyn ResolveDid, options: &VerifyOptions, r: &mut Report) -> bool {
-    let policy = options.issuer_policy;
     let text = String::from_utf8_lossy(input);
     let mut parts = text.split('.');
     let (Some(h), Some(p), Some(sg)) = (parts.next(), parts.next(), parts.next()) else {
@@ -920,8 +919,28 @@ fn verify_jwt(input: &[u8], did: &dyn ResolveDid, options: &VerifyOptions, r: &m
         "well-formed",
         Outcome::Pass("compact JWS with JSON header and payload".into()),
     );
-    r.credential = Some(Value::Object(doc.clone()));
-    if !credential_shape(&doc, r) {
+    // The JWS signing input is the text before the second dot (`text` is `input` itself:
+    // a part that is not base64url was refused above).
+    let signing_input = text.get(..h.len() + 1 + p.len()).unwrap_or_default();
+    let ok = verify_jwt_claims(&doc, &header, signing_input, &sig, did, options, r);
+    // The parsed payload itself (moved, not copied) becomes the report's credential.
+    r.credential = Some(Value::Object(doc));
+    ok
+}
+
+/// A parsed `vc+jwt`: the credential's shape, the header, the key, the signature over
+/// `signing_input`.
+fn verify_jwt_claims(
+    doc: &Map<String, Value>,
+    header: &Map<String, Value>,
+    signing_input: &str,
+    sig: &[u8],
+    did: &dyn ResolveDid,
+    options: &VerifyOptions,
+    r: &mut Report,
+) -> bool {
+    let policy = options.issuer_policy;
+    if !credential_shape(doc, r) {
         return false;
     }
     if doc.contains_key("proof") {
@@ -949,7 +968,7 @@ fn verify_jwt(input: &[u8], did: &dyn ResolveDid, options: &VerifyOptions, r: &m
             Outcome::Fail("unsupported critical header parameters".into()),
         );
     }
-    let Ok(sig) = Signature::from_slice(&sig) else {
+    let Ok(sig) = Signature::from_slice(sig) else {
         return r.push("proof", Outcome::Fail("signature is not 64 bytes".into()));
     };
     r.push("proof", Outcome::Pass("JWS alg=EdDSA typ=vc+jwt".into()));
@@ -962,10 +981,9 @@ fn verify_jwt(input: &[u8], did: &dyn ResolveDid, options: &VerifyOptions, r: &m
     }
     let kid = hs("kid").map(str::to_string);
     r.verification_method = kid.clone();
-    let Some(key) = resolve_key(&doc, kid.as_deref(), did, policy, r) else {
+    let Some(key) = resolve_key(doc, kid.as_deref(), did, policy, r) else {
         return false;
     };
-    let signing_input = format!("{h}.{p}");
     let outcome = match key.verify_strict(signing_input.as_bytes(), &sig) {
         Ok(()) => Outcome::Pass("Ed25519 over the JWS signing input".into()),
         Err(_) => Outcome::Fail("signature does not match header and payload".into()),
