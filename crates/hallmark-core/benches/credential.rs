@@ -124,6 +124,16 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(input)).unwrap())
             },
         );
+        // serde_json's tokenizer alone (no value built): how much of a parse is allocation.
+        group.bench_with_input(
+            BenchmarkId::new("parse_tokens_only", label),
+            &bytes,
+            |b, input| {
+                b.iter(|| {
+                    serde_json::from_slice::<serde::de::IgnoredAny>(black_box(input)).unwrap()
+                })
+            },
+        );
         group.bench_with_input(
             BenchmarkId::new("jcs_sha256_document", label),
             &unsecured,
