@@ -498,6 +498,34 @@ pub fn verify_data_integrity_signature(
     Ok(t)
 }
 
+/// Verify an eddsa-jcs-2022 signature over a parsed document and proof without copying
+/// either: `document` is what the proof signs (the unsecured document, or a chained proof's
+/// input), `proof` the proof object, whose configuration is `proof` without its
+/// `proofValue` (left out while canonicalizing, not removed from a copy). The same checks
+/// in the same order as [`verify_data_integrity_signature`] with an already decoded
+/// `signature`: the document's numbers (I-JSON), JCS of the document and of the proof
+/// configuration into one reused buffer, two SHA-256, `verify_strict`. Returns
+/// SHA-256 of the canonical document.
+pub(crate) fn verify_eddsa_jcs_2022(
+    document: &Map<String, Value>,
+    proof: &Map<String, Value>,
+    signature: &ed25519_dalek::Signature,
+    key: &ed25519_dalek::VerifyingKey,
+) -> Result<[u8; 32], CredentialError> {
+    jcs::check_ijson_map(document)?;
+    let mut canonical = Vec::with_capacity(8 * 1024);
+    jcs::canonicalize_map_into(document, None, &mut canonical)?;
+    let document_hash: [u8; 32] = Sha256::digest(&canonical).into();
+    canonical.clear();
+    jcs::canonicalize_map_into(proof, Some("proofValue"), &mut canonical)?;
+    let mut hash_data = [0u8; 64];
+    hash_data[..32].copy_from_slice(&Sha256::digest(&canonical));
+    hash_data[32..].copy_from_slice(&document_hash);
+    key.verify_strict(&hash_data, signature)
+        .map_err(|_| CredentialError::BadSignature)?;
+    Ok(document_hash)
+}
+
 /// Split a secured document into (unsecured document, proof configuration, proofValue) and
 /// verify its signature with `key`.
 pub fn verify_data_integrity(

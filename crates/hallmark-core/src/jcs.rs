@@ -29,6 +29,7 @@
 
 use crate::input::{push_pointer_token, InputCheck, InputError, InputRefusal, JsonPath};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 use std::fmt;
 
@@ -73,8 +74,19 @@ pub fn canonicalize_into(value: &Value, out: &mut Vec<u8>) -> Result<(), JcsErro
 /// Canonicalize a JSON object given as a map (no intermediate `Value`).
 pub(crate) fn canonicalize_map(map: &Map<String, Value>) -> Result<Vec<u8>, JcsError> {
     let mut out = Vec::with_capacity(INITIAL_CAPACITY);
-    write_object(map, &mut out)?;
+    write_object(map, None, &mut out)?;
     Ok(out)
+}
+
+/// Append the RFC 8785 bytes of the object `map` to `out`, leaving out its member named
+/// `skip` (if any): the canonical form of a copy of the map without that member, without
+/// making the copy (a proof configuration is the proof without `proofValue`).
+pub(crate) fn canonicalize_map_into(
+    map: &Map<String, Value>,
+    skip: Option<&str>,
+    out: &mut Vec<u8>,
+) -> Result<(), JcsError> {
+    write_object(map, skip, out)
 }
 
 /// Canonicalize any serializable value (serialised through serde, then JCS).
@@ -102,36 +114,39 @@ fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), JcsError> {
             }
             out.push(b']');
         }
-        Value::Object(map) => write_object(map, out)?,
+        Value::Object(map) => write_object(map, None, out)?,
     }
     Ok(())
 }
 
-fn write_object(map: &Map<String, Value>, out: &mut Vec<u8>) -> Result<(), JcsError> {
+fn write_object(
+    map: &Map<String, Value>,
+    skip: Option<&str>,
+    out: &mut Vec<u8>,
+) -> Result<(), JcsError> {
     out.push(b'{');
+    let mut first = true;
+    let mut member = |k: &String, v: &Value, out: &mut Vec<u8>| {
+        if skip == Some(k.as_str()) {
+            return Ok(());
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_str(k, out);
+        out.push(b':');
+        write_value(v, out)
+    };
     if iteration_order_is_canonical(map) {
-        let mut first = true;
         for (k, v) in map {
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            write_str(k, out);
-            out.push(b':');
-            write_value(v, out)?;
+            member(k, v, out)?;
         }
     } else {
         let mut members: Vec<(&String, &Value)> = map.iter().collect();
         members.sort_unstable_by(|a, b| cmp_utf16(a.0, b.0));
-        let mut first = true;
         for (k, v) in members {
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            write_str(k, out);
-            out.push(b':');
-            write_value(v, out)?;
+            member(k, v, out)?;
         }
     }
     out.push(b'}');
@@ -226,13 +241,37 @@ static ESCAPE: [u8; 256] = {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// Whether any of the 8 bytes of `word` must be escaped: a control character (< 0x20),
+/// `"` or `\` (the classic "has a byte less than n / equal to c" word tricks; they may
+/// report a false positive only next to a true one, never a false negative).
+fn word_needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    (below_space
+        | has_zero(word ^ (ONES * u64::from(b'"')))
+        | has_zero(word ^ (ONES * u64::from(b'\\'))))
+        != 0
+}
+
 /// Write a JSON string per RFC 8785 §3.2.2.2.
 fn write_str(s: &str, out: &mut Vec<u8>) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
+    // Skip, 8 bytes at a time, the prefix that needs no escape (most strings are all of it).
+    let mut clean = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        if word_needs_escape(u64::from_le_bytes(word)) {
+            break;
+        }
+        clean += 8;
+    }
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    for (i, &b) in bytes.iter().enumerate().skip(clean) {
         let esc = ESCAPE[usize::from(b)];
         if esc == 0 {
             continue;
@@ -299,44 +338,61 @@ pub fn canonicalize_text(bytes: &[u8]) -> Result<Vec<u8>, JcsError> {
 
 /// Check that every number survives canonicalization unchanged (I-JSON, RFC 7493 §2.2).
 pub fn check_ijson(value: &Value) -> Result<(), JcsError> {
-    fn walk(v: &Value, path: &mut String) -> Result<(), JcsError> {
-        match v {
-            Value::Number(n) => check_number(n, path),
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    let len = path.len();
-                    path.push('/');
-                    path.push_str(&i.to_string());
-                    walk(item, path)?;
-                    path.truncate(len);
-                }
-                Ok(())
-            }
-            Value::Object(map) => {
-                for (k, item) in map {
-                    let len = path.len();
-                    push_pointer_token(path, k);
-                    walk(item, path)?;
-                    path.truncate(len);
-                }
-                Ok(())
-            }
-            _ => Ok(()),
-        }
-    }
-    /// Allocation-free pass; the pointer-building walk runs only to name a failure.
-    fn all_safe(v: &Value) -> bool {
-        match v {
-            Value::Number(n) => !is_unsafe_integer(n),
-            Value::Array(items) => items.iter().all(all_safe),
-            Value::Object(map) => map.values().all(all_safe),
-            _ => true,
-        }
-    }
     if all_safe(value) {
         return Ok(());
     }
-    walk(value, &mut String::new())
+    walk_ijson(value, &mut String::new())
+}
+
+/// [`check_ijson`] of the object `map` (pointers as for `Value::Object(map)`), without
+/// making that value.
+pub(crate) fn check_ijson_map(map: &Map<String, Value>) -> Result<(), JcsError> {
+    if map.values().all(all_safe) {
+        return Ok(());
+    }
+    let mut path = String::new();
+    for (k, item) in map {
+        push_pointer_token(&mut path, k);
+        walk_ijson(item, &mut path)?;
+        path.clear();
+    }
+    Ok(())
+}
+
+/// Allocation-free pass; the pointer-building walk runs only to name a failure.
+fn all_safe(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => !is_unsafe_integer(n),
+        Value::Array(items) => items.iter().all(all_safe),
+        Value::Object(map) => map.values().all(all_safe),
+        _ => true,
+    }
+}
+
+fn walk_ijson(v: &Value, path: &mut String) -> Result<(), JcsError> {
+    match v {
+        Value::Number(n) => check_number(n, path),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push('/');
+                path.push_str(&i.to_string());
+                walk_ijson(item, path)?;
+                path.truncate(len);
+            }
+            Ok(())
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                let len = path.len();
+                push_pointer_token(path, k);
+                walk_ijson(item, path)?;
+                path.truncate(len);
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn is_unsafe_integer(n: &Number) -> bool {
@@ -440,19 +496,36 @@ impl<'de> Visitor<'de> for Strict<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
-            let duplicate = map.contains_key(&key);
-            match self.check {
-                Some(check) => check.member(&key, duplicate, &self.path)?,
-                None if duplicate => {
-                    return Err(de::Error::custom(format!("duplicate member name {key:?}")))
+            // One map lookup per member: the entry tells a duplicate and is where the value
+            // goes.
+            match map.entry(key) {
+                Entry::Vacant(entry) => {
+                    if let Some(check) = self.check {
+                        check.member(entry.key(), false, &self.path)?;
+                    }
+                    let v = access.next_value_seed(Strict {
+                        check: self.check,
+                        path: JsonPath::Member(&self.path, entry.key()),
+                    })?;
+                    entry.insert(v);
                 }
-                None => {}
+                Entry::Occupied(mut entry) => {
+                    match self.check {
+                        Some(check) => check.member(entry.key(), true, &self.path)?,
+                        None => {
+                            return Err(de::Error::custom(format!(
+                                "duplicate member name {:?}",
+                                entry.key()
+                            )))
+                        }
+                    }
+                    let v = access.next_value_seed(Strict {
+                        check: self.check,
+                        path: JsonPath::Member(&self.path, entry.key()),
+                    })?;
+                    entry.insert(v);
+                }
             }
-            let v = access.next_value_seed(Strict {
-                check: self.check,
-                path: JsonPath::Member(&self.path, &key),
-            })?;
-            map.insert(key, v);
         }
         Ok(Value::Object(map))
     }
@@ -490,6 +563,36 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The word test finds every byte that needs an escape, at every position of a word,
+    /// next to any other byte.
+    #[test]
+    fn word_escape_test_has_no_false_negative() {
+        for needs in (0u8..0x20).chain([b'"', b'\\']) {
+            for other in 0u8..=255 {
+                for pos in 0..8 {
+                    let mut w = [other; 8];
+                    w[pos] = needs;
+                    assert!(
+                        word_needs_escape(u64::from_le_bytes(w)),
+                        "{needs:#x} among {other:#x}"
+                    );
+                }
+            }
+        }
+        for clean in (0x20u8..=255).filter(|b| *b != b'"' && *b != b'\\') {
+            assert!(
+                !word_needs_escape(u64::from_le_bytes([clean; 8])),
+                "{clean:#x}"
+            );
+        }
+        let mut out = Vec::new();
+        write_str("0123456789abcdef\u{1}x\"y\\z\u{e9}\u{1f600}", &mut out);
+        assert_eq!(
+            out,
+            "\"0123456789abcdef\\u0001x\\\"y\\\\z\u{e9}\u{1f600}\"".as_bytes()
+        );
     }
 
     #[test]

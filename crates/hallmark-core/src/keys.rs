@@ -9,6 +9,8 @@
 //! key bytes: the key-custody crate implements it over an encrypted keystore or an HSM.
 
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fmt;
 
 const ED25519_PUB_MULTICODEC: [u8; 2] = [0xed, 0x01];
@@ -45,10 +47,42 @@ pub fn public_key_multibase(key: &VerifyingKey) -> String {
     format!("z{}", bs58::encode(bytes).into_string())
 }
 
-/// Decode a Multikey `publicKeyMultibase` into an Ed25519 public key.
+/// How many decoded public keys each thread remembers ([`decode_public_key_multibase`]).
+const RECENT_KEYS: usize = 8;
+
+thread_local! {
+    /// The public keys this thread decoded last, by their Multikey string, most recent
+    /// first. Decoding a key is a curve point decompression (a field exponentiation, some
+    /// microseconds, a tenth of a signature verification) and a verifier decodes the same
+    /// few issuer keys for every credential. A pure memo: the key is a function of the
+    /// string, and only successful decodings are kept.
+    static RECENT: RefCell<VecDeque<(Box<str>, VerifyingKey)>> =
+        const { RefCell::new(VecDeque::new()) };
+}
+
+/// Decode a Multikey `publicKeyMultibase` into an Ed25519 public key (the last few keys
+/// decoded on this thread are remembered).
 pub fn decode_public_key_multibase(s: &str) -> Result<VerifyingKey, KeyError> {
+    let recent = RECENT
+        .try_with(|r| {
+            let r = r.try_borrow().ok()?;
+            r.iter().find(|(k, _)| &**k == s).map(|(_, key)| *key)
+        })
+        .ok()
+        .flatten();
+    if let Some(key) = recent {
+        return Ok(key);
+    }
     let raw = decode_multicodec(s, ED25519_PUB_MULTICODEC, "public")?;
-    VerifyingKey::from_bytes(&raw).map_err(|_| KeyError::InvalidPoint)
+    let key = VerifyingKey::from_bytes(&raw).map_err(|_| KeyError::InvalidPoint)?;
+    // Not remembering (the thread is ending, or a borrow is held) only costs speed.
+    let _ = RECENT.try_with(|r| {
+        if let Ok(mut r) = r.try_borrow_mut() {
+            r.truncate(RECENT_KEYS - 1);
+            r.push_front((s.into(), key));
+        }
+    });
+    Ok(key)
 }
 
 /// Decode a Multikey `secretKeyMultibase` (used by the W3C test vectors) into a signing key.
@@ -89,6 +123,13 @@ pub fn signature_multibase(sig: &Signature) -> String {
 /// Decode a multibase base58btc signature.
 pub fn decode_signature_multibase(s: &str) -> Result<Signature, KeyError> {
     let body = s.strip_prefix('z').ok_or(KeyError::NotBase58Btc)?;
+    // Fast path: `five8` decodes exactly the base58 strings of 64 bytes (as many leading
+    // '1's as leading zero bytes), which are the strings `bs58` decodes to 64 bytes; any
+    // other string takes the `bs58` path below, which names the error.
+    let mut raw = [0u8; 64];
+    if five8::decode_64(body, &mut raw).is_ok() {
+        return Ok(Signature::from_bytes(&raw));
+    }
     let bytes = bs58::decode(body)
         .into_vec()
         .map_err(|_| KeyError::Base58)?;
@@ -179,6 +220,41 @@ mod tests {
             let want = format!("z{}", bs58::encode(sig.to_bytes()).into_string());
             assert_eq!(signature_multibase(&sig), want);
             assert_eq!(decode_signature_multibase(&want).unwrap(), sig);
+        }
+    }
+
+    /// The per-thread memo of decoded keys returns each string's own key, past its
+    /// capacity too, and never remembers a refusal.
+    #[test]
+    fn remembered_keys_are_each_strings_own() {
+        let keys: Vec<VerifyingKey> = (0u8..3 * RECENT_KEYS as u8)
+            .map(|n| SigningKey::from_bytes(&[n; 32]).verifying_key())
+            .collect();
+        for _ in 0..2 {
+            for (i, vk) in keys.iter().enumerate() {
+                let mb = public_key_multibase(vk);
+                assert_eq!(decode_public_key_multibase(&mb).unwrap(), *vk, "key {i}");
+                assert_eq!(
+                    decode_public_key_multibase(&mb).unwrap(),
+                    *vk,
+                    "key {i} again"
+                );
+                // A neighbour that was remembered a moment ago is still its own key.
+                if i > 0 {
+                    let prev = public_key_multibase(&keys[i - 1]);
+                    assert_eq!(decode_public_key_multibase(&prev).unwrap(), keys[i - 1]);
+                }
+            }
+        }
+        // Not a point on the curve (y = 2): refused every time, not remembered.
+        let mut raw = vec![0xed, 0x01, 2];
+        raw.extend([0u8; 31]);
+        let bad = format!("z{}", bs58::encode(raw).into_string());
+        for _ in 0..2 {
+            assert_eq!(
+                decode_public_key_multibase(&bad),
+                Err(KeyError::InvalidPoint)
+            );
         }
     }
 

@@ -464,8 +464,21 @@ fn verify_di(input: &[u8], did: &dyn ResolveDid, options: &VerifyOptions, r: &mu
             return r.push("proof", Outcome::Fail("no proof object".into()));
         }
     };
-    r.credential = Some(Value::Object(doc.clone()));
-    if !credential_shape(&doc, &options.related_resources, r) {
+    let ok = verify_di_proofs(&doc, proofs, did, options, r);
+    // The parsed document itself (moved, not copied) becomes the report's credential.
+    r.credential = Some(Value::Object(doc));
+    ok
+}
+
+/// The credential's shape, then its single proof or its proof set.
+fn verify_di_proofs(
+    doc: &Map<String, Value>,
+    proofs: Result<Vec<Value>, Map<String, Value>>,
+    did: &dyn ResolveDid,
+    options: &VerifyOptions,
+    r: &mut Report,
+) -> bool {
+    if !credential_shape(doc, &options.related_resources, r) {
         return false;
     }
     match proofs {
@@ -478,9 +491,9 @@ fn verify_di(input: &[u8], did: &dyn ResolveDid, options: &VerifyOptions, r: &mu
                     )),
                 );
             }
-            verify_one(&doc, &single, did, options, r)
+            verify_one(doc, &single, did, options, r)
         }
-        Ok(set) => verify_set(&doc, &set, did, options, r),
+        Ok(set) => verify_set(doc, &set, did, options, r),
     }
 }
 
@@ -655,20 +668,23 @@ fn verify_one(
     r: &mut Report,
 ) -> bool {
     let policy = options.issuer_policy;
-    let mut config = proof.clone();
-    let proof_value = config.remove("proofValue");
+    // The proof configuration is the proof without `proofValue`: no copy is made, the
+    // signature check leaves `proofValue` out when canonicalizing, and no check below
+    // reads it.
+    let config = proof;
+    let proof_value = config.get("proofValue");
     let s = |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
-    let vm = s(&config, "verificationMethod");
+    let vm = s(config, "verificationMethod");
     if r.verification_method.is_none() {
         r.verification_method = vm.clone();
     }
-    let proof_value = match (
-        s(&config, "type").as_deref(),
-        s(&config, "cryptosuite").as_deref(),
-        proof_value.as_ref().and_then(Value::as_str),
+    let signature = match (
+        s(config, "type").as_deref(),
+        s(config, "cryptosuite").as_deref(),
+        proof_value.and_then(Value::as_str),
     ) {
         (Some(PROOF_TYPE), Some(CRYPTOSUITE), Some(pv)) => match decode_signature_multibase(pv) {
-            Ok(_) => pv.to_string(),
+            Ok(signature) => signature,
             Err(e) => return r.push("proof", Outcome::Fail(format!("proofValue: {e}"))),
         },
         (Some(PROOF_TYPE), Some(other), _) if other != CRYPTOSUITE => {
@@ -690,7 +706,7 @@ fn verify_one(
             )
         }
     };
-    if let Some(problem) = option_formats(&config) {
+    if let Some(problem) = option_formats(config) {
         return r.push("proof", Outcome::Fail(problem));
     }
     // The proof's @context, when present, must be a prefix of the document's (§3.3.2).
@@ -712,7 +728,7 @@ fn verify_one(
         "proof",
         Outcome::Pass(format!("{PROOF_TYPE} / {CRYPTOSUITE}")),
     );
-    match s(&config, "proofPurpose").as_deref() {
+    match s(config, "proofPurpose").as_deref() {
         Some("assertionMethod") => r.push("proof-purpose", Outcome::Pass("assertionMethod".into())),
         other => {
             return r.push(
@@ -724,22 +740,16 @@ fn verify_one(
             )
         }
     };
-    if !proof_options(&config, options, r) {
+    if !proof_options(config, options, r) {
         return false;
     }
     let Some(key) = resolve_key(doc, vm.as_deref(), did, policy, r) else {
         return false;
     };
-    let unsecured = Value::Object(doc.clone());
-    let outcome = match credential::verify_data_integrity_signature(
-        &unsecured,
-        &config,
-        &proof_value,
-        &key,
-    ) {
-        Ok(t) => Outcome::Pass(format!(
+    let outcome = match credential::verify_eddsa_jcs_2022(doc, config, &signature, &key) {
+        Ok(document_hash) => Outcome::Pass(format!(
             "Ed25519 over SHA-256(proof config) ‖ SHA-256(document {})",
-            hex::encode(t.document_hash)
+            hex::encode(document_hash)
         )),
         Err(e) => Outcome::Fail(e.to_string()),
     };
@@ -889,7 +899,6 @@ fn jwt_options(options: &VerifyOptions, r: &mut Report) -> bool {
 }
 
 fn verify_jwt(input: &[u8], did: &dyn ResolveDid, options: &VerifyOptions, r: &mut Report) -> bool {
-    let policy = options.issuer_policy;
     let text = String::from_utf8_lossy(input);
     let mut parts = text.split('.');
     let (Some(h), Some(p), Some(sg)) = (parts.next(), parts.next(), parts.next()) else {
@@ -927,8 +936,28 @@ fn verify_jwt(input: &[u8], did: &dyn ResolveDid, options: &VerifyOptions, r: &m
         "well-formed",
         Outcome::Pass("compact JWS with JSON header and payload".into()),
     );
-    r.credential = Some(Value::Object(doc.clone()));
-    if !credential_shape(&doc, &options.related_resources, r) {
+    // The JWS signing input is the text before the second dot (`text` is `input` itself:
+    // a part that is not base64url was refused above).
+    let signing_input = text.get(..h.len() + 1 + p.len()).unwrap_or_default();
+    let ok = verify_jwt_claims(&doc, &header, signing_input, &sig, did, options, r);
+    // The parsed payload itself (moved, not copied) becomes the report's credential.
+    r.credential = Some(Value::Object(doc));
+    ok
+}
+
+/// A parsed `vc+jwt`: the credential's shape, the header, the key, the signature over
+/// `signing_input`.
+fn verify_jwt_claims(
+    doc: &Map<String, Value>,
+    header: &Map<String, Value>,
+    signing_input: &str,
+    sig: &[u8],
+    did: &dyn ResolveDid,
+    options: &VerifyOptions,
+    r: &mut Report,
+) -> bool {
+    let policy = options.issuer_policy;
+    if !credential_shape(doc, &options.related_resources, r) {
         return false;
     }
     if doc.contains_key("proof") {
@@ -956,7 +985,7 @@ fn verify_jwt(input: &[u8], did: &dyn ResolveDid, options: &VerifyOptions, r: &m
             Outcome::Fail("unsupported critical header parameters".into()),
         );
     }
-    let Ok(sig) = Signature::from_slice(&sig) else {
+    let Ok(sig) = Signature::from_slice(sig) else {
         return r.push("proof", Outcome::Fail("signature is not 64 bytes".into()));
     };
     r.push("proof", Outcome::Pass("JWS alg=EdDSA typ=vc+jwt".into()));
@@ -969,10 +998,9 @@ fn verify_jwt(input: &[u8], did: &dyn ResolveDid, options: &VerifyOptions, r: &m
     }
     let kid = hs("kid").map(str::to_string);
     r.verification_method = kid.clone();
-    let Some(key) = resolve_key(&doc, kid.as_deref(), did, policy, r) else {
+    let Some(key) = resolve_key(doc, kid.as_deref(), did, policy, r) else {
         return false;
     };
-    let signing_input = format!("{h}.{p}");
     let outcome = match key.verify_strict(signing_input.as_bytes(), &sig) {
         Ok(()) => Outcome::Pass("Ed25519 over the JWS signing input".into()),
         Err(_) => Outcome::Fail("signature does not match header and payload".into()),

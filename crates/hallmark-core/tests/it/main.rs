@@ -20,3 +20,4 @@ mod sector_generic;
 mod status_lists;
 mod vc_di_eddsa_vectors;
 mod verify_credentials;
+mod verify_fuzz;
