@@ -377,6 +377,7 @@ proptest! {
             issuer_policy: if any_issuer { IssuerPolicy::Any } else { IssuerPolicy::MustBeController },
             expected_domain: domain,
             expected_challenge: challenge,
+            ..VerifyOptions::default()
         };
         prop_assert!(!run(&bytes, &options).is_valid());
     }
@@ -667,4 +668,118 @@ fn proof_value_decoding_agrees_with_bs58() {
             },
         )
         .unwrap();
+}
+
+/// A presentation of the fixture credential (embedded) and its `vc+jwt` (enveloped), signed
+/// by a did:key holder with a challenge and a domain; as stored (JCS bytes) and parsed.
+fn presentation_fixture() -> &'static (Vec<u8>, Value) {
+    use hallmark_core::credential::{ProofExtras, ProofOptions};
+    use hallmark_core::did_key::DidKey;
+    use hallmark_core::presentation::{sign_presentation, Contained, UnsignedPresentation};
+    static VP: OnceLock<(Vec<u8>, Value)> = OnceLock::new();
+    VP.get_or_init(|| {
+        let f = fixture();
+        let holder = SigningKey::from_bytes(&[9; 32]);
+        let did = DidKey::of(&holder.verifying_key());
+        let unsigned = UnsignedPresentation {
+            id: Some("urn:uuid:0193a3c4-0000-7000-8000-00000000f022".into()),
+            holder: Some(did.as_str().into()),
+            credentials: vec![
+                Contained::Embedded(f.value.as_object().unwrap().clone()),
+                Contained::Enveloped(f.jwt.clone()),
+            ],
+        }
+        .to_value();
+        let signed = sign_presentation(
+            &unsigned,
+            &ProofOptions {
+                verification_method: did.method_id(),
+                created: "2026-11-02T10:00:00Z".into(),
+            },
+            &ProofExtras {
+                challenge: Some("c-22".into()),
+                domain: Some(json!("verifier.example")),
+                ..ProofExtras::default()
+            },
+            &holder,
+        )
+        .unwrap();
+        let bytes = jcs::canonicalize(&signed).unwrap();
+        let report = run_presentation(&bytes);
+        assert_eq!(
+            report.verdict(),
+            hallmark_core::verify::Verdict::Valid,
+            "{report}"
+        );
+        (bytes, signed)
+    })
+}
+
+/// Verify a presentation (the holder's did:key, the fixture's DID document for the
+/// credentials) expecting the fixture's challenge and domain; display and serialise it.
+fn run_presentation(input: &[u8]) -> hallmark_core::presentation::PresentationReport {
+    let f = fixture();
+    let docs = [f.did_document.clone()];
+    let report = hallmark_core::presentation::verify_presentation(
+        input,
+        &Resolver::with_documents(&docs).and_did_key(),
+        &VerifyOptions {
+            expected_challenge: Some("c-22".into()),
+            expected_domain: Some("verifier.example".into()),
+            ..VerifyOptions::default()
+        },
+    );
+    let _ = report.to_string();
+    let _ = serde_json::to_string(&report).unwrap();
+    report
+}
+
+/// The soundness of a presentation's verdict: valid exactly when the input's canonical form
+/// is the signed presentation's (every credential in it being the fixture's, unchanged).
+fn assert_presentation_sound(input: &[u8]) -> Result<(), TestCaseError> {
+    let (signed, _) = presentation_fixture();
+    let report = run_presentation(input);
+    let same = canonical_of(input).is_some_and(|c| c == *signed);
+    prop_assert_eq!(
+        report.verdict() == hallmark_core::verify::Verdict::Valid,
+        same,
+        "input:\n{}\nreport:\n{}",
+        String::from_utf8_lossy(input),
+        report
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The presentation entry point: arbitrary bytes and JSON never panic or verify.
+    #[test]
+    fn presentation_arbitrary_input(bytes in prop::collection::vec(any::<u8>(), 0..512), v in arb_json()) {
+        prop_assert!(run_presentation(&bytes).verdict() != hallmark_core::verify::Verdict::Valid);
+        assert_presentation_sound(&serde_json::to_vec(&v).unwrap())?;
+    }
+
+    /// Byte edits of the signed presentation (its holder proof, and the credentials inside).
+    #[test]
+    fn presentation_edited_bytes(edits in prop::collection::vec(edit(), 1..4)) {
+        let mut bytes = presentation_fixture().0.clone();
+        for e in &edits {
+            apply(&mut bytes, e);
+        }
+        assert_presentation_sound(&bytes)?;
+    }
+
+    /// Arbitrary JSON put at a random place of the signed presentation.
+    #[test]
+    fn presentation_replaced_values(v in arb_json(), at in any::<prop::sample::Index>()) {
+        let (_, signed) = presentation_fixture();
+        let mut pointers = Vec::new();
+        let mut objects = Vec::new();
+        collect(signed, String::new(), &mut pointers, &mut objects);
+        let pointer = &pointers[at.index(pointers.len())];
+        let mut mutated = signed.clone();
+        *mutated.pointer_mut(pointer).unwrap() = v;
+        assert_presentation_sound(&serde_json::to_vec(&mutated).unwrap())?;
+    }
 }

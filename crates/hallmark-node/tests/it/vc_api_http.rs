@@ -2,7 +2,8 @@
 //! W3C VC API's `POST /credentials/verify` on the public listener — this node's passports,
 //! did:key credentials, the W3C vector, tampering, did:web resolution off and its refusals
 //! (allow-list, addresses that are not public, checked by address, no connection made), the
-//! body limit, malformed requests —, `POST /presentations/verify` (501 until wired), the
+//! body limit, malformed requests —, `POST /presentations/verify` (a holder presenting this
+//! node's passport in both forms: challenge, domain, tampering, holder binding), the
 //! admin `POST /credentials/issue` (a passport published and served; anything else refused
 //! with nothing written), and the `/verify` page.
 
@@ -334,17 +335,25 @@ async fn malformed_requests_and_oversized_bodies_are_refused() {
         .await
         .problem(413, "body-too-large");
     assert_eq!(p["max"], 256 * 1024, "{p}");
-    // Presentations: read, then 501 until core's verifier is wired in.
-    post(
+    // Presentations: read strictly; an empty object is a result, not a verified one.
+    let r = post(
         &n,
         "/presentations/verify",
         &json!({"verifiablePresentation": {}, "options": {"challenge": "c", "domain": "d"}}),
     )
-    .await
-    .problem(501, "not-implemented");
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["verified"], false, "{}", r.json());
     post(&n, "/presentations/verify", &json!({"presentation": {}}))
         .await
         .problem(400, "bad-request");
+    post(
+        &n,
+        "/presentations/verify",
+        &json!({"verifiablePresentation": 7}),
+    )
+    .await
+    .problem(400, "bad-request");
     n.stop().await;
 }
 
@@ -509,5 +518,128 @@ async fn the_verification_page_checks_a_pasted_credential() {
     let (status, html) = send(String::new()).await;
     assert_eq!(status, 400);
     assert!(html.contains("Paste a credential first."));
+    n.stop().await;
+}
+
+/// `POST /presentations/verify`: a recycler (a did:key holder) presents this node's passport
+/// — the Data Integrity credential embedded and the `vc+jwt` enveloped — bound to the
+/// verifier's challenge and domain: verified (200) with each credential's result; the wrong
+/// challenge, a tampered credential inside, or a holder that is not the key's controller
+/// are refused (400) naming the check, per credential where it is one's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presentations_of_this_nodes_passports() {
+    use hallmark_core::credential::{ProofExtras, ProofOptions};
+    use hallmark_core::presentation::{sign_presentation, Contained, UnsignedPresentation};
+    let n = TestNode::new(Backend::Sqlite).start().await;
+    let (id, _) = n.publish("VC-VP-1").await;
+    let credential = n.get(&format!("/passports/{id}")).await.json();
+    let jwt = n
+        .get_public(&format!("/passports/{id}"), Some("application/vc+jwt"))
+        .await;
+    let jwt = String::from_utf8(jwt.body).unwrap();
+    let holder = SigningKey::from_bytes(&[44; 32]);
+    let did = DidKey::of(&holder.verifying_key());
+    let present = |embedded: Value, holder_id: &str| {
+        let unsigned = UnsignedPresentation {
+            id: None,
+            holder: Some(holder_id.into()),
+            credentials: vec![
+                Contained::Embedded(embedded.as_object().unwrap().clone()),
+                Contained::Enveloped(jwt.clone()),
+            ],
+        }
+        .to_value();
+        sign_presentation(
+            &unsigned,
+            &ProofOptions {
+                verification_method: did.method_id(),
+                created: "2026-12-01T00:00:00Z".into(),
+            },
+            &ProofExtras {
+                challenge: Some("nonce-1".into()),
+                domain: Some(json!("recycler.example")),
+                ..ProofExtras::default()
+            },
+            &holder,
+        )
+        .unwrap()
+    };
+    let vp = present(credential.clone(), did.as_str());
+    let verify_vp = |vp: Value, options: Value| {
+        let n = &n;
+        async move {
+            let r = post(
+                n,
+                "/presentations/verify",
+                &json!({"verifiablePresentation": vp, "options": options}),
+            )
+            .await;
+            assert_eq!(r.header("content-type"), Some("application/json"));
+            (r.status, r.json())
+        }
+    };
+    let expected = json!({"challenge": "nonce-1", "domain": "recycler.example"});
+    let (status, result) = verify_vp(vp.clone(), expected.clone()).await;
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(result["verified"], true);
+    for name in ["signature", "holder", "proof-challenge", "proof-domain"] {
+        assert!(
+            result["checks"].as_array().unwrap().contains(&json!(name)),
+            "{name}: {result}"
+        );
+    }
+    let results = result["credentialResults"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{result}");
+    for r in results {
+        assert_eq!(r["verified"], true, "{r}");
+        assert!(
+            r["checks"].as_array().unwrap().contains(&json!("status")),
+            "{r}"
+        );
+    }
+    assert_eq!(result["presentationResult"]["verified"], true);
+
+    // The wrong challenge: the holder's proof is refused.
+    let (status, result) = verify_vp(
+        vp.clone(),
+        json!({"challenge": "nonce-2", "domain": "recycler.example"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{result}");
+    assert_eq!(error_checks(&result), ["proof-challenge"], "{result}");
+    assert_eq!(result["errors"][0]["title"], "INVALID_CHALLENGE_ERROR");
+    // No challenge expected: verified, with the replay warning.
+    let (status, result) = verify_vp(vp.clone(), json!({})).await;
+    assert_eq!(status, 200, "{result}");
+    assert!(
+        result["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["check"] == "proof-challenge"),
+        "{result}"
+    );
+
+    // A credential altered before presenting (the holder signs the altered copy): the
+    // holder's proof holds, the credential's signature does not.
+    let mut altered = credential.clone();
+    altered["credentialSubject"]["uniqueProductIdentifier"]["serial"] = json!("VC-VP-2");
+    let (status, result) = verify_vp(present(altered, did.as_str()), expected.clone()).await;
+    assert_eq!(status, 400, "{result}");
+    assert_eq!(result["presentationResult"]["verified"], true, "{result}");
+    assert_eq!(result["credentialResults"][0]["verified"], false, "{result}");
+    assert!(
+        error_of(&result, "signature").starts_with("verifiableCredential[0]: "),
+        "{result}"
+    );
+
+    // A holder that is not the controller of the key that signed the presentation.
+    let (status, result) = verify_vp(
+        present(credential.clone(), "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"),
+        expected,
+    )
+    .await;
+    assert_eq!(status, 400, "{result}");
+    assert!(error_checks(&result).contains(&"holder".to_owned()), "{result}");
     n.stop().await;
 }
