@@ -89,13 +89,13 @@ fn summary(method: &str, path: &str) -> &'static str {
             "VC API verifyCredential: any eddsa-jcs-2022 or vc+jwt credential, its keys resolved by did:key, this node's DID or did:web from allowed hosts (HALLMARK_VERIFY_DID_WEB_ALLOWED_HOSTS); 200 when verified, 400 with the result when not (body ≤ 256 KiB; docs/verify.md)"
         }
         ("POST", p) if p.ends_with("/presentations/verify") => {
-            "VC API verifyPresentation: not implemented yet (501)"
+            "VC API verifyPresentation: an eddsa-jcs-2022 presentation (options challenge, domain): the holder's proof, holder binding and every credential in it (embedded or enveloped vc+jwt); 200 when all verified, 400 with the result when not (docs/verify.md)"
         }
         ("GET", p) if p.ends_with("/verify") => {
-            "The verification page for people: paste a credential to check it (HTML)"
+            "The verification page for people: paste or upload a credential to check it (HTML)"
         }
         ("POST", p) if p.ends_with("/verify") => {
-            "The verification page's form (application/x-www-form-urlencoded, field credential): the report as HTML"
+            "The verification page's form (multipart/form-data, fields credential and file; or application/x-www-form-urlencoded, field credential): the report as HTML"
         }
         ("POST", p) if p.ends_with("/readers") => {
             "Register as a reader (anonymous; inert until the operator approves it out of band, reading the key fingerprint): 201 {id, fingerprint, status: registered}; 409 for a key already registered, 422 for bad input (docs/access.md)"

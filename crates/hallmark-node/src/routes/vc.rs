@@ -1,7 +1,8 @@
 //! The verification service's doors on the public listener (docs/verify.md, "Verification
 //! service"): the W3C VC API's `POST <base>/credentials/verify` and `POST
 //! <base>/presentations/verify`, and the verification page for people, `GET|POST
-//! <base>/verify`. Each is one call to `Service::verify_credential`; the public edge's rate
+//! <base>/verify`. Each is one call to `Service::verify_credential` (presentations:
+//! `Service::verify_presentation`); the public edge's rate
 //! limit per client address applies, and the body limit is [`VERIFY_MAX_BODY_BYTES`]
 //! (`edge::body::max_for`).
 //!
@@ -14,15 +15,15 @@
 
 use crate::api::reply;
 use crate::api::vc::{
-    credential_input, presentation_input, read, PresentationVerificationResult,
-    VerificationResult, VerifyCredentialRequest, VerifyPresentationRequest,
+    credential_input, presentation_input, read, PresentationVerificationResult, VerificationResult,
+    VerifyCredentialRequest, VerifyPresentationRequest,
 };
 use crate::app::AppState;
 use crate::page::{self, lang};
 use crate::problem::{ApiError, ApiJson};
 use crate::service::verification::CredentialInput;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequest as _, State};
 use axum::http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_LANGUAGE, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -114,8 +115,10 @@ fn page_form(uri: &Uri, headers: &HeaderMap, base: &str) -> Response {
     )
 }
 
-/// `POST <base>/verify`: the form (`application/x-www-form-urlencoded`, field
-/// `credential`) verified by the service, the report shown with the form again.
+/// `POST <base>/verify`: the form verified by the service, the report shown with the form
+/// again. The page's form posts `multipart/form-data` (fields `credential`, the pasted text,
+/// and `file`, an uploaded credential file, which wins when not empty);
+/// `application/x-www-form-urlencoded` (field `credential`) is read too.
 async fn page_result(
     State(app): State<AppState>,
     uri: Uri,
@@ -124,22 +127,28 @@ async fn page_result(
     base: &str,
 ) -> Response {
     let lang = page_lang(&uri, &headers);
-    let form = headers
+    let media = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';').next().is_some_and(|m| {
-                m.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            })
-        });
-    let pasted = if form {
-        url::form_urlencoded::parse(&body)
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let pasted = match media.as_str() {
+        "application/x-www-form-urlencoded" => url::form_urlencoded::parse(&body)
             .find(|(k, _)| k == "credential")
             .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_default()
-    } else {
-        String::new()
+            .unwrap_or_default(),
+        "multipart/form-data" => match form_fields(&headers, body).await {
+            Ok(text) => text,
+            Err(why) => {
+                return render(
+                    page::render_verify(lang, base, "", Some(page::VerifyShown::Unreadable(&why))),
+                    StatusCode::BAD_REQUEST,
+                    lang,
+                )
+            }
+        },
+        _ => String::new(),
     };
     if pasted.is_empty() {
         return render(
@@ -194,6 +203,35 @@ async fn page_result(
         }
         Err(e) => ApiError::from(e).into_response(),
     }
+}
+
+/// The credential a `multipart/form-data` form carries: the `file` field's content when a
+/// file was chosen, else the `credential` field's text (each trimmed). A body that is not
+/// valid multipart, or a file that is not UTF-8 text, is a reason to show.
+async fn form_fields(headers: &HeaderMap, body: Bytes) -> Result<String, String> {
+    let mut request = axum::extract::Request::new(axum::body::Body::from(body));
+    if let Some(ct) = headers.get(CONTENT_TYPE) {
+        request.headers_mut().insert(CONTENT_TYPE, ct.clone());
+    }
+    let mut form = axum::extract::Multipart::from_request(request, &())
+        .await
+        .map_err(|e| e.body_text())?;
+    let (mut text, mut file) = (String::new(), String::new());
+    while let Some(field) = form.next_field().await.map_err(|e| e.body_text())? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let bytes = field.bytes().await.map_err(|e| e.body_text())?;
+        match name.as_str() {
+            "credential" => text = String::from_utf8_lossy(&bytes).trim().to_owned(),
+            "file" if !bytes.is_empty() => {
+                file = std::str::from_utf8(&bytes)
+                    .map_err(|_| "the file is not UTF-8 text (a JSON credential or a vc+jwt)")?
+                    .trim()
+                    .to_owned();
+            }
+            _ => {}
+        }
+    }
+    Ok(if file.is_empty() { text } else { file })
 }
 
 fn page_lang(uri: &Uri, headers: &HeaderMap) -> lang::Lang {

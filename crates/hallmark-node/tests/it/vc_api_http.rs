@@ -517,7 +517,53 @@ async fn the_verification_page_checks_a_pasted_credential() {
     );
     let (status, html) = send(String::new()).await;
     assert_eq!(status, 400);
-    assert!(html.contains("Paste a credential first."));
+    assert!(html.contains("Paste a credential or choose a file first."));
+
+    // The page's own form: multipart/form-data with the pasted text and a file, the file
+    // winning when one was chosen (here the vc+jwt form, the text left empty).
+    assert!(text.contains("enctype=\"multipart/form-data\"") && text.contains("type=\"file\""));
+    let jwt = n
+        .get_public(&format!("/passports/{id}"), Some("application/vc+jwt"))
+        .await;
+    let jwt = String::from_utf8(jwt.body).unwrap();
+    let upload = |pasted: &str, file: &str| {
+        let url = format!("{}/verify?lang=en", n.public);
+        let boundary = "hallmark-test-boundary-7f3a";
+        let body = format!(
+            "--{boundary}\r\ncontent-disposition: form-data; name=\"credential\"\r\n\r\n{pasted}\r\n\
+             --{boundary}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"passport.jwt\"\r\n\
+             content-type: application/octet-stream\r\n\r\n{file}\r\n--{boundary}--\r\n"
+        );
+        async move {
+            let r = hallmark_testkit::http::client()
+                .post(url)
+                .header(
+                    "content-type",
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap())
+        }
+    };
+    let (status, html) = upload("", &jwt).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("Valid: the signature and every check passed."),
+        "{html}"
+    );
+    // Pasted text alone, through the same form.
+    let (status, html) = upload(&pasted, "").await;
+    assert_eq!(status, 200, "{html}");
+    let (status, html) = upload("", "").await;
+    assert_eq!(status, 400);
+    assert!(
+        html.contains("Paste a credential or choose a file first."),
+        "{html}"
+    );
     n.stop().await;
 }
 
@@ -627,7 +673,10 @@ async fn presentations_of_this_nodes_passports() {
     let (status, result) = verify_vp(present(altered, did.as_str()), expected.clone()).await;
     assert_eq!(status, 400, "{result}");
     assert_eq!(result["presentationResult"]["verified"], true, "{result}");
-    assert_eq!(result["credentialResults"][0]["verified"], false, "{result}");
+    assert_eq!(
+        result["credentialResults"][0]["verified"], false,
+        "{result}"
+    );
     assert!(
         error_of(&result, "signature").starts_with("verifiableCredential[0]: "),
         "{result}"
@@ -635,11 +684,17 @@ async fn presentations_of_this_nodes_passports() {
 
     // A holder that is not the controller of the key that signed the presentation.
     let (status, result) = verify_vp(
-        present(credential.clone(), "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"),
+        present(
+            credential.clone(),
+            "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+        ),
         expected,
     )
     .await;
     assert_eq!(status, 400, "{result}");
-    assert!(error_checks(&result).contains(&"holder".to_owned()), "{result}");
+    assert!(
+        error_checks(&result).contains(&"holder".to_owned()),
+        "{result}"
+    );
     n.stop().await;
 }

@@ -56,7 +56,10 @@ fn operator(host: &str, seed: u8) -> (DidWeb, SigningKey, DidDocument) {
 
 /// Passport `n` of an operator.
 fn issue(web: &DidWeb, key: &SigningKey, n: u32) -> credential::SecuredCredential {
-    let host = web.as_str().trim_start_matches("did:web:").replace("%3A", ":");
+    let host = web
+        .as_str()
+        .trim_start_matches("did:web:")
+        .replace("%3A", ":");
     credential::secure(
         &UnsignedCredential {
             id: format!("https://{host}/passports/{n}/versions/1"),
