@@ -519,7 +519,7 @@ fn entry(v: &Value) -> Result<Contained, String> {
     let Value::Object(m) = v else {
         return Err(format!(
             "{} is not an object (a presentation holds credential objects, not strings or URLs)",
-            kind_of(v)
+            crate::vc_model::kind(v)
         ));
     };
     if !has_type(m, ENVELOPED_VC_TYPE) {
@@ -565,17 +565,6 @@ fn enveloped_jws(url: &str) -> Result<&str, String> {
     Ok(data)
 }
 
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 fn holder_id(doc: &Map<String, Value>) -> Option<&Value> {
     match doc.get("holder")? {
         Value::Object(o) => o.get("id"),
@@ -598,13 +587,13 @@ fn shape(doc: &Map<String, Value>, entries: &Result<Vec<Entry>, String>, r: &mut
             return Some(format!("type must include {VP_TYPE}"));
         }
         if let Some(id) = doc.get("id") {
-            if !id.as_str().is_some_and(verify::is_url) {
+            if !id.as_str().is_some_and(crate::vc_model::is_url) {
                 return Some(format!("id {id} is not a URL"));
             }
         }
         if doc.contains_key("holder") {
             match holder_id(doc) {
-                Some(Value::String(h)) if verify::is_url(h) => {}
+                Some(Value::String(h)) if crate::vc_model::is_url(h) => {}
                 _ => return Some("holder must be a URL or an object whose id is a URL".into()),
             }
         }

@@ -327,8 +327,8 @@ fn term_shown(t: &str) -> String {
     }
 }
 
-/// What kind of JSON value `v` is, for details.
-fn kind(v: &Value) -> &'static str {
+/// What kind of JSON value `v` is, for details ("a string", "an object", …).
+pub(crate) fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

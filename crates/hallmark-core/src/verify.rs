@@ -776,7 +776,7 @@ pub(crate) fn option_formats(config: &Map<String, Value>) -> Option<String> {
         }
     }
     if let Some(id) = config.get("id") {
-        if !id.as_str().is_some_and(is_url) {
+        if !id.as_str().is_some_and(vc_model::is_url) {
             return Some(format!("proof id {id} is not a URL"));
         }
     }
@@ -1122,20 +1122,6 @@ fn is_datetime_stamp(v: &Value) -> bool {
             && !s.ends_with('z')
             && OffsetDateTime::parse(s, &Rfc3339).is_ok()
     })
-}
-
-/// A URL (RFC 3986 absolute URI): a scheme — a letter, then letters, digits, `+`, `-`, `.` —,
-/// a colon, and a non-empty rest without spaces or control characters (`urn:uuid:…`,
-/// `https://…`, `did:…`).
-pub(crate) fn is_url(s: &str) -> bool {
-    let Some((scheme, rest)) = s.split_once(':') else {
-        return false;
-    };
-    let mut chars = scheme.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-        && !rest.is_empty()
-        && !rest.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 fn issuer_id(doc: &Map<String, Value>) -> Option<&str> {

@@ -8,14 +8,7 @@ use time::OffsetDateTime;
 use super::error::{echo, PassportError};
 
 pub(crate) fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+    crate::vc_model::kind(v)
 }
 
 /// `parent.key`, or `key` at the root.
