@@ -158,6 +158,21 @@ fn bench(c: &mut Criterion) {
                     .unwrap()
             })
         });
+        // The VC Data Model 2.0 rules alone (`vc_model::check`, the `credential` check's
+        // work) on the parsed credential without its proof.
+        let resources = hallmark_core::vc_model::Resources::default();
+        group.bench_with_input(
+            BenchmarkId::new("data_model_rules", label),
+            &unsecured,
+            |b, u| {
+                let map = u.as_object().unwrap();
+                b.iter(|| {
+                    let findings = hallmark_core::vc_model::check(black_box(map), &resources);
+                    assert!(findings.iter().all(|(_, f)| !f.is_fail()));
+                    findings
+                })
+            },
+        );
         group.bench_with_input(
             BenchmarkId::new("signature_check", label),
             &unsecured,

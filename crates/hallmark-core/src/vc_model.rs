@@ -551,6 +551,11 @@ pub fn protected_terms(doc: &Map<String, Value>) -> Result<String, String> {
     let Some(Value::Array(items)) = doc.get("@context") else {
         return Ok("no context objects".into());
     };
+    // Only an inline context object can redefine a term: without one (a passport's contexts
+    // are URLs) there is nothing to compare, and the table of protected terms is not built.
+    if !items.iter().skip(1).any(Value::is_object) {
+        return Ok("no context objects".into());
+    }
     // term → (its definition when a redefinition may repeat it, where it was protected)
     let mut protected: BTreeMap<String, (Option<Value>, String)> = BASE_TERMS
         .iter()
