@@ -326,13 +326,7 @@ pub fn add_data_integrity_proof(
     extras: &ProofExtras,
     signer: &dyn Signer,
 ) -> Result<Value, CredentialError> {
-    let mut unsecured = document
-        .as_object()
-        .ok_or(CredentialError::NotAnObject)?
-        .clone();
-    unsecured.remove("proof");
-    check_data_model(&unsecured)?;
-    add_data_integrity_proof_for(ASSERTION_METHOD, document, options, extras, signer)
+    add_proof(ASSERTION_METHOD, true, document, options, extras, signer)
 }
 
 /// [`add_data_integrity_proof`] with another `proofPurpose` than [`ASSERTION_METHOD`]: a
@@ -346,11 +340,27 @@ pub fn add_data_integrity_proof_for(
     extras: &ProofExtras,
     signer: &dyn Signer,
 ) -> Result<Value, CredentialError> {
+    add_proof(purpose, false, document, options, extras, signer)
+}
+
+/// [`add_data_integrity_proof_for`], the credential data model checked on the document
+/// without its proofs first when `credential_rules`.
+fn add_proof(
+    purpose: &str,
+    credential_rules: bool,
+    document: &Value,
+    options: &ProofOptions,
+    extras: &ProofExtras,
+    signer: &dyn Signer,
+) -> Result<Value, CredentialError> {
     let doc = document.as_object().ok_or(CredentialError::NotAnObject)?;
     let mut all_proofs = existing_proofs(doc)?;
     let input = chained_input(doc, &all_proofs, &extras.previous_proof)?;
     let mut unsecured = doc.clone();
     unsecured.remove("proof");
+    if credential_rules {
+        check_data_model(&unsecured)?;
+    }
     let mut config = proof_config(&Value::Object(unsecured.clone()), options)?;
     config.insert("proofPurpose".into(), Value::String(purpose.into()));
     if let Some(id) = &extras.id {

@@ -52,9 +52,7 @@ use crate::did::did_of;
 use crate::did_resolver::ResolveDid;
 use crate::jcs;
 use crate::keys::{decode_signature_multibase, Signer};
-use crate::verify::{
-    self, Check, Format, Outcome, Report, Verdict, VerifyOptions, NAME_WIDTH, PROOF_CHALLENGE_CHECK,
-};
+use crate::verify::{self, Format, Outcome, Report, Verdict, VerifyOptions, PROOF_CHALLENGE_CHECK};
 use base64::Engine as _;
 use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
@@ -331,26 +329,12 @@ impl Serialize for PresentationReport {
     }
 }
 
-fn write_checks(f: &mut fmt::Formatter<'_>, r: &Report, indent: &str) -> fmt::Result {
-    for c in &r.checks {
-        writeln!(
-            f,
-            "{indent}{}  {:<width$} {}",
-            c.outcome.mark(),
-            c.name,
-            c.outcome.detail(),
-            width = NAME_WIDTH
-        )?;
-    }
-    Ok(())
-}
-
 impl fmt::Display for PresentationReport {
     /// The presentation's checks, then each credential's under a title (indented, with its
     /// verdict), then the overall verdict.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Presentation")?;
-        write_checks(f, &self.presentation, "")?;
+        self.presentation.write_checks(f, "")?;
         let n = self.credentials.len();
         for (i, r) in self.credentials.iter().enumerate() {
             let form = match r.format {
@@ -366,27 +350,10 @@ impl fmt::Display for PresentationReport {
                 .map(|id| format!(" {id}"))
                 .unwrap_or_default();
             writeln!(f, "Credential {}/{n} ({form}){id}", i + 1)?;
-            write_checks(f, r, "  ")?;
+            r.write_checks(f, "  ")?;
             writeln!(f, "  {}", r.verdict())?;
         }
         write!(f, "{}", self.verdict())
-    }
-}
-
-fn push(r: &mut Report, name: &'static str, outcome: Outcome) -> bool {
-    let ok = matches!(outcome, Outcome::Pass(_));
-    r.checks.push(Check { name, outcome });
-    ok
-}
-
-fn skip_rest(r: &mut Report) {
-    for name in VP_CHECKS {
-        if !r.checks.iter().any(|c| c.name == name) {
-            r.checks.push(Check {
-                name,
-                outcome: Outcome::Skipped("an earlier check failed".into()),
-            });
-        }
     }
 }
 
@@ -413,41 +380,35 @@ pub fn verify_presentation_with(
     let mut r = Report::default();
     let trimmed = input.trim_ascii();
     if trimmed.first() != Some(&b'{') {
-        push(
-            &mut r,
+        r.push(
             "format",
             Outcome::Fail(
                 "a presentation is a JSON object (an enveloped vp+jwt presentation is not read)"
                     .into(),
             ),
         );
-        skip_rest(&mut r);
+        r.skip_rest(&VP_CHECKS);
         return PresentationReport {
             presentation: r,
             credentials: Vec::new(),
         };
     }
     r.format = Some(Format::DataIntegrity);
-    push(
-        &mut r,
+    r.push(
         "format",
         Outcome::Pass("JSON presentation with a Data Integrity proof".into()),
     );
     let mut doc = match jcs::parse_strict(trimmed) {
         Ok(Value::Object(doc)) => {
-            push(&mut r, "well-formed", Outcome::Pass("strict JSON".into()));
+            r.push("well-formed", Outcome::Pass("strict JSON".into()));
             doc
         }
         Ok(_) => {
-            push(
-                &mut r,
-                "well-formed",
-                Outcome::Fail("not a JSON object".into()),
-            );
+            r.push("well-formed", Outcome::Fail("not a JSON object".into()));
             Map::new()
         }
         Err(e) => {
-            push(&mut r, "well-formed", Outcome::Fail(e.to_string()));
+            r.push("well-formed", Outcome::Fail(e.to_string()));
             Map::new()
         }
     };
@@ -455,7 +416,7 @@ pub fn verify_presentation_with(
         .iter()
         .any(|c| matches!(c.outcome, Outcome::Fail(_)))
     {
-        skip_rest(&mut r);
+        r.skip_rest(&VP_CHECKS);
         return PresentationReport {
             presentation: r,
             credentials: Vec::new(),
@@ -467,7 +428,7 @@ pub fn verify_presentation_with(
     if shape(&doc, &entries, &mut r) {
         verify_proof(&doc, proof, holders, options, &mut r);
     }
-    skip_rest(&mut r);
+    r.skip_rest(&VP_CHECKS);
     let contained_options = VerifyOptions {
         expected_domain: None,
         expected_challenge: None,
@@ -607,12 +568,11 @@ fn shape(doc: &Map<String, Value>, entries: &Result<Vec<Entry>, String>, r: &mut
         Err(_) => 0,
     };
     match problem {
-        None => push(
-            r,
+        None => r.push(
             PRESENTATION_CHECK,
             Outcome::Pass(format!("VC Data Model 2.0, {n} credential(s)")),
         ),
-        Some(p) => push(r, PRESENTATION_CHECK, Outcome::Fail(p)),
+        Some(p) => r.push(PRESENTATION_CHECK, Outcome::Fail(p)),
     }
 }
 
@@ -627,24 +587,16 @@ fn verify_proof(
     let mut config = match proof {
         Some(Value::Object(p)) => p,
         Some(Value::Array(_)) => {
-            return push(
-                r,
+            return r.push(
                 "proof",
                 Outcome::Fail(
                     "a proof set on a presentation is not read: one proof, by the holder".into(),
                 ),
             )
         }
-        Some(_) => {
-            return push(
-                r,
-                "proof",
-                Outcome::Fail("the proof is not an object".into()),
-            )
-        }
+        Some(_) => return r.push("proof", Outcome::Fail("the proof is not an object".into())),
         None => {
-            return push(
-                r,
+            return r.push(
                 "proof",
                 Outcome::Fail("no proof: the presentation is not secured".into()),
             )
@@ -661,21 +613,19 @@ fn verify_proof(
     ) {
         (Some(PROOF_TYPE), Some(CRYPTOSUITE), Some(pv)) => match decode_signature_multibase(pv) {
             Ok(_) => pv.to_string(),
-            Err(e) => return push(r, "proof", Outcome::Fail(format!("proofValue: {e}"))),
+            Err(e) => return r.push("proof", Outcome::Fail(format!("proofValue: {e}"))),
         },
         (Some(PROOF_TYPE), Some(other), _) if other != CRYPTOSUITE => {
-            return push(
-                r,
+            return r.push(
                 "proof",
                 Outcome::Fail(format!("unsupported cryptosuite {other:?}")),
             )
         }
         (Some(PROOF_TYPE), _, None) => {
-            return push(r, "proof", Outcome::Fail("missing proofValue".into()))
+            return r.push("proof", Outcome::Fail("missing proofValue".into()))
         }
         (t, _, _) => {
-            return push(
-                r,
+            return r.push(
                 "proof",
                 Outcome::Fail(format!(
                     "unsupported proof type {:?}",
@@ -685,16 +635,14 @@ fn verify_proof(
         }
     };
     if let Some(prev) = config.get("previousProof") {
-        return push(
-            r,
-            "proof",
+        return r.push("proof",
             Outcome::Fail(format!(
                 "previousProof {prev} names no proof: the presentation has a single proof (dangling)"
             )),
         );
     }
     if let Some(problem) = verify::option_formats(&config) {
-        return push(r, "proof", Outcome::Fail(problem));
+        return r.push("proof", Outcome::Fail(problem));
     }
     if let Some(pctx) = config.get("@context") {
         let prefix_ok = match (pctx, doc.get("@context")) {
@@ -703,23 +651,20 @@ fn verify_proof(
             _ => false,
         };
         if !prefix_ok {
-            return push(
-                r,
+            return r.push(
                 "proof",
                 Outcome::Fail("proof @context does not match the presentation's @context".into()),
             );
         }
     }
-    push(
-        r,
+    r.push(
         "proof",
         Outcome::Pass(format!("{PROOF_TYPE} / {CRYPTOSUITE}")),
     );
     match s("proofPurpose").as_deref() {
-        Some(AUTHENTICATION) => push(r, "proof-purpose", Outcome::Pass(AUTHENTICATION.into())),
+        Some(AUTHENTICATION) => r.push("proof-purpose", Outcome::Pass(AUTHENTICATION.into())),
         other => {
-            return push(
-                r,
+            return r.push(
                 "proof-purpose",
                 Outcome::Fail(format!(
                     "expected {AUTHENTICATION} (a presentation's proof), found {:?}",
@@ -735,8 +680,7 @@ fn verify_proof(
         replay_warning(&config, r);
     }
     let Some(vm) = vm else {
-        return push(
-            r,
+        return r.push(
             "key",
             Outcome::Fail("the proof names no verification method".into()),
         );
@@ -755,9 +699,9 @@ fn verify_proof(
         )),
     };
     if matches!(outcome, Outcome::Fail(_)) {
-        return push(r, HOLDER_CHECK, outcome);
+        return r.push(HOLDER_CHECK, outcome);
     }
-    push(r, HOLDER_CHECK, outcome);
+    r.push(HOLDER_CHECK, outcome);
     let outcome = match credential::verify_data_integrity_signature(
         &Value::Object(doc.clone()),
         &config,
@@ -770,7 +714,7 @@ fn verify_proof(
         )),
         Err(e) => Outcome::Fail(e.to_string()),
     };
-    push(r, "signature", outcome)
+    r.push("signature", outcome)
 }
 
 /// Without an expected challenge nothing ties the presentation to this verification: the
@@ -783,7 +727,7 @@ fn replay_warning(config: &Map<String, Value>, r: &mut Report) {
         None => "no challenge, and none expected: the presentation may be a replay".into(),
     };
     r.checks.retain(|c| c.name != PROOF_CHALLENGE_CHECK);
-    push(r, PROOF_CHALLENGE_CHECK, Outcome::Warn(detail));
+    r.push(PROOF_CHALLENGE_CHECK, Outcome::Warn(detail));
 }
 
 /// The controller document of the holder's verification method (`key`), and the method's
@@ -797,9 +741,7 @@ fn holder_key(
     let cdoc = match resolver.resolve(did) {
         Ok(d) if d.id == did => d,
         Ok(d) => {
-            push(
-                r,
-                "key",
+            r.push("key",
                 Outcome::Fail(format!(
                     "the controller document's id {:?} is not the verification method's DID {did:?}",
                     d.id
@@ -808,8 +750,7 @@ fn holder_key(
             return None;
         }
         Err(e) => {
-            push(
-                r,
+            r.push(
                 "key",
                 Outcome::Fail(format!("no controller document for {vm:?}: {e}")),
             );
@@ -817,8 +758,7 @@ fn holder_key(
         }
     };
     let Some(method) = cdoc.verification_method(vm) else {
-        push(
-            r,
+        r.push(
             "key",
             Outcome::Fail(format!(
                 "{vm} is not in its controller document (unknown or revoked key)"
@@ -827,8 +767,7 @@ fn holder_key(
         return None;
     };
     if method.controller != cdoc.id {
-        push(
-            r,
+        r.push(
             "key",
             Outcome::Fail(format!(
                 "verification method controller {:?} is not the controller document's id {:?}",
@@ -840,14 +779,13 @@ fn holder_key(
     let key = match method.public_key() {
         Ok(k) => k,
         Err(e) => {
-            push(r, "key", Outcome::Fail(e.to_string()));
+            r.push("key", Outcome::Fail(e.to_string()));
             return None;
         }
     };
-    push(r, "key", Outcome::Pass(vm.to_string()));
+    r.push("key", Outcome::Pass(vm.to_string()));
     if !cdoc.is_authentication(vm) {
-        push(
-            r,
+        r.push(
             "key-authorized",
             Outcome::Fail(
                 "key is not listed under its controller's authentication (it may not present)"
@@ -856,8 +794,7 @@ fn holder_key(
         );
         return None;
     }
-    push(
-        r,
+    r.push(
         "key-authorized",
         Outcome::Pass("listed under the controller document's authentication".into()),
     );
@@ -880,12 +817,8 @@ fn verify_contained(entry: &Entry, resolver: &dyn ResolveDid, options: &VerifyOp
 
 fn unreadable(why: String) -> Report {
     let mut r = Report::default();
-    push(&mut r, "format", Outcome::Fail(why));
-    push(
-        &mut r,
-        "signature",
-        Outcome::Skipped("not a credential".into()),
-    );
+    r.push("format", Outcome::Fail(why));
+    r.push("signature", Outcome::Skipped("not a credential".into()));
     r
 }
 

@@ -279,13 +279,15 @@ impl Report {
             .map(|c| &c.outcome)
     }
 
-    fn push(&mut self, name: &'static str, outcome: Outcome) -> bool {
+    /// Adds a check; true when it passed.
+    pub(crate) fn push(&mut self, name: &'static str, outcome: Outcome) -> bool {
         let ok = matches!(outcome, Outcome::Pass(_));
         self.checks.push(Check { name, outcome });
         ok
     }
 
-    fn skip_rest(&mut self, names: &[&'static str]) {
+    /// Reports each of `names` not reported yet as skipped (an earlier check failed).
+    pub(crate) fn skip_rest(&mut self, names: &[&'static str]) {
         for n in names {
             if !self.checks.iter().any(|c| c.name == *n) {
                 self.checks.push(Check {
@@ -297,18 +299,26 @@ impl Report {
     }
 }
 
-impl fmt::Display for Report {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Report {
+    /// One line per check (`<mark>  <name padded> <detail>`), each after `indent`.
+    pub(crate) fn write_checks(&self, f: &mut fmt::Formatter<'_>, indent: &str) -> fmt::Result {
         for c in &self.checks {
             writeln!(
                 f,
-                "{}  {:<width$} {}",
+                "{indent}{}  {:<width$} {}",
                 c.outcome.mark(),
                 c.name,
                 c.outcome.detail(),
                 width = NAME_WIDTH
             )?;
         }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_checks(f, "")?;
         write!(f, "{}", self.verdict())
     }
 }

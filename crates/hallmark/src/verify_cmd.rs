@@ -161,10 +161,9 @@ pub type Evidence = (String, InclusionProof);
 /// Runs `hallmark verify`; exit 0 valid, 1 invalid, 2 usage or I/O error, 3 not in force.
 /// A presentation file is verified as one ([`verify_presentation_file`]).
 pub fn run(args: &VerifyArgs) -> ExitCode {
-    let presentation = match (&args.credential, &args.from) {
+    let file = match (&args.credential, &args.from) {
         (Some(path), None) => match read(path) {
-            Ok(bytes) if is_presentation(&bytes) => Some(bytes),
-            Ok(_) => None,
+            Ok(bytes) => Some(bytes),
             Err(e) => {
                 eprintln!("hallmark verify: {e}");
                 return ExitCode::from(EXIT_USAGE);
@@ -172,8 +171,8 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
         },
         _ => None,
     };
-    if let Some(bytes) = presentation {
-        return match verify_presentation_file(&bytes, args) {
+    if let Some(bytes) = file.as_deref().filter(|b| is_presentation(b)) {
+        return match verify_presentation_file(bytes, args) {
             Ok(report) => print_presentation(&report, args.json),
             Err(e) => {
                 eprintln!("hallmark verify: {e}");
@@ -181,7 +180,7 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
             }
         };
     }
-    match report(args) {
+    match report(args, file) {
         Ok(report) => print(&report, args.json),
         Err(e) => {
             eprintln!("hallmark verify: {e}");
@@ -190,7 +189,9 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
     }
 }
 
-fn report(args: &VerifyArgs) -> Result<Report, String> {
+/// The report of a credential: `cred`, the file's bytes as `run` read them, or with `--from`
+/// fetched from the node.
+fn report(args: &VerifyArgs, cred: Option<Vec<u8>>) -> Result<Report, String> {
     let log_key = args
         .log_key
         .as_deref()
@@ -205,10 +206,9 @@ fn report(args: &VerifyArgs) -> Result<Report, String> {
         let rt = crate::runtime::runtime()?;
         return rt.block_on(from_node(url, args, log_key.as_ref(), &options));
     }
-    let Some(credential) = &args.credential else {
+    let Some(cred) = cred else {
         return Err("a credential file, or --from, is required".into());
     };
-    let cred = read(credential)?;
     let lists = status_list_files(args)?;
     let (mut report, doc) = match args.did_document.first() {
         Some(did_document) => {

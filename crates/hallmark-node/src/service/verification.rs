@@ -186,15 +186,19 @@ impl Service<'_> {
 
     /// Runs `verifier` — one of core's synchronous verifiers — with the controller
     /// documents it asks for (see the [module docs](self)): its result from the last round
-    /// and how each DID it asked for was resolved. The verifier runs on the blocking pool
-    /// (a large proof set is CPU work).
-    pub async fn resolving<R, F>(&self, verifier: F) -> Result<(R, Vec<Resolution>), ServiceError>
+    /// and how each DID it asked for was resolved. `own` is the node's own DID document
+    /// ([`Service::own_did_document`], read once by the caller). The verifier runs on the
+    /// blocking pool (a large proof set is CPU work).
+    pub async fn resolving<R, F>(
+        &self,
+        own: DidDocument,
+        verifier: F,
+    ) -> Result<(R, Vec<Resolution>), ServiceError>
     where
         F: Fn(&dyn ResolveDid) -> R + Send + Sync + 'static,
         R: Send + 'static,
     {
         let settings = self.app.did_web.get().cloned().unwrap_or_default();
-        let own = self.own_did_document().await?;
         let own_did = own.id.clone();
         let verifier = Arc::new(verifier);
         let mut documents = vec![own];
@@ -272,11 +276,14 @@ impl Service<'_> {
         let bytes = input.into_bytes()?;
         let now = super::now();
         options.now = Some(now);
+        let own = self.own_did_document().await?;
         let (mut report, resolutions) = self
-            .resolving(move |r| verify::verify_resolving(&bytes, r, &options))
+            .resolving(own.clone(), move |r| {
+                verify::verify_resolving(&bytes, r, &options)
+            })
             .await?;
         record_resolutions(&mut report, &resolutions);
-        self.check_status_of(&mut report, now).await?;
+        self.check_status_of(&mut report, now, &own).await?;
         Ok(report)
     }
 
@@ -294,8 +301,11 @@ impl Service<'_> {
         let bytes = input.into_bytes()?;
         let now = super::now();
         options.now = Some(now);
+        let own_document = self.own_did_document().await?;
         let (mut report, resolutions) = self
-            .resolving(move |r| presentation::verify_presentation(&bytes, r, &options))
+            .resolving(own_document.clone(), move |r| {
+                presentation::verify_presentation(&bytes, r, &options)
+            })
             .await?;
         let own = |r: &Report| -> Vec<Resolution> {
             let did = r.verification_method.as_deref().map(did_of);
@@ -310,7 +320,7 @@ impl Service<'_> {
         for credential in &mut report.credentials {
             let resolved = own(credential);
             record_resolutions(credential, &resolved);
-            self.check_status_of(credential, now).await?;
+            self.check_status_of(credential, now, &own_document).await?;
         }
         Ok(report)
     }
@@ -318,26 +328,27 @@ impl Service<'_> {
     /// The status checks of a verified credential's report: a credential this node issued
     /// against the node's own latest status lists; another issuer's lists are not fetched
     /// (a skipped `status` check says so). Nothing for a credential without
-    /// `credentialStatus`.
+    /// `credentialStatus`. `own` is the node's own DID document.
     async fn check_status_of(
         &self,
         report: &mut Report,
         now: time::OffsetDateTime,
+        own: &DidDocument,
     ) -> Result<(), ServiceError> {
-        let Some(credential) = report.credential.clone() else {
+        let Some(credential) = report
+            .credential
+            .as_ref()
+            .filter(|c| c.get("credentialStatus").is_some())
+        else {
             return Ok(());
         };
-        if credential.get("credentialStatus").is_none() {
-            return Ok(());
-        }
         let issuer = match credential.get("issuer") {
             Some(Value::Object(o)) => o.get("id").and_then(Value::as_str),
             other => other.and_then(Value::as_str),
         };
         if issuer == Some(self.app.issuer.did.as_str()) && report.is_valid() {
-            let lists = self.own_status_lists(&credential).await?;
-            let own = self.own_did_document().await?;
-            verify::check_status(report, &lists, &own, Some(now));
+            let lists = self.own_status_lists(credential).await?;
+            verify::check_status(report, &lists, own, Some(now));
         } else {
             report.checks.push(Check {
                 name: verify::STATUS_CHECK,
