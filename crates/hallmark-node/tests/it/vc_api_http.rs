@@ -564,6 +564,35 @@ async fn the_verification_page_checks_a_pasted_credential() {
         html.contains("Paste a credential or choose a file first."),
         "{html}"
     );
+    // A file that is not UTF-8 text, and a body that is not multipart: the page says why,
+    // nothing is verified.
+    let url = format!("{}/verify?lang=en", n.public);
+    let boundary = "hallmark-test-boundary-7f3a";
+    let mut binary = format!(
+        "--{boundary}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"x.bin\"\r\n\r\n"
+    )
+    .into_bytes();
+    binary.extend_from_slice(&[0xff, 0xfe, 0x00]);
+    binary.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    for (body, why) in [
+        (binary, "the file is not UTF-8 text"),
+        (b"not multipart".to_vec(), "This is not a credential"),
+    ] {
+        let r = hallmark_testkit::http::client()
+            .post(&url)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400);
+        let html = r.text().await.unwrap();
+        assert!(html.contains(why), "{why}: {html}");
+        assert!(!html.contains("<strong>signature</strong>"), "{html}");
+    }
     n.stop().await;
 }
 
